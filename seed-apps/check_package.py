@@ -1,0 +1,605 @@
+#!/usr/bin/env python3
+"""Static checks for Formwork app packages (stdlib only).
+
+Usage:  python3 seed-apps/check_package.py [PACKAGE_DIR ...]
+With no argument, checks every directory next to this script that holds an app.json.
+Exits 1 if any error is found. This mirrors the rules in docs/app-package.md and
+docs/field-types.md; the server's importer is the authority, this is a fast pre-check.
+"""
+import json
+import os
+import re
+import sys
+
+KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+CJK_RE = re.compile(r"[\u3400-\u9fff]")
+SCHEMA_URI = "https://json-schema.org/draft/2020-12/schema"
+LOCALES = ("zh-CN", "en")
+
+ALLOWED_X = {
+    "x-label", "x-type", "x-help", "x-currency", "x-options", "x-ref", "x-accept", "x-max-size",
+    "x-serial", "x-formula", "x-indexed", "x-unique", "x-demo", "x-confidential",
+}
+# x- keys that only make sense on some types
+X_ONLY_ON = {
+    "x-currency": {"money"},
+    "x-ref": {"reference"},
+    "x-accept": {"attachment", "signature"},
+    "x-max-size": {"attachment"},
+    "x-serial": {"serial"},
+    "x-formula": {"computed"},
+    "x-options": {"select", "multi_select", "computed"},
+}
+# x-type -> JSON Schema "type" it must declare (None: no "type", uses $ref)
+JSON_TYPE = {
+    "text": "string", "long_text": "string", "number": "number", "integer": "integer",
+    "money": "number", "date": "string", "datetime": "string", "select": "string",
+    "multi_select": "array", "boolean": "boolean", "email": "string", "cn_mobile": "string",
+    "uscc": "string", "region": "object", "member": "string", "department": "string",
+    "reference": "integer", "sub_table": "array", "attachment": "array", "signature": None,
+    "serial": "string", "computed": {"number", "integer", "string", "boolean"},
+}
+FILE_DEF = {
+    "type": "object",
+    "properties": {
+        "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+        "name": {"type": "string"},
+        "size": {"type": "integer"},
+        "content_type": {"type": "string"},
+    },
+    "required": ["sha256", "name"],
+    "additionalProperties": False,
+}
+REGION_PROPS = {"province": {"type": "string"}, "city": {"type": "string"}, "district": {"type": "string"}}
+SERIAL_TOKEN_RE = re.compile(r"\{([^{}]*)\}")
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+LAYOUT_TYPES = {"VerticalLayout", "HorizontalLayout", "Group", "Control"}
+
+
+class Report:
+    def __init__(self):
+        self.errors = []
+        self.warnings = []
+
+    def err(self, where, msg):
+        self.errors.append(f"{where}: {msg}")
+
+    def warn(self, where, msg):
+        self.warnings.append(f"{where}: {msg}")
+
+
+def load(path, rep):
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except (OSError, ValueError) as e:
+        rep.err(path, f"cannot parse JSON: {e}")
+        return None
+
+
+def check_label(where, label, rep, need_cjk=True):
+    if not isinstance(label, dict):
+        rep.err(where, "label must be an object with zh-CN and en")
+        return
+    for loc in LOCALES:
+        v = label.get(loc)
+        if not isinstance(v, str) or not v.strip():
+            rep.err(where, f"label lacks a non-empty {loc!r}")
+    extra = set(label) - set(LOCALES)
+    if extra:
+        rep.warn(where, f"label has extra locales {sorted(extra)}")
+    if need_cjk and isinstance(label.get("zh-CN"), str) and not CJK_RE.search(label["zh-CN"]):
+        rep.warn(where, f"zh-CN label {label['zh-CN']!r} has no Chinese characters")
+
+
+def walk_x_keys(node, path, rep, where):
+    """Every key starting with x- anywhere in the form must be an allowed platform key."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            # x-options maps enum values to labels; x-demo/x-formula hold free data
+            if k.startswith("x-") and k not in ALLOWED_X:
+                rep.err(where, f"{path}/{k}: unknown annotation {k!r}")
+            if k in ("x-options", "x-demo", "x-formula", "x-label", "x-help", "enum", "const", "default"):
+                continue
+            walk_x_keys(v, f"{path}/{k}", rep, where)
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            walk_x_keys(v, f"{path}/{i}", rep, where)
+
+
+def walk_refs(node, path, defs, rep, where):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == "$ref":
+                m = re.match(r"^#/\$defs/([A-Za-z0-9_]+)$", v) if isinstance(v, str) else None
+                if not m:
+                    rep.err(where, f"{path}: $ref {v!r} must point at #/$defs/<name>")
+                elif m.group(1) not in defs:
+                    rep.err(where, f"{path}: $ref {v!r} but the form has no $defs/{m.group(1)}")
+            elif k not in ("x-demo", "x-formula", "enum", "const", "default"):
+                walk_refs(v, f"{path}/{k}", defs, rep, where)
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            walk_refs(v, f"{path}/{i}", defs, rep, where)
+
+
+def formula_vars(node, out):
+    if isinstance(node, dict):
+        for op, args in node.items():
+            if op == "var":
+                name = args[0] if isinstance(args, list) and args else args
+                if isinstance(name, str) and name:
+                    out.add(name.split(".")[0])
+            else:
+                formula_vars(args, out)
+    elif isinstance(node, list):
+        for v in node:
+            formula_vars(v, out)
+
+
+def check_demo(where, prop, xt, rep):
+    demo = prop.get("x-demo")
+    if demo is None:
+        return
+    if not isinstance(demo, dict) or len(demo) != 1 or next(iter(demo)) not in ("values", "range", "template"):
+        rep.err(where, "x-demo must be exactly one of {values: [...]}, {range: [min, max]}, {template: '..{n}..'}")
+        return
+    kind, val = next(iter(demo.items()))
+    if kind == "values":
+        if not isinstance(val, list) or not val:
+            rep.err(where, "x-demo.values must be a non-empty list")
+            return
+        enum = prop.get("enum") or (prop.get("items") or {}).get("enum")
+        if xt == "select" and enum:
+            bad = [v for v in val if v not in enum]
+            if bad:
+                rep.err(where, f"x-demo.values not in enum: {bad}")
+        if prop.get("x-unique"):
+            rep.err(where, "x-unique field with x-demo.values would produce duplicates; use a template")
+        for v in val:
+            if xt in ("text", "long_text") and isinstance(v, str) and "maxLength" in prop \
+                    and len(v) > prop["maxLength"]:
+                rep.err(where, f"x-demo value longer than maxLength: {v!r}")
+            if xt in ("integer", "number", "money") and not isinstance(v, (int, float)):
+                rep.err(where, f"x-demo value {v!r} is not a number")
+            if xt == "boolean" and not isinstance(v, bool):
+                rep.err(where, f"x-demo value {v!r} is not a boolean")
+    elif kind == "range":
+        if not isinstance(val, list) or len(val) != 2:
+            rep.err(where, "x-demo.range must be [min, max]")
+            return
+        lo, hi = val
+        if xt in ("number", "integer", "money"):
+            if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in val):
+                rep.err(where, "x-demo.range bounds must be numbers")
+                return
+            if "minimum" in prop and lo < prop["minimum"]:
+                rep.err(where, f"x-demo.range min {lo} below minimum {prop['minimum']}")
+            if "maximum" in prop and hi > prop["maximum"]:
+                rep.err(where, f"x-demo.range max {hi} above maximum {prop['maximum']}")
+        elif xt == "date":
+            if not all(isinstance(v, str) and DATE_RE.match(v) for v in val):
+                rep.err(where, "x-demo.range for a date needs YYYY-MM-DD strings")
+                return
+        elif xt == "datetime":
+            if not all(isinstance(v, str) and DATETIME_RE.match(v) for v in val):
+                rep.err(where, "x-demo.range for a datetime needs RFC 3339 strings")
+                return
+        else:
+            rep.err(where, f"x-demo.range is not meaningful for x-type {xt}")
+            return
+        if lo > hi:
+            rep.err(where, f"x-demo.range min {lo} > max {hi}")
+    else:
+        if not isinstance(val, str) or "{n}" not in val:
+            rep.err(where, "x-demo.template must be a string containing {n}")
+        if xt not in ("text", "long_text", "email"):
+            rep.err(where, f"x-demo.template is for text fields, not {xt}")
+
+
+def check_options(where, enum, prop, rep):
+    if not isinstance(enum, list) or not enum:
+        rep.err(where, "enum must be a non-empty list")
+        return
+    if len(set(map(json.dumps, enum))) != len(enum):
+        rep.err(where, "enum has duplicates")
+    opts = prop.get("x-options")
+    if not isinstance(opts, dict):
+        rep.err(where, "enum without x-options labels")
+        return
+    for v in enum:
+        if not isinstance(v, str):
+            rep.err(where, f"enum value {v!r} must be a string")
+        elif v not in opts:
+            rep.err(where, f"enum value {v!r} has no x-options label")
+        else:
+            check_label(f"{where} x-options[{v}]", opts[v], rep)
+    extra = set(opts) - set(v for v in enum if isinstance(v, str))
+    if extra:
+        rep.err(where, f"x-options labels for values not in enum: {sorted(extra)}")
+
+
+def check_property(where, key, prop, ctx, rep, in_sub_table=False):
+    """ctx: dict with forms (key -> schema props), defs."""
+    if not KEY_RE.match(key):
+        rep.err(where, f"field key {key!r} does not match {KEY_RE.pattern}")
+    if not isinstance(prop, dict):
+        rep.err(where, "property must be an object")
+        return
+    check_label(f"{where} x-label", prop.get("x-label"), rep)
+    if "x-help" in prop:
+        check_label(f"{where} x-help", prop["x-help"], rep)
+    xt = prop.get("x-type")
+    if xt not in JSON_TYPE:
+        rep.err(where, f"x-type {xt!r} is not a platform type")
+        return
+    want = JSON_TYPE[xt]
+    have = prop.get("type")
+    if want is None:
+        if have is not None:
+            rep.err(where, f"{xt} must not declare a type (it is a $ref to the file shape)")
+    elif isinstance(want, set):
+        if have not in want:
+            rep.err(where, f"{xt} needs type in {sorted(want)}, has {have!r}")
+    elif have != want:
+        rep.err(where, f"{xt} needs type {want!r}, has {have!r}")
+    for xk, types in X_ONLY_ON.items():
+        if xk in prop and xt not in types:
+            rep.err(where, f"{xk} is not allowed on x-type {xt}")
+    for flag in ("x-indexed", "x-unique", "x-confidential"):
+        if flag in prop and prop[flag] is not True:
+            rep.err(where, f"{flag} must be true when present")
+    if in_sub_table and (prop.get("x-indexed") or prop.get("x-unique")):
+        rep.err(where, "x-indexed / x-unique are for top-level fields, not sub-table columns")
+
+    if xt in ("text", "long_text"):
+        if xt == "long_text" and "maxLength" not in prop:
+            rep.warn(where, "long_text without maxLength")
+    elif xt == "money":
+        if not isinstance(prop.get("x-currency"), str) or not re.match(r"^[A-Z]{3}$", prop["x-currency"]):
+            rep.err(where, "money needs x-currency (ISO 4217, e.g. CNY)")
+        if prop.get("minimum") != 0:
+            rep.err(where, "money needs minimum 0")
+    elif xt == "select":
+        check_options(where, prop.get("enum"), prop, rep)
+    elif xt == "multi_select":
+        items = prop.get("items") or {}
+        if items.get("type") != "string":
+            rep.err(where, "multi_select items must be {type: string, enum: [...]}")
+        check_options(where, items.get("enum"), prop, rep)
+        if prop.get("uniqueItems") is not True:
+            rep.err(where, "multi_select needs uniqueItems: true")
+    elif xt == "email":
+        if prop.get("maxLength") != 254:
+            rep.err(where, "email needs maxLength 254")
+    elif xt == "region":
+        if prop.get("properties") != REGION_PROPS or prop.get("required") != ["province"] \
+                or prop.get("additionalProperties") is not False:
+            rep.err(where, "region must have properties province/city/district (strings), "
+                           "required [province], additionalProperties false")
+    elif xt == "reference":
+        ref = prop.get("x-ref")
+        if not isinstance(ref, dict) or set(ref) != {"form", "display"}:
+            rep.err(where, "reference needs x-ref {form, display}")
+        else:
+            target = ctx["forms"].get(ref["form"])
+            if target is None:
+                rep.err(where, f"x-ref.form {ref['form']!r} names no form file in this package")
+            elif ref["display"] not in target:
+                rep.err(where, f"x-ref.display {ref['display']!r} is not a field of form {ref['form']!r}")
+    elif xt == "sub_table":
+        if in_sub_table:
+            rep.err(where, "sub_table inside a sub_table is not allowed")
+            return
+        items = prop.get("items")
+        if not isinstance(items, dict) or items.get("type") != "object" \
+                or not isinstance(items.get("properties"), dict) or not items["properties"]:
+            rep.err(where, "sub_table items must be an object schema with properties")
+            return
+        if items.get("additionalProperties") is not False:
+            rep.err(where, "sub_table items need additionalProperties: false")
+        for r in items.get("required", []):
+            if r not in items["properties"]:
+                rep.err(where, f"sub_table required {r!r} is not a column")
+        for ck, cp in items["properties"].items():
+            check_property(f"{where}/{ck}", ck, cp, ctx, rep, in_sub_table=True)
+    elif xt == "attachment":
+        if prop.get("items") != {"$ref": "#/$defs/file"}:
+            rep.err(where, "attachment items must be {$ref: #/$defs/file}")
+        if not isinstance(prop.get("maxItems"), int) or prop["maxItems"] < 1:
+            rep.err(where, "attachment needs maxItems >= 1")
+        if not isinstance(prop.get("x-accept"), list) or not prop["x-accept"]:
+            rep.err(where, "attachment needs x-accept (list of media types)")
+        if not isinstance(prop.get("x-max-size"), int) or prop["x-max-size"] < 1:
+            rep.err(where, "attachment needs x-max-size (bytes)")
+    elif xt == "signature":
+        if prop.get("$ref") != "#/$defs/file":
+            rep.err(where, "signature must be {$ref: #/$defs/file}")
+        if prop.get("x-accept") != ["image/png"]:
+            rep.err(where, "signature needs x-accept [image/png]")
+    elif xt == "serial":
+        pat = prop.get("x-serial")
+        if not isinstance(pat, str):
+            rep.err(where, "serial needs x-serial pattern")
+        else:
+            toks = SERIAL_TOKEN_RE.findall(pat)
+            counters = [t for t in toks if re.fullmatch(r"0+", t)]
+            bad = [t for t in toks if t not in ("yyyy", "yyyyMM", "yyyyMMdd") and not re.fullmatch(r"0+", t)]
+            if bad:
+                rep.err(where, f"x-serial has unknown tokens {bad}")
+            if len(counters) != 1:
+                rep.err(where, "x-serial needs exactly one counter token like {0000}")
+            if re.sub(r"\{[^{}]*\}", "", pat).count("{") or re.sub(r"\{[^{}]*\}", "", pat).count("}"):
+                rep.err(where, "x-serial has unbalanced braces")
+        if prop.get("readOnly") is not True:
+            rep.err(where, "serial must be readOnly")
+        if in_sub_table:
+            rep.err(where, "serial is not allowed in a sub-table")
+    elif xt == "computed":
+        if "x-formula" not in prop:
+            rep.err(where, "computed needs x-formula")
+        if prop.get("readOnly") is not True:
+            rep.err(where, "computed must be readOnly")
+        if "enum" in prop:
+            check_options(where, prop["enum"], prop, rep)
+        names = set()
+        formula_vars(prop.get("x-formula"), names)
+        unknown = names - ctx["formula_names"]
+        if unknown:
+            rep.err(where, f"x-formula uses unknown fields {sorted(unknown)}")
+        if key in names and not in_sub_table:
+            rep.err(where, "x-formula refers to itself")
+    if xt in ("select",) and "default" in prop and prop["default"] not in (prop.get("enum") or []):
+        rep.err(where, f"default {prop['default']!r} not in enum")
+    if xt == "boolean" and "default" in prop and not isinstance(prop["default"], bool):
+        rep.err(where, "boolean default must be true/false")
+    if xt == "integer" and "default" in prop and not isinstance(prop["default"], int):
+        rep.err(where, "integer default must be an integer")
+    if xt in ("serial", "computed") and "default" in prop:
+        rep.err(where, f"{xt} is server-assigned; no default")
+    if prop.get("x-unique") and xt in ("sub_table", "attachment", "signature", "computed", "multi_select",
+                                       "region", "boolean"):
+        rep.err(where, f"x-unique is not meaningful on {xt}")
+    check_demo(where, prop, xt, rep)
+
+
+def rule_fields(node, out):
+    """Field names used by if/then/else/allOf/dependentRequired rules at the top level."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == "required" and isinstance(v, list):
+                out.update(x for x in v if isinstance(x, str))
+            elif k == "properties" and isinstance(v, dict):
+                out.update(v)
+                for sub in v.values():
+                    # nested property constraints (const/enum/minItems); no deeper field names
+                    if isinstance(sub, dict) and ("properties" in sub or "required" in sub):
+                        rule_fields(sub, set())
+            elif k in ("dependentRequired",) and isinstance(v, dict):
+                out.update(v)
+                for lst in v.values():
+                    out.update(lst)
+            elif k in ("if", "then", "else", "allOf", "anyOf", "oneOf", "not", "dependentSchemas"):
+                rule_fields(v, out)
+    elif isinstance(node, list):
+        for v in node:
+            rule_fields(v, out)
+
+
+def check_layout(where, layout, props, rep):
+    seen = []
+
+    def walk(node, path):
+        if not isinstance(node, dict):
+            rep.err(where, f"{path}: layout element must be an object")
+            return
+        t = node.get("type")
+        if t not in LAYOUT_TYPES:
+            rep.err(where, f"{path}: unknown layout type {t!r}")
+            return
+        if t == "Control":
+            scope = node.get("scope")
+            m = re.match(r"^#/properties/([a-z][a-z0-9_]{0,62})$", scope or "")
+            if not m:
+                rep.err(where, f"{path}: bad Control scope {scope!r}")
+            elif m.group(1) not in props:
+                rep.err(where, f"{path}: Control scope {scope!r} points at no property")
+            else:
+                seen.append(m.group(1))
+            return
+        if t == "Group":
+            check_label(f"{where} {path} Group label", node.get("label"), rep)
+        els = node.get("elements")
+        if not isinstance(els, list):
+            rep.err(where, f"{path}: {t} needs elements")
+            return
+        for i, e in enumerate(els):
+            walk(e, f"{path}/{i}")
+
+    if not isinstance(layout, dict) or layout.get("type") != "VerticalLayout":
+        rep.err(where, "layout root must be a VerticalLayout")
+    walk(layout, "layout")
+    missing = [k for k in props if k not in seen]
+    if missing:
+        rep.err(where, f"fields not placed in the layout: {missing}")
+    dup = sorted({k for k in seen if seen.count(k) > 1})
+    if dup:
+        rep.warn(where, f"fields placed more than once: {dup}")
+
+
+def check_package(pkg, rep):
+    app = load(os.path.join(pkg, "app.json"), rep)
+    if app is not None:
+        w = f"{pkg}/app.json"
+        if app.get("format") != 1:
+            rep.err(w, "format must be 1")
+        if not KEY_RE.match(str(app.get("key", ""))):
+            rep.err(w, "key must match " + KEY_RE.pattern)
+        check_label(f"{w} label", app.get("label"), rep)
+        if app.get("default_locale") not in LOCALES:
+            rep.err(w, f"default_locale must be one of {LOCALES}")
+        if not isinstance(app.get("time_zone"), str) or "/" not in app["time_zone"]:
+            rep.err(w, "time_zone must be an IANA name like Asia/Shanghai")
+        extra = set(app) - {"format", "key", "label", "default_locale", "time_zone"}
+        if extra:
+            rep.err(w, f"unknown keys {sorted(extra)}")
+
+    fdir = os.path.join(pkg, "forms")
+    forms = {}
+    for name in sorted(os.listdir(fdir)) if os.path.isdir(fdir) else []:
+        path = os.path.join(fdir, name)
+        if not name.endswith(".json"):
+            rep.err(path, "unexpected file in forms/")
+            continue
+        f = load(path, rep)
+        if f is None:
+            continue
+        if f.get("key") != name[:-5]:
+            rep.err(path, f"key {f.get('key')!r} must equal the file name")
+        forms[name[:-5]] = f
+    if not forms:
+        rep.err(pkg, "no forms found")
+
+    props_of = {}
+    for k, f in forms.items():
+        s = f.get("schema")
+        props_of[k] = s.get("properties", {}) if isinstance(s, dict) else {}
+
+    for k, f in forms.items():
+        where = f"{pkg}/forms/{k}.json"
+        if not KEY_RE.match(k):
+            rep.err(where, f"form key {k!r} does not match {KEY_RE.pattern}")
+        extra = set(f) - {"key", "label", "schema", "layout"}
+        if extra:
+            rep.err(where, f"unknown top-level keys {sorted(extra)}")
+        check_label(f"{where} label", f.get("label"), rep)
+        s = f.get("schema")
+        if not isinstance(s, dict):
+            rep.err(where, "schema missing")
+            continue
+        if s.get("$schema") != SCHEMA_URI:
+            rep.err(where, f"$schema must be {SCHEMA_URI}")
+        if s.get("type") != "object":
+            rep.err(where, "schema type must be object")
+        if s.get("additionalProperties") is not False:
+            rep.err(where, "schema needs additionalProperties: false")
+        props = s.get("properties")
+        if not isinstance(props, dict) or not props:
+            rep.err(where, "schema needs properties")
+            continue
+        defs = s.get("$defs", {})
+        if "file" in defs and defs["file"] != FILE_DEF:
+            rep.err(where, "$defs/file must be the platform file shape")
+        for r in s.get("required", []):
+            if r not in props:
+                rep.err(where, f"required {r!r} is not a property")
+        for r in s.get("required", []):
+            if r in props and props[r].get("x-type") in ("serial", "computed"):
+                rep.err(where, f"required {r!r} is server-assigned; clients cannot send it")
+        used = set()
+        rule_fields({kk: s[kk] for kk in ("if", "then", "else", "allOf", "anyOf", "oneOf",
+                                          "dependentRequired", "dependentSchemas") if kk in s}, used)
+        for u in sorted(used - set(props)):
+            rep.err(where, f"rule mentions unknown field {u!r}")
+        sub_cols = set()
+        for p in props.values():
+            if isinstance(p, dict) and p.get("x-type") == "sub_table":
+                sub_cols.update((p.get("items") or {}).get("properties", {}))
+        ctx = {"forms": props_of, "formula_names": set(props) | sub_cols | {"current", "accumulator"}}
+        for pk, p in props.items():
+            check_property(f"{where} #/properties/{pk}", pk, p, ctx, rep)
+        walk_x_keys(f, "", rep, where)
+        walk_refs(s, "#", defs, rep, where)
+        check_layout(where, f.get("layout"), props, rep)
+
+    # demo.json and creation order
+    demo = load(os.path.join(pkg, "demo.json"), rep)
+    req_refs = {}
+    for k, props in props_of.items():
+        s = forms[k].get("schema", {})
+        deps = set()
+        for r in s.get("required", []):
+            p = props.get(r, {})
+            if p.get("x-type") == "reference":
+                deps.add(p["x-ref"]["form"])
+            if p.get("x-type") == "sub_table":
+                items = p.get("items", {})
+                for c in items.get("required", []):
+                    cp = items.get("properties", {}).get(c, {})
+                    if cp.get("x-type") == "reference":
+                        deps.add(cp["x-ref"]["form"])
+        req_refs[k] = deps - {k}
+    order, state = [], {}
+
+    def visit(n, stack):
+        if state.get(n) == 1:
+            rep.err(pkg, f"cycle among required references: {' -> '.join(stack + [n])}")
+            return
+        if state.get(n) == 2:
+            return
+        state[n] = 1
+        for d in sorted(req_refs.get(n, ())):
+            if d in req_refs:
+                visit(d, stack + [n])
+        state[n] = 2
+        order.append(n)
+
+    for n in sorted(req_refs):
+        visit(n, [])
+    if demo is not None:
+        w = f"{pkg}/demo.json"
+        if not isinstance(demo.get("seed"), int):
+            rep.err(w, "seed must be an integer")
+        scales = demo.get("scales")
+        if not isinstance(scales, dict) or not scales:
+            rep.err(w, "scales must be a non-empty object")
+            scales = {}
+        for sname, counts in scales.items():
+            if not isinstance(counts, dict):
+                rep.err(w, f"scale {sname!r} must map form keys to counts")
+                continue
+            for fk, n in counts.items():
+                if fk not in forms:
+                    rep.err(w, f"scale {sname!r} names unknown form {fk!r}")
+                if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+                    rep.err(w, f"scale {sname!r}: count for {fk!r} must be a non-negative integer")
+            for fk in forms:
+                if fk not in counts:
+                    rep.err(w, f"scale {sname!r} lacks a count for form {fk!r}")
+                    continue
+                for d in req_refs.get(fk, ()):
+                    if counts.get(fk, 0) > 0 and counts.get(d, 0) == 0:
+                        rep.err(w, f"scale {sname!r}: {fk} requires {d} records but its count is 0")
+            keys = list(counts)
+            for i, fk in enumerate(keys):
+                later = [d for d in req_refs.get(fk, ()) if d in keys[i + 1:]]
+                if later:
+                    rep.warn(w, f"scale {sname!r}: {fk} is listed before forms it requires: {later}")
+    return forms, order
+
+
+def main(argv):
+    here = os.path.dirname(os.path.abspath(__file__))
+    pkgs = argv[1:] or sorted(
+        os.path.join(here, d) for d in os.listdir(here)
+        if os.path.isfile(os.path.join(here, d, "app.json")))
+    if not pkgs:
+        print("no packages found", file=sys.stderr)
+        return 1
+    rep = Report()
+    for pkg in pkgs:
+        forms, order = check_package(pkg.rstrip("/"), rep)
+        counts = ", ".join(f"{k}({len(f.get('schema', {}).get('properties', {}))})" for k, f in forms.items())
+        print(f"{pkg}: {len(forms)} forms: {counts}")
+        print(f"  creation order: {' '.join(order)}")
+    for w in rep.warnings:
+        print("warning:", w)
+    for e in rep.errors:
+        print("error:", e)
+    print(f"{len(rep.errors)} error(s), {len(rep.warnings)} warning(s)")
+    return 1 if rep.errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,78 @@
+//! HTTP: routes, extractors, the error shape. Handlers are thin: extract, call one
+//! service, map the result.
+
+pub mod apps;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod records;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::{get, post, put};
+use std::path::Path;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::trace::TraceLayer;
+
+use crate::service::forms::FormService;
+use crate::service::records::RecordService;
+use crate::store::db::Db;
+use error::ApiError;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub forms: FormService,
+    pub records: RecordService,
+}
+
+pub fn router(state: AppState, body_limit: usize, web_dir: &Path) -> Router {
+    let records = Router::new()
+        .route("/", get(records::list).post(records::create))
+        .route("/query", post(records::query))
+        .route("/bulk", post(records::bulk_create).put(records::bulk_update))
+        .route(
+            "/{id}",
+            get(records::get).put(records::replace).patch(records::patch).delete(records::delete),
+        )
+        .route("/{id}/restore", post(records::restore));
+    let api = Router::new()
+        .route("/health", get(health::health))
+        .route("/ready", get(health::ready))
+        .route("/apps", get(apps::list_apps))
+        .route("/apps/{app}", get(apps::get_app).put(apps::put_app))
+        .route("/apps/{app}/forms", get(apps::list_forms))
+        .route("/apps/{app}/forms/{form}", get(apps::get_form))
+        .route("/apps/{app}/forms/{form}/draft", put(apps::put_draft))
+        .route("/apps/{app}/forms/{form}/publish", post(apps::publish))
+        .route("/apps/{app}/forms/{form}/versions", get(apps::list_versions))
+        .route("/apps/{app}/forms/{form}/versions/{version}", get(apps::get_version))
+        .nest("/apps/{app}/forms/{form}/records", records)
+        .fallback(|| async { ApiError::http(StatusCode::NOT_FOUND, "not_found", "no such API route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::http(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method")
+        })
+        .with_state(state);
+    let mut app = Router::new().nest("/api/v1", api);
+    if web_dir.join("index.html").exists() {
+        let spa = ServeDir::new(web_dir).fallback(ServeFile::new(web_dir.join("index.html")));
+        app = app.fallback_service(spa);
+    } else {
+        app = app.fallback(|| async {
+            axum::response::Html(
+                "<!doctype html><title>Formwork</title><h1>Formwork</h1><p>The web UI is not built (run <code>make run</code>). The API is at <code>/api/v1</code>.</p>",
+            )
+        });
+    }
+    app.layer(axum::extract::DefaultBodyLimit::max(body_limit))
+        .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
+            tracing::error!("a request handler panicked");
+            axum::response::IntoResponse::into_response(ApiError::http(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal error; it has been logged",
+            ))
+        }))
+        .layer(TraceLayer::new_for_http())
+}

@@ -1,0 +1,126 @@
+//! The `formwork` command line.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+use crate::config::{LogFormat, Settings};
+use crate::startup::{Application, Services, shutdown_signal};
+use crate::store::oplog::Actor;
+
+#[derive(Parser)]
+#[command(name = "formwork", version, about = "Formwork: forms, flows and reports as definitions")]
+pub struct Cli {
+    /// Configuration file (TOML); FORMWORK_* environment variables override it.
+    #[arg(long, global = true, env = "FORMWORK_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Take a consistent online backup of the SQLite store into FILE.
+    Backup { file: PathBuf },
+    /// App packages.
+    App {
+        #[command(subcommand)]
+        command: AppCommand,
+    },
+    /// Generate deterministic demo data for an app from its package's demo.json.
+    DemoData {
+        /// The package folder (its demo.json gives counts per scale).
+        package: PathBuf,
+        /// small | large (or any scale demo.json defines)
+        #[arg(long, default_value = "small")]
+        scale: String,
+        /// Seed (defaults to demo.json's).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Only generate when the app has no records yet.
+        #[arg(long)]
+        if_empty: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AppCommand {
+    /// Import (idempotently) an app package folder.
+    Import { dir: PathBuf },
+    /// Export an app's definitions into a package folder.
+    Export { app: String, dir: PathBuf },
+}
+
+fn init_logging(settings: &Settings) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&settings.log.level));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match settings.log.format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+pub async fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let settings = Settings::load(cli.config.as_deref())?;
+    init_logging(&settings);
+    match cli.command {
+        Command::Serve => {
+            let app = Application::build(settings).await?;
+            println!("Formwork is listening on http://{}", app.local_addr());
+            app.run_until(shutdown_signal()).await
+        }
+        Command::Migrate => {
+            Services::start(&settings).await?.finish().await;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Backup { file } => {
+            let services = Services::start(&settings).await?;
+            if services.db.sqlite_path.is_none() {
+                anyhow::bail!("`formwork backup` copies the SQLite store; back up PostgreSQL with pg_dump (docs/operations.md)");
+            }
+            if file.exists() {
+                anyhow::bail!("{} exists; choose a new file", file.display());
+            }
+            services.db.backup_sqlite(&file).await?;
+            services.finish().await;
+            println!("backup written to {}", file.display());
+            Ok(())
+        }
+        Command::App { command: AppCommand::Import { dir } } => {
+            let services = Services::start(&settings).await?;
+            let report = crate::service::package::import(&services.forms, &dir, &cli_actor()).await;
+            services.finish().await;
+            let report = report?;
+            println!("imported app {}: {} forms, {} newly published", report.app, report.forms, report.published);
+            Ok(())
+        }
+        Command::App { command: AppCommand::Export { app, dir } } => {
+            let services = Services::start(&settings).await?;
+            let n = crate::service::package::export(&services.forms, &app, &dir).await;
+            services.finish().await;
+            println!("exported app {app}: {} forms into {}", n?, dir.display());
+            Ok(())
+        }
+        Command::DemoData { package, scale, seed, if_empty } => {
+            let services = Services::start(&settings).await?;
+            let out = crate::service::demo::generate(&services, &package, &scale, seed, if_empty).await;
+            services.finish().await;
+            println!("{}", out?);
+            Ok(())
+        }
+    }
+}
+
+fn cli_actor() -> Actor {
+    Actor {
+        user: std::env::var("USER").map(|u| format!("cli:{u}")).unwrap_or_else(|_| "cli".into()),
+        address: None,
+        client: Some(format!("formwork-cli/{}", env!("CARGO_PKG_VERSION"))),
+    }
+}

@@ -1,0 +1,117 @@
+//! Domain errors: what went wrong, in terms of the platform, never of HTTP.
+//! `api::error` maps every variant to a status and the one error shape.
+
+use sea_orm::{DbErr, SqlErr};
+use serde::Serialize;
+
+/// One problem, located by a JSON pointer into the request (or definition) it concerns.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Detail {
+    pub pointer: String,
+    pub rule: String,
+    pub message: String,
+}
+
+impl Detail {
+    pub fn new(pointer: impl Into<String>, rule: impl Into<String>, message: impl Into<String>) -> Self {
+        Detail {
+            pointer: pointer.into(),
+            rule: rule.into(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    /// The thing asked for does not exist (or is not visible).
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The request is well-formed but its content breaks rules (schema, field types, …).
+    #[error("{message}")]
+    Invalid { message: String, details: Vec<Detail> },
+    /// The request itself is malformed (bad filter, bad query parameter, …).
+    #[error("{message}")]
+    BadRequest { message: String, details: Vec<Detail> },
+    /// The request conflicts with the current state (duplicate key, unpublished form, …).
+    #[error("{message}")]
+    Conflict { message: String, details: Vec<Detail> },
+    /// `If-Match` named a row version that is no longer current.
+    #[error("the record was changed by someone else (current version {current})")]
+    Stale { current: i64 },
+    /// The database cannot be reached; retrying later may succeed.
+    #[error("the database is unavailable")]
+    Unavailable(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+pub type DomainResult<T> = Result<T, DomainError>;
+
+impl DomainError {
+    pub fn invalid(details: Vec<Detail>) -> Self {
+        let message = match details.as_slice() {
+            [one] => format!("{}: {}", one.pointer, one.message),
+            many => format!("{} problems; see details", many.len()),
+        };
+        DomainError::Invalid { message, details }
+    }
+
+    pub fn invalid_one(pointer: &str, rule: &str, message: impl Into<String>) -> Self {
+        Self::invalid(vec![Detail::new(pointer, rule, message)])
+    }
+
+    pub fn bad_request(pointer: &str, rule: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        DomainError::BadRequest {
+            message: format!("{pointer}: {message}"),
+            details: vec![Detail::new(pointer, rule, message)],
+        }
+    }
+
+    pub fn conflict(message: impl Into<String>, details: Vec<Detail>) -> Self {
+        DomainError::Conflict {
+            message: message.into(),
+            details,
+        }
+    }
+}
+
+impl From<DbErr> for DomainError {
+    fn from(err: DbErr) -> Self {
+        if is_unavailable(&err) {
+            return DomainError::Unavailable(err.to_string());
+        }
+        match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(msg)) => {
+                DomainError::conflict(format!("a unique value is already taken: {msg}"), vec![])
+            }
+            _ => DomainError::Internal(anyhow::Error::new(err)),
+        }
+    }
+}
+
+/// Connection-level failures (server gone, pool exhausted, I/O) as opposed to bad SQL.
+pub fn is_unavailable(err: &DbErr) -> bool {
+    match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        other => {
+            let text = other.to_string().to_lowercase();
+            [
+                "connection refused",
+                "connection reset",
+                "broken pipe",
+                "pool timed out",
+                "terminating connection",
+                "the database system is",
+                "unable to open database",
+                "disk i/o error",
+                "error communicating",
+                "connection closed",
+                "io error",
+            ]
+            .iter()
+            .any(|needle| text.contains(needle))
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! Formwork: a self-hosted no-code platform. Forms are JSON Schema, every write takes one
+//! path (validate → one transaction with its operation-log entry), one generic records API.
+//!
+//! Layout: [`api`] (HTTP) → [`service`] (rules) → [`store`] (SQL) with [`schema`] (forms as
+//! JSON Schema) and [`query`] (filters, sorts) beside them.
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod keys;
+pub mod query;
+pub mod schema;
+pub mod service;
+pub mod startup;
+pub mod store;
+pub mod time;

@@ -1,0 +1,292 @@
+//! Checking a form definition before it is saved or published: the document's shape, the
+//! schema against the JSON Schema 2020-12 meta-schema, and every platform `x-` annotation.
+//! Problems are reported as JSON pointers into the definition.
+
+use jsonschema::{Draft, Validator};
+use serde_json::{Map, Value};
+use std::sync::Arc;
+
+use super::field_types::{FieldKind, x_type_keyword};
+use super::model::FormModel;
+use crate::error::{Detail, DomainError, DomainResult};
+use crate::keys::is_key;
+
+pub const DRAFT_2020_12: &str = "https://json-schema.org/draft/2020-12/schema";
+
+const ANNOTATIONS: &[&str] = &[
+    "x-type",
+    "x-label",
+    "x-help",
+    "x-options",
+    "x-ref",
+    "x-serial",
+    "x-formula",
+    "x-indexed",
+    "x-unique",
+    "x-currency",
+    "x-accept",
+    "x-max-size",
+    "x-demo",
+    "x-confidential",
+];
+
+/// Keywords whose value is a schema / a map of schemas / a list of schemas.
+const SUB_SCHEMA: &[&str] = &[
+    "items",
+    "additionalProperties",
+    "unevaluatedProperties",
+    "unevaluatedItems",
+    "contains",
+    "propertyNames",
+    "if",
+    "then",
+    "else",
+    "not",
+    "contentSchema",
+];
+const SUB_SCHEMA_MAP: &[&str] = &["properties", "patternProperties", "$defs", "definitions", "dependentSchemas"];
+const SUB_SCHEMA_LIST: &[&str] = &["allOf", "anyOf", "oneOf", "prefixItems"];
+
+/// A form definition that passed every check, with its compiled validator.
+#[derive(Debug)]
+pub struct CompiledForm {
+    pub app: String,
+    pub key: String,
+    pub version: i64,
+    pub definition: Value,
+    pub validator: Validator,
+    pub model: FormModel,
+}
+
+impl CompiledForm {
+    pub fn schema(&self) -> &Value {
+        &self.definition["schema"]
+    }
+}
+
+/// Build the validator every write uses: draft 2020-12 plus the `x-type` keyword.
+/// Remote `$ref`s are not fetched (the build has no HTTP retriever): they make the schema invalid.
+pub fn build_validator(schema: &Value) -> Result<Validator, String> {
+    jsonschema::options()
+        .with_draft(Draft::Draft202012)
+        .with_keyword("x-type", x_type_keyword)
+        .build(schema)
+        .map_err(|e| e.to_string())
+}
+
+/// Check a whole form definition document; `Ok` carries the compiled form.
+pub fn compile(app: &str, version: i64, def: &Value) -> DomainResult<Arc<CompiledForm>> {
+    let mut details = Vec::new();
+    let Some(obj) = def.as_object() else {
+        return Err(DomainError::invalid_one("", "type", "a form definition is a JSON object"));
+    };
+    for k in obj.keys() {
+        if !["key", "label", "schema", "layout", "description"].contains(&k.as_str()) {
+            details.push(Detail::new(format!("/{k}"), "unknown_property", format!("unknown property {k:?}")));
+        }
+    }
+    let key = match obj.get("key").and_then(Value::as_str) {
+        Some(k) if is_key(k) => k.to_owned(),
+        _ => {
+            details.push(Detail::new(
+                "/key",
+                "key",
+                "key is required: lower-case letters, digits and _, starting with a letter, at most 63",
+            ));
+            String::new()
+        }
+    };
+    check_label(obj.get("label"), "/label", true, &mut details);
+    if let Some(layout) = obj.get("layout") {
+        if !layout.is_object() {
+            details.push(Detail::new("/layout", "type", "layout is a JSON object (a UI-schema tree)"));
+        }
+    }
+    let Some(schema) = obj.get("schema") else {
+        details.push(Detail::new("/schema", "required", "schema is required"));
+        return Err(DomainError::invalid(details));
+    };
+    check_schema(schema, &mut details);
+    if let Some(layout) = obj.get("layout") {
+        check_layout(layout, schema, "/layout", &mut details);
+    }
+    if !details.is_empty() {
+        return Err(DomainError::invalid(details));
+    }
+    let validator = build_validator(schema)
+        .map_err(|m| DomainError::invalid_one("/schema", "schema", m))?;
+    Ok(Arc::new(CompiledForm {
+        app: app.to_owned(),
+        key,
+        version,
+        definition: def.clone(),
+        validator,
+        model: FormModel::from_schema(schema),
+    }))
+}
+
+fn check_schema(schema: &Value, details: &mut Vec<Detail>) {
+    if let Some(s) = schema.get("$schema") {
+        if s.as_str() != Some(DRAFT_2020_12) {
+            details.push(Detail::new(
+                "/schema/$schema",
+                "draft",
+                format!("only JSON Schema 2020-12 is supported ({DRAFT_2020_12})"),
+            ));
+            return;
+        }
+    }
+    match jsonschema::meta::validator_for(schema) {
+        Ok(meta) => {
+            for e in meta.iter_errors(schema) {
+                details.push(Detail::new(
+                    format!("/schema{}", e.instance_path()),
+                    e.kind().keyword().to_owned(),
+                    e.to_string(),
+                ));
+            }
+        }
+        Err(e) => details.push(Detail::new("/schema", "$schema", e.to_string())),
+    }
+    if details.is_empty() {
+        walk(schema, "/schema", false, details);
+    }
+}
+
+/// Visit every schema object, checking its `x-` annotations.
+fn walk(schema: &Value, ptr: &str, in_sub_table: bool, details: &mut Vec<Detail>) {
+    let Some(obj) = schema.as_object() else { return };
+    check_annotations(obj, ptr, in_sub_table, details);
+    let nested_in_table =
+        in_sub_table || obj.get("x-type").and_then(Value::as_str) == Some(FieldKind::SubTable.name());
+    for (k, v) in obj {
+        let p = format!("{ptr}/{}", escape(k));
+        if SUB_SCHEMA.contains(&k.as_str()) {
+            walk(v, &p, nested_in_table, details);
+        } else if SUB_SCHEMA_MAP.contains(&k.as_str()) {
+            if let Some(m) = v.as_object() {
+                for (name, sub) in m {
+                    walk(sub, &format!("{p}/{}", escape(name)), nested_in_table, details);
+                }
+            }
+        } else if SUB_SCHEMA_LIST.contains(&k.as_str()) {
+            if let Some(list) = v.as_array() {
+                for (i, sub) in list.iter().enumerate() {
+                    walk(sub, &format!("{p}/{i}"), nested_in_table, details);
+                }
+            }
+        }
+    }
+}
+
+fn check_annotations(obj: &Map<String, Value>, ptr: &str, in_sub_table: bool, details: &mut Vec<Detail>) {
+    for (k, v) in obj {
+        if !k.starts_with("x-") {
+            continue;
+        }
+        let p = format!("{ptr}/{}", escape(k));
+        if !ANNOTATIONS.contains(&k.as_str()) {
+            details.push(Detail::new(&p, "x-annotation", format!("unknown platform annotation {k:?}")));
+            continue;
+        }
+        let ok = match k.as_str() {
+            "x-label" | "x-help" => {
+                check_label(Some(v), &p, false, details);
+                true
+            }
+            "x-indexed" | "x-unique" | "x-confidential" => v.is_boolean(),
+            "x-currency" => v.as_str().is_some_and(|c| c.len() == 3 && c.chars().all(|c| c.is_ascii_uppercase())),
+            "x-max-size" => v.as_u64().is_some_and(|n| n > 0),
+            "x-accept" => v.as_array().is_some_and(|a| a.iter().all(|m| m.as_str().is_some_and(|m| m.contains('/')))),
+            "x-demo" => v.is_object(),
+            "x-formula" => v.is_object() || v.is_array() || v.is_string() || v.is_number(),
+            "x-serial" => v.as_str().is_some_and(|s| crate::schema::serial::SerialPattern::parse(s).is_ok()),
+            "x-ref" => v.get("form").and_then(Value::as_str).is_some_and(is_key),
+            "x-options" => v.as_object().is_some_and(|m| m.values().all(Value::is_object)),
+            "x-type" => check_x_type(obj, v, &p, in_sub_table, details),
+            _ => true,
+        };
+        if !ok {
+            details.push(Detail::new(&p, k.as_str(), format!("{k} has an invalid value: {v}")));
+        }
+    }
+}
+
+/// `x-type` names a known kind whose JSON type agrees with the schema; kind-specific
+/// annotations are present.
+fn check_x_type(obj: &Map<String, Value>, v: &Value, p: &str, in_sub_table: bool, details: &mut Vec<Detail>) -> bool {
+    let Some(kind) = v.as_str().and_then(FieldKind::parse) else {
+        let known: Vec<&str> = FieldKind::ALL.iter().map(|k| k.name()).collect();
+        details.push(Detail::new(p, "x-type", format!("unknown field type {v}; known: {}", known.join(", "))));
+        return true;
+    };
+    if let Some(types) = kind.required_json_type() {
+        let declared = obj.get("type").and_then(Value::as_str);
+        if !declared.is_some_and(|t| types.contains(&t)) {
+            details.push(Detail::new(
+                p,
+                "x-type",
+                format!("a {} field must declare \"type\": {}", kind.name(), types.join(" or ")),
+            ));
+        }
+    }
+    let base = p.trim_end_matches("/x-type");
+    let need = |key: &str, details: &mut Vec<Detail>| {
+        if !obj.contains_key(key) {
+            details.push(Detail::new(
+                format!("{base}/{key}"),
+                "required",
+                format!("a {} field needs {key}", kind.name()),
+            ));
+        }
+    };
+    match kind {
+        FieldKind::Reference => need("x-ref", details),
+        FieldKind::Serial => need("x-serial", details),
+        FieldKind::Computed => need("x-formula", details),
+        FieldKind::Select => need("enum", details),
+        FieldKind::SubTable if in_sub_table => details.push(Detail::new(
+            p,
+            "x-type",
+            "sub-tables cannot be nested inside sub-tables",
+        )),
+        _ => {}
+    }
+    true
+}
+
+fn check_label(label: Option<&Value>, ptr: &str, required: bool, details: &mut Vec<Detail>) {
+    match label {
+        None if !required => {}
+        Some(Value::Object(m)) if !m.is_empty() && m.values().all(Value::is_string) => {}
+        _ => details.push(Detail::new(
+            ptr,
+            "label",
+            "a label is an object of locale → text, e.g. {\"zh-CN\": \"客户\", \"en\": \"Customer\"}",
+        )),
+    }
+}
+
+/// Every `Control.scope` in the layout points at a property of the schema.
+fn check_layout(layout: &Value, schema: &Value, ptr: &str, details: &mut Vec<Detail>) {
+    if let Some(scope) = layout.get("scope").and_then(Value::as_str) {
+        let target = scope.strip_prefix('#').and_then(|p| schema.pointer(p));
+        if target.is_none() {
+            details.push(Detail::new(
+                format!("{ptr}/scope"),
+                "scope",
+                format!("{scope} does not point at a property of the schema"),
+            ));
+        }
+    }
+    if let Some(Value::Array(elements)) = layout.get("elements") {
+        for (i, el) in elements.iter().enumerate() {
+            check_layout(el, schema, &format!("{ptr}/elements/{i}"), details);
+        }
+    }
+}
+
+/// JSON-pointer escaping of one reference token.
+pub fn escape(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}

@@ -1,0 +1,8 @@
+//! Services: the rules of the platform, between the HTTP layer and the store.
+
+pub mod forms;
+pub mod demo;
+pub mod package;
+pub mod prepare;
+pub mod record_ops;
+pub mod records;

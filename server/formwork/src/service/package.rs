@@ -1,0 +1,115 @@
+//! App packages: a folder with `app.json` and `forms/<key>.json` (see docs/app-package.md).
+//! Import checks the whole package before writing anything and is idempotent.
+
+use serde_json::Value;
+use std::path::Path;
+
+use super::forms::FormService;
+use crate::error::DomainError;
+use crate::schema::definition::compile;
+use crate::store::oplog::Actor;
+
+#[derive(Debug, Default)]
+pub struct ImportReport {
+    pub app: String,
+    pub forms: usize,
+    pub published: usize,
+}
+
+fn read_json(path: &Path) -> anyhow::Result<Value> {
+    let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: not JSON: {e}", path.display()))
+}
+
+/// Load a package folder: the app definition and its forms, sorted by key.
+pub fn load(dir: &Path) -> anyhow::Result<(Value, Vec<Value>)> {
+    let app = read_json(&dir.join("app.json"))?;
+    let mut forms = Vec::new();
+    let forms_dir = dir.join("forms");
+    if forms_dir.is_dir() {
+        let mut paths: Vec<_> = std::fs::read_dir(&forms_dir)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        paths.sort();
+        for p in paths {
+            forms.push(read_json(&p)?);
+        }
+    }
+    Ok((app, forms))
+}
+
+pub async fn import(forms_svc: &FormService, dir: &Path, actor: &Actor) -> anyhow::Result<ImportReport> {
+    let (app_def, forms) = load(dir)?;
+    let key = app_def
+        .get("key")
+        .and_then(Value::as_str)
+        .ok_or_else(|| anyhow::anyhow!("app.json has no key"))?
+        .to_owned();
+    // Check everything first: every form compiles and references only forms of the package
+    // (or forms the app already has).
+    let existing = forms_svc.form_keys(&key).await.unwrap_or_default();
+    let keys: Vec<String> = forms.iter().filter_map(|f| f.get("key").and_then(Value::as_str).map(str::to_owned)).collect();
+    let mut problems = Vec::new();
+    for f in &forms {
+        let name = f.get("key").and_then(Value::as_str).unwrap_or("?");
+        match compile(&key, 0, f) {
+            Ok(c) => {
+                for (_, r) in c.model.references() {
+                    let target = r.ref_form.as_deref().unwrap_or_default();
+                    if !keys.iter().any(|k| k == target) && !existing.iter().any(|k| k == target) {
+                        problems.push(format!("forms/{name}.json: {} references unknown form {target:?}", r.key));
+                    }
+                }
+            }
+            Err(DomainError::Invalid { details, .. }) => {
+                for d in details {
+                    problems.push(format!("forms/{name}.json{}: {} ({})", d.pointer, d.message, d.rule));
+                }
+            }
+            Err(e) => problems.push(format!("forms/{name}.json: {e}")),
+        }
+    }
+    if !problems.is_empty() {
+        anyhow::bail!("the package is invalid; nothing was written:\n  {}", problems.join("\n  "));
+    }
+    forms_svc.put_app(&key, app_def, actor).await.map_err(|e| anyhow::anyhow!("app.json: {e}"))?;
+    let mut report = ImportReport { app: key.clone(), forms: forms.len(), published: 0 };
+    for f in &forms {
+        let name = f["key"].as_str().unwrap_or_default();
+        forms_svc.save_draft(&key, name, f.clone(), actor).await.map_err(|e| explain(name, e))?;
+    }
+    for f in &forms {
+        let name = f["key"].as_str().unwrap_or_default();
+        let out = forms_svc.publish(&key, name, actor).await.map_err(|e| explain(name, e))?;
+        if out["published"] == Value::Bool(true) {
+            report.published += 1;
+        }
+    }
+    Ok(report)
+}
+
+fn explain(form: &str, e: DomainError) -> anyhow::Error {
+    match e {
+        DomainError::Invalid { details, .. } => anyhow::anyhow!(
+            "forms/{form}.json is invalid:\n  {}",
+            details.iter().map(|d| format!("{}: {} ({})", d.pointer, d.message, d.rule)).collect::<Vec<_>>().join("\n  ")
+        ),
+        other => anyhow::anyhow!("forms/{form}.json: {other}"),
+    }
+}
+
+/// Write an app's definition and the published version of each form (the draft for forms
+/// never published) in the package layout.
+pub async fn export(forms_svc: &FormService, app: &str, dir: &Path) -> anyhow::Result<usize> {
+    let app_def = forms_svc.get_app(app).await?;
+    std::fs::create_dir_all(dir.join("forms"))?;
+    std::fs::write(dir.join("app.json"), serde_json::to_string_pretty(&app_def)? + "\n")?;
+    let keys = forms_svc.form_keys(app).await?;
+    for k in &keys {
+        let d = forms_svc.describe(app, k).await?;
+        let def = if d["definition"].is_null() { &d["draft"] } else { &d["definition"] };
+        std::fs::write(dir.join("forms").join(format!("{k}.json")), serde_json::to_string_pretty(def)? + "\n")?;
+    }
+    Ok(keys.len())
+}

@@ -1,0 +1,177 @@
+//! Turning a client's record data into what is stored: server-assigned fields (serial
+//! numbers, computed fields) are refused from clients and filled by the server, and the
+//! result is validated against the form's published schema.
+
+use serde_json::{Map, Value};
+
+use crate::error::{Detail, DomainError, DomainResult};
+use crate::schema::definition::{CompiledForm, escape};
+use crate::schema::field_types::FieldKind;
+use crate::schema::serial::SerialPattern;
+
+/// Keys of a record's API representation that only the server sets.
+pub const SYSTEM_KEYS: &[&str] = &[
+    "id",
+    "form_version",
+    "row_version",
+    "created_at",
+    "created_by",
+    "updated_at",
+    "updated_by",
+    "owner",
+    "deleted_at",
+    "expand",
+];
+
+/// A write request body: `{"data": …, "reason": "…"}`.
+pub struct WriteBody {
+    pub data: Value,
+    pub reason: Option<String>,
+}
+
+/// Split and check a write body; `prefix` is its pointer in the request (`""` or `/items/3`).
+pub fn parse_body(body: Value, prefix: &str) -> DomainResult<WriteBody> {
+    let Value::Object(mut obj) = body else {
+        return Err(DomainError::invalid_one(prefix, "type", "the body is a JSON object: {\"data\": {…}}"));
+    };
+    let mut details = Vec::new();
+    for k in obj.keys() {
+        if SYSTEM_KEYS.contains(&k.as_str()) {
+            details.push(Detail::new(format!("{prefix}/{}", escape(k)), "read_only", format!("{k} is set by the server")));
+        } else if k != "data" && k != "reason" {
+            details.push(Detail::new(format!("{prefix}/{}", escape(k)), "unknown_property", format!("unknown property {k:?}; record fields go in data")));
+        }
+    }
+    let reason = match obj.remove("reason") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s),
+        Some(_) => {
+            details.push(Detail::new(format!("{prefix}/reason"), "type", "reason is text"));
+            None
+        }
+    };
+    let data = obj.remove("data");
+    if data.is_none() {
+        details.push(Detail::new(format!("{prefix}/data"), "required", "data is required"));
+    }
+    if !details.is_empty() {
+        return Err(DomainError::invalid(details));
+    }
+    Ok(WriteBody { data: data.unwrap_or(Value::Null), reason })
+}
+
+/// Fill server-assigned fields and validate. Returns the serial fields still to number
+/// (their values are placeholders until the writer assigns them).
+pub fn prepare(
+    form: &CompiledForm,
+    data: &mut Value,
+    existing: Option<&Value>,
+    today: chrono::NaiveDate,
+    prefix: &str,
+) -> DomainResult<Vec<(String, SerialPattern)>> {
+    let mut details = Vec::new();
+    let mut to_number = Vec::new();
+    if let Value::Object(obj) = data {
+        for f in form.model.fields.values().filter(|f| f.is_server_assigned()) {
+            let old = existing.and_then(|e| e.get(&f.key));
+            if let Some(given) = obj.get(&f.key) {
+                if Some(given) != old {
+                    details.push(Detail::new(
+                        format!("{prefix}/data/{}", escape(&f.key)),
+                        "read_only",
+                        format!("{} is assigned by the server", f.key),
+                    ));
+                    continue;
+                }
+            }
+            match f.kind {
+                Some(FieldKind::Serial) => match old {
+                    Some(v) => {
+                        obj.insert(f.key.clone(), v.clone());
+                    }
+                    None => {
+                        let pattern = SerialPattern::parse(f.serial.as_deref().unwrap_or_default())
+                            .map_err(|m| DomainError::Internal(anyhow::anyhow!(m)))?;
+                        obj.insert(f.key.clone(), Value::String(pattern.render(today, 0)));
+                        to_number.push((f.key.clone(), pattern));
+                    }
+                },
+                Some(FieldKind::Computed) => {
+                    obj.remove(&f.key);
+                    let formula = f.formula.clone().unwrap_or(Value::Null);
+                    match compute(&formula, &Value::Object(obj.clone())) {
+                        Ok(Value::Null) => {}
+                        Ok(v) => {
+                            obj.insert(f.key.clone(), v);
+                        }
+                        Err(m) => details.push(Detail::new(
+                            format!("{prefix}/data/{}", escape(&f.key)),
+                            "x-formula",
+                            format!("the formula could not be computed: {m}"),
+                        )),
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    if details.is_empty() {
+        validate(form, data, prefix, &mut details);
+    }
+    if details.is_empty() { Ok(to_number) } else { Err(DomainError::invalid(details)) }
+}
+
+/// Validate data against the form's schema, adding one detail per error.
+pub fn validate(form: &CompiledForm, data: &Value, prefix: &str, details: &mut Vec<Detail>) {
+    for e in form.validator.iter_errors(data) {
+        let rule = e.kind().keyword().to_owned();
+        details.push(Detail::new(format!("{prefix}/data{}", e.instance_path()), rule, e.to_string()));
+    }
+}
+
+/// Evaluate a JSON Logic formula over the record's data.
+pub fn compute(formula: &Value, data: &Value) -> Result<Value, String> {
+    let out = datalogic_rs::eval_str(&formula.to_string(), &data.to_string()).map_err(|e| e.to_string())?;
+    serde_json::from_str(&out).map_err(|e| e.to_string())
+}
+
+/// RFC 7396 JSON merge patch.
+pub fn merge_patch(target: &mut Value, patch: &Value) {
+    match patch {
+        Value::Object(p) => {
+            if !target.is_object() {
+                *target = Value::Object(Map::new());
+            }
+            if let Value::Object(t) = target {
+                for (k, v) in p {
+                    if v.is_null() {
+                        t.remove(k);
+                    } else {
+                        merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
+                    }
+                }
+            }
+        }
+        other => *target = other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn formulas_compute_over_sub_tables() {
+        let f = json!({"reduce": [{"map": [{"var": "parts"}, {"*": [{"var": "qty"}, {"var": "unit_cost"}]}]}, {"+": [{"var": "current"}, {"var": "accumulator"}]}, 0]});
+        let d = json!({"parts": [{"qty": 2, "unit_cost": 10.5}, {"qty": 1, "unit_cost": 4}]});
+        assert_eq!(compute(&f, &d).unwrap().as_f64(), Some(25.0));
+    }
+
+    #[test]
+    fn merge_patch_removes_nulls_and_merges_objects() {
+        let mut t = json!({"a": 1, "b": {"c": 2, "d": 3}});
+        merge_patch(&mut t, &json!({"a": null, "b": {"c": 5}}));
+        assert_eq!(t, json!({"b": {"c": 5, "d": 3}}));
+    }
+}

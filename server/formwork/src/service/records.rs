@@ -1,0 +1,342 @@
+//! The record service: every entry point (API, bulk, import, later flows) writes records
+//! through here, so validation, server-assigned fields and the operation log always apply.
+
+use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use super::forms::FormService;
+use super::prepare::{WriteBody, merge_patch, parse_body, prepare};
+use super::record_ops::{ChangedData, CreateRecords, Lifecycle, NewData, SetDeleted, UpdateRecords};
+use crate::error::{Detail, DomainError, DomainResult};
+use crate::query::fields::Scope;
+use crate::query::filter::Filter;
+use crate::query::sort::{decode_cursor, encode_cursor, key_values, parse_sort};
+use crate::query::sql::{Params, after_cursor, compile, order_by};
+use crate::schema::definition::CompiledForm;
+use crate::schema::field_types::FieldKind;
+use crate::store::db::Db;
+use crate::store::oplog::Actor;
+use crate::store::records::{self, COLUMNS, RecordRow, form_scope};
+use crate::store::writer::Writer;
+
+pub const MAX_PAGE: usize = 1000;
+pub const MAX_BULK: usize = 1000;
+
+#[derive(Clone)]
+pub struct RecordService {
+    db: Db,
+    writer: Writer,
+    forms: FormService,
+    zones: Arc<RwLock<HashMap<String, chrono_tz::Tz>>>,
+}
+
+/// What a list request asks for.
+#[derive(Debug, Default, Clone)]
+pub struct ListQuery {
+    pub filter: Option<Value>,
+    pub sort: Option<String>,
+    pub fields: Option<Vec<String>>,
+    pub expand: Vec<String>,
+    pub limit: Option<usize>,
+    pub cursor: Option<String>,
+    pub total: bool,
+    pub deleted: bool,
+}
+
+impl RecordService {
+    pub fn new(db: Db, writer: Writer, forms: FormService) -> Self {
+        RecordService { db, writer, forms, zones: Default::default() }
+    }
+
+    async fn today(&self, app: &str) -> DomainResult<chrono::NaiveDate> {
+        let cached = self.zones.read().ok().and_then(|m| m.get(app).copied());
+        let tz = match cached {
+            Some(tz) => tz,
+            None => {
+                let def = self.forms.get_app(app).await?;
+                let tz = def
+                    .get("time_zone")
+                    .and_then(Value::as_str)
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(chrono_tz::UTC);
+                if let Ok(mut m) = self.zones.write() {
+                    m.insert(app.to_owned(), tz);
+                }
+                tz
+            }
+        };
+        Ok(chrono::Utc::now().with_timezone(&tz).date_naive())
+    }
+
+    pub async fn create(&self, app: &str, form: &str, body: Value, actor: &Actor) -> DomainResult<Value> {
+        let mut created = self.create_many(app, form, vec![body], actor, false).await?;
+        Ok(created.pop().unwrap_or(Value::Null))
+    }
+
+    /// Create records all-or-nothing; with `bulk`, pointers are prefixed `/items/N`.
+    pub async fn create_many(&self, app: &str, form: &str, bodies: Vec<Value>, actor: &Actor, bulk: bool) -> DomainResult<Vec<Value>> {
+        let compiled = self.forms.current(app, form).await?;
+        let today = self.today(app).await?;
+        let mut items = Vec::with_capacity(bodies.len());
+        let mut details = Vec::new();
+        for (i, body) in bodies.into_iter().enumerate() {
+            let prefix = if bulk { format!("/items/{i}") } else { String::new() };
+            match parse_body(body, &prefix).and_then(|WriteBody { mut data, reason }| {
+                let serials = prepare(&compiled, &mut data, None, today, &prefix)?;
+                Ok(NewData { data, serials, reason })
+            }) {
+                Ok(item) => items.push(item),
+                Err(e) => collect(e, &mut details)?,
+            }
+        }
+        if !details.is_empty() {
+            return Err(DomainError::invalid(details));
+        }
+        let out = self
+            .writer
+            .submit(CreateRecords { form: compiled, items, actor: actor.clone(), today, bulk })
+            .await?;
+        Ok(into_vec(out))
+    }
+
+    pub async fn get(&self, app: &str, form: &str, id: i64, include_deleted: bool) -> DomainResult<RecordRow> {
+        self.forms.current(app, form).await?;
+        records::get(&self.db.read, self.db.backend, app, form, id)
+            .await?
+            .filter(|r| include_deleted || r.deleted_at.is_none())
+            .ok_or_else(|| DomainError::NotFound(format!("record {id}")))
+    }
+
+    /// Replace (`merge = false`) or merge-patch (`merge = true`) a record's data.
+    pub async fn update(
+        &self,
+        app: &str,
+        form: &str,
+        id: i64,
+        body: Value,
+        if_match: Option<i64>,
+        merge: bool,
+        actor: &Actor,
+    ) -> DomainResult<Value> {
+        let WriteBody { data, reason } = parse_body(body, "")?;
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let compiled = self.forms.current(app, form).await?;
+            let cur = self.get(app, form, id, false).await?;
+            if let Some(expected) = if_match {
+                if expected != cur.row_version {
+                    return Err(DomainError::Stale { current: cur.row_version });
+                }
+            }
+            let mut new_data = if merge {
+                let mut d = cur.data.clone();
+                merge_patch(&mut d, &data);
+                d
+            } else {
+                data.clone()
+            };
+            let today = self.today(app).await?;
+            let serials = prepare(&compiled, &mut new_data, Some(&cur.data), today, "")?;
+            debug_assert!(serials.is_empty() || cur.data.is_object());
+            let op = UpdateRecords {
+                form: compiled,
+                items: vec![ChangedData { id, data: new_data, base_row_version: cur.row_version, if_match, reason: reason.clone() }],
+                actor: actor.clone(),
+                bulk: false,
+            };
+            match self.writer.submit(op).await {
+                Err(DomainError::Stale { .. }) if if_match.is_none() && attempts < 5 => continue,
+                other => return other.map(|v| into_vec(v).pop().unwrap_or(Value::Null)),
+            }
+        }
+    }
+
+    /// Update several records all-or-nothing: items are `{"id", "data", "row_version"?}`.
+    pub async fn update_many(&self, app: &str, form: &str, items: Vec<Value>, merge: bool, actor: &Actor) -> DomainResult<Vec<Value>> {
+        let compiled = self.forms.current(app, form).await?;
+        let today = self.today(app).await?;
+        let mut changes = Vec::with_capacity(items.len());
+        let mut details = Vec::new();
+        for (i, mut item) in items.into_iter().enumerate() {
+            let prefix = format!("/items/{i}");
+            let id = item.as_object_mut().and_then(|o| o.remove("id")).and_then(|v| v.as_i64());
+            let expected = item.as_object_mut().and_then(|o| o.remove("row_version")).and_then(|v| v.as_i64());
+            let Some(id) = id else {
+                details.push(Detail::new(format!("{prefix}/id"), "required", "each update names the record id"));
+                continue;
+            };
+            let step = async {
+                let WriteBody { data, reason } = parse_body(item, &prefix)?;
+                let cur = self
+                    .get(app, form, id, false)
+                    .await
+                    .map_err(|_| DomainError::invalid_one(&format!("{prefix}/id"), "exists", format!("there is no record {id}")))?;
+                let mut new_data = if merge {
+                    let mut d = cur.data.clone();
+                    merge_patch(&mut d, &data);
+                    d
+                } else {
+                    data
+                };
+                prepare(&compiled, &mut new_data, Some(&cur.data), today, &prefix)?;
+                Ok::<_, DomainError>(ChangedData { id, data: new_data, base_row_version: cur.row_version, if_match: expected, reason })
+            };
+            match step.await {
+                Ok(c) => changes.push(c),
+                Err(e) => collect(e, &mut details)?,
+            }
+        }
+        if !details.is_empty() {
+            return Err(DomainError::invalid(details));
+        }
+        let out = self
+            .writer
+            .submit(UpdateRecords { form: compiled, items: changes, actor: actor.clone(), bulk: true })
+            .await?;
+        Ok(into_vec(out))
+    }
+
+    pub async fn set_deleted(
+        &self,
+        app: &str,
+        form: &str,
+        id: i64,
+        if_match: Option<i64>,
+        change: Lifecycle,
+        reason: Option<String>,
+        actor: &Actor,
+    ) -> DomainResult<Value> {
+        let compiled = self.forms.current(app, form).await?;
+        self.writer
+            .submit(SetDeleted { form: compiled, id, if_match, change, actor: actor.clone(), reason })
+            .await
+    }
+
+    pub async fn list(&self, app: &str, form: &str, q: &ListQuery) -> DomainResult<Value> {
+        let compiled = self.forms.current(app, form).await?;
+        let scope = Scope::Root(&compiled.model);
+        let filter = q.filter.as_ref().map(|f| Filter::parse(f, &scope, "/filter")).transpose()?;
+        let keys = parse_sort(q.sort.as_deref(), &scope)?;
+        let limit = q.limit.unwrap_or(50);
+        if limit == 0 || limit > MAX_PAGE {
+            return Err(DomainError::bad_request("/limit", "range", format!("limit is 1–{MAX_PAGE}")));
+        }
+        if let Some(fields) = &q.fields {
+            for (i, f) in fields.iter().enumerate() {
+                if compiled.model.field(f).is_none() {
+                    return Err(DomainError::bad_request(&format!("/fields/{i}"), "unknown_field", format!("no field {f:?}")));
+                }
+            }
+        }
+        for (i, e) in q.expand.iter().enumerate() {
+            if compiled.model.field(e).and_then(|f| f.kind) != Some(FieldKind::Reference) {
+                return Err(DomainError::bad_request(&format!("/expand/{i}"), "expand", format!("{e} is not a reference field")));
+            }
+        }
+        let backend = self.db.backend;
+        let mut params = Params::default();
+        let deleted = if q.deleted { "deleted_at IS NOT NULL" } else { "deleted_at IS NULL" };
+        let mut where_ = format!("{} AND {deleted}", form_scope(app, form));
+        if let Some(f) = &filter {
+            where_ = format!("{where_} AND {}", compile(backend, f, &mut params));
+        }
+        let total = if q.total {
+            let row = self
+                .db
+                .query_one(&format!("SELECT COUNT(*) AS n FROM records WHERE {where_}"), params.0.clone())
+                .await?;
+            Some(row.map(|r| r.try_get::<i64>("", "n")).transpose()?.unwrap_or(0))
+        } else {
+            None
+        };
+        let mut page_where = where_;
+        if let Some(c) = &q.cursor {
+            let values = decode_cursor(c, &keys)?;
+            page_where = format!("{page_where} AND {}", after_cursor(backend, &keys, &values, &mut params));
+        }
+        let sql = format!(
+            "SELECT {COLUMNS} FROM records WHERE {page_where} ORDER BY {} LIMIT {}",
+            order_by(backend, &keys),
+            limit + 1
+        );
+        let rows = self.db.query_all(&sql, params.0).await?;
+        let mut items: Vec<Value> = rows
+            .iter()
+            .map(|r| RecordRow::from_row(backend, r).map(|r| r.to_api()))
+            .collect::<Result<_, _>>()?;
+        let more = items.len() > limit;
+        items.truncate(limit);
+        let next_cursor = if more { items.last().map(|last| encode_cursor(&key_values(&keys, last))) } else { None };
+        if !q.expand.is_empty() {
+            self.expand(&compiled, &mut items, &q.expand).await?;
+        }
+        if let Some(fields) = &q.fields {
+            for item in &mut items {
+                project(item, fields);
+            }
+        }
+        let mut out = json!({"items": items, "next_cursor": next_cursor});
+        if let Some(t) = total {
+            out["total"] = json!(t);
+        }
+        Ok(out)
+    }
+
+    /// Attach the referenced records of each item under `expand.<field>` (one query per field).
+    async fn expand(&self, form: &CompiledForm, items: &mut [Value], fields: &[String]) -> DomainResult<()> {
+        for name in fields {
+            let Some(target) = form.model.field(name).and_then(|f| f.ref_form.clone()) else { continue };
+            let mut ids: Vec<i64> = items.iter().filter_map(|i| i["data"].get(name).and_then(Value::as_i64)).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            let mut found = HashMap::new();
+            for chunk in ids.chunks(500) {
+                let ph: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+                let sql = format!(
+                    "SELECT {COLUMNS} FROM records WHERE id IN ({}) AND {} AND deleted_at IS NULL",
+                    ph.join(", "),
+                    form_scope(&form.app, &target)
+                );
+                for r in self.db.query_all(&sql, chunk.iter().map(|i| (*i).into()).collect()).await? {
+                    let row = RecordRow::from_row(self.db.backend, &r)?;
+                    found.insert(row.id, row.to_api());
+                }
+            }
+            for item in items.iter_mut() {
+                let target = item["data"].get(name).and_then(Value::as_i64).and_then(|id| found.get(&id)).cloned();
+                if item.get("expand").is_none() {
+                    item["expand"] = json!({});
+                }
+                item["expand"][name] = target.unwrap_or(Value::Null);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn project(item: &mut Value, fields: &[String]) {
+    if let Some(Value::Object(data)) = item.get_mut("data") {
+        let kept: Map<String, Value> = fields.iter().filter_map(|f| data.remove(f).map(|v| (f.clone(), v))).collect();
+        *data = kept;
+    }
+}
+
+fn into_vec(v: Value) -> Vec<Value> {
+    match v {
+        Value::Array(a) => a,
+        other => vec![other],
+    }
+}
+
+/// Gather validation details across items; other errors end the request.
+fn collect(e: DomainError, details: &mut Vec<Detail>) -> DomainResult<()> {
+    match e {
+        DomainError::Invalid { details: d, .. } => {
+            details.extend(d);
+            Ok(())
+        }
+        other => Err(other),
+    }
+}

@@ -1,0 +1,99 @@
+//! Building and running the server; tests build the same `Application` on port 0.
+
+use std::net::SocketAddr;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use crate::api::{AppState, router};
+use crate::config::Settings;
+use crate::service::forms::FormService;
+use crate::service::records::RecordService;
+use crate::store::db::Db;
+use crate::store::migrate;
+use crate::store::writer::Writer;
+
+/// The services of one server process, without HTTP (the CLI uses these directly).
+pub struct Services {
+    pub db: Db,
+    pub forms: FormService,
+    pub records: RecordService,
+    writer_task: JoinHandle<()>,
+}
+
+impl Services {
+    pub async fn start(settings: &Settings) -> anyhow::Result<Services> {
+        let db = Db::connect(&settings.database).await?;
+        migrate::run(&db).await?;
+        let (writer, writer_task) = Writer::start(db.clone(), settings.database.max_batch);
+        let forms = FormService::new(db.clone(), writer.clone());
+        let records = RecordService::new(db.clone(), writer, forms.clone());
+        Ok(Services { db, forms, records, writer_task })
+    }
+
+    /// Drop every writer handle and wait for queued writes to commit.
+    pub async fn finish(self) {
+        let Services { forms, records, writer_task, .. } = self;
+        drop(forms);
+        drop(records);
+        let _ = writer_task.await;
+    }
+}
+
+pub struct Application {
+    listener: TcpListener,
+    services: Services,
+    settings: Settings,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let services = Services::start(&settings).await?;
+        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port)).await?;
+        Ok(Application { listener, services, settings })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// Serve until `shutdown` resolves, then finish in-flight requests and queued writes.
+    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let Application { listener, services, settings } = self;
+        let state = AppState {
+            db: services.db.clone(),
+            forms: services.forms.clone(),
+            records: services.records.clone(),
+        };
+        let app = router(state, settings.server.body_limit, &settings.server.web_dir);
+        tracing::info!(address = %listener.local_addr()?, database = %settings.database.url.redacted(), "formwork is serving");
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        services.finish().await;
+        tracing::info!("formwork stopped");
+        Ok(())
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

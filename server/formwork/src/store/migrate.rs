@@ -1,0 +1,222 @@
+//! Schema migrations for both dialects, applied in order and recorded in `schema_migrations`.
+//!
+//! Plain SQL per dialect rather than sea-orm-migration: the platform's tables are few and
+//! fixed (records are JSON documents), and the two dialects differ in the details that
+//! matter (JSONB, triggers, identity columns).
+
+use sea_orm::{ConnectionTrait, DbErr, TransactionTrait};
+
+use super::db::{Backend, Db};
+
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "kernel",
+    sqlite: r#"
+CREATE TABLE apps (
+  key TEXT PRIMARY KEY,
+  definition TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE TABLE forms (
+  app TEXT NOT NULL REFERENCES apps(key),
+  key TEXT NOT NULL,
+  draft TEXT NOT NULL,
+  draft_updated_at TEXT NOT NULL,
+  published_version INTEGER,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (app, key)
+);
+CREATE TABLE form_versions (
+  app TEXT NOT NULL,
+  form TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  definition TEXT NOT NULL,
+  author TEXT NOT NULL,
+  published_at TEXT NOT NULL,
+  PRIMARY KEY (app, form, version),
+  FOREIGN KEY (app, form) REFERENCES forms(app, key)
+);
+CREATE TABLE records (
+  id INTEGER PRIMARY KEY,
+  app TEXT NOT NULL,
+  form TEXT NOT NULL,
+  form_version INTEGER NOT NULL,
+  data TEXT NOT NULL,
+  owner_user TEXT,
+  owner_dept TEXT,
+  created_by TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_by TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  row_version INTEGER NOT NULL DEFAULT 1,
+  deleted_at TEXT
+);
+CREATE INDEX records_by_form ON records (app, form, deleted_at, id);
+CREATE TABLE serial_counters (
+  scope TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+);
+CREATE TABLE files (
+  sha256 TEXT PRIMARY KEY,
+  size INTEGER NOT NULL,
+  content_type TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE oplog (
+  seq INTEGER PRIMARY KEY,
+  at TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  address TEXT,
+  client TEXT,
+  action TEXT NOT NULL,
+  app TEXT,
+  form TEXT,
+  record_id INTEGER,
+  before TEXT,
+  after TEXT,
+  reason TEXT,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE INDEX oplog_by_record ON oplog (app, form, record_id, seq);
+CREATE TABLE oplog_head (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  seq INTEGER NOT NULL,
+  hash TEXT NOT NULL
+);
+INSERT INTO oplog_head (id, seq, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
+CREATE TRIGGER oplog_no_update BEFORE UPDATE ON oplog
+BEGIN SELECT RAISE(ABORT, 'the operation log is append-only'); END;
+CREATE TRIGGER oplog_no_delete BEFORE DELETE ON oplog
+BEGIN SELECT RAISE(ABORT, 'the operation log is append-only'); END;
+"#,
+    postgres: r#"
+CREATE TABLE apps (
+  key TEXT PRIMARY KEY,
+  definition JSONB NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE TABLE forms (
+  app TEXT NOT NULL REFERENCES apps(key),
+  key TEXT NOT NULL,
+  draft JSONB NOT NULL,
+  draft_updated_at TEXT NOT NULL,
+  published_version BIGINT,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (app, key)
+);
+CREATE TABLE form_versions (
+  app TEXT NOT NULL,
+  form TEXT NOT NULL,
+  version BIGINT NOT NULL,
+  definition JSONB NOT NULL,
+  author TEXT NOT NULL,
+  published_at TEXT NOT NULL,
+  PRIMARY KEY (app, form, version),
+  FOREIGN KEY (app, form) REFERENCES forms(app, key)
+);
+CREATE TABLE records (
+  id BIGSERIAL PRIMARY KEY,
+  app TEXT NOT NULL,
+  form TEXT NOT NULL,
+  form_version BIGINT NOT NULL,
+  data JSONB NOT NULL,
+  owner_user TEXT,
+  owner_dept TEXT,
+  created_by TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_by TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  row_version BIGINT NOT NULL DEFAULT 1,
+  deleted_at TEXT
+);
+CREATE INDEX records_by_form ON records (app, form, deleted_at, id);
+CREATE TABLE serial_counters (
+  scope TEXT PRIMARY KEY,
+  value BIGINT NOT NULL
+);
+CREATE TABLE files (
+  sha256 TEXT PRIMARY KEY,
+  size BIGINT NOT NULL,
+  content_type TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE oplog (
+  seq BIGINT PRIMARY KEY,
+  at TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  address TEXT,
+  client TEXT,
+  action TEXT NOT NULL,
+  app TEXT,
+  form TEXT,
+  record_id BIGINT,
+  before TEXT,
+  after TEXT,
+  reason TEXT,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE INDEX oplog_by_record ON oplog (app, form, record_id, seq);
+CREATE TABLE oplog_head (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  seq BIGINT NOT NULL,
+  hash TEXT NOT NULL
+);
+INSERT INTO oplog_head (id, seq, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
+CREATE FUNCTION oplog_append_only() RETURNS trigger AS $$
+BEGIN RAISE EXCEPTION 'the operation log is append-only'; END $$ LANGUAGE plpgsql;
+CREATE TRIGGER oplog_no_update BEFORE UPDATE OR DELETE ON oplog
+FOR EACH ROW EXECUTE FUNCTION oplog_append_only();
+CREATE TRIGGER oplog_no_truncate BEFORE TRUNCATE ON oplog
+FOR EACH STATEMENT EXECUTE FUNCTION oplog_append_only();
+"#,
+}];
+
+/// Apply every migration the database has not seen yet. Safe to call from several
+/// processes at once on PostgreSQL (an advisory lock serialises them).
+pub async fn run(db: &Db) -> Result<(), DbErr> {
+    let conn = &db.write;
+    conn.execute_unprepared(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+    )
+    .await?;
+    for m in MIGRATIONS {
+        let txn = conn.begin().await?;
+        if db.backend == Backend::Postgres {
+            txn.execute_unprepared("SELECT pg_advisory_xact_lock(4242)").await?;
+        }
+        let seen = txn
+            .query_one_raw(db.stmt(
+                "SELECT version FROM schema_migrations WHERE version = $1",
+                vec![m.version.into()],
+            ))
+            .await?;
+        if seen.is_none() {
+            let sql = match db.backend {
+                Backend::Sqlite => m.sqlite,
+                Backend::Postgres => m.postgres,
+            };
+            txn.execute_unprepared(sql).await?;
+            txn.execute_raw(db.stmt(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                vec![m.version.into(), m.name.into(), crate::time::now().into()],
+            ))
+            .await?;
+            tracing::info!(version = m.version, name = m.name, "applied migration");
+        }
+        txn.commit().await?;
+    }
+    Ok(())
+}

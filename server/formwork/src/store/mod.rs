@@ -1,0 +1,7 @@
+//! Storage: connections, migrations, the single writer, the operation log, record SQL.
+
+pub mod db;
+pub mod migrate;
+pub mod oplog;
+pub mod records;
+pub mod writer;

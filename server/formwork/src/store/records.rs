@@ -1,0 +1,199 @@
+//! SQL for the `records` table: one row per record, its data a JSON document.
+
+use sea_orm::{ConnectionTrait, DbErr, QueryResult, Statement, Value as SqlValue};
+use serde_json::{Value, json};
+
+use super::db::Backend;
+
+/// A record row as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordRow {
+    pub id: i64,
+    pub form_version: i64,
+    pub data: Value,
+    pub owner_user: Option<String>,
+    pub owner_dept: Option<String>,
+    pub created_by: String,
+    pub created_at: String,
+    pub updated_by: String,
+    pub updated_at: String,
+    pub row_version: i64,
+    pub deleted_at: Option<String>,
+}
+
+pub const COLUMNS: &str = "id, form_version, data, owner_user, owner_dept, created_by, created_at, updated_by, updated_at, row_version, deleted_at";
+
+impl RecordRow {
+    pub fn from_row(backend: Backend, row: &QueryResult) -> Result<RecordRow, DbErr> {
+        let data = match backend {
+            Backend::Sqlite => {
+                let text: String = row.try_get("", "data")?;
+                serde_json::from_str(&text).map_err(|e| DbErr::Json(e.to_string()))?
+            }
+            Backend::Postgres => row.try_get("", "data")?,
+        };
+        Ok(RecordRow {
+            id: row.try_get("", "id")?,
+            form_version: row.try_get("", "form_version")?,
+            data,
+            owner_user: row.try_get("", "owner_user")?,
+            owner_dept: row.try_get("", "owner_dept")?,
+            created_by: row.try_get("", "created_by")?,
+            created_at: row.try_get("", "created_at")?,
+            updated_by: row.try_get("", "updated_by")?,
+            updated_at: row.try_get("", "updated_at")?,
+            row_version: row.try_get("", "row_version")?,
+            deleted_at: row.try_get("", "deleted_at")?,
+        })
+    }
+
+    /// The API representation: system fields beside `data`.
+    pub fn to_api(&self) -> Value {
+        let mut v = json!({
+            "id": self.id,
+            "form_version": self.form_version,
+            "row_version": self.row_version,
+            "created_at": self.created_at,
+            "created_by": self.created_by,
+            "updated_at": self.updated_at,
+            "updated_by": self.updated_by,
+            "owner": self.owner_user,
+            "data": self.data,
+        });
+        if let Some(d) = &self.deleted_at {
+            v["deleted_at"] = json!(d);
+        }
+        v
+    }
+
+    /// The entity tag of this row version.
+    pub fn etag(&self) -> String {
+        format!("\"{}\"", self.row_version)
+    }
+}
+
+/// A JSON document as a bound parameter of this dialect.
+pub fn json_param(backend: Backend, v: &Value) -> SqlValue {
+    match backend {
+        Backend::Sqlite => SqlValue::String(Some(v.to_string())),
+        Backend::Postgres => SqlValue::Json(Some(Box::new(v.clone()))),
+    }
+}
+
+/// `app = '…' AND form = '…'` with the keys inlined: keys are validated identifiers
+/// ([`crate::keys::is_key`]), and literals let SQLite use the per-form partial indexes.
+pub fn form_scope(app: &str, form: &str) -> String {
+    debug_assert!(crate::keys::is_key(app) && crate::keys::is_key(form));
+    format!("app = '{app}' AND form = '{form}'")
+}
+
+fn stmt(backend: Backend, sql: &str, values: Vec<SqlValue>) -> Statement {
+    Statement::from_sql_and_values(backend.db_backend(), sql, values)
+}
+
+pub async fn get(
+    conn: &impl ConnectionTrait,
+    backend: Backend,
+    app: &str,
+    form: &str,
+    id: i64,
+) -> Result<Option<RecordRow>, DbErr> {
+    let sql = format!("SELECT {COLUMNS} FROM records WHERE id = $1 AND {}", form_scope(app, form));
+    conn.query_one_raw(stmt(backend, &sql, vec![id.into()]))
+        .await?
+        .map(|r| RecordRow::from_row(backend, &r))
+        .transpose()
+}
+
+/// Ids among `ids` that are live records of `form`.
+pub async fn existing_ids(
+    conn: &impl ConnectionTrait,
+    backend: Backend,
+    app: &str,
+    form: &str,
+    ids: &[i64],
+) -> Result<Vec<i64>, DbErr> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT id FROM records WHERE id IN ({}) AND {} AND deleted_at IS NULL",
+        placeholders.join(", "),
+        form_scope(app, form)
+    );
+    let rows = conn
+        .query_all_raw(stmt(backend, &sql, ids.iter().map(|i| (*i).into()).collect()))
+        .await?;
+    rows.iter().map(|r| r.try_get::<i64>("", "id")).collect()
+}
+
+pub struct NewRecord<'a> {
+    pub app: &'a str,
+    pub form: &'a str,
+    pub form_version: i64,
+    pub data: &'a Value,
+    pub owner_user: Option<&'a str>,
+    pub owner_dept: Option<&'a str>,
+    pub actor: &'a str,
+    pub now: &'a str,
+}
+
+pub async fn insert(conn: &impl ConnectionTrait, backend: Backend, r: &NewRecord<'_>) -> Result<RecordRow, DbErr> {
+    let sql = format!(
+        "INSERT INTO records (app, form, form_version, data, owner_user, owner_dept, created_by, created_at, updated_by, updated_at, row_version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $7, $8, 1) RETURNING id"
+    );
+    let row = conn
+        .query_one_raw(stmt(
+            backend,
+            &sql,
+            vec![
+                r.app.into(),
+                r.form.into(),
+                r.form_version.into(),
+                json_param(backend, r.data),
+                r.owner_user.map(str::to_owned).into(),
+                r.owner_dept.map(str::to_owned).into(),
+                r.actor.into(),
+                r.now.into(),
+            ],
+        ))
+        .await?
+        .ok_or_else(|| DbErr::RecordNotInserted)?;
+    Ok(RecordRow {
+        id: row.try_get("", "id")?,
+        form_version: r.form_version,
+        data: r.data.clone(),
+        owner_user: r.owner_user.map(str::to_owned),
+        owner_dept: r.owner_dept.map(str::to_owned),
+        created_by: r.actor.to_owned(),
+        created_at: r.now.to_owned(),
+        updated_by: r.actor.to_owned(),
+        updated_at: r.now.to_owned(),
+        row_version: 1,
+        deleted_at: None,
+    })
+}
+
+/// Write a new row version (data, deletion mark) over `row.row_version - 1`.
+pub async fn update(conn: &impl ConnectionTrait, backend: Backend, row: &RecordRow) -> Result<bool, DbErr> {
+    let res = conn
+        .execute_raw(stmt(
+            backend,
+            "UPDATE records SET data = $1, form_version = $2, updated_by = $3, updated_at = $4, row_version = $5, deleted_at = $6 \
+             WHERE id = $7 AND row_version = $8",
+            vec![
+                json_param(backend, &row.data),
+                row.form_version.into(),
+                row.updated_by.clone().into(),
+                row.updated_at.clone().into(),
+                row.row_version.into(),
+                row.deleted_at.clone().into(),
+                row.id.into(),
+                (row.row_version - 1).into(),
+            ],
+        ))
+        .await?;
+    Ok(res.rows_affected() == 1)
+}

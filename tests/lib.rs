@@ -1,0 +1,1 @@
+//! Support crate for the black-box API suite (tests live in api/).
