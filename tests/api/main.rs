@@ -1,1 +1,12 @@
-#[test] fn placeholder() {}
+//! The black-box API suite: one test binary, each test its own server and database,
+//! every API test on SQLite and on PostgreSQL.
+
+mod helpers;
+
+mod conformance;
+mod definitions;
+mod errors;
+mod filters;
+mod packages;
+mod records;
+mod serials;

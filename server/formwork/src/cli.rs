@@ -25,6 +25,11 @@ enum Command {
     Migrate,
     /// Take a consistent online backup of the SQLite store into FILE.
     Backup { file: PathBuf },
+    /// The operation log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// App packages.
     App {
         #[command(subcommand)]
@@ -44,6 +49,12 @@ enum Command {
         #[arg(long)]
         if_empty: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Re-walk the hash chain; names the first entry that does not match.
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -91,6 +102,18 @@ pub async fn run() -> anyhow::Result<()> {
             services.finish().await;
             println!("backup written to {}", file.display());
             Ok(())
+        }
+        Command::Audit { command: AuditCommand::Verify } => {
+            let db = crate::store::db::Db::connect(&settings.database).await?;
+            match crate::store::audit::verify(&db).await? {
+                crate::store::audit::Verdict::Intact { entries } => {
+                    println!("operation log intact: {entries} entries verified");
+                    Ok(())
+                }
+                crate::store::audit::Verdict::Broken { seq, reason } => {
+                    anyhow::bail!("operation log broken at entry {seq}: {reason}")
+                }
+            }
         }
         Command::App { command: AppCommand::Import { dir } } => {
             let services = Services::start(&settings).await?;

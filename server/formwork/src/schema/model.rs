@@ -18,8 +18,19 @@ pub enum JsonType {
 }
 
 impl JsonType {
+    /// The declared type; `["string", "null"]` (a nullable field) counts as string.
     pub fn of_schema(schema: &Value) -> JsonType {
-        match schema.get("type") {
+        let declared = match schema.get("type") {
+            Some(Value::Array(types)) => {
+                let non_null: Vec<&Value> = types.iter().filter(|t| t.as_str() != Some("null")).collect();
+                match non_null.as_slice() {
+                    [one] => Some(*one),
+                    _ => None,
+                }
+            }
+            other => other,
+        };
+        match declared {
             Some(Value::String(t)) => match t.as_str() {
                 "string" => JsonType::String,
                 "number" | "integer" => JsonType::Number,
@@ -58,8 +69,8 @@ impl FieldSpec {
     pub fn from_schema(key: &str, schema: &Value) -> FieldSpec {
         let kind = schema.get("x-type").and_then(Value::as_str).and_then(FieldKind::parse);
         let mut children = IndexMap::new();
-        let object_props = match kind {
-            Some(FieldKind::SubTable) => schema.pointer("/items/properties"),
+        let object_props = match (kind, JsonType::of_schema(schema)) {
+            (Some(FieldKind::SubTable), _) | (_, JsonType::Array) => schema.pointer("/items/properties"),
             _ => schema.get("properties"),
         };
         if let Some(Value::Object(props)) = object_props {

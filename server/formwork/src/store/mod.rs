@@ -1,5 +1,6 @@
 //! Storage: connections, migrations, the single writer, the operation log, record SQL.
 
+pub mod audit;
 pub mod db;
 pub mod migrate;
 pub mod oplog;

@@ -1,0 +1,40 @@
+# Formwork — the two commands of the quick start are `make run` and `make test`.
+# Both install what they need (npm packages; PostgreSQL from Debian for the tests).
+
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/formwork/target
+FORMWORK := $(CARGO_TARGET_DIR)/debug/formwork
+CRM := seed-apps/medical-device-crm
+
+.PHONY: run test build web lint bench bench-large clean-data
+
+build:
+	cargo build -p formwork
+
+web:
+	scripts/web-build.sh
+
+## Start with the embedded SQLite store (./data) and the medical-device CRM with demo data.
+run: build web
+	$(FORMWORK) app import $(CRM)
+	$(FORMWORK) demo-data $(CRM) --scale small --if-empty
+	$(FORMWORK) serve
+
+## Every test: Rust unit tests, the API suite on SQLite and PostgreSQL, the web unit tests.
+test: web
+	cd designer-web && npm test
+	python3 seed-apps/check_package.py
+	cargo build --workspace --tests
+	PG_URL=$$(scripts/pg-test-cluster.sh start | tail -n 1) && \
+	  FORMWORK_TEST_PG=$$PG_URL cargo test --workspace; status=$$?; \
+	  scripts/pg-test-cluster.sh stop; exit $$status
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --tests -- -D warnings
+
+## Benchmarks (release build): see scripts/bench.sh and docs/benchmarks.md.
+bench:
+	scripts/bench.sh
+
+clean-data:
+	rm -rf data

@@ -1,0 +1,230 @@
+//! Spawning a real server (real SQLite file or a fresh PostgreSQL database) on port 0 and
+//! talking to it over HTTP.
+
+use formwork::config::{SecretUrl, Settings};
+use formwork::startup::Application;
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use tokio::sync::oneshot;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Store {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: Client,
+    pub store: Store,
+    pub dir: tempfile::TempDir,
+    pub db_url: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+static DB_COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// The PostgreSQL server the test command started (`scripts/pg-test-cluster.sh`).
+pub fn pg_admin_url() -> String {
+    std::env::var("FORMWORK_TEST_PG").expect(
+        "FORMWORK_TEST_PG is not set: run the suite with `make test`, which starts a PostgreSQL server",
+    )
+}
+
+/// A fresh, empty database on the test PostgreSQL server.
+pub async fn fresh_pg_database() -> String {
+    let admin = pg_admin_url();
+    let name = format!(
+        "fw_{}_{}_{}",
+        std::process::id(),
+        DB_COUNTER.fetch_add(1, Ordering::SeqCst),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos()
+    );
+    let out = tokio::process::Command::new("psql")
+        .arg(&admin)
+        .args(["-q", "-c", &format!("CREATE DATABASE {name}")])
+        .output()
+        .await
+        .expect("psql runs");
+    assert!(out.status.success(), "CREATE DATABASE failed: {}", String::from_utf8_lossy(&out.stderr));
+    let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+    format!("{base}/{name}")
+}
+
+pub fn settings_for(store: Store, dir: &std::path::Path, db_url: &str) -> Settings {
+    let mut s = Settings::defaults();
+    s.server.port = 0;
+    s.server.web_dir = PathBuf::from("/nonexistent");
+    s.storage.files_dir = dir.join("files");
+    s.database.url = SecretUrl::new(db_url);
+    s.database.pool_size = if store == Store::Postgres { 4 } else { 4 };
+    s
+}
+
+impl TestApp {
+    pub async fn spawn(store: Store) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db_url = match store {
+            Store::Sqlite => format!("sqlite://{}", dir.path().join("formwork.db").display()),
+            Store::Postgres => fresh_pg_database().await,
+        };
+        Self::spawn_with(store, dir, db_url).await
+    }
+
+    pub async fn spawn_with(store: Store, dir: tempfile::TempDir, db_url: String) -> TestApp {
+        let settings = settings_for(store, dir.path(), &db_url);
+        let app = Application::build(settings).await.expect("the server starts");
+        let base = format!("http://{}", app.local_addr());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            app.run_until(async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("the server runs");
+        });
+        TestApp { base, client: Client::new(), store, dir, db_url, stop: Some(stop), task: Some(task) }
+    }
+
+    /// Stop gracefully and wait until queued writes are committed.
+    pub async fn stop(mut self) -> (tempfile::TempDir, String) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        (dir, self.db_url.clone())
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}/api/v1{}", self.base, path)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.expect("request")
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Response {
+        self.client.post(self.url(path)).json(body).send().await.expect("request")
+    }
+
+    pub async fn put(&self, path: &str, body: &Value) -> Response {
+        self.client.put(self.url(path)).json(body).send().await.expect("request")
+    }
+
+    pub async fn patch(&self, path: &str, body: &Value) -> Response {
+        self.client.patch(self.url(path)).json(body).send().await.expect("request")
+    }
+
+    pub async fn delete(&self, path: &str) -> Response {
+        self.client.delete(self.url(path)).send().await.expect("request")
+    }
+
+    /// Create the app `key` (idempotent).
+    pub async fn app(&self, key: &str) {
+        let r = self.put(&format!("/apps/{key}"), &json!({"key": key, "label": {"en": key}, "time_zone": "Asia/Shanghai"})).await;
+        assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    }
+
+    /// Publish a form from a schema (the app must exist); returns the response.
+    pub async fn publish_schema(&self, app: &str, form: &str, schema: Value) -> Response {
+        self.post(
+            &format!("/apps/{app}/forms/{form}/publish"),
+            &json!({"key": form, "label": {"en": form}, "schema": schema}),
+        )
+        .await
+    }
+
+    pub async fn publish_ok(&self, app: &str, form: &str, schema: Value) {
+        let r = self.publish_schema(app, form, schema).await;
+        let status = r.status();
+        assert!(status.is_success(), "publish {form}: {status} {}", r.text().await.unwrap());
+    }
+
+    pub async fn create(&self, app: &str, form: &str, data: Value) -> Response {
+        self.post(&format!("/apps/{app}/forms/{form}/records"), &json!({"data": data})).await
+    }
+
+    pub async fn create_ok(&self, app: &str, form: &str, data: Value) -> Value {
+        let r = self.create(app, form, data).await;
+        let status = r.status();
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body
+    }
+
+    pub async fn list(&self, app: &str, form: &str, query: &[(&str, String)]) -> Value {
+        let r = self
+            .client
+            .get(self.url(&format!("/apps/{app}/forms/{form}/records")))
+            .query(query)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+/// Read a JSON body, asserting the status first.
+pub async fn expect(r: Response, status: StatusCode) -> Value {
+    let got = r.status();
+    let text = r.text().await.unwrap();
+    assert_eq!(got, status, "body: {text}");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+/// Run a test body against SQLite and against PostgreSQL.
+#[macro_export]
+macro_rules! on_both_stores {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                let app = $crate::helpers::TestApp::spawn($crate::helpers::Store::Sqlite).await;
+                ($body)(app).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                let app = $crate::helpers::TestApp::spawn($crate::helpers::Store::Postgres).await;
+                ($body)(app).await;
+            }
+        }
+    };
+}
+
+impl TestApp {
+    /// Stop the server, then check the operation log: the chain verifies and the actions
+    /// recorded for records are `expected`, in order.
+    pub async fn stop_and_verify_log(self, expected: &[&str]) {
+        let store = self.store;
+        let (dir, url) = self.stop().await;
+        let settings = settings_for(store, dir.path(), &url);
+        let db = formwork::store::db::Db::connect(&settings.database).await.unwrap();
+        let verdict = formwork::store::audit::verify(&db).await.unwrap();
+        assert!(matches!(verdict, formwork::store::audit::Verdict::Intact { .. }), "{verdict:?}");
+        let rows = db
+            .query_all("SELECT action FROM oplog WHERE action LIKE 'record.%' ORDER BY seq", vec![])
+            .await
+            .unwrap();
+        let actions: Vec<String> = rows.iter().map(|r| r.try_get::<String>("", "action").unwrap()).collect();
+        assert_eq!(actions, expected);
+    }
+}

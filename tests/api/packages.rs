@@ -1,0 +1,62 @@
+//! App packages: the CRM imports, idempotently; export writes the same definitions back.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+
+use crate::helpers::{Store, TestApp, expect, settings_for};
+
+fn crm_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../seed-apps/medical-device-crm")
+}
+
+async fn import_export_roundtrip(store: Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = match store {
+        Store::Sqlite => format!("sqlite://{}", dir.path().join("formwork.db").display()),
+        Store::Postgres => crate::helpers::fresh_pg_database().await,
+    };
+    let settings = settings_for(store, dir.path(), &url);
+    let services = formwork::startup::Services::start(&settings).await.unwrap();
+    let actor = formwork::store::oplog::Actor::system();
+    let first = formwork::service::package::import(&services.forms, &crm_dir(), &actor).await.unwrap();
+    assert_eq!(first.app, "crm");
+    assert!(first.forms >= 18, "every CRM form is in the package");
+    assert_eq!(first.published, first.forms);
+    let again = formwork::service::package::import(&services.forms, &crm_dir(), &actor).await.unwrap();
+    assert_eq!(again.published, 0, "importing the same package again changes nothing");
+    let out = dir.path().join("export");
+    let n = formwork::service::package::export(&services.forms, "crm", &out).await.unwrap();
+    assert_eq!(n, first.forms);
+    for entry in std::fs::read_dir(crm_dir().join("forms")).unwrap() {
+        let p = entry.unwrap().path();
+        let original: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+        let exported: Value = serde_json::from_str(&std::fs::read_to_string(out.join("forms").join(p.file_name().unwrap())).unwrap()).unwrap();
+        assert_eq!(original, exported, "{}", p.display());
+    }
+    let summary = formwork::service::demo::generate(&services, &crm_dir(), "small", None, true).await.unwrap();
+    assert!(summary.contains("service_order: 500"), "{summary}");
+    services.finish().await;
+
+    // The server sees the imported app and its demo data.
+    let app = TestApp::spawn_with(store, dir, url).await;
+    let orders = app.list("crm", "service_order", &[("total", "true".into()), ("limit", "5".into()), ("expand", "customer".into())]).await;
+    assert_eq!(orders["total"], 500);
+    let first = &orders["items"][0];
+    assert!(first["data"]["serial"].as_str().unwrap().starts_with("SO-"), "{first}");
+    assert_eq!(first["expand"]["customer"]["id"], first["data"]["customer"]);
+    let forms = expect(app.get("/apps/crm/forms").await, StatusCode::OK).await;
+    assert_eq!(forms["items"].as_array().unwrap().len(), 18);
+    let bad = app.create("crm", "service_order", json!({"kind": "repair"})).await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_crm_package_imports_idempotently_and_exports_unchanged_on_sqlite() {
+    import_export_roundtrip(Store::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_crm_package_imports_idempotently_and_exports_unchanged_on_postgres() {
+    import_export_roundtrip(Store::Postgres).await;
+}
