@@ -23,7 +23,7 @@ run: build web
 test: web
 	cd designer-web && npm test
 	python3 seed-apps/check_package.py
-	cargo build --workspace --tests
+	cargo build --workspace --bins --tests
 	PG_URL=$$(scripts/pg-test-cluster.sh start | tail -n 1) && \
 	  FORMWORK_TEST_PG=$$PG_URL cargo test --workspace; status=$$?; \
 	  scripts/pg-test-cluster.sh stop; exit $$status

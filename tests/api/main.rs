@@ -2,8 +2,10 @@
 //! every API test on SQLite and on PostgreSQL.
 
 mod helpers;
+mod process;
 
 mod conformance;
+mod crash;
 mod definitions;
 mod errors;
 mod filters;

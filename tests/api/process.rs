@@ -1,0 +1,71 @@
+//! The real `formwork` binary as a separate process: for crash (kill -9) and shutdown tests.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+pub struct ServerProcess {
+    pub child: Child,
+    pub base: String,
+}
+
+/// `target/<profile>/formwork`, beside the directory of this test binary.
+pub fn binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe.parent().and_then(Path::parent).expect("target directory");
+    let bin = dir.join("formwork");
+    assert!(bin.exists(), "{} is missing: build the workspace first (make test does)", bin.display());
+    bin
+}
+
+impl ServerProcess {
+    pub async fn start(db_url: &str, dir: &Path) -> ServerProcess {
+        let mut child = Command::new(binary())
+            .arg("serve")
+            .env("FORMWORK_DATABASE__URL", db_url)
+            .env("FORMWORK_SERVER__PORT", "0")
+            .env("FORMWORK_SERVER__WEB_DIR", "/nonexistent")
+            .env("FORMWORK_STORAGE__FILES_DIR", dir.join("files"))
+            .env("FORMWORK_LOG__LEVEL", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("formwork starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let base = loop {
+            let line = tokio::time::timeout(std::time::Duration::from_secs(30), lines.next_line())
+                .await
+                .expect("the server announces its address in time")
+                .expect("stdout readable")
+                .expect("the server printed its address");
+            if let Some(addr) = line.strip_prefix("Formwork is listening on ") {
+                break addr.trim().to_owned();
+            }
+        };
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        ServerProcess { child, base }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}/api/v1{}", self.base, path)
+    }
+
+    /// SIGKILL: no chance to flush or finish anything.
+    pub async fn kill_9(mut self) {
+        self.child.kill().await.expect("kill -9");
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    pub async fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().expect("running") as i32;
+        let status = std::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status().expect("kill runs");
+        assert!(status.success());
+        tokio::time::timeout(std::time::Duration::from_secs(30), self.child.wait())
+            .await
+            .expect("the server stops within its grace period")
+            .expect("exit status")
+    }
+}
