@@ -4,6 +4,7 @@
 mod helpers;
 mod process;
 
+mod availability;
 mod conformance;
 mod crash;
 mod definitions;
