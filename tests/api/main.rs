@@ -13,3 +13,4 @@ mod filters;
 mod packages;
 mod records;
 mod serials;
+mod transfer;

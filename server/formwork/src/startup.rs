@@ -63,6 +63,7 @@ impl Application {
             db: services.db.clone(),
             forms: services.forms.clone(),
             records: services.records.clone(),
+            import_limit: settings.server.import_limit,
         };
         let app = router(state, settings.server.body_limit, &settings.server.web_dir);
         tracing::info!(address = %listener.local_addr()?, database = %settings.database.url.redacted(), "formwork is serving");

@@ -6,6 +6,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod records;
+pub mod transfer;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -25,6 +26,8 @@ pub struct AppState {
     pub db: Db,
     pub forms: FormService,
     pub records: RecordService,
+    /// Largest import upload, in bytes.
+    pub import_limit: usize,
 }
 
 pub fn router(state: AppState, body_limit: usize, web_dir: &Path) -> Router {
@@ -32,6 +35,8 @@ pub fn router(state: AppState, body_limit: usize, web_dir: &Path) -> Router {
         .route("/", get(records::list).post(records::create))
         .route("/query", post(records::query))
         .route("/bulk", post(records::bulk_create).put(records::bulk_update))
+        .route("/import", post(transfer::import))
+        .route("/export", get(transfer::export))
         .route(
             "/{id}",
             get(records::get).put(records::replace).patch(records::patch).delete(records::delete),

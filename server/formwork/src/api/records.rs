@@ -122,6 +122,12 @@ fn split(s: Option<String>) -> Vec<String> {
 }
 
 pub async fn list(State(s): State<AppState>, Path((app, form)): FormPath, Query(p): Query<ListParams>) -> ApiResult<axum::Json<Value>> {
+    let q = list_query(p)?;
+    Ok(axum::Json(s.records.list(&app, &form, &q).await?))
+}
+
+/// A list query from query-string parameters.
+pub fn list_query(p: ListParams) -> ApiResult<ListQuery> {
     let filter = match p.filter {
         Some(text) => Some(serde_json::from_str(&text).map_err(|e| ApiError::Domain(crate::error::DomainError::bad_request(
             "/filter",
@@ -140,7 +146,7 @@ pub async fn list(State(s): State<AppState>, Path((app, form)): FormPath, Query(
         total: p.total,
         deleted: p.deleted,
     };
-    Ok(axum::Json(s.records.list(&app, &form, &q).await?))
+    Ok(q)
 }
 
 /// Body form of a list request, for long filters: `POST …/records/query`.

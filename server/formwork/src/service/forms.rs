@@ -15,7 +15,7 @@ use crate::schema::definition::{CompiledForm, compile};
 use crate::schema::model::JsonType;
 use crate::store::db::{Backend, Db};
 use crate::store::oplog::{Actor, Entry};
-use crate::store::records::{form_scope, json_param};
+use crate::store::records::form_scope;
 use crate::store::writer::{Batch, WriteOp, Writer};
 
 /// How long another process's publish may take to be seen here (PostgreSQL, many servers).
@@ -29,14 +29,15 @@ pub struct FormService {
     current: Arc<RwLock<HashMap<(String, String), (i64, Instant)>>>,
 }
 
-fn parse_json(backend: Backend, row: &sea_orm::QueryResult, col: &str) -> Result<Value, sea_orm::DbErr> {
-    match backend {
-        Backend::Sqlite => {
-            let s: String = row.try_get("", col)?;
-            serde_json::from_str(&s).map_err(|e| sea_orm::DbErr::Json(e.to_string()))
-        }
-        Backend::Postgres => row.try_get("", col),
-    }
+/// Definitions are stored as JSON text on both databases, so that their key order (the
+/// order of fields an admin arranged) survives; PostgreSQL's JSONB would reorder keys.
+fn parse_json(_backend: Backend, row: &sea_orm::QueryResult, col: &str) -> Result<Value, sea_orm::DbErr> {
+    let s: String = row.try_get("", col)?;
+    serde_json::from_str(&s).map_err(|e| sea_orm::DbErr::Json(e.to_string()))
+}
+
+fn definition_param(v: &Value) -> sea_orm::Value {
+    sea_orm::Value::String(Some(v.to_string()))
 }
 
 impl FormService {
@@ -301,7 +302,7 @@ impl WriteOp for PutApp {
             };
             txn.execute_raw(batch.stmt(
                 sql,
-                vec![self.key.clone().into(), json_param(batch.backend, &self.def), batch.now.clone().into()],
+                vec![self.key.clone().into(), definition_param(&self.def), batch.now.clone().into()],
             ))
             .await?;
             batch
@@ -352,7 +353,7 @@ impl WriteOp for SaveDraft {
                 vec![
                     self.app.clone().into(),
                     self.form.clone().into(),
-                    json_param(batch.backend, &self.def),
+                    definition_param(&self.def),
                     batch.now.clone().into(),
                 ],
             ))
@@ -406,7 +407,7 @@ impl WriteOp for Publish {
                     c.app.clone().into(),
                     c.key.clone().into(),
                     version.into(),
-                    json_param(batch.backend, &c.definition),
+                    definition_param(&c.definition),
                     self.actor.user.clone().into(),
                     batch.now.clone().into(),
                 ],

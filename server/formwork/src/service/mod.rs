@@ -1,6 +1,10 @@
 //! Services: the rules of the platform, between the HTTP layer and the store.
 
+pub mod cells;
+pub mod export;
 pub mod forms;
+pub mod import;
+pub mod import_op;
 pub mod demo;
 pub mod package;
 pub mod prepare;

@@ -125,7 +125,14 @@ pub fn prepare(
 pub fn validate(form: &CompiledForm, data: &Value, prefix: &str, details: &mut Vec<Detail>) {
     for e in form.validator.iter_errors(data) {
         let rule = e.kind().keyword().to_owned();
-        details.push(Detail::new(format!("{prefix}/data{}", e.instance_path()), rule, e.to_string()));
+        let mut pointer = format!("{prefix}/data{}", e.instance_path());
+        // A missing property is reported at the property, not at its parent object.
+        if let jsonschema::error::ValidationErrorKind::Required { property } = e.kind() {
+            if let Some(name) = property.as_str() {
+                pointer = format!("{pointer}/{}", escape(name));
+            }
+        }
+        details.push(Detail::new(pointer, rule, e.to_string()));
     }
 }
 

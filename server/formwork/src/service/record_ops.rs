@@ -71,42 +71,68 @@ fn item_prefix(bulk: bool, i: usize) -> String {
 impl WriteOp for CreateRecords {
     fn apply<'a>(self: Box<Self>, txn: &'a DatabaseTransaction, batch: &'a mut Batch) -> BoxFuture<'a, DomainResult<Value>> {
         Box::pin(async move {
-            let form = &self.form;
             let mut out = Vec::with_capacity(self.items.len());
-            for (i, mut item) in self.items.into_iter().enumerate() {
+            for (i, item) in self.items.into_iter().enumerate() {
                 let prefix = item_prefix(self.bulk, i);
-                for (key, pattern) in &item.serials {
-                    let n = next_serial(txn, batch, form, key, pattern, self.today).await?;
-                    item.data[key] = Value::String(pattern.render(self.today, n));
-                }
-                check_references(txn, batch, form, &item.data, &prefix).await?;
-                check_unique(txn, batch, form, &item.data, None, &prefix).await?;
-                let row = records::insert(txn, batch.backend, &NewRecord {
-                    app: &form.app,
-                    form: &form.key,
-                    form_version: form.version,
-                    data: &item.data,
-                    owner_user: Some(&self.actor.user),
-                    owner_dept: None,
-                    actor: &self.actor.user,
-                    now: &batch.now,
-                })
-                .await?;
-                batch
-                    .log(txn, Entry {
-                        actor: self.actor.clone(),
-                        action: "record.create",
-                        app: Some(form.app.clone()),
-                        form: Some(form.key.clone()),
-                        record_id: Some(row.id),
-                        before: None,
-                        after: Some(row.data.clone()),
-                        reason: item.reason,
-                    })
-                    .await?;
+                let row = create_one(txn, batch, &self.form, item, &self.actor, self.today, &prefix).await?;
                 out.push(row.to_api());
             }
             Ok(Value::Array(out))
+        })
+    }
+}
+
+/// Create one record inside the writer's transaction: number serial fields, check
+/// references and unique fields, insert, log.
+pub async fn create_one(
+    txn: &DatabaseTransaction,
+    batch: &mut Batch,
+    form: &CompiledForm,
+    mut item: NewData,
+    actor: &Actor,
+    today: chrono::NaiveDate,
+    prefix: &str,
+) -> DomainResult<RecordRow> {
+    for (key, pattern) in &item.serials {
+        let n = next_serial(txn, batch, form, key, pattern, today).await?;
+        item.data[key] = Value::String(pattern.render(today, n));
+    }
+    check_references(txn, batch, form, &item.data, prefix).await?;
+    check_unique(txn, batch, form, &item.data, None, prefix).await?;
+    let row = records::insert(txn, batch.backend, &NewRecord {
+        app: &form.app,
+        form: &form.key,
+        form_version: form.version,
+        data: &item.data,
+        owner_user: Some(&actor.user),
+        owner_dept: None,
+        actor: &actor.user,
+        now: &batch.now,
+    })
+    .await?;
+    batch
+        .log(txn, Entry {
+            actor: actor.clone(),
+            action: "record.create",
+            app: Some(form.app.clone()),
+            form: Some(form.key.clone()),
+            record_id: Some(row.id),
+            before: None,
+            after: Some(row.data.clone()),
+            reason: item.reason,
+        })
+        .await?;
+    Ok(row)
+}
+
+/// Only an operation-log entry (exports, and other reads that must leave a trace).
+pub struct LogOnly(pub Entry);
+
+impl WriteOp for LogOnly {
+    fn apply<'a>(self: Box<Self>, txn: &'a DatabaseTransaction, batch: &'a mut Batch) -> BoxFuture<'a, DomainResult<Value>> {
+        Box::pin(async move {
+            batch.log(txn, self.0).await?;
+            Ok(Value::Null)
         })
     }
 }

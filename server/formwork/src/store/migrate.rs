@@ -102,14 +102,14 @@ BEGIN SELECT RAISE(ABORT, 'the operation log is append-only'); END;
     postgres: r#"
 CREATE TABLE apps (
   key TEXT PRIMARY KEY,
-  definition JSONB NOT NULL,
+  definition TEXT NOT NULL,
   created_at TEXT NOT NULL,
   updated_at TEXT NOT NULL
 );
 CREATE TABLE forms (
   app TEXT NOT NULL REFERENCES apps(key),
   key TEXT NOT NULL,
-  draft JSONB NOT NULL,
+  draft TEXT NOT NULL,
   draft_updated_at TEXT NOT NULL,
   published_version BIGINT,
   created_at TEXT NOT NULL,
@@ -119,7 +119,7 @@ CREATE TABLE form_versions (
   app TEXT NOT NULL,
   form TEXT NOT NULL,
   version BIGINT NOT NULL,
-  definition JSONB NOT NULL,
+  definition TEXT NOT NULL,
   author TEXT NOT NULL,
   published_at TEXT NOT NULL,
   PRIMARY KEY (app, form, version),

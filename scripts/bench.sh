@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Benchmarks of the kernel (release build), on SQLite and on PostgreSQL. Prints numbers.
+#   scripts/bench.sh [ROWS]     (default 1000000 orders for the list benchmark)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROWS=${1:-1000000}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/formwork/target}
+command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+cargo build --release -p formwork >&2
+BIN=$CARGO_TARGET_DIR/release/formwork
+WORK=$(mktemp -d /tmp/formwork-bench.XXXXXX)
+PORT=18088
+BASE=http://127.0.0.1:$PORT
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -r)"
+
+run_store() {
+  local name=$1 url=$2
+  echo "=== $name ==="
+  FORMWORK_DATABASE__URL=$url FORMWORK_SERVER__PORT=$PORT FORMWORK_LOG__LEVEL=warn \
+    FORMWORK_STORAGE__FILES_DIR=$WORK/files "$BIN" serve > "$WORK/$name.log" 2>&1 &
+  local pid=$!
+  for _ in $(seq 100); do curl -sf $BASE/api/v1/ready >/dev/null && break; sleep 0.1; done
+  python3 bench/load.py $BASE 1 >/dev/null
+  echo "-- single-record creates, 32 connections, 20 s (validation, serial number, operation log on)"
+  wrk -t2 -c32 -d20s -s bench/create.lua $BASE/api/v1/apps/bench/forms/order/records | grep -E "Requests/sec|Latency|Non-2xx|Socket errors" || true
+  echo "-- bulk-load up to $ROWS orders"
+  python3 bench/load.py $BASE "$ROWS"
+  local filter='%7B%22%3D%3D%22%3A%5B%7B%22var%22%3A%22status%22%7D%2C%22accepted%22%5D%7D'
+  for sort in -_id -reported_at; do
+    local list="$BASE/api/v1/apps/bench/forms/order/records?limit=50&sort=$sort&filter=$filter"
+    curl -sf "$list" | python3 -c 'import json,sys; d=json.load(sys.stdin); print("   page:", len(d["items"]), "items")'
+    echo "-- list 50, filter status (indexed), sort $sort: unloaded (1 connection, 10 s)"
+    wrk -t1 -c1 -d10s --latency "$list" | grep -E "Requests/sec| 50%| 99%|Non-2xx" || true
+    echo "-- list 50, filter status (indexed), sort $sort: 16 connections, 15 s"
+    wrk -t2 -c16 -d15s "$list" | grep -E "Requests/sec|Non-2xx|Socket errors" || true
+  done
+  echo "-- server peak memory: $(grep VmHWM /proc/$pid/status | awk '{print $2/1024 " MB"}')"
+  kill -TERM $pid; wait $pid || true
+}
+
+run_store sqlite "sqlite://$WORK/bench.db"
+PG=$(scripts/pg-test-cluster.sh start | tail -n 1)
+psql "$PG" -qc "DROP DATABASE IF EXISTS formwork_bench" && psql "$PG" -qc "CREATE DATABASE formwork_bench"
+run_store postgres "${PG%/*}/formwork_bench"
+rm -rf "$WORK"

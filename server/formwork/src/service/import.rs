@@ -1,0 +1,197 @@
+//! Importing CSV and XLSX into a form: the file is read row by row (streamed from disk),
+//! each row converted and validated like any write; errors come back per row and field.
+//! Nothing is written unless every row is valid; then all rows are written in one
+//! transaction (with their operation-log entries), so an import is never half-applied.
+
+use serde_json::{Map, Value, json};
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::cells::{Cell, read};
+use super::prepare::prepare;
+use crate::error::{Detail, DomainError, DomainResult};
+use crate::schema::definition::{CompiledForm, escape};
+use crate::schema::model::FieldSpec;
+
+/// Most errors reported for one import (the count is always exact).
+pub const MAX_REPORTED: usize = 1000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Xlsx,
+}
+
+impl Format {
+    pub fn parse(s: &str) -> Option<Format> {
+        match s {
+            "csv" => Some(Format::Csv),
+            "xlsx" => Some(Format::Xlsx),
+            _ => None,
+        }
+    }
+}
+
+/// The outcome of checking a file: valid rows spooled to a JSON-lines file.
+pub struct Checked {
+    pub rows: usize,
+    pub error_count: usize,
+    pub errors: Vec<Detail>,
+    pub spool: PathBuf,
+}
+
+/// Match header cells to fields: by key, or by any locale's label.
+fn columns(form: &CompiledForm, header: &[String]) -> DomainResult<Vec<Option<FieldSpec>>> {
+    let mut out = Vec::with_capacity(header.len());
+    let mut details = Vec::new();
+    for (i, h) in header.iter().enumerate() {
+        let h = h.trim().trim_start_matches('\u{feff}');
+        if h.is_empty() || h.starts_with('_') {
+            // blank headers and system columns (`_id` from an export) are not imported
+            out.push(None);
+            continue;
+        }
+        let found = form.model.fields.values().find(|f| {
+            f.key == h
+                || f.schema
+                    .get("x-label")
+                    .and_then(Value::as_object)
+                    .is_some_and(|m| m.values().any(|l| l.as_str() == Some(h)))
+        });
+        match found {
+            Some(f) => out.push(Some(f.clone())),
+            None => {
+                details.push(Detail::new(format!("/columns/{i}"), "unknown_field", format!("column {h:?} is not a field of {}", form.key)));
+                out.push(None);
+            }
+        }
+    }
+    if details.is_empty() { Ok(out) } else { Err(DomainError::invalid(details)) }
+}
+
+/// Check every row of `file` and spool the valid records. Runs on a blocking thread.
+pub fn check(form: Arc<CompiledForm>, format: Format, file: &Path, spool_dir: &Path, today: chrono::NaiveDate) -> DomainResult<Checked> {
+    let spool = spool_dir.join(format!("import-{}.jsonl", std::process::id() as u64 * 1_000_000 + rand_suffix()));
+    let out = std::fs::File::create(&spool).map_err(|e| DomainError::Internal(e.into()))?;
+    let mut out = BufWriter::new(out);
+    let mut state = State { form: &form, cols: Vec::new(), rows: 0, error_count: 0, errors: Vec::new(), today };
+    let mut sink = |cells: Vec<Cell>, state: &mut State| -> DomainResult<()> {
+        if let Some(record) = state.row(cells)? {
+            serde_json::to_writer(&mut out, &record).map_err(|e| DomainError::Internal(e.into()))?;
+            out.write_all(b"\n").map_err(|e| DomainError::Internal(e.into()))?;
+        }
+        Ok(())
+    };
+    match format {
+        Format::Csv => {
+            let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_path(file).map_err(bad_file)?;
+            let mut first = true;
+            for rec in rdr.records() {
+                let rec = rec.map_err(bad_file)?;
+                if first {
+                    state.cols = columns(&form, &rec.iter().map(str::to_owned).collect::<Vec<_>>())?;
+                    first = false;
+                    continue;
+                }
+                sink(rec.iter().map(|c| Cell::Text(c.to_owned())).collect(), &mut state)?;
+            }
+        }
+        Format::Xlsx => {
+            use calamine::{Data, Reader, open_workbook_auto};
+            let mut wb = open_workbook_auto(file).map_err(bad_file)?;
+            let range = wb
+                .worksheet_range_at(0)
+                .ok_or_else(|| DomainError::invalid_one("", "file", "the workbook has no sheet"))?
+                .map_err(bad_file)?;
+            let mut rows = range.rows();
+            if let Some(h) = rows.next() {
+                state.cols = columns(&form, &h.iter().map(|c| c.to_string()).collect::<Vec<_>>())?;
+            }
+            for row in rows {
+                let cells = row
+                    .iter()
+                    .map(|c| match c {
+                        Data::Empty => Cell::Empty,
+                        Data::String(s) => Cell::Text(s.clone()),
+                        Data::Float(f) => Cell::Number(*f),
+                        Data::Int(i) => Cell::Number(*i as f64),
+                        Data::Bool(b) => Cell::Bool(*b),
+                        Data::DateTime(d) => match d.as_datetime() {
+                            Some(dt) if dt.time() == chrono::NaiveTime::MIN => Cell::Text(dt.format("%Y-%m-%d").to_string()),
+                            Some(dt) => Cell::Text(dt.format("%Y-%m-%dT%H:%M:%S").to_string()),
+                            None => Cell::Text(d.to_string()),
+                        },
+                        other => Cell::Text(other.to_string()),
+                    })
+                    .collect();
+                sink(cells, &mut state)?;
+            }
+        }
+    }
+    drop(sink);
+    out.flush().map_err(|e| DomainError::Internal(e.into()))?;
+    Ok(Checked { rows: state.rows, error_count: state.error_count, errors: state.errors, spool })
+}
+
+fn rand_suffix() -> u64 {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos() as u64).unwrap_or(0) % 1_000_000
+}
+
+fn bad_file(e: impl std::fmt::Display) -> DomainError {
+    DomainError::invalid_one("", "file", format!("the file cannot be read: {e}"))
+}
+
+struct State<'a> {
+    form: &'a CompiledForm,
+    cols: Vec<Option<FieldSpec>>,
+    rows: usize,
+    error_count: usize,
+    errors: Vec<Detail>,
+    today: chrono::NaiveDate,
+}
+
+impl State<'_> {
+    /// Convert and validate one row; a valid row's record (`{"data": …}` plus serial fields
+    /// to number) is returned.
+    fn row(&mut self, cells: Vec<Cell>) -> DomainResult<Option<Value>> {
+        if cells.iter().all(|c| matches!(c, Cell::Empty) || matches!(c, Cell::Text(t) if t.trim().is_empty())) {
+            return Ok(None);
+        }
+        self.rows += 1;
+        let row_no = self.rows;
+        let mut data = Map::new();
+        let mut bad = Vec::new();
+        for (i, cell) in cells.into_iter().enumerate() {
+            let Some(Some(field)) = self.cols.get(i) else { continue };
+            match read(field, cell) {
+                Ok(Some(v)) => {
+                    data.insert(field.key.clone(), v);
+                }
+                Ok(None) => {}
+                Err(m) => bad.push(Detail::new(format!("/rows/{row_no}/data/{}", escape(&field.key)), "cell", m)),
+            }
+        }
+        let mut data = Value::Object(data);
+        if bad.is_empty() {
+            match prepare(self.form, &mut data, None, self.today, &format!("/rows/{row_no}")) {
+                Ok(serials) => {
+                    return Ok(Some(json!({"data": data, "serials": serials.iter().map(|(k, _)| k).collect::<Vec<_>>()})));
+                }
+                Err(DomainError::Invalid { details, .. }) => bad = details,
+                Err(other) => return Err(other),
+            }
+        }
+        self.error_count += bad.len();
+        let room = MAX_REPORTED.saturating_sub(self.errors.len());
+        self.errors.extend(bad.into_iter().take(room));
+        Ok(None)
+    }
+}
+
+/// Read spooled records back, in order.
+pub fn read_spool(path: &Path) -> std::io::Result<impl Iterator<Item = std::io::Result<Value>>> {
+    let f = std::fs::File::open(path)?;
+    Ok(BufReader::new(f).lines().map(|l| l.and_then(|l| serde_json::from_str(&l).map_err(std::io::Error::other))))
+}
