@@ -9,6 +9,7 @@ mod conformance;
 mod crash;
 mod definitions;
 mod errors;
+mod files;
 mod filters;
 mod packages;
 mod records;

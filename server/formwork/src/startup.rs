@@ -6,6 +6,7 @@ use tokio::task::JoinHandle;
 
 use crate::api::{AppState, router};
 use crate::config::Settings;
+use crate::service::files::FileService;
 use crate::service::forms::FormService;
 use crate::service::records::RecordService;
 use crate::store::db::Db;
@@ -17,6 +18,7 @@ pub struct Services {
     pub db: Db,
     pub forms: FormService,
     pub records: RecordService,
+    pub files: FileService,
     writer_task: JoinHandle<()>,
 }
 
@@ -26,15 +28,17 @@ impl Services {
         migrate::run(&db).await?;
         let (writer, writer_task) = Writer::start(db.clone(), settings.database.max_batch);
         let forms = FormService::new(db.clone(), writer.clone());
-        let records = RecordService::new(db.clone(), writer, forms.clone());
-        Ok(Services { db, forms, records, writer_task })
+        let records = RecordService::new(db.clone(), writer.clone(), forms.clone());
+        let files = FileService::new(db.clone(), writer, settings.storage.files_dir.clone(), settings.storage.max_file_size);
+        Ok(Services { db, forms, records, files, writer_task })
     }
 
     /// Drop every writer handle and wait for queued writes to commit.
     pub async fn finish(self) {
-        let Services { forms, records, writer_task, .. } = self;
+        let Services { forms, records, files, writer_task, .. } = self;
         drop(forms);
         drop(records);
+        drop(files);
         let _ = writer_task.await;
     }
 }
@@ -63,6 +67,7 @@ impl Application {
             db: services.db.clone(),
             forms: services.forms.clone(),
             records: services.records.clone(),
+            files: services.files.clone(),
             import_limit: settings.server.import_limit,
         };
         let app = router(state, settings.server.body_limit, &settings.server.web_dir);

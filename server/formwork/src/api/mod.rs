@@ -4,6 +4,7 @@
 pub mod apps;
 pub mod error;
 pub mod extract;
+pub mod files;
 pub mod health;
 pub mod records;
 pub mod transfer;
@@ -16,6 +17,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 
+use crate::service::files::FileService;
 use crate::service::forms::FormService;
 use crate::service::records::RecordService;
 use crate::store::db::Db;
@@ -26,6 +28,7 @@ pub struct AppState {
     pub db: Db,
     pub forms: FormService,
     pub records: RecordService,
+    pub files: FileService,
     /// Largest import upload, in bytes.
     pub import_limit: usize,
 }
@@ -45,6 +48,8 @@ pub fn router(state: AppState, body_limit: usize, web_dir: &Path) -> Router {
     let api = Router::new()
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
+        .route("/files", post(files::upload))
+        .route("/files/{sha256}", get(files::download))
         .route("/apps", get(apps::list_apps))
         .route("/apps/{app}", get(apps::get_app).put(apps::put_app))
         .route("/apps/{app}/forms", get(apps::list_forms))

@@ -2,6 +2,7 @@
 
 pub mod cells;
 pub mod export;
+pub mod files;
 pub mod forms;
 pub mod import;
 pub mod import_op;

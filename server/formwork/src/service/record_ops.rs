@@ -98,6 +98,7 @@ pub async fn create_one(
         item.data[key] = Value::String(pattern.render(today, n));
     }
     check_references(txn, batch, form, &item.data, prefix).await?;
+    crate::service::files::check_files(txn, batch, form, &item.data, prefix).await?;
     check_unique(txn, batch, form, &item.data, None, prefix).await?;
     let row = records::insert(txn, batch.backend, &NewRecord {
         app: &form.app,
@@ -154,6 +155,7 @@ impl WriteOp for UpdateRecords {
                     }
                 }
                 check_references(txn, batch, form, &item.data, &prefix).await?;
+                crate::service::files::check_files(txn, batch, form, &item.data, &prefix).await?;
                 check_unique(txn, batch, form, &item.data, Some(item.id), &prefix).await?;
                 let mut row = cur.clone();
                 row.data = item.data;
