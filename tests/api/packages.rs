@@ -49,6 +49,37 @@ async fn import_export_roundtrip(store: Store) {
     assert_eq!(forms["items"].as_array().unwrap().len(), 18);
     let bad = app.create("crm", "service_order", json!({"kind": "repair"})).await;
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // OpenAPI: the platform's and the app's, every internal reference resolving.
+    for path in ["/openapi.json", "/apps/crm/openapi.json"] {
+        let doc = expect(app.get(path).await, StatusCode::OK).await;
+        assert_eq!(doc["openapi"], "3.1.0");
+        let mut refs = Vec::new();
+        collect_refs(&doc, &mut refs);
+        assert!(!refs.is_empty());
+        for r in refs {
+            let pointer = r.strip_prefix('#').unwrap_or_else(|| panic!("external ref {r}"));
+            assert!(doc.pointer(pointer).is_some(), "{path}: unresolved {r}");
+        }
+    }
+    let doc = expect(app.get("/apps/crm/openapi.json").await, StatusCode::OK).await;
+    for form in ["customer", "device", "service_order", "qualification", "contract"] {
+        assert!(doc["paths"].get(format!("/apps/crm/forms/{form}/records")).is_some(), "{form}");
+    }
+    assert_eq!(doc["components"]["schemas"]["service_order_data"]["properties"]["serial"]["x-serial"], "SO-{yyyyMMdd}-{0000}");
+}
+
+fn collect_refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::String(r)) = m.get("$ref") {
+                out.push(r.clone());
+            }
+            m.values().for_each(|x| collect_refs(x, out));
+        }
+        Value::Array(a) => a.iter().for_each(|x| collect_refs(x, out)),
+        _ => {}
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

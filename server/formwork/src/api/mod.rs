@@ -6,6 +6,7 @@ pub mod error;
 pub mod extract;
 pub mod files;
 pub mod health;
+pub mod openapi;
 pub mod records;
 pub mod transfer;
 
@@ -48,6 +49,8 @@ pub fn router(state: AppState, body_limit: usize, web_dir: &Path) -> Router {
     let api = Router::new()
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
+        .route("/openapi.json", get(openapi::platform))
+        .route("/apps/{app}/openapi.json", get(openapi::for_app))
         .route("/files", post(files::upload))
         .route("/files/{sha256}", get(files::download))
         .route("/apps", get(apps::list_apps))
@@ -64,7 +67,9 @@ pub fn router(state: AppState, body_limit: usize, web_dir: &Path) -> Router {
             ApiError::http(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method")
         })
         .with_state(state);
-    let mut app = Router::new().nest("/api/v1", api);
+    let mut app = Router::new()
+        .nest("/api/v1", api)
+        .route("/api/docs", get(|| async { axum::response::Redirect::permanent("/api-docs/") }));
     if web_dir.join("index.html").exists() {
         let spa = ServeDir::new(web_dir).fallback(ServeFile::new(web_dir.join("index.html")));
         app = app.fallback_service(spa);

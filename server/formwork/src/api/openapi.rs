@@ -1,0 +1,183 @@
+//! OpenAPI 3.1 descriptions, generated: the platform's own endpoints, and per app, one set
+//! of record paths per published form with the form's JSON Schema as the data schema.
+
+use axum::extract::State;
+use serde_json::{Map, Value, json};
+
+use super::AppState;
+use super::error::ApiResult;
+use super::extract::Path;
+
+fn error_responses() -> Value {
+    let e = json!({"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
+    json!({"400": e, "404": e, "409": e, "412": e, "422": e, "503": e})
+}
+
+fn common_components() -> Map<String, Value> {
+    let mut c = Map::new();
+    c.insert("Error".into(), json!({
+        "type": "object", "required": ["code", "message", "details"],
+        "properties": {
+            "code": {"type": "string"}, "message": {"type": "string"},
+            "details": {"type": "array", "items": {"type": "object", "properties": {
+                "pointer": {"type": "string", "description": "JSON pointer into the request"},
+                "rule": {"type": "string"}, "message": {"type": "string"}}}}
+        }
+    }));
+    c.insert("RecordMeta".into(), json!({
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"}, "form_version": {"type": "integer"}, "row_version": {"type": "integer"},
+            "created_at": {"type": "string", "format": "date-time"}, "created_by": {"type": "string"},
+            "updated_at": {"type": "string", "format": "date-time"}, "updated_by": {"type": "string"},
+            "owner": {"type": ["string", "null"]}, "deleted_at": {"type": "string", "format": "date-time"},
+            "expand": {"type": "object"}
+        }
+    }));
+    c
+}
+
+fn list_params() -> Value {
+    json!([
+        {"name": "filter", "in": "query", "description": "JSON Logic subset (see docs/api.md)", "schema": {"type": "string"}},
+        {"name": "sort", "in": "query", "description": "comma-separated fields, - for descending", "schema": {"type": "string"}},
+        {"name": "fields", "in": "query", "schema": {"type": "string"}},
+        {"name": "expand", "in": "query", "schema": {"type": "string"}},
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
+        {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+        {"name": "total", "in": "query", "schema": {"type": "boolean"}},
+        {"name": "deleted", "in": "query", "schema": {"type": "boolean"}}
+    ])
+}
+
+/// Record paths for one form (or the generic `{app}`/`{form}` paths), with `data` typed by
+/// the component schema `data_ref`.
+fn record_paths(prefix: &str, data_ref: Value, tag: &str, extra_params: Value) -> Map<String, Value> {
+    let record = json!({"allOf": [{"$ref": "#/components/schemas/RecordMeta"}, {"type": "object", "properties": {"data": data_ref}}]});
+    let write = json!({"type": "object", "required": ["data"], "properties": {"data": data_ref, "reason": {"type": "string"}}, "additionalProperties": false});
+    let ok = |schema: &Value| json!({"content": {"application/json": {"schema": schema}}});
+    let page = json!({"type": "object", "properties": {"items": {"type": "array", "items": record}, "next_cursor": {"type": ["string", "null"]}, "total": {"type": "integer"}}});
+    let id = json!({"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}});
+    let if_match = json!({"name": "If-Match", "in": "header", "schema": {"type": "string"}, "description": "row version ETag; 412 when stale"});
+    let with = |extra: &Value, more: Vec<Value>| {
+        let mut v = extra.as_array().cloned().unwrap_or_default();
+        v.extend(more);
+        Value::Array(v)
+    };
+    let mut paths = Map::new();
+    let mut list_get = json!({"tags": [tag], "summary": "List records", "parameters": with(&extra_params, list_params().as_array().cloned().unwrap_or_default()), "responses": {"200": {"description": "a page", "content": {"application/json": {"schema": page}}}}});
+    merge(&mut list_get["responses"], error_responses());
+    let mut create = json!({"tags": [tag], "summary": "Create a record", "parameters": extra_params, "requestBody": ok(&write), "responses": {"201": {"description": "created", "content": {"application/json": {"schema": record}}}}});
+    merge(&mut create["responses"], error_responses());
+    paths.insert(format!("{prefix}/records"), json!({"get": list_get, "post": create}));
+    let one = |summary: &str, body: Option<&Value>| {
+        let mut op = json!({"tags": [tag], "summary": summary, "parameters": with(&extra_params, vec![id.clone(), if_match.clone()]), "responses": {"200": {"description": "the record", "content": {"application/json": {"schema": record}}}}});
+        if let Some(b) = body {
+            op["requestBody"] = ok(b);
+        }
+        merge(&mut op["responses"], error_responses());
+        op
+    };
+    paths.insert(format!("{prefix}/records/{{id}}"), json!({
+        "get": one("Get a record", None),
+        "put": one("Replace a record's data", Some(&write)),
+        "patch": one("Merge-patch a record's data", Some(&json!({"type": "object", "properties": {"data": {"type": "object"}, "reason": {"type": "string"}}}))),
+        "delete": one("Soft-delete a record", None)
+    }));
+    paths.insert(format!("{prefix}/records/{{id}}/restore"), json!({"post": one("Restore a deleted record", None)}));
+    paths.insert(format!("{prefix}/records/bulk"), json!({
+        "post": {"tags": [tag], "summary": "Create records, all or nothing", "parameters": extra_params, "requestBody": ok(&json!({"type": "object", "properties": {"items": {"type": "array", "items": write}}})), "responses": {"201": {"description": "created"}}},
+        "put": {"tags": [tag], "summary": "Update records, all or nothing", "parameters": extra_params, "requestBody": ok(&json!({"type": "object"})), "responses": {"200": {"description": "updated"}}}
+    }));
+    paths.insert(format!("{prefix}/records/import"), json!({"post": {"tags": [tag], "summary": "Import CSV or XLSX (dry_run=true to check only)", "parameters": extra_params, "responses": {"201": {"description": "imported"}, "200": {"description": "dry-run report"}}}}));
+    paths.insert(format!("{prefix}/records/export"), json!({"get": {"tags": [tag], "summary": "Export CSV or XLSX", "parameters": extra_params, "responses": {"200": {"description": "the file"}}}}));
+    paths
+}
+
+fn merge(target: &mut Value, more: Value) {
+    if let (Some(t), Value::Object(m)) = (target.as_object_mut(), more) {
+        for (k, v) in m {
+            t.entry(k).or_insert(v);
+        }
+    }
+}
+
+/// Point a form schema's internal references (`#/$defs/x`) at its place in components.
+fn rehome_refs(v: &mut Value, base: &str) {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::String(r)) = m.get_mut("$ref") {
+                if let Some(rest) = r.strip_prefix('#') {
+                    *r = format!("#/components/schemas/{base}{rest}");
+                }
+            }
+            for (_, x) in m.iter_mut() {
+                rehome_refs(x, base);
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| rehome_refs(x, base)),
+        _ => {}
+    }
+}
+
+pub async fn platform() -> axum::Json<Value> {
+    let app_param = json!([
+        {"name": "app", "in": "path", "required": true, "schema": {"type": "string"}},
+        {"name": "form", "in": "path", "required": true, "schema": {"type": "string"}}
+    ]);
+    let mut paths = record_paths("/apps/{app}/forms/{form}", json!({"type": "object"}), "records", app_param);
+    let simple = |tag: &str, summary: &str| json!({"tags": [tag], "summary": summary, "responses": {"200": {"description": "ok"}}});
+    paths.insert("/health".into(), json!({"get": simple("platform", "Liveness")}));
+    paths.insert("/ready".into(), json!({"get": simple("platform", "Readiness: the database answers")}));
+    paths.insert("/openapi.json".into(), json!({"get": simple("platform", "This document")}));
+    paths.insert("/apps".into(), json!({"get": simple("definitions", "List apps")}));
+    paths.insert("/apps/{app}".into(), json!({"get": simple("definitions", "An app's definition"), "put": simple("definitions", "Create or replace an app")}));
+    paths.insert("/apps/{app}/openapi.json".into(), json!({"get": simple("definitions", "OpenAPI for one app's forms")}));
+    paths.insert("/apps/{app}/forms".into(), json!({"get": simple("definitions", "List forms")}));
+    paths.insert("/apps/{app}/forms/{form}".into(), json!({"get": simple("definitions", "A form: draft and published version")}));
+    paths.insert("/apps/{app}/forms/{form}/draft".into(), json!({"put": simple("definitions", "Save a draft definition")}));
+    paths.insert("/apps/{app}/forms/{form}/publish".into(), json!({"post": simple("definitions", "Publish the draft (or the body) as a new version")}));
+    paths.insert("/apps/{app}/forms/{form}/versions".into(), json!({"get": simple("definitions", "Published versions")}));
+    paths.insert("/apps/{app}/forms/{form}/versions/{version}".into(), json!({"get": simple("definitions", "One published version")}));
+    paths.insert("/files".into(), json!({"post": simple("files", "Upload a file (raw body with its Content-Type)")}));
+    paths.insert("/files/{sha256}".into(), json!({"get": simple("files", "Download a file")}));
+    axum::Json(json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Formwork platform API", "version": env!("CARGO_PKG_VERSION")},
+        "servers": [{"url": "/api/v1"}],
+        "paths": paths,
+        "components": {"schemas": common_components()}
+    }))
+}
+
+pub async fn for_app(State(s): State<AppState>, Path(app): Path<String>) -> ApiResult<axum::Json<Value>> {
+    let app_def = s.forms.get_app(&app).await?;
+    let mut paths = Map::new();
+    let mut schemas = common_components();
+    for summary in s.forms.list_forms(&app).await? {
+        let Some(key) = summary["key"].as_str() else { continue };
+        if summary["published_version"].is_null() {
+            continue;
+        }
+        let form = s.forms.current(&app, key).await?;
+        let name = format!("{key}_data");
+        let mut schema = form.schema().clone();
+        rehome_refs(&mut schema, &name);
+        if let Value::Object(m) = &mut schema {
+            m.remove("$schema");
+        }
+        schemas.insert(name.clone(), schema);
+        let data_ref = json!({"$ref": format!("#/components/schemas/{name}")});
+        for (p, item) in record_paths(&format!("/apps/{app}/forms/{key}"), data_ref, key, json!([])) {
+            paths.insert(p, item);
+        }
+    }
+    let title = app_def["label"].as_object().and_then(|m| m.values().next()).and_then(Value::as_str).unwrap_or(&app).to_owned();
+    Ok(axum::Json(json!({
+        "openapi": "3.1.0",
+        "info": {"title": format!("{title} — Formwork app API"), "version": env!("CARGO_PKG_VERSION")},
+        "servers": [{"url": "/api/v1"}],
+        "paths": paths,
+        "components": {"schemas": schemas}
+    })))
+}
