@@ -11,6 +11,7 @@ mod definitions;
 mod errors;
 mod files;
 mod filters;
+mod operations;
 mod packages;
 mod records;
 mod serials;

@@ -1,5 +1,6 @@
 //! Building and running the server; tests build the same `Application` on port 0.
 
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -72,9 +73,23 @@ impl Application {
         };
         let app = router(state, settings.server.body_limit, &settings.server.web_dir);
         tracing::info!(address = %listener.local_addr()?, database = %settings.database.url.redacted(), "formwork is serving");
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        // After the signal, in-flight requests get `shutdown_grace` seconds; then remaining
+        // connections are dropped. Either way, writes already queued are committed.
+        let (stopping, mut stopped) = tokio::sync::watch::channel(false);
+        let signal = async move {
+            shutdown.await;
+            let _ = stopping.send(true);
+        };
+        let grace = std::time::Duration::from_secs(settings.server.shutdown_grace);
+        let deadline = async move {
+            let _ = stopped.wait_for(|s| *s).await;
+            tokio::time::sleep(grace).await;
+        };
+        let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(signal);
+        tokio::select! {
+            result = server.into_future() => result?,
+            _ = deadline => tracing::warn!(seconds = grace.as_secs(), "shutdown grace period over; closing the remaining connections"),
+        }
         services.finish().await;
         tracing::info!("formwork stopped");
         Ok(())
