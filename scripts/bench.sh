@@ -11,6 +11,7 @@ BIN=$CARGO_TARGET_DIR/release/formwork
 WORK=$(mktemp -d /tmp/formwork-bench.XXXXXX)
 PORT=18088
 BASE=http://127.0.0.1:$PORT
+python3 bench/make_csv.py 100000 $WORK/orders.csv
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -r)"
 
 run_store() {
@@ -21,6 +22,19 @@ run_store() {
   local pid=$!
   for _ in $(seq 100); do curl -sf $BASE/api/v1/ready >/dev/null && break; sleep 0.1; done
   python3 bench/load.py $BASE 1 >/dev/null
+  echo "-- import a 100,000-row CSV ($(du -h $WORK/orders.csv | cut -f1))"
+  curl -sf -o $WORK/import.json -w "   %{time_total} s, HTTP %{http_code}\n" -H 'content-type: text/csv' \
+    --data-binary @$WORK/orders.csv "$BASE/api/v1/apps/bench/forms/order/records/import"
+  python3 -c 'import json,sys; print("  ", json.load(open(sys.argv[1])))' $WORK/import.json
+  echo "   server peak memory so far: $(grep VmHWM /proc/$pid/status | awk '{print $2/1024 " MB"}')"
+  echo "-- export those 100,000 rows as XLSX, then import the XLSX"
+  curl -sf -o $WORK/orders.xlsx -w "   export %{time_total} s, %{size_download} bytes\n" \
+    "$BASE/api/v1/apps/bench/forms/order/records/export?format=xlsx&fields=kind,priority,status,customer,fault,reported_at,labour_hours,satisfaction"
+  curl -sf -o $WORK/import2.json -w "   import %{time_total} s, HTTP %{http_code}\n" \
+    -H 'content-type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' \
+    --data-binary @$WORK/orders.xlsx "$BASE/api/v1/apps/bench/forms/order/records/import"
+  python3 -c 'import json,sys; print("  ", json.load(open(sys.argv[1])))' $WORK/import2.json
+  echo "   server peak memory so far: $(grep VmHWM /proc/$pid/status | awk '{print $2/1024 " MB"}')"
   echo "-- single-record creates, 32 connections, 20 s (validation, serial number, operation log on)"
   wrk -t2 -c32 -d20s -s bench/create.lua $BASE/api/v1/apps/bench/forms/order/records | grep -E "Requests/sec|Latency|Non-2xx|Socket errors" || true
   echo "-- bulk-load up to $ROWS orders"

@@ -24,6 +24,12 @@ const EXCLUDED: &[(&str, &str, &str)] = &[
     ("vocabulary.json", "*", "custom meta-schemas: a form's $schema must be the 2020-12 meta-schema itself"),
 ];
 
+/// Single tests the platform answers differently on purpose: (file, case, test, reason).
+const EXCLUDED_TESTS: &[(&str, &str, &str, &str)] = &[
+    ("const.json", "nul characters in strings", "match string with nul", "text with NUL characters is refused on every store (PostgreSQL cannot store them)"),
+    ("enum.json", "nul characters in strings", "match string with nul", "text with NUL characters is refused on every store (PostgreSQL cannot store them)"),
+];
+
 fn suite_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance/json-schema-test-suite/tests/draft2020-12")
 }
@@ -45,7 +51,7 @@ async fn the_json_schema_test_suite_passes_through_the_records_api() {
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();
     files.sort();
-    let (mut passed, mut excluded_cases, mut failures) = (0, 0, Vec::new());
+    let (mut passed, mut excluded_cases, mut excluded_tests, mut failures) = (0, 0, 0, Vec::new());
     let mut form_no = 0;
     for path in &files {
         let file = path.file_name().unwrap().to_string_lossy().to_string();
@@ -70,6 +76,13 @@ async fn the_json_schema_test_suite_passes_through_the_records_api() {
                 continue;
             }
             for test in case["tests"].as_array().unwrap() {
+                let name = test["description"].as_str().unwrap_or_default();
+                if EXCLUDED_TESTS.iter().any(|(f, c, t, _)| *f == file && *c == description && *t == name) {
+                    excluded_tests += 1;
+                    let r = app.create("conf", &form, test["data"].clone()).await;
+                    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{file} / {description} / {name} is excluded because it is refused");
+                    continue;
+                }
                 let valid = test["valid"].as_bool().unwrap();
                 let r = app.create("conf", &form, test["data"].clone()).await;
                 let status = r.status();
@@ -91,7 +104,10 @@ async fn the_json_schema_test_suite_passes_through_the_records_api() {
             }
         }
     }
-    println!("JSON Schema Test Suite draft2020-12 via HTTP: {passed} tests passed, {excluded_cases} cases excluded, {} failures", failures.len());
+    println!(
+        "JSON Schema Test Suite draft2020-12 via HTTP: {passed} tests passed, {excluded_cases} cases and {excluded_tests} tests excluded, {} failures",
+        failures.len()
+    );
     assert!(passed > 1000, "the suite ran ({passed} tests)");
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }

@@ -6,7 +6,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use serde::Deserialize;
-use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 
 use super::AppState;
@@ -72,20 +71,24 @@ pub async fn import(
 }
 
 #[derive(Deserialize)]
-pub struct ExportParams {
+pub struct ExportFormat {
     format: Option<String>,
-    #[serde(flatten)]
-    list: ListParams,
 }
 
+/// `?format=csv|xlsx` beside the list parameters (two extractors: serde cannot flatten
+/// typed query parameters).
 pub async fn export(
     State(s): State<AppState>,
     Path((app, form)): Path<(String, String)>,
-    Query(p): Query<ExportParams>,
+    Query(f): Query<ExportFormat>,
+    Query(p): Query<ListParams>,
     RequestActor(actor): RequestActor,
 ) -> ApiResult<Response> {
-    let format = p.format.unwrap_or_else(|| "csv".into());
-    let q = list_query(p.list)?;
+    let format = f.format.unwrap_or_else(|| "csv".into());
+    if format != "csv" && format != "xlsx" {
+        return Err(ApiError::Domain(crate::error::DomainError::bad_request("/format", "format", format!("{format:?} is not csv or xlsx"))));
+    }
+    let q = list_query(p)?;
     let cols = s.records.start_export(&app, &form, &q, &format, &actor).await?;
     let mut headers = HeaderMap::new();
     let name = format!("attachment; filename=\"{app}-{form}.{format}\"");
@@ -105,6 +108,3 @@ pub async fn export(
         other => Err(ApiError::Domain(crate::error::DomainError::bad_request("/format", "format", format!("{other:?} is not csv or xlsx")))),
     }
 }
-
-#[allow(dead_code)]
-fn _assert_value(_: Value) {}

@@ -58,10 +58,11 @@ impl FileService {
             tokio::fs::rename(&partial, &dest).await.map_err(internal)?;
         }
         let size = bytes.len() as i64;
-        self.writer
+        let stored = self
+            .writer
             .submit(RecordFile { sha: sha.clone(), size, content_type: content_type.to_owned(), actor: actor.clone() })
             .await?;
-        Ok(json!({"sha256": sha, "size": size, "content_type": content_type, "name": name}))
+        Ok(json!({"sha256": sha, "size": size, "content_type": stored, "name": name}))
     }
 
     /// A stored file's bytes and content type.
@@ -90,19 +91,22 @@ struct RecordFile {
 }
 
 impl WriteOp for RecordFile {
-    fn apply<'a>(self: Box<Self>, txn: &'a DatabaseTransaction, batch: &'a mut Batch) -> BoxFuture<'a, DomainResult<Value>> {
+    fn apply<'a>(&'a self, txn: &'a DatabaseTransaction, batch: &'a mut Batch) -> BoxFuture<'a, DomainResult<Value>> {
         Box::pin(async move {
             let known = txn
-                .query_one_raw(batch.stmt("SELECT sha256 FROM files WHERE sha256 = $1", vec![self.sha.clone().into()]))
+                .query_one_raw(batch.stmt("SELECT content_type FROM files WHERE sha256 = $1", vec![self.sha.clone().into()]))
                 .await?;
-            if known.is_none() {
+            if let Some(row) = known {
+                // The same content uploaded before: its first content type stands.
+                return Ok(Value::String(row.try_get("", "content_type")?));
+            } else {
                 txn.execute_raw(batch.stmt(
                     "INSERT INTO files (sha256, size, content_type, created_by, created_at) VALUES ($1, $2, $3, $4, $5)",
                     vec![self.sha.clone().into(), self.size.into(), self.content_type.clone().into(), self.actor.user.clone().into(), batch.now.clone().into()],
                 ))
                 .await?;
             }
-            Ok(Value::Null)
+            Ok(Value::String(self.content_type.clone()))
         })
     }
 }
@@ -119,12 +123,27 @@ fn accepts(accept: &[String], content_type: &str) -> bool {
 /// Every file a record refers to exists and fits its field's accepted types and size.
 pub async fn check_files(txn: &DatabaseTransaction, batch: &Batch, form: &CompiledForm, data: &Value, prefix: &str) -> DomainResult<()> {
     let mut details = Vec::new();
+    // (field, its value, its pointer): root fields and the fields of sub-table rows.
+    let mut slots: Vec<(&crate::schema::model::FieldSpec, &Value, String)> = Vec::new();
     for f in form.model.fields.values() {
-        let refs: Vec<(String, &Value)> = match (f.kind, data.get(&f.key)) {
-            (Some(FieldKind::Attachment), Some(Value::Array(items))) => {
-                items.iter().enumerate().map(|(i, v)| (format!("{prefix}/data/{}/{i}", escape(&f.key)), v)).collect()
+        let Some(v) = data.get(&f.key) else { continue };
+        let ptr = format!("{prefix}/data/{}", escape(&f.key));
+        if f.kind == Some(FieldKind::SubTable) {
+            for (i, row) in v.as_array().into_iter().flatten().enumerate() {
+                for c in f.children.values() {
+                    if let Some(cv) = row.get(&c.key) {
+                        slots.push((c, cv, format!("{ptr}/{i}/{}", escape(&c.key))));
+                    }
+                }
             }
-            (Some(FieldKind::Signature), Some(v @ Value::Object(_))) => vec![(format!("{prefix}/data/{}", escape(&f.key)), v)],
+        } else {
+            slots.push((f, v, ptr));
+        }
+    }
+    for (f, value, base) in slots {
+        let refs: Vec<(String, &Value)> = match (f.kind, value) {
+            (Some(FieldKind::Attachment), Value::Array(items)) => items.iter().enumerate().map(|(i, v)| (format!("{base}/{i}"), v)).collect(),
+            (Some(FieldKind::Signature), v @ Value::Object(_)) => vec![(base.clone(), v)],
             _ => continue,
         };
         for (ptr, v) in refs {

@@ -285,7 +285,7 @@ struct PutApp {
 }
 
 impl WriteOp for PutApp {
-    fn apply<'a>(self: Box<Self>, txn: &'a DatabaseTransaction, batch: &'a mut Batch) -> BoxFuture<'a, DomainResult<Value>> {
+    fn apply<'a>(&'a self, txn: &'a DatabaseTransaction, batch: &'a mut Batch) -> BoxFuture<'a, DomainResult<Value>> {
         Box::pin(async move {
             let before = txn
                 .query_one_raw(batch.stmt("SELECT definition FROM apps WHERE key = $1", vec![self.key.clone().into()]))
@@ -293,7 +293,7 @@ impl WriteOp for PutApp {
                 .map(|r| parse_json(batch.backend, &r, "definition"))
                 .transpose()?;
             if before.as_ref() == Some(&self.def) {
-                return Ok(self.def);
+                return Ok(self.def.clone());
             }
             let sql = if before.is_some() {
                 "UPDATE apps SET definition = $2, updated_at = $3 WHERE key = $1"
@@ -307,7 +307,7 @@ impl WriteOp for PutApp {
             .await?;
             batch
                 .log(txn, Entry {
-                    actor: self.actor,
+                    actor: self.actor.clone(),
                     action: "app.put",
                     app: Some(self.key.clone()),
                     form: None,
@@ -317,7 +317,7 @@ impl WriteOp for PutApp {
                     reason: None,
                 })
                 .await?;
-            Ok(self.def)
+            Ok(self.def.clone())
         })
     }
 }
@@ -330,7 +330,7 @@ struct SaveDraft {
 }
 
 impl WriteOp for SaveDraft {
-    fn apply<'a>(self: Box<Self>, txn: &'a DatabaseTransaction, batch: &'a mut Batch) -> BoxFuture<'a, DomainResult<Value>> {
+    fn apply<'a>(&'a self, txn: &'a DatabaseTransaction, batch: &'a mut Batch) -> BoxFuture<'a, DomainResult<Value>> {
         Box::pin(async move {
             let before = txn
                 .query_one_raw(batch.stmt(
@@ -360,10 +360,10 @@ impl WriteOp for SaveDraft {
             .await?;
             batch
                 .log(txn, Entry {
-                    actor: self.actor,
+                    actor: self.actor.clone(),
                     action: "form.draft",
-                    app: Some(self.app),
-                    form: Some(self.form),
+                    app: Some(self.app.clone()),
+                    form: Some(self.form.clone()),
                     record_id: None,
                     before,
                     after: Some(self.def.clone()),
@@ -381,7 +381,7 @@ struct Publish {
 }
 
 impl WriteOp for Publish {
-    fn apply<'a>(self: Box<Self>, txn: &'a DatabaseTransaction, batch: &'a mut Batch) -> BoxFuture<'a, DomainResult<Value>> {
+    fn apply<'a>(&'a self, txn: &'a DatabaseTransaction, batch: &'a mut Batch) -> BoxFuture<'a, DomainResult<Value>> {
         Box::pin(async move {
             let c = &self.compiled;
             let latest = txn
@@ -423,7 +423,7 @@ impl WriteOp for Publish {
             }
             batch
                 .log(txn, Entry {
-                    actor: self.actor,
+                    actor: self.actor.clone(),
                     action: "form.publish",
                     app: Some(c.app.clone()),
                     form: Some(c.key.clone()),

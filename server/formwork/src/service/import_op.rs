@@ -7,12 +7,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::import::read_spool;
-use super::record_ops::{NewData, create_one};
+use super::record_ops::{NewData, create_all};
 use crate::error::{DomainError, DomainResult};
 use crate::schema::definition::CompiledForm;
 use crate::schema::serial::SerialPattern;
 use crate::store::oplog::{Actor, Entry};
 use crate::store::writer::{Batch, WriteOp};
+
+/// Records checked and written together (one reference query per target and chunk).
+const CHUNK: usize = 1000;
 
 pub struct ImportRecords {
     pub form: Arc<CompiledForm>,
@@ -23,28 +26,35 @@ pub struct ImportRecords {
 }
 
 impl WriteOp for ImportRecords {
-    fn apply<'a>(self: Box<Self>, txn: &'a DatabaseTransaction, batch: &'a mut Batch) -> BoxFuture<'a, DomainResult<Value>> {
+    fn apply<'a>(&'a self, txn: &'a DatabaseTransaction, batch: &'a mut Batch) -> BoxFuture<'a, DomainResult<Value>> {
         Box::pin(async move {
             let io = |e: std::io::Error| DomainError::Internal(e.into());
             let mut count = 0usize;
             let (mut first, mut last) = (None, None);
-            for (i, rec) in read_spool(&self.spool).map_err(io)?.enumerate() {
-                let rec = rec.map_err(io)?;
-                let serials = rec["serials"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|k| {
-                        let key = k.as_str()?;
-                        let pattern = self.form.model.field(key)?.serial.as_deref()?;
-                        Some((key.to_owned(), SerialPattern::parse(pattern).ok()?))
-                    })
-                    .collect();
-                let item = NewData { data: rec["data"].clone(), serials, reason: Some("import".into()) };
-                let row = create_one(txn, batch, &self.form, item, &self.actor, self.today, &format!("/rows/{}", i + 1)).await?;
-                first.get_or_insert(row.id);
-                last = Some(row.id);
-                count += 1;
+            let mut chunk: Vec<NewData> = Vec::with_capacity(CHUNK);
+            let mut records = read_spool(&self.spool).map_err(io)?.peekable();
+            while records.peek().is_some() {
+                chunk.clear();
+                for rec in records.by_ref().take(CHUNK) {
+                    let rec = rec.map_err(io)?;
+                    let serials = rec["serials"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|k| {
+                            let key = k.as_str()?;
+                            let pattern = self.form.model.field(key)?.serial.as_deref()?;
+                            Some((key.to_owned(), SerialPattern::parse(pattern).ok()?))
+                        })
+                        .collect();
+                    chunk.push(NewData { data: rec["data"].clone(), serials, reason: Some("import".into()) });
+                }
+                let base = count;
+                let prefix = move |i: usize| format!("/rows/{}", base + i + 1);
+                let rows = create_all(txn, batch, &self.form, std::mem::take(&mut chunk), &self.actor, self.today, &prefix).await?;
+                first = first.or(rows.first().map(|r| r.id));
+                last = rows.last().map(|r| r.id).or(last);
+                count += rows.len();
             }
             batch
                 .log(txn, Entry {

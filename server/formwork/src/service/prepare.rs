@@ -115,10 +115,27 @@ pub fn prepare(
             }
         }
     }
+    find_nul(data, &format!("{prefix}/data"), &mut details);
     if details.is_empty() {
         validate(form, data, prefix, &mut details);
     }
     if details.is_empty() { Ok(to_number) } else { Err(DomainError::invalid(details)) }
+}
+
+/// Text may not contain NUL characters (PostgreSQL cannot store them; refused everywhere
+/// so that both stores accept the same records).
+fn find_nul(v: &Value, ptr: &str, details: &mut Vec<Detail>) {
+    match v {
+        Value::String(s) if s.contains('\0') => details.push(Detail::new(ptr, "nul", "text may not contain NUL (\\u0000) characters")),
+        Value::Array(a) => a.iter().enumerate().for_each(|(i, x)| find_nul(x, &format!("{ptr}/{i}"), details)),
+        Value::Object(m) => m.iter().for_each(|(k, x)| {
+            if k.contains('\0') {
+                details.push(Detail::new(ptr, "nul", "keys may not contain NUL (\\u0000) characters"));
+            }
+            find_nul(x, &format!("{ptr}/{}", escape(k)), details)
+        }),
+        _ => {}
+    }
 }
 
 /// Validate data against the form's schema, adding one detail per error.

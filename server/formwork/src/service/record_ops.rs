@@ -12,12 +12,13 @@ use crate::error::{Detail, DomainError, DomainResult};
 use crate::schema::definition::{CompiledForm, escape};
 use crate::schema::serial::SerialPattern;
 use crate::store::oplog::{Actor, Entry};
-use crate::store::records::{self, NewRecord, RecordRow, form_scope};
+use crate::store::records::{self, RecordRow, form_scope};
 use crate::store::writer::{Batch, WriteOp};
 use crate::query::sql::{Params, bind, data_expr};
 use crate::query::fields::{Col, FieldRef};
 
 /// A record to create, already validated.
+#[derive(Clone)]
 pub struct NewData {
     pub data: Value,
     pub serials: Vec<(String, SerialPattern)>,
@@ -25,6 +26,7 @@ pub struct NewData {
 }
 
 /// A new version of an existing record, validated against the version read as `base`.
+#[derive(Clone)]
 pub struct ChangedData {
     pub id: i64,
     pub data: Value,
@@ -69,81 +71,109 @@ fn item_prefix(bulk: bool, i: usize) -> String {
 }
 
 impl WriteOp for CreateRecords {
-    fn apply<'a>(self: Box<Self>, txn: &'a DatabaseTransaction, batch: &'a mut Batch) -> BoxFuture<'a, DomainResult<Value>> {
+    fn apply<'a>(&'a self, txn: &'a DatabaseTransaction, batch: &'a mut Batch) -> BoxFuture<'a, DomainResult<Value>> {
         Box::pin(async move {
-            let mut out = Vec::with_capacity(self.items.len());
-            for (i, item) in self.items.into_iter().enumerate() {
-                let prefix = item_prefix(self.bulk, i);
-                let row = create_one(txn, batch, &self.form, item, &self.actor, self.today, &prefix).await?;
-                out.push(row.to_api());
-            }
-            Ok(Value::Array(out))
+            let bulk = self.bulk;
+            let prefix = move |i: usize| item_prefix(bulk, i);
+            let rows = create_all(txn, batch, &self.form, self.items.clone(), &self.actor, self.today, &prefix).await?;
+            Ok(Value::Array(rows.iter().map(RecordRow::to_api).collect()))
         })
     }
 }
 
-/// Create one record inside the writer's transaction: number serial fields, check
-/// references and unique fields, insert, log.
-pub async fn create_one(
+/// Create records inside the writer's transaction, set-based: references, files and unique
+/// values are checked for all items before anything is written; serial numbers are drawn
+/// per period in one statement; rows and their log entries go in with multi-row INSERTs.
+/// `prefix(i)` is item i's pointer prefix in the request.
+pub async fn create_all(
     txn: &DatabaseTransaction,
     batch: &mut Batch,
     form: &CompiledForm,
-    mut item: NewData,
+    mut items: Vec<NewData>,
     actor: &Actor,
     today: chrono::NaiveDate,
-    prefix: &str,
-) -> DomainResult<RecordRow> {
-    for (key, pattern) in &item.serials {
-        let n = next_serial(txn, batch, form, key, pattern, today).await?;
-        item.data[key] = Value::String(pattern.render(today, n));
+    prefix: &(dyn Fn(usize) -> String + Sync),
+) -> DomainResult<Vec<RecordRow>> {
+    let datas: Vec<&Value> = items.iter().map(|i| &i.data).collect();
+    check_references_all(txn, batch, form, &datas, prefix).await?;
+    for (i, d) in datas.iter().enumerate() {
+        crate::service::files::check_files(txn, batch, form, d, &prefix(i)).await?;
     }
-    check_references(txn, batch, form, &item.data, prefix).await?;
-    crate::service::files::check_files(txn, batch, form, &item.data, prefix).await?;
-    check_unique(txn, batch, form, &item.data, None, prefix).await?;
-    let row = records::insert(txn, batch.backend, &NewRecord {
-        app: &form.app,
-        form: &form.key,
-        form_version: form.version,
-        data: &item.data,
-        owner_user: Some(&actor.user),
-        owner_dept: None,
-        actor: &actor.user,
-        now: &batch.now,
-    })
-    .await?;
-    batch
-        .log(txn, Entry {
-            actor: actor.clone(),
-            action: "record.create",
-            app: Some(form.app.clone()),
-            form: Some(form.key.clone()),
-            record_id: Some(row.id),
-            before: None,
-            after: Some(row.data.clone()),
-            reason: item.reason,
-        })
-        .await?;
-    Ok(row)
+    check_unique_all(txn, batch, form, &datas, prefix).await?;
+    assign_serials(txn, batch, form, &mut items, today).await?;
+    let datas: Vec<Value> = items.iter().map(|i| i.data.clone()).collect();
+    let rows = records::insert_all(txn, batch.backend, &form.app, &form.key, form.version, &datas, &actor.user, &batch.now).await?;
+    for (row, item) in rows.iter().zip(items) {
+        batch
+            .log(txn, Entry {
+                actor: actor.clone(),
+                action: "record.create",
+                app: Some(form.app.clone()),
+                form: Some(form.key.clone()),
+                record_id: Some(row.id),
+                before: None,
+                after: Some(row.data.clone()),
+                reason: item.reason,
+            })
+            .await?;
+    }
+    Ok(rows)
+}
+
+/// Number the serial fields of new records: one counter statement per field and period.
+async fn assign_serials(
+    txn: &DatabaseTransaction,
+    batch: &Batch,
+    form: &CompiledForm,
+    items: &mut [NewData],
+    today: chrono::NaiveDate,
+) -> DomainResult<()> {
+    let mut fields: Vec<(String, SerialPattern)> = Vec::new();
+    for item in items.iter() {
+        for (k, p) in &item.serials {
+            if !fields.iter().any(|(f, _)| f == k) {
+                fields.push((k.clone(), p.clone()));
+            }
+        }
+    }
+    for (key, pattern) in fields {
+        let wanted: Vec<usize> = (0..items.len()).filter(|i| items[*i].serials.iter().any(|(k, _)| *k == key)).collect();
+        let n = wanted.len() as i64;
+        let scope = format!("{}/{}/{}/{}", form.app, form.key, key, pattern.period(today));
+        let row = txn
+            .query_one_raw(batch.stmt(
+                "INSERT INTO serial_counters (scope, value) VALUES ($1, $2) \
+                 ON CONFLICT (scope) DO UPDATE SET value = serial_counters.value + $2 RETURNING value",
+                vec![scope.into(), n.into()],
+            ))
+            .await?
+            .ok_or_else(|| DomainError::Internal(anyhow::anyhow!("serial counter returned nothing")))?;
+        let last: i64 = row.try_get("", "value")?;
+        for (offset, i) in wanted.into_iter().enumerate() {
+            items[i].data[&key] = Value::String(pattern.render(today, last - n + 1 + offset as i64));
+        }
+    }
+    Ok(())
 }
 
 /// Only an operation-log entry (exports, and other reads that must leave a trace).
 pub struct LogOnly(pub Entry);
 
 impl WriteOp for LogOnly {
-    fn apply<'a>(self: Box<Self>, txn: &'a DatabaseTransaction, batch: &'a mut Batch) -> BoxFuture<'a, DomainResult<Value>> {
+    fn apply<'a>(&'a self, txn: &'a DatabaseTransaction, batch: &'a mut Batch) -> BoxFuture<'a, DomainResult<Value>> {
         Box::pin(async move {
-            batch.log(txn, self.0).await?;
+            batch.log(txn, self.0.clone()).await?;
             Ok(Value::Null)
         })
     }
 }
 
 impl WriteOp for UpdateRecords {
-    fn apply<'a>(self: Box<Self>, txn: &'a DatabaseTransaction, batch: &'a mut Batch) -> BoxFuture<'a, DomainResult<Value>> {
+    fn apply<'a>(&'a self, txn: &'a DatabaseTransaction, batch: &'a mut Batch) -> BoxFuture<'a, DomainResult<Value>> {
         Box::pin(async move {
             let form = &self.form;
             let mut out = Vec::with_capacity(self.items.len());
-            for (i, item) in self.items.into_iter().enumerate() {
+            for (i, item) in self.items.iter().enumerate() {
                 let prefix = item_prefix(self.bulk, i);
                 let cur = live_row(txn, batch, form, item.id).await?;
                 if cur.row_version != item.base_row_version {
@@ -158,7 +188,7 @@ impl WriteOp for UpdateRecords {
                 crate::service::files::check_files(txn, batch, form, &item.data, &prefix).await?;
                 check_unique(txn, batch, form, &item.data, Some(item.id), &prefix).await?;
                 let mut row = cur.clone();
-                row.data = item.data;
+                row.data = item.data.clone();
                 row.form_version = form.version;
                 row.updated_by = self.actor.user.clone();
                 row.updated_at = batch.now.clone();
@@ -175,7 +205,7 @@ impl WriteOp for UpdateRecords {
                         record_id: Some(row.id),
                         before: Some(cur.data),
                         after: Some(row.data.clone()),
-                        reason: item.reason,
+                        reason: item.reason.clone(),
                     })
                     .await?;
                 out.push(row.to_api());
@@ -186,7 +216,7 @@ impl WriteOp for UpdateRecords {
 }
 
 impl WriteOp for SetDeleted {
-    fn apply<'a>(self: Box<Self>, txn: &'a DatabaseTransaction, batch: &'a mut Batch) -> BoxFuture<'a, DomainResult<Value>> {
+    fn apply<'a>(&'a self, txn: &'a DatabaseTransaction, batch: &'a mut Batch) -> BoxFuture<'a, DomainResult<Value>> {
         Box::pin(async move {
             let form = &self.form;
             let cur = records::get(txn, batch.backend, &form.app, &form.key, self.id)
@@ -222,14 +252,14 @@ impl WriteOp for SetDeleted {
             };
             batch
                 .log(txn, Entry {
-                    actor: self.actor,
+                    actor: self.actor.clone(),
                     action,
                     app: Some(form.app.clone()),
                     form: Some(form.key.clone()),
                     record_id: Some(row.id),
                     before: Some(json!({"deleted_at": cur.deleted_at})),
                     after: Some(json!({"deleted_at": row.deleted_at})),
-                    reason: self.reason,
+                    reason: self.reason.clone(),
                 })
                 .await?;
             Ok(row.to_api())
@@ -244,36 +274,24 @@ async fn live_row(txn: &DatabaseTransaction, batch: &Batch, form: &CompiledForm,
         .ok_or_else(|| DomainError::NotFound(format!("record {id}")))
 }
 
-/// The next counter value of a serial field for the day's period; rolls back with the write.
-async fn next_serial(
-    txn: &DatabaseTransaction,
-    batch: &Batch,
-    form: &CompiledForm,
-    key: &str,
-    pattern: &SerialPattern,
-    today: chrono::NaiveDate,
-) -> DomainResult<i64> {
-    let scope = format!("{}/{}/{}/{}", form.app, form.key, key, pattern.period(today));
-    let row = txn
-        .query_one_raw(batch.stmt(
-            "INSERT INTO serial_counters (scope, value) VALUES ($1, 1) \
-             ON CONFLICT (scope) DO UPDATE SET value = serial_counters.value + 1 RETURNING value",
-            vec![scope.into()],
-        ))
-        .await?
-        .ok_or_else(|| DomainError::Internal(anyhow::anyhow!("serial counter returned nothing")))?;
-    Ok(row.try_get("", "value")?)
+async fn check_references(txn: &DatabaseTransaction, batch: &Batch, form: &CompiledForm, data: &Value, prefix: &str) -> DomainResult<()> {
+    let p = prefix.to_owned();
+    check_references_all(txn, batch, form, &[data], &move |_| p.clone()).await
 }
 
-/// Every reference (root fields and sub-table rows) names a live record of its target form.
-async fn check_references(
+/// Every reference (root fields and sub-table rows) of every record names a live record of
+/// its target form; one query per target form and 500 ids.
+async fn check_references_all(
     txn: &DatabaseTransaction,
     batch: &Batch,
     form: &CompiledForm,
-    data: &Value,
-    prefix: &str,
+    datas: &[&Value],
+    prefix_of: &(dyn Fn(usize) -> String + Sync),
 ) -> DomainResult<()> {
     let mut wanted: BTreeMap<&str, Vec<(i64, String)>> = BTreeMap::new();
+    for (n, data) in datas.iter().enumerate() {
+    let prefix = prefix_of(n);
+    let prefix = prefix.as_str();
     for (table, f) in form.model.references() {
         let target = f.ref_form.as_deref().unwrap_or_default();
         match table {
@@ -294,12 +312,16 @@ async fn check_references(
             }
         }
     }
+    }
     let mut details = Vec::new();
     for (target, refs) in wanted {
         let mut ids: Vec<i64> = refs.iter().map(|(id, _)| *id).collect();
         ids.sort_unstable();
         ids.dedup();
-        let found = records::existing_ids(txn, batch.backend, &form.app, target, &ids).await?;
+        let mut found = std::collections::HashSet::new();
+        for chunk in ids.chunks(500) {
+            found.extend(records::existing_ids(txn, batch.backend, &form.app, target, chunk).await?);
+        }
         for (id, ptr) in refs {
             if !found.contains(&id) {
                 details.push(Detail::new(ptr, "reference", format!("there is no {target} record with id {id}")));
@@ -307,6 +329,33 @@ async fn check_references(
         }
     }
     if details.is_empty() { Ok(()) } else { Err(DomainError::invalid(details)) }
+}
+
+/// New records' `x-unique` values are distinct among themselves and from every live record.
+async fn check_unique_all(
+    txn: &DatabaseTransaction,
+    batch: &Batch,
+    form: &CompiledForm,
+    datas: &[&Value],
+    prefix_of: &(dyn Fn(usize) -> String + Sync),
+) -> DomainResult<()> {
+    if datas.len() == 1 {
+        return check_unique(txn, batch, form, datas[0], None, &prefix_of(0)).await;
+    }
+    for f in form.model.fields.values().filter(|f| f.unique) {
+        let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        for (i, d) in datas.iter().enumerate() {
+            let Some(v) = d.get(&f.key).filter(|v| !v.is_null() && !v.is_object() && !v.is_array()) else { continue };
+            if let Some(first) = seen.insert(v.to_string(), i) {
+                return Err(DomainError::conflict(
+                    format!("{} {v} appears twice in this request", f.key),
+                    vec![Detail::new(format!("{}/data/{}", prefix_of(i), escape(&f.key)), "unique", format!("also given in item {first}"))],
+                ));
+            }
+            check_unique(txn, batch, form, d, None, &prefix_of(i)).await?;
+        }
+    }
+    Ok(())
 }
 
 /// `x-unique` fields hold a value no other live record of the form has.

@@ -197,3 +197,91 @@ pub async fn update(conn: &impl ConnectionTrait, backend: Backend, row: &RecordR
         .await?;
     Ok(res.rows_affected() == 1)
 }
+
+/// Rows per multi-row INSERT (12 parameters each): SQLite resolves parameter names by a
+/// linear scan, so very wide statements cost quadratic time.
+const INSERT_CHUNK: usize = 32;
+
+/// Insert new records, ids allocated up front (a single writer per SQLite file; a
+/// sequence on PostgreSQL), rows written with multi-row INSERTs. Rows come back in order.
+#[allow(clippy::too_many_arguments)]
+pub async fn insert_all(
+    conn: &impl ConnectionTrait,
+    backend: Backend,
+    app: &str,
+    form: &str,
+    form_version: i64,
+    datas: &[Value],
+    actor: &str,
+    now: &str,
+) -> Result<Vec<RecordRow>, DbErr> {
+    if datas.len() == 1 {
+        let row = insert(conn, backend, &NewRecord { app, form, form_version, data: &datas[0], owner_user: Some(actor), owner_dept: None, actor, now }).await?;
+        return Ok(vec![row]);
+    }
+    let ids: Vec<i64> = match backend {
+        Backend::Sqlite => {
+            let row = conn.query_one_raw(stmt(backend, "SELECT COALESCE(MAX(id), 0) AS m FROM records", vec![])).await?;
+            let max: i64 = row.map(|r| r.try_get("", "m")).transpose()?.unwrap_or(0);
+            (1..=datas.len() as i64).map(|i| max + i).collect()
+        }
+        Backend::Postgres => {
+            let rows = conn
+                .query_all_raw(stmt(
+                    backend,
+                    "SELECT nextval(pg_get_serial_sequence('records', 'id')) AS id FROM generate_series(1, $1)",
+                    vec![(datas.len() as i64).into()],
+                ))
+                .await?;
+            let mut ids = rows.iter().map(|r| r.try_get::<i64>("", "id")).collect::<Result<Vec<_>, _>>()?;
+            ids.sort_unstable();
+            ids
+        }
+    };
+    let mut out = Vec::with_capacity(datas.len());
+    for (chunk_no, chunk) in datas.chunks(INSERT_CHUNK).enumerate() {
+        let mut rows = Vec::with_capacity(chunk.len());
+        let mut values = Vec::with_capacity(chunk.len() * 12);
+        for (r, data) in chunk.iter().enumerate() {
+            let id = ids[chunk_no * INSERT_CHUNK + r];
+            let b = r * 12;
+            rows.push(format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9, b + 10, b + 11, b + 12
+            ));
+            values.extend([
+                id.into(),
+                app.into(),
+                form.into(),
+                form_version.into(),
+                json_param(backend, data),
+                actor.into(),
+                SqlValue::String(None),
+                actor.into(),
+                now.into(),
+                actor.into(),
+                now.into(),
+                1i64.into(),
+            ]);
+            out.push(RecordRow {
+                id,
+                form_version,
+                data: data.clone(),
+                owner_user: Some(actor.to_owned()),
+                owner_dept: None,
+                created_by: actor.to_owned(),
+                created_at: now.to_owned(),
+                updated_by: actor.to_owned(),
+                updated_at: now.to_owned(),
+                row_version: 1,
+                deleted_at: None,
+            });
+        }
+        let sql = format!(
+            "INSERT INTO records (id, app, form, form_version, data, owner_user, owner_dept, created_by, created_at, updated_by, updated_at, row_version) VALUES {}",
+            rows.join(", ")
+        );
+        conn.execute_raw(stmt(backend, &sql, values)).await?;
+    }
+    Ok(out)
+}

@@ -1,11 +1,12 @@
 //! The single writer with group commit.
 //!
 //! Every write in the process is a [`WriteOp`] sent to one task that owns the write
-//! connection. It takes whatever operations are queued (up to `max_batch`), runs each in
-//! its own savepoint inside one transaction (`BEGIN IMMEDIATE` on SQLite), appends their
-//! operation-log entries to the hash chain, commits once, and only then answers each
-//! caller. One fsync serves many writes; a failing operation rolls back alone; an answer
-//! means the write is durable.
+//! connection. It takes whatever operations are queued (up to `max_batch`), runs them in
+//! one transaction (`BEGIN IMMEDIATE` on SQLite), appends their operation-log entries to
+//! the hash chain (written with multi-row INSERTs at the end), commits once, and only then
+//! answers each caller. One fsync serves many writes; an answer means the write is durable.
+//! When one operation fails, the transaction is rolled back, that caller gets its error and
+//! the rest run again in a fresh transaction.
 
 use futures::future::BoxFuture;
 use sea_orm::{
@@ -18,11 +19,22 @@ use super::db::{Backend, Db};
 use super::oplog::{Entry, StoredEntry, canonical, chain_hash};
 use crate::error::{DomainError, DomainResult};
 
-/// A unit of work for the writer. `apply` runs inside the writer's transaction.
-pub trait WriteOp: Send + 'static {
-    fn apply<'a>(self: Box<Self>, txn: &'a DatabaseTransaction, batch: &'a mut Batch)
-    -> BoxFuture<'a, DomainResult<Value>>;
+/// A unit of work for the writer. `apply` runs inside the writer's transaction; it may be
+/// run again in a fresh transaction when another operation of its batch fails, so it must
+/// have no effects outside the database.
+pub trait WriteOp: Send + Sync + 'static {
+    fn apply<'a>(&'a self, txn: &'a DatabaseTransaction, batch: &'a mut Batch) -> BoxFuture<'a, DomainResult<Value>>;
 }
+
+/// An operation-log row waiting for the batch's commit.
+struct PendingLog {
+    values: Vec<sea_orm::Value>,
+}
+
+const LOG_COLUMNS: usize = 14;
+/// Rows per multi-row INSERT of log entries: SQLite looks parameters up by a linear scan, so
+/// statements with thousands of parameters cost quadratic time; 32 rows keep it cheap.
+const LOG_CHUNK: usize = 32;
 
 /// State shared by the operations of one transaction.
 pub struct Batch {
@@ -31,6 +43,7 @@ pub struct Batch {
     pub now: String,
     head_seq: i64,
     head_hash: String,
+    logs: Vec<PendingLog>,
 }
 
 impl Batch {
@@ -38,8 +51,9 @@ impl Batch {
         sea_orm::Statement::from_sql_and_values(self.backend.db_backend(), sql, values)
     }
 
-    /// Append an entry to the operation log, chained to the previous one.
-    pub async fn log(&mut self, txn: &DatabaseTransaction, e: Entry) -> DomainResult<()> {
+    /// Append an entry to the operation log, chained to the previous one. It is written
+    /// with the batch, in the same transaction.
+    pub async fn log(&mut self, _txn: &DatabaseTransaction, e: Entry) -> DomainResult<()> {
         let seq = self.head_seq + 1;
         let before = e.before.as_ref().map(canonical);
         let after = e.after.as_ref().map(canonical);
@@ -58,10 +72,8 @@ impl Batch {
             reason: e.reason.as_deref(),
         };
         let hash = chain_hash(&self.head_hash, &stored);
-        txn.execute_raw(self.stmt(
-            "INSERT INTO oplog (seq, at, actor, address, client, action, app, form, record_id, before, after, reason, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-            vec![
+        self.logs.push(PendingLog {
+            values: vec![
                 seq.into(),
                 self.now.clone().into(),
                 e.actor.user.into(),
@@ -77,10 +89,34 @@ impl Batch {
                 self.head_hash.clone().into(),
                 hash.clone().into(),
             ],
-        ))
-        .await?;
+        });
         self.head_seq = seq;
         self.head_hash = hash;
+        Ok(())
+    }
+
+    /// Write the pending log entries and the new chain head.
+    async fn flush(&mut self, txn: &DatabaseTransaction) -> Result<(), sea_orm::DbErr> {
+        for chunk in self.logs.chunks(LOG_CHUNK) {
+            let mut rows = Vec::with_capacity(chunk.len());
+            let mut values = Vec::with_capacity(chunk.len() * LOG_COLUMNS);
+            for (r, entry) in chunk.iter().enumerate() {
+                let ph: Vec<String> = (1..=LOG_COLUMNS).map(|c| format!("${}", r * LOG_COLUMNS + c)).collect();
+                rows.push(format!("({})", ph.join(", ")));
+                values.extend(entry.values.iter().cloned());
+            }
+            let sql = format!(
+                "INSERT INTO oplog (seq, at, actor, address, client, action, app, form, record_id, before, after, reason, prev_hash, hash) VALUES {}",
+                rows.join(", ")
+            );
+            txn.execute_raw(self.stmt(&sql, values)).await?;
+        }
+        self.logs.clear();
+        txn.execute_raw(self.stmt(
+            "UPDATE oplog_head SET seq = $1, hash = $2 WHERE id = 1",
+            vec![self.head_seq.into(), self.head_hash.clone().into()],
+        ))
+        .await?;
         Ok(())
     }
 }
@@ -128,7 +164,7 @@ async fn run(db: Db, mut rx: mpsc::Receiver<Request>, max_batch: usize) {
             }
         }
         let batch: Vec<Request> = std::mem::take(&mut queue);
-        commit_batch(&db, batch).await;
+        run_batch(&db, batch).await;
     }
 }
 
@@ -140,23 +176,6 @@ async fn begin(db: &Db) -> Result<DatabaseTransaction, sea_orm::DbErr> {
     db.write.begin_with_options(options).await
 }
 
-async fn commit_batch(db: &Db, requests: Vec<Request>) {
-    let outcome = run_batch(db, requests).await;
-    match outcome {
-        Ok(answers) => {
-            for (reply, result) in answers {
-                let _ = reply.send(result);
-            }
-        }
-        Err((replies, err)) => {
-            tracing::error!(error = %err, "write batch failed");
-            for reply in replies {
-                let _ = reply.send(Err(clone_failure(&err)));
-            }
-        }
-    }
-}
-
 fn clone_failure(err: &DomainError) -> DomainError {
     match err {
         DomainError::Unavailable(m) => DomainError::Unavailable(m.clone()),
@@ -164,78 +183,65 @@ fn clone_failure(err: &DomainError) -> DomainError {
     }
 }
 
-type Answers = Vec<(oneshot::Sender<DomainResult<Value>>, DomainResult<Value>)>;
-type Failure = (Vec<oneshot::Sender<DomainResult<Value>>>, DomainError);
+fn fail_all(requests: Vec<Request>, err: &DomainError) {
+    tracing::error!(error = %err, "write batch failed");
+    for r in requests {
+        let _ = r.reply.send(Err(clone_failure(err)));
+    }
+}
 
-async fn run_batch(db: &Db, requests: Vec<Request>) -> Result<Answers, Failure> {
-    let single = requests.len() == 1;
-    let txn = match begin(db).await {
-        Ok(t) => t,
-        Err(e) => return Err((requests.into_iter().map(|r| r.reply).collect(), e.into())),
-    };
-    let mut batch = match load_head(db.backend, &txn).await {
-        Ok(b) => b,
-        Err(e) => return Err((requests.into_iter().map(|r| r.reply).collect(), e)),
-    };
-    let mut answers: Answers = Vec::with_capacity(requests.len());
-    let mut pending = requests.into_iter();
-    let mut fatal: Option<DomainError> = None;
-    for req in pending.by_ref() {
-        if !single {
-            if let Err(e) = txn.execute_unprepared("SAVEPOINT fw_op").await {
-                answers.push((req.reply, Err(DomainError::Unavailable(String::new()))));
-                fatal = Some(e.into());
-                break;
+/// Run the operations in one transaction. No savepoints: when an operation fails, the
+/// transaction is rolled back, that operation is answered with its error, and the others
+/// run again in a fresh transaction (failures are rare; savepoints cost on every write).
+async fn run_batch(db: &Db, mut pending: Vec<Request>) {
+    while !pending.is_empty() {
+        let txn = match begin(db).await {
+            Ok(t) => t,
+            Err(e) => return fail_all(pending, &e.into()),
+        };
+        let mut batch = match load_head(db.backend, &txn).await {
+            Ok(b) => b,
+            Err(e) => {
+                let _ = txn.rollback().await;
+                return fail_all(pending, &e);
+            }
+        };
+        let mut results = Vec::with_capacity(pending.len());
+        let mut failed = None;
+        for (i, req) in pending.iter().enumerate() {
+            match req.op.apply(&txn, &mut batch).await {
+                Ok(v) => results.push(v),
+                Err(e) => {
+                    failed = Some((i, e));
+                    break;
+                }
             }
         }
-        let (seq, hash) = (batch.head_seq, batch.head_hash.clone());
-        let result = req.op.apply(&txn, &mut batch).await;
-        let step = match (&result, single) {
-            (_, true) => Ok(()),
-            (Ok(_), false) => txn.execute_unprepared("RELEASE SAVEPOINT fw_op").await.map(|_| ()),
-            (Err(_), false) => txn
-                .execute_unprepared("ROLLBACK TO SAVEPOINT fw_op; RELEASE SAVEPOINT fw_op")
-                .await
-                .map(|_| ()),
+        if let Some((i, err)) = failed {
+            let _ = txn.rollback().await;
+            if matches!(err, DomainError::Unavailable(_)) {
+                return fail_all(pending, &err);
+            }
+            let req = pending.remove(i);
+            let _ = req.reply.send(Err(err));
+            continue;
+        }
+        let committed = match batch.flush(&txn).await {
+            Ok(()) => txn.commit().await,
+            Err(e) => {
+                let _ = txn.rollback().await;
+                Err(e)
+            }
         };
-        if result.is_err() {
-            batch.head_seq = seq;
-            batch.head_hash = hash;
+        match committed {
+            Ok(()) => {
+                for (req, result) in pending.into_iter().zip(results) {
+                    let _ = req.reply.send(Ok(result));
+                }
+            }
+            Err(e) => fail_all(pending, &e.into()),
         }
-        if let Err(DomainError::Unavailable(m)) = &result {
-            fatal = Some(DomainError::Unavailable(m.clone()));
-        }
-        answers.push((req.reply, result));
-        if let Err(e) = step {
-            fatal = Some(e.into());
-        }
-        if fatal.is_some() {
-            break;
-        }
-    }
-    let mut replies_of_rest: Vec<_> = pending.map(|r| r.reply).collect();
-    if let Some(err) = fatal {
-        let _ = txn.rollback().await;
-        replies_of_rest.extend(answers.into_iter().map(|(r, _)| r));
-        return Err((replies_of_rest, err));
-    }
-    if single && answers.first().is_some_and(|(_, r)| r.is_err()) {
-        let _ = txn.rollback().await;
-        return Ok(answers);
-    }
-    let stored = txn
-        .execute_raw(batch.stmt(
-            "UPDATE oplog_head SET seq = $1, hash = $2 WHERE id = 1",
-            vec![batch.head_seq.into(), batch.head_hash.clone().into()],
-        ))
-        .await;
-    let committed = match stored {
-        Ok(_) => txn.commit().await,
-        Err(e) => Err(e),
-    };
-    match committed {
-        Ok(()) => Ok(answers),
-        Err(e) => Err((answers.into_iter().map(|(r, _)| r).collect(), e.into())),
+        return;
     }
 }
 
@@ -253,5 +259,6 @@ async fn load_head(backend: Backend, txn: &DatabaseTransaction) -> DomainResult<
         now: crate::time::now(),
         head_seq: row.try_get("", "seq")?,
         head_hash: row.try_get("", "hash")?,
+        logs: Vec::new(),
     })
 }
