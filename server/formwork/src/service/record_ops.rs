@@ -101,21 +101,25 @@ pub async fn create_all(
     }
     check_unique_all(txn, batch, form, &datas, prefix).await?;
     assign_serials(txn, batch, form, &mut items, today).await?;
-    let datas: Vec<Value> = items.iter().map(|i| i.data.clone()).collect();
-    let rows = records::insert_all(txn, batch.backend, &form.app, &form.key, form.version, &datas, &actor.user, &batch.now).await?;
-    for (row, item) in rows.iter().zip(items) {
-        batch
-            .log(txn, Entry {
-                actor: actor.clone(),
-                action: "record.create",
-                app: Some(form.app.clone()),
-                form: Some(form.key.clone()),
-                record_id: Some(row.id),
-                before: None,
-                after: Some(row.data.clone()),
-                reason: item.reason,
-            })
-            .await?;
+    let datas: Vec<&Value> = items.iter().map(|i| &i.data).collect();
+    let ids = records::insert_all(txn, batch.backend, &form.app, &form.key, form.version, &datas, &actor.user, &batch.now).await?;
+    let mut rows = Vec::with_capacity(items.len());
+    for (id, item) in ids.into_iter().zip(items) {
+        let after = crate::store::oplog::canonical(&item.data);
+        batch.log_created(actor, &form.app, &form.key, id, after, item.reason);
+        rows.push(RecordRow {
+            id,
+            form_version: form.version,
+            data: item.data,
+            owner_user: Some(actor.user.clone()),
+            owner_dept: None,
+            created_by: actor.user.clone(),
+            created_at: batch.now.clone(),
+            updated_by: actor.user.clone(),
+            updated_at: batch.now.clone(),
+            row_version: 1,
+            deleted_at: None,
+        });
     }
     Ok(rows)
 }

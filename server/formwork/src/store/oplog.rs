@@ -39,18 +39,38 @@ pub struct Entry {
 /// JSON text with object keys sorted at every level: the form that is stored and hashed,
 /// identical whichever database returns it.
 pub fn canonical(v: &Value) -> String {
-    fn sorted(v: &Value) -> Value {
+    fn write(v: &Value, out: &mut String) {
         match v {
             Value::Object(m) => {
                 let mut keys: Vec<&String> = m.keys().collect();
                 keys.sort();
-                Value::Object(keys.into_iter().map(|k| (k.clone(), sorted(&m[k]))).collect())
+                out.push('{');
+                for (i, k) in keys.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&serde_json::to_string(k).unwrap_or_default());
+                    out.push(':');
+                    write(&m[k], out);
+                }
+                out.push('}');
             }
-            Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
-            other => other.clone(),
+            Value::Array(a) => {
+                out.push('[');
+                for (i, x) in a.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write(x, out);
+                }
+                out.push(']');
+            }
+            scalar => out.push_str(&scalar.to_string()),
         }
     }
-    serde_json::to_string(&sorted(v)).unwrap_or_default()
+    let mut out = String::new();
+    write(v, &mut out);
+    out
 }
 
 /// The stored fields of an entry, in the order they are hashed.

@@ -105,7 +105,8 @@ pub async fn get(
         .transpose()
 }
 
-/// Ids among `ids` that are live records of `form`.
+/// Ids among `ids` that are live records of `form` (the ids travel as one JSON array
+/// parameter, whatever their number).
 pub async fn existing_ids(
     conn: &impl ConnectionTrait,
     backend: Backend,
@@ -116,16 +117,19 @@ pub async fn existing_ids(
     if ids.is_empty() {
         return Ok(vec![]);
     }
-    let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
-    let sql = format!(
-        "SELECT id FROM records WHERE id IN ({}) AND {} AND deleted_at IS NULL",
-        placeholders.join(", "),
-        form_scope(app, form)
-    );
-    let rows = conn
-        .query_all_raw(stmt(backend, &sql, ids.iter().map(|i| (*i).into()).collect()))
-        .await?;
+    let list = match backend {
+        Backend::Sqlite => "SELECT value FROM json_each($1)",
+        Backend::Postgres => "SELECT jsonb_array_elements_text($1::jsonb)::bigint",
+    };
+    let sql = format!("SELECT id FROM records WHERE id IN ({list}) AND {} AND deleted_at IS NULL", form_scope(app, form));
+    let rows = conn.query_all_raw(stmt(backend, &sql, vec![json_array_param(backend, ids)])).await?;
     rows.iter().map(|r| r.try_get::<i64>("", "id")).collect()
+}
+
+/// A JSON array as one parameter (text on SQLite for `json_each`, JSONB on PostgreSQL).
+pub fn json_array_param<T: serde::Serialize>(backend: Backend, items: &[T]) -> SqlValue {
+    let v = serde_json::to_value(items).unwrap_or(Value::Null);
+    json_param(backend, &v)
 }
 
 pub struct NewRecord<'a> {
@@ -198,12 +202,12 @@ pub async fn update(conn: &impl ConnectionTrait, backend: Backend, row: &RecordR
     Ok(res.rows_affected() == 1)
 }
 
-/// Rows per multi-row INSERT (12 parameters each): SQLite resolves parameter names by a
-/// linear scan, so very wide statements cost quadratic time.
-const INSERT_CHUNK: usize = 32;
+/// Records per INSERT: the rows travel as one JSON array parameter.
+const INSERT_CHUNK: usize = 1000;
 
 /// Insert new records, ids allocated up front (a single writer per SQLite file; a
-/// sequence on PostgreSQL), rows written with multi-row INSERTs. Rows come back in order.
+/// sequence on PostgreSQL); each chunk of rows is one INSERT … SELECT over a JSON array.
+/// Returns the ids, in order.
 #[allow(clippy::too_many_arguments)]
 pub async fn insert_all(
     conn: &impl ConnectionTrait,
@@ -211,13 +215,13 @@ pub async fn insert_all(
     app: &str,
     form: &str,
     form_version: i64,
-    datas: &[Value],
+    datas: &[&Value],
     actor: &str,
     now: &str,
-) -> Result<Vec<RecordRow>, DbErr> {
+) -> Result<Vec<i64>, DbErr> {
     if datas.len() == 1 {
-        let row = insert(conn, backend, &NewRecord { app, form, form_version, data: &datas[0], owner_user: Some(actor), owner_dept: None, actor, now }).await?;
-        return Ok(vec![row]);
+        let row = insert(conn, backend, &NewRecord { app, form, form_version, data: datas[0], owner_user: Some(actor), owner_dept: None, actor, now }).await?;
+        return Ok(vec![row.id]);
     }
     let ids: Vec<i64> = match backend {
         Backend::Sqlite => {
@@ -238,50 +242,35 @@ pub async fn insert_all(
             ids
         }
     };
-    let mut out = Vec::with_capacity(datas.len());
-    for (chunk_no, chunk) in datas.chunks(INSERT_CHUNK).enumerate() {
-        let mut rows = Vec::with_capacity(chunk.len());
-        let mut values = Vec::with_capacity(chunk.len() * 12);
-        for (r, data) in chunk.iter().enumerate() {
-            let id = ids[chunk_no * INSERT_CHUNK + r];
-            let b = r * 12;
-            rows.push(format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9, b + 10, b + 11, b + 12
-            ));
-            values.extend([
-                id.into(),
-                app.into(),
-                form.into(),
-                form_version.into(),
-                json_param(backend, data),
-                actor.into(),
-                SqlValue::String(None),
-                actor.into(),
-                now.into(),
-                actor.into(),
-                now.into(),
-                1i64.into(),
-            ]);
-            out.push(RecordRow {
-                id,
-                form_version,
-                data: data.clone(),
-                owner_user: Some(actor.to_owned()),
-                owner_dept: None,
-                created_by: actor.to_owned(),
-                created_at: now.to_owned(),
-                updated_by: actor.to_owned(),
-                updated_at: now.to_owned(),
-                row_version: 1,
-                deleted_at: None,
-            });
+    let sql = match backend {
+        Backend::Sqlite => {
+            "INSERT INTO records (id, app, form, form_version, data, owner_user, created_by, created_at, updated_by, updated_at, row_version) \
+             SELECT json_extract(value, '$[0]'), $2, $3, $4, json_extract(value, '$[1]'), $5, $5, $6, $5, $6, 1 FROM json_each($1)"
         }
-        let sql = format!(
-            "INSERT INTO records (id, app, form, form_version, data, owner_user, owner_dept, created_by, created_at, updated_by, updated_at, row_version) VALUES {}",
-            rows.join(", ")
-        );
-        conn.execute_raw(stmt(backend, &sql, values)).await?;
+        Backend::Postgres => {
+            "INSERT INTO records (id, app, form, form_version, data, owner_user, created_by, created_at, updated_by, updated_at, row_version) \
+             SELECT (e->>0)::bigint, $2, $3, $4, e->1, $5, $5, $6, $5, $6, 1 FROM jsonb_array_elements($1::jsonb) AS e"
+        }
+    };
+    for (chunk_no, chunk) in datas.chunks(INSERT_CHUNK).enumerate() {
+        // SQLite stores data as JSON text: send it pre-serialised so scalars stay JSON.
+        let rows: Vec<Value> = chunk
+            .iter()
+            .enumerate()
+            .map(|(r, d)| {
+                let id = ids[chunk_no * INSERT_CHUNK + r];
+                match backend {
+                    Backend::Sqlite => Value::Array(vec![id.into(), Value::String(d.to_string())]),
+                    Backend::Postgres => Value::Array(vec![id.into(), (*d).clone()]),
+                }
+            })
+            .collect();
+        conn.execute_raw(stmt(
+            backend,
+            sql,
+            vec![json_param(backend, &Value::Array(rows)), app.into(), form.into(), form_version.into(), actor.into(), now.into()],
+        ))
+        .await?;
     }
-    Ok(out)
+    Ok(ids)
 }

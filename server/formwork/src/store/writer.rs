@@ -26,15 +26,13 @@ pub trait WriteOp: Send + Sync + 'static {
     fn apply<'a>(&'a self, txn: &'a DatabaseTransaction, batch: &'a mut Batch) -> BoxFuture<'a, DomainResult<Value>>;
 }
 
-/// An operation-log row waiting for the batch's commit.
+/// An operation-log row waiting for the batch's commit: its 14 column values as JSON.
 struct PendingLog {
-    values: Vec<sea_orm::Value>,
+    values: Vec<Value>,
 }
 
-const LOG_COLUMNS: usize = 14;
-/// Rows per multi-row INSERT of log entries: SQLite looks parameters up by a linear scan, so
-/// statements with thousands of parameters cost quadratic time; 32 rows keep it cheap.
-const LOG_CHUNK: usize = 32;
+/// Log rows per INSERT; the rows travel as one JSON array parameter.
+const LOG_CHUNK: usize = 1000;
 
 /// State shared by the operations of one transaction.
 pub struct Batch {
@@ -54,9 +52,31 @@ impl Batch {
     /// Append an entry to the operation log, chained to the previous one. It is written
     /// with the batch, in the same transaction.
     pub async fn log(&mut self, _txn: &DatabaseTransaction, e: Entry) -> DomainResult<()> {
-        let seq = self.head_seq + 1;
         let before = e.before.as_ref().map(canonical);
         let after = e.after.as_ref().map(canonical);
+        self.append(e.actor, e.action, e.app, e.form, e.record_id, before, after, e.reason);
+        Ok(())
+    }
+
+    /// The log entry of a created record whose canonical JSON is already at hand.
+    pub fn log_created(&mut self, actor: &crate::store::oplog::Actor, app: &str, form: &str, id: i64, after: String, reason: Option<String>) {
+        self.append(actor.clone(), "record.create", Some(app.to_owned()), Some(form.to_owned()), Some(id), None, Some(after), reason);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn append(
+        &mut self,
+        actor: crate::store::oplog::Actor,
+        action: &'static str,
+        app: Option<String>,
+        form: Option<String>,
+        record_id: Option<i64>,
+        before: Option<String>,
+        after: Option<String>,
+        reason: Option<String>,
+    ) {
+        let e = Entry { actor, action, app, form, record_id, before: None, after: None, reason };
+        let seq = self.head_seq + 1;
         let stored = StoredEntry {
             seq,
             at: &self.now,
@@ -92,24 +112,27 @@ impl Batch {
         });
         self.head_seq = seq;
         self.head_hash = hash;
-        Ok(())
     }
 
     /// Write the pending log entries and the new chain head.
     async fn flush(&mut self, txn: &DatabaseTransaction) -> Result<(), sea_orm::DbErr> {
-        for chunk in self.logs.chunks(LOG_CHUNK) {
-            let mut rows = Vec::with_capacity(chunk.len());
-            let mut values = Vec::with_capacity(chunk.len() * LOG_COLUMNS);
-            for (r, entry) in chunk.iter().enumerate() {
-                let ph: Vec<String> = (1..=LOG_COLUMNS).map(|c| format!("${}", r * LOG_COLUMNS + c)).collect();
-                rows.push(format!("({})", ph.join(", ")));
-                values.extend(entry.values.iter().cloned());
+        let sql = match self.backend {
+            Backend::Sqlite => {
+                "INSERT INTO oplog (seq, at, actor, address, client, action, app, form, record_id, before, after, reason, prev_hash, hash) \
+                 SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), json_extract(value, '$[3]'), \
+                 json_extract(value, '$[4]'), json_extract(value, '$[5]'), json_extract(value, '$[6]'), json_extract(value, '$[7]'), \
+                 json_extract(value, '$[8]'), json_extract(value, '$[9]'), json_extract(value, '$[10]'), json_extract(value, '$[11]'), \
+                 json_extract(value, '$[12]'), json_extract(value, '$[13]') FROM json_each($1)"
             }
-            let sql = format!(
-                "INSERT INTO oplog (seq, at, actor, address, client, action, app, form, record_id, before, after, reason, prev_hash, hash) VALUES {}",
-                rows.join(", ")
-            );
-            txn.execute_raw(self.stmt(&sql, values)).await?;
+            Backend::Postgres => {
+                "INSERT INTO oplog (seq, at, actor, address, client, action, app, form, record_id, before, after, reason, prev_hash, hash) \
+                 SELECT (e->>0)::bigint, e->>1, e->>2, e->>3, e->>4, e->>5, e->>6, e->>7, (e->>8)::bigint, e->>9, e->>10, e->>11, e->>12, e->>13 \
+                 FROM jsonb_array_elements($1::jsonb) AS e"
+            }
+        };
+        for chunk in self.logs.chunks(LOG_CHUNK) {
+            let rows = Value::Array(chunk.iter().map(|l| Value::Array(l.values.clone())).collect());
+            txn.execute_raw(self.stmt(sql, vec![crate::store::records::json_param(self.backend, &rows)])).await?;
         }
         self.logs.clear();
         txn.execute_raw(self.stmt(
