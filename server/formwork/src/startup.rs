@@ -21,6 +21,7 @@ pub struct Services {
     pub records: RecordService,
     pub files: FileService,
     writer_task: JoinHandle<()>,
+    maintenance: Option<JoinHandle<()>>,
 }
 
 impl Services {
@@ -31,12 +32,15 @@ impl Services {
         let forms = FormService::new(db.clone(), writer.clone());
         let records = RecordService::new(db.clone(), writer.clone(), forms.clone());
         let files = FileService::new(db.clone(), writer, settings.storage.files_dir.clone(), settings.storage.max_file_size);
-        Ok(Services { db, forms, records, files, writer_task })
+        Ok(Services { db, forms, records, files, writer_task, maintenance: None })
     }
 
     /// Drop every writer handle and wait for queued writes to commit.
     pub async fn finish(self) {
-        let Services { forms, records, files, writer_task, .. } = self;
+        let Services { forms, records, files, writer_task, maintenance, .. } = self;
+        if let Some(m) = maintenance {
+            m.abort();
+        }
         drop(forms);
         drop(records);
         drop(files);
@@ -52,7 +56,8 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-        let services = Services::start(&settings).await?;
+        let mut services = Services::start(&settings).await?;
+        services.maintenance = Some(crate::store::maintenance::start(services.forms.writer()));
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port)).await?;
         Ok(Application { listener, services, settings })
     }

@@ -226,6 +226,11 @@ fn sort_expr(backend: Backend, k: &SortKey) -> String {
     field_sql(backend, Base::Data, &k.field).0
 }
 
+/// The sort keys' expressions, in order.
+pub fn sort_exprs(backend: Backend, keys: &[SortKey]) -> Vec<String> {
+    keys.iter().map(|k| sort_expr(backend, k)).collect()
+}
+
 /// `ORDER BY` text: ascending puts NULLs first, descending last, on both databases.
 pub fn order_by(backend: Backend, keys: &[SortKey]) -> String {
     keys.iter()

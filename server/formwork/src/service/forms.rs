@@ -50,6 +50,11 @@ impl FormService {
         }
     }
 
+    /// The writer, for operations outside this service (maintenance).
+    pub fn writer(&self) -> Writer {
+        self.writer.clone()
+    }
+
     /// The published version of a form that writes validate against now.
     pub async fn current(&self, app: &str, form: &str) -> DomainResult<Arc<CompiledForm>> {
         let key = (app.to_owned(), form.to_owned());
@@ -151,6 +156,10 @@ impl FormService {
             .writer
             .submit(Publish { compiled, actor: actor.clone() })
             .await?;
+        if out["published"] == json!(true) {
+            // New indexes: let the planner know about them.
+            self.writer.submit(crate::store::maintenance::Analyze).await?;
+        }
         if let Ok(mut m) = self.current.write() {
             m.remove(&(app.to_owned(), form.to_owned()));
         }

@@ -256,16 +256,7 @@ impl RecordService {
             let values = decode_cursor(c, &keys)?;
             page_where = format!("{page_where} AND {}", after_cursor(backend, &keys, &values, &mut params));
         }
-        let sql = format!(
-            "SELECT {COLUMNS} FROM records WHERE {page_where} ORDER BY {} LIMIT {}",
-            order_by(backend, &keys),
-            limit + 1
-        );
-        let rows = self.db.query_all(&sql, params.0).await?;
-        let mut items: Vec<Value> = rows
-            .iter()
-            .map(|r| RecordRow::from_row(backend, r).map(|r| r.to_api()))
-            .collect::<Result<_, _>>()?;
+        let mut items = self.page(&keys, &page_where, params, limit + 1).await?;
         let more = items.len() > limit;
         items.truncate(limit);
         let next_cursor = if more { items.last().map(|last| encode_cursor(&key_values(&keys, last))) } else { None };
@@ -282,6 +273,50 @@ impl RecordService {
             out["total"] = json!(t);
         }
         Ok(out)
+    }
+
+    /// One page of records in their API representation. On SQLite the page is assembled
+    /// as one JSON document inside the database (each row fetched separately costs a
+    /// thread hand-off in the driver); on PostgreSQL rows stream from the socket.
+    async fn page(&self, keys: &[crate::query::sort::SortKey], where_: &str, params: Params, limit: usize) -> DomainResult<Vec<Value>> {
+        let backend = self.db.backend;
+        match backend {
+            crate::store::db::Backend::Sqlite => {
+                let exprs = crate::query::sql::sort_exprs(backend, keys);
+                let inner_keys: Vec<String> = exprs.iter().enumerate().map(|(i, e)| format!("{e} AS k{i}")).collect();
+                let agg_order: Vec<String> = keys
+                    .iter()
+                    .enumerate()
+                    .map(|(i, k)| format!("k{i} {}", if k.desc { "DESC" } else { "ASC" }))
+                    .collect();
+                let sql = format!(
+                    "SELECT json_group_array(json_object('id', id, 'form_version', form_version, 'row_version', row_version, \
+                     'created_at', created_at, 'created_by', created_by, 'updated_at', updated_at, 'updated_by', updated_by, \
+                     'owner', owner_user, 'data', json(data), 'deleted_at', deleted_at) ORDER BY {}) AS page \
+                     FROM (SELECT *, {} FROM records WHERE {where_} ORDER BY {} LIMIT {limit})",
+                    agg_order.join(", "),
+                    inner_keys.join(", "),
+                    order_by(backend, keys),
+                );
+                let row = self.db.query_one(&sql, params.0).await?;
+                let text: String = row.map(|r| r.try_get("", "page")).transpose()?.unwrap_or_else(|| "[]".into());
+                let mut items: Vec<Value> =
+                    serde_json::from_str(&text).map_err(|e| DomainError::Internal(anyhow::anyhow!("page JSON: {e}")))?;
+                for item in &mut items {
+                    if let Some(obj) = item.as_object_mut() {
+                        if obj.get("deleted_at").is_some_and(Value::is_null) {
+                            obj.remove("deleted_at");
+                        }
+                    }
+                }
+                Ok(items)
+            }
+            crate::store::db::Backend::Postgres => {
+                let sql = format!("SELECT {COLUMNS} FROM records WHERE {where_} ORDER BY {} LIMIT {limit}", order_by(backend, keys));
+                let rows = self.db.query_all(&sql, params.0).await?;
+                Ok(rows.iter().map(|r| RecordRow::from_row(backend, r).map(|r| r.to_api())).collect::<Result<_, _>>()?)
+            }
+        }
     }
 
     /// Attach the referenced records of each item under `expand.<field>` (one query per field).
@@ -334,9 +369,11 @@ impl RecordService {
         let today = self.today(app).await?;
         let spool_dir = std::env::temp_dir();
         let form_for_check = compiled.clone();
+        let started = std::time::Instant::now();
         let checked = tokio::task::spawn_blocking(move || super::import::check(form_for_check, format, &file, &spool_dir, today))
             .await
             .map_err(|e| DomainError::Internal(e.into()))??;
+        tracing::info!(rows = checked.rows, errors = checked.error_count, ms = started.elapsed().as_millis() as u64, "import checked");
         let report = json!({"rows": checked.rows, "error_count": checked.error_count, "errors": checked.errors});
         if dry_run || checked.error_count > 0 {
             let _ = std::fs::remove_file(&checked.spool);
@@ -351,7 +388,9 @@ impl RecordService {
             return Ok(report);
         }
         let op = super::import_op::ImportRecords { form: compiled, spool: checked.spool.clone(), actor: actor.clone(), today, file_name };
+        let started = std::time::Instant::now();
         let out = self.writer.submit(op).await;
+        tracing::info!(ms = started.elapsed().as_millis() as u64, "import written");
         let _ = std::fs::remove_file(&checked.spool);
         let out = out?;
         Ok(json!({"rows": checked.rows, "imported": out["imported"], "first_id": out["first_id"], "last_id": out["last_id"]}))

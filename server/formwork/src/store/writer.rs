@@ -164,6 +164,11 @@ impl Writer {
         (Writer { tx }, handle)
     }
 
+    /// True once the writer task has stopped.
+    pub fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+
     /// Run an operation and wait until it is committed (or refused).
     pub async fn submit(&self, op: impl WriteOp) -> DomainResult<Value> {
         let (reply, rx) = oneshot::channel();
@@ -249,8 +254,14 @@ async fn run_batch(db: &Db, mut pending: Vec<Request>) {
             let _ = req.reply.send(Err(err));
             continue;
         }
+        let t_flush = std::time::Instant::now();
         let committed = match batch.flush(&txn).await {
-            Ok(()) => txn.commit().await,
+            Ok(()) => {
+                let t_commit = std::time::Instant::now();
+                let r = txn.commit().await;
+                tracing::debug!(ops = pending.len(), flush_ms = (t_commit - t_flush).as_millis() as u64, commit_ms = t_commit.elapsed().as_millis() as u64, "batch committed");
+                r
+            }
             Err(e) => {
                 let _ = txn.rollback().await;
                 Err(e)
