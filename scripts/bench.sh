@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Benchmarks of the kernel (release build), on SQLite and on PostgreSQL. Prints numbers.
-#   scripts/bench.sh [ROWS]     (default 1000000 orders for the list benchmark)
+#   scripts/bench.sh [ROWS] [sqlite|postgres|both]   (default 1000000 orders, both stores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=${1:-1000000}
+STORES=${2:-both}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/formwork/target}
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 cargo build --release -p formwork >&2
@@ -52,8 +53,12 @@ run_store() {
   kill -TERM $pid; wait $pid || true
 }
 
-run_store sqlite "sqlite://$WORK/bench.db"
-PG=$(scripts/pg-test-cluster.sh start | tail -n 1)
-psql "$PG" -qc "DROP DATABASE IF EXISTS formwork_bench" && psql "$PG" -qc "CREATE DATABASE formwork_bench"
-run_store postgres "${PG%/*}/formwork_bench"
+if [ "$STORES" != postgres ]; then
+  run_store sqlite "sqlite://$WORK/bench.db"
+fi
+if [ "$STORES" != sqlite ]; then
+  PG=$(scripts/pg-test-cluster.sh start | tail -n 1)
+  psql "$PG" -qc "DROP DATABASE IF EXISTS formwork_bench" && psql "$PG" -qc "CREATE DATABASE formwork_bench"
+  run_store postgres "${PG%/*}/formwork_bench"
+fi
 rm -rf "$WORK"

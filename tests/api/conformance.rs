@@ -15,23 +15,62 @@ use crate::helpers::{Store, TestApp};
 /// description; a refused case that is not listed here fails the test, and so does a listed
 /// case that is no longer refused.
 const EXCLUDED: &[(&str, &str, &str)] = &[
-    ("refRemote.json", "*", "remote references: the platform never fetches schemas over the network"),
-    ("dynamicRef.json", "strict-tree schema, guards against misspelled properties", "references a remote schema (localhost:1234), never fetched"),
-    ("dynamicRef.json", "tests for implementation dynamic anchor and reference link", "references a remote schema (localhost:1234), never fetched"),
-    ("dynamicRef.json", "$ref and $dynamicAnchor are independent of order - $defs first", "references a remote schema (localhost:1234), never fetched"),
-    ("dynamicRef.json", "$ref and $dynamicAnchor are independent of order - $ref first", "references a remote schema (localhost:1234), never fetched"),
-    ("dynamicRef.json", "$ref to $dynamicRef finds detached $dynamicAnchor", "references a remote schema (localhost:1234), never fetched"),
-    ("vocabulary.json", "*", "custom meta-schemas: a form's $schema must be the 2020-12 meta-schema itself"),
+    (
+        "refRemote.json",
+        "*",
+        "remote references: the platform never fetches schemas over the network",
+    ),
+    (
+        "dynamicRef.json",
+        "strict-tree schema, guards against misspelled properties",
+        "references a remote schema (localhost:1234), never fetched",
+    ),
+    (
+        "dynamicRef.json",
+        "tests for implementation dynamic anchor and reference link",
+        "references a remote schema (localhost:1234), never fetched",
+    ),
+    (
+        "dynamicRef.json",
+        "$ref and $dynamicAnchor are independent of order - $defs first",
+        "references a remote schema (localhost:1234), never fetched",
+    ),
+    (
+        "dynamicRef.json",
+        "$ref and $dynamicAnchor are independent of order - $ref first",
+        "references a remote schema (localhost:1234), never fetched",
+    ),
+    (
+        "dynamicRef.json",
+        "$ref to $dynamicRef finds detached $dynamicAnchor",
+        "references a remote schema (localhost:1234), never fetched",
+    ),
+    (
+        "vocabulary.json",
+        "*",
+        "custom meta-schemas: a form's $schema must be the 2020-12 meta-schema itself",
+    ),
 ];
 
 /// Single tests the platform answers differently on purpose: (file, case, test, reason).
 const EXCLUDED_TESTS: &[(&str, &str, &str, &str)] = &[
-    ("const.json", "nul characters in strings", "match string with nul", "text with NUL characters is refused on every store (PostgreSQL cannot store them)"),
-    ("enum.json", "nul characters in strings", "match string with nul", "text with NUL characters is refused on every store (PostgreSQL cannot store them)"),
+    (
+        "const.json",
+        "nul characters in strings",
+        "match string with nul",
+        "text with NUL characters is refused on every store (PostgreSQL cannot store them)",
+    ),
+    (
+        "enum.json",
+        "nul characters in strings",
+        "match string with nul",
+        "text with NUL characters is refused on every store (PostgreSQL cannot store them)",
+    ),
 ];
 
 fn suite_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance/json-schema-test-suite/tests/draft2020-12")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/conformance/json-schema-test-suite/tests/draft2020-12")
 }
 
 fn excluded(file: &str, description: &str) -> Option<&'static str> {
@@ -55,32 +94,46 @@ async fn the_json_schema_test_suite_passes_through_the_records_api() {
     let mut form_no = 0;
     for path in &files {
         let file = path.file_name().unwrap().to_string_lossy().to_string();
-        let cases: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let cases: Vec<Value> =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         for case in cases {
             let description = case["description"].as_str().unwrap_or_default().to_owned();
             form_no += 1;
             let form = format!("c{form_no}");
-            let published = app.publish_schema("conf", &form, case["schema"].clone()).await;
+            let published = app
+                .publish_schema("conf", &form, case["schema"].clone())
+                .await;
             let publish_status = published.status();
             let why = excluded(&file, &description);
             if !publish_status.is_success() {
                 let body = published.text().await.unwrap();
                 match why {
                     Some(_) => excluded_cases += 1,
-                    None => failures.push(format!("{file} / {description}: schema refused: {body}")),
+                    None => {
+                        failures.push(format!("{file} / {description}: schema refused: {body}"))
+                    }
                 }
                 continue;
             }
             if let Some(why) = why {
-                failures.push(format!("{file} / {description}: listed as excluded ({why}) but the schema was accepted"));
+                failures.push(format!(
+                    "{file} / {description}: listed as excluded ({why}) but the schema was accepted"
+                ));
                 continue;
             }
             for test in case["tests"].as_array().unwrap() {
                 let name = test["description"].as_str().unwrap_or_default();
-                if EXCLUDED_TESTS.iter().any(|(f, c, t, _)| *f == file && *c == description && *t == name) {
+                if EXCLUDED_TESTS
+                    .iter()
+                    .any(|(f, c, t, _)| *f == file && *c == description && *t == name)
+                {
                     excluded_tests += 1;
                     let r = app.create("conf", &form, test["data"].clone()).await;
-                    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{file} / {description} / {name} is excluded because it is refused");
+                    assert_eq!(
+                        r.status(),
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "{file} / {description} / {name} is excluded because it is refused"
+                    );
                     continue;
                 }
                 let valid = test["valid"].as_bool().unwrap();
@@ -109,5 +162,10 @@ async fn the_json_schema_test_suite_passes_through_the_records_api() {
         failures.len()
     );
     assert!(passed > 1000, "the suite ran ({passed} tests)");
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

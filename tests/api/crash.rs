@@ -21,13 +21,23 @@ async fn db_for(store: Store, dir: &std::path::Path) -> String {
 }
 
 async fn setup(client: &Client, server: &ServerProcess) {
-    let r = client.put(server.url("/apps/ops")).json(&json!({"key": "ops", "label": {"en": "ops"}})).send().await.unwrap();
+    let r = client
+        .put(server.url("/apps/ops"))
+        .json(&json!({"key": "ops", "label": {"en": "ops"}}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let form = json!({"key": "job", "label": {"en": "job"}, "schema": {"type": "object", "properties": {
         "no": {"type": "string", "x-type": "serial", "x-serial": "J{000000}", "readOnly": true},
         "client": {"type": "integer"}, "seq": {"type": "integer"}, "batch": {"type": "string"}
     }}});
-    let r = client.post(server.url("/apps/ops/forms/job/publish")).json(&form).send().await.unwrap();
+    let r = client
+        .post(server.url("/apps/ops/forms/job/publish"))
+        .json(&form)
+        .send()
+        .await
+        .unwrap();
     assert!(r.status().is_success());
 }
 
@@ -42,32 +52,59 @@ async fn kill_during_writes(store: Store) {
     let dir = tempfile::tempdir().unwrap();
     let url = db_for(store, dir.path()).await;
     let server = ServerProcess::start(&url, dir.path()).await;
-    let client = Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+    let client = Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
     setup(&client, &server).await;
     let acked = Arc::new(Mutex::new(Acked::default()));
     let mut tasks = Vec::new();
     for c in 0..12 {
-        let (client, url, acked) = (client.clone(), server.url("/apps/ops/forms/job/records"), acked.clone());
+        let (client, url, acked) = (
+            client.clone(),
+            server.url("/apps/ops/forms/job/records"),
+            acked.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             for seq in 0.. {
-                let r = client.post(&url).json(&json!({"data": {"client": c, "seq": seq}})).send().await;
+                let r = client
+                    .post(&url)
+                    .json(&json!({"data": {"client": c, "seq": seq}}))
+                    .send()
+                    .await;
                 let Ok(r) = r else { break };
                 if r.status() != StatusCode::CREATED {
                     break;
                 }
-                let Ok(v) = r.json::<Value>().await else { break };
-                acked.lock().unwrap().records.insert(v["id"].as_i64().unwrap(), v["data"].clone());
+                let Ok(v) = r.json::<Value>().await else {
+                    break;
+                };
+                acked
+                    .lock()
+                    .unwrap()
+                    .records
+                    .insert(v["id"].as_i64().unwrap(), v["data"].clone());
             }
         }));
     }
     for b in 0..3 {
-        let (client, url, acked) = (client.clone(), server.url("/apps/ops/forms/job/records/bulk"), acked.clone());
+        let (client, url, acked) = (
+            client.clone(),
+            server.url("/apps/ops/forms/job/records/bulk"),
+            acked.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             for n in 0.. {
                 let tag = format!("b{b}-{n}");
-                let items: Vec<Value> = (0..BATCH).map(|i| json!({"data": {"batch": tag, "seq": i}})).collect();
+                let items: Vec<Value> = (0..BATCH)
+                    .map(|i| json!({"data": {"batch": tag, "seq": i}}))
+                    .collect();
                 acked.lock().unwrap().attempted_batches.push(tag.clone());
-                let r = client.post(&url).json(&json!({"items": items})).send().await;
+                let r = client
+                    .post(&url)
+                    .json(&json!({"items": items}))
+                    .send()
+                    .await;
                 let Ok(r) = r else { break };
                 if r.status() != StatusCode::CREATED {
                     break;
@@ -82,19 +119,36 @@ async fn kill_during_writes(store: Store) {
         let _ = t.await;
     }
     let acked = Arc::try_unwrap(acked).ok().unwrap().into_inner().unwrap();
-    assert!(acked.records.len() > 20 && !acked.batches.is_empty(), "the load ran ({} records, {} batches)", acked.records.len(), acked.batches.len());
+    assert!(
+        acked.records.len() > 20 && !acked.batches.is_empty(),
+        "the load ran ({} records, {} batches)",
+        acked.records.len(),
+        acked.batches.len()
+    );
 
     let server = ServerProcess::start(&url, dir.path()).await;
     for (id, data) in &acked.records {
-        let r = client.get(server.url(&format!("/apps/ops/forms/job/records/{id}"))).send().await.unwrap();
-        assert_eq!(r.status(), StatusCode::OK, "acknowledged record {id} is lost");
+        let r = client
+            .get(server.url(&format!("/apps/ops/forms/job/records/{id}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::OK,
+            "acknowledged record {id} is lost"
+        );
         let v: Value = r.json().await.unwrap();
         assert_eq!(&v["data"], data);
     }
     for tag in &acked.attempted_batches {
         let r = client
             .get(server.url("/apps/ops/forms/job/records"))
-            .query(&[("filter", json!({"==": [{"var": "batch"}, tag]}).to_string()), ("total", "true".into()), ("limit", "1".into())])
+            .query(&[
+                ("filter", json!({"==": [{"var": "batch"}, tag]}).to_string()),
+                ("total", "true".into()),
+                ("limit", "1".into()),
+            ])
             .send()
             .await
             .unwrap();
@@ -103,7 +157,10 @@ async fn kill_during_writes(store: Store) {
         if acked.batches.contains(tag) {
             assert_eq!(n, BATCH, "acknowledged batch {tag} is incomplete");
         } else {
-            assert!(n == 0 || n == BATCH, "batch {tag} is partial: {n} of {BATCH}");
+            assert!(
+                n == 0 || n == BATCH,
+                "batch {tag} is partial: {n} of {BATCH}"
+            );
         }
     }
     // Serial numbers stayed unique and gap-free across the crash.
@@ -114,8 +171,22 @@ async fn kill_during_writes(store: Store) {
         if let Some(c) = &cursor {
             q.push(("cursor", c.clone()));
         }
-        let v: Value = client.get(server.url("/apps/ops/forms/job/records")).query(&q).send().await.unwrap().json().await.unwrap();
-        numbers.extend(v["items"].as_array().unwrap().iter().map(|r| r["data"]["no"].as_str().unwrap().to_owned()));
+        let v: Value = client
+            .get(server.url("/apps/ops/forms/job/records"))
+            .query(&q)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        numbers.extend(
+            v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["data"]["no"].as_str().unwrap().to_owned()),
+        );
         match v["next_cursor"].as_str() {
             Some(c) => cursor = Some(c.to_owned()),
             None => break,
@@ -131,7 +202,11 @@ async fn kill_during_writes(store: Store) {
         .env("FORMWORK_DATABASE__URL", &url)
         .output()
         .unwrap();
-    assert!(out.status.success(), "audit verify: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "audit verify: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -151,8 +226,13 @@ async fn sigterm_finishes_in_flight_writes_before_exiting() {
     let server = ServerProcess::start(&url, dir.path()).await;
     let client = Client::new();
     setup(&client, &server).await;
-    let items: Vec<Value> = (0..1000).map(|i| json!({"data": {"batch": "last", "seq": i}})).collect();
-    let send = client.post(server.url("/apps/ops/forms/job/records/bulk")).json(&json!({"items": items})).send();
+    let items: Vec<Value> = (0..1000)
+        .map(|i| json!({"data": {"batch": "last", "seq": i}}))
+        .collect();
+    let send = client
+        .post(server.url("/apps/ops/forms/job/records/bulk"))
+        .json(&json!({"items": items}))
+        .send();
     let pending = tokio::spawn(send);
     tokio::time::sleep(Duration::from_millis(30)).await;
     let status = server.terminate().await;

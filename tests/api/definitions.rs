@@ -7,83 +7,140 @@ use crate::helpers::{TestApp, expect};
 use crate::on_both_stores;
 
 fn pointers(body: &Value) -> Vec<String> {
-    body["details"].as_array().unwrap().iter().map(|d| d["pointer"].as_str().unwrap().to_owned()).collect()
+    body["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["pointer"].as_str().unwrap().to_owned())
+        .collect()
 }
 
-on_both_stores!(an_invalid_definition_is_refused_with_pointers_into_it, |app: TestApp| async move {
-    app.app("t").await;
-    let def = json!({
-        "key": "thing",
-        "label": {"en": "Thing"},
-        "schema": {
-            "type": "object",
-            "properties": {
-                "a": {"type": "string", "x-type": "no_such_type"},
-                "b": {"type": "strin"},
-                "c": {"type": "string", "x-colour": "red"},
-                "d": {"type": "integer", "x-type": "reference"},
-                "e": {"type": "number", "x-type": "text"}
-            }
-        },
-        "layout": {"type": "VerticalLayout", "elements": [{"type": "Control", "scope": "#/properties/zz"}]}
-    });
-    let body = expect(app.put("/apps/t/forms/thing/draft", &def).await, StatusCode::UNPROCESSABLE_ENTITY).await;
-    assert_eq!(body["code"], "validation_failed");
-    assert!(pointers(&body).contains(&"/schema/properties/b/type".to_owned()), "{body}");
-    // Meta-schema errors come first; fix b and the annotations are checked.
-    let mut def = def;
-    def["schema"]["properties"]["b"] = json!({"type": "string"});
-    let body = expect(app.put("/apps/t/forms/thing/draft", &def).await, StatusCode::UNPROCESSABLE_ENTITY).await;
-    let p = pointers(&body);
-    for expected in [
-        "/schema/properties/a/x-type",
-        "/schema/properties/c/x-colour",
-        "/schema/properties/d/x-ref",
-        "/schema/properties/e/x-type",
-        "/layout/elements/0/scope",
-    ] {
-        assert!(p.contains(&expected.to_owned()), "missing {expected} in {body}");
-    }
-});
-
-on_both_stores!(only_json_schema_2020_12_is_accepted, |app: TestApp| async move {
-    app.app("t").await;
-    let r = app.publish_schema("t", "old", json!({"$schema": "http://json-schema.org/draft-07/schema#", "type": "object"})).await;
-    let body = expect(r, StatusCode::UNPROCESSABLE_ENTITY).await;
-    assert_eq!(body["details"][0]["pointer"], "/schema/$schema");
-});
-
-on_both_stores!(a_reference_to_a_missing_form_blocks_publishing, |app: TestApp| async move {
-    app.app("t").await;
-    let schema = json!({"type": "object", "properties": {"c": {"type": "integer", "x-type": "reference", "x-ref": {"form": "nowhere"}}}});
-    let body = expect(app.publish_schema("t", "order", schema).await, StatusCode::UNPROCESSABLE_ENTITY).await;
-    assert_eq!(body["details"][0]["pointer"], "/schema/properties/c/x-ref/form");
-});
-
-on_both_stores!(records_remember_the_version_they_were_validated_against, |app: TestApp| async move {
-    app.app("t").await;
-    let v1 = json!({"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"], "additionalProperties": false});
-    app.publish_ok("t", "item", v1.clone()).await;
-    let old = app.create_ok("t", "item", json!({"name": "first"})).await;
-    assert_eq!(old["form_version"], 1);
-    // v2 adds a required field; v1 records stay as they are, new ones need the field.
-    let v2 = json!({"type": "object", "properties": {"name": {"type": "string"}, "size": {"type": "integer"}}, "required": ["name", "size"], "additionalProperties": false});
-    app.publish_ok("t", "item", v2).await;
-    expect(app.create("t", "item", json!({"name": "second"})).await, StatusCode::UNPROCESSABLE_ENTITY).await;
-    let new = app.create_ok("t", "item", json!({"name": "second", "size": 3})).await;
-    assert_eq!(new["form_version"], 2);
-    let kept = expect(app.get(&format!("/apps/t/forms/item/records/{}", old["id"])).await, StatusCode::OK).await;
-    assert_eq!(kept["form_version"], 1);
-    let versions = expect(app.get("/apps/t/forms/item/versions").await, StatusCode::OK).await;
-    assert_eq!(versions["items"].as_array().unwrap().len(), 2);
-    let first = expect(app.get("/apps/t/forms/item/versions/1").await, StatusCode::OK).await;
-    assert_eq!(first["definition"]["schema"], v1);
-    // Publishing the same definition again makes no new version.
-    let again = app
-        .post("/apps/t/forms/item/publish", &json!({}))
+on_both_stores!(
+    an_invalid_definition_is_refused_with_pointers_into_it,
+    |app: TestApp| async move {
+        app.app("t").await;
+        let def = json!({
+            "key": "thing",
+            "label": {"en": "Thing"},
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "a": {"type": "string", "x-type": "no_such_type"},
+                    "b": {"type": "strin"},
+                    "c": {"type": "string", "x-colour": "red"},
+                    "d": {"type": "integer", "x-type": "reference"},
+                    "e": {"type": "number", "x-type": "text"}
+                }
+            },
+            "layout": {"type": "VerticalLayout", "elements": [{"type": "Control", "scope": "#/properties/zz"}]}
+        });
+        let body = expect(
+            app.put("/apps/t/forms/thing/draft", &def).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
         .await;
-    let again: Value = again.json().await.unwrap();
-    assert!(again.get("version").is_some() || again.get("code").is_some());
-    let versions = expect(app.get("/apps/t/forms/item/versions").await, StatusCode::OK).await;
-    assert_eq!(versions["items"].as_array().unwrap().len(), 2);
-});
+        assert_eq!(body["code"], "validation_failed");
+        assert!(
+            pointers(&body).contains(&"/schema/properties/b/type".to_owned()),
+            "{body}"
+        );
+        // Meta-schema errors come first; fix b and the annotations are checked.
+        let mut def = def;
+        def["schema"]["properties"]["b"] = json!({"type": "string"});
+        let body = expect(
+            app.put("/apps/t/forms/thing/draft", &def).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        let p = pointers(&body);
+        for expected in [
+            "/schema/properties/a/x-type",
+            "/schema/properties/c/x-colour",
+            "/schema/properties/d/x-ref",
+            "/schema/properties/e/x-type",
+            "/layout/elements/0/scope",
+        ] {
+            assert!(
+                p.contains(&expected.to_owned()),
+                "missing {expected} in {body}"
+            );
+        }
+    }
+);
+
+on_both_stores!(
+    only_json_schema_2020_12_is_accepted,
+    |app: TestApp| async move {
+        app.app("t").await;
+        let r = app
+            .publish_schema(
+                "t",
+                "old",
+                json!({"$schema": "http://json-schema.org/draft-07/schema#", "type": "object"}),
+            )
+            .await;
+        let body = expect(r, StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert_eq!(body["details"][0]["pointer"], "/schema/$schema");
+    }
+);
+
+on_both_stores!(
+    a_reference_to_a_missing_form_blocks_publishing,
+    |app: TestApp| async move {
+        app.app("t").await;
+        let schema = json!({"type": "object", "properties": {"c": {"type": "integer", "x-type": "reference", "x-ref": {"form": "nowhere"}}}});
+        let body = expect(
+            app.publish_schema("t", "order", schema).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert_eq!(
+            body["details"][0]["pointer"],
+            "/schema/properties/c/x-ref/form"
+        );
+    }
+);
+
+on_both_stores!(
+    records_remember_the_version_they_were_validated_against,
+    |app: TestApp| async move {
+        app.app("t").await;
+        let v1 = json!({"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"], "additionalProperties": false});
+        app.publish_ok("t", "item", v1.clone()).await;
+        let old = app.create_ok("t", "item", json!({"name": "first"})).await;
+        assert_eq!(old["form_version"], 1);
+        // v2 adds a required field; v1 records stay as they are, new ones need the field.
+        let v2 = json!({"type": "object", "properties": {"name": {"type": "string"}, "size": {"type": "integer"}}, "required": ["name", "size"], "additionalProperties": false});
+        app.publish_ok("t", "item", v2).await;
+        expect(
+            app.create("t", "item", json!({"name": "second"})).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        let new = app
+            .create_ok("t", "item", json!({"name": "second", "size": 3}))
+            .await;
+        assert_eq!(new["form_version"], 2);
+        let kept = expect(
+            app.get(&format!("/apps/t/forms/item/records/{}", old["id"]))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(kept["form_version"], 1);
+        let versions = expect(app.get("/apps/t/forms/item/versions").await, StatusCode::OK).await;
+        assert_eq!(versions["items"].as_array().unwrap().len(), 2);
+        let first = expect(
+            app.get("/apps/t/forms/item/versions/1").await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(first["definition"]["schema"], v1);
+        // Publishing the same definition again makes no new version.
+        let again = app.post("/apps/t/forms/item/publish", &json!({})).await;
+        let again: Value = again.json().await.unwrap();
+        assert!(again.get("version").is_some() || again.get("code").is_some());
+        let versions = expect(app.get("/apps/t/forms/item/versions").await, StatusCode::OK).await;
+        assert_eq!(versions["items"].as_array().unwrap().len(), 2);
+    }
+);

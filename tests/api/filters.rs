@@ -12,7 +12,16 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, expect};
 use crate::on_both_stores;
 
-const WORDS: &[&str] = &["alpha", "beta", "Alpha", "gamma", "协和", "协和医院", "", "b"];
+const WORDS: &[&str] = &[
+    "alpha",
+    "beta",
+    "Alpha",
+    "gamma",
+    "协和",
+    "协和医院",
+    "",
+    "b",
+];
 const PARTS: &[&str] = &["P1", "P2", "P3"];
 
 fn schema() -> Value {
@@ -35,15 +44,13 @@ fn pick<'a, T>(rng: &mut ChaCha8Rng, xs: &'a [T]) -> &'a T {
 
 fn random_record(rng: &mut ChaCha8Rng) -> Value {
     let mut d = serde_json::Map::new();
-    let mut maybe = |rng: &mut ChaCha8Rng, k: &str, v: Value| {
-        match rng.random_range(0..10) {
-            0 => {}
-            1 => {
-                d.insert(k.into(), Value::Null);
-            }
-            _ => {
-                d.insert(k.into(), v);
-            }
+    let mut maybe = |rng: &mut ChaCha8Rng, k: &str, v: Value| match rng.random_range(0..10) {
+        0 => {}
+        1 => {
+            d.insert(k.into(), Value::Null);
+        }
+        _ => {
+            d.insert(k.into(), v);
         }
     };
     let s = json!(pick(rng, WORDS));
@@ -54,7 +61,9 @@ fn random_record(rng: &mut ChaCha8Rng) -> Value {
     maybe(rng, "i", i);
     let b = json!(rng.random_bool(0.5));
     maybe(rng, "b", b);
-    let tags: Vec<Value> = (0..rng.random_range(0..3)).map(|_| json!(pick(rng, WORDS))).collect();
+    let tags: Vec<Value> = (0..rng.random_range(0..3))
+        .map(|_| json!(pick(rng, WORDS)))
+        .collect();
     maybe(rng, "tags", Value::Array(tags));
     let region = json!({"province": pick(rng, &["北京市", "上海市"])});
     maybe(rng, "region", region);
@@ -72,13 +81,19 @@ fn leaf(rng: &mut ChaCha8Rng, ids: &[i64]) -> Value {
         1 => json!({cmp: [{"var": "n"}, rng.random_range(-5..6) as f64 / 2.0]}),
         2 => json!({cmp: [rng.random_range(-3..4), {"var": "i"}]}),
         3 => json!({*pick(rng, &["==", "!="]): [{"var": "b"}, rng.random_bool(0.5)]}),
-        4 => json!({*pick(rng, &["<", "<="]): [rng.random_range(-3..1), {"var": "n"}, rng.random_range(0..3)]}),
+        4 => {
+            json!({*pick(rng, &["<", "<="]): [rng.random_range(-3..1), {"var": "n"}, rng.random_range(0..3)]})
+        }
         5 => json!({"in": [{"var": "s"}, [pick(rng, WORDS), pick(rng, WORDS)]]}),
         6 => json!({"in": [pick(rng, &["al", "协和", "a", "医院"]), {"var": "s"}]}),
         7 => json!({"in": [pick(rng, WORDS), {"var": "tags"}]}),
         8 => json!({"starts_with": [{"var": "s"}, pick(rng, &["al", "Al", "协", ""])]}),
-        9 => json!({*pick(rng, &["==", "!="]): [{"var": *pick(rng, &["s", "n", "tags", "lines", "region.province"])}, null]}),
-        10 => json!({*pick(rng, &["some", "none"]): [{"var": "lines"}, {"and": [{"==": [{"var": "part"}, pick(rng, PARTS)]}, {">=": [{"var": "qty"}, rng.random_range(0..4)]}]}]}),
+        9 => {
+            json!({*pick(rng, &["==", "!="]): [{"var": *pick(rng, &["s", "n", "tags", "lines", "region.province"])}, null]})
+        }
+        10 => {
+            json!({*pick(rng, &["some", "none"]): [{"var": "lines"}, {"and": [{"==": [{"var": "part"}, pick(rng, PARTS)]}, {">=": [{"var": "qty"}, rng.random_range(0..4)]}]}]})
+        }
         11 => json!({cmp: [{"var": "_id"}, ids[rng.random_range(0..ids.len())]]}),
         _ => json!({"==": [{"var": "region.province"}, pick(rng, &["北京市", "上海市"])]}),
     }
@@ -89,8 +104,12 @@ fn random_filter(rng: &mut ChaCha8Rng, ids: &[i64], depth: u32) -> Value {
         return leaf(rng, ids);
     }
     match rng.random_range(0..3) {
-        0 => json!({"and": (0..rng.random_range(1..4)).map(|_| random_filter(rng, ids, depth - 1)).collect::<Vec<_>>()}),
-        1 => json!({"or": (0..rng.random_range(1..4)).map(|_| random_filter(rng, ids, depth - 1)).collect::<Vec<_>>()}),
+        0 => {
+            json!({"and": (0..rng.random_range(1..4)).map(|_| random_filter(rng, ids, depth - 1)).collect::<Vec<_>>()})
+        }
+        1 => {
+            json!({"or": (0..rng.random_range(1..4)).map(|_| random_filter(rng, ids, depth - 1)).collect::<Vec<_>>()})
+        }
         _ => json!({"!": random_filter(rng, ids, depth - 1)}),
     }
 }
@@ -98,12 +117,24 @@ fn random_filter(rng: &mut ChaCha8Rng, ids: &[i64], depth: u32) -> Value {
 async fn seed(app: &TestApp, rng: &mut ChaCha8Rng) -> Vec<Value> {
     app.app("q").await;
     app.publish_ok("q", "rec", schema()).await;
-    let items: Vec<Value> = (0..90).map(|_| json!({"data": random_record(rng)})).collect();
-    let created = expect(app.post("/apps/q/forms/rec/records/bulk", &json!({"items": items})).await, reqwest::StatusCode::CREATED).await;
+    let items: Vec<Value> = (0..90)
+        .map(|_| json!({"data": random_record(rng)}))
+        .collect();
+    let created = expect(
+        app.post("/apps/q/forms/rec/records/bulk", &json!({"items": items}))
+            .await,
+        reqwest::StatusCode::CREATED,
+    )
+    .await;
     created["items"].as_array().unwrap().clone()
 }
 
-async fn fetch_all(app: &TestApp, filter: Option<&Value>, sort: Option<&str>, page: usize) -> Vec<Value> {
+async fn fetch_all(
+    app: &TestApp,
+    filter: Option<&Value>,
+    sort: Option<&str>,
+    page: usize,
+) -> Vec<Value> {
     let mut out = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
@@ -127,72 +158,165 @@ async fn fetch_all(app: &TestApp, filter: Option<&Value>, sort: Option<&str>, pa
     }
 }
 
-on_both_stores!(sql_filters_select_exactly_what_in_memory_evaluation_selects, |app: TestApp| async move {
-    let mut rng = ChaCha8Rng::seed_from_u64(0xF0F0 + app.store as u64);
-    let records = seed(&app, &mut rng).await;
-    let ids: Vec<i64> = records.iter().map(|r| r["id"].as_i64().unwrap()).collect();
-    let model = FormModel::from_schema(&schema());
-    let scope = Scope::Root(&model);
-    for case in 0..150 {
-        let logic = random_filter(&mut rng, &ids, 3);
-        let filter = Filter::parse(&logic, &scope, "/filter").unwrap_or_else(|e| panic!("case {case}: {logic}: {e}"));
-        let mut expected: Vec<i64> = records.iter().filter(|r| filter.matches(r, false)).map(|r| r["id"].as_i64().unwrap()).collect();
-        expected.sort_unstable();
-        let body = app.list("q", "rec", &[("filter", logic.to_string()), ("limit", "1000".into()), ("total", "true".into())]).await;
-        let mut got: Vec<i64> = body["items"].as_array().unwrap().iter().map(|r| r["id"].as_i64().unwrap()).collect();
-        got.sort_unstable();
-        assert_eq!(got, expected, "case {case}: filter {logic}");
-        assert_eq!(body["total"], expected.len(), "case {case}: total for {logic}");
+on_both_stores!(
+    sql_filters_select_exactly_what_in_memory_evaluation_selects,
+    |app: TestApp| async move {
+        let mut rng = ChaCha8Rng::seed_from_u64(0xF0F0 + app.store as u64);
+        let records = seed(&app, &mut rng).await;
+        let ids: Vec<i64> = records.iter().map(|r| r["id"].as_i64().unwrap()).collect();
+        let model = FormModel::from_schema(&schema());
+        let scope = Scope::Root(&model);
+        for case in 0..150 {
+            let logic = random_filter(&mut rng, &ids, 3);
+            let filter = Filter::parse(&logic, &scope, "/filter")
+                .unwrap_or_else(|e| panic!("case {case}: {logic}: {e}"));
+            let mut expected: Vec<i64> = records
+                .iter()
+                .filter(|r| filter.matches(r, false))
+                .map(|r| r["id"].as_i64().unwrap())
+                .collect();
+            expected.sort_unstable();
+            let body = app
+                .list(
+                    "q",
+                    "rec",
+                    &[
+                        ("filter", logic.to_string()),
+                        ("limit", "1000".into()),
+                        ("total", "true".into()),
+                    ],
+                )
+                .await;
+            let mut got: Vec<i64> = body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["id"].as_i64().unwrap())
+                .collect();
+            got.sort_unstable();
+            assert_eq!(got, expected, "case {case}: filter {logic}");
+            assert_eq!(
+                body["total"],
+                expected.len(),
+                "case {case}: total for {logic}"
+            );
+        }
     }
-});
+);
 
-on_both_stores!(cursor_pages_follow_the_sort_order_without_gaps_or_repeats, |app: TestApp| async move {
-    let mut rng = ChaCha8Rng::seed_from_u64(0xABC + app.store as u64);
-    let records = seed(&app, &mut rng).await;
-    let model = FormModel::from_schema(&schema());
-    let scope = Scope::Root(&model);
-    for sort in ["s", "-s", "n,-i", "-n,s", "b,-_id", "_created_at", "region.province,-n", ""] {
-        let keys = parse_sort(Some(sort), &scope).unwrap();
-        let mut expected = records.clone();
+on_both_stores!(
+    cursor_pages_follow_the_sort_order_without_gaps_or_repeats,
+    |app: TestApp| async move {
+        let mut rng = ChaCha8Rng::seed_from_u64(0xABC + app.store as u64);
+        let records = seed(&app, &mut rng).await;
+        let model = FormModel::from_schema(&schema());
+        let scope = Scope::Root(&model);
+        for sort in [
+            "s",
+            "-s",
+            "n,-i",
+            "-n,s",
+            "b,-_id",
+            "_created_at",
+            "region.province,-n",
+            "",
+        ] {
+            let keys = parse_sort(Some(sort), &scope).unwrap();
+            let mut expected = records.clone();
+            expected.sort_by(|a, b| compare_records(&keys, a, b));
+            let expected: Vec<i64> = expected.iter().map(|r| r["id"].as_i64().unwrap()).collect();
+            let got: Vec<i64> = fetch_all(&app, None, Some(sort).filter(|s| !s.is_empty()), 7)
+                .await
+                .iter()
+                .map(|r| r["id"].as_i64().unwrap())
+                .collect();
+            assert_eq!(got, expected, "sort {sort:?}");
+        }
+        // Filter, sort and pages together.
+        let logic = json!({"!=": [{"var": "s"}, "beta"]});
+        let filter = Filter::parse(&logic, &scope, "").unwrap();
+        let keys = parse_sort(Some("-s,n"), &scope).unwrap();
+        let mut expected: Vec<&Value> = records
+            .iter()
+            .filter(|r| filter.matches(r, false))
+            .collect();
         expected.sort_by(|a, b| compare_records(&keys, a, b));
         let expected: Vec<i64> = expected.iter().map(|r| r["id"].as_i64().unwrap()).collect();
-        let got: Vec<i64> = fetch_all(&app, None, Some(sort).filter(|s| !s.is_empty()), 7)
+        let got: Vec<i64> = fetch_all(&app, Some(&logic), Some("-s,n"), 5)
             .await
             .iter()
             .map(|r| r["id"].as_i64().unwrap())
             .collect();
-        assert_eq!(got, expected, "sort {sort:?}");
+        assert_eq!(got, expected);
     }
-    // Filter, sort and pages together.
-    let logic = json!({"!=": [{"var": "s"}, "beta"]});
-    let filter = Filter::parse(&logic, &scope, "").unwrap();
-    let keys = parse_sort(Some("-s,n"), &scope).unwrap();
-    let mut expected: Vec<&Value> = records.iter().filter(|r| filter.matches(r, false)).collect();
-    expected.sort_by(|a, b| compare_records(&keys, a, b));
-    let expected: Vec<i64> = expected.iter().map(|r| r["id"].as_i64().unwrap()).collect();
-    let got: Vec<i64> = fetch_all(&app, Some(&logic), Some("-s,n"), 5).await.iter().map(|r| r["id"].as_i64().unwrap()).collect();
-    assert_eq!(got, expected);
-});
+);
 
-on_both_stores!(field_selection_and_expansion_shape_the_page, |app: TestApp| async move {
-    app.app("q").await;
-    app.publish_ok("q", "customer", json!({"type": "object", "properties": {"name": {"type": "string"}, "city": {"type": "string"}}})).await;
-    app.publish_ok("q", "order", json!({"type": "object", "properties": {
+on_both_stores!(
+    field_selection_and_expansion_shape_the_page,
+    |app: TestApp| async move {
+        app.app("q").await;
+        app.publish_ok("q", "customer", json!({"type": "object", "properties": {"name": {"type": "string"}, "city": {"type": "string"}}})).await;
+        app.publish_ok("q", "order", json!({"type": "object", "properties": {
         "customer": {"type": "integer", "x-type": "reference", "x-ref": {"form": "customer"}},
         "amount": {"type": "number"}, "note": {"type": "string"}
     }})).await;
-    let c = app.create_ok("q", "customer", json!({"name": "协和", "city": "北京"})).await;
-    app.create_ok("q", "order", json!({"customer": c["id"], "amount": 5, "note": "x"})).await;
-    let page = app.list("q", "order", &[("fields", "customer,amount".into()), ("expand", "customer".into())]).await;
-    let item = &page["items"][0];
-    assert_eq!(item["data"], json!({"customer": c["id"], "amount": 5}));
-    assert_eq!(item["expand"]["customer"]["data"]["name"], "协和");
-    let r = app.client.get(app.url("/apps/q/forms/order/records")).query(&[("expand", "note")]).send().await.unwrap();
-    assert_eq!(r.status(), 400);
-    let r = app.client.get(app.url("/apps/q/forms/order/records")).query(&[("fields", "nope")]).send().await.unwrap();
-    assert_eq!(r.status(), 400);
-    let r = app.client.get(app.url("/apps/q/forms/order/records")).query(&[("sort", "nope")]).send().await.unwrap();
-    assert_eq!(r.status(), 400);
-    let r = app.client.get(app.url("/apps/q/forms/order/records")).query(&[("filter", r#"{"<": [{"var": "note"}, 5]}"#)]).send().await.unwrap();
-    assert_eq!(r.status(), 400, "comparing a text field with a number is refused");
-});
+        let c = app
+            .create_ok("q", "customer", json!({"name": "协和", "city": "北京"}))
+            .await;
+        app.create_ok(
+            "q",
+            "order",
+            json!({"customer": c["id"], "amount": 5, "note": "x"}),
+        )
+        .await;
+        let page = app
+            .list(
+                "q",
+                "order",
+                &[
+                    ("fields", "customer,amount".into()),
+                    ("expand", "customer".into()),
+                ],
+            )
+            .await;
+        let item = &page["items"][0];
+        assert_eq!(item["data"], json!({"customer": c["id"], "amount": 5}));
+        assert_eq!(item["expand"]["customer"]["data"]["name"], "协和");
+        let r = app
+            .client
+            .get(app.url("/apps/q/forms/order/records"))
+            .query(&[("expand", "note")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400);
+        let r = app
+            .client
+            .get(app.url("/apps/q/forms/order/records"))
+            .query(&[("fields", "nope")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400);
+        let r = app
+            .client
+            .get(app.url("/apps/q/forms/order/records"))
+            .query(&[("sort", "nope")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400);
+        let r = app
+            .client
+            .get(app.url("/apps/q/forms/order/records"))
+            .query(&[("filter", r#"{"<": [{"var": "note"}, 5]}"#)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            400,
+            "comparing a text field with a number is refused"
+        );
+    }
+);

@@ -41,7 +41,10 @@ pub async fn fresh_pg_database() -> String {
         "fw_{}_{}_{}",
         std::process::id(),
         DB_COUNTER.fetch_add(1, Ordering::SeqCst),
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos()
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos()
     );
     let out = tokio::process::Command::new("psql")
         .arg(&admin)
@@ -49,7 +52,11 @@ pub async fn fresh_pg_database() -> String {
         .output()
         .await
         .expect("psql runs");
-    assert!(out.status.success(), "CREATE DATABASE failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "CREATE DATABASE failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
     format!("{base}/{name}")
 }
@@ -76,7 +83,9 @@ impl TestApp {
 
     pub async fn spawn_with(store: Store, dir: tempfile::TempDir, db_url: String) -> TestApp {
         let settings = settings_for(store, dir.path(), &db_url);
-        let app = Application::build(settings).await.expect("the server starts");
+        let app = Application::build(settings)
+            .await
+            .expect("the server starts");
         let base = format!("http://{}", app.local_addr());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -86,7 +95,15 @@ impl TestApp {
             .await
             .expect("the server runs");
         });
-        TestApp { base, client: Client::new(), store, dir, db_url, stop: Some(stop), task: Some(task) }
+        TestApp {
+            base,
+            client: Client::new(),
+            store,
+            dir,
+            db_url,
+            stop: Some(stop),
+            task: Some(task),
+        }
     }
 
     /// Stop gracefully and wait until queued writes are committed.
@@ -106,28 +123,56 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> Response {
-        self.client.get(self.url(path)).send().await.expect("request")
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> Response {
-        self.client.post(self.url(path)).json(body).send().await.expect("request")
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
     }
 
     pub async fn put(&self, path: &str, body: &Value) -> Response {
-        self.client.put(self.url(path)).json(body).send().await.expect("request")
+        self.client
+            .put(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
     }
 
     pub async fn patch(&self, path: &str, body: &Value) -> Response {
-        self.client.patch(self.url(path)).json(body).send().await.expect("request")
+        self.client
+            .patch(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
     }
 
     pub async fn delete(&self, path: &str) -> Response {
-        self.client.delete(self.url(path)).send().await.expect("request")
+        self.client
+            .delete(self.url(path))
+            .send()
+            .await
+            .expect("request")
     }
 
     /// Create the app `key` (idempotent).
     pub async fn app(&self, key: &str) {
-        let r = self.put(&format!("/apps/{key}"), &json!({"key": key, "label": {"en": key}, "time_zone": "Asia/Shanghai"})).await;
+        let r = self
+            .put(
+                &format!("/apps/{key}"),
+                &json!({"key": key, "label": {"en": key}, "time_zone": "Asia/Shanghai"}),
+            )
+            .await;
         assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
     }
 
@@ -143,11 +188,19 @@ impl TestApp {
     pub async fn publish_ok(&self, app: &str, form: &str, schema: Value) {
         let r = self.publish_schema(app, form, schema).await;
         let status = r.status();
-        assert!(status.is_success(), "publish {form}: {status} {}", r.text().await.unwrap());
+        assert!(
+            status.is_success(),
+            "publish {form}: {status} {}",
+            r.text().await.unwrap()
+        );
     }
 
     pub async fn create(&self, app: &str, form: &str, data: Value) -> Response {
-        self.post(&format!("/apps/{app}/forms/{form}/records"), &json!({"data": data})).await
+        self.post(
+            &format!("/apps/{app}/forms/{form}/records"),
+            &json!({"data": data}),
+        )
+        .await
     }
 
     pub async fn create_ok(&self, app: &str, form: &str, data: Value) -> Value {
@@ -217,14 +270,25 @@ impl TestApp {
         let store = self.store;
         let (dir, url) = self.stop().await;
         let settings = settings_for(store, dir.path(), &url);
-        let db = formwork::store::db::Db::connect(&settings.database).await.unwrap();
-        let verdict = formwork::store::audit::verify(&db).await.unwrap();
-        assert!(matches!(verdict, formwork::store::audit::Verdict::Intact { .. }), "{verdict:?}");
-        let rows = db
-            .query_all("SELECT action FROM oplog WHERE action LIKE 'record.%' ORDER BY seq", vec![])
+        let db = formwork::store::db::Db::connect(&settings.database)
             .await
             .unwrap();
-        let actions: Vec<String> = rows.iter().map(|r| r.try_get::<String>("", "action").unwrap()).collect();
+        let verdict = formwork::store::audit::verify(&db).await.unwrap();
+        assert!(
+            matches!(verdict, formwork::store::audit::Verdict::Intact { .. }),
+            "{verdict:?}"
+        );
+        let rows = db
+            .query_all(
+                "SELECT action FROM oplog WHERE action LIKE 'record.%' ORDER BY seq",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let actions: Vec<String> = rows
+            .iter()
+            .map(|r| r.try_get::<String>("", "action").unwrap())
+            .collect();
         assert_eq!(actions, expected);
     }
 }

@@ -7,15 +7,39 @@ use serde_json::{Value, json};
 use crate::process::{ServerProcess, binary};
 
 fn formwork(args: &[&str], db_url: &str) -> std::process::Output {
-    std::process::Command::new(binary()).args(args).env("FORMWORK_DATABASE__URL", db_url).env("FORMWORK_LOG__LEVEL", "warn").output().unwrap()
+    std::process::Command::new(binary())
+        .args(args)
+        .env("FORMWORK_DATABASE__URL", db_url)
+        .env("FORMWORK_LOG__LEVEL", "warn")
+        .output()
+        .unwrap()
 }
 
 async fn seed(server: &ServerProcess, client: &Client, n: usize) {
-    client.put(server.url("/apps/ops")).json(&json!({"key": "ops", "label": {"en": "ops"}})).send().await.unwrap();
+    client
+        .put(server.url("/apps/ops"))
+        .json(&json!({"key": "ops", "label": {"en": "ops"}}))
+        .send()
+        .await
+        .unwrap();
     let form = json!({"key": "note", "label": {"en": "note"}, "schema": {"type": "object", "properties": {"n": {"type": "integer"}}}});
-    assert!(client.post(server.url("/apps/ops/forms/note/publish")).json(&form).send().await.unwrap().status().is_success());
+    assert!(
+        client
+            .post(server.url("/apps/ops/forms/note/publish"))
+            .json(&form)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .is_success()
+    );
     let items: Vec<Value> = (0..n).map(|i| json!({"data": {"n": i}})).collect();
-    let r = client.post(server.url("/apps/ops/forms/note/records/bulk")).json(&json!({"items": items})).send().await.unwrap();
+    let r = client
+        .post(server.url("/apps/ops/forms/note/records/bulk"))
+        .json(&json!({"items": items}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
 }
 
@@ -28,18 +52,41 @@ async fn an_online_backup_of_the_sqlite_store_opens_with_every_committed_record(
     seed(&server, &client, 300).await;
     let backup = dir.path().join("backup.db");
     let out = formwork(&["backup", backup.to_str().unwrap()], &url);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = formwork(&["backup", backup.to_str().unwrap()], &url);
-    assert!(!out.status.success(), "an existing file is never overwritten");
+    assert!(
+        !out.status.success(),
+        "an existing file is never overwritten"
+    );
     // Writes after the backup are not in it.
-    client.post(server.url("/apps/ops/forms/note/records")).json(&json!({"data": {"n": 999}})).send().await.unwrap();
+    client
+        .post(server.url("/apps/ops/forms/note/records"))
+        .json(&json!({"data": {"n": 999}}))
+        .send()
+        .await
+        .unwrap();
     server.terminate().await;
 
     let copy_url = format!("sqlite://{}", backup.display());
     let out = formwork(&["audit", "verify"], &copy_url);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let copy = ServerProcess::start(&copy_url, dir.path()).await;
-    let v: Value = client.get(copy.url("/apps/ops/forms/note/records?total=true&limit=1")).send().await.unwrap().json().await.unwrap();
+    let v: Value = client
+        .get(copy.url("/apps/ops/forms/note/records?total=true&limit=1"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(v["total"], 300);
     copy.terminate().await;
 }
@@ -54,7 +101,11 @@ async fn audit_verify_names_the_first_tampered_entry() {
     seed(&server, &client, 5).await;
     server.terminate().await;
     let out = formwork(&["audit", "verify"], &url);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // The database refuses to change the log, so an attacker with the file drops the
     // trigger first; verify still finds the change.
@@ -66,10 +117,15 @@ async fn audit_verify_names_the_first_tampered_entry() {
     .await
     .unwrap();
     use sea_orm::ConnectionTrait;
-    let err = conn.write.execute_unprepared("UPDATE oplog SET actor = 'mallory' WHERE seq = 4").await;
+    let err = conn
+        .write
+        .execute_unprepared("UPDATE oplog SET actor = 'mallory' WHERE seq = 4")
+        .await;
     assert!(err.is_err(), "the append-only trigger refuses the update");
     conn.write
-        .execute_unprepared("DROP TRIGGER oplog_no_update; UPDATE oplog SET actor = 'mallory' WHERE seq = 4")
+        .execute_unprepared(
+            "DROP TRIGGER oplog_no_update; UPDATE oplog SET actor = 'mallory' WHERE seq = 4",
+        )
         .await
         .unwrap();
     drop(conn);

@@ -19,35 +19,64 @@ async fn import_export_roundtrip(store: Store) {
     let settings = settings_for(store, dir.path(), &url);
     let services = formwork::startup::Services::start(&settings).await.unwrap();
     let actor = formwork::store::oplog::Actor::system();
-    let first = formwork::service::package::import(&services.forms, &crm_dir(), &actor).await.unwrap();
+    let first = formwork::service::package::import(&services.forms, &crm_dir(), &actor)
+        .await
+        .unwrap();
     assert_eq!(first.app, "crm");
     assert!(first.forms >= 18, "every CRM form is in the package");
     assert_eq!(first.published, first.forms);
-    let again = formwork::service::package::import(&services.forms, &crm_dir(), &actor).await.unwrap();
-    assert_eq!(again.published, 0, "importing the same package again changes nothing");
+    let again = formwork::service::package::import(&services.forms, &crm_dir(), &actor)
+        .await
+        .unwrap();
+    assert_eq!(
+        again.published, 0,
+        "importing the same package again changes nothing"
+    );
     let out = dir.path().join("export");
-    let n = formwork::service::package::export(&services.forms, "crm", &out).await.unwrap();
+    let n = formwork::service::package::export(&services.forms, "crm", &out)
+        .await
+        .unwrap();
     assert_eq!(n, first.forms);
     for entry in std::fs::read_dir(crm_dir().join("forms")).unwrap() {
         let p = entry.unwrap().path();
         let original: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
-        let exported: Value = serde_json::from_str(&std::fs::read_to_string(out.join("forms").join(p.file_name().unwrap())).unwrap()).unwrap();
+        let exported: Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join("forms").join(p.file_name().unwrap())).unwrap(),
+        )
+        .unwrap();
         assert_eq!(original, exported, "{}", p.display());
     }
-    let summary = formwork::service::demo::generate(&services, &crm_dir(), "small", None, true).await.unwrap();
+    let summary = formwork::service::demo::generate(&services, &crm_dir(), "small", None, true)
+        .await
+        .unwrap();
     assert!(summary.contains("service_order: 500"), "{summary}");
     services.finish().await;
 
     // The server sees the imported app and its demo data.
     let app = TestApp::spawn_with(store, dir, url).await;
-    let orders = app.list("crm", "service_order", &[("total", "true".into()), ("limit", "5".into()), ("expand", "customer".into())]).await;
+    let orders = app
+        .list(
+            "crm",
+            "service_order",
+            &[
+                ("total", "true".into()),
+                ("limit", "5".into()),
+                ("expand", "customer".into()),
+            ],
+        )
+        .await;
     assert_eq!(orders["total"], 500);
     let first = &orders["items"][0];
-    assert!(first["data"]["serial"].as_str().unwrap().starts_with("SO-"), "{first}");
+    assert!(
+        first["data"]["serial"].as_str().unwrap().starts_with("SO-"),
+        "{first}"
+    );
     assert_eq!(first["expand"]["customer"]["id"], first["data"]["customer"]);
     let forms = expect(app.get("/apps/crm/forms").await, StatusCode::OK).await;
     assert_eq!(forms["items"].as_array().unwrap().len(), 18);
-    let bad = app.create("crm", "service_order", json!({"kind": "repair"})).await;
+    let bad = app
+        .create("crm", "service_order", json!({"kind": "repair"}))
+        .await;
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
     // OpenAPI: the platform's and the app's, every internal reference resolving.
@@ -58,15 +87,31 @@ async fn import_export_roundtrip(store: Store) {
         collect_refs(&doc, &mut refs);
         assert!(!refs.is_empty());
         for r in refs {
-            let pointer = r.strip_prefix('#').unwrap_or_else(|| panic!("external ref {r}"));
+            let pointer = r
+                .strip_prefix('#')
+                .unwrap_or_else(|| panic!("external ref {r}"));
             assert!(doc.pointer(pointer).is_some(), "{path}: unresolved {r}");
         }
     }
     let doc = expect(app.get("/apps/crm/openapi.json").await, StatusCode::OK).await;
-    for form in ["customer", "device", "service_order", "qualification", "contract"] {
-        assert!(doc["paths"].get(format!("/apps/crm/forms/{form}/records")).is_some(), "{form}");
+    for form in [
+        "customer",
+        "device",
+        "service_order",
+        "qualification",
+        "contract",
+    ] {
+        assert!(
+            doc["paths"]
+                .get(format!("/apps/crm/forms/{form}/records"))
+                .is_some(),
+            "{form}"
+        );
     }
-    assert_eq!(doc["components"]["schemas"]["service_order_data"]["properties"]["serial"]["x-serial"], "SO-{yyyyMMdd}-{0000}");
+    assert_eq!(
+        doc["components"]["schemas"]["service_order_data"]["properties"]["serial"]["x-serial"],
+        "SO-{yyyyMMdd}-{0000}"
+    );
 }
 
 fn collect_refs(v: &Value, out: &mut Vec<String>) {

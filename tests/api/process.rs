@@ -13,9 +13,16 @@ pub struct ServerProcess {
 /// `target/<profile>/formwork`, beside the directory of this test binary.
 pub fn binary() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe.parent().and_then(Path::parent).expect("target directory");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target directory");
     let bin = dir.join("formwork");
-    assert!(bin.exists(), "{} is missing: build the workspace first (make test does)", bin.display());
+    assert!(
+        bin.exists(),
+        "{} is missing: build the workspace first (make test does)",
+        bin.display()
+    );
     bin
 }
 
@@ -61,7 +68,11 @@ impl ServerProcess {
     /// SIGTERM, then wait for a clean exit.
     pub async fn terminate(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().expect("running") as i32;
-        let status = std::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status().expect("kill runs");
+        let status = std::process::Command::new("kill")
+            .arg("-TERM")
+            .arg(pid.to_string())
+            .status()
+            .expect("kill runs");
         assert!(status.success());
         tokio::time::timeout(std::time::Duration::from_secs(30), self.child.wait())
             .await

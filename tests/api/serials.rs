@@ -7,9 +7,11 @@ use serde_json::{Value, json};
 use crate::helpers::TestApp;
 use crate::on_both_stores;
 
-on_both_stores!(fifty_concurrent_clients_get_unique_gap_free_serial_numbers, |app: TestApp| async move {
-    app.app("svc").await;
-    app.publish_ok(
+on_both_stores!(
+    fifty_concurrent_clients_get_unique_gap_free_serial_numbers,
+    |app: TestApp| async move {
+        app.app("svc").await;
+        app.publish_ok(
         "svc",
         "ticket",
         json!({"type": "object", "properties": {
@@ -18,38 +20,47 @@ on_both_stores!(fifty_concurrent_clients_get_unique_gap_free_serial_numbers, |ap
         }, "required": ["no", "what"]}),
     )
     .await;
-    let clients = 50;
-    let per_client = 4;
-    let tasks = (0..clients).map(|c| {
-        let client = reqwest::Client::new();
-        let url = app.url("/apps/svc/forms/ticket/records");
-        async move {
-            let mut got = Vec::new();
-            for i in 0..per_client {
-                let r = client.post(&url).json(&json!({"data": {"what": format!("{c}-{i}")}})).send().await.unwrap();
-                assert_eq!(r.status(), StatusCode::CREATED);
-                let v: Value = r.json().await.unwrap();
-                got.push(v["data"]["no"].as_str().unwrap().to_owned());
+        let clients = 50;
+        let per_client = 4;
+        let tasks = (0..clients).map(|c| {
+            let client = reqwest::Client::new();
+            let url = app.url("/apps/svc/forms/ticket/records");
+            async move {
+                let mut got = Vec::new();
+                for i in 0..per_client {
+                    let r = client
+                        .post(&url)
+                        .json(&json!({"data": {"what": format!("{c}-{i}")}}))
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(r.status(), StatusCode::CREATED);
+                    let v: Value = r.json().await.unwrap();
+                    got.push(v["data"]["no"].as_str().unwrap().to_owned());
+                }
+                got
             }
-            got
-        }
-    });
-    let mut numbers: Vec<String> = join_all(tasks).await.into_iter().flatten().collect();
-    numbers.sort();
-    let total = clients * per_client;
-    assert_eq!(numbers.len(), total);
-    let prefix = &numbers[0][..12];
-    let expected: Vec<String> = (1..=total).map(|n| format!("{prefix}{n:04}")).collect();
-    assert_eq!(numbers, expected, "unique and gap-free");
-    let listed = app.list("svc", "ticket", &[("total", "true".into())]).await;
-    assert_eq!(listed["total"], total);
-});
+        });
+        let mut numbers: Vec<String> = join_all(tasks).await.into_iter().flatten().collect();
+        numbers.sort();
+        let total = clients * per_client;
+        assert_eq!(numbers.len(), total);
+        let prefix = &numbers[0][..12];
+        let expected: Vec<String> = (1..=total).map(|n| format!("{prefix}{n:04}")).collect();
+        assert_eq!(numbers, expected, "unique and gap-free");
+        let listed = app.list("svc", "ticket", &[("total", "true".into())]).await;
+        assert_eq!(listed["total"], total);
+    }
+);
 
-on_both_stores!(a_refused_write_does_not_use_up_a_number, |app: TestApp| async move {
-    app.app("svc").await;
-    app.app("other").await;
-    app.publish_ok("svc", "target", json!({"type": "object"})).await;
-    app.publish_ok(
+on_both_stores!(
+    a_refused_write_does_not_use_up_a_number,
+    |app: TestApp| async move {
+        app.app("svc").await;
+        app.app("other").await;
+        app.publish_ok("svc", "target", json!({"type": "object"}))
+            .await;
+        app.publish_ok(
         "svc",
         "ticket",
         json!({"type": "object", "properties": {
@@ -58,11 +69,12 @@ on_both_stores!(a_refused_write_does_not_use_up_a_number, |app: TestApp| async m
         }}),
     )
     .await;
-    let a = app.create_ok("svc", "ticket", json!({})).await;
-    assert_eq!(a["data"]["no"], "T0001");
-    // Refused inside the writer (missing reference), after the number was drawn.
-    let r = app.create("svc", "ticket", json!({"target": 999})).await;
-    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let b = app.create_ok("svc", "ticket", json!({})).await;
-    assert_eq!(b["data"]["no"], "T0002");
-});
+        let a = app.create_ok("svc", "ticket", json!({})).await;
+        assert_eq!(a["data"]["no"], "T0001");
+        // Refused inside the writer (missing reference), after the number was drawn.
+        let r = app.create("svc", "ticket", json!({"target": 999})).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let b = app.create_ok("svc", "ticket", json!({})).await;
+        assert_eq!(b["data"]["no"], "T0002");
+    }
+);

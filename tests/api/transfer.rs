@@ -9,7 +9,12 @@ use crate::on_both_stores;
 
 async fn setup(app: &TestApp) {
     app.app("crm").await;
-    app.publish_ok("crm", "customer", json!({"type": "object", "properties": {"name": {"type": "string"}}})).await;
+    app.publish_ok(
+        "crm",
+        "customer",
+        json!({"type": "object", "properties": {"name": {"type": "string"}}}),
+    )
+    .await;
     app.publish_ok(
         "crm",
         "ticket",
@@ -26,7 +31,12 @@ async fn setup(app: &TestApp) {
     .await;
 }
 
-async fn import(app: &TestApp, body: Vec<u8>, content_type: &str, dry_run: bool) -> reqwest::Response {
+async fn import(
+    app: &TestApp,
+    body: Vec<u8>,
+    content_type: &str,
+    dry_run: bool,
+) -> reqwest::Response {
     app.client
         .post(app.url("/apps/crm/forms/ticket/records/import"))
         .query(&[("dry_run", dry_run.to_string())])
@@ -37,107 +47,220 @@ async fn import(app: &TestApp, body: Vec<u8>, content_type: &str, dry_run: bool)
         .unwrap()
 }
 
-on_both_stores!(a_csv_import_reports_every_bad_cell_and_writes_all_or_nothing, |app: TestApp| async move {
-    setup(&app).await;
-    let c = app.create_ok("crm", "customer", json!({"name": "协和"})).await;
-    let cid = c["id"].as_i64().unwrap();
-    let bad = format!("标题,hours,urgent,tags,customer,day\nfirst,1.5,是,a;b,{cid},2026-01-31\n,2,no,a,{cid},2026-02-01\nthird,lots,maybe,z,{cid},2026-02-30\n");
-    let report = expect(import(&app, bad.clone().into_bytes(), "text/csv", true).await, StatusCode::OK).await;
-    assert_eq!(report["rows"], 3);
-    let mut got: Vec<(String, String)> = report["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| (d["pointer"].as_str().unwrap().to_owned(), d["rule"].as_str().unwrap().to_owned()))
-        .collect();
-    got.sort();
-    assert_eq!(
-        got,
-        vec![
-            ("/rows/2/data/title".into(), "required".into()),
-            ("/rows/3/data/hours".into(), "cell".into()),
-            ("/rows/3/data/urgent".into(), "cell".into()),
-        ],
-        "{report}"
-    );
-    // Fix those two rows' cell errors; schema errors (enum, date) of row 3 show up next.
-    let bad2 = bad.replace("lots,maybe", "3,yes");
-    let body = expect(import(&app, bad2.into_bytes(), "text/csv", false).await, StatusCode::UNPROCESSABLE_ENTITY).await;
-    let ptrs: Vec<&str> = body["details"].as_array().unwrap().iter().map(|d| d["pointer"].as_str().unwrap()).collect();
-    assert!(ptrs.contains(&"/rows/3/data/tags/0") && ptrs.contains(&"/rows/3/data/day"), "{body}");
-    assert_eq!(app.list("crm", "ticket", &[("total", "true".into())]).await["total"], 0, "nothing was imported");
+on_both_stores!(
+    a_csv_import_reports_every_bad_cell_and_writes_all_or_nothing,
+    |app: TestApp| async move {
+        setup(&app).await;
+        let c = app
+            .create_ok("crm", "customer", json!({"name": "协和"}))
+            .await;
+        let cid = c["id"].as_i64().unwrap();
+        let bad = format!(
+            "标题,hours,urgent,tags,customer,day\nfirst,1.5,是,a;b,{cid},2026-01-31\n,2,no,a,{cid},2026-02-01\nthird,lots,maybe,z,{cid},2026-02-30\n"
+        );
+        let report = expect(
+            import(&app, bad.clone().into_bytes(), "text/csv", true).await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(report["rows"], 3);
+        let mut got: Vec<(String, String)> = report["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                (
+                    d["pointer"].as_str().unwrap().to_owned(),
+                    d["rule"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        got.sort();
+        assert_eq!(
+            got,
+            vec![
+                ("/rows/2/data/title".into(), "required".into()),
+                ("/rows/3/data/hours".into(), "cell".into()),
+                ("/rows/3/data/urgent".into(), "cell".into()),
+            ],
+            "{report}"
+        );
+        // Fix those two rows' cell errors; schema errors (enum, date) of row 3 show up next.
+        let bad2 = bad.replace("lots,maybe", "3,yes");
+        let body = expect(
+            import(&app, bad2.into_bytes(), "text/csv", false).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        let ptrs: Vec<&str> = body["details"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["pointer"].as_str().unwrap())
+            .collect();
+        assert!(
+            ptrs.contains(&"/rows/3/data/tags/0") && ptrs.contains(&"/rows/3/data/day"),
+            "{body}"
+        );
+        assert_eq!(
+            app.list("crm", "ticket", &[("total", "true".into())]).await["total"],
+            0,
+            "nothing was imported"
+        );
 
-    let good = format!("title,hours,urgent,tags,customer,day\nfirst,1.5,是,a;b,{cid},2026-01-31\nsecond,2,no,a,{cid},2026-02-01\n");
-    let done = expect(import(&app, good.into_bytes(), "text/csv", false).await, StatusCode::CREATED).await;
-    assert_eq!(done["imported"], 2);
-    let page = app.list("crm", "ticket", &[("sort", "no".into())]).await;
-    assert_eq!(page["items"][0]["data"], json!({"title": "first", "hours": 1.5, "urgent": true, "tags": ["a", "b"], "customer": cid, "day": "2026-01-31", "no": "T0001"}));
-    assert_eq!(page["items"][1]["data"]["no"], "T0002");
-    // A missing reference is caught when writing: still all-or-nothing.
-    let dangling = "title,customer\nok,".to_owned() + &cid.to_string() + "\nbad,999999\n";
-    let body = expect(import(&app, dangling.into_bytes(), "text/csv", false).await, StatusCode::UNPROCESSABLE_ENTITY).await;
-    assert_eq!(body["details"][0]["pointer"], "/rows/2/data/customer");
-    assert_eq!(app.list("crm", "ticket", &[("total", "true".into())]).await["total"], 2);
-    // Unknown columns are refused up front.
-    let body = expect(import(&app, b"title,colour\nx,red\n".to_vec(), "text/csv", true).await, StatusCode::UNPROCESSABLE_ENTITY).await;
-    assert_eq!(body["details"][0]["pointer"], "/columns/1");
-});
-
-on_both_stores!(exports_follow_the_filter_and_neutralise_formulas, |app: TestApp| async move {
-    setup(&app).await;
-    for (t, h) in [("=HYPERLINK(\"http://evil\",\"x\")", 1), ("+cmd|' /C calc'!A0", 2), ("@SUM(1)", 3), ("plain", 4), ("-2+3", 5)] {
-        app.create_ok("crm", "ticket", json!({"title": t, "hours": h})).await;
+        let good = format!(
+            "title,hours,urgent,tags,customer,day\nfirst,1.5,是,a;b,{cid},2026-01-31\nsecond,2,no,a,{cid},2026-02-01\n"
+        );
+        let done = expect(
+            import(&app, good.into_bytes(), "text/csv", false).await,
+            StatusCode::CREATED,
+        )
+        .await;
+        assert_eq!(done["imported"], 2);
+        let page = app.list("crm", "ticket", &[("sort", "no".into())]).await;
+        assert_eq!(
+            page["items"][0]["data"],
+            json!({"title": "first", "hours": 1.5, "urgent": true, "tags": ["a", "b"], "customer": cid, "day": "2026-01-31", "no": "T0001"})
+        );
+        assert_eq!(page["items"][1]["data"]["no"], "T0002");
+        // A missing reference is caught when writing: still all-or-nothing.
+        let dangling = "title,customer\nok,".to_owned() + &cid.to_string() + "\nbad,999999\n";
+        let body = expect(
+            import(&app, dangling.into_bytes(), "text/csv", false).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert_eq!(body["details"][0]["pointer"], "/rows/2/data/customer");
+        assert_eq!(
+            app.list("crm", "ticket", &[("total", "true".into())]).await["total"],
+            2
+        );
+        // Unknown columns are refused up front.
+        let body = expect(
+            import(&app, b"title,colour\nx,red\n".to_vec(), "text/csv", true).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert_eq!(body["details"][0]["pointer"], "/columns/1");
     }
-    let csv = app
-        .client
-        .get(app.url("/apps/crm/forms/ticket/records/export"))
-        .query(&[("format", "csv"), ("filter", r#"{">=": [{"var": "hours"}, 2]}"#), ("sort", "hours"), ("fields", "title,hours")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(csv.status(), StatusCode::OK);
-    assert!(csv.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
-    let text = csv.text().await.unwrap();
-    let mut rdr = csv::ReaderBuilder::new().from_reader(text.trim_start_matches('\u{feff}').as_bytes());
-    let rows: Vec<Vec<String>> = rdr.records().map(|r| r.unwrap().iter().map(str::to_owned).collect()).collect();
-    let titles: Vec<&str> = rows.iter().map(|r| r[1].as_str()).collect();
-    assert_eq!(titles, vec!["'+cmd|' /C calc'!A0", "'@SUM(1)", "plain", "'-2+3"]);
-    assert_eq!(rows[0][2], "2", "numbers are not altered");
+);
 
-    let xlsx = app
-        .client
-        .get(app.url("/apps/crm/forms/ticket/records/export"))
-        .query(&[("format", "xlsx"), ("sort", "hours")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(xlsx.status(), StatusCode::OK);
-    let bytes = xlsx.bytes().await.unwrap().to_vec();
-    use calamine::Reader;
-    let mut wb = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes.clone())).unwrap();
-    let range = wb.worksheet_range_at(0).unwrap().unwrap();
-    let first_title = range.get_value((1, 2)).unwrap().to_string();
-    assert_eq!(first_title, "'=HYPERLINK(\"http://evil\",\"x\")");
-    // The export imports back (system columns ignored); formulas stay text.
-    let back = expect(
-        import(&app, bytes, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", true).await,
-        StatusCode::OK,
-    )
-    .await;
-    assert_eq!(back["rows"], 5, "{back}");
-    assert_eq!(back["error_count"], 5, "the exported serial numbers are server-assigned: {back}");
-    assert!(back["errors"].as_array().unwrap().iter().all(|e| e["rule"] == "read_only" && e["pointer"].as_str().unwrap().ends_with("/data/no")));
-});
+on_both_stores!(
+    exports_follow_the_filter_and_neutralise_formulas,
+    |app: TestApp| async move {
+        setup(&app).await;
+        for (t, h) in [
+            ("=HYPERLINK(\"http://evil\",\"x\")", 1),
+            ("+cmd|' /C calc'!A0", 2),
+            ("@SUM(1)", 3),
+            ("plain", 4),
+            ("-2+3", 5),
+        ] {
+            app.create_ok("crm", "ticket", json!({"title": t, "hours": h}))
+                .await;
+        }
+        let csv = app
+            .client
+            .get(app.url("/apps/crm/forms/ticket/records/export"))
+            .query(&[
+                ("format", "csv"),
+                ("filter", r#"{">=": [{"var": "hours"}, 2]}"#),
+                ("sort", "hours"),
+                ("fields", "title,hours"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(csv.status(), StatusCode::OK);
+        assert!(
+            csv.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/csv")
+        );
+        let text = csv.text().await.unwrap();
+        let mut rdr =
+            csv::ReaderBuilder::new().from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+        let rows: Vec<Vec<String>> = rdr
+            .records()
+            .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+            .collect();
+        let titles: Vec<&str> = rows.iter().map(|r| r[1].as_str()).collect();
+        assert_eq!(
+            titles,
+            vec!["'+cmd|' /C calc'!A0", "'@SUM(1)", "plain", "'-2+3"]
+        );
+        assert_eq!(rows[0][2], "2", "numbers are not altered");
 
-on_both_stores!(a_large_csv_import_streams_through, |app: TestApp| async move {
-    setup(&app).await;
-    let mut csv = String::from("title,hours\n");
-    for i in 0..5000 {
-        csv.push_str(&format!("ticket {i},{}\n", i % 40));
+        let xlsx = app
+            .client
+            .get(app.url("/apps/crm/forms/ticket/records/export"))
+            .query(&[("format", "xlsx"), ("sort", "hours")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(xlsx.status(), StatusCode::OK);
+        let bytes = xlsx.bytes().await.unwrap().to_vec();
+        use calamine::Reader;
+        let mut wb =
+            calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes.clone())).unwrap();
+        let range = wb.worksheet_range_at(0).unwrap().unwrap();
+        let first_title = range.get_value((1, 2)).unwrap().to_string();
+        assert_eq!(first_title, "'=HYPERLINK(\"http://evil\",\"x\")");
+        // The export imports back (system columns ignored); formulas stay text.
+        let back = expect(
+            import(
+                &app,
+                bytes,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                true,
+            )
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(back["rows"], 5, "{back}");
+        assert_eq!(
+            back["error_count"], 5,
+            "the exported serial numbers are server-assigned: {back}"
+        );
+        assert!(
+            back["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|e| e["rule"] == "read_only"
+                    && e["pointer"].as_str().unwrap().ends_with("/data/no"))
+        );
     }
-    let done = expect(import(&app, csv.into_bytes(), "text/csv", false).await, StatusCode::CREATED).await;
-    assert_eq!(done["imported"], 5000);
-    let page = app.list("crm", "ticket", &[("total", "true".into()), ("sort", "-no".into()), ("limit", "1".into())]).await;
-    assert_eq!(page["total"], 5000);
-    assert_eq!(page["items"][0]["data"]["no"], "T5000");
-});
+);
+
+on_both_stores!(
+    a_large_csv_import_streams_through,
+    |app: TestApp| async move {
+        setup(&app).await;
+        let mut csv = String::from("title,hours\n");
+        for i in 0..5000 {
+            csv.push_str(&format!("ticket {i},{}\n", i % 40));
+        }
+        let done = expect(
+            import(&app, csv.into_bytes(), "text/csv", false).await,
+            StatusCode::CREATED,
+        )
+        .await;
+        assert_eq!(done["imported"], 5000);
+        let page = app
+            .list(
+                "crm",
+                "ticket",
+                &[
+                    ("total", "true".into()),
+                    ("sort", "-no".into()),
+                    ("limit", "1".into()),
+                ],
+            )
+            .await;
+        assert_eq!(page["total"], 5000);
+        assert_eq!(page["items"][0]["data"]["no"], "T5000");
+    }
+);

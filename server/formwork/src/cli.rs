@@ -8,7 +8,11 @@ use crate::startup::{Application, Services, shutdown_signal};
 use crate::store::oplog::Actor;
 
 #[derive(Parser)]
-#[command(name = "formwork", version, about = "Formwork: forms, flows and reports as definitions")]
+#[command(
+    name = "formwork",
+    version,
+    about = "Formwork: forms, flows and reports as definitions"
+)]
 pub struct Cli {
     /// Configuration file (TOML); FORMWORK_* environment variables override it.
     #[arg(long, global = true, env = "FORMWORK_CONFIG")]
@@ -68,7 +72,9 @@ enum AppCommand {
 fn init_logging(settings: &Settings) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&settings.log.level));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match settings.log.format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.try_init(),
@@ -93,7 +99,9 @@ pub async fn run() -> anyhow::Result<()> {
         Command::Backup { file } => {
             let services = Services::start(&settings).await?;
             if services.db.sqlite_path.is_none() {
-                anyhow::bail!("`formwork backup` copies the SQLite store; back up PostgreSQL with pg_dump (docs/operations.md)");
+                anyhow::bail!(
+                    "`formwork backup` copies the SQLite store; back up PostgreSQL with pg_dump (docs/operations.md)"
+                );
             }
             if file.exists() {
                 anyhow::bail!("{} exists; choose a new file", file.display());
@@ -103,7 +111,9 @@ pub async fn run() -> anyhow::Result<()> {
             println!("backup written to {}", file.display());
             Ok(())
         }
-        Command::Audit { command: AuditCommand::Verify } => {
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
             let db = crate::store::db::Db::connect(&settings.database).await?;
             match crate::store::audit::verify(&db).await? {
                 crate::store::audit::Verdict::Intact { entries } => {
@@ -115,24 +125,37 @@ pub async fn run() -> anyhow::Result<()> {
                 }
             }
         }
-        Command::App { command: AppCommand::Import { dir } } => {
+        Command::App {
+            command: AppCommand::Import { dir },
+        } => {
             let services = Services::start(&settings).await?;
             let report = crate::service::package::import(&services.forms, &dir, &cli_actor()).await;
             services.finish().await;
             let report = report?;
-            println!("imported app {}: {} forms, {} newly published", report.app, report.forms, report.published);
+            println!(
+                "imported app {}: {} forms, {} newly published",
+                report.app, report.forms, report.published
+            );
             Ok(())
         }
-        Command::App { command: AppCommand::Export { app, dir } } => {
+        Command::App {
+            command: AppCommand::Export { app, dir },
+        } => {
             let services = Services::start(&settings).await?;
             let n = crate::service::package::export(&services.forms, &app, &dir).await;
             services.finish().await;
             println!("exported app {app}: {} forms into {}", n?, dir.display());
             Ok(())
         }
-        Command::DemoData { package, scale, seed, if_empty } => {
+        Command::DemoData {
+            package,
+            scale,
+            seed,
+            if_empty,
+        } => {
             let services = Services::start(&settings).await?;
-            let out = crate::service::demo::generate(&services, &package, &scale, seed, if_empty).await;
+            let out =
+                crate::service::demo::generate(&services, &package, &scale, seed, if_empty).await;
             services.finish().await;
             println!("{}", out?);
             Ok(())
@@ -142,7 +165,9 @@ pub async fn run() -> anyhow::Result<()> {
 
 fn cli_actor() -> Actor {
     Actor {
-        user: std::env::var("USER").map(|u| format!("cli:{u}")).unwrap_or_else(|_| "cli".into()),
+        user: std::env::var("USER")
+            .map(|u| format!("cli:{u}"))
+            .unwrap_or_else(|_| "cli".into()),
         address: None,
         client: Some(format!("formwork-cli/{}", env!("CARGO_PKG_VERSION"))),
     }

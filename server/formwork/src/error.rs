@@ -13,7 +13,11 @@ pub struct Detail {
 }
 
 impl Detail {
-    pub fn new(pointer: impl Into<String>, rule: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(
+        pointer: impl Into<String>,
+        rule: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         Detail {
             pointer: pointer.into(),
             rule: rule.into(),
@@ -29,13 +33,22 @@ pub enum DomainError {
     NotFound(String),
     /// The request is well-formed but its content breaks rules (schema, field types, …).
     #[error("{message}")]
-    Invalid { message: String, details: Vec<Detail> },
+    Invalid {
+        message: String,
+        details: Vec<Detail>,
+    },
     /// The request itself is malformed (bad filter, bad query parameter, …).
     #[error("{message}")]
-    BadRequest { message: String, details: Vec<Detail> },
+    BadRequest {
+        message: String,
+        details: Vec<Detail>,
+    },
     /// The request conflicts with the current state (duplicate key, unpublished form, …).
     #[error("{message}")]
-    Conflict { message: String, details: Vec<Detail> },
+    Conflict {
+        message: String,
+        details: Vec<Detail>,
+    },
     /// `If-Match` named a row version that is no longer current.
     #[error("the record was changed by someone else (current version {current})")]
     Stale { current: i64 },

@@ -31,13 +31,32 @@ impl Services {
         let (writer, writer_task) = Writer::start(db.clone(), settings.database.max_batch);
         let forms = FormService::new(db.clone(), writer.clone());
         let records = RecordService::new(db.clone(), writer.clone(), forms.clone());
-        let files = FileService::new(db.clone(), writer, settings.storage.files_dir.clone(), settings.storage.max_file_size);
-        Ok(Services { db, forms, records, files, writer_task, maintenance: None })
+        let files = FileService::new(
+            db.clone(),
+            writer,
+            settings.storage.files_dir.clone(),
+            settings.storage.max_file_size,
+        );
+        Ok(Services {
+            db,
+            forms,
+            records,
+            files,
+            writer_task,
+            maintenance: None,
+        })
     }
 
     /// Drop every writer handle and wait for queued writes to commit.
     pub async fn finish(self) {
-        let Services { forms, records, files, writer_task, maintenance, .. } = self;
+        let Services {
+            forms,
+            records,
+            files,
+            writer_task,
+            maintenance,
+            ..
+        } = self;
         if let Some(m) = maintenance {
             m.abort();
         }
@@ -58,17 +77,31 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let mut services = Services::start(&settings).await?;
         services.maintenance = Some(crate::store::maintenance::start(services.forms.writer()));
-        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port)).await?;
-        Ok(Application { listener, services, settings })
+        let listener =
+            TcpListener::bind((settings.server.host.as_str(), settings.server.port)).await?;
+        Ok(Application {
+            listener,
+            services,
+            settings,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("a bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
     }
 
     /// Serve until `shutdown` resolves, then finish in-flight requests and queued writes.
-    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let Application { listener, services, settings } = self;
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let Application {
+            listener,
+            services,
+            settings,
+        } = self;
         let state = AppState {
             db: services.db.clone(),
             forms: services.forms.clone(),
@@ -90,7 +123,11 @@ impl Application {
             let _ = stopped.wait_for(|s| *s).await;
             tokio::time::sleep(grace).await;
         };
-        let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(signal);
+        let server = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(signal);
         tokio::select! {
             result = server.into_future() => result?,
             _ = deadline => tracing::warn!(seconds = grace.as_secs(), "shutdown grace period over; closing the remaining connections"),

@@ -12,12 +12,22 @@ use crate::error::{Detail, DomainError};
 pub enum ApiError {
     Domain(DomainError),
     /// Request-level problems found before any service runs.
-    Http { status: StatusCode, code: &'static str, message: String, details: Vec<Detail> },
+    Http {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+        details: Vec<Detail>,
+    },
 }
 
 impl ApiError {
     pub fn http(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError::Http { status, code, message: message.into(), details: vec![] }
+        ApiError::Http {
+            status,
+            code,
+            message: message.into(),
+            details: vec![],
+        }
     }
 }
 
@@ -30,35 +40,71 @@ impl From<DomainError> for ApiError {
 pub type ApiResult<T> = Result<T, ApiError>;
 
 fn body(status: StatusCode, code: &str, message: String, details: Vec<Detail>) -> Response {
-    (status, Json(json!({"code": code, "message": message, "details": details}))).into_response()
+    (
+        status,
+        Json(json!({"code": code, "message": message, "details": details})),
+    )
+        .into_response()
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {
-            ApiError::Http { status, code, message, details } => body(status, code, message, details),
+            ApiError::Http {
+                status,
+                code,
+                message,
+                details,
+            } => body(status, code, message, details),
             ApiError::Domain(e) => match e {
-                DomainError::NotFound(what) => body(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"), vec![]),
-                DomainError::Invalid { message, details } => {
-                    body(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", message, details)
+                DomainError::NotFound(what) => body(
+                    StatusCode::NOT_FOUND,
+                    "not_found",
+                    format!("{what} not found"),
+                    vec![],
+                ),
+                DomainError::Invalid { message, details } => body(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "validation_failed",
+                    message,
+                    details,
+                ),
+                DomainError::BadRequest { message, details } => {
+                    body(StatusCode::BAD_REQUEST, "bad_request", message, details)
                 }
-                DomainError::BadRequest { message, details } => body(StatusCode::BAD_REQUEST, "bad_request", message, details),
-                DomainError::Conflict { message, details } => body(StatusCode::CONFLICT, "conflict", message, details),
+                DomainError::Conflict { message, details } => {
+                    body(StatusCode::CONFLICT, "conflict", message, details)
+                }
                 e @ DomainError::Stale { current } => body(
                     StatusCode::PRECONDITION_FAILED,
                     "precondition_failed",
                     e.to_string(),
-                    vec![Detail::new("", "if_match", format!("current row version is {current}"))],
+                    vec![Detail::new(
+                        "",
+                        "if_match",
+                        format!("current row version is {current}"),
+                    )],
                 ),
                 DomainError::Unavailable(m) => {
                     tracing::warn!(error = %m, "database unavailable");
-                    let mut r = body(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database is unavailable; retry later".into(), vec![]);
-                    r.headers_mut().insert("retry-after", axum::http::HeaderValue::from_static("1"));
+                    let mut r = body(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "unavailable",
+                        "the database is unavailable; retry later".into(),
+                        vec![],
+                    );
+                    r.headers_mut()
+                        .insert("retry-after", axum::http::HeaderValue::from_static("1"));
                     r
                 }
                 DomainError::Internal(err) => {
                     tracing::error!(error = ?err, "internal error");
-                    body(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; it has been logged".into(), vec![])
+                    body(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "internal",
+                        "internal error; it has been logged".into(),
+                        vec![],
+                    )
                 }
             },
         }
@@ -73,8 +119,17 @@ impl From<JsonRejection> for ApiError {
             StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
             _ => "malformed_json",
         };
-        let status = if status == StatusCode::UNPROCESSABLE_ENTITY { StatusCode::BAD_REQUEST } else { status };
-        ApiError::Http { status, code, message: r.body_text(), details: vec![Detail::new("", code, r.body_text())] }
+        let status = if status == StatusCode::UNPROCESSABLE_ENTITY {
+            StatusCode::BAD_REQUEST
+        } else {
+            status
+        };
+        ApiError::Http {
+            status,
+            code,
+            message: r.body_text(),
+            details: vec![Detail::new("", code, r.body_text())],
+        }
     }
 }
 

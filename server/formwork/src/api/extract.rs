@@ -1,9 +1,9 @@
 //! Extractors that reject in our error shape, and request context (the acting user).
 
 use axum::extract::{ConnectInfo, FromRequestParts, OptionalFromRequestParts};
+use axum::extract::{Json as AxumJson, Path as AxumPath, Query as AxumQuery};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::extract::{Json as AxumJson, Path as AxumPath, Query as AxumQuery};
 use std::net::SocketAddr;
 
 use super::error::ApiError;
@@ -39,7 +39,11 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestActor {
             .get(axum::http::header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(|s| s.chars().take(200).collect());
-        Ok(RequestActor(Actor { user: "anonymous".into(), address, client }))
+        Ok(RequestActor(Actor {
+            user: "anonymous".into(),
+            address,
+            client,
+        }))
     }
 }
 
@@ -49,15 +53,26 @@ pub struct IfMatch(pub Option<i64>);
 impl<S: Send + Sync> OptionalFromRequestParts<S> for IfMatch {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Option<Self>, Self::Rejection> {
-        let Some(v) = parts.headers.get(axum::http::header::IF_MATCH) else { return Ok(None) };
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        let Some(v) = parts.headers.get(axum::http::header::IF_MATCH) else {
+            return Ok(None);
+        };
         let text = v.to_str().unwrap_or_default().trim();
         if text == "*" {
             return Ok(None);
         }
         let tag = text.trim_start_matches("W/").trim_matches('"');
-        tag.parse::<i64>().map(|n| Some(IfMatch(Some(n)))).map_err(|_| {
-            ApiError::http(StatusCode::BAD_REQUEST, "bad_if_match", format!("If-Match {text:?} is not an ETag this API issued"))
-        })
+        tag.parse::<i64>()
+            .map(|n| Some(IfMatch(Some(n))))
+            .map_err(|_| {
+                ApiError::http(
+                    StatusCode::BAD_REQUEST,
+                    "bad_if_match",
+                    format!("If-Match {text:?} is not an ETag this API issued"),
+                )
+            })
     }
 }

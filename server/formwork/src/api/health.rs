@@ -13,11 +13,16 @@ pub async fn health() -> Json<Value> {
 
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     if state.db.ping().await {
-        (StatusCode::OK, Json(json!({"status": "ready", "database": "up"})))
+        (
+            StatusCode::OK,
+            Json(json!({"status": "ready", "database": "up"})),
+        )
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"code": "unavailable", "message": "the database is unavailable", "details": []})),
+            Json(
+                json!({"code": "unavailable", "message": "the database is unavailable", "details": []}),
+            ),
         )
     }
 }

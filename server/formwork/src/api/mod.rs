@@ -38,12 +38,18 @@ pub fn router(state: AppState, body_limit: usize, web_dir: &Path) -> Router {
     let records = Router::new()
         .route("/", get(records::list).post(records::create))
         .route("/query", post(records::query))
-        .route("/bulk", post(records::bulk_create).put(records::bulk_update))
+        .route(
+            "/bulk",
+            post(records::bulk_create).put(records::bulk_update),
+        )
         .route("/import", post(transfer::import))
         .route("/export", get(transfer::export))
         .route(
             "/{id}",
-            get(records::get).put(records::replace).patch(records::patch).delete(records::delete),
+            get(records::get)
+                .put(records::replace)
+                .patch(records::patch)
+                .delete(records::delete),
         )
         .route("/{id}/restore", post(records::restore));
     let api = Router::new()
@@ -59,17 +65,30 @@ pub fn router(state: AppState, body_limit: usize, web_dir: &Path) -> Router {
         .route("/apps/{app}/forms/{form}", get(apps::get_form))
         .route("/apps/{app}/forms/{form}/draft", put(apps::put_draft))
         .route("/apps/{app}/forms/{form}/publish", post(apps::publish))
-        .route("/apps/{app}/forms/{form}/versions", get(apps::list_versions))
-        .route("/apps/{app}/forms/{form}/versions/{version}", get(apps::get_version))
+        .route(
+            "/apps/{app}/forms/{form}/versions",
+            get(apps::list_versions),
+        )
+        .route(
+            "/apps/{app}/forms/{form}/versions/{version}",
+            get(apps::get_version),
+        )
         .nest("/apps/{app}/forms/{form}/records", records)
-        .fallback(|| async { ApiError::http(StatusCode::NOT_FOUND, "not_found", "no such API route") })
+        .fallback(|| async {
+            ApiError::http(StatusCode::NOT_FOUND, "not_found", "no such API route")
+        })
         .method_not_allowed_fallback(|| async {
-            ApiError::http(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method")
+            ApiError::http(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this route does not take that method",
+            )
         })
         .with_state(state);
-    let mut app = Router::new()
-        .nest("/api/v1", api)
-        .route("/api/docs", get(|| async { axum::response::Redirect::permanent("/api-docs/") }));
+    let mut app = Router::new().nest("/api/v1", api).route(
+        "/api/docs",
+        get(|| async { axum::response::Redirect::permanent("/api-docs/") }),
+    );
     if web_dir.join("index.html").exists() {
         let spa = ServeDir::new(web_dir).fallback(ServeFile::new(web_dir.join("index.html")));
         app = app.fallback_service(spa);
@@ -81,13 +100,15 @@ pub fn router(state: AppState, body_limit: usize, web_dir: &Path) -> Router {
         });
     }
     app.layer(axum::extract::DefaultBodyLimit::max(body_limit))
-        .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
-            tracing::error!("a request handler panicked");
-            axum::response::IntoResponse::into_response(ApiError::http(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "internal error; it has been logged",
-            ))
-        }))
+        .layer(CatchPanicLayer::custom(
+            |_: Box<dyn std::any::Any + Send>| {
+                tracing::error!("a request handler panicked");
+                axum::response::IntoResponse::into_response(ApiError::http(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal error; it has been logged",
+                ))
+            },
+        ))
         .layer(TraceLayer::new_for_http())
 }

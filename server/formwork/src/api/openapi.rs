@@ -15,15 +15,18 @@ fn error_responses() -> Value {
 
 fn common_components() -> Map<String, Value> {
     let mut c = Map::new();
-    c.insert("Error".into(), json!({
-        "type": "object", "required": ["code", "message", "details"],
-        "properties": {
-            "code": {"type": "string"}, "message": {"type": "string"},
-            "details": {"type": "array", "items": {"type": "object", "properties": {
-                "pointer": {"type": "string", "description": "JSON pointer into the request"},
-                "rule": {"type": "string"}, "message": {"type": "string"}}}}
-        }
-    }));
+    c.insert(
+        "Error".into(),
+        json!({
+            "type": "object", "required": ["code", "message", "details"],
+            "properties": {
+                "code": {"type": "string"}, "message": {"type": "string"},
+                "details": {"type": "array", "items": {"type": "object", "properties": {
+                    "pointer": {"type": "string", "description": "JSON pointer into the request"},
+                    "rule": {"type": "string"}, "message": {"type": "string"}}}}
+            }
+        }),
+    );
     c.insert("RecordMeta".into(), json!({
         "type": "object",
         "properties": {
@@ -52,7 +55,12 @@ fn list_params() -> Value {
 
 /// Record paths for one form (or the generic `{app}`/`{form}` paths), with `data` typed by
 /// the component schema `data_ref`.
-fn record_paths(prefix: &str, data_ref: Value, tag: &str, extra_params: Value) -> Map<String, Value> {
+fn record_paths(
+    prefix: &str,
+    data_ref: Value,
+    tag: &str,
+    extra_params: Value,
+) -> Map<String, Value> {
     let record = json!({"allOf": [{"$ref": "#/components/schemas/RecordMeta"}, {"type": "object", "properties": {"data": data_ref}}]});
     let write = json!({"type": "object", "required": ["data"], "properties": {"data": data_ref, "reason": {"type": "string"}}, "additionalProperties": false});
     let ok = |schema: &Value| json!({"content": {"application/json": {"schema": schema}}});
@@ -69,7 +77,10 @@ fn record_paths(prefix: &str, data_ref: Value, tag: &str, extra_params: Value) -
     merge(&mut list_get["responses"], error_responses());
     let mut create = json!({"tags": [tag], "summary": "Create a record", "parameters": extra_params, "requestBody": ok(&write), "responses": {"201": {"description": "created", "content": {"application/json": {"schema": record}}}}});
     merge(&mut create["responses"], error_responses());
-    paths.insert(format!("{prefix}/records"), json!({"get": list_get, "post": create}));
+    paths.insert(
+        format!("{prefix}/records"),
+        json!({"get": list_get, "post": create}),
+    );
     let one = |summary: &str, body: Option<&Value>| {
         let mut op = json!({"tags": [tag], "summary": summary, "parameters": with(&extra_params, vec![id.clone(), if_match.clone()]), "responses": {"200": {"description": "the record", "content": {"application/json": {"schema": record}}}}});
         if let Some(b) = body {
@@ -84,7 +95,10 @@ fn record_paths(prefix: &str, data_ref: Value, tag: &str, extra_params: Value) -
         "patch": one("Merge-patch a record's data", Some(&json!({"type": "object", "properties": {"data": {"type": "object"}, "reason": {"type": "string"}}}))),
         "delete": one("Soft-delete a record", None)
     }));
-    paths.insert(format!("{prefix}/records/{{id}}/restore"), json!({"post": one("Restore a deleted record", None)}));
+    paths.insert(
+        format!("{prefix}/records/{{id}}/restore"),
+        json!({"post": one("Restore a deleted record", None)}),
+    );
     paths.insert(format!("{prefix}/records/bulk"), json!({
         "post": {"tags": [tag], "summary": "Create records, all or nothing", "parameters": extra_params, "requestBody": ok(&json!({"type": "object", "properties": {"items": {"type": "array", "items": write}}})), "responses": {"201": {"description": "created"}}},
         "put": {"tags": [tag], "summary": "Update records, all or nothing", "parameters": extra_params, "requestBody": ok(&json!({"type": "object"})), "responses": {"200": {"description": "updated"}}}
@@ -125,22 +139,66 @@ pub async fn platform() -> axum::Json<Value> {
         {"name": "app", "in": "path", "required": true, "schema": {"type": "string"}},
         {"name": "form", "in": "path", "required": true, "schema": {"type": "string"}}
     ]);
-    let mut paths = record_paths("/apps/{app}/forms/{form}", json!({"type": "object"}), "records", app_param);
+    let mut paths = record_paths(
+        "/apps/{app}/forms/{form}",
+        json!({"type": "object"}),
+        "records",
+        app_param,
+    );
     let simple = |tag: &str, summary: &str| json!({"tags": [tag], "summary": summary, "responses": {"200": {"description": "ok"}}});
-    paths.insert("/health".into(), json!({"get": simple("platform", "Liveness")}));
-    paths.insert("/ready".into(), json!({"get": simple("platform", "Readiness: the database answers")}));
-    paths.insert("/openapi.json".into(), json!({"get": simple("platform", "This document")}));
-    paths.insert("/apps".into(), json!({"get": simple("definitions", "List apps")}));
+    paths.insert(
+        "/health".into(),
+        json!({"get": simple("platform", "Liveness")}),
+    );
+    paths.insert(
+        "/ready".into(),
+        json!({"get": simple("platform", "Readiness: the database answers")}),
+    );
+    paths.insert(
+        "/openapi.json".into(),
+        json!({"get": simple("platform", "This document")}),
+    );
+    paths.insert(
+        "/apps".into(),
+        json!({"get": simple("definitions", "List apps")}),
+    );
     paths.insert("/apps/{app}".into(), json!({"get": simple("definitions", "An app's definition"), "put": simple("definitions", "Create or replace an app")}));
-    paths.insert("/apps/{app}/openapi.json".into(), json!({"get": simple("definitions", "OpenAPI for one app's forms")}));
-    paths.insert("/apps/{app}/forms".into(), json!({"get": simple("definitions", "List forms")}));
-    paths.insert("/apps/{app}/forms/{form}".into(), json!({"get": simple("definitions", "A form: draft and published version")}));
-    paths.insert("/apps/{app}/forms/{form}/draft".into(), json!({"put": simple("definitions", "Save a draft definition")}));
-    paths.insert("/apps/{app}/forms/{form}/publish".into(), json!({"post": simple("definitions", "Publish the draft (or the body) as a new version")}));
-    paths.insert("/apps/{app}/forms/{form}/versions".into(), json!({"get": simple("definitions", "Published versions")}));
-    paths.insert("/apps/{app}/forms/{form}/versions/{version}".into(), json!({"get": simple("definitions", "One published version")}));
-    paths.insert("/files".into(), json!({"post": simple("files", "Upload a file (raw body with its Content-Type)")}));
-    paths.insert("/files/{sha256}".into(), json!({"get": simple("files", "Download a file")}));
+    paths.insert(
+        "/apps/{app}/openapi.json".into(),
+        json!({"get": simple("definitions", "OpenAPI for one app's forms")}),
+    );
+    paths.insert(
+        "/apps/{app}/forms".into(),
+        json!({"get": simple("definitions", "List forms")}),
+    );
+    paths.insert(
+        "/apps/{app}/forms/{form}".into(),
+        json!({"get": simple("definitions", "A form: draft and published version")}),
+    );
+    paths.insert(
+        "/apps/{app}/forms/{form}/draft".into(),
+        json!({"put": simple("definitions", "Save a draft definition")}),
+    );
+    paths.insert(
+        "/apps/{app}/forms/{form}/publish".into(),
+        json!({"post": simple("definitions", "Publish the draft (or the body) as a new version")}),
+    );
+    paths.insert(
+        "/apps/{app}/forms/{form}/versions".into(),
+        json!({"get": simple("definitions", "Published versions")}),
+    );
+    paths.insert(
+        "/apps/{app}/forms/{form}/versions/{version}".into(),
+        json!({"get": simple("definitions", "One published version")}),
+    );
+    paths.insert(
+        "/files".into(),
+        json!({"post": simple("files", "Upload a file (raw body with its Content-Type)")}),
+    );
+    paths.insert(
+        "/files/{sha256}".into(),
+        json!({"get": simple("files", "Download a file")}),
+    );
     axum::Json(json!({
         "openapi": "3.1.0",
         "info": {"title": "Formwork platform API", "version": env!("CARGO_PKG_VERSION")},
@@ -150,12 +208,17 @@ pub async fn platform() -> axum::Json<Value> {
     }))
 }
 
-pub async fn for_app(State(s): State<AppState>, Path(app): Path<String>) -> ApiResult<axum::Json<Value>> {
+pub async fn for_app(
+    State(s): State<AppState>,
+    Path(app): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
     let app_def = s.forms.get_app(&app).await?;
     let mut paths = Map::new();
     let mut schemas = common_components();
     for summary in s.forms.list_forms(&app).await? {
-        let Some(key) = summary["key"].as_str() else { continue };
+        let Some(key) = summary["key"].as_str() else {
+            continue;
+        };
         if summary["published_version"].is_null() {
             continue;
         }
@@ -168,11 +231,21 @@ pub async fn for_app(State(s): State<AppState>, Path(app): Path<String>) -> ApiR
         }
         schemas.insert(name.clone(), schema);
         let data_ref = json!({"$ref": format!("#/components/schemas/{name}")});
-        for (p, item) in record_paths(&format!("/apps/{app}/forms/{key}"), data_ref, key, json!([])) {
+        for (p, item) in record_paths(
+            &format!("/apps/{app}/forms/{key}"),
+            data_ref,
+            key,
+            json!([]),
+        ) {
             paths.insert(p, item);
         }
     }
-    let title = app_def["label"].as_object().and_then(|m| m.values().next()).and_then(Value::as_str).unwrap_or(&app).to_owned();
+    let title = app_def["label"]
+        .as_object()
+        .and_then(|m| m.values().next())
+        .and_then(Value::as_str)
+        .unwrap_or(&app)
+        .to_owned();
     Ok(axum::Json(json!({
         "openapi": "3.1.0",
         "info": {"title": format!("{title} — Formwork app API"), "version": env!("CARGO_PKG_VERSION")},

@@ -41,7 +41,11 @@ pub struct GetParams {
     deleted: bool,
 }
 
-pub async fn get(State(s): State<AppState>, Path((app, form, id)): RecordPath, Query(p): Query<GetParams>) -> ApiResult<Response> {
+pub async fn get(
+    State(s): State<AppState>,
+    Path((app, form, id)): RecordPath,
+    Query(p): Query<GetParams>,
+) -> ApiResult<Response> {
     let row = s.records.get(&app, &form, id, p.deleted).await?;
     Ok(with_etag(StatusCode::OK, row.to_api()))
 }
@@ -53,7 +57,18 @@ pub async fn replace(
     if_match: Option<IfMatch>,
     Json(body): Json<Value>,
 ) -> ApiResult<Response> {
-    let rec = s.records.update(&app, &form, id, body, if_match.and_then(|m| m.0), false, &actor).await?;
+    let rec = s
+        .records
+        .update(
+            &app,
+            &form,
+            id,
+            body,
+            if_match.and_then(|m| m.0),
+            false,
+            &actor,
+        )
+        .await?;
     Ok(with_etag(StatusCode::OK, rec))
 }
 
@@ -64,7 +79,18 @@ pub async fn patch(
     if_match: Option<IfMatch>,
     Json(body): Json<Value>,
 ) -> ApiResult<Response> {
-    let rec = s.records.update(&app, &form, id, body, if_match.and_then(|m| m.0), true, &actor).await?;
+    let rec = s
+        .records
+        .update(
+            &app,
+            &form,
+            id,
+            body,
+            if_match.and_then(|m| m.0),
+            true,
+            &actor,
+        )
+        .await?;
     Ok(with_etag(StatusCode::OK, rec))
 }
 
@@ -82,7 +108,15 @@ pub async fn delete(
 ) -> ApiResult<Response> {
     let rec = s
         .records
-        .set_deleted(&app, &form, id, if_match.and_then(|m| m.0), Lifecycle::Delete, p.reason, &actor)
+        .set_deleted(
+            &app,
+            &form,
+            id,
+            if_match.and_then(|m| m.0),
+            Lifecycle::Delete,
+            p.reason,
+            &actor,
+        )
         .await?;
     Ok(with_etag(StatusCode::OK, rec))
 }
@@ -96,7 +130,15 @@ pub async fn restore(
 ) -> ApiResult<Response> {
     let rec = s
         .records
-        .set_deleted(&app, &form, id, if_match.and_then(|m| m.0), Lifecycle::Restore, p.reason, &actor)
+        .set_deleted(
+            &app,
+            &form,
+            id,
+            if_match.and_then(|m| m.0),
+            Lifecycle::Restore,
+            p.reason,
+            &actor,
+        )
         .await?;
     Ok(with_etag(StatusCode::OK, rec))
 }
@@ -117,11 +159,21 @@ pub struct ListParams {
 }
 
 fn split(s: Option<String>) -> Vec<String> {
-    s.map(|s| s.split(',').map(str::trim).filter(|x| !x.is_empty()).map(str::to_owned).collect())
-        .unwrap_or_default()
+    s.map(|s| {
+        s.split(',')
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .map(str::to_owned)
+            .collect()
+    })
+    .unwrap_or_default()
 }
 
-pub async fn list(State(s): State<AppState>, Path((app, form)): FormPath, Query(p): Query<ListParams>) -> ApiResult<axum::Json<Value>> {
+pub async fn list(
+    State(s): State<AppState>,
+    Path((app, form)): FormPath,
+    Query(p): Query<ListParams>,
+) -> ApiResult<axum::Json<Value>> {
     let q = list_query(p)?;
     Ok(axum::Json(s.records.list(&app, &form, &q).await?))
 }
@@ -129,11 +181,13 @@ pub async fn list(State(s): State<AppState>, Path((app, form)): FormPath, Query(
 /// A list query from query-string parameters.
 pub fn list_query(p: ListParams) -> ApiResult<ListQuery> {
     let filter = match p.filter {
-        Some(text) => Some(serde_json::from_str(&text).map_err(|e| ApiError::Domain(crate::error::DomainError::bad_request(
-            "/filter",
-            "json",
-            format!("filter is not JSON: {e}"),
-        )))?),
+        Some(text) => Some(serde_json::from_str(&text).map_err(|e| {
+            ApiError::Domain(crate::error::DomainError::bad_request(
+                "/filter",
+                "json",
+                format!("filter is not JSON: {e}"),
+            ))
+        })?),
         None => None,
     };
     let q = ListQuery {
@@ -166,7 +220,11 @@ pub struct QueryBody {
     deleted: bool,
 }
 
-pub async fn query(State(s): State<AppState>, Path((app, form)): FormPath, Json(b): Json<QueryBody>) -> ApiResult<axum::Json<Value>> {
+pub async fn query(
+    State(s): State<AppState>,
+    Path((app, form)): FormPath,
+    Json(b): Json<QueryBody>,
+) -> ApiResult<axum::Json<Value>> {
     let q = ListQuery {
         filter: b.filter,
         sort: b.sort,
@@ -190,7 +248,10 @@ pub async fn bulk_create(
     Json(body): Json<Value>,
 ) -> ApiResult<(StatusCode, axum::Json<Value>)> {
     let items = bulk_items(&body)?;
-    let out = s.records.create_many(&app, &form, items, &actor, true).await?;
+    let out = s
+        .records
+        .create_many(&app, &form, items, &actor, true)
+        .await?;
     Ok((StatusCode::CREATED, axum::Json(json!({"items": out}))))
 }
 
@@ -202,13 +263,18 @@ pub async fn bulk_update(
 ) -> ApiResult<axum::Json<Value>> {
     let items = bulk_items(&body)?;
     let merge = body.get("merge").and_then(Value::as_bool).unwrap_or(false);
-    let out = s.records.update_many(&app, &form, items, merge, &actor).await?;
+    let out = s
+        .records
+        .update_many(&app, &form, items, merge, &actor)
+        .await?;
     Ok(axum::Json(json!({"items": out})))
 }
 
 fn bulk_items(body: &Value) -> ApiResult<Vec<Value>> {
     match body.get("items") {
-        Some(Value::Array(items)) if !items.is_empty() && items.len() <= MAX_BULK => Ok(items.clone()),
+        Some(Value::Array(items)) if !items.is_empty() && items.len() <= MAX_BULK => {
+            Ok(items.clone())
+        }
         _ => Err(ApiError::Domain(crate::error::DomainError::bad_request(
             "/items",
             "bulk",

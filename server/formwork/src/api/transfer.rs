@@ -25,19 +25,28 @@ pub struct ImportParams {
 }
 
 fn format_of(explicit: Option<&str>, headers: &HeaderMap) -> ApiResult<Format> {
-    let from_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).and_then(|t| {
-        if t.starts_with("text/csv") {
-            Some("csv")
-        } else if t.starts_with(XLSX) {
-            Some("xlsx")
-        } else {
-            None
-        }
-    });
+    let from_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|t| {
+            if t.starts_with("text/csv") {
+                Some("csv")
+            } else if t.starts_with(XLSX) {
+                Some("xlsx")
+            } else {
+                None
+            }
+        });
     explicit
         .or(from_type)
         .and_then(Format::parse)
-        .ok_or_else(|| ApiError::http(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send text/csv or XLSX (or ?format=csv|xlsx)"))
+        .ok_or_else(|| {
+            ApiError::http(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send text/csv or XLSX (or ?format=csv|xlsx)",
+            )
+        })
 }
 
 /// The body is streamed to a temporary file (at most `import_limit` bytes), then checked
@@ -51,22 +60,54 @@ pub async fn import(
     body: Body,
 ) -> ApiResult<Response> {
     let format = format_of(p.format.as_deref(), &headers)?;
-    let tmp = tempfile::NamedTempFile::new().map_err(|e| ApiError::Domain(crate::error::DomainError::Internal(e.into())))?;
-    let mut file = tokio::fs::File::create(tmp.path()).await.map_err(|e| ApiError::Domain(crate::error::DomainError::Internal(e.into())))?;
+    let tmp = tempfile::NamedTempFile::new()
+        .map_err(|e| ApiError::Domain(crate::error::DomainError::Internal(e.into())))?;
+    let mut file = tokio::fs::File::create(tmp.path())
+        .await
+        .map_err(|e| ApiError::Domain(crate::error::DomainError::Internal(e.into())))?;
     let mut stream = body.into_data_stream();
     let mut size = 0usize;
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| ApiError::http(StatusCode::BAD_REQUEST, "body", format!("the upload was interrupted: {e}")))?;
+        let chunk = chunk.map_err(|e| {
+            ApiError::http(
+                StatusCode::BAD_REQUEST,
+                "body",
+                format!("the upload was interrupted: {e}"),
+            )
+        })?;
         size += chunk.len();
         if size > s.import_limit {
-            return Err(ApiError::http(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("imports are limited to {} bytes", s.import_limit)));
+            return Err(ApiError::http(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("imports are limited to {} bytes", s.import_limit),
+            ));
         }
-        file.write_all(&chunk).await.map_err(|e| ApiError::Domain(crate::error::DomainError::Internal(e.into())))?;
+        file.write_all(&chunk)
+            .await
+            .map_err(|e| ApiError::Domain(crate::error::DomainError::Internal(e.into())))?;
     }
-    file.flush().await.map_err(|e| ApiError::Domain(crate::error::DomainError::Internal(e.into())))?;
+    file.flush()
+        .await
+        .map_err(|e| ApiError::Domain(crate::error::DomainError::Internal(e.into())))?;
     drop(file);
-    let out = s.records.import(&app, &form, tmp.path().to_owned(), format, p.dry_run, p.file_name, &actor).await?;
-    let status = if p.dry_run { StatusCode::OK } else { StatusCode::CREATED };
+    let out = s
+        .records
+        .import(
+            &app,
+            &form,
+            tmp.path().to_owned(),
+            format,
+            p.dry_run,
+            p.file_name,
+            &actor,
+        )
+        .await?;
+    let status = if p.dry_run {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
     Ok((status, axum::Json(out)).into_response())
 }
 
@@ -86,18 +127,35 @@ pub async fn export(
 ) -> ApiResult<Response> {
     let format = f.format.unwrap_or_else(|| "csv".into());
     if format != "csv" && format != "xlsx" {
-        return Err(ApiError::Domain(crate::error::DomainError::bad_request("/format", "format", format!("{format:?} is not csv or xlsx"))));
+        return Err(ApiError::Domain(crate::error::DomainError::bad_request(
+            "/format",
+            "format",
+            format!("{format:?} is not csv or xlsx"),
+        )));
     }
     let q = list_query(p)?;
-    let cols = s.records.start_export(&app, &form, &q, &format, &actor).await?;
+    let cols = s
+        .records
+        .start_export(&app, &form, &q, &format, &actor)
+        .await?;
     let mut headers = HeaderMap::new();
     let name = format!("attachment; filename=\"{app}-{form}.{format}\"");
-    headers.insert(header::CONTENT_DISPOSITION, HeaderValue::from_str(&name).unwrap_or(HeaderValue::from_static("attachment")));
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&name).unwrap_or(HeaderValue::from_static("attachment")),
+    );
     match format.as_str() {
         "csv" => {
-            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            );
             let rx = crate::service::export::csv_stream(s.records.clone(), app, form, q, cols);
-            let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|x| (x, rx)) });
+            let stream =
+                futures::stream::unfold(
+                    rx,
+                    |mut rx| async move { rx.recv().await.map(|x| (x, rx)) },
+                );
             Ok((headers, Body::from_stream(stream)).into_response())
         }
         "xlsx" => {
@@ -105,6 +163,10 @@ pub async fn export(
             let bytes = crate::service::export::xlsx(&s.records, &app, &form, &q, &cols).await?;
             Ok((headers, bytes).into_response())
         }
-        other => Err(ApiError::Domain(crate::error::DomainError::bad_request("/format", "format", format!("{other:?} is not csv or xlsx")))),
+        other => Err(ApiError::Domain(crate::error::DomainError::bad_request(
+            "/format",
+            "format",
+            format!("{other:?} is not csv or xlsx"),
+        ))),
     }
 }

@@ -121,7 +121,9 @@ impl Scope<'_> {
             Scope::Root(model) => model.field(first),
             Scope::Item(table) => table.children.get(first),
         }
-        .ok_or_else(|| DomainError::bad_request(pointer, "unknown_field", format!("no field {name:?}")))?;
+        .ok_or_else(|| {
+            DomainError::bad_request(pointer, "unknown_field", format!("no field {name:?}"))
+        })?;
         let mut path = vec![first.to_owned()];
         for seg in segs {
             spec = spec.children.get(seg).ok_or_else(|| {
@@ -142,7 +144,11 @@ impl Scope<'_> {
                 .field(name)
                 .filter(|f| f.json_type == JsonType::Array && !f.children.is_empty())
                 .ok_or_else(|| {
-                    DomainError::bad_request(pointer, "unknown_field", format!("{name:?} is not a sub-table"))
+                    DomainError::bad_request(
+                        pointer,
+                        "unknown_field",
+                        format!("{name:?} is not a sub-table"),
+                    )
                 }),
             Scope::Item(_) => Err(DomainError::bad_request(
                 pointer,

@@ -27,21 +27,47 @@ pub enum Filter {
     And(Vec<Filter>),
     Or(Vec<Filter>),
     Not(Box<Filter>),
-    Cmp { field: FieldRef, op: CmpOp, value: Value },
-    In { field: FieldRef, values: Vec<Value> },
+    Cmp {
+        field: FieldRef,
+        op: CmpOp,
+        value: Value,
+    },
+    In {
+        field: FieldRef,
+        values: Vec<Value>,
+    },
     /// Text contains a substring, or a list contains an element.
-    Contains { field: FieldRef, needle: Value },
-    StartsWith { field: FieldRef, prefix: String },
-    IsNull { field: FieldRef },
+    Contains {
+        field: FieldRef,
+        needle: Value,
+    },
+    StartsWith {
+        field: FieldRef,
+        prefix: String,
+    },
+    IsNull {
+        field: FieldRef,
+    },
     /// Some row of a sub-table matches.
-    Some { table: String, pred: Box<Filter> },
+    Some {
+        table: String,
+        pred: Box<Filter>,
+    },
 }
 
 impl Filter {
     /// Parse a JSON Logic filter; `pointer` locates it in the request for error messages.
     pub fn parse(logic: &Value, scope: &Scope, pointer: &str) -> DomainResult<Filter> {
-        let Some((op, args)) = logic.as_object().filter(|o| o.len() == 1).and_then(|o| o.iter().next()) else {
-            return Err(DomainError::bad_request(pointer, "filter", "a filter is an object with one operator"));
+        let Some((op, args)) = logic
+            .as_object()
+            .filter(|o| o.len() == 1)
+            .and_then(|o| o.iter().next())
+        else {
+            return Err(DomainError::bad_request(
+                pointer,
+                "filter",
+                "a filter is an object with one operator",
+            ));
         };
         let p = format!("{pointer}/{}", crate::schema::definition::escape(op));
         let list: Vec<&Value> = match args {
@@ -52,7 +78,11 @@ impl Filter {
             if list.len() == n {
                 Ok(())
             } else {
-                Err(DomainError::bad_request(&p, "arity", format!("{op} takes {n} arguments")))
+                Err(DomainError::bad_request(
+                    &p,
+                    "arity",
+                    format!("{op} takes {n} arguments"),
+                ))
             }
         };
         Ok(match op.as_str() {
@@ -62,7 +92,11 @@ impl Filter {
                     .enumerate()
                     .map(|(i, a)| Filter::parse(a, scope, &format!("{p}/{i}")))
                     .collect::<DomainResult<Vec<_>>>()?;
-                if op == "and" { Filter::And(parts) } else { Filter::Or(parts) }
+                if op == "and" {
+                    Filter::And(parts)
+                } else {
+                    Filter::Or(parts)
+                }
             }
             "!" => {
                 arity(1)?;
@@ -74,21 +108,51 @@ impl Filter {
                 let f = if value.is_null() {
                     Filter::IsNull { field }
                 } else {
-                    check_literal(&field, &value, &p, &[JsonType::String, JsonType::Number, JsonType::Boolean])?;
-                    Filter::Cmp { field, op: CmpOp::Eq, value }
+                    check_literal(
+                        &field,
+                        &value,
+                        &p,
+                        &[JsonType::String, JsonType::Number, JsonType::Boolean],
+                    )?;
+                    Filter::Cmp {
+                        field,
+                        op: CmpOp::Eq,
+                        value,
+                    }
                 };
-                if op.starts_with('!') { Filter::Not(Box::new(f)) } else { f }
+                if op.starts_with('!') {
+                    Filter::Not(Box::new(f))
+                } else {
+                    f
+                }
             }
             "<" | "<=" | ">" | ">=" if list.len() == 3 && matches!(op.as_str(), "<" | "<=") => {
-                let field = var(list[1], scope, &format!("{p}/1"))?
-                    .ok_or_else(|| DomainError::bad_request(&format!("{p}/1"), "filter", "between needs a field in the middle"))?;
+                let field = var(list[1], scope, &format!("{p}/1"))?.ok_or_else(|| {
+                    DomainError::bad_request(
+                        &format!("{p}/1"),
+                        "filter",
+                        "between needs a field in the middle",
+                    )
+                })?;
                 let (lo, hi) = (list[0].clone(), list[2].clone());
                 check_literal(&field, &lo, &p, &[JsonType::String, JsonType::Number])?;
                 check_literal(&field, &hi, &p, &[JsonType::String, JsonType::Number])?;
-                let (lo_op, hi_op) = if op == "<" { (CmpOp::Gt, CmpOp::Lt) } else { (CmpOp::Ge, CmpOp::Le) };
+                let (lo_op, hi_op) = if op == "<" {
+                    (CmpOp::Gt, CmpOp::Lt)
+                } else {
+                    (CmpOp::Ge, CmpOp::Le)
+                };
                 Filter::And(vec![
-                    Filter::Cmp { field: field.clone(), op: lo_op, value: lo },
-                    Filter::Cmp { field, op: hi_op, value: hi },
+                    Filter::Cmp {
+                        field: field.clone(),
+                        op: lo_op,
+                        value: lo,
+                    },
+                    Filter::Cmp {
+                        field,
+                        op: hi_op,
+                        value: hi,
+                    },
                 ])
             }
             "<" | "<=" | ">" | ">=" => {
@@ -107,12 +171,24 @@ impl Filter {
                 arity(2)?;
                 if let Some(field) = var(list[0], scope, &format!("{p}/0"))? {
                     let Value::Array(values) = list[1] else {
-                        return Err(DomainError::bad_request(&format!("{p}/1"), "filter", "in needs a list of values"));
+                        return Err(DomainError::bad_request(
+                            &format!("{p}/1"),
+                            "filter",
+                            "in needs a list of values",
+                        ));
                     };
                     for v in values {
-                        check_literal(&field, v, &p, &[JsonType::String, JsonType::Number, JsonType::Boolean])?;
+                        check_literal(
+                            &field,
+                            v,
+                            &p,
+                            &[JsonType::String, JsonType::Number, JsonType::Boolean],
+                        )?;
                     }
-                    Filter::In { field, values: values.clone() }
+                    Filter::In {
+                        field,
+                        values: values.clone(),
+                    }
                 } else if let Some(field) = var(list[1], scope, &format!("{p}/1"))? {
                     let needle = list[0].clone();
                     match field.ty {
@@ -135,25 +211,47 @@ impl Filter {
                 arity(2)?;
                 let (field, value, flipped) = field_and_literal(list[0], list[1], scope, &p)?;
                 match (&value, field.ty, flipped) {
-                    (Value::String(prefix), JsonType::String, false) => Filter::StartsWith { field, prefix: prefix.clone() },
-                    _ => return Err(DomainError::bad_request(&p, "type", "starts_with takes a text field and a text prefix")),
+                    (Value::String(prefix), JsonType::String, false) => Filter::StartsWith {
+                        field,
+                        prefix: prefix.clone(),
+                    },
+                    _ => {
+                        return Err(DomainError::bad_request(
+                            &p,
+                            "type",
+                            "starts_with takes a text field and a text prefix",
+                        ));
+                    }
                 }
             }
             "some" | "none" => {
                 arity(2)?;
                 let name = var_name(list[0]).ok_or_else(|| {
-                    DomainError::bad_request(&format!("{p}/0"), "filter", "some/none take a sub-table field first")
+                    DomainError::bad_request(
+                        &format!("{p}/0"),
+                        "filter",
+                        "some/none take a sub-table field first",
+                    )
                 })?;
                 let table: &FieldSpec = scope.sub_table(name, &format!("{p}/0"))?;
                 let pred = Filter::parse(list[1], &Scope::Item(table), &format!("{p}/1"))?;
-                let some = Filter::Some { table: name.to_owned(), pred: Box::new(pred) };
-                if op == "none" { Filter::Not(Box::new(some)) } else { some }
+                let some = Filter::Some {
+                    table: name.to_owned(),
+                    pred: Box::new(pred),
+                };
+                if op == "none" {
+                    Filter::Not(Box::new(some))
+                } else {
+                    some
+                }
             }
             other => {
                 return Err(DomainError::bad_request(
                     &p,
                     "operator",
-                    format!("unsupported operator {other:?}; use and, or, !, ==, !=, <, <=, >, >=, in, starts_with, some, none"),
+                    format!(
+                        "unsupported operator {other:?}; use and, or, !, ==, !=, <, <=, >, >=, in, starts_with, some, none"
+                    ),
                 ));
             }
         })
@@ -165,22 +263,28 @@ impl Filter {
             Filter::And(parts) => parts.iter().all(|p| p.matches(record, item)),
             Filter::Or(parts) => parts.iter().any(|p| p.matches(record, item)),
             Filter::Not(inner) => !inner.matches(record, item),
-            Filter::Cmp { field, op, value } => field.get(record, item).is_some_and(|v| {
-                match (compare(v, value), op) {
-                    (Some(o), CmpOp::Eq) => o == Ordering::Equal,
-                    (Some(o), CmpOp::Lt) => o == Ordering::Less,
-                    (Some(o), CmpOp::Le) => o != Ordering::Greater,
-                    (Some(o), CmpOp::Gt) => o == Ordering::Greater,
-                    (Some(o), CmpOp::Ge) => o != Ordering::Less,
-                    (None, _) => false,
-                }
+            Filter::Cmp { field, op, value } => {
+                field
+                    .get(record, item)
+                    .is_some_and(|v| match (compare(v, value), op) {
+                        (Some(o), CmpOp::Eq) => o == Ordering::Equal,
+                        (Some(o), CmpOp::Lt) => o == Ordering::Less,
+                        (Some(o), CmpOp::Le) => o != Ordering::Greater,
+                        (Some(o), CmpOp::Gt) => o == Ordering::Greater,
+                        (Some(o), CmpOp::Ge) => o != Ordering::Less,
+                        (None, _) => false,
+                    })
+            }
+            Filter::In { field, values } => field.get(record, item).is_some_and(|v| {
+                values
+                    .iter()
+                    .any(|x| compare(v, x) == Some(Ordering::Equal))
             }),
-            Filter::In { field, values } => field
-                .get(record, item)
-                .is_some_and(|v| values.iter().any(|x| compare(v, x) == Some(Ordering::Equal))),
             Filter::Contains { field, needle } => match field.get(record, item) {
                 Some(Value::String(s)) => needle.as_str().is_some_and(|n| s.contains(n)),
-                Some(Value::Array(a)) => a.iter().any(|x| compare(x, needle) == Some(Ordering::Equal)),
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .any(|x| compare(x, needle) == Some(Ordering::Equal)),
                 _ => false,
             },
             Filter::StartsWith { field, prefix } => field
@@ -253,7 +357,12 @@ fn var(v: &Value, scope: &Scope, pointer: &str) -> DomainResult<Option<FieldRef>
 }
 
 /// `[field, literal]` or `[literal, field]`; the bool says the field came second.
-fn field_and_literal(a: &Value, b: &Value, scope: &Scope, p: &str) -> DomainResult<(FieldRef, Value, bool)> {
+fn field_and_literal(
+    a: &Value,
+    b: &Value,
+    scope: &Scope,
+    p: &str,
+) -> DomainResult<(FieldRef, Value, bool)> {
     if let Some(f) = var(a, scope, &format!("{p}/0"))? {
         literal(b, &format!("{p}/1"))?;
         return Ok((f, b.clone(), false));
@@ -262,7 +371,11 @@ fn field_and_literal(a: &Value, b: &Value, scope: &Scope, p: &str) -> DomainResu
         literal(a, &format!("{p}/0"))?;
         return Ok((f, a.clone(), true));
     }
-    Err(DomainError::bad_request(p, "filter", "a comparison needs one field ({\"var\": …}) and one value"))
+    Err(DomainError::bad_request(
+        p,
+        "filter",
+        "a comparison needs one field ({\"var\": …}) and one value",
+    ))
 }
 
 fn literal(v: &Value, p: &str) -> DomainResult<()> {
@@ -289,7 +402,10 @@ fn check_literal(field: &FieldRef, v: &Value, p: &str, allowed: &[JsonType]) -> 
         Err(DomainError::bad_request(
             p,
             "type",
-            format!("{} holds {:?} values; {v} cannot be compared with it here", field.name, field.ty),
+            format!(
+                "{} holds {:?} values; {v} cannot be compared with it here",
+                field.name, field.ty
+            ),
         ))
     }
 }

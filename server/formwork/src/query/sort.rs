@@ -21,13 +21,22 @@ pub struct SortKey {
 /// Parse `a,-b`; the id is appended (descending when the first key is, or alone: newest first).
 pub fn parse_sort(spec: Option<&str>, scope: &Scope) -> DomainResult<Vec<SortKey>> {
     let mut keys = Vec::new();
-    for (i, part) in spec.unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()).enumerate() {
+    for (i, part) in spec
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .enumerate()
+    {
         let (desc, name) = match part.strip_prefix('-') {
             Some(n) => (true, n),
             None => (false, part.strip_prefix('+').unwrap_or(part)),
         };
         let field = scope.resolve(name, &format!("/sort/{i}"))?;
-        if !matches!(field.ty, JsonType::String | JsonType::Number | JsonType::Boolean) {
+        if !matches!(
+            field.ty,
+            JsonType::String | JsonType::Number | JsonType::Boolean
+        ) {
             return Err(DomainError::bad_request(
                 &format!("/sort/{i}"),
                 "sort",
@@ -64,7 +73,13 @@ pub fn encode_cursor(values: &[Value]) -> String {
 }
 
 pub fn decode_cursor(cursor: &str, keys: &[SortKey]) -> DomainResult<Vec<Value>> {
-    let bad = || DomainError::bad_request("/cursor", "cursor", "the cursor is not one this list produced");
+    let bad = || {
+        DomainError::bad_request(
+            "/cursor",
+            "cursor",
+            "the cursor is not one this list produced",
+        )
+    };
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
     let values: Vec<Value> = serde_json::from_slice(&bytes).map_err(|_| bad())?;
     if values.len() != keys.len() || !values.last().is_some_and(Value::is_i64) {

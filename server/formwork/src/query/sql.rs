@@ -72,8 +72,18 @@ fn expr_at(backend: Backend, base: Base, path: &[String], ty: JsonType) -> Strin
     match backend {
         Backend::Sqlite => format!("json_extract({}, {})", base.sql(), sqlite_path(path)),
         Backend::Postgres => match ty {
-            JsonType::String => format!("(({} {} {}) COLLATE \"C\")", base.sql(), pg_arrow(path, true), pg_path(path)),
-            _ => format!("NULLIF({} {} {}, 'null'::jsonb)", base.sql(), pg_arrow(path, false), pg_path(path)),
+            JsonType::String => format!(
+                "(({} {} {}) COLLATE \"C\")",
+                base.sql(),
+                pg_arrow(path, true),
+                pg_path(path)
+            ),
+            _ => format!(
+                "NULLIF({} {} {}, 'null'::jsonb)",
+                base.sql(),
+                pg_arrow(path, false),
+                pg_path(path)
+            ),
         },
     }
 }
@@ -81,7 +91,12 @@ fn expr_at(backend: Backend, base: Base, path: &[String], ty: JsonType) -> Strin
 fn type_expr(backend: Backend, base: Base, path: &[String]) -> String {
     match backend {
         Backend::Sqlite => format!("json_type({}, {})", base.sql(), sqlite_path(path)),
-        Backend::Postgres => format!("jsonb_typeof({} {} {})", base.sql(), pg_arrow(path, false), pg_path(path)),
+        Backend::Postgres => format!(
+            "jsonb_typeof({} {} {})",
+            base.sql(),
+            pg_arrow(path, false),
+            pg_path(path)
+        ),
     }
 }
 
@@ -142,8 +157,15 @@ fn compile_at(backend: Backend, base: Base, filter: &Filter, params: &mut Params
         Filter::And(parts) if parts.is_empty() => "(1=1)".into(),
         Filter::Or(parts) if parts.is_empty() => "(1=0)".into(),
         Filter::And(parts) | Filter::Or(parts) => {
-            let joiner = if matches!(filter, Filter::And(_)) { " AND " } else { " OR " };
-            let inner: Vec<String> = parts.iter().map(|p| compile_at(backend, base, p, params)).collect();
+            let joiner = if matches!(filter, Filter::And(_)) {
+                " AND "
+            } else {
+                " OR "
+            };
+            let inner: Vec<String> = parts
+                .iter()
+                .map(|p| compile_at(backend, base, p, params))
+                .collect();
             format!("({})", inner.join(joiner))
         }
         Filter::Not(inner) => format!("(NOT {})", compile_at(backend, base, inner, params)),
@@ -164,7 +186,10 @@ fn compile_at(backend: Backend, base: Base, filter: &Filter, params: &mut Params
                 return "(1=0)".into();
             }
             let (expr, guard) = field_sql(backend, base, field);
-            let ps: Vec<String> = values.iter().map(|v| bind(backend, field, v, params)).collect();
+            let ps: Vec<String> = values
+                .iter()
+                .map(|v| bind(backend, field, v, params))
+                .collect();
             format!("({guard} AND {expr} IN ({}))", ps.join(", "))
         }
         Filter::Contains { field, needle } => {
@@ -173,7 +198,11 @@ fn compile_at(backend: Backend, base: Base, filter: &Filter, params: &mut Params
                 (JsonType::Array, Col::Data(path)) => match backend {
                     Backend::Sqlite => {
                         let p = bind(backend, field, needle, params);
-                        let ty = if needle.is_string() { "('text')" } else { "('integer','real')" };
+                        let ty = if needle.is_string() {
+                            "('text')"
+                        } else {
+                            "('integer','real')"
+                        };
                         format!(
                             "({guard} AND EXISTS (SELECT 1 FROM json_each({}, {}) AS m WHERE m.type IN {ty} AND m.value = {p}))",
                             base.sql(),
@@ -181,7 +210,9 @@ fn compile_at(backend: Backend, base: Base, filter: &Filter, params: &mut Params
                         )
                     }
                     Backend::Postgres => {
-                        let p = params.push(SqlValue::Json(Some(Box::new(Value::Array(vec![needle.clone()])))));
+                        let p = params.push(SqlValue::Json(Some(Box::new(Value::Array(vec![
+                            needle.clone(),
+                        ])))));
                         format!("({guard} AND {expr} @> {p})")
                     }
                 },
@@ -204,7 +235,10 @@ fn compile_at(backend: Backend, base: Base, filter: &Filter, params: &mut Params
         }
         Filter::IsNull { field } => match &field.col {
             Col::System(c) => format!("({} IS NULL)", c.column()),
-            Col::Data(path) => format!("(COALESCE({}, 'null') = 'null')", type_expr(backend, base, path)),
+            Col::Data(path) => format!(
+                "(COALESCE({}, 'null') = 'null')",
+                type_expr(backend, base, path)
+            ),
         },
         Filter::Some { table, pred } => {
             let path = vec![table.clone()];
@@ -232,15 +266,19 @@ pub fn sort_exprs(backend: Backend, keys: &[SortKey]) -> Vec<String> {
 }
 
 /// `ORDER BY` text: ascending puts NULLs first, descending last, on both databases.
+/// PostgreSQL's defaults are the opposite, so nullable keys say so explicitly (and the
+/// expression indexes are built `NULLS FIRST` to match); NOT NULL system columns carry no
+/// NULLS clause, which would only stop the planner from reading an index backwards.
 pub fn order_by(backend: Backend, keys: &[SortKey]) -> String {
     keys.iter()
         .map(|k| {
             let e = sort_expr(backend, k);
-            match (backend, k.desc) {
-                (Backend::Sqlite, false) => format!("{e} ASC"),
-                (Backend::Sqlite, true) => format!("{e} DESC"),
-                (Backend::Postgres, false) => format!("{e} ASC NULLS FIRST"),
-                (Backend::Postgres, true) => format!("{e} DESC NULLS LAST"),
+            let never_null = matches!(k.field.col, Col::System(c) if c != super::fields::SysCol::Owner);
+            match (backend, k.desc, never_null) {
+                (Backend::Sqlite, false, _) | (Backend::Postgres, false, true) => format!("{e} ASC"),
+                (Backend::Sqlite, true, _) | (Backend::Postgres, true, true) => format!("{e} DESC"),
+                (Backend::Postgres, false, false) => format!("{e} ASC NULLS FIRST"),
+                (Backend::Postgres, true, false) => format!("{e} DESC NULLS LAST"),
             }
         })
         .collect::<Vec<_>>()
@@ -248,7 +286,12 @@ pub fn order_by(backend: Backend, keys: &[SortKey]) -> String {
 }
 
 /// Rows strictly after the cursor position in the sort order.
-pub fn after_cursor(backend: Backend, keys: &[SortKey], values: &[Value], params: &mut Params) -> String {
+pub fn after_cursor(
+    backend: Backend,
+    keys: &[SortKey],
+    values: &[Value],
+    params: &mut Params,
+) -> String {
     let mut alternatives = Vec::new();
     for i in 0..keys.len() {
         let mut terms = Vec::new();
@@ -264,9 +307,15 @@ pub fn after_cursor(backend: Backend, keys: &[SortKey], values: &[Value], params
         let e = sort_expr(backend, &keys[i]);
         let after = match (keys[i].desc, values[i].is_null()) {
             (false, true) => format!("{e} IS NOT NULL"),
-            (false, false) => format!("{e} > {}", bind(backend, &keys[i].field, &values[i], params)),
+            (false, false) => format!(
+                "{e} > {}",
+                bind(backend, &keys[i].field, &values[i], params)
+            ),
             (true, true) => "1=0".to_owned(),
-            (true, false) => format!("({e} < {} OR {e} IS NULL)", bind(backend, &keys[i].field, &values[i], params)),
+            (true, false) => format!(
+                "({e} < {} OR {e} IS NULL)",
+                bind(backend, &keys[i].field, &values[i], params)
+            ),
         };
         terms.push(after);
         alternatives.push(format!("({})", terms.join(" AND ")));

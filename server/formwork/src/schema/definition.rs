@@ -44,7 +44,13 @@ const SUB_SCHEMA: &[&str] = &[
     "not",
     "contentSchema",
 ];
-const SUB_SCHEMA_MAP: &[&str] = &["properties", "patternProperties", "$defs", "definitions", "dependentSchemas"];
+const SUB_SCHEMA_MAP: &[&str] = &[
+    "properties",
+    "patternProperties",
+    "$defs",
+    "definitions",
+    "dependentSchemas",
+];
 const SUB_SCHEMA_LIST: &[&str] = &["allOf", "anyOf", "oneOf", "prefixItems"];
 
 /// A form definition that passed every check, with its compiled validator.
@@ -78,11 +84,19 @@ pub fn build_validator(schema: &Value) -> Result<Validator, String> {
 pub fn compile(app: &str, version: i64, def: &Value) -> DomainResult<Arc<CompiledForm>> {
     let mut details = Vec::new();
     let Some(obj) = def.as_object() else {
-        return Err(DomainError::invalid_one("", "type", "a form definition is a JSON object"));
+        return Err(DomainError::invalid_one(
+            "",
+            "type",
+            "a form definition is a JSON object",
+        ));
     };
     for k in obj.keys() {
         if !["key", "label", "schema", "layout", "description"].contains(&k.as_str()) {
-            details.push(Detail::new(format!("/{k}"), "unknown_property", format!("unknown property {k:?}")));
+            details.push(Detail::new(
+                format!("/{k}"),
+                "unknown_property",
+                format!("unknown property {k:?}"),
+            ));
         }
     }
     let key = match obj.get("key").and_then(Value::as_str) {
@@ -99,7 +113,11 @@ pub fn compile(app: &str, version: i64, def: &Value) -> DomainResult<Arc<Compile
     check_label(obj.get("label"), "/label", true, &mut details);
     if let Some(layout) = obj.get("layout") {
         if !layout.is_object() {
-            details.push(Detail::new("/layout", "type", "layout is a JSON object (a UI-schema tree)"));
+            details.push(Detail::new(
+                "/layout",
+                "type",
+                "layout is a JSON object (a UI-schema tree)",
+            ));
         }
     }
     let Some(schema) = obj.get("schema") else {
@@ -113,8 +131,8 @@ pub fn compile(app: &str, version: i64, def: &Value) -> DomainResult<Arc<Compile
     if !details.is_empty() {
         return Err(DomainError::invalid(details));
     }
-    let validator = build_validator(schema)
-        .map_err(|m| DomainError::invalid_one("/schema", "schema", m))?;
+    let validator =
+        build_validator(schema).map_err(|m| DomainError::invalid_one("/schema", "schema", m))?;
     Ok(Arc::new(CompiledForm {
         app: app.to_owned(),
         key,
@@ -155,10 +173,12 @@ fn check_schema(schema: &Value, details: &mut Vec<Detail>) {
 
 /// Visit every schema object, checking its `x-` annotations.
 fn walk(schema: &Value, ptr: &str, in_sub_table: bool, details: &mut Vec<Detail>) {
-    let Some(obj) = schema.as_object() else { return };
+    let Some(obj) = schema.as_object() else {
+        return;
+    };
     check_annotations(obj, ptr, in_sub_table, details);
-    let nested_in_table =
-        in_sub_table || obj.get("x-type").and_then(Value::as_str) == Some(FieldKind::SubTable.name());
+    let nested_in_table = in_sub_table
+        || obj.get("x-type").and_then(Value::as_str) == Some(FieldKind::SubTable.name());
     for (k, v) in obj {
         let p = format!("{ptr}/{}", escape(k));
         if SUB_SCHEMA.contains(&k.as_str()) {
@@ -166,7 +186,12 @@ fn walk(schema: &Value, ptr: &str, in_sub_table: bool, details: &mut Vec<Detail>
         } else if SUB_SCHEMA_MAP.contains(&k.as_str()) {
             if let Some(m) = v.as_object() {
                 for (name, sub) in m {
-                    walk(sub, &format!("{p}/{}", escape(name)), nested_in_table, details);
+                    walk(
+                        sub,
+                        &format!("{p}/{}", escape(name)),
+                        nested_in_table,
+                        details,
+                    );
                 }
             }
         } else if SUB_SCHEMA_LIST.contains(&k.as_str()) {
@@ -179,14 +204,23 @@ fn walk(schema: &Value, ptr: &str, in_sub_table: bool, details: &mut Vec<Detail>
     }
 }
 
-fn check_annotations(obj: &Map<String, Value>, ptr: &str, in_sub_table: bool, details: &mut Vec<Detail>) {
+fn check_annotations(
+    obj: &Map<String, Value>,
+    ptr: &str,
+    in_sub_table: bool,
+    details: &mut Vec<Detail>,
+) {
     for (k, v) in obj {
         if !k.starts_with("x-") {
             continue;
         }
         let p = format!("{ptr}/{}", escape(k));
         if !ANNOTATIONS.contains(&k.as_str()) {
-            details.push(Detail::new(&p, "x-annotation", format!("unknown platform annotation {k:?}")));
+            details.push(Detail::new(
+                &p,
+                "x-annotation",
+                format!("unknown platform annotation {k:?}"),
+            ));
             continue;
         }
         let ok = match k.as_str() {
@@ -195,29 +229,52 @@ fn check_annotations(obj: &Map<String, Value>, ptr: &str, in_sub_table: bool, de
                 true
             }
             "x-indexed" | "x-unique" | "x-confidential" => v.is_boolean(),
-            "x-currency" => v.as_str().is_some_and(|c| c.len() == 3 && c.chars().all(|c| c.is_ascii_uppercase())),
+            "x-currency" => v
+                .as_str()
+                .is_some_and(|c| c.len() == 3 && c.chars().all(|c| c.is_ascii_uppercase())),
             "x-max-size" => v.as_u64().is_some_and(|n| n > 0),
-            "x-accept" => v.as_array().is_some_and(|a| a.iter().all(|m| m.as_str().is_some_and(|m| m.contains('/')))),
+            "x-accept" => v.as_array().is_some_and(|a| {
+                a.iter()
+                    .all(|m| m.as_str().is_some_and(|m| m.contains('/')))
+            }),
             "x-demo" => v.is_object(),
             "x-formula" => v.is_object() || v.is_array() || v.is_string() || v.is_number(),
-            "x-serial" => v.as_str().is_some_and(|s| crate::schema::serial::SerialPattern::parse(s).is_ok()),
+            "x-serial" => v
+                .as_str()
+                .is_some_and(|s| crate::schema::serial::SerialPattern::parse(s).is_ok()),
             "x-ref" => v.get("form").and_then(Value::as_str).is_some_and(is_key),
-            "x-options" => v.as_object().is_some_and(|m| m.values().all(Value::is_object)),
+            "x-options" => v
+                .as_object()
+                .is_some_and(|m| m.values().all(Value::is_object)),
             "x-type" => check_x_type(obj, v, &p, in_sub_table, details),
             _ => true,
         };
         if !ok {
-            details.push(Detail::new(&p, k.as_str(), format!("{k} has an invalid value: {v}")));
+            details.push(Detail::new(
+                &p,
+                k.as_str(),
+                format!("{k} has an invalid value: {v}"),
+            ));
         }
     }
 }
 
 /// `x-type` names a known kind whose JSON type agrees with the schema; kind-specific
 /// annotations are present.
-fn check_x_type(obj: &Map<String, Value>, v: &Value, p: &str, in_sub_table: bool, details: &mut Vec<Detail>) -> bool {
+fn check_x_type(
+    obj: &Map<String, Value>,
+    v: &Value,
+    p: &str,
+    in_sub_table: bool,
+    details: &mut Vec<Detail>,
+) -> bool {
     let Some(kind) = v.as_str().and_then(FieldKind::parse) else {
         let known: Vec<&str> = FieldKind::ALL.iter().map(|k| k.name()).collect();
-        details.push(Detail::new(p, "x-type", format!("unknown field type {v}; known: {}", known.join(", "))));
+        details.push(Detail::new(
+            p,
+            "x-type",
+            format!("unknown field type {v}; known: {}", known.join(", ")),
+        ));
         return true;
     };
     if let Some(types) = kind.required_json_type() {
@@ -226,7 +283,11 @@ fn check_x_type(obj: &Map<String, Value>, v: &Value, p: &str, in_sub_table: bool
             details.push(Detail::new(
                 p,
                 "x-type",
-                format!("a {} field must declare \"type\": {}", kind.name(), types.join(" or ")),
+                format!(
+                    "a {} field must declare \"type\": {}",
+                    kind.name(),
+                    types.join(" or ")
+                ),
             ));
         }
     }

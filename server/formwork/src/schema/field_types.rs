@@ -141,7 +141,9 @@ impl FieldKind {
                 {
                     Ok(())
                 } else {
-                    Err(format!("{s:?} is not a mainland China mobile number (11 digits, 13x–19x)"))
+                    Err(format!(
+                        "{s:?} is not a mainland China mobile number (11 digits, 13x–19x)"
+                    ))
                 }
             }
             (FieldKind::Uscc, Value::String(s)) => check_uscc(s),
@@ -188,7 +190,9 @@ fn decimals(text: &str) -> usize {
 }
 
 const USCC_CHARS: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
-const USCC_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+const USCC_WEIGHTS: [u32; 17] = [
+    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+];
 
 /// The unified social credit code (统一社会信用代码, GB 32100-2015): 18 characters from a
 /// 31-character alphabet, the last one a weighted mod-31 check character.
@@ -209,7 +213,9 @@ pub fn check_uscc(code: &str) -> Result<(), String> {
     if chars[17] == expected {
         Ok(())
     } else {
-        Err(format!("{code:?} has a wrong check character (expected {expected})"))
+        Err(format!(
+            "{code:?} has a wrong check character (expected {expected})"
+        ))
     }
 }
 
@@ -221,14 +227,19 @@ pub fn uscc_with_check(body17: &str) -> String {
         .map(|(i, c)| USCC_CHARS.find(c).unwrap_or(0) as u32 * USCC_WEIGHTS[i % 17])
         .sum();
     let check = (31 - sum % 31) % 31;
-    format!("{body17}{}", USCC_CHARS.chars().nth(check as usize).unwrap_or('0'))
+    format!(
+        "{body17}{}",
+        USCC_CHARS.chars().nth(check as usize).unwrap_or('0')
+    )
 }
 
 struct XType(FieldKind);
 
 impl<'i> Keyword<'i> for XType {
     fn validate(&self, instance: &'i Value) -> Result<(), ValidationError<'i>> {
-        self.0.check_value(instance).map_err(ValidationError::custom)
+        self.0
+            .check_value(instance)
+            .map_err(ValidationError::custom)
     }
     fn is_valid(&self, instance: &'i Value) -> bool {
         self.0.check_value(instance).is_ok()
@@ -274,8 +285,16 @@ mod tests {
     fn dates_mobiles_and_emails() {
         assert!(FieldKind::Date.check_value(&json!("2026-02-28")).is_ok());
         assert!(FieldKind::Date.check_value(&json!("2026-02-30")).is_err());
-        assert!(FieldKind::CnMobile.check_value(&json!("13800138000")).is_ok());
-        assert!(FieldKind::CnMobile.check_value(&json!("12800138000")).is_err());
+        assert!(
+            FieldKind::CnMobile
+                .check_value(&json!("13800138000"))
+                .is_ok()
+        );
+        assert!(
+            FieldKind::CnMobile
+                .check_value(&json!("12800138000"))
+                .is_err()
+        );
         assert!(FieldKind::Email.check_value(&json!("a@b.cn")).is_ok());
         assert!(FieldKind::Email.check_value(&json!("a b@c.cn")).is_err());
     }

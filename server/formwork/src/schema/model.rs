@@ -22,7 +22,10 @@ impl JsonType {
     pub fn of_schema(schema: &Value) -> JsonType {
         let declared = match schema.get("type") {
             Some(Value::Array(types)) => {
-                let non_null: Vec<&Value> = types.iter().filter(|t| t.as_str() != Some("null")).collect();
+                let non_null: Vec<&Value> = types
+                    .iter()
+                    .filter(|t| t.as_str() != Some("null"))
+                    .collect();
                 match non_null.as_slice() {
                     [one] => Some(*one),
                     _ => None,
@@ -67,10 +70,15 @@ pub struct FieldSpec {
 
 impl FieldSpec {
     pub fn from_schema(key: &str, schema: &Value) -> FieldSpec {
-        let kind = schema.get("x-type").and_then(Value::as_str).and_then(FieldKind::parse);
+        let kind = schema
+            .get("x-type")
+            .and_then(Value::as_str)
+            .and_then(FieldKind::parse);
         let mut children = IndexMap::new();
         let object_props = match (kind, JsonType::of_schema(schema)) {
-            (Some(FieldKind::SubTable), _) | (_, JsonType::Array) => schema.pointer("/items/properties"),
+            (Some(FieldKind::SubTable), _) | (_, JsonType::Array) => {
+                schema.pointer("/items/properties")
+            }
             _ => schema.get("properties"),
         };
         if let Some(Value::Object(props)) = object_props {
@@ -90,14 +98,22 @@ impl FieldSpec {
                 .pointer("/x-ref/form")
                 .and_then(Value::as_str)
                 .map(str::to_owned),
-            serial: schema.get("x-serial").and_then(Value::as_str).map(str::to_owned),
+            serial: schema
+                .get("x-serial")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
             formula: schema.get("x-formula").cloned(),
             indexed: schema.get("x-indexed") == Some(&Value::Bool(true)),
             unique: schema.get("x-unique") == Some(&Value::Bool(true)),
             accept: schema
                 .get("x-accept")
                 .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
                 .unwrap_or_default(),
             max_size: schema.get("x-max-size").and_then(Value::as_u64),
             children,

@@ -52,7 +52,9 @@ impl SerialPattern {
             segments.push(Segment::Literal(rest.to_owned()));
         }
         if counters != 1 {
-            return Err(format!("{pattern:?} needs exactly one counter token such as {{0000}}"));
+            return Err(format!(
+                "{pattern:?} needs exactly one counter token such as {{0000}}"
+            ));
         }
         Ok(SerialPattern { segments })
     }

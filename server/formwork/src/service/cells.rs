@@ -26,9 +26,13 @@ pub fn read(field: &FieldSpec, cell: Cell) -> Result<Option<Value>, String> {
     };
     let t = text.trim();
     let v = match (field.kind, field.json_type) {
-        (Some(FieldKind::MultiSelect), _) => {
-            Value::Array(t.split([';', '；', ',', '，']).map(str::trim).filter(|s| !s.is_empty()).map(|s| json!(s)).collect())
-        }
+        (Some(FieldKind::MultiSelect), _) => Value::Array(
+            t.split([';', '；', ',', '，'])
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| json!(s))
+                .collect(),
+        ),
         (Some(FieldKind::Region), _) if !t.starts_with('{') => {
             let parts: Vec<&str> = t.split('/').map(str::trim).collect();
             let mut m = serde_json::Map::new();
@@ -40,7 +44,10 @@ pub fn read(field: &FieldSpec, cell: Cell) -> Result<Option<Value>, String> {
             Value::Object(m)
         }
         (_, JsonType::Number) => {
-            let n: f64 = t.replace(',', "").parse().map_err(|_| format!("{t:?} is not a number"))?;
+            let n: f64 = t
+                .replace(',', "")
+                .parse()
+                .map_err(|_| format!("{t:?} is not a number"))?;
             number_cell(field, n)?
         }
         (_, JsonType::Boolean) => match t.to_lowercase().as_str() {
@@ -48,7 +55,9 @@ pub fn read(field: &FieldSpec, cell: Cell) -> Result<Option<Value>, String> {
             "false" | "no" | "n" | "0" | "否" | "不" => Value::Bool(false),
             _ => return Err(format!("{t:?} is not yes/no")),
         },
-        (_, JsonType::Array | JsonType::Object) => serde_json::from_str(t).map_err(|_| format!("{t:?} is not JSON"))?,
+        (_, JsonType::Array | JsonType::Object) => {
+            serde_json::from_str(t).map_err(|_| format!("{t:?} is not JSON"))?
+        }
         _ => Value::String(text),
     };
     Ok(Some(v))
@@ -56,17 +65,24 @@ pub fn read(field: &FieldSpec, cell: Cell) -> Result<Option<Value>, String> {
 
 fn number_cell(field: &FieldSpec, n: f64) -> Result<Value, String> {
     match field.json_type {
-        JsonType::String => Ok(Value::String(if n.fract() == 0.0 { format!("{}", n as i64) } else { n.to_string() })),
+        JsonType::String => Ok(Value::String(if n.fract() == 0.0 {
+            format!("{}", n as i64)
+        } else {
+            n.to_string()
+        })),
         JsonType::Boolean => Ok(Value::Bool(n != 0.0)),
         _ => {
-            let integer = matches!(field.kind, Some(FieldKind::Integer | FieldKind::Reference)) || field.schema.get("type") == Some(&json!("integer"));
+            let integer = matches!(field.kind, Some(FieldKind::Integer | FieldKind::Reference))
+                || field.schema.get("type") == Some(&json!("integer"));
             if integer || n.fract() == 0.0 && n.abs() < 9e15 {
                 if n.fract() != 0.0 {
                     return Err(format!("{n} is not a whole number"));
                 }
                 Ok(Value::Number(Number::from(n as i64)))
             } else {
-                Number::from_f64(n).map(Value::Number).ok_or_else(|| format!("{n} is not a number"))
+                Number::from_f64(n)
+                    .map(Value::Number)
+                    .ok_or_else(|| format!("{n} is not a number"))
             }
         }
     }
@@ -79,9 +95,16 @@ pub fn to_text(v: &Value) -> String {
         Value::String(s) => neutralise(s),
         Value::Number(n) => n.to_string(),
         Value::Bool(b) => b.to_string(),
-        Value::Array(a) if a.iter().all(|x| x.is_string() || x.is_number()) => {
-            neutralise(&a.iter().map(|x| x.as_str().map(str::to_owned).unwrap_or_else(|| x.to_string())).collect::<Vec<_>>().join(";"))
-        }
+        Value::Array(a) if a.iter().all(|x| x.is_string() || x.is_number()) => neutralise(
+            &a.iter()
+                .map(|x| {
+                    x.as_str()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| x.to_string())
+                })
+                .collect::<Vec<_>>()
+                .join(";"),
+        ),
         other => neutralise(&other.to_string()),
     }
 }
@@ -101,7 +124,10 @@ mod tests {
 
     #[test]
     fn formulas_are_neutralised_but_numbers_are_not() {
-        assert_eq!(to_text(&json!("=HYPERLINK(\"http://x\")")), "'=HYPERLINK(\"http://x\")");
+        assert_eq!(
+            to_text(&json!("=HYPERLINK(\"http://x\")")),
+            "'=HYPERLINK(\"http://x\")"
+        );
         assert_eq!(to_text(&json!("@SUM(A1)")), "'@SUM(A1)");
         assert_eq!(to_text(&json!(-5)), "-5");
         assert_eq!(to_text(&json!("plain")), "plain");

@@ -26,9 +26,18 @@ const REGIONS: &[(&str, &str, &str)] = &[
     ("江苏省", "南京市", "鼓楼区"),
 ];
 
-pub async fn generate(services: &Services, package: &Path, scale: &str, seed: Option<u64>, if_empty: bool) -> anyhow::Result<String> {
+pub async fn generate(
+    services: &Services,
+    package: &Path,
+    scale: &str,
+    seed: Option<u64>,
+    if_empty: bool,
+) -> anyhow::Result<String> {
     let (app_def, _) = super::package::load(package)?;
-    let app = app_def["key"].as_str().ok_or_else(|| anyhow::anyhow!("app.json has no key"))?.to_owned();
+    let app = app_def["key"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("app.json has no key"))?
+        .to_owned();
     let demo: Value = serde_json::from_str(&std::fs::read_to_string(package.join("demo.json"))?)?;
     let counts = demo["scales"][scale]
         .as_object()
@@ -37,15 +46,29 @@ pub async fn generate(services: &Services, package: &Path, scale: &str, seed: Op
     if if_empty {
         let row = services
             .db
-            .query_one("SELECT COUNT(*) AS n FROM records WHERE app = $1", vec![app.clone().into()])
+            .query_one(
+                "SELECT COUNT(*) AS n FROM records WHERE app = $1",
+                vec![app.clone().into()],
+            )
             .await?;
-        if row.map(|r| r.try_get::<i64>("", "n")).transpose()?.unwrap_or(0) > 0 {
-            return Ok(format!("app {app} already has records; no demo data generated"));
+        if row
+            .map(|r| r.try_get::<i64>("", "n"))
+            .transpose()?
+            .unwrap_or(0)
+            > 0
+        {
+            return Ok(format!(
+                "app {app} already has records; no demo data generated"
+            ));
         }
     }
     let seed = seed.or_else(|| demo["seed"].as_u64()).unwrap_or(1);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let actor = Actor { user: "demo".into(), address: None, client: Some("formwork demo-data".into()) };
+    let actor = Actor {
+        user: "demo".into(),
+        address: None,
+        client: Some("formwork demo-data".into()),
+    };
     let mut ids: HashMap<String, Vec<i64>> = HashMap::new();
     let mut summary = Vec::new();
     let started = std::time::Instant::now();
@@ -62,7 +85,11 @@ pub async fn generate(services: &Services, package: &Path, scale: &str, seed: Op
                 .collect();
             let mut attempt = 0;
             loop {
-                match services.records.create_many(&app, form, bodies.clone(), &actor, true).await {
+                match services
+                    .records
+                    .create_many(&app, form, bodies.clone(), &actor, true)
+                    .await
+                {
                     Ok(created) => {
                         made.extend(created.iter().filter_map(|r| r["id"].as_i64()));
                         break;
@@ -71,7 +98,14 @@ pub async fn generate(services: &Services, package: &Path, scale: &str, seed: Op
                         attempt += 1;
                         let mut bad: Vec<usize> = details
                             .iter()
-                            .filter_map(|d| d.pointer.strip_prefix("/items/")?.split('/').next()?.parse().ok())
+                            .filter_map(|d| {
+                                d.pointer
+                                    .strip_prefix("/items/")?
+                                    .split('/')
+                                    .next()?
+                                    .parse()
+                                    .ok()
+                            })
                             .collect();
                         bad.sort_unstable();
                         bad.dedup();
@@ -92,7 +126,15 @@ pub async fn generate(services: &Services, package: &Path, scale: &str, seed: Op
             }
             n += size;
         }
-        summary.push(format!("{form}: {}{}", made.len(), if skipped > 0 { format!(" ({skipped} skipped)") } else { String::new() }));
+        summary.push(format!(
+            "{form}: {}{}",
+            made.len(),
+            if skipped > 0 {
+                format!(" ({skipped} skipped)")
+            } else {
+                String::new()
+            }
+        ));
         ids.insert(form.clone(), made);
     }
     Ok(format!(
@@ -102,7 +144,12 @@ pub async fn generate(services: &Services, package: &Path, scale: &str, seed: Op
     ))
 }
 
-fn record(fields: &indexmap::IndexMap<String, FieldSpec>, n: usize, ids: &HashMap<String, Vec<i64>>, rng: &mut ChaCha8Rng) -> Value {
+fn record(
+    fields: &indexmap::IndexMap<String, FieldSpec>,
+    n: usize,
+    ids: &HashMap<String, Vec<i64>>,
+    rng: &mut ChaCha8Rng,
+) -> Value {
     let mut out = Map::new();
     for f in fields.values() {
         let required = true;
@@ -116,10 +163,19 @@ fn record(fields: &indexmap::IndexMap<String, FieldSpec>, n: usize, ids: &HashMa
     Value::Object(out)
 }
 
-fn value(f: &FieldSpec, n: usize, ids: &HashMap<String, Vec<i64>>, rng: &mut ChaCha8Rng) -> Option<Value> {
+fn value(
+    f: &FieldSpec,
+    n: usize,
+    ids: &HashMap<String, Vec<i64>>,
+    rng: &mut ChaCha8Rng,
+) -> Option<Value> {
     let s = &f.schema;
     let hint = s.get("x-demo");
-    if let Some(list) = hint.and_then(|h| h.get("values")).and_then(Value::as_array).filter(|l| !l.is_empty()) {
+    if let Some(list) = hint
+        .and_then(|h| h.get("values"))
+        .and_then(Value::as_array)
+        .filter(|l| !l.is_empty())
+    {
         return Some(list[rng.random_range(0..list.len())].clone());
     }
     if let Some(t) = hint.and_then(|h| h.get("template")).and_then(Value::as_str) {
@@ -138,18 +194,30 @@ fn value(f: &FieldSpec, n: usize, ids: &HashMap<String, Vec<i64>>, rng: &mut Cha
     let day_range = || -> (i64, i64) {
         let parse = |v: &Value| {
             v.as_str()
-                .and_then(|t| chrono::NaiveDate::parse_from_str(&t[..t.len().min(10)], "%Y-%m-%d").ok())
+                .and_then(|t| {
+                    chrono::NaiveDate::parse_from_str(&t[..t.len().min(10)], "%Y-%m-%d").ok()
+                })
                 .map(|d| d.num_days_from_ce() as i64)
         };
         match range {
-            Some(r) if r.len() == 2 => (parse(&r[0]).unwrap_or(738_886), parse(&r[1]).unwrap_or(739_556)),
+            Some(r) if r.len() == 2 => (
+                parse(&r[0]).unwrap_or(738_886),
+                parse(&r[1]).unwrap_or(739_556),
+            ),
             _ => (738_886, 739_556),
         }
     };
-    let enum_values = |s: &Value| s.get("enum").and_then(Value::as_array).cloned().unwrap_or_default();
+    let enum_values = |s: &Value| {
+        s.get("enum")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
     use chrono::Datelike;
     Some(match f.kind? {
-        FieldKind::Text | FieldKind::LongText => Value::String(format!("{} {n}", f.key.replace('_', " "))),
+        FieldKind::Text | FieldKind::LongText => {
+            Value::String(format!("{} {n}", f.key.replace('_', " ")))
+        }
         FieldKind::Number => {
             let (lo, hi) = num_range(0.0, 1000.0);
             json!((rng.random_range(lo..=hi) * 10.0).round() / 10.0)
@@ -169,7 +237,12 @@ fn value(f: &FieldSpec, n: usize, ids: &HashMap<String, Vec<i64>>, rng: &mut Cha
                 Value::String(d.format("%Y-%m-%d").to_string())
             } else {
                 let secs = rng.random_range(8 * 3600..20 * 3600);
-                Value::String(format!("{}T{:02}:{:02}:00+08:00", d.format("%Y-%m-%d"), secs / 3600, (secs / 60) % 60))
+                Value::String(format!(
+                    "{}T{:02}:{:02}:00+08:00",
+                    d.format("%Y-%m-%d"),
+                    secs / 3600,
+                    (secs / 60) % 60
+                ))
             }
         }
         FieldKind::Select => {
@@ -187,8 +260,12 @@ fn value(f: &FieldSpec, n: usize, ids: &HashMap<String, Vec<i64>>, rng: &mut Cha
         }
         FieldKind::Boolean => Value::Bool(rng.random_bool(0.5)),
         FieldKind::Email => Value::String(format!("user{n}@example.cn")),
-        FieldKind::CnMobile => Value::String(format!("13{:09}", rng.random_range(0..1_000_000_000u64))),
-        FieldKind::Uscc => Value::String(uscc_with_check(&format!("91110108MA{:07}", n % 10_000_000))),
+        FieldKind::CnMobile => {
+            Value::String(format!("13{:09}", rng.random_range(0..1_000_000_000u64)))
+        }
+        FieldKind::Uscc => {
+            Value::String(uscc_with_check(&format!("91110108MA{:07}", n % 10_000_000)))
+        }
         FieldKind::Region => {
             let (p, c, d) = REGIONS[rng.random_range(0..REGIONS.len())];
             json!({"province": p, "city": c, "district": d})
@@ -204,8 +281,14 @@ fn value(f: &FieldSpec, n: usize, ids: &HashMap<String, Vec<i64>>, rng: &mut Cha
         }
         FieldKind::SubTable => {
             let rows = rng.random_range(0..=3);
-            Value::Array((0..rows).map(|i| record(&f.children, n * 10 + i, ids, rng)).collect())
+            Value::Array(
+                (0..rows)
+                    .map(|i| record(&f.children, n * 10 + i, ids, rng))
+                    .collect(),
+            )
         }
-        FieldKind::Attachment | FieldKind::Signature | FieldKind::Serial | FieldKind::Computed => return None,
+        FieldKind::Attachment | FieldKind::Signature | FieldKind::Serial | FieldKind::Computed => {
+            return None;
+        }
     })
 }

@@ -19,11 +19,21 @@ pub fn columns(all: Vec<String>, chosen: &Option<Vec<String>>) -> Vec<String> {
 }
 
 fn cell(record: &Value, col: &str) -> Value {
-    if col == "_id" { record["id"].clone() } else { record["data"].get(col).cloned().unwrap_or(Value::Null) }
+    if col == "_id" {
+        record["id"].clone()
+    } else {
+        record["data"].get(col).cloned().unwrap_or(Value::Null)
+    }
 }
 
 /// Page through every matching record, handing each page to `f`.
-async fn each_page(svc: &RecordService, app: &str, form: &str, q: &ListQuery, mut f: impl FnMut(&[Value]) -> DomainResult<()>) -> DomainResult<()> {
+async fn each_page(
+    svc: &RecordService,
+    app: &str,
+    form: &str,
+    q: &ListQuery,
+    mut f: impl FnMut(&[Value]) -> DomainResult<()>,
+) -> DomainResult<()> {
     let mut q = q.clone();
     q.limit = Some(PAGE);
     q.total = false;
@@ -39,7 +49,13 @@ async fn each_page(svc: &RecordService, app: &str, form: &str, q: &ListQuery, mu
 }
 
 /// CSV as a stream of chunks; an error after the first chunk ends the stream early (logged).
-pub fn csv_stream(svc: RecordService, app: String, form: String, q: ListQuery, cols: Vec<String>) -> mpsc::Receiver<Result<Bytes, std::io::Error>> {
+pub fn csv_stream(
+    svc: RecordService,
+    app: String,
+    form: String,
+    q: ListQuery,
+    cols: Vec<String>,
+) -> mpsc::Receiver<Result<Bytes, std::io::Error>> {
     let (tx, rx) = mpsc::channel(4);
     tokio::spawn(async move {
         let mut header = csv::Writer::from_writer(Vec::new());
@@ -59,9 +75,12 @@ pub fn csv_stream(svc: RecordService, app: String, form: String, q: ListQuery, c
                 let page = svc.list(&app, &form, &q).await?;
                 let mut w = csv::Writer::from_writer(Vec::new());
                 for r in page["items"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
-                    w.write_record(cols.iter().map(|c| to_text(&cell(r, c)))).map_err(|e| DomainError::Internal(e.into()))?;
+                    w.write_record(cols.iter().map(|c| to_text(&cell(r, c))))
+                        .map_err(|e| DomainError::Internal(e.into()))?;
                 }
-                let chunk = w.into_inner().map_err(|e| DomainError::Internal(anyhow::anyhow!(e.to_string())))?;
+                let chunk = w
+                    .into_inner()
+                    .map_err(|e| DomainError::Internal(anyhow::anyhow!(e.to_string())))?;
                 if tx.send(Ok(Bytes::from(chunk))).await.is_err() {
                     return Ok(());
                 }
@@ -81,12 +100,21 @@ pub fn csv_stream(svc: RecordService, app: String, form: String, q: ListQuery, c
 }
 
 /// The whole export as one XLSX workbook.
-pub async fn xlsx(svc: &RecordService, app: &str, form: &str, q: &ListQuery, cols: &[String]) -> DomainResult<Vec<u8>> {
-    let internal = |e: rust_xlsxwriter::XlsxError| DomainError::Internal(anyhow::anyhow!(e.to_string()));
+pub async fn xlsx(
+    svc: &RecordService,
+    app: &str,
+    form: &str,
+    q: &ListQuery,
+    cols: &[String],
+) -> DomainResult<Vec<u8>> {
+    let internal =
+        |e: rust_xlsxwriter::XlsxError| DomainError::Internal(anyhow::anyhow!(e.to_string()));
     let mut wb = rust_xlsxwriter::Workbook::new();
     let sheet = wb.add_worksheet_with_constant_memory().map_err(internal)?;
     for (c, name) in cols.iter().enumerate() {
-        sheet.write_string(0, c as u16, neutralise(name)).map_err(internal)?;
+        sheet
+            .write_string(0, c as u16, neutralise(name))
+            .map_err(internal)?;
     }
     let mut row = 1u32;
     let mut failure = None;
@@ -96,7 +124,9 @@ pub async fn xlsx(svc: &RecordService, app: &str, form: &str, q: &ListQuery, col
                 let v = cell(r, col);
                 let res = match &v {
                     Value::Null => Ok(&mut *sheet),
-                    Value::Number(n) => sheet.write_number(row, c as u16, n.as_f64().unwrap_or(0.0)),
+                    Value::Number(n) => {
+                        sheet.write_number(row, c as u16, n.as_f64().unwrap_or(0.0))
+                    }
                     Value::Bool(b) => sheet.write_boolean(row, c as u16, *b),
                     _ => sheet.write_string(row, c as u16, to_text(&v)),
                 };

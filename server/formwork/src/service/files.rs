@@ -29,12 +29,19 @@ pub fn path_of(dir: &Path, sha256: &str) -> PathBuf {
 }
 
 pub fn is_sha256(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 impl FileService {
     pub fn new(db: Db, writer: Writer, dir: PathBuf, max_size: u64) -> Self {
-        FileService { db, writer, dir, max_size }
+        FileService {
+            db,
+            writer,
+            dir,
+            max_size,
+        }
     }
 
     pub fn max_size(&self) -> u64 {
@@ -42,25 +49,47 @@ impl FileService {
     }
 
     /// Store an uploaded file (already spooled to `tmp`); idempotent for equal content.
-    pub async fn store(&self, tmp: &Path, content_type: &str, name: Option<String>, actor: &Actor) -> DomainResult<Value> {
+    pub async fn store(
+        &self,
+        tmp: &Path,
+        content_type: &str,
+        name: Option<String>,
+        actor: &Actor,
+    ) -> DomainResult<Value> {
         let internal = |e: std::io::Error| DomainError::Internal(e.into());
         let bytes = tokio::fs::read(tmp).await.map_err(internal)?;
         if bytes.len() as u64 > self.max_size {
-            return Err(DomainError::invalid_one("", "size", format!("files are limited to {} bytes", self.max_size)));
+            return Err(DomainError::invalid_one(
+                "",
+                "size",
+                format!("files are limited to {} bytes", self.max_size),
+            ));
         }
         let sha = hex::encode(Sha256::digest(&bytes));
         let dest = path_of(&self.dir, &sha);
         if !dest.exists() {
-            tokio::fs::create_dir_all(dest.parent().unwrap_or(&self.dir)).await.map_err(internal)?;
+            tokio::fs::create_dir_all(dest.parent().unwrap_or(&self.dir))
+                .await
+                .map_err(internal)?;
             let partial = dest.with_extension("part");
             tokio::fs::write(&partial, &bytes).await.map_err(internal)?;
-            tokio::fs::File::open(&partial).await.map_err(internal)?.sync_all().await.map_err(internal)?;
+            tokio::fs::File::open(&partial)
+                .await
+                .map_err(internal)?
+                .sync_all()
+                .await
+                .map_err(internal)?;
             tokio::fs::rename(&partial, &dest).await.map_err(internal)?;
         }
         let size = bytes.len() as i64;
         let stored = self
             .writer
-            .submit(RecordFile { sha: sha.clone(), size, content_type: content_type.to_owned(), actor: actor.clone() })
+            .submit(RecordFile {
+                sha: sha.clone(),
+                size,
+                content_type: content_type.to_owned(),
+                actor: actor.clone(),
+            })
             .await?;
         Ok(json!({"sha256": sha, "size": size, "content_type": stored, "name": name}))
     }
@@ -72,13 +101,20 @@ impl FileService {
         }
         let row = self
             .db
-            .query_one("SELECT content_type FROM files WHERE sha256 = $1", vec![sha256.into()])
+            .query_one(
+                "SELECT content_type FROM files WHERE sha256 = $1",
+                vec![sha256.into()],
+            )
             .await?
             .ok_or_else(|| DomainError::NotFound(format!("file {sha256}")))?;
         let ct: String = row.try_get("", "content_type")?;
         let bytes = tokio::fs::read(path_of(&self.dir, sha256))
             .await
-            .map_err(|e| DomainError::Internal(anyhow::anyhow!("file {sha256} is recorded but unreadable: {e}")))?;
+            .map_err(|e| {
+                DomainError::Internal(anyhow::anyhow!(
+                    "file {sha256} is recorded but unreadable: {e}"
+                ))
+            })?;
         Ok((bytes, ct))
     }
 }
@@ -91,10 +127,17 @@ struct RecordFile {
 }
 
 impl WriteOp for RecordFile {
-    fn apply<'a>(&'a self, txn: &'a DatabaseTransaction, batch: &'a mut Batch) -> BoxFuture<'a, DomainResult<Value>> {
+    fn apply<'a>(
+        &'a self,
+        txn: &'a DatabaseTransaction,
+        batch: &'a mut Batch,
+    ) -> BoxFuture<'a, DomainResult<Value>> {
         Box::pin(async move {
             let known = txn
-                .query_one_raw(batch.stmt("SELECT content_type FROM files WHERE sha256 = $1", vec![self.sha.clone().into()]))
+                .query_one_raw(batch.stmt(
+                    "SELECT content_type FROM files WHERE sha256 = $1",
+                    vec![self.sha.clone().into()],
+                ))
                 .await?;
             if let Some(row) = known {
                 // The same content uploaded before: its first content type stands.
@@ -121,7 +164,13 @@ fn accepts(accept: &[String], content_type: &str) -> bool {
 }
 
 /// Every file a record refers to exists and fits its field's accepted types and size.
-pub async fn check_files(txn: &DatabaseTransaction, batch: &Batch, form: &CompiledForm, data: &Value, prefix: &str) -> DomainResult<()> {
+pub async fn check_files(
+    txn: &DatabaseTransaction,
+    batch: &Batch,
+    form: &CompiledForm,
+    data: &Value,
+    prefix: &str,
+) -> DomainResult<()> {
     let mut details = Vec::new();
     // (field, its value, its pointer): root fields and the fields of sub-table rows.
     let mut slots: Vec<(&crate::schema::model::FieldSpec, &Value, String)> = Vec::new();
@@ -142,29 +191,55 @@ pub async fn check_files(txn: &DatabaseTransaction, batch: &Batch, form: &Compil
     }
     for (f, value, base) in slots {
         let refs: Vec<(String, &Value)> = match (f.kind, value) {
-            (Some(FieldKind::Attachment), Value::Array(items)) => items.iter().enumerate().map(|(i, v)| (format!("{base}/{i}"), v)).collect(),
+            (Some(FieldKind::Attachment), Value::Array(items)) => items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (format!("{base}/{i}"), v))
+                .collect(),
             (Some(FieldKind::Signature), v @ Value::Object(_)) => vec![(base.clone(), v)],
             _ => continue,
         };
         for (ptr, v) in refs {
-            let Some(sha) = v.get("sha256").and_then(Value::as_str) else { continue };
-            let row = txn
-                .query_one_raw(batch.stmt("SELECT size, content_type FROM files WHERE sha256 = $1", vec![sha.into()]))
-                .await?;
-            let Some(row) = row else {
-                details.push(Detail::new(format!("{ptr}/sha256"), "file", format!("no uploaded file {sha}")));
+            let Some(sha) = v.get("sha256").and_then(Value::as_str) else {
                 continue;
             };
-            let (size, ct): (i64, String) = (row.try_get("", "size")?, row.try_get("", "content_type")?);
+            let row = txn
+                .query_one_raw(batch.stmt(
+                    "SELECT size, content_type FROM files WHERE sha256 = $1",
+                    vec![sha.into()],
+                ))
+                .await?;
+            let Some(row) = row else {
+                details.push(Detail::new(
+                    format!("{ptr}/sha256"),
+                    "file",
+                    format!("no uploaded file {sha}"),
+                ));
+                continue;
+            };
+            let (size, ct): (i64, String) =
+                (row.try_get("", "size")?, row.try_get("", "content_type")?);
             if !accepts(&f.accept, &ct) {
-                details.push(Detail::new(&ptr, "x-accept", format!("{ct} is not accepted here ({})", f.accept.join(", "))));
+                details.push(Detail::new(
+                    &ptr,
+                    "x-accept",
+                    format!("{ct} is not accepted here ({})", f.accept.join(", ")),
+                ));
             }
             if let Some(max) = f.max_size {
                 if size as u64 > max {
-                    details.push(Detail::new(&ptr, "x-max-size", format!("the file has {size} bytes; at most {max} are allowed")));
+                    details.push(Detail::new(
+                        &ptr,
+                        "x-max-size",
+                        format!("the file has {size} bytes; at most {max} are allowed"),
+                    ));
                 }
             }
         }
     }
-    if details.is_empty() { Ok(()) } else { Err(DomainError::invalid(details)) }
+    if details.is_empty() {
+        Ok(())
+    } else {
+        Err(DomainError::invalid(details))
+    }
 }

@@ -31,7 +31,11 @@ pub struct FormService {
 
 /// Definitions are stored as JSON text on both databases, so that their key order (the
 /// order of fields an admin arranged) survives; PostgreSQL's JSONB would reorder keys.
-fn parse_json(_backend: Backend, row: &sea_orm::QueryResult, col: &str) -> Result<Value, sea_orm::DbErr> {
+fn parse_json(
+    _backend: Backend,
+    row: &sea_orm::QueryResult,
+    col: &str,
+) -> Result<Value, sea_orm::DbErr> {
     let s: String = row.try_get("", col)?;
     serde_json::from_str(&s).map_err(|e| sea_orm::DbErr::Json(e.to_string()))
 }
@@ -74,7 +78,11 @@ impl FormService {
                 let v = v.ok_or_else(|| {
                     DomainError::conflict(
                         format!("form {app}/{form} has no published version yet"),
-                        vec![Detail::new("", "unpublished", "publish the form before writing records")],
+                        vec![Detail::new(
+                            "",
+                            "unpublished",
+                            "publish the form before writing records",
+                        )],
                     )
                 })?;
                 if let Ok(mut m) = self.current.write() {
@@ -87,7 +95,12 @@ impl FormService {
     }
 
     /// One published version (immutable, so cached for good).
-    pub async fn version(&self, app: &str, form: &str, version: i64) -> DomainResult<Arc<CompiledForm>> {
+    pub async fn version(
+        &self,
+        app: &str,
+        form: &str,
+        version: i64,
+    ) -> DomainResult<Arc<CompiledForm>> {
         let key = (app.to_owned(), form.to_owned(), version);
         if let Some(f) = self.versions.read().ok().and_then(|m| m.get(&key).cloned()) {
             return Ok(f);
@@ -102,7 +115,9 @@ impl FormService {
             .ok_or_else(|| DomainError::NotFound(format!("form {app}/{form} version {version}")))?;
         let def = parse_json(self.db.backend, &row, "definition")?;
         let compiled = compile(app, version, &def).map_err(|e| {
-            DomainError::Internal(anyhow::anyhow!("stored definition {app}/{form}@{version} no longer compiles: {e}"))
+            DomainError::Internal(anyhow::anyhow!(
+                "stored definition {app}/{form}@{version} no longer compiles: {e}"
+            ))
         })?;
         if let Ok(mut m) = self.versions.write() {
             m.insert(key, compiled.clone());
@@ -113,21 +128,31 @@ impl FormService {
     pub async fn put_app(&self, key: &str, def: Value, actor: &Actor) -> DomainResult<Value> {
         check_app(key, &def)?;
         self.writer
-            .submit(PutApp { key: key.to_owned(), def, actor: actor.clone() })
+            .submit(PutApp {
+                key: key.to_owned(),
+                def,
+                actor: actor.clone(),
+            })
             .await
     }
 
     pub async fn get_app(&self, key: &str) -> DomainResult<Value> {
         let row = self
             .db
-            .query_one("SELECT definition FROM apps WHERE key = $1", vec![key.into()])
+            .query_one(
+                "SELECT definition FROM apps WHERE key = $1",
+                vec![key.into()],
+            )
             .await?
             .ok_or_else(|| DomainError::NotFound(format!("app {key}")))?;
         Ok(parse_json(self.db.backend, &row, "definition")?)
     }
 
     pub async fn list_apps(&self) -> DomainResult<Vec<Value>> {
-        let rows = self.db.query_all("SELECT definition FROM apps ORDER BY key", vec![]).await?;
+        let rows = self
+            .db
+            .query_all("SELECT definition FROM apps ORDER BY key", vec![])
+            .await?;
         rows.iter()
             .map(|r| parse_json(self.db.backend, r, "definition").map_err(Into::into))
             .collect()
@@ -136,10 +161,21 @@ impl FormService {
     /// Save a draft after checking it as a document (schema, annotations, layout); references
     /// to other forms are checked when it is published, so related forms can be drafted in
     /// any order.
-    pub async fn save_draft(&self, app: &str, form: &str, def: Value, actor: &Actor) -> DomainResult<Value> {
+    pub async fn save_draft(
+        &self,
+        app: &str,
+        form: &str,
+        def: Value,
+        actor: &Actor,
+    ) -> DomainResult<Value> {
         self.check_definition(app, form, &def, false).await?;
         self.writer
-            .submit(SaveDraft { app: app.into(), form: form.into(), def, actor: actor.clone() })
+            .submit(SaveDraft {
+                app: app.into(),
+                form: form.into(),
+                def,
+                actor: actor.clone(),
+            })
             .await
     }
 
@@ -147,18 +183,26 @@ impl FormService {
     pub async fn publish(&self, app: &str, form: &str, actor: &Actor) -> DomainResult<Value> {
         let row = self
             .db
-            .query_one("SELECT draft FROM forms WHERE app = $1 AND key = $2", vec![app.into(), form.into()])
+            .query_one(
+                "SELECT draft FROM forms WHERE app = $1 AND key = $2",
+                vec![app.into(), form.into()],
+            )
             .await?
             .ok_or_else(|| DomainError::NotFound(format!("form {app}/{form}")))?;
         let def = parse_json(self.db.backend, &row, "draft")?;
         let compiled = self.check_definition(app, form, &def, true).await?;
         let out = self
             .writer
-            .submit(Publish { compiled, actor: actor.clone() })
+            .submit(Publish {
+                compiled,
+                actor: actor.clone(),
+            })
             .await?;
         if out["published"] == json!(true) {
             // New indexes: let the planner know about them.
-            self.writer.submit(crate::store::maintenance::Analyze).await?;
+            self.writer
+                .submit(crate::store::maintenance::Analyze)
+                .await?;
         }
         if let Ok(mut m) = self.current.write() {
             m.remove(&(app.to_owned(), form.to_owned()));
@@ -166,11 +210,21 @@ impl FormService {
         Ok(out)
     }
 
-    async fn check_definition(&self, app: &str, form: &str, def: &Value, refs: bool) -> DomainResult<Arc<CompiledForm>> {
+    async fn check_definition(
+        &self,
+        app: &str,
+        form: &str,
+        def: &Value,
+        refs: bool,
+    ) -> DomainResult<Arc<CompiledForm>> {
         self.get_app(app).await?;
         let compiled = compile(app, 0, def)?;
         if compiled.key != form {
-            return Err(DomainError::invalid_one("/key", "key", format!("the definition's key must be {form:?}")));
+            return Err(DomainError::invalid_one(
+                "/key",
+                "key",
+                format!("the definition's key must be {form:?}"),
+            ));
         }
         if !refs {
             return Ok(compiled);
@@ -181,21 +235,38 @@ impl FormService {
             let target = f.ref_form.as_deref().unwrap_or_default();
             if target != form && !forms.iter().any(|k| k == target) {
                 let ptr = match table {
-                    Some(t) => format!("/schema/properties/{t}/items/properties/{}/x-ref/form", f.key),
+                    Some(t) => format!(
+                        "/schema/properties/{t}/items/properties/{}/x-ref/form",
+                        f.key
+                    ),
                     None => format!("/schema/properties/{}/x-ref/form", f.key),
                 };
-                details.push(Detail::new(ptr, "x-ref", format!("app {app} has no form {target:?}")));
+                details.push(Detail::new(
+                    ptr,
+                    "x-ref",
+                    format!("app {app} has no form {target:?}"),
+                ));
             }
         }
-        if details.is_empty() { Ok(compiled) } else { Err(DomainError::invalid(details)) }
+        if details.is_empty() {
+            Ok(compiled)
+        } else {
+            Err(DomainError::invalid(details))
+        }
     }
 
     pub async fn form_keys(&self, app: &str) -> DomainResult<Vec<String>> {
         let rows = self
             .db
-            .query_all("SELECT key FROM forms WHERE app = $1 ORDER BY key", vec![app.into()])
+            .query_all(
+                "SELECT key FROM forms WHERE app = $1 ORDER BY key",
+                vec![app.into()],
+            )
             .await?;
-        Ok(rows.iter().filter_map(|r| r.try_get::<String>("", "key").ok()).collect())
+        Ok(rows
+            .iter()
+            .filter_map(|r| r.try_get::<String>("", "key").ok())
+            .collect())
     }
 
     /// A form's summary: draft, published version number and definition.
@@ -270,21 +341,45 @@ impl FormService {
 fn check_app(key: &str, def: &Value) -> DomainResult<()> {
     let mut details = Vec::new();
     if !is_key(key) {
-        details.push(Detail::new("/key", "key", "app keys are lower-case letters, digits and _"));
+        details.push(Detail::new(
+            "/key",
+            "key",
+            "app keys are lower-case letters, digits and _",
+        ));
     }
     if def.get("key").and_then(Value::as_str) != Some(key) {
-        details.push(Detail::new("/key", "key", format!("the definition's key must be {key:?}")));
+        details.push(Detail::new(
+            "/key",
+            "key",
+            format!("the definition's key must be {key:?}"),
+        ));
     }
     match def.get("label") {
         Some(Value::Object(m)) if !m.is_empty() && m.values().all(Value::is_string) => {}
-        _ => details.push(Detail::new("/label", "label", "a label is an object of locale → text")),
+        _ => details.push(Detail::new(
+            "/label",
+            "label",
+            "a label is an object of locale → text",
+        )),
     }
     if let Some(tz) = def.get("time_zone") {
-        if tz.as_str().and_then(|s| s.parse::<chrono_tz::Tz>().ok()).is_none() {
-            details.push(Detail::new("/time_zone", "time_zone", "an IANA time zone such as Asia/Shanghai"));
+        if tz
+            .as_str()
+            .and_then(|s| s.parse::<chrono_tz::Tz>().ok())
+            .is_none()
+        {
+            details.push(Detail::new(
+                "/time_zone",
+                "time_zone",
+                "an IANA time zone such as Asia/Shanghai",
+            ));
         }
     }
-    if details.is_empty() { Ok(()) } else { Err(DomainError::invalid(details)) }
+    if details.is_empty() {
+        Ok(())
+    } else {
+        Err(DomainError::invalid(details))
+    }
 }
 
 struct PutApp {
@@ -294,10 +389,17 @@ struct PutApp {
 }
 
 impl WriteOp for PutApp {
-    fn apply<'a>(&'a self, txn: &'a DatabaseTransaction, batch: &'a mut Batch) -> BoxFuture<'a, DomainResult<Value>> {
+    fn apply<'a>(
+        &'a self,
+        txn: &'a DatabaseTransaction,
+        batch: &'a mut Batch,
+    ) -> BoxFuture<'a, DomainResult<Value>> {
         Box::pin(async move {
             let before = txn
-                .query_one_raw(batch.stmt("SELECT definition FROM apps WHERE key = $1", vec![self.key.clone().into()]))
+                .query_one_raw(batch.stmt(
+                    "SELECT definition FROM apps WHERE key = $1",
+                    vec![self.key.clone().into()],
+                ))
                 .await?
                 .map(|r| parse_json(batch.backend, &r, "definition"))
                 .transpose()?;
@@ -311,20 +413,27 @@ impl WriteOp for PutApp {
             };
             txn.execute_raw(batch.stmt(
                 sql,
-                vec![self.key.clone().into(), definition_param(&self.def), batch.now.clone().into()],
+                vec![
+                    self.key.clone().into(),
+                    definition_param(&self.def),
+                    batch.now.clone().into(),
+                ],
             ))
             .await?;
             batch
-                .log(txn, Entry {
-                    actor: self.actor.clone(),
-                    action: "app.put",
-                    app: Some(self.key.clone()),
-                    form: None,
-                    record_id: None,
-                    before,
-                    after: Some(self.def.clone()),
-                    reason: None,
-                })
+                .log(
+                    txn,
+                    Entry {
+                        actor: self.actor.clone(),
+                        action: "app.put",
+                        app: Some(self.key.clone()),
+                        form: None,
+                        record_id: None,
+                        before,
+                        after: Some(self.def.clone()),
+                        reason: None,
+                    },
+                )
                 .await?;
             Ok(self.def.clone())
         })
@@ -339,7 +448,11 @@ struct SaveDraft {
 }
 
 impl WriteOp for SaveDraft {
-    fn apply<'a>(&'a self, txn: &'a DatabaseTransaction, batch: &'a mut Batch) -> BoxFuture<'a, DomainResult<Value>> {
+    fn apply<'a>(
+        &'a self,
+        txn: &'a DatabaseTransaction,
+        batch: &'a mut Batch,
+    ) -> BoxFuture<'a, DomainResult<Value>> {
         Box::pin(async move {
             let before = txn
                 .query_one_raw(batch.stmt(
@@ -368,16 +481,19 @@ impl WriteOp for SaveDraft {
             ))
             .await?;
             batch
-                .log(txn, Entry {
-                    actor: self.actor.clone(),
-                    action: "form.draft",
-                    app: Some(self.app.clone()),
-                    form: Some(self.form.clone()),
-                    record_id: None,
-                    before,
-                    after: Some(self.def.clone()),
-                    reason: None,
-                })
+                .log(
+                    txn,
+                    Entry {
+                        actor: self.actor.clone(),
+                        action: "form.draft",
+                        app: Some(self.app.clone()),
+                        form: Some(self.form.clone()),
+                        record_id: None,
+                        before,
+                        after: Some(self.def.clone()),
+                        reason: None,
+                    },
+                )
                 .await?;
             Ok(json!({"saved": true, "draft": self.def}))
         })
@@ -390,7 +506,11 @@ struct Publish {
 }
 
 impl WriteOp for Publish {
-    fn apply<'a>(&'a self, txn: &'a DatabaseTransaction, batch: &'a mut Batch) -> BoxFuture<'a, DomainResult<Value>> {
+    fn apply<'a>(
+        &'a self,
+        txn: &'a DatabaseTransaction,
+        batch: &'a mut Batch,
+    ) -> BoxFuture<'a, DomainResult<Value>> {
         Box::pin(async move {
             let c = &self.compiled;
             let latest = txn
@@ -431,16 +551,19 @@ impl WriteOp for Publish {
                 txn.execute_unprepared(&ddl).await?;
             }
             batch
-                .log(txn, Entry {
-                    actor: self.actor.clone(),
-                    action: "form.publish",
-                    app: Some(c.app.clone()),
-                    form: Some(c.key.clone()),
-                    record_id: None,
-                    before: None,
-                    after: Some(json!({"version": version, "definition": c.definition})),
-                    reason: None,
-                })
+                .log(
+                    txn,
+                    Entry {
+                        actor: self.actor.clone(),
+                        action: "form.publish",
+                        app: Some(c.app.clone()),
+                        form: Some(c.key.clone()),
+                        record_id: None,
+                        before: None,
+                        after: Some(json!({"version": version, "definition": c.definition})),
+                        reason: None,
+                    },
+                )
                 .await?;
             Ok(json!({"version": version, "published": true}))
         })
@@ -453,14 +576,24 @@ pub fn index_ddl(backend: Backend, c: &CompiledForm) -> Vec<String> {
     let scope = form_scope(&c.app, &c.key);
     let mut out = Vec::new();
     for f in c.model.fields.values() {
-        if !(f.indexed || f.unique) || !matches!(f.json_type, JsonType::String | JsonType::Number | JsonType::Boolean) {
+        if !(f.indexed || f.unique)
+            || !matches!(
+                f.json_type,
+                JsonType::String | JsonType::Number | JsonType::Boolean
+            )
+        {
             continue;
         }
         let expr = data_expr(backend, std::slice::from_ref(&f.key), f.json_type);
-        let name = format!("rx_{}", &hex::encode(sha2_short(&format!("{}/{}/{}", c.app, c.key, f.key))));
+        let name = format!(
+            "rx_{}",
+            &hex::encode(sha2_short(&format!("{}/{}/{}", c.app, c.key, f.key)))
+        );
         if f.indexed {
+            // NULLS FIRST: the sort order of lists (PostgreSQL's default is NULLS LAST).
+            let nulls = if backend == Backend::Postgres { " NULLS FIRST" } else { "" };
             out.push(format!(
-                "CREATE INDEX IF NOT EXISTS {name} ON records ({expr}, id) WHERE {scope} AND deleted_at IS NULL"
+                "CREATE INDEX IF NOT EXISTS {name} ON records ({expr}{nulls}, id) WHERE {scope} AND deleted_at IS NULL"
             ));
         }
         if f.unique {

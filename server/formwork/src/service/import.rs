@@ -62,39 +62,73 @@ fn columns(form: &CompiledForm, header: &[String]) -> DomainResult<Vec<Option<Fi
         match found {
             Some(f) => out.push(Some(f.clone())),
             None => {
-                details.push(Detail::new(format!("/columns/{i}"), "unknown_field", format!("column {h:?} is not a field of {}", form.key)));
+                details.push(Detail::new(
+                    format!("/columns/{i}"),
+                    "unknown_field",
+                    format!("column {h:?} is not a field of {}", form.key),
+                ));
                 out.push(None);
             }
         }
     }
-    if details.is_empty() { Ok(out) } else { Err(DomainError::invalid(details)) }
+    if details.is_empty() {
+        Ok(out)
+    } else {
+        Err(DomainError::invalid(details))
+    }
 }
 
 /// Check every row of `file` and spool the valid records. Runs on a blocking thread.
-pub fn check(form: Arc<CompiledForm>, format: Format, file: &Path, spool_dir: &Path, today: chrono::NaiveDate) -> DomainResult<Checked> {
-    let spool = spool_dir.join(format!("import-{}.jsonl", std::process::id() as u64 * 1_000_000 + rand_suffix()));
+pub fn check(
+    form: Arc<CompiledForm>,
+    format: Format,
+    file: &Path,
+    spool_dir: &Path,
+    today: chrono::NaiveDate,
+) -> DomainResult<Checked> {
+    let spool = spool_dir.join(format!(
+        "import-{}.jsonl",
+        std::process::id() as u64 * 1_000_000 + rand_suffix()
+    ));
     let out = std::fs::File::create(&spool).map_err(|e| DomainError::Internal(e.into()))?;
     let mut out = BufWriter::new(out);
-    let mut state = State { form: &form, cols: Vec::new(), rows: 0, error_count: 0, errors: Vec::new(), today };
+    let mut state = State {
+        form: &form,
+        cols: Vec::new(),
+        rows: 0,
+        error_count: 0,
+        errors: Vec::new(),
+        today,
+    };
     let mut sink = |cells: Vec<Cell>, state: &mut State| -> DomainResult<()> {
         if let Some(record) = state.row(cells)? {
-            serde_json::to_writer(&mut out, &record).map_err(|e| DomainError::Internal(e.into()))?;
-            out.write_all(b"\n").map_err(|e| DomainError::Internal(e.into()))?;
+            serde_json::to_writer(&mut out, &record)
+                .map_err(|e| DomainError::Internal(e.into()))?;
+            out.write_all(b"\n")
+                .map_err(|e| DomainError::Internal(e.into()))?;
         }
         Ok(())
     };
     match format {
         Format::Csv => {
-            let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_path(file).map_err(bad_file)?;
+            let mut rdr = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_path(file)
+                .map_err(bad_file)?;
             let mut first = true;
             for rec in rdr.records() {
                 let rec = rec.map_err(bad_file)?;
                 if first {
-                    state.cols = columns(&form, &rec.iter().map(str::to_owned).collect::<Vec<_>>())?;
+                    state.cols =
+                        columns(&form, &rec.iter().map(str::to_owned).collect::<Vec<_>>())?;
                     first = false;
                     continue;
                 }
-                sink(rec.iter().map(|c| Cell::Text(c.to_owned())).collect(), &mut state)?;
+                sink(
+                    rec.iter().map(|c| Cell::Text(c.to_owned())).collect(),
+                    &mut state,
+                )?;
             }
         }
         Format::Xlsx => {
@@ -118,7 +152,9 @@ pub fn check(form: Arc<CompiledForm>, format: Format, file: &Path, spool_dir: &P
                         Data::Int(i) => Cell::Number(*i as f64),
                         Data::Bool(b) => Cell::Bool(*b),
                         Data::DateTime(d) => match d.as_datetime() {
-                            Some(dt) if dt.time() == chrono::NaiveTime::MIN => Cell::Text(dt.format("%Y-%m-%d").to_string()),
+                            Some(dt) if dt.time() == chrono::NaiveTime::MIN => {
+                                Cell::Text(dt.format("%Y-%m-%d").to_string())
+                            }
                             Some(dt) => Cell::Text(dt.format("%Y-%m-%dT%H:%M:%S").to_string()),
                             None => Cell::Text(d.to_string()),
                         },
@@ -131,12 +167,21 @@ pub fn check(form: Arc<CompiledForm>, format: Format, file: &Path, spool_dir: &P
     }
     drop(sink);
     out.flush().map_err(|e| DomainError::Internal(e.into()))?;
-    Ok(Checked { rows: state.rows, error_count: state.error_count, errors: state.errors, spool })
+    Ok(Checked {
+        rows: state.rows,
+        error_count: state.error_count,
+        errors: state.errors,
+        spool,
+    })
 }
 
 fn rand_suffix() -> u64 {
     use std::time::{SystemTime, UNIX_EPOCH};
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos() as u64).unwrap_or(0) % 1_000_000
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() as u64)
+        .unwrap_or(0)
+        % 1_000_000
 }
 
 fn bad_file(e: impl std::fmt::Display) -> DomainError {
@@ -156,7 +201,10 @@ impl State<'_> {
     /// Convert and validate one row; a valid row's record (`{"data": …}` plus serial fields
     /// to number) is returned.
     fn row(&mut self, cells: Vec<Cell>) -> DomainResult<Option<Value>> {
-        if cells.iter().all(|c| matches!(c, Cell::Empty) || matches!(c, Cell::Text(t) if t.trim().is_empty())) {
+        if cells
+            .iter()
+            .all(|c| matches!(c, Cell::Empty) || matches!(c, Cell::Text(t) if t.trim().is_empty()))
+        {
             return Ok(None);
         }
         self.rows += 1;
@@ -164,20 +212,34 @@ impl State<'_> {
         let mut data = Map::new();
         let mut bad = Vec::new();
         for (i, cell) in cells.into_iter().enumerate() {
-            let Some(Some(field)) = self.cols.get(i) else { continue };
+            let Some(Some(field)) = self.cols.get(i) else {
+                continue;
+            };
             match read(field, cell) {
                 Ok(Some(v)) => {
                     data.insert(field.key.clone(), v);
                 }
                 Ok(None) => {}
-                Err(m) => bad.push(Detail::new(format!("/rows/{row_no}/data/{}", escape(&field.key)), "cell", m)),
+                Err(m) => bad.push(Detail::new(
+                    format!("/rows/{row_no}/data/{}", escape(&field.key)),
+                    "cell",
+                    m,
+                )),
             }
         }
         let mut data = Value::Object(data);
         if bad.is_empty() {
-            match prepare(self.form, &mut data, None, self.today, &format!("/rows/{row_no}")) {
+            match prepare(
+                self.form,
+                &mut data,
+                None,
+                self.today,
+                &format!("/rows/{row_no}"),
+            ) {
                 Ok(serials) => {
-                    return Ok(Some(json!({"data": data, "serials": serials.iter().map(|(k, _)| k).collect::<Vec<_>>()})));
+                    return Ok(Some(
+                        json!({"data": data, "serials": serials.iter().map(|(k, _)| k).collect::<Vec<_>>()}),
+                    ));
                 }
                 Err(DomainError::Invalid { details, .. }) => bad = details,
                 Err(other) => return Err(other),
@@ -193,5 +255,7 @@ impl State<'_> {
 /// Read spooled records back, in order.
 pub fn read_spool(path: &Path) -> std::io::Result<impl Iterator<Item = std::io::Result<Value>>> {
     let f = std::fs::File::open(path)?;
-    Ok(BufReader::new(f).lines().map(|l| l.and_then(|l| serde_json::from_str(&l).map_err(std::io::Error::other))))
+    Ok(BufReader::new(f)
+        .lines()
+        .map(|l| l.and_then(|l| serde_json::from_str(&l).map_err(std::io::Error::other))))
 }

@@ -26,7 +26,11 @@ pub struct ImportRecords {
 }
 
 impl WriteOp for ImportRecords {
-    fn apply<'a>(&'a self, txn: &'a DatabaseTransaction, batch: &'a mut Batch) -> BoxFuture<'a, DomainResult<Value>> {
+    fn apply<'a>(
+        &'a self,
+        txn: &'a DatabaseTransaction,
+        batch: &'a mut Batch,
+    ) -> BoxFuture<'a, DomainResult<Value>> {
         Box::pin(async move {
             let io = |e: std::io::Error| DomainError::Internal(e.into());
             let mut count = 0usize;
@@ -47,11 +51,24 @@ impl WriteOp for ImportRecords {
                             Some((key.to_owned(), SerialPattern::parse(pattern).ok()?))
                         })
                         .collect();
-                    chunk.push(NewData { data: rec["data"].clone(), serials, reason: Some("import".into()) });
+                    chunk.push(NewData {
+                        data: rec["data"].clone(),
+                        serials,
+                        reason: Some("import".into()),
+                    });
                 }
                 let base = count;
                 let prefix = move |i: usize| format!("/rows/{}", base + i + 1);
-                let rows = create_all(txn, batch, &self.form, std::mem::take(&mut chunk), &self.actor, self.today, &prefix).await?;
+                let rows = create_all(
+                    txn,
+                    batch,
+                    &self.form,
+                    std::mem::take(&mut chunk),
+                    &self.actor,
+                    self.today,
+                    &prefix,
+                )
+                .await?;
                 first = first.or(rows.first().map(|r| r.id));
                 last = rows.last().map(|r| r.id).or(last);
                 count += rows.len();

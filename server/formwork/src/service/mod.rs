@@ -1,12 +1,12 @@
 //! Services: the rules of the platform, between the HTTP layer and the store.
 
 pub mod cells;
+pub mod demo;
 pub mod export;
 pub mod files;
 pub mod forms;
 pub mod import;
 pub mod import_op;
-pub mod demo;
 pub mod package;
 pub mod prepare;
 pub mod record_ops;

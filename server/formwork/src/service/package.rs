@@ -17,7 +17,8 @@ pub struct ImportReport {
 }
 
 fn read_json(path: &Path) -> anyhow::Result<Value> {
-    let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: not JSON: {e}", path.display()))
 }
 
@@ -39,7 +40,11 @@ pub fn load(dir: &Path) -> anyhow::Result<(Value, Vec<Value>)> {
     Ok((app, forms))
 }
 
-pub async fn import(forms_svc: &FormService, dir: &Path, actor: &Actor) -> anyhow::Result<ImportReport> {
+pub async fn import(
+    forms_svc: &FormService,
+    dir: &Path,
+    actor: &Actor,
+) -> anyhow::Result<ImportReport> {
     let (app_def, forms) = load(dir)?;
     let key = app_def
         .get("key")
@@ -49,7 +54,10 @@ pub async fn import(forms_svc: &FormService, dir: &Path, actor: &Actor) -> anyho
     // Check everything first: every form compiles and references only forms of the package
     // (or forms the app already has).
     let existing = forms_svc.form_keys(&key).await.unwrap_or_default();
-    let keys: Vec<String> = forms.iter().filter_map(|f| f.get("key").and_then(Value::as_str).map(str::to_owned)).collect();
+    let keys: Vec<String> = forms
+        .iter()
+        .filter_map(|f| f.get("key").and_then(Value::as_str).map(str::to_owned))
+        .collect();
     let mut problems = Vec::new();
     for f in &forms {
         let name = f.get("key").and_then(Value::as_str).unwrap_or("?");
@@ -58,30 +66,52 @@ pub async fn import(forms_svc: &FormService, dir: &Path, actor: &Actor) -> anyho
                 for (_, r) in c.model.references() {
                     let target = r.ref_form.as_deref().unwrap_or_default();
                     if !keys.iter().any(|k| k == target) && !existing.iter().any(|k| k == target) {
-                        problems.push(format!("forms/{name}.json: {} references unknown form {target:?}", r.key));
+                        problems.push(format!(
+                            "forms/{name}.json: {} references unknown form {target:?}",
+                            r.key
+                        ));
                     }
                 }
             }
             Err(DomainError::Invalid { details, .. }) => {
                 for d in details {
-                    problems.push(format!("forms/{name}.json{}: {} ({})", d.pointer, d.message, d.rule));
+                    problems.push(format!(
+                        "forms/{name}.json{}: {} ({})",
+                        d.pointer, d.message, d.rule
+                    ));
                 }
             }
             Err(e) => problems.push(format!("forms/{name}.json: {e}")),
         }
     }
     if !problems.is_empty() {
-        anyhow::bail!("the package is invalid; nothing was written:\n  {}", problems.join("\n  "));
+        anyhow::bail!(
+            "the package is invalid; nothing was written:\n  {}",
+            problems.join("\n  ")
+        );
     }
-    forms_svc.put_app(&key, app_def, actor).await.map_err(|e| anyhow::anyhow!("app.json: {e}"))?;
-    let mut report = ImportReport { app: key.clone(), forms: forms.len(), published: 0 };
+    forms_svc
+        .put_app(&key, app_def, actor)
+        .await
+        .map_err(|e| anyhow::anyhow!("app.json: {e}"))?;
+    let mut report = ImportReport {
+        app: key.clone(),
+        forms: forms.len(),
+        published: 0,
+    };
     for f in &forms {
         let name = f["key"].as_str().unwrap_or_default();
-        forms_svc.save_draft(&key, name, f.clone(), actor).await.map_err(|e| explain(name, e))?;
+        forms_svc
+            .save_draft(&key, name, f.clone(), actor)
+            .await
+            .map_err(|e| explain(name, e))?;
     }
     for f in &forms {
         let name = f["key"].as_str().unwrap_or_default();
-        let out = forms_svc.publish(&key, name, actor).await.map_err(|e| explain(name, e))?;
+        let out = forms_svc
+            .publish(&key, name, actor)
+            .await
+            .map_err(|e| explain(name, e))?;
         if out["published"] == Value::Bool(true) {
             report.published += 1;
         }
@@ -93,7 +123,11 @@ fn explain(form: &str, e: DomainError) -> anyhow::Error {
     match e {
         DomainError::Invalid { details, .. } => anyhow::anyhow!(
             "forms/{form}.json is invalid:\n  {}",
-            details.iter().map(|d| format!("{}: {} ({})", d.pointer, d.message, d.rule)).collect::<Vec<_>>().join("\n  ")
+            details
+                .iter()
+                .map(|d| format!("{}: {} ({})", d.pointer, d.message, d.rule))
+                .collect::<Vec<_>>()
+                .join("\n  ")
         ),
         other => anyhow::anyhow!("forms/{form}.json: {other}"),
     }
@@ -104,12 +138,22 @@ fn explain(form: &str, e: DomainError) -> anyhow::Error {
 pub async fn export(forms_svc: &FormService, app: &str, dir: &Path) -> anyhow::Result<usize> {
     let app_def = forms_svc.get_app(app).await?;
     std::fs::create_dir_all(dir.join("forms"))?;
-    std::fs::write(dir.join("app.json"), serde_json::to_string_pretty(&app_def)? + "\n")?;
+    std::fs::write(
+        dir.join("app.json"),
+        serde_json::to_string_pretty(&app_def)? + "\n",
+    )?;
     let keys = forms_svc.form_keys(app).await?;
     for k in &keys {
         let d = forms_svc.describe(app, k).await?;
-        let def = if d["definition"].is_null() { &d["draft"] } else { &d["definition"] };
-        std::fs::write(dir.join("forms").join(format!("{k}.json")), serde_json::to_string_pretty(def)? + "\n")?;
+        let def = if d["definition"].is_null() {
+            &d["draft"]
+        } else {
+            &d["definition"]
+        };
+        std::fs::write(
+            dir.join("forms").join(format!("{k}.json")),
+            serde_json::to_string_pretty(def)? + "\n",
+        )?;
     }
     Ok(keys.len())
 }

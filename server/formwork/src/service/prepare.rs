@@ -32,32 +32,55 @@ pub struct WriteBody {
 /// Split and check a write body; `prefix` is its pointer in the request (`""` or `/items/3`).
 pub fn parse_body(body: Value, prefix: &str) -> DomainResult<WriteBody> {
     let Value::Object(mut obj) = body else {
-        return Err(DomainError::invalid_one(prefix, "type", "the body is a JSON object: {\"data\": {…}}"));
+        return Err(DomainError::invalid_one(
+            prefix,
+            "type",
+            "the body is a JSON object: {\"data\": {…}}",
+        ));
     };
     let mut details = Vec::new();
     for k in obj.keys() {
         if SYSTEM_KEYS.contains(&k.as_str()) {
-            details.push(Detail::new(format!("{prefix}/{}", escape(k)), "read_only", format!("{k} is set by the server")));
+            details.push(Detail::new(
+                format!("{prefix}/{}", escape(k)),
+                "read_only",
+                format!("{k} is set by the server"),
+            ));
         } else if k != "data" && k != "reason" {
-            details.push(Detail::new(format!("{prefix}/{}", escape(k)), "unknown_property", format!("unknown property {k:?}; record fields go in data")));
+            details.push(Detail::new(
+                format!("{prefix}/{}", escape(k)),
+                "unknown_property",
+                format!("unknown property {k:?}; record fields go in data"),
+            ));
         }
     }
     let reason = match obj.remove("reason") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s),
         Some(_) => {
-            details.push(Detail::new(format!("{prefix}/reason"), "type", "reason is text"));
+            details.push(Detail::new(
+                format!("{prefix}/reason"),
+                "type",
+                "reason is text",
+            ));
             None
         }
     };
     let data = obj.remove("data");
     if data.is_none() {
-        details.push(Detail::new(format!("{prefix}/data"), "required", "data is required"));
+        details.push(Detail::new(
+            format!("{prefix}/data"),
+            "required",
+            "data is required",
+        ));
     }
     if !details.is_empty() {
         return Err(DomainError::invalid(details));
     }
-    Ok(WriteBody { data: data.unwrap_or(Value::Null), reason })
+    Ok(WriteBody {
+        data: data.unwrap_or(Value::Null),
+        reason,
+    })
 }
 
 /// Fill server-assigned fields and validate. Returns the serial fields still to number
@@ -72,7 +95,12 @@ pub fn prepare(
     let mut details = Vec::new();
     let mut to_number = Vec::new();
     if let Value::Object(obj) = data {
-        for f in form.model.fields.values().filter(|f| f.is_server_assigned()) {
+        for f in form
+            .model
+            .fields
+            .values()
+            .filter(|f| f.is_server_assigned())
+        {
             let old = existing.and_then(|e| e.get(&f.key));
             if let Some(given) = obj.get(&f.key) {
                 if Some(given) != old {
@@ -119,18 +147,33 @@ pub fn prepare(
     if details.is_empty() {
         validate(form, data, prefix, &mut details);
     }
-    if details.is_empty() { Ok(to_number) } else { Err(DomainError::invalid(details)) }
+    if details.is_empty() {
+        Ok(to_number)
+    } else {
+        Err(DomainError::invalid(details))
+    }
 }
 
 /// Text may not contain NUL characters (PostgreSQL cannot store them; refused everywhere
 /// so that both stores accept the same records).
 fn find_nul(v: &Value, ptr: &str, details: &mut Vec<Detail>) {
     match v {
-        Value::String(s) if s.contains('\0') => details.push(Detail::new(ptr, "nul", "text may not contain NUL (\\u0000) characters")),
-        Value::Array(a) => a.iter().enumerate().for_each(|(i, x)| find_nul(x, &format!("{ptr}/{i}"), details)),
+        Value::String(s) if s.contains('\0') => details.push(Detail::new(
+            ptr,
+            "nul",
+            "text may not contain NUL (\\u0000) characters",
+        )),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .for_each(|(i, x)| find_nul(x, &format!("{ptr}/{i}"), details)),
         Value::Object(m) => m.iter().for_each(|(k, x)| {
             if k.contains('\0') {
-                details.push(Detail::new(ptr, "nul", "keys may not contain NUL (\\u0000) characters"));
+                details.push(Detail::new(
+                    ptr,
+                    "nul",
+                    "keys may not contain NUL (\\u0000) characters",
+                ));
             }
             find_nul(x, &format!("{ptr}/{}", escape(k)), details)
         }),
@@ -155,7 +198,8 @@ pub fn validate(form: &CompiledForm, data: &Value, prefix: &str, details: &mut V
 
 /// Evaluate a JSON Logic formula over the record's data.
 pub fn compute(formula: &Value, data: &Value) -> Result<Value, String> {
-    let out = datalogic_rs::eval_str(&formula.to_string(), &data.to_string()).map_err(|e| e.to_string())?;
+    let out = datalogic_rs::eval_str(&formula.to_string(), &data.to_string())
+        .map_err(|e| e.to_string())?;
     serde_json::from_str(&out).map_err(|e| e.to_string())
 }
 

@@ -9,13 +9,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::error::{Detail, DomainError, DomainResult};
+use crate::query::fields::{Col, FieldRef};
+use crate::query::sql::{Params, bind, data_expr};
 use crate::schema::definition::{CompiledForm, escape};
 use crate::schema::serial::SerialPattern;
 use crate::store::oplog::{Actor, Entry};
 use crate::store::records::{self, RecordRow, form_scope};
 use crate::store::writer::{Batch, WriteOp};
-use crate::query::sql::{Params, bind, data_expr};
-use crate::query::fields::{Col, FieldRef};
 
 /// A record to create, already validated.
 #[derive(Clone)]
@@ -67,15 +67,32 @@ pub struct SetDeleted {
 }
 
 fn item_prefix(bulk: bool, i: usize) -> String {
-    if bulk { format!("/items/{i}") } else { String::new() }
+    if bulk {
+        format!("/items/{i}")
+    } else {
+        String::new()
+    }
 }
 
 impl WriteOp for CreateRecords {
-    fn apply<'a>(&'a self, txn: &'a DatabaseTransaction, batch: &'a mut Batch) -> BoxFuture<'a, DomainResult<Value>> {
+    fn apply<'a>(
+        &'a self,
+        txn: &'a DatabaseTransaction,
+        batch: &'a mut Batch,
+    ) -> BoxFuture<'a, DomainResult<Value>> {
         Box::pin(async move {
             let bulk = self.bulk;
             let prefix = move |i: usize| item_prefix(bulk, i);
-            let rows = create_all(txn, batch, &self.form, self.items.clone(), &self.actor, self.today, &prefix).await?;
+            let rows = create_all(
+                txn,
+                batch,
+                &self.form,
+                self.items.clone(),
+                &self.actor,
+                self.today,
+                &prefix,
+            )
+            .await?;
             Ok(Value::Array(rows.iter().map(RecordRow::to_api).collect()))
         })
     }
@@ -102,7 +119,17 @@ pub async fn create_all(
     check_unique_all(txn, batch, form, &datas, prefix).await?;
     assign_serials(txn, batch, form, &mut items, today).await?;
     let datas: Vec<&Value> = items.iter().map(|i| &i.data).collect();
-    let ids = records::insert_all(txn, batch.backend, &form.app, &form.key, form.version, &datas, &actor.user, &batch.now).await?;
+    let ids = records::insert_all(
+        txn,
+        batch.backend,
+        &form.app,
+        &form.key,
+        form.version,
+        &datas,
+        &actor.user,
+        &batch.now,
+    )
+    .await?;
     let mut rows = Vec::with_capacity(items.len());
     for (id, item) in ids.into_iter().zip(items) {
         let after = crate::store::oplog::canonical(&item.data);
@@ -141,9 +168,17 @@ async fn assign_serials(
         }
     }
     for (key, pattern) in fields {
-        let wanted: Vec<usize> = (0..items.len()).filter(|i| items[*i].serials.iter().any(|(k, _)| *k == key)).collect();
+        let wanted: Vec<usize> = (0..items.len())
+            .filter(|i| items[*i].serials.iter().any(|(k, _)| *k == key))
+            .collect();
         let n = wanted.len() as i64;
-        let scope = format!("{}/{}/{}/{}", form.app, form.key, key, pattern.period(today));
+        let scope = format!(
+            "{}/{}/{}/{}",
+            form.app,
+            form.key,
+            key,
+            pattern.period(today)
+        );
         let row = txn
             .query_one_raw(batch.stmt(
                 "INSERT INTO serial_counters (scope, value) VALUES ($1, $2) \
@@ -154,7 +189,8 @@ async fn assign_serials(
             .ok_or_else(|| DomainError::Internal(anyhow::anyhow!("serial counter returned nothing")))?;
         let last: i64 = row.try_get("", "value")?;
         for (offset, i) in wanted.into_iter().enumerate() {
-            items[i].data[&key] = Value::String(pattern.render(today, last - n + 1 + offset as i64));
+            items[i].data[&key] =
+                Value::String(pattern.render(today, last - n + 1 + offset as i64));
         }
     }
     Ok(())
@@ -164,7 +200,11 @@ async fn assign_serials(
 pub struct LogOnly(pub Entry);
 
 impl WriteOp for LogOnly {
-    fn apply<'a>(&'a self, txn: &'a DatabaseTransaction, batch: &'a mut Batch) -> BoxFuture<'a, DomainResult<Value>> {
+    fn apply<'a>(
+        &'a self,
+        txn: &'a DatabaseTransaction,
+        batch: &'a mut Batch,
+    ) -> BoxFuture<'a, DomainResult<Value>> {
         Box::pin(async move {
             batch.log(txn, self.0.clone()).await?;
             Ok(Value::Null)
@@ -173,7 +213,11 @@ impl WriteOp for LogOnly {
 }
 
 impl WriteOp for UpdateRecords {
-    fn apply<'a>(&'a self, txn: &'a DatabaseTransaction, batch: &'a mut Batch) -> BoxFuture<'a, DomainResult<Value>> {
+    fn apply<'a>(
+        &'a self,
+        txn: &'a DatabaseTransaction,
+        batch: &'a mut Batch,
+    ) -> BoxFuture<'a, DomainResult<Value>> {
         Box::pin(async move {
             let form = &self.form;
             let mut out = Vec::with_capacity(self.items.len());
@@ -181,11 +225,15 @@ impl WriteOp for UpdateRecords {
                 let prefix = item_prefix(self.bulk, i);
                 let cur = live_row(txn, batch, form, item.id).await?;
                 if cur.row_version != item.base_row_version {
-                    return Err(DomainError::Stale { current: cur.row_version });
+                    return Err(DomainError::Stale {
+                        current: cur.row_version,
+                    });
                 }
                 if let Some(expected) = item.if_match {
                     if expected != cur.row_version {
-                        return Err(DomainError::Stale { current: cur.row_version });
+                        return Err(DomainError::Stale {
+                            current: cur.row_version,
+                        });
                     }
                 }
                 check_references(txn, batch, form, &item.data, &prefix).await?;
@@ -198,19 +246,24 @@ impl WriteOp for UpdateRecords {
                 row.updated_at = batch.now.clone();
                 row.row_version += 1;
                 if !records::update(txn, batch.backend, &row).await? {
-                    return Err(DomainError::Stale { current: cur.row_version });
+                    return Err(DomainError::Stale {
+                        current: cur.row_version,
+                    });
                 }
                 batch
-                    .log(txn, Entry {
-                        actor: self.actor.clone(),
-                        action: "record.update",
-                        app: Some(form.app.clone()),
-                        form: Some(form.key.clone()),
-                        record_id: Some(row.id),
-                        before: Some(cur.data),
-                        after: Some(row.data.clone()),
-                        reason: item.reason.clone(),
-                    })
+                    .log(
+                        txn,
+                        Entry {
+                            actor: self.actor.clone(),
+                            action: "record.update",
+                            app: Some(form.app.clone()),
+                            form: Some(form.key.clone()),
+                            record_id: Some(row.id),
+                            before: Some(cur.data),
+                            after: Some(row.data.clone()),
+                            reason: item.reason.clone(),
+                        },
+                    )
                     .await?;
                 out.push(row.to_api());
             }
@@ -220,7 +273,11 @@ impl WriteOp for UpdateRecords {
 }
 
 impl WriteOp for SetDeleted {
-    fn apply<'a>(&'a self, txn: &'a DatabaseTransaction, batch: &'a mut Batch) -> BoxFuture<'a, DomainResult<Value>> {
+    fn apply<'a>(
+        &'a self,
+        txn: &'a DatabaseTransaction,
+        batch: &'a mut Batch,
+    ) -> BoxFuture<'a, DomainResult<Value>> {
         Box::pin(async move {
             let form = &self.form;
             let cur = records::get(txn, batch.backend, &form.app, &form.key, self.id)
@@ -228,15 +285,22 @@ impl WriteOp for SetDeleted {
                 .ok_or_else(|| DomainError::NotFound(format!("record {}", self.id)))?;
             let deleted = cur.deleted_at.is_some();
             match (self.change, deleted) {
-                (Lifecycle::Delete, true) => return Err(DomainError::NotFound(format!("record {}", self.id))),
+                (Lifecycle::Delete, true) => {
+                    return Err(DomainError::NotFound(format!("record {}", self.id)));
+                }
                 (Lifecycle::Restore, false) => {
-                    return Err(DomainError::conflict(format!("record {} is not deleted", self.id), vec![]));
+                    return Err(DomainError::conflict(
+                        format!("record {} is not deleted", self.id),
+                        vec![],
+                    ));
                 }
                 _ => {}
             }
             if let Some(expected) = self.if_match {
                 if expected != cur.row_version {
-                    return Err(DomainError::Stale { current: cur.row_version });
+                    return Err(DomainError::Stale {
+                        current: cur.row_version,
+                    });
                 }
             }
             if self.change == Lifecycle::Restore {
@@ -248,37 +312,53 @@ impl WriteOp for SetDeleted {
             row.updated_at = batch.now.clone();
             row.row_version += 1;
             if !records::update(txn, batch.backend, &row).await? {
-                return Err(DomainError::Stale { current: cur.row_version });
+                return Err(DomainError::Stale {
+                    current: cur.row_version,
+                });
             }
             let action = match self.change {
                 Lifecycle::Delete => "record.delete",
                 Lifecycle::Restore => "record.restore",
             };
             batch
-                .log(txn, Entry {
-                    actor: self.actor.clone(),
-                    action,
-                    app: Some(form.app.clone()),
-                    form: Some(form.key.clone()),
-                    record_id: Some(row.id),
-                    before: Some(json!({"deleted_at": cur.deleted_at})),
-                    after: Some(json!({"deleted_at": row.deleted_at})),
-                    reason: self.reason.clone(),
-                })
+                .log(
+                    txn,
+                    Entry {
+                        actor: self.actor.clone(),
+                        action,
+                        app: Some(form.app.clone()),
+                        form: Some(form.key.clone()),
+                        record_id: Some(row.id),
+                        before: Some(json!({"deleted_at": cur.deleted_at})),
+                        after: Some(json!({"deleted_at": row.deleted_at})),
+                        reason: self.reason.clone(),
+                    },
+                )
                 .await?;
             Ok(row.to_api())
         })
     }
 }
 
-async fn live_row(txn: &DatabaseTransaction, batch: &Batch, form: &CompiledForm, id: i64) -> DomainResult<RecordRow> {
+async fn live_row(
+    txn: &DatabaseTransaction,
+    batch: &Batch,
+    form: &CompiledForm,
+    id: i64,
+) -> DomainResult<RecordRow> {
     records::get(txn, batch.backend, &form.app, &form.key, id)
         .await?
         .filter(|r| r.deleted_at.is_none())
         .ok_or_else(|| DomainError::NotFound(format!("record {id}")))
 }
 
-async fn check_references(txn: &DatabaseTransaction, batch: &Batch, form: &CompiledForm, data: &Value, prefix: &str) -> DomainResult<()> {
+async fn check_references(
+    txn: &DatabaseTransaction,
+    batch: &Batch,
+    form: &CompiledForm,
+    data: &Value,
+    prefix: &str,
+) -> DomainResult<()> {
     let p = prefix.to_owned();
     check_references_all(txn, batch, form, &[data], &move |_| p.clone()).await
 }
@@ -294,28 +374,37 @@ async fn check_references_all(
 ) -> DomainResult<()> {
     let mut wanted: BTreeMap<&str, Vec<(i64, String)>> = BTreeMap::new();
     for (n, data) in datas.iter().enumerate() {
-    let prefix = prefix_of(n);
-    let prefix = prefix.as_str();
-    for (table, f) in form.model.references() {
-        let target = f.ref_form.as_deref().unwrap_or_default();
-        match table {
-            None => {
-                if let Some(id) = data.get(&f.key).and_then(Value::as_i64) {
-                    wanted.entry(target).or_default().push((id, format!("{prefix}/data/{}", escape(&f.key))));
-                }
-            }
-            Some(t) => {
-                for (i, row) in data.get(t).and_then(Value::as_array).into_iter().flatten().enumerate() {
-                    if let Some(id) = row.get(&f.key).and_then(Value::as_i64) {
+        let prefix = prefix_of(n);
+        let prefix = prefix.as_str();
+        for (table, f) in form.model.references() {
+            let target = f.ref_form.as_deref().unwrap_or_default();
+            match table {
+                None => {
+                    if let Some(id) = data.get(&f.key).and_then(Value::as_i64) {
                         wanted
                             .entry(target)
                             .or_default()
-                            .push((id, format!("{prefix}/data/{}/{i}/{}", escape(t), escape(&f.key))));
+                            .push((id, format!("{prefix}/data/{}", escape(&f.key))));
+                    }
+                }
+                Some(t) => {
+                    for (i, row) in data
+                        .get(t)
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .enumerate()
+                    {
+                        if let Some(id) = row.get(&f.key).and_then(Value::as_i64) {
+                            wanted.entry(target).or_default().push((
+                                id,
+                                format!("{prefix}/data/{}/{i}/{}", escape(t), escape(&f.key)),
+                            ));
+                        }
                     }
                 }
             }
         }
-    }
     }
     let mut details = Vec::new();
     for (target, refs) in wanted {
@@ -324,15 +413,24 @@ async fn check_references_all(
         ids.dedup();
         let mut found = std::collections::HashSet::new();
         for chunk in ids.chunks(500) {
-            found.extend(records::existing_ids(txn, batch.backend, &form.app, target, chunk).await?);
+            found
+                .extend(records::existing_ids(txn, batch.backend, &form.app, target, chunk).await?);
         }
         for (id, ptr) in refs {
             if !found.contains(&id) {
-                details.push(Detail::new(ptr, "reference", format!("there is no {target} record with id {id}")));
+                details.push(Detail::new(
+                    ptr,
+                    "reference",
+                    format!("there is no {target} record with id {id}"),
+                ));
             }
         }
     }
-    if details.is_empty() { Ok(()) } else { Err(DomainError::invalid(details)) }
+    if details.is_empty() {
+        Ok(())
+    } else {
+        Err(DomainError::invalid(details))
+    }
 }
 
 /// New records' `x-unique` values are distinct among themselves and from every live record.
@@ -349,11 +447,20 @@ async fn check_unique_all(
     for f in form.model.fields.values().filter(|f| f.unique) {
         let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
         for (i, d) in datas.iter().enumerate() {
-            let Some(v) = d.get(&f.key).filter(|v| !v.is_null() && !v.is_object() && !v.is_array()) else { continue };
+            let Some(v) = d
+                .get(&f.key)
+                .filter(|v| !v.is_null() && !v.is_object() && !v.is_array())
+            else {
+                continue;
+            };
             if let Some(first) = seen.insert(v.to_string(), i) {
                 return Err(DomainError::conflict(
                     format!("{} {v} appears twice in this request", f.key),
-                    vec![Detail::new(format!("{}/data/{}", prefix_of(i), escape(&f.key)), "unique", format!("also given in item {first}"))],
+                    vec![Detail::new(
+                        format!("{}/data/{}", prefix_of(i), escape(&f.key)),
+                        "unique",
+                        format!("also given in item {first}"),
+                    )],
                 ));
             }
             check_unique(txn, batch, form, d, None, &prefix_of(i)).await?;
@@ -372,11 +479,18 @@ async fn check_unique(
     prefix: &str,
 ) -> DomainResult<()> {
     for f in form.model.fields.values().filter(|f| f.unique) {
-        let Some(v) = data.get(&f.key).filter(|v| !v.is_null() && !v.is_object() && !v.is_array()) else {
+        let Some(v) = data
+            .get(&f.key)
+            .filter(|v| !v.is_null() && !v.is_object() && !v.is_array())
+        else {
             continue;
         };
         let mut params = Params::default();
-        let field = FieldRef { col: Col::Data(vec![f.key.clone()]), ty: f.json_type, name: f.key.clone() };
+        let field = FieldRef {
+            col: Col::Data(vec![f.key.clone()]),
+            ty: f.json_type,
+            name: f.key.clone(),
+        };
         let p = bind(batch.backend, &field, v, &mut params);
         let expr = data_expr(batch.backend, std::slice::from_ref(&f.key), f.json_type);
         let not_self = match except {
@@ -391,7 +505,11 @@ async fn check_unique(
             let other: i64 = row.try_get("", "id")?;
             return Err(DomainError::conflict(
                 format!("{} {v} is already used by record {other}", f.key),
-                vec![Detail::new(format!("{prefix}/data/{}", escape(&f.key)), "unique", format!("already used by record {other}"))],
+                vec![Detail::new(
+                    format!("{prefix}/data/{}", escape(&f.key)),
+                    "unique",
+                    format!("already used by record {other}"),
+                )],
             ));
         }
     }

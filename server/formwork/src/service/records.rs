@@ -7,7 +7,9 @@ use std::sync::{Arc, RwLock};
 
 use super::forms::FormService;
 use super::prepare::{WriteBody, merge_patch, parse_body, prepare};
-use super::record_ops::{ChangedData, CreateRecords, Lifecycle, NewData, SetDeleted, UpdateRecords};
+use super::record_ops::{
+    ChangedData, CreateRecords, Lifecycle, NewData, SetDeleted, UpdateRecords,
+};
 use crate::error::{Detail, DomainError, DomainResult};
 use crate::query::fields::Scope;
 use crate::query::filter::Filter;
@@ -46,7 +48,12 @@ pub struct ListQuery {
 
 impl RecordService {
     pub fn new(db: Db, writer: Writer, forms: FormService) -> Self {
-        RecordService { db, writer, forms, zones: Default::default() }
+        RecordService {
+            db,
+            writer,
+            forms,
+            zones: Default::default(),
+        }
     }
 
     async fn today(&self, app: &str) -> DomainResult<chrono::NaiveDate> {
@@ -69,22 +76,45 @@ impl RecordService {
         Ok(chrono::Utc::now().with_timezone(&tz).date_naive())
     }
 
-    pub async fn create(&self, app: &str, form: &str, body: Value, actor: &Actor) -> DomainResult<Value> {
-        let mut created = self.create_many(app, form, vec![body], actor, false).await?;
+    pub async fn create(
+        &self,
+        app: &str,
+        form: &str,
+        body: Value,
+        actor: &Actor,
+    ) -> DomainResult<Value> {
+        let mut created = self
+            .create_many(app, form, vec![body], actor, false)
+            .await?;
         Ok(created.pop().unwrap_or(Value::Null))
     }
 
     /// Create records all-or-nothing; with `bulk`, pointers are prefixed `/items/N`.
-    pub async fn create_many(&self, app: &str, form: &str, bodies: Vec<Value>, actor: &Actor, bulk: bool) -> DomainResult<Vec<Value>> {
+    pub async fn create_many(
+        &self,
+        app: &str,
+        form: &str,
+        bodies: Vec<Value>,
+        actor: &Actor,
+        bulk: bool,
+    ) -> DomainResult<Vec<Value>> {
         let compiled = self.forms.current(app, form).await?;
         let today = self.today(app).await?;
         let mut items = Vec::with_capacity(bodies.len());
         let mut details = Vec::new();
         for (i, body) in bodies.into_iter().enumerate() {
-            let prefix = if bulk { format!("/items/{i}") } else { String::new() };
+            let prefix = if bulk {
+                format!("/items/{i}")
+            } else {
+                String::new()
+            };
             match parse_body(body, &prefix).and_then(|WriteBody { mut data, reason }| {
                 let serials = prepare(&compiled, &mut data, None, today, &prefix)?;
-                Ok(NewData { data, serials, reason })
+                Ok(NewData {
+                    data,
+                    serials,
+                    reason,
+                })
             }) {
                 Ok(item) => items.push(item),
                 Err(e) => collect(e, &mut details)?,
@@ -95,12 +125,24 @@ impl RecordService {
         }
         let out = self
             .writer
-            .submit(CreateRecords { form: compiled, items, actor: actor.clone(), today, bulk })
+            .submit(CreateRecords {
+                form: compiled,
+                items,
+                actor: actor.clone(),
+                today,
+                bulk,
+            })
             .await?;
         Ok(into_vec(out))
     }
 
-    pub async fn get(&self, app: &str, form: &str, id: i64, include_deleted: bool) -> DomainResult<RecordRow> {
+    pub async fn get(
+        &self,
+        app: &str,
+        form: &str,
+        id: i64,
+        include_deleted: bool,
+    ) -> DomainResult<RecordRow> {
         self.forms.current(app, form).await?;
         records::get(&self.db.read, self.db.backend, app, form, id)
             .await?
@@ -127,7 +169,9 @@ impl RecordService {
             let cur = self.get(app, form, id, false).await?;
             if let Some(expected) = if_match {
                 if expected != cur.row_version {
-                    return Err(DomainError::Stale { current: cur.row_version });
+                    return Err(DomainError::Stale {
+                        current: cur.row_version,
+                    });
                 }
             }
             let mut new_data = if merge {
@@ -142,7 +186,13 @@ impl RecordService {
             debug_assert!(serials.is_empty() || cur.data.is_object());
             let op = UpdateRecords {
                 form: compiled,
-                items: vec![ChangedData { id, data: new_data, base_row_version: cur.row_version, if_match, reason: reason.clone() }],
+                items: vec![ChangedData {
+                    id,
+                    data: new_data,
+                    base_row_version: cur.row_version,
+                    if_match,
+                    reason: reason.clone(),
+                }],
                 actor: actor.clone(),
                 bulk: false,
             };
@@ -154,25 +204,45 @@ impl RecordService {
     }
 
     /// Update several records all-or-nothing: items are `{"id", "data", "row_version"?}`.
-    pub async fn update_many(&self, app: &str, form: &str, items: Vec<Value>, merge: bool, actor: &Actor) -> DomainResult<Vec<Value>> {
+    pub async fn update_many(
+        &self,
+        app: &str,
+        form: &str,
+        items: Vec<Value>,
+        merge: bool,
+        actor: &Actor,
+    ) -> DomainResult<Vec<Value>> {
         let compiled = self.forms.current(app, form).await?;
         let today = self.today(app).await?;
         let mut changes = Vec::with_capacity(items.len());
         let mut details = Vec::new();
         for (i, mut item) in items.into_iter().enumerate() {
             let prefix = format!("/items/{i}");
-            let id = item.as_object_mut().and_then(|o| o.remove("id")).and_then(|v| v.as_i64());
-            let expected = item.as_object_mut().and_then(|o| o.remove("row_version")).and_then(|v| v.as_i64());
+            let id = item
+                .as_object_mut()
+                .and_then(|o| o.remove("id"))
+                .and_then(|v| v.as_i64());
+            let expected = item
+                .as_object_mut()
+                .and_then(|o| o.remove("row_version"))
+                .and_then(|v| v.as_i64());
             let Some(id) = id else {
-                details.push(Detail::new(format!("{prefix}/id"), "required", "each update names the record id"));
+                details.push(Detail::new(
+                    format!("{prefix}/id"),
+                    "required",
+                    "each update names the record id",
+                ));
                 continue;
             };
             let step = async {
                 let WriteBody { data, reason } = parse_body(item, &prefix)?;
-                let cur = self
-                    .get(app, form, id, false)
-                    .await
-                    .map_err(|_| DomainError::invalid_one(&format!("{prefix}/id"), "exists", format!("there is no record {id}")))?;
+                let cur = self.get(app, form, id, false).await.map_err(|_| {
+                    DomainError::invalid_one(
+                        &format!("{prefix}/id"),
+                        "exists",
+                        format!("there is no record {id}"),
+                    )
+                })?;
                 let mut new_data = if merge {
                     let mut d = cur.data.clone();
                     merge_patch(&mut d, &data);
@@ -181,7 +251,13 @@ impl RecordService {
                     data
                 };
                 prepare(&compiled, &mut new_data, Some(&cur.data), today, &prefix)?;
-                Ok::<_, DomainError>(ChangedData { id, data: new_data, base_row_version: cur.row_version, if_match: expected, reason })
+                Ok::<_, DomainError>(ChangedData {
+                    id,
+                    data: new_data,
+                    base_row_version: cur.row_version,
+                    if_match: expected,
+                    reason,
+                })
             };
             match step.await {
                 Ok(c) => changes.push(c),
@@ -193,7 +269,12 @@ impl RecordService {
         }
         let out = self
             .writer
-            .submit(UpdateRecords { form: compiled, items: changes, actor: actor.clone(), bulk: true })
+            .submit(UpdateRecords {
+                form: compiled,
+                items: changes,
+                actor: actor.clone(),
+                bulk: true,
+            })
             .await?;
         Ok(into_vec(out))
     }
@@ -210,34 +291,61 @@ impl RecordService {
     ) -> DomainResult<Value> {
         let compiled = self.forms.current(app, form).await?;
         self.writer
-            .submit(SetDeleted { form: compiled, id, if_match, change, actor: actor.clone(), reason })
+            .submit(SetDeleted {
+                form: compiled,
+                id,
+                if_match,
+                change,
+                actor: actor.clone(),
+                reason,
+            })
             .await
     }
 
     pub async fn list(&self, app: &str, form: &str, q: &ListQuery) -> DomainResult<Value> {
         let compiled = self.forms.current(app, form).await?;
         let scope = Scope::Root(&compiled.model);
-        let filter = q.filter.as_ref().map(|f| Filter::parse(f, &scope, "/filter")).transpose()?;
+        let filter = q
+            .filter
+            .as_ref()
+            .map(|f| Filter::parse(f, &scope, "/filter"))
+            .transpose()?;
         let keys = parse_sort(q.sort.as_deref(), &scope)?;
         let limit = q.limit.unwrap_or(50);
         if limit == 0 || limit > MAX_PAGE {
-            return Err(DomainError::bad_request("/limit", "range", format!("limit is 1–{MAX_PAGE}")));
+            return Err(DomainError::bad_request(
+                "/limit",
+                "range",
+                format!("limit is 1–{MAX_PAGE}"),
+            ));
         }
         if let Some(fields) = &q.fields {
             for (i, f) in fields.iter().enumerate() {
                 if compiled.model.field(f).is_none() {
-                    return Err(DomainError::bad_request(&format!("/fields/{i}"), "unknown_field", format!("no field {f:?}")));
+                    return Err(DomainError::bad_request(
+                        &format!("/fields/{i}"),
+                        "unknown_field",
+                        format!("no field {f:?}"),
+                    ));
                 }
             }
         }
         for (i, e) in q.expand.iter().enumerate() {
             if compiled.model.field(e).and_then(|f| f.kind) != Some(FieldKind::Reference) {
-                return Err(DomainError::bad_request(&format!("/expand/{i}"), "expand", format!("{e} is not a reference field")));
+                return Err(DomainError::bad_request(
+                    &format!("/expand/{i}"),
+                    "expand",
+                    format!("{e} is not a reference field"),
+                ));
             }
         }
         let backend = self.db.backend;
         let mut params = Params::default();
-        let deleted = if q.deleted { "deleted_at IS NOT NULL" } else { "deleted_at IS NULL" };
+        let deleted = if q.deleted {
+            "deleted_at IS NOT NULL"
+        } else {
+            "deleted_at IS NULL"
+        };
         let mut where_ = format!("{} AND {deleted}", form_scope(app, form));
         if let Some(f) = &filter {
             where_ = format!("{where_} AND {}", compile(backend, f, &mut params));
@@ -245,21 +353,37 @@ impl RecordService {
         let total = if q.total {
             let row = self
                 .db
-                .query_one(&format!("SELECT COUNT(*) AS n FROM records WHERE {where_}"), params.0.clone())
+                .query_one(
+                    &format!("SELECT COUNT(*) AS n FROM records WHERE {where_}"),
+                    params.0.clone(),
+                )
                 .await?;
-            Some(row.map(|r| r.try_get::<i64>("", "n")).transpose()?.unwrap_or(0))
+            Some(
+                row.map(|r| r.try_get::<i64>("", "n"))
+                    .transpose()?
+                    .unwrap_or(0),
+            )
         } else {
             None
         };
         let mut page_where = where_;
         if let Some(c) = &q.cursor {
             let values = decode_cursor(c, &keys)?;
-            page_where = format!("{page_where} AND {}", after_cursor(backend, &keys, &values, &mut params));
+            page_where = format!(
+                "{page_where} AND {}",
+                after_cursor(backend, &keys, &values, &mut params)
+            );
         }
         let mut items = self.page(&keys, &page_where, params, limit + 1).await?;
         let more = items.len() > limit;
         items.truncate(limit);
-        let next_cursor = if more { items.last().map(|last| encode_cursor(&key_values(&keys, last))) } else { None };
+        let next_cursor = if more {
+            items
+                .last()
+                .map(|last| encode_cursor(&key_values(&keys, last)))
+        } else {
+            None
+        };
         if !q.expand.is_empty() {
             self.expand(&compiled, &mut items, &q.expand).await?;
         }
@@ -278,12 +402,22 @@ impl RecordService {
     /// One page of records in their API representation. On SQLite the page is assembled
     /// as one JSON document inside the database (each row fetched separately costs a
     /// thread hand-off in the driver); on PostgreSQL rows stream from the socket.
-    async fn page(&self, keys: &[crate::query::sort::SortKey], where_: &str, params: Params, limit: usize) -> DomainResult<Vec<Value>> {
+    async fn page(
+        &self,
+        keys: &[crate::query::sort::SortKey],
+        where_: &str,
+        params: Params,
+        limit: usize,
+    ) -> DomainResult<Vec<Value>> {
         let backend = self.db.backend;
         match backend {
             crate::store::db::Backend::Sqlite => {
                 let exprs = crate::query::sql::sort_exprs(backend, keys);
-                let inner_keys: Vec<String> = exprs.iter().enumerate().map(|(i, e)| format!("{e} AS k{i}")).collect();
+                let inner_keys: Vec<String> = exprs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| format!("{e} AS k{i}"))
+                    .collect();
                 let agg_order: Vec<String> = keys
                     .iter()
                     .enumerate()
@@ -299,9 +433,12 @@ impl RecordService {
                     order_by(backend, keys),
                 );
                 let row = self.db.query_one(&sql, params.0).await?;
-                let text: String = row.map(|r| r.try_get("", "page")).transpose()?.unwrap_or_else(|| "[]".into());
-                let mut items: Vec<Value> =
-                    serde_json::from_str(&text).map_err(|e| DomainError::Internal(anyhow::anyhow!("page JSON: {e}")))?;
+                let text: String = row
+                    .map(|r| r.try_get("", "page"))
+                    .transpose()?
+                    .unwrap_or_else(|| "[]".into());
+                let mut items: Vec<Value> = serde_json::from_str(&text)
+                    .map_err(|e| DomainError::Internal(anyhow::anyhow!("page JSON: {e}")))?;
                 for item in &mut items {
                     if let Some(obj) = item.as_object_mut() {
                         if obj.get("deleted_at").is_some_and(Value::is_null) {
@@ -312,18 +449,34 @@ impl RecordService {
                 Ok(items)
             }
             crate::store::db::Backend::Postgres => {
-                let sql = format!("SELECT {COLUMNS} FROM records WHERE {where_} ORDER BY {} LIMIT {limit}", order_by(backend, keys));
+                let sql = format!(
+                    "SELECT {COLUMNS} FROM records WHERE {where_} ORDER BY {} LIMIT {limit}",
+                    order_by(backend, keys)
+                );
                 let rows = self.db.query_all(&sql, params.0).await?;
-                Ok(rows.iter().map(|r| RecordRow::from_row(backend, r).map(|r| r.to_api())).collect::<Result<_, _>>()?)
+                Ok(rows
+                    .iter()
+                    .map(|r| RecordRow::from_row(backend, r).map(|r| r.to_api()))
+                    .collect::<Result<_, _>>()?)
             }
         }
     }
 
     /// Attach the referenced records of each item under `expand.<field>` (one query per field).
-    async fn expand(&self, form: &CompiledForm, items: &mut [Value], fields: &[String]) -> DomainResult<()> {
+    async fn expand(
+        &self,
+        form: &CompiledForm,
+        items: &mut [Value],
+        fields: &[String],
+    ) -> DomainResult<()> {
         for name in fields {
-            let Some(target) = form.model.field(name).and_then(|f| f.ref_form.clone()) else { continue };
-            let mut ids: Vec<i64> = items.iter().filter_map(|i| i["data"].get(name).and_then(Value::as_i64)).collect();
+            let Some(target) = form.model.field(name).and_then(|f| f.ref_form.clone()) else {
+                continue;
+            };
+            let mut ids: Vec<i64> = items
+                .iter()
+                .filter_map(|i| i["data"].get(name).and_then(Value::as_i64))
+                .collect();
             ids.sort_unstable();
             ids.dedup();
             let mut found = HashMap::new();
@@ -334,13 +487,21 @@ impl RecordService {
                     ph.join(", "),
                     form_scope(&form.app, &target)
                 );
-                for r in self.db.query_all(&sql, chunk.iter().map(|i| (*i).into()).collect()).await? {
+                for r in self
+                    .db
+                    .query_all(&sql, chunk.iter().map(|i| (*i).into()).collect())
+                    .await?
+                {
                     let row = RecordRow::from_row(self.db.backend, &r)?;
                     found.insert(row.id, row.to_api());
                 }
             }
             for item in items.iter_mut() {
-                let target = item["data"].get(name).and_then(Value::as_i64).and_then(|id| found.get(&id)).cloned();
+                let target = item["data"]
+                    .get(name)
+                    .and_then(Value::as_i64)
+                    .and_then(|id| found.get(&id))
+                    .cloned();
                 if item.get("expand").is_none() {
                     item["expand"] = json!({});
                 }
@@ -370,16 +531,26 @@ impl RecordService {
         let spool_dir = std::env::temp_dir();
         let form_for_check = compiled.clone();
         let started = std::time::Instant::now();
-        let checked = tokio::task::spawn_blocking(move || super::import::check(form_for_check, format, &file, &spool_dir, today))
-            .await
-            .map_err(|e| DomainError::Internal(e.into()))??;
-        tracing::info!(rows = checked.rows, errors = checked.error_count, ms = started.elapsed().as_millis() as u64, "import checked");
+        let checked = tokio::task::spawn_blocking(move || {
+            super::import::check(form_for_check, format, &file, &spool_dir, today)
+        })
+        .await
+        .map_err(|e| DomainError::Internal(e.into()))??;
+        tracing::info!(
+            rows = checked.rows,
+            errors = checked.error_count,
+            ms = started.elapsed().as_millis() as u64,
+            "import checked"
+        );
         let report = json!({"rows": checked.rows, "error_count": checked.error_count, "errors": checked.errors});
         if dry_run || checked.error_count > 0 {
             let _ = std::fs::remove_file(&checked.spool);
             if !dry_run {
                 return Err(DomainError::Invalid {
-                    message: format!("{} problems in {} rows; nothing was imported", checked.error_count, checked.rows),
+                    message: format!(
+                        "{} problems in {} rows; nothing was imported",
+                        checked.error_count, checked.rows
+                    ),
                     details: checked.errors,
                 });
             }
@@ -387,23 +558,39 @@ impl RecordService {
             report["dry_run"] = json!(true);
             return Ok(report);
         }
-        let op = super::import_op::ImportRecords { form: compiled, spool: checked.spool.clone(), actor: actor.clone(), today, file_name };
+        let op = super::import_op::ImportRecords {
+            form: compiled,
+            spool: checked.spool.clone(),
+            actor: actor.clone(),
+            today,
+            file_name,
+        };
         let started = std::time::Instant::now();
         let out = self.writer.submit(op).await;
         tracing::info!(ms = started.elapsed().as_millis() as u64, "import written");
         let _ = std::fs::remove_file(&checked.spool);
         let out = out?;
-        Ok(json!({"rows": checked.rows, "imported": out["imported"], "first_id": out["first_id"], "last_id": out["last_id"]}))
+        Ok(
+            json!({"rows": checked.rows, "imported": out["imported"], "first_id": out["first_id"], "last_id": out["last_id"]}),
+        )
     }
 
     /// Validate an export request and log it; returns the columns.
-    pub async fn start_export(&self, app: &str, form: &str, q: &ListQuery, format: &str, actor: &Actor) -> DomainResult<Vec<String>> {
+    pub async fn start_export(
+        &self,
+        app: &str,
+        form: &str,
+        q: &ListQuery,
+        format: &str,
+        actor: &Actor,
+    ) -> DomainResult<Vec<String>> {
         let compiled = self.forms.current(app, form).await?;
         let mut probe = q.clone();
         probe.limit = Some(1);
         probe.cursor = None;
         self.list(app, form, &probe).await?;
-        let cols = super::export::columns(compiled.model.fields.keys().cloned().collect(), &q.fields);
+        let cols =
+            super::export::columns(compiled.model.fields.keys().cloned().collect(), &q.fields);
         self.writer
             .submit(super::record_ops::LogOnly(crate::store::oplog::Entry {
                 actor: actor.clone(),
@@ -412,7 +599,9 @@ impl RecordService {
                 form: Some(form.to_owned()),
                 record_id: None,
                 before: None,
-                after: Some(json!({"format": format, "filter": q.filter, "sort": q.sort, "columns": cols})),
+                after: Some(
+                    json!({"format": format, "filter": q.filter, "sort": q.sort, "columns": cols}),
+                ),
                 reason: None,
             }))
             .await?;
@@ -422,7 +611,10 @@ impl RecordService {
 
 fn project(item: &mut Value, fields: &[String]) {
     if let Some(Value::Object(data)) = item.get_mut("data") {
-        let kept: Map<String, Value> = fields.iter().filter_map(|f| data.remove(f).map(|v| (f.clone(), v))).collect();
+        let kept: Map<String, Value> = fields
+            .iter()
+            .filter_map(|f| data.remove(f).map(|v| (f.clone(), v)))
+            .collect();
         *data = kept;
     }
 }

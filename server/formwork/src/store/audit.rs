@@ -33,45 +33,69 @@ pub async fn verify(db: &Db) -> Result<Verdict, DbErr> {
         for r in &rows {
             let seq: i64 = r.try_get("", "seq")?;
             if seq != expected_seq {
-                return Ok(Verdict::Broken { seq: expected_seq, reason: format!("entry {expected_seq} is missing") });
+                return Ok(Verdict::Broken {
+                    seq: expected_seq,
+                    reason: format!("entry {expected_seq} is missing"),
+                });
             }
             let get = |c: &str| r.try_get::<Option<String>>("", c);
-            let (at, actor, action) = (get("at")?.unwrap_or_default(), get("actor")?.unwrap_or_default(), get("action")?.unwrap_or_default());
-            let (address, client, app, form) = (get("address")?, get("client")?, get("app")?, get("form")?);
+            let (at, actor, action) = (
+                get("at")?.unwrap_or_default(),
+                get("actor")?.unwrap_or_default(),
+                get("action")?.unwrap_or_default(),
+            );
+            let (address, client, app, form) =
+                (get("address")?, get("client")?, get("app")?, get("form")?);
             let (before, after, reason) = (get("before")?, get("after")?, get("reason")?);
             let record_id: Option<i64> = r.try_get("", "record_id")?;
             let prev_hash: String = r.try_get("", "prev_hash")?;
             let hash: String = r.try_get("", "hash")?;
             if prev_hash != prev {
-                return Ok(Verdict::Broken { seq, reason: "its link to the previous entry does not match".into() });
+                return Ok(Verdict::Broken {
+                    seq,
+                    reason: "its link to the previous entry does not match".into(),
+                });
             }
-            let computed = chain_hash(&prev, &StoredEntry {
-                seq,
-                at: &at,
-                actor: &actor,
-                address: address.as_deref(),
-                client: client.as_deref(),
-                action: &action,
-                app: app.as_deref(),
-                form: form.as_deref(),
-                record_id,
-                before: before.as_deref(),
-                after: after.as_deref(),
-                reason: reason.as_deref(),
-            });
+            let computed = chain_hash(
+                &prev,
+                &StoredEntry {
+                    seq,
+                    at: &at,
+                    actor: &actor,
+                    address: address.as_deref(),
+                    client: client.as_deref(),
+                    action: &action,
+                    app: app.as_deref(),
+                    form: form.as_deref(),
+                    record_id,
+                    before: before.as_deref(),
+                    after: after.as_deref(),
+                    reason: reason.as_deref(),
+                },
+            );
             if computed != hash {
-                return Ok(Verdict::Broken { seq, reason: "its content does not match its hash".into() });
+                return Ok(Verdict::Broken {
+                    seq,
+                    reason: "its content does not match its hash".into(),
+                });
             }
             prev = hash;
             expected_seq += 1;
         }
     }
-    let head = db.query_one("SELECT seq, hash FROM oplog_head WHERE id = 1", vec![]).await?;
+    let head = db
+        .query_one("SELECT seq, hash FROM oplog_head WHERE id = 1", vec![])
+        .await?;
     if let Some(h) = head {
         let (seq, hash): (i64, String) = (h.try_get("", "seq")?, h.try_get("", "hash")?);
         if seq != expected_seq - 1 || hash != prev {
-            return Ok(Verdict::Broken { seq: seq.max(expected_seq), reason: "the chain head does not name the last entry (entries were removed)".into() });
+            return Ok(Verdict::Broken {
+                seq: seq.max(expected_seq),
+                reason: "the chain head does not name the last entry (entries were removed)".into(),
+            });
         }
     }
-    Ok(Verdict::Intact { entries: expected_seq - 1 })
+    Ok(Verdict::Intact {
+        entries: expected_seq - 1,
+    })
 }

@@ -115,17 +115,28 @@ impl Db {
         Statement::from_sql_and_values(self.backend.db_backend(), sql, values)
     }
 
-    pub async fn query_all(&self, sql: &str, values: Vec<Value>) -> Result<Vec<QueryResult>, DbErr> {
+    pub async fn query_all(
+        &self,
+        sql: &str,
+        values: Vec<Value>,
+    ) -> Result<Vec<QueryResult>, DbErr> {
         self.read.query_all_raw(self.stmt(sql, values)).await
     }
 
-    pub async fn query_one(&self, sql: &str, values: Vec<Value>) -> Result<Option<QueryResult>, DbErr> {
+    pub async fn query_one(
+        &self,
+        sql: &str,
+        values: Vec<Value>,
+    ) -> Result<Option<QueryResult>, DbErr> {
         self.read.query_one_raw(self.stmt(sql, values)).await
     }
 
     /// True when the database answers a trivial query.
     pub async fn ping(&self) -> bool {
-        self.read.query_one_raw(self.stmt("SELECT 1", vec![])).await.is_ok()
+        self.read
+            .query_one_raw(self.stmt("SELECT 1", vec![]))
+            .await
+            .is_ok()
     }
 
     /// SQL for a JSON column's type in this dialect.

@@ -18,7 +18,11 @@ pub const INTERVAL: Duration = Duration::from_secs(300);
 pub struct Analyze;
 
 impl WriteOp for Analyze {
-    fn apply<'a>(&'a self, txn: &'a DatabaseTransaction, batch: &'a mut Batch) -> BoxFuture<'a, DomainResult<Value>> {
+    fn apply<'a>(
+        &'a self,
+        txn: &'a DatabaseTransaction,
+        batch: &'a mut Batch,
+    ) -> BoxFuture<'a, DomainResult<Value>> {
         Box::pin(async move {
             let sql = match batch.backend {
                 Backend::Sqlite => "PRAGMA analysis_limit = 1000; ANALYZE",

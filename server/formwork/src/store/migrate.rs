@@ -195,7 +195,8 @@ pub async fn run(db: &Db) -> Result<(), DbErr> {
     for m in MIGRATIONS {
         let txn = conn.begin().await?;
         if db.backend == Backend::Postgres {
-            txn.execute_unprepared("SELECT pg_advisory_xact_lock(4242)").await?;
+            txn.execute_unprepared("SELECT pg_advisory_xact_lock(4242)")
+                .await?;
         }
         let seen = txn
             .query_one_raw(db.stmt(

@@ -98,7 +98,10 @@ pub async fn get(
     form: &str,
     id: i64,
 ) -> Result<Option<RecordRow>, DbErr> {
-    let sql = format!("SELECT {COLUMNS} FROM records WHERE id = $1 AND {}", form_scope(app, form));
+    let sql = format!(
+        "SELECT {COLUMNS} FROM records WHERE id = $1 AND {}",
+        form_scope(app, form)
+    );
     conn.query_one_raw(stmt(backend, &sql, vec![id.into()]))
         .await?
         .map(|r| RecordRow::from_row(backend, &r))
@@ -121,8 +124,13 @@ pub async fn existing_ids(
         Backend::Sqlite => "SELECT value FROM json_each($1)",
         Backend::Postgres => "SELECT jsonb_array_elements_text($1::jsonb)::bigint",
     };
-    let sql = format!("SELECT id FROM records WHERE id IN ({list}) AND {} AND deleted_at IS NULL", form_scope(app, form));
-    let rows = conn.query_all_raw(stmt(backend, &sql, vec![json_array_param(backend, ids)])).await?;
+    let sql = format!(
+        "SELECT id FROM records WHERE id IN ({list}) AND {} AND deleted_at IS NULL",
+        form_scope(app, form)
+    );
+    let rows = conn
+        .query_all_raw(stmt(backend, &sql, vec![json_array_param(backend, ids)]))
+        .await?;
     rows.iter().map(|r| r.try_get::<i64>("", "id")).collect()
 }
 
@@ -143,7 +151,11 @@ pub struct NewRecord<'a> {
     pub now: &'a str,
 }
 
-pub async fn insert(conn: &impl ConnectionTrait, backend: Backend, r: &NewRecord<'_>) -> Result<RecordRow, DbErr> {
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    backend: Backend,
+    r: &NewRecord<'_>,
+) -> Result<RecordRow, DbErr> {
     let sql = format!(
         "INSERT INTO records (app, form, form_version, data, owner_user, owner_dept, created_by, created_at, updated_by, updated_at, row_version) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $7, $8, 1) RETURNING id"
@@ -181,7 +193,11 @@ pub async fn insert(conn: &impl ConnectionTrait, backend: Backend, r: &NewRecord
 }
 
 /// Write a new row version (data, deletion mark) over `row.row_version - 1`.
-pub async fn update(conn: &impl ConnectionTrait, backend: Backend, row: &RecordRow) -> Result<bool, DbErr> {
+pub async fn update(
+    conn: &impl ConnectionTrait,
+    backend: Backend,
+    row: &RecordRow,
+) -> Result<bool, DbErr> {
     let res = conn
         .execute_raw(stmt(
             backend,
@@ -220,12 +236,32 @@ pub async fn insert_all(
     now: &str,
 ) -> Result<Vec<i64>, DbErr> {
     if datas.len() == 1 {
-        let row = insert(conn, backend, &NewRecord { app, form, form_version, data: datas[0], owner_user: Some(actor), owner_dept: None, actor, now }).await?;
+        let row = insert(
+            conn,
+            backend,
+            &NewRecord {
+                app,
+                form,
+                form_version,
+                data: datas[0],
+                owner_user: Some(actor),
+                owner_dept: None,
+                actor,
+                now,
+            },
+        )
+        .await?;
         return Ok(vec![row.id]);
     }
     let ids: Vec<i64> = match backend {
         Backend::Sqlite => {
-            let row = conn.query_one_raw(stmt(backend, "SELECT COALESCE(MAX(id), 0) AS m FROM records", vec![])).await?;
+            let row = conn
+                .query_one_raw(stmt(
+                    backend,
+                    "SELECT COALESCE(MAX(id), 0) AS m FROM records",
+                    vec![],
+                ))
+                .await?;
             let max: i64 = row.map(|r| r.try_get("", "m")).transpose()?.unwrap_or(0);
             (1..=datas.len() as i64).map(|i| max + i).collect()
         }
@@ -237,7 +273,10 @@ pub async fn insert_all(
                     vec![(datas.len() as i64).into()],
                 ))
                 .await?;
-            let mut ids = rows.iter().map(|r| r.try_get::<i64>("", "id")).collect::<Result<Vec<_>, _>>()?;
+            let mut ids = rows
+                .iter()
+                .map(|r| r.try_get::<i64>("", "id"))
+                .collect::<Result<Vec<_>, _>>()?;
             ids.sort_unstable();
             ids
         }
@@ -245,7 +284,7 @@ pub async fn insert_all(
     let sql = match backend {
         Backend::Sqlite => {
             "INSERT INTO records (id, app, form, form_version, data, owner_user, created_by, created_at, updated_by, updated_at, row_version) \
-             SELECT json_extract(value, '$[0]'), $2, $3, $4, json_extract(value, '$[1]'), $5, $5, $6, $5, $6, 1 FROM json_each($1)"
+             SELECT value ->> 0, $2, $3, $4, value ->> 1, $5, $5, $6, $5, $6, 1 FROM jsonb_each(jsonb($1))"
         }
         Backend::Postgres => {
             "INSERT INTO records (id, app, form, form_version, data, owner_user, created_by, created_at, updated_by, updated_at, row_version) \
@@ -268,7 +307,14 @@ pub async fn insert_all(
         conn.execute_raw(stmt(
             backend,
             sql,
-            vec![json_param(backend, &Value::Array(rows)), app.into(), form.into(), form_version.into(), actor.into(), now.into()],
+            vec![
+                json_param(backend, &Value::Array(rows)),
+                app.into(),
+                form.into(),
+                form_version.into(),
+                actor.into(),
+                now.into(),
+            ],
         ))
         .await?;
     }

@@ -10,7 +10,8 @@
 
 use futures::future::BoxFuture;
 use sea_orm::{
-    ConnectionTrait, DatabaseTransaction, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ConnectionTrait, DatabaseTransaction, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
 };
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
@@ -23,7 +24,11 @@ use crate::error::{DomainError, DomainResult};
 /// run again in a fresh transaction when another operation of its batch fails, so it must
 /// have no effects outside the database.
 pub trait WriteOp: Send + Sync + 'static {
-    fn apply<'a>(&'a self, txn: &'a DatabaseTransaction, batch: &'a mut Batch) -> BoxFuture<'a, DomainResult<Value>>;
+    fn apply<'a>(
+        &'a self,
+        txn: &'a DatabaseTransaction,
+        batch: &'a mut Batch,
+    ) -> BoxFuture<'a, DomainResult<Value>>;
 }
 
 /// An operation-log row waiting for the batch's commit: its 14 column values as JSON.
@@ -54,13 +59,39 @@ impl Batch {
     pub async fn log(&mut self, _txn: &DatabaseTransaction, e: Entry) -> DomainResult<()> {
         let before = e.before.as_ref().map(canonical);
         let after = e.after.as_ref().map(canonical);
-        self.append(e.actor, e.action, e.app, e.form, e.record_id, before, after, e.reason);
+        self.append(
+            e.actor,
+            e.action,
+            e.app,
+            e.form,
+            e.record_id,
+            before,
+            after,
+            e.reason,
+        );
         Ok(())
     }
 
     /// The log entry of a created record whose canonical JSON is already at hand.
-    pub fn log_created(&mut self, actor: &crate::store::oplog::Actor, app: &str, form: &str, id: i64, after: String, reason: Option<String>) {
-        self.append(actor.clone(), "record.create", Some(app.to_owned()), Some(form.to_owned()), Some(id), None, Some(after), reason);
+    pub fn log_created(
+        &mut self,
+        actor: &crate::store::oplog::Actor,
+        app: &str,
+        form: &str,
+        id: i64,
+        after: String,
+        reason: Option<String>,
+    ) {
+        self.append(
+            actor.clone(),
+            "record.create",
+            Some(app.to_owned()),
+            Some(form.to_owned()),
+            Some(id),
+            None,
+            Some(after),
+            reason,
+        );
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -75,7 +106,16 @@ impl Batch {
         after: Option<String>,
         reason: Option<String>,
     ) {
-        let e = Entry { actor, action, app, form, record_id, before: None, after: None, reason };
+        let e = Entry {
+            actor,
+            action,
+            app,
+            form,
+            record_id,
+            before: None,
+            after: None,
+            reason,
+        };
         let seq = self.head_seq + 1;
         let stored = StoredEntry {
             seq,
@@ -118,11 +158,10 @@ impl Batch {
     async fn flush(&mut self, txn: &DatabaseTransaction) -> Result<(), sea_orm::DbErr> {
         let sql = match self.backend {
             Backend::Sqlite => {
+                // jsonb_each over a JSONB array hands each row over as JSONB: no re-parsing per column.
                 "INSERT INTO oplog (seq, at, actor, address, client, action, app, form, record_id, before, after, reason, prev_hash, hash) \
-                 SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), json_extract(value, '$[3]'), \
-                 json_extract(value, '$[4]'), json_extract(value, '$[5]'), json_extract(value, '$[6]'), json_extract(value, '$[7]'), \
-                 json_extract(value, '$[8]'), json_extract(value, '$[9]'), json_extract(value, '$[10]'), json_extract(value, '$[11]'), \
-                 json_extract(value, '$[12]'), json_extract(value, '$[13]') FROM json_each($1)"
+                 SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7, \
+                 value ->> 8, value ->> 9, value ->> 10, value ->> 11, value ->> 12, value ->> 13 FROM jsonb_each(jsonb($1))"
             }
             Backend::Postgres => {
                 "INSERT INTO oplog (seq, at, actor, address, client, action, app, form, record_id, before, after, reason, prev_hash, hash) \
@@ -131,8 +170,17 @@ impl Batch {
             }
         };
         for chunk in self.logs.chunks(LOG_CHUNK) {
-            let rows = Value::Array(chunk.iter().map(|l| Value::Array(l.values.clone())).collect());
-            txn.execute_raw(self.stmt(sql, vec![crate::store::records::json_param(self.backend, &rows)])).await?;
+            let rows = Value::Array(
+                chunk
+                    .iter()
+                    .map(|l| Value::Array(l.values.clone()))
+                    .collect(),
+            );
+            txn.execute_raw(self.stmt(
+                sql,
+                vec![crate::store::records::json_param(self.backend, &rows)],
+            ))
+            .await?;
         }
         self.logs.clear();
         txn.execute_raw(self.stmt(
@@ -173,7 +221,10 @@ impl Writer {
     pub async fn submit(&self, op: impl WriteOp) -> DomainResult<Value> {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(Request { op: Box::new(op), reply })
+            .send(Request {
+                op: Box::new(op),
+                reply,
+            })
             .await
             .map_err(|_| DomainError::Unavailable("the server is shutting down".into()))?;
         rx.await
@@ -259,7 +310,12 @@ async fn run_batch(db: &Db, mut pending: Vec<Request>) {
             Ok(()) => {
                 let t_commit = std::time::Instant::now();
                 let r = txn.commit().await;
-                tracing::debug!(ops = pending.len(), flush_ms = (t_commit - t_flush).as_millis() as u64, commit_ms = t_commit.elapsed().as_millis() as u64, "batch committed");
+                tracing::debug!(
+                    ops = pending.len(),
+                    flush_ms = (t_commit - t_flush).as_millis() as u64,
+                    commit_ms = t_commit.elapsed().as_millis() as u64,
+                    "batch committed"
+                );
                 r
             }
             Err(e) => {
