@@ -78,3 +78,55 @@ on_both_stores!(
         assert_eq!(b["data"]["no"], "T0002");
     }
 );
+
+on_both_stores!(
+    concurrent_creates_with_some_refused_keep_numbers_gap_free,
+    |app: TestApp| async move {
+        // Creates arriving together run as one group in the writer; a refused one must be
+        // answered alone while the others commit.
+        app.app("svc").await;
+        app.publish_ok("svc", "target", json!({"type": "object"}))
+            .await;
+        let target = app.create_ok("svc", "target", json!({})).await["id"]
+            .as_i64()
+            .unwrap();
+        app.publish_ok(
+        "svc",
+        "ticket",
+        json!({"type": "object", "properties": {
+            "no": {"type": "string", "x-type": "serial", "x-serial": "T{0000}", "readOnly": true},
+            "target": {"type": "integer", "x-type": "reference", "x-ref": {"form": "target"}}
+        }}),
+    )
+    .await;
+        let url = app.url("/apps/svc/forms/ticket/records");
+        let tasks = (0..60).map(|i| {
+            let (client, url) = (reqwest::Client::new(), url.clone());
+            async move {
+                let t = if i % 5 == 0 { 999_999 } else { target };
+                let r = client
+                    .post(&url)
+                    .json(&json!({"data": {"target": t}}))
+                    .send()
+                    .await
+                    .unwrap();
+                let status = r.status();
+                let body: Value = r.json().await.unwrap();
+                (i, status, body)
+            }
+        });
+        let mut numbers = Vec::new();
+        for (i, status, body) in join_all(tasks).await {
+            if i % 5 == 0 {
+                assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+                assert_eq!(body["details"][0]["pointer"], "/data/target");
+            } else {
+                assert_eq!(status, StatusCode::CREATED, "{body}");
+                numbers.push(body["data"]["no"].as_str().unwrap().to_owned());
+            }
+        }
+        numbers.sort();
+        let expected: Vec<String> = (1..=48).map(|n| format!("T{n:04}")).collect();
+        assert_eq!(numbers, expected);
+    }
+);

@@ -273,9 +273,12 @@ pub fn order_by(backend: Backend, keys: &[SortKey]) -> String {
     keys.iter()
         .map(|k| {
             let e = sort_expr(backend, k);
-            let never_null = matches!(k.field.col, Col::System(c) if c != super::fields::SysCol::Owner);
+            let never_null =
+                matches!(k.field.col, Col::System(c) if c != super::fields::SysCol::Owner);
             match (backend, k.desc, never_null) {
-                (Backend::Sqlite, false, _) | (Backend::Postgres, false, true) => format!("{e} ASC"),
+                (Backend::Sqlite, false, _) | (Backend::Postgres, false, true) => {
+                    format!("{e} ASC")
+                }
                 (Backend::Sqlite, true, _) | (Backend::Postgres, true, true) => format!("{e} DESC"),
                 (Backend::Postgres, false, false) => format!("{e} ASC NULLS FIRST"),
                 (Backend::Postgres, true, false) => format!("{e} DESC NULLS LAST"),

@@ -591,7 +591,11 @@ pub fn index_ddl(backend: Backend, c: &CompiledForm) -> Vec<String> {
         );
         if f.indexed {
             // NULLS FIRST: the sort order of lists (PostgreSQL's default is NULLS LAST).
-            let nulls = if backend == Backend::Postgres { " NULLS FIRST" } else { "" };
+            let nulls = if backend == Backend::Postgres {
+                " NULLS FIRST"
+            } else {
+                ""
+            };
             out.push(format!(
                 "CREATE INDEX IF NOT EXISTS {name} ON records ({expr}{nulls}, id) WHERE {scope} AND deleted_at IS NULL"
             ));

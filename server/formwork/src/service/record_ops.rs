@@ -74,7 +74,58 @@ fn item_prefix(bulk: bool, i: usize) -> String {
     }
 }
 
+/// A create's share of a group run: its items and who creates them.
+struct CreatePart {
+    items: Vec<NewData>,
+    actor: Actor,
+}
+
 impl WriteOp for CreateRecords {
+    fn group_key(&self) -> Option<String> {
+        Some(format!(
+            "create {}/{}@{} {}",
+            self.form.app, self.form.key, self.form.version, self.today
+        ))
+    }
+
+    fn group_part(&self) -> Option<Box<dyn std::any::Any + Send + Sync>> {
+        Some(Box::new(CreatePart {
+            items: self.items.clone(),
+            actor: self.actor.clone(),
+        }))
+    }
+
+    /// Creates of one form from many requests, checked and written together.
+    fn apply_group<'a>(
+        &'a self,
+        parts: Vec<Box<dyn std::any::Any + Send + Sync>>,
+        txn: &'a DatabaseTransaction,
+        batch: &'a mut Batch,
+    ) -> BoxFuture<'a, DomainResult<Vec<Value>>> {
+        Box::pin(async move {
+            let mut sizes = Vec::with_capacity(parts.len());
+            let mut items = Vec::new();
+            for part in parts {
+                let part = part.downcast::<CreatePart>().map_err(|_| {
+                    DomainError::Internal(anyhow::anyhow!("a create group holds another operation"))
+                })?;
+                sizes.push(part.items.len());
+                items.extend(part.items.into_iter().map(|i| (i, part.actor.clone())));
+            }
+            let prefix = |i: usize| format!("/items/{i}");
+            let mut rows = create_all_by(txn, batch, &self.form, items, self.today, &prefix)
+                .await?
+                .into_iter();
+            Ok(sizes
+                .into_iter()
+                .map(|n| {
+                    let created: Vec<Value> = rows.by_ref().take(n).map(|r| r.to_api()).collect();
+                    Value::Array(created)
+                })
+                .collect())
+        })
+    }
+
     fn apply<'a>(
         &'a self,
         txn: &'a DatabaseTransaction,
@@ -106,11 +157,25 @@ pub async fn create_all(
     txn: &DatabaseTransaction,
     batch: &mut Batch,
     form: &CompiledForm,
-    mut items: Vec<NewData>,
+    items: Vec<NewData>,
     actor: &Actor,
     today: chrono::NaiveDate,
     prefix: &(dyn Fn(usize) -> String + Sync),
 ) -> DomainResult<Vec<RecordRow>> {
+    let items = items.into_iter().map(|i| (i, actor.clone())).collect();
+    create_all_by(txn, batch, form, items, today, prefix).await
+}
+
+/// [`create_all`] with each record's own actor (records from several requests).
+pub async fn create_all_by(
+    txn: &DatabaseTransaction,
+    batch: &mut Batch,
+    form: &CompiledForm,
+    items: Vec<(NewData, Actor)>,
+    today: chrono::NaiveDate,
+    prefix: &(dyn Fn(usize) -> String + Sync),
+) -> DomainResult<Vec<RecordRow>> {
+    let (mut items, actors): (Vec<NewData>, Vec<Actor>) = items.into_iter().unzip();
     let datas: Vec<&Value> = items.iter().map(|i| &i.data).collect();
     check_references_all(txn, batch, form, &datas, prefix).await?;
     for (i, d) in datas.iter().enumerate() {
@@ -118,7 +183,11 @@ pub async fn create_all(
     }
     check_unique_all(txn, batch, form, &datas, prefix).await?;
     assign_serials(txn, batch, form, &mut items, today).await?;
-    let datas: Vec<&Value> = items.iter().map(|i| &i.data).collect();
+    let datas: Vec<(&Value, &str)> = items
+        .iter()
+        .zip(&actors)
+        .map(|(i, a)| (&i.data, a.user.as_str()))
+        .collect();
     let ids = records::insert_all(
         txn,
         batch.backend,
@@ -126,12 +195,11 @@ pub async fn create_all(
         &form.key,
         form.version,
         &datas,
-        &actor.user,
         &batch.now,
     )
     .await?;
     let mut rows = Vec::with_capacity(items.len());
-    for (id, item) in ids.into_iter().zip(items) {
+    for ((id, item), actor) in ids.into_iter().zip(items).zip(&actors) {
         let after = crate::store::oplog::canonical(&item.data);
         batch.log_created(actor, &form.app, &form.key, id, after, item.reason);
         rows.push(RecordRow {

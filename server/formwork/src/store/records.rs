@@ -223,7 +223,7 @@ const INSERT_CHUNK: usize = 1000;
 
 /// Insert new records, ids allocated up front (a single writer per SQLite file; a
 /// sequence on PostgreSQL); each chunk of rows is one INSERT … SELECT over a JSON array.
-/// Returns the ids, in order.
+/// Each record comes with the user creating it. Returns the ids, in order.
 #[allow(clippy::too_many_arguments)]
 pub async fn insert_all(
     conn: &impl ConnectionTrait,
@@ -231,11 +231,10 @@ pub async fn insert_all(
     app: &str,
     form: &str,
     form_version: i64,
-    datas: &[&Value],
-    actor: &str,
+    datas: &[(&Value, &str)],
     now: &str,
 ) -> Result<Vec<i64>, DbErr> {
-    if datas.len() == 1 {
+    if let [(data, actor)] = datas {
         let row = insert(
             conn,
             backend,
@@ -243,7 +242,7 @@ pub async fn insert_all(
                 app,
                 form,
                 form_version,
-                data: datas[0],
+                data,
                 owner_user: Some(actor),
                 owner_dept: None,
                 actor,
@@ -284,11 +283,11 @@ pub async fn insert_all(
     let sql = match backend {
         Backend::Sqlite => {
             "INSERT INTO records (id, app, form, form_version, data, owner_user, created_by, created_at, updated_by, updated_at, row_version) \
-             SELECT value ->> 0, $2, $3, $4, value ->> 1, $5, $5, $6, $5, $6, 1 FROM jsonb_each(jsonb($1))"
+             SELECT value ->> 0, $2, $3, $4, value ->> 1, value ->> 2, value ->> 2, $5, value ->> 2, $5, 1 FROM jsonb_each(jsonb($1))"
         }
         Backend::Postgres => {
             "INSERT INTO records (id, app, form, form_version, data, owner_user, created_by, created_at, updated_by, updated_at, row_version) \
-             SELECT (e->>0)::bigint, $2, $3, $4, e->1, $5, $5, $6, $5, $6, 1 FROM jsonb_array_elements($1::jsonb) AS e"
+             SELECT (e->>0)::bigint, $2, $3, $4, e->1, e->>2, e->>2, $5, e->>2, $5, 1 FROM jsonb_array_elements($1::jsonb) AS e"
         }
     };
     for (chunk_no, chunk) in datas.chunks(INSERT_CHUNK).enumerate() {
@@ -296,11 +295,19 @@ pub async fn insert_all(
         let rows: Vec<Value> = chunk
             .iter()
             .enumerate()
-            .map(|(r, d)| {
+            .map(|(r, (d, actor))| {
                 let id = ids[chunk_no * INSERT_CHUNK + r];
                 match backend {
-                    Backend::Sqlite => Value::Array(vec![id.into(), Value::String(d.to_string())]),
-                    Backend::Postgres => Value::Array(vec![id.into(), (*d).clone()]),
+                    Backend::Sqlite => Value::Array(vec![
+                        id.into(),
+                        Value::String(d.to_string()),
+                        Value::String((*actor).to_owned()),
+                    ]),
+                    Backend::Postgres => Value::Array(vec![
+                        id.into(),
+                        (*d).clone(),
+                        Value::String((*actor).to_owned()),
+                    ]),
                 }
             })
             .collect();
@@ -312,7 +319,6 @@ pub async fn insert_all(
                 app.into(),
                 form.into(),
                 form_version.into(),
-                actor.into(),
                 now.into(),
             ],
         ))

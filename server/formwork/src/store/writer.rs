@@ -14,6 +14,7 @@ use sea_orm::{
     TransactionTrait,
 };
 use serde_json::Value;
+use std::any::Any;
 use tokio::sync::{mpsc, oneshot};
 
 use super::db::{Backend, Db};
@@ -24,6 +25,32 @@ use crate::error::{DomainError, DomainResult};
 /// run again in a fresh transaction when another operation of its batch fails, so it must
 /// have no effects outside the database.
 pub trait WriteOp: Send + Sync + 'static {
+    /// Operations that can run as one (creates of the same form) name a group; the writer
+    /// runs consecutive operations of one group through the first one's [`apply_group`].
+    fn group_key(&self) -> Option<String> {
+        None
+    }
+
+    /// This operation's share of a group run.
+    fn group_part(&self) -> Option<Box<dyn Any + Send + Sync>> {
+        None
+    }
+
+    /// Run a group's parts as one; one result per part, in order. On error the writer
+    /// rolls back and runs the group's operations one by one to find the failing one.
+    fn apply_group<'a>(
+        &'a self,
+        _parts: Vec<Box<dyn Any + Send + Sync>>,
+        _txn: &'a DatabaseTransaction,
+        _batch: &'a mut Batch,
+    ) -> BoxFuture<'a, DomainResult<Vec<Value>>> {
+        Box::pin(async {
+            Err(DomainError::Internal(anyhow::anyhow!(
+                "this operation cannot run in a group"
+            )))
+        })
+    }
+
     fn apply<'a>(
         &'a self,
         txn: &'a DatabaseTransaction,
@@ -273,6 +300,7 @@ fn fail_all(requests: Vec<Request>, err: &DomainError) {
 /// transaction is rolled back, that operation is answered with its error, and the others
 /// run again in a fresh transaction (failures are rare; savepoints cost on every write).
 async fn run_batch(db: &Db, mut pending: Vec<Request>) {
+    let mut grouping = true;
     while !pending.is_empty() {
         let txn = match begin(db).await {
             Ok(t) => t,
@@ -287,14 +315,60 @@ async fn run_batch(db: &Db, mut pending: Vec<Request>) {
         };
         let mut results = Vec::with_capacity(pending.len());
         let mut failed = None;
-        for (i, req) in pending.iter().enumerate() {
-            match req.op.apply(&txn, &mut batch).await {
-                Ok(v) => results.push(v),
-                Err(e) => {
-                    failed = Some((i, e));
-                    break;
+        let mut group_failed = None;
+        let mut i = 0;
+        while i < pending.len() {
+            let key = if grouping {
+                pending[i].op.group_key()
+            } else {
+                None
+            };
+            let end = match &key {
+                Some(k) => {
+                    i + pending[i..]
+                        .iter()
+                        .take_while(|r| r.op.group_key().as_ref() == Some(k))
+                        .count()
+                }
+                None => i + 1,
+            };
+            if end - i > 1 {
+                let parts: Vec<_> = pending[i..end]
+                    .iter()
+                    .filter_map(|r| r.op.group_part())
+                    .collect();
+                match pending[i].op.apply_group(parts, &txn, &mut batch).await {
+                    Ok(vs) if vs.len() == end - i => results.extend(vs),
+                    Ok(_) => {
+                        group_failed = Some(DomainError::Internal(anyhow::anyhow!(
+                            "a group run answered the wrong number of parts"
+                        )));
+                        break;
+                    }
+                    Err(e) => {
+                        group_failed = Some(e);
+                        break;
+                    }
+                }
+            } else {
+                match pending[i].op.apply(&txn, &mut batch).await {
+                    Ok(v) => results.push(v),
+                    Err(e) => {
+                        failed = Some((i, e));
+                        break;
+                    }
                 }
             }
+            i = end;
+        }
+        if let Some(err) = group_failed {
+            let _ = txn.rollback().await;
+            if matches!(err, DomainError::Unavailable(_)) {
+                return fail_all(pending, &err);
+            }
+            // Find the failing operation by running the batch again without groups.
+            grouping = false;
+            continue;
         }
         if let Some((i, err)) = failed {
             let _ = txn.rollback().await;
