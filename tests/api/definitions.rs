@@ -144,3 +144,55 @@ on_both_stores!(
         assert_eq!(versions["items"].as_array().unwrap().len(), 2);
     }
 );
+
+on_both_stores!(
+    composite_indexes_name_scalar_fields_of_the_form,
+    |app: TestApp| async move {
+        app.app("t").await;
+        let schema = json!({"type": "object", "properties": {
+            "status": {"type": "string"}, "at": {"type": "string"}, "tags": {"type": "array"}
+        }});
+        let def = json!({"key": "job", "label": {"en": "Job"}, "schema": schema, "indexes": [["status", "tags"], ["nope"]]});
+        let body = expect(
+            app.post("/apps/t/forms/job/publish", &def).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert_eq!(
+            pointers(&body),
+            vec!["/indexes/0/1".to_owned(), "/indexes/1/0".to_owned()]
+        );
+        let def = json!({"key": "job", "label": {"en": "Job"}, "schema": schema, "indexes": [["status", "at"]]});
+        expect(
+            app.post("/apps/t/forms/job/publish", &def).await,
+            StatusCode::CREATED,
+        )
+        .await;
+        for (s, at) in [
+            ("open", "2026-01-02"),
+            ("open", "2026-01-01"),
+            ("done", "2026-01-03"),
+            ("open", "2026-01-03"),
+        ] {
+            app.create_ok("t", "job", json!({"status": s, "at": at}))
+                .await;
+        }
+        let page = app
+            .list(
+                "t",
+                "job",
+                &[
+                    ("filter", r#"{"==": [{"var": "status"}, "open"]}"#.into()),
+                    ("sort", "-at".into()),
+                ],
+            )
+            .await;
+        let ats: Vec<&str> = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["data"]["at"].as_str().unwrap())
+            .collect();
+        assert_eq!(ats, vec!["2026-01-03", "2026-01-02", "2026-01-01"]);
+    }
+);

@@ -91,7 +91,7 @@ pub fn compile(app: &str, version: i64, def: &Value) -> DomainResult<Arc<Compile
         ));
     };
     for k in obj.keys() {
-        if !["key", "label", "schema", "layout", "description"].contains(&k.as_str()) {
+        if !["key", "label", "schema", "layout", "description", "indexes"].contains(&k.as_str()) {
             details.push(Detail::new(
                 format!("/{k}"),
                 "unknown_property",
@@ -127,6 +127,9 @@ pub fn compile(app: &str, version: i64, def: &Value) -> DomainResult<Arc<Compile
     check_schema(schema, &mut details);
     if let Some(layout) = obj.get("layout") {
         check_layout(layout, schema, "/layout", &mut details);
+    }
+    if let Some(indexes) = obj.get("indexes") {
+        check_indexes(indexes, schema, &mut details);
     }
     if !details.is_empty() {
         return Err(DomainError::invalid(details));
@@ -314,6 +317,50 @@ fn check_x_type(
         _ => {}
     }
     true
+}
+
+/// `indexes`: composite indexes for lists that filter by some fields and sort by another,
+/// e.g. `[["status", "reported_at"]]`; each name is a root text, number, date or boolean field.
+fn check_indexes(indexes: &Value, schema: &Value, details: &mut Vec<Detail>) {
+    let Some(list) = indexes.as_array() else {
+        details.push(Detail::new(
+            "/indexes",
+            "type",
+            "indexes is a list of field lists, e.g. [[\"status\", \"reported_at\"]]",
+        ));
+        return;
+    };
+    for (i, fields) in list.iter().enumerate() {
+        let names = fields.as_array().filter(|a| (1..=4).contains(&a.len()));
+        let Some(names) = names else {
+            details.push(Detail::new(
+                format!("/indexes/{i}"),
+                "type",
+                "an index is a list of 1 to 4 field keys",
+            ));
+            continue;
+        };
+        for (j, n) in names.iter().enumerate() {
+            let prop = n
+                .as_str()
+                .and_then(|k| schema.pointer(&format!("/properties/{}", escape(k))));
+            let scalar = prop.is_some_and(|p| {
+                matches!(
+                    super::model::JsonType::of_schema(p),
+                    super::model::JsonType::String
+                        | super::model::JsonType::Number
+                        | super::model::JsonType::Boolean
+                )
+            });
+            if !scalar {
+                details.push(Detail::new(
+                    format!("/indexes/{i}/{j}"),
+                    "index",
+                    format!("{n} is not a text, number or boolean field of this form"),
+                ));
+            }
+        }
+    }
 }
 
 fn check_label(label: Option<&Value>, ptr: &str, required: bool, details: &mut Vec<Detail>) {

@@ -132,36 +132,69 @@ pub fn check(
             }
         }
         Format::Xlsx => {
-            use calamine::{Data, Reader, open_workbook_auto};
-            let mut wb = open_workbook_auto(file).map_err(bad_file)?;
-            let range = wb
-                .worksheet_range_at(0)
-                .ok_or_else(|| DomainError::invalid_one("", "file", "the workbook has no sheet"))?
-                .map_err(bad_file)?;
-            let mut rows = range.rows();
-            if let Some(h) = rows.next() {
-                state.cols = columns(&form, &h.iter().map(|c| c.to_string()).collect::<Vec<_>>())?;
+            // Streamed cell by cell (the sheet is never held whole in memory).
+            use calamine::{DataRef, Reader, Xlsx, open_workbook};
+            let mut wb: Xlsx<_> = open_workbook(file).map_err(bad_file)?;
+            let name =
+                wb.sheet_names().first().cloned().ok_or_else(|| {
+                    DomainError::invalid_one("", "file", "the workbook has no sheet")
+                })?;
+            let mut cells = wb.worksheet_cells_reader(&name).map_err(bad_file)?;
+            let mut current: Option<u32> = None;
+            let mut row: Vec<Cell> = Vec::new();
+            let mut header_done = false;
+            let mut flush =
+                |row: Vec<Cell>, state: &mut State, header_done: &mut bool| -> DomainResult<()> {
+                    if !*header_done {
+                        let names = row
+                            .iter()
+                            .map(|c| match c {
+                                Cell::Text(t) => t.clone(),
+                                Cell::Number(n) => n.to_string(),
+                                Cell::Bool(b) => b.to_string(),
+                                Cell::Empty => String::new(),
+                            })
+                            .collect::<Vec<_>>();
+                        state.cols = columns(&form, &names)?;
+                        *header_done = true;
+                        Ok(())
+                    } else {
+                        sink(row, state)
+                    }
+                };
+            while let Some(cell) = cells.next_cell().map_err(bad_file)? {
+                let (r, c) = cell.get_position();
+                if current != Some(r) {
+                    if current.is_some() {
+                        flush(std::mem::take(&mut row), &mut state, &mut header_done)?;
+                    }
+                    current = Some(r);
+                }
+                let value = match cell.get_value() {
+                    DataRef::Empty => Cell::Empty,
+                    DataRef::String(s) => Cell::Text(s.clone()),
+                    DataRef::SharedString(s) => Cell::Text((*s).to_owned()),
+                    DataRef::Float(f) => Cell::Number(*f),
+                    DataRef::Int(i) => Cell::Number(*i as f64),
+                    DataRef::Bool(b) => Cell::Bool(*b),
+                    DataRef::DateTime(d) => match d.as_datetime() {
+                        Some(dt) if dt.time() == chrono::NaiveTime::MIN => {
+                            Cell::Text(dt.format("%Y-%m-%d").to_string())
+                        }
+                        Some(dt) => Cell::Text(dt.format("%Y-%m-%dT%H:%M:%S").to_string()),
+                        None => Cell::Text(d.to_string()),
+                    },
+                    DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => Cell::Text(s.clone()),
+                    DataRef::Error(e) => Cell::Text(e.to_string()),
+                };
+                let c = c as usize;
+                if row.len() < c {
+                    row.resize(c, Cell::Empty);
+                }
+                row.push(value);
             }
-            for row in rows {
-                let cells = row
-                    .iter()
-                    .map(|c| match c {
-                        Data::Empty => Cell::Empty,
-                        Data::String(s) => Cell::Text(s.clone()),
-                        Data::Float(f) => Cell::Number(*f),
-                        Data::Int(i) => Cell::Number(*i as f64),
-                        Data::Bool(b) => Cell::Bool(*b),
-                        Data::DateTime(d) => match d.as_datetime() {
-                            Some(dt) if dt.time() == chrono::NaiveTime::MIN => {
-                                Cell::Text(dt.format("%Y-%m-%d").to_string())
-                            }
-                            Some(dt) => Cell::Text(dt.format("%Y-%m-%dT%H:%M:%S").to_string()),
-                            None => Cell::Text(d.to_string()),
-                        },
-                        other => Cell::Text(other.to_string()),
-                    })
-                    .collect();
-                sink(cells, &mut state)?;
+            if current.is_some() {
+                flush(row, &mut state, &mut header_done)?;
             }
         }
     }
