@@ -470,9 +470,22 @@ def check_package(pkg, rep):
         where = f"{pkg}/forms/{k}.json"
         if not KEY_RE.match(k):
             rep.err(where, f"form key {k!r} does not match {KEY_RE.pattern}")
-        extra = set(f) - {"key", "label", "schema", "layout"}
+        extra = set(f) - {"key", "label", "schema", "layout", "description", "indexes"}
         if extra:
             rep.err(where, f"unknown top-level keys {sorted(extra)}")
+        idx = f.get("indexes", [])
+        if not isinstance(idx, list):
+            rep.err(where, "indexes must be a list of field lists")
+            idx = []
+        for n, fields in enumerate(idx):
+            sprops = (f.get("schema") or {}).get("properties", {})
+            if not isinstance(fields, list) or not 1 <= len(fields) <= 4:
+                rep.err(where, f"indexes[{n}] must list 1-4 field keys")
+                continue
+            for name in fields:
+                t = (sprops.get(name) or {}).get("type")
+                if t not in ("string", "number", "integer", "boolean"):
+                    rep.err(where, f"indexes[{n}]: {name!r} is not a scalar field of this form")
         check_label(f"{where} label", f.get("label"), rep)
         s = f.get("schema")
         if not isinstance(s, dict):

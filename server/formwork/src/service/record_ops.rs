@@ -216,6 +216,7 @@ pub async fn create_all_by(
             deleted_at: None,
         });
     }
+    batch.spill(txn).await?;
     Ok(rows)
 }
 

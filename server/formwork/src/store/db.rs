@@ -84,10 +84,13 @@ impl Db {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true)
-            .pragma("cache_size", "-65536")
-            .pragma("temp_store", "memory");
-        let writer_opts = base.clone().create_if_missing(true);
+            .foreign_keys(true);
+        // Page caches: 32 MiB for the writer, 8 MiB per reader (memory stays bounded with
+        // many readers; the OS page cache holds the rest).
+        let writer_opts = base
+            .clone()
+            .create_if_missing(true)
+            .pragma("cache_size", "-32768");
         let mut w = ConnectOptions::new(format!("sqlite://{}", path.display()));
         w.max_connections(1)
             .min_connections(1)
@@ -95,7 +98,7 @@ impl Db {
             .acquire_timeout(Duration::from_secs(30))
             .map_sqlx_sqlite_opts(move |_| writer_opts.clone());
         let write = Database::connect(w).await?;
-        let reader_opts = base.read_only(true);
+        let reader_opts = base.read_only(true).pragma("cache_size", "-8192");
         let mut r = ConnectOptions::new(format!("sqlite://{}", path.display()));
         r.max_connections(readers.max(1))
             .min_connections(1)

@@ -182,7 +182,26 @@ impl Batch {
     }
 
     /// Write the pending log entries and the new chain head.
+    /// Write pending log entries early when many have gathered (large imports), so they do
+    /// not pile up in memory; still inside the batch's transaction.
+    pub async fn spill(&mut self, txn: &DatabaseTransaction) -> Result<(), sea_orm::DbErr> {
+        if self.logs.len() < LOG_CHUNK {
+            return Ok(());
+        }
+        self.write_logs(txn).await
+    }
+
     async fn flush(&mut self, txn: &DatabaseTransaction) -> Result<(), sea_orm::DbErr> {
+        self.write_logs(txn).await?;
+        txn.execute_raw(self.stmt(
+            "UPDATE oplog_head SET seq = $1, hash = $2 WHERE id = 1",
+            vec![self.head_seq.into(), self.head_hash.clone().into()],
+        ))
+        .await?;
+        Ok(())
+    }
+
+    async fn write_logs(&mut self, txn: &DatabaseTransaction) -> Result<(), sea_orm::DbErr> {
         let sql = match self.backend {
             Backend::Sqlite => {
                 // jsonb_each over a JSONB array hands each row over as JSONB: no re-parsing per column.
@@ -196,7 +215,7 @@ impl Batch {
                  FROM jsonb_array_elements($1::jsonb) AS e"
             }
         };
-        for chunk in self.logs.chunks(LOG_CHUNK) {
+        for chunk in std::mem::take(&mut self.logs).chunks(LOG_CHUNK) {
             let rows = Value::Array(
                 chunk
                     .iter()
@@ -209,12 +228,6 @@ impl Batch {
             ))
             .await?;
         }
-        self.logs.clear();
-        txn.execute_raw(self.stmt(
-            "UPDATE oplog_head SET seq = $1, hash = $2 WHERE id = 1",
-            vec![self.head_seq.into(), self.head_hash.clone().into()],
-        ))
-        .await?;
         Ok(())
     }
 }
