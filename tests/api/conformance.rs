@@ -139,11 +139,10 @@ async fn the_json_schema_test_suite_passes_through_the_records_api() {
                 let valid = test["valid"].as_bool().unwrap();
                 let r = app.create("conf", &form, test["data"].clone()).await;
                 let status = r.status();
-                let ok = match (valid, status) {
-                    (true, StatusCode::CREATED) => true,
-                    (false, StatusCode::UNPROCESSABLE_ENTITY) => true,
-                    _ => false,
-                };
+                let ok = matches!(
+                    (valid, status),
+                    (true, StatusCode::CREATED) | (false, StatusCode::UNPROCESSABLE_ENTITY)
+                );
                 if ok {
                     passed += 1;
                 } else {

@@ -61,13 +61,13 @@ pub async fn fresh_pg_database() -> String {
     format!("{base}/{name}")
 }
 
-pub fn settings_for(store: Store, dir: &std::path::Path, db_url: &str) -> Settings {
+pub fn settings_for(_store: Store, dir: &std::path::Path, db_url: &str) -> Settings {
     let mut s = Settings::defaults();
     s.server.port = 0;
     s.server.web_dir = PathBuf::from("/nonexistent");
     s.storage.files_dir = dir.join("files");
     s.database.url = SecretUrl::new(db_url);
-    s.database.pool_size = if store == Store::Postgres { 4 } else { 4 };
+    s.database.pool_size = 4;
     s
 }
 

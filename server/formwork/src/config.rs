@@ -95,7 +95,7 @@ impl fmt::Debug for SecretUrl {
 
 impl Settings {
     /// Defaults, then `file` (if given), then the environment.
-    pub fn load(file: Option<&Path>) -> Result<Self, figment::Error> {
+    pub fn load(file: Option<&Path>) -> Result<Self, Box<figment::Error>> {
         let mut figment = Figment::from(Toml::string(DEFAULTS));
         if let Some(file) = file {
             figment = figment.merge(Toml::file_exact(file));
@@ -103,6 +103,7 @@ impl Settings {
         figment
             .merge(Env::prefixed("FORMWORK_").split("__").ignore(&["CONFIG"]))
             .extract()
+            .map_err(Box::new)
     }
 
     /// Only the embedded defaults (used by tests, which then adjust fields).

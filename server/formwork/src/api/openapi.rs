@@ -120,10 +120,10 @@ fn merge(target: &mut Value, more: Value) {
 fn rehome_refs(v: &mut Value, base: &str) {
     match v {
         Value::Object(m) => {
-            if let Some(Value::String(r)) = m.get_mut("$ref") {
-                if let Some(rest) = r.strip_prefix('#') {
-                    *r = format!("#/components/schemas/{base}{rest}");
-                }
+            if let Some(Value::String(r)) = m.get_mut("$ref")
+                && let Some(rest) = r.strip_prefix('#')
+            {
+                *r = format!("#/components/schemas/{base}{rest}");
             }
             for (_, x) in m.iter_mut() {
                 rehome_refs(x, base);

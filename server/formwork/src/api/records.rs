@@ -17,10 +17,10 @@ type RecordPath = Path<(String, String, i64)>;
 
 fn with_etag(status: StatusCode, record: Value) -> Response {
     let mut headers = HeaderMap::new();
-    if let Some(v) = record.get("row_version").and_then(Value::as_i64) {
-        if let Ok(h) = HeaderValue::from_str(&format!("\"{v}\"")) {
-            headers.insert(header::ETAG, h);
-        }
+    if let Some(v) = record.get("row_version").and_then(Value::as_i64)
+        && let Ok(h) = HeaderValue::from_str(&format!("\"{v}\""))
+    {
+        headers.insert(header::ETAG, h);
     }
     (status, headers, axum::Json(record)).into_response()
 }

@@ -106,14 +106,14 @@ pub enum Scope<'a> {
 
 impl Scope<'_> {
     pub fn resolve(&self, name: &str, pointer: &str) -> Result<FieldRef, DomainError> {
-        if let Scope::Root(_) = self {
-            if let Some(c) = SysCol::parse(name) {
-                return Ok(FieldRef {
-                    col: Col::System(c),
-                    ty: c.json_type(),
-                    name: name.to_owned(),
-                });
-            }
+        if let Scope::Root(_) = self
+            && let Some(c) = SysCol::parse(name)
+        {
+            return Ok(FieldRef {
+                col: Col::System(c),
+                ty: c.json_type(),
+                name: name.to_owned(),
+            });
         }
         let mut segs = name.split('.');
         let first = segs.next().unwrap_or_default();

@@ -111,14 +111,14 @@ pub fn compile(app: &str, version: i64, def: &Value) -> DomainResult<Arc<Compile
         }
     };
     check_label(obj.get("label"), "/label", true, &mut details);
-    if let Some(layout) = obj.get("layout") {
-        if !layout.is_object() {
-            details.push(Detail::new(
-                "/layout",
-                "type",
-                "layout is a JSON object (a UI-schema tree)",
-            ));
-        }
+    if let Some(layout) = obj.get("layout")
+        && !layout.is_object()
+    {
+        details.push(Detail::new(
+            "/layout",
+            "type",
+            "layout is a JSON object (a UI-schema tree)",
+        ));
     }
     let Some(schema) = obj.get("schema") else {
         details.push(Detail::new("/schema", "required", "schema is required"));
@@ -147,15 +147,15 @@ pub fn compile(app: &str, version: i64, def: &Value) -> DomainResult<Arc<Compile
 }
 
 fn check_schema(schema: &Value, details: &mut Vec<Detail>) {
-    if let Some(s) = schema.get("$schema") {
-        if s.as_str() != Some(DRAFT_2020_12) {
-            details.push(Detail::new(
-                "/schema/$schema",
-                "draft",
-                format!("only JSON Schema 2020-12 is supported ({DRAFT_2020_12})"),
-            ));
-            return;
-        }
+    if let Some(s) = schema.get("$schema")
+        && s.as_str() != Some(DRAFT_2020_12)
+    {
+        details.push(Detail::new(
+            "/schema/$schema",
+            "draft",
+            format!("only JSON Schema 2020-12 is supported ({DRAFT_2020_12})"),
+        ));
+        return;
     }
     match jsonschema::meta::validator_for(schema) {
         Ok(meta) => {
@@ -197,11 +197,11 @@ fn walk(schema: &Value, ptr: &str, in_sub_table: bool, details: &mut Vec<Detail>
                     );
                 }
             }
-        } else if SUB_SCHEMA_LIST.contains(&k.as_str()) {
-            if let Some(list) = v.as_array() {
-                for (i, sub) in list.iter().enumerate() {
-                    walk(sub, &format!("{p}/{i}"), nested_in_table, details);
-                }
+        } else if SUB_SCHEMA_LIST.contains(&k.as_str())
+            && let Some(list) = v.as_array()
+        {
+            for (i, sub) in list.iter().enumerate() {
+                walk(sub, &format!("{p}/{i}"), nested_in_table, details);
             }
         }
     }

@@ -226,14 +226,14 @@ pub async fn check_files(
                     format!("{ct} is not accepted here ({})", f.accept.join(", ")),
                 ));
             }
-            if let Some(max) = f.max_size {
-                if size as u64 > max {
-                    details.push(Detail::new(
-                        &ptr,
-                        "x-max-size",
-                        format!("the file has {size} bytes; at most {max} are allowed"),
-                    ));
-                }
+            if let Some(max) = f.max_size
+                && size as u64 > max
+            {
+                details.push(Detail::new(
+                    &ptr,
+                    "x-max-size",
+                    format!("the file has {size} bytes; at most {max} are allowed"),
+                ));
             }
         }
     }

@@ -198,7 +198,6 @@ pub fn check(
             }
         }
     }
-    drop(sink);
     out.flush().map_err(|e| DomainError::Internal(e.into()))?;
     Ok(Checked {
         rows: state.rows,

@@ -102,15 +102,15 @@ pub fn prepare(
             .filter(|f| f.is_server_assigned())
         {
             let old = existing.and_then(|e| e.get(&f.key));
-            if let Some(given) = obj.get(&f.key) {
-                if Some(given) != old {
-                    details.push(Detail::new(
-                        format!("{prefix}/data/{}", escape(&f.key)),
-                        "read_only",
-                        format!("{} is assigned by the server", f.key),
-                    ));
-                    continue;
-                }
+            if let Some(given) = obj.get(&f.key)
+                && Some(given) != old
+            {
+                details.push(Detail::new(
+                    format!("{prefix}/data/{}", escape(&f.key)),
+                    "read_only",
+                    format!("{} is assigned by the server", f.key),
+                ));
+                continue;
             }
             match f.kind {
                 Some(FieldKind::Serial) => match old {
@@ -187,10 +187,10 @@ pub fn validate(form: &CompiledForm, data: &Value, prefix: &str, details: &mut V
         let rule = e.kind().keyword().to_owned();
         let mut pointer = format!("{prefix}/data{}", e.instance_path());
         // A missing property is reported at the property, not at its parent object.
-        if let jsonschema::error::ValidationErrorKind::Required { property } = e.kind() {
-            if let Some(name) = property.as_str() {
-                pointer = format!("{pointer}/{}", escape(name));
-            }
+        if let jsonschema::error::ValidationErrorKind::Required { property } = e.kind()
+            && let Some(name) = property.as_str()
+        {
+            pointer = format!("{pointer}/{}", escape(name));
         }
         details.push(Detail::new(pointer, rule, e.to_string()));
     }

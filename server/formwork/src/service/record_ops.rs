@@ -298,12 +298,12 @@ impl WriteOp for UpdateRecords {
                         current: cur.row_version,
                     });
                 }
-                if let Some(expected) = item.if_match {
-                    if expected != cur.row_version {
-                        return Err(DomainError::Stale {
-                            current: cur.row_version,
-                        });
-                    }
+                if let Some(expected) = item.if_match
+                    && expected != cur.row_version
+                {
+                    return Err(DomainError::Stale {
+                        current: cur.row_version,
+                    });
                 }
                 check_references(txn, batch, form, &item.data, &prefix).await?;
                 crate::service::files::check_files(txn, batch, form, &item.data, &prefix).await?;
@@ -365,12 +365,12 @@ impl WriteOp for SetDeleted {
                 }
                 _ => {}
             }
-            if let Some(expected) = self.if_match {
-                if expected != cur.row_version {
-                    return Err(DomainError::Stale {
-                        current: cur.row_version,
-                    });
-                }
+            if let Some(expected) = self.if_match
+                && expected != cur.row_version
+            {
+                return Err(DomainError::Stale {
+                    current: cur.row_version,
+                });
             }
             if self.change == Lifecycle::Restore {
                 check_unique(txn, batch, form, &cur.data, Some(cur.id), "").await?;

@@ -27,9 +27,9 @@ pub const MAX_BULK: usize = 1000;
 
 #[derive(Clone)]
 pub struct RecordService {
-    db: Db,
-    writer: Writer,
-    forms: FormService,
+    pub(super) db: Db,
+    pub(super) writer: Writer,
+    pub(super) forms: FormService,
     zones: Arc<RwLock<HashMap<String, chrono_tz::Tz>>>,
 }
 
@@ -56,7 +56,7 @@ impl RecordService {
         }
     }
 
-    async fn today(&self, app: &str) -> DomainResult<chrono::NaiveDate> {
+    pub(super) async fn today(&self, app: &str) -> DomainResult<chrono::NaiveDate> {
         let cached = self.zones.read().ok().and_then(|m| m.get(app).copied());
         let tz = match cached {
             Some(tz) => tz,
@@ -151,6 +151,7 @@ impl RecordService {
     }
 
     /// Replace (`merge = false`) or merge-patch (`merge = true`) a record's data.
+    #[allow(clippy::too_many_arguments)]
     pub async fn update(
         &self,
         app: &str,
@@ -167,12 +168,12 @@ impl RecordService {
             attempts += 1;
             let compiled = self.forms.current(app, form).await?;
             let cur = self.get(app, form, id, false).await?;
-            if let Some(expected) = if_match {
-                if expected != cur.row_version {
-                    return Err(DomainError::Stale {
-                        current: cur.row_version,
-                    });
-                }
+            if let Some(expected) = if_match
+                && expected != cur.row_version
+            {
+                return Err(DomainError::Stale {
+                    current: cur.row_version,
+                });
             }
             let mut new_data = if merge {
                 let mut d = cur.data.clone();
@@ -279,6 +280,7 @@ impl RecordService {
         Ok(into_vec(out))
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub async fn set_deleted(
         &self,
         app: &str,
@@ -440,10 +442,10 @@ impl RecordService {
                 let mut items: Vec<Value> = serde_json::from_str(&text)
                     .map_err(|e| DomainError::Internal(anyhow::anyhow!("page JSON: {e}")))?;
                 for item in &mut items {
-                    if let Some(obj) = item.as_object_mut() {
-                        if obj.get("deleted_at").is_some_and(Value::is_null) {
-                            obj.remove("deleted_at");
-                        }
+                    if let Some(obj) = item.as_object_mut()
+                        && obj.get("deleted_at").is_some_and(Value::is_null)
+                    {
+                        obj.remove("deleted_at");
                     }
                 }
                 Ok(items)
@@ -509,103 +511,6 @@ impl RecordService {
             }
         }
         Ok(())
-    }
-}
-
-impl RecordService {
-    /// Check (and unless `dry_run`, write) a CSV/XLSX file of records. With errors nothing
-    /// is written and every row's problems are reported (`/rows/N/data/field`).
-    #[allow(clippy::too_many_arguments)]
-    pub async fn import(
-        &self,
-        app: &str,
-        form: &str,
-        file: std::path::PathBuf,
-        format: super::import::Format,
-        dry_run: bool,
-        file_name: Option<String>,
-        actor: &Actor,
-    ) -> DomainResult<Value> {
-        let compiled = self.forms.current(app, form).await?;
-        let today = self.today(app).await?;
-        let spool_dir = std::env::temp_dir();
-        let form_for_check = compiled.clone();
-        let started = std::time::Instant::now();
-        let checked = tokio::task::spawn_blocking(move || {
-            super::import::check(form_for_check, format, &file, &spool_dir, today)
-        })
-        .await
-        .map_err(|e| DomainError::Internal(e.into()))??;
-        tracing::info!(
-            rows = checked.rows,
-            errors = checked.error_count,
-            ms = started.elapsed().as_millis() as u64,
-            "import checked"
-        );
-        let report = json!({"rows": checked.rows, "error_count": checked.error_count, "errors": checked.errors});
-        if dry_run || checked.error_count > 0 {
-            let _ = std::fs::remove_file(&checked.spool);
-            if !dry_run {
-                return Err(DomainError::Invalid {
-                    message: format!(
-                        "{} problems in {} rows; nothing was imported",
-                        checked.error_count, checked.rows
-                    ),
-                    details: checked.errors,
-                });
-            }
-            let mut report = report;
-            report["dry_run"] = json!(true);
-            return Ok(report);
-        }
-        let op = super::import_op::ImportRecords {
-            form: compiled,
-            spool: checked.spool.clone(),
-            actor: actor.clone(),
-            today,
-            file_name,
-        };
-        let started = std::time::Instant::now();
-        let out = self.writer.submit(op).await;
-        tracing::info!(ms = started.elapsed().as_millis() as u64, "import written");
-        let _ = std::fs::remove_file(&checked.spool);
-        let out = out?;
-        Ok(
-            json!({"rows": checked.rows, "imported": out["imported"], "first_id": out["first_id"], "last_id": out["last_id"]}),
-        )
-    }
-
-    /// Validate an export request and log it; returns the columns.
-    pub async fn start_export(
-        &self,
-        app: &str,
-        form: &str,
-        q: &ListQuery,
-        format: &str,
-        actor: &Actor,
-    ) -> DomainResult<Vec<String>> {
-        let compiled = self.forms.current(app, form).await?;
-        let mut probe = q.clone();
-        probe.limit = Some(1);
-        probe.cursor = None;
-        self.list(app, form, &probe).await?;
-        let cols =
-            super::export::columns(compiled.model.fields.keys().cloned().collect(), &q.fields);
-        self.writer
-            .submit(super::record_ops::LogOnly(crate::store::oplog::Entry {
-                actor: actor.clone(),
-                action: "record.export",
-                app: Some(app.to_owned()),
-                form: Some(form.to_owned()),
-                record_id: None,
-                before: None,
-                after: Some(
-                    json!({"format": format, "filter": q.filter, "sort": q.sort, "columns": cols}),
-                ),
-                reason: None,
-            }))
-            .await?;
-        Ok(cols)
     }
 }
 

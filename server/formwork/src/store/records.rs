@@ -156,10 +156,8 @@ pub async fn insert(
     backend: Backend,
     r: &NewRecord<'_>,
 ) -> Result<RecordRow, DbErr> {
-    let sql = format!(
-        "INSERT INTO records (app, form, form_version, data, owner_user, owner_dept, created_by, created_at, updated_by, updated_at, row_version) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $7, $8, 1) RETURNING id"
-    );
+    let sql = "INSERT INTO records (app, form, form_version, data, owner_user, owner_dept, created_by, created_at, updated_by, updated_at, row_version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $7, $8, 1) RETURNING id".to_string();
     let row = conn
         .query_one_raw(stmt(
             backend,
