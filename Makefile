@@ -19,8 +19,9 @@ run: build web
 	$(FORMWORK) demo-data $(CRM) --scale small --if-empty
 	$(FORMWORK) serve
 
-## Every test: Rust unit tests, the API suite on SQLite and PostgreSQL, the web unit tests.
-test: web
+## Every test: formatting and lints, Rust unit tests, the API suite on SQLite and
+## PostgreSQL, the web unit tests.
+test: web lint
 	cd designer-web && npm test
 	python3 seed-apps/check_package.py
 	cargo build --workspace --bins --tests

@@ -5,22 +5,15 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use futures::StreamExt;
 use serde::Deserialize;
-use tokio::io::AsyncWriteExt;
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Path, Query, RequestActor};
-use crate::error::DomainError;
 
 #[derive(Deserialize)]
 pub struct UploadParams {
     name: Option<String>,
-}
-
-fn internal(e: impl Into<anyhow::Error>) -> ApiError {
-    ApiError::Domain(DomainError::Internal(e.into()))
 }
 
 pub async fn upload(
@@ -42,32 +35,7 @@ pub async fn upload(
                 "send the file with its Content-Type",
             )
         })?;
-    let tmp = tempfile::NamedTempFile::new().map_err(internal)?;
-    let mut file = tokio::fs::File::create(tmp.path())
-        .await
-        .map_err(internal)?;
-    let mut stream = body.into_data_stream();
-    let mut size = 0u64;
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| {
-            ApiError::http(
-                StatusCode::BAD_REQUEST,
-                "body",
-                format!("the upload was interrupted: {e}"),
-            )
-        })?;
-        size += chunk.len() as u64;
-        if size > s.files.max_size() {
-            return Err(ApiError::http(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                format!("files are limited to {} bytes", s.files.max_size()),
-            ));
-        }
-        file.write_all(&chunk).await.map_err(internal)?;
-    }
-    file.flush().await.map_err(internal)?;
-    drop(file);
+    let tmp = super::upload::spool(body, s.files.max_size(), "files").await?;
     let out = s
         .files
         .store(tmp.path(), &content_type, p.name, &actor)

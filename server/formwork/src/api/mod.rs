@@ -9,6 +9,7 @@ pub mod health;
 pub mod openapi;
 pub mod records;
 pub mod transfer;
+pub mod upload;
 
 use axum::Router;
 use axum::http::StatusCode;

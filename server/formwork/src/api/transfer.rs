@@ -4,9 +4,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use futures::StreamExt;
 use serde::Deserialize;
-use tokio::io::AsyncWriteExt;
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
@@ -60,37 +58,7 @@ pub async fn import(
     body: Body,
 ) -> ApiResult<Response> {
     let format = format_of(p.format.as_deref(), &headers)?;
-    let tmp = tempfile::NamedTempFile::new()
-        .map_err(|e| ApiError::Domain(crate::error::DomainError::Internal(e.into())))?;
-    let mut file = tokio::fs::File::create(tmp.path())
-        .await
-        .map_err(|e| ApiError::Domain(crate::error::DomainError::Internal(e.into())))?;
-    let mut stream = body.into_data_stream();
-    let mut size = 0usize;
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| {
-            ApiError::http(
-                StatusCode::BAD_REQUEST,
-                "body",
-                format!("the upload was interrupted: {e}"),
-            )
-        })?;
-        size += chunk.len();
-        if size > s.import_limit {
-            return Err(ApiError::http(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                format!("imports are limited to {} bytes", s.import_limit),
-            ));
-        }
-        file.write_all(&chunk)
-            .await
-            .map_err(|e| ApiError::Domain(crate::error::DomainError::Internal(e.into())))?;
-    }
-    file.flush()
-        .await
-        .map_err(|e| ApiError::Domain(crate::error::DomainError::Internal(e.into())))?;
-    drop(file);
+    let tmp = super::upload::spool(body, s.import_limit as u64, "imports").await?;
     let out = s
         .records
         .import(
