@@ -77,6 +77,7 @@ pub async fn generate(
         let compiled = services.forms.current(&app, form).await?;
         let mut made = Vec::with_capacity(count);
         let mut skipped = 0;
+        let mut last_reason: Option<String> = None;
         let mut n = 0;
         while n < count {
             let size = CHUNK.min(count - n);
@@ -115,6 +116,12 @@ pub async fn generate(
                             } else {
                                 bodies.remove(*i);
                                 skipped += 1;
+                                if last_reason.is_none() {
+                                    last_reason = details
+                                        .iter()
+                                        .find(|d| d.pointer.starts_with(&format!("/items/{i}/")))
+                                        .map(|d| format!("{} {}", d.pointer, d.message));
+                                }
                             }
                         }
                         if bodies.is_empty() {
@@ -129,10 +136,11 @@ pub async fn generate(
         summary.push(format!(
             "{form}: {}{}",
             made.len(),
-            if skipped > 0 {
-                format!(" ({skipped} skipped)")
-            } else {
-                String::new()
+            match (&last_reason, skipped) {
+                (_, 0) => String::new(),
+                (Some(r), n) =>
+                    format!(" ({n} skipped: generated values break the form's rules, e.g. {r})"),
+                (None, n) => format!(" ({n} skipped)"),
             }
         ));
         ids.insert(form.clone(), made);
@@ -280,10 +288,18 @@ fn value(
             json!(pool[rng.random_range(0..pool.len())])
         }
         FieldKind::SubTable => {
+            // Rows whose required columns cannot be filled (say, a reference to a form
+            // with no records yet) are left out rather than sent invalid.
+            let required: Vec<&str> = s
+                .pointer("/items/required")
+                .and_then(Value::as_array)
+                .map(|r| r.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
             let rows = rng.random_range(0..=3);
             Value::Array(
                 (0..rows)
                     .map(|i| record(&f.children, n * 10 + i, ids, rng))
+                    .filter(|row| required.iter().all(|k| row.get(*k).is_some()))
                     .collect(),
             )
         }
