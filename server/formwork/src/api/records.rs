@@ -173,9 +173,14 @@ pub async fn list(
     State(s): State<AppState>,
     Path((app, form)): FormPath,
     Query(p): Query<ListParams>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<Response> {
     let q = list_query(p)?;
-    Ok(axum::Json(s.records.list(&app, &form, &q).await?))
+    let body = s.records.list_json(&app, &form, &q).await?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response())
 }
 
 /// A list query from query-string parameters.

@@ -46,6 +46,16 @@ pub struct ListQuery {
     pub deleted: bool,
 }
 
+/// A checked list request, ready to run.
+struct ListPlan {
+    compiled: Arc<CompiledForm>,
+    keys: Vec<crate::query::sort::SortKey>,
+    limit: usize,
+    page_where: String,
+    params: Params,
+    total: Option<i64>,
+}
+
 impl RecordService {
     pub fn new(db: Db, writer: Writer, forms: FormService) -> Self {
         RecordService {
@@ -304,7 +314,9 @@ impl RecordService {
             .await
     }
 
-    pub async fn list(&self, app: &str, form: &str, q: &ListQuery) -> DomainResult<Value> {
+    /// Check a list request and turn it into SQL: the page's WHERE (cursor included), its
+    /// parameters, the sort keys and the total when asked for.
+    async fn plan(&self, app: &str, form: &str, q: &ListQuery) -> DomainResult<ListPlan> {
         let compiled = self.forms.current(app, form).await?;
         let scope = Scope::Root(&compiled.model);
         let filter = q
@@ -376,6 +388,75 @@ impl RecordService {
                 after_cursor(backend, &keys, &values, &mut params)
             );
         }
+        Ok(ListPlan {
+            compiled,
+            keys,
+            limit,
+            page_where,
+            params,
+            total,
+        })
+    }
+
+    /// A list page as JSON text. On SQLite, without `fields` or `expand`, the rows go from
+    /// the database's JSON straight into the response (no parse and re-serialise).
+    pub async fn list_json(&self, app: &str, form: &str, q: &ListQuery) -> DomainResult<String> {
+        if self.db.backend != crate::store::db::Backend::Sqlite
+            || q.fields.is_some()
+            || !q.expand.is_empty()
+        {
+            let page = self.list(app, form, q).await?;
+            return serde_json::to_string(&page).map_err(|e| DomainError::Internal(e.into()));
+        }
+        let ListPlan {
+            keys,
+            limit,
+            page_where,
+            params,
+            total,
+            ..
+        } = self.plan(app, form, q).await?;
+        let text = self
+            .page_text(&keys, &page_where, params, limit + 1)
+            .await?;
+        let rows: Vec<&serde_json::value::RawValue> = serde_json::from_str(&text)
+            .map_err(|e| DomainError::Internal(anyhow::anyhow!("page JSON: {e}")))?;
+        let more = rows.len() > limit;
+        let rows = &rows[..rows.len().min(limit)];
+        let next_cursor = match (more, rows.last()) {
+            (true, Some(last)) => {
+                let last: Value = serde_json::from_str(last.get())
+                    .map_err(|e| DomainError::Internal(e.into()))?;
+                Some(encode_cursor(&key_values(&keys, &last)))
+            }
+            _ => None,
+        };
+        let mut out = String::with_capacity(text.len() + 64);
+        out.push_str("{\"items\":[");
+        for (i, r) in rows.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(r.get());
+        }
+        out.push_str("],\"next_cursor\":");
+        out.push_str(&serde_json::to_string(&next_cursor).unwrap_or_else(|_| "null".into()));
+        if let Some(t) = total {
+            out.push_str(&format!(",\"total\":{t}"));
+        }
+        out.push('}');
+        Ok(out)
+    }
+
+    pub async fn list(&self, app: &str, form: &str, q: &ListQuery) -> DomainResult<Value> {
+        let ListPlan {
+            compiled,
+            keys,
+            limit,
+            page_where,
+            params,
+            total,
+        } = self.plan(app, form, q).await?;
         let mut items = self.page(&keys, &page_where, params, limit + 1).await?;
         let more = items.len() > limit;
         items.truncate(limit);
@@ -404,6 +485,45 @@ impl RecordService {
     /// One page of records in their API representation. On SQLite the page is assembled
     /// as one JSON document inside the database (each row fetched separately costs a
     /// thread hand-off in the driver); on PostgreSQL rows stream from the socket.
+    /// SQLite: one page as a JSON array built inside the database, in the API
+    /// representation (`deleted_at` only on deleted records), ordered by the sort keys
+    /// (selected as columns so the aggregate's order is guaranteed).
+    async fn page_text(
+        &self,
+        keys: &[crate::query::sort::SortKey],
+        where_: &str,
+        params: Params,
+        limit: usize,
+    ) -> DomainResult<String> {
+        let backend = self.db.backend;
+        let exprs = crate::query::sql::sort_exprs(backend, keys);
+        let inner_keys: Vec<String> = exprs
+            .iter()
+            .enumerate()
+            .map(|(i, e)| format!("{e} AS k{i}"))
+            .collect();
+        let agg_order: Vec<String> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| format!("k{i} {}", if k.desc { "DESC" } else { "ASC" }))
+            .collect();
+        let fields = "'id', id, 'form_version', form_version, 'row_version', row_version, 'created_at', created_at, \
+                      'created_by', created_by, 'updated_at', updated_at, 'updated_by', updated_by, 'owner', owner_user, 'data', json(data)";
+        let sql = format!(
+            "SELECT json_group_array(CASE WHEN deleted_at IS NULL THEN json_object({fields}) \
+             ELSE json_object({fields}, 'deleted_at', deleted_at) END ORDER BY {}) AS page \
+             FROM (SELECT *, {} FROM records WHERE {where_} ORDER BY {} LIMIT {limit})",
+            agg_order.join(", "),
+            inner_keys.join(", "),
+            order_by(backend, keys),
+        );
+        let row = self.db.query_one(&sql, params.0).await?;
+        Ok(row
+            .map(|r| r.try_get("", "page"))
+            .transpose()?
+            .unwrap_or_else(|| "[]".into()))
+    }
+
     async fn page(
         &self,
         keys: &[crate::query::sort::SortKey],
@@ -414,41 +534,9 @@ impl RecordService {
         let backend = self.db.backend;
         match backend {
             crate::store::db::Backend::Sqlite => {
-                let exprs = crate::query::sql::sort_exprs(backend, keys);
-                let inner_keys: Vec<String> = exprs
-                    .iter()
-                    .enumerate()
-                    .map(|(i, e)| format!("{e} AS k{i}"))
-                    .collect();
-                let agg_order: Vec<String> = keys
-                    .iter()
-                    .enumerate()
-                    .map(|(i, k)| format!("k{i} {}", if k.desc { "DESC" } else { "ASC" }))
-                    .collect();
-                let sql = format!(
-                    "SELECT json_group_array(json_object('id', id, 'form_version', form_version, 'row_version', row_version, \
-                     'created_at', created_at, 'created_by', created_by, 'updated_at', updated_at, 'updated_by', updated_by, \
-                     'owner', owner_user, 'data', json(data), 'deleted_at', deleted_at) ORDER BY {}) AS page \
-                     FROM (SELECT *, {} FROM records WHERE {where_} ORDER BY {} LIMIT {limit})",
-                    agg_order.join(", "),
-                    inner_keys.join(", "),
-                    order_by(backend, keys),
-                );
-                let row = self.db.query_one(&sql, params.0).await?;
-                let text: String = row
-                    .map(|r| r.try_get("", "page"))
-                    .transpose()?
-                    .unwrap_or_else(|| "[]".into());
-                let mut items: Vec<Value> = serde_json::from_str(&text)
-                    .map_err(|e| DomainError::Internal(anyhow::anyhow!("page JSON: {e}")))?;
-                for item in &mut items {
-                    if let Some(obj) = item.as_object_mut()
-                        && obj.get("deleted_at").is_some_and(Value::is_null)
-                    {
-                        obj.remove("deleted_at");
-                    }
-                }
-                Ok(items)
+                let text = self.page_text(keys, where_, params, limit).await?;
+                serde_json::from_str(&text)
+                    .map_err(|e| DomainError::Internal(anyhow::anyhow!("page JSON: {e}")))
             }
             crate::store::db::Backend::Postgres => {
                 let sql = format!(
