@@ -70,6 +70,15 @@ impl DomainError {
         DomainError::Invalid { message, details }
     }
 
+    /// `Ok` when no problem was found, else 422 with every detail.
+    pub fn unless_any(details: Vec<Detail>) -> DomainResult<()> {
+        if details.is_empty() {
+            Ok(())
+        } else {
+            Err(Self::invalid(details))
+        }
+    }
+
     pub fn invalid_one(pointer: &str, rule: &str, message: impl Into<String>) -> Self {
         Self::invalid(vec![Detail::new(pointer, rule, message)])
     }

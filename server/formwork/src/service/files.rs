@@ -237,9 +237,5 @@ pub async fn check_files(
             }
         }
     }
-    if details.is_empty() {
-        Ok(())
-    } else {
-        Err(DomainError::invalid(details))
-    }
+    DomainError::unless_any(details)
 }

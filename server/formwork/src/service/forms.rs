@@ -250,11 +250,7 @@ impl FormService {
                 ));
             }
         }
-        if details.is_empty() {
-            Ok(compiled)
-        } else {
-            Err(DomainError::invalid(details))
-        }
+        DomainError::unless_any(details).map(|()| compiled)
     }
 
     pub async fn form_keys(&self, app: &str) -> DomainResult<Vec<String>> {
@@ -376,9 +372,5 @@ fn check_app(key: &str, def: &Value) -> DomainResult<()> {
             "an IANA time zone such as Asia/Shanghai",
         ));
     }
-    if details.is_empty() {
-        Ok(())
-    } else {
-        Err(DomainError::invalid(details))
-    }
+    DomainError::unless_any(details)
 }

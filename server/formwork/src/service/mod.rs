@@ -8,6 +8,7 @@ pub mod form_ops;
 pub mod forms;
 pub mod import;
 pub mod import_op;
+pub mod listing;
 pub mod package;
 pub mod prepare;
 pub mod record_ops;

@@ -495,11 +495,7 @@ async fn check_references_all(
             }
         }
     }
-    if details.is_empty() {
-        Ok(())
-    } else {
-        Err(DomainError::invalid(details))
-    }
+    DomainError::unless_any(details)
 }
 
 /// New records' `x-unique` values are distinct among themselves and from every live record.
