@@ -52,8 +52,17 @@ async fn kill_during_writes(store: Store) {
     let dir = tempfile::tempdir().unwrap();
     let url = db_for(store, dir.path()).await;
     let server = ServerProcess::start(&url, dir.path()).await;
+    let token =
+        crate::helpers::token_for(&server.base, "admin", crate::helpers::ADMIN_PASSWORD, None)
+            .await;
+    let mut h = reqwest::header::HeaderMap::new();
+    h.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().unwrap(),
+    );
     let client = Client::builder()
         .timeout(Duration::from_secs(10))
+        .default_headers(h)
         .build()
         .unwrap();
     setup(&client, &server).await;
@@ -224,7 +233,7 @@ async fn sigterm_finishes_in_flight_writes_before_exiting() {
     let dir = tempfile::tempdir().unwrap();
     let url = db_for(Store::Sqlite, dir.path()).await;
     let server = ServerProcess::start(&url, dir.path()).await;
-    let client = Client::new();
+    let client = server.admin().await;
     setup(&client, &server).await;
     let items: Vec<Value> = (0..1000)
         .map(|i| json!({"data": {"batch": "last", "seq": i}}))

@@ -53,7 +53,9 @@ on_both_stores!(
         // it tries a few times and must read the 413 at least once)
         let mut answered = None;
         for _ in 0..5 {
-            let sent = reqwest::Client::new()
+            let sent = app
+                .client
+                .clone()
                 .post(&url)
                 .header("content-type", "application/json")
                 .body(big.clone())

@@ -68,7 +68,80 @@ pub fn settings_for(_store: Store, dir: &std::path::Path, db_url: &str) -> Setti
     s.storage.files_dir = dir.join("files");
     s.database.url = SecretUrl::new(db_url);
     s.database.pool_size = 4;
+    s.auth.initial_admin_password = formwork::config::Secret::new(ADMIN_PASSWORD);
     s
+}
+
+/// The first administrator's password in every test server.
+pub const ADMIN_PASSWORD: &str = "test-admin-password";
+
+/// Log in; returns the session secret (cookie value) and the CSRF token.
+pub async fn login(base: &str, user: &str, password: &str) -> (String, String) {
+    let r = Client::new()
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"username": user, "password": password}))
+        .send()
+        .await
+        .expect("login request");
+    let status = r.status();
+    let cookie = r
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .and_then(|kv| kv.strip_prefix("fw_session="))
+        .map(str::to_owned);
+    let body: Value = r.json().await.unwrap_or(Value::Null);
+    assert_eq!(status, StatusCode::OK, "login as {user}: {body}");
+    (
+        cookie.expect("a session cookie"),
+        body["csrf_token"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+/// A new API token of `user`, made from a login session (optionally bound to a role).
+pub async fn token_for(
+    base: &str,
+    user: &str,
+    password: &str,
+    bind: Option<(&str, &str)>,
+) -> String {
+    let (cookie, csrf) = login(base, user, password).await;
+    let mut body = json!({"name": "tests"});
+    if let Some((app, role)) = bind {
+        body["app"] = json!(app);
+        body["role"] = json!(role);
+    }
+    let r = Client::new()
+        .post(format!("{base}/api/v1/auth/tokens"))
+        .header("cookie", format!("fw_session={cookie}"))
+        .header("x-csrf-token", csrf)
+        .json(&body)
+        .send()
+        .await
+        .expect("token request");
+    let status = r.status();
+    let v: Value = r.json().await.unwrap_or(Value::Null);
+    assert_eq!(status, StatusCode::CREATED, "token for {user}: {v}");
+    v["token"].as_str().expect("token text").to_owned()
+}
+
+/// A client that sends `token` with every request.
+pub fn client_with(token: &str) -> Client {
+    let mut h = reqwest::header::HeaderMap::new();
+    h.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().expect("header"),
+    );
+    Client::builder()
+        .default_headers(h)
+        .build()
+        .expect("client")
+}
+
+/// A client acting as the first administrator.
+pub async fn admin_client(base: &str) -> Client {
+    client_with(&token_for(base, "admin", ADMIN_PASSWORD, None).await)
 }
 
 impl TestApp {
@@ -95,9 +168,10 @@ impl TestApp {
             .await
             .expect("the server runs");
         });
+        let client = admin_client(&base).await;
         TestApp {
             base,
-            client: Client::new(),
+            client,
             store,
             dir,
             db_url,

@@ -48,7 +48,7 @@ async fn an_online_backup_of_the_sqlite_store_opens_with_every_committed_record(
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("live.db").display());
     let server = ServerProcess::start(&url, dir.path()).await;
-    let client = Client::new();
+    let client = server.admin().await;
     seed(&server, &client, 300).await;
     let backup = dir.path().join("backup.db");
     let out = formwork(&["backup", backup.to_str().unwrap()], &url);
@@ -97,7 +97,7 @@ async fn audit_verify_names_the_first_tampered_entry() {
     let file = dir.path().join("store.db");
     let url = format!("sqlite://{}", file.display());
     let server = ServerProcess::start(&url, dir.path()).await;
-    let client = Client::new();
+    let client = server.admin().await;
     seed(&server, &client, 5).await;
     server.terminate().await;
     let out = formwork(&["audit", "verify"], &url);

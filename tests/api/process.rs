@@ -35,6 +35,10 @@ impl ServerProcess {
             .env("FORMWORK_SERVER__WEB_DIR", "/nonexistent")
             .env("FORMWORK_STORAGE__FILES_DIR", dir.join("files"))
             .env("FORMWORK_LOG__LEVEL", "warn")
+            .env(
+                "FORMWORK_AUTH__INITIAL_ADMIN_PASSWORD",
+                crate::helpers::ADMIN_PASSWORD,
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
@@ -54,6 +58,11 @@ impl ServerProcess {
         };
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         ServerProcess { child, base }
+    }
+
+    /// A client acting as the first administrator of this server.
+    pub async fn admin(&self) -> reqwest::Client {
+        crate::helpers::admin_client(&self.base).await
     }
 
     pub fn url(&self, path: &str) -> String {

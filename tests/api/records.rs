@@ -50,7 +50,7 @@ on_both_stores!(
         let id = created["id"].as_i64().unwrap();
         let path = format!("/apps/crm/forms/customer/records/{id}");
         assert_eq!(created["row_version"], 1);
-        assert_eq!(created["created_by"], "anonymous");
+        assert_eq!(created["created_by"], "admin");
 
         let got = app.get(&path).await;
         assert_eq!(got.headers()["etag"], "\"1\"");

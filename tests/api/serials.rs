@@ -23,7 +23,7 @@ on_both_stores!(
         let clients = 50;
         let per_client = 4;
         let tasks = (0..clients).map(|c| {
-            let client = reqwest::Client::new();
+            let client = app.client.clone();
             let url = app.url("/apps/svc/forms/ticket/records");
             async move {
                 let mut got = Vec::new();
@@ -101,7 +101,7 @@ on_both_stores!(
     .await;
         let url = app.url("/apps/svc/forms/ticket/records");
         let tasks = (0..60).map(|i| {
-            let (client, url) = (reqwest::Client::new(), url.clone());
+            let (client, url) = (app.client.clone(), url.clone());
             async move {
                 let t = if i % 5 == 0 { 999_999 } else { target };
                 let r = client

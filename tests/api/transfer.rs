@@ -124,7 +124,7 @@ on_both_stores!(
         );
         assert_eq!(page["items"][1]["data"]["no"], "T0002");
         // A missing reference is caught when writing: still all-or-nothing.
-        let dangling = "title,customer\nok,".to_owned() + &cid.to_string() + "\nbad,999999\n";
+        let dangling = format!("title,customer\nok,{cid}\nbad,999999\n");
         let body = expect(
             import(&app, dangling.into_bytes(), "text/csv", false).await,
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -39,6 +39,11 @@ enum Command {
         #[command(subcommand)]
         command: AppCommand,
     },
+    /// Users (the first administrator is also created on first `serve`).
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// Generate deterministic demo data for an app from its package's demo.json.
     DemoData {
         /// The package folder (its demo.json gives counts per scale).
@@ -59,6 +64,42 @@ enum Command {
 enum AuditCommand {
     /// Re-walk the hash chain; names the first entry that does not match.
     Verify,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user; the password is read from standard input (one line) or from the
+    /// environment variable named by --password-env.
+    Add {
+        username: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        #[arg(long)]
+        department: Option<String>,
+        /// Platform administrator.
+        #[arg(long)]
+        admin: bool,
+        /// Platform auditor (reads the whole operation log).
+        #[arg(long)]
+        auditor: bool,
+        #[arg(long)]
+        password_env: Option<String>,
+    },
+    /// Set a user's password (read like `add`); ends the user's sessions.
+    Password {
+        username: String,
+        #[arg(long)]
+        password_env: Option<String>,
+    },
+}
+
+fn read_password(env: Option<&str>) -> anyhow::Result<String> {
+    if let Some(var) = env {
+        return std::env::var(var).map_err(|_| anyhow::anyhow!("{var} is not set"));
+    }
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_owned())
 }
 
 #[derive(Subcommand)]
@@ -125,6 +166,63 @@ pub async fn run() -> anyhow::Result<()> {
                 }
             }
         }
+        Command::User { command } => {
+            let services = Services::start(&settings).await?;
+            let mut caller = crate::auth::Caller::system();
+            caller.actor = cli_actor();
+            let result = match command {
+                UserCommand::Add {
+                    username,
+                    display_name,
+                    department,
+                    admin,
+                    auditor,
+                    password_env,
+                } => {
+                    let password = read_password(password_env.as_deref())?;
+                    let role = match (admin, auditor) {
+                        (true, _) => Some("admin"),
+                        (_, true) => Some("auditor"),
+                        _ => None,
+                    };
+                    let body = serde_json::json!({
+                        "username": username,
+                        "display_name": display_name.unwrap_or_else(|| username.clone()),
+                        "department": department,
+                        "platform_role": role,
+                        "password": password,
+                    });
+                    services
+                        .auth
+                        .create_user(&caller, &body)
+                        .await
+                        .map(|_| format!("user {username} created"))
+                }
+                UserCommand::Password {
+                    username,
+                    password_env,
+                } => {
+                    let password = read_password(password_env.as_deref())?;
+                    services
+                        .auth
+                        .update_user(
+                            &caller,
+                            &username,
+                            &serde_json::json!({"password": password}),
+                        )
+                        .await
+                        .map(|_| format!("password of {username} set; their sessions ended"))
+                }
+            };
+            services.finish().await;
+            match result {
+                Ok(m) => {
+                    println!("{m}");
+                    Ok(())
+                }
+                Err(e) => anyhow::bail!("{e}{}", detail_lines(&e)),
+            }
+        }
         Command::App {
             command: AppCommand::Import { dir },
         } => {
@@ -163,11 +261,25 @@ pub async fn run() -> anyhow::Result<()> {
     }
 }
 
+fn detail_lines(e: &crate::error::DomainError) -> String {
+    use crate::error::DomainError as E;
+    match e {
+        E::Invalid { details, .. }
+        | E::Conflict { details, .. }
+        | E::BadRequest { details, .. } => details
+            .iter()
+            .map(|d| format!("\n  {}: {}", d.pointer, d.message))
+            .collect(),
+        _ => String::new(),
+    }
+}
+
 fn cli_actor() -> Actor {
     Actor {
         user: std::env::var("USER")
             .map(|u| format!("cli:{u}"))
             .unwrap_or_else(|_| "cli".into()),
+        department: None,
         address: None,
         client: Some(format!("formwork-cli/{}", env!("CARGO_PKG_VERSION"))),
     }

@@ -17,6 +17,24 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub storage: StorageSettings,
     pub log: LogSettings,
+    pub auth: AuthSettings,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct AuthSettings {
+    /// Hours a login session lasts.
+    pub session_hours: u64,
+    /// Mark the session cookie `Secure` (serve over HTTPS, or behind a TLS proxy).
+    pub secure_cookie: bool,
+    /// Failed logins per account within `failure_window` seconds before refusing.
+    pub max_failures_per_user: i64,
+    /// Failed logins per client address within the window before refusing.
+    pub max_failures_per_address: i64,
+    pub failure_window: u64,
+    /// Username of the first administrator, created on first start when there are no users.
+    pub initial_admin: String,
+    /// Its password; when empty, a random one is generated and printed once on the terminal.
+    pub initial_admin_password: Secret,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -53,6 +71,26 @@ pub struct LogSettings {
 pub enum LogFormat {
     Text,
     Json,
+}
+
+/// A secret (password) that never reaches logs or `Debug` output.
+#[derive(Clone, Default, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "***" })
+    }
 }
 
 /// A database URL whose password never reaches logs or `Debug` output.

@@ -49,6 +49,18 @@ pub enum DomainError {
         message: String,
         details: Vec<Detail>,
     },
+    /// No valid credentials came with the request.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The caller is known but may not do this; details name the field or action.
+    #[error("{message}")]
+    Forbidden {
+        message: String,
+        details: Vec<Detail>,
+    },
+    /// Too many attempts (login); retry after this many seconds.
+    #[error("{message}")]
+    TooMany { message: String, retry_after: u64 },
     /// `If-Match` named a row version that is no longer current.
     #[error("the record was changed by someone else (current version {current})")]
     Stale { current: i64 },
@@ -87,6 +99,18 @@ impl DomainError {
         let message = message.into();
         DomainError::BadRequest {
             message: format!("{pointer}: {message}"),
+            details: vec![Detail::new(pointer, rule, message)],
+        }
+    }
+
+    pub fn forbidden(pointer: &str, rule: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        DomainError::Forbidden {
+            message: if pointer.is_empty() {
+                message.clone()
+            } else {
+                format!("{pointer}: {message}")
+            },
             details: vec![Detail::new(pointer, rule, message)],
         }
     }

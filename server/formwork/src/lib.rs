@@ -5,6 +5,7 @@
 //! JSON Schema) and [`query`] (filters, sorts) beside them.
 
 pub mod api;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod error;

@@ -6,6 +6,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::api::{AppState, router};
+use crate::auth::AuthService;
 use crate::config::Settings;
 use crate::service::files::FileService;
 use crate::service::forms::FormService;
@@ -20,6 +21,7 @@ pub struct Services {
     pub forms: FormService,
     pub records: RecordService,
     pub files: FileService,
+    pub auth: AuthService,
     writer_task: JoinHandle<()>,
     maintenance: Option<JoinHandle<()>>,
 }
@@ -30,7 +32,13 @@ impl Services {
         migrate::run(&db).await?;
         let (writer, writer_task) = Writer::start(db.clone(), settings.database.max_batch);
         let forms = FormService::new(db.clone(), writer.clone());
-        let records = RecordService::new(db.clone(), writer.clone(), forms.clone());
+        let auth = AuthService::new(
+            db.clone(),
+            writer.clone(),
+            forms.clone(),
+            settings.auth.clone(),
+        );
+        let records = RecordService::new(db.clone(), writer.clone(), forms.clone(), auth.clone());
         let files = FileService::new(
             db.clone(),
             writer,
@@ -42,6 +50,7 @@ impl Services {
             forms,
             records,
             files,
+            auth,
             writer_task,
             maintenance: None,
         })
@@ -53,6 +62,7 @@ impl Services {
             forms,
             records,
             files,
+            auth,
             writer_task,
             maintenance,
             ..
@@ -63,6 +73,7 @@ impl Services {
         drop(forms);
         drop(records);
         drop(files);
+        drop(auth);
         let _ = writer_task.await;
     }
 }
@@ -77,6 +88,13 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let mut services = Services::start(&settings).await?;
         services.maintenance = Some(crate::store::maintenance::start(services.forms.writer()));
+        if let Some(password) = services.auth.bootstrap_admin().await? {
+            // On the terminal only: never into the log or the database in clear.
+            eprintln!(
+                "\n  Formwork: first administrator created.\n  Log in as {:?} with the password {password:?}\n  (shown once; change it after logging in, or reset it with `formwork user password {}`).\n",
+                settings.auth.initial_admin, settings.auth.initial_admin
+            );
+        }
         let listener =
             TcpListener::bind((settings.server.host.as_str(), settings.server.port)).await?;
         Ok(Application {
@@ -107,6 +125,8 @@ impl Application {
             forms: services.forms.clone(),
             records: services.records.clone(),
             files: services.files.clone(),
+            auth: services.auth.clone(),
+            auth_settings: settings.auth.clone(),
             import_limit: settings.server.import_limit,
         };
         let app = router(state, settings.server.body_limit, &settings.server.web_dir);

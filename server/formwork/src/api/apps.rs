@@ -5,53 +5,121 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::auth::Auth;
 use super::error::ApiResult;
-use super::extract::{Json, Path, RequestActor};
+use super::extract::{Json, Path};
+use crate::auth::{Caller, Decision};
+use crate::error::DomainError;
 
-pub async fn list_apps(State(s): State<AppState>) -> ApiResult<axum::Json<Value>> {
-    Ok(axum::Json(json!({"items": s.forms.list_apps().await?})))
+/// Apps the caller has a role in (administrators: all).
+pub async fn list_apps(State(s): State<AppState>, Auth(c): Auth) -> ApiResult<axum::Json<Value>> {
+    let mut items = Vec::new();
+    for a in s.forms.list_apps().await? {
+        let key = a["key"].as_str().unwrap_or_default().to_owned();
+        if can_see_app(&s, &c, &key).await? {
+            items.push(a);
+        }
+    }
+    Ok(axum::Json(json!({"items": items})))
+}
+
+async fn can_see_app(s: &AppState, c: &Caller, app: &str) -> ApiResult<bool> {
+    if c.is_admin() {
+        return Ok(true);
+    }
+    let loaded = s.auth.rules(c.principal.epoch).await?;
+    Ok(!s.auth.roles_in(&loaded, c, app).is_empty())
 }
 
 pub async fn get_app(
     State(s): State<AppState>,
     Path(app): Path<String>,
+    Auth(c): Auth,
 ) -> ApiResult<axum::Json<Value>> {
+    if !can_see_app(&s, &c, &app).await? {
+        return Err(DomainError::NotFound(format!("app {app}")).into());
+    }
     Ok(axum::Json(s.forms.get_app(&app).await?))
+}
+
+/// A definition as a caller who is not an administrator sees it: only readable fields.
+pub fn mask_definition(def: &mut Value, d: &Decision) {
+    if d.read.is_full() {
+        return;
+    }
+    if let Some(Value::Object(props)) = def.pointer_mut("/schema/properties") {
+        props.retain(|k, _| d.can_read(k));
+    }
+    if let Some(Value::Array(req)) = def.pointer_mut("/schema/required") {
+        req.retain(|k| k.as_str().is_some_and(|k| d.can_read(k)));
+    }
 }
 
 pub async fn put_app(
     State(s): State<AppState>,
     Path(app): Path<String>,
-    RequestActor(actor): RequestActor,
+    Auth(c): Auth,
     Json(def): Json<Value>,
 ) -> ApiResult<axum::Json<Value>> {
-    Ok(axum::Json(s.forms.put_app(&app, def, &actor).await?))
+    c.require_admin()?;
+    Ok(axum::Json(s.forms.put_app(&app, def, &c.actor).await?))
 }
 
+/// Forms of an app the caller may use, each with the actions allowed.
 pub async fn list_forms(
     State(s): State<AppState>,
     Path(app): Path<String>,
+    Auth(c): Auth,
 ) -> ApiResult<axum::Json<Value>> {
-    Ok(axum::Json(
-        json!({"items": s.forms.list_forms(&app).await?}),
-    ))
+    if !can_see_app(&s, &c, &app).await? {
+        return Err(DomainError::NotFound(format!("app {app}")).into());
+    }
+    let mut items = Vec::new();
+    for mut f in s.forms.list_forms(&app).await? {
+        let key = f["key"].as_str().unwrap_or_default().to_owned();
+        let d = s.auth.decide(&c, &app, &key).await?;
+        if !c.is_admin() && (d.actions.is_empty() || f["published_version"].is_null()) {
+            continue;
+        }
+        f["actions"] = json!(d.actions);
+        items.push(f);
+    }
+    Ok(axum::Json(json!({ "items": items })))
 }
 
+/// A form's definition. Administrators see the draft too; others see the published
+/// definition with only the fields they may read.
 pub async fn get_form(
     State(s): State<AppState>,
     Path((app, form)): Path<(String, String)>,
+    Auth(c): Auth,
 ) -> ApiResult<axum::Json<Value>> {
-    Ok(axum::Json(s.forms.describe(&app, &form).await?))
+    let mut out = s.forms.describe(&app, &form).await?;
+    if c.is_admin() {
+        return Ok(axum::Json(out));
+    }
+    let d = s.auth.decide(&c, &app, &form).await?;
+    if d.actions.is_empty() || out["definition"].is_null() {
+        return Err(DomainError::NotFound(format!("form {app}/{form}")).into());
+    }
+    if let Some(o) = out.as_object_mut() {
+        o.remove("draft");
+        o.remove("draft_updated_at");
+    }
+    mask_definition(&mut out["definition"], &d);
+    out["actions"] = json!(d.actions);
+    Ok(axum::Json(out))
 }
 
 pub async fn put_draft(
     State(s): State<AppState>,
     Path((app, form)): Path<(String, String)>,
-    RequestActor(actor): RequestActor,
+    Auth(c): Auth,
     Json(def): Json<Value>,
 ) -> ApiResult<axum::Json<Value>> {
+    c.require_admin()?;
     Ok(axum::Json(
-        s.forms.save_draft(&app, &form, def, &actor).await?,
+        s.forms.save_draft(&app, &form, def, &c.actor).await?,
     ))
 }
 
@@ -59,9 +127,11 @@ pub async fn put_draft(
 pub async fn publish(
     State(s): State<AppState>,
     Path((app, form)): Path<(String, String)>,
-    RequestActor(actor): RequestActor,
+    Auth(c): Auth,
     body: axum::body::Bytes,
 ) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+    c.require_admin()?;
+    let actor = c.actor;
     if !body.iter().all(u8::is_ascii_whitespace) {
         let def: Value = serde_json::from_slice(&body).map_err(|e| {
             super::error::ApiError::http(
@@ -81,10 +151,13 @@ pub async fn publish(
     Ok((status, axum::Json(out)))
 }
 
+/// Version history of a definition: administrators only (designers' history).
 pub async fn list_versions(
     State(s): State<AppState>,
     Path((app, form)): Path<(String, String)>,
+    Auth(c): Auth,
 ) -> ApiResult<axum::Json<Value>> {
+    c.require_admin()?;
     Ok(axum::Json(
         json!({"items": s.forms.list_versions(&app, &form).await?}),
     ))
@@ -93,7 +166,9 @@ pub async fn list_versions(
 pub async fn get_version(
     State(s): State<AppState>,
     Path((app, form, version)): Path<(String, String, i64)>,
+    Auth(c): Auth,
 ) -> ApiResult<axum::Json<Value>> {
+    c.require_admin()?;
     let v = s.forms.version(&app, &form, version).await?;
     Ok(axum::Json(
         json!({"version": v.version, "definition": v.definition}),

@@ -75,6 +75,27 @@ impl IntoResponse for ApiError {
                 DomainError::Conflict { message, details } => {
                     body(StatusCode::CONFLICT, "conflict", message, details)
                 }
+                DomainError::Unauthenticated(m) => {
+                    body(StatusCode::UNAUTHORIZED, "unauthenticated", m, vec![])
+                }
+                DomainError::Forbidden { message, details } => {
+                    body(StatusCode::FORBIDDEN, "forbidden", message, details)
+                }
+                DomainError::TooMany {
+                    message,
+                    retry_after,
+                } => {
+                    let mut r = body(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "too_many_requests",
+                        message,
+                        vec![],
+                    );
+                    if let Ok(v) = axum::http::HeaderValue::from_str(&retry_after.to_string()) {
+                        r.headers_mut().insert("retry-after", v);
+                    }
+                    r
+                }
                 e @ DomainError::Stale { current } => body(
                     StatusCode::PRECONDITION_FAILED,
                     "precondition_failed",

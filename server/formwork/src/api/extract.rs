@@ -1,13 +1,11 @@
-//! Extractors that reject in our error shape, and request context (the acting user).
+//! Extractors that reject in our error shape.
 
-use axum::extract::{ConnectInfo, FromRequestParts, OptionalFromRequestParts};
+use axum::extract::OptionalFromRequestParts;
 use axum::extract::{Json as AxumJson, Path as AxumPath, Query as AxumQuery};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use std::net::SocketAddr;
 
 use super::error::ApiError;
-use crate::store::oplog::Actor;
 
 /// JSON body; malformed JSON, wrong content type and oversized bodies become 4xx in our shape.
 #[derive(axum::extract::FromRequest)]
@@ -21,31 +19,6 @@ pub struct Path<T>(pub T);
 #[derive(axum::extract::FromRequestParts)]
 #[from_request(via(AxumQuery), rejection(ApiError))]
 pub struct Query<T>(pub T);
-
-/// Who is acting. Until identity lands, requests act as `anonymous`; the address and client
-/// are recorded for the operation log.
-pub struct RequestActor(pub Actor);
-
-impl<S: Send + Sync> FromRequestParts<S> for RequestActor {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let address = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string());
-        let client = parts
-            .headers
-            .get(axum::http::header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|s| s.chars().take(200).collect());
-        Ok(RequestActor(Actor {
-            user: "anonymous".into(),
-            address,
-            client,
-        }))
-    }
-}
 
 /// `If-Match: "3"` (or `W/"3"`) as a row version; `*` or absent means no condition.
 pub struct IfMatch(pub Option<i64>);

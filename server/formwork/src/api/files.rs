@@ -8,8 +8,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::AppState;
+use super::auth::Auth;
 use super::error::{ApiError, ApiResult};
-use super::extract::{Path, Query, RequestActor};
+use super::extract::{Path, Query};
 
 #[derive(Deserialize)]
 pub struct UploadParams {
@@ -19,7 +20,7 @@ pub struct UploadParams {
 pub async fn upload(
     State(s): State<AppState>,
     Query(p): Query<UploadParams>,
-    RequestActor(actor): RequestActor,
+    Auth(caller): Auth,
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<(StatusCode, axum::Json<serde_json::Value>)> {
@@ -38,12 +39,21 @@ pub async fn upload(
     let tmp = super::upload::spool(body, s.files.max_size(), "files").await?;
     let out = s
         .files
-        .store(tmp.path(), &content_type, p.name, &actor)
+        .store(tmp.path(), &content_type, p.name, &caller.actor)
         .await?;
     Ok((StatusCode::CREATED, axum::Json(out)))
 }
 
-pub async fn download(State(s): State<AppState>, Path(sha): Path<String>) -> ApiResult<Response> {
+/// A file is served to its uploader, an administrator, or someone who can read a record
+/// that holds it in a readable field; to anyone else it does not exist.
+pub async fn download(
+    State(s): State<AppState>,
+    Path(sha): Path<String>,
+    Auth(caller): Auth,
+) -> ApiResult<Response> {
+    if !s.records.may_download(&sha, &caller).await? {
+        return Err(crate::error::DomainError::NotFound(format!("file {sha}")).into());
+    }
     let (bytes, ct) = s.files.open(&sha).await?;
     let mut headers = HeaderMap::new();
     headers.insert(

@@ -2,6 +2,7 @@
 //! service, map the result.
 
 pub mod apps;
+pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod files;
@@ -13,12 +14,14 @@ pub mod upload;
 
 use axum::Router;
 use axum::http::StatusCode;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use std::path::Path;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 
+use crate::auth::AuthService;
+use crate::config::AuthSettings;
 use crate::service::files::FileService;
 use crate::service::forms::FormService;
 use crate::service::records::RecordService;
@@ -31,6 +34,8 @@ pub struct AppState {
     pub forms: FormService,
     pub records: RecordService,
     pub files: FileService,
+    pub auth: AuthService,
+    pub auth_settings: AuthSettings,
     /// Largest import upload, in bytes.
     pub import_limit: usize,
 }
@@ -53,10 +58,40 @@ pub fn router(state: AppState, body_limit: usize, web_dir: &Path) -> Router {
                 .delete(records::delete),
         )
         .route("/{id}/restore", post(records::restore));
-    let api = Router::new()
+    // Everything but these few routes needs a caller (session cookie or API token).
+    let public = Router::new()
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
         .route("/openapi.json", get(openapi::platform))
+        .route("/auth/login", post(auth::login));
+    let protected = Router::new()
+        .route("/auth/logout", post(auth::logout))
+        .route("/auth/me", get(auth::me))
+        .route("/auth/password", post(auth::change_password))
+        .route(
+            "/auth/tokens",
+            get(auth::list_tokens).post(auth::create_token),
+        )
+        .route("/auth/tokens/{id}", delete(auth::revoke_token))
+        .route(
+            "/admin/users",
+            get(auth::list_users).post(auth::create_user),
+        )
+        .route(
+            "/admin/users/{username}",
+            get(auth::get_user).patch(auth::update_user),
+        )
+        .route("/admin/users/{username}/roles", put(auth::set_user_roles))
+        .route("/admin/departments", get(auth::list_departments))
+        .route("/admin/departments/{id}", put(auth::put_department))
+        .route("/apps/{app}/roles", get(auth::list_roles))
+        .route(
+            "/apps/{app}/roles/{role}",
+            get(auth::get_role)
+                .put(auth::put_role)
+                .delete(auth::delete_role),
+        )
+        .route("/apps/{app}/explain", get(auth::explain))
         .route("/apps/{app}/openapi.json", get(openapi::for_app))
         .route("/files", post(files::upload))
         .route("/files/{sha256}", get(files::download))
@@ -75,6 +110,12 @@ pub fn router(state: AppState, body_limit: usize, web_dir: &Path) -> Router {
             get(apps::get_version),
         )
         .nest("/apps/{app}/forms/{form}/records", records)
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ));
+    let api = public
+        .merge(protected)
         .fallback(|| async {
             ApiError::http(StatusCode::NOT_FOUND, "not_found", "no such API route")
         })

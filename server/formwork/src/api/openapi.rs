@@ -5,6 +5,7 @@ use axum::extract::State;
 use serde_json::{Map, Value, json};
 
 use super::AppState;
+use super::auth::Auth;
 use super::error::ApiResult;
 use super::extract::Path;
 
@@ -191,6 +192,74 @@ pub async fn platform() -> axum::Json<Value> {
         "/apps/{app}/forms/{form}/versions/{version}".into(),
         json!({"get": simple("definitions", "One published version")}),
     );
+    for (p, item) in [
+        (
+            "/auth/login",
+            json!({"post": simple("identity", "Log in with username and password: sets the session cookie, returns the CSRF token")}),
+        ),
+        (
+            "/auth/logout",
+            json!({"post": simple("identity", "End this session")}),
+        ),
+        (
+            "/auth/me",
+            json!({"get": simple("identity", "The current user, roles and CSRF token")}),
+        ),
+        (
+            "/auth/password",
+            json!({"post": simple("identity", "Change one's password (ends other sessions)")}),
+        ),
+        (
+            "/auth/tokens",
+            json!({"get": simple("identity", "API tokens"), "post": simple("identity", "Create an API token (shown once)")}),
+        ),
+        (
+            "/auth/tokens/{id}",
+            json!({"delete": simple("identity", "Revoke an API token")}),
+        ),
+        (
+            "/admin/users",
+            json!({"get": simple("administration", "Users"), "post": simple("administration", "Create a user")}),
+        ),
+        (
+            "/admin/users/{username}",
+            json!({"get": simple("administration", "A user"), "patch": simple("administration", "Change a user")}),
+        ),
+        (
+            "/admin/users/{username}/roles",
+            json!({"put": simple("administration", "Set a user's roles per app")}),
+        ),
+        (
+            "/admin/departments",
+            json!({"get": simple("administration", "Departments")}),
+        ),
+        (
+            "/admin/departments/{id}",
+            json!({"put": simple("administration", "Create or change a department")}),
+        ),
+        (
+            "/apps/{app}/roles",
+            json!({"get": simple("administration", "Roles of an app")}),
+        ),
+        (
+            "/apps/{app}/roles/{role}",
+            json!({"get": simple("administration", "A role"), "put": simple("administration", "Create or replace a role"), "delete": simple("administration", "Delete a role")}),
+        ),
+        (
+            "/apps/{app}/explain",
+            json!({"get": simple("administration", "Why a user may or may not do something")}),
+        ),
+        (
+            "/audit",
+            json!({"get": simple("audit", "Query the operation log (auditors)")}),
+        ),
+        (
+            "/audit/export",
+            json!({"get": simple("audit", "Export log entries with their hashes, for verification")}),
+        ),
+    ] {
+        paths.insert(p.into(), item);
+    }
     paths.insert(
         "/files".into(),
         json!({"post": simple("files", "Upload a file (raw body with its Content-Type)")}),
@@ -208,9 +277,12 @@ pub async fn platform() -> axum::Json<Value> {
     }))
 }
 
+/// The app's API as the caller may use it: only forms they may read, only fields they may
+/// read.
 pub async fn for_app(
     State(s): State<AppState>,
     Path(app): Path<String>,
+    Auth(c): Auth,
 ) -> ApiResult<axum::Json<Value>> {
     let app_def = s.forms.get_app(&app).await?;
     let mut paths = Map::new();
@@ -223,8 +295,14 @@ pub async fn for_app(
             continue;
         }
         let form = s.forms.current(&app, key).await?;
+        let d = s.auth.decide(&c, &app, key).await?;
+        if !d.allows("read") {
+            continue;
+        }
         let name = format!("{key}_data");
-        let mut schema = form.schema().clone();
+        let mut def = json!({"schema": form.schema().clone()});
+        super::apps::mask_definition(&mut def, &d);
+        let mut schema = def["schema"].take();
         rehome_refs(&mut schema, &name);
         if let Value::Object(m) = &mut schema {
             m.remove("$schema");

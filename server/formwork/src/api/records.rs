@@ -7,8 +7,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::auth::Auth;
 use super::error::{ApiError, ApiResult};
-use super::extract::{IfMatch, Json, Path, Query, RequestActor};
+use super::extract::{IfMatch, Json, Path, Query};
 use crate::service::record_ops::Lifecycle;
 use crate::service::records::{ListQuery, MAX_BULK};
 
@@ -28,10 +29,10 @@ fn with_etag(status: StatusCode, record: Value) -> Response {
 pub async fn create(
     State(s): State<AppState>,
     Path((app, form)): FormPath,
-    RequestActor(actor): RequestActor,
+    Auth(caller): Auth,
     Json(body): Json<Value>,
 ) -> ApiResult<Response> {
-    let rec = s.records.create(&app, &form, body, &actor).await?;
+    let rec = s.records.create(&app, &form, body, &caller).await?;
     Ok(with_etag(StatusCode::CREATED, rec))
 }
 
@@ -45,15 +46,16 @@ pub async fn get(
     State(s): State<AppState>,
     Path((app, form, id)): RecordPath,
     Query(p): Query<GetParams>,
+    Auth(caller): Auth,
 ) -> ApiResult<Response> {
-    let row = s.records.get(&app, &form, id, p.deleted).await?;
-    Ok(with_etag(StatusCode::OK, row.to_api()))
+    let rec = s.records.get(&app, &form, id, p.deleted, &caller).await?;
+    Ok(with_etag(StatusCode::OK, rec))
 }
 
 pub async fn replace(
     State(s): State<AppState>,
     Path((app, form, id)): RecordPath,
-    RequestActor(actor): RequestActor,
+    Auth(caller): Auth,
     if_match: Option<IfMatch>,
     Json(body): Json<Value>,
 ) -> ApiResult<Response> {
@@ -66,7 +68,7 @@ pub async fn replace(
             body,
             if_match.and_then(|m| m.0),
             false,
-            &actor,
+            &caller,
         )
         .await?;
     Ok(with_etag(StatusCode::OK, rec))
@@ -75,7 +77,7 @@ pub async fn replace(
 pub async fn patch(
     State(s): State<AppState>,
     Path((app, form, id)): RecordPath,
-    RequestActor(actor): RequestActor,
+    Auth(caller): Auth,
     if_match: Option<IfMatch>,
     Json(body): Json<Value>,
 ) -> ApiResult<Response> {
@@ -88,7 +90,7 @@ pub async fn patch(
             body,
             if_match.and_then(|m| m.0),
             true,
-            &actor,
+            &caller,
         )
         .await?;
     Ok(with_etag(StatusCode::OK, rec))
@@ -102,7 +104,7 @@ pub struct ReasonParams {
 pub async fn delete(
     State(s): State<AppState>,
     Path((app, form, id)): RecordPath,
-    RequestActor(actor): RequestActor,
+    Auth(caller): Auth,
     if_match: Option<IfMatch>,
     Query(p): Query<ReasonParams>,
 ) -> ApiResult<Response> {
@@ -115,7 +117,7 @@ pub async fn delete(
             if_match.and_then(|m| m.0),
             Lifecycle::Delete,
             p.reason,
-            &actor,
+            &caller,
         )
         .await?;
     Ok(with_etag(StatusCode::OK, rec))
@@ -124,7 +126,7 @@ pub async fn delete(
 pub async fn restore(
     State(s): State<AppState>,
     Path((app, form, id)): RecordPath,
-    RequestActor(actor): RequestActor,
+    Auth(caller): Auth,
     if_match: Option<IfMatch>,
     Query(p): Query<ReasonParams>,
 ) -> ApiResult<Response> {
@@ -137,7 +139,7 @@ pub async fn restore(
             if_match.and_then(|m| m.0),
             Lifecycle::Restore,
             p.reason,
-            &actor,
+            &caller,
         )
         .await?;
     Ok(with_etag(StatusCode::OK, rec))
@@ -173,9 +175,10 @@ pub async fn list(
     State(s): State<AppState>,
     Path((app, form)): FormPath,
     Query(p): Query<ListParams>,
+    Auth(caller): Auth,
 ) -> ApiResult<Response> {
     let q = list_query(p)?;
-    let body = s.records.list_json(&app, &form, &q).await?;
+    let body = s.records.list_json(&app, &form, &q, &caller).await?;
     Ok((
         [(axum::http::header::CONTENT_TYPE, "application/json")],
         body,
@@ -228,6 +231,7 @@ pub struct QueryBody {
 pub async fn query(
     State(s): State<AppState>,
     Path((app, form)): FormPath,
+    Auth(caller): Auth,
     Json(b): Json<QueryBody>,
 ) -> ApiResult<axum::Json<Value>> {
     let q = ListQuery {
@@ -240,7 +244,7 @@ pub async fn query(
         total: b.total,
         deleted: b.deleted,
     };
-    Ok(axum::Json(s.records.list(&app, &form, &q).await?))
+    Ok(axum::Json(s.records.list(&app, &form, &q, &caller).await?))
 }
 
 /// All-or-nothing bulk writes. `POST …/records/bulk` creates `{"items": [{data}…]}`;
@@ -249,13 +253,13 @@ pub async fn query(
 pub async fn bulk_create(
     State(s): State<AppState>,
     Path((app, form)): FormPath,
-    RequestActor(actor): RequestActor,
+    Auth(caller): Auth,
     Json(body): Json<Value>,
 ) -> ApiResult<(StatusCode, axum::Json<Value>)> {
     let items = bulk_items(&body)?;
     let out = s
         .records
-        .create_many(&app, &form, items, &actor, true)
+        .create_many(&app, &form, items, &caller, true)
         .await?;
     Ok((StatusCode::CREATED, axum::Json(json!({"items": out}))))
 }
@@ -263,14 +267,14 @@ pub async fn bulk_create(
 pub async fn bulk_update(
     State(s): State<AppState>,
     Path((app, form)): FormPath,
-    RequestActor(actor): RequestActor,
+    Auth(caller): Auth,
     Json(body): Json<Value>,
 ) -> ApiResult<axum::Json<Value>> {
     let items = bulk_items(&body)?;
     let merge = body.get("merge").and_then(Value::as_bool).unwrap_or(false);
     let out = s
         .records
-        .update_many(&app, &form, items, merge, &actor)
+        .update_many(&app, &form, items, merge, &caller)
         .await?;
     Ok(axum::Json(json!({"items": out})))
 }

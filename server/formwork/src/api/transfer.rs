@@ -7,8 +7,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::AppState;
+use super::auth::Auth;
 use super::error::{ApiError, ApiResult};
-use super::extract::{Path, Query, RequestActor};
+use super::extract::{Path, Query};
 use super::records::{ListParams, list_query};
 use crate::service::import::Format;
 
@@ -53,7 +54,7 @@ pub async fn import(
     State(s): State<AppState>,
     Path((app, form)): Path<(String, String)>,
     Query(p): Query<ImportParams>,
-    RequestActor(actor): RequestActor,
+    Auth(caller): Auth,
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Response> {
@@ -68,7 +69,7 @@ pub async fn import(
             format,
             p.dry_run,
             p.file_name,
-            &actor,
+            &caller,
         )
         .await?;
     let status = if p.dry_run {
@@ -91,7 +92,7 @@ pub async fn export(
     Path((app, form)): Path<(String, String)>,
     Query(f): Query<ExportFormat>,
     Query(p): Query<ListParams>,
-    RequestActor(actor): RequestActor,
+    Auth(caller): Auth,
 ) -> ApiResult<Response> {
     let format = f.format.unwrap_or_else(|| "csv".into());
     if format != "csv" && format != "xlsx" {
@@ -104,7 +105,7 @@ pub async fn export(
     let q = list_query(p)?;
     let cols = s
         .records
-        .start_export(&app, &form, &q, &format, &actor)
+        .start_export(&app, &form, &q, &format, &caller)
         .await?;
     let mut headers = HeaderMap::new();
     let name = format!("attachment; filename=\"{app}-{form}.{format}\"");
@@ -118,7 +119,8 @@ pub async fn export(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("text/csv; charset=utf-8"),
             );
-            let rx = crate::service::export::csv_stream(s.records.clone(), app, form, q, cols);
+            let rx =
+                crate::service::export::csv_stream(s.records.clone(), app, form, q, cols, caller);
             let stream =
                 futures::stream::unfold(
                     rx,
@@ -128,7 +130,8 @@ pub async fn export(
         }
         "xlsx" => {
             headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(XLSX));
-            let bytes = crate::service::export::xlsx(&s.records, &app, &form, &q, &cols).await?;
+            let bytes =
+                crate::service::export::xlsx(&s.records, &app, &form, &q, &cols, &caller).await?;
             Ok((headers, bytes).into_response())
         }
         other => Err(ApiError::Domain(crate::error::DomainError::bad_request(

@@ -64,8 +64,10 @@ pub async fn generate(
     }
     let seed = seed.or_else(|| demo["seed"].as_u64()).unwrap_or(1);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let actor = Actor {
+    let mut caller = crate::auth::Caller::system();
+    caller.actor = Actor {
         user: "demo".into(),
+        department: None,
         address: None,
         client: Some("formwork demo-data".into()),
     };
@@ -88,7 +90,7 @@ pub async fn generate(
             loop {
                 match services
                     .records
-                    .create_many(&app, form, bodies.clone(), &actor, true)
+                    .create_many(&app, form, bodies.clone(), &caller, true)
                     .await
                 {
                     Ok(created) => {

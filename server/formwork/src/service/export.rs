@@ -7,6 +7,7 @@ use tokio::sync::mpsc;
 
 use super::cells::{neutralise, to_text};
 use super::records::{ListQuery, RecordService};
+use crate::auth::Caller;
 use crate::error::{DomainError, DomainResult};
 
 const PAGE: usize = 1000;
@@ -32,6 +33,7 @@ async fn each_page(
     app: &str,
     form: &str,
     q: &ListQuery,
+    caller: &Caller,
     mut f: impl FnMut(&[Value]) -> DomainResult<()>,
 ) -> DomainResult<()> {
     let mut q = q.clone();
@@ -39,7 +41,7 @@ async fn each_page(
     q.total = false;
     q.expand.clear();
     loop {
-        let page = svc.list(app, form, &q).await?;
+        let page = svc.list(app, form, &q, caller).await?;
         f(page["items"].as_array().map(Vec::as_slice).unwrap_or(&[]))?;
         match page["next_cursor"].as_str() {
             Some(c) => q.cursor = Some(c.to_owned()),
@@ -55,6 +57,7 @@ pub fn csv_stream(
     form: String,
     q: ListQuery,
     cols: Vec<String>,
+    caller: Caller,
 ) -> mpsc::Receiver<Result<Bytes, std::io::Error>> {
     let (tx, rx) = mpsc::channel(4);
     tokio::spawn(async move {
@@ -72,7 +75,7 @@ pub fn csv_stream(
             q.total = false;
             q.expand.clear();
             loop {
-                let page = svc.list(&app, &form, &q).await?;
+                let page = svc.list(&app, &form, &q, &caller).await?;
                 let mut w = csv::Writer::from_writer(Vec::new());
                 for r in page["items"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
                     w.write_record(cols.iter().map(|c| to_text(&cell(r, c))))
@@ -106,6 +109,7 @@ pub async fn xlsx(
     form: &str,
     q: &ListQuery,
     cols: &[String],
+    caller: &Caller,
 ) -> DomainResult<Vec<u8>> {
     let internal =
         |e: rust_xlsxwriter::XlsxError| DomainError::Internal(anyhow::anyhow!(e.to_string()));
@@ -118,7 +122,7 @@ pub async fn xlsx(
     }
     let mut row = 1u32;
     let mut failure = None;
-    each_page(svc, app, form, q, |items| {
+    each_page(svc, app, form, q, caller, |items| {
         for r in items {
             for (c, col) in cols.iter().enumerate() {
                 let v = cell(r, col);

@@ -42,9 +42,14 @@ pub struct Checked {
 }
 
 /// Match header cells to fields: by key, or by any locale's label.
-fn columns(form: &CompiledForm, header: &[String]) -> DomainResult<Vec<Option<FieldSpec>>> {
+fn columns(
+    form: &CompiledForm,
+    header: &[String],
+    decision: &crate::auth::Decision,
+) -> DomainResult<Vec<Option<FieldSpec>>> {
     let mut out = Vec::with_capacity(header.len());
     let mut details = Vec::new();
+    let mut refused = Vec::new();
     for (i, h) in header.iter().enumerate() {
         let h = h.trim().trim_start_matches('\u{feff}');
         if h.is_empty() || h.starts_with('_') {
@@ -60,6 +65,14 @@ fn columns(form: &CompiledForm, header: &[String]) -> DomainResult<Vec<Option<Fi
                     .is_some_and(|m| m.values().any(|l| l.as_str() == Some(h)))
         });
         match found {
+            Some(f) if !f.is_server_assigned() && !decision.can_write(&f.key) => {
+                refused.push(Detail::new(
+                    format!("/columns/{i}"),
+                    "field_write",
+                    format!("you may not write the field {}", f.key),
+                ));
+                out.push(None);
+            }
             Some(f) => out.push(Some(f.clone())),
             None => {
                 details.push(Detail::new(
@@ -70,6 +83,12 @@ fn columns(form: &CompiledForm, header: &[String]) -> DomainResult<Vec<Option<Fi
                 out.push(None);
             }
         }
+    }
+    if !refused.is_empty() {
+        return Err(DomainError::Forbidden {
+            message: format!("{} columns you may not write; see details", refused.len()),
+            details: refused,
+        });
     }
     if details.is_empty() {
         Ok(out)
@@ -85,6 +104,7 @@ pub fn check(
     file: &Path,
     spool_dir: &Path,
     today: chrono::NaiveDate,
+    decision: &crate::auth::Decision,
 ) -> DomainResult<Checked> {
     let spool = spool_dir.join(format!(
         "import-{}.jsonl",
@@ -120,8 +140,11 @@ pub fn check(
             for rec in rdr.records() {
                 let rec = rec.map_err(bad_file)?;
                 if first {
-                    state.cols =
-                        columns(&form, &rec.iter().map(str::to_owned).collect::<Vec<_>>())?;
+                    state.cols = columns(
+                        &form,
+                        &rec.iter().map(str::to_owned).collect::<Vec<_>>(),
+                        decision,
+                    )?;
                     first = false;
                     continue;
                 }
@@ -155,7 +178,7 @@ pub fn check(
                                 Cell::Empty => String::new(),
                             })
                             .collect::<Vec<_>>();
-                        state.cols = columns(&form, &names)?;
+                        state.cols = columns(&form, &names, decision)?;
                         *header_done = true;
                         Ok(())
                     } else {

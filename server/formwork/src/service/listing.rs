@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::records::{MAX_PAGE, RecordService};
+use crate::auth::{Caller, Decision};
 use crate::error::{DomainError, DomainResult};
 use crate::query::fields::Scope;
 use crate::query::filter::Filter;
@@ -31,6 +32,7 @@ pub struct ListQuery {
 /// A checked list request, ready to run.
 struct ListPlan {
     compiled: Arc<CompiledForm>,
+    decision: Arc<Decision>,
     keys: Vec<crate::query::sort::SortKey>,
     limit: usize,
     page_where: String,
@@ -41,15 +43,32 @@ struct ListPlan {
 impl RecordService {
     /// Check a list request and turn it into SQL: the page's WHERE (cursor included), its
     /// parameters, the sort keys and the total when asked for.
-    async fn plan(&self, app: &str, form: &str, q: &ListQuery) -> DomainResult<ListPlan> {
+    async fn plan(
+        &self,
+        app: &str,
+        form: &str,
+        q: &ListQuery,
+        caller: &Caller,
+    ) -> DomainResult<ListPlan> {
         let compiled = self.forms.current(app, form).await?;
+        let decision = self.auth.decide(caller, app, form).await?;
+        decision.require("read")?;
         let scope = Scope::Root(&compiled.model);
         let filter = q
             .filter
             .as_ref()
             .map(|f| Filter::parse(f, &scope, "/filter"))
             .transpose()?;
+        // Filtering or sorting by a field one may not read would reveal it: refused.
+        if let Some(f) = &filter {
+            for name in f.fields() {
+                decision.require_read(&name, "/filter")?;
+            }
+        }
         let keys = parse_sort(q.sort.as_deref(), &scope)?;
+        for k in &keys {
+            decision.require_read(&k.field.name, "/sort")?;
+        }
         let limit = q.limit.unwrap_or(50);
         if limit == 0 || limit > MAX_PAGE {
             return Err(DomainError::bad_request(
@@ -67,6 +86,7 @@ impl RecordService {
                         format!("no field {f:?}"),
                     ));
                 }
+                decision.require_read(f, &format!("/fields/{i}"))?;
             }
         }
         for (i, e) in q.expand.iter().enumerate() {
@@ -75,6 +95,17 @@ impl RecordService {
                     &format!("/expand/{i}"),
                     "expand",
                     format!("{e} is not a reference field"),
+                ));
+            }
+            decision.require_read(e, &format!("/expand/{i}"))?;
+            let target = compiled.model.field(e).and_then(|f| f.ref_form.clone());
+            if let Some(t) = target
+                && !self.auth.decide(caller, app, &t).await?.allows("read")
+            {
+                return Err(DomainError::forbidden(
+                    &format!("/expand/{i}"),
+                    "form_read",
+                    format!("you may not read {t}, which {e} refers to"),
                 ));
             }
         }
@@ -86,6 +117,13 @@ impl RecordService {
             "deleted_at IS NULL"
         };
         let mut where_ = format!("{} AND {deleted}", form_scope(app, form));
+        if let Some(rows) = self
+            .auth
+            .row_scope(caller, app, form, backend, &mut params)
+            .await?
+        {
+            where_ = format!("{where_} AND {rows}");
+        }
         if let Some(f) = &filter {
             where_ = format!("{where_} AND {}", compile(backend, f, &mut params));
         }
@@ -115,6 +153,7 @@ impl RecordService {
         }
         Ok(ListPlan {
             compiled,
+            decision,
             keys,
             limit,
             page_where,
@@ -125,24 +164,37 @@ impl RecordService {
 
     /// A list page as JSON text. On SQLite, without `fields` or `expand`, the rows go from
     /// the database's JSON straight into the response (no parse and re-serialise).
-    pub async fn list_json(&self, app: &str, form: &str, q: &ListQuery) -> DomainResult<String> {
+    pub async fn list_json(
+        &self,
+        app: &str,
+        form: &str,
+        q: &ListQuery,
+        caller: &Caller,
+    ) -> DomainResult<String> {
         if self.db.backend != crate::store::db::Backend::Sqlite
             || q.fields.is_some()
             || !q.expand.is_empty()
         {
-            let page = self.list(app, form, q).await?;
+            let page = self.list(app, form, q, caller).await?;
             return serde_json::to_string(&page).map_err(|e| DomainError::Internal(e.into()));
         }
         let ListPlan {
+            decision,
             keys,
             limit,
             page_where,
             params,
             total,
             ..
-        } = self.plan(app, form, q).await?;
+        } = self.plan(app, form, q, caller).await?;
+        // Unreadable fields are removed inside the database when the mask is "all but
+        // these"; an allow-list mask takes the parsed path.
+        let Some(data_sql) = masked_data_sql(&decision) else {
+            let page = self.list(app, form, q, caller).await?;
+            return serde_json::to_string(&page).map_err(|e| DomainError::Internal(e.into()));
+        };
         let text = self
-            .page_text(&keys, &page_where, params, limit + 1)
+            .page_text(&keys, &page_where, params, limit + 1, &data_sql)
             .await?;
         let rows: Vec<&serde_json::value::RawValue> = serde_json::from_str(&text)
             .map_err(|e| DomainError::Internal(anyhow::anyhow!("page JSON: {e}")))?;
@@ -173,15 +225,22 @@ impl RecordService {
         Ok(out)
     }
 
-    pub async fn list(&self, app: &str, form: &str, q: &ListQuery) -> DomainResult<Value> {
+    pub async fn list(
+        &self,
+        app: &str,
+        form: &str,
+        q: &ListQuery,
+        caller: &Caller,
+    ) -> DomainResult<Value> {
         let ListPlan {
             compiled,
+            decision,
             keys,
             limit,
             page_where,
             params,
             total,
-        } = self.plan(app, form, q).await?;
+        } = self.plan(app, form, q, caller).await?;
         let mut items = self.page(&keys, &page_where, params, limit + 1).await?;
         let more = items.len() > limit;
         items.truncate(limit);
@@ -192,8 +251,12 @@ impl RecordService {
         } else {
             None
         };
+        for item in &mut items {
+            decision.project(&mut item["data"]);
+        }
         if !q.expand.is_empty() {
-            self.expand(&compiled, &mut items, &q.expand).await?;
+            self.expand(&compiled, &mut items, &q.expand, caller)
+                .await?;
         }
         if let Some(fields) = &q.fields {
             for item in &mut items {
@@ -219,6 +282,7 @@ impl RecordService {
         where_: &str,
         params: Params,
         limit: usize,
+        data_sql: &str,
     ) -> DomainResult<String> {
         let backend = self.db.backend;
         let exprs = crate::query::sql::sort_exprs(backend, keys);
@@ -233,7 +297,8 @@ impl RecordService {
             .map(|(i, k)| format!("k{i} {}", if k.desc { "DESC" } else { "ASC" }))
             .collect();
         let fields = "'id', id, 'form_version', form_version, 'row_version', row_version, 'created_at', created_at, \
-                      'created_by', created_by, 'updated_at', updated_at, 'updated_by', updated_by, 'owner', owner_user, 'data', json(data)";
+                      'created_by', created_by, 'updated_at', updated_at, 'updated_by', updated_by, 'owner', owner_user, 'data', ";
+        let fields = format!("{fields}{data_sql}");
         let sql = format!(
             "SELECT json_group_array(CASE WHEN deleted_at IS NULL THEN json_object({fields}) \
              ELSE json_object({fields}, 'deleted_at', deleted_at) END ORDER BY {}) AS page \
@@ -259,7 +324,9 @@ impl RecordService {
         let backend = self.db.backend;
         match backend {
             crate::store::db::Backend::Sqlite => {
-                let text = self.page_text(keys, where_, params, limit).await?;
+                let text = self
+                    .page_text(keys, where_, params, limit, "json(data)")
+                    .await?;
                 serde_json::from_str(&text)
                     .map_err(|e| DomainError::Internal(anyhow::anyhow!("page JSON: {e}")))
             }
@@ -283,11 +350,14 @@ impl RecordService {
         form: &CompiledForm,
         items: &mut [Value],
         fields: &[String],
+        caller: &Caller,
     ) -> DomainResult<()> {
         for name in fields {
             let Some(target) = form.model.field(name).and_then(|f| f.ref_form.clone()) else {
                 continue;
             };
+            // The referenced records as the caller may see them: their rows, their fields.
+            let target_decision = self.auth.decide(caller, &form.app, &target).await?;
             let mut ids: Vec<i64> = items
                 .iter()
                 .filter_map(|i| i["data"].get(name).and_then(Value::as_i64))
@@ -296,19 +366,23 @@ impl RecordService {
             ids.dedup();
             let mut found = HashMap::new();
             for chunk in ids.chunks(500) {
-                let ph: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+                let mut params = Params::default();
+                let rows = self
+                    .auth
+                    .row_scope(caller, &form.app, &target, self.db.backend, &mut params)
+                    .await?;
+                let ph: Vec<String> = chunk.iter().map(|i| params.push(*i)).collect();
                 let sql = format!(
-                    "SELECT {COLUMNS} FROM records WHERE id IN ({}) AND {} AND deleted_at IS NULL",
+                    "SELECT {COLUMNS} FROM records WHERE id IN ({}) AND {} AND deleted_at IS NULL{}",
                     ph.join(", "),
-                    form_scope(&form.app, &target)
+                    form_scope(&form.app, &target),
+                    rows.map(|c| format!(" AND {c}")).unwrap_or_default()
                 );
-                for r in self
-                    .db
-                    .query_all(&sql, chunk.iter().map(|i| (*i).into()).collect())
-                    .await?
-                {
+                for r in self.db.query_all(&sql, params.0).await? {
                     let row = RecordRow::from_row(self.db.backend, &r)?;
-                    found.insert(row.id, row.to_api());
+                    let mut v = row.to_api();
+                    target_decision.project(&mut v["data"]);
+                    found.insert(row.id, v);
                 }
             }
             for item in items.iter_mut() {
@@ -325,6 +399,21 @@ impl RecordService {
         }
         Ok(())
     }
+}
+
+/// SQLite: the record data with the caller's unreadable fields removed, or `None` when the
+/// mask is an allow-list (handled after parsing).
+fn masked_data_sql(d: &Decision) -> Option<String> {
+    if d.read.is_full() {
+        return Some("json(data)".into());
+    }
+    if !d.read.all || !d.read.deny.iter().all(|k| crate::keys::is_key(k)) {
+        return None;
+    }
+    let mut denied: Vec<&String> = d.read.deny.iter().collect();
+    denied.sort();
+    let paths: Vec<String> = denied.iter().map(|k| format!("'$.\"{k}\"'")).collect();
+    Some(format!("json_remove(data, {})", paths.join(", ")))
 }
 
 fn project(item: &mut Value, fields: &[String]) {

@@ -3,6 +3,7 @@
 pub mod cells;
 pub mod demo;
 pub mod export;
+pub mod file_access;
 pub mod files;
 pub mod form_ops;
 pub mod forms;

@@ -183,10 +183,10 @@ pub async fn create_all_by(
     }
     check_unique_all(txn, batch, form, &datas, prefix).await?;
     assign_serials(txn, batch, form, &mut items, today).await?;
-    let datas: Vec<(&Value, &str)> = items
+    let datas: Vec<(&Value, &str, Option<&str>)> = items
         .iter()
         .zip(&actors)
-        .map(|(i, a)| (&i.data, a.user.as_str()))
+        .map(|(i, a)| (&i.data, a.user.as_str(), a.department.as_deref()))
         .collect();
     let ids = records::insert_all(
         txn,
@@ -207,7 +207,7 @@ pub async fn create_all_by(
             form_version: form.version,
             data: item.data,
             owner_user: Some(actor.user.clone()),
-            owner_dept: None,
+            owner_dept: actor.department.clone(),
             created_by: actor.user.clone(),
             created_at: batch.now.clone(),
             updated_by: actor.user.clone(),

@@ -10,9 +10,11 @@ use super::prepare::{WriteBody, merge_patch, parse_body, prepare};
 use super::record_ops::{
     ChangedData, CreateRecords, Lifecycle, NewData, SetDeleted, UpdateRecords,
 };
+use crate::auth::{AuthService, Caller, Decision};
 use crate::error::{Detail, DomainError, DomainResult};
+use crate::schema::definition::escape;
+use crate::schema::model::FormModel;
 use crate::store::db::Db;
-use crate::store::oplog::Actor;
 use crate::store::records::{self, RecordRow};
 use crate::store::writer::Writer;
 
@@ -26,15 +28,17 @@ pub struct RecordService {
     pub(super) db: Db,
     pub(super) writer: Writer,
     pub(super) forms: FormService,
+    pub(super) auth: AuthService,
     zones: Arc<RwLock<HashMap<String, chrono_tz::Tz>>>,
 }
 
 impl RecordService {
-    pub fn new(db: Db, writer: Writer, forms: FormService) -> Self {
+    pub fn new(db: Db, writer: Writer, forms: FormService, auth: AuthService) -> Self {
         RecordService {
             db,
             writer,
             forms,
+            auth,
             zones: Default::default(),
         }
     }
@@ -64,10 +68,10 @@ impl RecordService {
         app: &str,
         form: &str,
         body: Value,
-        actor: &Actor,
+        caller: &Caller,
     ) -> DomainResult<Value> {
         let mut created = self
-            .create_many(app, form, vec![body], actor, false)
+            .create_many(app, form, vec![body], caller, false)
             .await?;
         Ok(created.pop().unwrap_or(Value::Null))
     }
@@ -78,13 +82,16 @@ impl RecordService {
         app: &str,
         form: &str,
         bodies: Vec<Value>,
-        actor: &Actor,
+        caller: &Caller,
         bulk: bool,
     ) -> DomainResult<Vec<Value>> {
         let compiled = self.forms.current(app, form).await?;
+        let decision = self.auth.decide(caller, app, form).await?;
+        decision.require("create")?;
         let today = self.today(app).await?;
         let mut items = Vec::with_capacity(bodies.len());
         let mut details = Vec::new();
+        let mut refused = Vec::new();
         for (i, body) in bodies.into_iter().enumerate() {
             let prefix = if bulk {
                 format!("/items/{i}")
@@ -92,6 +99,14 @@ impl RecordService {
                 String::new()
             };
             match parse_body(body, &prefix).and_then(|WriteBody { mut data, reason }| {
+                refused.extend(guard_write(
+                    &decision,
+                    &compiled.model,
+                    &data,
+                    &mut data.clone(),
+                    None,
+                    &prefix,
+                ));
                 let serials = prepare(&compiled, &mut data, None, today, &prefix)?;
                 Ok(NewData {
                     data,
@@ -103,6 +118,7 @@ impl RecordService {
                 Err(e) => collect(e, &mut details)?,
             }
         }
+        forbid_any(refused)?;
         if !details.is_empty() {
             return Err(DomainError::invalid(details));
         }
@@ -111,26 +127,58 @@ impl RecordService {
             .submit(CreateRecords {
                 form: compiled,
                 items,
-                actor: actor.clone(),
+                actor: caller.actor.clone(),
                 today,
                 bulk,
             })
             .await?;
-        Ok(into_vec(out))
+        Ok(project_all(&decision, into_vec(out)))
     }
 
+    /// One record as the caller may see it (404 when out of their rows).
     pub async fn get(
         &self,
         app: &str,
         form: &str,
         id: i64,
         include_deleted: bool,
+        caller: &Caller,
+    ) -> DomainResult<Value> {
+        let decision = self.auth.decide(caller, app, form).await?;
+        decision.require("read")?;
+        let row = self.fetch(app, form, id, include_deleted, caller).await?;
+        let mut v = row.to_api();
+        decision.project(&mut v["data"]);
+        Ok(v)
+    }
+
+    /// The stored record if it is in the caller's rows (unprojected: for the service only).
+    pub(super) async fn fetch(
+        &self,
+        app: &str,
+        form: &str,
+        id: i64,
+        include_deleted: bool,
+        caller: &Caller,
     ) -> DomainResult<RecordRow> {
         self.forms.current(app, form).await?;
-        records::get(&self.db.read, self.db.backend, app, form, id)
-            .await?
-            .filter(|r| include_deleted || r.deleted_at.is_none())
-            .ok_or_else(|| DomainError::NotFound(format!("record {id}")))
+        let mut params = crate::query::sql::Params::default();
+        let scope = self
+            .auth
+            .row_scope(caller, app, form, self.db.backend, &mut params)
+            .await?;
+        records::get_scoped(
+            &self.db.read,
+            self.db.backend,
+            app,
+            form,
+            id,
+            scope,
+            params.0,
+        )
+        .await?
+        .filter(|r| include_deleted || r.deleted_at.is_none())
+        .ok_or_else(|| DomainError::NotFound(format!("record {id}")))
     }
 
     /// Replace (`merge = false`) or merge-patch (`merge = true`) a record's data.
@@ -143,14 +191,16 @@ impl RecordService {
         body: Value,
         if_match: Option<i64>,
         merge: bool,
-        actor: &Actor,
+        caller: &Caller,
     ) -> DomainResult<Value> {
         let WriteBody { data, reason } = parse_body(body, "")?;
+        let decision = self.auth.decide(caller, app, form).await?;
+        decision.require("update")?;
         let mut attempts = 0;
         loop {
             attempts += 1;
             let compiled = self.forms.current(app, form).await?;
-            let cur = self.get(app, form, id, false).await?;
+            let cur = self.fetch(app, form, id, false, caller).await?;
             if let Some(expected) = if_match
                 && expected != cur.row_version
             {
@@ -165,6 +215,14 @@ impl RecordService {
             } else {
                 data.clone()
             };
+            forbid_any(guard_write(
+                &decision,
+                &compiled.model,
+                &data,
+                &mut new_data,
+                Some(&cur.data),
+                "",
+            ))?;
             let today = self.today(app).await?;
             let serials = prepare(&compiled, &mut new_data, Some(&cur.data), today, "")?;
             debug_assert!(serials.is_empty() || cur.data.is_object());
@@ -177,12 +235,18 @@ impl RecordService {
                     if_match,
                     reason: reason.clone(),
                 }],
-                actor: actor.clone(),
+                actor: caller.actor.clone(),
                 bulk: false,
             };
             match self.writer.submit(op).await {
                 Err(DomainError::Stale { .. }) if if_match.is_none() && attempts < 5 => continue,
-                other => return other.map(|v| into_vec(v).pop().unwrap_or(Value::Null)),
+                other => {
+                    return other.map(|v| {
+                        project_all(&decision, into_vec(v))
+                            .pop()
+                            .unwrap_or(Value::Null)
+                    });
+                }
             }
         }
     }
@@ -194,12 +258,15 @@ impl RecordService {
         form: &str,
         items: Vec<Value>,
         merge: bool,
-        actor: &Actor,
+        caller: &Caller,
     ) -> DomainResult<Vec<Value>> {
         let compiled = self.forms.current(app, form).await?;
+        let decision = self.auth.decide(caller, app, form).await?;
+        decision.require("update")?;
         let today = self.today(app).await?;
         let mut changes = Vec::with_capacity(items.len());
         let mut details = Vec::new();
+        let mut refused = Vec::new();
         for (i, mut item) in items.into_iter().enumerate() {
             let prefix = format!("/items/{i}");
             let id = item
@@ -220,34 +287,52 @@ impl RecordService {
             };
             let step = async {
                 let WriteBody { data, reason } = parse_body(item, &prefix)?;
-                let cur = self.get(app, form, id, false).await.map_err(|_| {
-                    DomainError::invalid_one(
-                        &format!("{prefix}/id"),
-                        "exists",
-                        format!("there is no record {id}"),
-                    )
-                })?;
+                let cur = self
+                    .fetch(app, form, id, false, caller)
+                    .await
+                    .map_err(|_| {
+                        DomainError::invalid_one(
+                            &format!("{prefix}/id"),
+                            "exists",
+                            format!("there is no record {id}"),
+                        )
+                    })?;
                 let mut new_data = if merge {
                     let mut d = cur.data.clone();
                     merge_patch(&mut d, &data);
                     d
                 } else {
-                    data
+                    data.clone()
                 };
+                let denied = guard_write(
+                    &decision,
+                    &compiled.model,
+                    &data,
+                    &mut new_data,
+                    Some(&cur.data),
+                    &prefix,
+                );
                 prepare(&compiled, &mut new_data, Some(&cur.data), today, &prefix)?;
-                Ok::<_, DomainError>(ChangedData {
-                    id,
-                    data: new_data,
-                    base_row_version: cur.row_version,
-                    if_match: expected,
-                    reason,
-                })
+                Ok::<_, DomainError>((
+                    ChangedData {
+                        id,
+                        data: new_data,
+                        base_row_version: cur.row_version,
+                        if_match: expected,
+                        reason,
+                    },
+                    denied,
+                ))
             };
             match step.await {
-                Ok(c) => changes.push(c),
+                Ok((c, denied)) => {
+                    changes.push(c);
+                    refused.extend(denied);
+                }
                 Err(e) => collect(e, &mut details)?,
             }
         }
+        forbid_any(refused)?;
         if !details.is_empty() {
             return Err(DomainError::invalid(details));
         }
@@ -256,11 +341,11 @@ impl RecordService {
             .submit(UpdateRecords {
                 form: compiled,
                 items: changes,
-                actor: actor.clone(),
+                actor: caller.actor.clone(),
                 bulk: true,
             })
             .await?;
-        Ok(into_vec(out))
+        Ok(project_all(&decision, into_vec(out)))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -272,20 +357,112 @@ impl RecordService {
         if_match: Option<i64>,
         change: Lifecycle,
         reason: Option<String>,
-        actor: &Actor,
+        caller: &Caller,
     ) -> DomainResult<Value> {
         let compiled = self.forms.current(app, form).await?;
-        self.writer
-            .submit(SetDeleted {
-                form: compiled,
+        let decision = self.auth.decide(caller, app, form).await?;
+        decision.require("delete")?;
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            // The row must be in the caller's scope; its version pins the check to the write.
+            let cur = self.fetch(app, form, id, true, caller).await?;
+            let op = SetDeleted {
+                form: compiled.clone(),
                 id,
-                if_match,
+                if_match: if_match.or(Some(cur.row_version)),
                 change,
-                actor: actor.clone(),
-                reason,
-            })
-            .await
+                actor: caller.actor.clone(),
+                reason: reason.clone(),
+            };
+            match self.writer.submit(op).await {
+                Err(DomainError::Stale { .. }) if if_match.is_none() && attempts < 5 => continue,
+                other => {
+                    return other.map(|mut v| {
+                        decision.project(&mut v["data"]);
+                        v
+                    });
+                }
+            }
+        }
     }
+}
+
+/// Fields the caller may not write, as 403 details. `sent` is the data as the client sent
+/// it; `new_data` the data to be stored, where fields the caller can neither read nor write
+/// and did not send keep their stored values (a client cannot send back what it never saw).
+fn guard_write(
+    d: &Decision,
+    model: &FormModel,
+    sent: &Value,
+    new_data: &mut Value,
+    cur: Option<&Value>,
+    prefix: &str,
+) -> Vec<Detail> {
+    let mut out = Vec::new();
+    if d.write.is_full() && d.read.is_full() {
+        return out;
+    }
+    let server = |k: &str| model.field(k).is_some_and(|f| f.is_server_assigned());
+    let empty = serde_json::Map::new();
+    let sent = sent.as_object().unwrap_or(&empty);
+    let mut refuse = |k: &str| {
+        out.push(Detail::new(
+            format!("{prefix}/data/{}", escape(k)),
+            "field_write",
+            format!("you may not write the field {k}"),
+        ))
+    };
+    match cur {
+        None => {
+            for k in sent.keys() {
+                if !server(k) && !d.can_write(k) {
+                    refuse(k);
+                }
+            }
+        }
+        Some(cur) => {
+            let cur_o = cur.as_object().unwrap_or(&empty);
+            let mut keys: Vec<String> = cur_o.keys().cloned().collect();
+            if let Some(n) = new_data.as_object() {
+                keys.extend(n.keys().filter(|k| !cur_o.contains_key(*k)).cloned());
+            }
+            for k in keys {
+                if server(&k) || d.can_write(&k) {
+                    continue;
+                }
+                if !d.can_read(&k) && !sent.contains_key(&k) {
+                    if let (Some(n), Some(v)) = (new_data.as_object_mut(), cur_o.get(&k)) {
+                        n.insert(k.clone(), v.clone());
+                    }
+                    continue;
+                }
+                if cur_o.get(&k) != new_data.get(&k) {
+                    refuse(&k);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn forbid_any(details: Vec<Detail>) -> DomainResult<()> {
+    if details.is_empty() {
+        return Ok(());
+    }
+    let message = match details.as_slice() {
+        [one] => format!("{}: {}", one.pointer, one.message),
+        many => format!("{} fields you may not write; see details", many.len()),
+    };
+    Err(DomainError::Forbidden { message, details })
+}
+
+/// Records as the caller may see them.
+pub(super) fn project_all(d: &Decision, mut items: Vec<Value>) -> Vec<Value> {
+    for i in &mut items {
+        d.project(&mut i["data"]);
+    }
+    items
 }
 
 fn into_vec(v: Value) -> Vec<Value> {

@@ -4,8 +4,8 @@
 use serde_json::{Value, json};
 
 use super::records::{ListQuery, RecordService};
+use crate::auth::Caller;
 use crate::error::{DomainError, DomainResult};
-use crate::store::oplog::Actor;
 
 impl RecordService {
     /// Check (and unless `dry_run`, write) a CSV/XLSX file of records. With errors nothing
@@ -19,15 +19,18 @@ impl RecordService {
         format: super::import::Format,
         dry_run: bool,
         file_name: Option<String>,
-        actor: &Actor,
+        caller: &Caller,
     ) -> DomainResult<Value> {
         let compiled = self.forms.current(app, form).await?;
+        let decision = self.auth.decide(caller, app, form).await?;
+        decision.require("import")?;
+        decision.require("create")?;
         let today = self.today(app).await?;
         let spool_dir = std::env::temp_dir();
         let form_for_check = compiled.clone();
         let started = std::time::Instant::now();
         let checked = tokio::task::spawn_blocking(move || {
-            super::import::check(form_for_check, format, &file, &spool_dir, today)
+            super::import::check(form_for_check, format, &file, &spool_dir, today, &decision)
         })
         .await
         .map_err(|e| DomainError::Internal(e.into()))??;
@@ -56,7 +59,7 @@ impl RecordService {
         let op = super::import_op::ImportRecords {
             form: compiled,
             spool: checked.spool.clone(),
-            actor: actor.clone(),
+            actor: caller.actor.clone(),
             today,
             file_name,
         };
@@ -77,18 +80,27 @@ impl RecordService {
         form: &str,
         q: &ListQuery,
         format: &str,
-        actor: &Actor,
+        caller: &Caller,
     ) -> DomainResult<Vec<String>> {
         let compiled = self.forms.current(app, form).await?;
+        let decision = self.auth.decide(caller, app, form).await?;
+        decision.require("read")?;
+        decision.require("export")?;
         let mut probe = q.clone();
         probe.limit = Some(1);
         probe.cursor = None;
-        self.list(app, form, &probe).await?;
-        let cols =
-            super::export::columns(compiled.model.fields.keys().cloned().collect(), &q.fields);
+        self.list(app, form, &probe, caller).await?;
+        let readable = compiled
+            .model
+            .fields
+            .keys()
+            .filter(|k| decision.can_read(k))
+            .cloned()
+            .collect();
+        let cols = super::export::columns(readable, &q.fields);
         self.writer
             .submit(super::record_ops::LogOnly(crate::store::oplog::Entry {
-                actor: actor.clone(),
+                actor: caller.actor.clone(),
                 action: "record.export",
                 app: Some(app.to_owned()),
                 form: Some(form.to_owned()),

@@ -15,10 +15,11 @@ struct Migration {
     postgres: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "kernel",
-    sqlite: r#"
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "kernel",
+        sqlite: r#"
 CREATE TABLE apps (
   key TEXT PRIMARY KEY,
   definition TEXT NOT NULL,
@@ -99,7 +100,7 @@ BEGIN SELECT RAISE(ABORT, 'the operation log is append-only'); END;
 CREATE TRIGGER oplog_no_delete BEFORE DELETE ON oplog
 BEGIN SELECT RAISE(ABORT, 'the operation log is append-only'); END;
 "#,
-    postgres: r#"
+        postgres: r#"
 CREATE TABLE apps (
   key TEXT PRIMARY KEY,
   definition TEXT NOT NULL,
@@ -182,7 +183,92 @@ FOR EACH ROW EXECUTE FUNCTION oplog_append_only();
 CREATE TRIGGER oplog_no_truncate BEFORE TRUNCATE ON oplog
 FOR EACH STATEMENT EXECUTE FUNCTION oplog_append_only();
 "#,
-}];
+    },
+    Migration {
+        version: 2,
+        name: "identity",
+        sqlite: IDENTITY_SQL,
+        postgres: IDENTITY_SQL,
+    },
+];
+
+/// Users, departments, sessions, tokens, roles and casbin rules. The same text on both
+/// dialects: only portable types (TEXT, BIGINT) are used.
+const IDENTITY_SQL: &str = r#"
+CREATE TABLE departments (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  parent TEXT REFERENCES departments(id),
+  head TEXT,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE TABLE users (
+  username TEXT PRIMARY KEY,
+  display_name TEXT NOT NULL,
+  email TEXT,
+  department TEXT REFERENCES departments(id),
+  password_hash TEXT,
+  platform_role TEXT,
+  attributes TEXT NOT NULL DEFAULT '{}',
+  disabled BIGINT NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE TABLE sessions (
+  id TEXT PRIMARY KEY,
+  username TEXT NOT NULL REFERENCES users(username),
+  csrf_hash TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  expires_at TEXT NOT NULL,
+  address TEXT,
+  client TEXT
+);
+CREATE INDEX sessions_by_user ON sessions (username);
+CREATE TABLE api_tokens (
+  id TEXT PRIMARY KEY,
+  secret_hash TEXT NOT NULL,
+  username TEXT NOT NULL REFERENCES users(username),
+  name TEXT NOT NULL,
+  app TEXT,
+  role TEXT,
+  created_at TEXT NOT NULL,
+  expires_at TEXT,
+  revoked_at TEXT
+);
+CREATE TABLE roles (
+  app TEXT NOT NULL,
+  key TEXT NOT NULL,
+  definition TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (app, key)
+);
+CREATE TABLE auth_rules (
+  ptype TEXT NOT NULL,
+  v0 TEXT NOT NULL,
+  v1 TEXT NOT NULL,
+  v2 TEXT NOT NULL,
+  v3 TEXT NOT NULL DEFAULT '',
+  v4 TEXT NOT NULL DEFAULT '',
+  source TEXT NOT NULL
+);
+CREATE INDEX auth_rules_by_source ON auth_rules (source);
+CREATE TABLE auth_state (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  epoch BIGINT NOT NULL
+);
+INSERT INTO auth_state (id, epoch) VALUES (1, 1);
+CREATE TABLE login_failures (
+  username TEXT NOT NULL,
+  address TEXT,
+  at TEXT NOT NULL
+);
+CREATE INDEX login_failures_by_user ON login_failures (username, at);
+CREATE INDEX login_failures_by_address ON login_failures (address, at);
+CREATE INDEX oplog_by_actor ON oplog (actor, seq);
+CREATE INDEX oplog_by_action ON oplog (action, seq);
+CREATE INDEX oplog_by_at ON oplog (at);
+"#;
 
 /// Apply every migration the database has not seen yet. Safe to call from several
 /// processes at once on PostgreSQL (an advisory lock serialises them).

@@ -9,6 +9,8 @@ use sha2::{Digest, Sha256};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Actor {
     pub user: String,
+    /// The user's department (records they create are owned by it).
+    pub department: Option<String>,
     pub address: Option<String>,
     pub client: Option<String>,
 }
@@ -17,6 +19,7 @@ impl Actor {
     pub fn system() -> Actor {
         Actor {
             user: "system".into(),
+            department: None,
             address: None,
             client: Some("formwork".into()),
         }

@@ -108,6 +108,29 @@ pub async fn get(
         .transpose()
 }
 
+/// A record by id if it also meets `scope` (SQL over `params`, which come first).
+pub async fn get_scoped(
+    conn: &impl ConnectionTrait,
+    backend: Backend,
+    app: &str,
+    form: &str,
+    id: i64,
+    scope: Option<String>,
+    mut params: Vec<SqlValue>,
+) -> Result<Option<RecordRow>, DbErr> {
+    params.push(id.into());
+    let sql = format!(
+        "SELECT {COLUMNS} FROM records WHERE id = ${} AND {}{}",
+        params.len(),
+        form_scope(app, form),
+        scope.map(|c| format!(" AND {c}")).unwrap_or_default()
+    );
+    conn.query_one_raw(stmt(backend, &sql, params))
+        .await?
+        .map(|r| RecordRow::from_row(backend, &r))
+        .transpose()
+}
+
 /// Ids among `ids` that are live records of `form` (the ids travel as one JSON array
 /// parameter, whatever their number).
 pub async fn existing_ids(
@@ -229,10 +252,10 @@ pub async fn insert_all(
     app: &str,
     form: &str,
     form_version: i64,
-    datas: &[(&Value, &str)],
+    datas: &[(&Value, &str, Option<&str>)],
     now: &str,
 ) -> Result<Vec<i64>, DbErr> {
-    if let [(data, actor)] = datas {
+    if let [(data, actor, dept)] = datas {
         let row = insert(
             conn,
             backend,
@@ -242,7 +265,7 @@ pub async fn insert_all(
                 form_version,
                 data,
                 owner_user: Some(actor),
-                owner_dept: None,
+                owner_dept: *dept,
                 actor,
                 now,
             },
@@ -280,12 +303,12 @@ pub async fn insert_all(
     };
     let sql = match backend {
         Backend::Sqlite => {
-            "INSERT INTO records (id, app, form, form_version, data, owner_user, created_by, created_at, updated_by, updated_at, row_version) \
-             SELECT value ->> 0, $2, $3, $4, value ->> 1, value ->> 2, value ->> 2, $5, value ->> 2, $5, 1 FROM jsonb_each(jsonb($1))"
+            "INSERT INTO records (id, app, form, form_version, data, owner_user, owner_dept, created_by, created_at, updated_by, updated_at, row_version) \
+             SELECT value ->> 0, $2, $3, $4, value ->> 1, value ->> 2, value ->> 3, value ->> 2, $5, value ->> 2, $5, 1 FROM jsonb_each(jsonb($1))"
         }
         Backend::Postgres => {
-            "INSERT INTO records (id, app, form, form_version, data, owner_user, created_by, created_at, updated_by, updated_at, row_version) \
-             SELECT (e->>0)::bigint, $2, $3, $4, e->1, e->>2, e->>2, $5, e->>2, $5, 1 FROM jsonb_array_elements($1::jsonb) AS e"
+            "INSERT INTO records (id, app, form, form_version, data, owner_user, owner_dept, created_by, created_at, updated_by, updated_at, row_version) \
+             SELECT (e->>0)::bigint, $2, $3, $4, e->1, e->>2, e->>3, e->>2, $5, e->>2, $5, 1 FROM jsonb_array_elements($1::jsonb) AS e"
         }
     };
     for (chunk_no, chunk) in datas.chunks(INSERT_CHUNK).enumerate() {
@@ -293,18 +316,22 @@ pub async fn insert_all(
         let rows: Vec<Value> = chunk
             .iter()
             .enumerate()
-            .map(|(r, (d, actor))| {
+            .map(|(r, (d, actor, dept))| {
                 let id = ids[chunk_no * INSERT_CHUNK + r];
                 match backend {
                     Backend::Sqlite => Value::Array(vec![
                         id.into(),
                         Value::String(d.to_string()),
                         Value::String((*actor).to_owned()),
+                        dept.map(|x| Value::String(x.to_owned()))
+                            .unwrap_or(Value::Null),
                     ]),
                     Backend::Postgres => Value::Array(vec![
                         id.into(),
                         (*d).clone(),
                         Value::String((*actor).to_owned()),
+                        dept.map(|x| Value::String(x.to_owned()))
+                            .unwrap_or(Value::Null),
                     ]),
                 }
             })
