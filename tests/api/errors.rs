@@ -54,8 +54,7 @@ on_both_stores!(
         let mut answered = None;
         for _ in 0..5 {
             let sent = app
-                .client
-                .clone()
+                .fresh_client()
                 .post(&url)
                 .header("content-type", "application/json")
                 .body(big.clone())

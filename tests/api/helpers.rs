@@ -18,6 +18,8 @@ pub enum Store {
 pub struct TestApp {
     pub base: String,
     pub client: Client,
+    /// The administrator's API token `client` sends.
+    pub token: String,
     pub store: Store,
     pub dir: tempfile::TempDir,
     pub db_url: String,
@@ -168,10 +170,12 @@ impl TestApp {
             .await
             .expect("the server runs");
         });
-        let client = admin_client(&base).await;
+        let token = token_for(&base, "admin", ADMIN_PASSWORD, None).await;
+        let client = client_with(&token);
         TestApp {
             base,
             client,
+            token,
             store,
             dir,
             db_url,
@@ -190,6 +194,11 @@ impl TestApp {
         }
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
         (dir, self.db_url.clone())
+    }
+
+    /// A client of its own (own connection pool) acting as the administrator.
+    pub fn fresh_client(&self) -> Client {
+        client_with(&self.token)
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -28,19 +28,35 @@ pub fn binary() -> PathBuf {
 
 impl ServerProcess {
     pub async fn start(db_url: &str, dir: &Path) -> ServerProcess {
+        Self::start_with(db_url, dir, None).await
+    }
+
+    /// Start with its log (at debug level) written to `log`.
+    pub async fn start_logging(db_url: &str, dir: &Path, log: &Path) -> ServerProcess {
+        Self::start_with(db_url, dir, Some(log)).await
+    }
+
+    async fn start_with(db_url: &str, dir: &Path, log: Option<&Path>) -> ServerProcess {
+        let stderr = match log {
+            Some(p) => Stdio::from(std::fs::File::create(p).expect("log file")),
+            None => Stdio::inherit(),
+        };
         let mut child = Command::new(binary())
             .arg("serve")
             .env("FORMWORK_DATABASE__URL", db_url)
             .env("FORMWORK_SERVER__PORT", "0")
             .env("FORMWORK_SERVER__WEB_DIR", "/nonexistent")
             .env("FORMWORK_STORAGE__FILES_DIR", dir.join("files"))
-            .env("FORMWORK_LOG__LEVEL", "warn")
+            .env(
+                "FORMWORK_LOG__LEVEL",
+                if log.is_some() { "debug" } else { "warn" },
+            )
             .env(
                 "FORMWORK_AUTH__INITIAL_ADMIN_PASSWORD",
                 crate::helpers::ADMIN_PASSWORD,
             )
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .kill_on_drop(true)
             .spawn()
             .expect("formwork starts");

@@ -264,3 +264,24 @@ on_both_stores!(
         assert_eq!(page["items"][0]["data"]["no"], "T5000");
     }
 );
+
+/// Every cell of an XLSX workbook's first sheet as text (tab- and line-separated).
+pub fn xlsx_text(bytes: &[u8]) -> String {
+    use calamine::Reader;
+    let mut wb = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes.to_vec()))
+        .expect("an XLSX workbook");
+    let range = wb
+        .worksheet_range_at(0)
+        .expect("a sheet")
+        .expect("a readable sheet");
+    range
+        .rows()
+        .map(|r| {
+            r.iter()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join("\t")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}

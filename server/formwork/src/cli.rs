@@ -64,6 +64,9 @@ enum Command {
 enum AuditCommand {
     /// Re-walk the hash chain; names the first entry that does not match.
     Verify,
+    /// Check an export from `GET /api/v1/audit/export` (JSON lines): every entry's hash
+    /// and every link between consecutive entries. Needs no database.
+    VerifyExport { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -153,6 +156,20 @@ pub async fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Audit {
+            command: AuditCommand::VerifyExport { file },
+        } => {
+            use std::io::BufRead;
+            let f = std::fs::File::open(&file)?;
+            let lines = std::io::BufReader::new(f).lines().map_while(Result::ok);
+            match crate::service::audit::verify_export(lines) {
+                Ok(n) => {
+                    println!("export intact: {n} entries verified");
+                    Ok(())
+                }
+                Err(m) => anyhow::bail!("export broken: {m}"),
+            }
+        }
+        Command::Audit {
             command: AuditCommand::Verify,
         } => {
             let db = crate::store::db::Db::connect(&settings.database).await?;
@@ -168,8 +185,7 @@ pub async fn run() -> anyhow::Result<()> {
         }
         Command::User { command } => {
             let services = Services::start(&settings).await?;
-            let mut caller = crate::auth::Caller::system();
-            caller.actor = cli_actor();
+            let caller = cli_caller();
             let result = match command {
                 UserCommand::Add {
                     username,
@@ -227,12 +243,18 @@ pub async fn run() -> anyhow::Result<()> {
             command: AppCommand::Import { dir },
         } => {
             let services = Services::start(&settings).await?;
-            let report = crate::service::package::import(&services.forms, &dir, &cli_actor()).await;
+            let report = crate::service::package::import(
+                &services.forms,
+                &services.auth,
+                &dir,
+                &cli_caller(),
+            )
+            .await;
             services.finish().await;
             let report = report?;
             println!(
-                "imported app {}: {} forms, {} newly published",
-                report.app, report.forms, report.published
+                "imported app {}: {} forms, {} newly published, {} roles",
+                report.app, report.forms, report.published, report.roles
             );
             Ok(())
         }
@@ -240,7 +262,8 @@ pub async fn run() -> anyhow::Result<()> {
             command: AppCommand::Export { app, dir },
         } => {
             let services = Services::start(&settings).await?;
-            let n = crate::service::package::export(&services.forms, &app, &dir).await;
+            let n =
+                crate::service::package::export(&services.forms, &services.auth, &app, &dir).await;
             services.finish().await;
             println!("exported app {app}: {} forms into {}", n?, dir.display());
             Ok(())
@@ -272,6 +295,12 @@ fn detail_lines(e: &crate::error::DomainError) -> String {
             .collect(),
         _ => String::new(),
     }
+}
+
+fn cli_caller() -> crate::auth::Caller {
+    let mut c = crate::auth::Caller::system();
+    c.actor = cli_actor();
+    c
 }
 
 fn cli_actor() -> Actor {

@@ -2,6 +2,7 @@
 //! service, map the result.
 
 pub mod apps;
+pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod extract;
@@ -57,7 +58,8 @@ pub fn router(state: AppState, body_limit: usize, web_dir: &Path) -> Router {
                 .patch(records::patch)
                 .delete(records::delete),
         )
-        .route("/{id}/restore", post(records::restore));
+        .route("/{id}/restore", post(records::restore))
+        .route("/{id}/history", get(audit::history));
     // Everything but these few routes needs a caller (session cookie or API token).
     let public = Router::new()
         .route("/health", get(health::health))
@@ -92,6 +94,8 @@ pub fn router(state: AppState, body_limit: usize, web_dir: &Path) -> Router {
                 .delete(auth::delete_role),
         )
         .route("/apps/{app}/explain", get(auth::explain))
+        .route("/audit", get(audit::list))
+        .route("/audit/export", get(audit::export))
         .route("/apps/{app}/openapi.json", get(openapi::for_app))
         .route("/files", post(files::upload))
         .route("/files/{sha256}", get(files::download))

@@ -114,6 +114,13 @@ pub struct Loaded {
 }
 
 impl Loaded {
+    /// casbin's answer to one question at this epoch (`sub` is `u:name` or `r:role`).
+    pub fn enforce(&self, sub: &str, app: &str, obj: &str, act: &str) -> DomainResult<bool> {
+        self.enforcer
+            .enforce((sub, app, obj, act))
+            .map_err(|e| DomainError::Internal(anyhow::anyhow!("casbin: {e}")))
+    }
+
     /// The department and every department below it.
     pub fn subtree(&self, dept: &str) -> Vec<String> {
         let mut out = vec![dept.to_owned()];
@@ -446,9 +453,16 @@ impl AuthService {
                         let inner = self
                             .row_scope_at(caller, app, &target, backend, params, depth + 1)
                             .await?;
-                        let expr = data_expr(backend, std::slice::from_ref(field), JsonType::Number);
+                        let expr =
+                            data_expr(backend, std::slice::from_ref(field), JsonType::Number);
+                        // PostgreSQL compares the JSON value with the id as JSON (a cast
+                        // would fail on a malformed value).
+                        let id = match backend {
+                            Backend::Sqlite => "id",
+                            Backend::Postgres => "to_jsonb(id)",
+                        };
                         parts.push(format!(
-                            "{expr} IN (SELECT id FROM records WHERE {} AND deleted_at IS NULL{})",
+                            "{expr} IN (SELECT {id} FROM records WHERE {} AND deleted_at IS NULL{})",
                             form_scope(app, &target),
                             inner.map(|c| format!(" AND {c}")).unwrap_or_default()
                         ));

@@ -1,5 +1,6 @@
 //! Services: the rules of the platform, between the HTTP layer and the store.
 
+pub mod audit;
 pub mod cells;
 pub mod demo;
 pub mod export;

@@ -1,19 +1,22 @@
-//! App packages: a folder with `app.json` and `forms/<key>.json` (see docs/app-package.md).
+//! App packages: a folder with `app.json`, `forms/<key>.json` and `roles/<key>.json` (see
+//! docs/app-package.md).
 //! Import checks the whole package before writing anything and is idempotent.
 
 use serde_json::Value;
 use std::path::Path;
 
 use super::forms::FormService;
+use crate::auth::policy::RoleDoc;
+use crate::auth::{AuthService, Caller};
 use crate::error::DomainError;
 use crate::schema::definition::compile;
-use crate::store::oplog::Actor;
 
 #[derive(Debug, Default)]
 pub struct ImportReport {
     pub app: String,
     pub forms: usize,
     pub published: usize,
+    pub roles: usize,
 }
 
 fn read_json(path: &Path) -> anyhow::Result<Value> {
@@ -22,30 +25,37 @@ fn read_json(path: &Path) -> anyhow::Result<Value> {
     serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: not JSON: {e}", path.display()))
 }
 
-/// Load a package folder: the app definition and its forms, sorted by key.
-pub fn load(dir: &Path) -> anyhow::Result<(Value, Vec<Value>)> {
-    let app = read_json(&dir.join("app.json"))?;
-    let mut forms = Vec::new();
-    let forms_dir = dir.join("forms");
-    if forms_dir.is_dir() {
-        let mut paths: Vec<_> = std::fs::read_dir(&forms_dir)?
+/// The JSON documents of a package subfolder, sorted by file name.
+fn load_dir(dir: &Path) -> anyhow::Result<Vec<Value>> {
+    let mut out = Vec::new();
+    if dir.is_dir() {
+        let mut paths: Vec<_> = std::fs::read_dir(dir)?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|x| x == "json"))
             .collect();
         paths.sort();
         for p in paths {
-            forms.push(read_json(&p)?);
+            out.push(read_json(&p)?);
         }
     }
-    Ok((app, forms))
+    Ok(out)
+}
+
+/// Load a package folder: the app definition and its forms, sorted by key.
+pub fn load(dir: &Path) -> anyhow::Result<(Value, Vec<Value>)> {
+    let app = read_json(&dir.join("app.json"))?;
+    Ok((app, load_dir(&dir.join("forms"))?))
 }
 
 pub async fn import(
     forms_svc: &FormService,
+    auth: &AuthService,
     dir: &Path,
-    actor: &Actor,
+    caller: &Caller,
 ) -> anyhow::Result<ImportReport> {
+    let actor = &caller.actor;
     let (app_def, forms) = load(dir)?;
+    let roles = load_dir(&dir.join("roles"))?;
     let key = app_def
         .get("key")
         .and_then(Value::as_str)
@@ -59,10 +69,17 @@ pub async fn import(
         .filter_map(|f| f.get("key").and_then(Value::as_str).map(str::to_owned))
         .collect();
     let mut problems = Vec::new();
+    let mut models = std::collections::HashMap::new();
+    for k in &existing {
+        if let Ok(c) = forms_svc.current(&key, k).await {
+            models.insert(k.clone(), c.model.clone());
+        }
+    }
     for f in &forms {
         let name = f.get("key").and_then(Value::as_str).unwrap_or("?");
         match compile(&key, 0, f) {
             Ok(c) => {
+                models.insert(name.to_owned(), c.model.clone());
                 for (_, r) in c.model.references() {
                     let target = r.ref_form.as_deref().unwrap_or_default();
                     if !keys.iter().any(|k| k == target) && !existing.iter().any(|k| k == target) {
@@ -84,6 +101,17 @@ pub async fn import(
             Err(e) => problems.push(format!("forms/{name}.json: {e}")),
         }
     }
+    for r in &roles {
+        let name = r.get("key").and_then(Value::as_str).unwrap_or("?");
+        if let Err(DomainError::Invalid { details, .. }) = RoleDoc::check(r, name, &models) {
+            for d in details {
+                problems.push(format!(
+                    "roles/{name}.json{}: {} ({})",
+                    d.pointer, d.message, d.rule
+                ));
+            }
+        }
+    }
     if !problems.is_empty() {
         anyhow::bail!(
             "the package is invalid; nothing was written:\n  {}",
@@ -98,6 +126,7 @@ pub async fn import(
         app: key.clone(),
         forms: forms.len(),
         published: 0,
+        roles: roles.len(),
     };
     for f in &forms {
         let name = f["key"].as_str().unwrap_or_default();
@@ -115,6 +144,12 @@ pub async fn import(
         if out["published"] == Value::Bool(true) {
             report.published += 1;
         }
+    }
+    for r in &roles {
+        let name = r["key"].as_str().unwrap_or_default();
+        auth.put_role(caller, &key, name, r)
+            .await
+            .map_err(|e| anyhow::anyhow!("roles/{name}.json: {e}"))?;
     }
     Ok(report)
 }
@@ -135,7 +170,12 @@ fn explain(form: &str, e: DomainError) -> anyhow::Error {
 
 /// Write an app's definition and the published version of each form (the draft for forms
 /// never published) in the package layout.
-pub async fn export(forms_svc: &FormService, app: &str, dir: &Path) -> anyhow::Result<usize> {
+pub async fn export(
+    forms_svc: &FormService,
+    auth: &AuthService,
+    app: &str,
+    dir: &Path,
+) -> anyhow::Result<usize> {
     let app_def = forms_svc.get_app(app).await?;
     std::fs::create_dir_all(dir.join("forms"))?;
     std::fs::write(
@@ -153,6 +193,17 @@ pub async fn export(forms_svc: &FormService, app: &str, dir: &Path) -> anyhow::R
         std::fs::write(
             dir.join("forms").join(format!("{k}.json")),
             serde_json::to_string_pretty(def)? + "\n",
+        )?;
+    }
+    let roles = auth.list_roles(app).await?;
+    if !roles.is_empty() {
+        std::fs::create_dir_all(dir.join("roles"))?;
+    }
+    for r in &roles {
+        let k = r["key"].as_str().unwrap_or_default();
+        std::fs::write(
+            dir.join("roles").join(format!("{k}.json")),
+            serde_json::to_string_pretty(r)? + "\n",
         )?;
     }
     Ok(keys.len())

@@ -1,0 +1,579 @@
+//! Field-level permissions with no side doors, on the CRM's own roles: what an engineer,
+//! a sales rep, compliance and finance may see and write, through every door.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::crm::{self, AMOUNT_A, AMOUNT_B, Data, FEE_1, FEE_2, get, send};
+use crate::helpers::TestApp;
+use crate::on_both_stores;
+
+fn money_text(v: f64) -> String {
+    format!("{v}")
+}
+
+/// True when `text` mentions any confidential value of the seed data.
+fn leaks(text: &str) -> Option<String> {
+    [AMOUNT_A, AMOUNT_B, FEE_1, FEE_2]
+        .into_iter()
+        .map(money_text)
+        .find(|m| text.contains(m.as_str()))
+}
+
+async fn setup(app: &TestApp) -> Data {
+    crm::install(app).await;
+    crm::department(app, "svc", None).await;
+    crm::department(app, "svc_east", Some("svc")).await;
+    crm::department(app, "svc_west", Some("svc")).await;
+    crm::seed(app).await
+}
+
+/// Every read door an engineer has, none of which may show a contract amount or service fee.
+async fn engineer_reads(app: &TestApp, eng: &reqwest::Client, d: &Data) -> Vec<(String, String)> {
+    let paths = [
+        format!("/apps/crm/forms/contract/records/{}", d.contract_a),
+        "/apps/crm/forms/contract/records?total=true".to_string(),
+        "/apps/crm/forms/contract/records?sort=contract_no&limit=1".to_string(),
+        format!("/apps/crm/forms/service_order/records/{}", d.order_e1),
+        "/apps/crm/forms/service_order/records?total=true".to_string(),
+        "/apps/crm/forms/device/records?expand=contract".to_string(),
+        "/apps/crm/forms/contract".to_string(),
+        "/apps/crm/forms/service_order".to_string(),
+        "/apps/crm/openapi.json".to_string(),
+        format!(
+            "/apps/crm/forms/service_order/records/{}/history",
+            d.order_e1
+        ),
+        format!("/apps/crm/forms/contract/records/{}/history", d.contract_a),
+    ];
+    let mut out = Vec::new();
+    for p in paths {
+        let r = eng.get(app.url(&p)).send().await.unwrap();
+        let status = r.status();
+        let text = r.text().await.unwrap();
+        assert!(status.is_success(), "engineer GET {p}: {status} {text}");
+        out.push((p, text));
+    }
+    out
+}
+
+/// Remove what legitimately changes when someone else edits a record.
+fn normalise(text: &str) -> String {
+    let Ok(mut v) = serde_json::from_str::<Value>(text) else {
+        return text.to_owned();
+    };
+    fn strip(v: &mut Value) {
+        match v {
+            Value::Object(o) => {
+                for k in [
+                    "row_version",
+                    "updated_at",
+                    "updated_by",
+                    "at",
+                    "seq",
+                    "hash",
+                    "prev_hash",
+                    "next_cursor",
+                ] {
+                    o.remove(k);
+                }
+                o.values_mut().for_each(strip);
+            }
+            Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    strip(&mut v);
+    v.to_string()
+}
+
+on_both_stores!(
+    an_engineer_never_learns_a_contract_amount_or_service_fee,
+    |app: TestApp| async move {
+        let d = setup(&app).await;
+        let eng = crm::user(&app, "engineer1", &["engineer"], Some("svc_east")).await;
+
+        // Directly, in lists, in expansions, exports, definitions, OpenAPI and history.
+        let before = engineer_reads(&app, &eng, &d).await;
+        for (path, text) in &before {
+            assert_eq!(
+                leaks(text),
+                None,
+                "{path} leaks a confidential value: {text}"
+            );
+            assert!(
+                !text.contains("\"amount\":"),
+                "{path} shows the amount field: {text}"
+            );
+            assert!(
+                !text.contains("service_fee\":"),
+                "{path} shows the service fee: {text}"
+            );
+        }
+
+        // The expansion did happen (the contract is there, without its amount).
+        let (_, devices) = get(&eng, &app, &format!("/apps/crm/forms/device/records?expand=contract&filter=%7B%22%3D%3D%22%3A%5B%7B%22var%22%3A%22_id%22%7D%2C{}%5D%7D", d.device_a)).await;
+        let expanded = &devices["items"][0]["expand"]["contract"];
+        assert_eq!(expanded["data"]["contract_no"], "HT-A", "{devices}");
+        assert!(expanded["data"].get("amount").is_none(), "{devices}");
+
+        // Filtering, sorting, selecting or searching by the field is refused, naming it.
+        for (p, pointer) in [
+            (
+                "/apps/crm/forms/contract/records?filter=%7B%22%3E%22%3A%5B%7B%22var%22%3A%22amount%22%7D%2C0%5D%7D",
+                "/filter",
+            ),
+            ("/apps/crm/forms/contract/records?sort=-amount", "/sort"),
+            (
+                "/apps/crm/forms/contract/records?fields=contract_no,amount",
+                "/fields/1",
+            ),
+            (
+                "/apps/crm/forms/service_order/records?sort=service_fee",
+                "/sort",
+            ),
+        ] {
+            let (s, body) = get(&eng, &app, p).await;
+            assert_eq!(s, StatusCode::FORBIDDEN, "{p}: {body}");
+            assert_eq!(body["details"][0]["pointer"], pointer, "{p}: {body}");
+            assert!(
+                body["message"].as_str().unwrap().contains("amount")
+                    || body["message"].as_str().unwrap().contains("service_fee"),
+                "{body}"
+            );
+        }
+        let (s, body) = send(&eng, &app, Method::POST, "/apps/crm/forms/contract/records/query",
+            &json!({"filter": {"or": [{"==": [{"var": "contract_no"}, "HT-A"]}, {">": [{"var": "amount"}, 1]}]}})).await;
+        assert_eq!(
+            s,
+            StatusCode::FORBIDDEN,
+            "a field nested in a filter is found: {body}"
+        );
+
+        // Exports are not an engineer's to make at all.
+        let (s, _) = get(
+            &eng,
+            &app,
+            "/apps/crm/forms/contract/records/export?format=csv",
+        )
+        .await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+
+        // Scrambling the confidential values changes nothing the engineer can see.
+        for (form, id, field, v) in [
+            ("contract", d.contract_a, "amount", 1.0),
+            ("contract", d.contract_b, "amount", 99_999_999.0),
+            ("service_order", d.order_e1, "service_fee", 0.01),
+        ] {
+            let r = app
+                .patch(
+                    &format!("/apps/crm/forms/{form}/records/{id}"),
+                    &json!({"data": {field: v}}),
+                )
+                .await;
+            assert_eq!(r.status(), StatusCode::OK);
+        }
+        let after = engineer_reads(&app, &eng, &d).await;
+        for ((p, a), (_, b)) in before.iter().zip(&after) {
+            assert_eq!(
+                normalise(a),
+                normalise(b),
+                "{p} answers differently once the hidden values change"
+            );
+        }
+    }
+);
+
+on_both_stores!(
+    an_engineer_works_only_their_own_orders_and_only_their_fields,
+    |app: TestApp| async move {
+        let d = setup(&app).await;
+        let eng = crm::user(&app, "engineer1", &["engineer"], Some("svc_east")).await;
+        let mine = format!("/apps/crm/forms/service_order/records/{}", d.order_e1);
+        let theirs = format!("/apps/crm/forms/service_order/records/{}", d.order_e2);
+
+        // Rows out of scope do not exist for them; counts are scoped too.
+        let (s, list) = get(
+            &eng,
+            &app,
+            "/apps/crm/forms/service_order/records?total=true",
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(list["total"], 1);
+        assert_eq!(list["items"][0]["id"], d.order_e1);
+        assert_eq!(get(&eng, &app, &theirs).await.0, StatusCode::NOT_FOUND);
+        let (s, _) = send(
+            &eng,
+            &app,
+            Method::PATCH,
+            &theirs,
+            &json!({"data": {"cause": "x"}}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        let (s, _) = send(&eng, &app, Method::DELETE, &mine, &json!(null)).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "engineers do not delete orders");
+
+        // Their fields: yes. Priority, customer, service fee: refused, naming the field.
+        let (s, body) = send(
+            &eng,
+            &app,
+            Method::PATCH,
+            &mine,
+            &json!({"data": {"cause": "loose cable", "resolution": "replaced"}}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        assert_eq!(body["data"]["cause"], "loose cable");
+        assert!(body["data"].get("service_fee").is_none());
+        for (field, value) in [
+            ("priority", json!("urgent")),
+            ("customer", json!(d.customer_b)),
+            ("service_fee", json!(1)),
+        ] {
+            let (s, body) = send(
+                &eng,
+                &app,
+                Method::PATCH,
+                &mine,
+                &json!({"data": {field: value}}),
+            )
+            .await;
+            assert_eq!(s, StatusCode::FORBIDDEN, "{field}: {body}");
+            assert_eq!(body["details"][0]["pointer"], format!("/data/{field}"));
+            assert_eq!(body["details"][0]["rule"], "field_write");
+        }
+        // A full replace without the hidden fee keeps the fee (it was never shown).
+        let (_, cur) = get(&eng, &app, &mine).await;
+        let (s, body) = send(
+            &eng,
+            &app,
+            Method::PUT,
+            &mine,
+            &json!({"data": cur["data"]}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        let (_, as_admin) = get(&app.client, &app, &mine).await;
+        assert_eq!(as_admin["data"]["service_fee"], json!(FEE_1));
+        // Bulk goes through the same checks.
+        let (s, body) = send(
+            &eng,
+            &app,
+            Method::PUT,
+            "/apps/crm/forms/service_order/records/bulk",
+            &json!({"items": [{"id": d.order_e1, "data": {"priority": "low"}}], "merge": true}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+        assert_eq!(body["details"][0]["pointer"], "/items/0/data/priority");
+        // Creating orders is not theirs to do.
+        let (s, _) = send(&eng, &app, Method::POST, "/apps/crm/forms/service_order/records",
+            &json!({"data": {"kind": "repair", "priority": "low", "customer": d.customer_a, "fault_description": "x"}})).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        // Forms they have no role on are not there.
+        assert_eq!(
+            get(&eng, &app, "/apps/crm/forms/sales_order/records")
+                .await
+                .0,
+            StatusCode::NOT_FOUND
+        );
+        let (_, forms) = get(&eng, &app, "/apps/crm/forms").await;
+        let keys: Vec<&str> = forms["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["key"].as_str().unwrap())
+            .collect();
+        assert!(
+            keys.contains(&"service_order") && !keys.contains(&"sales_order"),
+            "{keys:?}"
+        );
+    }
+);
+
+on_both_stores!(
+    sales_see_their_own_customers_and_only_compliance_reviews,
+    |app: TestApp| async move {
+        let d = setup(&app).await;
+        let sales1 = crm::user(&app, "sales1", &["sales"], None).await;
+        let compliance = crm::user(&app, "compliance1", &["compliance"], None).await;
+        let finance = crm::user(&app, "finance1", &["finance"], None).await;
+
+        let (_, customers) =
+            get(&sales1, &app, "/apps/crm/forms/customer/records?total=true").await;
+        assert_eq!(customers["total"], 1);
+        assert_eq!(customers["items"][0]["id"], d.customer_a);
+        // Contracts reach them through their customers, with amounts (their own contracts).
+        let (cs, contracts) =
+            get(&sales1, &app, "/apps/crm/forms/contract/records?total=true").await;
+        assert_eq!(contracts["total"], 1, "{cs} {contracts}");
+        assert_eq!(contracts["items"][0]["data"]["amount"], json!(AMOUNT_A));
+        assert_eq!(
+            get(
+                &sales1,
+                &app,
+                &format!("/apps/crm/forms/contract/records/{}", d.contract_b)
+            )
+            .await
+            .0,
+            StatusCode::NOT_FOUND
+        );
+        // A filter cannot widen the scope.
+        let (s, wide) = get(&sales1, &app, "/apps/crm/forms/contract/records?total=true&filter=%7B%22%3E%3D%22%3A%5B%7B%22var%22%3A%22_id%22%7D%2C0%5D%7D").await;
+        assert_eq!(wide["total"], 1, "{s} {wide}");
+
+        // Sales submit qualifications but may not review them; compliance may.
+        let q = format!(
+            "/apps/crm/forms/qualification/records/{}",
+            d.qualification_a
+        );
+        let (s, body) = send(
+            &sales1,
+            &app,
+            Method::PATCH,
+            &q,
+            &json!({"data": {"review_status": "approved"}}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+        assert_eq!(body["details"][0]["pointer"], "/data/review_status");
+        let (s, body) = send(
+            &sales1,
+            &app,
+            Method::PATCH,
+            &q,
+            &json!({"data": {"number": "Q-1b"}}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        let (s, body) = send(
+            &compliance,
+            &app,
+            Method::PATCH,
+            &q,
+            &json!({"data": {"review_status": "approved", "review_comment": "ok"}}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        let (s, _) = send(
+            &compliance,
+            &app,
+            Method::PATCH,
+            &q,
+            &json!({"data": {"number": "Q-2"}}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+
+        // Finance reads amounts and fees and writes nothing.
+        let (_, c) = get(
+            &finance,
+            &app,
+            &format!("/apps/crm/forms/contract/records/{}", d.contract_b),
+        )
+        .await;
+        assert_eq!(c["data"]["amount"], json!(AMOUNT_B));
+        let (_, o) = get(
+            &finance,
+            &app,
+            &format!("/apps/crm/forms/service_order/records/{}", d.order_e2),
+        )
+        .await;
+        assert_eq!(o["data"]["service_fee"], json!(FEE_2));
+        let (s, _) = send(
+            &finance,
+            &app,
+            Method::PATCH,
+            &format!("/apps/crm/forms/service_order/records/{}", d.order_e2),
+            &json!({"data": {"cause": "x"}}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+    }
+);
+
+on_both_stores!(
+    a_service_manager_sees_their_team_and_the_teams_below,
+    |app: TestApp| async move {
+        let d = setup(&app).await;
+        let east = crm::user(&app, "manager_east", &["service_manager"], Some("svc_east")).await;
+        let head = crm::user(&app, "manager_all", &["service_manager"], Some("svc")).await;
+        let (_, l) = get(
+            &east,
+            &app,
+            "/apps/crm/forms/service_order/records?total=true",
+        )
+        .await;
+        assert_eq!(l["total"], 1);
+        assert_eq!(l["items"][0]["id"], d.order_e1);
+        let (_, l) = get(
+            &head,
+            &app,
+            "/apps/crm/forms/service_order/records?total=true",
+        )
+        .await;
+        assert_eq!(l["total"], 2);
+        // Dispatch: the manager assigns an engineer, but sees no contract amount.
+        let (s, body) = send(
+            &east,
+            &app,
+            Method::PATCH,
+            &format!("/apps/crm/forms/service_order/records/{}", d.order_e1),
+            &json!({"data": {"engineer": "engineer9"}}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        let (_, c) = get(
+            &east,
+            &app,
+            &format!("/apps/crm/forms/contract/records/{}", d.contract_a),
+        )
+        .await;
+        assert!(c["data"].get("amount").is_none(), "{c}");
+        // Their exports carry no amount column and no amount; asking for it is refused.
+        for format in ["csv", "xlsx"] {
+            let r = east
+                .get(app.url(&format!(
+                    "/apps/crm/forms/contract/records/export?format={format}"
+                )))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::OK);
+            let bytes = r.bytes().await.unwrap();
+            let text = if format == "csv" {
+                String::from_utf8(bytes.to_vec()).unwrap()
+            } else {
+                crate::transfer::xlsx_text(&bytes)
+            };
+            assert!(text.contains("HT-A") && text.contains("HT-B"), "{text}");
+            assert_eq!(leaks(&text), None, "{format}: {text}");
+            assert!(!text.contains("amount"), "{format}: {text}");
+        }
+        let (s, body) = get(
+            &east,
+            &app,
+            "/apps/crm/forms/contract/records/export?format=csv&fields=amount",
+        )
+        .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+        assert_eq!(body["details"][0]["pointer"], "/fields/0");
+    }
+);
+
+on_both_stores!(
+    role_changes_take_effect_on_the_next_request,
+    |app: TestApp| async move {
+        let d = setup(&app).await;
+        let eng = crm::user(&app, "engineer1", &["engineer"], Some("svc_east")).await;
+        let path = format!("/apps/crm/forms/contract/records/{}", d.contract_a);
+        assert!(
+            get(&eng, &app, &path).await.1["data"]
+                .get("amount")
+                .is_none()
+        );
+        // Give engineers the amount: visible at once; take the role away: gone at once.
+        let (_, mut role) = get(&app.client, &app, "/apps/crm/roles/engineer").await;
+        role["permissions"]["contract"]["deny_read"] = json!([]);
+        let r = app.put("/apps/crm/roles/engineer", &role).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(
+            get(&eng, &app, &path).await.1["data"]["amount"],
+            json!(AMOUNT_A)
+        );
+        let r = app
+            .put("/admin/users/engineer1/roles", &json!({"crm": []}))
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(get(&eng, &app, &path).await.0, StatusCode::NOT_FOUND);
+        // The explain endpoint says why.
+        let (_, why) = get(
+            &app.client,
+            &app,
+            "/apps/crm/explain?user=engineer1&form=contract&action=read",
+        )
+        .await;
+        assert_eq!(why["allowed"], false);
+        assert!(why["reason"].as_str().unwrap().contains("no role"), "{why}");
+        // Every change is in the log.
+        let (_, log) = get(&app.client, &app, "/audit?action=role.put").await;
+        assert!(
+            log["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["after"]["key"] == "engineer"),
+            "{log}"
+        );
+    }
+);
+
+on_both_stores!(
+    protected_system_fields_are_refused_on_every_write_route,
+    |app: TestApp| async move {
+        let d = setup(&app).await;
+        let eng = crm::user(&app, "engineer1", &["engineer"], Some("svc_east")).await;
+        let one = format!("/apps/crm/forms/service_order/records/{}", d.order_e1);
+        let keys = [
+            "id",
+            "owner",
+            "row_version",
+            "form_version",
+            "created_at",
+            "created_by",
+            "updated_at",
+            "updated_by",
+            "deleted_at",
+        ];
+        for client in [&app.client, &eng] {
+            for k in keys {
+                for (method, path, body) in [
+                    (
+                        Method::POST,
+                        "/apps/crm/forms/service_order/records".to_string(),
+                        json!({"data": {"cause": "x"}, k: "x"}),
+                    ),
+                    (
+                        Method::PUT,
+                        one.clone(),
+                        json!({"data": {"cause": "x"}, k: "x"}),
+                    ),
+                    (
+                        Method::PATCH,
+                        one.clone(),
+                        json!({"data": {"cause": "x"}, k: "x"}),
+                    ),
+                    (
+                        Method::POST,
+                        "/apps/crm/forms/service_order/records/bulk".to_string(),
+                        json!({"items": [{"data": {"cause": "x"}, k: "x"}]}),
+                    ),
+                    // (a bulk update item names its id and may carry its expected row_version)
+                    (
+                        Method::PUT,
+                        "/apps/crm/forms/service_order/records/bulk".to_string(),
+                        json!({"items": [{"id": d.order_e1, "data": {"cause": "x"}, (if k == "id" || k == "row_version" { "owner" } else { k }): "x"}], "merge": true}),
+                    ),
+                ] {
+                    let (s, body) = send(client, &app, method.clone(), &path, &body).await;
+                    assert!(s.is_client_error(), "{method} {path} with {k}: {s} {body}");
+                }
+            }
+            // The serial number is the server's.
+            let (s, body) = send(
+                client,
+                &app,
+                Method::PATCH,
+                &one,
+                &json!({"data": {"serial": "SO-19990101-0001"}}),
+            )
+            .await;
+            assert!(s.is_client_error(), "serial: {s} {body}");
+        }
+        let (_, rec) = get(&app.client, &app, &one).await;
+        assert_eq!(rec["created_by"], "admin");
+        assert_eq!(rec["owner"], "admin");
+    }
+);
