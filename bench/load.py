@@ -5,6 +5,7 @@ Usage: load.py BASE_URL COUNT
 Deterministic (seeded); stdlib only. Prints the load rate.
 """
 import json
+import os
 import random
 import sys
 import threading
@@ -17,7 +18,8 @@ API = BASE + "/api/v1"
 
 def call(method, path, body=None):
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(API + path, data=data, method=method, headers={"content-type": "application/json"})
+    headers = {"content-type": "application/json", "authorization": "Bearer " + os.environ["FORMWORK_BENCH_TOKEN"]}
+    req = urllib.request.Request(API + path, data=data, method=method, headers=headers)
     with urllib.request.urlopen(req, timeout=300) as r:
         return json.loads(r.read() or b"null")
 
@@ -41,6 +43,8 @@ call("POST", "/apps/bench/forms/order/publish", {
                    "reported_at": {"type": "string", "x-type": "datetime", "x-indexed": True},
                    "labour_hours": {"type": "number", "x-type": "number", "minimum": 0},
                    "satisfaction": {"type": "integer", "x-type": "integer", "minimum": 0, "maximum": 100},
+                   "engineer": {"type": "string", "x-type": "member", "x-indexed": True},
+                   "fee": {"type": "number", "x-type": "money"},
                }},
 })
 existing = call("GET", "/apps/bench/forms/customer/records?limit=1")
@@ -62,6 +66,7 @@ for start in range(0, COUNT, BATCH):
             "customer": rng.choice(customers), "fault": "开机无显示,电源指示灯不亮 #%d" % i,
             "reported_at": "2025-%02d-%02dT%02d:%02d:00+08:00" % (rng.randint(1, 12), rng.randint(1, 28), rng.randint(8, 19), rng.randint(0, 59)),
             "labour_hours": rng.randint(0, 80) / 10, "satisfaction": rng.randint(50, 100),
+            "engineer": "engineer%d" % rng.randint(1, 20), "fee": rng.randint(0, 500000) / 100,
         }})
     batches.append(items)
 

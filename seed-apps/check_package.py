@@ -592,6 +592,59 @@ def check_package(pkg, rep):
     return forms, order
 
 
+ACTIONS = {"create", "read", "update", "delete", "import", "export", "print", "approve"}
+ROWS = {"all", "own", "department", "department_tree"}
+
+
+def check_roles(pkg, forms, rep):
+    """roles/<key>.json: the rules of docs/permissions.md (the server re-checks them)."""
+    rdir = os.path.join(pkg, "roles")
+    if not os.path.isdir(rdir):
+        return 0
+    n = 0
+    for name in sorted(os.listdir(rdir)):
+        path = os.path.join(rdir, name)
+        if not name.endswith(".json"):
+            rep.err(path, "unexpected file in roles/")
+            continue
+        role = load(path, rep)
+        if role is None:
+            continue
+        n += 1
+        if role.get("key") != name[:-5] or not KEY_RE.match(str(role.get("key", ""))):
+            rep.err(path, "key must match the file name and " + KEY_RE.pattern)
+        check_label(f"{path} label", role.get("label"), rep)
+        extra = set(role) - {"key", "label", "description", "permissions"}
+        if extra:
+            rep.err(path, f"unknown keys {sorted(extra)}")
+        for form, rule in (role.get("permissions") or {}).items():
+            where = f"{path} permissions/{form}"
+            props = None if form == "*" else forms.get(form, {}).get("schema", {}).get("properties")
+            if form != "*" and form not in forms:
+                rep.err(where, "no such form in the package")
+                continue
+            extra = set(rule) - {"actions", "rows", "read", "deny_read", "write", "deny_write"}
+            if extra:
+                rep.err(where, f"unknown keys {sorted(extra)}")
+            for a in rule.get("actions", []):
+                if a not in ACTIONS:
+                    rep.err(where, f"unknown action {a!r}")
+            for lst in ("read", "deny_read", "write", "deny_write"):
+                for f in rule.get(lst, []):
+                    if f != "*" and (props is None or f not in props):
+                        rep.err(where, f"{lst}: no field {f!r}")
+            rows = rule.get("rows")
+            if rows is not None and not (isinstance(rows, str) and rows in ROWS):
+                ok = isinstance(rows, dict) and len(rows) == 1 and (
+                    "filter" in rows or (
+                        "through" in rows and props is not None
+                        and props.get(rows["through"], {}).get("x-type") == "reference"))
+                if not ok:
+                    rep.err(where, f"rows {rows!r} is not all, own, department, department_tree, "
+                                   "{filter: …} or {through: reference field}")
+    return n
+
+
 def main(argv):
     here = os.path.dirname(os.path.abspath(__file__))
     pkgs = argv[1:] or sorted(
@@ -603,8 +656,9 @@ def main(argv):
     rep = Report()
     for pkg in pkgs:
         forms, order = check_package(pkg.rstrip("/"), rep)
+        roles = check_roles(pkg.rstrip("/"), forms, rep)
         counts = ", ".join(f"{k}({len(f.get('schema', {}).get('properties', {}))})" for k, f in forms.items())
-        print(f"{pkg}: {len(forms)} forms: {counts}")
+        print(f"{pkg}: {len(forms)} forms: {counts}; {roles} roles")
         print(f"  creation order: {' '.join(order)}")
     for w in rep.warnings:
         print("warning:", w)

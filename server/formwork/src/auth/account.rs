@@ -1085,14 +1085,17 @@ impl AuthService {
         Ok(())
     }
 
-    /// On first start (no users yet) create the first administrator. Returns the generated
-    /// password when none was configured, for the terminal only.
+    /// On first start (no administrator yet) create the first administrator. Returns the
+    /// generated password when none was configured, for the terminal only.
     pub async fn bootstrap_admin(&self) -> DomainResult<Option<String>> {
         let any = self
             .db
-            .query_one("SELECT username FROM users LIMIT 1", vec![])
+            .query_one(
+                "SELECT username FROM users WHERE platform_role = $1 LIMIT 1",
+                vec![PLATFORM_ADMIN.into()],
+            )
             .await?;
-        if any.is_some() {
+        if any.is_some() || self.user_row(&self.settings.initial_admin).await.is_ok() {
             return Ok(None);
         }
         let configured = self.settings.initial_admin_password.expose().to_owned();

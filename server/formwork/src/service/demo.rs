@@ -62,6 +62,7 @@ pub async fn generate(
             ));
         }
     }
+    let people = demo_people(services, &app, &demo).await?;
     let seed = seed.or_else(|| demo["seed"].as_u64()).unwrap_or(1);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut caller = crate::auth::Caller::system();
@@ -148,9 +149,57 @@ pub async fn generate(
         ids.insert(form.clone(), made);
     }
     Ok(format!(
-        "demo data for {app} ({scale}, seed {seed}) in {:.1}s\n  {}",
+        "demo data for {app} ({scale}, seed {seed}) in {:.1}s\n  {}{people}",
         started.elapsed().as_secs_f64(),
         summary.join("\n  ")
+    ))
+}
+
+/// The departments and staff of demo.json, each user with their roles in the app. Their
+/// password is `FORMWORK_DEMO_PASSWORD` or a generated one, shown once in the summary.
+async fn demo_people(services: &Services, app: &str, demo: &Value) -> anyhow::Result<String> {
+    let caller = crate::auth::Caller::system();
+    let empty = vec![];
+    let departments = demo["departments"].as_array().unwrap_or(&empty);
+    let users = demo["users"].as_array().unwrap_or(&empty);
+    if users.is_empty() && departments.is_empty() {
+        return Ok(String::new());
+    }
+    let existing: Vec<String> = services
+        .auth
+        .list_departments()
+        .await?
+        .iter()
+        .filter_map(|d| d["id"].as_str().map(str::to_owned))
+        .collect();
+    for d in departments {
+        let id = d["id"].as_str().unwrap_or_default();
+        if !existing.iter().any(|e| e == id) {
+            services.auth.put_department(&caller, id, d).await?;
+        }
+    }
+    let password = std::env::var("FORMWORK_DEMO_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| crate::auth::password::random_secret()[..16].to_owned());
+    let mut made = Vec::new();
+    for u in users {
+        let name = u["username"].as_str().unwrap_or_default();
+        if services.auth.user_row(name).await.is_ok() {
+            continue;
+        }
+        let mut body = u.clone();
+        body["password"] = json!(password);
+        body["roles"] = json!({ app: u["roles"] });
+        services.auth.create_user(&caller, &body).await?;
+        made.push(name.to_owned());
+    }
+    if made.is_empty() {
+        return Ok(String::new());
+    }
+    Ok(format!(
+        "\n  demo staff ({}): password {password:?}",
+        made.join(", ")
     ))
 }
 
