@@ -33,6 +33,11 @@ pub fn role_keys() -> Vec<String> {
         .collect()
 }
 
+/// The CRM package's role documents.
+pub fn role_docs() -> Vec<Value> {
+    docs("roles")
+}
+
 /// Install the CRM the way an integrator would: app, drafts, publish, roles.
 pub async fn install(app: &TestApp) {
     let def: Value =

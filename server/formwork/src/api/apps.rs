@@ -43,15 +43,81 @@ pub async fn get_app(
 }
 
 /// A definition as a caller who is not an administrator sees it: only readable fields.
+/// Layout controls of hidden fields, and rules, formulas and conditions that mention one,
+/// are removed too (the server validates with the full schema; this copy is for display).
 pub fn mask_definition(def: &mut Value, d: &Decision) {
     if d.read.is_full() {
         return;
     }
+    let hidden: Vec<String> = def
+        .pointer("/schema/properties")
+        .and_then(Value::as_object)
+        .map(|p| p.keys().filter(|k| !d.can_read(k)).cloned().collect())
+        .unwrap_or_default();
     if let Some(Value::Object(props)) = def.pointer_mut("/schema/properties") {
         props.retain(|k, _| d.can_read(k));
+        for p in props.values_mut() {
+            if let Value::Object(o) = p
+                && o.get("x-formula").is_some_and(|f| mentions(f, &hidden))
+            {
+                o.remove("x-formula");
+            }
+        }
     }
     if let Some(Value::Array(req)) = def.pointer_mut("/schema/required") {
         req.retain(|k| k.as_str().is_some_and(|k| d.can_read(k)));
+    }
+    if let Some(Value::Object(schema)) = def.get_mut("schema") {
+        for k in [
+            "allOf",
+            "anyOf",
+            "oneOf",
+            "if",
+            "then",
+            "else",
+            "dependentRequired",
+            "dependentSchemas",
+            "not",
+        ] {
+            if schema.get(k).is_some_and(|v| mentions(v, &hidden)) {
+                schema.remove(k);
+            }
+        }
+    }
+    if let Some(layout) = def.get_mut("layout") {
+        prune_layout(layout, &hidden);
+    }
+}
+
+/// Does this JSON name one of `fields` — as a JSON Logic variable, a layout scope, or a
+/// property name in a schema condition?
+fn mentions(v: &Value, fields: &[String]) -> bool {
+    let named = |s: &str| {
+        let s = s.strip_prefix("#/properties/").unwrap_or(s);
+        let top = s.split(['.', '/']).next().unwrap_or(s);
+        fields.iter().any(|f| f == top)
+    };
+    match v {
+        Value::String(s) => named(s),
+        Value::Array(a) => a.iter().any(|x| mentions(x, fields)),
+        Value::Object(o) => o
+            .iter()
+            .any(|(k, x)| fields.contains(k) || mentions(x, fields)),
+        _ => false,
+    }
+}
+
+fn prune_layout(v: &mut Value, hidden: &[String]) {
+    if let Value::Object(o) = v {
+        if o.get("rule").is_some_and(|r| mentions(r, hidden)) {
+            o.remove("rule");
+        }
+        if let Some(Value::Array(elements)) = o.get_mut("elements") {
+            elements.retain(|e| !e.get("scope").is_some_and(|s| mentions(s, hidden)));
+            for e in elements.iter_mut() {
+                prune_layout(e, hidden);
+            }
+        }
     }
 }
 
