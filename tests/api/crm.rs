@@ -81,13 +81,25 @@ pub fn password_of(user: &str) -> String {
     format!("password-of-{user}")
 }
 
-/// Create a user with roles in the CRM and return a client acting as them.
+/// Create (or, when it exists, update) a user with roles in the CRM and return a client
+/// acting as them.
 pub async fn user(app: &TestApp, name: &str, roles: &[&str], dept: Option<&str>) -> Client {
     let body = json!({
         "username": name, "display_name": name, "password": password_of(name),
         "department": dept, "roles": {"crm": roles},
     });
-    expect(app.post("/admin/users", &body).await, StatusCode::CREATED).await;
+    let r = app.post("/admin/users", &body).await;
+    if r.status() == StatusCode::CONFLICT {
+        let mut change = body.clone();
+        change.as_object_mut().unwrap().remove("username");
+        expect(
+            app.patch(&format!("/admin/users/{name}"), &change).await,
+            StatusCode::OK,
+        )
+        .await;
+    } else {
+        expect(r, StatusCode::CREATED).await;
+    }
     client_with(&token_for(&app.base, name, &password_of(name), None).await)
 }
 
@@ -128,6 +140,11 @@ async fn create(app: &TestApp, form: &str, data: Value) -> i64 {
 /// Customers owned by sales1 and sales2, a contract each, a service order for engineer1
 /// and one for engineer2 (team east and west), a device and a qualification.
 pub async fn seed(app: &TestApp) -> Data {
+    // Member fields name existing users.
+    for name in ["sales1", "sales2", "engineer1", "engineer2"] {
+        let body = json!({"username": name, "display_name": name, "password": password_of(name)});
+        expect(app.post("/admin/users", &body).await, StatusCode::CREATED).await;
+    }
     let customer_a = create(
         app,
         "customer",

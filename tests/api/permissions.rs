@@ -421,10 +421,30 @@ on_both_stores!(
             &app,
             Method::PATCH,
             &format!("/apps/crm/forms/service_order/records/{}", d.order_e1),
-            &json!({"data": {"engineer": "engineer9"}}),
+            &json!({"data": {"engineer": "engineer2"}}),
         )
         .await;
         assert_eq!(s, StatusCode::OK, "{body}");
+        // Only people who exist: a member field names a user, a department field a department.
+        let (s, body) = send(
+            &east,
+            &app,
+            Method::PATCH,
+            &format!("/apps/crm/forms/service_order/records/{}", d.order_e1),
+            &json!({"data": {"engineer": "nobody", "service_team": "nowhere"}}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        let rules: Vec<&str> = body["details"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["rule"].as_str().unwrap())
+            .collect();
+        assert!(
+            rules.contains(&"user") && rules.contains(&"department"),
+            "{body}"
+        );
         let (_, c) = get(
             &east,
             &app,

@@ -114,6 +114,11 @@ pub struct Loaded {
 }
 
 impl Loaded {
+    /// How many rules casbin holds (`p` and `g`).
+    pub fn enforcer_rule_count(&self) -> usize {
+        self.enforcer.get_policy().len() + self.enforcer.get_grouping_policy().len()
+    }
+
     /// casbin's answer to one question at this epoch (`sub` is `u:name` or `r:role`).
     pub fn enforce(&self, sub: &str, app: &str, obj: &str, act: &str) -> DomainResult<bool> {
         self.enforcer

@@ -150,14 +150,17 @@ impl FormModel {
 
     /// Reference fields, at the root and inside sub-tables: (path to the array or None, field).
     pub fn references(&self) -> impl Iterator<Item = (Option<&str>, &FieldSpec)> {
-        self.fields.values().flat_map(|f| {
-            let own = (f.kind == Some(FieldKind::Reference)).then_some((None, f));
+        self.of_kind(FieldKind::Reference)
+    }
+
+    /// Root fields and sub-table columns of one kind, with the sub-table they sit in.
+    pub fn of_kind(&self, kind: FieldKind) -> impl Iterator<Item = (Option<&str>, &FieldSpec)> {
+        self.fields.values().flat_map(move |f| {
+            let own = (f.kind == Some(kind)).then_some((None, f));
             let nested = f
                 .children
                 .values()
-                .filter(|c| {
-                    f.kind == Some(FieldKind::SubTable) && c.kind == Some(FieldKind::Reference)
-                })
+                .filter(move |c| f.kind == Some(FieldKind::SubTable) && c.kind == Some(kind))
                 .map(move |c| (Some(f.key.as_str()), c));
             own.into_iter().chain(nested)
         })

@@ -476,6 +476,7 @@ async fn check_references_all(
         }
     }
     let mut details = Vec::new();
+    check_people(txn, batch, form, datas, prefix_of, &mut details).await?;
     for (target, refs) in wanted {
         let mut ids: Vec<i64> = refs.iter().map(|(id, _)| *id).collect();
         ids.sort_unstable();
@@ -496,6 +497,88 @@ async fn check_references_all(
         }
     }
     DomainError::unless_any(details)
+}
+
+/// Member fields name existing users, department fields existing departments.
+async fn check_people(
+    txn: &DatabaseTransaction,
+    batch: &Batch,
+    form: &CompiledForm,
+    datas: &[&Value],
+    prefix_of: &(dyn Fn(usize) -> String + Sync),
+    details: &mut Vec<Detail>,
+) -> DomainResult<()> {
+    use crate::schema::field_types::FieldKind;
+    for (kind, table, column, what) in [
+        (FieldKind::Member, "users", "username", "user"),
+        (FieldKind::Department, "departments", "id", "department"),
+    ] {
+        let mut wanted: Vec<(String, String)> = Vec::new();
+        for (n, data) in datas.iter().enumerate() {
+            let prefix = prefix_of(n);
+            for (sub, f) in form.model.of_kind(kind) {
+                match sub {
+                    None => {
+                        if let Some(v) = data.get(&f.key).and_then(Value::as_str) {
+                            wanted
+                                .push((v.to_owned(), format!("{prefix}/data/{}", escape(&f.key))));
+                        }
+                    }
+                    Some(t) => {
+                        for (i, row) in data
+                            .get(t)
+                            .and_then(Value::as_array)
+                            .into_iter()
+                            .flatten()
+                            .enumerate()
+                        {
+                            if let Some(v) = row.get(&f.key).and_then(Value::as_str) {
+                                wanted.push((
+                                    v.to_owned(),
+                                    format!("{prefix}/data/{}/{i}/{}", escape(t), escape(&f.key)),
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if wanted.is_empty() {
+            continue;
+        }
+        let mut names: Vec<&str> = wanted.iter().map(|(v, _)| v.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        let mut found = std::collections::HashSet::new();
+        for chunk in names.chunks(500) {
+            let list = Value::Array(
+                chunk
+                    .iter()
+                    .map(|s| Value::String((*s).to_owned()))
+                    .collect(),
+            );
+            let sql = match batch.backend {
+                crate::store::db::Backend::Sqlite => format!(
+                    "SELECT {column} AS v FROM {table} WHERE {column} IN (SELECT value FROM json_each($1))"
+                ),
+                crate::store::db::Backend::Postgres => format!(
+                    "SELECT {column} AS v FROM {table} WHERE {column} IN (SELECT jsonb_array_elements_text($1::jsonb))"
+                ),
+            };
+            for r in txn
+                .query_all_raw(batch.stmt(&sql, vec![list.to_string().into()]))
+                .await?
+            {
+                found.insert(r.try_get::<String>("", "v")?);
+            }
+        }
+        for (v, ptr) in wanted {
+            if !found.contains(&v) {
+                details.push(Detail::new(ptr, what, format!("there is no {what} {v:?}")));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// New records' `x-unique` values are distinct among themselves and from every live record.
