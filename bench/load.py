@@ -31,7 +31,7 @@ call("POST", "/apps/bench/forms/customer/publish", {
 })
 call("POST", "/apps/bench/forms/order/publish", {
     "key": "order", "label": {"en": "Order"},
-    "indexes": [["status", "reported_at"]],
+    "indexes": [["status", "reported_at"], ["engineer", "status"]],
     "schema": {"type": "object", "additionalProperties": False, "required": ["kind", "priority", "status", "customer", "fault"],
                "properties": {
                    "serial": {"type": "string", "x-type": "serial", "x-serial": "SO-{yyyyMMdd}-{000000}", "readOnly": True},
