@@ -3,8 +3,8 @@
 
   auth.py BASE admin PASSWORD          token of the first administrator
   auth.py BASE engineer ADMIN_TOKEN    set up the bench app's `engineer` role (row scope:
-                                       orders assigned to them; the fee hidden) and user
-                                       engineer1, and print engineer1's token
+                                       orders assigned to them; the fee hidden), give it to
+                                       engineer1 (made by load.py), print engineer1's token
 Stdlib only.
 """
 import json
@@ -45,10 +45,6 @@ else:
         "permissions": {"order": {"actions": ["read"], "read": ["*"], "deny_read": ["fee"],
                                   "rows": {"filter": {"==": [{"var": "engineer"}, {"var": "$user.id"}]}}}},
     }, token=admin)
-    try:
-        call("POST", "/admin/users", {"username": "engineer1", "display_name": "engineer1",
-                                       "password": "bench-engineer-password", "roles": {"bench": ["engineer"]}}, token=admin)
-    except urllib.error.HTTPError as e:
-        if e.code != 409:
-            raise
+    # engineer1 exists (load.py creates the engineers): give them the role.
+    call("PUT", "/admin/users/engineer1/roles", {"bench": ["engineer"]}, token=admin)
     print(token_of("engineer1", "bench-engineer-password"))

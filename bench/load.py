@@ -47,6 +47,12 @@ call("POST", "/apps/bench/forms/order/publish", {
                    "fee": {"type": "number", "x-type": "money"},
                }},
 })
+# The engineers orders are assigned to (member fields name existing users).
+users = {u["username"] for u in call("GET", "/admin/users")["items"]}
+for n in range(1, 21):
+    if "engineer%d" % n not in users:
+        call("POST", "/admin/users", {"username": "engineer%d" % n, "display_name": "engineer%d" % n,
+                                      "password": "bench-engineer-password"})
 existing = call("GET", "/apps/bench/forms/customer/records?limit=1")
 if not existing["items"]:
     call("POST", "/apps/bench/forms/customer/records/bulk", {"items": [{"data": {"name": f"Hospital {i}"}} for i in range(1, 201)]})

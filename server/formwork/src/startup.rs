@@ -87,7 +87,10 @@ pub struct Application {
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let mut services = Services::start(&settings).await?;
-        services.maintenance = Some(crate::store::maintenance::start(services.forms.writer()));
+        services.maintenance = Some(crate::store::maintenance::start(
+            services.forms.writer(),
+            services.db.clone(),
+        ));
         if let Some(password) = services.auth.bootstrap_admin().await? {
             // On the terminal only: never into the log or the database in clear.
             eprintln!(
@@ -120,7 +123,7 @@ impl Application {
             services,
             settings,
         } = self;
-        let state = AppState {
+        let state = AppState::new(crate::api::Shared {
             db: services.db.clone(),
             forms: services.forms.clone(),
             records: services.records.clone(),
@@ -128,7 +131,7 @@ impl Application {
             auth: services.auth.clone(),
             auth_settings: settings.auth.clone(),
             import_limit: settings.server.import_limit,
-        };
+        });
         let app = router(state, settings.server.body_limit, &settings.server.web_dir);
         tracing::info!(address = %listener.local_addr()?, database = %settings.database.url.redacted(), "formwork is serving");
         // After the signal, in-flight requests get `shutdown_grace` seconds; then remaining

@@ -86,8 +86,11 @@ impl Caller {
         !bound && self.principal.platform_role.as_deref() == Some(PLATFORM_ADMIN)
     }
 
+    /// An auditor (or administrator); a token bound to an app role is neither.
     pub fn is_auditor(&self) -> bool {
-        self.is_admin() || self.principal.platform_role.as_deref() == Some(PLATFORM_AUDITOR)
+        let bound = matches!(&self.principal.via, Via::Token { role: Some(_), .. });
+        self.is_admin()
+            || (!bound && self.principal.platform_role.as_deref() == Some(PLATFORM_AUDITOR))
     }
 
     pub fn require_admin(&self) -> DomainResult<()> {

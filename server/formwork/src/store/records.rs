@@ -255,6 +255,7 @@ pub async fn insert_all(
     datas: &[(&Value, &str, Option<&str>)],
     now: &str,
 ) -> Result<Vec<i64>, DbErr> {
+    super::maintenance::count_inserted(datas.len());
     if let [(data, actor, dept)] = datas {
         let row = insert(
             conn,
