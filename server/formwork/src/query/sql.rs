@@ -88,6 +88,11 @@ fn expr_at(backend: Backend, base: Base, path: &[String], ty: JsonType) -> Strin
     }
 }
 
+/// The JSON type test of a data field (the guard every typed comparison carries).
+pub fn data_type_expr(backend: Backend, path: &[String]) -> String {
+    type_expr(backend, Base::Data, path)
+}
+
 fn type_expr(backend: Backend, base: Base, path: &[String]) -> String {
     match backend {
         Backend::Sqlite => format!("json_type({}, {})", base.sql(), sqlite_path(path)),

@@ -100,8 +100,13 @@ impl Db {
         let write = Database::connect(w).await?;
         let reader_opts = base.read_only(true).pragma("cache_size", "-8192");
         let mut r = ConnectOptions::new(format!("sqlite://{}", path.display()));
+        // A SQLite connection reads the planner's statistics when it opens, never again:
+        // readers are renewed every minute so that a fresh ANALYZE (see maintenance.rs)
+        // reaches their query plans. (Stale, empty statistics made a selective two-field
+        // filter walk the whole form: 13 ms instead of 0.15 ms at 1M rows.)
         r.max_connections(readers.max(1))
             .min_connections(1)
+            .max_lifetime(Duration::from_secs(60))
             .sqlx_logging(false)
             .acquire_timeout(Duration::from_secs(30))
             .map_sqlx_sqlite_opts(move |_| reader_opts.clone());
