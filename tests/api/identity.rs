@@ -447,6 +447,68 @@ async fn revocation_reaches_every_server_process_on_postgres() {
         dave.get(b.url("/audit")).send().await.unwrap().status(),
         StatusCode::FORBIDDEN
     );
+    // A role changed on A: B applies the new rules on the next request.
+    let put = |path: &str, body: Value| admin_a.put(a.url(path)).json(&body).send();
+    assert!(
+        put(
+            "/apps/ops",
+            json!({"key": "ops", "label": {"en": "ops"}, "time_zone": "UTC"})
+        )
+        .await
+        .unwrap()
+        .status()
+        .is_success()
+    );
+    let r = admin_a
+        .post(a.url("/apps/ops/forms/note/publish"))
+        .json(&json!({"key": "note", "label": {"en": "note"}, "schema": {"type": "object", "properties": {"t": {"type": "string"}, "secret": {"type": "string"}}}}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let role = |deny: bool| json!({"key": "reader", "label": {"en": "reader"}, "permissions": {"note": {"actions": ["read"], "rows": "all", "read": ["*"], "deny_read": if deny { json!(["secret"]) } else { json!([]) }}}});
+    assert!(
+        put("/apps/ops/roles/reader", role(false))
+            .await
+            .unwrap()
+            .status()
+            .is_success()
+    );
+    assert!(
+        put("/admin/users/dave/roles", json!({"ops": ["reader"]}))
+            .await
+            .unwrap()
+            .status()
+            .is_success()
+    );
+    let r = admin_a
+        .post(a.url("/apps/ops/forms/note/records"))
+        .json(&json!({"data": {"t": "x", "secret": "s3"}}))
+        .send()
+        .await
+        .unwrap();
+    let id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let read_on_b = || async {
+        dave.get(b.url(&format!("/apps/ops/forms/note/records/{id}")))
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+    assert_eq!(read_on_b().await["data"]["secret"], "s3");
+    assert!(
+        put("/apps/ops/roles/reader", role(true))
+            .await
+            .unwrap()
+            .status()
+            .is_success()
+    );
+    assert!(
+        read_on_b().await["data"].get("secret").is_none(),
+        "B still applies the old role"
+    );
     // Token revoked on A: B refuses it.
     let id = token.split('.').nth(1).unwrap();
     let r = admin_a

@@ -23,7 +23,8 @@ pub struct Services {
     pub files: FileService,
     pub auth: AuthService,
     writer_task: JoinHandle<()>,
-    maintenance: Option<JoinHandle<()>>,
+    /// Background tasks holding writer handles; stopped before the writer drains.
+    maintenance: Vec<JoinHandle<()>>,
 }
 
 impl Services {
@@ -52,7 +53,7 @@ impl Services {
             files,
             auth,
             writer_task,
-            maintenance: None,
+            maintenance: Vec::new(),
         })
     }
 
@@ -67,8 +68,9 @@ impl Services {
             maintenance,
             ..
         } = self;
-        if let Some(m) = maintenance {
+        for m in maintenance {
             m.abort();
+            let _ = m.await;
         }
         drop(forms);
         drop(records);
@@ -87,10 +89,10 @@ pub struct Application {
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let mut services = Services::start(&settings).await?;
-        services.maintenance = Some(crate::store::maintenance::start(
-            services.forms.writer(),
-            services.db.clone(),
-        ));
+        services.maintenance = vec![
+            crate::store::maintenance::start(services.forms.writer(), services.db.clone()),
+            services.auth.start_cleanup(),
+        ];
         if let Some(password) = services.auth.bootstrap_admin().await? {
             // On the terminal only: never into the log or the database in clear.
             eprintln!(

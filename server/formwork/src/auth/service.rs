@@ -250,6 +250,44 @@ impl AuthService {
         &self.writer
     }
 
+    /// Every ten minutes, drop expired sessions and failed logins older than the window
+    /// (the log keeps its own record of both).
+    pub fn start_cleanup(&self) -> tokio::task::JoinHandle<()> {
+        let writer = self.writer.clone();
+        let window = self.settings.failure_window;
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+            loop {
+                tick.tick().await;
+                let now = crate::time::now();
+                let cutoff = (chrono::Utc::now() - chrono::Duration::seconds(window as i64))
+                    .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+                let op = super::ops::AuthWrite {
+                    stmts: vec![
+                        (
+                            "DELETE FROM sessions WHERE expires_at <= $1".into(),
+                            vec![now.into()],
+                        ),
+                        (
+                            "DELETE FROM login_failures WHERE at <= $1".into(),
+                            vec![cutoff.into()],
+                        ),
+                    ],
+                    must_affect: None,
+                    entry: None,
+                    bump: false,
+                    result: Value::Null,
+                };
+                if let Err(e) = writer.submit(op).await {
+                    tracing::warn!(error = %e, "removing expired sessions failed");
+                    if writer.is_closed() {
+                        return;
+                    }
+                }
+            }
+        })
+    }
+
     pub async fn current_epoch(&self) -> DomainResult<i64> {
         let row = self
             .db
