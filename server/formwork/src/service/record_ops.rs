@@ -12,6 +12,7 @@ use crate::error::{Detail, DomainError, DomainResult};
 use crate::query::fields::{Col, FieldRef};
 use crate::query::sql::{Params, bind, data_expr};
 use crate::schema::definition::{CompiledForm, escape};
+use crate::schema::field_types::FieldKind;
 use crate::schema::serial::SerialPattern;
 use crate::store::oplog::{Actor, Entry};
 use crate::store::records::{self, RecordRow, form_scope};
@@ -443,35 +444,10 @@ async fn check_references_all(
 ) -> DomainResult<()> {
     let mut wanted: BTreeMap<&str, Vec<(i64, String)>> = BTreeMap::new();
     for (n, data) in datas.iter().enumerate() {
-        let prefix = prefix_of(n);
-        let prefix = prefix.as_str();
-        for (table, f) in form.model.references() {
-            let target = f.ref_form.as_deref().unwrap_or_default();
-            match table {
-                None => {
-                    if let Some(id) = data.get(&f.key).and_then(Value::as_i64) {
-                        wanted
-                            .entry(target)
-                            .or_default()
-                            .push((id, format!("{prefix}/data/{}", escape(&f.key))));
-                    }
-                }
-                Some(t) => {
-                    for (i, row) in data
-                        .get(t)
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                        .enumerate()
-                    {
-                        if let Some(id) = row.get(&f.key).and_then(Value::as_i64) {
-                            wanted.entry(target).or_default().push((
-                                id,
-                                format!("{prefix}/data/{}/{i}/{}", escape(t), escape(&f.key)),
-                            ));
-                        }
-                    }
-                }
+        for (f, v, ptr) in values_of_kind(form, data, FieldKind::Reference, &prefix_of(n)) {
+            if let Some(id) = v.as_i64() {
+                let target = f.ref_form.as_deref().unwrap_or_default();
+                wanted.entry(target).or_default().push((id, ptr));
             }
         }
     }
@@ -499,6 +475,36 @@ async fn check_references_all(
     DomainError::unless_any(details)
 }
 
+/// The values of every field of one kind in a record (root fields and sub-table cells),
+/// each with its pointer in the request.
+fn values_of_kind<'a>(
+    form: &'a CompiledForm,
+    data: &'a Value,
+    kind: FieldKind,
+    prefix: &str,
+) -> Vec<(&'a crate::schema::model::FieldSpec, &'a Value, String)> {
+    let mut out = Vec::new();
+    for (sub, f) in form.model.of_kind(kind) {
+        match sub {
+            None => {
+                if let Some(v) = data.get(&f.key) {
+                    out.push((f, v, format!("{prefix}/data/{}", escape(&f.key))));
+                }
+            }
+            Some(t) => {
+                let rows = data.get(t).and_then(Value::as_array).into_iter().flatten();
+                for (i, row) in rows.enumerate() {
+                    if let Some(v) = row.get(&f.key) {
+                        let ptr = format!("{prefix}/data/{}/{i}/{}", escape(t), escape(&f.key));
+                        out.push((f, v, ptr));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Member fields name existing users, department fields existing departments.
 async fn check_people(
     txn: &DatabaseTransaction,
@@ -508,38 +514,15 @@ async fn check_people(
     prefix_of: &(dyn Fn(usize) -> String + Sync),
     details: &mut Vec<Detail>,
 ) -> DomainResult<()> {
-    use crate::schema::field_types::FieldKind;
     for (kind, table, column, what) in [
         (FieldKind::Member, "users", "username", "user"),
         (FieldKind::Department, "departments", "id", "department"),
     ] {
         let mut wanted: Vec<(String, String)> = Vec::new();
         for (n, data) in datas.iter().enumerate() {
-            let prefix = prefix_of(n);
-            for (sub, f) in form.model.of_kind(kind) {
-                match sub {
-                    None => {
-                        if let Some(v) = data.get(&f.key).and_then(Value::as_str) {
-                            wanted
-                                .push((v.to_owned(), format!("{prefix}/data/{}", escape(&f.key))));
-                        }
-                    }
-                    Some(t) => {
-                        for (i, row) in data
-                            .get(t)
-                            .and_then(Value::as_array)
-                            .into_iter()
-                            .flatten()
-                            .enumerate()
-                        {
-                            if let Some(v) = row.get(&f.key).and_then(Value::as_str) {
-                                wanted.push((
-                                    v.to_owned(),
-                                    format!("{prefix}/data/{}/{i}/{}", escape(t), escape(&f.key)),
-                                ));
-                            }
-                        }
-                    }
+            for (_, v, ptr) in values_of_kind(form, data, kind, &prefix_of(n)) {
+                if let Some(v) = v.as_str() {
+                    wanted.push((v.to_owned(), ptr));
                 }
             }
         }
