@@ -88,9 +88,14 @@ fn expr_at(backend: Backend, base: Base, path: &[String], ty: JsonType) -> Strin
     }
 }
 
-/// The JSON type test of a data field (the guard every typed comparison carries).
+/// The JSON type of a data field as every typed comparison's guard tests it (`''` when
+/// absent). PostgreSQL gets statistics on exactly this text (see form_ops.rs).
 pub fn data_type_expr(backend: Backend, path: &[String]) -> String {
-    type_expr(backend, Base::Data, path)
+    guard_type(backend, Base::Data, path)
+}
+
+fn guard_type(backend: Backend, base: Base, path: &[String]) -> String {
+    format!("COALESCE({}, '')", type_expr(backend, base, path))
 }
 
 fn type_expr(backend: Backend, base: Base, path: &[String]) -> String {
@@ -128,8 +133,8 @@ fn field_sql(backend: Backend, base: Base, f: &FieldRef) -> (String, String) {
         Col::Data(path) => (
             expr_at(backend, base, path, f.ty),
             format!(
-                "COALESCE({}, '') IN {}",
-                type_expr(backend, base, path),
+                "{} IN {}",
+                guard_type(backend, base, path),
                 type_names(backend, f.ty)
             ),
         ),

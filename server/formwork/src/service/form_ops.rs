@@ -246,11 +246,12 @@ pub fn index_ddl(backend: Backend, c: &CompiledForm) -> Vec<String> {
             out.push(format!(
                 "CREATE STATISTICS IF NOT EXISTS s{name} ON ({expr}) FROM records"
             ));
-            // And for the type guard of every comparison (`jsonb_typeof(…) = 'string'`):
+            // And for the type guard of every comparison
+            // (`COALESCE(jsonb_typeof(…), '') IN ('string')`, the same text):
             // unknown, it counts as 0.5% selective, so two guarded conditions estimate one
             // row and the planner sorts every match instead of reading the index in order.
             out.push(format!(
-                "CREATE STATISTICS IF NOT EXISTS t{name} ON ({}) FROM records",
+                "CREATE STATISTICS IF NOT EXISTS g{name} ON ({}) FROM records",
                 crate::query::sql::data_type_expr(backend, std::slice::from_ref(&f.key))
             ));
         }
