@@ -1,0 +1,229 @@
+//! A caller's decision on one form (actions, field masks, row rules) and the index of the
+//! loaded rules that computes it.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use super::policy::{ACTIONS, RowRule, user_subject};
+use crate::error::{DomainError, DomainResult};
+use serde_json::Value;
+
+/// Allowed and denied fields of one kind (read or write); `*` allows all.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FieldMask {
+    pub all: bool,
+    pub allow: HashSet<String>,
+    pub deny: HashSet<String>,
+}
+
+impl FieldMask {
+    pub fn full() -> FieldMask {
+        FieldMask {
+            all: true,
+            ..Default::default()
+        }
+    }
+
+    pub fn allows(&self, field: &str) -> bool {
+        (self.all || self.allow.contains(field)) && !self.deny.contains(field)
+    }
+
+    pub fn is_full(&self) -> bool {
+        self.all && self.deny.is_empty()
+    }
+}
+
+/// What one caller may do with one form: computed once per (roles, app, form) and policy
+/// epoch, then reused for every row and field of every request.
+#[derive(Debug, Clone, Default)]
+pub struct Decision {
+    pub form: String,
+    pub actions: BTreeSet<String>,
+    pub read: FieldMask,
+    /// Fields writable (before intersecting with `read`: use [`Decision::can_write`]).
+    pub write: FieldMask,
+    /// Row rules, any of which admits a row; `None` means unrestricted (admin, system or
+    /// a role with `all`).
+    pub rows: Option<Vec<RowRule>>,
+}
+
+impl Decision {
+    pub fn full(form: &str) -> Decision {
+        Decision {
+            form: form.to_owned(),
+            actions: ACTIONS.iter().map(|a| a.to_string()).collect(),
+            read: FieldMask::full(),
+            write: FieldMask::full(),
+            rows: None,
+        }
+    }
+
+    pub fn allows(&self, action: &str) -> bool {
+        self.actions.contains(action)
+    }
+
+    pub fn can_read(&self, field: &str) -> bool {
+        self.read.allows(field)
+    }
+
+    pub fn can_write(&self, field: &str) -> bool {
+        self.read.allows(field) && self.write.allows(field)
+    }
+
+    /// 403 unless the action is allowed (404 when the caller may not even read the form,
+    /// so its existence is not confirmed to someone with no access at all).
+    pub fn require(&self, action: &str) -> DomainResult<()> {
+        if self.allows(action) {
+            return Ok(());
+        }
+        if self.actions.is_empty() {
+            return Err(DomainError::NotFound(format!("form {}", self.form)));
+        }
+        Err(DomainError::forbidden(
+            "",
+            "action",
+            format!("your roles do not allow {action} on {}", self.form),
+        ))
+    }
+
+    /// 403 naming the field unless it is readable.
+    pub fn require_read(&self, field: &str, pointer: &str) -> DomainResult<()> {
+        let top = field.split('.').next().unwrap_or(field);
+        if crate::query::fields::SysCol::parse(top).is_some() || self.can_read(top) {
+            return Ok(());
+        }
+        Err(DomainError::forbidden(
+            pointer,
+            "field_read",
+            format!("you may not read the field {top}"),
+        ))
+    }
+
+    /// Remove the fields this caller may not read from a record's `data` object.
+    pub fn project(&self, data: &mut Value) {
+        if self.read.is_full() {
+            return;
+        }
+        if let Value::Object(o) = data {
+            o.retain(|k, _| self.read.allows(k));
+        }
+    }
+}
+
+/// The loaded rules, indexed for computing decisions.
+#[derive(Debug, Default)]
+pub struct PolicyIndex {
+    /// (app, role subject) → form or `*` → rules of that form.
+    roles: HashMap<(String, String), HashMap<String, RoleForm>>,
+    /// (user subject, app) → role subjects.
+    members: HashMap<(String, String), Vec<String>>,
+}
+
+#[derive(Debug, Default, Clone)]
+struct RoleForm {
+    actions: HashSet<String>,
+    read: FieldMask,
+    write: FieldMask,
+    rows: Vec<RowRule>,
+}
+
+impl PolicyIndex {
+    pub fn build(p: &[Vec<String>], g: &[Vec<String>]) -> PolicyIndex {
+        let mut idx = PolicyIndex::default();
+        for r in p {
+            let [sub, app, obj, act, eft] = r.as_slice() else {
+                continue;
+            };
+            let forms = idx.roles.entry((app.clone(), sub.clone())).or_default();
+            let parts: Vec<&str> = obj.split('/').collect();
+            match parts.as_slice() {
+                ["form", form] if eft == "allow" => {
+                    forms
+                        .entry(form.to_string())
+                        .or_default()
+                        .actions
+                        .insert(act.clone());
+                }
+                ["rows", form] => {
+                    if let Some(rule) = RowRule::decode(act) {
+                        forms.entry(form.to_string()).or_default().rows.push(rule);
+                    }
+                }
+                ["field", form, field] => {
+                    let rf = forms.entry(form.to_string()).or_default();
+                    let mask = if act == "read" {
+                        &mut rf.read
+                    } else {
+                        &mut rf.write
+                    };
+                    match (eft.as_str(), *field) {
+                        ("allow", "*") => mask.all = true,
+                        ("allow", f) => {
+                            mask.allow.insert(f.to_owned());
+                        }
+                        (_, f) => {
+                            mask.deny.insert(f.to_owned());
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        for r in g {
+            if let [user, role, app] = r.as_slice() {
+                idx.members
+                    .entry((user.clone(), app.clone()))
+                    .or_default()
+                    .push(role.clone());
+            }
+        }
+        idx
+    }
+
+    /// The role subjects of a user in an app.
+    pub fn roles_of(&self, username: &str, app: &str) -> Vec<String> {
+        let mut r = self
+            .members
+            .get(&(user_subject(username), app.to_owned()))
+            .cloned()
+            .unwrap_or_default();
+        r.sort();
+        r.dedup();
+        r
+    }
+
+    /// Combine the rules of `roles` for one form: allows add up, a deny anywhere wins
+    /// (as casbin's effect), row rules add up.
+    pub fn decide(&self, app: &str, roles: &[String], form: &str) -> Decision {
+        let mut d = Decision {
+            form: form.to_owned(),
+            rows: Some(vec![]),
+            ..Default::default()
+        };
+        let mut unrestricted = false;
+        for role in roles {
+            let Some(forms) = self.roles.get(&(app.to_owned(), role.clone())) else {
+                continue;
+            };
+            for key in [form, "*"] {
+                let Some(rf) = forms.get(key) else { continue };
+                d.actions.extend(rf.actions.iter().cloned());
+                for (into, from) in [(&mut d.read, &rf.read), (&mut d.write, &rf.write)] {
+                    into.all |= from.all;
+                    into.allow.extend(from.allow.iter().cloned());
+                    into.deny.extend(from.deny.iter().cloned());
+                }
+                for r in &rf.rows {
+                    if *r == RowRule::All {
+                        unrestricted = true;
+                    } else if let Some(rows) = d.rows.as_mut() {
+                        rows.push(r.clone());
+                    }
+                }
+            }
+        }
+        if unrestricted {
+            d.rows = None;
+        }
+        d
+    }
+}
