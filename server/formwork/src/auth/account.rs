@@ -124,11 +124,13 @@ impl AuthService {
         if row.try_get::<i64>("", "disabled")? != 0 {
             return Err(denied());
         }
-        let user = user_json(&row)?;
-        let username = user["username"].as_str().unwrap_or_default().to_owned();
+        // Read straight from the row: this runs on every request.
+        let username: String = row.try_get("", "username")?;
+        let department: Option<String> = row.try_get("", "department")?;
+        let attributes: String = row.try_get("", "attributes")?;
         let mut actor = actor;
         actor.user = username.clone();
-        actor.department = user["department"].as_str().map(str::to_owned);
+        actor.department = department.clone();
         if let Via::Token { id, .. } = &via {
             actor.client = Some(
                 format!("token:{id} {}", actor.client.unwrap_or_default())
@@ -140,10 +142,10 @@ impl AuthService {
             actor,
             principal: Arc::new(Principal {
                 username,
-                display_name: user["display_name"].as_str().unwrap_or_default().to_owned(),
-                department: user["department"].as_str().map(str::to_owned),
-                platform_role: user["platform_role"].as_str().map(str::to_owned),
-                attributes: user["attributes"].clone(),
+                display_name: row.try_get("", "display_name")?,
+                department,
+                platform_role: row.try_get("", "platform_role")?,
+                attributes: serde_json::from_str(&attributes).unwrap_or_else(|_| json!({})),
                 via,
                 epoch: row.try_get("", "epoch")?,
             }),

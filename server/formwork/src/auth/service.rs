@@ -17,8 +17,7 @@ use crate::config::AuthSettings;
 use crate::error::{DomainError, DomainResult};
 use crate::query::fields::Scope;
 use crate::query::filter::Filter;
-use crate::query::sql::{Params, compile, data_expr};
-use crate::schema::model::JsonType;
+use crate::query::sql::{Params, compile, reference_and_id};
 use crate::service::forms::FormService;
 use crate::store::db::{Backend, Db};
 use crate::store::oplog::Actor;
@@ -422,14 +421,7 @@ impl AuthService {
                         let inner = self
                             .row_scope_at(caller, app, &target, backend, params, depth + 1)
                             .await?;
-                        let expr =
-                            data_expr(backend, std::slice::from_ref(field), JsonType::Number);
-                        // PostgreSQL compares the JSON value with the id as JSON (a cast
-                        // would fail on a malformed value).
-                        let id = match backend {
-                            Backend::Sqlite => "id",
-                            Backend::Postgres => "to_jsonb(id)",
-                        };
+                        let (expr, id) = reference_and_id(backend, field);
                         parts.push(format!(
                             "{expr} IN (SELECT {id} FROM records WHERE {} AND deleted_at IS NULL{})",
                             form_scope(app, &target),

@@ -88,6 +88,18 @@ fn expr_at(backend: Backend, base: Base, path: &[String], ty: JsonType) -> Strin
     }
 }
 
+/// A reference field's value and the `records.id` it names, as two comparable expressions
+/// (`ref IN (SELECT id …)`). PostgreSQL compares them as JSON: a cast of the field would fail
+/// on a malformed value.
+pub fn reference_and_id(backend: Backend, field: &str) -> (String, &'static str) {
+    let expr = data_expr(backend, &[field.to_owned()], JsonType::Number);
+    let id = match backend {
+        Backend::Sqlite => "id",
+        Backend::Postgres => "to_jsonb(id)",
+    };
+    (expr, id)
+}
+
 /// The JSON type of a data field as every typed comparison's guard tests it (`''` when
 /// absent). PostgreSQL gets statistics on exactly this text (see form_ops.rs).
 pub fn data_type_expr(backend: Backend, path: &[String]) -> String {
