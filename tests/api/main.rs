@@ -14,6 +14,7 @@ mod errors;
 mod files;
 mod filters;
 mod identity;
+mod leaks;
 mod operations;
 mod packages;
 mod permissions;
