@@ -1,36 +1,121 @@
-import { useEffect, useState } from 'react';
-import { describeHealth } from './health.ts';
+import { lazy, Suspense, useEffect, useState } from 'react';
+import { BrowserRouter, Link, Navigate, Route, Routes, useParams } from 'react-router';
+import { Alert, App as AntApp, Button, ConfigProvider, Dropdown, Layout, Spin } from 'antd';
+import { GlobalOutlined, LogoutOutlined } from '@ant-design/icons';
+import enUS from 'antd/locale/en_US';
+import zhCN from 'antd/locale/zh_CN';
+import 'dayjs/locale/zh-cn';
+import dayjs from 'dayjs';
+import { I18nProvider, useI18n } from './i18n/index.tsx';
+import { SessionProvider, useSession } from './auth.tsx';
+import { LoginPage } from './staff/LoginPage.tsx';
+import { HomePage, AppHome } from './staff/HomePage.tsx';
+import { ListPage } from './staff/ListPage.tsx';
+import { RecordPage } from './staff/RecordPage.tsx';
+import { api } from './api/client.ts';
+import type { AppDef } from './api/types.ts';
 
-export const HEALTH_URL = '/api/v1/health';
-export const API_DOCS_URL = '/api/docs';
+// The designer and the admin pages are for few users: their own chunks.
+const DesignerPage = lazy(() => import('./designer/DesignerPage.tsx'));
+const PermissionsPage = lazy(() => import('./admin/PermissionsPage.tsx'));
 
 export default function App() {
-  const [status, setStatus] = useState('Server: checking…');
-
-  useEffect(() => {
-    const controller = new AbortController();
-    fetch(HEALTH_URL, { signal: controller.signal, headers: { Accept: 'application/json' } })
-      .then(async (res) => {
-        if (!res.ok) throw new Error(`HTTP ${res.status}`);
-        setStatus(describeHealth(await res.json()));
-      })
-      .catch((err: unknown) => {
-        if (controller.signal.aborted) return;
-        const message = err instanceof Error ? err.message : String(err);
-        setStatus(`Server: unreachable (${message})`);
-      });
-    return () => controller.abort();
-  }, []);
-
   return (
-    <main style={{ fontFamily: 'system-ui, sans-serif', maxWidth: 720, margin: '3rem auto', padding: '0 1rem' }}>
-      <h1>Formwork</h1>
-      <p data-testid="health-status" role="status">
-        {status}
-      </p>
-      <p>
-        <a href={API_DOCS_URL}>API docs</a>
-      </p>
-    </main>
+    <I18nProvider>
+      <Themed>
+        <SessionProvider>
+          <BrowserRouter>
+            <Shell />
+          </BrowserRouter>
+        </SessionProvider>
+      </Themed>
+    </I18nProvider>
   );
+}
+
+function Themed({ children }: { children: React.ReactNode }) {
+  const { locale } = useI18n();
+  useEffect(() => {
+    dayjs.locale(locale === 'en' ? 'en' : 'zh-cn');
+    document.documentElement.lang = locale;
+  }, [locale]);
+  return (
+    <ConfigProvider locale={locale === 'en' ? enUS : zhCN}>
+      <AntApp>{children}</AntApp>
+    </ConfigProvider>
+  );
+}
+
+function LocaleSwitch() {
+  const { locale, setLocale, t } = useI18n();
+  return (
+    <Dropdown
+      menu={{
+        selectedKeys: [locale],
+        items: [
+          { key: 'zh-CN', label: '中文' },
+          { key: 'en', label: 'English' },
+        ],
+        onClick: ({ key }) => setLocale(key as 'zh-CN' | 'en'),
+      }}
+    >
+      <Button type="text" data-testid="locale-switch" aria-label={t('nav.language')} icon={<GlobalOutlined />} style={{ color: '#fff' }}>
+        {locale === 'en' ? 'EN' : '中文'}
+      </Button>
+    </Dropdown>
+  );
+}
+
+function Shell() {
+  const { me, loading, logout } = useSession();
+  const { t } = useI18n();
+  if (loading) return <Spin style={{ margin: '20vh auto', display: 'block' }} />;
+  return (
+    <Layout style={{ minHeight: '100vh' }}>
+      <Layout.Header style={{ display: 'flex', alignItems: 'center', gap: 12, padding: '0 16px' }}>
+        <Link to="/" style={{ color: '#fff', fontWeight: 600, fontSize: 18, marginRight: 'auto' }}>
+          {t('app.name')}
+        </Link>
+        <LocaleSwitch />
+        {me && (
+          <>
+            <span data-testid="current-user" style={{ color: '#fff' }}>
+              {me.display_name ?? me.username}
+            </span>
+            <Button type="text" aria-label={t('nav.logout')} icon={<LogoutOutlined />} style={{ color: '#fff' }} onClick={() => void logout()} />
+          </>
+        )}
+      </Layout.Header>
+      <Layout.Content style={{ padding: 16, maxWidth: 1400, width: '100%', margin: '0 auto' }}>
+        {me ? (
+          <Suspense fallback={<Spin />}>
+            <Routes>
+              <Route path="/" element={<HomePage />} />
+              <Route path="/login" element={<Navigate to="/" replace />} />
+              <Route path="/apps/:app" element={<AppRoute />} />
+              <Route path="/apps/:app/forms/:form" element={<ListPage />} />
+              <Route path="/apps/:app/forms/:form/new" element={<RecordPage />} />
+              <Route path="/apps/:app/forms/:form/records/:id" element={<RecordPage />} />
+              <Route path="/apps/:app/design" element={<DesignerPage />} />
+              <Route path="/apps/:app/design/:form" element={<DesignerPage />} />
+              <Route path="/apps/:app/permissions" element={<PermissionsPage />} />
+              <Route path="*" element={<Alert type="warning" message={t('common.notFound')} />} />
+            </Routes>
+          </Suspense>
+        ) : (
+          <LoginPage />
+        )}
+      </Layout.Content>
+    </Layout>
+  );
+}
+
+/** The app home. (The UI starts in zh-CN, the CRM's default, until the user switches.) */
+function AppRoute() {
+  const { app = '' } = useParams();
+  const [def, setDef] = useState<AppDef | null>(null);
+  useEffect(() => {
+    api<AppDef>(`/apps/${app}`).then(setDef).catch(() => setDef(null));
+  }, [app]);
+  return <AppHome app={app} def={def} />;
 }

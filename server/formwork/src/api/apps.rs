@@ -162,6 +162,7 @@ pub async fn get_form(
 ) -> ApiResult<axum::Json<Value>> {
     let mut out = s.forms.describe(&app, &form).await?;
     if c.is_admin() {
+        out["writable"] = json!(writable_fields(&out["definition"], |_| true));
         return Ok(axum::Json(out));
     }
     let d = s.auth.decide(&c, &app, &form).await?;
@@ -174,7 +175,17 @@ pub async fn get_form(
     }
     mask_definition(&mut out["definition"], &d);
     out["actions"] = json!(d.actions);
+    out["writable"] = json!(writable_fields(&out["definition"], |f| d.can_write(f)));
     Ok(axum::Json(out))
+}
+
+/// The root fields of a (masked) definition the caller may write, in schema order, so a
+/// client can show the others read-only instead of failing on save.
+fn writable_fields(def: &Value, can_write: impl Fn(&str) -> bool) -> Vec<String> {
+    def.pointer("/schema/properties")
+        .and_then(Value::as_object)
+        .map(|props| props.keys().filter(|k| can_write(k)).cloned().collect())
+        .unwrap_or_default()
 }
 
 pub async fn put_draft(

@@ -223,6 +223,26 @@ pub async fn list_users(State(s): State<AppState>, Auth(c): Auth) -> ApiResult<a
     Ok(axum::Json(json!({"items": s.auth.list_users().await?})))
 }
 
+/// The staff directory every signed-in user may read (for member pickers): enabled users
+/// with name and department only — no email, attributes, roles or platform role.
+pub async fn directory_users(
+    State(s): State<AppState>,
+    Auth(_c): Auth,
+) -> ApiResult<axum::Json<Value>> {
+    let items: Vec<Value> = s
+        .auth
+        .list_users()
+        .await?
+        .into_iter()
+        .filter(|u| u["disabled"] != json!(true))
+        .map(|u| {
+            json!({"username": u["username"], "display_name": u["display_name"],
+                   "department": u["department"]})
+        })
+        .collect();
+    Ok(axum::Json(json!({ "items": items })))
+}
+
 pub async fn create_user(
     State(s): State<AppState>,
     Auth(c): Auth,

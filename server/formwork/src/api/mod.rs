@@ -103,6 +103,7 @@ pub fn router(state: AppState, body_limit: usize, web_dir: &Path) -> Router {
         )
         .route("/admin/users/{username}/roles", put(auth::set_user_roles))
         .route("/admin/departments", get(auth::list_departments))
+        .route("/directory/users", get(auth::directory_users))
         .route("/admin/departments/{id}", put(auth::put_department))
         .route("/apps/{app}/roles", get(auth::list_roles))
         .route(

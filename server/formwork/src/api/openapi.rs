@@ -234,6 +234,10 @@ pub async fn platform() -> axum::Json<Value> {
             json!({"get": simple("administration", "Departments")}),
         ),
         (
+            "/directory/users",
+            json!({"get": simple("identity", "The staff directory (name and department of enabled users)")}),
+        ),
+        (
             "/admin/departments/{id}",
             json!({"put": simple("administration", "Create or change a department")}),
         ),

@@ -1,0 +1,3 @@
+export default function PermissionsPage() {
+  return <p>permissions: not built yet</p>;
+}

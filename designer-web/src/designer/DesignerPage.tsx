@@ -1,0 +1,3 @@
+export default function DesignerPage() {
+  return <p>designer: not built yet</p>;
+}

@@ -1,0 +1,1 @@
+export function ListPage() { return <p>list</p>; }

@@ -1,0 +1,1 @@
+export function RecordPage() { return <p>record</p>; }
