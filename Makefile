@@ -5,7 +5,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/formwork/target
 FORMWORK := $(CARGO_TARGET_DIR)/debug/formwork
 CRM := seed-apps/medical-device-crm
 
-.PHONY: run test build web lint bench bench-large clean-data
+.PHONY: run test build web lint e2e bench bench-large clean-data
 
 build:
 	cargo build -p formwork
@@ -20,7 +20,8 @@ run: build web
 	$(FORMWORK) serve
 
 ## Every test: formatting and lints, Rust unit tests, the API suite on SQLite and
-## PostgreSQL, the web unit tests.
+## PostgreSQL, the web unit tests, and the browser end-to-end tests (Debian's Chromium
+## against a real `formwork serve`).
 test: web lint
 	cd designer-web && npm test
 	python3 seed-apps/check_package.py
@@ -28,6 +29,12 @@ test: web lint
 	PG_URL=$$(scripts/pg-test-cluster.sh start | tail -n 1) && \
 	  FORMWORK_TEST_PG=$$PG_URL cargo test --workspace; status=$$?; \
 	  scripts/pg-test-cluster.sh stop; exit $$status
+	$(MAKE) e2e
+
+## Browser end-to-end tests only (needs the web build and the server binary).
+e2e:
+	scripts/browser-deps.sh
+	cd designer-web && FORMWORK_BIN=$(FORMWORK) npm run e2e
 
 lint:
 	cargo fmt --all -- --check

@@ -1,0 +1,163 @@
+// The staff app against a real server in Debian's Chromium: a customer-service user files
+// a service order (server validation shown on the right field), finds it by filter and
+// exports it; an engineer never sees contract amounts or service fees; screenshots.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEMO_PASSWORD, PHONE, adminApi, launchBrowser, loginPage, screenshotDir, startServer } from './harness.mjs';
+
+let server;
+let browser;
+let admin;
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+  admin = await adminApi(server);
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/** Open an antd Select by its test id, type, and pick the first matching option. */
+async function pick(page, testId, text) {
+  const select = page.getByTestId(testId);
+  await select.click();
+  if (text) await page.keyboard.type(text);
+  const option = page.locator('.ant-select-dropdown:visible .ant-select-item-option').first();
+  await option.waitFor();
+  await option.click();
+}
+
+function fieldError(page, key) {
+  return page.locator(`[data-field="${key}"] .ant-form-item-explain-error`);
+}
+
+test('customer service files a service order, sees the server error on the field, finds and exports it', async () => {
+  const customer = (await admin('/apps/crm/forms/customer/records?limit=1&fields=name')).body.items[0];
+  const page = await loginPage(browser, server, 'cs1', DEMO_PASSWORD, { locale: 'en' });
+  await page.getByTestId('app-crm').click();
+  await page.getByTestId('form-service_order').click();
+  await page.getByTestId('list-total').waitFor();
+  await page.getByTestId('list-new').click();
+
+  await pick(page, 'field-customer', customer.data.name.slice(0, 4));
+  await page.getByTestId('field-fault_code').fill('E2E-7731');
+  // fault_description is required: leave it out so the server refuses the write.
+  await page.getByTestId('record-save').click();
+  await fieldError(page, 'fault_description').waitFor();
+  assert.match(await fieldError(page, 'fault_description').innerText(), /required/);
+  assert.equal(await fieldError(page, 'fault_code').count(), 0, 'only the failing field is marked');
+
+  await page.getByTestId('field-fault_description').fill('E2E: screen stays dark after power-on');
+  await page.getByTestId('record-save').click();
+  await page.waitForURL(/\/records\/\d+$/);
+  const id = Number(/\/records\/(\d+)$/.exec(page.url())[1]);
+  const stored = (await admin(`/apps/crm/forms/service_order/records/${id}`)).body;
+  assert.equal(stored.data.fault_code, 'E2E-7731');
+  assert.equal(stored.data.customer, customer.id);
+  assert.equal(stored.created_by, 'cs1');
+  assert.match(stored.data.serial, /^SO-\d{8}-\d{4}$/);
+
+  // History shows the creation with field-level values.
+  await page.getByTestId('tab-history').click();
+  await page.getByTestId('history').getByText('E2E-7731').waitFor();
+
+  // Find it by filter.
+  await page.getByTestId('record-back').click();
+  await page.getByTestId('filter-add').click();
+  await pick(page, 'filter-field-0', 'Fault code');
+  await page.getByTestId('filter-value-0').fill('E2E-77');
+  await page.getByTestId('filter-apply').click();
+  await page.getByTestId(`record-link-${id}`).waitFor();
+  await page.waitForFunction(() => document.querySelector('[data-testid="list-total"]')?.textContent?.startsWith('1 '));
+  assert.equal(await page.locator('[data-testid^="record-link-"]').count(), 1);
+
+  // Export the filtered list as CSV.
+  await page.getByTestId('list-export').hover();
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-csv').click()]);
+  const csv = readFileSync(await download.path(), 'utf8');
+  const lines = csv.trim().split(/\r?\n/);
+  assert.equal(lines.length, 2, `one header and one record:\n${csv}`);
+  assert.ok(lines[1].startsWith(`${id},`), `the exported row is the record: ${lines[1]}`);
+  await page.context().close();
+});
+
+test('an engineer cannot see contract amounts or service fees anywhere in the UI', async () => {
+  const contract = (await admin('/apps/crm/forms/contract/records?limit=1')).body.items[0];
+  const amount = contract.data.amount;
+  assert.equal(typeof amount, 'number');
+  const order = (await admin('/apps/crm/forms/service_order/records?limit=1&filter=' + encodeURIComponent(JSON.stringify({ '==': [{ var: 'engineer' }, 'engineer1'] })))).body.items[0];
+
+  const page = await loginPage(browser, server, 'engineer1', DEMO_PASSWORD);
+  const bodies = [];
+  page.on('response', async (r) => {
+    if (r.url().includes('/api/v1/')) bodies.push(await r.text().catch(() => ''));
+  });
+  const visible = async () => page.locator('body').innerText();
+  const amountTexts = [String(amount), amount.toLocaleString('zh-CN', { minimumFractionDigits: 2 })];
+
+  // Contract list with every column the engineer may choose switched on.
+  await page.goto('/apps/crm/forms/contract');
+  await page.getByTestId('list-total').waitFor();
+  await page.getByTestId('list-columns-button').click();
+  const choices = await page.getByTestId('list-columns').innerText();
+  assert.doesNotMatch(choices, /合同金额/);
+  await page.getByTestId('list-columns').locator('input[type=checkbox]:not(:checked)').evaluateAll((els) => els.forEach((e) => e.click()));
+  await page.getByTestId('list-table').locator('tbody tr.ant-table-row').first().waitFor();
+  // Filter field choices do not offer it either.
+  await page.getByTestId('filter-add').click();
+  await page.getByTestId('filter-field-0').click();
+  const filterChoices = await page.locator('.ant-select-dropdown:visible').innerText();
+  assert.doesNotMatch(filterChoices, /合同金额/);
+  await page.keyboard.press('Escape');
+
+  // The contract record form and its history.
+  await page.goto(`/apps/crm/forms/contract/records/${contract.id}`);
+  await page.getByTestId('record-title').waitFor();
+  await page.locator('[data-field="contract_no"]').waitFor();
+  let text = await visible();
+  assert.doesNotMatch(text, /合同金额/);
+  for (const a of amountTexts) assert.ok(!text.includes(a), `amount ${a} on the contract page`);
+  await page.getByTestId('tab-history').click();
+  await page.getByTestId('history').waitFor();
+  text = await visible();
+  for (const a of amountTexts) assert.ok(!text.includes(a), `amount ${a} in the history`);
+
+  // The engineer's own service order: no service fee field.
+  await page.goto(`/apps/crm/forms/service_order/records/${order.id}`);
+  await page.locator('[data-field="fault_description"]').waitFor();
+  text = await visible();
+  assert.doesNotMatch(text, /服务费/);
+  assert.equal(await page.locator('[data-field="service_fee"]').count(), 0);
+  assert.equal(await page.locator('[data-field="amount"]').count(), 0);
+
+  // Nothing the browser received carried the values either.
+  const all = bodies.join('\n');
+  assert.ok(!all.includes('"amount"'), 'no amount key in any API response');
+  assert.ok(!all.includes('"service_fee"'), 'no service_fee key in any API response');
+  await page.context().close();
+});
+
+test('screenshots of a CRM list and a service order at desktop and phone width', async () => {
+  const dir = screenshotDir();
+  for (const [name, viewport] of [
+    ['desktop', { width: 1366, height: 900 }],
+    ['phone', PHONE],
+  ]) {
+    const page = await loginPage(browser, server, 'manager_east', DEMO_PASSWORD, { viewport });
+    await page.goto('/apps/crm/forms/service_order');
+    await page.getByTestId('list-table').locator('tbody tr.ant-table-row').nth(3).waitFor();
+    await page.screenshot({ path: join(dir, `crm-list-${name}.png`), fullPage: name === 'desktop' });
+    await page.locator('[data-testid^="record-link-"]').first().click();
+    await page.locator('[data-field="fault_description"]').waitFor();
+    await page.screenshot({ path: join(dir, `crm-service-order-${name}.png`), fullPage: true });
+    if (name === 'phone') {
+      // Nothing wider than the phone: the form reflows into one column.
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 1, `page is ${overflow}px wider than the phone`);
+    }
+    await page.context().close();
+  }
+});
