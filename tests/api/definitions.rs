@@ -196,3 +196,62 @@ on_both_stores!(
         assert_eq!(ats, vec!["2026-01-03", "2026-01-02", "2026-01-01"]);
     }
 );
+
+on_both_stores!(
+    layout_rules_are_checked_and_kept,
+    |app: TestApp| async move {
+        app.app("t").await;
+        let schema = json!({
+            "type": "object", "additionalProperties": false,
+            "properties": {
+                "status": {"type": "string", "x-type": "select", "x-label": {"en": "Status"},
+                           "enum": ["open", "closed"],
+                           "x-options": {"open": {"en": "Open"}, "closed": {"en": "Closed"}}},
+                "resolution": {"type": "string", "x-type": "long_text", "x-label": {"en": "Resolution"}}
+            }
+        });
+        let control = |rule: Value| json!({"type": "Control", "scope": "#/properties/resolution", "rule": rule});
+        let def = |rule: Value| {
+            json!({"key": "ticket", "label": {"en": "Ticket"}, "schema": schema,
+                   "layout": {"type": "VerticalLayout", "elements": [
+                       {"type": "Control", "scope": "#/properties/status"}, control(rule)]}})
+        };
+        let body = expect(
+            app.put(
+                "/apps/t/forms/ticket/draft",
+                &def(json!({"effect": "BLINK", "condition": {"==": [{"var": "nope"}, 1]}, "x": 1})),
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        let p = pointers(&body);
+        for expected in [
+            "/layout/elements/1/rule/effect",
+            "/layout/elements/1/rule/condition",
+            "/layout/elements/1/rule/x",
+        ] {
+            assert!(
+                p.contains(&expected.to_owned()),
+                "missing {expected} in {body}"
+            );
+        }
+        assert!(body.to_string().contains("nope"), "{body}");
+        let good = json!({"effect": "SHOW", "condition": {"==": [{"var": "status"}, "closed"]}});
+        expect(
+            app.put("/apps/t/forms/ticket/draft", &def(good.clone()))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        expect(
+            app.post("/apps/t/forms/ticket/publish", &def(good.clone()))
+                .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        let form = expect(app.get("/apps/t/forms/ticket").await, StatusCode::OK).await;
+        assert_eq!(form["definition"]["layout"]["elements"][1]["rule"], good);
+        assert_eq!(form["writable"], json!(["status", "resolution"]));
+    }
+);

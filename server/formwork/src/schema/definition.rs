@@ -375,8 +375,13 @@ fn check_label(label: Option<&Value>, ptr: &str, required: bool, details: &mut V
     }
 }
 
-/// Every `Control.scope` in the layout points at a property of the schema.
+/// Every `Control.scope` in the layout points at a property of the schema, and every
+/// show/hide `rule` is `{effect: SHOW|HIDE, condition: JSON Logic}` whose variables name
+/// fields of the form.
 fn check_layout(layout: &Value, schema: &Value, ptr: &str, details: &mut Vec<Detail>) {
+    if let Some(rule) = layout.get("rule") {
+        check_rule(rule, schema, &format!("{ptr}/rule"), details);
+    }
     if let Some(scope) = layout.get("scope").and_then(Value::as_str) {
         let target = scope.strip_prefix('#').and_then(|p| schema.pointer(p));
         if target.is_none() {
@@ -391,6 +396,79 @@ fn check_layout(layout: &Value, schema: &Value, ptr: &str, details: &mut Vec<Det
         for (i, el) in elements.iter().enumerate() {
             check_layout(el, schema, &format!("{ptr}/elements/{i}"), details);
         }
+    }
+}
+
+fn check_rule(rule: &Value, schema: &Value, ptr: &str, details: &mut Vec<Detail>) {
+    let Some(o) = rule.as_object() else {
+        details.push(Detail::new(
+            ptr,
+            "rule",
+            "a rule is {\"effect\": \"SHOW\" or \"HIDE\", \"condition\": JSON Logic}",
+        ));
+        return;
+    };
+    if let Some(k) = o.keys().find(|k| *k != "effect" && *k != "condition") {
+        details.push(Detail::new(
+            format!("{ptr}/{}", escape(k)),
+            "unknown_property",
+            format!("a rule has only effect and condition, not {k}"),
+        ));
+    }
+    if !matches!(
+        o.get("effect").and_then(Value::as_str),
+        Some("SHOW" | "HIDE")
+    ) {
+        details.push(Detail::new(
+            format!("{ptr}/effect"),
+            "rule",
+            "effect is \"SHOW\" or \"HIDE\"",
+        ));
+    }
+    match o.get("condition") {
+        None => details.push(Detail::new(
+            format!("{ptr}/condition"),
+            "required",
+            "a rule needs a JSON Logic condition",
+        )),
+        Some(c) => {
+            let mut vars = Vec::new();
+            logic_vars(c, &mut vars);
+            let props = schema.get("properties").and_then(Value::as_object);
+            for v in vars {
+                let top = v.split('.').next().unwrap_or(&v);
+                if !props.is_some_and(|p| p.contains_key(top)) {
+                    details.push(Detail::new(
+                        format!("{ptr}/condition"),
+                        "rule",
+                        format!("the condition reads {v}, which is not a field of this form"),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// The variable names a JSON Logic expression reads (`{"var": "x"}`, `{"var": ["x", d]}`).
+fn logic_vars(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(o) => {
+            for (k, x) in o {
+                if k == "var" {
+                    let name = match x {
+                        Value::Array(a) => a.first().and_then(Value::as_str),
+                        other => other.as_str(),
+                    };
+                    if let Some(n) = name.filter(|n| !n.is_empty()) {
+                        out.push(n.to_owned());
+                    }
+                } else {
+                    logic_vars(x, out);
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| logic_vars(x, out)),
+        _ => {}
     }
 }
 
