@@ -161,3 +161,60 @@ test('screenshots of a CRM list and a service order at desktop and phone width',
     await page.context().close();
   }
 });
+
+test('an engineer edits own order: read-only fields, a sub-table row, a photo and a signature', async () => {
+  const page = await loginPage(browser, server, 'engineer1', DEMO_PASSWORD, { locale: 'en' });
+  await page.goto('/apps/crm/forms/service_order');
+  await page.locator('[data-testid^="record-link-"]').first().click();
+  await page.waitForURL(/\/records\/\d+$/);
+  const id = Number(/\/records\/(\d+)$/.exec(page.url())[1]);
+  const before = (await admin(`/apps/crm/forms/service_order/records/${id}`)).body;
+  assert.equal(before.data.engineer, 'engineer1');
+
+  // Fields outside the engineer's write list are shown read-only; the form has no create.
+  await page.locator('[data-field="customer"]').waitFor();
+  assert.ok(await page.locator('[data-field="customer"] .ant-select-disabled').count(), 'customer is read-only');
+  assert.equal(await page.getByTestId('field-cause').isDisabled(), false);
+
+  await page.getByTestId('field-cause').fill('E2E: worn power board');
+  const rows = before.data.parts_used?.length ?? 0;
+  await page.getByTestId('field-parts_used-add').click();
+  const part = (await admin('/apps/crm/forms/spare_part/records?limit=1')).body.items[0];
+  await pick(page, `field-parts_used.${rows}.part`, part.data.part_number);
+  await page.getByTestId(`field-parts_used.${rows}.qty`).fill('2');
+  await page.getByTestId(`field-parts_used.${rows}.unit_cost`).fill('10.5');
+
+  const png = Buffer.from(
+    'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
+    'base64',
+  );
+  await page.getByTestId('field-photos').locator('input[type=file]').setInputFiles({ name: 'board.png', mimeType: 'image/png', buffer: png });
+  await page.getByTestId('field-photos').getByText('board.png').waitFor();
+
+  const canvas = page.getByTestId('field-customer_signature').locator('canvas');
+  const box = await canvas.boundingBox();
+  await page.mouse.move(box.x + 20, box.y + 30);
+  await page.mouse.down();
+  await page.mouse.move(box.x + 120, box.y + 90, { steps: 8 });
+  await page.mouse.move(box.x + 200, box.y + 40, { steps: 8 });
+  await page.mouse.up();
+  await page.getByTestId('field-customer_signature').getByRole('button', { name: 'Save' }).click();
+  await page.getByTestId('field-customer_signature').getByText('signature.png').waitFor();
+
+  await page.getByTestId('record-reason').fill('on-site visit');
+  await page.getByTestId('record-save').click();
+  await page.getByText('Saved').waitFor();
+
+  const after = (await admin(`/apps/crm/forms/service_order/records/${id}`)).body;
+  assert.equal(after.data.cause, 'E2E: worn power board');
+  assert.deepEqual(after.data.parts_used[rows], { part: part.id, qty: 2, unit_cost: 10.5 });
+  assert.equal(after.data.customer, before.data.customer, 'read-only fields unchanged');
+  assert.ok(after.data.photos.some((f) => f.name === 'board.png' && /^[0-9a-f]{64}$/.test(f.sha256)));
+  assert.equal(after.data.customer_signature.content_type, 'image/png');
+  const expectedCost = after.data.parts_used.reduce((s, r) => s + r.qty * (r.unit_cost ?? 0), 0);
+  assert.ok(Math.abs(after.data.parts_cost - expectedCost) < 1e-6, 'the server recomputed parts_cost');
+  const history = (await admin(`/apps/crm/forms/service_order/records/${id}/history`)).body.items;
+  assert.equal(history.at(-1).reason, 'on-site visit');
+  assert.equal(history.at(-1).actor, 'engineer1');
+  await page.context().close();
+});
