@@ -597,3 +597,82 @@ on_both_stores!(
         assert_eq!(rec["owner"], "admin");
     }
 );
+
+on_both_stores!(
+    writes_cannot_leave_the_callers_rows,
+    |app: TestApp| async move {
+        let d = setup(&app).await;
+        let sales = crm::user(&app, "sales1", &["sales"], None).await;
+        let post = reqwest::Method::POST;
+        let contracts = "/apps/crm/forms/contract/records";
+        // A contract for one of my customers: fine. For another rep's customer: refused,
+        // and nothing is written.
+        let mine =
+            json!({"data": {"contract_no": "HT-S1", "customer": d.customer_a, "kind": "sale"}});
+        let (s, created) = send(&sales, &app, post.clone(), contracts, &mine).await;
+        assert_eq!(s, StatusCode::CREATED, "{created}");
+        let theirs =
+            json!({"data": {"contract_no": "HT-S2", "customer": d.customer_b, "kind": "sale"}});
+        let (s, body) = send(&sales, &app, post.clone(), contracts, &theirs).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+        assert_eq!(body["details"][0]["rule"], "row_scope", "{body}");
+        assert_eq!(body["details"][0]["pointer"], "/data", "{body}");
+        let (_, all) = get(&app.client, &app, &format!("{contracts}?filter=%7B%22%3D%3D%22%3A%5B%7B%22var%22%3A%22contract_no%22%7D%2C%22HT-S2%22%5D%7D&total=true")).await;
+        assert_eq!(all["total"], 0, "nothing written: {all}");
+        // Bulk: one bad item refuses the whole request with its pointer.
+        let items: Vec<Value> = [&mine, &theirs]
+            .iter()
+            .map(|b| {
+                let mut d = b["data"].clone();
+                d["contract_no"] = json!(format!("{}-bulk", d["contract_no"].as_str().unwrap()));
+                json!({"data": d})
+            })
+            .collect();
+        let bulk = json!({ "items": items });
+        let (s, body) = send(
+            &sales,
+            &app,
+            post.clone(),
+            &format!("{contracts}/bulk"),
+            &bulk,
+        )
+        .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+        assert_eq!(body["details"][0]["pointer"], "/items/1/data", "{body}");
+        // Moving my contract to another rep's customer is refused too.
+        let one = format!("{contracts}/{}", created["id"]);
+        let (s, body) = send(
+            &sales,
+            &app,
+            reqwest::Method::PATCH,
+            &one,
+            &json!({"data": {"customer": d.customer_b}}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+        assert_eq!(body["details"][0]["rule"], "row_scope", "{body}");
+        let (_, still) = get(&app.client, &app, &one).await;
+        assert_eq!(still["data"]["customer"], json!(d.customer_a));
+        // Import goes through the same check (give the role import first).
+        let (_, mut role) = get(&app.client, &app, "/apps/crm/roles/sales").await;
+        role["permissions"]["contract"]["actions"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!("import"));
+        assert_eq!(
+            app.put("/apps/crm/roles/sales", &role).await.status(),
+            StatusCode::OK
+        );
+        let csv = format!("contract_no,customer,kind\nHT-S3,{},sale\n", d.customer_b);
+        let r = sales
+            .post(app.url(&format!("{contracts}/import?format=csv")))
+            .header("content-type", "text/csv")
+            .body(csv)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["details"][0]["pointer"], "/rows/1/data", "{body}");
+    }
+);

@@ -23,6 +23,8 @@ pub struct ImportRecords {
     pub actor: Actor,
     pub today: chrono::NaiveDate,
     pub file_name: Option<String>,
+    /// The importer's row scope: every new record must fall inside it.
+    pub scope: Option<Arc<super::record_ops::RowScope>>,
 }
 
 impl WriteOp for ImportRecords {
@@ -55,6 +57,7 @@ impl WriteOp for ImportRecords {
                         data: rec["data"].clone(),
                         serials,
                         reason: Some("import".into()),
+                        scope: self.scope.clone(),
                     });
                 }
                 let base = count;

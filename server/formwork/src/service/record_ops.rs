@@ -18,12 +18,64 @@ use super::record_checks::{
     check_references, check_references_all, check_unique, check_unique_all,
 };
 
+/// The caller's row scope as SQL (see `AuthService::row_scope`). A create or update that
+/// would leave the record outside it is refused inside the same transaction, so no role
+/// can write a record it could not then read (a sales rep filing a contract for another
+/// rep's customer, an engineer assigning an order to someone else).
+#[derive(Debug)]
+pub struct RowScope {
+    pub sql: String,
+    pub params: Vec<sea_orm::Value>,
+}
+
+impl RowScope {
+    pub fn new(sql: Option<String>, params: crate::query::sql::Params) -> Option<Arc<RowScope>> {
+        sql.map(|sql| {
+            Arc::new(RowScope {
+                sql,
+                params: params.0,
+            })
+        })
+    }
+}
+
+/// Refuse (403, rule `row_scope`) when record `id` is not within `scope`.
+async fn ensure_in_scope(
+    txn: &DatabaseTransaction,
+    batch: &Batch,
+    form: &CompiledForm,
+    id: i64,
+    scope: &RowScope,
+    prefix: &str,
+) -> DomainResult<()> {
+    let found = records::get_scoped(
+        txn,
+        batch.backend,
+        &form.app,
+        &form.key,
+        id,
+        Some(scope.sql.clone()),
+        scope.params.clone(),
+    )
+    .await?;
+    if found.is_none() {
+        return Err(DomainError::forbidden(
+            &format!("{prefix}/data"),
+            "row_scope",
+            "the record would be outside the rows your roles allow",
+        ));
+    }
+    Ok(())
+}
+
 /// A record to create, already validated.
 #[derive(Clone)]
 pub struct NewData {
     pub data: Value,
     pub serials: Vec<(String, SerialPattern)>,
     pub reason: Option<String>,
+    /// The creator's row scope; the new record must fall inside it.
+    pub scope: Option<Arc<RowScope>>,
 }
 
 /// A new version of an existing record, validated against the version read as `base`.
@@ -34,6 +86,8 @@ pub struct ChangedData {
     pub base_row_version: i64,
     pub if_match: Option<i64>,
     pub reason: Option<String>,
+    /// The writer's row scope; the changed record must stay inside it.
+    pub scope: Option<Arc<RowScope>>,
 }
 
 pub struct CreateRecords {
@@ -199,6 +253,11 @@ pub async fn create_all_by(
         &batch.now,
     )
     .await?;
+    for (i, (id, item)) in ids.iter().zip(&items).enumerate() {
+        if let Some(scope) = &item.scope {
+            ensure_in_scope(txn, batch, form, *id, scope, &prefix(i)).await?;
+        }
+    }
     let mut rows = Vec::with_capacity(items.len());
     for ((id, item), actor) in ids.into_iter().zip(items).zip(&actors) {
         let after = crate::store::oplog::canonical(&item.data);
@@ -319,6 +378,9 @@ impl WriteOp for UpdateRecords {
                     return Err(DomainError::Stale {
                         current: cur.row_version,
                     });
+                }
+                if let Some(scope) = &item.scope {
+                    ensure_in_scope(txn, batch, form, row.id, scope, &prefix).await?;
                 }
                 batch
                     .log(

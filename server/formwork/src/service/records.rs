@@ -8,7 +8,7 @@ use std::sync::{Arc, RwLock};
 use super::forms::FormService;
 use super::prepare::{WriteBody, merge_patch, parse_body, prepare};
 use super::record_ops::{
-    ChangedData, CreateRecords, Lifecycle, NewData, SetDeleted, UpdateRecords,
+    ChangedData, CreateRecords, Lifecycle, NewData, RowScope, SetDeleted, UpdateRecords,
 };
 use crate::auth::{AuthService, Caller, Decision};
 use crate::error::{Detail, DomainError, DomainResult};
@@ -88,6 +88,7 @@ impl RecordService {
         let compiled = self.forms.current(app, form).await?;
         let decision = self.auth.decide(caller, app, form).await?;
         decision.require("create")?;
+        let scope = self.write_scope(caller, app, form).await?;
         let today = self.today(app).await?;
         let mut items = Vec::with_capacity(bodies.len());
         let mut details = Vec::new();
@@ -112,6 +113,7 @@ impl RecordService {
                     data,
                     serials,
                     reason,
+                    scope: scope.clone(),
                 })
             }) {
                 Ok(item) => items.push(item),
@@ -133,6 +135,21 @@ impl RecordService {
             })
             .await?;
         Ok(project_all(&decision, into_vec(out)))
+    }
+
+    /// The caller's row scope for writes (None: all rows).
+    pub(super) async fn write_scope(
+        &self,
+        caller: &Caller,
+        app: &str,
+        form: &str,
+    ) -> DomainResult<Option<Arc<RowScope>>> {
+        let mut params = crate::query::sql::Params::default();
+        let sql = self
+            .auth
+            .row_scope(caller, app, form, self.db.backend, &mut params)
+            .await?;
+        Ok(RowScope::new(sql, params))
     }
 
     /// One record as the caller may see it (404 when out of their rows).
@@ -234,6 +251,7 @@ impl RecordService {
                     base_row_version: cur.row_version,
                     if_match,
                     reason: reason.clone(),
+                    scope: self.write_scope(caller, app, form).await?,
                 }],
                 actor: caller.actor.clone(),
                 bulk: false,
@@ -263,6 +281,7 @@ impl RecordService {
         let compiled = self.forms.current(app, form).await?;
         let decision = self.auth.decide(caller, app, form).await?;
         decision.require("update")?;
+        let scope = self.write_scope(caller, app, form).await?;
         let today = self.today(app).await?;
         let mut changes = Vec::with_capacity(items.len());
         let mut details = Vec::new();
@@ -320,6 +339,7 @@ impl RecordService {
                         base_row_version: cur.row_version,
                         if_match: expected,
                         reason,
+                        scope: scope.clone(),
                     },
                     denied,
                 ))

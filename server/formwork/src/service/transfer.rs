@@ -62,6 +62,7 @@ impl RecordService {
             actor: caller.actor.clone(),
             today,
             file_name,
+            scope: self.write_scope(caller, app, form).await?,
         };
         let started = std::time::Instant::now();
         let out = self.writer.submit(op).await;
