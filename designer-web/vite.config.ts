@@ -10,6 +10,9 @@ export default defineConfig({
   build: {
     outDir: 'dist',
     emptyOutDir: true,
+    // bench/pageload.mjs reads it to report bundle sizes per route.
+    manifest: true,
+    chunkSizeWarningLimit: 1500,
   },
   server: {
     proxy: {

@@ -10,12 +10,13 @@ import { I18nProvider, useI18n } from './i18n/index.tsx';
 import { SessionProvider, useSession } from './auth.tsx';
 import { LoginPage } from './staff/LoginPage.tsx';
 import { HomePage, AppHome } from './staff/HomePage.tsx';
-import { ListPage } from './staff/ListPage.tsx';
-import { RecordPage } from './staff/RecordPage.tsx';
 import { api } from './api/client.ts';
 import type { AppDef } from './api/types.ts';
 
-// The designer and the admin pages are for few users: their own chunks.
+// Pages load as their own chunks: the login page and the app home come up first, the
+// designer and the admin pages (few users) never load for staff.
+const ListPage = lazy(() => import('./staff/ListPage.tsx').then((m) => ({ default: m.ListPage })));
+const RecordPage = lazy(() => import('./staff/RecordPage.tsx').then((m) => ({ default: m.RecordPage })));
 const DesignerPage = lazy(() => import('./designer/DesignerPage.tsx'));
 const PermissionsPage = lazy(() => import('./admin/PermissionsPage.tsx'));
 

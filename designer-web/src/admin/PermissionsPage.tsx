@@ -1,3 +1,762 @@
+// The permission editor of one app: roles, their action matrix, field grid and row scope,
+// and the explain panel. The logic (document ↔ matrix / grid) is in permissions.ts.
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { Link, useParams } from 'react-router';
+import {
+  Alert,
+  App as AntApp,
+  Button,
+  Card,
+  Checkbox,
+  Form,
+  Input,
+  Modal,
+  Popconfirm,
+  Select,
+  Space,
+  Spin,
+  Table,
+  Tag,
+  Typography,
+} from 'antd';
+import type { ButtonProps } from 'antd';
+import { DeleteOutlined, PlusOutlined, SaveOutlined, UndoOutlined } from '@ant-design/icons';
+import { ApiError, api, type ErrorDetail } from '../api/client.ts';
+import type { FormDetail, FormSummary, User } from '../api/types.ts';
+import { useI18n } from '../i18n/index.tsx';
+import { fieldsOf, isServerAssigned, type Field } from '../forms/model.ts';
+import {
+  ACTIONS,
+  ALL_FORMS,
+  changedForms,
+  EDITABLE_ROW_KINDS,
+  errorPlace,
+  fieldAccess,
+  filterText,
+  jsonEqual,
+  matrixForms,
+  newRole,
+  parseFilter,
+  ROLE_KEY,
+  rowKind,
+  setAction,
+  setAllFields,
+  setFieldAccess,
+  setRows,
+  type ErrorPlace,
+  type RoleDoc,
+  type RowKind,
+} from './permissions.ts';
+import { ExplainPanel } from './ExplainPanel.tsx';
+import { searchable } from './select.ts';
+
+interface PlacedError {
+  detail: ErrorDetail;
+  place: ErrorPlace;
+}
+
+/** A filter being typed: the text, and why it is not (yet) written into the role. */
+interface FilterDraft {
+  text: string;
+  error?: string;
+}
+
+function errorMessage(e: unknown): string {
+  return e instanceof ApiError ? `${e.status} ${e.message}` : String(e);
+}
+
 export default function PermissionsPage() {
-  return <p>permissions: not built yet</p>;
+  const { app = '' } = useParams();
+  const { t, label } = useI18n();
+  const { message, modal } = AntApp.useApp();
+
+  const [forms, setForms] = useState<FormSummary[] | null>(null);
+  const [roles, setRoles] = useState<RoleDoc[] | null>(null);
+  const [users, setUsers] = useState<User[]>([]);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [fieldsByForm, setFieldsByForm] = useState<Record<string, Field[]>>({});
+  const requested = useRef(new Set<string>());
+
+  const [roleKey, setRoleKey] = useState<string | undefined>();
+  const [original, setOriginal] = useState<RoleDoc | null>(null);
+  const [doc, setDoc] = useState<RoleDoc | null>(null);
+  const [gridForm, setGridForm] = useState<string | undefined>();
+  const [drafts, setDrafts] = useState<Record<string, FilterDraft>>({});
+  const [errors, setErrors] = useState<PlacedError[]>([]);
+  const [saveError, setSaveError] = useState<string | null>(null);
+  const [saving, setSaving] = useState(false);
+  const [creating, setCreating] = useState(false);
+
+  const loadRoles = useCallback(async () => {
+    const r = await api<{ items: RoleDoc[] }>(`/apps/${app}/roles`);
+    setRoles(r.items);
+    return r.items;
+  }, [app]);
+
+  useEffect(() => {
+    setLoadError(null);
+    api<{ items: FormSummary[] }>(`/apps/${app}/forms`)
+      .then((r) => setForms(r.items))
+      .catch((e: unknown) => setLoadError(errorMessage(e)));
+    loadRoles().catch((e: unknown) => setLoadError(errorMessage(e)));
+    api<{ items: User[] }>(`/admin/users`)
+      .then((r) => setUsers(r.items))
+      .catch(() => setUsers([]));
+  }, [app, loadRoles]);
+
+  const loadFields = useCallback(
+    (form: string) => {
+      if (form === ALL_FORMS || requested.current.has(form)) return;
+      requested.current.add(form);
+      api<FormDetail>(`/apps/${app}/forms/${encodeURIComponent(form)}`)
+        .then((d) => setFieldsByForm((m) => ({ ...m, [form]: fieldsOf((d.definition ?? d.draft)?.schema) })))
+        .catch(() => setFieldsByForm((m) => ({ ...m, [form]: [] })));
+    },
+    [app],
+  );
+  const fieldsFor = useCallback((form: string) => fieldsByForm[form], [fieldsByForm]);
+
+  const openRole = useCallback(
+    (key: string | undefined, list: RoleDoc[] | null) => {
+      const r = list?.find((x) => x.key === key) ?? null;
+      setRoleKey(r?.key);
+      setOriginal(r);
+      setDoc(r);
+      setDrafts({});
+      setErrors([]);
+      setSaveError(null);
+      const first = r ? Object.keys(r.permissions ?? {})[0] : undefined;
+      setGridForm((g) => (r && g && (g in (r.permissions ?? {}) || forms?.some((f) => f.key === g)) ? g : first));
+    },
+    [forms],
+  );
+
+  const dirty = useMemo(() => !!doc && !!original && !jsonEqual(doc, original), [doc, original]);
+  const changed = useMemo(() => changedForms(original, doc), [original, doc]);
+  const badDrafts = Object.values(drafts).some((d) => d.error);
+
+  const chooseRole = (key: string) => {
+    if (dirty) {
+      modal.confirm({
+        title: t('admin.perm.discardTitle'),
+        onOk: () => openRole(key, roles),
+      });
+    } else openRole(key, roles);
+  };
+
+  useEffect(() => {
+    if (gridForm) loadFields(gridForm);
+  }, [gridForm, loadFields]);
+
+  // Roles may only name published forms; others still show when a role names them.
+  const published = useMemo(() => (forms ?? []).filter((f) => f.published_version !== null), [forms]);
+  const appFormKeys = useMemo(() => published.map((f) => f.key), [published]);
+  const gridCard = useRef<HTMLDivElement>(null);
+  const selectForGrid = (form: string) => {
+    setGridForm(form);
+    gridCard.current?.scrollIntoView({ behavior: 'smooth', block: 'start' });
+  };
+  const formLabel = (key: string) => {
+    if (key === ALL_FORMS) return t('admin.perm.allForms');
+    const f = forms?.find((x) => x.key === key);
+    return f ? label(f.label, key) : key;
+  };
+
+  const save = async () => {
+    if (!doc || !roleKey) return;
+    setSaving(true);
+    setErrors([]);
+    setSaveError(null);
+    try {
+      const saved = await api<RoleDoc>(`/apps/${app}/roles/${encodeURIComponent(roleKey)}`, { method: 'PUT', body: doc });
+      const next = saved ?? doc;
+      setOriginal(next);
+      setDoc(next);
+      setDrafts({});
+      setRoles((rs) => rs?.map((r) => (r.key === roleKey ? next : r)) ?? rs);
+      void message.success(t('admin.perm.saved'));
+    } catch (e) {
+      if (e instanceof ApiError && e.details.length > 0) {
+        setErrors(e.details.map((detail) => ({ detail, place: errorPlace(detail.pointer, doc) })));
+      }
+      setSaveError(
+        e instanceof ApiError && e.status === 403
+          ? t('admin.perm.forbidden', { message: e.message })
+          : t('admin.perm.saveFailed', { message: errorMessage(e) }),
+      );
+    } finally {
+      setSaving(false);
+    }
+  };
+
+  const remove = async () => {
+    if (!roleKey) return;
+    try {
+      await api(`/apps/${app}/roles/${encodeURIComponent(roleKey)}`, { method: 'DELETE' });
+      void message.success(t('admin.perm.deleted'));
+      const list = await loadRoles();
+      openRole(list[0]?.key, list);
+    } catch (e) {
+      setSaveError(errorMessage(e));
+    }
+  };
+
+  const created = async (role: RoleDoc) => {
+    setCreating(false);
+    void message.success(t('admin.perm.created'));
+    const list = await loadRoles();
+    openRole(role.key, list);
+  };
+
+  if (loadError) return <Alert type="error" message={loadError} data-testid="perm-load-error" />;
+  if (!forms || !roles) return <Spin />;
+
+  const errorsFor = (pred: (p: ErrorPlace) => boolean) => errors.filter((e) => pred(e.place));
+
+  return (
+    <Space direction="vertical" style={{ width: '100%' }} size="middle">
+      <Space wrap style={{ width: '100%', justifyContent: 'space-between' }}>
+        <Typography.Title level={3} style={{ margin: 0 }}>
+          <Link to={`/apps/${app}`}>{app}</Link> / {t('admin.perm.title')}
+        </Typography.Title>
+      </Space>
+
+      <Card size="small">
+        <Space wrap>
+          <span>{t('admin.perm.role')}</span>
+          <Select
+            data-testid="perm-role"
+            style={{ minWidth: 260 }}
+            placeholder={t('admin.perm.pickRole')}
+            value={roleKey}
+            onChange={(v: string) => chooseRole(v)}
+            notFoundContent={t('admin.perm.noRoles')}
+            {...searchable}
+            options={roles.map((r) => ({ value: r.key, label: `${label(r.label, r.key)} (${r.key})` }))}
+          />
+          <Button icon={<PlusOutlined />} onClick={() => setCreating(true)} data-testid="perm-new-role">
+            {t('admin.perm.newRole')}
+          </Button>
+          {roleKey && (
+            <Popconfirm
+              title={t('admin.perm.deleteConfirm', { role: label(original?.label, roleKey) })}
+              okButtonProps={{ danger: true, 'data-testid': 'perm-delete-confirm' } as ButtonProps}
+              onConfirm={() => void remove()}
+            >
+              <Button danger icon={<DeleteOutlined />} data-testid="perm-delete-role">
+                {t('admin.perm.deleteRole')}
+              </Button>
+            </Popconfirm>
+          )}
+          {doc && (
+            <>
+              <Button
+                type="primary"
+                icon={<SaveOutlined />}
+                data-testid="perm-save"
+                disabled={!dirty || badDrafts || saving}
+                loading={saving}
+                onClick={() => void save()}
+              >
+                {t('admin.perm.save')}
+              </Button>
+              <Button
+                icon={<UndoOutlined />}
+                disabled={!dirty && Object.keys(drafts).length === 0}
+                onClick={() => openRole(roleKey, roles)}
+                data-testid="perm-revert"
+              >
+                {t('admin.perm.revert')}
+              </Button>
+              {dirty && <Tag color="orange">{t('admin.perm.unsaved')}</Tag>}
+              {badDrafts && <Tag color="red">{t('admin.perm.invalidDrafts')}</Tag>}
+            </>
+          )}
+        </Space>
+        {original?.description && (
+          <Typography.Paragraph type="secondary" style={{ margin: '8px 0 0' }}>
+            {label(original.description)}
+          </Typography.Paragraph>
+        )}
+        {saveError && (
+          <Alert
+            style={{ marginTop: 8 }}
+            type="error"
+            data-testid="perm-save-error"
+            message={saveError}
+            description={
+              errors.length > 0 && (
+                <ul style={{ margin: 0, paddingLeft: 18 }}>
+                  {errors.map((e, i) => (
+                    <li key={i}>
+                      <Typography.Text code>{e.detail.pointer}</Typography.Text> {e.detail.message}
+                    </li>
+                  ))}
+                </ul>
+              )
+            }
+          />
+        )}
+      </Card>
+
+      {doc && (
+        <ActionMatrix
+          doc={doc}
+          forms={matrixForms(doc, appFormKeys)}
+          appForms={appFormKeys}
+          formLabel={formLabel}
+          changed={changed}
+          selected={gridForm}
+          errors={errorsFor((p) => p.part === 'actions' || p.part === 'form')}
+          onToggle={(form, action, on) => setDoc((d) => (d ? setAction(d, form, action, on) : d))}
+          onSelect={selectForGrid}
+        />
+      )}
+
+      {doc && (
+        <Card size="small" title={t('admin.perm.editFields')} ref={gridCard}>
+          <Space wrap style={{ marginBottom: 12 }}>
+            <span>{t('admin.perm.fieldsOf')}</span>
+            <Select
+              data-testid="perm-field-form"
+              style={{ minWidth: 260 }}
+              value={gridForm}
+              onChange={(v: string) => setGridForm(v)}
+              {...searchable}
+              options={matrixForms(doc, appFormKeys).map((f) => ({ value: f, label: `${formLabel(f)} (${f})` }))}
+            />
+            {gridForm && changed.has(gridForm) && <Tag color="orange">{t('admin.perm.modified')}</Tag>}
+          </Space>
+          {gridForm && (
+            <>
+              {!doc.permissions?.[gridForm] && <Alert type="info" style={{ marginBottom: 12 }} message={t('admin.rows.noRule')} />}
+              <RowScope
+                doc={doc}
+                form={gridForm}
+                originalRows={original?.permissions?.[gridForm]?.rows}
+                draft={drafts[gridForm]}
+                errors={errorsFor((p) => p.part === 'rows' && p.form === gridForm)}
+                setDraft={(d) =>
+                  setDrafts((all) => {
+                    const next = { ...all };
+                    if (d) next[gridForm] = d;
+                    else delete next[gridForm];
+                    return next;
+                  })
+                }
+                setDoc={setDoc}
+              />
+              <FieldGrid
+                doc={doc}
+                form={gridForm}
+                fields={gridForm === ALL_FORMS ? [] : fieldsByForm[gridForm]}
+                errors={errorsFor((p) => p.part === 'fields' && p.form === gridForm)}
+                setDoc={setDoc}
+              />
+            </>
+          )}
+        </Card>
+      )}
+
+      <ExplainPanel app={app} forms={published} users={users} fieldsOf={fieldsFor} loadFields={loadFields} />
+
+      <NewRoleDialog app={app} open={creating} existing={roles.map((r) => r.key)} onCancel={() => setCreating(false)} onCreated={(r) => void created(r)} />
+    </Space>
+  );
+}
+
+function ErrorList({ errors, testid }: { errors: PlacedError[]; testid?: string }) {
+  if (errors.length === 0) return null;
+  return (
+    <div data-testid={testid}>
+      {errors.map((e, i) => (
+        <Typography.Text type="danger" key={i} style={{ display: 'block', fontSize: 12 }}>
+          <Typography.Text code>{e.detail.pointer}</Typography.Text> {e.detail.message}
+        </Typography.Text>
+      ))}
+    </div>
+  );
+}
+
+function ActionMatrix({
+  doc,
+  forms,
+  appForms,
+  formLabel,
+  changed,
+  selected,
+  errors,
+  onToggle,
+  onSelect,
+}: {
+  doc: RoleDoc;
+  forms: string[];
+  appForms: string[];
+  formLabel: (key: string) => string;
+  changed: Set<string>;
+  selected: string | undefined;
+  errors: PlacedError[];
+  onToggle: (form: string, action: string, on: boolean) => void;
+  onSelect: (form: string) => void;
+}) {
+  const { t } = useI18n();
+  return (
+    <Card size="small" title={t('admin.perm.actions')}>
+      <Table
+        size="small"
+        pagination={false}
+        rowKey={(f) => f}
+        dataSource={forms}
+        scroll={{ x: 'max-content' }}
+        rowClassName={(f) => (f === selected ? 'ant-table-row-selected' : '')}
+        columns={[
+          {
+            title: t('admin.perm.form'),
+            key: 'form',
+            fixed: 'left',
+            render: (_: unknown, f: string) => (
+              <div data-testid={`perm-form-${f}`}>
+                <Button type="link" size="small" style={{ padding: 0 }} onClick={() => onSelect(f)}>
+                  {formLabel(f)}
+                </Button>{' '}
+                <Typography.Text type="secondary" style={{ fontSize: 12 }}>
+                  {f}
+                </Typography.Text>
+                {f !== ALL_FORMS && !appForms.includes(f) && (
+                  <Tag color="red" style={{ marginLeft: 4 }}>
+                    {t('admin.perm.unknownForm')}
+                  </Tag>
+                )}
+                {changed.has(f) && (
+                  <Tag color="orange" style={{ marginLeft: 4 }}>
+                    {t('admin.perm.modified')}
+                  </Tag>
+                )}
+                <ErrorList errors={errors.filter((e) => e.place.form === f)} testid={`perm-form-errors-${f}`} />
+              </div>
+            ),
+          },
+          ...ACTIONS.map((a) => ({
+            title: t(`admin.action.${a}`),
+            key: a,
+            align: 'center' as const,
+            render: (_: unknown, f: string) => {
+              const on = (doc.permissions?.[f]?.actions ?? []).includes(a);
+              return (
+                <Checkbox
+                  data-testid={`perm-action-${f}-${a}`}
+                  aria-label={`${f} ${a}`}
+                  checked={on}
+                  onChange={(e) => onToggle(f, a, e.target.checked)}
+                />
+              );
+            },
+          })),
+        ]}
+      />
+    </Card>
+  );
+}
+
+function RowScope({
+  doc,
+  form,
+  originalRows,
+  draft,
+  errors,
+  setDraft,
+  setDoc,
+}: {
+  doc: RoleDoc;
+  form: string;
+  originalRows: unknown;
+  draft: FilterDraft | undefined;
+  errors: PlacedError[];
+  setDraft: (d: FilterDraft | null) => void;
+  setDoc: (f: (d: RoleDoc | null) => RoleDoc | null) => void;
+}) {
+  const { t } = useI18n();
+  const rows = doc.permissions?.[form]?.rows;
+  const current = rowKind(rows);
+  // A filter being typed shows as "filter" even before it is valid JSON.
+  const shown: RowKind = draft ? 'filter' : current;
+  const kinds: RowKind[] = [...EDITABLE_ROW_KINDS];
+  if (current === 'through' || current === 'other') kinds.push(current);
+
+  const type = (text: string) => {
+    const p = parseFilter(text);
+    if (p.ok) {
+      setDoc((d) => (d ? setRows(d, form, 'filter', p.value) : d));
+      setDraft({ text });
+    } else {
+      const error =
+        p.error === 'empty'
+          ? t('admin.rows.empty')
+          : p.error === 'json'
+            ? t('admin.rows.badJson', { message: p.message ?? '' })
+            : t('admin.rows.notObject');
+      setDraft({ text, error });
+    }
+  };
+
+  const choose = (kind: RowKind) => {
+    if (kind === 'filter') {
+      if (current === 'filter') return;
+      // Back to the filter the role had, if it had one; otherwise an empty one to fill in.
+      const before = filterText(originalRows);
+      if (before) type(before);
+      else setDraft({ text: '', error: t('admin.rows.empty') });
+      return;
+    }
+    setDraft(null);
+    setDoc((d) => (d ? setRows(d, form, kind) : d));
+  };
+
+  return (
+    <div style={{ marginBottom: 16 }}>
+      <Space wrap>
+        <span>{t('admin.perm.rows')}</span>
+        <Select
+          data-testid="perm-rows"
+          style={{ minWidth: 280 }}
+          value={shown}
+          onChange={(v: RowKind) => choose(v)}
+          options={kinds.map((k) => ({ value: k, label: t(`admin.rows.${k}`), disabled: k === 'through' || k === 'other' }))}
+        />
+        {current === 'through' && (
+          <Tag data-testid="perm-rows-through">through: {String((rows as { through: unknown }).through)}</Tag>
+        )}
+      </Space>
+      {current === 'through' && !draft && (
+        <Typography.Paragraph type="secondary" style={{ margin: '4px 0 0', fontSize: 12 }}>
+          {t('admin.rows.throughHelp', { field: String((rows as { through: unknown }).through) })}
+        </Typography.Paragraph>
+      )}
+      {current === 'other' && !draft && (
+        <Typography.Paragraph style={{ margin: '4px 0 0' }}>
+          <Typography.Text code data-testid="perm-rows-other">
+            {JSON.stringify(rows)}
+          </Typography.Text>
+        </Typography.Paragraph>
+      )}
+      {shown === 'filter' && (
+        <div style={{ marginTop: 8 }}>
+          <Input.TextArea
+            data-testid="perm-rows-filter"
+            autoSize={{ minRows: 3, maxRows: 14 }}
+            style={{ fontFamily: 'monospace' }}
+            value={draft?.text ?? filterText(rows)}
+            status={draft?.error ? 'error' : undefined}
+            onChange={(e) => type(e.target.value)}
+          />
+          {draft?.error ? (
+            <Typography.Text type="danger" data-testid="perm-rows-filter-error">
+              {draft.error}
+            </Typography.Text>
+          ) : (
+            <Typography.Text type="secondary" style={{ fontSize: 12 }}>
+              {t('admin.rows.filterHelp')}
+            </Typography.Text>
+          )}
+        </div>
+      )}
+      <ErrorList errors={errors} testid="perm-rows-errors" />
+    </div>
+  );
+}
+
+type Access = { key: string; read: boolean; write: boolean };
+
+function FieldGrid({
+  doc,
+  form,
+  fields,
+  errors,
+  setDoc,
+}: {
+  doc: RoleDoc;
+  form: string;
+  /** The form's fields; undefined while loading; [] for the "*" form. */
+  fields: Field[] | undefined;
+  errors: PlacedError[];
+  setDoc: (f: (d: RoleDoc | null) => RoleDoc | null) => void;
+}) {
+  const { t, label } = useI18n();
+  if (fields === undefined) return <Spin />;
+  const keys = form === ALL_FORMS ? [ALL_FORMS] : fields.map((f) => f.key);
+  const rule = doc.permissions?.[form];
+  const byKey = new Map(fields.map((f) => [f.key, f]));
+  const access: Access[] = keys.map((k) => ({ key: k, ...fieldAccess(rule, k) }));
+  const generalErrors = errors.filter((e) => !e.place.field || !keys.includes(e.place.field));
+  const named = new Set(
+    [...(rule?.read ?? []), ...(rule?.deny_read ?? []), ...(rule?.write ?? []), ...(rule?.deny_write ?? [])].filter(
+      (f) => f !== '*' && !keys.includes(f),
+    ),
+  );
+  const change = (field: string, c: { read?: boolean; write?: boolean }) =>
+    setDoc((d) => (d ? setFieldAccess(d, form, keys, field, c) : d));
+  const all = (c: { read?: boolean; write?: boolean }) => setDoc((d) => (d ? setAllFields(d, form, keys, c) : d));
+  const nRead = access.filter((a) => a.read).length;
+  const nWrite = access.filter((a) => a.write).length;
+
+  return (
+    <>
+      <ErrorList errors={generalErrors} testid="perm-fields-errors" />
+      {form !== ALL_FORMS && fields.length === 0 && <Alert type="warning" message={t('admin.perm.noFields')} />}
+      {named.size > 0 && (
+        <Alert style={{ marginBottom: 8 }} type="warning" message={t('admin.perm.otherFieldRules', { fields: [...named].join(', ') })} />
+      )}
+      <Typography.Paragraph type="secondary" style={{ fontSize: 12, margin: '0 0 8px' }}>
+        {t('admin.perm.writeNeedsRead')}
+      </Typography.Paragraph>
+      <Table
+        size="small"
+        pagination={false}
+        rowKey="key"
+        dataSource={access}
+        data-testid="perm-field-grid"
+        columns={[
+          {
+            title: t('admin.perm.field'),
+            key: 'field',
+            render: (_: unknown, r: Access) => (
+              <>
+                {r.key === ALL_FORMS ? t('admin.perm.allFields') : label(byKey.get(r.key)?.schema['x-label'], r.key)}{' '}
+                <Typography.Text type="secondary" style={{ fontSize: 12 }}>
+                  {r.key}
+                </Typography.Text>
+                {byKey.get(r.key) && isServerAssigned(byKey.get(r.key)!.type) && (
+                  <Tag style={{ marginLeft: 4 }} title={t('admin.perm.serverAssignedHelp')}>
+                    {t('admin.perm.serverAssigned')}
+                  </Tag>
+                )}
+                <ErrorList errors={errors.filter((e) => e.place.field === r.key)} />
+              </>
+            ),
+          },
+          {
+            title: (
+              <Checkbox
+                data-testid="perm-read-all"
+                checked={nRead === keys.length && keys.length > 0}
+                indeterminate={nRead > 0 && nRead < keys.length}
+                onChange={(e) => all({ read: e.target.checked })}
+              >
+                {t('admin.perm.read')}
+              </Checkbox>
+            ),
+            key: 'read',
+            align: 'center' as const,
+            render: (_: unknown, r: Access) => (
+              <Checkbox data-testid={`perm-read-${r.key}`} aria-label={`${r.key} read`} checked={r.read} onChange={(e) => change(r.key, { read: e.target.checked })} />
+            ),
+          },
+          {
+            title: (
+              <Checkbox
+                data-testid="perm-write-all"
+                checked={nWrite === keys.length && keys.length > 0}
+                indeterminate={nWrite > 0 && nWrite < keys.length}
+                onChange={(e) => all({ write: e.target.checked })}
+              >
+                {t('admin.perm.write')}
+              </Checkbox>
+            ),
+            key: 'write',
+            align: 'center' as const,
+            render: (_: unknown, r: Access) => (
+              <Checkbox data-testid={`perm-write-${r.key}`} aria-label={`${r.key} write`} checked={r.write} onChange={(e) => change(r.key, { write: e.target.checked })} />
+            ),
+          },
+        ]}
+      />
+    </>
+  );
+}
+
+function NewRoleDialog({
+  app,
+  open,
+  existing,
+  onCancel,
+  onCreated,
+}: {
+  app: string;
+  open: boolean;
+  existing: string[];
+  onCancel: () => void;
+  onCreated: (role: RoleDoc) => void;
+}) {
+  const { t } = useI18n();
+  const [form] = Form.useForm<{ key: string; zh: string; en: string }>();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  const submit = async () => {
+    const v = await form.validateFields();
+    const role = newRole(v.key.trim(), v.zh ?? '', v.en ?? '');
+    setBusy(true);
+    setError(null);
+    try {
+      const saved = await api<RoleDoc>(`/apps/${app}/roles/${encodeURIComponent(role.key)}`, { method: 'PUT', body: role });
+      form.resetFields();
+      onCreated(saved ?? role);
+    } catch (e) {
+      setError(
+        e instanceof ApiError && e.details.length > 0
+          ? e.details.map((d) => `${d.pointer} ${d.message}`).join('; ')
+          : errorMessage(e),
+      );
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <Modal
+      open={open}
+      title={t('admin.perm.newRole')}
+      okText={t('admin.perm.create')}
+      okButtonProps={{ loading: busy, 'data-testid': 'perm-new-submit' } as ButtonProps}
+      onOk={() => void submit().catch(() => undefined)}
+      onCancel={onCancel}
+      destroyOnHidden
+    >
+      <Form form={form} layout="vertical">
+        <Form.Item
+          name="key"
+          label={t('admin.perm.key')}
+          extra={t('admin.perm.keyHelp')}
+          rules={[
+            { required: true, pattern: ROLE_KEY, message: t('admin.perm.keyHelp') },
+            {
+              validator: (_, v: string | undefined) =>
+                v && existing.includes(v.trim()) ? Promise.reject(new Error(t('admin.perm.keyTaken'))) : Promise.resolve(),
+            },
+          ]}
+        >
+          <Input data-testid="perm-new-key" autoComplete="off" />
+        </Form.Item>
+        <Form.Item
+          name="zh"
+          label={t('admin.perm.labelZh')}
+          dependencies={['en']}
+          rules={[
+            ({ getFieldValue }) => ({
+              validator: (_, v: string | undefined) =>
+                (v ?? '').trim() || String(getFieldValue('en') ?? '').trim()
+                  ? Promise.resolve()
+                  : Promise.reject(new Error(t('admin.perm.labelRequired'))),
+            }),
+          ]}
+        >
+          <Input data-testid="perm-new-label-zh" />
+        </Form.Item>
+        <Form.Item name="en" label={t('admin.perm.labelEn')}>
+          <Input data-testid="perm-new-label-en" />
+        </Form.Item>
+      </Form>
+      {error && <Alert type="error" message={error} data-testid="perm-new-error" />}
+    </Modal>
+  );
 }
