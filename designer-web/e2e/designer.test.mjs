@@ -5,7 +5,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { ADMIN_PASSWORD, adminApi, launchBrowser, loginPage, screenshotDir, startServer } from './harness.mjs';
+import { readFileSync } from 'node:fs';
+import { ADMIN_PASSWORD, DEMO_PASSWORD, adminApi, launchBrowser, loginPage, screenshotDir, startServer } from './harness.mjs';
 
 let server;
 let browser;
@@ -194,6 +195,58 @@ test('admin designs, checks, saves and publishes a new form', async () => {
   await page.getByTestId('version-row-1').waitFor();
   await page.getByTestId('designer-diff').getByText('No differences').waitFor();
   assert.deepEqual(pageErrors, []);
+  await page.context().close();
+});
+
+test('a staff user fills the designed form: server error on the field, the rule, filter and export', async () => {
+  // Runs after the first test published site_visit on this server.
+  const api = await adminApi(server);
+  const role = {
+    key: 'visitor',
+    label: { 'zh-CN': '拜访员', en: 'Visitor' },
+    permissions: { site_visit: { actions: ['create', 'read', 'export'], rows: 'own', read: ['*'], write: ['*'] } },
+  };
+  assert.equal((await api('/apps/crm/roles/visitor', { method: 'PUT', body: role })).status, 200);
+  const roles = await api('/admin/users/cs1/roles', { method: 'PUT', body: { crm: ['customer_service', 'visitor'] } });
+  assert.equal(roles.status, 200, JSON.stringify(roles.body));
+
+  const page = await loginPage(browser, server, 'cs1', DEMO_PASSWORD, { locale: 'en' });
+  await page.getByTestId('app-crm').click();
+  await page.getByTestId('form-site_visit').click();
+  await page.getByTestId('list-new').click();
+  await page.getByTestId('field-contact_name').fill('Dr. Wang E2E');
+  await page.getByTestId('field-attendees').fill('3');
+  // The long text only shows for "Issue found".
+  assert.equal(await page.locator('[data-field="issue"]').count(), 0);
+  // outcome is required: the server refuses and the message lands on that field.
+  await page.getByTestId('record-save').click();
+  const outcomeError = page.locator('[data-field="outcome"] .ant-form-item-explain-error');
+  await outcomeError.waitFor();
+  assert.match(await outcomeError.innerText(), /required/);
+  assert.equal(await page.locator('[data-field="contact_name"] .ant-form-item-explain-error').count(), 0);
+
+  await page.getByTestId('field-outcome').click();
+  await page.locator('.ant-select-dropdown:visible .ant-select-item-option').filter({ hasText: 'Issue found' }).click();
+  await page.getByTestId('field-issue').fill('Cable worn');
+  await page.getByTestId('record-save').click();
+  await page.waitForURL(/\/records\/\d+$/);
+  const id = Number(/\/records\/(\d+)$/.exec(page.url())[1]);
+  const stored = (await api(`/apps/crm/forms/site_visit/records/${id}`)).body;
+  assert.deepEqual(stored.data, { contact_name: 'Dr. Wang E2E', attendees: 3, outcome: 'issue_found', issue: 'Cable worn' });
+
+  await page.getByTestId('record-back').click();
+  await page.getByTestId('filter-add').click();
+  await page.getByTestId('filter-field-0').click();
+  await page.locator('.ant-select-dropdown:visible .ant-select-item-option').filter({ hasText: 'Contact' }).first().click();
+  await page.getByTestId('filter-value-0').fill('Wang E2E');
+  await page.getByTestId('filter-apply').click();
+  await page.getByTestId(`record-link-${id}`).waitFor();
+  assert.equal(await page.locator('[data-testid^="record-link-"]').count(), 1);
+  await page.getByTestId('list-export').hover();
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-csv').click()]);
+  const csv = readFileSync(await download.path(), 'utf8').trim().split(/\r?\n/);
+  assert.equal(csv.length, 2, csv.join('\n'));
+  assert.match(csv[1], /Dr\. Wang E2E/);
   await page.context().close();
 });
 
