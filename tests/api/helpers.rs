@@ -5,7 +5,6 @@ use formwork::config::{SecretUrl, Settings};
 use formwork::startup::Application;
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use tokio::sync::oneshot;
 
@@ -66,7 +65,8 @@ pub async fn fresh_pg_database() -> String {
 pub fn settings_for(_store: Store, dir: &std::path::Path, db_url: &str) -> Settings {
     let mut s = Settings::defaults();
     s.server.port = 0;
-    s.server.web_dir = PathBuf::from("/nonexistent");
+    // No web UI unless a test puts one into <dir>/web before starting the server.
+    s.server.web_dir = dir.join("web");
     s.storage.files_dir = dir.join("files");
     s.database.url = SecretUrl::new(db_url);
     s.database.pool_size = 4;

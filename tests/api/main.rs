@@ -21,3 +21,4 @@ mod permissions;
 mod records;
 mod serials;
 mod transfer;
+mod web;

@@ -59,6 +59,29 @@ pub struct Shared {
     pub import_limit: usize,
 }
 
+/// Built assets (`/assets/…`) carry a content hash in their names: cache them for a year.
+/// Everything else of the web UI (index.html, the API docs) is revalidated every time, so
+/// a new build is picked up at once.
+async fn web_cache_headers(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let hashed = req.uri().path().starts_with("/assets/");
+    let mut res = next.run(req).await;
+    if res.status().is_success() {
+        let value = if hashed {
+            "public, max-age=31536000, immutable"
+        } else {
+            "no-cache"
+        };
+        res.headers_mut().insert(
+            axum::http::header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static(value),
+        );
+    }
+    res
+}
+
 pub fn router(state: AppState, body_limit: usize, web_dir: &Path) -> Router {
     let records = Router::new()
         .route("/", get(records::list).post(records::create))
@@ -155,8 +178,13 @@ pub fn router(state: AppState, body_limit: usize, web_dir: &Path) -> Router {
         get(|| async { axum::response::Redirect::permanent("/api-docs/") }),
     );
     if web_dir.join("index.html").exists() {
-        let spa = ServeDir::new(web_dir).fallback(ServeFile::new(web_dir.join("index.html")));
-        app = app.fallback_service(spa);
+        let spa = ServeDir::new(web_dir)
+            .precompressed_gzip()
+            .fallback(ServeFile::new(web_dir.join("index.html")).precompressed_gzip());
+        let web = Router::new()
+            .fallback_service(spa)
+            .layer(axum::middleware::from_fn(web_cache_headers));
+        app = app.fallback_service(web);
     } else {
         app = app.fallback(|| async {
             axum::response::Html(
