@@ -13,6 +13,7 @@ mod definitions;
 mod errors;
 mod files;
 mod filters;
+mod flows;
 mod identity;
 mod leaks;
 mod operations;

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod flows;
 pub mod keys;
 pub mod query;
 pub mod schema;

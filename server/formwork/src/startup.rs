@@ -22,6 +22,7 @@ pub struct Services {
     pub records: RecordService,
     pub files: FileService,
     pub auth: AuthService,
+    pub flows: crate::flows::FlowService,
     writer_task: JoinHandle<()>,
     /// Background tasks holding writer handles; stopped before the writer drains.
     maintenance: Vec<JoinHandle<()>>,
@@ -40,6 +41,14 @@ impl Services {
             settings.auth.clone(),
         );
         let records = RecordService::new(db.clone(), writer.clone(), forms.clone(), auth.clone());
+        let engine = crate::flows::FlowEngine::new(
+            db.clone(),
+            writer.clone(),
+            forms.clone(),
+            records.clone(),
+            auth.clone(),
+        );
+        let flows = crate::flows::FlowService::new(engine);
         let files = FileService::new(
             db.clone(),
             writer,
@@ -52,6 +61,7 @@ impl Services {
             records,
             files,
             auth,
+            flows,
             writer_task,
             maintenance: Vec::new(),
         })
@@ -64,6 +74,7 @@ impl Services {
             records,
             files,
             auth,
+            flows,
             writer_task,
             maintenance,
             ..
@@ -76,6 +87,7 @@ impl Services {
         drop(records);
         drop(files);
         drop(auth);
+        drop(flows);
         let _ = writer_task.await;
     }
 }
@@ -92,6 +104,8 @@ impl Application {
         services.maintenance = vec![
             crate::store::maintenance::start(services.forms.writer(), services.db.clone()),
             services.auth.start_cleanup(),
+            // The flow worker: timers that fell due while the server was down fire now.
+            services.flows.engine.spawn(),
         ];
         if let Some(password) = services.auth.bootstrap_admin().await? {
             // On the terminal only: never into the log or the database in clear.
@@ -131,6 +145,7 @@ impl Application {
             records: services.records.clone(),
             files: services.files.clone(),
             auth: services.auth.clone(),
+            flows: services.flows.clone(),
             auth_settings: settings.auth.clone(),
             import_limit: settings.server.import_limit,
         });

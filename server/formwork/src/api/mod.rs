@@ -7,6 +7,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod files;
+pub mod flows;
 pub mod health;
 pub mod openapi;
 pub mod records;
@@ -54,6 +55,7 @@ pub struct Shared {
     pub records: RecordService,
     pub files: FileService,
     pub auth: AuthService,
+    pub flows: crate::flows::FlowService,
     pub auth_settings: AuthSettings,
     /// Largest import upload, in bytes.
     pub import_limit: usize,
@@ -136,6 +138,25 @@ pub fn router(state: AppState, body_limit: usize, web_dir: &Path) -> Router {
                 .delete(auth::delete_role),
         )
         .route("/apps/{app}/explain", get(auth::explain))
+        .route("/apps/{app}/flows", get(flows::list))
+        .route("/apps/{app}/flows/{flow}", get(flows::get))
+        .route("/apps/{app}/flows/{flow}/draft", put(flows::put_draft))
+        .route("/apps/{app}/flows/{flow}/publish", post(flows::publish))
+        .route("/apps/{app}/flows/{flow}/versions", get(flows::versions))
+        .route(
+            "/apps/{app}/flows/{flow}/versions/{version}",
+            get(flows::version),
+        )
+        .route("/apps/{app}/flows/{flow}/start", post(flows::start))
+        .route("/flow-instances", get(flows::instances))
+        .route("/flow-instances/{id}", get(flows::instance))
+        .route("/flow-instances/{id}/cancel", post(flows::cancel))
+        .route("/flow-instances/{id}/withdraw", post(flows::withdraw))
+        .route("/tasks", get(flows::tasks))
+        .route("/tasks/{id}", get(flows::task))
+        .route("/tasks/{id}/complete", post(flows::complete))
+        .route("/inbox", get(flows::inbox))
+        .route("/inbox/{id}/read", post(flows::read_message))
         .route("/audit", get(audit::list))
         .route("/audit/export", get(audit::export))
         .route("/apps/{app}/openapi.json", get(openapi::for_app))

@@ -234,6 +234,70 @@ pub async fn platform() -> axum::Json<Value> {
             json!({"get": simple("administration", "Departments")}),
         ),
         (
+            "/apps/{app}/flows",
+            json!({"get": simple("flows", "Flows of an app")}),
+        ),
+        (
+            "/apps/{app}/flows/{flow}",
+            json!({"get": simple("flows", "A flow: draft and published definition (administrators)")}),
+        ),
+        (
+            "/apps/{app}/flows/{flow}/draft",
+            json!({"put": simple("flows", "Save a flow draft")}),
+        ),
+        (
+            "/apps/{app}/flows/{flow}/publish",
+            json!({"post": simple("flows", "Publish a flow (checks the graph, forms, fields, users and roles)")}),
+        ),
+        (
+            "/apps/{app}/flows/{flow}/versions",
+            json!({"get": simple("flows", "Published versions of a flow")}),
+        ),
+        (
+            "/apps/{app}/flows/{flow}/versions/{version}",
+            json!({"get": simple("flows", "One published version of a flow")}),
+        ),
+        (
+            "/apps/{app}/flows/{flow}/start",
+            json!({"post": simple("flows", "Start a manual flow on a record: {record}")}),
+        ),
+        (
+            "/flow-instances",
+            json!({"get": simple("flows", "Flow instances the caller started or has a task in (all for administrators)")}),
+        ),
+        (
+            "/flow-instances/{id}",
+            json!({"get": simple("flows", "An instance: status, current positions, history, its definition")}),
+        ),
+        (
+            "/flow-instances/{id}/cancel",
+            json!({"post": simple("flows", "Cancel a running instance (administrators)")}),
+        ),
+        (
+            "/flow-instances/{id}/withdraw",
+            json!({"post": simple("flows", "Withdraw a running instance (its initiator)")}),
+        ),
+        (
+            "/tasks",
+            json!({"get": simple("flows", "My tasks (?status=open|closed) with counts")}),
+        ),
+        (
+            "/tasks/{id}",
+            json!({"get": simple("flows", "A task with its record as I may see it and the editable fields")}),
+        ),
+        (
+            "/tasks/{id}/complete",
+            json!({"post": simple("flows", "Complete a task: {outcome, comment?, data?}")}),
+        ),
+        (
+            "/inbox",
+            json!({"get": simple("flows", "My in-app messages")}),
+        ),
+        (
+            "/inbox/{id}/read",
+            json!({"post": simple("flows", "Mark a message read")}),
+        ),
+        (
             "/directory/users",
             json!({"get": simple("identity", "The staff directory (name and department of enabled users)")}),
         ),

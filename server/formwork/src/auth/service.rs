@@ -210,6 +210,33 @@ impl AuthService {
         })
     }
 
+    /// A caller for `username` as if they made a request (flows rendering through a
+    /// recipient's field mask, task pages). Disabled users are refused.
+    pub async fn caller_for(&self, username: &str) -> DomainResult<Caller> {
+        let u = self.user_row(username).await?;
+        if u["disabled"] == json!(true) {
+            return Err(DomainError::NotFound(format!("user {username}")));
+        }
+        let department = u["department"].as_str().map(str::to_owned);
+        Ok(Caller {
+            actor: Actor {
+                user: username.to_owned(),
+                department: department.clone(),
+                address: None,
+                client: Some("formwork flow".into()),
+            },
+            principal: Arc::new(Principal {
+                username: username.to_owned(),
+                display_name: u["display_name"].as_str().unwrap_or(username).to_owned(),
+                department,
+                platform_role: u["platform_role"].as_str().map(str::to_owned),
+                attributes: u["attributes"].clone(),
+                via: Via::System,
+                epoch: self.current_epoch().await?,
+            }),
+        })
+    }
+
     pub async fn current_epoch(&self) -> DomainResult<i64> {
         let row = self
             .db

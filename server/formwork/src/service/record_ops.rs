@@ -258,6 +258,18 @@ pub async fn create_all_by(
             ensure_in_scope(txn, batch, form, *id, scope, &prefix(i)).await?;
         }
     }
+    let events: Vec<crate::flows::RecordEvent> = ids
+        .iter()
+        .zip(&items)
+        .zip(&actors)
+        .map(|((id, item), actor)| crate::flows::RecordEvent {
+            id: *id,
+            data: &item.data,
+            before: None,
+            actor,
+        })
+        .collect();
+    crate::flows::fire(txn, batch, form, &events).await?;
     let mut rows = Vec::with_capacity(items.len());
     for ((id, item), actor) in ids.into_iter().zip(items).zip(&actors) {
         let after = crate::store::oplog::canonical(&item.data);
@@ -382,6 +394,18 @@ impl WriteOp for UpdateRecords {
                 if let Some(scope) = &item.scope {
                     ensure_in_scope(txn, batch, form, row.id, scope, &prefix).await?;
                 }
+                crate::flows::fire(
+                    txn,
+                    batch,
+                    form,
+                    &[crate::flows::RecordEvent {
+                        id: row.id,
+                        data: &row.data,
+                        before: Some(&cur.data),
+                        actor: &self.actor,
+                    }],
+                )
+                .await?;
                 batch
                     .log(
                         txn,
@@ -470,6 +494,73 @@ impl WriteOp for SetDeleted {
             Ok(row.to_api())
         })
     }
+}
+
+/// Merge-patch a live record inside a running transaction (flow steps): server fields
+/// filled, validated against the current version, written with its log entry, flow
+/// triggers fired — the same path as an API update, under the flow's identity.
+#[allow(clippy::too_many_arguments)]
+pub async fn patch_in_txn(
+    txn: &DatabaseTransaction,
+    batch: &mut Batch,
+    form: Arc<CompiledForm>,
+    id: i64,
+    patch: &Value,
+    actor: &Actor,
+    today: chrono::NaiveDate,
+    reason: Option<String>,
+) -> DomainResult<Value> {
+    let cur = live_row(txn, batch, &form, id).await?;
+    let mut data = cur.data.clone();
+    super::prepare::merge_patch(&mut data, patch);
+    super::prepare::prepare(&form, &mut data, Some(&cur.data), today, "")?;
+    let op = UpdateRecords {
+        form,
+        items: vec![ChangedData {
+            id,
+            data,
+            base_row_version: cur.row_version,
+            if_match: None,
+            reason,
+            scope: None,
+        }],
+        actor: actor.clone(),
+        bulk: false,
+    };
+    let mut out = op.apply(txn, batch).await?;
+    Ok(out
+        .as_array_mut()
+        .and_then(|a| a.pop())
+        .unwrap_or(Value::Null))
+}
+
+/// Create a record inside a running transaction (flow steps); returns its id.
+pub async fn create_in_txn(
+    txn: &DatabaseTransaction,
+    batch: &mut Batch,
+    form: &CompiledForm,
+    mut data: Value,
+    actor: &Actor,
+    today: chrono::NaiveDate,
+    reason: Option<String>,
+) -> DomainResult<i64> {
+    let serials = super::prepare::prepare(form, &mut data, None, today, "")?;
+    let rows = create_all(
+        txn,
+        batch,
+        form,
+        vec![NewData {
+            data,
+            serials,
+            reason,
+            scope: None,
+        }],
+        actor,
+        today,
+        &|_| String::new(),
+    )
+    .await?;
+    Ok(rows.first().map(|r| r.id).unwrap_or_default())
 }
 
 async fn live_row(

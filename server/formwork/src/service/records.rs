@@ -43,7 +43,7 @@ impl RecordService {
         }
     }
 
-    pub(super) async fn today(&self, app: &str) -> DomainResult<chrono::NaiveDate> {
+    pub async fn today(&self, app: &str) -> DomainResult<chrono::NaiveDate> {
         let cached = self.zones.read().ok().and_then(|m| m.get(app).copied());
         let tz = match cached {
             Some(tz) => tz,

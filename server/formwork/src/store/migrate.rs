@@ -190,7 +190,126 @@ FOR EACH STATEMENT EXECUTE FUNCTION oplog_append_only();
         sqlite: IDENTITY_SQL,
         postgres: IDENTITY_SQL,
     },
+    Migration {
+        version: 3,
+        name: "flows",
+        sqlite: FLOWS_SQLITE,
+        postgres: FLOWS_POSTGRES,
+    },
 ];
+
+/// Flow definitions and the durable state of running flows (instances, tokens, tasks,
+/// their history) and the in-app inbox; `$id` is the dialect's auto-increment key.
+macro_rules! flows_sql {
+    ($id:literal) => {
+        concat!(
+            r#"
+CREATE TABLE flows (
+  app TEXT NOT NULL,
+  key TEXT NOT NULL,
+  draft TEXT NOT NULL,
+  draft_updated_at TEXT NOT NULL,
+  published_version BIGINT,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (app, key)
+);
+CREATE TABLE flow_versions (
+  app TEXT NOT NULL,
+  flow TEXT NOT NULL,
+  version BIGINT NOT NULL,
+  definition TEXT NOT NULL,
+  author TEXT NOT NULL,
+  published_at TEXT NOT NULL,
+  PRIMARY KEY (app, flow, version)
+);
+CREATE TABLE flow_triggers (
+  app TEXT NOT NULL,
+  form TEXT NOT NULL,
+  flow TEXT NOT NULL,
+  version BIGINT NOT NULL,
+  trigger TEXT NOT NULL,
+  PRIMARY KEY (app, form, flow)
+);
+CREATE TABLE flow_instances (
+  id "#,
+            $id,
+            r#",
+  app TEXT NOT NULL,
+  flow TEXT NOT NULL,
+  version BIGINT NOT NULL,
+  form TEXT,
+  record_id BIGINT,
+  status TEXT NOT NULL,
+  vars TEXT NOT NULL,
+  initiator TEXT NOT NULL,
+  started_at TEXT NOT NULL,
+  ended_at TEXT,
+  error TEXT
+);
+CREATE INDEX flow_instances_by_record ON flow_instances (app, form, record_id);
+CREATE TABLE flow_tokens (
+  id "#,
+            $id,
+            r#",
+  instance_id BIGINT NOT NULL,
+  node TEXT NOT NULL,
+  status TEXT NOT NULL,
+  from_node TEXT,
+  due_at TEXT,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX flow_tokens_due ON flow_tokens (status, due_at);
+CREATE INDEX flow_tokens_by_instance ON flow_tokens (instance_id, node);
+CREATE TABLE flow_tasks (
+  id "#,
+            $id,
+            r#",
+  instance_id BIGINT NOT NULL,
+  token_id BIGINT NOT NULL,
+  node TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  assignee TEXT NOT NULL,
+  status TEXT NOT NULL,
+  comment TEXT,
+  created_at TEXT NOT NULL,
+  due_at TEXT,
+  completed_at TEXT,
+  completed_by TEXT
+);
+CREATE INDEX flow_tasks_by_assignee ON flow_tasks (assignee, status, id);
+CREATE INDEX flow_tasks_by_token ON flow_tasks (token_id);
+CREATE TABLE flow_steps (
+  id "#,
+            $id,
+            r#",
+  instance_id BIGINT NOT NULL,
+  at TEXT NOT NULL,
+  node TEXT,
+  action TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  detail TEXT
+);
+CREATE INDEX flow_steps_by_instance ON flow_steps (instance_id, id);
+CREATE TABLE inbox (
+  id "#,
+            $id,
+            r#",
+  username TEXT NOT NULL,
+  instance_id BIGINT,
+  task_id BIGINT,
+  title TEXT NOT NULL,
+  body TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  read_at TEXT
+);
+CREATE INDEX inbox_by_user ON inbox (username, id);
+"#
+        )
+    };
+}
+
+const FLOWS_SQLITE: &str = flows_sql!("INTEGER PRIMARY KEY");
+const FLOWS_POSTGRES: &str = flows_sql!("BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY");
 
 /// Users, departments, sessions, tokens, roles and casbin rules. The same text on both
 /// dialects: only portable types (TEXT, BIGINT) are used.

@@ -1,0 +1,199 @@
+//! Flows: definitions, manual starts, instances, tasks and the inbox (docs/flows.md).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+use super::AppState;
+use super::auth::Auth;
+use super::error::{ApiError, ApiResult};
+use super::extract::{Json, Path, Query};
+
+fn optional_json(body: &axum::body::Bytes) -> ApiResult<Option<Value>> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    // `null` is no definition, like an empty body.
+    let parsed = serde_json::from_slice::<Value>(body).map(|v| Some(v).filter(|v| !v.is_null()));
+    parsed.map_err(|e| {
+        ApiError::http(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            format!("the body is not JSON: {e}"),
+        )
+    })
+}
+
+pub async fn list(
+    State(s): State<AppState>,
+    Path(app): Path<String>,
+    Auth(c): Auth,
+) -> ApiResult<axum::Json<Value>> {
+    Ok(axum::Json(json!({"items": s.flows.list(&app, &c).await?})))
+}
+
+pub async fn get(
+    State(s): State<AppState>,
+    Path((app, flow)): Path<(String, String)>,
+    Auth(c): Auth,
+) -> ApiResult<axum::Json<Value>> {
+    c.require_admin()?;
+    Ok(axum::Json(s.flows.get(&app, &flow).await?))
+}
+
+pub async fn put_draft(
+    State(s): State<AppState>,
+    Path((app, flow)): Path<(String, String)>,
+    Auth(c): Auth,
+    Json(def): Json<Value>,
+) -> ApiResult<axum::Json<Value>> {
+    Ok(axum::Json(s.flows.save_draft(&app, &flow, def, &c).await?))
+}
+
+pub async fn publish(
+    State(s): State<AppState>,
+    Path((app, flow)): Path<(String, String)>,
+    Auth(c): Auth,
+    body: axum::body::Bytes,
+) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+    let def = optional_json(&body)?;
+    let (created, out) = s.flows.publish(&app, &flow, def, &c).await?;
+    Ok((
+        if created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        },
+        axum::Json(out),
+    ))
+}
+
+pub async fn versions(
+    State(s): State<AppState>,
+    Path((app, flow)): Path<(String, String)>,
+    Auth(c): Auth,
+) -> ApiResult<axum::Json<Value>> {
+    c.require_admin()?;
+    Ok(axum::Json(
+        json!({"items": s.flows.versions(&app, &flow).await?}),
+    ))
+}
+
+pub async fn version(
+    State(s): State<AppState>,
+    Path((app, flow, version)): Path<(String, String, i64)>,
+    Auth(c): Auth,
+) -> ApiResult<axum::Json<Value>> {
+    c.require_admin()?;
+    Ok(axum::Json(s.flows.version(&app, &flow, version).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StartBody {
+    record: i64,
+}
+
+pub async fn start(
+    State(s): State<AppState>,
+    Path((app, flow)): Path<(String, String)>,
+    Auth(c): Auth,
+    Json(b): Json<StartBody>,
+) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(s.flows.start(&app, &flow, b.record, &c).await?),
+    ))
+}
+
+pub async fn instances(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<axum::Json<Value>> {
+    Ok(axum::Json(
+        json!({"items": s.flows.instances(&q, &c).await?}),
+    ))
+}
+
+pub async fn instance(
+    State(s): State<AppState>,
+    Path(id): Path<i64>,
+    Auth(c): Auth,
+) -> ApiResult<axum::Json<Value>> {
+    Ok(axum::Json(s.flows.instance(id, &c).await?))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct StopQuery {
+    reason: Option<String>,
+}
+
+pub async fn cancel(
+    State(s): State<AppState>,
+    Path(id): Path<i64>,
+    Auth(c): Auth,
+    Query(q): Query<StopQuery>,
+) -> ApiResult<axum::Json<Value>> {
+    Ok(axum::Json(s.flows.stop(id, false, &c, q.reason).await?))
+}
+
+pub async fn withdraw(
+    State(s): State<AppState>,
+    Path(id): Path<i64>,
+    Auth(c): Auth,
+    Query(q): Query<StopQuery>,
+) -> ApiResult<axum::Json<Value>> {
+    Ok(axum::Json(s.flows.stop(id, true, &c, q.reason).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskQuery {
+    status: Option<String>,
+}
+
+pub async fn tasks(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    Query(q): Query<TaskQuery>,
+) -> ApiResult<axum::Json<Value>> {
+    Ok(axum::Json(
+        s.flows
+            .tasks(&c, q.status.as_deref().unwrap_or("open"))
+            .await?,
+    ))
+}
+
+pub async fn task(
+    State(s): State<AppState>,
+    Path(id): Path<i64>,
+    Auth(c): Auth,
+) -> ApiResult<axum::Json<Value>> {
+    Ok(axum::Json(s.flows.task(id, &c).await?))
+}
+
+pub async fn complete(
+    State(s): State<AppState>,
+    Path(id): Path<i64>,
+    Auth(c): Auth,
+    Json(b): Json<Value>,
+) -> ApiResult<axum::Json<Value>> {
+    Ok(axum::Json(s.flows.complete(id, b, &c).await?))
+}
+
+pub async fn inbox(State(s): State<AppState>, Auth(c): Auth) -> ApiResult<axum::Json<Value>> {
+    Ok(axum::Json(s.flows.inbox(&c).await?))
+}
+
+pub async fn read_message(
+    State(s): State<AppState>,
+    Path(id): Path<i64>,
+    Auth(c): Auth,
+) -> ApiResult<StatusCode> {
+    s.flows.read_message(id, &c).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,725 @@
+//! Flow definitions: `{key, label, trigger, nodes, edges, layout}` (docs/flows.md). A draft
+//! is checked for shape; publishing also checks the graph and every form, field, user and
+//! role it names. Problems are details with pointers into the definition.
+
+use serde_json::{Map, Value};
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use crate::error::Detail;
+use crate::keys::is_key;
+
+pub const NODE_TYPES: &[&str] = &[
+    "start",
+    "end",
+    "branch",
+    "parallel",
+    "join",
+    "approval",
+    "task",
+    "update_record",
+    "create_record",
+    "notify",
+    "delay",
+    "set_var",
+];
+
+pub const TRIGGERS: &[&str] = &["record_created", "record_updated", "manual"];
+
+/// Keys a node of each type may have (besides id, type, label).
+fn node_keys(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "join" => &["mode"],
+        "approval" | "task" => &["assignee", "mode", "editable", "deadline"],
+        "update_record" => &["set"],
+        "create_record" => &["form", "data"],
+        "notify" => &["to", "title", "body"],
+        "delay" => &["minutes", "hours", "days"],
+        "set_var" => &["name", "value"],
+        _ => &[],
+    }
+}
+
+fn d(p: impl Into<String>, rule: &str, msg: impl Into<String>) -> Detail {
+    Detail::new(p, rule, msg)
+}
+
+/// Shape checks (a draft must pass these).
+pub fn check_shape(def: &Value, path_key: &str) -> Vec<Detail> {
+    let mut out = Vec::new();
+    let Some(o) = def.as_object() else {
+        return vec![d("", "type", "a flow definition is a JSON object")];
+    };
+    for k in o.keys() {
+        if ![
+            "key",
+            "label",
+            "description",
+            "trigger",
+            "nodes",
+            "edges",
+            "layout",
+        ]
+        .contains(&k.as_str())
+        {
+            out.push(d(
+                format!("/{k}"),
+                "unknown_property",
+                format!("unknown key {k}"),
+            ));
+        }
+    }
+    match o.get("key").and_then(Value::as_str) {
+        Some(k) if is_key(k) && k == path_key => {}
+        Some(k) if k != path_key => out.push(d(
+            "/key",
+            "key",
+            format!("key {k} differs from the path ({path_key})"),
+        )),
+        _ => out.push(d(
+            "/key",
+            "key",
+            "key is required: lower-case letters, digits and _, starting with a letter",
+        )),
+    }
+    if !o.get("label").is_some_and(|l| {
+        l.as_object()
+            .is_some_and(|m| !m.is_empty() && m.values().all(Value::is_string))
+    }) {
+        out.push(d("/label", "label", "a label is an object of locale → text, e.g. {\"zh-CN\": \"派工\", \"en\": \"Dispatch\"}"));
+    }
+    match o.get("trigger").and_then(Value::as_object) {
+        None => out.push(d("/trigger", "required", "a flow needs a trigger")),
+        Some(t) => {
+            match t.get("type").and_then(Value::as_str) {
+                Some(k) if TRIGGERS.contains(&k) => {}
+                other => out.push(d(
+                    "/trigger/type",
+                    "enum",
+                    format!(
+                        "trigger type is one of {}, not {other:?}",
+                        TRIGGERS.join(", ")
+                    ),
+                )),
+            }
+            if !t.get("form").is_some_and(Value::is_string) {
+                out.push(d("/trigger/form", "required", "the trigger names a form"));
+            }
+            for k in t.keys() {
+                if !["type", "form", "fields", "condition"].contains(&k.as_str()) {
+                    out.push(d(
+                        format!("/trigger/{k}"),
+                        "unknown_property",
+                        format!("unknown trigger key {k}"),
+                    ));
+                }
+            }
+            if let Some(f) = t.get("fields")
+                && !f.as_array().is_some_and(|a| a.iter().all(Value::is_string))
+            {
+                out.push(d(
+                    "/trigger/fields",
+                    "type",
+                    "fields is a list of field keys",
+                ));
+            }
+        }
+    }
+    let nodes = o.get("nodes").and_then(Value::as_array);
+    if nodes.is_none() {
+        out.push(d("/nodes", "required", "nodes is a list"));
+    }
+    for (i, n) in nodes.into_iter().flatten().enumerate() {
+        let p = format!("/nodes/{i}");
+        let Some(n) = n.as_object() else {
+            out.push(d(p, "type", "a node is an object"));
+            continue;
+        };
+        if !n
+            .get("id")
+            .and_then(Value::as_str)
+            .is_some_and(|s| !s.is_empty() && s.len() <= 64)
+        {
+            out.push(d(
+                format!("{p}/id"),
+                "required",
+                "a node needs an id (1–64 characters)",
+            ));
+        }
+        let kind = n.get("type").and_then(Value::as_str).unwrap_or("");
+        if !NODE_TYPES.contains(&kind) {
+            out.push(d(
+                format!("{p}/type"),
+                "enum",
+                format!("node type is one of {}", NODE_TYPES.join(", ")),
+            ));
+            continue;
+        }
+        for k in n.keys() {
+            if !["id", "type", "label"].contains(&k.as_str())
+                && !node_keys(kind).contains(&k.as_str())
+            {
+                out.push(d(
+                    format!("{p}/{k}"),
+                    "unknown_property",
+                    format!("a {kind} node has no {k}"),
+                ));
+            }
+        }
+    }
+    let edges = o.get("edges").and_then(Value::as_array);
+    if edges.is_none() {
+        out.push(d("/edges", "required", "edges is a list"));
+    }
+    for (i, e) in edges.into_iter().flatten().enumerate() {
+        let p = format!("/edges/{i}");
+        let Some(e) = e.as_object() else {
+            out.push(d(p, "type", "an edge is an object"));
+            continue;
+        };
+        for k in ["from", "to"] {
+            if !e.get(k).is_some_and(Value::is_string) {
+                out.push(d(
+                    format!("{p}/{k}"),
+                    "required",
+                    format!("an edge needs {k}"),
+                ));
+            }
+        }
+        for k in e.keys() {
+            if !["id", "from", "to", "when", "default", "outcome", "label"].contains(&k.as_str()) {
+                out.push(d(
+                    format!("{p}/{k}"),
+                    "unknown_property",
+                    format!("an edge has no {k}"),
+                ));
+            }
+        }
+    }
+    if let Some(l) = o.get("layout")
+        && !l.is_object()
+    {
+        out.push(d(
+            "/layout",
+            "type",
+            "layout is an object of node id → {x, y}",
+        ));
+    }
+    out
+}
+
+/// What publishing needs to know about the app.
+pub struct AppFacts {
+    /// Form key → its (published) schema properties.
+    pub forms: HashMap<String, Map<String, Value>>,
+    pub users: HashSet<String>,
+    pub roles: HashSet<String>,
+}
+
+/// Graph and reference checks for publishing (after `check_shape` passed).
+pub fn check_publish(def: &Value, facts: &AppFacts) -> Vec<Detail> {
+    let mut out = Vec::new();
+    let nodes: Vec<&Map<String, Value>> = def["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object)
+        .collect();
+    let edges: Vec<&Map<String, Value>> = def["edges"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object)
+        .collect();
+    let id = |n: &Map<String, Value>| n.get("id").and_then(Value::as_str).unwrap_or("").to_owned();
+    let kind = |n: &Map<String, Value>| {
+        n.get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned()
+    };
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for (i, n) in nodes.iter().enumerate() {
+        if index.insert(id(n), i).is_some() {
+            out.push(d(
+                format!("/nodes/{i}/id"),
+                "unique",
+                format!("node id {} is used twice", id(n)),
+            ));
+        }
+    }
+    let starts: Vec<usize> = (0..nodes.len())
+        .filter(|&i| kind(nodes[i]) == "start")
+        .collect();
+    if starts.len() != 1 {
+        out.push(d(
+            "/nodes",
+            "start",
+            format!("a flow has exactly one start node, not {}", starts.len()),
+        ));
+    }
+    if !nodes.iter().any(|n| kind(n) == "end") {
+        out.push(d("/nodes", "end", "a flow needs an end node"));
+    }
+    let mut outgoing: Vec<Vec<usize>> = vec![vec![]; nodes.len()];
+    let mut incoming: Vec<usize> = vec![0; nodes.len()];
+    for (j, e) in edges.iter().enumerate() {
+        let from = e.get("from").and_then(Value::as_str).unwrap_or("");
+        let to = e.get("to").and_then(Value::as_str).unwrap_or("");
+        let (Some(&a), Some(&b)) = (index.get(from), index.get(to)) else {
+            for (k, v) in [("from", from), ("to", to)] {
+                if !index.contains_key(v) {
+                    out.push(d(
+                        format!("/edges/{j}/{k}"),
+                        "exists",
+                        format!("there is no node {v}"),
+                    ));
+                }
+            }
+            continue;
+        };
+        outgoing[a].push(j);
+        incoming[b] += 1;
+        if let Some(w) = e.get("when") {
+            check_logic(w, &format!("/edges/{j}/when"), &mut out);
+            if kind(nodes[a]) != "branch" {
+                out.push(d(
+                    format!("/edges/{j}/when"),
+                    "edge",
+                    "only edges out of a branch have a condition",
+                ));
+            }
+        }
+        if let Some(o) = e.get("outcome")
+            && !matches!(o.as_str(), Some("approved" | "rejected"))
+        {
+            out.push(d(
+                format!("/edges/{j}/outcome"),
+                "enum",
+                "outcome is approved or rejected",
+            ));
+        }
+    }
+    let form = def["trigger"]["form"].as_str().unwrap_or("");
+    let props = facts.forms.get(form);
+    if props.is_none() {
+        out.push(d(
+            "/trigger/form",
+            "exists",
+            format!("{form} is not a published form of this app"),
+        ));
+    }
+    let has_field = |f: &str| props.is_some_and(|p| p.contains_key(f));
+    for (k, f) in def["trigger"]["fields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let f = f.as_str().unwrap_or("");
+        if props.is_some() && !has_field(f) {
+            out.push(d(
+                format!("/trigger/fields/{k}"),
+                "exists",
+                format!("{form} has no field {f}"),
+            ));
+        }
+    }
+    if let Some(c) = def["trigger"].get("condition") {
+        check_logic(c, "/trigger/condition", &mut out);
+    }
+    for (i, n) in nodes.iter().enumerate() {
+        let p = format!("/nodes/{i}");
+        let k = kind(n);
+        let outs = &outgoing[i];
+        let out_edges: Vec<&Map<String, Value>> = outs.iter().map(|&j| edges[j]).collect();
+        match k.as_str() {
+            "end" => {
+                if !outs.is_empty() {
+                    out.push(d(&p, "edges", "an end node has no outgoing edges"));
+                }
+            }
+            "branch" => {
+                let defaults = out_edges
+                    .iter()
+                    .filter(|e| e.get("default") == Some(&Value::Bool(true)))
+                    .count();
+                if defaults != 1 {
+                    out.push(d(
+                        &p,
+                        "default",
+                        "a branch needs exactly one edge with \"default\": true",
+                    ));
+                }
+                for &j in outs {
+                    if edges[j].get("default") != Some(&Value::Bool(true))
+                        && edges[j].get("when").is_none()
+                    {
+                        out.push(d(
+                            format!("/edges/{j}/when"),
+                            "required",
+                            "an edge out of a branch needs a condition (when) or default",
+                        ));
+                    }
+                }
+            }
+            "parallel" => {
+                if outs.is_empty() {
+                    out.push(d(&p, "edges", "a parallel split needs outgoing edges"));
+                }
+            }
+            "approval" => {
+                for o in ["approved", "rejected"] {
+                    let c = out_edges
+                        .iter()
+                        .filter(|e| e.get("outcome").and_then(Value::as_str) == Some(o))
+                        .count();
+                    if c != 1 {
+                        out.push(d(
+                            &p,
+                            "outcome",
+                            format!("an approval needs exactly one edge with outcome {o}"),
+                        ));
+                    }
+                }
+            }
+            _ => {
+                if outs.len() != 1 {
+                    out.push(d(
+                        &p,
+                        "edges",
+                        format!(
+                            "a {k} node needs exactly one outgoing edge, not {}",
+                            outs.len()
+                        ),
+                    ));
+                }
+            }
+        }
+        if k == "join" {
+            if incoming[i] < 2 {
+                out.push(d(&p, "join", "a join needs at least two incoming edges"));
+            }
+            match n.get("mode") {
+                None => {}
+                Some(Value::String(m)) if m == "all" || m == "any" => {}
+                Some(Value::Object(m))
+                    if m.get("n")
+                        .and_then(Value::as_u64)
+                        .is_some_and(|x| x >= 1 && x as usize <= incoming[i]) => {}
+                Some(_) => out.push(d(
+                    format!("{p}/mode"),
+                    "join",
+                    "mode is all, any or {\"n\": k} with k ≤ the incoming edges",
+                )),
+            }
+        }
+        if k == "approval" || k == "task" {
+            match n.get("assignee") {
+                None => out.push(d(
+                    format!("{p}/assignee"),
+                    "required",
+                    "a task needs an assignee",
+                )),
+                Some(a) => check_assignee(a, &format!("{p}/assignee"), props, facts, &mut out),
+            }
+            if let Some(m) = n.get("mode")
+                && !matches!(m.as_str(), Some("any" | "all"))
+            {
+                out.push(d(format!("{p}/mode"), "enum", "mode is any or all"));
+            }
+            for (x, f) in n
+                .get("editable")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                if !f.as_str().is_some_and(&has_field) {
+                    out.push(d(
+                        format!("{p}/editable/{x}"),
+                        "exists",
+                        format!("{form} has no field {f}"),
+                    ));
+                }
+            }
+            if let Some(dl) = n.get("deadline") {
+                check_deadline(dl, &format!("{p}/deadline"), &k, props, facts, &mut out);
+            }
+        }
+        if k == "update_record" {
+            match n.get("set").and_then(Value::as_object) {
+                None => out.push(d(
+                    format!("{p}/set"),
+                    "required",
+                    "set is an object of field → value",
+                )),
+                Some(s) => {
+                    for (f, v) in s {
+                        if !has_field(f) {
+                            out.push(d(
+                                format!("{p}/set/{}", crate::schema::definition::escape(f)),
+                                "exists",
+                                format!("{form} has no field {f}"),
+                            ));
+                        }
+                        check_logic(v, &format!("{p}/set/{f}"), &mut out);
+                    }
+                }
+            }
+        }
+        if k == "create_record" {
+            let target = n.get("form").and_then(Value::as_str).unwrap_or("");
+            match facts.forms.get(target) {
+                None => out.push(d(
+                    format!("{p}/form"),
+                    "exists",
+                    format!("{target} is not a published form of this app"),
+                )),
+                Some(tp) => {
+                    for (f, v) in n
+                        .get("data")
+                        .and_then(Value::as_object)
+                        .into_iter()
+                        .flatten()
+                    {
+                        if !tp.contains_key(f) {
+                            out.push(d(
+                                format!("{p}/data/{f}"),
+                                "exists",
+                                format!("{target} has no field {f}"),
+                            ));
+                        }
+                        check_logic(v, &format!("{p}/data/{f}"), &mut out);
+                    }
+                }
+            }
+        }
+        if k == "notify" {
+            match n.get("to") {
+                None => out.push(d(
+                    format!("{p}/to"),
+                    "required",
+                    "notify needs recipients (to)",
+                )),
+                Some(a) => check_assignee(a, &format!("{p}/to"), props, facts, &mut out),
+            }
+            for t in ["title", "body"] {
+                match n.get(t).and_then(Value::as_str) {
+                    None if t == "title" => {
+                        out.push(d(format!("{p}/title"), "required", "notify needs a title"))
+                    }
+                    None => {}
+                    Some(s) => {
+                        if let Err(e) = handlebars::Template::compile(s) {
+                            out.push(d(
+                                format!("{p}/{t}"),
+                                "template",
+                                format!("not a valid template: {e}"),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        if k == "delay" && duration_minutes(n).is_none() {
+            out.push(d(&p, "delay", "a delay needs minutes, hours or days (> 0)"));
+        }
+        if k == "set_var" {
+            if !n.get("name").and_then(Value::as_str).is_some_and(is_key) {
+                out.push(d(
+                    format!("{p}/name"),
+                    "key",
+                    "set_var needs a name (lower-case key)",
+                ));
+            }
+            match n.get("value") {
+                None => out.push(d(format!("{p}/value"), "required", "set_var needs a value")),
+                Some(v) => check_logic(v, &format!("{p}/value"), &mut out),
+            }
+        }
+    }
+    // Reachability from start, and every node must be able to reach an end.
+    if let [s] = starts[..] {
+        let mut seen = vec![false; nodes.len()];
+        let mut q = VecDeque::from([s]);
+        seen[s] = true;
+        while let Some(a) = q.pop_front() {
+            for &j in &outgoing[a] {
+                if let Some(&b) = edges[j]
+                    .get("to")
+                    .and_then(Value::as_str)
+                    .and_then(|t| index.get(t))
+                    && !seen[b]
+                {
+                    seen[b] = true;
+                    q.push_back(b);
+                }
+            }
+        }
+        for (i, n) in nodes.iter().enumerate() {
+            if !seen[i] {
+                out.push(d(
+                    format!("/nodes/{i}"),
+                    "reachable",
+                    format!("node {} cannot be reached from start", id(n)),
+                ));
+            }
+        }
+        let mut reaches_end: Vec<bool> = nodes.iter().map(|n| kind(n) == "end").collect();
+        loop {
+            let mut changed = false;
+            for a in 0..nodes.len() {
+                if reaches_end[a] {
+                    continue;
+                }
+                let to_end = outgoing[a].iter().any(|&j| {
+                    edges[j]
+                        .get("to")
+                        .and_then(Value::as_str)
+                        .and_then(|t| index.get(t))
+                        .is_some_and(|&b| reaches_end[b])
+                });
+                if to_end {
+                    reaches_end[a] = true;
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        for (i, n) in nodes.iter().enumerate() {
+            if seen[i] && !reaches_end[i] {
+                out.push(d(
+                    format!("/nodes/{i}"),
+                    "exit",
+                    format!(
+                        "node {} can never reach an end (a loop without an exit?)",
+                        id(n)
+                    ),
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn check_assignee(
+    a: &Value,
+    p: &str,
+    props: Option<&Map<String, Value>>,
+    facts: &AppFacts,
+    out: &mut Vec<Detail>,
+) {
+    let Some(o) = a.as_object().filter(|o| o.len() == 1) else {
+        out.push(d(p, "assignee", "an assignee is {\"user\": name}, {\"role\": key}, {\"field\": member field} or {\"initiator\": true}"));
+        return;
+    };
+    let (k, v) = o.iter().next().expect("one entry");
+    let s = v.as_str().unwrap_or("");
+    match k.as_str() {
+        "user" if facts.users.contains(s) => {}
+        "user" => out.push(d(format!("{p}/user"), "exists", format!("there is no user {s}"))),
+        "role" if facts.roles.contains(s) => {}
+        "role" => out.push(d(format!("{p}/role"), "exists", format!("there is no role {s} in this app"))),
+        "field" => {
+            let t = props.and_then(|p| p.get(s)).and_then(|f| f.get("x-type")).and_then(Value::as_str);
+            if t != Some("member") {
+                out.push(d(format!("{p}/field"), "member", format!("{s} is not a member field of the trigger form")));
+            }
+        }
+        "initiator" if v == &Value::Bool(true) => {}
+        _ => out.push(d(p, "assignee", "an assignee is {\"user\": name}, {\"role\": key}, {\"field\": member field} or {\"initiator\": true}")),
+    }
+}
+
+fn check_deadline(
+    dl: &Value,
+    p: &str,
+    kind: &str,
+    props: Option<&Map<String, Value>>,
+    facts: &AppFacts,
+    out: &mut Vec<Detail>,
+) {
+    let Some(o) = dl.as_object() else {
+        out.push(d(p, "type", "a deadline is an object"));
+        return;
+    };
+    if duration_minutes(o).is_none() {
+        out.push(d(
+            p,
+            "deadline",
+            "a deadline needs minutes, hours or days (> 0)",
+        ));
+    }
+    match o.get("action").and_then(Value::as_str) {
+        Some("remind") => {}
+        Some("escalate") => match o.get("to") {
+            None => out.push(d(
+                format!("{p}/to"),
+                "required",
+                "escalate needs to (an assignee)",
+            )),
+            Some(a) => check_assignee(a, &format!("{p}/to"), props, facts, out),
+        },
+        Some("auto_approve" | "auto_reject") if kind == "approval" => {}
+        other => out.push(d(
+            format!("{p}/action"),
+            "enum",
+            format!(
+                "action is remind, escalate{} — not {other:?}",
+                if kind == "approval" {
+                    ", auto_approve or auto_reject"
+                } else {
+                    ""
+                }
+            ),
+        )),
+    }
+    for k in o.keys() {
+        if !["minutes", "hours", "days", "action", "to"].contains(&k.as_str()) {
+            out.push(d(
+                format!("{p}/{k}"),
+                "unknown_property",
+                format!("a deadline has no {k}"),
+            ));
+        }
+    }
+}
+
+/// `minutes` / `hours` / `days` of a node or deadline, in minutes.
+pub fn duration_minutes(o: &Map<String, Value>) -> Option<f64> {
+    let m = o.get("minutes").and_then(Value::as_f64).unwrap_or(0.0)
+        + o.get("hours").and_then(Value::as_f64).unwrap_or(0.0) * 60.0
+        + o.get("days").and_then(Value::as_f64).unwrap_or(0.0) * 1440.0;
+    (m > 0.0).then_some(m)
+}
+
+/// JSON Logic variables must start with record., vars., initiator or task.
+fn check_logic(v: &Value, p: &str, out: &mut Vec<Detail>) {
+    match v {
+        Value::Object(o) => {
+            for (k, x) in o {
+                if k == "var" {
+                    let name = match x {
+                        Value::Array(a) => a.first().and_then(Value::as_str).unwrap_or(""),
+                        other => other.as_str().unwrap_or(""),
+                    };
+                    let ok = name == "initiator"
+                        || ["record.", "vars.", "task."]
+                            .iter()
+                            .any(|pre| name.starts_with(pre))
+                        || name == "record"
+                        || name == "vars";
+                    if !ok {
+                        out.push(d(p, "var", format!("{name:?} is not record.<field>, vars.<name>, task.<key> or initiator")));
+                    }
+                } else {
+                    check_logic(x, p, out);
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| check_logic(x, p, out)),
+        _ => {}
+    }
+}

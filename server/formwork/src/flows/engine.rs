@@ -1,0 +1,1039 @@
+//! The flow engine: a worker that finds due tokens (ready, or waiting with a deadline or
+//! timer that fell due) and moves each through its node in one writer transaction,
+//! together with the record writes, tasks, inbox messages and log entries of that step.
+//! State is only in the database, so a restart resumes where it stopped; a timer that fell
+//! due while the server was down fires on the first pass after start, once (the step
+//! re-reads the token inside the transaction and does nothing if it moved on).
+
+use futures::future::BoxFuture;
+use handlebars::Handlebars;
+use sea_orm::{ConnectionTrait, DatabaseTransaction};
+use serde_json::{Map, Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+use super::definition::duration_minutes;
+use super::store::{self, Instance};
+use super::{context, flow_actor, log_entry, truthy};
+use crate::auth::AuthService;
+use crate::error::{DomainError, DomainResult};
+use crate::service::forms::FormService;
+use crate::service::prepare::compute;
+use crate::service::record_ops::{create_in_txn, patch_in_txn};
+use crate::service::records::RecordService;
+use crate::store::db::Db;
+use crate::store::oplog::Actor;
+use crate::store::writer::{Batch, WriteOp, Writer};
+
+pub(crate) struct Inner {
+    pub db: Db,
+    pub writer: Writer,
+    pub forms: FormService,
+    pub records: RecordService,
+    pub auth: AuthService,
+    pub wake: Notify,
+}
+
+#[derive(Clone)]
+pub struct FlowEngine {
+    pub(crate) inner: Arc<Inner>,
+}
+
+/// How often the worker looks for due tokens when nobody woke it.
+const POLL: Duration = Duration::from_millis(250);
+
+impl FlowEngine {
+    pub fn new(
+        db: Db,
+        writer: Writer,
+        forms: FormService,
+        records: RecordService,
+        auth: AuthService,
+    ) -> Self {
+        FlowEngine {
+            inner: Arc::new(Inner {
+                db,
+                writer,
+                forms,
+                records,
+                auth,
+                wake: Notify::new(),
+            }),
+        }
+    }
+
+    /// Look for due work now (after a task action or a manual start).
+    pub fn wake(&self) {
+        self.inner.wake.notify_one();
+    }
+
+    /// Run the worker until the writer closes (server shutdown).
+    pub fn spawn(&self) -> tokio::task::JoinHandle<()> {
+        let inner = self.inner.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = inner.wake.notified() => {}
+                    _ = tokio::time::sleep(POLL) => {}
+                }
+                if inner.writer.is_closed() {
+                    break;
+                }
+                if let Err(e) = run_due(&inner).await {
+                    tracing::warn!(error = %e, "flow worker pass failed");
+                }
+            }
+        })
+    }
+}
+
+/// One pass: every due token, oldest first.
+async fn run_due(inner: &Arc<Inner>) -> DomainResult<()> {
+    loop {
+        let now = crate::time::now();
+        let rows = inner
+            .db
+            .query_all(
+                "SELECT id FROM flow_tokens WHERE status = 'ready' OR (status = 'waiting' AND due_at IS NOT NULL AND due_at <= $1) ORDER BY id LIMIT 200",
+                vec![now.into()],
+            )
+            .await?;
+        let n = rows.len();
+        for r in rows {
+            let token: i64 = r.try_get("", "id")?;
+            match inner
+                .writer
+                .submit(Step {
+                    inner: inner.clone(),
+                    token,
+                })
+                .await
+            {
+                Ok(_) => {}
+                Err(DomainError::Unavailable(m)) => return Err(DomainError::Unavailable(m)),
+                Err(e) => {
+                    tracing::warn!(token, error = %e, "flow step failed; the instance stops");
+                    inner
+                        .writer
+                        .submit(Fail {
+                            token,
+                            error: e.to_string(),
+                        })
+                        .await?;
+                }
+            }
+        }
+        if n < 200 {
+            return Ok(());
+        }
+    }
+}
+
+struct Step {
+    inner: Arc<Inner>,
+    token: i64,
+}
+
+impl WriteOp for Step {
+    fn apply<'a>(
+        &'a self,
+        txn: &'a DatabaseTransaction,
+        batch: &'a mut Batch,
+    ) -> BoxFuture<'a, DomainResult<Value>> {
+        Box::pin(async move {
+            step(&self.inner, txn, batch, self.token)
+                .await
+                .map(|_| Value::Null)
+        })
+    }
+}
+
+/// Marks the instance of a token whose step failed as failed (with the error), so it is
+/// not retried forever; open tasks are cancelled.
+struct Fail {
+    token: i64,
+    error: String,
+}
+
+impl WriteOp for Fail {
+    fn apply<'a>(
+        &'a self,
+        txn: &'a DatabaseTransaction,
+        batch: &'a mut Batch,
+    ) -> BoxFuture<'a, DomainResult<Value>> {
+        Box::pin(async move {
+            let Some(row) = txn
+                .query_one_raw(batch.stmt(
+                    "SELECT instance_id, node FROM flow_tokens WHERE id = $1",
+                    vec![self.token.into()],
+                ))
+                .await?
+            else {
+                return Ok(Value::Null);
+            };
+            let id: i64 = row.try_get("", "instance_id")?;
+            let node: String = row.try_get("", "node")?;
+            let inst = store::instance(txn, |s, v| batch.stmt(s, v), id).await?;
+            end_instance(
+                txn,
+                batch,
+                &inst,
+                "failed",
+                Some(&self.error),
+                Some(&node),
+                &Actor::system(),
+            )
+            .await?;
+            Ok(Value::Null)
+        })
+    }
+}
+
+/// Stop an instance: status, end time, live tokens done, open tasks cancelled, history, log.
+pub(crate) async fn end_instance(
+    txn: &DatabaseTransaction,
+    batch: &mut Batch,
+    inst: &Instance,
+    status: &str,
+    error: Option<&str>,
+    node: Option<&str>,
+    actor: &Actor,
+) -> DomainResult<()> {
+    txn.execute_raw(batch.stmt(
+        "UPDATE flow_instances SET status = $2, error = $3, ended_at = $4 WHERE id = $1",
+        vec![
+            inst.id.into(),
+            status.into(),
+            error.map(str::to_owned).into(),
+            batch.now.clone().into(),
+        ],
+    ))
+    .await?;
+    txn.execute_raw(batch.stmt(
+        "UPDATE flow_tokens SET status = 'done', due_at = NULL WHERE instance_id = $1 AND status IN ('ready', 'waiting', 'joined')",
+        vec![inst.id.into()],
+    ))
+    .await?;
+    txn.execute_raw(batch.stmt(
+        "UPDATE flow_tasks SET status = 'cancelled', completed_at = $2 WHERE instance_id = $1 AND status = 'open'",
+        vec![inst.id.into(), batch.now.clone().into()],
+    ))
+    .await?;
+    store::step(
+        txn,
+        batch,
+        inst.id,
+        node,
+        status,
+        &actor.user,
+        json!({"error": error}),
+    )
+    .await?;
+    let action: &'static str = match status {
+        "completed" => "flow.complete",
+        "cancelled" => "flow.cancel",
+        _ => "flow.fail",
+    };
+    batch
+        .log(
+            txn,
+            log_entry(
+                actor,
+                action,
+                &inst.app,
+                inst.form.as_deref(),
+                inst.record_id,
+                json!({"instance": inst.id, "flow": inst.flow, "error": error}),
+                None,
+            ),
+        )
+        .await?;
+    Ok(())
+}
+
+pub(crate) fn node_of<'a>(def: &'a Value, id: &str) -> Option<&'a Map<String, Value>> {
+    def["nodes"]
+        .as_array()?
+        .iter()
+        .filter_map(Value::as_object)
+        .find(|n| n.get("id").and_then(Value::as_str) == Some(id))
+}
+
+pub(crate) fn edges_from<'a>(def: &'a Value, id: &str) -> Vec<&'a Map<String, Value>> {
+    def["edges"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object)
+        .filter(|e| e.get("from").and_then(Value::as_str) == Some(id))
+        .collect()
+}
+
+fn target(e: &Map<String, Value>) -> String {
+    e.get("to").and_then(Value::as_str).unwrap_or("").to_owned()
+}
+
+pub(crate) fn due_in(minutes: f64) -> String {
+    let at = chrono::Utc::now() + chrono::Duration::milliseconds((minutes * 60_000.0) as i64);
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// The trigger record's current data (Null when it is gone).
+pub(crate) async fn record_data(
+    txn: &DatabaseTransaction,
+    batch: &Batch,
+    inst: &Instance,
+) -> DomainResult<Value> {
+    let (Some(form), Some(id)) = (&inst.form, inst.record_id) else {
+        return Ok(Value::Null);
+    };
+    Ok(
+        crate::store::records::get(txn, batch.backend, &inst.app, form, id)
+            .await?
+            .filter(|r| r.deleted_at.is_none())
+            .map(|r| r.data)
+            .unwrap_or(Value::Null),
+    )
+}
+
+fn ctx_of(inst: &Instance, data: &Value) -> Value {
+    context(
+        inst.record_id.unwrap_or(0),
+        data,
+        &inst.vars["vars"],
+        &inst.initiator,
+        &inst.vars["task"],
+    )
+}
+
+/// Continue from `from` to each target: new ready tokens.
+async fn go(
+    txn: &DatabaseTransaction,
+    batch: &Batch,
+    inst: &Instance,
+    from: &str,
+    targets: &[String],
+) -> DomainResult<()> {
+    for t in targets {
+        store::insert_token(txn, batch, inst.id, t, Some(from), "ready", None).await?;
+    }
+    Ok(())
+}
+
+/// Complete the instance when it has no live token left.
+async fn finish_check(
+    txn: &DatabaseTransaction,
+    batch: &mut Batch,
+    inst: &Instance,
+) -> DomainResult<()> {
+    let row = txn
+        .query_one_raw(batch.stmt(
+            "SELECT COUNT(*) AS n FROM flow_tokens WHERE instance_id = $1 AND status IN ('ready', 'waiting', 'joined')",
+            vec![inst.id.into()],
+        ))
+        .await?;
+    let n: i64 = row.map(|r| r.try_get("", "n")).transpose()?.unwrap_or(0);
+    if n == 0 {
+        end_instance(
+            txn,
+            batch,
+            inst,
+            "completed",
+            None,
+            None,
+            &flow_actor(&inst.flow),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn save_vars(txn: &DatabaseTransaction, batch: &Batch, inst: &Instance) -> DomainResult<()> {
+    txn.execute_raw(batch.stmt(
+        "UPDATE flow_instances SET vars = $2 WHERE id = $1",
+        vec![inst.id.into(), inst.vars.to_string().into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// The users an assignee spec names (enabled users only).
+pub(crate) async fn resolve(
+    txn: &DatabaseTransaction,
+    batch: &Batch,
+    inst: &Instance,
+    data: &Value,
+    a: &Value,
+) -> DomainResult<Vec<String>> {
+    let mut names: Vec<String> = Vec::new();
+    if let Some(u) = a.get("user").and_then(Value::as_str) {
+        names.push(u.to_owned());
+    } else if let Some(r) = a.get("role").and_then(Value::as_str) {
+        let rows = txn
+            .query_all_raw(batch.stmt(
+                "SELECT v0 FROM auth_rules WHERE ptype = 'g' AND v1 = $1 AND v2 = $2 ORDER BY v0",
+                vec![format!("r:{r}").into(), inst.app.clone().into()],
+            ))
+            .await?;
+        for row in rows {
+            let s: String = row.try_get("", "v0")?;
+            if let Some(u) = s.strip_prefix("u:") {
+                names.push(u.to_owned());
+            }
+        }
+    } else if let Some(f) = a.get("field").and_then(Value::as_str) {
+        if let Some(u) = data.get(f).and_then(Value::as_str) {
+            names.push(u.to_owned());
+        }
+    } else if a.get("initiator") == Some(&Value::Bool(true)) {
+        names.push(inst.initiator.clone());
+    }
+    let mut out = Vec::new();
+    for n in names {
+        let row = txn
+            .query_one_raw(batch.stmt(
+                "SELECT disabled FROM users WHERE username = $1",
+                vec![n.clone().into()],
+            ))
+            .await?;
+        if let Some(r) = row
+            && r.try_get::<i64>("", "disabled")? == 0
+            && !out.contains(&n)
+        {
+            out.push(n);
+        }
+    }
+    Ok(out)
+}
+
+fn label_text(node: &Map<String, Value>, id: &str) -> String {
+    node.get("label")
+        .and_then(|l| l.get("zh-CN").or_else(|| l.get("en")))
+        .and_then(Value::as_str)
+        .unwrap_or(id)
+        .to_owned()
+}
+
+/// Open tasks for `users` at this token; an inbox message for each.
+#[allow(clippy::too_many_arguments)]
+async fn add_tasks(
+    txn: &DatabaseTransaction,
+    batch: &Batch,
+    inst: &Instance,
+    token: i64,
+    node_id: &str,
+    node: &Map<String, Value>,
+    users: &[String],
+    due: Option<String>,
+) -> DomainResult<()> {
+    let kind = node.get("type").and_then(Value::as_str).unwrap_or("task");
+    let title = label_text(node, node_id);
+    for u in users {
+        let row = txn
+            .query_one_raw(batch.stmt(
+                "INSERT INTO flow_tasks (instance_id, token_id, node, kind, assignee, status, created_at, due_at) VALUES ($1, $2, $3, $4, $5, 'open', $6, $7) RETURNING id",
+                vec![inst.id.into(), token.into(), node_id.into(), kind.into(), u.clone().into(), batch.now.clone().into(), due.clone().into()],
+            ))
+            .await?
+            .ok_or_else(|| DomainError::Internal(anyhow::anyhow!("no task id")))?;
+        let task: i64 = row.try_get("", "id")?;
+        store::inbox(
+            txn,
+            batch,
+            u,
+            inst.id,
+            Some(task),
+            &format!("待办 / New task: {title}"),
+            &format!("{} #{}", inst.flow, inst.id),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Move one token through its node.
+async fn step(
+    inner: &Arc<Inner>,
+    txn: &DatabaseTransaction,
+    batch: &mut Batch,
+    token: i64,
+) -> DomainResult<()> {
+    let Some(row) = txn
+        .query_one_raw(batch.stmt(
+            "SELECT instance_id, node, status, due_at FROM flow_tokens WHERE id = $1",
+            vec![token.into()],
+        ))
+        .await?
+    else {
+        return Ok(());
+    };
+    let status: String = row.try_get("", "status")?;
+    let due_at: Option<String> = row.try_get("", "due_at")?;
+    let timer = status == "waiting" && due_at.as_deref().is_some_and(|d| d <= batch.now.as_str());
+    if status != "ready" && !timer {
+        return Ok(()); // someone else moved it on
+    }
+    let node_id: String = row.try_get("", "node")?;
+    let mut inst = store::instance(
+        txn,
+        |s, v| batch.stmt(s, v),
+        row.try_get("", "instance_id")?,
+    )
+    .await?;
+    if inst.status != "running" {
+        store::set_token(txn, batch, token, "done", None).await?;
+        return Ok(());
+    }
+    let def = store::definition(
+        txn,
+        |s, v| batch.stmt(s, v),
+        &inst.app,
+        &inst.flow,
+        inst.version,
+    )
+    .await?;
+    let node = node_of(&def, &node_id)
+        .ok_or_else(|| {
+            DomainError::Internal(anyhow::anyhow!(
+                "node {node_id} is not in {} v{}",
+                inst.flow,
+                inst.version
+            ))
+        })?
+        .clone();
+    let kind = node
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    let data = record_data(txn, batch, &inst).await?;
+    let actor = flow_actor(&inst.flow);
+    let outs = edges_from(&def, &node_id);
+    let single: Vec<String> = outs.iter().take(1).map(|e| target(e)).collect();
+
+    if timer {
+        return fire_timer(
+            inner, txn, batch, &mut inst, token, &node_id, &node, &kind, &data, &outs,
+        )
+        .await;
+    }
+    match kind.as_str() {
+        "start" | "parallel" => {
+            store::set_token(txn, batch, token, "done", None).await?;
+            let all: Vec<String> = outs.iter().map(|e| target(e)).collect();
+            go(txn, batch, &inst, &node_id, &all).await?;
+        }
+        "end" => {
+            store::set_token(txn, batch, token, "done", None).await?;
+            store::step(
+                txn,
+                batch,
+                inst.id,
+                Some(&node_id),
+                "ended",
+                &actor.user,
+                json!({}),
+            )
+            .await?;
+            finish_check(txn, batch, &inst).await?;
+        }
+        "branch" => {
+            let ctx = ctx_of(&inst, &data);
+            let mut chosen = None;
+            for e in &outs {
+                if let Some(w) = e.get("when") {
+                    let v = compute(w, &ctx).map_err(|m| {
+                        DomainError::invalid_one("", "condition", format!("branch {node_id}: {m}"))
+                    })?;
+                    if truthy(&v) {
+                        chosen = Some(target(e));
+                        break;
+                    }
+                }
+            }
+            let chosen = chosen.or_else(|| {
+                outs.iter()
+                    .find(|e| e.get("default") == Some(&Value::Bool(true)))
+                    .map(|e| target(e))
+            });
+            store::set_token(txn, batch, token, "done", None).await?;
+            store::step(
+                txn,
+                batch,
+                inst.id,
+                Some(&node_id),
+                "branched",
+                &actor.user,
+                json!({"to": chosen}),
+            )
+            .await?;
+            if let Some(t) = chosen {
+                go(txn, batch, &inst, &node_id, &[t]).await?;
+            }
+            finish_check(txn, batch, &inst).await?;
+        }
+        "join" => {
+            let fired = txn
+                .query_one_raw(batch.stmt("SELECT id FROM flow_tokens WHERE instance_id = $1 AND node = $2 AND status = 'fired'", vec![inst.id.into(), node_id.clone().into()]))
+                .await?
+                .is_some();
+            if fired {
+                store::set_token(txn, batch, token, "done", None).await?;
+                finish_check(txn, batch, &inst).await?;
+                return Ok(());
+            }
+            store::set_token(txn, batch, token, "joined", None).await?;
+            let incoming = def["edges"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|e| e["to"] == json!(node_id))
+                .count() as i64;
+            let needed = match node.get("mode") {
+                Some(Value::String(m)) if m == "any" => 1,
+                Some(Value::Object(m)) => m.get("n").and_then(Value::as_i64).unwrap_or(incoming),
+                _ => incoming,
+            };
+            let row = txn
+                .query_one_raw(batch.stmt("SELECT COUNT(*) AS n FROM flow_tokens WHERE instance_id = $1 AND node = $2 AND status = 'joined'", vec![inst.id.into(), node_id.clone().into()]))
+                .await?;
+            let arrived: i64 = row.map(|r| r.try_get("", "n")).transpose()?.unwrap_or(0);
+            if arrived >= needed {
+                txn.execute_raw(batch.stmt("UPDATE flow_tokens SET status = 'done' WHERE instance_id = $1 AND node = $2 AND status = 'joined'", vec![inst.id.into(), node_id.clone().into()]))
+                    .await?;
+                if needed < incoming {
+                    // Later arrivals are absorbed by this marker.
+                    store::insert_token(txn, batch, inst.id, &node_id, None, "fired", None).await?;
+                }
+                store::step(
+                    txn,
+                    batch,
+                    inst.id,
+                    Some(&node_id),
+                    "joined",
+                    &actor.user,
+                    json!({"arrived": arrived}),
+                )
+                .await?;
+                go(txn, batch, &inst, &node_id, &single).await?;
+            }
+        }
+        "approval" | "task" => {
+            let users = resolve(
+                txn,
+                batch,
+                &inst,
+                &data,
+                node.get("assignee").unwrap_or(&Value::Null),
+            )
+            .await?;
+            if users.is_empty() {
+                return Err(DomainError::invalid_one(
+                    "",
+                    "assignee",
+                    format!("the assignee of {node_id} resolves to nobody"),
+                ));
+            }
+            let due = node
+                .get("deadline")
+                .and_then(Value::as_object)
+                .and_then(duration_minutes)
+                .map(due_in);
+            add_tasks(
+                txn,
+                batch,
+                &inst,
+                token,
+                &node_id,
+                &node,
+                &users,
+                due.clone(),
+            )
+            .await?;
+            store::set_token(txn, batch, token, "waiting", due).await?;
+            store::step(
+                txn,
+                batch,
+                inst.id,
+                Some(&node_id),
+                "assigned",
+                &actor.user,
+                json!({"to": users}),
+            )
+            .await?;
+        }
+        "delay" => {
+            let minutes = duration_minutes(&node).unwrap_or(0.0);
+            store::set_token(txn, batch, token, "waiting", Some(due_in(minutes))).await?;
+            store::step(
+                txn,
+                batch,
+                inst.id,
+                Some(&node_id),
+                "waiting",
+                &actor.user,
+                json!({"minutes": minutes}),
+            )
+            .await?;
+        }
+        "update_record" => {
+            let ctx = ctx_of(&inst, &data);
+            let mut patch = Map::new();
+            for (f, v) in node
+                .get("set")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+            {
+                let value = compute(v, &ctx)
+                    .map_err(|m| DomainError::invalid_one(&format!("/set/{f}"), "value", m))?;
+                patch.insert(f.clone(), value);
+            }
+            let (Some(form), Some(id)) = (inst.form.clone(), inst.record_id) else {
+                return Err(DomainError::invalid_one(
+                    "",
+                    "record",
+                    "this instance has no record to update",
+                ));
+            };
+            let compiled = inner.forms.current(&inst.app, &form).await?;
+            let today = inner.records.today(&inst.app).await?;
+            patch_in_txn(
+                txn,
+                batch,
+                compiled,
+                id,
+                &Value::Object(patch.clone()),
+                &actor,
+                today,
+                Some(format!("flow {} #{}", inst.flow, inst.id)),
+            )
+            .await?;
+            store::set_token(txn, batch, token, "done", None).await?;
+            store::step(
+                txn,
+                batch,
+                inst.id,
+                Some(&node_id),
+                "updated",
+                &actor.user,
+                json!({"set": patch}),
+            )
+            .await?;
+            go(txn, batch, &inst, &node_id, &single).await?;
+        }
+        "create_record" => {
+            let ctx = ctx_of(&inst, &data);
+            let target_form = node
+                .get("form")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned();
+            let mut new = Map::new();
+            for (f, v) in node
+                .get("data")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+            {
+                new.insert(
+                    f.clone(),
+                    compute(v, &ctx)
+                        .map_err(|m| DomainError::invalid_one(&format!("/data/{f}"), "value", m))?,
+                );
+            }
+            let compiled = inner.forms.current(&inst.app, &target_form).await?;
+            let today = inner.records.today(&inst.app).await?;
+            let id = create_in_txn(
+                txn,
+                batch,
+                &compiled,
+                Value::Object(new),
+                &actor,
+                today,
+                Some(format!("flow {} #{}", inst.flow, inst.id)),
+            )
+            .await?;
+            vars_mut(&mut inst).insert(node_id.clone(), json!(id));
+            save_vars(txn, batch, &inst).await?;
+            store::set_token(txn, batch, token, "done", None).await?;
+            store::step(
+                txn,
+                batch,
+                inst.id,
+                Some(&node_id),
+                "created",
+                &actor.user,
+                json!({"form": target_form, "id": id}),
+            )
+            .await?;
+            go(txn, batch, &inst, &node_id, &single).await?;
+        }
+        "notify" => {
+            let users = resolve(
+                txn,
+                batch,
+                &inst,
+                &data,
+                node.get("to").unwrap_or(&Value::Null),
+            )
+            .await?;
+            for u in &users {
+                // Rendered through the recipient's own field mask.
+                let mut seen = data.clone();
+                if let Some(form) = &inst.form
+                    && let Ok(caller) = inner.auth.caller_for(u).await
+                {
+                    match inner.auth.decide(&caller, &inst.app, form).await {
+                        Ok(d) if d.allows("read") => d.project(&mut seen),
+                        _ => seen = json!({}),
+                    }
+                }
+                let ctx = ctx_of(&inst, &seen);
+                let title = render(
+                    node.get("title").and_then(Value::as_str).unwrap_or(""),
+                    &ctx,
+                );
+                let body = render(node.get("body").and_then(Value::as_str).unwrap_or(""), &ctx);
+                store::inbox(txn, batch, u, inst.id, None, &title, &body).await?;
+            }
+            store::set_token(txn, batch, token, "done", None).await?;
+            store::step(
+                txn,
+                batch,
+                inst.id,
+                Some(&node_id),
+                "notified",
+                &actor.user,
+                json!({"to": users}),
+            )
+            .await?;
+            go(txn, batch, &inst, &node_id, &single).await?;
+        }
+        "set_var" => {
+            let ctx = ctx_of(&inst, &data);
+            let name = node
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned();
+            let v = compute(node.get("value").unwrap_or(&Value::Null), &ctx)
+                .map_err(|m| DomainError::invalid_one("/value", "value", m))?;
+            vars_mut(&mut inst).insert(name.clone(), v.clone());
+            save_vars(txn, batch, &inst).await?;
+            store::set_token(txn, batch, token, "done", None).await?;
+            store::step(
+                txn,
+                batch,
+                inst.id,
+                Some(&node_id),
+                "set",
+                &actor.user,
+                json!({name: v}),
+            )
+            .await?;
+            go(txn, batch, &inst, &node_id, &single).await?;
+        }
+        other => {
+            return Err(DomainError::Internal(anyhow::anyhow!(
+                "unknown node type {other}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn vars_mut(inst: &mut Instance) -> &mut Map<String, Value> {
+    if !inst.vars.is_object() {
+        inst.vars = json!({});
+    }
+    let o = inst.vars.as_object_mut().expect("an object");
+    if !o.get("vars").is_some_and(Value::is_object) {
+        o.insert("vars".into(), json!({}));
+    }
+    o.get_mut("vars")
+        .and_then(Value::as_object_mut)
+        .expect("an object")
+}
+
+/// Strict Handlebars: a name that is missing (or hidden from the recipient) is an error,
+/// shown in the message instead of an empty value.
+fn render(template: &str, ctx: &Value) -> String {
+    let mut hb = Handlebars::new();
+    hb.set_strict_mode(true);
+    hb.register_escape_fn(handlebars::no_escape);
+    hb.render_template(template, ctx)
+        .unwrap_or_else(|e| format!("[{template}: {e}]"))
+}
+
+/// A deadline or delay fell due.
+#[allow(clippy::too_many_arguments)]
+async fn fire_timer(
+    _inner: &Arc<Inner>,
+    txn: &DatabaseTransaction,
+    batch: &mut Batch,
+    inst: &mut Instance,
+    token: i64,
+    node_id: &str,
+    node: &Map<String, Value>,
+    kind: &str,
+    data: &Value,
+    outs: &[&Map<String, Value>],
+) -> DomainResult<()> {
+    let actor = flow_actor(&inst.flow);
+    if kind == "delay" {
+        store::set_token(txn, batch, token, "done", None).await?;
+        store::step(
+            txn,
+            batch,
+            inst.id,
+            Some(node_id),
+            "timer",
+            &actor.user,
+            json!({}),
+        )
+        .await?;
+        let next: Vec<String> = outs.iter().take(1).map(|e| target(e)).collect();
+        return go(txn, batch, inst, node_id, &next).await;
+    }
+    let deadline = node.get("deadline").cloned().unwrap_or(Value::Null);
+    let action = deadline["action"].as_str().unwrap_or("remind");
+    store::step(
+        txn,
+        batch,
+        inst.id,
+        Some(node_id),
+        "deadline",
+        &actor.user,
+        json!({"action": action}),
+    )
+    .await?;
+    batch
+        .log(
+            txn,
+            log_entry(
+                &actor,
+                "flow.deadline",
+                &inst.app,
+                inst.form.as_deref(),
+                inst.record_id,
+                json!({"instance": inst.id, "node": node_id, "action": action}),
+                None,
+            ),
+        )
+        .await?;
+    match action {
+        "auto_approve" | "auto_reject" => {
+            let outcome = if action == "auto_approve" {
+                "approved"
+            } else {
+                "rejected"
+            };
+            decide_node(
+                txn,
+                batch,
+                inst,
+                token,
+                node_id,
+                kind,
+                outcome,
+                None,
+                &actor.user,
+                outs,
+            )
+            .await
+        }
+        "escalate" => {
+            let users = resolve(txn, batch, inst, data, &deadline["to"]).await?;
+            add_tasks(txn, batch, inst, token, node_id, node, &users, None).await?;
+            store::set_token(txn, batch, token, "waiting", None).await?;
+            store::step(
+                txn,
+                batch,
+                inst.id,
+                Some(node_id),
+                "escalated",
+                &actor.user,
+                json!({"to": users}),
+            )
+            .await
+        }
+        _ => {
+            let rows = txn
+                .query_all_raw(batch.stmt(
+                    "SELECT assignee FROM flow_tasks WHERE token_id = $1 AND status = 'open'",
+                    vec![token.into()],
+                ))
+                .await?;
+            let title = label_text(node, node_id);
+            for r in rows {
+                let u: String = r.try_get("", "assignee")?;
+                store::inbox(
+                    txn,
+                    batch,
+                    &u,
+                    inst.id,
+                    None,
+                    &format!("催办 / Reminder: {title}"),
+                    &format!("{} #{}", inst.flow, inst.id),
+                )
+                .await?;
+            }
+            store::set_token(txn, batch, token, "waiting", None).await
+        }
+    }
+}
+
+/// The node of a task is decided: cancel its other open tasks, remember the outcome, and
+/// continue along the matching edge.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn decide_node(
+    txn: &DatabaseTransaction,
+    batch: &mut Batch,
+    inst: &mut Instance,
+    token: i64,
+    node_id: &str,
+    kind: &str,
+    outcome: &str,
+    comment: Option<&str>,
+    by: &str,
+    outs: &[&Map<String, Value>],
+) -> DomainResult<()> {
+    txn.execute_raw(batch.stmt(
+        "UPDATE flow_tasks SET status = 'cancelled', completed_at = $2 WHERE token_id = $1 AND status = 'open'",
+        vec![token.into(), batch.now.clone().into()],
+    ))
+    .await?;
+    store::set_token(txn, batch, token, "done", None).await?;
+    if let Some(o) = inst.vars.as_object_mut() {
+        o.insert(
+            "task".into(),
+            json!({"outcome": outcome, "comment": comment, "by": by, "node": node_id}),
+        );
+    } else {
+        inst.vars =
+            json!({"task": {"outcome": outcome, "comment": comment, "by": by, "node": node_id}});
+    }
+    save_vars(txn, batch, inst).await?;
+    store::step(
+        txn,
+        batch,
+        inst.id,
+        Some(node_id),
+        outcome,
+        by,
+        json!({"comment": comment}),
+    )
+    .await?;
+    let next: Vec<String> = if kind == "approval" {
+        outs.iter()
+            .filter(|e| e.get("outcome").and_then(Value::as_str) == Some(outcome))
+            .map(|e| target(e))
+            .collect()
+    } else {
+        outs.iter().take(1).map(|e| target(e)).collect()
+    };
+    go(txn, batch, inst, node_id, &next).await?;
+    finish_check(txn, batch, inst).await
+}

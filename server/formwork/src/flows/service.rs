@@ -1,0 +1,1028 @@
+//! Flow definitions, instances, tasks and the inbox as the API uses them.
+
+use futures::future::BoxFuture;
+use sea_orm::{ConnectionTrait, DatabaseTransaction};
+use serde_json::{Map, Value, json};
+use std::collections::{HashMap, HashSet};
+
+use super::definition::{AppFacts, check_publish, check_shape};
+use super::engine::{FlowEngine, decide_node, edges_from, end_instance, node_of, record_data};
+use super::store::{self, INSTANCE_COLUMNS, Instance, TASK_COLUMNS, task_json};
+use super::{context, truthy};
+use crate::auth::Caller;
+use crate::error::{Detail, DomainError, DomainResult};
+use crate::keys::is_key;
+use crate::service::prepare::compute;
+use crate::service::record_ops::patch_in_txn;
+use crate::store::oplog::Actor;
+use crate::store::writer::{Batch, WriteOp};
+
+#[derive(Clone)]
+pub struct FlowService {
+    pub engine: FlowEngine,
+}
+
+fn json_text(row: &sea_orm::QueryResult, col: &str) -> DomainResult<Value> {
+    let s: String = row.try_get("", col)?;
+    serde_json::from_str(&s).map_err(|e| DomainError::Internal(e.into()))
+}
+
+impl FlowService {
+    pub fn new(engine: FlowEngine) -> Self {
+        FlowService { engine }
+    }
+
+    fn db(&self) -> &crate::store::db::Db {
+        &self.engine.inner.db
+    }
+
+    /// Flows of an app: administrators see drafts too; others the published ones.
+    pub async fn list(&self, app: &str, caller: &Caller) -> DomainResult<Vec<Value>> {
+        let rows = self
+            .db()
+            .query_all(
+                "SELECT f.key, f.draft, f.published_version, v.definition FROM flows f LEFT JOIN flow_versions v ON v.app = f.app AND v.flow = f.key AND v.version = f.published_version WHERE f.app = $1 ORDER BY f.key",
+                vec![app.into()],
+            )
+            .await?;
+        let mut out = Vec::new();
+        for r in rows {
+            let published: Option<i64> = r.try_get("", "published_version")?;
+            if published.is_none() && !caller.is_admin() {
+                continue;
+            }
+            let def = match r.try_get::<Option<String>>("", "definition")? {
+                Some(s) => serde_json::from_str(&s).unwrap_or(Value::Null),
+                None => json_text(&r, "draft")?,
+            };
+            out.push(json!({"key": r.try_get::<String>("", "key")?, "label": def["label"], "published_version": published, "trigger": def["trigger"]}));
+        }
+        Ok(out)
+    }
+
+    pub async fn get(&self, app: &str, key: &str) -> DomainResult<Value> {
+        let row = self
+            .db()
+            .query_one(
+                "SELECT draft, published_version FROM flows WHERE app = $1 AND key = $2",
+                vec![app.into(), key.into()],
+            )
+            .await?
+            .ok_or_else(|| DomainError::NotFound(format!("flow {app}/{key}")))?;
+        let published: Option<i64> = row.try_get("", "published_version")?;
+        let definition = match published {
+            Some(v) => {
+                store::definition(&self.db().read, |s, p| self.db().stmt(s, p), app, key, v).await?
+            }
+            None => Value::Null,
+        };
+        Ok(
+            json!({"app": app, "key": key, "published_version": published, "draft": json_text(&row, "draft")?, "definition": definition}),
+        )
+    }
+
+    pub async fn save_draft(
+        &self,
+        app: &str,
+        key: &str,
+        def: Value,
+        caller: &Caller,
+    ) -> DomainResult<Value> {
+        caller.require_admin()?;
+        if !is_key(key) {
+            return Err(DomainError::invalid_one(
+                "/key",
+                "key",
+                "a flow key is lower-case letters, digits and _",
+            ));
+        }
+        self.engine.inner.forms.get_app(app).await?;
+        let problems = check_shape(&def, key);
+        if !problems.is_empty() {
+            return Err(DomainError::invalid(problems));
+        }
+        self.engine
+            .inner
+            .writer
+            .submit(SaveDraft {
+                app: app.into(),
+                key: key.into(),
+                def,
+                actor: caller.actor.clone(),
+            })
+            .await
+    }
+
+    pub async fn publish(
+        &self,
+        app: &str,
+        key: &str,
+        body: Option<Value>,
+        caller: &Caller,
+    ) -> DomainResult<(bool, Value)> {
+        caller.require_admin()?;
+        if let Some(def) = body {
+            self.save_draft(app, key, def, caller).await?;
+        }
+        let draft = self.get(app, key).await?["draft"].clone();
+        let problems = check_shape(&draft, key);
+        if !problems.is_empty() {
+            return Err(DomainError::invalid(problems));
+        }
+        let facts = self.facts(app).await?;
+        let problems = check_publish(&draft, &facts);
+        if !problems.is_empty() {
+            return Err(DomainError::invalid(problems));
+        }
+        let out = self
+            .engine
+            .inner
+            .writer
+            .submit(Publish {
+                app: app.into(),
+                key: key.into(),
+                def: draft,
+                actor: caller.actor.clone(),
+            })
+            .await?;
+        Ok((out["published"] == json!(true), out))
+    }
+
+    async fn facts(&self, app: &str) -> DomainResult<AppFacts> {
+        let mut forms = HashMap::new();
+        for k in self.engine.inner.forms.form_keys(app).await? {
+            if let Ok(c) = self.engine.inner.forms.current(app, &k).await {
+                let props: Map<String, Value> = c.schema()["properties"]
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default();
+                forms.insert(k, props);
+            }
+        }
+        let users: HashSet<String> = self
+            .db()
+            .query_all("SELECT username FROM users WHERE disabled = 0", vec![])
+            .await?
+            .iter()
+            .filter_map(|r| r.try_get::<String>("", "username").ok())
+            .collect();
+        let roles: HashSet<String> = self
+            .db()
+            .query_all("SELECT key FROM roles WHERE app = $1", vec![app.into()])
+            .await?
+            .iter()
+            .filter_map(|r| r.try_get::<String>("", "key").ok())
+            .collect();
+        Ok(AppFacts {
+            forms,
+            users,
+            roles,
+        })
+    }
+
+    pub async fn versions(&self, app: &str, key: &str) -> DomainResult<Vec<Value>> {
+        let rows = self
+            .db()
+            .query_all("SELECT version, author, published_at FROM flow_versions WHERE app = $1 AND flow = $2 ORDER BY version", vec![app.into(), key.into()])
+            .await?;
+        rows.iter()
+            .map(|r| Ok(json!({"version": r.try_get::<i64>("", "version")?, "author": r.try_get::<String>("", "author")?, "published_at": r.try_get::<String>("", "published_at")?})))
+            .collect()
+    }
+
+    pub async fn version(&self, app: &str, key: &str, version: i64) -> DomainResult<Value> {
+        let def = store::definition(
+            &self.db().read,
+            |s, p| self.db().stmt(s, p),
+            app,
+            key,
+            version,
+        )
+        .await?;
+        Ok(json!({"version": version, "definition": def}))
+    }
+
+    /// A manual start on a record the caller may read.
+    pub async fn start(
+        &self,
+        app: &str,
+        key: &str,
+        record: i64,
+        caller: &Caller,
+    ) -> DomainResult<Value> {
+        let flow = self.get(app, key).await?;
+        let Some(version) = flow["published_version"].as_i64() else {
+            return Err(DomainError::conflict(
+                format!("flow {key} is not published"),
+                vec![],
+            ));
+        };
+        let def = &flow["definition"];
+        if def["trigger"]["type"] != "manual" {
+            return Err(DomainError::invalid_one(
+                "/flow",
+                "trigger",
+                format!("flow {key} is not started by hand"),
+            ));
+        }
+        let form = def["trigger"]["form"].as_str().unwrap_or("").to_owned();
+        let rec = self
+            .engine
+            .inner
+            .records
+            .get(app, &form, record, false, caller)
+            .await?;
+        if let Some(c) = def["trigger"].get("condition") {
+            let ctx = context(
+                record,
+                &rec["data"],
+                &json!({}),
+                &caller.actor.user,
+                &Value::Null,
+            );
+            if !truthy(&compute(c, &ctx).unwrap_or(Value::Null)) {
+                return Err(DomainError::conflict(
+                    format!("flow {key} does not apply to this record (its condition is not met)"),
+                    vec![],
+                ));
+            }
+        }
+        let start = def["nodes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|n| n["type"] == "start")
+            .and_then(|n| n["id"].as_str())
+            .unwrap_or("start")
+            .to_owned();
+        let id = self
+            .engine
+            .inner
+            .writer
+            .submit(ManualStart {
+                app: app.into(),
+                flow: key.into(),
+                version,
+                form,
+                record,
+                start,
+                actor: caller.actor.clone(),
+            })
+            .await?;
+        self.engine.wake();
+        self.instance(id.as_i64().unwrap_or(0), caller).await
+    }
+
+    fn may_see_sql(caller: &Caller) -> (String, Vec<sea_orm::Value>) {
+        if caller.is_admin() {
+            ("1 = 1".into(), vec![])
+        } else {
+            let u = caller.principal.username.clone();
+            ("(i.initiator = $1 OR EXISTS (SELECT 1 FROM flow_tasks t WHERE t.instance_id = i.id AND t.assignee = $1))".into(), vec![u.into()])
+        }
+    }
+
+    pub async fn instances(
+        &self,
+        q: &HashMap<String, String>,
+        caller: &Caller,
+    ) -> DomainResult<Vec<Value>> {
+        let (cond, mut params) = Self::may_see_sql(caller);
+        let mut sql = format!(
+            "SELECT i.{} FROM flow_instances i WHERE {cond}",
+            INSTANCE_COLUMNS.replace(", ", ", i.")
+        );
+        for (k, col) in [
+            ("app", "app"),
+            ("flow", "flow"),
+            ("form", "form"),
+            ("status", "status"),
+        ] {
+            if let Some(v) = q.get(k) {
+                params.push(v.clone().into());
+                sql.push_str(&format!(" AND i.{col} = ${}", params.len()));
+            }
+        }
+        if let Some(r) = q.get("record") {
+            let id: i64 = r
+                .parse()
+                .map_err(|_| DomainError::bad_request("/record", "type", "record is a number"))?;
+            params.push(id.into());
+            sql.push_str(&format!(" AND i.record_id = ${}", params.len()));
+        }
+        sql.push_str(" ORDER BY i.id DESC LIMIT 200");
+        let rows = self.db().query_all(&sql, params).await?;
+        rows.iter()
+            .map(|r| Ok(Instance::from_row(r)?.to_api()))
+            .collect()
+    }
+
+    pub async fn instance(&self, id: i64, caller: &Caller) -> DomainResult<Value> {
+        let (cond, mut params) = Self::may_see_sql(caller);
+        params.push(id.into());
+        let sql = format!(
+            "SELECT i.{} FROM flow_instances i WHERE {cond} AND i.id = ${}",
+            INSTANCE_COLUMNS.replace(", ", ", i."),
+            params.len()
+        );
+        let row = self
+            .db()
+            .query_one(&sql, params)
+            .await?
+            .ok_or_else(|| DomainError::NotFound(format!("flow instance {id}")))?;
+        let inst = Instance::from_row(&row)?;
+        let positions: Vec<String> = self
+            .db()
+            .query_all("SELECT DISTINCT node FROM flow_tokens WHERE instance_id = $1 AND status IN ('ready', 'waiting', 'joined') ORDER BY node", vec![id.into()])
+            .await?
+            .iter()
+            .filter_map(|r| r.try_get::<String>("", "node").ok())
+            .collect();
+        let history: Vec<Value> = self
+            .db()
+            .query_all("SELECT at, node, action, actor, detail FROM flow_steps WHERE instance_id = $1 ORDER BY id", vec![id.into()])
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(json!({"at": r.try_get::<String>("", "at")?, "node": r.try_get::<Option<String>>("", "node")?,
+                          "action": r.try_get::<String>("", "action")?, "actor": r.try_get::<String>("", "actor")?,
+                          "detail": r.try_get::<Option<String>>("", "detail")?.and_then(|s| serde_json::from_str::<Value>(&s).ok())}))
+            })
+            .collect::<DomainResult<_>>()?;
+        let definition = store::definition(
+            &self.db().read,
+            |s, p| self.db().stmt(s, p),
+            &inst.app,
+            &inst.flow,
+            inst.version,
+        )
+        .await?;
+        let mut v = inst.to_api();
+        if !caller.is_admin() {
+            v.as_object_mut().map(|o| o.remove("vars"));
+        }
+        Ok(
+            json!({"instance": v, "positions": positions, "history": history, "definition": definition}),
+        )
+    }
+
+    /// Cancel (administrators) or withdraw (the initiator) a running instance.
+    pub async fn stop(
+        &self,
+        id: i64,
+        withdraw: bool,
+        caller: &Caller,
+        reason: Option<String>,
+    ) -> DomainResult<Value> {
+        let row = self
+            .db()
+            .query_one(
+                &format!("SELECT {INSTANCE_COLUMNS} FROM flow_instances WHERE id = $1"),
+                vec![id.into()],
+            )
+            .await?
+            .ok_or_else(|| DomainError::NotFound(format!("flow instance {id}")))?;
+        let inst = Instance::from_row(&row)?;
+        if withdraw {
+            if inst.initiator != caller.principal.username {
+                return Err(DomainError::forbidden(
+                    "",
+                    "initiator",
+                    "only the initiator may withdraw an instance",
+                ));
+            }
+        } else {
+            caller.require_admin()?;
+        }
+        if inst.status != "running" {
+            return Err(DomainError::conflict(
+                format!("instance {id} is {}", inst.status),
+                vec![],
+            ));
+        }
+        self.engine
+            .inner
+            .writer
+            .submit(Stop {
+                id,
+                actor: caller.actor.clone(),
+                reason,
+            })
+            .await?;
+        self.instance(id, caller).await
+    }
+
+    pub async fn tasks(&self, caller: &Caller, status: &str) -> DomainResult<Value> {
+        let open = status != "closed";
+        let sql = format!(
+            "SELECT t.{}, i.app, i.flow, i.form, i.record_id, i.version FROM flow_tasks t JOIN flow_instances i ON i.id = t.instance_id WHERE t.assignee = $1 AND t.status {} 'open' ORDER BY t.id DESC LIMIT 500",
+            TASK_COLUMNS.replace(", ", ", t."),
+            if open { "=" } else { "<>" }
+        );
+        let me = caller.principal.username.clone();
+        let rows = self.db().query_all(&sql, vec![me.clone().into()]).await?;
+        let mut items = Vec::new();
+        let mut defs: HashMap<(String, String, i64), Value> = HashMap::new();
+        for r in rows {
+            let mut t = task_json(&r)?;
+            let (app, flow, version): (String, String, i64) = (
+                r.try_get("", "app")?,
+                r.try_get("", "flow")?,
+                r.try_get("", "version")?,
+            );
+            let key = (app.clone(), flow.clone(), version);
+            if !defs.contains_key(&key) {
+                let d = store::definition(
+                    &self.db().read,
+                    |s, p| self.db().stmt(s, p),
+                    &app,
+                    &flow,
+                    version,
+                )
+                .await?;
+                defs.insert(key.clone(), d);
+            }
+            let node = t["node"].as_str().unwrap_or("").to_owned();
+            let def = &defs[&key];
+            t["label"] = node_of(def, &node)
+                .and_then(|n| n.get("label").cloned())
+                .unwrap_or(Value::Null);
+            t["flow"] = json!({"app": app, "key": flow, "label": def["label"]});
+            t["form"] = json!(r.try_get::<Option<String>>("", "form")?);
+            t["record"] = json!(r.try_get::<Option<i64>>("", "record_id")?);
+            items.push(t);
+        }
+        let counts = self
+            .db()
+            .query_one("SELECT SUM(CASE WHEN status = 'open' THEN 1 ELSE 0 END) AS open, SUM(CASE WHEN status <> 'open' THEN 1 ELSE 0 END) AS closed FROM flow_tasks WHERE assignee = $1", vec![me.into()])
+            .await?;
+        let get = |k: &str| {
+            counts
+                .as_ref()
+                .and_then(|r| r.try_get::<Option<i64>>("", k).ok().flatten())
+                .unwrap_or(0)
+        };
+        Ok(json!({"items": items, "counts": {"open": get("open"), "closed": get("closed")}}))
+    }
+
+    /// A task with its node and the record as the assignee may see it.
+    pub async fn task(&self, id: i64, caller: &Caller) -> DomainResult<Value> {
+        let row = self
+            .db()
+            .query_one(
+                &format!("SELECT {TASK_COLUMNS} FROM flow_tasks WHERE id = $1"),
+                vec![id.into()],
+            )
+            .await?
+            .ok_or_else(|| DomainError::NotFound(format!("task {id}")))?;
+        let task = task_json(&row)?;
+        if task["assignee"] != json!(caller.principal.username) && !caller.is_admin() {
+            return Err(DomainError::NotFound(format!("task {id}")));
+        }
+        let inst = store::instance(
+            &self.db().read,
+            |s, p| self.db().stmt(s, p),
+            task["instance"].as_i64().unwrap_or(0),
+        )
+        .await?;
+        let def = store::definition(
+            &self.db().read,
+            |s, p| self.db().stmt(s, p),
+            &inst.app,
+            &inst.flow,
+            inst.version,
+        )
+        .await?;
+        let node = node_of(&def, task["node"].as_str().unwrap_or(""))
+            .cloned()
+            .unwrap_or_default();
+        let record = match (&inst.form, inst.record_id) {
+            (Some(f), Some(r)) => self
+                .engine
+                .inner
+                .records
+                .get(&inst.app, f, r, false, caller)
+                .await
+                .ok(),
+            _ => None,
+        };
+        let editable = node.get("editable").cloned().unwrap_or(json!([]));
+        let mut i = inst.to_api();
+        i.as_object_mut().map(|o| o.remove("vars"));
+        Ok(
+            json!({"task": task, "instance": i, "node": {"id": node.get("id"), "type": node.get("type"), "label": node.get("label")},
+                  "flow": {"key": inst.flow, "label": def["label"]}, "record": record, "editable": editable}),
+        )
+    }
+
+    pub async fn complete(&self, id: i64, body: Value, caller: &Caller) -> DomainResult<Value> {
+        let o = body.as_object().ok_or_else(|| {
+            DomainError::invalid_one("", "type", "the body is {outcome, comment?, data?}")
+        })?;
+        for k in o.keys() {
+            if !["outcome", "comment", "data"].contains(&k.as_str()) {
+                return Err(DomainError::invalid_one(
+                    &format!("/{k}"),
+                    "unknown_property",
+                    format!("unknown key {k}"),
+                ));
+            }
+        }
+        let outcome = o
+            .get("outcome")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        let comment = o.get("comment").and_then(Value::as_str).map(str::to_owned);
+        let data = o.get("data").cloned().filter(|d| !d.is_null());
+        if data.as_ref().is_some_and(|d| !d.is_object()) {
+            return Err(DomainError::invalid_one(
+                "/data",
+                "type",
+                "data is an object of field → value",
+            ));
+        }
+        self.engine
+            .inner
+            .writer
+            .submit(Complete {
+                inner: self.engine.clone(),
+                task: id,
+                outcome,
+                comment,
+                data,
+                actor: caller.actor.clone(),
+            })
+            .await?;
+        self.engine.wake();
+        self.task(id, caller).await
+    }
+
+    pub async fn inbox(&self, caller: &Caller) -> DomainResult<Value> {
+        let me = caller.principal.username.clone();
+        let rows = self
+            .db()
+            .query_all("SELECT id, instance_id, task_id, title, body, created_at, read_at FROM inbox WHERE username = $1 ORDER BY id DESC LIMIT 200", vec![me.clone().into()])
+            .await?;
+        let items: Vec<Value> = rows
+            .iter()
+            .map(|r| {
+                Ok(json!({"id": r.try_get::<i64>("", "id")?, "instance": r.try_get::<Option<i64>>("", "instance_id")?, "task": r.try_get::<Option<i64>>("", "task_id")?,
+                          "title": r.try_get::<String>("", "title")?, "body": r.try_get::<String>("", "body")?,
+                          "created_at": r.try_get::<String>("", "created_at")?, "read_at": r.try_get::<Option<String>>("", "read_at")?}))
+            })
+            .collect::<DomainResult<_>>()?;
+        let unread = self
+            .db()
+            .query_one(
+                "SELECT COUNT(*) AS n FROM inbox WHERE username = $1 AND read_at IS NULL",
+                vec![me.into()],
+            )
+            .await?
+            .map(|r| r.try_get::<i64>("", "n"))
+            .transpose()?
+            .unwrap_or(0);
+        Ok(json!({"items": items, "unread": unread}))
+    }
+
+    pub async fn read_message(&self, id: i64, caller: &Caller) -> DomainResult<()> {
+        self.engine
+            .inner
+            .writer
+            .submit(ReadMessage {
+                id,
+                user: caller.principal.username.clone(),
+            })
+            .await?;
+        Ok(())
+    }
+}
+
+struct SaveDraft {
+    app: String,
+    key: String,
+    def: Value,
+    actor: Actor,
+}
+
+impl WriteOp for SaveDraft {
+    fn apply<'a>(
+        &'a self,
+        txn: &'a DatabaseTransaction,
+        batch: &'a mut Batch,
+    ) -> BoxFuture<'a, DomainResult<Value>> {
+        Box::pin(async move {
+            let before = txn
+                .query_one_raw(batch.stmt(
+                    "SELECT draft FROM flows WHERE app = $1 AND key = $2",
+                    vec![self.app.clone().into(), self.key.clone().into()],
+                ))
+                .await?;
+            let before = before.map(|r| json_text(&r, "draft")).transpose()?;
+            if before.as_ref() == Some(&self.def) {
+                return Ok(json!({"saved": false, "draft": self.def}));
+            }
+            let sql = if before.is_some() {
+                "UPDATE flows SET draft = $3, draft_updated_at = $4 WHERE app = $1 AND key = $2"
+            } else {
+                "INSERT INTO flows (app, key, draft, draft_updated_at, created_at) VALUES ($1, $2, $3, $4, $4)"
+            };
+            txn.execute_raw(batch.stmt(
+                sql,
+                vec![
+                    self.app.clone().into(),
+                    self.key.clone().into(),
+                    self.def.to_string().into(),
+                    batch.now.clone().into(),
+                ],
+            ))
+            .await?;
+            let mut e = super::log_entry(
+                &self.actor,
+                "flow.draft",
+                &self.app,
+                None,
+                None,
+                self.def.clone(),
+                None,
+            );
+            e.before = before;
+            batch.log(txn, e).await?;
+            Ok(json!({"saved": true, "draft": self.def}))
+        })
+    }
+}
+
+struct Publish {
+    app: String,
+    key: String,
+    def: Value,
+    actor: Actor,
+}
+
+impl WriteOp for Publish {
+    fn apply<'a>(
+        &'a self,
+        txn: &'a DatabaseTransaction,
+        batch: &'a mut Batch,
+    ) -> BoxFuture<'a, DomainResult<Value>> {
+        Box::pin(async move {
+            let cur = txn
+                .query_one_raw(batch.stmt(
+                    "SELECT published_version FROM flows WHERE app = $1 AND key = $2",
+                    vec![self.app.clone().into(), self.key.clone().into()],
+                ))
+                .await?
+                .map(|r| r.try_get::<Option<i64>>("", "published_version"))
+                .transpose()?
+                .flatten();
+            if let Some(v) = cur {
+                let last = store::definition(txn, |s, p| batch.stmt(s, p), &self.app, &self.key, v)
+                    .await?;
+                if last == self.def {
+                    return Ok(json!({"version": v, "published": false}));
+                }
+            }
+            let version = cur.unwrap_or(0) + 1;
+            txn.execute_raw(batch.stmt(
+                "INSERT INTO flow_versions (app, flow, version, definition, author, published_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                vec![self.app.clone().into(), self.key.clone().into(), version.into(), self.def.to_string().into(), self.actor.user.clone().into(), batch.now.clone().into()],
+            ))
+            .await?;
+            txn.execute_raw(batch.stmt(
+                "UPDATE flows SET published_version = $3 WHERE app = $1 AND key = $2",
+                vec![
+                    self.app.clone().into(),
+                    self.key.clone().into(),
+                    version.into(),
+                ],
+            ))
+            .await?;
+            txn.execute_raw(batch.stmt(
+                "DELETE FROM flow_triggers WHERE app = $1 AND flow = $2",
+                vec![self.app.clone().into(), self.key.clone().into()],
+            ))
+            .await?;
+            let mut trigger = self.def["trigger"].clone();
+            if trigger["type"] != "manual" {
+                let start = self.def["nodes"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|n| n["type"] == "start")
+                    .and_then(|n| n["id"].as_str())
+                    .unwrap_or("start");
+                trigger["start"] = json!(start);
+                txn.execute_raw(batch.stmt(
+                    "INSERT INTO flow_triggers (app, form, flow, version, trigger) VALUES ($1, $2, $3, $4, $5)",
+                    vec![self.app.clone().into(), trigger["form"].as_str().unwrap_or("").into(), self.key.clone().into(), version.into(), trigger.to_string().into()],
+                ))
+                .await?;
+            }
+            batch
+                .log(
+                    txn,
+                    super::log_entry(
+                        &self.actor,
+                        "flow.publish",
+                        &self.app,
+                        None,
+                        None,
+                        json!({"flow": self.key, "version": version, "definition": self.def}),
+                        None,
+                    ),
+                )
+                .await?;
+            Ok(json!({"version": version, "published": true}))
+        })
+    }
+}
+
+struct ManualStart {
+    app: String,
+    flow: String,
+    version: i64,
+    form: String,
+    record: i64,
+    start: String,
+    actor: Actor,
+}
+
+impl WriteOp for ManualStart {
+    fn apply<'a>(
+        &'a self,
+        txn: &'a DatabaseTransaction,
+        batch: &'a mut Batch,
+    ) -> BoxFuture<'a, DomainResult<Value>> {
+        Box::pin(async move {
+            let id = store::start_instance(
+                txn,
+                batch,
+                store::NewInstance {
+                    app: &self.app,
+                    flow: &self.flow,
+                    version: self.version,
+                    form: &self.form,
+                    record_id: self.record,
+                    initiator: &self.actor.user,
+                    start: &self.start,
+                },
+                &self.actor,
+            )
+            .await?;
+            Ok(json!(id))
+        })
+    }
+}
+
+struct Stop {
+    id: i64,
+    actor: Actor,
+    reason: Option<String>,
+}
+
+impl WriteOp for Stop {
+    fn apply<'a>(
+        &'a self,
+        txn: &'a DatabaseTransaction,
+        batch: &'a mut Batch,
+    ) -> BoxFuture<'a, DomainResult<Value>> {
+        Box::pin(async move {
+            let inst = store::instance(txn, |s, p| batch.stmt(s, p), self.id).await?;
+            if inst.status != "running" {
+                return Err(DomainError::conflict(
+                    format!("instance {} is {}", self.id, inst.status),
+                    vec![],
+                ));
+            }
+            end_instance(
+                txn,
+                batch,
+                &inst,
+                "cancelled",
+                self.reason.as_deref(),
+                None,
+                &self.actor,
+            )
+            .await?;
+            Ok(Value::Null)
+        })
+    }
+}
+
+struct ReadMessage {
+    id: i64,
+    user: String,
+}
+
+impl WriteOp for ReadMessage {
+    fn apply<'a>(
+        &'a self,
+        txn: &'a DatabaseTransaction,
+        batch: &'a mut Batch,
+    ) -> BoxFuture<'a, DomainResult<Value>> {
+        Box::pin(async move {
+            let r = txn
+                .execute_raw(batch.stmt(
+                    "UPDATE inbox SET read_at = COALESCE(read_at, $3) WHERE id = $1 AND username = $2",
+                    vec![self.id.into(), self.user.clone().into(), batch.now.clone().into()],
+                ))
+                .await?;
+            if r.rows_affected() == 0 {
+                return Err(DomainError::NotFound(format!("message {}", self.id)));
+            }
+            Ok(Value::Null)
+        })
+    }
+}
+
+/// A task action: the optional record edit (only the node's editable fields), the task's
+/// outcome and comment, and — when this decides the node — the next step, together.
+struct Complete {
+    inner: FlowEngine,
+    task: i64,
+    outcome: String,
+    comment: Option<String>,
+    data: Option<Value>,
+    actor: Actor,
+}
+
+impl WriteOp for Complete {
+    fn apply<'a>(
+        &'a self,
+        txn: &'a DatabaseTransaction,
+        batch: &'a mut Batch,
+    ) -> BoxFuture<'a, DomainResult<Value>> {
+        Box::pin(async move {
+            let row = txn
+                .query_one_raw(batch.stmt(
+                    &format!("SELECT {TASK_COLUMNS} FROM flow_tasks WHERE id = $1"),
+                    vec![self.task.into()],
+                ))
+                .await?
+                .ok_or_else(|| DomainError::NotFound(format!("task {}", self.task)))?;
+            let task = task_json(&row)?;
+            let token: i64 = row.try_get("", "token_id")?;
+            if task["assignee"] != json!(self.actor.user) {
+                return Err(DomainError::NotFound(format!("task {}", self.task)));
+            }
+            if task["status"] != "open" {
+                return Err(DomainError::conflict(
+                    format!(
+                        "task {} is {}",
+                        self.task,
+                        task["status"].as_str().unwrap_or("")
+                    ),
+                    vec![],
+                ));
+            }
+            let kind = task["kind"].as_str().unwrap_or("task").to_owned();
+            let allowed: &[&str] = if kind == "approval" {
+                &["approved", "rejected"]
+            } else {
+                &["done"]
+            };
+            if !allowed.contains(&self.outcome.as_str()) {
+                return Err(DomainError::invalid_one(
+                    "/outcome",
+                    "enum",
+                    format!(
+                        "the outcome of this {kind} is one of {}",
+                        allowed.join(", ")
+                    ),
+                ));
+            }
+            let mut inst = store::instance(
+                txn,
+                |s, p| batch.stmt(s, p),
+                task["instance"].as_i64().unwrap_or(0),
+            )
+            .await?;
+            if inst.status != "running" {
+                return Err(DomainError::conflict(
+                    format!("the flow instance is {}", inst.status),
+                    vec![],
+                ));
+            }
+            let def = store::definition(
+                txn,
+                |s, p| batch.stmt(s, p),
+                &inst.app,
+                &inst.flow,
+                inst.version,
+            )
+            .await?;
+            let node_id = task["node"].as_str().unwrap_or("").to_owned();
+            let node = node_of(&def, &node_id).cloned().unwrap_or_default();
+            if let Some(data) = &self.data
+                && data.as_object().is_some_and(|o| !o.is_empty())
+            {
+                let editable: Vec<&str> = node
+                    .get("editable")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect();
+                let refused: Vec<Detail> = data
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .filter(|(k, _)| !editable.contains(&k.as_str()))
+                    .map(|(k, _)| {
+                        Detail::new(
+                            format!("/data/{k}"),
+                            "field_write",
+                            format!("this task may not change {k}"),
+                        )
+                    })
+                    .collect();
+                if !refused.is_empty() {
+                    return Err(DomainError::Forbidden {
+                        message: "fields this task may not change; see details".into(),
+                        details: refused,
+                    });
+                }
+                let (Some(form), Some(id)) = (inst.form.clone(), inst.record_id) else {
+                    return Err(DomainError::invalid_one(
+                        "/data",
+                        "record",
+                        "this flow has no record",
+                    ));
+                };
+                let compiled = self.inner.inner.forms.current(&inst.app, &form).await?;
+                let today = self.inner.inner.records.today(&inst.app).await?;
+                patch_in_txn(
+                    txn,
+                    batch,
+                    compiled,
+                    id,
+                    data,
+                    &self.actor,
+                    today,
+                    Some(format!(
+                        "task {} of flow {} #{}",
+                        self.task, inst.flow, inst.id
+                    )),
+                )
+                .await?;
+            }
+            txn.execute_raw(batch.stmt(
+                "UPDATE flow_tasks SET status = $2, comment = $3, completed_at = $4, completed_by = $5 WHERE id = $1",
+                vec![self.task.into(), self.outcome.clone().into(), self.comment.clone().into(), batch.now.clone().into(), self.actor.user.clone().into()],
+            ))
+            .await?;
+            batch
+                .log(
+                    txn,
+                    super::log_entry(&self.actor, "flow.task", &inst.app, inst.form.as_deref(), inst.record_id, json!({"instance": inst.id, "task": self.task, "node": node_id, "outcome": self.outcome}), self.comment.clone()),
+                )
+                .await?;
+            // Does this decide the node?
+            let mode = node.get("mode").and_then(Value::as_str).unwrap_or("any");
+            let open = txn
+                .query_one_raw(batch.stmt(
+                    "SELECT COUNT(*) AS n FROM flow_tasks WHERE token_id = $1 AND status = 'open'",
+                    vec![token.into()],
+                ))
+                .await?
+                .map(|r| r.try_get::<i64>("", "n"))
+                .transpose()?
+                .unwrap_or(0);
+            let decided = match (mode, self.outcome.as_str()) {
+                ("all", "rejected") => true,
+                ("all", _) => open == 0,
+                _ => true,
+            };
+            let outs = edges_from(&def, &node_id);
+            if decided {
+                decide_node(
+                    txn,
+                    batch,
+                    &mut inst,
+                    token,
+                    &node_id,
+                    &kind,
+                    &self.outcome,
+                    self.comment.as_deref(),
+                    &self.actor.user,
+                    &outs,
+                )
+                .await?;
+            } else {
+                store::step(
+                    txn,
+                    batch,
+                    inst.id,
+                    Some(&node_id),
+                    &self.outcome,
+                    &self.actor.user,
+                    json!({"comment": self.comment, "waiting_for": open}),
+                )
+                .await?;
+            }
+            let _ = record_data;
+            Ok(Value::Null)
+        })
+    }
+}

@@ -1,0 +1,442 @@
+//! Flows (docs/flows.md): publishing checks with pointers, an approval flow end to end
+//! (trigger in the record's transaction, task, decision, record update, inbox, history,
+//! operation log), task permissions, and a deadline that falls due while the server is
+//! down firing exactly once after the restart.
+
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+use crate::helpers::{Store, TestApp, client_with, expect, token_for};
+use crate::on_both_stores;
+
+async fn user(app: &TestApp, name: &str) -> Client {
+    let body =
+        json!({"username": name, "display_name": name, "password": format!("{name}-password-1")});
+    expect(app.post("/admin/users", &body).await, StatusCode::CREATED).await;
+    client_with(&token_for(&app.base, name, &format!("{name}-password-1"), None).await)
+}
+
+async fn ticket_form(app: &TestApp) {
+    app.app("ops").await;
+    app.publish_ok(
+        "ops",
+        "ticket",
+        json!({"type": "object", "additionalProperties": false, "required": ["title"],
+               "properties": {
+                 "title": {"type": "string", "x-type": "text", "x-label": {"en": "Title"}},
+                 "priority": {"type": "string", "x-type": "select", "x-label": {"en": "Priority"}, "enum": ["urgent", "normal"],
+                              "x-options": {"urgent": {"en": "Urgent"}, "normal": {"en": "Normal"}}},
+                 "status": {"type": "string", "x-type": "select", "x-label": {"en": "Status"}, "enum": ["new", "approved", "rejected"],
+                            "x-options": {"new": {"en": "New"}, "approved": {"en": "Approved"}, "rejected": {"en": "Rejected"}}},
+                 "note": {"type": "string", "x-type": "text", "x-label": {"en": "Note"}},
+                 "owner_user": {"type": "string", "x-type": "member", "x-label": {"en": "Owner"}}}}),
+    )
+    .await;
+}
+
+fn approval_flow(deadline: Option<Value>) -> Value {
+    let mut approve = json!({"id": "approve", "type": "approval", "label": {"en": "Approve the ticket"},
+                             "assignee": {"user": "boss"}, "editable": ["note"]});
+    if let Some(d) = deadline {
+        approve["deadline"] = d;
+    }
+    json!({
+        "key": "urgent_approval",
+        "label": {"en": "Urgent approval", "zh-CN": "紧急审批"},
+        "trigger": {"type": "record_created", "form": "ticket", "condition": {"==": [{"var": "record.priority"}, "urgent"]}},
+        "nodes": [
+            {"id": "start", "type": "start"},
+            approve,
+            {"id": "mark", "type": "update_record", "set": {"status": "approved"}},
+            {"id": "tell", "type": "notify", "to": {"initiator": true}, "title": "Rejected: {{record.title}}", "body": "{{task.comment}}"},
+            {"id": "end", "type": "end"}
+        ],
+        "edges": [
+            {"from": "start", "to": "approve"},
+            {"from": "approve", "to": "mark", "outcome": "approved"},
+            {"from": "approve", "to": "tell", "outcome": "rejected"},
+            {"from": "mark", "to": "end"},
+            {"from": "tell", "to": "end"}
+        ]
+    })
+}
+
+/// Poll until `f` gives Some, or fail after 10 s.
+async fn eventually<T, F, Fut>(what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    for _ in 0..100 {
+        if let Some(v) = f().await {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+async fn get(c: &Client, app: &TestApp, path: &str) -> Value {
+    let r = c.get(app.url(path)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{path}");
+    r.json().await.unwrap()
+}
+
+on_both_stores!(
+    publishing_refuses_broken_flows_with_pointers,
+    |app: TestApp| async move {
+        ticket_form(&app).await;
+        let broken = json!({
+            "key": "broken", "label": {"en": "Broken"},
+            "trigger": {"type": "record_updated", "form": "ticket", "fields": ["nope"]},
+            "nodes": [
+                {"id": "start", "type": "start"},
+                {"id": "b", "type": "branch"},
+                {"id": "ask", "type": "approval", "assignee": {"user": "nobody"}},
+                {"id": "set", "type": "update_record", "set": {"missing": 1}},
+                {"id": "loop1", "type": "set_var", "name": "x", "value": {"var": "oops"}},
+                {"id": "loop2", "type": "delay", "minutes": 5},
+                {"id": "island", "type": "end"},
+                {"id": "end", "type": "end"}
+            ],
+            "edges": [
+                {"from": "start", "to": "b"},
+                {"from": "b", "to": "ask", "when": {"==": [{"var": "record.status"}, "new"]}},
+                {"from": "b", "to": "loop1", "when": {"==": [{"var": "record.status"}, "approved"]}},
+                {"from": "ask", "to": "set", "outcome": "approved"},
+                {"from": "ask", "to": "end", "outcome": "rejected"},
+                {"from": "set", "to": "end"},
+                {"from": "loop1", "to": "loop2"},
+                {"from": "loop2", "to": "loop1"}
+            ]
+        });
+        let body = expect(
+            app.post("/apps/ops/flows/broken/publish", &broken).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        let pointers: Vec<String> = body["details"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                format!(
+                    "{} {}",
+                    d["pointer"].as_str().unwrap(),
+                    d["rule"].as_str().unwrap()
+                )
+            })
+            .collect();
+        for expected in [
+            "/trigger/fields/0 exists",
+            "/nodes/1 default",
+            "/nodes/2/assignee/user exists",
+            "/nodes/3/set/missing exists",
+            "/nodes/4/value var",
+            "/nodes/4 exit",
+            "/nodes/6 reachable",
+        ] {
+            assert!(
+                pointers.iter().any(|p| p == expected),
+                "missing {expected} in {pointers:?}"
+            );
+        }
+        // Nothing was published; the draft was kept.
+        let f = expect(app.get("/apps/ops/flows/broken").await, StatusCode::OK).await;
+        assert_eq!(f["published_version"], Value::Null);
+        assert_eq!(f["draft"]["key"], "broken");
+        // Shape errors are caught on the draft already.
+        let bad = json!({"key": "broken", "label": {"en": "B"}, "trigger": {"type": "sometimes", "form": "ticket"}, "nodes": [{"id": "x", "type": "teleport"}], "edges": []});
+        let body = expect(
+            app.put("/apps/ops/flows/broken/draft", &bad).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        let p: Vec<&str> = body["details"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["pointer"].as_str().unwrap())
+            .collect();
+        assert!(
+            p.contains(&"/trigger/type") && p.contains(&"/nodes/0/type"),
+            "{body}"
+        );
+    }
+);
+
+on_both_stores!(
+    an_approval_flow_runs_end_to_end,
+    |app: TestApp| async move {
+        ticket_form(&app).await;
+        let boss = user(&app, "boss").await;
+        let clerk = user(&app, "clerk").await;
+        let r = app
+            .post(
+                "/apps/ops/flows/urgent_approval/publish",
+                &approval_flow(None),
+            )
+            .await;
+        assert_eq!(expect(r, StatusCode::CREATED).await["version"], 1);
+
+        // A normal ticket starts nothing; an urgent one starts an instance at once.
+        app.create_ok(
+            "ops",
+            "ticket",
+            json!({"title": "printer", "priority": "normal"}),
+        )
+        .await;
+        let t = app
+            .create_ok(
+                "ops",
+                "ticket",
+                json!({"title": "server room flooded", "priority": "urgent", "status": "new"}),
+            )
+            .await;
+        let id = t["id"].as_i64().unwrap();
+        let instances = expect(
+            app.get(&format!("/flow-instances?app=ops&record={id}"))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(
+            instances["items"].as_array().unwrap().len(),
+            1,
+            "{instances}"
+        );
+        let all = expect(app.get("/flow-instances?app=ops").await, StatusCode::OK).await;
+        assert_eq!(
+            all["items"].as_array().unwrap().len(),
+            1,
+            "only the urgent ticket: {all}"
+        );
+        let inst = instances["items"][0]["id"].as_i64().unwrap();
+
+        // The boss gets a task and an inbox message; the clerk gets nothing.
+        let tasks = eventually("the boss's task", || async {
+            let v = get(&boss, &app, "/tasks").await;
+            (v["counts"]["open"] == 1).then_some(v)
+        })
+        .await;
+        let task = tasks["items"][0].clone();
+        assert_eq!(task["kind"], "approval");
+        assert_eq!(task["label"]["en"], "Approve the ticket");
+        assert_eq!(task["record"], id);
+        let task_id = task["id"].as_i64().unwrap();
+        assert_eq!(get(&clerk, &app, "/tasks").await["counts"]["open"], 0);
+        let inbox = get(&boss, &app, "/inbox").await;
+        assert_eq!(inbox["unread"], 1, "{inbox}");
+
+        // Only the assignee may act; only editable fields may change.
+        let r = clerk
+            .post(app.url(&format!("/tasks/{task_id}/complete")))
+            .json(&json!({"outcome": "approved"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        let r = boss
+            .post(app.url(&format!("/tasks/{task_id}/complete")))
+            .json(&json!({"outcome": "approved", "data": {"status": "rejected"}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["details"][0]["pointer"], "/data/status", "{body}");
+        let r = boss
+            .post(app.url(&format!("/tasks/{task_id}/complete")))
+            .json(&json!({"outcome": "maybe"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+        // Approve with a comment and an edit of the editable field.
+        let r = boss
+            .post(app.url(&format!("/tasks/{task_id}/complete")))
+            .json(&json!({"outcome": "approved", "comment": "pumps ordered", "data": {"note": "call facilities"}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+        let done = eventually("the instance to complete", || async {
+            let v = expect(
+                app.get(&format!("/flow-instances/{inst}")).await,
+                StatusCode::OK,
+            )
+            .await;
+            (v["instance"]["status"] == "completed").then_some(v)
+        })
+        .await;
+        let rec = expect(
+            app.get(&format!("/apps/ops/forms/ticket/records/{id}"))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(rec["data"]["status"], "approved");
+        assert_eq!(rec["data"]["note"], "call facilities");
+        assert_eq!(rec["updated_by"], "flow:urgent_approval");
+        let actions: Vec<&str> = done["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["action"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                "started",
+                "assigned",
+                "approved",
+                "updated",
+                "ended",
+                "completed"
+            ],
+            "{done}"
+        );
+        assert_eq!(done["positions"], json!([]));
+        assert_eq!(
+            get(&boss, &app, "/tasks?status=closed").await["items"][0]["comment"],
+            "pumps ordered"
+        );
+
+        // A second publish with no change is not a new version; the log has every step.
+        let r = app
+            .post("/apps/ops/flows/urgent_approval/publish", &json!(null))
+            .await;
+        assert_eq!(expect(r, StatusCode::OK).await["published"], false);
+        let log = expect(app.get("/audit?app=ops&limit=200").await, StatusCode::OK).await;
+        let logged: Vec<&str> = log["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap())
+            .collect();
+        for a in ["flow.publish", "flow.start", "flow.task", "flow.complete"] {
+            assert!(logged.contains(&a), "{a} missing from {logged:?}");
+        }
+
+        // Rejection: the initiator (the admin who created it) gets the rendered message.
+        let t2 = app
+            .create_ok(
+                "ops",
+                "ticket",
+                json!({"title": "coffee machine", "priority": "urgent"}),
+            )
+            .await;
+        let task2 = eventually("the second task", || async {
+            let v = get(&boss, &app, "/tasks").await;
+            v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|t| t["record"] == t2["id"])
+                .cloned()
+        })
+        .await;
+        let r = boss
+            .post(app.url(&format!("/tasks/{}/complete", task2["id"])))
+            .json(&json!({"outcome": "rejected", "comment": "not urgent"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let msg = eventually("the rejection message", || async {
+            let v = expect(app.get("/inbox").await, StatusCode::OK).await;
+            v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["title"] == "Rejected: coffee machine")
+                .cloned()
+        })
+        .await;
+        assert_eq!(msg["body"], "not urgent");
+    }
+);
+
+/// A deadline that falls due while the server is stopped fires once after the restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_deadline_missed_while_down_fires_once_after_restart() {
+    let app = TestApp::spawn(Store::Sqlite).await;
+    ticket_form(&app).await;
+    user(&app, "boss").await;
+    let flow = approval_flow(Some(json!({"minutes": 0.05, "action": "auto_approve"})));
+    expect(
+        app.post("/apps/ops/flows/urgent_approval/publish", &flow)
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let t = app
+        .create_ok(
+            "ops",
+            "ticket",
+            json!({"title": "night alarm", "priority": "urgent"}),
+        )
+        .await;
+    let id = t["id"].as_i64().unwrap();
+    // Wait for the task (deadline set), then stop before it falls due (3 s).
+    eventually("the task", || async {
+        let v = expect(
+            app.get(&format!("/flow-instances?record={id}")).await,
+            StatusCode::OK,
+        )
+        .await;
+        let inst = v["items"][0]["id"].as_i64()?;
+        let d = expect(
+            app.get(&format!("/flow-instances/{inst}")).await,
+            StatusCode::OK,
+        )
+        .await;
+        (d["positions"] == json!(["approve"])).then_some(())
+    })
+    .await;
+    let store = app.store;
+    let (dir, url) = app.stop().await;
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    let app = TestApp::spawn_with(store, dir, url).await;
+    let done = eventually("the auto-approval after restart", || async {
+        let v = expect(
+            app.get(&format!("/flow-instances?record={id}")).await,
+            StatusCode::OK,
+        )
+        .await;
+        let inst = v["items"][0]["id"].as_i64()?;
+        let d = expect(
+            app.get(&format!("/flow-instances/{inst}")).await,
+            StatusCode::OK,
+        )
+        .await;
+        (d["instance"]["status"] == "completed").then_some(d)
+    })
+    .await;
+    let actions: Vec<&str> = done["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions.iter().filter(|a| **a == "deadline").count(),
+        1,
+        "{actions:?}"
+    );
+    assert_eq!(
+        actions.iter().filter(|a| **a == "approved").count(),
+        1,
+        "{actions:?}"
+    );
+    let rec = expect(
+        app.get(&format!("/apps/ops/forms/ticket/records/{id}"))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(rec["data"]["status"], "approved");
+    app.stop().await;
+}
