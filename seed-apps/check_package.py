@@ -645,6 +645,49 @@ def check_roles(pkg, forms, rep):
     return n
 
 
+def check_flows(pkg, forms, rep):
+    """flows/<key>.json: key, label, trigger form, node and edge references, roles named by
+    assignees (the server's publish check goes further: graph, fields, users)."""
+    fdir = os.path.join(pkg, "flows")
+    if not os.path.isdir(fdir):
+        return 0
+    roles = set()
+    rdir = os.path.join(pkg, "roles")
+    if os.path.isdir(rdir):
+        roles = {n[:-5] for n in os.listdir(rdir) if n.endswith(".json")}
+    n = 0
+    for name in sorted(os.listdir(fdir)):
+        path = os.path.join(fdir, name)
+        if not name.endswith(".json"):
+            rep.err(path, "unexpected file in flows/")
+            continue
+        flow = load(path, rep)
+        if flow is None:
+            continue
+        n += 1
+        if flow.get("key") != name[:-5] or not KEY_RE.match(str(flow.get("key", ""))):
+            rep.err(path, "key must match the file name and " + KEY_RE.pattern)
+        check_label(f"{path} label", flow.get("label"), rep)
+        trigger = flow.get("trigger") or {}
+        if trigger.get("form") not in forms:
+            rep.err(path, f"trigger form {trigger.get('form')!r} is not in the package")
+        ids = [nd.get("id") for nd in flow.get("nodes", [])]
+        if len(ids) != len(set(ids)):
+            rep.err(path, "node ids must be unique")
+        for e in flow.get("edges", []):
+            for k in ("from", "to"):
+                if e.get(k) not in ids:
+                    rep.err(path, f"edge {k} {e.get(k)!r} is not a node")
+        for nd in flow.get("nodes", []):
+            for spec in (nd.get("assignee"), nd.get("to"), (nd.get("deadline") or {}).get("to")):
+                if isinstance(spec, dict) and "role" in spec and spec["role"] not in roles:
+                    rep.err(path, f"node {nd.get('id')}: role {spec['role']!r} is not in roles/")
+                if isinstance(spec, dict) and "user" in spec:
+                    rep.warn(path, f"node {nd.get('id')}: names the user {spec['user']!r}; "
+                                   "packages should assign by role or field (users differ per install)")
+    return n
+
+
 def main(argv):
     here = os.path.dirname(os.path.abspath(__file__))
     pkgs = argv[1:] or sorted(
@@ -657,8 +700,9 @@ def main(argv):
     for pkg in pkgs:
         forms, order = check_package(pkg.rstrip("/"), rep)
         roles = check_roles(pkg.rstrip("/"), forms, rep)
+        flows = check_flows(pkg.rstrip("/"), forms, rep)
         counts = ", ".join(f"{k}({len(f.get('schema', {}).get('properties', {}))})" for k, f in forms.items())
-        print(f"{pkg}: {len(forms)} forms: {counts}; {roles} roles")
+        print(f"{pkg}: {len(forms)} forms: {counts}; {roles} roles; {flows} flows")
         print(f"  creation order: {' '.join(order)}")
     for w in rep.warnings:
         print("warning:", w)

@@ -77,6 +77,20 @@ pub async fn install(app: &TestApp) {
     }
 }
 
+/// Publish the package's flows (after `install`).
+pub async fn install_flows(app: &TestApp) {
+    for f in docs("flows") {
+        let k = f["key"].as_str().unwrap();
+        let r = app.post(&format!("/apps/crm/flows/{k}/publish"), &f).await;
+        assert_eq!(
+            r.status(),
+            StatusCode::CREATED,
+            "publish flow {k}: {}",
+            r.text().await.unwrap()
+        );
+    }
+}
+
 pub fn password_of(user: &str) -> String {
     format!("password-of-{user}")
 }

@@ -31,6 +31,7 @@ async fn the_crm_decision_table_matches_casbin_the_golden_file_and_the_domain_ru
     formwork::service::package::import(
         &services.forms,
         &services.auth,
+        &services.flows,
         &crate::crm::crm_dir(),
         &system,
     )

@@ -440,3 +440,149 @@ async fn a_deadline_missed_while_down_fires_once_after_restart() {
     assert_eq!(rec["data"]["status"], "approved");
     app.stop().await;
 }
+
+on_both_stores!(the_crm_flows_run_s3_and_s7, |app: TestApp| async move {
+    crate::crm::install(&app).await;
+    crate::crm::install_flows(&app).await;
+    let manager = crate::crm::user(&app, "manager_east", &["service_manager"], None).await;
+    let compliance = crate::crm::user(&app, "compliance1", &["compliance"], None).await;
+    let sales = crate::crm::user(&app, "sales1", &["sales"], None).await;
+    let customer = app
+            .create_ok("crm", "customer", json!({"name": "协和医院", "customer_type": "hospital", "owner": "sales1", "compliance_status": "pending"}))
+            .await["id"]
+            .clone();
+
+    // A new order goes to the managers for dispatch.
+    let order = app
+            .create_ok("crm", "service_order", json!({"kind": "repair", "priority": "normal", "status": "reported", "customer": customer, "fault_description": "no display"}))
+            .await;
+    let oid = order["id"].as_i64().unwrap();
+    let dispatch = eventually("the dispatch task", || async {
+        let v = get(&manager, &app, "/tasks").await;
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["record"] == oid)
+            .cloned()
+    })
+    .await;
+    assert_eq!(dispatch["label"]["en"], "Dispatch");
+
+    // S3: a follow-up with satisfaction 70 reopens the order for second handling.
+    expect(
+        app.patch(
+            &format!("/apps/crm/forms/service_order/records/{oid}"),
+            &json!({"data": {"satisfaction": 70}}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let reopened = eventually("second handling", || async {
+        let r = expect(
+            app.get(&format!("/apps/crm/forms/service_order/records/{oid}"))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        (r["data"]["status"] == "second_handling").then_some(r)
+    })
+    .await;
+    assert_eq!(reopened["data"]["second_handling"], true);
+    eventually("the managers' message", || async {
+        let inbox = get(&manager, &app, "/inbox").await;
+        inbox["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["title"].as_str().unwrap().starts_with("二次处理 SO-"))
+            .cloned()
+    })
+    .await;
+    // A satisfied follow-up starts nothing.
+    let before = expect(
+        app.get("/flow-instances?flow=second_handling").await,
+        StatusCode::OK,
+    )
+    .await["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    expect(
+        app.patch(
+            &format!("/apps/crm/forms/service_order/records/{oid}"),
+            &json!({"data": {"satisfaction": 95}}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let after = expect(
+        app.get("/flow-instances?flow=second_handling").await,
+        StatusCode::OK,
+    )
+    .await["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(before, after);
+
+    // S7: a sales rep submits a licence; compliance approves it; the customer turns valid.
+    let r = sales
+            .post(app.url("/apps/crm/forms/qualification/records"))
+            .json(&json!({"data": {"customer": customer, "kind": "distribution_licence", "number": "Q-77", "expires_on": "2030-01-01"}}))
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::CREATED,
+        "{}",
+        r.text().await.unwrap()
+    );
+    let q: Value = r.json().await.unwrap();
+    let review = eventually("the compliance task", || async {
+        let v = get(&compliance, &app, "/tasks").await;
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["record"] == q["id"])
+            .cloned()
+    })
+    .await;
+    let detail = get(&compliance, &app, &format!("/tasks/{}", review["id"])).await;
+    assert_eq!(detail["editable"], json!(["review_comment"]));
+    assert_eq!(detail["record"]["data"]["number"], "Q-77");
+    let r = compliance
+        .post(app.url(&format!("/tasks/{}/complete", review["id"])))
+        .json(&json!({"outcome": "approved", "data": {"review_comment": "licence checked"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    let valid = eventually("the customer to turn valid", || async {
+        let c = expect(
+            app.get(&format!("/apps/crm/forms/customer/records/{customer}"))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        (c["data"]["compliance_status"] == "valid").then_some(c)
+    })
+    .await;
+    assert_eq!(valid["updated_by"], "flow:qualification_review");
+    let q = expect(
+        app.get(&format!(
+            "/apps/crm/forms/qualification/records/{}",
+            q["id"]
+        ))
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(q["data"]["review_status"], "approved");
+    assert_eq!(q["data"]["reviewer"], "compliance1");
+    assert_eq!(q["data"]["review_comment"], "licence checked");
+});

@@ -19,25 +19,41 @@ async fn import_export_roundtrip(store: Store) {
     let settings = settings_for(store, dir.path(), &url);
     let services = formwork::startup::Services::start(&settings).await.unwrap();
     let actor = formwork::auth::Caller::system();
-    let first =
-        formwork::service::package::import(&services.forms, &services.auth, &crm_dir(), &actor)
-            .await
-            .unwrap();
+    let first = formwork::service::package::import(
+        &services.forms,
+        &services.auth,
+        &services.flows,
+        &crm_dir(),
+        &actor,
+    )
+    .await
+    .unwrap();
     assert_eq!(first.app, "crm");
     assert!(first.forms >= 18, "every CRM form is in the package");
     assert_eq!(first.published, first.forms);
-    let again =
-        formwork::service::package::import(&services.forms, &services.auth, &crm_dir(), &actor)
-            .await
-            .unwrap();
+    let again = formwork::service::package::import(
+        &services.forms,
+        &services.auth,
+        &services.flows,
+        &crm_dir(),
+        &actor,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         again.published, 0,
         "importing the same package again changes nothing"
     );
     let out = dir.path().join("export");
-    let n = formwork::service::package::export(&services.forms, &services.auth, "crm", &out)
-        .await
-        .unwrap();
+    let n = formwork::service::package::export(
+        &services.forms,
+        &services.auth,
+        &services.flows,
+        "crm",
+        &out,
+    )
+    .await
+    .unwrap();
     assert_eq!(n, first.forms);
     for entry in std::fs::read_dir(crm_dir().join("forms")).unwrap() {
         let p = entry.unwrap().path();

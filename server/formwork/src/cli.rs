@@ -246,6 +246,7 @@ pub async fn run() -> anyhow::Result<()> {
             let report = crate::service::package::import(
                 &services.forms,
                 &services.auth,
+                &services.flows,
                 &dir,
                 &cli_caller(),
             )
@@ -253,8 +254,8 @@ pub async fn run() -> anyhow::Result<()> {
             services.finish().await;
             let report = report?;
             println!(
-                "imported app {}: {} forms, {} newly published, {} roles",
-                report.app, report.forms, report.published, report.roles
+                "imported app {}: {} forms, {} newly published, {} roles, {} flows",
+                report.app, report.forms, report.published, report.roles, report.flows
             );
             Ok(())
         }
@@ -262,8 +263,14 @@ pub async fn run() -> anyhow::Result<()> {
             command: AppCommand::Export { app, dir },
         } => {
             let services = Services::start(&settings).await?;
-            let n =
-                crate::service::package::export(&services.forms, &services.auth, &app, &dir).await;
+            let n = crate::service::package::export(
+                &services.forms,
+                &services.auth,
+                &services.flows,
+                &app,
+                &dir,
+            )
+            .await;
             services.finish().await;
             println!("exported app {app}: {} forms into {}", n?, dir.display());
             Ok(())

@@ -30,7 +30,7 @@ fn node_keys(kind: &str) -> &'static [&'static str] {
     match kind {
         "join" => &["mode"],
         "approval" | "task" => &["assignee", "mode", "editable", "deadline"],
-        "update_record" => &["set"],
+        "update_record" => &["set", "form", "record"],
         "create_record" => &["form", "data"],
         "notify" => &["to", "title", "body"],
         "delay" => &["minutes", "hours", "days"],
@@ -447,6 +447,33 @@ pub fn check_publish(def: &Value, facts: &AppFacts) -> Vec<Detail> {
             }
         }
         if k == "update_record" {
+            // Another record (`form` + `record`: JSON Logic giving its id) or the trigger record.
+            let other = n.get("form").and_then(Value::as_str);
+            let target_props = match other {
+                Some(f) => {
+                    if !n.contains_key("record") {
+                        out.push(d(
+                            format!("{p}/record"),
+                            "required",
+                            "updating another form's record needs record (JSON Logic giving its id)",
+                        ));
+                    }
+                    let tp = facts.forms.get(f);
+                    if tp.is_none() {
+                        out.push(d(
+                            format!("{p}/form"),
+                            "exists",
+                            format!("{f} is not a published form of this app"),
+                        ));
+                    }
+                    tp
+                }
+                None => props,
+            };
+            let target_name = other.unwrap_or(form);
+            if let Some(r) = n.get("record") {
+                check_logic(r, &format!("{p}/record"), &mut out);
+            }
             match n.get("set").and_then(Value::as_object) {
                 None => out.push(d(
                     format!("{p}/set"),
@@ -455,11 +482,11 @@ pub fn check_publish(def: &Value, facts: &AppFacts) -> Vec<Detail> {
                 )),
                 Some(s) => {
                     for (f, v) in s {
-                        if !has_field(f) {
+                        if target_props.is_some_and(|tp| !tp.contains_key(f)) {
                             out.push(d(
                                 format!("{p}/set/{}", crate::schema::definition::escape(f)),
                                 "exists",
-                                format!("{form} has no field {f}"),
+                                format!("{target_name} has no field {f}"),
                             ));
                         }
                         check_logic(v, &format!("{p}/set/{f}"), &mut out);

@@ -690,12 +690,30 @@ async fn step(
                     .map_err(|m| DomainError::invalid_one(&format!("/set/{f}"), "value", m))?;
                 patch.insert(f.clone(), value);
             }
-            let (Some(form), Some(id)) = (inst.form.clone(), inst.record_id) else {
-                return Err(DomainError::invalid_one(
-                    "",
-                    "record",
-                    "this instance has no record to update",
-                ));
+            let (form, id) = match node.get("form").and_then(Value::as_str) {
+                Some(other) => {
+                    let id = compute(node.get("record").unwrap_or(&Value::Null), &ctx)
+                        .ok()
+                        .and_then(|v| v.as_i64())
+                        .ok_or_else(|| {
+                            DomainError::invalid_one(
+                                "/record",
+                                "record",
+                                format!("{node_id}: record does not give a record id"),
+                            )
+                        })?;
+                    (other.to_owned(), id)
+                }
+                None => match (inst.form.clone(), inst.record_id) {
+                    (Some(f), Some(id)) => (f, id),
+                    _ => {
+                        return Err(DomainError::invalid_one(
+                            "",
+                            "record",
+                            "this instance has no record to update",
+                        ));
+                    }
+                },
             };
             let compiled = inner.forms.current(&inst.app, &form).await?;
             let today = inner.records.today(&inst.app).await?;
@@ -718,7 +736,7 @@ async fn step(
                 Some(&node_id),
                 "updated",
                 &actor.user,
-                json!({"set": patch}),
+                json!({"form": form, "id": id, "set": patch}),
             )
             .await?;
             go(txn, batch, &inst, &node_id, &single).await?;

@@ -1,4 +1,5 @@
-//! App packages: a folder with `app.json`, `forms/<key>.json` and `roles/<key>.json` (see
+//! App packages: a folder with `app.json`, `forms/<key>.json`, `roles/<key>.json` and
+//! `flows/<key>.json` (see
 //! docs/app-package.md).
 //! Import checks the whole package before writing anything and is idempotent.
 
@@ -17,6 +18,7 @@ pub struct ImportReport {
     pub forms: usize,
     pub published: usize,
     pub roles: usize,
+    pub flows: usize,
 }
 
 fn read_json(path: &Path) -> anyhow::Result<Value> {
@@ -50,12 +52,14 @@ pub fn load(dir: &Path) -> anyhow::Result<(Value, Vec<Value>)> {
 pub async fn import(
     forms_svc: &FormService,
     auth: &AuthService,
+    flows: &crate::flows::FlowService,
     dir: &Path,
     caller: &Caller,
 ) -> anyhow::Result<ImportReport> {
     let actor = &caller.actor;
     let (app_def, forms) = load(dir)?;
     let roles = load_dir(&dir.join("roles"))?;
+    let flow_defs = load_dir(&dir.join("flows"))?;
     let key = app_def
         .get("key")
         .and_then(Value::as_str)
@@ -127,6 +131,7 @@ pub async fn import(
         forms: forms.len(),
         published: 0,
         roles: roles.len(),
+        flows: flow_defs.len(),
     };
     for f in &forms {
         let name = f["key"].as_str().unwrap_or_default();
@@ -151,6 +156,24 @@ pub async fn import(
             .await
             .map_err(|e| anyhow::anyhow!("roles/{name}.json: {e}"))?;
     }
+    // Flows last: they name forms, fields and roles.
+    for f in &flow_defs {
+        let name = f["key"].as_str().unwrap_or_default();
+        flows
+            .publish(&key, name, Some(f.clone()), caller)
+            .await
+            .map_err(|e| match e {
+                DomainError::Invalid { details, .. } => anyhow::anyhow!(
+                    "flows/{name}.json is invalid:\n  {}",
+                    details
+                        .iter()
+                        .map(|d| format!("{}: {} ({})", d.pointer, d.message, d.rule))
+                        .collect::<Vec<_>>()
+                        .join("\n  ")
+                ),
+                other => anyhow::anyhow!("flows/{name}.json: {other}"),
+            })?;
+    }
     Ok(report)
 }
 
@@ -173,6 +196,7 @@ fn explain(form: &str, e: DomainError) -> anyhow::Error {
 pub async fn export(
     forms_svc: &FormService,
     auth: &AuthService,
+    flows: &crate::flows::FlowService,
     app: &str,
     dir: &Path,
 ) -> anyhow::Result<usize> {
@@ -204,6 +228,21 @@ pub async fn export(
         std::fs::write(
             dir.join("roles").join(format!("{k}.json")),
             serde_json::to_string_pretty(r)? + "\n",
+        )?;
+    }
+    let system = Caller::system();
+    for f in flows.list(app, &system).await? {
+        let k = f["key"].as_str().unwrap_or_default();
+        let d = flows.get(app, k).await?;
+        let def = if d["definition"].is_null() {
+            &d["draft"]
+        } else {
+            &d["definition"]
+        };
+        std::fs::create_dir_all(dir.join("flows"))?;
+        std::fs::write(
+            dir.join("flows").join(format!("{k}.json")),
+            serde_json::to_string_pretty(def)? + "\n",
         )?;
     }
     Ok(keys.len())
