@@ -19,6 +19,10 @@ const ListPage = lazy(() => import('./staff/ListPage.tsx').then((m) => ({ defaul
 const RecordPage = lazy(() => import('./staff/RecordPage.tsx').then((m) => ({ default: m.RecordPage })));
 const DesignerPage = lazy(() => import('./designer/DesignerPage.tsx'));
 const PermissionsPage = lazy(() => import('./admin/PermissionsPage.tsx'));
+const FlowDesignerPage = lazy(() => import('./flows/FlowDesignerPage.tsx'));
+const InboxPage = lazy(() => import('./flows/InboxPage.tsx'));
+const TaskPage = lazy(() => import('./flows/TaskPage.tsx'));
+const InstancePage = lazy(() => import('./flows/InstancePage.tsx'));
 
 export default function App() {
   return (
@@ -79,6 +83,11 @@ function Shell() {
         </Link>
         <LocaleSwitch />
         {me && (
+          <Link to="/tasks" data-testid="nav-tasks" style={{ color: '#fff' }}>
+            {t('flows.inbox.title')}
+          </Link>
+        )}
+        {me && (
           <>
             <span data-testid="current-user" style={{ color: '#fff' }}>
               {me.display_name ?? me.username}
@@ -100,6 +109,11 @@ function Shell() {
               <Route path="/apps/:app/design" element={<DesignerPage />} />
               <Route path="/apps/:app/design/:form" element={<DesignerPage />} />
               <Route path="/apps/:app/permissions" element={<PermissionsPage />} />
+              <Route path="/apps/:app/flows" element={<FlowDesignerPage />} />
+              <Route path="/apps/:app/flows/:flow" element={<FlowDesignerPage />} />
+              <Route path="/tasks" element={<InboxPage />} />
+              <Route path="/tasks/:id" element={<TaskPage />} />
+              <Route path="/flow-instances/:id" element={<InstancePage />} />
               <Route path="*" element={<Alert type="warning" message={t('common.notFound')} />} />
             </Routes>
           </Suspense>

@@ -30,6 +30,8 @@ async fn ticket_form(app: &TestApp) {
                  "status": {"type": "string", "x-type": "select", "x-label": {"en": "Status"}, "enum": ["new", "approved", "rejected"],
                             "x-options": {"new": {"en": "New"}, "approved": {"en": "Approved"}, "rejected": {"en": "Rejected"}}},
                  "note": {"type": "string", "x-type": "text", "x-label": {"en": "Note"}},
+                 "due_on": {"type": "string", "x-type": "date", "x-label": {"en": "Due on"}},
+                 "remind_at": {"type": "string", "x-type": "datetime", "x-label": {"en": "Remind at"}},
                  "owner_user": {"type": "string", "x-type": "member", "x-label": {"en": "Owner"}}}}),
     )
     .await;
@@ -586,3 +588,179 @@ on_both_stores!(the_crm_flows_run_s3_and_s7, |app: TestApp| async move {
     assert_eq!(q["data"]["reviewer"], "compliance1");
     assert_eq!(q["data"]["review_comment"], "licence checked");
 });
+
+fn timer_flow(trigger: Value) -> Value {
+    json!({
+        "key": "reminder", "label": {"en": "Reminder"},
+        "trigger": trigger,
+        "nodes": [
+            {"id": "start", "type": "start"},
+            {"id": "tell", "type": "notify", "to": {"user": "boss"}, "title": "Reminder {{record.title}}"},
+            {"id": "end", "type": "end"}
+        ],
+        "edges": [{"from": "start", "to": "tell"}, {"from": "tell", "to": "end"}]
+    })
+}
+
+async fn instance_count(app: &TestApp, flow: &str) -> usize {
+    expect(
+        app.get(&format!("/flow-instances?flow={flow}")).await,
+        StatusCode::OK,
+    )
+    .await["items"]
+        .as_array()
+        .unwrap()
+        .len()
+}
+
+on_both_stores!(
+    date_field_triggers_plan_replan_and_fire_once,
+    |app: TestApp| async move {
+        ticket_form(&app).await;
+        user(&app, "boss").await;
+        // An old ticket whose date is long past is not fired by publishing; a future one is planned.
+        app.create_ok(
+            "ops",
+            "ticket",
+            json!({"title": "old", "due_on": "2020-01-01"}),
+        )
+        .await;
+        let flow = timer_flow(
+            json!({"type": "date_field", "form": "ticket", "field": "due_on", "offset_days": -1}),
+        );
+        expect(
+            app.post("/apps/ops/flows/reminder/publish", &flow).await,
+            StatusCode::CREATED,
+        )
+        .await;
+        // Bad field type is refused at publish.
+        let bad = timer_flow(json!({"type": "date_field", "form": "ticket", "field": "title"}));
+        let body = expect(
+            app.post("/apps/ops/flows/bad_reminder/publish", &{
+                let mut b = bad;
+                b["key"] = json!("bad_reminder");
+                b
+            })
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert_eq!(body["details"][0]["pointer"], "/trigger/field", "{body}");
+
+        let today = chrono::Utc::now()
+            .with_timezone(&chrono_tz::Asia::Shanghai)
+            .date_naive();
+        let far = (today + chrono::Duration::days(30)).to_string();
+        let tomorrow = (today + chrono::Duration::days(1)).to_string();
+        // Due in 29 days: planned, not fired.
+        let t = app
+            .create_ok("ops", "ticket", json!({"title": "audit", "due_on": far}))
+            .await;
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        assert_eq!(instance_count(&app, "reminder").await, 0);
+        // Moving the date to tomorrow re-plans it: one day before is today, so it fires now, once.
+        expect(
+            app.patch(
+                &format!("/apps/ops/forms/ticket/records/{}", t["id"]),
+                &json!({"data": {"due_on": tomorrow}}),
+            )
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+        eventually("the reminder", || async {
+            (instance_count(&app, "reminder").await == 1).then_some(())
+        })
+        .await;
+        // Unrelated edits do not re-plan; the same date does not fire again.
+        expect(
+            app.patch(
+                &format!("/apps/ops/forms/ticket/records/{}", t["id"]),
+                &json!({"data": {"note": "x"}}),
+            )
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        assert_eq!(instance_count(&app, "reminder").await, 1);
+        let inbox = expect(
+            app.get("/flow-instances?flow=reminder").await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(inbox["items"][0]["record"], t["id"]);
+    }
+);
+
+/// A planned date that falls due, and a schedule run that is missed, while the server is
+/// down each fire once after the restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn timers_missed_while_down_fire_once_after_restart() {
+    let app = TestApp::spawn(Store::Sqlite).await;
+    ticket_form(&app).await;
+    user(&app, "boss").await;
+    let mut datetime_flow =
+        timer_flow(json!({"type": "date_field", "form": "ticket", "field": "remind_at"}));
+    datetime_flow["key"] = json!("at_time");
+    expect(
+        app.post("/apps/ops/flows/at_time/publish", &datetime_flow)
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let mut weekly = timer_flow(json!({"type": "schedule", "cron": "0 9 * * 1"}));
+    weekly["key"] = json!("weekly");
+    weekly["nodes"][1]["title"] = json!("Weekly report");
+    expect(
+        app.post("/apps/ops/flows/weekly/publish", &weekly).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let soon = (chrono::Utc::now() + chrono::Duration::seconds(2))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let t = app
+        .create_ok(
+            "ops",
+            "ticket",
+            json!({"title": "call back", "remind_at": soon}),
+        )
+        .await;
+    assert_eq!(instance_count(&app, "at_time").await, 0);
+    let store = app.store;
+    let (dir, url) = app.stop().await;
+    // While down: the reminder falls due, and pretend Monday 09:00 passed too.
+    let settings = crate::helpers::settings_for(store, dir.path(), &url);
+    let db = formwork::store::db::Db::connect(&settings.database)
+        .await
+        .unwrap();
+    use sea_orm::ConnectionTrait;
+    db.write
+        .execute_unprepared("UPDATE flow_schedules SET next_at = '2026-01-05T01:00:00.000Z'")
+        .await
+        .unwrap();
+    drop(db);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let app = TestApp::spawn_with(store, dir, url).await;
+    eventually("both timers", || async {
+        (instance_count(&app, "at_time").await == 1 && instance_count(&app, "weekly").await == 1)
+            .then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(instance_count(&app, "at_time").await, 1);
+    assert_eq!(
+        instance_count(&app, "weekly").await,
+        1,
+        "a missed run fires once, not once per missed week"
+    );
+    let at = expect(
+        app.get("/flow-instances?flow=at_time").await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(at["items"][0]["record"], t["id"]);
+    let weekly = expect(app.get("/flow-instances?flow=weekly").await, StatusCode::OK).await;
+    assert_eq!(weekly["items"][0]["record"], Value::Null);
+    app.stop().await;
+}

@@ -5,10 +5,11 @@ import { pickLabel, translate, type Locale, type Messages } from './core.ts';
 import { messages as common } from './messages.ts';
 import { messages as designer } from '../designer/messages.ts';
 import { messages as admin } from '../admin/messages.ts';
+import { messages as flows } from '../flows/messages.ts';
 
 export type { Locale } from './core.ts';
 
-const ALL: Messages = { ...common, ...designer, ...admin };
+const ALL: Messages = { ...common, ...designer, ...admin, ...flows };
 const STORAGE_KEY = 'formwork.locale';
 
 interface I18n {

@@ -6,6 +6,7 @@ export const messages: Messages = {
   'nav.home': { 'zh-CN': '首页', en: 'Home' },
   'nav.design': { 'zh-CN': '表单设计', en: 'Form designer' },
   'nav.permissions': { 'zh-CN': '权限', en: 'Permissions' },
+  'nav.flows': { 'zh-CN': '流程', en: 'Flows' },
   'nav.apiDocs': { 'zh-CN': 'API 文档', en: 'API docs' },
   'nav.logout': { 'zh-CN': '退出登录', en: 'Log out' },
   'nav.language': { 'zh-CN': '语言', en: 'Language' },

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import { Link } from 'react-router';
 import { Alert, Button, Card, Col, List, Row, Space, Spin, Typography } from 'antd';
-import { ApiOutlined, FormOutlined, SafetyOutlined } from '@ant-design/icons';
+import { ApartmentOutlined, ApiOutlined, FormOutlined, SafetyOutlined } from '@ant-design/icons';
 import { api } from '../api/client.ts';
 import type { AppDef, FormSummary } from '../api/types.ts';
 import { useSession } from '../auth.tsx';
@@ -62,6 +62,11 @@ export function AppHome({ app, def }: { app: string; def: AppDef | null }) {
             <Link to={`/apps/${app}/design`}>
               <Button icon={<FormOutlined />} data-testid="nav-design">
                 {t('nav.design')}
+              </Button>
+            </Link>
+            <Link to={`/apps/${app}/flows`}>
+              <Button icon={<ApartmentOutlined />} data-testid="nav-flows">
+                {t('nav.flows')}
               </Button>
             </Link>
             <Link to={`/apps/${app}/permissions`}>

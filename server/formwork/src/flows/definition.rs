@@ -23,7 +23,13 @@ pub const NODE_TYPES: &[&str] = &[
     "set_var",
 ];
 
-pub const TRIGGERS: &[&str] = &["record_created", "record_updated", "manual"];
+pub const TRIGGERS: &[&str] = &[
+    "record_created",
+    "record_updated",
+    "manual",
+    "date_field",
+    "schedule",
+];
 
 /// Keys a node of each type may have (besides id, type, label).
 fn node_keys(kind: &str) -> &'static [&'static str] {
@@ -101,11 +107,45 @@ pub fn check_shape(def: &Value, path_key: &str) -> Vec<Detail> {
                     ),
                 )),
             }
-            if !t.get("form").is_some_and(Value::is_string) {
+            let schedule = t.get("type").and_then(Value::as_str) == Some("schedule");
+            if !schedule && !t.get("form").is_some_and(Value::is_string) {
                 out.push(d("/trigger/form", "required", "the trigger names a form"));
             }
+            if schedule && !t.get("cron").is_some_and(Value::is_string) {
+                out.push(d(
+                    "/trigger/cron",
+                    "required",
+                    "a schedule needs cron, e.g. \"0 9 * * 1\"",
+                ));
+            }
+            if t.get("type").and_then(Value::as_str) == Some("date_field") {
+                if !t.get("field").is_some_and(Value::is_string) {
+                    out.push(d(
+                        "/trigger/field",
+                        "required",
+                        "a date trigger names a date field",
+                    ));
+                }
+                if t.get("offset_days").is_some_and(|v| !v.is_i64()) {
+                    out.push(d(
+                        "/trigger/offset_days",
+                        "type",
+                        "offset_days is a whole number of days (negative: before)",
+                    ));
+                }
+            }
             for k in t.keys() {
-                if !["type", "form", "fields", "condition"].contains(&k.as_str()) {
+                if ![
+                    "type",
+                    "form",
+                    "fields",
+                    "condition",
+                    "field",
+                    "offset_days",
+                    "cron",
+                ]
+                .contains(&k.as_str())
+                {
                     out.push(d(
                         format!("/trigger/{k}"),
                         "unknown_property",
@@ -301,7 +341,29 @@ pub fn check_publish(def: &Value, facts: &AppFacts) -> Vec<Detail> {
     }
     let form = def["trigger"]["form"].as_str().unwrap_or("");
     let props = facts.forms.get(form);
-    if props.is_none() {
+    let ttype = def["trigger"]["type"].as_str().unwrap_or("");
+    if ttype == "schedule"
+        && let Some(c) = def["trigger"]["cron"].as_str()
+        && let Err(e) = super::cron::Cron::parse(c)
+    {
+        out.push(d("/trigger/cron", "cron", e));
+    }
+
+    if ttype == "date_field" {
+        let f = def["trigger"]["field"].as_str().unwrap_or("");
+        let t = props
+            .and_then(|p| p.get(f))
+            .and_then(|x| x.get("x-type"))
+            .and_then(Value::as_str);
+        if props.is_some() && !matches!(t, Some("date" | "datetime")) {
+            out.push(d(
+                "/trigger/field",
+                "date",
+                format!("{f} is not a date or datetime field of {form}"),
+            ));
+        }
+    }
+    if props.is_none() && !(ttype == "schedule" && form.is_empty()) {
         out.push(d(
             "/trigger/form",
             "exists",

@@ -88,8 +88,17 @@ impl FlowEngine {
     }
 }
 
-/// One pass: every due token, oldest first.
+/// One pass: date and schedule timers that fell due, then every due token, oldest first.
 async fn run_due(inner: &Arc<Inner>) -> DomainResult<()> {
+    for t in super::timers::due(&inner.db).await? {
+        let what = format!("{}/{} {:?}", t.app, t.flow, t.record);
+        if let Err(e) = inner.writer.submit(super::timers::Fire(t)).await {
+            tracing::warn!(timer = %what, error = %e, "a flow timer could not start its flow");
+            if matches!(e, DomainError::Unavailable(_)) {
+                return Err(e);
+            }
+        }
+    }
     loop {
         let now = crate::time::now();
         let rows = inner

@@ -3,10 +3,12 @@
 //! the `engine` moves tokens through the graph, one writer transaction per step; the
 //! `service` is what the API calls.
 
+pub mod cron;
 pub mod definition;
 pub mod engine;
 pub mod service;
 mod store;
+pub mod timers;
 
 use sea_orm::{ConnectionTrait, DatabaseTransaction};
 use serde_json::{Value, json};
@@ -53,6 +55,15 @@ pub async fn fire(
         let text: String = row.try_get("", "trigger")?;
         let trigger: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         let kind = trigger["type"].as_str().unwrap_or("");
+        if kind == "date_field" {
+            for e in events {
+                timers::replan(
+                    txn, batch, &form.app, &flow, &trigger, e.id, e.data, e.before,
+                )
+                .await?;
+            }
+            continue;
+        }
         for e in events {
             let matches = match (kind, e.before) {
                 ("record_created", None) => true,
@@ -82,8 +93,8 @@ pub async fn fire(
                     app: &form.app,
                     flow: &flow,
                     version,
-                    form: &form.key,
-                    record_id: e.id,
+                    form: Some(&form.key),
+                    record_id: Some(e.id),
                     initiator: &e.actor.user,
                     start: &start,
                 },

@@ -704,7 +704,8 @@ impl WriteOp for Publish {
             ))
             .await?;
             let mut trigger = self.def["trigger"].clone();
-            if trigger["type"] != "manual" {
+            super::timers::plan_on_publish(txn, batch, &self.app, &self.key, &trigger).await?;
+            if trigger["type"] != "manual" && trigger["type"] != "schedule" {
                 let start = self.def["nodes"]
                     .as_array()
                     .into_iter()
@@ -762,8 +763,8 @@ impl WriteOp for ManualStart {
                     app: &self.app,
                     flow: &self.flow,
                     version: self.version,
-                    form: &self.form,
-                    record_id: self.record,
+                    form: Some(&self.form),
+                    record_id: Some(self.record),
                     initiator: &self.actor.user,
                     start: &self.start,
                 },

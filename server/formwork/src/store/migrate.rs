@@ -196,7 +196,34 @@ FOR EACH STATEMENT EXECUTE FUNCTION oplog_append_only();
         sqlite: FLOWS_SQLITE,
         postgres: FLOWS_POSTGRES,
     },
+    Migration {
+        version: 4,
+        name: "flow_timers",
+        sqlite: FLOW_TIMERS_SQL,
+        postgres: FLOW_TIMERS_SQL,
+    },
 ];
+
+/// Durable timers of date-field and schedule triggers: one planned start per (flow,
+/// record) and the next run of each schedule. A row that fell due while the server was
+/// down is found on the first pass after start and fired once.
+const FLOW_TIMERS_SQL: &str = r#"
+CREATE TABLE flow_date_plans (
+  app TEXT NOT NULL,
+  flow TEXT NOT NULL,
+  record_id BIGINT NOT NULL,
+  due_at TEXT NOT NULL,
+  fired_at TEXT,
+  PRIMARY KEY (app, flow, record_id)
+);
+CREATE INDEX flow_date_plans_due ON flow_date_plans (fired_at, due_at);
+CREATE TABLE flow_schedules (
+  app TEXT NOT NULL,
+  flow TEXT NOT NULL,
+  next_at TEXT NOT NULL,
+  PRIMARY KEY (app, flow)
+);
+"#;
 
 /// Flow definitions and the durable state of running flows (instances, tokens, tasks,
 /// their history) and the in-app inbox; `$id` is the dialect's auto-increment key.

@@ -1,0 +1,329 @@
+// Flows against a real server in Chromium: an admin designs an "urgent order" flow on the
+// CRM (trigger on service_order with priority == urgent; start → approval by the director
+// → approved: set status "dispatched" → end; rejected → end), hits the server's publish
+// checks (shown on the node), fixes them by connecting the nodes, publishes, and the stored
+// definition is checked through the API. Then an urgent order is created through the API,
+// the director finds the task in /tasks, approves it with a comment, and the API shows the
+// order dispatched and the instance completed; the instance page shows the history.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ADMIN_PASSWORD, DEMO_PASSWORD, adminApi, launchBrowser, loginPage, startServer } from './harness.mjs';
+
+let server;
+let browser;
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/** Pick an option of an antd Select by its visible text (typing `search` first into a
+ * searchable select: long option lists are virtual). */
+async function pick(page, testId, text, search) {
+  await page.getByTestId(testId).click();
+  if (search) await page.keyboard.type(search);
+  const option = page.locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option').filter({ hasText: text });
+  await option.first().click();
+}
+
+/** Draw an edge the way React Flow wants it: hover the source handle, press, hover the
+ * target handle, release. */
+async function connect(page, sourceHandle, targetHandle) {
+  await page.getByTestId(sourceHandle).hover();
+  await page.mouse.down();
+  const b = await page.getByTestId(targetHandle).boundingBox();
+  await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 12 });
+  await page.getByTestId(targetHandle).hover();
+  await page.mouse.up();
+}
+
+async function edgeCount(page) {
+  return page.locator('.react-flow__edge').count();
+}
+
+async function until(fn, what, ms = 15000) {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    last = await fn();
+    if (last) return last;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+test('admin designs and publishes a flow; the director approves its task', async () => {
+  const adminCall = await adminApi(server);
+  const page = await loginPage(browser, server, 'admin', ADMIN_PASSWORD, { locale: 'en' });
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+
+  // New flow
+  await page.goto('/apps/crm/flows');
+  await page.getByTestId('flow-new').click();
+  await page.getByTestId('flow-new-key').fill('urgent_dispatch');
+  await page.getByTestId('flow-new-label-zh').fill('紧急工单派工');
+  await page.getByTestId('flow-new-label-en').fill('Urgent dispatch');
+  await pick(page, 'flow-new-form', '(service_order)', 'service_order');
+  await page.getByTestId('flow-new-create').click();
+  await page.waitForURL('**/apps/crm/flows/urgent_dispatch');
+  await page.getByTestId('flow-canvas').waitFor();
+  await page.getByTestId('flow-node-start').waitFor();
+  await page.getByTestId('flow-node-end').waitFor();
+
+  // Trigger: record created on service_order, when priority is urgent
+  await page.getByTestId('flow-trigger-panel').waitFor();
+  assert.match(await page.getByTestId('flow-trigger-type').innerText(), /A record is created/);
+  assert.match(await page.getByTestId('flow-trigger-form').innerText(), /service_order/);
+  await pick(page, 'flow-trigger-cond-var', '(record.priority)', 'record.priority');
+  await pick(page, 'flow-trigger-cond-value', 'Urgent');
+  await page.getByTestId('flow-trigger-cond-add').click();
+  await page.getByTestId('flow-trigger-cond-current').getByText('Priority equals Urgent').waitFor();
+
+  // An approval by the director
+  await page.getByTestId('flow-palette-approval').click();
+  await page.getByTestId('flow-node-approval_1').waitFor();
+  await page.getByTestId('flow-node-panel').waitFor();
+  await page.getByTestId('flow-prop-label-zh').fill('总监审批');
+  await page.getByTestId('flow-prop-label-en').fill('Director approval');
+  await pick(page, 'flow-prop-assignee-kind', 'User');
+  await pick(page, 'flow-prop-assignee', '(director)', 'director');
+
+  // Update the record: status = dispatched
+  await page.getByTestId('flow-palette-update_record').click();
+  await page.getByTestId('flow-node-update_record_1').waitFor();
+  await pick(page, 'flow-prop-set-field', 'Status (status)', '(status)');
+  await pick(page, 'flow-prop-set-value', 'Dispatched');
+  await page.getByTestId('flow-prop-set-add').click();
+  await page.getByTestId('flow-prop-set-row-status').waitFor();
+
+  // Publishing the unconnected graph: the server's errors land on the nodes and in a list
+  await page.getByTestId('flow-publish').click();
+  await page.getByTestId('flow-errors').waitFor();
+  const pointers = await page.locator('[data-testid^="flow-error-"]').evaluateAll((els) => els.map((e) => e.dataset.pointer));
+  assert.ok(pointers.length > 0, 'the server reported problems');
+  await page.locator('[data-testid="flow-node-approval_1"][data-errors]').waitFor();
+  await page.getByTestId('flow-node-approval_1').click();
+  await page.getByTestId('flow-node-errors').waitFor();
+
+  // Connect: start → approval; approved → update → end; rejected → end
+  await connect(page, 'flow-handle-start-out', 'flow-handle-approval_1-in');
+  await until(async () => (await edgeCount(page)) === 1, 'edge 1');
+  await connect(page, 'flow-handle-approval_1-approved', 'flow-handle-update_record_1-in');
+  await until(async () => (await edgeCount(page)) === 2, 'edge 2');
+  await connect(page, 'flow-handle-approval_1-rejected', 'flow-handle-end-in');
+  await until(async () => (await edgeCount(page)) === 3, 'edge 3');
+  await connect(page, 'flow-handle-update_record_1-out', 'flow-handle-end-in');
+  await until(async () => (await edgeCount(page)) === 4, 'edge 4');
+
+  await page.getByTestId('flow-save').click();
+  await until(async () => (await page.getByTestId('flow-dirty').count()) === 0, 'draft saved');
+  await page.getByTestId('flow-publish').click();
+  await page.getByTestId('flow-version').getByText('Version 1').waitFor();
+  assert.equal(await page.getByTestId('flow-errors').count(), 0);
+
+  // The stored definition
+  const stored = await adminCall('/apps/crm/flows/urgent_dispatch');
+  assert.equal(stored.status, 200);
+  assert.equal(stored.body.published_version, 1);
+  const def = stored.body.definition;
+  assert.equal(def.key, 'urgent_dispatch');
+  assert.deepEqual(def.label, { 'zh-CN': '紧急工单派工', en: 'Urgent dispatch' });
+  assert.deepEqual(def.trigger, {
+    type: 'record_created',
+    form: 'service_order',
+    condition: { '==': [{ var: 'record.priority' }, 'urgent'] },
+  });
+  const byId = Object.fromEntries(def.nodes.map((n) => [n.id, n]));
+  assert.deepEqual(Object.keys(byId).sort(), ['approval_1', 'end', 'start', 'update_record_1']);
+  assert.deepEqual(byId.approval_1, {
+    id: 'approval_1',
+    type: 'approval',
+    label: { 'zh-CN': '总监审批', en: 'Director approval' },
+    assignee: { user: 'director' },
+    mode: 'any',
+  });
+  assert.deepEqual(byId.update_record_1, { id: 'update_record_1', type: 'update_record', set: { status: 'dispatched' } });
+  const edges = def.edges.map((e) => JSON.stringify(e)).sort();
+  assert.deepEqual(
+    edges,
+    [
+      { from: 'start', to: 'approval_1' },
+      { from: 'approval_1', to: 'update_record_1', outcome: 'approved' },
+      { from: 'approval_1', to: 'end', outcome: 'rejected' },
+      { from: 'update_record_1', to: 'end' },
+    ]
+      .map((e) => JSON.stringify(e))
+      .sort(),
+  );
+  for (const id of Object.keys(byId)) assert.equal(typeof def.layout[id]?.x, 'number', `layout of ${id}`);
+  assert.deepEqual(pageErrors, []);
+
+  // An urgent order, created through the API as admin, starts the flow
+  const customers = await adminCall('/apps/crm/forms/customer/records?limit=1');
+  assert.equal(customers.status, 200);
+  const customer = customers.body.items[0].id;
+  const created = await adminCall('/apps/crm/forms/service_order/records', {
+    method: 'POST',
+    body: { data: { kind: 'repair', priority: 'urgent', customer, fault_description: 'Screen stays black (flow e2e)' } },
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const order = created.body.id;
+  const instance = await until(async () => {
+    const r = await adminCall(`/flow-instances?flow=urgent_dispatch&record=${order}`);
+    const items = Array.isArray(r.body) ? r.body : r.body?.items;
+    return items?.[0];
+  }, 'the instance');
+  assert.equal(instance.status, 'running');
+  // A normal-priority order does not start it
+  const normal = await adminCall('/apps/crm/forms/service_order/records', {
+    method: 'POST',
+    body: { data: { kind: 'repair', priority: 'normal', customer, fault_description: 'Not urgent (flow e2e)' } },
+  });
+  assert.equal(normal.status, 201);
+
+  // The director approves in the browser
+  const director = await loginPage(browser, server, 'director', DEMO_PASSWORD, { locale: 'en' });
+  const directorErrors = [];
+  director.on('pageerror', (e) => directorErrors.push(e.message));
+  await director.goto('/tasks');
+  const row = director.locator('[data-testid^="task-row-"]').first();
+  await row.waitFor();
+  assert.equal(await director.locator('[data-testid^="task-row-"]').count(), 1);
+  assert.match(await director.getByTestId('inbox-tab-open').innerText(), /1/);
+  assert.match(await row.innerText(), /Director approval/);
+  await row.click();
+  await director.waitForURL('**/tasks/*');
+  await director.getByTestId('task-title').getByText('Director approval').waitFor();
+  await director.locator('[data-testid="task-record"] [data-field="priority"]').waitFor();
+  await director.getByTestId('task-comment').fill('Go ahead, urgent.');
+  await director.getByTestId('task-approve').click();
+  await director.getByTestId('task-closed').waitFor();
+  assert.match(await director.getByTestId('task-status').innerText(), /Approved/);
+
+  // The order is dispatched and the instance completed
+  await until(async () => {
+    const r = await adminCall(`/apps/crm/forms/service_order/records/${order}`);
+    return r.body?.data?.status === 'dispatched';
+  }, 'status dispatched');
+  const done = await until(async () => {
+    const r = await adminCall(`/flow-instances/${instance.id}`);
+    return r.body?.instance?.status === 'completed' ? r.body : null;
+  }, 'instance completed');
+  assert.ok(done.history.length >= 3);
+
+  // The instance page shows the status, the graph and the history
+  await director.getByTestId('task-instance-link').click();
+  await director.waitForURL(`**/flow-instances/${instance.id}`);
+  await director.locator('[data-testid="instance-status"][data-status="completed"]').waitFor();
+  await director.getByTestId('instance-history').waitFor();
+  const steps = await director.locator('[data-testid^="instance-step-"]').count();
+  assert.equal(steps, done.history.length);
+  assert.match(await director.getByTestId('instance-history').innerText(), /director/);
+  // the closed tab now lists the task; the assignment message can be marked read
+  await director.goto('/tasks');
+  await director.getByTestId('inbox-tab-closed').click();
+  await director.locator('[data-testid="inbox-tasks-closed"] [data-testid^="task-row-"]').first().waitFor();
+  await director.getByTestId('inbox-tab-messages').click();
+  const unread = director.locator('[data-testid^="message-row-"][data-unread="true"]');
+  await unread.first().waitFor();
+  const before = await unread.count();
+  await director.locator('[data-testid^="message-read-"]').first().click();
+  await until(async () => (await unread.count()) === before - 1, 'message read');
+  assert.deepEqual(directorErrors, []);
+
+  // Another urgent order: the admin sees it waiting at the approval and cancels it
+  const second = await adminCall('/apps/crm/forms/service_order/records', {
+    method: 'POST',
+    body: { data: { kind: 'repair', priority: 'urgent', customer, fault_description: 'Second (flow e2e)' } },
+  });
+  assert.equal(second.status, 201);
+  const running = await until(async () => {
+    const r = await adminCall(`/flow-instances?flow=urgent_dispatch&record=${second.body.id}`);
+    const items = Array.isArray(r.body) ? r.body : r.body?.items;
+    return items?.[0];
+  }, 'the second instance');
+  await until(async () => (await adminCall(`/flow-instances/${running.id}`)).body?.positions?.includes('approval_1'), 'waiting at the approval');
+  await page.goto(`/flow-instances/${running.id}`);
+  await page.locator('[data-testid="instance-status"][data-status="running"]').waitFor();
+  await page.locator('[data-testid="flow-node-approval_1"][data-current="true"]').waitFor();
+  await page.getByTestId('instance-cancel').click();
+  await page.locator('.ant-popconfirm .ant-btn-primary').click();
+  await page.locator('[data-testid="instance-status"][data-status="cancelled"]').waitFor();
+  assert.equal((await adminCall(`/flow-instances/${running.id}`)).body.instance.status, 'cancelled');
+  assert.deepEqual(pageErrors, []);
+});
+
+test('branch edges: server errors on an edge, default and condition from the edge panel', async () => {
+  const adminCall = await adminApi(server);
+  const page = await loginPage(browser, server, 'admin', ADMIN_PASSWORD, { locale: 'en' });
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await page.goto('/apps/crm/flows');
+  await page.getByTestId('flow-new').click();
+  await page.getByTestId('flow-new-key').fill('triage');
+  await page.getByTestId('flow-new-label-en').fill('Triage');
+  await pick(page, 'flow-new-form', '(service_order)', 'service_order');
+  await page.getByTestId('flow-new-create').click();
+  await page.waitForURL('**/apps/crm/flows/triage');
+  await page.getByTestId('flow-node-start').click();
+  await page.getByTestId('flow-palette-branch').click();
+  await page.getByTestId('flow-node-branch_1').waitFor();
+  await page.getByTestId('flow-palette-task').click();
+  await page.getByTestId('flow-node-task_1').waitFor();
+  await pick(page, 'flow-prop-assignee-kind', 'Member field of the record');
+  await pick(page, 'flow-prop-assignee', '(engineer)', 'engineer');
+  await pick(page, 'flow-prop-editable', '(status)', '(status)');
+  await page.keyboard.press('Escape');
+
+  await connect(page, 'flow-handle-start-out', 'flow-handle-branch_1-in');
+  await until(async () => (await edgeCount(page)) === 1, 'edge 1');
+  await connect(page, 'flow-handle-branch_1-out', 'flow-handle-task_1-in'); // first out of a branch: default
+  await until(async () => (await edgeCount(page)) === 2, 'edge 2');
+  await connect(page, 'flow-handle-branch_1-out', 'flow-handle-end-in');
+  await until(async () => (await edgeCount(page)) === 3, 'edge 3');
+  await connect(page, 'flow-handle-task_1-out', 'flow-handle-end-in');
+  await until(async () => (await edgeCount(page)) === 4, 'edge 4');
+
+  // The branch → end edge has neither condition nor default: the server points at it
+  await page.getByTestId('flow-publish').click();
+  await page.getByTestId('flow-errors').waitFor();
+  const err = page.locator('[data-testid^="flow-error-"][data-pointer="/edges/2/when"]');
+  await err.waitFor();
+  await err.locator('a').first().click();
+  await page.getByTestId('flow-edge-panel').waitFor();
+  await page.getByTestId('flow-edge-errors').waitFor();
+  // make it the default (the other edge loses the flag) …
+  await page.getByTestId('flow-prop-edge-kind').getByText('Default').click();
+  await page.getByTestId('flow-publish').click();
+  // … now the branch → task edge lacks a condition
+  const err2 = page.locator('[data-testid^="flow-error-"][data-pointer="/edges/1/when"]');
+  await err2.waitFor();
+  await err2.locator('a').first().click();
+  await page.getByTestId('flow-edge-panel').waitFor();
+  await pick(page, 'flow-prop-when-var', '(record.priority)', 'record.priority');
+  await pick(page, 'flow-prop-when-op', 'is one of');
+  await pick(page, 'flow-prop-when-value', 'Urgent');
+  // (a multiple select stays open)
+  await page.locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option').filter({ hasText: 'High' }).first().click();
+  await page.keyboard.press('Escape');
+  await page.getByTestId('flow-prop-when-add').click();
+  await page.getByTestId('flow-prop-when-current').getByText('Priority is one of Urgent, High').waitFor();
+  await page.getByTestId('flow-publish').click();
+  await page.getByTestId('flow-version').getByText('Version 1').waitFor();
+
+  const def = (await adminCall('/apps/crm/flows/triage')).body.definition;
+  assert.deepEqual(def.edges, [
+    { from: 'start', to: 'branch_1' },
+    { from: 'branch_1', to: 'task_1', when: { in: [{ var: 'record.priority' }, ['urgent', 'high']] } },
+    { from: 'branch_1', to: 'end', default: true },
+    { from: 'task_1', to: 'end' },
+  ]);
+  const task = def.nodes.find((n) => n.id === 'task_1');
+  assert.deepEqual(task.assignee, { field: 'engineer' });
+  assert.deepEqual(task.editable, ['status']);
+  assert.deepEqual(pageErrors, []);
+});

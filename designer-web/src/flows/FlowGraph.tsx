@@ -1,0 +1,220 @@
+// Drawing a flow with React Flow: the one node component every node type uses, edges
+// with their outcome / default / condition as label, and a read-only graph for the
+// instance page.
+import { memo, useMemo } from 'react';
+import { Background, Controls, Handle, MarkerType, Position, ReactFlow, type Edge, type Node, type NodeProps } from '@xyflow/react';
+import '@xyflow/react/dist/style.css';
+import { Tag } from 'antd';
+import { useI18n } from '../i18n/index.tsx';
+import type { JsonSchema } from '../api/types.ts';
+import { fromDefinition, parseConds, type CanvasEdge, type CanvasNode, type Cond, type FlowDefinition, type FlowNode, type NodeType } from './model.ts';
+
+export interface NodeViewData {
+  node: FlowNode;
+  /** Number of server errors on this node. */
+  errors?: number;
+  /** The instance has a live token here. */
+  current?: boolean;
+  /** The instance has passed here. */
+  visited?: boolean;
+  readOnly?: boolean;
+  [k: string]: unknown;
+}
+
+export type RFNode = Node<NodeViewData>;
+export type RFEdge = Edge<CanvasEdge['data']>;
+
+export const TYPE_COLORS: Record<NodeType, string> = {
+  start: '#52c41a',
+  end: '#8c8c8c',
+  branch: '#faad14',
+  parallel: '#13c2c2',
+  join: '#13c2c2',
+  approval: '#1677ff',
+  task: '#2f54eb',
+  update_record: '#722ed1',
+  create_record: '#722ed1',
+  notify: '#eb2f96',
+  delay: '#fa8c16',
+  set_var: '#597ef7',
+};
+
+const HANDLE = { width: 12, height: 12, background: '#fff', border: '2px solid #555' };
+
+function FlowNodeViewImpl({ id, data, selected }: NodeProps<RFNode>) {
+  const { t, label } = useI18n();
+  const n = data.node;
+  const color = TYPE_COLORS[n.type] ?? '#999';
+  const title = label(n.label as Record<string, string> | undefined, '');
+  const hasErrors = (data.errors ?? 0) > 0;
+  const border = hasErrors ? '#ff4d4f' : data.current ? '#fa541c' : selected ? '#1677ff' : color;
+  return (
+    <div
+      data-testid={`flow-node-${id}`}
+      data-type={n.type}
+      data-current={data.current ? 'true' : undefined}
+      data-errors={hasErrors ? String(data.errors) : undefined}
+      style={{
+        minWidth: 150,
+        maxWidth: 220,
+        padding: '6px 10px',
+        borderRadius: n.type === 'start' || n.type === 'end' ? 18 : 6,
+        border: `2px solid ${border}`,
+        boxShadow: data.current ? '0 0 0 4px rgba(250,84,28,0.25)' : selected ? '0 0 0 3px rgba(22,119,255,0.2)' : undefined,
+        background: data.visited || data.current ? '#fff7e6' : '#fff',
+        fontSize: 12,
+        textAlign: 'center',
+      }}
+    >
+      {n.type !== 'start' && (
+        <Handle type="target" position={Position.Top} style={HANDLE} data-testid={`flow-handle-${id}-in`} isConnectable={!data.readOnly} />
+      )}
+      <Tag color={color} style={{ marginInlineEnd: 0 }}>
+        {t(`flows.node.${n.type}`)}
+      </Tag>
+      {title && <div style={{ fontWeight: 500, marginTop: 2 }}>{title}</div>}
+      <div style={{ color: '#999', fontSize: 11 }}>{id}</div>
+      {data.current && <Tag color="volcano">{t('flows.instance.current')}</Tag>}
+      {hasErrors && <div style={{ color: '#ff4d4f', fontSize: 11 }}>⚠ {data.errors}</div>}
+      {n.type === 'approval' ? (
+        <>
+          <Handle
+            type="source"
+            id="approved"
+            position={Position.Bottom}
+            style={{ ...HANDLE, left: '28%', borderColor: '#52c41a' }}
+            data-testid={`flow-handle-${id}-approved`}
+            title={t('flows.edge.outcome.approved')}
+            isConnectable={!data.readOnly}
+          />
+          <Handle
+            type="source"
+            id="rejected"
+            position={Position.Bottom}
+            style={{ ...HANDLE, left: '72%', borderColor: '#ff4d4f' }}
+            data-testid={`flow-handle-${id}-rejected`}
+            title={t('flows.edge.outcome.rejected')}
+            isConnectable={!data.readOnly}
+          />
+          <div style={{ display: 'flex', justifyContent: 'space-around', fontSize: 10, marginTop: 2 }}>
+            <span style={{ color: '#52c41a' }}>{t('flows.edge.outcome.approved')}</span>
+            <span style={{ color: '#ff4d4f' }}>{t('flows.edge.outcome.rejected')}</span>
+          </div>
+        </>
+      ) : (
+        n.type !== 'end' && (
+          <Handle type="source" position={Position.Bottom} style={HANDLE} data-testid={`flow-handle-${id}-out`} isConnectable={!data.readOnly} />
+        )
+      )}
+    </div>
+  );
+}
+
+export const FlowNodeView = memo(FlowNodeViewImpl);
+export const nodeTypes = { flow: FlowNodeView };
+
+export type Translate = (key: string, vars?: Record<string, string | number>) => string;
+export type PickLabel = (l: Record<string, string> | undefined | null, fallback?: string) => string;
+
+/** `record.priority` → the field's label; other variables by name. */
+export function varLabel(v: string, fields: Map<string, JsonSchema>, t: Translate, label: PickLabel): string {
+  if (v.startsWith('record.')) {
+    const k = v.slice('record.'.length);
+    const f = fields.get(k);
+    if (f) return label(f['x-label'] as Record<string, string> | undefined, k);
+  }
+  if (v.startsWith('vars.')) return t('flows.cond.var.vars', { name: v.slice(5) });
+  const key = `flows.cond.var.${v}`;
+  const s = t(key);
+  return s === key ? v : s;
+}
+
+export function valueText(v: unknown, schema: JsonSchema | undefined, t: Translate, label: PickLabel): string {
+  if (Array.isArray(v)) return v.map((x) => valueText(x, schema, t, label)).join(', ');
+  const opts = schema?.['x-options'] as Record<string, Record<string, string>> | undefined;
+  if (typeof v === 'string' && opts?.[v]) return label(opts[v], v);
+  if (v === true) return t('common.yes');
+  if (v === false) return t('common.no');
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+export function describeCond(c: Cond, fields: Map<string, JsonSchema>, t: Translate, label: PickLabel): string {
+  const schema = c.var.startsWith('record.') ? fields.get(c.var.slice(7)) : undefined;
+  const op = t(`flows.cond.op.${c.op}`);
+  const base = `${varLabel(c.var, fields, t, label)} ${op}`;
+  return c.op === 'empty' || c.op === 'not_empty' ? base : `${base} ${valueText(c.value, schema, t, label)}`;
+}
+
+/** The text of a JSON Logic condition: the builder's sentence, or the JSON. */
+export function describeLogic(logic: unknown, fields: Map<string, JsonSchema>, t: Translate, label: PickLabel): string {
+  const conds = parseConds(logic);
+  if (conds === null) return JSON.stringify(logic);
+  return conds.map((c) => describeCond(c, fields, t, label)).join(` ${t('flows.cond.and')} `);
+}
+
+/** A canvas edge as React Flow draws it: label and colour from its properties. */
+export function edgeView(e: CanvasEdge, opts: { errors?: number; fields: Map<string, JsonSchema>; t: Translate; label: PickLabel; active?: boolean }): RFEdge {
+  const d = e.data.edge;
+  let text: string | undefined;
+  let color = '#888';
+  if (d.outcome === 'approved' || d.outcome === 'rejected') {
+    text = opts.t(`flows.edge.outcome.${d.outcome}`);
+    color = d.outcome === 'approved' ? '#52c41a' : '#ff4d4f';
+  } else if (typeof d.outcome === 'string') text = d.outcome;
+  if (d.default === true) text = opts.t('flows.edge.default');
+  else if (d.when !== undefined) {
+    const s = describeLogic(d.when, opts.fields, opts.t, opts.label);
+    text = s.length > 40 ? `${s.slice(0, 40)}…` : s;
+    color = '#faad14';
+  }
+  const bad = (opts.errors ?? 0) > 0;
+  if (bad) color = '#ff4d4f';
+  return {
+    ...e,
+    label: text,
+    labelStyle: { fontSize: 11, fill: bad ? '#ff4d4f' : '#333' },
+    labelBgStyle: { fill: '#fff' },
+    style: { stroke: color, strokeWidth: bad || e.selected ? 3 : opts.active ? 2.5 : 1.5, strokeDasharray: bad ? '6 3' : undefined },
+    markerEnd: { type: MarkerType.ArrowClosed, color },
+    interactionWidth: 16,
+  } as RFEdge;
+}
+
+/** A read-only drawing of a definition with the live positions highlighted. */
+export function ReadOnlyGraph(p: { definition: FlowDefinition; positions: string[]; visited: Set<string>; fields?: Map<string, JsonSchema>; height?: number }) {
+  const { t, label } = useI18n();
+  const state = useMemo(() => fromDefinition(p.definition), [p.definition]);
+  const nodes: RFNode[] = useMemo(
+    () =>
+      state.nodes.map((n: CanvasNode) => ({
+        ...n,
+        type: 'flow',
+        draggable: false,
+        connectable: false,
+        data: { ...n.data, current: p.positions.includes(n.id), visited: p.visited.has(n.id), readOnly: true },
+      })),
+    [state, p.positions, p.visited],
+  );
+  const fields = useMemo(() => p.fields ?? new Map<string, JsonSchema>(), [p.fields]);
+  const edges = useMemo(
+    () => state.edges.map((e) => edgeView(e, { fields, t, label, active: p.visited.has(e.source) && (p.visited.has(e.target) || p.positions.includes(e.target)) })),
+    [state, fields, t, label, p.visited, p.positions],
+  );
+  return (
+    <div style={{ height: p.height ?? 420, border: '1px solid #f0f0f0', borderRadius: 6 }} data-testid="instance-graph">
+      <ReactFlow
+        nodes={nodes}
+        edges={edges}
+        nodeTypes={nodeTypes}
+        nodesDraggable={false}
+        nodesConnectable={false}
+        elementsSelectable={false}
+        fitView
+        proOptions={{ hideAttribution: true }}
+      >
+        <Background />
+        <Controls showInteractive={false} />
+      </ReactFlow>
+    </div>
+  );
+}

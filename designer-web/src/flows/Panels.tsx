@@ -1,0 +1,810 @@
+// The flow designer's side panels: the selected node's properties, the selected edge's
+// condition / outcome, the trigger, and their building blocks (assignee picker, condition
+// builder, field → value editor).
+import { useEffect, useMemo, useState } from 'react';
+import { Alert, Button, Checkbox, Divider, Form, Input, InputNumber, Popconfirm, Radio, Select, Space, Switch, Tag, Typography } from 'antd';
+import { DeleteOutlined, PlusOutlined } from '@ant-design/icons';
+import type { JsonSchema, Label } from '../api/types.ts';
+import { useI18n } from '../i18n/index.tsx';
+import { describeCond, describeLogic, valueText, varLabel } from './FlowGraph.tsx';
+import {
+  ASSIGNEE_KINDS,
+  COND_OPS,
+  DEADLINE_ACTIONS,
+  DURATION_UNITS,
+  TRIGGER_TYPES,
+  assigneeKind,
+  assigneeValue,
+  condsLogic,
+  durationOf,
+  edgeById,
+  isLogicValue,
+  joinModeKind,
+  makeAssignee,
+  needsValue,
+  nodeById,
+  parseConds,
+  setDefaultEdge,
+  updateEdge,
+  updateNode,
+  withDuration,
+  type Assignee,
+  type AssigneeKind,
+  type Cond,
+  type CondOp,
+  type Deadline,
+  type DeadlineAction,
+  type DurationUnit,
+  type ErrorLike,
+  type FlowNode,
+  type FlowState,
+  type Trigger,
+} from './model.ts';
+
+export interface Option {
+  value: string;
+  label: string;
+}
+
+export interface VarOption extends Option {
+  schema?: JsonSchema;
+}
+
+/** What the panels need to offer choices. */
+export interface Lookups {
+  app: string;
+  users: Option[];
+  roles: Option[];
+  forms: Option[];
+  /** Fields of the trigger form (key → property schema). */
+  fields: Map<string, JsonSchema>;
+  /** Variables a condition may use. */
+  vars: VarOption[];
+  /** Fields of another form (create_record). */
+  formFields: (form: string) => Map<string, JsonSchema> | undefined;
+}
+
+export function fieldOptions(fields: Map<string, JsonSchema>, label: (l: Label | undefined, f?: string) => string, filter?: (s: JsonSchema) => boolean): Option[] {
+  return [...fields.entries()]
+    .filter(([, s]) => !filter || filter(s))
+    .map(([k, s]) => ({ value: k, label: `${label(s['x-label'] as Label | undefined, k)} (${k})` }));
+}
+
+const isMember = (s: JsonSchema) => s['x-type'] === 'member';
+const WRITABLE = (s: JsonSchema) => !['serial', 'computed'].includes(String(s['x-type'])) && s.readOnly !== true;
+
+// ---------------------------------------------------------------------------------------
+// Building blocks
+
+export function AssigneeInput(p: { value: unknown; onChange: (a: Assignee | undefined) => void; lookups: Lookups; testId: string; allowEmpty?: boolean }) {
+  const { t, label } = useI18n();
+  const kind = assigneeKind(p.value);
+  const [pendingKind, setPendingKind] = useState<AssigneeKind | null>(null);
+  const shownKind = pendingKind ?? kind;
+  const current = assigneeValue(p.value);
+  const choices: Option[] =
+    shownKind === 'user' ? p.lookups.users : shownKind === 'role' ? p.lookups.roles : shownKind === 'field' ? fieldOptions(p.lookups.fields, label, isMember) : [];
+  return (
+    <Space.Compact style={{ width: '100%' }}>
+      <Select
+        data-testid={`${p.testId}-kind`}
+        style={{ width: '45%' }}
+        value={shownKind ?? undefined}
+        allowClear={p.allowEmpty}
+        placeholder={t('flows.prop.assignee.pick')}
+        options={ASSIGNEE_KINDS.map((k) => ({ value: k, label: t(`flows.prop.assignee.${k}`) }))}
+        onChange={(k: AssigneeKind | undefined) => {
+          if (!k) {
+            setPendingKind(null);
+            p.onChange(undefined);
+          } else if (k === 'initiator') {
+            setPendingKind(null);
+            p.onChange(makeAssignee('initiator', ''));
+          } else setPendingKind(k);
+        }}
+      />
+      {shownKind && shownKind !== 'initiator' && (
+        <Select
+          data-testid={p.testId}
+          style={{ width: '55%' }}
+          showSearch
+          optionFilterProp="label"
+          placeholder={t('flows.prop.assignee.pick')}
+          value={shownKind === kind && current ? current : undefined}
+          options={choices}
+          onChange={(v: string) => {
+            setPendingKind(null);
+            p.onChange(makeAssignee(shownKind, v));
+          }}
+        />
+      )}
+    </Space.Compact>
+  );
+}
+
+/** A value for a field: its options, yes/no, a number, or text. */
+export function FieldValueInput(p: { schema?: JsonSchema; multiple?: boolean; value: unknown; onChange: (v: unknown) => void; testId: string }) {
+  const { t, label } = useI18n();
+  const s = p.schema;
+  const enumValues = (s?.enum ?? (s?.items as JsonSchema | undefined)?.enum) as unknown[] | undefined;
+  if (s && Array.isArray(enumValues)) {
+    return (
+      <Select
+        data-testid={p.testId}
+        style={{ width: '100%' }}
+        mode={p.multiple ? 'multiple' : undefined}
+        value={p.value as string | string[] | undefined}
+        placeholder={t('flows.cond.value')}
+        options={enumValues.map((v) => ({ value: String(v), label: valueText(v, s, t, label) }))}
+        onChange={(v: unknown) => p.onChange(v)}
+      />
+    );
+  }
+  if (s?.type === 'boolean') {
+    return (
+      <Select
+        data-testid={p.testId}
+        style={{ width: '100%' }}
+        value={p.value === undefined ? undefined : String(p.value)}
+        placeholder={t('flows.cond.value')}
+        options={[
+          { value: 'true', label: t('common.yes') },
+          { value: 'false', label: t('common.no') },
+        ]}
+        onChange={(v: string) => p.onChange(v === 'true')}
+      />
+    );
+  }
+  const numeric = s?.type === 'number' || s?.type === 'integer';
+  const coerce = (x: string): unknown => (numeric && x.trim() !== '' && Number.isFinite(Number(x)) ? Number(x) : x);
+  const text = Array.isArray(p.value) ? p.value.join(', ') : p.value === undefined || p.value === null ? '' : String(p.value);
+  return (
+    <Input
+      data-testid={p.testId}
+      placeholder={p.multiple ? t('flows.cond.valuesComma') : t('flows.cond.value')}
+      value={text}
+      onChange={(ev) => {
+        const raw = ev.target.value;
+        p.onChange(p.multiple ? raw.split(',').map((x) => coerce(x.trim())).filter((x) => x !== '') : coerce(raw));
+      }}
+    />
+  );
+}
+
+/** JSON in a text area; calls onChange only with valid JSON. */
+function JsonInput(p: { value: unknown; onChange: (v: unknown) => void; testId: string; rows?: number }) {
+  const { t } = useI18n();
+  const [text, setText] = useState(() => (p.value === undefined ? '' : JSON.stringify(p.value)));
+  const [bad, setBad] = useState(false);
+  return (
+    <>
+      <Input.TextArea
+        data-testid={p.testId}
+        rows={p.rows ?? 3}
+        value={text}
+        style={{ fontFamily: 'monospace', fontSize: 12 }}
+        status={bad ? 'error' : undefined}
+        onChange={(e) => {
+          setText(e.target.value);
+          try {
+            const v = e.target.value.trim() === '' ? undefined : (JSON.parse(e.target.value) as unknown);
+            setBad(false);
+            p.onChange(v);
+          } catch {
+            setBad(true);
+          }
+        }}
+      />
+      {bad && <Typography.Text type="danger">{t('flows.prop.badJson')}</Typography.Text>}
+    </>
+  );
+}
+
+/** The visual JSON Logic builder: conditions joined with "and"; other shapes as JSON. */
+export function ConditionBuilder(p: { value: unknown; onChange: (logic: unknown) => void; vars: VarOption[]; fields: Map<string, JsonSchema>; testId: string }) {
+  const { t, label } = useI18n();
+  const conds = parseConds(p.value);
+  const [asJson, setAsJson] = useState(conds === null);
+  const [v, setV] = useState<string | undefined>();
+  const [op, setOp] = useState<CondOp>('eq');
+  const [value, setValue] = useState<unknown>(undefined);
+  const schema = p.vars.find((x) => x.value === v)?.schema;
+  const canAdd = !!v && (!needsValue(op) || (value !== undefined && value !== '' && !(Array.isArray(value) && value.length === 0)));
+  if (asJson || conds === null) {
+    return (
+      <div data-testid={p.testId}>
+        <JsonInput value={p.value} onChange={p.onChange} testId={`${p.testId}-json`} />
+        <Space style={{ marginTop: 4 }}>
+          {conds !== null && (
+            <Button size="small" onClick={() => setAsJson(false)} data-testid={`${p.testId}-visual`}>
+              {t('flows.cond.visual')}
+            </Button>
+          )}
+          <Button size="small" onClick={() => p.onChange(undefined)} data-testid={`${p.testId}-clear`}>
+            {t('flows.cond.clear')}
+          </Button>
+        </Space>
+      </div>
+    );
+  }
+  return (
+    <div data-testid={p.testId}>
+      <div data-testid={`${p.testId}-current`} style={{ marginBottom: 6 }}>
+        {conds.length === 0 && <Typography.Text type="secondary">{t('flows.cond.none')}</Typography.Text>}
+        {conds.map((c, i) => (
+          <div key={i} style={{ display: 'flex', alignItems: 'center', gap: 4, fontSize: 13 }}>
+            {i > 0 && <Tag>{t('flows.cond.and')}</Tag>}
+            <span>{describeCond(c, p.fields, t, label)}</span>
+            <Button
+              type="link"
+              size="small"
+              data-testid={`${p.testId}-remove-${i}`}
+              onClick={() => p.onChange(condsLogic(conds.filter((_, j) => j !== i)))}
+            >
+              {t('common.remove')}
+            </Button>
+          </div>
+        ))}
+      </div>
+      <div style={{ display: 'grid', gridTemplateColumns: '1fr 1fr', gap: 6 }}>
+        <Select
+          data-testid={`${p.testId}-var`}
+          showSearch
+          optionFilterProp="label"
+          placeholder={t('flows.cond.var')}
+          value={v}
+          options={p.vars.map((x) => ({ value: x.value, label: x.label }))}
+          onChange={(x: string) => {
+            setV(x);
+            setValue(undefined);
+          }}
+          style={{ gridColumn: '1 / 3' }}
+        />
+        <Select
+          data-testid={`${p.testId}-op`}
+          value={op}
+          options={COND_OPS.map((o) => ({ value: o, label: t(`flows.cond.op.${o}`) }))}
+          onChange={(o: CondOp) => {
+            setOp(o);
+            setValue(undefined);
+          }}
+        />
+        {needsValue(op) ? (
+          <FieldValueInput key={`${v}-${op}`} schema={schema} multiple={op === 'in'} value={value} onChange={setValue} testId={`${p.testId}-value`} />
+        ) : (
+          <span />
+        )}
+      </div>
+      <Space style={{ marginTop: 6 }}>
+        <Button
+          size="small"
+          type="primary"
+          ghost
+          icon={<PlusOutlined />}
+          disabled={!canAdd}
+          data-testid={`${p.testId}-add`}
+          onClick={() => {
+            if (!v) return;
+            const c: Cond = needsValue(op) ? { var: v, op, value } : { var: v, op };
+            p.onChange(condsLogic([...conds, c]));
+            setValue(undefined);
+          }}
+        >
+          {t('flows.cond.add')}
+        </Button>
+        <Button size="small" type="link" onClick={() => setAsJson(true)} data-testid={`${p.testId}-json-toggle`}>
+          {t('flows.cond.json')}
+        </Button>
+      </Space>
+    </div>
+  );
+}
+
+/** `{field: value or JSON Logic}` (update_record `set`, create_record `data`). */
+export function FieldValuesEditor(p: { value: Record<string, unknown>; onChange: (v: Record<string, unknown>) => void; fields: Map<string, JsonSchema>; testId: string }) {
+  const { t, label } = useI18n();
+  const [field, setField] = useState<string | undefined>();
+  const [value, setValue] = useState<unknown>(undefined);
+  const [expr, setExpr] = useState(false);
+  const schema = field ? p.fields.get(field) : undefined;
+  const entries = Object.entries(p.value);
+  return (
+    <div data-testid={p.testId}>
+      {entries.map(([k, v]) => (
+        <div key={k} style={{ display: 'flex', alignItems: 'center', gap: 4, fontSize: 13 }} data-testid={`${p.testId}-row-${k}`}>
+          <span style={{ flex: 1, wordBreak: 'break-all' }}>
+            {label(p.fields.get(k)?.['x-label'] as Label | undefined, k)} ={' '}
+            {isLogicValue(v) ? <Typography.Text code>{JSON.stringify(v)}</Typography.Text> : valueText(v, p.fields.get(k), t, label)}
+          </span>
+          <Button
+            type="link"
+            size="small"
+            danger
+            data-testid={`${p.testId}-remove-${k}`}
+            onClick={() => {
+              const next = { ...p.value };
+              delete next[k];
+              p.onChange(next);
+            }}
+          >
+            {t('common.remove')}
+          </Button>
+        </div>
+      ))}
+      <div style={{ display: 'grid', gridTemplateColumns: '1fr', gap: 6, marginTop: 6 }}>
+        <Select
+          data-testid={`${p.testId}-field`}
+          showSearch
+          optionFilterProp="label"
+          placeholder={t('flows.prop.field')}
+          value={field}
+          options={fieldOptions(p.fields, label, WRITABLE)}
+          onChange={(f: string) => {
+            setField(f);
+            setValue(undefined);
+          }}
+        />
+        <Checkbox checked={expr} onChange={(e) => setExpr(e.target.checked)} data-testid={`${p.testId}-expr`}>
+          {t('flows.prop.expression')}
+        </Checkbox>
+        {expr ? (
+          <JsonInput key={`${field}-expr`} value={value} onChange={setValue} testId={`${p.testId}-value`} rows={2} />
+        ) : (
+          <FieldValueInput key={field} schema={schema} multiple={schema?.type === 'array'} value={value} onChange={setValue} testId={`${p.testId}-value`} />
+        )}
+        <Button
+          size="small"
+          type="primary"
+          ghost
+          icon={<PlusOutlined />}
+          disabled={!field || value === undefined || value === ''}
+          data-testid={`${p.testId}-add`}
+          onClick={() => {
+            if (!field) return;
+            p.onChange({ ...p.value, [field]: value });
+            setField(undefined);
+            setValue(undefined);
+          }}
+        >
+          {t('common.add')}
+        </Button>
+      </div>
+    </div>
+  );
+}
+
+function Errors({ errors, testId }: { errors: ErrorLike[] | undefined; testId: string }) {
+  const { t } = useI18n();
+  if (!errors || errors.length === 0) return null;
+  return (
+    <Alert
+      type="error"
+      style={{ marginBottom: 8 }}
+      data-testid={testId}
+      message={t('flows.prop.errors')}
+      description={
+        <ul style={{ margin: 0, paddingInlineStart: 16 }}>
+          {errors.map((e, i) => (
+            <li key={i}>
+              <Typography.Text code>{e.pointer}</Typography.Text> {e.message}
+            </li>
+          ))}
+        </ul>
+      }
+    />
+  );
+}
+
+// ---------------------------------------------------------------------------------------
+// Node panel
+
+type Apply = (f: (s: FlowState) => FlowState) => void;
+
+export function NodePanel(p: {
+  state: FlowState;
+  id: string;
+  apply: Apply;
+  rename: (from: string, to: string) => boolean;
+  remove: () => void;
+  lookups: Lookups;
+  errors?: ErrorLike[];
+}) {
+  const { t, label } = useI18n();
+  const cn = nodeById(p.state, p.id);
+  const [idText, setIdText] = useState(p.id);
+  const [idBad, setIdBad] = useState(false);
+  useEffect(() => {
+    setIdText(p.id);
+    setIdBad(false);
+  }, [p.id]);
+  if (!cn) return null;
+  const n = cn.data.node;
+  const set = (patch: Partial<FlowNode>) => p.apply((s) => updateNode(s, p.id, patch));
+  const setLabel = (locale: string, text: string) => {
+    const l: Label = { ...((n.label as Label | undefined) ?? {}) };
+    if (text) l[locale] = text;
+    else delete l[locale];
+    set({ label: Object.keys(l).length > 0 ? l : undefined });
+  };
+  const human = n.type === 'approval' || n.type === 'task';
+  const deadline = n.deadline as Deadline | undefined;
+  const dl = durationOf(deadline);
+  const targetFields = n.type === 'create_record' && typeof n.form === 'string' ? p.lookups.formFields(n.form) : undefined;
+
+  return (
+    <Form layout="vertical" size="small" data-testid="flow-node-panel">
+      <Typography.Title level={5} style={{ marginTop: 0 }}>
+        <Tag>{t(`flows.node.${n.type}`)}</Tag> {label(n.label as Label | undefined, p.id)}
+      </Typography.Title>
+      <Errors errors={p.errors} testId="flow-node-errors" />
+      <Form.Item label={t('flows.prop.id')} help={idBad ? t('flows.prop.idTaken') : t('flows.prop.idHelp')} validateStatus={idBad ? 'error' : undefined}>
+        <Input
+          data-testid="flow-prop-id"
+          value={idText}
+          onChange={(e) => setIdText(e.target.value.trim())}
+          onBlur={() => setIdBad(idText !== p.id && !p.rename(p.id, idText))}
+          onPressEnter={() => setIdBad(idText !== p.id && !p.rename(p.id, idText))}
+        />
+      </Form.Item>
+      <Form.Item label={t('flows.prop.labelZh')}>
+        <Input data-testid="flow-prop-label-zh" value={(n.label as Label | undefined)?.['zh-CN'] ?? ''} onChange={(e) => setLabel('zh-CN', e.target.value)} />
+      </Form.Item>
+      <Form.Item label={t('flows.prop.labelEn')}>
+        <Input data-testid="flow-prop-label-en" value={(n.label as Label | undefined)?.en ?? ''} onChange={(e) => setLabel('en', e.target.value)} />
+      </Form.Item>
+
+      {human && (
+        <>
+          <Form.Item label={t('flows.prop.assignee')}>
+            <AssigneeInput value={n.assignee} onChange={(a) => set({ assignee: a })} lookups={p.lookups} testId="flow-prop-assignee" />
+          </Form.Item>
+          <Form.Item label={t('flows.prop.mode')}>
+            <Radio.Group
+              data-testid="flow-prop-mode"
+              value={n.mode ?? 'any'}
+              onChange={(e) => set({ mode: e.target.value as string })}
+              options={[
+                { value: 'any', label: t('flows.prop.mode.any') },
+                { value: 'all', label: t('flows.prop.mode.all') },
+              ]}
+            />
+          </Form.Item>
+          <Form.Item label={t('flows.prop.editable')}>
+            <Select
+              data-testid="flow-prop-editable"
+              mode="multiple"
+              allowClear
+              optionFilterProp="label"
+              value={Array.isArray(n.editable) ? n.editable : []}
+              options={fieldOptions(p.lookups.fields, label, WRITABLE)}
+              onChange={(v: string[]) => set({ editable: v.length > 0 ? v : undefined })}
+            />
+          </Form.Item>
+          <Form.Item label={t('flows.prop.deadline')}>
+            <Switch
+              data-testid="flow-prop-deadline"
+              checked={!!deadline}
+              onChange={(on) => set({ deadline: on ? { hours: 24, action: 'remind' } : undefined })}
+            />
+          </Form.Item>
+          {deadline && (
+            <div style={{ paddingInlineStart: 12, borderInlineStart: '2px solid #f0f0f0', marginBottom: 12 }}>
+              <Form.Item label={t('flows.prop.deadline.amount')}>
+                <Space.Compact>
+                  <InputNumber
+                    data-testid="flow-prop-deadline-amount"
+                    min={1}
+                    value={dl.amount}
+                    onChange={(v) => set({ deadline: withDuration(deadline as unknown as Record<string, unknown>, typeof v === 'number' ? v : null, dl.unit) as unknown as Deadline })}
+                  />
+                  <Select
+                    data-testid="flow-prop-deadline-unit"
+                    style={{ width: 100 }}
+                    value={dl.unit}
+                    options={DURATION_UNITS.map((u) => ({ value: u, label: t(`flows.prop.unit.${u}`) }))}
+                    onChange={(u: DurationUnit) => set({ deadline: withDuration(deadline as unknown as Record<string, unknown>, dl.amount, u) as unknown as Deadline })}
+                  />
+                </Space.Compact>
+              </Form.Item>
+              <Form.Item label={t('flows.prop.deadline.action')}>
+                <Select
+                  data-testid="flow-prop-deadline-action"
+                  value={deadline.action}
+                  options={DEADLINE_ACTIONS.filter((a) => n.type === 'approval' || !a.startsWith('auto_')).map((a) => ({ value: a, label: t(`flows.prop.deadline.${a}`) }))}
+                  onChange={(a: DeadlineAction) => {
+                    const next: Deadline = { ...deadline, action: a };
+                    if (a !== 'escalate') delete next.to;
+                    set({ deadline: next });
+                  }}
+                />
+              </Form.Item>
+              {deadline.action === 'escalate' && (
+                <Form.Item label={t('flows.prop.deadline.to')}>
+                  <AssigneeInput
+                    value={deadline.to}
+                    onChange={(a) => {
+                      const next: Deadline = { ...deadline };
+                      if (a) next.to = a;
+                      else delete next.to;
+                      set({ deadline: next });
+                    }}
+                    lookups={p.lookups}
+                    testId="flow-prop-deadline-to"
+                  />
+                </Form.Item>
+              )}
+            </div>
+          )}
+        </>
+      )}
+
+      {n.type === 'update_record' && (
+        <Form.Item label={t('flows.prop.set')}>
+          <FieldValuesEditor value={(n.set as Record<string, unknown> | undefined) ?? {}} onChange={(v) => set({ set: v })} fields={p.lookups.fields} testId="flow-prop-set" />
+        </Form.Item>
+      )}
+
+      {n.type === 'create_record' && (
+        <>
+          <Form.Item label={t('flows.prop.form')}>
+            <Select
+              data-testid="flow-prop-form"
+              showSearch
+              optionFilterProp="label"
+              value={n.form || undefined}
+              options={p.lookups.forms}
+              onChange={(f: string) => set({ form: f, data: {} })}
+            />
+          </Form.Item>
+          <Form.Item label={t('flows.prop.data')}>
+            <FieldValuesEditor
+              value={(n.data as Record<string, unknown> | undefined) ?? {}}
+              onChange={(v) => set({ data: v })}
+              fields={targetFields ?? new Map()}
+              testId="flow-prop-data"
+            />
+          </Form.Item>
+        </>
+      )}
+
+      {n.type === 'notify' && (
+        <>
+          <Form.Item label={t('flows.prop.to')}>
+            <AssigneeInput value={n.to} onChange={(a) => set({ to: a })} lookups={p.lookups} testId="flow-prop-to" />
+          </Form.Item>
+          <Form.Item label={t('flows.prop.title')} help={t('flows.prop.templateHelp')}>
+            <Input data-testid="flow-prop-title" value={typeof n.title === 'string' ? n.title : ''} onChange={(e) => set({ title: e.target.value })} />
+          </Form.Item>
+          <Form.Item label={t('flows.prop.body')}>
+            <Input.TextArea data-testid="flow-prop-body" rows={3} value={typeof n.body === 'string' ? n.body : ''} onChange={(e) => set({ body: e.target.value })} />
+          </Form.Item>
+        </>
+      )}
+
+      {n.type === 'delay' && (
+        <Form.Item label={t('flows.prop.delay')}>
+          <DelayInput node={n} onChange={(next) => p.apply((s) => updateNode(s, p.id, next))} />
+        </Form.Item>
+      )}
+
+      {n.type === 'set_var' && (
+        <>
+          <Form.Item label={t('flows.prop.name')}>
+            <Input data-testid="flow-prop-name" value={typeof n.name === 'string' ? n.name : ''} onChange={(e) => set({ name: e.target.value.trim() })} />
+          </Form.Item>
+          <Form.Item label={t('flows.prop.varValue')}>
+            <JsonInput key={p.id} value={n.value} onChange={(v) => set({ value: v === undefined ? null : v })} testId="flow-prop-value" />
+          </Form.Item>
+        </>
+      )}
+
+      {n.type === 'join' && (
+        <Form.Item label={t('flows.prop.joinMode')}>
+          <Space>
+            <Select
+              data-testid="flow-prop-join-mode"
+              style={{ width: 140 }}
+              value={joinModeKind(n.mode)}
+              options={(['all', 'any', 'n'] as const).map((m) => ({ value: m, label: t(`flows.prop.join.${m}`) }))}
+              onChange={(m: 'all' | 'any' | 'n') => set({ mode: m === 'all' ? undefined : m === 'any' ? 'any' : { n: 2 } })}
+            />
+            {joinModeKind(n.mode) === 'n' && (
+              <InputNumber
+                data-testid="flow-prop-join-n"
+                min={1}
+                value={(n.mode as { n: number }).n}
+                onChange={(v) => set({ mode: { n: typeof v === 'number' ? v : 1 } })}
+              />
+            )}
+          </Space>
+        </Form.Item>
+      )}
+
+      {['start', 'end', 'branch', 'parallel'].includes(n.type) && (
+        <Typography.Paragraph type="secondary">{t('flows.prop.noProps')}</Typography.Paragraph>
+      )}
+
+      <Divider style={{ margin: '8px 0' }} />
+      <Popconfirm title={t('flows.prop.delete')} onConfirm={p.remove}>
+        <Button danger icon={<DeleteOutlined />} data-testid="flow-prop-delete">
+          {t('flows.prop.delete')}
+        </Button>
+      </Popconfirm>
+    </Form>
+  );
+}
+
+function DelayInput(p: { node: FlowNode; onChange: (n: Partial<FlowNode>) => void }) {
+  const { t } = useI18n();
+  const d = durationOf(p.node);
+  const emit = (amount: number | null, unit: DurationUnit) => {
+    const out: Partial<FlowNode> = { minutes: undefined, hours: undefined, days: undefined };
+    if (amount !== null) out[unit] = amount;
+    p.onChange(out);
+  };
+  return (
+    <Space.Compact>
+      <InputNumber data-testid="flow-prop-delay-amount" min={1} value={d.amount} onChange={(v) => emit(typeof v === 'number' ? v : null, d.unit)} />
+      <Select
+        data-testid="flow-prop-delay-unit"
+        style={{ width: 100 }}
+        value={d.unit}
+        options={DURATION_UNITS.map((u) => ({ value: u, label: t(`flows.prop.unit.${u}`) }))}
+        onChange={(u: DurationUnit) => emit(d.amount, u)}
+      />
+    </Space.Compact>
+  );
+}
+
+// ---------------------------------------------------------------------------------------
+// Edge panel
+
+export function EdgePanel(p: { state: FlowState; id: string; apply: Apply; remove: () => void; lookups: Lookups; errors?: ErrorLike[] }) {
+  const { t, label } = useI18n();
+  const e = edgeById(p.state, p.id);
+  if (!e) return null;
+  const src = nodeById(p.state, e.source);
+  const dst = nodeById(p.state, e.target);
+  const name = (id: string, n: typeof src) => label(n?.data.node.label as Label | undefined, id);
+  const d = e.data.edge;
+  const type = src?.data.node.type;
+  return (
+    <Form layout="vertical" size="small" data-testid="flow-edge-panel">
+      <Typography.Title level={5} style={{ marginTop: 0 }}>
+        {t('flows.edge.title', { from: name(e.source, src), to: name(e.target, dst) })}
+      </Typography.Title>
+      <Errors errors={p.errors} testId="flow-edge-errors" />
+      {type === 'approval' && (
+        <Form.Item label={t('flows.edge.outcome')}>
+          <Select
+            data-testid="flow-prop-outcome"
+            value={typeof d.outcome === 'string' ? d.outcome : undefined}
+            options={(['approved', 'rejected'] as const).map((o) => ({ value: o, label: t(`flows.edge.outcome.${o}`) }))}
+            onChange={(o: string) => p.apply((s) => updateEdge(s, p.id, { outcome: o }))}
+          />
+        </Form.Item>
+      )}
+      {type === 'branch' && (
+        <>
+          <Form.Item label={t('flows.edge.kind')}>
+            <Radio.Group
+              data-testid="flow-prop-edge-kind"
+              value={d.default === true ? 'default' : 'when'}
+              onChange={(ev) =>
+                p.apply((s) => (ev.target.value === 'default' ? setDefaultEdge(s, p.id) : updateEdge(s, p.id, { default: undefined })))
+              }
+              options={[
+                { value: 'when', label: t('flows.edge.kind.when') },
+                { value: 'default', label: t('flows.edge.kind.default') },
+              ]}
+            />
+          </Form.Item>
+          {d.default !== true && (
+            <Form.Item label={t('flows.edge.condition')}>
+              <ConditionBuilder
+                key={p.id}
+                value={d.when}
+                onChange={(logic) => p.apply((s) => updateEdge(s, p.id, { when: logic }))}
+                vars={p.lookups.vars}
+                fields={p.lookups.fields}
+                testId="flow-prop-when"
+              />
+            </Form.Item>
+          )}
+        </>
+      )}
+      {type !== 'approval' && type !== 'branch' && (
+        <>
+          <Typography.Paragraph type="secondary">{t('flows.edge.plain')}</Typography.Paragraph>
+          {d.when !== undefined && <Typography.Text code>{describeLogic(d.when, p.lookups.fields, t, label)}</Typography.Text>}
+        </>
+      )}
+      <Divider style={{ margin: '8px 0' }} />
+      <Button danger icon={<DeleteOutlined />} data-testid="flow-edge-delete" onClick={p.remove}>
+        {t('flows.edge.delete')}
+      </Button>
+    </Form>
+  );
+}
+
+// ---------------------------------------------------------------------------------------
+// Flow + trigger panel
+
+export function TriggerPanel(p: { state: FlowState; apply: Apply; lookups: Lookups; errors: ErrorLike[]; flowErrors: ErrorLike[] }) {
+  const { t, label } = useI18n();
+  const tr = p.state.trigger;
+  const setTrigger = (patch: Partial<Trigger>) =>
+    p.apply((s) => {
+      const next: Trigger = { ...s.trigger, ...patch };
+      for (const [k, v] of Object.entries(patch)) if (v === undefined) delete next[k];
+      return { ...s, trigger: next };
+    });
+  const setFlowLabel = (locale: string, text: string) => p.apply((s) => ({ ...s, label: { ...s.label, [locale]: text } }));
+  const fieldOpts = useMemo(() => fieldOptions(p.lookups.fields, label), [p.lookups.fields, label]);
+  return (
+    <Form layout="vertical" size="small" data-testid="flow-trigger-panel">
+      <Typography.Title level={5} style={{ marginTop: 0 }}>
+        {t('flows.editor.flowSettings')} <Typography.Text code>{p.state.key}</Typography.Text>
+      </Typography.Title>
+      <Errors errors={p.flowErrors} testId="flow-flow-errors" />
+      <Form.Item label={t('flows.label.zh')}>
+        <Input data-testid="flow-label-zh" value={p.state.label['zh-CN'] ?? ''} onChange={(e) => setFlowLabel('zh-CN', e.target.value)} />
+      </Form.Item>
+      <Form.Item label={t('flows.label.en')}>
+        <Input data-testid="flow-label-en" value={p.state.label.en ?? ''} onChange={(e) => setFlowLabel('en', e.target.value)} />
+      </Form.Item>
+      <Divider style={{ margin: '8px 0' }}>{t('flows.editor.trigger')}</Divider>
+      <Errors errors={p.errors} testId="flow-trigger-errors" />
+      <Form.Item label={t('flows.trigger.type')}>
+        <Select
+          data-testid="flow-trigger-type"
+          value={tr.type}
+          options={TRIGGER_TYPES.map((x) => ({ value: x, label: t(`flows.trigger.type.${x}`) }))}
+          onChange={(type: string) => setTrigger({ type, fields: type === 'record_updated' ? tr.fields : undefined })}
+        />
+      </Form.Item>
+      <Form.Item label={t('flows.trigger.form')}>
+        <Select
+          data-testid="flow-trigger-form"
+          showSearch
+          optionFilterProp="label"
+          value={tr.form || undefined}
+          options={p.lookups.forms}
+          onChange={(form: string) => setTrigger({ form, fields: undefined, condition: undefined })}
+        />
+      </Form.Item>
+      {tr.type === 'record_updated' && (
+        <Form.Item label={t('flows.trigger.fields')}>
+          <Select
+            data-testid="flow-trigger-fields"
+            mode="multiple"
+            allowClear
+            optionFilterProp="label"
+            value={Array.isArray(tr.fields) ? tr.fields : []}
+            options={fieldOpts}
+            onChange={(v: string[]) => setTrigger({ fields: v.length > 0 ? v : undefined })}
+          />
+        </Form.Item>
+      )}
+      <Form.Item label={t('flows.trigger.condition')}>
+        <ConditionBuilder
+          key={tr.form}
+          value={tr.condition}
+          onChange={(logic) => setTrigger({ condition: logic })}
+          vars={p.lookups.vars}
+          fields={p.lookups.fields}
+          testId="flow-trigger-cond"
+        />
+      </Form.Item>
+    </Form>
+  );
+}
+
+/** Variables for the condition builder, with labels and field schemas. */
+export function varOptions(names: string[], fields: Map<string, JsonSchema>, t: (k: string, v?: Record<string, string | number>) => string, label: (l: Label | undefined | null, f?: string) => string): VarOption[] {
+  return names.map((v) => {
+    const schema = v.startsWith('record.') ? fields.get(v.slice(7)) : undefined;
+    const text = varLabel(v, fields, t, label);
+    return { value: v, label: text === v ? v : `${text} (${v})`, schema };
+  });
+}

@@ -1,0 +1,46 @@
+import { expect, test } from 'vitest';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { messages as common } from '../i18n/messages.ts';
+import { messages } from './messages.ts';
+import { ASSIGNEE_KINDS, COND_OPS, DEADLINE_ACTIONS, DURATION_UNITS, NODE_TYPES, TRIGGER_TYPES } from './model.ts';
+
+test('every literal message key used by the flow pages has zh-CN and en text', () => {
+  const dir = import.meta.dirname;
+  const used = new Set<string>();
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('.tsx'))) {
+    const src = readFileSync(join(dir, f), 'utf8');
+    for (const m of src.matchAll(/'((?:flows|common)\.[\w.-]+)'/g)) used.add(m[1]!);
+  }
+  expect(used.size).toBeGreaterThan(100);
+  const all = { ...common, ...messages };
+  const missing = [...used].filter((k) => !all[k]?.['zh-CN'] || !all[k]?.en);
+  expect(missing).toEqual([]);
+});
+
+test('keys built from values exist', () => {
+  const keys = [
+    ...NODE_TYPES.map((x) => `flows.node.${x}`),
+    ...COND_OPS.map((x) => `flows.cond.op.${x}`),
+    ...ASSIGNEE_KINDS.map((x) => `flows.prop.assignee.${x}`),
+    ...DEADLINE_ACTIONS.map((x) => `flows.prop.deadline.${x}`),
+    ...DURATION_UNITS.map((x) => `flows.prop.unit.${x}`),
+    ...TRIGGER_TYPES.map((x) => `flows.trigger.type.${x}`),
+    ...['approved', 'rejected'].map((x) => `flows.edge.outcome.${x}`),
+    ...['all', 'any', 'n'].map((x) => `flows.prop.join.${x}`),
+    ...['any', 'all'].map((x) => `flows.prop.mode.${x}`),
+    ...['approval', 'task'].map((x) => `flows.kind.${x}`),
+    ...['open', 'approved', 'rejected', 'done', 'cancelled'].map((x) => `flows.taskStatus.${x}`),
+    ...['running', 'completed', 'cancelled', 'failed'].map((x) => `flows.instance.status.${x}`),
+    ...['outcomes', 'default', 'start', 'required', 'unique'].map((x) => `flows.editor.lint.${x}`),
+    ...['initiator', 'record.id', 'task.outcome', 'task.comment', 'task.by'].map((x) => `flows.cond.var.${x}`),
+  ];
+  expect(keys.filter((k) => !messages[k])).toEqual([]);
+});
+
+test('all keys start with flows. and have both languages', () => {
+  for (const [k, v] of Object.entries(messages)) {
+    expect(k.startsWith('flows.'), k).toBe(true);
+    expect(v['zh-CN'] && v.en, k).toBeTruthy();
+  }
+});

@@ -1,0 +1,353 @@
+import { describe, expect, test } from 'vitest';
+import {
+  NODE_TYPES,
+  addNode,
+  assigneeKind,
+  assigneeValue,
+  canConnect,
+  condsLogic,
+  connect,
+  contextVars,
+  durationOf,
+  emptyDefinition,
+  fromDefinition,
+  isLogicValue,
+  lint,
+  locateErrors,
+  locatePointer,
+  logicVars,
+  makeAssignee,
+  parseConds,
+  removeNode,
+  renameNode,
+  setDefaultEdge,
+  toDefinition,
+  updateEdge,
+  updateNode,
+  withDuration,
+  type FlowDefinition,
+} from './model.ts';
+
+/** A definition with every node type (and unknown keys the designer must carry). */
+const EVERY: FlowDefinition = {
+  key: 'everything',
+  label: { 'zh-CN': '全部节点', en: 'Every node' },
+  trigger: {
+    type: 'record_updated',
+    form: 'service_order',
+    fields: ['status', 'priority'],
+    condition: { and: [{ '==': [{ var: 'record.priority' }, 'urgent'] }, { '!!': { var: 'record.engineer' } }] },
+  },
+  nodes: [
+    { id: 'start', type: 'start' },
+    { id: 'route', type: 'branch', label: { en: 'Route' } },
+    {
+      id: 'approve',
+      type: 'approval',
+      label: { 'zh-CN': '总监审批', en: 'Director approval' },
+      assignee: { user: 'director' },
+      mode: 'all',
+      editable: ['status', 'priority'],
+      deadline: { hours: 4, action: 'escalate', to: { role: 'service_director' } },
+    },
+    {
+      id: 'accept',
+      type: 'task',
+      label: { en: 'Accept the order' },
+      assignee: { field: 'engineer' },
+      mode: 'any',
+      deadline: { minutes: 120, action: 'remind' },
+    },
+    { id: 'fork', type: 'parallel' },
+    { id: 'mark', type: 'update_record', set: { status: 'dispatched', accepted_at: { var: 'task.at' } } },
+    {
+      id: 'visit',
+      type: 'create_record',
+      form: 'training_record',
+      data: { customer: { var: 'record.customer' }, topic: 'follow up' },
+    },
+    { id: 'tell', type: 'notify', to: { initiator: true }, title: 'Order {{record.serial}}', body: 'Approved by {{task.by}}' },
+    { id: 'wait', type: 'delay', days: 2 },
+    { id: 'remember', type: 'set_var', name: 'approved_by', value: { var: 'task.by' } },
+    { id: 'meet', type: 'join', mode: { n: 2 } },
+    { id: 'done', type: 'end', x_custom: { kept: true } },
+  ],
+  edges: [
+    { from: 'start', to: 'route' },
+    { from: 'route', to: 'approve', when: { '==': [{ var: 'record.priority' }, 'urgent'] } },
+    { from: 'route', to: 'accept', default: true },
+    { from: 'approve', to: 'fork', outcome: 'approved' },
+    { from: 'approve', to: 'done', outcome: 'rejected' },
+    { from: 'accept', to: 'done' },
+    { from: 'fork', to: 'mark' },
+    { from: 'fork', to: 'visit' },
+    { from: 'fork', to: 'tell' },
+    { from: 'mark', to: 'meet' },
+    { from: 'visit', to: 'meet' },
+    { from: 'tell', to: 'wait' },
+    { from: 'wait', to: 'remember' },
+    { from: 'remember', to: 'meet' },
+    { from: 'meet', to: 'done' },
+  ],
+  layout: {
+    start: { x: 0, y: 0 },
+    route: { x: 0, y: 120 },
+    approve: { x: -200, y: 240 },
+    accept: { x: 200, y: 240 },
+    fork: { x: -200, y: 360 },
+    mark: { x: -400, y: 480 },
+    visit: { x: -200, y: 480 },
+    tell: { x: 0, y: 480 },
+    wait: { x: 0, y: 600 },
+    remember: { x: 0, y: 720 },
+    meet: { x: -200, y: 840 },
+    done: { x: 0, y: 960 },
+  },
+  description: { en: 'kept as is' },
+};
+
+describe('definition ↔ canvas', () => {
+  test('every node type is in the example', () => {
+    expect(new Set(EVERY.nodes.map((n) => n.type))).toEqual(new Set(NODE_TYPES));
+  });
+
+  test('round trip of a definition using every node type is exact', () => {
+    const s = fromDefinition(EVERY);
+    expect(s.nodes).toHaveLength(EVERY.nodes.length);
+    expect(s.edges).toHaveLength(EVERY.edges.length);
+    expect(toDefinition(s)).toEqual(EVERY);
+    // and again through the canvas a second time
+    expect(toDefinition(fromDefinition(toDefinition(s)))).toEqual(EVERY);
+  });
+
+  test('approval edges get their outcome as source handle', () => {
+    const s = fromDefinition(EVERY);
+    const out = s.edges.filter((e) => e.source === 'approve');
+    expect(out.map((e) => e.sourceHandle)).toEqual(['approved', 'rejected']);
+    expect(s.edges.find((e) => e.source === 'route')?.sourceHandle).toBeNull();
+  });
+
+  test('missing layout positions are filled in by layers', () => {
+    const def: FlowDefinition = { ...EVERY, layout: { start: { x: 10, y: 20 } } };
+    const s = fromDefinition(def);
+    expect(s.nodes.find((n) => n.id === 'start')?.position).toEqual({ x: 10, y: 20 });
+    expect(s.nodes.find((n) => n.id === 'route')?.position.y).toBe(140);
+    const ys = new Set(s.nodes.map((n) => `${n.position.x},${n.position.y}`));
+    expect(ys.size).toBe(s.nodes.length); // no two nodes on top of each other
+    const back = toDefinition(s);
+    expect(Object.keys(back.layout!)).toHaveLength(EVERY.nodes.length);
+  });
+
+  test('positions are rounded into the layout', () => {
+    const s = fromDefinition(emptyDefinition('f', { en: 'F' }, 'service_order'));
+    s.nodes[0]!.position = { x: 10.4, y: 99.6 };
+    expect(toDefinition(s).layout!.start).toEqual({ x: 10, y: 100 });
+  });
+});
+
+describe('editing', () => {
+  test('palette → connect → the scenario flow of the e2e test', () => {
+    let s = fromDefinition(emptyDefinition('urgent', { en: 'Urgent' }, 'service_order'));
+    expect(s.edges).toEqual([]);
+    const a = addNode(s, 'approval', { x: 0, y: 120 });
+    s = a.state;
+    expect(a.id).toBe('approval_1');
+    const u = addNode(s, 'update_record', { x: 0, y: 240 });
+    s = u.state;
+    s = updateNode(s, 'approval_1', { assignee: makeAssignee('user', 'director') });
+    s = updateNode(s, 'update_record_1', { set: { status: 'dispatched' } });
+    s = connect(s, { source: 'start', target: 'approval_1' });
+    s = connect(s, { source: 'approval_1', sourceHandle: 'approved', target: 'update_record_1' });
+    s = connect(s, { source: 'approval_1', sourceHandle: 'rejected', target: 'end' });
+    s = connect(s, { source: 'update_record_1', target: 'end' });
+    s = { ...s, trigger: { type: 'record_created', form: 'service_order', condition: condsLogic([{ var: 'record.priority', op: 'eq', value: 'urgent' }]) } };
+    const def = toDefinition(s);
+    expect(def.trigger.condition).toEqual({ '==': [{ var: 'record.priority' }, 'urgent'] });
+    expect(def.edges).toEqual([
+      { from: 'start', to: 'approval_1' },
+      { from: 'approval_1', to: 'update_record_1', outcome: 'approved' },
+      { from: 'approval_1', to: 'end', outcome: 'rejected' },
+      { from: 'update_record_1', to: 'end' },
+    ]);
+    expect(def.nodes.find((n) => n.id === 'approval_1')).toEqual({
+      id: 'approval_1',
+      type: 'approval',
+      label: { 'zh-CN': '审批', en: 'Approval' },
+      assignee: { user: 'director' },
+      mode: 'any',
+    });
+    expect(lint(s)).toEqual([]);
+  });
+
+  test('connections that make no sense are refused', () => {
+    const s = fromDefinition(EVERY);
+    expect(canConnect(s, { source: 'start', target: 'start' })).toBe(false);
+    expect(canConnect(s, { source: 'done', target: 'route' })).toBe(false);
+    expect(canConnect(s, { source: 'route', target: 'start' })).toBe(false);
+    expect(canConnect(s, { source: 'start', target: 'route' })).toBe(false); // exists
+    expect(canConnect(s, { source: 'start', target: 'done' })).toBe(true);
+    expect(connect(s, { source: 'done', target: 'route' })).toBe(s);
+  });
+
+  test('the first edge out of a branch is the default; the default moves', () => {
+    let s = fromDefinition(emptyDefinition('f', { en: 'F' }, 'x'));
+    s = addNode(s, 'branch', { x: 0, y: 0 }).state;
+    s = addNode(s, 'task', { x: 0, y: 0 }).state;
+    s = connect(s, { source: 'branch_1', target: 'end' });
+    s = connect(s, { source: 'branch_1', target: 'task_1' });
+    const [first, second] = s.edges.filter((e) => e.source === 'branch_1');
+    expect(first!.data.edge).toEqual({ default: true });
+    expect(second!.data.edge).toEqual({});
+    s = updateEdge(s, second!.id, { when: { '==': [{ var: 'record.kind' }, 'repair'] } });
+    s = setDefaultEdge(s, second!.id);
+    const out = s.edges.filter((e) => e.source === 'branch_1').map((e) => e.data.edge);
+    expect(out).toEqual([{}, { default: true }]);
+  });
+
+  test('update and rename keep edges; undefined removes a key', () => {
+    let s = fromDefinition(EVERY);
+    s = updateNode(s, 'approve', { deadline: undefined, mode: 'any' });
+    s = renameNode(s, 'approve', 'director_ok');
+    const def = toDefinition(s);
+    const n = def.nodes.find((x) => x.id === 'director_ok')!;
+    expect(n.deadline).toBeUndefined();
+    expect('deadline' in n).toBe(false);
+    expect(n.mode).toBe('any');
+    expect(def.edges.filter((e) => e.from === 'director_ok')).toHaveLength(2);
+    expect(def.layout!.director_ok).toEqual({ x: -200, y: 240 });
+    // taken or invalid ids are refused
+    expect(renameNode(s, 'director_ok', 'done')).toBe(s);
+    expect(renameNode(s, 'director_ok', 'bad id')).toBe(s);
+  });
+
+  test('removing a node removes its edges', () => {
+    const s = removeNode(fromDefinition(EVERY), 'fork');
+    expect(s.edges.some((e) => e.source === 'fork' || e.target === 'fork')).toBe(false);
+    expect(s.nodes).toHaveLength(EVERY.nodes.length - 1);
+  });
+
+  test('lint finds a missing outcome and default', () => {
+    let s = fromDefinition(EVERY);
+    s = { ...s, edges: s.edges.filter((e) => !(e.source === 'approve' && e.data.edge.outcome === 'rejected') && !e.data.edge.default) };
+    expect(lint(s).map((p) => `${p.pointer} ${p.rule}`)).toEqual(['/nodes/1 default', '/nodes/2 outcomes']);
+  });
+});
+
+describe('assignees and durations', () => {
+  test('assignee kinds', () => {
+    for (const [kind, value] of [
+      ['user', 'director'],
+      ['role', 'engineer'],
+      ['field', 'engineer'],
+      ['initiator', ''],
+    ] as const) {
+      const a = makeAssignee(kind, value);
+      expect(assigneeKind(a)).toBe(kind);
+      expect(assigneeValue(a)).toBe(value);
+    }
+    expect(makeAssignee('initiator', 'x')).toEqual({ initiator: true });
+    expect(assigneeKind(undefined)).toBeNull();
+  });
+
+  test('durations keep one unit', () => {
+    expect(durationOf({ minutes: 120, action: 'remind' })).toEqual({ amount: 120, unit: 'minutes' });
+    expect(durationOf(undefined)).toEqual({ amount: null, unit: 'hours' });
+    expect(withDuration({ minutes: 5, action: 'escalate' }, 2, 'days')).toEqual({ days: 2, action: 'escalate' });
+    expect(withDuration({ id: 'w', type: 'delay', hours: 1 }, null, 'hours')).toEqual({ id: 'w', type: 'delay' });
+  });
+});
+
+describe('error pointers', () => {
+  const s = fromDefinition(EVERY);
+  const nodeIds = s.nodes.map((n) => n.id);
+  const edgeIds = s.edges.map((e) => e.id);
+  test('nodes, edges, trigger, flow', () => {
+    expect(locatePointer('/nodes/2/assignee', nodeIds, edgeIds)).toEqual({ kind: 'node', id: 'approve', path: ['assignee'] });
+    expect(locatePointer('/nodes/0', nodeIds, edgeIds)).toEqual({ kind: 'node', id: 'start', path: [] });
+    expect(locatePointer('/edges/1/when', nodeIds, edgeIds)).toEqual({ kind: 'edge', id: 'e1', path: ['when'] });
+    expect(locatePointer('/trigger/form', nodeIds, edgeIds)).toEqual({ kind: 'trigger', path: ['form'] });
+    expect(locatePointer('/layout/wait/x', nodeIds, edgeIds)).toEqual({ kind: 'node', id: 'wait', path: ['layout', 'x'] });
+    expect(locatePointer('/key', nodeIds, edgeIds)).toEqual({ kind: 'flow', path: ['key'] });
+    expect(locatePointer('', nodeIds, edgeIds)).toEqual({ kind: 'flow', path: [] });
+    expect(locatePointer('/nodes/99/x', nodeIds, edgeIds)).toEqual({ kind: 'flow', path: ['nodes', '99', 'x'] });
+    expect(locatePointer('/nodes', nodeIds, edgeIds)).toEqual({ kind: 'flow', path: ['nodes'] });
+  });
+
+  test('errors are grouped; edge ids follow canvas edits', () => {
+    let t = removeNode(s, 'start'); // edges shift: e0 is gone
+    t = connect(t, { source: 'done', target: 'route' }); // refused
+    const located = locateErrors(t, [
+      { pointer: '/nodes/0/assignee', message: 'a' },
+      { pointer: '/edges/0/when', message: 'b' },
+      { pointer: '/trigger/condition', message: 'c' },
+      { pointer: '/nodes', message: 'd' },
+    ]);
+    expect([...located.nodes.keys()]).toEqual(['route']);
+    expect([...located.edges.keys()]).toEqual(['e1']);
+    expect(located.trigger.map((e) => e.message)).toEqual(['c']);
+    expect(located.flow.map((e) => e.message)).toEqual(['d']);
+  });
+});
+
+describe('condition builder ↔ JSON Logic', () => {
+  test('one condition', () => {
+    const logic = condsLogic([{ var: 'record.priority', op: 'eq', value: 'urgent' }]);
+    expect(logic).toEqual({ '==': [{ var: 'record.priority' }, 'urgent'] });
+    expect(parseConds(logic)).toEqual([{ var: 'record.priority', op: 'eq', value: 'urgent' }]);
+  });
+
+  test('and of every operator round-trips', () => {
+    const conds = [
+      { var: 'record.priority', op: 'eq', value: 'urgent' },
+      { var: 'record.status', op: 'ne', value: 'closed' },
+      { var: 'record.labour_hours', op: 'gt', value: 2 },
+      { var: 'record.labour_hours', op: 'gte', value: 2 },
+      { var: 'record.satisfaction', op: 'lt', value: 3 },
+      { var: 'record.satisfaction', op: 'lte', value: 3 },
+      { var: 'record.kind', op: 'in', value: ['repair', 'installation'] },
+      { var: 'record.engineer', op: 'empty' },
+      { var: 'vars.approved_by', op: 'not_empty' },
+      { var: 'task.outcome', op: 'eq', value: 'approved' },
+    ] as const;
+    const logic = condsLogic([...conds]);
+    expect(logic).toEqual({
+      and: [
+        { '==': [{ var: 'record.priority' }, 'urgent'] },
+        { '!=': [{ var: 'record.status' }, 'closed'] },
+        { '>': [{ var: 'record.labour_hours' }, 2] },
+        { '>=': [{ var: 'record.labour_hours' }, 2] },
+        { '<': [{ var: 'record.satisfaction' }, 3] },
+        { '<=': [{ var: 'record.satisfaction' }, 3] },
+        { in: [{ var: 'record.kind' }, ['repair', 'installation']] },
+        { '!': { var: 'record.engineer' } },
+        { '!!': { var: 'vars.approved_by' } },
+        { '==': [{ var: 'task.outcome' }, 'approved'] },
+      ],
+    });
+    expect(parseConds(logic)).toEqual(conds);
+  });
+
+  test('none, and shapes the builder does not write', () => {
+    expect(condsLogic([])).toBeUndefined();
+    expect(parseConds(undefined)).toEqual([]);
+    expect(parseConds({ or: [{ '==': [{ var: 'a' }, 1] }] })).toBeNull();
+    expect(parseConds({ '==': [{ var: 'a' }, { var: 'b' }] })).toBeNull();
+    expect(parseConds({ '==': [1, { var: 'b' }] })).toBeNull();
+    expect(parseConds({ '!': [{ var: 'record.x' }] })).toEqual([{ var: 'record.x', op: 'empty' }]);
+    expect(parseConds({ '===': [{ var: 'record.x' }, 1] })).toEqual([{ var: 'record.x', op: 'eq', value: 1 }]);
+  });
+
+  test('context variables and logic values', () => {
+    const s = fromDefinition(EVERY);
+    const vars = contextVars(['priority', 'status'], s);
+    expect(vars).toContain('record.priority');
+    expect(vars).toContain('vars.approved_by');
+    expect(vars).toContain('vars.visit');
+    expect(vars).toContain('initiator');
+    expect(isLogicValue({ var: 'record.customer' })).toBe(true);
+    expect(isLogicValue({ '+': [1, 2] })).toBe(true);
+    expect(isLogicValue({ sha256: 'x', name: 'y' })).toBe(false);
+    expect(isLogicValue('urgent')).toBe(false);
+    expect(logicVars(EVERY.trigger.condition)).toEqual(['record.priority', 'record.engineer']);
+  });
+});

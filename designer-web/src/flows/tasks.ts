@@ -1,0 +1,59 @@
+// Pure helpers of the task page and the inbox (no React).
+import type { Label } from '../api/types.ts';
+import { isObj } from './model.ts';
+
+export interface TaskRecord {
+  id: number | null;
+  data: Record<string, unknown>;
+}
+
+/** The record of a task answer: a record item `{id, data, …}` or bare data; null when
+ * the caller may not see it. */
+export function recordOf(record: unknown): TaskRecord | null {
+  if (!isObj(record)) return null;
+  if (isObj(record.data)) return { id: typeof record.id === 'number' ? record.id : null, data: record.data };
+  return { id: null, data: record };
+}
+
+function same(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** The editable fields that changed (a removed value becomes null), for `complete`'s `data`;
+ * undefined when nothing changed. */
+export function changedEditable(before: Record<string, unknown>, after: Record<string, unknown>, editable: string[]): Record<string, unknown> | undefined {
+  const out: Record<string, unknown> = {};
+  for (const f of editable) {
+    if (same(before[f], after[f])) continue;
+    out[f] = after[f] === undefined ? null : after[f];
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/** The outcomes a task offers: approvals approve or reject, tasks are done. */
+export function outcomesOf(kind: string): ('approved' | 'rejected' | 'done')[] {
+  return kind === 'approval' ? ['approved', 'rejected'] : ['done'];
+}
+
+/** A task label may be a `{zh-CN, en}` label, a string, or missing. */
+export function labelOf(l: unknown): Label | undefined {
+  if (typeof l === 'string') return { 'zh-CN': l, en: l };
+  if (isObj(l)) return Object.fromEntries(Object.entries(l).filter(([, v]) => typeof v === 'string')) as Label;
+  return undefined;
+}
+
+/** Is a due date past? */
+export function overdue(due: string | null | undefined, now = Date.now()): boolean {
+  if (!due) return false;
+  const t = Date.parse(due);
+  return Number.isFinite(t) && t < now;
+}
+
+/** Who may stop an instance: administrators cancel, the initiator withdraws. */
+export function stopActions(status: string, me: { username: string; platform_role: string | null }, initiator: string | null): ('cancel' | 'withdraw')[] {
+  if (status !== 'running') return [];
+  const out: ('cancel' | 'withdraw')[] = [];
+  if (me.platform_role === 'admin') out.push('cancel');
+  if (initiator && me.username === initiator) out.push('withdraw');
+  return out;
+}
