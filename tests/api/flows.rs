@@ -587,6 +587,46 @@ on_both_stores!(the_crm_flows_run_s3_and_s7, |app: TestApp| async move {
     assert_eq!(q["data"]["review_status"], "approved");
     assert_eq!(q["data"]["reviewer"], "compliance1");
     assert_eq!(q["data"]["review_comment"], "licence checked");
+
+    // S6: a warranty ending in 20 days gives the customer's sales rep one renewal task;
+    // one that ended last year gives none.
+    let product = app
+        .create_ok(
+            "crm",
+            "product",
+            json!({"name": "监护仪", "model": "FM-100", "device_class": "class_ii"}),
+        )
+        .await["id"]
+        .clone();
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .date_naive();
+    let soon = (today + chrono::Duration::days(20)).to_string();
+    let device = app
+        .create_ok("crm", "device", json!({"product": product, "serial_number": "SN-W1", "customer": customer, "warranty_end": soon}))
+        .await;
+    app.create_ok("crm", "device", json!({"product": product, "serial_number": "SN-W2", "customer": customer, "warranty_end": "2025-01-01"}))
+        .await;
+    let renew = eventually("the renewal task", || async {
+        let v = get(&sales, &app, "/tasks").await;
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["record"] == device["id"])
+            .cloned()
+    })
+    .await;
+    assert_eq!(renew["label"]["en"], "Follow up the renewal");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let all = get(&sales, &app, "/tasks").await;
+    let renewals = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["flow"]["key"] == "warranty_renewal")
+        .count();
+    assert_eq!(renewals, 1, "{all}");
 });
 
 fn timer_flow(trigger: Value) -> Value {

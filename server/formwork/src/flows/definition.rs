@@ -712,9 +712,18 @@ fn check_assignee(
         "role" if facts.roles.contains(s) => {}
         "role" => out.push(d(format!("{p}/role"), "exists", format!("there is no role {s} in this app"))),
         "field" => {
-            let t = props.and_then(|p| p.get(s)).and_then(|f| f.get("x-type")).and_then(Value::as_str);
-            if t != Some("member") {
-                out.push(d(format!("{p}/field"), "member", format!("{s} is not a member field of the trigger form")));
+            // `engineer`, or through a reference: `customer.owner`.
+            let member = match s.split_once('.') {
+                None => props.and_then(|p| p.get(s)),
+                Some((r, f)) => props
+                    .and_then(|p| p.get(r))
+                    .filter(|x| x.get("x-type").and_then(Value::as_str) == Some("reference"))
+                    .and_then(|x| x["x-ref"]["form"].as_str())
+                    .and_then(|target| facts.forms.get(target))
+                    .and_then(|tp| tp.get(f)),
+            };
+            if member.and_then(|f| f.get("x-type")).and_then(Value::as_str) != Some("member") {
+                out.push(d(format!("{p}/field"), "member", format!("{s} is not a member field of the trigger form (or reference.member_field)")));
             }
         }
         "initiator" if v == &Value::Bool(true) => {}

@@ -392,8 +392,31 @@ pub(crate) async fn resolve(
             }
         }
     } else if let Some(f) = a.get("field").and_then(Value::as_str) {
-        if let Some(u) = data.get(f).and_then(Value::as_str) {
-            names.push(u.to_owned());
+        match f.split_once('.') {
+            None => {
+                if let Some(u) = data.get(f).and_then(Value::as_str) {
+                    names.push(u.to_owned());
+                }
+            }
+            // Through a reference: the member field of the referenced record.
+            Some((r, member)) => {
+                if let Some(id) = data.get(r).and_then(Value::as_i64)
+                    && let Some(row) = txn
+                        .query_one_raw(batch.stmt(
+                            "SELECT data FROM records WHERE id = $1 AND app = $2 AND deleted_at IS NULL",
+                            vec![id.into(), inst.app.clone().into()],
+                        ))
+                        .await?
+                {
+                    let target: Value = match batch.backend {
+                        crate::store::db::Backend::Sqlite => serde_json::from_str(&row.try_get::<String>("", "data")?).unwrap_or(Value::Null),
+                        crate::store::db::Backend::Postgres => row.try_get::<Value>("", "data")?,
+                    };
+                    if let Some(u) = target.get(member).and_then(Value::as_str) {
+                        names.push(u.to_owned());
+                    }
+                }
+            }
         }
     } else if a.get("initiator") == Some(&Value::Bool(true)) {
         names.push(inst.initiator.clone());

@@ -43,7 +43,10 @@ pub async fn app_tz(
 }
 
 /// When a date-field trigger is due for this value: the start of the date (in the app's
-/// time zone) plus `offset_days`; for a date-time, the instant plus the offset.
+/// time zone) plus `offset_days`; for a date-time, the instant plus the offset. None when
+/// there is nothing to plan: not a date, or both the date and the due time are past (a
+/// warranty that ended last year gets no "30 days before" reminder; one ending in ten days
+/// gets it at once).
 pub fn due_for(value: &Value, offset_days: i64, tz: &chrono_tz::Tz) -> Option<String> {
     let s = value.as_str()?;
     let at = if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
@@ -53,7 +56,11 @@ pub fn due_for(value: &Value, offset_days: i64, tz: &chrono_tz::Tz) -> Option<St
     } else {
         DateTime::parse_from_rfc3339(s).ok()?.with_timezone(&Utc)
     };
-    Some(fmt(at + chrono::Duration::days(offset_days)))
+    let due = at + chrono::Duration::days(offset_days);
+    let now = Utc::now();
+    // A date counts as not past for its whole day.
+    let date_end = at + chrono::Duration::days(1);
+    (due > now || date_end > now).then(|| fmt(due))
 }
 
 /// Keep the plan of one record current after a write: (re)planned when the date changes,
@@ -91,8 +98,8 @@ pub async fn replan(
     Ok(())
 }
 
-/// On publish: plan every live record of the form whose due time is still ahead (dates
-/// already past do not fire for old records), or compute a schedule's next run.
+/// On publish: plan every live record of the form (see `due_for`: records whose date and
+/// due time are both past are left alone), or compute a schedule's next run.
 pub async fn plan_on_publish(
     txn: &DatabaseTransaction,
     batch: &Batch,
@@ -137,9 +144,7 @@ pub async fn plan_on_publish(
             for r in rows {
                 let id: i64 = r.try_get("", "id")?;
                 let v: String = r.try_get("", "v")?;
-                if let Some(due) = due_for(&json!(v), offset, &tz)
-                    && due > batch.now
-                {
+                if let Some(due) = due_for(&json!(v), offset, &tz) {
                     txn.execute_raw(batch.stmt(
                         "INSERT INTO flow_date_plans (app, flow, record_id, due_at) VALUES ($1, $2, $3, $4)",
                         vec![app.into(), flow.into(), id.into(), due.into()],
