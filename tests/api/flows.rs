@@ -804,3 +804,107 @@ async fn timers_missed_while_down_fire_once_after_restart() {
     assert_eq!(weekly["items"][0]["record"], Value::Null);
     app.stop().await;
 }
+
+on_both_stores!(
+    the_order_guard_refuses_sales_orders_without_a_valid_licence_s8,
+    |app: TestApp| async move {
+        crate::crm::install(&app).await;
+        crate::crm::install_flows(&app).await;
+        let sales = crate::crm::user(&app, "sales1", &["sales"], None).await;
+        let customer = app
+            .create_ok(
+                "crm",
+                "customer",
+                json!({"name": "华山医院", "customer_type": "hospital", "owner": "sales1"}),
+            )
+            .await["id"]
+            .clone();
+        let order = json!({"data": {"customer": customer, "ordered_on": "2026-11-22"}});
+        let post = |body: Value| {
+            let sales = sales.clone();
+            let url = app.url("/apps/crm/forms/sales_order/records");
+            async move { sales.post(url).json(&body).send().await.unwrap() }
+        };
+        // No licence: refused with the message, on the data, and nothing is written.
+        let r = post(order.clone()).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["details"][0]["rule"], "guard", "{body}");
+        assert_eq!(body["details"][0]["pointer"], "/data", "{body}");
+        assert!(
+            body["details"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("distribution licence"),
+            "{body}"
+        );
+        let total = expect(
+            app.get("/apps/crm/forms/sales_order/records?total=true")
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(total["total"], 0);
+        // An expired licence does not count; an approved, valid one does.
+        let lic = |expires: &str, status: &str| json!({"customer": customer, "kind": "distribution_licence", "number": format!("L-{expires}"), "expires_on": expires, "review_status": status});
+        app.create_ok("crm", "qualification", lic("2024-01-01", "approved"))
+            .await;
+        app.create_ok("crm", "qualification", lic("2031-01-01", "pending"))
+            .await;
+        assert_eq!(
+            post(order.clone()).await.status(),
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+        app.create_ok("crm", "qualification", lic("2031-06-30", "approved"))
+            .await;
+        let r = post(order.clone()).await;
+        assert_eq!(
+            r.status(),
+            StatusCode::CREATED,
+            "{}",
+            r.text().await.unwrap()
+        );
+        // Bulk: the pointer names the item.
+        let other = app
+            .create_ok(
+                "crm",
+                "customer",
+                json!({"name": "无证诊所", "customer_type": "clinic", "owner": "sales1"}),
+            )
+            .await["id"]
+            .clone();
+        let items = vec![
+            json!({"data": order["data"].clone()}),
+            json!({"data": {"customer": other}}),
+        ];
+        let bulk = json!({ "items": items });
+        let r = sales
+            .post(app.url("/apps/crm/forms/sales_order/records/bulk"))
+            .json(&bulk)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["details"][0]["pointer"], "/items/1/data", "{body}");
+        // Only reject/query/branch/set_var/start/end may be in a guard.
+        let mut bad: Value = serde_json::from_str(
+            &std::fs::read_to_string(crate::crm::crm_dir().join("flows/order_guard.json")).unwrap(),
+        )
+        .unwrap();
+        bad["nodes"][2] = json!({"id": "has_licence", "type": "delay", "minutes": 5});
+        let body = expect(
+            app.post("/apps/crm/flows/order_guard/publish", &bad).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert!(
+            body["details"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|d| d["pointer"] == "/nodes/2/type" && d["rule"] == "guard"),
+            "{body}"
+        );
+    }
+);

@@ -21,6 +21,8 @@ pub const NODE_TYPES: &[&str] = &[
     "notify",
     "delay",
     "set_var",
+    "query",
+    "reject",
 ];
 
 pub const TRIGGERS: &[&str] = &[
@@ -29,6 +31,7 @@ pub const TRIGGERS: &[&str] = &[
     "manual",
     "date_field",
     "schedule",
+    "before_write",
 ];
 
 /// Keys a node of each type may have (besides id, type, label).
@@ -41,6 +44,8 @@ fn node_keys(kind: &str) -> &'static [&'static str] {
         "notify" => &["to", "title", "body"],
         "delay" => &["minutes", "hours", "days"],
         "set_var" => &["name", "value"],
+        "query" => &["form", "filter", "name", "limit"],
+        "reject" => &["message"],
         _ => &[],
     }
 }
@@ -300,6 +305,27 @@ pub fn check_publish(def: &Value, facts: &AppFacts) -> Vec<Detail> {
     if !nodes.iter().any(|n| kind(n) == "end") {
         out.push(d("/nodes", "end", "a flow needs an end node"));
     }
+    let guard = def["trigger"]["type"] == "before_write";
+    for (i, n) in nodes.iter().enumerate() {
+        let k = kind(n);
+        if guard && !super::guard::GUARD_NODES.contains(&k.as_str()) {
+            out.push(d(
+                format!("/nodes/{i}/type"),
+                "guard",
+                format!(
+                    "a before-write guard runs inside the write: only {} nodes, not {k}",
+                    super::guard::GUARD_NODES.join(", ")
+                ),
+            ));
+        }
+        if !guard && k == "reject" {
+            out.push(d(
+                format!("/nodes/{i}/type"),
+                "guard",
+                "reject is only for before-write guards",
+            ));
+        }
+    }
     let mut outgoing: Vec<Vec<usize>> = vec![vec![]; nodes.len()];
     let mut incoming: Vec<usize> = vec![0; nodes.len()];
     for (j, e) in edges.iter().enumerate() {
@@ -395,9 +421,9 @@ pub fn check_publish(def: &Value, facts: &AppFacts) -> Vec<Detail> {
         let outs = &outgoing[i];
         let out_edges: Vec<&Map<String, Value>> = outs.iter().map(|&j| edges[j]).collect();
         match k.as_str() {
-            "end" => {
+            "end" | "reject" => {
                 if !outs.is_empty() {
-                    out.push(d(&p, "edges", "an end node has no outgoing edges"));
+                    out.push(d(&p, "edges", format!("an {k} node has no outgoing edges")));
                 }
             }
             "branch" => {
@@ -613,6 +639,40 @@ pub fn check_publish(def: &Value, facts: &AppFacts) -> Vec<Detail> {
         if k == "delay" && duration_minutes(n).is_none() {
             out.push(d(&p, "delay", "a delay needs minutes, hours or days (> 0)"));
         }
+        if k == "query" {
+            let target = n.get("form").and_then(Value::as_str).unwrap_or("");
+            match facts.forms.get(target) {
+                None => out.push(d(
+                    format!("{p}/form"),
+                    "exists",
+                    format!("{target} is not a published form of this app"),
+                )),
+                Some(tp) => {
+                    let mut names = Vec::new();
+                    logic_vars(n.get("filter").unwrap_or(&Value::Null), &mut names);
+                    for v in names {
+                        let top = v.split('.').next().unwrap_or("");
+                        if !super::guard::is_context_var(&v) && !tp.contains_key(top) {
+                            out.push(d(format!("{p}/filter"), "exists", format!("{v} is neither a field of {target} nor record.*, vars.*, task.*, initiator or today")));
+                        }
+                    }
+                }
+            }
+            if !n.get("name").and_then(Value::as_str).is_some_and(is_key) {
+                out.push(d(
+                    format!("{p}/name"),
+                    "key",
+                    "a query needs a name for its result (vars.<name>)",
+                ));
+            }
+        }
+        if k == "reject" && !n.get("message").is_some_and(Value::is_string) {
+            out.push(d(
+                format!("{p}/message"),
+                "required",
+                "reject needs a message",
+            ));
+        }
         if k == "set_var" {
             if !n.get("name").and_then(Value::as_str).is_some_and(is_key) {
                 out.push(d(
@@ -654,7 +714,10 @@ pub fn check_publish(def: &Value, facts: &AppFacts) -> Vec<Detail> {
                 ));
             }
         }
-        let mut reaches_end: Vec<bool> = nodes.iter().map(|n| kind(n) == "end").collect();
+        let mut reaches_end: Vec<bool> = nodes
+            .iter()
+            .map(|n| kind(n) == "end" || kind(n) == "reject")
+            .collect();
         loop {
             let mut changed = false;
             for a in 0..nodes.len() {
@@ -808,7 +871,8 @@ fn check_logic(v: &Value, p: &str, out: &mut Vec<Detail>) {
                             .iter()
                             .any(|pre| name.starts_with(pre))
                         || name == "record"
-                        || name == "vars";
+                        || name == "vars"
+                        || name == "today";
                     if !ok {
                         out.push(d(p, "var", format!("{name:?} is not record.<field>, vars.<name>, task.<key> or initiator")));
                     }
@@ -818,6 +882,28 @@ fn check_logic(v: &Value, p: &str, out: &mut Vec<Detail>) {
             }
         }
         Value::Array(a) => a.iter().for_each(|x| check_logic(x, p, out)),
+        _ => {}
+    }
+}
+
+fn logic_vars(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(o) => {
+            for (k, x) in o {
+                if k == "var" {
+                    let name = match x {
+                        Value::Array(a) => a.first().and_then(Value::as_str),
+                        other => other.as_str(),
+                    };
+                    if let Some(n) = name {
+                        out.push(n.to_owned());
+                    }
+                } else {
+                    logic_vars(x, out);
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| logic_vars(x, out)),
         _ => {}
     }
 }

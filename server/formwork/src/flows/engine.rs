@@ -307,13 +307,15 @@ pub(crate) async fn record_data(
 }
 
 fn ctx_of(inst: &Instance, data: &Value) -> Value {
-    context(
+    let mut ctx = context(
         inst.record_id.unwrap_or(0),
         data,
         &inst.vars["vars"],
         &inst.initiator,
         &inst.vars["task"],
-    )
+    );
+    ctx["today"] = json!(inst.today);
+    ctx
 }
 
 /// Continue from `from` to each target: new ready tokens.
@@ -517,6 +519,11 @@ async fn step(
         store::set_token(txn, batch, token, "done", None).await?;
         return Ok(());
     }
+    let tz = super::timers::app_tz(txn, batch, &inst.app).await?;
+    inst.today = chrono::Utc::now()
+        .with_timezone(&tz)
+        .date_naive()
+        .to_string();
     let def = store::definition(
         txn,
         |s, v| batch.stmt(s, v),
@@ -857,6 +864,39 @@ async fn step(
                 "notified",
                 &actor.user,
                 json!({"to": users}),
+            )
+            .await?;
+            go(txn, batch, &inst, &node_id, &single).await?;
+        }
+        "query" => {
+            let ctx = ctx_of(&inst, &data);
+            let found = super::guard::query(
+                txn,
+                batch,
+                &inst.app,
+                node.get("form").and_then(Value::as_str).unwrap_or(""),
+                node.get("filter").unwrap_or(&json!({"and": []})),
+                node.get("limit").and_then(Value::as_i64).unwrap_or(100),
+                &ctx,
+            )
+            .await?;
+            let name = node
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or(&node_id)
+                .to_owned();
+            let n = found.len();
+            vars_mut(&mut inst).insert(name.clone(), Value::Array(found));
+            save_vars(txn, batch, &inst).await?;
+            store::set_token(txn, batch, token, "done", None).await?;
+            store::step(
+                txn,
+                batch,
+                inst.id,
+                Some(&node_id),
+                "queried",
+                &actor.user,
+                json!({"name": name, "found": n}),
             )
             .await?;
             go(txn, batch, &inst, &node_id, &single).await?;

@@ -6,6 +6,7 @@
 pub mod cron;
 pub mod definition;
 pub mod engine;
+pub mod guard;
 pub mod service;
 mod store;
 pub mod timers;
@@ -29,6 +30,8 @@ pub struct RecordEvent<'a> {
     /// The data before an update; None for a create.
     pub before: Option<&'a Value>,
     pub actor: &'a Actor,
+    /// Where the record is in the request (`/items/3` in a bulk write), for guard errors.
+    pub pointer: String,
 }
 
 /// Start the flows whose trigger matches these writes, in the writer's transaction: an
@@ -55,6 +58,48 @@ pub async fn fire(
         let text: String = row.try_get("", "trigger")?;
         let trigger: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         let kind = trigger["type"].as_str().unwrap_or("");
+        if kind == "before_write" {
+            let def =
+                store::definition(txn, |s, p| batch.stmt(s, p), &form.app, &flow, version).await?;
+            let tz = timers::app_tz(txn, batch, &form.app).await?;
+            let today = chrono::Utc::now()
+                .with_timezone(&tz)
+                .date_naive()
+                .to_string();
+            for e in events {
+                let changed = match (e.before, trigger["fields"].as_array()) {
+                    (Some(b), Some(fields)) if !fields.is_empty() => fields
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .any(|f| b.get(f) != e.data.get(f)),
+                    _ => true,
+                };
+                if !changed {
+                    continue;
+                }
+                let mut ctx = context(e.id, e.data, &json!({}), &e.actor.user, &Value::Null);
+                ctx["today"] = json!(today);
+                if let Some(c) = trigger.get("condition")
+                    && !truthy(&compute(c, &ctx).unwrap_or(Value::Null))
+                {
+                    continue;
+                }
+                guard::run(
+                    txn,
+                    batch,
+                    &form.app,
+                    &flow,
+                    &def,
+                    e.id,
+                    e.data,
+                    &e.actor.user,
+                    &today,
+                    &e.pointer,
+                )
+                .await?;
+            }
+            continue;
+        }
         if kind == "date_field" {
             for e in events {
                 timers::replan(

@@ -166,6 +166,8 @@ pub struct Instance {
     pub started_at: String,
     pub ended_at: Option<String>,
     pub error: Option<String>,
+    /// Today's date in the app's time zone, for conditions (`today`); set by the engine.
+    pub today: String,
 }
 
 pub const INSTANCE_COLUMNS: &str =
@@ -187,6 +189,7 @@ impl Instance {
             started_at: r.try_get("", "started_at")?,
             ended_at: r.try_get("", "ended_at")?,
             error: r.try_get("", "error")?,
+            today: String::new(),
         })
     }
 

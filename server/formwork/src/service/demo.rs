@@ -80,6 +80,7 @@ pub async fn generate(
         let compiled = services.forms.current(&app, form).await?;
         let mut made = Vec::with_capacity(count);
         let mut skipped = 0;
+        let mut guarded = 0;
         let mut last_reason: Option<String> = None;
         let mut n = 0;
         while n < count {
@@ -97,6 +98,35 @@ pub async fn generate(
                     Ok(created) => {
                         made.extend(created.iter().filter_map(|r| r["id"].as_i64()));
                         break;
+                    }
+                    // A before-write guard refused items (e.g. an order for a customer
+                    // without a licence): leave them out, as a clerk would be stopped.
+                    Err(DomainError::Invalid { details, .. })
+                        if !details.is_empty() && details.iter().all(|d| d.rule == "guard") =>
+                    {
+                        let mut bad: Vec<usize> = details
+                            .iter()
+                            .filter_map(|d| {
+                                d.pointer
+                                    .strip_prefix("/items/")?
+                                    .split('/')
+                                    .next()?
+                                    .parse()
+                                    .ok()
+                            })
+                            .collect();
+                        bad.sort_unstable();
+                        bad.dedup();
+                        if bad.is_empty() {
+                            return Err(anyhow::anyhow!("{form}: {}", details[0].message));
+                        }
+                        for i in bad.iter().rev() {
+                            bodies.remove(*i);
+                            guarded += 1;
+                        }
+                        if bodies.is_empty() {
+                            break;
+                        }
                     }
                     Err(DomainError::Invalid { details, .. }) if attempt < 6 => {
                         attempt += 1;
@@ -137,13 +167,18 @@ pub async fn generate(
             n += size;
         }
         summary.push(format!(
-            "{form}: {}{}",
+            "{form}: {}{}{}",
             made.len(),
             match (&last_reason, skipped) {
                 (_, 0) => String::new(),
                 (Some(r), n) =>
                     format!(" ({n} skipped: generated values break the form's rules, e.g. {r})"),
                 (None, n) => format!(" ({n} skipped)"),
+            },
+            if guarded > 0 {
+                format!(" ({guarded} refused by a before-write guard)")
+            } else {
+                String::new()
             }
         ));
         ids.insert(form.clone(), made);

@@ -262,11 +262,13 @@ pub async fn create_all_by(
         .iter()
         .zip(&items)
         .zip(&actors)
-        .map(|((id, item), actor)| crate::flows::RecordEvent {
+        .enumerate()
+        .map(|(i, ((id, item), actor))| crate::flows::RecordEvent {
             id: *id,
             data: &item.data,
             before: None,
             actor,
+            pointer: prefix(i),
         })
         .collect();
     crate::flows::fire(txn, batch, form, &events).await?;
@@ -403,6 +405,7 @@ impl WriteOp for UpdateRecords {
                         data: &row.data,
                         before: Some(&cur.data),
                         actor: &self.actor,
+                        pointer: prefix.clone(),
                     }],
                 )
                 .await?;
