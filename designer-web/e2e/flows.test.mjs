@@ -7,7 +7,8 @@
 // order dispatched and the instance completed; the instance page shows the history.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN_PASSWORD, DEMO_PASSWORD, adminApi, launchBrowser, loginPage, startServer } from './harness.mjs';
+import { join } from 'node:path';
+import { ADMIN_PASSWORD, DEMO_PASSWORD, adminApi, launchBrowser, loginPage, screenshotDir, startServer } from './harness.mjs';
 
 let server;
 let browser;
@@ -326,4 +327,15 @@ test('branch edges: server errors on an edge, default and condition from the edg
   assert.deepEqual(task.assignee, { field: 'engineer' });
   assert.deepEqual(task.editable, ['status']);
   assert.deepEqual(pageErrors, []);
+});
+
+test('the CRM dispatch flow opens in the designer (screenshot for docs/)', async () => {
+  const page = await loginPage(browser, server, 'admin', ADMIN_PASSWORD, { locale: 'en' });
+  await page.goto('/apps/crm/flows/service_dispatch');
+  await page.getByTestId('flow-canvas').waitFor();
+  for (const id of ['start', 'urgent', 'dispatch_urgent', 'dispatch', 'tell_engineer', 'end']) {
+    await page.getByTestId(`flow-node-${id}`).waitFor();
+  }
+  await page.screenshot({ path: join(screenshotDir(), 'flow-designer.png') });
+  await page.context().close();
 });

@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEMO_PASSWORD, PHONE, adminApi, launchBrowser, loginPage, screenshotDir, startServer } from './harness.mjs';
+import { ADMIN_PASSWORD, DEMO_PASSWORD, PHONE, adminApi, launchBrowser, loginPage, screenshotDir, startServer } from './harness.mjs';
 
 let server;
 let browser;
@@ -217,4 +217,34 @@ test('an engineer edits own order: read-only fields, a sub-table row, a photo an
   assert.equal(history.at(-1).reason, 'on-site visit');
   assert.equal(history.at(-1).actor, 'engineer1');
   await page.context().close();
+});
+
+test('CSV import: a dry run lists per-row errors, a fixed file imports all rows', async () => {
+  const adminPage = await loginPage(browser, server, 'admin', ADMIN_PASSWORD, { locale: 'en' });
+  await adminPage.goto('/apps/crm/forms/customer');
+  await adminPage.getByTestId('list-total').waitFor();
+  const before = Number((await adminPage.getByTestId('list-total').innerText()).match(/\d+/)[0]);
+  await adminPage.getByTestId('list-import').click();
+  const bad = 'name,customer_type\nE2E Import Hospital,hospital\nE2E Broken,spaceship\n,clinic\n';
+  await adminPage.locator('.ant-modal input[type=file]').setInputFiles({ name: 'customers.csv', mimeType: 'text/csv', buffer: Buffer.from(bad) });
+  await adminPage.getByTestId('import-check').click();
+  await adminPage.getByTestId('import-errors').waitFor();
+  const errors = await adminPage.getByTestId('import-errors').locator('tbody tr').allInnerTexts();
+  assert.ok(errors.some((r) => /^2\s+customer_type/.test(r)), `row 2 customer_type: ${errors.join(' | ')}`);
+  assert.ok(errors.some((r) => /^3\s+name/.test(r)), `row 3 name: ${errors.join(' | ')}`);
+  // Importing the bad file writes nothing.
+  await adminPage.getByTestId('import-run').click();
+  await adminPage.getByTestId('import-message').getByText(/nothing was imported/).waitFor();
+  const good = 'name,customer_type\nE2E Import Hospital,hospital\nE2E Import Clinic,clinic\n';
+  await adminPage.locator('.ant-modal input[type=file]').setInputFiles({ name: 'customers.csv', mimeType: 'text/csv', buffer: Buffer.from(good) });
+  await adminPage.getByTestId('import-check').click();
+  await adminPage.getByTestId('import-message').getByText('Check passed: 2 rows').waitFor();
+  await adminPage.getByTestId('import-run').click();
+  await adminPage.getByTestId('import-message').getByText('Imported 2 rows').waitFor();
+  await adminPage.keyboard.press('Escape');
+  await adminPage.waitForFunction((n) => document.querySelector('[data-testid="list-total"]')?.textContent?.includes(String(n + 2)), before);
+  const api = await adminApi(server);
+  const found = (await api(`/apps/crm/forms/customer/records?total=true&filter=${encodeURIComponent(JSON.stringify({ starts_with: [{ var: 'name' }, 'E2E Import'] }))}`)).body;
+  assert.equal(found.total, 2);
+  await adminPage.context().close();
 });
