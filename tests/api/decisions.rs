@@ -92,9 +92,37 @@ async fn the_crm_decision_table_matches_casbin_the_golden_file_and_the_domain_ru
                 );
             }
             let compiled = services.forms.current("crm", form).await.unwrap();
+            // Computed fields derived from a field casbin hides are hidden too (their value
+            // would give the hidden one away); worked out here independently.
+            let casbin_read = |f: &str| {
+                rules
+                    .enforce(&sub, "crm", &format!("field/{form}/{f}"), "read")
+                    .unwrap()
+            };
+            let mut derived_hidden: std::collections::HashSet<String> = Default::default();
+            loop {
+                let before = derived_hidden.len();
+                for (k, spec) in &compiled.model.fields {
+                    let Some(formula) = &spec.formula else {
+                        continue;
+                    };
+                    let text = formula.to_string();
+                    let reads_hidden = compiled.model.fields.keys().any(|other| {
+                        (text.contains(&format!("\"var\":\"{other}\""))
+                            || text.contains(&format!("\"var\":[\"{other}\"")))
+                            && (!casbin_read(other) || derived_hidden.contains(other))
+                    });
+                    if reads_hidden {
+                        derived_hidden.insert(k.clone());
+                    }
+                }
+                if derived_hidden.len() == before {
+                    break;
+                }
+            }
             for field in compiled.model.fields.keys() {
                 let obj = format!("field/{form}/{field}");
-                let read_rule = rules.enforce(&sub, "crm", &obj, "read").unwrap();
+                let read_rule = casbin_read(field) && !derived_hidden.contains(field);
                 let write_rule = rules.enforce(&sub, "crm", &obj, "write").unwrap();
                 // A field is readable with the form's read action and a read rule; writable
                 // when also readable and a write rule allows it.
@@ -167,6 +195,11 @@ async fn the_crm_decision_table_matches_casbin_the_golden_file_and_the_domain_ru
         }
     }
     assert!(!allowed("engineer", "service_order", "service_fee", "read"));
+    // The customer's grade is computed from the credit score and purchase amount, which
+    // engineers may not read: the grade is hidden from them too.
+    assert!(!allowed("engineer", "customer", "credit_score", "read"));
+    assert!(!allowed("engineer", "customer", "grade", "read"));
+    assert!(allowed("sales", "customer", "grade", "read"));
     assert!(!allowed("engineer", "service_order", "priority", "write"));
     assert!(!allowed("engineer", "service_order", "customer", "write"));
     for f in [

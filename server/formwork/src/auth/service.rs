@@ -348,7 +348,10 @@ impl AuthService {
         }
         let loaded = self.rules(caller.principal.epoch).await?;
         let roles = self.roles_in(&loaded, caller, app);
-        let key = (roles.join(","), app.to_owned(), form.to_owned());
+        // The form's version is part of the key: computed-field masking follows formulas.
+        let compiled = self.forms.current(app, form).await.ok();
+        let version = compiled.as_ref().map(|c| c.version).unwrap_or(0);
+        let key = (roles.join(","), app.to_owned(), format!("{form}@{version}"));
         if let Some(d) = loaded
             .decisions
             .lock()
@@ -357,7 +360,11 @@ impl AuthService {
         {
             return Ok(d);
         }
-        let d = Arc::new(loaded.index.decide(app, &roles, form));
+        let mut decision = loaded.index.decide(app, &roles, form);
+        if let Some(c) = &compiled {
+            hide_derived(&mut decision, &c.model);
+        }
+        let d = Arc::new(decision);
         if let Ok(mut m) = loaded.decisions.lock() {
             if m.len() > 10_000 {
                 m.clear();
@@ -567,5 +574,58 @@ impl AuthService {
             "matched_rules": matched,
             "rows": rows,
         }))
+    }
+}
+
+/// A computed field whose formula reads a field the caller may not read is not readable
+/// either: its value would leak the hidden one (a customer's grade is derived from the
+/// credit score and purchase amount). Repeated until stable, for formulas over formulas.
+fn hide_derived(d: &mut Decision, model: &crate::schema::model::FormModel) {
+    if d.read.is_full() {
+        return;
+    }
+    loop {
+        let mut changed = false;
+        for f in model.fields.values() {
+            let Some(formula) = &f.formula else { continue };
+            if !d.read.allows(&f.key) {
+                continue;
+            }
+            let mut names = Vec::new();
+            formula_vars(formula, &mut names);
+            let hidden = names.iter().any(|n| {
+                let top = n.split('.').next().unwrap_or(n);
+                model.field(top).is_some() && !d.read.allows(top)
+            });
+            if hidden {
+                d.read.deny.insert(f.key.clone());
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+}
+
+fn formula_vars(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(o) => {
+            for (k, x) in o {
+                if k == "var" {
+                    let name = match x {
+                        Value::Array(a) => a.first().and_then(Value::as_str),
+                        other => other.as_str(),
+                    };
+                    if let Some(n) = name {
+                        out.push(n.to_owned());
+                    }
+                } else {
+                    formula_vars(x, out);
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| formula_vars(x, out)),
+        _ => {}
     }
 }
