@@ -248,3 +248,52 @@ test('CSV import: a dry run lists per-row errors, a fixed file imports all rows'
   assert.equal(found.total, 2);
   await adminPage.context().close();
 });
+
+test('a sales rep creates a customer: the owner defaults to them, so it stays in their rows', async () => {
+  const page = await loginPage(browser, server, 'sales1', DEMO_PASSWORD, { locale: 'en' });
+  await page.goto('/apps/crm/forms/customer/new');
+  await page.locator('[data-field="owner"]').waitFor();
+  await page.getByTestId('field-name').fill('E2E 新客户医院');
+  await pick(page, 'field-customer_type', 'Hospital');
+  await page.getByTestId('record-save').click();
+  await page.waitForURL(/\/records\/\d+$/);
+  const id = Number(/\/records\/(\d+)$/.exec(page.url())[1]);
+  const stored = (await admin(`/apps/crm/forms/customer/records/${id}`)).body;
+  assert.equal(stored.data.owner, 'sales1');
+  await page.context().close();
+});
+
+test('follow-up through the UI: a manager starts the flow, customer service records satisfaction 70, the order goes to second handling', async () => {
+  const manager = await loginPage(browser, server, 'manager_east', DEMO_PASSWORD, { locale: 'en' });
+  await manager.goto('/apps/crm/forms/service_order');
+  await manager.locator('[data-testid^="record-link-"]').first().click();
+  await manager.waitForURL(/\/records\/\d+$/);
+  const id = Number(/\/records\/(\d+)$/.exec(manager.url())[1]);
+  await manager.getByTestId('tab-flows').click();
+  await manager.getByTestId('start-flow-follow_up').click();
+  await manager.getByTestId('record-flows').locator('[data-testid^="record-instance-"]').first().waitFor();
+  await manager.context().close();
+
+  const cs = await loginPage(browser, server, 'cs1', DEMO_PASSWORD, { locale: 'en' });
+  await cs.goto('/tasks');
+  const row = cs.locator('[data-testid^="task-link-"]').filter({ hasText: 'Call the customer' }).first();
+  await row.click();
+  await cs.getByTestId('task-record').waitFor();
+  await cs.getByTestId('field-satisfaction').fill('70');
+  await cs.getByTestId('task-comment').fill('customer unhappy with response time');
+  await cs.getByTestId('task-done').click();
+  await cs.getByTestId('task-closed').waitFor();
+  await cs.context().close();
+
+  // satisfaction < 80 starts the second-handling flow, which reopens the order.
+  for (let i = 0; i < 50; i++) {
+    const rec = (await admin(`/apps/crm/forms/service_order/records/${id}`)).body;
+    if (rec.data.status === 'second_handling') {
+      assert.equal(rec.data.satisfaction, 70);
+      assert.equal(rec.data.second_handling, true);
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.fail('the order did not go to second handling');
+});

@@ -10,6 +10,9 @@ import { RecordForm } from '../forms/RecordForm.tsx';
 import { displayValue } from '../forms/display.tsx';
 import { defaults, fieldMap, fieldsOf, isServerAssigned } from '../forms/model.ts';
 import { may, useFormDetail } from './useForm.ts';
+import { useSession } from '../auth.tsx';
+import { personalDefaults } from './personalDefaults.ts';
+import { RecordFlows } from './RecordFlows.tsx';
 import { createBody, mergePatch } from './recordDiff.ts';
 
 export function RecordPage() {
@@ -19,6 +22,7 @@ export function RecordPage() {
   const { message } = App.useApp();
   const navigate = useNavigate();
   const { detail, error } = useFormDetail(app, form);
+  const { me } = useSession();
   const def = detail?.definition ?? null;
   const [record, setRecord] = useState<RecordItem | null>(null);
   const [data, setData] = useState<Record<string, unknown>>({});
@@ -35,7 +39,7 @@ export function RecordPage() {
       setRecord(null);
       // Defaults only for fields the caller may write: the others would be refused.
       if (def) {
-        const all = defaults(def.schema);
+        const all = personalDefaults(defaults(def.schema), def.schema, me);
         const w = detail?.writable;
         setData(w ? Object.fromEntries(Object.entries(all).filter(([k]) => w.includes(k))) : all);
       }
@@ -47,7 +51,7 @@ export function RecordPage() {
         setData(r.data);
       })
       .catch((e: unknown) => setLoadError(e instanceof ApiError && e.status === 404 ? t('common.notFound') : String(e)));
-  }, [app, form, id, isNew, def, detail, t]);
+  }, [app, form, id, isNew, def, detail, t, me]);
 
   const serverAssigned = useMemo(
     () => new Set(fieldsOf(def?.schema).filter((f) => isServerAssigned(f.type)).map((f) => f.key)),
@@ -153,6 +157,7 @@ export function RecordPage() {
           items={[
             { key: 'details', label: t('record.details'), children: details },
             { key: 'history', label: <span data-testid="tab-history">{t('record.history')}</span>, children: <History app={app} form={form} id={record!.id} rowVersion={record!.row_version} schema={def.schema} /> },
+            { key: 'flows', label: <span data-testid="tab-flows">{t('record.flows')}</span>, children: <RecordFlows app={app} form={form} id={record!.id} /> },
           ]}
         />
       )}
