@@ -184,7 +184,7 @@ pub async fn seed(app: &TestApp) -> Data {
         json!({"name": "监护仪", "model": "FM-100", "device_class": "class_ii"}),
     )
     .await;
-    let device_a = create(app, "device", json!({"product": product, "serial_number": "SN-1", "customer": customer_a, "contract": contract_a})).await;
+    let device_a = create(app, "device", json!({"product": product, "serial_number": "SN-1", "customer": customer_a, "contract": contract_a, "service_team": "svc_east"})).await;
     let order_e1 = create(app, "service_order", json!({"kind": "repair", "priority": "normal", "customer": customer_a, "device": device_a, "fault_description": "no display", "engineer": "engineer1", "service_team": "svc_east", "service_fee": FEE_1})).await;
     let order_e2 = create(app, "service_order", json!({"kind": "repair", "priority": "high", "customer": customer_b, "fault_description": "alarm", "engineer": "engineer2", "service_team": "svc_west", "service_fee": FEE_2})).await;
     let qualification_a = create(app, "qualification", json!({"customer": customer_a, "kind": "distribution_licence", "number": "Q-1", "expires_on": "2030-01-01"})).await;

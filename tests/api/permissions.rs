@@ -676,3 +676,17 @@ on_both_stores!(
         assert_eq!(body["details"][0]["pointer"], "/rows/1/data", "{body}");
     }
 );
+
+on_both_stores!(
+    engineers_see_the_devices_of_their_region,
+    |app: TestApp| async move {
+        let d = setup(&app).await;
+        let east = crm::user(&app, "engineer1", &["engineer"], Some("svc_east")).await;
+        let west = crm::user(&app, "engineer2", &["engineer"], Some("svc_west")).await;
+        let one = format!("/apps/crm/forms/device/records/{}", d.device_a);
+        assert_eq!(get(&east, &app, &one).await.0, StatusCode::OK);
+        assert_eq!(get(&west, &app, &one).await.0, StatusCode::NOT_FOUND);
+        let (_, list) = get(&west, &app, "/apps/crm/forms/device/records?total=true").await;
+        assert_eq!(list["total"], 0, "{list}");
+    }
+);
