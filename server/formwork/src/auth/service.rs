@@ -592,7 +592,7 @@ fn hide_derived(d: &mut Decision, model: &crate::schema::model::FormModel) {
                 continue;
             }
             let mut names = Vec::new();
-            formula_vars(formula, &mut names);
+            crate::schema::definition::logic_vars(formula, &mut names);
             let hidden = names.iter().any(|n| {
                 let top = n.split('.').next().unwrap_or(n);
                 model.field(top).is_some() && !d.read.allows(top)
@@ -605,27 +605,5 @@ fn hide_derived(d: &mut Decision, model: &crate::schema::model::FormModel) {
         if !changed {
             break;
         }
-    }
-}
-
-fn formula_vars(v: &Value, out: &mut Vec<String>) {
-    match v {
-        Value::Object(o) => {
-            for (k, x) in o {
-                if k == "var" {
-                    let name = match x {
-                        Value::Array(a) => a.first().and_then(Value::as_str),
-                        other => other.as_str(),
-                    };
-                    if let Some(n) = name {
-                        out.push(n.to_owned());
-                    }
-                } else {
-                    formula_vars(x, out);
-                }
-            }
-        }
-        Value::Array(a) => a.iter().for_each(|x| formula_vars(x, out)),
-        _ => {}
     }
 }

@@ -649,7 +649,10 @@ pub fn check_publish(def: &Value, facts: &AppFacts) -> Vec<Detail> {
                 )),
                 Some(tp) => {
                     let mut names = Vec::new();
-                    logic_vars(n.get("filter").unwrap_or(&Value::Null), &mut names);
+                    crate::schema::definition::logic_vars(
+                        n.get("filter").unwrap_or(&Value::Null),
+                        &mut names,
+                    );
                     for v in names {
                         let top = v.split('.').next().unwrap_or("");
                         if !super::guard::is_context_var(&v) && !tp.contains_key(top) {
@@ -882,28 +885,6 @@ fn check_logic(v: &Value, p: &str, out: &mut Vec<Detail>) {
             }
         }
         Value::Array(a) => a.iter().for_each(|x| check_logic(x, p, out)),
-        _ => {}
-    }
-}
-
-fn logic_vars(v: &Value, out: &mut Vec<String>) {
-    match v {
-        Value::Object(o) => {
-            for (k, x) in o {
-                if k == "var" {
-                    let name = match x {
-                        Value::Array(a) => a.first().and_then(Value::as_str),
-                        other => other.as_str(),
-                    };
-                    if let Some(n) = name {
-                        out.push(n.to_owned());
-                    }
-                } else {
-                    logic_vars(x, out);
-                }
-            }
-        }
-        Value::Array(a) => a.iter().for_each(|x| logic_vars(x, out)),
         _ => {}
     }
 }

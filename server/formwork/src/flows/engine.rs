@@ -332,6 +332,25 @@ async fn go(
     Ok(())
 }
 
+/// The usual end of a step: the token is done, the history says what happened, and the
+/// instance moves on to `next`.
+#[allow(clippy::too_many_arguments)]
+async fn pass_on(
+    txn: &DatabaseTransaction,
+    batch: &Batch,
+    inst: &Instance,
+    token: i64,
+    node_id: &str,
+    action: &str,
+    actor: &str,
+    detail: Value,
+    next: &[String],
+) -> DomainResult<()> {
+    store::set_token(txn, batch, token, "done", None).await?;
+    store::step(txn, batch, inst.id, Some(node_id), action, actor, detail).await?;
+    go(txn, batch, inst, node_id, next).await
+}
+
 /// Complete the instance when it has no live token left.
 async fn finish_check(
     txn: &DatabaseTransaction,
@@ -767,18 +786,18 @@ async fn step(
                 Some(format!("flow {} #{}", inst.flow, inst.id)),
             )
             .await?;
-            store::set_token(txn, batch, token, "done", None).await?;
-            store::step(
+            pass_on(
                 txn,
                 batch,
-                inst.id,
-                Some(&node_id),
+                &inst,
+                token,
+                &node_id,
                 "updated",
                 &actor.user,
                 json!({"form": form, "id": id, "set": patch}),
+                &single,
             )
             .await?;
-            go(txn, batch, &inst, &node_id, &single).await?;
         }
         "create_record" => {
             let ctx = ctx_of(&inst, &data);
@@ -814,18 +833,18 @@ async fn step(
             .await?;
             vars_mut(&mut inst).insert(node_id.clone(), json!(id));
             save_vars(txn, batch, &inst).await?;
-            store::set_token(txn, batch, token, "done", None).await?;
-            store::step(
+            pass_on(
                 txn,
                 batch,
-                inst.id,
-                Some(&node_id),
+                &inst,
+                token,
+                &node_id,
                 "created",
                 &actor.user,
                 json!({"form": target_form, "id": id}),
+                &single,
             )
             .await?;
-            go(txn, batch, &inst, &node_id, &single).await?;
         }
         "notify" => {
             let users = resolve(
@@ -855,18 +874,18 @@ async fn step(
                 let body = render(node.get("body").and_then(Value::as_str).unwrap_or(""), &ctx);
                 store::inbox(txn, batch, u, inst.id, None, &title, &body).await?;
             }
-            store::set_token(txn, batch, token, "done", None).await?;
-            store::step(
+            pass_on(
                 txn,
                 batch,
-                inst.id,
-                Some(&node_id),
+                &inst,
+                token,
+                &node_id,
                 "notified",
                 &actor.user,
                 json!({"to": users}),
+                &single,
             )
             .await?;
-            go(txn, batch, &inst, &node_id, &single).await?;
         }
         "query" => {
             let ctx = ctx_of(&inst, &data);
@@ -888,18 +907,18 @@ async fn step(
             let n = found.len();
             vars_mut(&mut inst).insert(name.clone(), Value::Array(found));
             save_vars(txn, batch, &inst).await?;
-            store::set_token(txn, batch, token, "done", None).await?;
-            store::step(
+            pass_on(
                 txn,
                 batch,
-                inst.id,
-                Some(&node_id),
+                &inst,
+                token,
+                &node_id,
                 "queried",
                 &actor.user,
                 json!({"name": name, "found": n}),
+                &single,
             )
             .await?;
-            go(txn, batch, &inst, &node_id, &single).await?;
         }
         "set_var" => {
             let ctx = ctx_of(&inst, &data);
@@ -912,18 +931,18 @@ async fn step(
                 .map_err(|m| DomainError::invalid_one("/value", "value", m))?;
             vars_mut(&mut inst).insert(name.clone(), v.clone());
             save_vars(txn, batch, &inst).await?;
-            store::set_token(txn, batch, token, "done", None).await?;
-            store::step(
+            pass_on(
                 txn,
                 batch,
-                inst.id,
-                Some(&node_id),
+                &inst,
+                token,
+                &node_id,
                 "set",
                 &actor.user,
                 json!({name: v}),
+                &single,
             )
             .await?;
-            go(txn, batch, &inst, &node_id, &single).await?;
         }
         other => {
             return Err(DomainError::Internal(anyhow::anyhow!(

@@ -450,7 +450,7 @@ fn check_rule(rule: &Value, schema: &Value, ptr: &str, details: &mut Vec<Detail>
 }
 
 /// The variable names a JSON Logic expression reads (`{"var": "x"}`, `{"var": ["x", d]}`).
-fn logic_vars(v: &Value, out: &mut Vec<String>) {
+pub fn logic_vars(v: &Value, out: &mut Vec<String>) {
     match v {
         Value::Object(o) => {
             for (k, x) in o {
