@@ -7,8 +7,9 @@
 // order dispatched and the instance completed; the instance page shows the history.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ADMIN_PASSWORD, DEMO_PASSWORD, adminApi, launchBrowser, loginPage, screenshotDir, startServer } from './harness.mjs';
+import { ADMIN_PASSWORD, DEMO_PASSWORD, ROOT, adminApi, launchBrowser, loginPage, screenshotDir, startServer } from './harness.mjs';
 
 let server;
 let browser;
@@ -337,5 +338,176 @@ test('the CRM dispatch flow opens in the designer (screenshot for docs/)', async
     await page.getByTestId(`flow-node-${id}`).waitFor();
   }
   await page.screenshot({ path: join(screenshotDir(), 'flow-designer.png') });
+  await page.context().close();
+});
+
+// The CRM's flows that use the newer features load and save back unchanged: order_guard
+// (before_write, query, reject), warranty_renewal (date_field, assignee customer.owner),
+// qualification_review (update_record on another record).
+const crmFlow = (key) => JSON.parse(readFileSync(join(ROOT, 'seed-apps', 'medical-device-crm', 'flows', `${key}.json`), 'utf8'));
+
+for (const key of ['order_guard', 'warranty_renewal', 'qualification_review']) {
+  test(`the CRM flow ${key} saves back unchanged`, async () => {
+    const adminCall = await adminApi(server);
+    const file = crmFlow(key);
+    const page = await loginPage(browser, server, 'admin', ADMIN_PASSWORD, { locale: 'en' });
+    const pageErrors = [];
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    await page.goto(`/apps/crm/flows/${key}`);
+    await page.getByTestId('flow-canvas').waitFor();
+    for (const n of file.nodes) await page.getByTestId(`flow-node-${n.id}`).waitFor();
+    // no guard warnings on a valid flow; click every node (its panel opens, nothing changes)
+    assert.equal(await page.locator('[data-guard-warning]').count(), 0);
+    for (const n of file.nodes) {
+      await page.getByTestId(`flow-node-${n.id}`).click();
+      await page.getByTestId('flow-node-panel').waitFor();
+    }
+    await page.getByTestId('flow-settings').click();
+    await page.getByTestId('flow-trigger-panel').waitFor();
+    assert.equal(await page.getByTestId('flow-dirty').count(), 0, 'nothing changed by looking');
+
+    const put = page.waitForResponse((r) => r.url().endsWith(`/api/v1/apps/crm/flows/${key}/draft`) && r.request().method() === 'PUT');
+    await page.getByTestId('flow-save').click();
+    const res = await put;
+    assert.equal(res.status(), 200, await res.text());
+    assert.deepEqual(res.request().postDataJSON(), file);
+
+    const stored = await adminCall(`/apps/crm/flows/${key}`);
+    assert.equal(stored.status, 200);
+    assert.equal(typeof stored.body.draft, 'object');
+    assert.deepEqual(stored.body.draft, file);
+    assert.deepEqual(pageErrors, []);
+    await page.context().close();
+  });
+}
+
+test('the date trigger and the reference assignee show in the panels', async () => {
+  const page = await loginPage(browser, server, 'admin', ADMIN_PASSWORD, { locale: 'en' });
+  await page.goto('/apps/crm/flows/warranty_renewal');
+  await page.getByTestId('flow-trigger-panel').waitFor();
+  assert.match(await page.getByTestId('flow-trigger-type').innerText(), /On a date field/);
+  await until(async () => /warranty_end/.test(await page.getByTestId('flow-trigger-field').innerText()), 'date field shown');
+  assert.equal(await page.getByTestId('flow-trigger-offset').inputValue(), '-30');
+  // only date / datetime fields are offered
+  await page.getByTestId('flow-trigger-field').click();
+  const options = page.locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option');
+  await options.first().waitFor();
+  const texts = await options.allInnerTexts();
+  assert.ok(texts.some((x) => x.includes('(warranty_end)')));
+  assert.ok(!texts.some((x) => x.includes('(serial_number)')));
+  await page.keyboard.press('Escape');
+  await page.getByTestId('flow-node-renew').click();
+  await until(async () => /customer\.owner/.test(await page.getByTestId('flow-prop-assignee').innerText()), 'customer.owner shown');
+  await page.getByTestId('flow-prop-assignee').click();
+  await page.locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option').filter({ hasText: '(customer.owner)' }).first().waitFor();
+  await page.keyboard.press('Escape');
+  assert.equal(await page.getByTestId('flow-dirty').count(), 0);
+  await page.context().close();
+});
+
+test('a guard built in the designer refuses a sales order for a customer without qualifications', async () => {
+  const adminCall = await adminApi(server);
+  const page = await loginPage(browser, server, 'admin', ADMIN_PASSWORD, { locale: 'en' });
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  const MESSAGE = 'E2E guard: this customer has no qualification at all';
+  // (guards run in flow key order: this one before order_guard)
+  await page.goto('/apps/crm/flows');
+  await page.getByTestId('flow-new').click();
+  await page.getByTestId('flow-new-key').fill('e2e_customer_guard');
+  await page.getByTestId('flow-new-label-en').fill('Customer has qualifications');
+  await pick(page, 'flow-new-form', '(sales_order)', 'sales_order');
+  await page.getByTestId('flow-new-create').click();
+  await page.waitForURL('**/apps/crm/flows/e2e_customer_guard');
+  await page.getByTestId('flow-node-start').waitFor();
+
+  // Trigger: before a write of sales_order
+  await page.getByTestId('flow-trigger-panel').waitFor();
+  await pick(page, 'flow-trigger-type', 'Before a write');
+  await page.getByTestId('flow-trigger-guard-help').waitFor();
+
+  // A node a guard may not use is marked; delete it again
+  await page.getByTestId('flow-palette-task').click();
+  await page.locator('[data-testid="flow-node-task_1"][data-guard-warning="true"]').waitFor();
+  await page.getByTestId('flow-node-guard-warning').waitFor();
+  await page.getByTestId('flow-prop-delete').click();
+  await page.locator('.ant-popconfirm .ant-btn-primary').click();
+  await until(async () => (await page.getByTestId('flow-node-task_1').count()) === 0, 'task removed');
+
+  // Query: qualifications of the order's customer
+  await page.getByTestId('flow-node-start').click();
+  await page.getByTestId('flow-palette-query').click();
+  await page.getByTestId('flow-node-query_1').waitFor();
+  await pick(page, 'flow-prop-form', '(qualification)', 'qualification');
+  await page.getByTestId('flow-prop-name').fill('quals');
+  await page.getByTestId('flow-prop-limit').fill('1');
+  await pick(page, 'flow-prop-filter-var', '(customer)', 'customer');
+  await page.getByTestId('flow-prop-filter-from-context').click();
+  await pick(page, 'flow-prop-filter-value-var', '(record.customer)', 'record.customer');
+  await page.getByTestId('flow-prop-filter-add').click();
+  await page.getByTestId('flow-prop-filter-current').getByText('Customer equals Customer').waitFor();
+
+  // Branch, reject
+  await page.getByTestId('flow-palette-branch').click();
+  await page.getByTestId('flow-node-branch_1').waitFor();
+  await page.getByTestId('flow-palette-reject').click();
+  await page.getByTestId('flow-node-reject_1').waitFor();
+  await page.getByTestId('flow-prop-message').fill(MESSAGE);
+  assert.equal(await page.getByTestId('flow-handle-reject_1-out').count(), 0, 'nothing leaves a reject');
+  assert.equal(await page.locator('[data-guard-warning]').count(), 0);
+
+  await connect(page, 'flow-handle-start-out', 'flow-handle-query_1-in');
+  await until(async () => (await edgeCount(page)) === 1, 'edge 1');
+  await connect(page, 'flow-handle-query_1-out', 'flow-handle-branch_1-in');
+  await until(async () => (await edgeCount(page)) === 2, 'edge 2');
+  await connect(page, 'flow-handle-branch_1-out', 'flow-handle-end-in'); // first: the default
+  await until(async () => (await edgeCount(page)) === 3, 'edge 3');
+  await connect(page, 'flow-handle-branch_1-out', 'flow-handle-reject_1-in');
+  await until(async () => (await edgeCount(page)) === 4, 'edge 4');
+
+  // The branch → reject edge lacks its condition: the server says so, the edge panel fixes it
+  await page.getByTestId('flow-publish').click();
+  const err = page.locator('[data-testid^="flow-error-"][data-pointer="/edges/3/when"]');
+  await err.waitFor();
+  await err.locator('a').first().click();
+  await page.getByTestId('flow-edge-panel').waitFor();
+  await pick(page, 'flow-prop-when-var', '(vars.quals)', 'vars.quals');
+  await pick(page, 'flow-prop-when-op', 'is empty');
+  await page.getByTestId('flow-prop-when-add').click();
+  await page.getByTestId('flow-publish').click();
+  await page.getByTestId('flow-version').getByText('Version 1').waitFor();
+
+  const def = (await adminCall('/apps/crm/flows/e2e_customer_guard')).body.definition;
+  assert.deepEqual(def.trigger, { type: 'before_write', form: 'sales_order' });
+  const byId = Object.fromEntries(def.nodes.map((n) => [n.id, n]));
+  assert.deepEqual(byId.query_1, {
+    id: 'query_1',
+    type: 'query',
+    form: 'qualification',
+    name: 'quals',
+    limit: 1,
+    filter: { '==': [{ var: 'customer' }, { var: 'record.customer' }] },
+  });
+  assert.deepEqual(byId.reject_1, { id: 'reject_1', type: 'reject', message: MESSAGE });
+  assert.deepEqual(def.edges, [
+    { from: 'start', to: 'query_1' },
+    { from: 'query_1', to: 'branch_1' },
+    { from: 'branch_1', to: 'end', default: true },
+    { from: 'branch_1', to: 'reject_1', when: { '!': { var: 'vars.quals' } } },
+  ]);
+
+  // A new customer without any qualification: its sales order is refused
+  const cust = await adminCall('/apps/crm/forms/customer/records', { method: 'POST', body: { data: { name: 'E2E Guard Hospital', customer_type: 'hospital' } } });
+  assert.equal(cust.status, 201, JSON.stringify(cust.body));
+  const order = await adminCall('/apps/crm/forms/sales_order/records', { method: 'POST', body: { data: { customer: cust.body.id } } });
+  assert.equal(order.status, 422, JSON.stringify(order.body));
+  const guard = order.body.details.find((d) => d.rule === 'guard');
+  assert.ok(guard, JSON.stringify(order.body));
+  assert.equal(guard.pointer, '/data');
+  assert.ok(guard.message.includes(MESSAGE), guard.message);
+  assert.ok(guard.message.includes('e2e_customer_guard'), guard.message);
+  const none = await adminCall(`/apps/crm/forms/sales_order/records?limit=200`);
+  assert.ok(!none.body.items.some((r) => r.data.customer === cust.body.id), 'nothing written');
+  assert.deepEqual(pageErrors, []);
   await page.context().close();
 });

@@ -20,6 +20,15 @@
 //   flow-prop-when(-var/-op/-value/-add/-remove-<i>/-json-toggle/-json), flow-edge-delete
 //   flow-label-zh, flow-label-en, flow-trigger-fields,
 //   flow-trigger-cond(-var/-op/-value/-add/-remove-<i>/-current/-json-toggle/-json)
+//   flow-trigger-type, flow-trigger-form, flow-trigger-field (date_field), flow-trigger-offset,
+//   flow-trigger-cron (schedule), flow-trigger-guard-help (before_write)
+//   flow-node-guard-warning (panel) / data-guard-warning on flow-node-<id>: a node type a
+//   before_write guard may not use (or reject outside a guard); flow-node-unknown
+//   query: flow-prop-form, flow-prop-name, flow-prop-limit,
+//   flow-prop-filter(-var/-op/-value/-value-var/-from-context/-add/-current/-json…)
+//   reject: flow-prop-message
+//   update_record: flow-prop-update-target, flow-prop-update-form, flow-prop-record-ref,
+//   flow-prop-record (JSON Logic)
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { Alert, App as AntApp, Button, Card, Empty, Form, Input, List, Modal, Select, Space, Spin, Tag, Tooltip, Typography } from 'antd';
@@ -49,7 +58,11 @@ import {
   canConnect,
   connect,
   contextVars,
+  disallowedNodes,
   emptyDefinition,
+  formsOfInterest,
+  nodeAllowed,
+  referenceTargets,
   fromDefinition,
   lint,
   locateErrors,
@@ -247,13 +260,13 @@ function useLookups(app: string, state: FlowState | null): Lookups {
     // label changes with the locale; the lists are re-labelled then
   }, [app, label]);
 
-  // Schemas of the trigger form and of every create_record target.
-  const wanted = useMemo(() => {
-    const s = new Set<string>();
-    if (state?.trigger.form) s.add(state.trigger.form);
-    for (const n of state?.nodes ?? []) if (n.data.node.type === 'create_record' && typeof n.data.node.form === 'string' && n.data.node.form) s.add(n.data.node.form);
-    return [...s].sort().join(',');
-  }, [state]);
+  // Schemas of the trigger form, the forms its references point at (`customer.owner`
+  // assignees), and the forms of create_record / query / update_record nodes.
+  const triggerSchema = state?.trigger.form ? schemas.get(state.trigger.form) : undefined;
+  const wanted = useMemo(
+    () => formsOfInterest(state, referenceTargets(propsOf(triggerSchema))).join(','),
+    [state, triggerSchema],
+  );
   useEffect(() => {
     for (const f of wanted ? wanted.split(',') : []) {
       if (schemas.has(f)) continue;
@@ -319,6 +332,7 @@ function Editor({ app, flow }: { app: string; flow: string }) {
   const definition = useMemo(() => (state ? toDefinition(state) : null), [state]);
   const dirty = definition !== null && JSON.stringify(definition) !== savedJson;
   const hints = useMemo(() => (state ? lint(state) : []), [state]);
+  const disallowed = useMemo(() => (state ? disallowedNodes(state) : new Set<string>()), [state]);
 
   const onNodesChange = useCallback(
     (changes: NodeChange<RFNode>[]) => {
@@ -455,9 +469,9 @@ function Editor({ app, flow }: { app: string; flow: string }) {
       (state?.nodes ?? []).map((n) => ({
         ...n,
         type: 'flow',
-        data: { ...n.data, errors: located?.nodes.get(n.id)?.length ?? 0 },
+        data: { ...n.data, errors: located?.nodes.get(n.id)?.length ?? 0, guardWarning: disallowed.has(n.id) },
       })),
-    [state, located],
+    [state, located, disallowed],
   );
   const viewEdges: RFEdge[] = useMemo(
     () => (state?.edges ?? []).map((e) => edgeView(e, { errors: located?.edges.get(e.id)?.length ?? 0, fields: lookups.fields, t, label })),
@@ -617,6 +631,9 @@ function Editor({ app, flow }: { app: string; flow: string }) {
                 key={type}
                 block
                 size="small"
+                type={nodeAllowed(type, state.trigger) ? 'default' : 'dashed'}
+                danger={!nodeAllowed(type, state.trigger)}
+                title={nodeAllowed(type, state.trigger) ? undefined : t('flows.guard.notAllowedShort')}
                 draggable
                 data-testid={`flow-palette-${type}`}
                 onDragStart={(e) => {

@@ -7,7 +7,7 @@ import '@xyflow/react/dist/style.css';
 import { Tag } from 'antd';
 import { useI18n } from '../i18n/index.tsx';
 import type { JsonSchema } from '../api/types.ts';
-import { fromDefinition, parseConds, type CanvasEdge, type CanvasNode, type Cond, type FlowDefinition, type FlowNode, type NodeType } from './model.ts';
+import { TERMINAL_NODE_TYPES, fromDefinition, isKnownNodeType, parseConds, valueVar, type CanvasEdge, type CanvasNode, type Cond, type FlowDefinition, type FlowNode, type NodeType } from './model.ts';
 
 export interface NodeViewData {
   node: FlowNode;
@@ -17,6 +17,8 @@ export interface NodeViewData {
   current?: boolean;
   /** The instance has passed here. */
   visited?: boolean;
+  /** Not allowed with the trigger (a before_write guard takes only a few node types). */
+  guardWarning?: boolean;
   readOnly?: boolean;
   [k: string]: unknown;
 }
@@ -37,7 +39,22 @@ export const TYPE_COLORS: Record<NodeType, string> = {
   notify: '#eb2f96',
   delay: '#fa8c16',
   set_var: '#597ef7',
+  query: '#08979c',
+  reject: '#cf1322',
 };
+
+/** The node type's name (an unknown type: its own name, kept as is). */
+export function nodeTypeText(type: string, t: Translate): string {
+  return isKnownNodeType(type) ? t(`flows.node.${type}`) : t('flows.node.unknown', { type });
+}
+
+/** One line under the title: what the node does, where it is short to say. */
+function nodeSummary(n: FlowNode): string | null {
+  if (n.type === 'query' && typeof n.form === 'string' && n.form) return `${n.form} → vars.${typeof n.name === 'string' ? n.name : ''}`;
+  if (n.type === 'reject' && typeof n.message === 'string' && n.message) return n.message.length > 36 ? `${n.message.slice(0, 36)}…` : n.message;
+  if (n.type === 'update_record' && typeof n.form === 'string' && n.form) return `→ ${n.form}`;
+  return null;
+}
 
 const HANDLE = { width: 12, height: 12, background: '#fff', border: '2px solid #555' };
 
@@ -46,19 +63,22 @@ function FlowNodeViewImpl({ id, data, selected }: NodeProps<RFNode>) {
   const n = data.node;
   const color = TYPE_COLORS[n.type] ?? '#999';
   const title = label(n.label as Record<string, string> | undefined, '');
+  const summary = nodeSummary(n);
   const hasErrors = (data.errors ?? 0) > 0;
-  const border = hasErrors ? '#ff4d4f' : data.current ? '#fa541c' : selected ? '#1677ff' : color;
+  const terminal = TERMINAL_NODE_TYPES.includes(n.type);
+  const border = hasErrors || data.guardWarning ? '#ff4d4f' : data.current ? '#fa541c' : selected ? '#1677ff' : color;
   return (
     <div
       data-testid={`flow-node-${id}`}
       data-type={n.type}
       data-current={data.current ? 'true' : undefined}
       data-errors={hasErrors ? String(data.errors) : undefined}
+      data-guard-warning={data.guardWarning ? 'true' : undefined}
       style={{
         minWidth: 150,
         maxWidth: 220,
         padding: '6px 10px',
-        borderRadius: n.type === 'start' || n.type === 'end' ? 18 : 6,
+        borderRadius: n.type === 'start' || terminal ? 18 : 6,
         border: `2px solid ${border}`,
         boxShadow: data.current ? '0 0 0 4px rgba(250,84,28,0.25)' : selected ? '0 0 0 3px rgba(22,119,255,0.2)' : undefined,
         background: data.visited || data.current ? '#fff7e6' : '#fff',
@@ -70,10 +90,16 @@ function FlowNodeViewImpl({ id, data, selected }: NodeProps<RFNode>) {
         <Handle type="target" position={Position.Top} style={HANDLE} data-testid={`flow-handle-${id}-in`} isConnectable={!data.readOnly} />
       )}
       <Tag color={color} style={{ marginInlineEnd: 0 }}>
-        {t(`flows.node.${n.type}`)}
+        {nodeTypeText(n.type, t)}
       </Tag>
       {title && <div style={{ fontWeight: 500, marginTop: 2 }}>{title}</div>}
+      {summary && <div style={{ color: '#595959', fontSize: 11, wordBreak: 'break-all' }}>{summary}</div>}
       <div style={{ color: '#999', fontSize: 11 }}>{id}</div>
+      {data.guardWarning && (
+        <div style={{ color: '#ff4d4f', fontSize: 11 }} data-testid={`flow-node-${id}-guard`}>
+          ⚠ {t('flows.guard.notAllowedShort')}
+        </div>
+      )}
       {data.current && <Tag color="volcano">{t('flows.instance.current')}</Tag>}
       {hasErrors && <div style={{ color: '#ff4d4f', fontSize: 11 }}>⚠ {data.errors}</div>}
       {n.type === 'approval' ? (
@@ -102,7 +128,7 @@ function FlowNodeViewImpl({ id, data, selected }: NodeProps<RFNode>) {
           </div>
         </>
       ) : (
-        n.type !== 'end' && (
+        !terminal && (
           <Handle type="source" position={Position.Bottom} style={HANDLE} data-testid={`flow-handle-${id}-out`} isConnectable={!data.readOnly} />
         )
       )}
@@ -138,11 +164,30 @@ export function valueText(v: unknown, schema: JsonSchema | undefined, t: Transla
   return typeof v === 'string' ? v : JSON.stringify(v);
 }
 
-export function describeCond(c: Cond, fields: Map<string, JsonSchema>, t: Translate, label: PickLabel): string {
-  const schema = c.var.startsWith('record.') ? fields.get(c.var.slice(7)) : undefined;
+/** A condition as a sentence. `fields` label `record.*` variables; with `queried`, the
+ * bare variables are fields of a queried form (query filters) and `fields` label the
+ * context values on the value side. */
+export function describeCond(c: Cond, fields: Map<string, JsonSchema>, t: Translate, label: PickLabel, queried?: Map<string, JsonSchema>): string {
+  let schema: JsonSchema | undefined;
+  let left: string;
+  if (queried && !isContextVar(c.var)) {
+    schema = queried.get(c.var);
+    left = schema ? label(schema['x-label'] as Record<string, string> | undefined, c.var) : c.var;
+  } else {
+    schema = c.var.startsWith('record.') ? fields.get(c.var.slice(7)) : undefined;
+    left = varLabel(c.var, fields, t, label);
+  }
   const op = t(`flows.cond.op.${c.op}`);
-  const base = `${varLabel(c.var, fields, t, label)} ${op}`;
-  return c.op === 'empty' || c.op === 'not_empty' ? base : `${base} ${valueText(c.value, schema, t, label)}`;
+  const base = `${left} ${op}`;
+  if (c.op === 'empty' || c.op === 'not_empty') return base;
+  const rv = valueVar(c.value);
+  return `${base} ${rv !== null ? varLabel(rv, fields, t, label) : valueText(c.value, schema, t, label)}`;
+}
+
+/** A context variable of conditions (`record.*`, `vars.*`, `task.*`, `initiator`, `today`),
+ * as opposed to a field of a queried form. */
+export function isContextVar(v: string): boolean {
+  return v === 'initiator' || v === 'today' || v === 'record' || v === 'vars' || ['record.', 'vars.', 'task.'].some((p) => v.startsWith(p));
 }
 
 /** The text of a JSON Logic condition: the builder's sentence, or the JSON. */

@@ -6,14 +6,22 @@ import { Alert, Button, Checkbox, Divider, Form, Input, InputNumber, Popconfirm,
 import { DeleteOutlined, PlusOutlined } from '@ant-design/icons';
 import type { JsonSchema, Label } from '../api/types.ts';
 import { useI18n } from '../i18n/index.tsx';
-import { describeCond, describeLogic, valueText, varLabel } from './FlowGraph.tsx';
+import { describeCond, describeLogic, nodeTypeText, valueText, varLabel } from './FlowGraph.tsx';
 import {
   ASSIGNEE_KINDS,
   COND_OPS,
   DEADLINE_ACTIONS,
   DURATION_UNITS,
+  GUARD_NODE_TYPES,
   TRIGGER_TYPES,
   assigneeKind,
+  cronLooksValid,
+  isGuardTrigger,
+  isKnownNodeType,
+  memberFieldPaths,
+  nodeAllowed,
+  switchTriggerType,
+  valueVar,
   assigneeValue,
   condsLogic,
   durationOf,
@@ -70,7 +78,18 @@ export function fieldOptions(fields: Map<string, JsonSchema>, label: (l: Label |
     .map(([k, s]) => ({ value: k, label: `${label(s['x-label'] as Label | undefined, k)} (${k})` }));
 }
 
-const isMember = (s: JsonSchema) => s['x-type'] === 'member';
+const isDate = (s: JsonSchema) => s['x-type'] === 'date' || s['x-type'] === 'datetime';
+
+/** Member fields of the trigger form, then `reference.member` through its references
+ * (the target form's schema from `x-ref.form`). */
+export function memberOptions(lookups: Lookups, label: (l: Label | undefined, f?: string) => string): Option[] {
+  return memberFieldPaths(lookups.fields, lookups.formFields).map((m) => {
+    if (!m.via) return { value: m.path, label: `${label(lookups.fields.get(m.field)?.['x-label'] as Label | undefined, m.field)} (${m.path})` };
+    const via = label(lookups.fields.get(m.via)?.['x-label'] as Label | undefined, m.via);
+    const member = label(lookups.formFields(m.form ?? '')?.get(m.field)?.['x-label'] as Label | undefined, m.field);
+    return { value: m.path, label: `${via} → ${member} (${m.path})` };
+  });
+}
 const WRITABLE = (s: JsonSchema) => !['serial', 'computed'].includes(String(s['x-type'])) && s.readOnly !== true;
 
 // ---------------------------------------------------------------------------------------
@@ -82,8 +101,11 @@ export function AssigneeInput(p: { value: unknown; onChange: (a: Assignee | unde
   const [pendingKind, setPendingKind] = useState<AssigneeKind | null>(null);
   const shownKind = pendingKind ?? kind;
   const current = assigneeValue(p.value);
-  const choices: Option[] =
-    shownKind === 'user' ? p.lookups.users : shownKind === 'role' ? p.lookups.roles : shownKind === 'field' ? fieldOptions(p.lookups.fields, label, isMember) : [];
+  const choices: Option[] = [
+    ...(shownKind === 'user' ? p.lookups.users : shownKind === 'role' ? p.lookups.roles : shownKind === 'field' ? memberOptions(p.lookups, label) : []),
+  ];
+  // a stored value the lists do not (yet) offer is still shown
+  if (shownKind === kind && current && !choices.some((c) => c.value === current)) choices.push({ value: current, label: current });
   return (
     <Space.Compact style={{ width: '100%' }}>
       <Select
@@ -201,15 +223,29 @@ function JsonInput(p: { value: unknown; onChange: (v: unknown) => void; testId: 
 }
 
 /** The visual JSON Logic builder: conditions joined with "and"; other shapes as JSON. */
-export function ConditionBuilder(p: { value: unknown; onChange: (logic: unknown) => void; vars: VarOption[]; fields: Map<string, JsonSchema>; testId: string }) {
+/** With `queried` (a query node's filter): the variables on the left are fields of the
+ * queried form (`vars` lists them), and `valueVars` (context values: record.*, vars.*,
+ * today …) may stand on the value side, e.g. `customer == record.customer`. */
+export function ConditionBuilder(p: {
+  value: unknown;
+  onChange: (logic: unknown) => void;
+  vars: VarOption[];
+  fields: Map<string, JsonSchema>;
+  testId: string;
+  queried?: Map<string, JsonSchema>;
+  valueVars?: VarOption[];
+}) {
   const { t, label } = useI18n();
-  const conds = parseConds(p.value);
+  const filterMode = p.valueVars !== undefined;
+  const conds = parseConds(p.value, { varValues: filterMode });
   const [asJson, setAsJson] = useState(conds === null);
   const [v, setV] = useState<string | undefined>();
   const [op, setOp] = useState<CondOp>('eq');
   const [value, setValue] = useState<unknown>(undefined);
+  const [fromContext, setFromContext] = useState(false);
   const schema = p.vars.find((x) => x.value === v)?.schema;
   const canAdd = !!v && (!needsValue(op) || (value !== undefined && value !== '' && !(Array.isArray(value) && value.length === 0)));
+  const contextValue = filterMode && fromContext && needsValue(op) && op !== 'in';
   if (asJson || conds === null) {
     return (
       <div data-testid={p.testId}>
@@ -234,7 +270,7 @@ export function ConditionBuilder(p: { value: unknown; onChange: (logic: unknown)
         {conds.map((c, i) => (
           <div key={i} style={{ display: 'flex', alignItems: 'center', gap: 4, fontSize: 13 }}>
             {i > 0 && <Tag>{t('flows.cond.and')}</Tag>}
-            <span>{describeCond(c, p.fields, t, label)}</span>
+            <span>{describeCond(c, p.fields, t, label, p.queried)}</span>
             <Button
               type="link"
               size="small"
@@ -269,10 +305,33 @@ export function ConditionBuilder(p: { value: unknown; onChange: (logic: unknown)
             setValue(undefined);
           }}
         />
-        {needsValue(op) ? (
-          <FieldValueInput key={`${v}-${op}`} schema={schema} multiple={op === 'in'} value={value} onChange={setValue} testId={`${p.testId}-value`} />
-        ) : (
+        {!needsValue(op) ? (
           <span />
+        ) : contextValue ? (
+          <Select
+            data-testid={`${p.testId}-value-var`}
+            showSearch
+            optionFilterProp="label"
+            placeholder={t('flows.cond.contextValue')}
+            value={valueVar(value) ?? undefined}
+            options={(p.valueVars ?? []).map((x) => ({ value: x.value, label: x.label }))}
+            onChange={(x: string) => setValue({ var: x })}
+          />
+        ) : (
+          <FieldValueInput key={`${v}-${op}`} schema={schema} multiple={op === 'in'} value={value} onChange={setValue} testId={`${p.testId}-value`} />
+        )}
+        {filterMode && needsValue(op) && op !== 'in' && (
+          <Checkbox
+            style={{ gridColumn: '1 / 3' }}
+            checked={fromContext}
+            data-testid={`${p.testId}-from-context`}
+            onChange={(e) => {
+              setFromContext(e.target.checked);
+              setValue(undefined);
+            }}
+          >
+            {t('flows.cond.fromContext')}
+          </Checkbox>
         )}
       </div>
       <Space style={{ marginTop: 6 }}>
@@ -429,14 +488,39 @@ export function NodePanel(p: {
   const human = n.type === 'approval' || n.type === 'task';
   const deadline = n.deadline as Deadline | undefined;
   const dl = durationOf(deadline);
-  const targetFields = n.type === 'create_record' && typeof n.form === 'string' ? p.lookups.formFields(n.form) : undefined;
+  const ownForm = (n.type === 'create_record' || n.type === 'query' || n.type === 'update_record') && typeof n.form === 'string' && n.form ? n.form : null;
+  const targetFields = ownForm ? p.lookups.formFields(ownForm) : undefined;
+  const known = isKnownNodeType(n.type);
+  const allowed = nodeAllowed(String(n.type), p.state.trigger);
 
   return (
     <Form layout="vertical" size="small" data-testid="flow-node-panel">
       <Typography.Title level={5} style={{ marginTop: 0 }}>
-        <Tag>{t(`flows.node.${n.type}`)}</Tag> {label(n.label as Label | undefined, p.id)}
+        <Tag>{nodeTypeText(n.type, t)}</Tag> {label(n.label as Label | undefined, p.id)}
       </Typography.Title>
       <Errors errors={p.errors} testId="flow-node-errors" />
+      {!allowed && (
+        <Alert
+          type="warning"
+          showIcon
+          style={{ marginBottom: 8 }}
+          data-testid="flow-node-guard-warning"
+          message={
+            isGuardTrigger(p.state.trigger)
+              ? t('flows.guard.notAllowed', { types: GUARD_NODE_TYPES.map((x) => t(`flows.node.${x}`)).join(', ') })
+              : t('flows.guard.rejectOnly')
+          }
+        />
+      )}
+      {!known && (
+        <Alert
+          type="info"
+          style={{ marginBottom: 8 }}
+          data-testid="flow-node-unknown"
+          message={t('flows.prop.unknownType')}
+          description={<Typography.Text code style={{ wordBreak: 'break-all' }}>{JSON.stringify(n)}</Typography.Text>}
+        />
+      )}
       <Form.Item label={t('flows.prop.id')} help={idBad ? t('flows.prop.idTaken') : t('flows.prop.idHelp')} validateStatus={idBad ? 'error' : undefined}>
         <Input
           data-testid="flow-prop-id"
@@ -538,10 +622,78 @@ export function NodePanel(p: {
         </>
       )}
 
+      {n.type === 'update_record' && <UpdateTarget node={n} set={set} lookups={p.lookups} />}
+
       {n.type === 'update_record' && (
         <Form.Item label={t('flows.prop.set')}>
-          <FieldValuesEditor value={(n.set as Record<string, unknown> | undefined) ?? {}} onChange={(v) => set({ set: v })} fields={p.lookups.fields} testId="flow-prop-set" />
+          <FieldValuesEditor
+            key={typeof n.form === 'string' ? `form-${n.form}` : 'trigger'}
+            value={(n.set as Record<string, unknown> | undefined) ?? {}}
+            onChange={(v) => set({ set: v })}
+            fields={n.form !== undefined ? (targetFields ?? new Map()) : p.lookups.fields}
+            testId="flow-prop-set"
+          />
         </Form.Item>
+      )}
+
+      {n.type === 'query' && (
+        <>
+          <Form.Item label={t('flows.prop.queryForm')}>
+            <Select
+              data-testid="flow-prop-form"
+              showSearch
+              optionFilterProp="label"
+              value={n.form || undefined}
+              options={p.lookups.forms}
+              onChange={(f: string) => set({ form: f, filter: undefined })}
+            />
+          </Form.Item>
+          <Form.Item label={t('flows.prop.queryName')} help={t('flows.prop.queryNameHelp', { name: typeof n.name === 'string' && n.name ? n.name : '…' })}>
+            <Input data-testid="flow-prop-name" value={typeof n.name === 'string' ? n.name : ''} onChange={(e) => set({ name: e.target.value.trim() })} />
+          </Form.Item>
+          <Form.Item label={t('flows.prop.limit')} help={t('flows.prop.limitHelp')}>
+            <InputNumber
+              data-testid="flow-prop-limit"
+              min={1}
+              max={1000}
+              precision={0}
+              value={typeof n.limit === 'number' ? n.limit : null}
+              onChange={(v) => set({ limit: typeof v === 'number' ? v : undefined })}
+            />
+          </Form.Item>
+          <Form.Item label={t('flows.prop.filter')} help={t('flows.prop.filterHelp')}>
+            <ConditionBuilder
+              key={`${p.id}-${String(n.form)}`}
+              value={n.filter}
+              onChange={(logic) => set({ filter: logic })}
+              vars={[...(targetFields ?? new Map<string, JsonSchema>()).entries()].map(([k, sc]) => ({
+                value: k,
+                label: `${label(sc['x-label'] as Label | undefined, k)} (${k})`,
+                schema: sc,
+              }))}
+              fields={p.lookups.fields}
+              queried={targetFields ?? new Map()}
+              valueVars={p.lookups.vars}
+              testId="flow-prop-filter"
+            />
+          </Form.Item>
+        </>
+      )}
+
+      {n.type === 'reject' && (
+        <>
+          <Typography.Paragraph type="secondary" style={{ fontSize: 12 }}>
+            {t('flows.prop.rejectHelp')}
+          </Typography.Paragraph>
+          <Form.Item label={t('flows.prop.message')} help={t('flows.prop.templateHelp')}>
+            <Input.TextArea
+              data-testid="flow-prop-message"
+              rows={3}
+              value={typeof n.message === 'string' ? n.message : ''}
+              onChange={(e) => set({ message: e.target.value })}
+            />
+          </Form.Item>
+        </>
       )}
 
       {n.type === 'create_record' && (
@@ -631,6 +783,72 @@ export function NodePanel(p: {
         </Button>
       </Popconfirm>
     </Form>
+  );
+}
+
+/** update_record: the trigger record, or another record (`form` + `record`, JSON Logic
+ * giving its id, e.g. `{"var": "record.customer"}`). */
+function UpdateTarget(p: { node: FlowNode; set: (patch: Partial<FlowNode>) => void; lookups: Lookups }) {
+  const { t, label } = useI18n();
+  const n = p.node;
+  const other = n.form !== undefined || n.record !== undefined;
+  const [recordKey, setRecordKey] = useState(0);
+  const form = typeof n.form === 'string' ? n.form : '';
+  // reference fields of the trigger form pointing at the chosen form
+  const refs = [...p.lookups.fields.entries()].filter(([, sc]) => sc['x-type'] === 'reference' && (sc['x-ref'] as { form?: string } | undefined)?.form === form);
+  const rv = valueVar(n.record);
+  return (
+    <>
+      <Form.Item label={t('flows.prop.updateTarget')}>
+        <Radio.Group
+          data-testid="flow-prop-update-target"
+          value={other ? 'other' : 'trigger'}
+          onChange={(e) => {
+            if (e.target.value === 'other') p.set({ form: '', set: {} });
+            else p.set({ form: undefined, record: undefined, set: {} });
+            setRecordKey((k) => k + 1);
+          }}
+          options={[
+            { value: 'trigger', label: t('flows.prop.updateTarget.trigger') },
+            { value: 'other', label: t('flows.prop.updateTarget.other') },
+          ]}
+        />
+      </Form.Item>
+      {other && (
+        <>
+          <Form.Item label={t('flows.prop.form')}>
+            <Select
+              data-testid="flow-prop-update-form"
+              showSearch
+              optionFilterProp="label"
+              value={form || undefined}
+              options={p.lookups.forms}
+              onChange={(f: string) => {
+                const candidates = [...p.lookups.fields.entries()].filter(([, sc]) => sc['x-type'] === 'reference' && (sc['x-ref'] as { form?: string } | undefined)?.form === f);
+                p.set({ form: f, set: {}, record: candidates.length === 1 ? { var: `record.${candidates[0]![0]}` } : n.record });
+                setRecordKey((k) => k + 1);
+              }}
+            />
+          </Form.Item>
+          <Form.Item label={t('flows.prop.record')} help={t('flows.prop.recordHelp')}>
+            {refs.length > 0 && (
+              <Select
+                data-testid="flow-prop-record-ref"
+                style={{ width: '100%', marginBottom: 4 }}
+                placeholder={t('flows.prop.recordRef')}
+                value={rv && rv.startsWith('record.') && refs.some(([k]) => `record.${k}` === rv) ? rv : undefined}
+                options={refs.map(([k, sc]) => ({ value: `record.${k}`, label: `${label(sc['x-label'] as Label | undefined, k)} (record.${k})` }))}
+                onChange={(v: string) => {
+                  p.set({ record: { var: v } });
+                  setRecordKey((k) => k + 1);
+                }}
+              />
+            )}
+            <JsonInput key={recordKey} value={n.record} onChange={(v) => p.set({ record: v })} testId="flow-prop-record" rows={2} />
+          </Form.Item>
+        </>
+      )}
+    </>
   );
 }
 
@@ -760,20 +978,68 @@ export function TriggerPanel(p: { state: FlowState; apply: Apply; lookups: Looku
           data-testid="flow-trigger-type"
           value={tr.type}
           options={TRIGGER_TYPES.map((x) => ({ value: x, label: t(`flows.trigger.type.${x}`) }))}
-          onChange={(type: string) => setTrigger({ type, fields: type === 'record_updated' ? tr.fields : undefined })}
+          onChange={(type: string) => p.apply((s) => ({ ...s, trigger: switchTriggerType(s.trigger, type) }))}
         />
       </Form.Item>
-      <Form.Item label={t('flows.trigger.form')}>
+      {tr.type === 'before_write' && (
+        <Alert
+          type="info"
+          showIcon
+          style={{ marginBottom: 8 }}
+          data-testid="flow-trigger-guard-help"
+          message={t('flows.trigger.guardHelp', { types: GUARD_NODE_TYPES.map((x) => t(`flows.node.${x}`)).join(', ') })}
+        />
+      )}
+      {tr.type === 'schedule' && (
+        <Form.Item
+          label={t('flows.trigger.cron')}
+          help={typeof tr.cron === 'string' && tr.cron.trim() && !cronLooksValid(tr.cron) ? t('flows.trigger.cronBad') : t('flows.trigger.cronHelp')}
+          validateStatus={typeof tr.cron === 'string' && tr.cron.trim() && !cronLooksValid(tr.cron) ? 'warning' : undefined}
+        >
+          <Input data-testid="flow-trigger-cron" value={typeof tr.cron === 'string' ? tr.cron : ''} placeholder="0 9 * * 1" onChange={(e) => setTrigger({ cron: e.target.value })} />
+        </Form.Item>
+      )}
+      <Form.Item label={tr.type === 'schedule' ? t('flows.trigger.formOptional') : t('flows.trigger.form')}>
         <Select
           data-testid="flow-trigger-form"
           showSearch
+          allowClear={tr.type === 'schedule'}
           optionFilterProp="label"
           value={tr.form || undefined}
           options={p.lookups.forms}
-          onChange={(form: string) => setTrigger({ form, fields: undefined, condition: undefined })}
+          onChange={(form: string | undefined) =>
+            setTrigger({
+              form: form ?? (tr.type === 'schedule' ? undefined : ''),
+              fields: undefined,
+              condition: undefined,
+              field: tr.type === 'date_field' ? '' : undefined,
+            })
+          }
         />
       </Form.Item>
-      {tr.type === 'record_updated' && (
+      {tr.type === 'date_field' && (
+        <>
+          <Form.Item label={t('flows.trigger.dateField')}>
+            <Select
+              data-testid="flow-trigger-field"
+              showSearch
+              optionFilterProp="label"
+              value={tr.field || undefined}
+              options={fieldOptions(p.lookups.fields, label, isDate)}
+              onChange={(field: string) => setTrigger({ field })}
+            />
+          </Form.Item>
+          <Form.Item label={t('flows.trigger.offsetDays')} help={t('flows.trigger.offsetHelp')}>
+            <InputNumber
+              data-testid="flow-trigger-offset"
+              precision={0}
+              value={typeof tr.offset_days === 'number' ? tr.offset_days : null}
+              onChange={(v) => setTrigger({ offset_days: typeof v === 'number' ? Math.trunc(v) : undefined })}
+            />
+          </Form.Item>
+        </>
+      )}
+      {(tr.type === 'record_updated' || tr.type === 'before_write') && (
         <Form.Item label={t('flows.trigger.fields')}>
           <Select
             data-testid="flow-trigger-fields"
@@ -786,6 +1052,7 @@ export function TriggerPanel(p: { state: FlowState; apply: Apply; lookups: Looku
           />
         </Form.Item>
       )}
+      {tr.type !== 'schedule' && (
       <Form.Item label={t('flows.trigger.condition')}>
         <ConditionBuilder
           key={tr.form}
@@ -796,6 +1063,7 @@ export function TriggerPanel(p: { state: FlowState; apply: Apply; lookups: Looku
           testId="flow-trigger-cond"
         />
       </Form.Item>
+      )}
     </Form>
   );
 }

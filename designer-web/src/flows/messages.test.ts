@@ -32,8 +32,8 @@ test('keys built from values exist', () => {
     ...['approval', 'task'].map((x) => `flows.kind.${x}`),
     ...['open', 'approved', 'rejected', 'done', 'cancelled'].map((x) => `flows.taskStatus.${x}`),
     ...['running', 'completed', 'cancelled', 'failed'].map((x) => `flows.instance.status.${x}`),
-    ...['outcomes', 'default', 'start', 'required', 'unique'].map((x) => `flows.editor.lint.${x}`),
-    ...['initiator', 'record.id', 'task.outcome', 'task.comment', 'task.by'].map((x) => `flows.cond.var.${x}`),
+    ...['outcomes', 'default', 'start', 'required', 'unique', 'guard', 'guardOnly', 'cron', 'dateField'].map((x) => `flows.editor.lint.${x}`),
+    ...['initiator', 'today', 'record.id', 'task.outcome', 'task.comment', 'task.by'].map((x) => `flows.cond.var.${x}`),
   ];
   expect(keys.filter((k) => !messages[k])).toEqual([]);
 });

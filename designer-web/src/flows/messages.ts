@@ -43,6 +43,10 @@ export const messages: Messages = {
   'flows.editor.lint.start': { 'zh-CN': '需要恰好一个开始节点', en: 'Exactly one start is needed' },
   'flows.editor.lint.required': { 'zh-CN': '请选择触发表单', en: 'Pick the trigger form' },
   'flows.editor.lint.unique': { 'zh-CN': '节点标识重复', en: 'Duplicate node id' },
+  'flows.editor.lint.guard': { 'zh-CN': '写入前校验只能使用开始、查询、设置变量、条件分支、拒绝和结束节点', en: 'A before-write guard may only use start, query, set variable, branch, reject and end nodes' },
+  'flows.editor.lint.guardOnly': { 'zh-CN': '“拒绝写入”节点只能用于写入前校验', en: 'A reject node is only for before-write guards' },
+  'flows.editor.lint.cron': { 'zh-CN': '请填写 cron 表达式', en: 'Enter a cron expression' },
+  'flows.editor.lint.dateField': { 'zh-CN': '请选择日期字段', en: 'Pick the date field' },
 
   // node types
   'flows.node.start': { 'zh-CN': '开始', en: 'Start' },
@@ -57,6 +61,17 @@ export const messages: Messages = {
   'flows.node.notify': { 'zh-CN': '站内通知', en: 'Notify' },
   'flows.node.delay': { 'zh-CN': '等待', en: 'Delay' },
   'flows.node.set_var': { 'zh-CN': '设置变量', en: 'Set variable' },
+  'flows.node.query': { 'zh-CN': '查询记录', en: 'Query records' },
+  'flows.node.reject': { 'zh-CN': '拒绝写入', en: 'Reject the write' },
+  'flows.node.unknown': { 'zh-CN': '未知类型 {type}', en: 'Unknown type {type}' },
+
+  // before-write guards
+  'flows.guard.notAllowed': {
+    'zh-CN': '写入前校验在写入的事务中同步运行,只能使用这些节点:{types}。服务器会拒绝发布此节点。',
+    en: 'A before-write guard runs inside the write and may only use: {types}. The server refuses this node.',
+  },
+  'flows.guard.notAllowedShort': { 'zh-CN': '写入前校验不能用此节点', en: 'Not allowed in a guard' },
+  'flows.guard.rejectOnly': { 'zh-CN': '“拒绝写入”只能用于写入前校验(触发方式为“写入前校验”)', en: 'Reject is only for before-write guards (trigger "Before a write")' },
 
   // node properties
   'flows.prop.id': { 'zh-CN': '节点标识', en: 'Node id' },
@@ -106,6 +121,28 @@ export const messages: Messages = {
   'flows.prop.delete': { 'zh-CN': '删除节点', en: 'Delete node' },
   'flows.prop.noProps': { 'zh-CN': '此节点没有其他属性', en: 'This node has no other properties' },
   'flows.prop.errors': { 'zh-CN': '问题', en: 'Problems' },
+  'flows.prop.unknownType': { 'zh-CN': '设计器不认识这种节点,保存时原样保留', en: 'The designer does not know this node type; it is kept as is when saving' },
+  'flows.prop.queryForm': { 'zh-CN': '查询的表单', en: 'Form to query' },
+  'flows.prop.queryName': { 'zh-CN': '结果变量名', en: 'Result variable' },
+  'flows.prop.queryNameHelp': { 'zh-CN': '匹配的记录(最新的在前)存入 vars.{name}', en: 'The matching records (newest first) go into vars.{name}' },
+  'flows.prop.limit': { 'zh-CN': '最多条数', en: 'At most' },
+  'flows.prop.limitHelp': { 'zh-CN': '1–1000,不填为 100', en: '1–1000; 100 when empty' },
+  'flows.prop.filter': { 'zh-CN': '筛选条件', en: 'Filter' },
+  'flows.prop.filterHelp': {
+    'zh-CN': '左边是所查表单的字段;右边可以是固定值,也可以是上下文值(record.*、vars.*、task.*、发起人、今天)',
+    en: 'Fields of the queried form on the left; a fixed value or a context value (record.*, vars.*, task.*, initiator, today) on the right',
+  },
+  'flows.prop.message': { 'zh-CN': '拒绝提示', en: 'Message' },
+  'flows.prop.rejectHelp': {
+    'zh-CN': '拒绝这次写入:返回 422(规则 guard)和这条提示,什么都不写入。之后不能再连线。',
+    en: 'Refuses the write: 422 (rule guard) with this message, nothing is written. No edges leave it.',
+  },
+  'flows.prop.updateTarget': { 'zh-CN': '更新哪条记录', en: 'Record to update' },
+  'flows.prop.updateTarget.trigger': { 'zh-CN': '触发流程的记录', en: 'The trigger record' },
+  'flows.prop.updateTarget.other': { 'zh-CN': '另一条记录', en: 'Another record' },
+  'flows.prop.record': { 'zh-CN': '记录编号(JSON Logic)', en: 'Record id (JSON Logic)' },
+  'flows.prop.recordHelp': { 'zh-CN': '例如 {"var": "record.customer"}', en: 'e.g. {"var": "record.customer"}' },
+  'flows.prop.recordRef': { 'zh-CN': '取自关联字段', en: 'From a reference field' },
 
   // edges
   'flows.edge.title': { 'zh-CN': '连线 {from} → {to}', en: 'Edge {from} → {to}' },
@@ -125,6 +162,23 @@ export const messages: Messages = {
   'flows.trigger.type.record_created': { 'zh-CN': '新建记录时', en: 'A record is created' },
   'flows.trigger.type.record_updated': { 'zh-CN': '修改记录时', en: 'A record is updated' },
   'flows.trigger.type.manual': { 'zh-CN': '手动发起', en: 'Started by hand' },
+  'flows.trigger.type.date_field': { 'zh-CN': '按日期字段', en: 'On a date field' },
+  'flows.trigger.type.schedule': { 'zh-CN': '定时', en: 'On a schedule' },
+  'flows.trigger.type.before_write': { 'zh-CN': '写入前校验', en: 'Before a write (guard)' },
+  'flows.trigger.guardHelp': {
+    'zh-CN': '写入前校验在新建或修改记录的事务中同步运行,可以用“拒绝写入”拒绝这次写入。只能使用这些节点:{types}。',
+    en: 'A guard runs synchronously inside the create or update, and may refuse it with a reject node. It may only use: {types}.',
+  },
+  'flows.trigger.cron': { 'zh-CN': 'Cron 表达式', en: 'Cron' },
+  'flows.trigger.cronHelp': {
+    'zh-CN': '5 个字段:分 时 日 月 星期(应用时区),例如 “0 9 * * 1” 为每周一 9:00',
+    en: '5 fields: minute hour day month weekday (app time zone); e.g. "0 9 * * 1" is Mondays at 9:00',
+  },
+  'flows.trigger.cronBad': { 'zh-CN': '需要 5 个以空格分隔的字段', en: 'Needs 5 fields separated by spaces' },
+  'flows.trigger.formOptional': { 'zh-CN': '表单(可选)', en: 'Form (optional)' },
+  'flows.trigger.dateField': { 'zh-CN': '日期字段', en: 'Date field' },
+  'flows.trigger.offsetDays': { 'zh-CN': '偏移天数', en: 'Offset in days' },
+  'flows.trigger.offsetHelp': { 'zh-CN': '负数为日期之前,例如 -30 为提前 30 天', en: 'Negative: before the date, e.g. -30 is 30 days before' },
   'flows.trigger.form': { 'zh-CN': '表单', en: 'Form' },
   'flows.trigger.fields': { 'zh-CN': '仅当这些字段变化时(可选)', en: 'Only when one of these fields changed (optional)' },
   'flows.trigger.condition': { 'zh-CN': '触发条件(可选)', en: 'Condition (optional)' },
@@ -150,6 +204,9 @@ export const messages: Messages = {
   'flows.cond.op.empty': { 'zh-CN': '为空', en: 'is empty' },
   'flows.cond.op.not_empty': { 'zh-CN': '不为空', en: 'is not empty' },
   'flows.cond.var.initiator': { 'zh-CN': '发起人', en: 'Initiator' },
+  'flows.cond.var.today': { 'zh-CN': '今天', en: 'Today' },
+  'flows.cond.contextValue': { 'zh-CN': '上下文值', en: 'Context value' },
+  'flows.cond.fromContext': { 'zh-CN': '与上下文值比较(如触发记录的字段、今天)', en: 'Compare with a context value (e.g. a trigger record field, today)' },
   'flows.cond.var.record.id': { 'zh-CN': '记录编号', en: 'Record id' },
   'flows.cond.var.task.outcome': { 'zh-CN': '上一任务的结果', en: 'Last task: outcome' },
   'flows.cond.var.task.comment': { 'zh-CN': '上一任务的意见', en: 'Last task: comment' },

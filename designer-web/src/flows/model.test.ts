@@ -1,4 +1,6 @@
 import { describe, expect, test } from 'vitest';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import {
   NODE_TYPES,
   addNode,
@@ -25,6 +27,11 @@ import {
   updateEdge,
   updateNode,
   withDuration,
+  disallowedNodes,
+  formsOfInterest,
+  memberFieldPaths,
+  referenceTargets,
+  switchTriggerType,
   type FlowDefinition,
 } from './model.ts';
 
@@ -69,6 +76,15 @@ const EVERY: FlowDefinition = {
     { id: 'tell', type: 'notify', to: { initiator: true }, title: 'Order {{record.serial}}', body: 'Approved by {{task.by}}' },
     { id: 'wait', type: 'delay', days: 2 },
     { id: 'remember', type: 'set_var', name: 'approved_by', value: { var: 'task.by' } },
+    {
+      id: 'look',
+      type: 'query',
+      form: 'qualification',
+      name: 'quals',
+      limit: 5,
+      filter: { and: [{ '==': [{ var: 'customer' }, { var: 'record.customer' }] }, { '>=': [{ var: 'expires_on' }, { var: 'today' }] }] },
+    },
+    { id: 'no', type: 'reject', message: 'refused {{record.serial}}' },
     { id: 'meet', type: 'join', mode: { n: 2 } },
     { id: 'done', type: 'end', x_custom: { kept: true } },
   ],
@@ -100,6 +116,8 @@ const EVERY: FlowDefinition = {
     tell: { x: 0, y: 480 },
     wait: { x: 0, y: 600 },
     remember: { x: 0, y: 720 },
+    look: { x: 240, y: 720 },
+    no: { x: 480, y: 720 },
     meet: { x: -200, y: 840 },
     done: { x: 0, y: 960 },
   },
@@ -227,7 +245,7 @@ describe('editing', () => {
   });
 
   test('lint finds a missing outcome and default', () => {
-    let s = fromDefinition(EVERY);
+    let s = removeNode(fromDefinition(EVERY), 'no'); // (reject: only in guards, see below)
     s = { ...s, edges: s.edges.filter((e) => !(e.source === 'approve' && e.data.edge.outcome === 'rejected') && !e.data.edge.default) };
     expect(lint(s).map((p) => `${p.pointer} ${p.rule}`)).toEqual(['/nodes/1 default', '/nodes/2 outcomes']);
   });
@@ -349,5 +367,170 @@ describe('condition builder ↔ JSON Logic', () => {
     expect(isLogicValue({ sha256: 'x', name: 'y' })).toBe(false);
     expect(isLogicValue('urgent')).toBe(false);
     expect(logicVars(EVERY.trigger.condition)).toEqual(['record.priority', 'record.engineer']);
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+// The CRM's flow files and the newer features (query, reject, guards, date / schedule
+// triggers, assignees through a reference, update_record on another record)
+
+const CRM_FLOWS = resolve(import.meta.dirname, '..', '..', '..', 'seed-apps', 'medical-device-crm', 'flows');
+const crmFiles = readdirSync(CRM_FLOWS).filter((f) => f.endsWith('.json')).sort();
+const crm = (key: string) => JSON.parse(readFileSync(join(CRM_FLOWS, `${key}.json`), 'utf8')) as FlowDefinition;
+
+describe('the CRM flow files round-trip unchanged', () => {
+  test('the six known ones are there (others may be added; every file is checked below)', () => {
+    expect(crmFiles).toEqual(expect.arrayContaining([
+      'low_stock.json',
+      'order_guard.json',
+      'qualification_review.json',
+      'second_handling.json',
+      'service_dispatch.json',
+      'warranty_renewal.json',
+    ]));
+  });
+
+  for (const f of crmFiles) {
+    test(f, () => {
+      const x = JSON.parse(readFileSync(join(CRM_FLOWS, f), 'utf8')) as FlowDefinition;
+      const before = JSON.stringify(x);
+      const back = toDefinition(fromDefinition(x));
+      expect(back).toEqual(x);
+      // and a second time through the canvas; the input itself is not modified
+      expect(toDefinition(fromDefinition(back))).toEqual(x);
+      expect(JSON.stringify(x)).toBe(before);
+    });
+  }
+
+  test('the round trip check can fail: a dropped key is noticed', () => {
+    const x = crm('order_guard');
+    const s = fromDefinition(x);
+    const broken = updateNode(s, 'licences', { limit: undefined });
+    expect(toDefinition(broken)).not.toEqual(x);
+    expect(toDefinition({ ...s, extra: {} })).not.toEqual(x); // description lost
+  });
+
+  test('unknown node types and keys are kept', () => {
+    const x: FlowDefinition = {
+      ...crm('low_stock'),
+      nodes: [...crm('low_stock').nodes, { id: 'later', type: 'webhook' as never, url: 'https://example.com', x_future: [1, { a: 2 }] }],
+      edges: [...crm('low_stock').edges, { from: 'tell', to: 'later', x_edge: true }],
+    };
+    x.layout = { ...x.layout, later: { x: 600, y: 0 } };
+    x.trigger = { ...x.trigger, x_trigger: 'kept' };
+    expect(toDefinition(fromDefinition(x))).toEqual(x);
+  });
+});
+
+describe('guards, queries, reject', () => {
+  test('order_guard: no warnings; a task in a guard is flagged at /nodes/N/type', () => {
+    const s = fromDefinition(crm('order_guard'));
+    expect(lint(s)).toEqual([]);
+    expect(disallowedNodes(s).size).toBe(0);
+    const r = addNode(s, 'task', { x: 0, y: 0 });
+    const i = r.state.nodes.findIndex((n) => n.id === r.id);
+    expect(lint(r.state)).toContainEqual({ pointer: `/nodes/${i}/type`, rule: 'guard', message: 'task' });
+    expect([...disallowedNodes(r.state)]).toEqual([r.id]);
+    // the same flow under another trigger: reject is the one out of place
+    const other = { ...s, trigger: switchTriggerType(s.trigger, 'record_created') };
+    expect([...disallowedNodes(other)]).toEqual(['refuse']);
+    expect(lint(other).map((p) => p.rule)).toEqual(['guardOnly']);
+  });
+
+  test('reject is an end: nothing leaves it', () => {
+    const s = fromDefinition(crm('order_guard'));
+    expect(canConnect(s, { source: 'refuse', target: 'end' })).toBe(false);
+    expect(canConnect(s, { source: 'licences', target: 'refuse' })).toBe(true);
+  });
+
+  test('palette templates for query and reject', () => {
+    const s = fromDefinition(emptyDefinition('g', { en: 'G' }, 'sales_order'));
+    const q = addNode(s, 'query', { x: 0, y: 0 });
+    const r = addNode(q.state, 'reject', { x: 0, y: 0 });
+    const def = toDefinition(r.state);
+    expect(def.nodes.find((n) => n.id === 'query_1')).toEqual({ id: 'query_1', type: 'query', form: '', name: '' });
+    expect(def.nodes.find((n) => n.id === 'reject_1')).toEqual({ id: 'reject_1', type: 'reject', message: '' });
+  });
+
+  test('a query filter with context values on the value side round-trips through the builder', () => {
+    const filter = crm('order_guard').nodes.find((n) => n.id === 'licences')!.filter;
+    // plain conditions do not accept a variable as value …
+    expect(parseConds(filter)).toBeNull();
+    // … a filter does
+    const conds = parseConds(filter, { varValues: true });
+    expect(conds).toEqual([
+      { var: 'customer', op: 'eq', value: { var: 'record.customer' } },
+      { var: 'kind', op: 'eq', value: 'distribution_licence' },
+      { var: 'review_status', op: 'eq', value: 'approved' },
+      { var: 'expires_on', op: 'gte', value: { var: 'today' } },
+    ]);
+    expect(condsLogic(conds!)).toEqual(filter);
+  });
+
+  test('query results and today are context variables', () => {
+    const vars = contextVars(['customer'], fromDefinition(crm('order_guard')));
+    expect(vars).toContain('vars.licences');
+    expect(vars).toContain('today');
+    expect(vars).toContain('record.customer');
+  });
+});
+
+describe('triggers', () => {
+  test('switching the type keeps what the new type uses', () => {
+    const tr = crm('warranty_renewal').trigger;
+    expect(switchTriggerType(tr, 'record_created')).toEqual({ type: 'record_created', form: 'device' });
+    expect(switchTriggerType(tr, 'schedule')).toEqual({ type: 'schedule', form: 'device', cron: '0 9 * * 1' });
+    expect(switchTriggerType({ type: 'record_created', form: 'device', condition: { '!': { var: 'record.x' } } }, 'date_field')).toEqual({
+      type: 'date_field',
+      form: 'device',
+      condition: { '!': { var: 'record.x' } },
+      offset_days: 0,
+    });
+    expect(switchTriggerType({ type: 'record_updated', form: 'sales_order', fields: ['customer'] }, 'before_write')).toEqual({
+      type: 'before_write',
+      form: 'sales_order',
+      fields: ['customer'],
+    });
+  });
+
+  test('lint: schedule needs cron, not a form; date_field needs a field', () => {
+    const s = fromDefinition(emptyDefinition('t', { en: 'T' }, ''));
+    expect(lint({ ...s, trigger: { type: 'schedule', cron: '0 9 * * 1' } })).toEqual([]);
+    expect(lint({ ...s, trigger: { type: 'schedule', cron: ' ' } }).map((p) => p.pointer)).toEqual(['/trigger/cron']);
+    expect(lint({ ...s, trigger: { type: 'date_field', form: 'device', offset_days: -30 } }).map((p) => p.pointer)).toEqual(['/trigger/field']);
+    expect(lint(fromDefinition(crm('warranty_renewal')))).toEqual([]);
+  });
+});
+
+describe('assignees through a reference, update_record on another record', () => {
+  const device = new Map<string, Record<string, unknown>>([
+    ['customer', { 'x-type': 'reference', 'x-ref': { form: 'customer', display: 'name' } }],
+    ['responsible_engineer', { 'x-type': 'member' }],
+    ['warranty_end', { 'x-type': 'date' }],
+  ]);
+  const customer = new Map<string, Record<string, unknown>>([
+    ['name', { 'x-type': 'text' }],
+    ['owner', { 'x-type': 'member' }],
+  ]);
+  test('member fields and reference.member paths', () => {
+    expect(referenceTargets(device)).toEqual(['customer']);
+    const paths = memberFieldPaths(device, (f) => (f === 'customer' ? customer : undefined)).map((p) => p.path);
+    expect(paths).toEqual(['responsible_engineer', 'customer.owner']);
+    // without the target's schema (not loaded yet) only the own members
+    expect(memberFieldPaths(device, () => undefined).map((p) => p.path)).toEqual(['responsible_engineer']);
+  });
+
+  test('forms whose schemas the designer loads', () => {
+    expect(formsOfInterest(fromDefinition(crm('qualification_review')), ['customer'])).toEqual(['customer', 'qualification']);
+    expect(formsOfInterest(fromDefinition(crm('order_guard')))).toEqual(['qualification', 'sales_order']);
+  });
+
+  test('update_record form + record survive editing the set list', () => {
+    const s = fromDefinition(crm('qualification_review'));
+    const next = updateNode(s, 'customer_valid', { set: { compliance_status: 'expiring' } });
+    const n = toDefinition(next).nodes.find((x) => x.id === 'customer_valid')!;
+    expect(n.form).toBe('customer');
+    expect(n.record).toEqual({ var: 'record.customer' });
+    expect(n.set).toEqual({ compliance_status: 'expiring' });
   });
 });

@@ -18,8 +18,32 @@ export const NODE_TYPES = [
   'notify',
   'delay',
   'set_var',
+  'query',
+  'reject',
 ] as const;
 export type NodeType = (typeof NODE_TYPES)[number];
+
+/** The node types a `before_write` guard may use (the server refuses others with
+ * pointer `/nodes/N/type`, rule `guard`). */
+export const GUARD_NODE_TYPES: readonly NodeType[] = ['start', 'query', 'set_var', 'branch', 'reject', 'end'];
+
+/** Node types with no outgoing edges (they end the token / the guard). */
+export const TERMINAL_NODE_TYPES: readonly string[] = ['end', 'reject'];
+
+export function isKnownNodeType(t: unknown): t is NodeType {
+  return typeof t === 'string' && (NODE_TYPES as readonly string[]).includes(t);
+}
+
+/** Is this a guard flow (trigger `before_write`)? */
+export function isGuardTrigger(tr: { type?: unknown } | null | undefined): boolean {
+  return tr?.type === 'before_write';
+}
+
+/** May a node of this type be used with this trigger? (guards allow only a few types) */
+export function nodeAllowed(type: string, trigger: { type?: unknown } | null | undefined): boolean {
+  if (isGuardTrigger(trigger)) return (GUARD_NODE_TYPES as readonly string[]).includes(type);
+  return type !== 'reject';
+}
 
 export const KEY_RE = /^[a-z][a-z0-9_]{0,62}$/;
 export const NODE_ID_RE = /^[A-Za-z_][A-Za-z0-9_-]{0,62}$/;
@@ -63,6 +87,14 @@ export interface FlowNode {
   days?: number;
   name?: string;
   value?: unknown;
+  /** query: list filter (JSON Logic; bare variables name fields of `form`). */
+  filter?: unknown;
+  /** query: at most this many records (≤ 1000, server default 100). */
+  limit?: number;
+  /** update_record on another record: JSON Logic giving its id. */
+  record?: unknown;
+  /** reject: the message (strict Handlebars). */
+  message?: string;
   [k: string]: unknown;
 }
 
@@ -78,15 +110,47 @@ export interface FlowEdgeDef {
   [k: string]: unknown;
 }
 
-export type TriggerType = 'record_created' | 'record_updated' | 'manual';
-export const TRIGGER_TYPES: TriggerType[] = ['record_created', 'record_updated', 'manual'];
+export type TriggerType = 'record_created' | 'record_updated' | 'manual' | 'date_field' | 'schedule' | 'before_write';
+export const TRIGGER_TYPES: TriggerType[] = ['record_created', 'record_updated', 'manual', 'date_field', 'schedule', 'before_write'];
 
 export interface Trigger {
   type: TriggerType | string;
-  form: string;
+  /** Required except for `schedule` (optional there). */
+  form?: string;
+  /** record_updated, before_write: only when one of these changed. */
   fields?: string[];
   condition?: unknown;
+  /** date_field: a date or datetime field of `form`. */
+  field?: string;
+  /** date_field: days after the date (negative: before). */
+  offset_days?: number;
+  /** schedule: 5-field cron in the app time zone. */
+  cron?: string;
   [k: string]: unknown;
+}
+
+/** The trigger keys each type uses besides `type` (others are dropped when the type is
+ * switched in the designer; a loaded definition keeps whatever it has). */
+export const TRIGGER_KEYS: Record<TriggerType, string[]> = {
+  record_created: ['form', 'condition'],
+  record_updated: ['form', 'fields', 'condition'],
+  manual: ['form', 'condition'],
+  date_field: ['form', 'field', 'offset_days', 'condition'],
+  schedule: ['cron', 'form'],
+  before_write: ['form', 'fields', 'condition'],
+};
+
+/** The trigger switched to another type: keys the new type does not use are dropped;
+ * a date trigger starts with offset 0. */
+export function switchTriggerType(tr: Trigger, type: string): Trigger {
+  const keys = TRIGGER_KEYS[type as TriggerType];
+  if (!keys) return { ...tr, type };
+  const out: Trigger = { type };
+  for (const k of keys) if (tr[k] !== undefined) out[k] = tr[k];
+  if (type !== 'schedule' && out.form === undefined) out.form = '';
+  if (type === 'date_field' && out.offset_days === undefined) out.offset_days = 0;
+  if (type === 'schedule' && out.cron === undefined) out.cron = '0 9 * * 1';
+  return out;
 }
 
 export interface Point {
@@ -290,6 +354,10 @@ export function nodeTemplate(id: string, type: NodeType): FlowNode {
       return { id, type, hours: 1 };
     case 'set_var':
       return { id, type, name: '', value: null };
+    case 'query':
+      return { id, type, form: '', name: '' };
+    case 'reject':
+      return { id, type, message: '' };
     default:
       return { id, type };
   }
@@ -368,7 +436,7 @@ export function canConnect(s: FlowState, c: Connection): boolean {
   const src = nodeById(s, c.source);
   const dst = nodeById(s, c.target);
   if (!src || !dst) return false;
-  if (src.data.node.type === 'end' || dst.data.node.type === 'start') return false;
+  if (TERMINAL_NODE_TYPES.includes(src.data.node.type) || dst.data.node.type === 'start') return false;
   return !s.edges.some((e) => e.source === c.source && e.target === c.target && (e.sourceHandle ?? null) === (c.sourceHandle ?? null));
 }
 
@@ -526,8 +594,19 @@ export interface Cond {
   /** A context variable: `record.<field>`, `vars.<name>`, `initiator`, `task.outcome` … */
   var: string;
   op: CondOp;
-  /** For `in`: a list. Unused for empty / not_empty. */
+  /** For `in`: a list. Unused for empty / not_empty. With `varValues`, `{var: name}`
+   * (a context value, as in query filters: `customer == record.customer`). */
   value?: unknown;
+}
+
+export interface ParseOptions {
+  /** Accept `{var: …}` on the value side (query filters compare fields with context values). */
+  varValues?: boolean;
+}
+
+/** `{var: name}` → name (the value side of a filter condition), else null. */
+export function valueVar(v: unknown): string | null {
+  return varOf(v);
 }
 
 const CMP: Partial<Record<CondOp, string>> = { eq: '==', ne: '!=', gt: '>', gte: '>=', lt: '<', lte: '<=' };
@@ -556,7 +635,7 @@ function varOf(x: unknown): string | null {
   return isObj(x) && Object.keys(x).length === 1 && typeof x.var === 'string' ? x.var : null;
 }
 
-function parseOne(logic: unknown): Cond | null {
+function parseOne(logic: unknown, opts: ParseOptions = {}): Cond | null {
   if (!isObj(logic)) return null;
   const ops = Object.keys(logic);
   if (ops.length !== 1) return null;
@@ -569,22 +648,25 @@ function parseOne(logic: unknown): Cond | null {
   }
   if (!Array.isArray(arg) || arg.length !== 2) return null;
   const v = varOf(arg[0]);
-  if (!v || (isObj(arg[1]) && varOf(arg[1]) !== null)) return null;
+  const rhsVar = varOf(arg[1]);
+  if (!v || (isObj(arg[1]) && rhsVar !== null && !opts.varValues)) return null;
   if (op === 'in') return Array.isArray(arg[1]) ? { var: v, op: 'in', value: arg[1] } : null;
   const c = CMP_BACK[op];
-  if (!c || isObj(arg[1]) || Array.isArray(arg[1])) return null;
+  if (!c) return null;
+  if (rhsVar !== null && opts.varValues) return { var: v, op: c, value: { var: rhsVar } };
+  if (isObj(arg[1]) || Array.isArray(arg[1])) return null;
   return { var: v, op: c, value: arg[1] };
 }
 
 /** The conditions of a JSON Logic expression of the builder's shapes (one comparison, or
  * `and` of several); [] for none; null when it is something else (shown as JSON). */
-export function parseConds(logic: unknown): Cond[] | null {
+export function parseConds(logic: unknown, opts: ParseOptions = {}): Cond[] | null {
   if (logic === undefined || logic === null) return [];
   if (isObj(logic) && Object.keys(logic).length === 1 && Array.isArray(logic.and)) {
-    const parts = (logic.and as unknown[]).map(parseOne);
+    const parts = (logic.and as unknown[]).map((x) => parseOne(x, opts));
     return parts.every((p) => p !== null) ? (parts as Cond[]) : null;
   }
-  const one = parseOne(logic);
+  const one = parseOne(logic, opts);
   return one ? [one] : null;
 }
 
@@ -603,11 +685,11 @@ export function isLogicValue(v: unknown): boolean {
 /** The context variables a condition may use, for the builder's field list. */
 export function contextVars(recordFields: string[], s: FlowState | null): string[] {
   const vars = recordFields.map((f) => `record.${f}`);
-  vars.push('record.id', 'initiator', 'task.outcome', 'task.comment', 'task.by');
+  vars.push('record.id', 'initiator', 'today', 'task.outcome', 'task.comment', 'task.by');
   if (s) {
     for (const n of s.nodes) {
       const nd = n.data.node;
-      if (nd.type === 'set_var' && typeof nd.name === 'string' && nd.name) vars.push(`vars.${nd.name}`);
+      if ((nd.type === 'set_var' || nd.type === 'query') && typeof nd.name === 'string' && nd.name) vars.push(`vars.${nd.name}`);
       if (nd.type === 'create_record') vars.push(`vars.${n.id}`);
     }
   }
@@ -654,9 +736,70 @@ export function lint(s: FlowState): Problem[] {
     }
     if (nd.type === 'branch' && !outs.some((e) => e.data.edge.default === true))
       out.push({ pointer: `/nodes/${i}`, rule: 'default', message: 'default' });
+    if (typeof nd.type === 'string' && !nodeAllowed(nd.type, s.trigger))
+      out.push({ pointer: `/nodes/${i}/type`, rule: isGuardTrigger(s.trigger) ? 'guard' : 'guardOnly', message: nd.type });
   });
-  if (!s.trigger.form) out.push({ pointer: '/trigger/form', rule: 'required', message: 'form' });
+  const tr = s.trigger;
+  if (tr.type === 'schedule') {
+    if (typeof tr.cron !== 'string' || !tr.cron.trim()) out.push({ pointer: '/trigger/cron', rule: 'cron', message: 'cron' });
+  } else if (!tr.form) out.push({ pointer: '/trigger/form', rule: 'required', message: 'form' });
+  if (tr.type === 'date_field' && !tr.field) out.push({ pointer: '/trigger/field', rule: 'dateField', message: 'field' });
   return out;
+}
+
+/** Nodes not allowed with the trigger (ids): under a before_write trigger every type but
+ * start, query, set_var, branch, reject, end; otherwise reject. */
+export function disallowedNodes(s: FlowState): Set<string> {
+  return new Set(s.nodes.filter((n) => typeof n.data.node.type === 'string' && !nodeAllowed(n.data.node.type, s.trigger)).map((n) => n.id));
+}
+
+/** A cron expression has 5 space-separated fields (the server checks the rest). */
+export function cronLooksValid(c: string): boolean {
+  return c.trim().split(/\s+/).length === 5;
+}
+
+/** Forms whose schemas the designer needs: the trigger form, its reference targets
+ * (for `customer.owner` assignees; given by `refTargets`), and the forms of create_record,
+ * query and update_record nodes. */
+export function formsOfInterest(s: FlowState | null, refTargets: string[] = []): string[] {
+  const out = new Set<string>();
+  if (!s) return [];
+  if (s.trigger.form) out.add(s.trigger.form);
+  for (const f of refTargets) if (f) out.add(f);
+  for (const n of s.nodes) {
+    const nd = n.data.node;
+    if ((nd.type === 'create_record' || nd.type === 'query' || nd.type === 'update_record') && typeof nd.form === 'string' && nd.form) out.add(nd.form);
+  }
+  return [...out].sort();
+}
+
+/** Field paths an assignee `{field}` may name: member fields of the trigger form, and
+ * `ref.member` through each reference field (given the reference's target form fields). */
+export function memberFieldPaths(
+  fields: Map<string, Record<string, unknown>>,
+  targetFields: (form: string) => Map<string, Record<string, unknown>> | undefined,
+): { path: string; via?: string; field: string; form?: string }[] {
+  const out: { path: string; via?: string; field: string; form?: string }[] = [];
+  for (const [k, sc] of fields) if (sc['x-type'] === 'member') out.push({ path: k, field: k });
+  for (const [k, sc] of fields) {
+    if (sc['x-type'] !== 'reference') continue;
+    const ref = sc['x-ref'];
+    const target = isObj(ref) && typeof ref.form === 'string' ? ref.form : null;
+    if (!target) continue;
+    for (const [m, ms] of targetFields(target) ?? new Map<string, Record<string, unknown>>())
+      if (ms['x-type'] === 'member') out.push({ path: `${k}.${m}`, via: k, field: m, form: target });
+  }
+  return out;
+}
+
+/** Reference targets of a form's fields (`x-ref.form`). */
+export function referenceTargets(fields: Map<string, Record<string, unknown>>): string[] {
+  const out = new Set<string>();
+  for (const sc of fields.values()) {
+    const ref = sc['x-ref'];
+    if (sc['x-type'] === 'reference' && isObj(ref) && typeof ref.form === 'string') out.add(ref.form);
+  }
+  return [...out].sort();
 }
 
 // ---------------------------------------------------------------------------------------
