@@ -76,7 +76,7 @@ test('hiding a device field from engineers, then explaining a denial', async () 
   // Writable fields are ticked; write needs read.
   assert.equal(await page.getByTestId('perm-write-status').isChecked(), true);
   assert.equal(await page.getByTestId(`perm-write-${FIELD}`).isChecked(), false);
-  assert.equal(await page.getByTestId('perm-rows').innerText(), 'All records');
+  assert.equal(await page.getByTestId('perm-rows').innerText(), 'Custom filter (JSON Logic)');
 
   await page.getByTestId(`perm-read-${FIELD}`).uncheck();
   assert.equal(await page.getByTestId(`perm-read-${FIELD}`).isChecked(), false);

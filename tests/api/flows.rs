@@ -301,6 +301,27 @@ on_both_stores!(
             "{done}"
         );
         assert_eq!(done["positions"], json!([]));
+        // What the step wrote is shown through each viewer's field mask: the boss has no
+        // role in this app, so the written values are not shown to them; the admin sees them.
+        let updated = |v: &Value| {
+            v["history"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|h| h["action"] == "updated")
+                .cloned()
+                .unwrap()
+        };
+        assert_eq!(
+            updated(&done)["detail"]["set"],
+            json!({"status": "approved"})
+        );
+        let boss_view = get(&boss, &app, &format!("/flow-instances/{inst}")).await;
+        assert_eq!(
+            updated(&boss_view)["detail"]["set"],
+            json!({}),
+            "{boss_view}"
+        );
         assert_eq!(
             get(&boss, &app, "/tasks?status=closed").await["items"][0]["comment"],
             "pumps ordered"

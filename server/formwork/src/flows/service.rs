@@ -348,7 +348,30 @@ impl FlowService {
                           "action": r.try_get::<String>("", "action")?, "actor": r.try_get::<String>("", "actor")?,
                           "detail": r.try_get::<Option<String>>("", "detail")?.and_then(|s| serde_json::from_str::<Value>(&s).ok())}))
             })
-            .collect::<DomainResult<_>>()?;
+            .collect::<DomainResult<Vec<Value>>>()?;
+        let mut history = history;
+        if !caller.is_admin() {
+            // Values a step wrote are shown through the caller's field mask of that form.
+            for h in history.iter_mut() {
+                let (Some(form), Some(set)) = (
+                    h["detail"]["form"].as_str().map(str::to_owned),
+                    h["detail"]["set"].as_object().cloned(),
+                ) else {
+                    continue;
+                };
+                let d = self
+                    .engine
+                    .inner
+                    .auth
+                    .decide(caller, &inst.app, &form)
+                    .await?;
+                let visible: serde_json::Map<String, Value> = set
+                    .into_iter()
+                    .filter(|(k, _)| d.allows("read") && d.can_read(k))
+                    .collect();
+                h["detail"]["set"] = Value::Object(visible);
+            }
+        }
         let definition = store::definition(
             &self.db().read,
             |s, p| self.db().stmt(s, p),
