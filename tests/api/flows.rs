@@ -929,3 +929,66 @@ on_both_stores!(
         );
     }
 );
+
+on_both_stores!(
+    a_record_deleted_trigger_starts_on_soft_delete_only,
+    |app: TestApp| async move {
+        ticket_form(&app).await;
+        user(&app, "boss").await;
+        let mut flow = timer_flow(json!({"type": "record_deleted", "form": "ticket"}));
+        flow["key"] = json!("on_delete");
+        flow["nodes"][1]["title"] = json!("Deleted {{record.title}}");
+        // To the one who deleted it (the boss has no role here, so could not read the title).
+        flow["nodes"][1]["to"] = json!({"initiator": true});
+        expect(
+            app.post("/apps/ops/flows/on_delete/publish", &flow).await,
+            StatusCode::CREATED,
+        )
+        .await;
+        let t = app
+            .create_ok("ops", "ticket", json!({"title": "duplicate"}))
+            .await;
+        expect(
+            app.patch(
+                &format!("/apps/ops/forms/ticket/records/{}", t["id"]),
+                &json!({"data": {"note": "x"}}),
+            )
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(
+            instance_count(&app, "on_delete").await,
+            0,
+            "create and update start nothing"
+        );
+        expect(
+            app.delete(&format!("/apps/ops/forms/ticket/records/{}", t["id"]))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(instance_count(&app, "on_delete").await, 1);
+        eventually("the deletion message", || async {
+            let v = expect(app.get("/inbox").await, StatusCode::OK).await;
+            v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["title"] == "Deleted duplicate")
+                .cloned()
+        })
+        .await;
+        // Restoring is not a delete.
+        expect(
+            app.post(
+                &format!("/apps/ops/forms/ticket/records/{}/restore", t["id"]),
+                &json!({}),
+            )
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(instance_count(&app, "on_delete").await, 1);
+    }
+);

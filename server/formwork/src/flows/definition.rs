@@ -28,6 +28,7 @@ pub const NODE_TYPES: &[&str] = &[
 pub const TRIGGERS: &[&str] = &[
     "record_created",
     "record_updated",
+    "record_deleted",
     "manual",
     "date_field",
     "schedule",

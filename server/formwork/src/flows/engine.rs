@@ -288,7 +288,8 @@ pub(crate) fn due_in(minutes: f64) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-/// The trigger record's current data (Null when it is gone).
+/// The trigger record's current data, also when it was deleted since (a record-deleted
+/// flow reads what was deleted; writes to it are still refused).
 pub(crate) async fn record_data(
     txn: &DatabaseTransaction,
     batch: &Batch,
@@ -300,7 +301,6 @@ pub(crate) async fn record_data(
     Ok(
         crate::store::records::get(txn, batch.backend, &inst.app, form, id)
             .await?
-            .filter(|r| r.deleted_at.is_none())
             .map(|r| r.data)
             .unwrap_or(Value::Null),
     )

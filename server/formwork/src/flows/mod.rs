@@ -32,6 +32,8 @@ pub struct RecordEvent<'a> {
     pub actor: &'a Actor,
     /// Where the record is in the request (`/items/3` in a bulk write), for guard errors.
     pub pointer: String,
+    /// A soft delete (`data` is the record as it was).
+    pub deleted: bool,
 }
 
 /// Start the flows whose trigger matches these writes, in the writer's transaction: an
@@ -58,6 +60,15 @@ pub async fn fire(
         let text: String = row.try_get("", "trigger")?;
         let trigger: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         let kind = trigger["type"].as_str().unwrap_or("");
+        if kind == "date_field" && events.iter().all(|e| e.deleted) {
+            for e in events {
+                timers::forget(txn, batch, &form.app, &flow, e.id).await?;
+            }
+            continue;
+        }
+        if kind == "before_write" && events.iter().any(|e| e.deleted) {
+            continue;
+        }
         if kind == "before_write" {
             let def =
                 store::definition(txn, |s, p| batch.stmt(s, p), &form.app, &flow, version).await?;
@@ -111,6 +122,8 @@ pub async fn fire(
         }
         for e in events {
             let matches = match (kind, e.before) {
+                ("record_deleted", _) => e.deleted,
+                _ if e.deleted => false,
                 ("record_created", None) => true,
                 ("record_updated", Some(before)) => match trigger["fields"].as_array() {
                     Some(fields) if !fields.is_empty() => fields

@@ -98,6 +98,22 @@ pub async fn replan(
     Ok(())
 }
 
+/// A deleted record's plan goes away.
+pub async fn forget(
+    txn: &DatabaseTransaction,
+    batch: &Batch,
+    app: &str,
+    flow: &str,
+    id: i64,
+) -> DomainResult<()> {
+    txn.execute_raw(batch.stmt(
+        "DELETE FROM flow_date_plans WHERE app = $1 AND flow = $2 AND record_id = $3",
+        vec![app.into(), flow.into(), id.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
 /// On publish: plan every live record of the form (see `due_for`: records whose date and
 /// due time are both past are left alone), or compute a schedule's next run.
 pub async fn plan_on_publish(

@@ -269,6 +269,7 @@ pub async fn create_all_by(
             before: None,
             actor,
             pointer: prefix(i),
+            deleted: false,
         })
         .collect();
     crate::flows::fire(txn, batch, form, &events).await?;
@@ -406,6 +407,7 @@ impl WriteOp for UpdateRecords {
                         before: Some(&cur.data),
                         actor: &self.actor,
                         pointer: prefix.clone(),
+                        deleted: false,
                     }],
                 )
                 .await?;
@@ -494,6 +496,22 @@ impl WriteOp for SetDeleted {
                     },
                 )
                 .await?;
+            if self.change == Lifecycle::Delete {
+                crate::flows::fire(
+                    txn,
+                    batch,
+                    form,
+                    &[crate::flows::RecordEvent {
+                        id: row.id,
+                        data: &row.data,
+                        before: Some(&row.data),
+                        actor: &self.actor,
+                        pointer: String::new(),
+                        deleted: true,
+                    }],
+                )
+                .await?;
+            }
             Ok(row.to_api())
         })
     }
