@@ -512,9 +512,18 @@ async fn step(
     batch: &mut Batch,
     token: i64,
 ) -> DomainResult<()> {
+    // Several server processes (PostgreSQL) may pick the same due token: the row lock makes
+    // the second wait and then see that the first moved it on. (SQLite has one writer.)
+    let lock = if batch.backend == crate::store::db::Backend::Postgres {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
     let Some(row) = txn
         .query_one_raw(batch.stmt(
-            "SELECT instance_id, node, status, due_at FROM flow_tokens WHERE id = $1",
+            &format!(
+                "SELECT instance_id, node, status, due_at FROM flow_tokens WHERE id = $1{lock}"
+            ),
             vec![token.into()],
         ))
         .await?

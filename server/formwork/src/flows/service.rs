@@ -878,9 +878,16 @@ impl WriteOp for Complete {
         batch: &'a mut Batch,
     ) -> BoxFuture<'a, DomainResult<Value>> {
         Box::pin(async move {
+            // Lock the task (PostgreSQL, several processes): a second completion waits, then
+            // finds it closed.
+            let lock = if batch.backend == crate::store::db::Backend::Postgres {
+                " FOR UPDATE"
+            } else {
+                ""
+            };
             let row = txn
                 .query_one_raw(batch.stmt(
-                    &format!("SELECT {TASK_COLUMNS} FROM flow_tasks WHERE id = $1"),
+                    &format!("SELECT {TASK_COLUMNS} FROM flow_tasks WHERE id = $1{lock}"),
                     vec![self.task.into()],
                 ))
                 .await?
