@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 use std::collections::{HashMap, HashSet};
 
 use super::definition::{AppFacts, check_publish, check_shape};
-use super::engine::{FlowEngine, decide_node, edges_from, end_instance, node_of, record_data};
+use super::engine::{FlowEngine, decide_node, edges_from, end_instance, node_of};
 use super::store::{self, INSTANCE_COLUMNS, Instance, TASK_COLUMNS, task_json};
 use super::{context, truthy};
 use crate::auth::Caller;
@@ -1052,7 +1052,6 @@ impl WriteOp for Complete {
                 )
                 .await?;
             }
-            let _ = record_data;
             Ok(Value::Null)
         })
     }
