@@ -322,6 +322,28 @@ on_both_stores!(
             json!({}),
             "{boss_view}"
         );
+        // Non-administrators get the flow's shape, not its conditions and settings.
+        assert!(done["definition"]["trigger"].get("condition").is_some());
+        assert!(
+            boss_view["definition"]["trigger"]
+                .get("condition")
+                .is_none(),
+            "{boss_view}"
+        );
+        assert!(
+            boss_view["definition"]["nodes"][1]
+                .get("assignee")
+                .is_none(),
+            "{boss_view}"
+        );
+        assert_eq!(boss_view["definition"]["nodes"][1]["type"], "approval");
+        assert_eq!(boss_view["definition"]["edges"][1]["outcome"], "approved");
+        let listed = get(&boss, &app, "/apps/ops/flows").await;
+        assert_eq!(
+            listed["items"][0]["trigger"],
+            json!({"type": "record_created", "form": "ticket"}),
+            "{listed}"
+        );
         assert_eq!(
             get(&boss, &app, "/tasks?status=closed").await["items"][0]["comment"],
             "pumps ordered"

@@ -55,7 +55,12 @@ impl FlowService {
                 Some(s) => serde_json::from_str(&s).unwrap_or(Value::Null),
                 None => json_text(&r, "draft")?,
             };
-            out.push(json!({"key": r.try_get::<String>("", "key")?, "label": def["label"], "published_version": published, "trigger": def["trigger"]}));
+            let trigger = if caller.is_admin() {
+                def["trigger"].clone()
+            } else {
+                outline_trigger(&def["trigger"])
+            };
+            out.push(json!({"key": r.try_get::<String>("", "key")?, "label": def["label"], "published_version": published, "trigger": trigger}));
         }
         Ok(out)
     }
@@ -380,6 +385,11 @@ impl FlowService {
             inst.version,
         )
         .await?;
+        let definition = if caller.is_admin() {
+            definition
+        } else {
+            outline(&definition)
+        };
         let mut v = inst.to_api();
         if !caller.is_admin() {
             v.as_object_mut().map(|o| o.remove("vars"));
@@ -1055,4 +1065,38 @@ impl WriteOp for Complete {
             Ok(Value::Null)
         })
     }
+}
+
+/// What a non-administrator sees of a flow's trigger: its kind and form, not its
+/// condition (which may name fields and thresholds the caller may not read).
+fn outline_trigger(t: &Value) -> Value {
+    json!({"type": t["type"], "form": t["form"]})
+}
+
+/// The shape of a flow for drawing it — node ids, types and labels, edges with their
+/// outcomes and whether they are the default — without conditions, values, filters or
+/// templates, which may name fields and thresholds the caller may not read.
+pub fn outline(def: &Value) -> Value {
+    let nodes: Vec<Value> = def["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|n| json!({"id": n["id"], "type": n["type"], "label": n["label"]}))
+        .collect();
+    let edges: Vec<Value> = def["edges"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            let mut o = json!({"from": e["from"], "to": e["to"]});
+            for k in ["outcome", "default", "label"] {
+                if let Some(v) = e.get(k) {
+                    o[k] = v.clone();
+                }
+            }
+            o
+        })
+        .collect();
+    json!({"key": def["key"], "label": def["label"], "trigger": outline_trigger(&def["trigger"]),
+           "nodes": nodes, "edges": edges, "layout": def["layout"]})
 }
