@@ -183,7 +183,7 @@ impl WriteOp for Fail {
             };
             let id: i64 = row.try_get("", "instance_id")?;
             let node: String = row.try_get("", "node")?;
-            let inst = store::instance(txn, |s, v| batch.stmt(s, v), id).await?;
+            let inst = store::instance(txn, batch.backend, id).await?;
             end_instance(
                 txn,
                 batch,
@@ -429,10 +429,7 @@ pub(crate) async fn resolve(
                         ))
                         .await?
                 {
-                    let target: Value = match batch.backend {
-                        crate::store::db::Backend::Sqlite => serde_json::from_str(&row.try_get::<String>("", "data")?).unwrap_or(Value::Null),
-                        crate::store::db::Backend::Postgres => row.try_get::<Value>("", "data")?,
-                    };
+                    let target = crate::store::records::data_of(batch.backend, &row)?;
                     if let Some(u) = target.get(member).and_then(Value::as_str) {
                         names.push(u.to_owned());
                     }
@@ -514,11 +511,7 @@ async fn step(
 ) -> DomainResult<()> {
     // Several server processes (PostgreSQL) may pick the same due token: the row lock makes
     // the second wait and then see that the first moved it on. (SQLite has one writer.)
-    let lock = if batch.backend == crate::store::db::Backend::Postgres {
-        " FOR UPDATE"
-    } else {
-        ""
-    };
+    let lock = store::for_update(batch.backend);
     let Some(row) = txn
         .query_one_raw(batch.stmt(
             &format!(
@@ -537,12 +530,7 @@ async fn step(
         return Ok(()); // someone else moved it on
     }
     let node_id: String = row.try_get("", "node")?;
-    let mut inst = store::instance(
-        txn,
-        |s, v| batch.stmt(s, v),
-        row.try_get("", "instance_id")?,
-    )
-    .await?;
+    let mut inst = store::instance(txn, batch.backend, row.try_get("", "instance_id")?).await?;
     if inst.status != "running" {
         store::set_token(txn, batch, token, "done", None).await?;
         return Ok(());
@@ -552,14 +540,7 @@ async fn step(
         .with_timezone(&tz)
         .date_naive()
         .to_string();
-    let def = store::definition(
-        txn,
-        |s, v| batch.stmt(s, v),
-        &inst.app,
-        &inst.flow,
-        inst.version,
-    )
-    .await?;
+    let def = store::definition(txn, batch.backend, &inst.app, &inst.flow, inst.version).await?;
     let node = node_of(&def, &node_id)
         .ok_or_else(|| {
             DomainError::Internal(anyhow::anyhow!(
@@ -978,11 +959,16 @@ fn vars_mut(inst: &mut Instance) -> &mut Map<String, Value> {
 /// Strict Handlebars: a name that is missing (or hidden from the recipient) is an error,
 /// shown in the message instead of an empty value.
 fn render(template: &str, ctx: &Value) -> String {
+    render_strict(template, ctx).unwrap_or_else(|e| format!("[{template}: {e}]"))
+}
+
+/// Strict Handlebars (no HTML escaping: messages are plain text; no helpers that run
+/// code): Err names what could not be rendered.
+pub(crate) fn render_strict(template: &str, ctx: &Value) -> Result<String, String> {
     let mut hb = Handlebars::new();
     hb.set_strict_mode(true);
     hb.register_escape_fn(handlebars::no_escape);
-    hb.render_template(template, ctx)
-        .unwrap_or_else(|e| format!("[{template}: {e}]"))
+    hb.render_template(template, ctx).map_err(|e| e.to_string())
 }
 
 /// A deadline or delay fell due.

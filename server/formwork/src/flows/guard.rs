@@ -14,7 +14,6 @@ use crate::query::filter::Filter;
 use crate::query::sql::{Params, compile};
 use crate::schema::model::FormModel;
 use crate::service::prepare::compute;
-use crate::store::db::Backend;
 use crate::store::writer::Batch;
 
 pub const GUARD_NODES: &[&str] = &["start", "query", "set_var", "branch", "reject", "end"];
@@ -87,12 +86,7 @@ pub async fn query(
     let rows = txn.query_all_raw(batch.stmt(&sql, params.0)).await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
-        let mut data: Value = match batch.backend {
-            Backend::Sqlite => {
-                serde_json::from_str(&r.try_get::<String>("", "data")?).unwrap_or(Value::Null)
-            }
-            Backend::Postgres => r.try_get::<Value>("", "data")?,
-        };
+        let mut data = crate::store::records::data_of(batch.backend, &r)?;
         if let Some(o) = data.as_object_mut() {
             o.insert("id".into(), json!(r.try_get::<i64>("", "id")?));
         }
@@ -184,11 +178,7 @@ pub async fn run(
                     .get("message")
                     .and_then(Value::as_str)
                     .unwrap_or("refused by a rule");
-                let mut hb = handlebars::Handlebars::new();
-                hb.set_strict_mode(true);
-                hb.register_escape_fn(handlebars::no_escape);
-                let message = hb
-                    .render_template(template, &ctx)
+                let message = super::engine::render_strict(template, &ctx)
                     .unwrap_or_else(|_| template.to_owned());
                 return Err(DomainError::invalid_one(
                     &format!("{pointer}/data"),

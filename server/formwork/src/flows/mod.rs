@@ -70,8 +70,7 @@ pub async fn fire(
             continue;
         }
         if kind == "before_write" {
-            let def =
-                store::definition(txn, |s, p| batch.stmt(s, p), &form.app, &flow, version).await?;
+            let def = store::definition(txn, batch.backend, &form.app, &flow, version).await?;
             let tz = timers::app_tz(txn, batch, &form.app).await?;
             let today = chrono::Utc::now()
                 .with_timezone(&tz)

@@ -76,9 +76,7 @@ impl FlowService {
             .ok_or_else(|| DomainError::NotFound(format!("flow {app}/{key}")))?;
         let published: Option<i64> = row.try_get("", "published_version")?;
         let definition = match published {
-            Some(v) => {
-                store::definition(&self.db().read, |s, p| self.db().stmt(s, p), app, key, v).await?
-            }
+            Some(v) => store::definition(&self.db().read, self.db().backend, app, key, v).await?,
             None => Value::Null,
         };
         Ok(
@@ -196,14 +194,7 @@ impl FlowService {
     }
 
     pub async fn version(&self, app: &str, key: &str, version: i64) -> DomainResult<Value> {
-        let def = store::definition(
-            &self.db().read,
-            |s, p| self.db().stmt(s, p),
-            app,
-            key,
-            version,
-        )
-        .await?;
+        let def = store::definition(&self.db().read, self.db().backend, app, key, version).await?;
         Ok(json!({"version": version, "definition": def}))
     }
 
@@ -379,7 +370,7 @@ impl FlowService {
         }
         let definition = store::definition(
             &self.db().read,
-            |s, p| self.db().stmt(s, p),
+            self.db().backend,
             &inst.app,
             &inst.flow,
             inst.version,
@@ -465,14 +456,8 @@ impl FlowService {
             );
             let key = (app.clone(), flow.clone(), version);
             if !defs.contains_key(&key) {
-                let d = store::definition(
-                    &self.db().read,
-                    |s, p| self.db().stmt(s, p),
-                    &app,
-                    &flow,
-                    version,
-                )
-                .await?;
+                let d = store::definition(&self.db().read, self.db().backend, &app, &flow, version)
+                    .await?;
                 defs.insert(key.clone(), d);
             }
             let node = t["node"].as_str().unwrap_or("").to_owned();
@@ -514,13 +499,13 @@ impl FlowService {
         }
         let inst = store::instance(
             &self.db().read,
-            |s, p| self.db().stmt(s, p),
+            self.db().backend,
             task["instance"].as_i64().unwrap_or(0),
         )
         .await?;
         let def = store::definition(
             &self.db().read,
-            |s, p| self.db().stmt(s, p),
+            self.db().backend,
             &inst.app,
             &inst.flow,
             inst.version,
@@ -710,8 +695,7 @@ impl WriteOp for Publish {
                 .transpose()?
                 .flatten();
             if let Some(v) = cur {
-                let last = store::definition(txn, |s, p| batch.stmt(s, p), &self.app, &self.key, v)
-                    .await?;
+                let last = store::definition(txn, batch.backend, &self.app, &self.key, v).await?;
                 if last == self.def {
                     return Ok(json!({"version": v, "published": false}));
                 }
@@ -822,7 +806,7 @@ impl WriteOp for Stop {
         batch: &'a mut Batch,
     ) -> BoxFuture<'a, DomainResult<Value>> {
         Box::pin(async move {
-            let inst = store::instance(txn, |s, p| batch.stmt(s, p), self.id).await?;
+            let inst = store::instance(txn, batch.backend, self.id).await?;
             if inst.status != "running" {
                 return Err(DomainError::conflict(
                     format!("instance {} is {}", self.id, inst.status),
@@ -890,11 +874,7 @@ impl WriteOp for Complete {
         Box::pin(async move {
             // Lock the task (PostgreSQL, several processes): a second completion waits, then
             // finds it closed.
-            let lock = if batch.backend == crate::store::db::Backend::Postgres {
-                " FOR UPDATE"
-            } else {
-                ""
-            };
+            let lock = store::for_update(batch.backend);
             let row = txn
                 .query_one_raw(batch.stmt(
                     &format!("SELECT {TASK_COLUMNS} FROM flow_tasks WHERE id = $1{lock}"),
@@ -933,26 +913,16 @@ impl WriteOp for Complete {
                     ),
                 ));
             }
-            let mut inst = store::instance(
-                txn,
-                |s, p| batch.stmt(s, p),
-                task["instance"].as_i64().unwrap_or(0),
-            )
-            .await?;
+            let mut inst =
+                store::instance(txn, batch.backend, task["instance"].as_i64().unwrap_or(0)).await?;
             if inst.status != "running" {
                 return Err(DomainError::conflict(
                     format!("the flow instance is {}", inst.status),
                     vec![],
                 ));
             }
-            let def = store::definition(
-                txn,
-                |s, p| batch.stmt(s, p),
-                &inst.app,
-                &inst.flow,
-                inst.version,
-            )
-            .await?;
+            let def =
+                store::definition(txn, batch.backend, &inst.app, &inst.flow, inst.version).await?;
             let node_id = task["node"].as_str().unwrap_or("").to_owned();
             let node = node_of(&def, &node_id).cloned().unwrap_or_default();
             if let Some(data) = &self.data

@@ -4,6 +4,7 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction, QueryResult};
 use serde_json::{Value, json};
 
 use crate::error::{DomainError, DomainResult};
+use crate::store::db::Backend;
 use crate::store::oplog::Actor;
 use crate::store::writer::Batch;
 
@@ -201,13 +202,27 @@ impl Instance {
     }
 }
 
+fn stmt(backend: Backend, sql: &str, values: Vec<sea_orm::Value>) -> sea_orm::Statement {
+    sea_orm::Statement::from_sql_and_values(backend.db_backend(), sql, values)
+}
+
+/// ` FOR UPDATE` on PostgreSQL, where several server processes may pick the same row;
+/// nothing on SQLite (one writer).
+pub fn for_update(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Postgres => " FOR UPDATE",
+        Backend::Sqlite => "",
+    }
+}
+
 pub async fn instance(
     conn: &impl ConnectionTrait,
-    batch_stmt: impl Fn(&str, Vec<sea_orm::Value>) -> sea_orm::Statement,
+    backend: Backend,
     id: i64,
 ) -> DomainResult<Instance> {
     let row = conn
-        .query_one_raw(batch_stmt(
+        .query_one_raw(stmt(
+            backend,
             &format!("SELECT {INSTANCE_COLUMNS} FROM flow_instances WHERE id = $1"),
             vec![id.into()],
         ))
@@ -219,13 +234,14 @@ pub async fn instance(
 /// The published definition of a flow version.
 pub async fn definition(
     conn: &impl ConnectionTrait,
-    stmt: impl Fn(&str, Vec<sea_orm::Value>) -> sea_orm::Statement,
+    backend: Backend,
     app: &str,
     flow: &str,
     version: i64,
 ) -> DomainResult<Value> {
     let row = conn
         .query_one_raw(stmt(
+            backend,
             "SELECT definition FROM flow_versions WHERE app = $1 AND flow = $2 AND version = $3",
             vec![app.into(), flow.into(), version.into()],
         ))

@@ -234,8 +234,7 @@ impl WriteOp for Fire {
             }) else {
                 return Ok(Value::Null);
             };
-            let def =
-                store::definition(txn, |s, p| batch.stmt(s, p), &t.app, &t.flow, version).await?;
+            let def = store::definition(txn, batch.backend, &t.app, &t.flow, version).await?;
             let trigger = &def["trigger"];
             let start = def["nodes"]
                 .as_array()

@@ -23,15 +23,20 @@ pub struct RecordRow {
 
 pub const COLUMNS: &str = "id, form_version, data, owner_user, owner_dept, created_by, created_at, updated_by, updated_at, row_version, deleted_at";
 
+/// The `data` column of a records row: JSON text on SQLite, JSONB on PostgreSQL.
+pub fn data_of(backend: Backend, row: &QueryResult) -> Result<Value, DbErr> {
+    match backend {
+        Backend::Sqlite => {
+            let text: String = row.try_get("", "data")?;
+            serde_json::from_str(&text).map_err(|e| DbErr::Json(e.to_string()))
+        }
+        Backend::Postgres => row.try_get("", "data"),
+    }
+}
+
 impl RecordRow {
     pub fn from_row(backend: Backend, row: &QueryResult) -> Result<RecordRow, DbErr> {
-        let data = match backend {
-            Backend::Sqlite => {
-                let text: String = row.try_get("", "data")?;
-                serde_json::from_str(&text).map_err(|e| DbErr::Json(e.to_string()))?
-            }
-            Backend::Postgres => row.try_get("", "data")?,
-        };
+        let data = data_of(backend, row)?;
         Ok(RecordRow {
             id: row.try_get("", "id")?,
             form_version: row.try_get("", "form_version")?,
