@@ -191,14 +191,22 @@ test('an engineer edits own order: read-only fields, a sub-table row, a photo an
   await page.getByTestId('field-photos').locator('input[type=file]').setInputFiles({ name: 'board.png', mimeType: 'image/png', buffer: png });
   await page.getByTestId('field-photos').getByText('board.png').waitFor();
 
+  // Draw a stroke. The page may still be settling (a dropdown closing, the file list
+  // growing), so scroll the pad into view, take its box then, and draw again if the
+  // stroke did not land on the canvas (Save stays disabled until it does).
   const canvas = page.getByTestId('field-customer_signature').locator('canvas');
-  const box = await canvas.boundingBox();
-  await page.mouse.move(box.x + 20, box.y + 30);
-  await page.mouse.down();
-  await page.mouse.move(box.x + 120, box.y + 90, { steps: 8 });
-  await page.mouse.move(box.x + 200, box.y + 40, { steps: 8 });
-  await page.mouse.up();
-  await page.getByTestId('field-customer_signature').getByRole('button', { name: 'Save' }).click();
+  const saveSignature = page.getByTestId('field-customer_signature').getByRole('button', { name: 'Save' });
+  for (let attempt = 0; attempt < 5 && !(await saveSignature.isEnabled()); attempt++) {
+    await canvas.scrollIntoViewIfNeeded();
+    await page.waitForTimeout(200);
+    const box = await canvas.boundingBox();
+    await page.mouse.move(box.x + 20, box.y + 30);
+    await page.mouse.down();
+    await page.mouse.move(box.x + 120, box.y + 90, { steps: 8 });
+    await page.mouse.move(box.x + 200, box.y + 40, { steps: 8 });
+    await page.mouse.up();
+  }
+  await saveSignature.click();
   await page.getByTestId('field-customer_signature').getByText('signature.png').waitFor();
 
   await page.getByTestId('record-reason').fill('on-site visit');
