@@ -26,6 +26,7 @@ test: web lint
 	cd designer-web && npm test
 	python3 seed-apps/check_package.py
 	cargo build --workspace --bins --tests
+	scripts/test-deps.sh
 	PG_URL=$$(scripts/pg-test-cluster.sh start | tail -n 1) && \
 	  FORMWORK_TEST_PG=$$PG_URL cargo test --workspace; status=$$?; \
 	  scripts/pg-test-cluster.sh stop; exit $$status

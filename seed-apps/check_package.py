@@ -669,8 +669,15 @@ def check_flows(pkg, forms, rep):
             rep.err(path, "key must match the file name and " + KEY_RE.pattern)
         check_label(f"{path} label", flow.get("label"), rep)
         trigger = flow.get("trigger") or {}
-        if trigger.get("form") not in forms:
+        formless = trigger.get("type") in ("schedule", "webhook") and "form" not in trigger
+        if not formless and trigger.get("form") not in forms:
             rep.err(path, f"trigger form {trigger.get('form')!r} is not in the package")
+        for nd in flow.get("nodes", []):
+            target = nd.get("form")
+            if target is not None and target not in forms:
+                rep.err(path, f"node {nd.get('id')}: form {target!r} is not in the package")
+            if "as_role" in nd and nd["as_role"] not in roles:
+                rep.err(path, f"node {nd.get('id')}: as_role {nd['as_role']!r} is not in roles/")
         ids = [nd.get("id") for nd in flow.get("nodes", [])]
         if len(ids) != len(set(ids)):
             rep.err(path, "node ids must be unique")

@@ -1014,3 +1014,123 @@ on_both_stores!(
         assert_eq!(instance_count(&app, "on_delete").await, 1);
     }
 );
+
+/// Make the schedule of `flow` due now, as if its time had come (the server keeps running;
+/// its worker picks the timer up on its next pass).
+async fn schedule_due_now(app: &TestApp, flow: &str) {
+    let settings = crate::helpers::settings_for(app.store, app.dir.path(), &app.db_url);
+    let db = formwork::store::db::Db::connect(&settings.database)
+        .await
+        .unwrap();
+    use sea_orm::ConnectionTrait;
+    db.write
+        .execute_unprepared(&format!(
+            "UPDATE flow_schedules SET next_at = '2000-01-01T00:00:00.000Z' WHERE flow = '{flow}'"
+        ))
+        .await
+        .unwrap();
+}
+
+on_both_stores!(
+    preventive_maintenance_creates_one_inspection_order_per_overdue_device_s5,
+    |app: TestApp| async move {
+        crate::crm::install(&app).await;
+        crate::crm::install_flows(&app).await;
+        crate::crm::department(&app, "east", None).await;
+        crate::crm::user(&app, "engineer1", &["engineer"], Some("east")).await;
+        let customer = app
+            .create_ok(
+                "crm",
+                "customer",
+                json!({"name": "瑞金医院", "customer_type": "hospital"}),
+            )
+            .await["id"]
+            .clone();
+        let product = |model: &str, interval: i64| {
+            let body = json!({"name": "监护仪", "model": model, "device_class": "class_ii", "maintenance_interval_days": interval});
+            let app = &app;
+            async move { app.create_ok("crm", "product", body).await["id"].clone() }
+        };
+        let monitor = product("FM-90", 90).await;
+        let mri = product("MR-365", 365).await;
+        let today = chrono::Utc::now()
+            .with_timezone(&chrono_tz::Asia::Shanghai)
+            .date_naive();
+        let ago = |d: i64| (today - chrono::Duration::days(d)).to_string();
+        let device = |serial: &str, product: &Value, last: String| {
+            let body = json!({"product": product, "serial_number": serial, "customer": customer,
+                              "last_inspection_on": last, "service_team": "east", "responsible_engineer": "engineer1"});
+            let app = &app;
+            async move { app.create_ok("crm", "device", body).await }
+        };
+        let due = device("SN-PM-91", &monitor, ago(91)).await;
+        device("SN-PM-89", &monitor, ago(89)).await; // not yet
+        device("SN-PM-200", &mri, ago(200)).await; // its product allows 365 days
+        app.create_ok("crm", "device", json!({"product": monitor, "serial_number": "SN-PM-SCRAP", "customer": customer,
+                                               "last_inspection_on": ago(150), "status": "scrapped"}))
+            .await; // scrapped devices are not inspected
+        let covered = device("SN-PM-OPEN", &monitor, ago(120)).await; // has an open inspection
+        app.create_ok("crm", "service_order", json!({"kind": "inspection", "priority": "normal", "customer": customer,
+                                                      "device": covered["id"], "fault_description": "scheduled", "status": "accepted"}))
+            .await;
+        let inspections = || async {
+            let v = app
+                .list(
+                    "crm",
+                    "service_order",
+                    &[(
+                        "filter",
+                        json!({"==": [{"var": "kind"}, "inspection"]}).to_string(),
+                    )],
+                )
+                .await;
+            v["items"].as_array().unwrap().clone()
+        };
+        assert_eq!(inspections().await.len(), 1);
+
+        for run in 1..=2 {
+            schedule_due_now(&app, "preventive_maintenance").await;
+            eventually("the preventive maintenance run", || async {
+                let v = expect(
+                    app.get("/flow-instances?flow=preventive_maintenance&status=completed")
+                        .await,
+                    StatusCode::OK,
+                )
+                .await;
+                (v["items"].as_array().unwrap().len() == run).then_some(())
+            })
+            .await;
+            // Exactly one order, for the overdue device, on the first run and still one after
+            // the second ("once").
+            let orders = inspections().await;
+            let made: Vec<&Value> = orders
+                .iter()
+                .filter(|o| o["data"]["device"] == due["id"])
+                .collect();
+            let runs = expect(
+                app.get("/flow-instances?flow=preventive_maintenance").await,
+                StatusCode::OK,
+            )
+            .await;
+            let last = expect(
+                app.get(&format!("/flow-instances/{}", runs["items"][0]["id"]))
+                    .await,
+                StatusCode::OK,
+            )
+            .await;
+            assert_eq!(
+                orders.len(),
+                2,
+                "run {run}: {orders:?}\n{}",
+                last["history"]
+            );
+            assert_eq!(made.len(), 1, "run {run}");
+            let o = &made[0]["data"];
+            assert_eq!(o["engineer"], "engineer1");
+            assert_eq!(o["service_team"], "east");
+            assert_eq!(o["status"], "dispatched");
+            assert_eq!(o["customer"], customer);
+            assert_eq!(made[0]["created_by"], "flow:preventive_maintenance");
+        }
+    }
+);

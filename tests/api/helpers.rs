@@ -71,6 +71,11 @@ pub fn settings_for(_store: Store, dir: &std::path::Path, db_url: &str) -> Setti
     s.database.url = SecretUrl::new(db_url);
     s.database.pool_size = 4;
     s.auth.initial_admin_password = formwork::config::Secret::new(ADMIN_PASSWORD);
+    // Flow effects: the tests' HTTP receivers listen on loopback; retries come quickly.
+    s.flows.http_allow = vec!["127.0.0.1".into()];
+    s.flows.outbox_backoff = 1;
+    s.flows.outbox_lease = 5;
+    s.flows.request_timeout = 5;
     s
 }
 
@@ -157,7 +162,27 @@ impl TestApp {
     }
 
     pub async fn spawn_with(store: Store, dir: tempfile::TempDir, db_url: String) -> TestApp {
-        let settings = settings_for(store, dir.path(), &db_url);
+        Self::spawn_configured_in(store, dir, db_url, |_| {}).await
+    }
+
+    /// A server whose settings `configure` adjusts first (e.g. an SMTP server).
+    pub async fn spawn_configured(store: Store, configure: impl FnOnce(&mut Settings)) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db_url = match store {
+            Store::Sqlite => format!("sqlite://{}", dir.path().join("formwork.db").display()),
+            Store::Postgres => fresh_pg_database().await,
+        };
+        Self::spawn_configured_in(store, dir, db_url, configure).await
+    }
+
+    async fn spawn_configured_in(
+        store: Store,
+        dir: tempfile::TempDir,
+        db_url: String,
+        configure: impl FnOnce(&mut Settings),
+    ) -> TestApp {
+        let mut settings = settings_for(store, dir.path(), &db_url);
+        configure(&mut settings);
         let app = Application::build(settings)
             .await
             .expect("the server starts");

@@ -10,6 +10,7 @@ mod crash;
 mod crm;
 mod decisions;
 mod definitions;
+mod effects;
 mod errors;
 mod files;
 mod filters;

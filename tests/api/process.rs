@@ -37,6 +37,17 @@ impl ServerProcess {
     }
 
     async fn start_with(db_url: &str, dir: &Path, log: Option<&Path>) -> ServerProcess {
+        Self::start_env(db_url, dir, log, &[]).await
+    }
+
+    /// Start with extra environment (settings such as `FORMWORK_FLOWS__OUTBOX_LEASE`, or a
+    /// `FORMWORK_FAILPOINT`).
+    pub async fn start_env(
+        db_url: &str,
+        dir: &Path,
+        log: Option<&Path>,
+        env: &[(&str, String)],
+    ) -> ServerProcess {
         let stderr = match log {
             Some(p) => Stdio::from(std::fs::File::create(p).expect("log file")),
             None => Stdio::inherit(),
@@ -55,6 +66,7 @@ impl ServerProcess {
                 "FORMWORK_AUTH__INITIAL_ADMIN_PASSWORD",
                 crate::helpers::ADMIN_PASSWORD,
             )
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdout(Stdio::piped())
             .stderr(stderr)
             .kill_on_drop(true)

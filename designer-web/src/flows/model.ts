@@ -672,7 +672,7 @@ export function parseConds(logic: unknown, opts: ParseOptions = {}): Cond[] | nu
 
 /** Is a `set` / `data` value a JSON Logic expression (rather than a literal)? A plain
  * object with one operator key. */
-const LOGIC_WORDS = new Set(['var', 'if', 'cat', 'and', 'or', 'in', 'min', 'max', 'substr', 'merge', 'map', 'filter', 'reduce', 'all', 'some', 'none', 'missing', 'missing_some']);
+const LOGIC_WORDS = new Set(['var', 'if', 'cat', 'and', 'or', 'in', 'min', 'max', 'substr', 'merge', 'map', 'filter', 'reduce', 'all', 'some', 'none', 'missing', 'missing_some', 'add_days', 'days_between']);
 
 export function isLogicValue(v: unknown): boolean {
   if (!isObj(v)) return false;

@@ -1,6 +1,27 @@
 // Reading form definitions: fields, their platform types, the layout tree, rules and
 // how values are shown. Pure functions, shared by the staff app and the designer preview.
 import jsonLogic from 'json-logic-js';
+
+/** The server's date operators (server/formwork/src/service/prepare.rs), so rules evaluate
+ * the same here: `add_days [date, n]` → `YYYY-MM-DD`, `days_between [a, b]` → whole days. */
+function dateArg(v: unknown): number | null {
+  if (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}/.test(v)) return null;
+  const t = Date.UTC(Number(v.slice(0, 4)), Number(v.slice(5, 7)) - 1, Number(v.slice(8, 10)));
+  return Number.isNaN(t) ? null : t;
+}
+const DAY = 86_400_000;
+export function addDays(date: unknown, n: unknown): string | null {
+  const t = dateArg(date);
+  if (t === null || typeof n !== 'number' || !Number.isFinite(n)) return null;
+  return new Date(t + Math.trunc(n) * DAY).toISOString().slice(0, 10);
+}
+export function daysBetween(a: unknown, b: unknown): number | null {
+  const x = dateArg(a);
+  const y = dateArg(b);
+  return x === null || y === null ? null : Math.round((y - x) / DAY);
+}
+jsonLogic.add_operation('add_days', addDays);
+jsonLogic.add_operation('days_between', daysBetween);
 import type { FormDefinition, JsonSchema, LayoutNode, LayoutRule } from '../api/types.ts';
 
 export const FIELD_TYPES = [

@@ -18,6 +18,38 @@ pub struct Settings {
     pub storage: StorageSettings,
     pub log: LogSettings,
     pub auth: AuthSettings,
+    pub flows: FlowSettings,
+    pub smtp: SmtpSettings,
+}
+
+/// Flows' external effects (docs/flows.md#outbox).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct FlowSettings {
+    /// Destinations an HTTP or webhook node may reach although they are loopback,
+    /// private, link-local or metadata addresses: `host`, `host:port`, or a CIDR block.
+    pub http_allow: Vec<String>,
+    /// Seconds an outbox claim lasts; a worker that dies leaves its claims to others then.
+    pub outbox_lease: u64,
+    /// Deliveries tried before an effect is marked failed.
+    pub outbox_max_attempts: i64,
+    /// Seconds before the first retry; doubled for each further one (capped at an hour).
+    pub outbox_backoff: u64,
+    /// Seconds an HTTP request or SMTP conversation may take.
+    pub request_timeout: u64,
+}
+
+/// The SMTP server flows send email through. No host: email effects wait (and retry)
+/// until one is configured.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    /// "none" (plain), "starttls", or "tls" (implicit TLS, usually port 465).
+    pub tls: String,
+    pub username: String,
+    pub password: Secret,
+    /// The sender, e.g. `Formwork <noreply@example.com>`.
+    pub from: String,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -47,6 +47,8 @@ impl Services {
             forms.clone(),
             records.clone(),
             auth.clone(),
+            settings.flows.clone(),
+            settings.smtp.clone(),
         );
         let flows = crate::flows::FlowService::new(engine);
         let files = FileService::new(
@@ -106,6 +108,8 @@ impl Application {
             services.auth.start_cleanup(),
             // The flow worker: timers that fell due while the server was down fire now.
             services.flows.engine.spawn(),
+            // External effects (email, webhooks, HTTP) committed by flow steps.
+            services.flows.engine.spawn_outbox(),
         ];
         if let Some(password) = services.auth.bootstrap_admin().await? {
             // On the terminal only: never into the log or the database in clear.

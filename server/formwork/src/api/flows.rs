@@ -197,3 +197,46 @@ pub async fn read_message(
     s.flows.read_message(id, &c).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// The address and secret of a webhook flow (administrators).
+pub async fn hook_secret(
+    State(s): State<AppState>,
+    Path((app, flow)): Path<(String, String)>,
+    Auth(c): Auth,
+) -> ApiResult<axum::Json<Value>> {
+    Ok(axum::Json(
+        s.flows.hook_secret(&app, &flow, false, &c).await?,
+    ))
+}
+
+/// A new secret for a webhook flow; the old one stops working.
+pub async fn rotate_hook_secret(
+    State(s): State<AppState>,
+    Path((app, flow)): Path<(String, String)>,
+    Auth(c): Auth,
+) -> ApiResult<axum::Json<Value>> {
+    Ok(axum::Json(
+        s.flows.hook_secret(&app, &flow, true, &c).await?,
+    ))
+}
+
+/// An inbound webhook (no session or token: the HMAC signature is the credential).
+pub async fn hook(
+    State(s): State<AppState>,
+    Path((app, flow)): Path<(String, String)>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+    let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
+    let out = s
+        .flows
+        .receive_hook(
+            &app,
+            &flow,
+            h("x-formwork-timestamp"),
+            h("x-formwork-signature"),
+            &body,
+        )
+        .await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(out)))
+}

@@ -108,7 +108,8 @@ pub fn router(state: AppState, body_limit: usize, web_dir: &Path) -> Router {
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
         .route("/openapi.json", get(openapi::platform))
-        .route("/auth/login", post(auth::login));
+        .route("/auth/login", post(auth::login))
+        .route("/hooks/{app}/{flow}", post(flows::hook));
     let protected = Router::new()
         .route("/auth/logout", post(auth::logout))
         .route("/auth/me", get(auth::me))
@@ -148,6 +149,11 @@ pub fn router(state: AppState, body_limit: usize, web_dir: &Path) -> Router {
             get(flows::version),
         )
         .route("/apps/{app}/flows/{flow}/start", post(flows::start))
+        .route("/apps/{app}/flows/{flow}/hook", get(flows::hook_secret))
+        .route(
+            "/apps/{app}/flows/{flow}/hook/rotate",
+            post(flows::rotate_hook_secret),
+        )
         .route("/flow-instances", get(flows::instances))
         .route("/flow-instances/{id}", get(flows::instance))
         .route("/flow-instances/{id}/cancel", post(flows::cancel))

@@ -237,6 +237,32 @@ impl AuthService {
         })
     }
 
+    /// A caller holding exactly one role of one app and nothing else, for rendering what a
+    /// flow sends outside (email to an address, a webhook) through that role's field mask.
+    pub async fn caller_for_role(&self, app: &str, role: &str) -> DomainResult<Caller> {
+        Ok(Caller {
+            actor: Actor {
+                user: format!("role:{role}"),
+                department: None,
+                address: None,
+                client: Some("formwork flow".into()),
+            },
+            principal: Arc::new(Principal {
+                username: format!("role:{role}"),
+                display_name: role.to_owned(),
+                department: None,
+                platform_role: None,
+                attributes: json!({}),
+                via: Via::Token {
+                    id: "flow".into(),
+                    app: Some(app.to_owned()),
+                    role: Some(role.to_owned()),
+                },
+                epoch: self.current_epoch().await?,
+            }),
+        })
+    }
+
     pub async fn current_epoch(&self) -> DomainResult<i64> {
         let row = self
             .db

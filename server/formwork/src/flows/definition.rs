@@ -19,9 +19,11 @@ pub const NODE_TYPES: &[&str] = &[
     "update_record",
     "create_record",
     "notify",
+    "http",
     "delay",
     "set_var",
     "query",
+    "loop",
     "reject",
 ];
 
@@ -33,6 +35,7 @@ pub const TRIGGERS: &[&str] = &[
     "date_field",
     "schedule",
     "before_write",
+    "webhook",
 ];
 
 /// Keys a node of each type may have (besides id, type, label).
@@ -42,11 +45,15 @@ fn node_keys(kind: &str) -> &'static [&'static str] {
         "approval" | "task" => &["assignee", "mode", "editable", "deadline"],
         "update_record" => &["set", "form", "record"],
         "create_record" => &["form", "data"],
-        "notify" => &["to", "title", "body"],
+        "notify" => &[
+            "to", "title", "body", "channel", "address", "as_role", "url", "payload", "headers",
+        ],
+        "http" => &["method", "url", "headers", "body", "name", "as_role"],
         "delay" => &["minutes", "hours", "days"],
         "set_var" => &["name", "value"],
         "query" => &["form", "filter", "name", "limit"],
         "reject" => &["message"],
+        "loop" => &["over", "as"],
         _ => &[],
     }
 }
@@ -114,7 +121,8 @@ pub fn check_shape(def: &Value, path_key: &str) -> Vec<Detail> {
                 )),
             }
             let schedule = t.get("type").and_then(Value::as_str) == Some("schedule");
-            if !schedule && !t.get("form").is_some_and(Value::is_string) {
+            let formless = schedule || t.get("type").and_then(Value::as_str) == Some("webhook");
+            if !formless && !t.get("form").is_some_and(Value::is_string) {
                 out.push(d("/trigger/form", "required", "the trigger names a form"));
             }
             if schedule && !t.get("cron").is_some_and(Value::is_string) {
@@ -232,7 +240,11 @@ pub fn check_shape(def: &Value, path_key: &str) -> Vec<Detail> {
             }
         }
         for k in e.keys() {
-            if !["id", "from", "to", "when", "default", "outcome", "label"].contains(&k.as_str()) {
+            if ![
+                "id", "from", "to", "when", "default", "outcome", "label", "each",
+            ]
+            .contains(&k.as_str())
+            {
                 out.push(d(
                     format!("{p}/{k}"),
                     "unknown_property",
@@ -356,14 +368,23 @@ pub fn check_publish(def: &Value, facts: &AppFacts) -> Vec<Detail> {
                 ));
             }
         }
-        if let Some(o) = e.get("outcome")
-            && !matches!(o.as_str(), Some("approved" | "rejected"))
-        {
-            out.push(d(
-                format!("/edges/{j}/outcome"),
-                "enum",
-                "outcome is approved or rejected",
-            ));
+        if let Some(o) = e.get("outcome") {
+            let allowed: &[&str] = match kind(nodes[a]).as_str() {
+                "approval" => &["approved", "rejected"],
+                "http" => &["ok", "failed"],
+                _ => &[],
+            };
+            if !o.as_str().is_some_and(|o| allowed.contains(&o)) {
+                out.push(d(
+                    format!("/edges/{j}/outcome"),
+                    "enum",
+                    if allowed.is_empty() {
+                        "only edges out of an approval or an http node have an outcome".to_owned()
+                    } else {
+                        format!("outcome is {}", allowed.join(" or "))
+                    },
+                ));
+            }
         }
     }
     let form = def["trigger"]["form"].as_str().unwrap_or("");
@@ -390,7 +411,13 @@ pub fn check_publish(def: &Value, facts: &AppFacts) -> Vec<Detail> {
             ));
         }
     }
-    if props.is_none() && !(ttype == "schedule" && form.is_empty()) {
+    if ttype == "webhook" && def["trigger"].get("form").is_some() {
+        out.push(d(
+            "/trigger/form",
+            "webhook",
+            "a webhook trigger starts without a record; its body is vars.payload",
+        ));
+    } else if props.is_none() && !(ttype == "schedule" && form.is_empty()) && ttype != "webhook" {
         out.push(d(
             "/trigger/form",
             "exists",
@@ -449,6 +476,76 @@ pub fn check_publish(def: &Value, facts: &AppFacts) -> Vec<Detail> {
                             "an edge out of a branch needs a condition (when) or default",
                         ));
                     }
+                }
+            }
+            "http" => {
+                let ok = out_edges
+                    .iter()
+                    .filter(|e| e.get("outcome").and_then(Value::as_str) != Some("failed"))
+                    .count();
+                let failed = out_edges.len() - ok;
+                if ok != 1 || failed > 1 {
+                    out.push(d(
+                        &p,
+                        "edges",
+                        "an http node needs one edge (or one with outcome ok) and at most one with outcome failed",
+                    ));
+                }
+            }
+            "loop" => {
+                let each: Vec<usize> = outs
+                    .iter()
+                    .copied()
+                    .filter(|&j| edges[j].get("each") == Some(&Value::Bool(true)))
+                    .collect();
+                if each.len() != 1 || outs.len() != 2 {
+                    out.push(d(
+                        &p,
+                        "edges",
+                        "a loop needs two edges: one with \"each\": true into its body, one out when the list is done",
+                    ));
+                } else if let Some(&start) = edges[each[0]]
+                    .get("to")
+                    .and_then(Value::as_str)
+                    .and_then(|t| index.get(t))
+                {
+                    // The body must lead back to the loop for the next item.
+                    let mut seen = vec![false; nodes.len()];
+                    let mut q = VecDeque::from([start]);
+                    seen[start] = true;
+                    while let Some(a) = q.pop_front() {
+                        for &j in &outgoing[a] {
+                            if let Some(&b) = edges[j]
+                                .get("to")
+                                .and_then(Value::as_str)
+                                .and_then(|t| index.get(t))
+                                && !seen[b]
+                            {
+                                seen[b] = true;
+                                q.push_back(b);
+                            }
+                        }
+                    }
+                    if !seen[i] {
+                        out.push(d(
+                            &p,
+                            "loop",
+                            "the body of a loop (the each edge) must lead back to the loop",
+                        ));
+                    }
+                }
+                match n.get("over") {
+                    None => out.push(d(format!("{p}/over"), "required", "a loop needs over: JSON Logic giving the list (e.g. {\"var\": \"vars.due\"} or a sub-table {\"var\": \"record.parts_used\"})")),
+                    Some(o) => check_logic(o, &format!("{p}/over"), &mut out),
+                }
+                if let Some(a) = n.get("as")
+                    && !a.as_str().is_some_and(is_key)
+                {
+                    out.push(d(
+                        format!("{p}/as"),
+                        "key",
+                        "as (vars.<as> holds the current item) is a lower-case key",
+                    ));
                 }
             }
             "parallel" => {
@@ -610,8 +707,14 @@ pub fn check_publish(def: &Value, facts: &AppFacts) -> Vec<Detail> {
                 }
             }
         }
+        if k == "notify" || k == "http" {
+            check_effect(n, &p, &k, facts, &mut out);
+        }
         if k == "notify" {
+            let channel = n.get("channel").and_then(Value::as_str).unwrap_or("inbox");
             match n.get("to") {
+                None if channel == "webhook" => {}
+                None if channel == "email" && n.contains_key("address") => {}
                 None => out.push(d(
                     format!("{p}/to"),
                     "required",
@@ -620,6 +723,9 @@ pub fn check_publish(def: &Value, facts: &AppFacts) -> Vec<Detail> {
                 Some(a) => check_assignee(a, &format!("{p}/to"), props, facts, &mut out),
             }
             for t in ["title", "body"] {
+                if channel == "webhook" {
+                    break;
+                }
                 match n.get(t).and_then(Value::as_str) {
                     None if t == "title" => {
                         out.push(d(format!("{p}/title"), "required", "notify needs a title"))
@@ -656,8 +762,11 @@ pub fn check_publish(def: &Value, facts: &AppFacts) -> Vec<Detail> {
                     );
                     for v in names {
                         let top = v.split('.').next().unwrap_or("");
-                        if !super::guard::is_context_var(&v) && !tp.contains_key(top) {
-                            out.push(d(format!("{p}/filter"), "exists", format!("{v} is neither a field of {target} nor record.*, vars.*, task.*, initiator or today")));
+                        if !super::guard::is_context_var(&v)
+                            && !tp.contains_key(top)
+                            && crate::query::fields::SysCol::parse(top).is_none()
+                        {
+                            out.push(d(format!("{p}/filter"), "exists", format!("{v} is neither a field of {target} (or a system column such as _id) nor record.*, vars.*, task.*, initiator or today")));
                         }
                     }
                 }
@@ -758,6 +867,138 @@ pub fn check_publish(def: &Value, facts: &AppFacts) -> Vec<Detail> {
         }
     }
     out
+}
+
+/// Checks of the nodes with external effects: the notify channel and its settings, the
+/// http node's method, url, headers, body and result name (docs/flows.md#outbox).
+fn check_effect(n: &Map<String, Value>, p: &str, k: &str, facts: &AppFacts, out: &mut Vec<Detail>) {
+    let channel = n.get("channel").and_then(Value::as_str);
+    if k == "notify" {
+        if let Some(c) = n.get("channel")
+            && !matches!(c.as_str(), Some("inbox" | "email" | "webhook"))
+        {
+            out.push(d(
+                format!("{p}/channel"),
+                "enum",
+                "channel is inbox, email or webhook",
+            ));
+        }
+        if channel == Some("email") && n.contains_key("address") && !n.contains_key("as_role") {
+            out.push(d(format!("{p}/as_role"), "required", "an email to addresses needs as_role: the role whose field mask the message is rendered through"));
+        }
+        if n.contains_key("address") && channel != Some("email") {
+            out.push(d(
+                format!("{p}/address"),
+                "channel",
+                "address is for the email channel",
+            ));
+        }
+        if let Some(a) = n.get("address") {
+            check_logic(a, &format!("{p}/address"), out);
+        }
+        for key in ["url", "payload", "headers"] {
+            if n.contains_key(key) && channel != Some("webhook") {
+                out.push(d(
+                    format!("{p}/{key}"),
+                    "channel",
+                    format!("{key} is for the webhook channel"),
+                ));
+            }
+        }
+    }
+    if k == "http" {
+        if let Some(m) = n.get("method")
+            && !matches!(
+                m.as_str(),
+                Some("GET" | "POST" | "PUT" | "PATCH" | "DELETE")
+            )
+        {
+            out.push(d(
+                format!("{p}/method"),
+                "enum",
+                "method is GET, POST, PUT, PATCH or DELETE",
+            ));
+        }
+        if let Some(name) = n.get("name")
+            && !name.as_str().is_some_and(is_key)
+        {
+            out.push(d(
+                format!("{p}/name"),
+                "key",
+                "name (vars.<name> gets the response) is a lower-case key",
+            ));
+        }
+    }
+    if k == "http" || channel == Some("webhook") {
+        match n.get("url").and_then(Value::as_str) {
+            None => out.push(d(format!("{p}/url"), "required", "a url is required")),
+            Some(u) => {
+                if !(u.starts_with("http://") || u.starts_with("https://") || u.starts_with("{{")) {
+                    out.push(d(
+                        format!("{p}/url"),
+                        "url",
+                        "the url starts with http:// or https:// (or is a template giving one)",
+                    ));
+                }
+                if let Err(e) = handlebars::Template::compile(u) {
+                    out.push(d(
+                        format!("{p}/url"),
+                        "template",
+                        format!("not a valid template: {e}"),
+                    ));
+                }
+            }
+        }
+        for (h, v) in n
+            .get("headers")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            match v.as_str() {
+                Some(t) if handlebars::Template::compile(t).is_ok() => {}
+                _ => out.push(d(
+                    format!("{p}/headers/{h}"),
+                    "template",
+                    "a header value is a text template",
+                )),
+            }
+        }
+        if let Some(h) = n.get("headers")
+            && !h.is_object()
+        {
+            out.push(d(
+                format!("{p}/headers"),
+                "type",
+                "headers is an object of name → template",
+            ));
+        }
+        for key in ["payload", "body"] {
+            match n.get(key) {
+                None => {}
+                Some(Value::Object(m)) => {
+                    for (f, v) in m {
+                        check_logic(v, &format!("{p}/{key}/{f}"), out);
+                    }
+                }
+                Some(_) => out.push(d(
+                    format!("{p}/{key}"),
+                    "type",
+                    format!("{key} is an object of key → value (JSON Logic)"),
+                )),
+            }
+        }
+    }
+    if let Some(r) = n.get("as_role") {
+        match r.as_str() {
+            Some(r) if facts.roles.contains(r) => {}
+            _ => out.push(d(
+                format!("{p}/as_role"),
+                "exists",
+                format!("there is no role {r} in this app"),
+            )),
+        }
+    }
 }
 
 fn check_assignee(

@@ -17,6 +17,7 @@ use super::definition::duration_minutes;
 use super::store::{self, Instance};
 use super::{context, flow_actor, log_entry, truthy};
 use crate::auth::AuthService;
+use crate::config::{FlowSettings, SmtpSettings};
 use crate::error::{DomainError, DomainResult};
 use crate::service::forms::FormService;
 use crate::service::prepare::compute;
@@ -33,6 +34,9 @@ pub(crate) struct Inner {
     pub records: RecordService,
     pub auth: AuthService,
     pub wake: Notify,
+    pub outbox_wake: Notify,
+    pub flow_settings: FlowSettings,
+    pub smtp: SmtpSettings,
 }
 
 #[derive(Clone)]
@@ -50,6 +54,8 @@ impl FlowEngine {
         forms: FormService,
         records: RecordService,
         auth: AuthService,
+        flow_settings: FlowSettings,
+        smtp: SmtpSettings,
     ) -> Self {
         FlowEngine {
             inner: Arc::new(Inner {
@@ -59,8 +65,16 @@ impl FlowEngine {
                 records,
                 auth,
                 wake: Notify::new(),
+                outbox_wake: Notify::new(),
+                flow_settings,
+                smtp,
             }),
         }
+    }
+
+    /// Run the outbox delivery worker until the writer closes.
+    pub fn spawn_outbox(&self) -> tokio::task::JoinHandle<()> {
+        super::outbox::spawn(self.inner.clone())
     }
 
     /// Look for due work now (after a task action or a manual start).
@@ -232,7 +246,7 @@ pub(crate) async fn end_instance(
     store::step(
         txn,
         batch,
-        inst.id,
+        inst,
         node,
         status,
         &actor.user,
@@ -306,7 +320,7 @@ pub(crate) async fn record_data(
     )
 }
 
-fn ctx_of(inst: &Instance, data: &Value) -> Value {
+pub(crate) fn ctx_of(inst: &Instance, data: &Value) -> Value {
     let mut ctx = context(
         inst.record_id.unwrap_or(0),
         data,
@@ -337,7 +351,7 @@ async fn go(
 #[allow(clippy::too_many_arguments)]
 async fn pass_on(
     txn: &DatabaseTransaction,
-    batch: &Batch,
+    batch: &mut Batch,
     inst: &Instance,
     token: i64,
     node_id: &str,
@@ -347,7 +361,7 @@ async fn pass_on(
     next: &[String],
 ) -> DomainResult<()> {
     store::set_token(txn, batch, token, "done", None).await?;
-    store::step(txn, batch, inst.id, Some(node_id), action, actor, detail).await?;
+    store::step(txn, batch, inst, Some(node_id), action, actor, detail).await?;
     go(txn, batch, inst, node_id, next).await
 }
 
@@ -379,7 +393,11 @@ async fn finish_check(
     Ok(())
 }
 
-async fn save_vars(txn: &DatabaseTransaction, batch: &Batch, inst: &Instance) -> DomainResult<()> {
+pub(crate) async fn save_vars(
+    txn: &DatabaseTransaction,
+    batch: &Batch,
+    inst: &Instance,
+) -> DomainResult<()> {
     txn.execute_raw(batch.stmt(
         "UPDATE flow_instances SET vars = $2 WHERE id = $1",
         vec![inst.id.into(), inst.vars.to_string().into()],
@@ -577,7 +595,7 @@ async fn step(
             store::step(
                 txn,
                 batch,
-                inst.id,
+                &inst,
                 Some(&node_id),
                 "ended",
                 &actor.user,
@@ -609,7 +627,7 @@ async fn step(
             store::step(
                 txn,
                 batch,
-                inst.id,
+                &inst,
                 Some(&node_id),
                 "branched",
                 &actor.user,
@@ -657,7 +675,7 @@ async fn step(
                 store::step(
                     txn,
                     batch,
-                    inst.id,
+                    &inst,
                     Some(&node_id),
                     "joined",
                     &actor.user,
@@ -703,7 +721,7 @@ async fn step(
             store::step(
                 txn,
                 batch,
-                inst.id,
+                &inst,
                 Some(&node_id),
                 "assigned",
                 &actor.user,
@@ -717,7 +735,7 @@ async fn step(
             store::step(
                 txn,
                 batch,
-                inst.id,
+                &inst,
                 Some(&node_id),
                 "waiting",
                 &actor.user,
@@ -803,11 +821,12 @@ async fn step(
                 .into_iter()
                 .flatten()
             {
-                new.insert(
-                    f.clone(),
-                    compute(v, &ctx)
-                        .map_err(|m| DomainError::invalid_one(&format!("/data/{f}"), "value", m))?,
-                );
+                let value = compute(v, &ctx)
+                    .map_err(|m| DomainError::invalid_one(&format!("/data/{f}"), "value", m))?;
+                // A value that comes out null leaves the field empty (the form's default).
+                if !value.is_null() {
+                    new.insert(f.clone(), value);
+                }
             }
             let compiled = inner.forms.current(&inst.app, &target_form).await?;
             let today = inner.records.today(&inst.app).await?;
@@ -833,6 +852,44 @@ async fn step(
                 &actor.user,
                 json!({"form": target_form, "id": id}),
                 &single,
+            )
+            .await?;
+        }
+        "notify"
+            if node
+                .get("channel")
+                .and_then(Value::as_str)
+                .is_some_and(|c| c != "inbox") =>
+        {
+            let detail =
+                super::outbox::notify_node(inner, txn, batch, &inst, token, &node_id, &node, &data)
+                    .await?;
+            pass_on(
+                txn,
+                batch,
+                &inst,
+                token,
+                &node_id,
+                "notified",
+                &actor.user,
+                detail,
+                &single,
+            )
+            .await?;
+        }
+        "http" => {
+            let detail =
+                super::outbox::http_node(inner, txn, batch, &inst, token, &node_id, &node, &data)
+                    .await?;
+            store::set_token(txn, batch, token, "waiting", None).await?;
+            store::step(
+                txn,
+                batch,
+                &inst,
+                Some(&node_id),
+                "requested",
+                &actor.user,
+                detail,
             )
             .await?;
         }
@@ -910,6 +967,74 @@ async fn step(
             )
             .await?;
         }
+        "loop" => {
+            // State in vars._loops.<node>: the list and the next position. A token
+            // arriving with no state starts the loop; one coming back takes the next item.
+            let as_name = node
+                .get("as")
+                .and_then(Value::as_str)
+                .unwrap_or("item")
+                .to_owned();
+            let state = inst.vars["vars"]["_loops"][&node_id].clone();
+            let (items, pos) = if state.is_object() {
+                (
+                    state["items"].as_array().cloned().unwrap_or_default(),
+                    state["next"].as_u64().unwrap_or(0) as usize,
+                )
+            } else {
+                let ctx = ctx_of(&inst, &data);
+                let list = compute(node.get("over").unwrap_or(&Value::Null), &ctx)
+                    .map_err(|m| DomainError::invalid_one("/over", "value", m))?;
+                (
+                    match list {
+                        Value::Array(a) => a,
+                        Value::Null => Vec::new(),
+                        other => vec![other],
+                    },
+                    0,
+                )
+            };
+            let each = outs
+                .iter()
+                .find(|e| e.get("each") == Some(&Value::Bool(true)))
+                .map(|e| target(e));
+            let done = outs
+                .iter()
+                .find(|e| e.get("each") != Some(&Value::Bool(true)))
+                .map(|e| target(e));
+            let vars = vars_mut(&mut inst);
+            let loops = vars
+                .entry("_loops")
+                .or_insert_with(|| json!({}))
+                .as_object_mut()
+                .ok_or_else(|| {
+                    DomainError::Internal(anyhow::anyhow!("vars._loops is not an object"))
+                })?;
+            let (action, next, detail) = if pos < items.len() {
+                loops.insert(node_id.clone(), json!({"items": items, "next": pos + 1}));
+                let item = items[pos].clone();
+                vars.insert(as_name.clone(), item);
+                vars.insert(format!("{as_name}_index"), json!(pos));
+                ("iterated", each, json!({"index": pos, "of": items.len()}))
+            } else {
+                loops.remove(&node_id);
+                ("looped", done, json!({"count": items.len()}))
+            };
+            save_vars(txn, batch, &inst).await?;
+            let next: Vec<String> = next.into_iter().collect();
+            pass_on(
+                txn,
+                batch,
+                &inst,
+                token,
+                &node_id,
+                action,
+                &actor.user,
+                detail,
+                &next,
+            )
+            .await?;
+        }
         "set_var" => {
             let ctx = ctx_of(&inst, &data);
             let name = node
@@ -943,7 +1068,7 @@ async fn step(
     Ok(())
 }
 
-fn vars_mut(inst: &mut Instance) -> &mut Map<String, Value> {
+pub(crate) fn vars_mut(inst: &mut Instance) -> &mut Map<String, Value> {
     if !inst.vars.is_object() {
         inst.vars = json!({});
     }
@@ -958,7 +1083,7 @@ fn vars_mut(inst: &mut Instance) -> &mut Map<String, Value> {
 
 /// Strict Handlebars: a name that is missing (or hidden from the recipient) is an error,
 /// shown in the message instead of an empty value.
-fn render(template: &str, ctx: &Value) -> String {
+pub(crate) fn render(template: &str, ctx: &Value) -> String {
     render_strict(template, ctx).unwrap_or_else(|e| format!("[{template}: {e}]"))
 }
 
@@ -991,7 +1116,7 @@ async fn fire_timer(
         store::step(
             txn,
             batch,
-            inst.id,
+            inst,
             Some(node_id),
             "timer",
             &actor.user,
@@ -1006,7 +1131,7 @@ async fn fire_timer(
     store::step(
         txn,
         batch,
-        inst.id,
+        inst,
         Some(node_id),
         "deadline",
         &actor.user,
@@ -1055,7 +1180,7 @@ async fn fire_timer(
             store::step(
                 txn,
                 batch,
-                inst.id,
+                inst,
                 Some(node_id),
                 "escalated",
                 &actor.user,
@@ -1123,7 +1248,7 @@ pub(crate) async fn decide_node(
     store::step(
         txn,
         batch,
-        inst.id,
+        inst,
         Some(node_id),
         outcome,
         by,

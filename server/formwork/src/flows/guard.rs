@@ -33,13 +33,33 @@ fn substitute(v: &Value, ctx: &Value) -> Value {
                 v.clone()
             }
         }
-        Value::Object(o) => Value::Object(
-            o.iter()
-                .map(|(k, x)| (k.clone(), substitute(x, ctx)))
-                .collect(),
-        ),
+        Value::Object(o) => {
+            let out = Value::Object(
+                o.iter()
+                    .map(|(k, x)| (k.clone(), substitute(x, ctx)))
+                    .collect(),
+            );
+            // A value computed from the context alone (e.g. `{"add_days": [{"var":
+            // "today"}, -90]}`) becomes a constant the filter compares fields with.
+            match o.keys().next().map(String::as_str) {
+                Some("add_days" | "days_between" | "+" | "-" | "*" | "/" | "cat")
+                    if o.len() == 1 && !has_var(&out) =>
+                {
+                    compute(&out, ctx).unwrap_or(Value::Null)
+                }
+                _ => out,
+            }
+        }
         Value::Array(a) => Value::Array(a.iter().map(|x| substitute(x, ctx)).collect()),
         other => other.clone(),
+    }
+}
+
+fn has_var(v: &Value) -> bool {
+    match v {
+        Value::Object(o) => o.contains_key("var") || o.values().any(has_var),
+        Value::Array(a) => a.iter().any(has_var),
+        _ => false,
     }
 }
 

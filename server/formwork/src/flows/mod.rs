@@ -7,6 +7,7 @@ pub mod cron;
 pub mod definition;
 pub mod engine;
 pub mod guard;
+pub mod outbox;
 pub mod service;
 mod store;
 pub mod timers;

@@ -269,6 +269,142 @@ impl FlowService {
         self.instance(id.as_i64().unwrap_or(0), caller).await
     }
 
+    /// A webhook flow's address and secret (administrators); `rotate` makes a new secret
+    /// (the old one stops working at once).
+    pub async fn hook_secret(
+        &self,
+        app: &str,
+        key: &str,
+        rotate: bool,
+        caller: &Caller,
+    ) -> DomainResult<Value> {
+        caller.require_admin()?;
+        let flow = self.get(app, key).await?;
+        let def = if flow["definition"].is_object() {
+            &flow["definition"]
+        } else {
+            &flow["draft"]
+        };
+        if def["trigger"]["type"] != "webhook" {
+            return Err(DomainError::invalid_one(
+                "/trigger/type",
+                "trigger",
+                format!("flow {key} is not started by a webhook"),
+            ));
+        }
+        let mut out = self
+            .engine
+            .inner
+            .writer
+            .submit(HookSecret {
+                app: app.into(),
+                flow: key.into(),
+                rotate,
+                actor: caller.actor.clone(),
+            })
+            .await?;
+        out["url"] = json!(format!("/api/v1/hooks/{app}/{key}"));
+        out["signature"] = json!(
+            "X-Formwork-Signature: sha256=hex(HMAC-SHA256(secret, X-Formwork-Timestamp + \".\" + body))"
+        );
+        Ok(out)
+    }
+
+    /// An inbound webhook call: the signature (HMAC-SHA256 over `<timestamp>.<body>` with
+    /// the flow's secret) and the timestamp (within five minutes) are checked before
+    /// anything else; then the flow starts with the JSON body as `vars.payload`.
+    pub async fn receive_hook(
+        &self,
+        app: &str,
+        key: &str,
+        timestamp: Option<&str>,
+        signature: Option<&str>,
+        body: &[u8],
+    ) -> DomainResult<Value> {
+        use hmac::{Hmac, Mac};
+        let unauthorized = || {
+            DomainError::Unauthenticated("the webhook signature does not match (X-Formwork-Timestamp, X-Formwork-Signature: sha256=<hex>)".into())
+        };
+        let row = self
+            .db()
+            .query_one(
+                "SELECT secret FROM flow_hooks WHERE app = $1 AND flow = $2",
+                vec![app.into(), key.into()],
+            )
+            .await?;
+        let Some(row) = row else {
+            return Err(unauthorized());
+        };
+        let secret: String = row.try_get("", "secret")?;
+        let (Some(ts), Some(sig)) = (timestamp, signature.and_then(|s| s.strip_prefix("sha256=")))
+        else {
+            return Err(unauthorized());
+        };
+        let Ok(sig) = hex::decode(sig.trim()) else {
+            return Err(unauthorized());
+        };
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes())
+            .map_err(|e| DomainError::Internal(anyhow::anyhow!("hmac: {e}")))?;
+        mac.update(ts.as_bytes());
+        mac.update(b".");
+        mac.update(body);
+        if mac.verify_slice(&sig).is_err() {
+            return Err(unauthorized());
+        }
+        let age = ts
+            .trim()
+            .parse::<i64>()
+            .map(|t| (chrono::Utc::now().timestamp() - t).abs())
+            .unwrap_or(i64::MAX);
+        if age > HOOK_MAX_AGE {
+            return Err(DomainError::Unauthenticated(format!(
+                "X-Formwork-Timestamp (Unix seconds) is more than {HOOK_MAX_AGE} s away from now"
+            )));
+        }
+        let payload: Value = serde_json::from_slice(body).map_err(|e| {
+            DomainError::invalid_one("", "json", format!("the body is not JSON: {e}"))
+        })?;
+        if !payload.is_object() {
+            return Err(DomainError::invalid_one(
+                "",
+                "type",
+                "the body is a JSON object",
+            ));
+        }
+        let flow = self.get(app, key).await?;
+        let (Some(version), true) = (
+            flow["published_version"].as_i64(),
+            flow["definition"]["trigger"]["type"] == "webhook",
+        ) else {
+            return Err(DomainError::conflict(
+                format!("flow {key} is not published with a webhook trigger"),
+                vec![],
+            ));
+        };
+        let start = flow["definition"]["nodes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|n| n["type"] == "start")
+            .and_then(|n| n["id"].as_str())
+            .unwrap_or("start")
+            .to_owned();
+        let id = self
+            .engine
+            .inner
+            .writer
+            .submit(HookStart {
+                app: app.into(),
+                flow: key.into(),
+                version,
+                start,
+                payload,
+            })
+            .await?;
+        self.engine.wake();
+        Ok(json!({"instance": id}))
+    }
+
     fn may_see_sql(caller: &Caller) -> (String, Vec<sea_orm::Value>) {
         if caller.is_admin() {
             ("1 = 1".into(), vec![])
@@ -347,6 +483,16 @@ impl FlowService {
             .collect::<DomainResult<Vec<Value>>>()?;
         let mut history = history;
         if !caller.is_admin() {
+            // External effects may carry values rendered for another audience (a URL, an
+            // address): others see only that they happened.
+            for h in history.iter_mut() {
+                let action = h["action"].as_str().unwrap_or("");
+                if matches!(action, "requested" | "responded" | "request_failed")
+                    || (action == "notified" && h["detail"].get("channel").is_some())
+                {
+                    h["detail"] = json!({"channel": h["detail"]["channel"]});
+                }
+            }
             // Values a step wrote are shown through the caller's field mask of that form.
             for h in history.iter_mut() {
                 let (Some(form), Some(set)) = (
@@ -385,9 +531,24 @@ impl FlowService {
         if !caller.is_admin() {
             v.as_object_mut().map(|o| o.remove("vars"));
         }
-        Ok(
-            json!({"instance": v, "positions": positions, "history": history, "definition": definition}),
-        )
+        let mut out = json!({"instance": v, "positions": positions, "history": history, "definition": definition});
+        if caller.is_admin() {
+            // The outbox rows of this instance: what was sent, what waits, what failed.
+            let effects: Vec<Value> = self
+                .db()
+                .query_all("SELECT node, kind, idempotency_key, status, attempts, next_at, last_error, sent_at FROM flow_outbox WHERE instance_id = $1 ORDER BY id", vec![id.into()])
+                .await?
+                .iter()
+                .map(|r| {
+                    Ok(json!({"node": r.try_get::<String>("", "node")?, "kind": r.try_get::<String>("", "kind")?,
+                              "key": r.try_get::<String>("", "idempotency_key")?, "status": r.try_get::<String>("", "status")?,
+                              "attempts": r.try_get::<i64>("", "attempts")?, "next_at": r.try_get::<String>("", "next_at")?,
+                              "error": r.try_get::<Option<String>>("", "last_error")?, "sent_at": r.try_get::<Option<String>>("", "sent_at")?}))
+                })
+                .collect::<DomainResult<Vec<Value>>>()?;
+            out["effects"] = Value::Array(effects);
+        }
+        Ok(out)
     }
 
     /// Cancel (administrators) or withdraw (the initiator) a running instance.
@@ -722,7 +883,16 @@ impl WriteOp for Publish {
             .await?;
             let mut trigger = self.def["trigger"].clone();
             super::timers::plan_on_publish(txn, batch, &self.app, &self.key, &trigger).await?;
-            if trigger["type"] != "manual" && trigger["type"] != "schedule" {
+            if trigger["type"] == "webhook" {
+                // The secret callers sign with; kept across versions, rotated on request.
+                txn.execute_raw(batch.stmt(
+                    "INSERT INTO flow_hooks (app, flow, secret, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (app, flow) DO NOTHING",
+                    vec![self.app.clone().into(), self.key.clone().into(), crate::auth::password::random_secret().into(), batch.now.clone().into()],
+                ))
+                .await?;
+            }
+            if !["manual", "schedule", "webhook"].contains(&trigger["type"].as_str().unwrap_or(""))
+            {
                 let start = self.def["nodes"]
                     .as_array()
                     .into_iter()
@@ -755,6 +925,117 @@ impl WriteOp for Publish {
         })
     }
 }
+
+/// Starts a webhook flow: no record; the request body is `vars.payload`.
+struct HookStart {
+    app: String,
+    flow: String,
+    version: i64,
+    start: String,
+    payload: Value,
+}
+
+impl WriteOp for HookStart {
+    fn apply<'a>(
+        &'a self,
+        txn: &'a DatabaseTransaction,
+        batch: &'a mut Batch,
+    ) -> BoxFuture<'a, DomainResult<Value>> {
+        Box::pin(async move {
+            let actor = Actor {
+                user: "webhook".into(),
+                department: None,
+                address: None,
+                client: Some(format!("webhook {}", self.flow)),
+            };
+            let id = store::start_instance(
+                txn,
+                batch,
+                store::NewInstance {
+                    app: &self.app,
+                    flow: &self.flow,
+                    version: self.version,
+                    form: None,
+                    record_id: None,
+                    initiator: &actor.user,
+                    start: &self.start,
+                },
+                &actor,
+            )
+            .await?;
+            txn.execute_raw(batch.stmt(
+                "UPDATE flow_instances SET vars = $2 WHERE id = $1",
+                vec![id.into(), json!({"vars": {"payload": self.payload}}).to_string().into()],
+            ))
+            .await?;
+            Ok(json!(id))
+        })
+    }
+}
+
+/// Creates (or with `rotate`, replaces) the secret of a webhook flow.
+struct HookSecret {
+    app: String,
+    flow: String,
+    rotate: bool,
+    actor: Actor,
+}
+
+impl WriteOp for HookSecret {
+    fn apply<'a>(
+        &'a self,
+        txn: &'a DatabaseTransaction,
+        batch: &'a mut Batch,
+    ) -> BoxFuture<'a, DomainResult<Value>> {
+        Box::pin(async move {
+            let fresh = crate::auth::password::random_secret();
+            let sql = if self.rotate {
+                "INSERT INTO flow_hooks (app, flow, secret, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (app, flow) DO UPDATE SET secret = excluded.secret, created_at = excluded.created_at"
+            } else {
+                "INSERT INTO flow_hooks (app, flow, secret, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (app, flow) DO NOTHING"
+            };
+            txn.execute_raw(batch.stmt(
+                sql,
+                vec![
+                    self.app.clone().into(),
+                    self.flow.clone().into(),
+                    fresh.into(),
+                    batch.now.clone().into(),
+                ],
+            ))
+            .await?;
+            if self.rotate {
+                batch
+                    .log(
+                        txn,
+                        super::log_entry(
+                            &self.actor,
+                            "flow.hook_secret",
+                            &self.app,
+                            None,
+                            None,
+                            json!({"flow": self.flow, "rotated": true}),
+                            None,
+                        ),
+                    )
+                    .await?;
+            }
+            let row = txn
+                .query_one_raw(batch.stmt(
+                    "SELECT secret, created_at FROM flow_hooks WHERE app = $1 AND flow = $2",
+                    vec![self.app.clone().into(), self.flow.clone().into()],
+                ))
+                .await?
+                .ok_or_else(|| DomainError::Internal(anyhow::anyhow!("no hook secret")))?;
+            Ok(
+                json!({"secret": row.try_get::<String>("", "secret")?, "created_at": row.try_get::<String>("", "created_at")?}),
+            )
+        })
+    }
+}
+
+/// How old a signed webhook call may be (seconds), against replays.
+pub const HOOK_MAX_AGE: i64 = 300;
 
 struct ManualStart {
     app: String,
@@ -1024,7 +1305,7 @@ impl WriteOp for Complete {
                 store::step(
                     txn,
                     batch,
-                    inst.id,
+                    &inst,
                     Some(&node_id),
                     &self.outcome,
                     &self.actor.user,

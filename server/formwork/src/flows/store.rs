@@ -43,14 +43,15 @@ pub async fn start_instance(
         .ok_or_else(|| DomainError::Internal(anyhow::anyhow!("no instance id returned")))?;
     let id: i64 = row.try_get("", "id")?;
     insert_token(txn, batch, id, n.start, None, "ready", None).await?;
-    step(
+    // The start is logged as `flow.start` below; its history line needs no entry of its own.
+    history(
         txn,
         batch,
         id,
         Some(n.start),
         "started",
         &actor.user,
-        json!({"flow": n.flow, "version": n.version}),
+        &json!({"flow": n.flow, "version": n.version}),
     )
     .await?;
     batch
@@ -111,15 +112,14 @@ pub async fn set_token(
     Ok(())
 }
 
-/// One line of an instance's history.
-pub async fn step(
+async fn history(
     txn: &DatabaseTransaction,
     batch: &Batch,
     instance: i64,
     node: Option<&str>,
     action: &str,
     actor: &str,
-    detail: Value,
+    detail: &Value,
 ) -> DomainResult<()> {
     txn.execute_raw(batch.stmt(
         "INSERT INTO flow_steps (instance_id, at, node, action, actor, detail) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -134,6 +134,44 @@ pub async fn step(
     ))
     .await?;
     Ok(())
+}
+
+/// One line of an instance's history, also written to the operation log (`flow.step`),
+/// so the tamper-evident log holds every step and decision of every flow.
+pub async fn step(
+    txn: &DatabaseTransaction,
+    batch: &mut Batch,
+    inst: &Instance,
+    node: Option<&str>,
+    action: &str,
+    actor: &str,
+    detail: Value,
+) -> DomainResult<()> {
+    history(txn, batch, inst.id, node, action, actor, &detail).await?;
+    let who = if actor.starts_with("flow:") {
+        super::flow_actor(&inst.flow)
+    } else {
+        Actor {
+            user: actor.to_owned(),
+            department: None,
+            address: None,
+            client: Some("formwork flow".into()),
+        }
+    };
+    batch
+        .log(
+            txn,
+            super::log_entry(
+                &who,
+                "flow.step",
+                &inst.app,
+                inst.form.as_deref(),
+                inst.record_id,
+                json!({"instance": inst.id, "flow": inst.flow, "node": node, "action": action, "detail": detail}),
+                None,
+            ),
+        )
+        .await
 }
 
 pub async fn inbox(

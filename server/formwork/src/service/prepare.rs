@@ -196,11 +196,72 @@ pub fn validate(form: &CompiledForm, data: &Value, prefix: &str, details: &mut V
     }
 }
 
-/// Evaluate a JSON Logic formula over the record's data.
+/// Evaluate a JSON Logic formula over the record's data. Besides the standard operators
+/// the platform adds two date operators (docs/field-types.md#formulas): `add_days`
+/// `[date, n]` → the date n days later (`YYYY-MM-DD`), and `days_between` `[a, b]` → whole
+/// days from a to b. Both read the date part of dates and datetimes and give null for
+/// anything else.
 pub fn compute(formula: &Value, data: &Value) -> Result<Value, String> {
-    let out = datalogic_rs::eval_str(&formula.to_string(), &data.to_string())
+    let out = engine()
+        .eval_str(&formula.to_string(), &data.to_string())
         .map_err(|e| e.to_string())?;
     serde_json::from_str(&out).map_err(|e| e.to_string())
+}
+
+fn engine() -> &'static datalogic_rs::Engine {
+    static ENGINE: std::sync::OnceLock<datalogic_rs::Engine> = std::sync::OnceLock::new();
+    ENGINE.get_or_init(|| {
+        datalogic_rs::Engine::builder()
+            .add_operator("add_days", AddDays)
+            .add_operator("days_between", DaysBetween)
+            .build()
+    })
+}
+
+fn date_arg(v: Option<&&datalogic_rs::DataValue<'_>>) -> Option<chrono::NaiveDate> {
+    let s = v?.as_str()?;
+    chrono::NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d").ok()
+}
+
+struct AddDays;
+
+impl datalogic_rs::CustomOperator for AddDays {
+    fn evaluate<'a>(
+        &self,
+        args: &[&'a datalogic_rs::DataValue<'a>],
+        _ctx: &mut datalogic_rs::operator::EvalContext<'_, 'a>,
+        arena: &'a datalogic_rs::bumpalo::Bump,
+    ) -> datalogic_rs::Result<&'a datalogic_rs::DataValue<'a>> {
+        use datalogic_rs::ArenaExt;
+        let n = args
+            .get(1)
+            .and_then(|v| v.as_f64())
+            .map(|n| n.trunc() as i64);
+        match (date_arg(args.first()), n) {
+            (Some(d), Some(n)) => match d.checked_add_signed(chrono::Duration::days(n)) {
+                Some(out) => Ok(arena.string(&out.format("%Y-%m-%d").to_string())),
+                None => Ok(arena.null()),
+            },
+            _ => Ok(arena.null()),
+        }
+    }
+}
+
+struct DaysBetween;
+
+impl datalogic_rs::CustomOperator for DaysBetween {
+    fn evaluate<'a>(
+        &self,
+        args: &[&'a datalogic_rs::DataValue<'a>],
+        _ctx: &mut datalogic_rs::operator::EvalContext<'_, 'a>,
+        arena: &'a datalogic_rs::bumpalo::Bump,
+    ) -> datalogic_rs::Result<&'a datalogic_rs::DataValue<'a>> {
+        use datalogic_rs::ArenaExt;
+        match (date_arg(args.first()), date_arg(args.get(1))) {
+            (Some(a), Some(b)) => Ok(arena.i64((b - a).num_days())),
+            _ => Ok(arena.null()),
+        }
+    }
 }
 
 /// RFC 7396 JSON merge patch.
@@ -234,6 +295,23 @@ mod tests {
         let f = json!({"reduce": [{"map": [{"var": "parts"}, {"*": [{"var": "qty"}, {"var": "unit_cost"}]}]}, {"+": [{"var": "current"}, {"var": "accumulator"}]}, 0]});
         let d = json!({"parts": [{"qty": 2, "unit_cost": 10.5}, {"qty": 1, "unit_cost": 4}]});
         assert_eq!(compute(&f, &d).unwrap().as_f64(), Some(25.0));
+    }
+
+    #[test]
+    fn date_operators_add_days_and_count_days_between() {
+        let d = json!({"last": "2026-01-31", "at": "2026-03-02T10:00:00Z"});
+        let f = json!({"add_days": [{"var": "last"}, 30]});
+        assert_eq!(compute(&f, &d).unwrap(), json!("2026-03-02"));
+        let f = json!({"add_days": [{"var": "last"}, -31]});
+        assert_eq!(compute(&f, &d).unwrap(), json!("2025-12-31"));
+        let f = json!({"days_between": [{"var": "last"}, {"var": "at"}]});
+        assert_eq!(compute(&f, &d).unwrap(), json!(30));
+        let f = json!({"days_between": [{"var": "at"}, {"var": "last"}]});
+        assert_eq!(compute(&f, &d).unwrap(), json!(-30));
+        let f = json!({"days_between": [{"var": "missing"}, {"var": "last"}]});
+        assert_eq!(compute(&f, &d).unwrap(), Value::Null);
+        let f = json!({">": [{"days_between": [{"var": "last"}, "2026-05-02"]}, 90]});
+        assert_eq!(compute(&f, &d).unwrap(), json!(true));
     }
 
     #[test]

@@ -202,7 +202,56 @@ FOR EACH STATEMENT EXECUTE FUNCTION oplog_append_only();
         sqlite: FLOW_TIMERS_SQL,
         postgres: FLOW_TIMERS_SQL,
     },
+    Migration {
+        version: 5,
+        name: "flow_outbox",
+        sqlite: FLOW_OUTBOX_SQLITE,
+        postgres: FLOW_OUTBOX_POSTGRES,
+    },
 ];
+
+/// External effects of flows (email, webhook, HTTP), written in the step's transaction
+/// and delivered afterwards with their idempotency key; and the secrets of inbound
+/// webhook triggers.
+macro_rules! flow_outbox_sql {
+    ($id:literal) => {
+        concat!(
+            r#"
+CREATE TABLE flow_outbox (
+  id "#,
+            $id,
+            r#",
+  instance_id BIGINT NOT NULL,
+  token_id BIGINT NOT NULL,
+  node TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  request TEXT NOT NULL,
+  idempotency_key TEXT NOT NULL UNIQUE,
+  waits BIGINT NOT NULL,
+  status TEXT NOT NULL,
+  attempts BIGINT NOT NULL DEFAULT 0,
+  next_at TEXT NOT NULL,
+  last_error TEXT,
+  response TEXT,
+  created_at TEXT NOT NULL,
+  sent_at TEXT
+);
+CREATE INDEX flow_outbox_due ON flow_outbox (status, next_at);
+CREATE INDEX flow_outbox_by_instance ON flow_outbox (instance_id, id);
+CREATE TABLE flow_hooks (
+  app TEXT NOT NULL,
+  flow TEXT NOT NULL,
+  secret TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (app, flow)
+);
+"#
+        )
+    };
+}
+const FLOW_OUTBOX_SQLITE: &str = flow_outbox_sql!("INTEGER PRIMARY KEY");
+const FLOW_OUTBOX_POSTGRES: &str =
+    flow_outbox_sql!("BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY");
 
 /// Durable timers of date-field and schedule triggers: one planned start per (flow,
 /// record) and the next run of each schedule. A row that fell due while the server was
