@@ -1134,3 +1134,238 @@ on_both_stores!(
         }
     }
 );
+
+/// The open task of `c` for record `record`, if any.
+async fn open_task(c: &Client, app: &TestApp, record: &Value) -> Option<Value> {
+    let v = get(c, app, "/tasks").await;
+    v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["record"] == *record && t["status"] == "open")
+        .cloned()
+}
+
+async fn act(
+    c: &Client,
+    app: &TestApp,
+    task: &Value,
+    action: &str,
+    body: Value,
+) -> (StatusCode, Value) {
+    let r = c
+        .post(app.url(&format!("/tasks/{}/{action}", task["id"])))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let s = r.status();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+on_both_stores!(
+    tasks_can_be_transferred_returned_and_signed_in_sequence,
+    |app: TestApp| async move {
+        ticket_form(&app).await;
+        let role = json!({"key": "signers", "label": {"en": "Signers"},
+                          "permissions": {"ticket": {"actions": ["read"], "rows": "all", "read": ["*"]}}});
+        expect(
+            app.put("/apps/ops/roles/signers", &role).await,
+            StatusCode::OK,
+        )
+        .await;
+        let alice = user(&app, "alice").await;
+        let bob = user(&app, "bob").await;
+        let s1 = user(&app, "s1").await;
+        let s2 = user(&app, "s2").await;
+        let carol = user(&app, "carol").await;
+        for u in ["s1", "s2"] {
+            expect(
+                app.put(
+                    &format!("/admin/users/{u}/roles"),
+                    &json!({"ops": ["signers"]}),
+                )
+                .await,
+                StatusCode::OK,
+            )
+            .await;
+        }
+        let def = json!({
+            "key": "review", "label": {"en": "Review"},
+            "trigger": {"type": "record_created", "form": "ticket"},
+            "nodes": [
+                {"id": "start", "type": "start"},
+                {"id": "check", "type": "task", "label": {"en": "Check"}, "assignee": {"user": "alice"}},
+                {"id": "sign", "type": "approval", "label": {"en": "Sign"}, "assignee": {"role": "signers"}, "mode": "sequential"},
+                {"id": "ok", "type": "update_record", "set": {"status": "approved"}},
+                {"id": "no", "type": "update_record", "set": {"status": "rejected"}},
+                {"id": "end", "type": "end"}
+            ],
+            "edges": [
+                {"from": "start", "to": "check"}, {"from": "check", "to": "sign"},
+                {"from": "sign", "to": "ok", "outcome": "approved"}, {"from": "sign", "to": "no", "outcome": "rejected"},
+                {"from": "ok", "to": "end"}, {"from": "no", "to": "end"}
+            ]
+        });
+        expect(
+            app.post("/apps/ops/flows/review/publish", &def).await,
+            StatusCode::CREATED,
+        )
+        .await;
+        let t = app
+            .create_ok("ops", "ticket", json!({"title": "new pump"}))
+            .await;
+        let rec = t["id"].clone();
+        let complete = |c: Client, task: Value, outcome: &'static str| {
+            let url = app.url(&format!("/tasks/{}/complete", task["id"]));
+            async move {
+                let r = c
+                    .post(url)
+                    .json(&json!({"outcome": outcome}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+            }
+        };
+
+        // Transfer: alice hands the check to bob; her task is closed, bob's is open.
+        let a = eventually("alice's task", || open_task(&alice, &app, &rec)).await;
+        let (s, v) = act(&alice, &app, &a, "transfer", json!({"to": "nobody"})).await;
+        assert_eq!(
+            (s, v["details"][0]["rule"].clone()),
+            (StatusCode::UNPROCESSABLE_ENTITY, json!("exists"))
+        );
+        let (s, v) = act(
+            &alice,
+            &app,
+            &a,
+            "transfer",
+            json!({"to": "bob", "comment": "you know this pump"}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["task"]["status"], "transferred");
+        assert!(open_task(&alice, &app, &rec).await.is_none());
+        let (s, _) = act(&alice, &app, &a, "transfer", json!({"to": "carol"})).await;
+        assert_eq!(
+            s,
+            StatusCode::CONFLICT,
+            "a transferred task cannot be transferred again"
+        );
+        let b = eventually("bob's task", || open_task(&bob, &app, &rec)).await;
+        // Nothing earlier to return to yet.
+        let detail = get(&bob, &app, &format!("/tasks/{}", b["id"])).await;
+        assert_eq!(detail["return_to"], json!([]));
+        let (s, v) = act(&bob, &app, &b, "return", json!({"to": "sign"})).await;
+        assert_eq!(
+            (s, v["details"][0]["rule"].clone()),
+            (StatusCode::UNPROCESSABLE_ENTITY, json!("return"))
+        );
+        complete(bob.clone(), b, "done").await;
+
+        // Sequential: s1 first; s2 waits and sees nothing yet.
+        let t1 = eventually("s1's task", || open_task(&s1, &app, &rec)).await;
+        assert!(
+            open_task(&s2, &app, &rec).await.is_none(),
+            "s2 waits for s1"
+        );
+        let (s, v) = act(&s1, &app, &t1, "add-signer", json!({"to": "s2"})).await;
+        assert_eq!(
+            (s, v["details"][0]["rule"].clone()),
+            (StatusCode::UNPROCESSABLE_ENTITY, json!("duplicate"))
+        );
+        let (s, _) = act(&s1, &app, &t1, "add-signer", json!({"to": "carol"})).await;
+        assert_eq!(s, StatusCode::OK);
+        complete(s1.clone(), t1, "approved").await;
+        let t2 = eventually("s2's task", || open_task(&s2, &app, &rec)).await;
+        assert!(
+            open_task(&carol, &app, &rec).await.is_none(),
+            "carol signs after s2"
+        );
+
+        // Return: s2 sends it back to the check; the queue is dropped.
+        let detail = get(&s2, &app, &format!("/tasks/{}", t2["id"])).await;
+        assert_eq!(
+            detail["return_to"],
+            json!([{"id": "check", "label": {"en": "Check"}}])
+        );
+        let (s, v) = act(
+            &s2,
+            &app,
+            &t2,
+            "return",
+            json!({"to": "check", "comment": "photos missing"}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let a2 = eventually("alice's second task", || open_task(&alice, &app, &rec)).await;
+        complete(alice.clone(), a2, "done").await;
+        for signer in [&s1, &s2] {
+            let t = eventually("the next signature", || open_task(signer, &app, &rec)).await;
+            complete(signer.clone(), t, "approved").await;
+        }
+        assert!(
+            open_task(&carol, &app, &rec).await.is_none(),
+            "carol was added to the returned round only"
+        );
+        let done = eventually("the record approved", || async {
+            let r = expect(
+                app.get(&format!("/apps/ops/forms/ticket/records/{rec}"))
+                    .await,
+                StatusCode::OK,
+            )
+            .await;
+            (r["data"]["status"] == "approved").then_some(r)
+        })
+        .await;
+        assert_eq!(done["updated_by"], "flow:review");
+        let inst = expect(
+            app.get(&format!("/flow-instances?record={rec}")).await,
+            StatusCode::OK,
+        )
+        .await;
+        let d = eventually("the instance to complete", || async {
+            let d = expect(
+                app.get(&format!("/flow-instances/{}", inst["items"][0]["id"]))
+                    .await,
+                StatusCode::OK,
+            )
+            .await;
+            (d["instance"]["status"] == "completed").then_some(d)
+        })
+        .await;
+        let actions: Vec<&str> = d["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["action"].as_str().unwrap())
+            .collect();
+        for a in ["transferred", "signer_added", "returned"] {
+            assert!(actions.contains(&a), "{a} in {actions:?}");
+        }
+        // Every step is in the operation log too.
+        let log = expect(
+            app.get("/audit?action=flow.step&limit=500").await,
+            StatusCode::OK,
+        )
+        .await;
+        let logged: Vec<&str> = log["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["after"]["instance"] == inst["items"][0]["id"])
+            .map(|e| e["after"]["action"].as_str().unwrap())
+            .collect();
+        for a in [
+            "transferred",
+            "signer_added",
+            "returned",
+            "approved",
+            "updated",
+            "ended",
+        ] {
+            assert!(logged.contains(&a), "{a} logged: {logged:?}");
+        }
+    }
+);

@@ -240,3 +240,15 @@ pub async fn hook(
         .await?;
     Ok((StatusCode::ACCEPTED, axum::Json(out)))
 }
+
+/// `POST /tasks/{id}/transfer | add-signer | return` with `{to, comment?}`.
+pub async fn task_action(
+    State(s): State<AppState>,
+    Path((id, action)): Path<(i64, String)>,
+    Auth(c): Auth,
+    Json(body): Json<Value>,
+) -> ApiResult<axum::Json<Value>> {
+    Ok(axum::Json(
+        s.flows.task_action(id, &action, body, &c).await?,
+    ))
+}

@@ -161,6 +161,7 @@ pub fn router(state: AppState, body_limit: usize, web_dir: &Path) -> Router {
         .route("/tasks", get(flows::tasks))
         .route("/tasks/{id}", get(flows::task))
         .route("/tasks/{id}/complete", post(flows::complete))
+        .route("/tasks/{id}/{action}", post(flows::task_action))
         .route("/inbox", get(flows::inbox))
         .route("/inbox/{id}/read", post(flows::read_message))
         .route("/audit", get(audit::list))

@@ -609,9 +609,13 @@ pub fn check_publish(def: &Value, facts: &AppFacts) -> Vec<Detail> {
                 Some(a) => check_assignee(a, &format!("{p}/assignee"), props, facts, &mut out),
             }
             if let Some(m) = n.get("mode")
-                && !matches!(m.as_str(), Some("any" | "all"))
+                && !matches!(m.as_str(), Some("any" | "all" | "sequential"))
             {
-                out.push(d(format!("{p}/mode"), "enum", "mode is any or all"));
+                out.push(d(
+                    format!("{p}/mode"),
+                    "enum",
+                    "mode is any, all or sequential",
+                ));
             }
             for (x, f) in n
                 .get("editable")

@@ -475,7 +475,7 @@ pub(crate) async fn resolve(
     Ok(out)
 }
 
-fn label_text(node: &Map<String, Value>, id: &str) -> String {
+pub(crate) fn label_text(node: &Map<String, Value>, id: &str) -> String {
     node.get("label")
         .and_then(|l| l.get("zh-CN").or_else(|| l.get("en")))
         .and_then(Value::as_str)
@@ -485,7 +485,7 @@ fn label_text(node: &Map<String, Value>, id: &str) -> String {
 
 /// Open tasks for `users` at this token; an inbox message for each.
 #[allow(clippy::too_many_arguments)]
-async fn add_tasks(
+pub(crate) async fn add_tasks(
     txn: &DatabaseTransaction,
     batch: &Batch,
     inst: &Instance,
@@ -497,15 +497,25 @@ async fn add_tasks(
 ) -> DomainResult<()> {
     let kind = node.get("type").and_then(Value::as_str).unwrap_or("task");
     let title = label_text(node, node_id);
-    for u in users {
+    // Sequential: one assignee at a time, in order; the others wait as `queued`.
+    let sequential = node.get("mode").and_then(Value::as_str) == Some("sequential");
+    for (i, u) in users.iter().enumerate() {
+        let status = if sequential && i > 0 {
+            "queued"
+        } else {
+            "open"
+        };
         let row = txn
             .query_one_raw(batch.stmt(
-                "INSERT INTO flow_tasks (instance_id, token_id, node, kind, assignee, status, created_at, due_at) VALUES ($1, $2, $3, $4, $5, 'open', $6, $7) RETURNING id",
-                vec![inst.id.into(), token.into(), node_id.into(), kind.into(), u.clone().into(), batch.now.clone().into(), due.clone().into()],
+                "INSERT INTO flow_tasks (instance_id, token_id, node, kind, assignee, status, created_at, due_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                vec![inst.id.into(), token.into(), node_id.into(), kind.into(), u.clone().into(), status.into(), batch.now.clone().into(), due.clone().into()],
             ))
             .await?
             .ok_or_else(|| DomainError::Internal(anyhow::anyhow!("no task id")))?;
         let task: i64 = row.try_get("", "id")?;
+        if status == "queued" {
+            continue;
+        }
         store::inbox(
             txn,
             batch,
@@ -1230,7 +1240,7 @@ pub(crate) async fn decide_node(
     outs: &[&Map<String, Value>],
 ) -> DomainResult<()> {
     txn.execute_raw(batch.stmt(
-        "UPDATE flow_tasks SET status = 'cancelled', completed_at = $2 WHERE token_id = $1 AND status = 'open'",
+        "UPDATE flow_tasks SET status = 'cancelled', completed_at = $2 WHERE token_id = $1 AND status IN ('open', 'queued')",
         vec![token.into(), batch.now.clone().into()],
     ))
     .await?;

@@ -686,11 +686,32 @@ impl FlowService {
             _ => None,
         };
         let editable = node.get("editable").cloned().unwrap_or(json!([]));
+        // The earlier task and approval nodes this instance passed: where "return" may go.
+        let here = task["node"].as_str().unwrap_or("");
+        let mut return_to: Vec<Value> = Vec::new();
+        for r in self
+            .db()
+            .query_all(
+                "SELECT node FROM flow_steps WHERE instance_id = $1 AND action = 'assigned' ORDER BY id",
+                vec![inst.id.into()],
+            )
+            .await?
+        {
+            let n: Option<String> = r.try_get("", "node")?;
+            if let Some(n) = n
+                && n != here
+                && !return_to.iter().any(|x| x["id"] == json!(n))
+                && let Some(nd) = node_of(&def, &n)
+            {
+                return_to.push(json!({"id": n, "label": nd.get("label")}));
+            }
+        }
         let mut i = inst.to_api();
         i.as_object_mut().map(|o| o.remove("vars"));
         Ok(
-            json!({"task": task, "instance": i, "node": {"id": node.get("id"), "type": node.get("type"), "label": node.get("label")},
-                  "flow": {"key": inst.flow, "label": def["label"]}, "record": record, "editable": editable}),
+            json!({"task": task, "instance": i, "node": {"id": node.get("id"), "type": node.get("type"), "label": node.get("label"), "mode": node.get("mode")},
+                  "flow": {"key": inst.flow, "label": def["label"]}, "record": record, "editable": editable,
+                  "return_to": return_to}),
         )
     }
 
@@ -730,6 +751,64 @@ impl FlowService {
                 outcome,
                 comment,
                 data,
+                actor: caller.actor.clone(),
+            })
+            .await?;
+        self.engine.wake();
+        self.task(id, caller).await
+    }
+
+    /// `transfer` (the task goes to `to`), `add_signer` (`to` joins this node) or `return`
+    /// (the instance goes back to the earlier task or approval node `to`), by the task's
+    /// assignee, with an optional comment.
+    pub async fn task_action(
+        &self,
+        id: i64,
+        action: &str,
+        body: Value,
+        caller: &Caller,
+    ) -> DomainResult<Value> {
+        let action: &'static str = match action {
+            "transfer" => "transfer",
+            "add-signer" | "add_signer" => "add_signer",
+            "return" => "return",
+            other => return Err(DomainError::NotFound(format!("task action {other}"))),
+        };
+        let o = body
+            .as_object()
+            .ok_or_else(|| DomainError::invalid_one("", "type", "the body is {to, comment?}"))?;
+        for k in o.keys() {
+            if !["to", "comment"].contains(&k.as_str()) {
+                return Err(DomainError::invalid_one(
+                    &format!("/{k}"),
+                    "unknown_property",
+                    format!("unknown key {k}"),
+                ));
+            }
+        }
+        let to = o
+            .get("to")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| {
+                DomainError::invalid_one(
+                    "/to",
+                    "required",
+                    if action == "return" {
+                        "to names the earlier node to return to"
+                    } else {
+                        "to names the user"
+                    },
+                )
+            })?;
+        self.engine
+            .inner
+            .writer
+            .submit(TaskAction {
+                task: id,
+                action,
+                to: to.to_owned(),
+                comment: o.get("comment").and_then(Value::as_str).map(str::to_owned),
                 actor: caller.actor.clone(),
             })
             .await?;
@@ -1281,11 +1360,42 @@ impl WriteOp for Complete {
                 .map(|r| r.try_get::<i64>("", "n"))
                 .transpose()?
                 .unwrap_or(0);
+            let queued = if mode == "sequential" && self.outcome != "rejected" && open == 0 {
+                txn.query_one_raw(batch.stmt(
+                    "SELECT id, assignee FROM flow_tasks WHERE token_id = $1 AND status = 'queued' ORDER BY id LIMIT 1",
+                    vec![token.into()],
+                ))
+                .await?
+            } else {
+                None
+            };
             let decided = match (mode, self.outcome.as_str()) {
-                ("all", "rejected") => true,
+                ("all", "rejected") | ("sequential", "rejected") => true,
                 ("all", _) => open == 0,
+                ("sequential", _) => open == 0 && queued.is_none(),
                 _ => true,
             };
+            if let Some(next) = &queued {
+                // The next signer in order gets the task now.
+                let id: i64 = next.try_get("", "id")?;
+                let who: String = next.try_get("", "assignee")?;
+                txn.execute_raw(batch.stmt(
+                    "UPDATE flow_tasks SET status = 'open', created_at = $2 WHERE id = $1",
+                    vec![id.into(), batch.now.clone().into()],
+                ))
+                .await?;
+                let title = super::engine::label_text(&node, &node_id);
+                store::inbox(
+                    txn,
+                    batch,
+                    &who,
+                    inst.id,
+                    Some(id),
+                    &format!("待办 / New task: {title}"),
+                    &format!("{} #{}", inst.flow, inst.id),
+                )
+                .await?;
+            }
             let outs = edges_from(&def, &node_id);
             if decided {
                 decide_node(
@@ -1309,10 +1419,200 @@ impl WriteOp for Complete {
                     Some(&node_id),
                     &self.outcome,
                     &self.actor.user,
-                    json!({"comment": self.comment, "waiting_for": open}),
+                    json!({"comment": self.comment, "waiting_for": open + i64::from(queued.is_some())}),
                 )
                 .await?;
             }
+            Ok(Value::Null)
+        })
+    }
+}
+
+/// Transfer a task, add a signer to its node, or return the instance to an earlier node.
+struct TaskAction {
+    task: i64,
+    action: &'static str,
+    to: String,
+    comment: Option<String>,
+    actor: Actor,
+}
+
+impl WriteOp for TaskAction {
+    fn apply<'a>(
+        &'a self,
+        txn: &'a DatabaseTransaction,
+        batch: &'a mut Batch,
+    ) -> BoxFuture<'a, DomainResult<Value>> {
+        Box::pin(async move {
+            let lock = store::for_update(batch.backend);
+            let row = txn
+                .query_one_raw(batch.stmt(
+                    &format!("SELECT {TASK_COLUMNS} FROM flow_tasks WHERE id = $1{lock}"),
+                    vec![self.task.into()],
+                ))
+                .await?
+                .ok_or_else(|| DomainError::NotFound(format!("task {}", self.task)))?;
+            let task = task_json(&row)?;
+            let token: i64 = row.try_get("", "token_id")?;
+            if task["assignee"] != json!(self.actor.user) {
+                return Err(DomainError::NotFound(format!("task {}", self.task)));
+            }
+            if task["status"] != "open" {
+                return Err(DomainError::conflict(
+                    format!(
+                        "task {} is {}",
+                        self.task,
+                        task["status"].as_str().unwrap_or("")
+                    ),
+                    vec![],
+                ));
+            }
+            let inst =
+                store::instance(txn, batch.backend, task["instance"].as_i64().unwrap_or(0)).await?;
+            if inst.status != "running" {
+                return Err(DomainError::conflict(
+                    format!("the flow instance is {}", inst.status),
+                    vec![],
+                ));
+            }
+            let def =
+                store::definition(txn, batch.backend, &inst.app, &inst.flow, inst.version).await?;
+            let node_id = task["node"].as_str().unwrap_or("").to_owned();
+            let node = node_of(&def, &node_id).cloned().unwrap_or_default();
+            let kind = task["kind"].as_str().unwrap_or("task").to_owned();
+            let due: Option<String> = row.try_get("", "due_at").ok().flatten();
+            let detail;
+            match self.action {
+                "transfer" | "add_signer" => {
+                    let user = txn
+                        .query_one_raw(batch.stmt(
+                            "SELECT disabled FROM users WHERE username = $1",
+                            vec![self.to.clone().into()],
+                        ))
+                        .await?;
+                    if !user.is_some_and(|u| u.try_get::<i64>("", "disabled").is_ok_and(|d| d == 0))
+                    {
+                        return Err(DomainError::invalid_one(
+                            "/to",
+                            "exists",
+                            format!("there is no active user {}", self.to),
+                        ));
+                    }
+                    let busy = txn
+                        .query_one_raw(batch.stmt(
+                            "SELECT id FROM flow_tasks WHERE token_id = $1 AND assignee = $2 AND status IN ('open', 'queued')",
+                            vec![token.into(), self.to.clone().into()],
+                        ))
+                        .await?;
+                    if busy.is_some() {
+                        return Err(DomainError::invalid_one(
+                            "/to",
+                            "duplicate",
+                            format!("{} already has this task", self.to),
+                        ));
+                    }
+                    if self.action == "transfer" {
+                        txn.execute_raw(batch.stmt(
+                            "UPDATE flow_tasks SET status = 'transferred', comment = $2, completed_at = $3, completed_by = $4 WHERE id = $1",
+                            vec![self.task.into(), self.comment.clone().into(), batch.now.clone().into(), self.actor.user.clone().into()],
+                        ))
+                        .await?;
+                    }
+                    // A transferred task is open for its new assignee at once; an added signer
+                    // joins the node (sequential: at the end of the queue).
+                    let status = if self.action == "add_signer"
+                        && node.get("mode").and_then(Value::as_str) == Some("sequential")
+                    {
+                        "queued"
+                    } else {
+                        "open"
+                    };
+                    let new = txn
+                        .query_one_raw(batch.stmt(
+                            "INSERT INTO flow_tasks (instance_id, token_id, node, kind, assignee, status, created_at, due_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                            vec![inst.id.into(), token.into(), node_id.clone().into(), kind.into(), self.to.clone().into(), status.into(), batch.now.clone().into(), due.into()],
+                        ))
+                        .await?
+                        .ok_or_else(|| DomainError::Internal(anyhow::anyhow!("no task id")))?;
+                    let new_id: i64 = new.try_get("", "id")?;
+                    if status == "open" {
+                        let title = super::engine::label_text(&node, &node_id);
+                        store::inbox(
+                            txn,
+                            batch,
+                            &self.to,
+                            inst.id,
+                            Some(new_id),
+                            &format!("待办 / New task: {title}"),
+                            &format!("{} #{} ({})", inst.flow, inst.id, self.actor.user),
+                        )
+                        .await?;
+                    }
+                    detail = json!({"to": self.to, "task": new_id, "comment": self.comment});
+                }
+                _ => {
+                    // Return: only to a task or approval node this instance has already passed.
+                    let target = node_of(&def, &self.to);
+                    let human = target
+                        .and_then(|n| n.get("type"))
+                        .and_then(Value::as_str)
+                        .is_some_and(|t| t == "task" || t == "approval");
+                    let visited = txn
+                        .query_one_raw(batch.stmt(
+                            "SELECT id FROM flow_steps WHERE instance_id = $1 AND node = $2 AND action = 'assigned'",
+                            vec![inst.id.into(), self.to.clone().into()],
+                        ))
+                        .await?
+                        .is_some();
+                    if !human || !visited || self.to == node_id {
+                        return Err(DomainError::invalid_one(
+                            "/to",
+                            "return",
+                            format!(
+                                "{} is not an earlier task or approval of this instance",
+                                self.to
+                            ),
+                        ));
+                    }
+                    txn.execute_raw(batch.stmt(
+                        "UPDATE flow_tasks SET status = 'returned', comment = $2, completed_at = $3, completed_by = $4 WHERE id = $1",
+                        vec![self.task.into(), self.comment.clone().into(), batch.now.clone().into(), self.actor.user.clone().into()],
+                    ))
+                    .await?;
+                    txn.execute_raw(batch.stmt(
+                        "UPDATE flow_tasks SET status = 'cancelled', completed_at = $2 WHERE token_id = $1 AND status IN ('open', 'queued')",
+                        vec![token.into(), batch.now.clone().into()],
+                    ))
+                    .await?;
+                    store::set_token(txn, batch, token, "done", None).await?;
+                    store::insert_token(
+                        txn,
+                        batch,
+                        inst.id,
+                        &self.to,
+                        Some(&node_id),
+                        "ready",
+                        None,
+                    )
+                    .await?;
+                    detail = json!({"to": self.to, "comment": self.comment});
+                }
+            }
+            let action = match self.action {
+                "transfer" => "transferred",
+                "add_signer" => "signer_added",
+                _ => "returned",
+            };
+            store::step(
+                txn,
+                batch,
+                &inst,
+                Some(&node_id),
+                action,
+                &self.actor.user,
+                detail,
+            )
+            .await?;
             Ok(Value::Null)
         })
     }
