@@ -29,6 +29,9 @@
 //   reject: flow-prop-message
 //   update_record: flow-prop-update-target, flow-prop-update-form, flow-prop-record-ref,
 //   flow-prop-record (JSON Logic)
+//   loop, http, notify channels: see EffectPanels.tsx; flow-handle-<id>-each / -done (loop),
+//   -ok / -failed (http); flow-prop-each (edge out of a loop: body or done)
+//   webhook trigger: flow-trigger-webhook-help, the hook panel (HookPanel.tsx)
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { Alert, App as AntApp, Button, Card, Empty, Form, Input, List, Modal, Select, Space, Spin, Tag, Tooltip, Typography } from 'antd';
@@ -51,6 +54,7 @@ import type { FormDetail, FormSummary, JsonSchema, Label, User } from '../api/ty
 import { useI18n } from '../i18n/index.tsx';
 import { edgeView, nodeTypes, type RFEdge, type RFNode } from './FlowGraph.tsx';
 import { EdgePanel, NodePanel, TriggerPanel, varOptions, type Lookups, type Option } from './Panels.tsx';
+import { HookPanel } from './HookPanel.tsx';
 import {
   KEY_RE,
   NODE_TYPES,
@@ -162,7 +166,12 @@ function FlowList({ app }: { app: string }) {
             <List.Item data-testid={`flow-row-${f.key}`}>
               <Link to={`/apps/${app}/flows/${f.key}`}>{label(f.label, f.key)}</Link>
               <Space>
-                {f.trigger && <Tag>{t(`flows.trigger.type.${f.trigger.type}`)} · {label(forms.find((x) => x.key === f.trigger?.form)?.label, f.trigger.form)}</Tag>}
+                {f.trigger && (
+                  <Tag>
+                    {t(`flows.trigger.type.${f.trigger.type}`)}
+                    {f.trigger.form ? ` · ${label(forms.find((x) => x.key === f.trigger?.form)?.label, f.trigger.form)}` : ''}
+                  </Tag>
+                )}
                 <Typography.Text code>{f.key}</Typography.Text>
                 {f.published_version ? <Tag color="green">{t('flows.list.version', { n: f.published_version })}</Tag> : <Tag>{t('flows.list.unpublished')}</Tag>}
               </Space>
@@ -473,10 +482,12 @@ function Editor({ app, flow }: { app: string; flow: string }) {
       })),
     [state, located, disallowed],
   );
-  const viewEdges: RFEdge[] = useMemo(
-    () => (state?.edges ?? []).map((e) => edgeView(e, { errors: located?.edges.get(e.id)?.length ?? 0, fields: lookups.fields, t, label })),
-    [state, located, lookups.fields, t, label],
-  );
+  const viewEdges: RFEdge[] = useMemo(() => {
+    const types = new Map((state?.nodes ?? []).map((n) => [n.id, String(n.data.node.type)]));
+    return (state?.edges ?? []).map((e) =>
+      edgeView(e, { errors: located?.edges.get(e.id)?.length ?? 0, fields: lookups.fields, t, label, sourceType: types.get(e.source) }),
+    );
+  }, [state, located, lookups.fields, t, label]);
 
   if (loadError) return <Alert type="error" message={loadError} data-testid="flow-load-error" />;
   if (!state) return <Spin />;
@@ -544,7 +555,10 @@ function Editor({ app, flow }: { app: string; flow: string }) {
         errors={located?.edges.get(selection.id)}
       />
     ) : (
-      <TriggerPanel state={state} apply={apply} lookups={lookups} errors={located?.trigger ?? []} flowErrors={located?.flow ?? []} />
+      <>
+        <TriggerPanel state={state} apply={apply} lookups={lookups} errors={located?.trigger ?? []} flowErrors={located?.flow ?? []} />
+        {state.trigger.type === 'webhook' && <HookPanel app={app} flow={flow} publishedVersion={publishedVersion} />}
+      </>
     );
 
   return (

@@ -7,6 +7,7 @@ import '@xyflow/react/dist/style.css';
 import { Tag } from 'antd';
 import { useI18n } from '../i18n/index.tsx';
 import type { JsonSchema } from '../api/types.ts';
+import { httpOutcomeOf, loopVar, notifyChannel, relDateOf } from './nodes.ts';
 import { TERMINAL_NODE_TYPES, fromDefinition, isKnownNodeType, parseConds, valueVar, type CanvasEdge, type CanvasNode, type Cond, type FlowDefinition, type FlowNode, type NodeType } from './model.ts';
 
 export interface NodeViewData {
@@ -32,11 +33,13 @@ export const TYPE_COLORS: Record<NodeType, string> = {
   branch: '#faad14',
   parallel: '#13c2c2',
   join: '#13c2c2',
+  loop: '#13a8a8',
   approval: '#1677ff',
   task: '#2f54eb',
   update_record: '#722ed1',
   create_record: '#722ed1',
   notify: '#eb2f96',
+  http: '#d4380d',
   delay: '#fa8c16',
   set_var: '#597ef7',
   query: '#08979c',
@@ -48,8 +51,20 @@ export function nodeTypeText(type: string, t: Translate): string {
   return isKnownNodeType(type) ? t(`flows.node.${type}`) : t('flows.node.unknown', { type });
 }
 
+const short = (s: string, n = 36) => (s.length > n ? `${s.slice(0, n)}…` : s);
+
 /** One line under the title: what the node does, where it is short to say. */
-function nodeSummary(n: FlowNode): string | null {
+function nodeSummary(n: FlowNode, t: Translate): string | null {
+  if (n.type === 'http') return short(`${typeof n.method === 'string' ? n.method : 'POST'} ${typeof n.url === 'string' ? n.url : ''}`);
+  if (n.type === 'loop') {
+    const over = isObjVar(n.over);
+    return `${over ?? '…'} → vars.${loopVar(n)}`;
+  }
+  if (n.type === 'notify' && notifyChannel(n) !== 'inbox') {
+    const ch = notifyChannel(n);
+    const text = ch === 'email' || ch === 'webhook' ? t(`flows.prop.channel.${ch}`) : ch;
+    return ch === 'webhook' && typeof n.url === 'string' && n.url ? `${text}: ${short(n.url, 28)}` : text;
+  }
   if (n.type === 'query' && typeof n.form === 'string' && n.form) return `${n.form} → vars.${typeof n.name === 'string' ? n.name : ''}`;
   if (n.type === 'reject' && typeof n.message === 'string' && n.message) return n.message.length > 36 ? `${n.message.slice(0, 36)}…` : n.message;
   if (n.type === 'update_record' && typeof n.form === 'string' && n.form) return `→ ${n.form}`;
@@ -63,7 +78,7 @@ function FlowNodeViewImpl({ id, data, selected }: NodeProps<RFNode>) {
   const n = data.node;
   const color = TYPE_COLORS[n.type] ?? '#999';
   const title = label(n.label as Record<string, string> | undefined, '');
-  const summary = nodeSummary(n);
+  const summary = nodeSummary(n, t);
   const hasErrors = (data.errors ?? 0) > 0;
   const terminal = TERMINAL_NODE_TYPES.includes(n.type);
   const border = hasErrors || data.guardWarning ? '#ff4d4f' : data.current ? '#fa541c' : selected ? '#1677ff' : color;
@@ -102,7 +117,9 @@ function FlowNodeViewImpl({ id, data, selected }: NodeProps<RFNode>) {
       )}
       {data.current && <Tag color="volcano">{t('flows.instance.current')}</Tag>}
       {hasErrors && <div style={{ color: '#ff4d4f', fontSize: 11 }}>⚠ {data.errors}</div>}
-      {n.type === 'approval' ? (
+      {n.type === 'loop' || n.type === 'http' ? (
+        <TwoHandles id={id} type={n.type} readOnly={data.readOnly} />
+      ) : n.type === 'approval' ? (
         <>
           <Handle
             type="source"
@@ -134,6 +151,42 @@ function FlowNodeViewImpl({ id, data, selected }: NodeProps<RFNode>) {
       )}
     </div>
   );
+}
+
+/** The two source handles of a loop (each: into the body; done) and an http node (ok;
+ * failed), with their names under them. */
+function TwoHandles({ id, type, readOnly }: { id: string; type: 'loop' | 'http'; readOnly?: boolean }) {
+  const { t } = useI18n();
+  const [a, b] = type === 'loop' ? (['each', 'done'] as const) : (['ok', 'failed'] as const);
+  const colors: Record<string, string> = { each: '#1677ff', done: '#8c8c8c', ok: '#52c41a', failed: '#ff4d4f' };
+  const text = (h: string) => (type === 'loop' ? t(`flows.edge.${h}`) : t(`flows.edge.outcome.${h}`));
+  return (
+    <>
+      {[a, b].map((h, i) => (
+        <Handle
+          key={h}
+          type="source"
+          id={h}
+          position={Position.Bottom}
+          style={{ ...HANDLE, left: i === 0 ? '28%' : '72%', borderColor: colors[h] }}
+          data-testid={`flow-handle-${id}-${h}`}
+          title={text(h)}
+          isConnectable={!readOnly}
+        />
+      ))}
+      <div style={{ display: 'flex', justifyContent: 'space-around', fontSize: 10, marginTop: 2 }}>
+        <span style={{ color: colors[a] }}>{text(a)}</span>
+        <span style={{ color: colors[b] }}>{text(b)}</span>
+      </div>
+    </>
+  );
+}
+
+/** `{var: x}` → x (a loop's list), else null. */
+function isObjVar(v: unknown): string | null {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 1 && typeof (v as { var?: unknown }).var === 'string'
+    ? (v as { var: string }).var
+    : null;
 }
 
 export const FlowNodeView = memo(FlowNodeViewImpl);
@@ -181,7 +234,17 @@ export function describeCond(c: Cond, fields: Map<string, JsonSchema>, t: Transl
   const base = `${left} ${op}`;
   if (c.op === 'empty' || c.op === 'not_empty') return base;
   const rv = valueVar(c.value);
-  return `${base} ${rv !== null ? varLabel(rv, fields, t, label) : valueText(c.value, schema, t, label)}`;
+  if (rv !== null) return `${base} ${varLabel(rv, fields, t, label)}`;
+  const rd = relDateOf(c.value);
+  if (rd) return `${base} ${relDateText(rd.var, rd.days, fields, t, label)}`;
+  return `${base} ${valueText(c.value, schema, t, label)}`;
+}
+
+/** `today - 91 days` in words. */
+export function relDateText(v: string, days: number, fields: Map<string, JsonSchema>, t: Translate, label: PickLabel): string {
+  const base = varLabel(v, fields, t, label);
+  if (days === 0) return base;
+  return t(days > 0 ? 'flows.cond.relDate.after' : 'flows.cond.relDate.before', { base, n: Math.abs(days) });
 }
 
 /** A context variable of conditions (`record.*`, `vars.*`, `task.*`, `initiator`, `today`),
@@ -197,15 +260,27 @@ export function describeLogic(logic: unknown, fields: Map<string, JsonSchema>, t
   return conds.map((c) => describeCond(c, fields, t, label)).join(` ${t('flows.cond.and')} `);
 }
 
-/** A canvas edge as React Flow draws it: label and colour from its properties. */
-export function edgeView(e: CanvasEdge, opts: { errors?: number; fields: Map<string, JsonSchema>; t: Translate; label: PickLabel; active?: boolean }): RFEdge {
+/** A canvas edge as React Flow draws it: label and colour from its properties (and, with
+ * `sourceType`, each / done out of a loop and ok / failed out of an http node). */
+export function edgeView(
+  e: CanvasEdge,
+  opts: { errors?: number; fields: Map<string, JsonSchema>; t: Translate; label: PickLabel; active?: boolean; sourceType?: string },
+): RFEdge {
   const d = e.data.edge;
   let text: string | undefined;
   let color = '#888';
   if (d.outcome === 'approved' || d.outcome === 'rejected') {
     text = opts.t(`flows.edge.outcome.${d.outcome}`);
     color = d.outcome === 'approved' ? '#52c41a' : '#ff4d4f';
+  } else if (opts.sourceType === 'http') {
+    const o = httpOutcomeOf(d);
+    text = opts.t(`flows.edge.outcome.${o}`);
+    color = o === 'ok' ? '#52c41a' : '#ff4d4f';
   } else if (typeof d.outcome === 'string') text = d.outcome;
+  if (d.each === true) {
+    text = opts.t('flows.edge.each');
+    color = '#1677ff';
+  } else if (opts.sourceType === 'loop') text = opts.t('flows.edge.done');
   if (d.default === true) text = opts.t('flows.edge.default');
   else if (d.when !== undefined) {
     const s = describeLogic(d.when, opts.fields, opts.t, opts.label);
@@ -229,6 +304,7 @@ export function edgeView(e: CanvasEdge, opts: { errors?: number; fields: Map<str
 export function ReadOnlyGraph(p: { definition: FlowDefinition; positions: string[]; visited: Set<string>; fields?: Map<string, JsonSchema>; height?: number }) {
   const { t, label } = useI18n();
   const state = useMemo(() => fromDefinition(p.definition), [p.definition]);
+  const types = useMemo(() => new Map(state.nodes.map((n) => [n.id, String(n.data.node.type)])), [state]);
   const nodes: RFNode[] = useMemo(
     () =>
       state.nodes.map((n: CanvasNode) => ({
@@ -242,8 +318,11 @@ export function ReadOnlyGraph(p: { definition: FlowDefinition; positions: string
   );
   const fields = useMemo(() => p.fields ?? new Map<string, JsonSchema>(), [p.fields]);
   const edges = useMemo(
-    () => state.edges.map((e) => edgeView(e, { fields, t, label, active: p.visited.has(e.source) && (p.visited.has(e.target) || p.positions.includes(e.target)) })),
-    [state, fields, t, label, p.visited, p.positions],
+    () =>
+      state.edges.map((e) =>
+        edgeView(e, { fields, t, label, sourceType: types.get(e.source), active: p.visited.has(e.source) && (p.visited.has(e.target) || p.positions.includes(e.target)) }),
+      ),
+    [state, types, fields, t, label, p.visited, p.positions],
   );
   return (
     <div style={{ height: p.height ?? 420, border: '1px solid #f0f0f0', borderRadius: 6 }} data-testid="instance-graph">

@@ -44,6 +44,20 @@ export const messages: Messages = {
   'flows.editor.lint.required': { 'zh-CN': '请选择触发表单', en: 'Pick the trigger form' },
   'flows.editor.lint.unique': { 'zh-CN': '节点标识重复', en: 'Duplicate node id' },
   'flows.editor.lint.guard': { 'zh-CN': '写入前校验只能使用开始、查询、设置变量、条件分支、拒绝和结束节点', en: 'A before-write guard may only use start, query, set variable, branch, reject and end nodes' },
+  'flows.editor.lint.loopEdges': {
+    'zh-CN': '循环节点需要两条出线:一条“逐项”进入循环体,一条“完成”',
+    en: 'A loop needs two edges: one "each" into its body and one "done"',
+  },
+  'flows.editor.lint.httpEdges': {
+    'zh-CN': 'HTTP 请求节点需要一条“成功”出线,最多一条“失败”出线',
+    en: 'An HTTP request needs one "ok" edge and at most one "failed" edge',
+  },
+  'flows.editor.lint.loopOver': { 'zh-CN': '循环节点需要指定要遍历的列表', en: 'A loop needs the list to go over' },
+  'flows.editor.lint.key': { 'zh-CN': '变量名须以小写字母开头,只含小写字母、数字和下划线', en: 'A variable name is lower-case letters, digits and _, starting with a letter' },
+  'flows.editor.lint.url': { 'zh-CN': '请填写地址(URL)', en: 'Fill in the URL' },
+  'flows.editor.lint.asRole': { 'zh-CN': '发送邮件到地址时需要选择“按角色脱敏”', en: 'An email to addresses needs a role to render as' },
+  'flows.editor.lint.recipients': { 'zh-CN': '邮件需要接收人或邮箱地址', en: 'An email needs recipients or addresses' },
+  'flows.editor.lint.webhookForm': { 'zh-CN': 'Webhook 触发的流程没有表单', en: 'A webhook trigger has no form' },
   'flows.editor.lint.guardOnly': { 'zh-CN': '“拒绝写入”节点只能用于写入前校验', en: 'A reject node is only for before-write guards' },
   'flows.editor.lint.cron': { 'zh-CN': '请填写 cron 表达式', en: 'Enter a cron expression' },
   'flows.editor.lint.dateField': { 'zh-CN': '请选择日期字段', en: 'Pick the date field' },
@@ -58,7 +72,9 @@ export const messages: Messages = {
   'flows.node.task': { 'zh-CN': '任务', en: 'Task' },
   'flows.node.update_record': { 'zh-CN': '更新记录', en: 'Update record' },
   'flows.node.create_record': { 'zh-CN': '新建记录', en: 'Create record' },
-  'flows.node.notify': { 'zh-CN': '站内通知', en: 'Notify' },
+  'flows.node.notify': { 'zh-CN': '通知', en: 'Notify' },
+  'flows.node.http': { 'zh-CN': 'HTTP 请求', en: 'HTTP request' },
+  'flows.node.loop': { 'zh-CN': '循环', en: 'Loop' },
   'flows.node.delay': { 'zh-CN': '等待', en: 'Delay' },
   'flows.node.set_var': { 'zh-CN': '设置变量', en: 'Set variable' },
   'flows.node.query': { 'zh-CN': '查询记录', en: 'Query records' },
@@ -143,6 +159,82 @@ export const messages: Messages = {
   'flows.prop.record': { 'zh-CN': '记录编号(JSON Logic)', en: 'Record id (JSON Logic)' },
   'flows.prop.recordHelp': { 'zh-CN': '例如 {"var": "record.customer"}', en: 'e.g. {"var": "record.customer"}' },
   'flows.prop.recordRef': { 'zh-CN': '取自关联字段', en: 'From a reference field' },
+  'flows.prop.keyBad': { 'zh-CN': '小写字母开头,只含小写字母、数字和下划线', en: 'Lower-case letter first, then lower-case letters, digits, underscores' },
+
+  // notify channels
+  'flows.prop.channel': { 'zh-CN': '发送方式', en: 'Channel' },
+  'flows.prop.channel.inbox': { 'zh-CN': '站内消息', en: 'In-app inbox' },
+  'flows.prop.channel.email': { 'zh-CN': '邮件', en: 'Email' },
+  'flows.prop.channel.webhook': { 'zh-CN': 'Webhook', en: 'Webhook' },
+  'flows.prop.channelEmailHelp': {
+    'zh-CN': '每位有邮箱的接收人收到一封按其权限渲染的邮件;也可以发到记录中的邮箱地址。邮件经发件队列发送,流程不等待。',
+    en: 'One email per recipient who has an address, rendered through their field mask; or to addresses from the record. Sent through the outbox; the flow does not wait.',
+  },
+  'flows.prop.channelWebhookHelp': {
+    'zh-CN': '向地址 POST 一个 JSON(默认包含流程、实例、节点和记录)。经发件队列发送(带幂等键,失败重试),流程不等待。',
+    en: 'POSTs a JSON object (by default flow, instance, node and record) to the url. Sent through the outbox (idempotency key, retries); the flow does not wait.',
+  },
+  'flows.prop.toUsers': { 'zh-CN': '接收人(用户)', en: 'Recipients (users)' },
+  'flows.prop.toEmailHelp': { 'zh-CN': '填了邮箱地址时可不填', en: 'Optional when addresses are given' },
+  'flows.prop.address': { 'zh-CN': '邮箱地址(JSON Logic)', en: 'Addresses (JSON Logic)' },
+  'flows.prop.addressHelp': {
+    'zh-CN': '给出一个地址或地址列表,例如 {"var": "record.contact_email"}',
+    en: 'Gives an address or a list, e.g. {"var": "record.contact_email"}',
+  },
+  'flows.prop.addressField': { 'zh-CN': '取自邮箱字段', en: 'From an email field' },
+  'flows.prop.asRole': { 'zh-CN': '按角色脱敏', en: 'Render as role' },
+  'flows.prop.asRoleOptional': { 'zh-CN': '按角色脱敏(可选)', en: 'Mask as role (optional)' },
+  'flows.prop.asRoleRequired': { 'zh-CN': '发送到邮箱地址时必填', en: 'Required when sending to addresses' },
+  'flows.prop.asRoleEmailHelp': {
+    'zh-CN': '发给邮箱地址的邮件按此角色的字段权限渲染',
+    en: 'The email to the addresses is rendered through this role\'s field mask',
+  },
+  'flows.prop.asRoleSendHelp': {
+    'zh-CN': '选择后,记录先按此角色的字段权限脱敏再发送',
+    en: 'When set, the record is masked by this role\'s field permissions before it is sent',
+  },
+  'flows.prop.url': { 'zh-CN': '地址(URL)', en: 'URL' },
+  'flows.prop.urlHelp': { 'zh-CN': 'http:// 或 https:// 开头,可用模板,例如 {{vars.payload.callback}}', en: 'Starts with http:// or https://; a template, e.g. {{vars.payload.callback}}' },
+  'flows.prop.urlBad': { 'zh-CN': '地址须以 http:// 或 https:// 开头(或是给出地址的模板)', en: 'The URL starts with http:// or https:// (or is a template giving one)' },
+  'flows.prop.headers': { 'zh-CN': '请求头', en: 'Headers' },
+  'flows.prop.payload': { 'zh-CN': '发送的内容', en: 'Payload' },
+  'flows.prop.payloadHelp': {
+    'zh-CN': '键 → 值(JSON Logic);不填时发送流程、实例、节点和记录',
+    en: 'Key → value (JSON Logic); when empty: flow, instance, node and record',
+  },
+  'flows.prop.kv.none': { 'zh-CN': '无', en: 'None' },
+  'flows.prop.kv.key': { 'zh-CN': '键', en: 'Key' },
+  'flows.prop.kv.template': { 'zh-CN': '值(模板)', en: 'Value (template)' },
+  'flows.prop.kv.logic': { 'zh-CN': '值:JSON Logic 或固定值', en: 'Value: JSON Logic or a literal' },
+  'flows.prop.kv.fromContext': { 'zh-CN': '取上下文值', en: 'Use a context value' },
+
+  // http
+  'flows.prop.httpHelp': {
+    'zh-CN': '经发件队列发送请求(带幂等键,失败重试),流程等待结果。出线:“成功”,可再加一条“失败”;没有“失败”出线时请求失败会使流程失败。',
+    en: 'Sends the request through the outbox (idempotency key, retries); the flow waits for the answer. Edges: "ok", and optionally "failed"; without a failed edge a failure fails the instance.',
+  },
+  'flows.prop.method': { 'zh-CN': '方法', en: 'Method' },
+  'flows.prop.httpBody': { 'zh-CN': '请求体', en: 'Body' },
+  'flows.prop.logicMapHelp': { 'zh-CN': '键 → 值(JSON Logic 或固定值)', en: 'Key → value (JSON Logic or a literal)' },
+  'flows.prop.httpName': { 'zh-CN': '结果变量名(可选)', en: 'Result variable (optional)' },
+  'flows.prop.httpNameHelp': {
+    'zh-CN': '响应存入 vars.{name}:{ok, status, body, error}',
+    en: 'The answer goes into vars.{name}: {ok, status, body, error}',
+  },
+
+  // loop
+  'flows.prop.loopHelp': {
+    'zh-CN': '对列表中的每一项依次执行循环体(“逐项”出线),循环体须回到本节点;全部完成后走“完成”出线。',
+    en: 'Runs the body (the "each" edge) once per item, in order; the body must lead back to this loop. The "done" edge continues when the list is finished.',
+  },
+  'flows.prop.over': { 'zh-CN': '遍历的列表(JSON Logic)', en: 'List to go over (JSON Logic)' },
+  'flows.prop.overHelp': {
+    'zh-CN': '例如 {"var": "vars.due"}(查询结果)或子表 {"var": "record.lines"}',
+    en: 'e.g. {"var": "vars.due"} (query results) or a sub-table {"var": "record.lines"}',
+  },
+  'flows.prop.overPick': { 'zh-CN': '选择查询结果或子表', en: 'Pick query results or a sub-table' },
+  'flows.prop.as': { 'zh-CN': '当前项变量名', en: 'Item variable' },
+  'flows.prop.asHelp': { 'zh-CN': 'vars.{as} 为当前项,vars.{as}_index 为其序号(不填为 item)', en: 'vars.{as} is the item, vars.{as}_index its position (item when empty)' },
 
   // edges
   'flows.edge.title': { 'zh-CN': '连线 {from} → {to}', en: 'Edge {from} → {to}' },
@@ -156,6 +248,19 @@ export const messages: Messages = {
   'flows.edge.plain': { 'zh-CN': '普通连线,没有属性', en: 'A plain edge, no properties' },
   'flows.edge.delete': { 'zh-CN': '删除连线', en: 'Delete edge' },
   'flows.edge.condition': { 'zh-CN': '条件', en: 'Condition' },
+  'flows.edge.outcome.ok': { 'zh-CN': '成功', en: 'OK' },
+  'flows.edge.outcome.failed': { 'zh-CN': '失败', en: 'Failed' },
+  'flows.edge.httpOutcome': { 'zh-CN': '请求结果', en: 'Outcome' },
+  'flows.edge.httpHelp': { 'zh-CN': '“成功”出线必须有一条;“失败”最多一条', en: 'One "ok" edge is needed; at most one "failed"' },
+  'flows.edge.each': { 'zh-CN': '逐项', en: 'each' },
+  'flows.edge.done': { 'zh-CN': '完成', en: 'done' },
+  'flows.edge.loopKind': { 'zh-CN': '这条线是', en: 'This edge is' },
+  'flows.edge.eachLong': { 'zh-CN': '逐项:进入循环体', en: 'Each: into the body' },
+  'flows.edge.doneLong': { 'zh-CN': '完成:列表处理完后', en: 'Done: when the list is finished' },
+  'flows.edge.loopHelp': {
+    'zh-CN': '循环需要恰好一条“逐项”线和一条“完成”线;循环体最后要连回循环节点',
+    en: 'A loop needs exactly one "each" and one "done" edge; the body leads back to the loop',
+  },
 
   // trigger
   'flows.trigger.type': { 'zh-CN': '触发方式', en: 'Trigger' },
@@ -165,6 +270,11 @@ export const messages: Messages = {
   'flows.trigger.type.date_field': { 'zh-CN': '按日期字段', en: 'On a date field' },
   'flows.trigger.type.schedule': { 'zh-CN': '定时', en: 'On a schedule' },
   'flows.trigger.type.before_write': { 'zh-CN': '写入前校验', en: 'Before a write (guard)' },
+  'flows.trigger.type.webhook': { 'zh-CN': '收到 Webhook 时', en: 'An inbound webhook' },
+  'flows.trigger.webhookHelp': {
+    'zh-CN': '外部系统以签名的 POST 调用发起流程,没有记录;请求体(JSON 对象)为 vars.payload。发布后可在下方看到地址和密钥。',
+    en: 'An outside system starts the flow with a signed POST; there is no record, the JSON body is vars.payload. The address and secret show below once published.',
+  },
   'flows.trigger.guardHelp': {
     'zh-CN': '写入前校验在新建或修改记录的事务中同步运行,可以用“拒绝写入”拒绝这次写入。只能使用这些节点:{types}。',
     en: 'A guard runs synchronously inside the create or update, and may refuse it with a reject node. It may only use: {types}.',
@@ -212,6 +322,27 @@ export const messages: Messages = {
   'flows.cond.var.task.comment': { 'zh-CN': '上一任务的意见', en: 'Last task: comment' },
   'flows.cond.var.task.by': { 'zh-CN': '上一任务的处理人', en: 'Last task: done by' },
   'flows.cond.var.vars': { 'zh-CN': '变量 {name}', en: 'Variable {name}' },
+  'flows.cond.plusDays': { 'zh-CN': '加减天数(如 -91)', en: '± days (e.g. -91)' },
+  'flows.cond.relDate.after': { 'zh-CN': '{base} 之后 {n} 天', en: '{base} + {n} days' },
+  'flows.cond.relDate.before': { 'zh-CN': '{base} 之前 {n} 天', en: '{base} − {n} days' },
+
+  // inbound webhook
+  'flows.hook.title': { 'zh-CN': 'Webhook 地址与密钥', en: 'Webhook address and secret' },
+  'flows.hook.unpublished': { 'zh-CN': '发布后生成地址和密钥', en: 'Publish the flow to get its address and secret' },
+  'flows.hook.errorHelp': {
+    'zh-CN': '已发布的版本须以 Webhook 触发;请先发布',
+    en: 'The published version must have a webhook trigger; publish first',
+  },
+  'flows.hook.url': { 'zh-CN': '地址(POST)', en: 'Address (POST)' },
+  'flows.hook.secret': { 'zh-CN': '密钥', en: 'Secret' },
+  'flows.hook.created': { 'zh-CN': '生成于 {at}', en: 'Created {at}' },
+  'flows.hook.signHelp': {
+    'zh-CN': '调用方发送 X-Formwork-Timestamp(Unix 秒)和 X-Formwork-Signature: sha256=HMAC-SHA256(密钥, 时间戳 + "." + 请求体) 的十六进制;时间差不得超过 300 秒。',
+    en: 'Callers send X-Formwork-Timestamp (Unix seconds) and X-Formwork-Signature: sha256=hex HMAC-SHA256(secret, timestamp + "." + body); within 300 s of the server clock.',
+  },
+  'flows.hook.rotate': { 'zh-CN': '更换密钥', en: 'Rotate secret' },
+  'flows.hook.rotateConfirm': { 'zh-CN': '更换后旧密钥立即失效,确定?', en: 'The old secret stops working at once. Rotate?' },
+  'flows.hook.rotated': { 'zh-CN': '密钥已更换', en: 'Secret rotated' },
 
   // inbox
   'flows.inbox.title': { 'zh-CN': '我的待办', en: 'My tasks' },

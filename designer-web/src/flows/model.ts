@@ -1,7 +1,9 @@
 // The flow designer's pure logic (no React, no React Flow import): the definition format
 // of docs/flows.md, its conversion to and from the canvas's nodes and edges (shaped like
 // React Flow's `Node` / `Edge`), server error pointers → the node / edge / trigger they
-// concern, and the visual condition builder ↔ JSON Logic.
+// concern, and the visual condition builder ↔ JSON Logic. The rules of the loop and http
+// nodes, notify channels and relative dates are in nodes.ts.
+import { edgeHandleOf, edgeRuleProblems, newEdgeOf, nodeSettingProblems, nodeVars, relDateOf, triggerVars } from './nodes.ts';
 
 export type Label = Record<string, string>;
 
@@ -11,11 +13,13 @@ export const NODE_TYPES = [
   'branch',
   'parallel',
   'join',
+  'loop',
   'approval',
   'task',
   'update_record',
   'create_record',
   'notify',
+  'http',
   'delay',
   'set_var',
   'query',
@@ -81,7 +85,26 @@ export interface FlowNode {
   data?: Record<string, unknown>;
   to?: Assignee;
   title?: string;
-  body?: string;
+  /** notify: the body template; http: `{key: JSON Logic}`. */
+  body?: string | Record<string, unknown>;
+  /** notify: `inbox` (default), `email`, `webhook`. */
+  channel?: string;
+  /** notify email: JSON Logic giving an address or a list. */
+  address?: unknown;
+  /** notify email to addresses, webhook, http: the role whose field mask applies. */
+  as_role?: string;
+  /** notify webhook, http: the url (a template). */
+  url?: string;
+  /** notify webhook, http: `{name: template}`. */
+  headers?: Record<string, string>;
+  /** notify webhook: `{key: JSON Logic}`. */
+  payload?: Record<string, unknown>;
+  /** http: GET, POST (default), PUT, PATCH, DELETE. */
+  method?: string;
+  /** loop: JSON Logic giving the list. */
+  over?: unknown;
+  /** loop: the item's variable (default `item`). */
+  as?: string;
   minutes?: number;
   hours?: number;
   days?: number;
@@ -107,15 +130,22 @@ export interface FlowEdgeDef {
   when?: unknown;
   default?: boolean;
   outcome?: Outcome | string;
+  /** Out of a loop: the edge into its body. */
+  each?: boolean;
   [k: string]: unknown;
 }
 
-export type TriggerType = 'record_created' | 'record_updated' | 'manual' | 'date_field' | 'schedule' | 'before_write';
-export const TRIGGER_TYPES: TriggerType[] = ['record_created', 'record_updated', 'manual', 'date_field', 'schedule', 'before_write'];
+export type TriggerType = 'record_created' | 'record_updated' | 'manual' | 'date_field' | 'schedule' | 'before_write' | 'webhook';
+export const TRIGGER_TYPES: TriggerType[] = ['record_created', 'record_updated', 'manual', 'date_field', 'schedule', 'before_write', 'webhook'];
+
+/** Triggers without a record: a webhook never has a form, a schedule may. */
+export function triggerHasForm(type: unknown): 'required' | 'optional' | 'none' {
+  return type === 'webhook' ? 'none' : type === 'schedule' ? 'optional' : 'required';
+}
 
 export interface Trigger {
   type: TriggerType | string;
-  /** Required except for `schedule` (optional there). */
+  /** Required except for `schedule` (optional there) and `webhook` (none). */
   form?: string;
   /** record_updated, before_write: only when one of these changed. */
   fields?: string[];
@@ -138,6 +168,7 @@ export const TRIGGER_KEYS: Record<TriggerType, string[]> = {
   date_field: ['form', 'field', 'offset_days', 'condition'],
   schedule: ['cron', 'form'],
   before_write: ['form', 'fields', 'condition'],
+  webhook: [],
 };
 
 /** The trigger switched to another type: keys the new type does not use are dropped;
@@ -147,7 +178,7 @@ export function switchTriggerType(tr: Trigger, type: string): Trigger {
   if (!keys) return { ...tr, type };
   const out: Trigger = { type };
   for (const k of keys) if (tr[k] !== undefined) out[k] = tr[k];
-  if (type !== 'schedule' && out.form === undefined) out.form = '';
+  if (triggerHasForm(type) === 'required' && out.form === undefined) out.form = '';
   if (type === 'date_field' && out.offset_days === undefined) out.offset_days = 0;
   if (type === 'schedule' && out.cron === undefined) out.cron = '0 9 * * 1';
   return out;
@@ -278,7 +309,7 @@ export function fromDefinition(def: FlowDefinition): FlowState {
   const nodeList = Array.isArray(nodes) ? nodes : [];
   const edgeList = Array.isArray(edges) ? edges : [];
   const pos = autoLayout(nodeList, edgeList, layout ?? {});
-  const sourceTypes = new Map(nodeList.map((n) => [n.id, n.type]));
+  const sourceTypes = new Map<string, string>(nodeList.map((n) => [n.id, n.type]));
   return {
     key,
     label: label ?? {},
@@ -292,7 +323,7 @@ export function fromDefinition(def: FlowDefinition): FlowState {
     })),
     edges: edgeList.map((e, i) => {
       const { from, to, ...rest } = e;
-      const handle = sourceTypes.get(from) === 'approval' && typeof rest.outcome === 'string' ? rest.outcome : null;
+      const handle = edgeHandleOf(sourceTypes.get(from), rest);
       return { id: edgeId(i), source: from, target: to, sourceHandle: handle, data: { edge: rest } };
     }),
   };
@@ -358,6 +389,10 @@ export function nodeTemplate(id: string, type: NodeType): FlowNode {
       return { id, type, form: '', name: '' };
     case 'reject':
       return { id, type, message: '' };
+    case 'loop':
+      return { id, type, as: 'item' };
+    case 'http':
+      return { id, type, method: 'POST', url: '' };
     default:
       return { id, type };
   }
@@ -402,7 +437,13 @@ export function updateEdge(s: FlowState, id: string, patch: Partial<Omit<FlowEdg
       if (e.id !== id) return e;
       const edge = { ...e.data.edge, ...patch };
       for (const [k, v] of Object.entries(patch)) if (v === undefined) delete edge[k];
-      const handle = typeof edge.outcome === 'string' && e.sourceHandle ? edge.outcome : e.sourceHandle;
+      const type = nodeById(s, e.source)?.data.node.type;
+      const handle =
+        type === 'loop' || type === 'http'
+          ? edgeHandleOf(type, edge)
+          : typeof edge.outcome === 'string' && e.sourceHandle
+            ? edge.outcome
+            : e.sourceHandle;
       return { ...e, sourceHandle: handle ?? null, data: { ...e.data, edge } };
     }),
   };
@@ -441,7 +482,9 @@ export function canConnect(s: FlowState, c: Connection): boolean {
 }
 
 /** Add an edge for a connection: out of an approval the handle is the outcome; out of a
- * branch the first edge becomes the default. */
+ * branch the first edge becomes the default; out of a loop the each handle (or, without a
+ * handle, the first edge) is the body; out of an http node the failed handle gives the
+ * failed edge. */
 export function connect(s: FlowState, c: Connection): FlowState {
   if (!canConnect(s, c)) return s;
   const src = nodeById(s, c.source!)!;
@@ -455,7 +498,18 @@ export function connect(s: FlowState, c: Connection): FlowState {
   } else if (type === 'branch' && !s.edges.some((e) => e.source === src.id)) {
     edge.default = true;
   }
-  const e: CanvasEdge = { id: nextEdgeId(s.edges), source: c.source!, target: c.target!, sourceHandle: handle, data: { edge } };
+  const special = newEdgeOf(
+    type,
+    c.sourceHandle,
+    s.edges.filter((e) => e.source === src.id).map((e) => e.data.edge),
+  );
+  const e: CanvasEdge = {
+    id: nextEdgeId(s.edges),
+    source: c.source!,
+    target: c.target!,
+    sourceHandle: special ? special.handle : handle,
+    data: { edge: special ? special.edge : edge },
+  };
   return { ...s, edges: [...s.edges, e] };
 }
 
@@ -468,6 +522,17 @@ export function setDefaultEdge(s: FlowState, id: string): FlowState {
     if (o.source === e.source && o.id !== id && o.data.edge.default) next = updateEdge(next, o.id, { default: undefined });
   }
   return updateEdge(next, id, { default: true, when: undefined });
+}
+
+/** Make one edge out of a loop its body (`each: true`; the others lose the flag). */
+export function setEachEdge(s: FlowState, id: string): FlowState {
+  const e = edgeById(s, id);
+  if (!e) return s;
+  let next = s;
+  for (const o of s.edges) {
+    if (o.source === e.source && o.id !== id && o.data.edge.each !== undefined) next = updateEdge(next, o.id, { each: undefined });
+  }
+  return updateEdge(next, id, { each: true });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -595,12 +660,14 @@ export interface Cond {
   var: string;
   op: CondOp;
   /** For `in`: a list. Unused for empty / not_empty. With `varValues`, `{var: name}`
-   * (a context value, as in query filters: `customer == record.customer`). */
+   * (a context value, as in query filters: `customer == record.customer`) or a context
+   * value shifted by days, `{add_days: [{var: name}, n]}` (`last_inspection_on <= today - 91`). */
   value?: unknown;
 }
 
 export interface ParseOptions {
-  /** Accept `{var: …}` on the value side (query filters compare fields with context values). */
+  /** Accept `{var: …}` and `{add_days: [{var: …}, n]}` on the value side (query filters
+   * compare fields with context values). */
   varValues?: boolean;
 }
 
@@ -654,6 +721,7 @@ function parseOne(logic: unknown, opts: ParseOptions = {}): Cond | null {
   const c = CMP_BACK[op];
   if (!c) return null;
   if (rhsVar !== null && opts.varValues) return { var: v, op: c, value: { var: rhsVar } };
+  if (opts.varValues && relDateOf(arg[1])) return { var: v, op: c, value: arg[1] };
   if (isObj(arg[1]) || Array.isArray(arg[1])) return null;
   return { var: v, op: c, value: arg[1] };
 }
@@ -687,10 +755,12 @@ export function contextVars(recordFields: string[], s: FlowState | null): string
   const vars = recordFields.map((f) => `record.${f}`);
   vars.push('record.id', 'initiator', 'today', 'task.outcome', 'task.comment', 'task.by');
   if (s) {
+    vars.push(...triggerVars(s.trigger));
     for (const n of s.nodes) {
       const nd = n.data.node;
       if ((nd.type === 'set_var' || nd.type === 'query') && typeof nd.name === 'string' && nd.name) vars.push(`vars.${nd.name}`);
       if (nd.type === 'create_record') vars.push(`vars.${n.id}`);
+      vars.push(...nodeVars(nd, n.id));
     }
   }
   return [...new Set(vars)];
@@ -736,12 +806,16 @@ export function lint(s: FlowState): Problem[] {
     }
     if (nd.type === 'branch' && !outs.some((e) => e.data.edge.default === true))
       out.push({ pointer: `/nodes/${i}`, rule: 'default', message: 'default' });
+    for (const rule of edgeRuleProblems(nd.type, outs.map((e) => e.data.edge))) out.push({ pointer: `/nodes/${i}`, rule, message: rule });
+    for (const p of nodeSettingProblems(nd)) out.push({ pointer: `/nodes/${i}/${p.key}`, rule: p.rule, message: p.key });
     if (typeof nd.type === 'string' && !nodeAllowed(nd.type, s.trigger))
       out.push({ pointer: `/nodes/${i}/type`, rule: isGuardTrigger(s.trigger) ? 'guard' : 'guardOnly', message: nd.type });
   });
   const tr = s.trigger;
   if (tr.type === 'schedule') {
     if (typeof tr.cron !== 'string' || !tr.cron.trim()) out.push({ pointer: '/trigger/cron', rule: 'cron', message: 'cron' });
+  } else if (tr.type === 'webhook') {
+    if (tr.form !== undefined) out.push({ pointer: '/trigger/form', rule: 'webhookForm', message: 'form' });
   } else if (!tr.form) out.push({ pointer: '/trigger/form', rule: 'required', message: 'form' });
   if (tr.type === 'date_field' && !tr.field) out.push({ pointer: '/trigger/field', rule: 'dateField', message: 'field' });
   return out;

@@ -55,7 +55,7 @@ export function loopVar(n: FlowNode): string {
   return typeof n.as === 'string' && n.as ? n.as : 'item';
 }
 
-/** The source handles of loops and http nodes. */
+/** The source handles of a loop: its body (each) and the way out (done). */
 export const LOOP_HANDLES = ['each', 'done'] as const;
 
 // ---------------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ pub const TRIGGERS: &[&str] = &[
 fn node_keys(kind: &str) -> &'static [&'static str] {
     match kind {
         "join" => &["mode"],
+        "branch" => &["multi"],
         "approval" | "task" => &["assignee", "mode", "editable", "deadline"],
         "update_record" => &["set", "form", "record"],
         "create_record" => &["form", "data"],
@@ -589,13 +590,21 @@ pub fn check_publish(def: &Value, facts: &AppFacts) -> Vec<Detail> {
                 None => {}
                 Some(Value::String(m)) if m == "all" || m == "any" => {}
                 Some(Value::Object(m))
+                    if m.len() == 1
+                        && m.get("activated_by").and_then(Value::as_str).is_some_and(|b| {
+                            index.get(b).is_some_and(|&k| {
+                                kind(nodes[k]) == "branch"
+                                    && nodes[k].get("multi") == Some(&Value::Bool(true))
+                            })
+                        }) => {}
+                Some(Value::Object(m))
                     if m.get("n")
                         .and_then(Value::as_u64)
                         .is_some_and(|x| x >= 1 && x as usize <= incoming[i]) => {}
                 Some(_) => out.push(d(
                     format!("{p}/mode"),
                     "join",
-                    "mode is all, any or {\"n\": k} with k ≤ the incoming edges",
+                    "mode is all, any, {\"n\": k} with k ≤ the incoming edges, or {\"activated_by\": <id of a multi-choice branch>}",
                 )),
             }
         }
@@ -1013,7 +1022,7 @@ fn check_assignee(
     out: &mut Vec<Detail>,
 ) {
     let Some(o) = a.as_object().filter(|o| o.len() == 1) else {
-        out.push(d(p, "assignee", "an assignee is {\"user\": name}, {\"role\": key}, {\"field\": member field} or {\"initiator\": true}"));
+        out.push(d(p, "assignee", "an assignee is {\"user\": name}, {\"users\": [names]}, {\"role\": key}, {\"field\": member field} or {\"initiator\": true}"));
         return;
     };
     let (k, v) = o.iter().next().expect("one entry");
@@ -1021,6 +1030,17 @@ fn check_assignee(
     match k.as_str() {
         "user" if facts.users.contains(s) => {}
         "user" => out.push(d(format!("{p}/user"), "exists", format!("there is no user {s}"))),
+        "users" => match v.as_array() {
+            Some(list) if !list.is_empty() => {
+                for (i, u) in list.iter().enumerate() {
+                    let name = u.as_str().unwrap_or("");
+                    if !facts.users.contains(name) {
+                        out.push(d(format!("{p}/users/{i}"), "exists", format!("there is no user {name}")));
+                    }
+                }
+            }
+            _ => out.push(d(format!("{p}/users"), "type", "users is a non-empty list of user names")),
+        },
         "role" if facts.roles.contains(s) => {}
         "role" => out.push(d(format!("{p}/role"), "exists", format!("there is no role {s} in this app"))),
         "field" => {
@@ -1039,7 +1059,7 @@ fn check_assignee(
             }
         }
         "initiator" if v == &Value::Bool(true) => {}
-        _ => out.push(d(p, "assignee", "an assignee is {\"user\": name}, {\"role\": key}, {\"field\": member field} or {\"initiator\": true}")),
+        _ => out.push(d(p, "assignee", "an assignee is {\"user\": name}, {\"users\": [names]}, {\"role\": key}, {\"field\": member field} or {\"initiator\": true}")),
     }
 }
 

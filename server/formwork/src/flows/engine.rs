@@ -35,6 +35,11 @@ pub(crate) struct Inner {
     pub auth: AuthService,
     pub wake: Notify,
     pub outbox_wake: Notify,
+    /// Each app's time zone as steps last read it, with when (re-read after a minute).
+    pub time_zones:
+        std::sync::Mutex<std::collections::HashMap<String, (chrono_tz::Tz, std::time::Instant)>>,
+    /// Published flow versions read by steps (immutable, so cached for this server).
+    pub definitions: std::sync::Mutex<std::collections::HashMap<(String, String, i64), Value>>,
     pub flow_settings: FlowSettings,
     pub smtp: SmtpSettings,
 }
@@ -66,6 +71,8 @@ impl FlowEngine {
                 auth,
                 wake: Notify::new(),
                 outbox_wake: Notify::new(),
+                definitions: Default::default(),
+                time_zones: Default::default(),
                 flow_settings,
                 smtp,
             }),
@@ -102,6 +109,33 @@ impl FlowEngine {
     }
 }
 
+impl Inner {
+    /// The app's time zone ("today" of conditions), cached for a minute: a step runs often,
+    /// an app's time zone changes rarely.
+    async fn app_tz(
+        &self,
+        txn: &DatabaseTransaction,
+        batch: &Batch,
+        app: &str,
+    ) -> DomainResult<chrono_tz::Tz> {
+        let fresh = Duration::from_secs(60);
+        if let Some((tz, at)) = self
+            .time_zones
+            .lock()
+            .ok()
+            .and_then(|m| m.get(app).copied())
+            && at.elapsed() < fresh
+        {
+            return Ok(tz);
+        }
+        let tz = super::timers::app_tz(txn, batch, app).await?;
+        if let Ok(mut m) = self.time_zones.lock() {
+            m.insert(app.to_owned(), (tz, std::time::Instant::now()));
+        }
+        Ok(tz)
+    }
+}
+
 /// One pass: date and schedule timers that fell due, then every due token, oldest first.
 async fn run_due(inner: &Arc<Inner>) -> DomainResult<()> {
     for t in super::timers::due(&inner.db).await? {
@@ -113,26 +147,43 @@ async fn run_due(inner: &Arc<Inner>) -> DomainResult<()> {
             }
         }
     }
+    // Steps make new ready tokens; keep going while there is work, so an instance runs
+    // from node to node without waiting for the next poll. All due tokens of a pass are
+    // submitted at once: the writer commits them together (group commit).
+    let mut last: Vec<i64> = Vec::new();
     loop {
         let now = crate::time::now();
         let rows = inner
             .db
             .query_all(
-                "SELECT id FROM flow_tokens WHERE status = 'ready' OR (status = 'waiting' AND due_at IS NOT NULL AND due_at <= $1) ORDER BY id LIMIT 200",
+                "SELECT id FROM flow_tokens WHERE status = 'ready' OR (status = 'waiting' AND due_at IS NOT NULL AND due_at <= $1) ORDER BY id LIMIT 500",
                 vec![now.into()],
             )
             .await?;
-        let n = rows.len();
-        for r in rows {
-            let token: i64 = r.try_get("", "id")?;
-            match inner
-                .writer
-                .submit(Step {
-                    inner: inner.clone(),
-                    token,
-                })
-                .await
-            {
+        let mut tokens = rows
+            .iter()
+            .map(|r| r.try_get::<i64>("", "id"))
+            .collect::<Result<Vec<i64>, _>>()?;
+        if tokens.is_empty() || tokens == last {
+            // Nothing due, or nothing moved (another process holds these tokens).
+            return Ok(());
+        }
+        last = tokens.clone();
+        if inner.db.backend == crate::store::db::Backend::Postgres {
+            // Several processes see the same due list: start each at a different place so
+            // they mostly claim different tokens instead of queueing for the same rows.
+            let k = rand::random_range(0..tokens.len());
+            tokens.rotate_left(k);
+        }
+        let results = futures::future::join_all(tokens.iter().map(|&token| {
+            inner.writer.submit(Step {
+                inner: inner.clone(),
+                token,
+            })
+        }))
+        .await;
+        for (token, result) in tokens.into_iter().zip(results) {
+            match result {
                 Ok(_) => {}
                 Err(DomainError::Unavailable(m)) => return Err(DomainError::Unavailable(m)),
                 Err(e) => {
@@ -146,9 +197,6 @@ async fn run_due(inner: &Arc<Inner>) -> DomainResult<()> {
                         .await?;
                 }
             }
-        }
-        if n < 200 {
-            return Ok(());
         }
     }
 }
@@ -417,6 +465,8 @@ pub(crate) async fn resolve(
     let mut names: Vec<String> = Vec::new();
     if let Some(u) = a.get("user").and_then(Value::as_str) {
         names.push(u.to_owned());
+    } else if let Some(us) = a.get("users").and_then(Value::as_array) {
+        names.extend(us.iter().filter_map(Value::as_str).map(str::to_owned));
     } else if let Some(r) = a.get("role").and_then(Value::as_str) {
         let rows = txn
             .query_all_raw(batch.stmt(
@@ -432,11 +482,14 @@ pub(crate) async fn resolve(
         }
     } else if let Some(f) = a.get("field").and_then(Value::as_str) {
         match f.split_once('.') {
-            None => {
-                if let Some(u) = data.get(f).and_then(Value::as_str) {
-                    names.push(u.to_owned());
+            None => match data.get(f) {
+                Some(Value::String(u)) => names.push(u.clone()),
+                // A multi-member field: one task per member (instances known at run time).
+                Some(Value::Array(us)) => {
+                    names.extend(us.iter().filter_map(Value::as_str).map(str::to_owned))
                 }
-            }
+                _ => {}
+            },
             // Through a reference: the member field of the referenced record.
             Some((r, member)) => {
                 if let Some(id) = data.get(r).and_then(Value::as_i64)
@@ -537,9 +590,12 @@ async fn step(
     batch: &mut Batch,
     token: i64,
 ) -> DomainResult<()> {
-    // Several server processes (PostgreSQL) may pick the same due token: the row lock makes
-    // the second wait and then see that the first moved it on. (SQLite has one writer.)
-    let lock = store::for_update(batch.backend);
+    // Several server processes (PostgreSQL) may pick the same due token: the first claims
+    // its row for this transaction and the others pass it by (SKIP LOCKED) and take other
+    // work. If the claiming process dies, its transaction rolls back, the lock goes, and
+    // the token is due again for everyone. The status re-check below makes a step that
+    // another process already committed a no-op. (SQLite has one writer.)
+    let lock = store::claim(batch.backend);
     let Some(row) = txn
         .query_one_raw(batch.stmt(
             &format!(
@@ -563,12 +619,31 @@ async fn step(
         store::set_token(txn, batch, token, "done", None).await?;
         return Ok(());
     }
-    let tz = super::timers::app_tz(txn, batch, &inst.app).await?;
+    let tz = inner.app_tz(txn, batch, &inst.app).await?;
     inst.today = chrono::Utc::now()
         .with_timezone(&tz)
         .date_naive()
         .to_string();
-    let def = store::definition(txn, batch.backend, &inst.app, &inst.flow, inst.version).await?;
+    let key = (inst.app.clone(), inst.flow.clone(), inst.version);
+    let cached = inner
+        .definitions
+        .lock()
+        .ok()
+        .and_then(|m| m.get(&key).cloned());
+    let def = match cached {
+        Some(d) => d,
+        None => {
+            let d =
+                store::definition(txn, batch.backend, &inst.app, &inst.flow, inst.version).await?;
+            if let Ok(mut m) = inner.definitions.lock() {
+                if m.len() > 1000 {
+                    m.clear();
+                }
+                m.insert(key, d.clone());
+            }
+            d
+        }
+    };
     let node = node_of(&def, &node_id)
         .ok_or_else(|| {
             DomainError::Internal(anyhow::anyhow!(
@@ -583,7 +658,16 @@ async fn step(
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_owned();
-    let data = record_data(txn, batch, &inst).await?;
+    // Nodes that only move tokens do not read the record.
+    let data = if !timer
+        && matches!(
+            kind.as_str(),
+            "start" | "end" | "parallel" | "join" | "delay"
+        ) {
+        Value::Null
+    } else {
+        record_data(txn, batch, &inst).await?
+    };
     let actor = flow_actor(&inst.flow);
     let outs = edges_from(&def, &node_id);
     let single: Vec<String> = outs.iter().take(1).map(|e| target(e)).collect();
@@ -615,25 +699,46 @@ async fn step(
             finish_check(txn, batch, &inst).await?;
         }
         "branch" => {
+            // Exclusive: the first edge whose condition holds. Multi-choice (`multi`): every
+            // such edge. Neither: the default edge.
+            let multi = node.get("multi") == Some(&Value::Bool(true));
             let ctx = ctx_of(&inst, &data);
-            let mut chosen = None;
+            let mut chosen: Vec<String> = Vec::new();
             for e in &outs {
                 if let Some(w) = e.get("when") {
                     let v = compute(w, &ctx).map_err(|m| {
                         DomainError::invalid_one("", "condition", format!("branch {node_id}: {m}"))
                     })?;
                     if truthy(&v) {
-                        chosen = Some(target(e));
-                        break;
+                        chosen.push(target(e));
+                        if !multi {
+                            break;
+                        }
                     }
                 }
             }
-            let chosen = chosen.or_else(|| {
-                outs.iter()
+            if chosen.is_empty()
+                && let Some(e) = outs
+                    .iter()
                     .find(|e| e.get("default") == Some(&Value::Bool(true)))
-                    .map(|e| target(e))
-            });
+            {
+                chosen.push(target(e));
+            }
+            if multi {
+                // A join with `{"activated_by": this node}` waits for exactly these.
+                let vars = vars_mut(&mut inst);
+                let act = vars.entry("_activated").or_insert_with(|| json!({}));
+                if let Some(o) = act.as_object_mut() {
+                    o.insert(node_id.clone(), json!(chosen.len()));
+                }
+                save_vars(txn, batch, &inst).await?;
+            }
             store::set_token(txn, batch, token, "done", None).await?;
+            let detail = if multi {
+                json!({"to": chosen})
+            } else {
+                json!({"to": chosen.first()})
+            };
             store::step(
                 txn,
                 batch,
@@ -641,12 +746,10 @@ async fn step(
                 Some(&node_id),
                 "branched",
                 &actor.user,
-                json!({"to": chosen}),
+                detail,
             )
             .await?;
-            if let Some(t) = chosen {
-                go(txn, batch, &inst, &node_id, &[t]).await?;
-            }
+            go(txn, batch, &inst, &node_id, &chosen).await?;
             finish_check(txn, batch, &inst).await?;
         }
         "join" => {
@@ -666,9 +769,19 @@ async fn step(
                 .flatten()
                 .filter(|e| e["to"] == json!(node_id))
                 .count() as i64;
-            let needed = match node.get("mode") {
-                Some(Value::String(m)) if m == "any" => 1,
-                Some(Value::Object(m)) => m.get("n").and_then(Value::as_i64).unwrap_or(incoming),
+            let activated_by = node
+                .get("mode")
+                .and_then(|m| m.get("activated_by"))
+                .and_then(Value::as_str);
+            let needed = match (node.get("mode"), activated_by) {
+                // Structured synchronizing merge: as many as the multi-choice activated.
+                (_, Some(b)) => inst.vars["vars"]["_activated"][b]
+                    .as_i64()
+                    .unwrap_or(incoming),
+                (Some(Value::String(m)), _) if m == "any" => 1,
+                (Some(Value::Object(m)), _) => {
+                    m.get("n").and_then(Value::as_i64).unwrap_or(incoming)
+                }
                 _ => incoming,
             };
             let row = txn
@@ -678,7 +791,7 @@ async fn step(
             if arrived >= needed {
                 txn.execute_raw(batch.stmt("UPDATE flow_tokens SET status = 'done' WHERE instance_id = $1 AND node = $2 AND status = 'joined'", vec![inst.id.into(), node_id.clone().into()]))
                     .await?;
-                if needed < incoming {
+                if needed < incoming && activated_by.is_none() {
                     // Later arrivals are absorbed by this marker.
                     store::insert_token(txn, batch, inst.id, &node_id, None, "fired", None).await?;
                 }

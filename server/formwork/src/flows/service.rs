@@ -600,9 +600,14 @@ impl FlowService {
     pub async fn tasks(&self, caller: &Caller, status: &str) -> DomainResult<Value> {
         let open = status != "closed";
         let sql = format!(
-            "SELECT t.{}, i.app, i.flow, i.form, i.record_id, i.version FROM flow_tasks t JOIN flow_instances i ON i.id = t.instance_id WHERE t.assignee = $1 AND t.status {} 'open' ORDER BY t.id DESC LIMIT 500",
+            "SELECT t.{}, i.app, i.flow, i.form, i.record_id, i.version FROM flow_tasks t JOIN flow_instances i ON i.id = t.instance_id WHERE t.assignee = $1 AND t.status {} ORDER BY t.id DESC LIMIT 500",
             TASK_COLUMNS.replace(", ", ", t."),
-            if open { "=" } else { "<>" }
+            // Queued tasks (a sequential approval's later signers) are neither yet.
+            if open {
+                "= 'open'"
+            } else {
+                "NOT IN ('open', 'queued')"
+            }
         );
         let me = caller.principal.username.clone();
         let rows = self.db().query_all(&sql, vec![me.clone().into()]).await?;
@@ -633,7 +638,7 @@ impl FlowService {
         }
         let counts = self
             .db()
-            .query_one("SELECT SUM(CASE WHEN status = 'open' THEN 1 ELSE 0 END) AS open, SUM(CASE WHEN status <> 'open' THEN 1 ELSE 0 END) AS closed FROM flow_tasks WHERE assignee = $1", vec![me.into()])
+            .query_one("SELECT SUM(CASE WHEN status = 'open' THEN 1 ELSE 0 END) AS open, SUM(CASE WHEN status NOT IN ('open', 'queued') THEN 1 ELSE 0 END) AS closed FROM flow_tasks WHERE assignee = $1", vec![me.into()])
             .await?;
         let get = |k: &str| {
             counts

@@ -253,6 +253,15 @@ pub fn for_update(backend: Backend) -> &'static str {
     }
 }
 
+/// Claim a row for this transaction or pass it by when another process holds it
+/// (PostgreSQL); SQLite has one writer, so there is nobody to skip.
+pub fn claim(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    }
+}
+
 pub async fn instance(
     conn: &impl ConnectionTrait,
     backend: Backend,
