@@ -511,3 +511,77 @@ test('a guard built in the designer refuses a sales order for a customer without
   assert.deepEqual(pageErrors, []);
   await page.context().close();
 });
+
+test('task actions: the director transfers an approval, the manager returns it, then approves', async () => {
+  const adminCall = await adminApi(server);
+  const flow = {
+    key: 'complaint_review', label: { 'zh-CN': '投诉复核', en: 'Complaint review' },
+    trigger: { type: 'record_created', form: 'complaint' },
+    nodes: [
+      { id: 'start', type: 'start' },
+      { id: 'triage', type: 'task', label: { 'zh-CN': '分诊', en: 'Triage' }, assignee: { user: 'cs1' } },
+      { id: 'review', type: 'approval', label: { 'zh-CN': '复核', en: 'Review' }, assignee: { user: 'director' } },
+      { id: 'end', type: 'end' },
+    ],
+    edges: [
+      { from: 'start', to: 'triage' }, { from: 'triage', to: 'review' },
+      { from: 'review', to: 'end', outcome: 'approved' }, { from: 'review', to: 'end', outcome: 'rejected' },
+    ],
+  };
+  const pub = await adminCall('/apps/crm/flows/complaint_review/publish', { method: 'POST', body: flow });
+  assert.equal(pub.status, 201, JSON.stringify(pub.body));
+  const customer = (await adminCall('/apps/crm/forms/customer/records?limit=1')).body.items[0];
+  const rec = await adminCall('/apps/crm/forms/complaint/records', { method: 'POST', body: { data: { kind: 'complaint', customer: customer.id, description: 'E2E: slow response' } } });
+  assert.equal(rec.status, 201, JSON.stringify(rec.body));
+  const instanceOf = async () => (await adminCall(`/flow-instances?record=${rec.body.id}&flow=complaint_review`)).body.items[0];
+  const taskOf = async () => {
+    const inst = await instanceOf();
+    const d = (await adminCall(`/flow-instances/${inst.id}`)).body;
+    return d;
+  };
+  await until(async () => (await instanceOf())?.id, 'the instance');
+
+  // cs1 triages (done) through the API; the director gets the review.
+  const cs = await loginPage(browser, server, 'cs1', DEMO_PASSWORD, { locale: 'en' });
+  await cs.goto('/tasks');
+  await cs.getByText('Triage').first().click();
+  await cs.waitForURL(/\/tasks\/\d+$/);
+  await cs.getByTestId('task-done').click();
+  await cs.getByTestId('task-closed').waitFor();
+  await cs.context().close();
+
+  const page = await loginPage(browser, server, 'director', DEMO_PASSWORD, { locale: 'en' });
+  await page.goto('/tasks');
+  await page.getByText('Review').first().click();
+  await page.waitForURL(/\/tasks\/\d+$/);
+  // Transfer to manager_east with a comment.
+  await page.getByTestId('task-comment').fill('East region, please');
+  await page.getByTestId('task-transfer').click();
+  await pick(page, 'task-action-target', 'manager_east', 'manager_east');
+  await page.getByTestId('task-action-confirm').click();
+  await page.getByTestId('task-closed').waitFor();
+  assert.match(await page.getByTestId('task-status').innerText(), /Transferred/);
+  await page.context().close();
+
+  // manager_east returns it to the triage step.
+  const mgr = await loginPage(browser, server, 'manager_east', DEMO_PASSWORD, { locale: 'en' });
+  await mgr.goto('/tasks');
+  await mgr.getByText('Review').first().click();
+  await mgr.waitForURL(/\/tasks\/\d+$/);
+  await mgr.getByTestId('task-return').click();
+  await pick(mgr, 'task-action-target', 'Triage');
+  await mgr.getByTestId('task-action-confirm').click();
+  await mgr.getByTestId('task-closed').waitFor();
+  assert.match(await mgr.getByTestId('task-status').innerText(), /Returned/);
+  await mgr.context().close();
+
+  const d = await until(async () => {
+    const x = await taskOf();
+    return x.history.some((h) => h.action === 'returned') && x.positions.includes('triage') ? x : null;
+  }, 'the instance back at triage');
+  const actions = d.history.map((h) => h.action);
+  assert.ok(actions.includes('transferred') && actions.includes('returned'), actions.join(','));
+  const transferred = d.history.find((h) => h.action === 'transferred');
+  assert.equal(transferred.detail.to, 'manager_east');
+  assert.equal(transferred.detail.comment, 'East region, please');
+});

@@ -1369,3 +1369,124 @@ on_both_stores!(
         }
     }
 );
+
+on_both_stores!(
+    a_delay_can_wait_until_a_date_or_datetime_of_the_record,
+    |app: TestApp| async move {
+        ticket_form(&app).await;
+        let def = json!({
+            "key": "wait_until", "label": {"en": "Wait until"},
+            "trigger": {"type": "record_created", "form": "ticket"},
+            "nodes": [
+                {"id": "start", "type": "start"},
+                {"id": "wait", "type": "delay", "until": {"if": [{"var": "record.remind_at"}, {"var": "record.remind_at"}, {"var": "record.due_on"}]}},
+                {"id": "mark", "type": "update_record", "set": {"status": "approved"}},
+                {"id": "end", "type": "end"}
+            ],
+            "edges": [{"from": "start", "to": "wait"}, {"from": "wait", "to": "mark"}, {"from": "mark", "to": "end"}]
+        });
+        expect(
+            app.post("/apps/ops/flows/wait_until/publish", &def).await,
+            StatusCode::CREATED,
+        )
+        .await;
+        let inst_of = |id: Value| {
+            let app = &app;
+            async move {
+                let v = expect(
+                    app.get(&format!("/flow-instances?record={id}")).await,
+                    StatusCode::OK,
+                )
+                .await;
+                let i = v["items"][0]["id"].clone();
+                expect(
+                    app.get(&format!("/flow-instances/{i}")).await,
+                    StatusCode::OK,
+                )
+                .await
+            }
+        };
+        // A datetime 1.5 s ahead: the instance waits there, then goes on.
+        let at = (chrono::Utc::now() + chrono::Duration::milliseconds(1500))
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let t = app
+            .create_ok("ops", "ticket", json!({"title": "later", "remind_at": at}))
+            .await;
+        let waiting = eventually("the wait", || async {
+            let d = inst_of(t["id"].clone()).await;
+            d["history"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|h| h["action"] == "waiting")
+                .cloned()
+        })
+        .await;
+        assert_eq!(waiting["detail"]["until"], at);
+        assert_eq!(
+            inst_of(t["id"].clone()).await["instance"]["status"],
+            "running"
+        );
+        let done = eventually("the instance to go on after the time", || async {
+            let d = inst_of(t["id"].clone()).await;
+            (d["instance"]["status"] == "completed").then_some(d)
+        })
+        .await;
+        let fired = done["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["action"] == "timer")
+            .unwrap()["at"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(fired >= at, "fired at {fired}, not before {at}");
+        // A date in the past, or no date at all: no wait.
+        for data in [
+            json!({"title": "past", "due_on": "2020-01-01"}),
+            json!({"title": "none"}),
+        ] {
+            let t = app.create_ok("ops", "ticket", data).await;
+            eventually("the instance to complete", || async {
+                (inst_of(t["id"].clone()).await["instance"]["status"] == "completed").then_some(())
+            })
+            .await;
+        }
+        // A value that is not a date fails the instance with the rule named; publishing a
+        // delay with both a duration and until is refused.
+        let mut bad = def.clone();
+        bad["key"] = json!("wait_bad");
+        bad["trigger"]["condition"] = json!({"==": [{"var": "record.title"}, "bad"]});
+        bad["nodes"][1]["until"] = json!({"var": "record.title"});
+        expect(
+            app.post("/apps/ops/flows/wait_bad/publish", &bad).await,
+            StatusCode::CREATED,
+        )
+        .await;
+        let t = app
+            .create_ok("ops", "ticket", json!({"title": "bad"}))
+            .await;
+        let failed = eventually("the bad instance to fail", || async {
+            let v = expect(
+                app.get(&format!("/flow-instances?record={}&flow=wait_bad", t["id"]))
+                    .await,
+                StatusCode::OK,
+            )
+            .await;
+            (v["items"][0]["status"] == "failed").then(|| v["items"][0].clone())
+        })
+        .await;
+        assert!(
+            failed["error"].as_str().unwrap().contains("not a date"),
+            "{failed}"
+        );
+        bad["nodes"][1]["minutes"] = json!(5);
+        let v = expect(
+            app.post("/apps/ops/flows/wait_bad/publish", &bad).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert_eq!(v["details"][0]["rule"], "delay", "{v}");
+    }
+);

@@ -13,6 +13,7 @@ import { ApiError, api, fieldErrors } from '../api/client.ts';
 import { RecordForm } from '../forms/RecordForm.tsx';
 import { useI18n } from '../i18n/index.tsx';
 import { useFormDetail } from '../staff/useForm.ts';
+import { TaskActions } from './TaskActions.tsx';
 import { changedEditable, labelOf, outcomesOf, recordOf } from './tasks.ts';
 import type { TaskDetail } from './types.ts';
 
@@ -81,7 +82,7 @@ function TaskView({ detail, onDone }: { detail: TaskDetail; onDone: (d: TaskDeta
     }
   };
 
-  const statusColor = task.status === 'open' ? 'blue' : task.status === 'rejected' ? 'red' : task.status === 'cancelled' ? 'default' : 'green';
+  const statusColor = task.status === 'open' ? 'blue' : task.status === 'rejected' || task.status === 'returned' ? 'red' : task.status === 'cancelled' || task.status === 'transferred' ? 'default' : 'green';
   return (
     <>
       <Space wrap style={{ marginBottom: 12 }}>
@@ -173,6 +174,9 @@ function TaskView({ detail, onDone }: { detail: TaskDetail; onDone: (d: TaskDeta
               ),
             )}
           </Space>
+          <div style={{ marginTop: 8 }}>
+            <TaskActions detail={detail} comment={comment} disabled={busy !== null} onDone={onDone} />
+          </div>
         </Card>
       )}
     </>

@@ -75,6 +75,8 @@ export interface TaskDetail {
   record: unknown;
   editable: string[];
   flow?: { key: string; label: Label };
+  /** Earlier task / approval steps this instance passed: where "return" may go. */
+  return_to?: { id: string; label?: Label | null }[];
 }
 
 export interface InboxMessage {

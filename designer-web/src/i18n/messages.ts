@@ -18,6 +18,7 @@ export const messages: Messages = {
   'common.loading': { 'zh-CN': '加载中…', en: 'Loading…' },
   'common.save': { 'zh-CN': '保存', en: 'Save' },
   'common.cancel': { 'zh-CN': '取消', en: 'Cancel' },
+  'common.confirm': { 'zh-CN': '确定', en: 'Confirm' },
   'common.delete': { 'zh-CN': '删除', en: 'Delete' },
   'common.edit': { 'zh-CN': '编辑', en: 'Edit' },
   'common.back': { 'zh-CN': '返回', en: 'Back' },

@@ -50,7 +50,7 @@ fn node_keys(kind: &str) -> &'static [&'static str] {
             "to", "title", "body", "channel", "address", "as_role", "url", "payload", "headers",
         ],
         "http" => &["method", "url", "headers", "body", "name", "as_role"],
-        "delay" => &["minutes", "hours", "days"],
+        "delay" => &["minutes", "hours", "days", "until"],
         "set_var" => &["name", "value"],
         "query" => &["form", "filter", "name", "limit"],
         "reject" => &["message"],
@@ -756,8 +756,21 @@ pub fn check_publish(def: &Value, facts: &AppFacts) -> Vec<Detail> {
                 }
             }
         }
-        if k == "delay" && duration_minutes(n).is_none() {
-            out.push(d(&p, "delay", "a delay needs minutes, hours or days (> 0)"));
+        if k == "delay" {
+            match n.get("until") {
+                Some(u) => {
+                    check_logic(u, &format!("{p}/until"), &mut out);
+                    if duration_minutes(n).is_some() {
+                        out.push(d(&p, "delay", "a delay has either a duration or until, not both"));
+                    }
+                }
+                None if duration_minutes(n).is_none() => out.push(d(
+                    &p,
+                    "delay",
+                    "a delay needs minutes, hours or days (> 0), or until (JSON Logic giving a date or datetime)",
+                )),
+                None => {}
+            }
         }
         if k == "query" {
             let target = n.get("form").and_then(Value::as_str).unwrap_or("");

@@ -345,6 +345,28 @@ fn target(e: &Map<String, Value>) -> String {
     e.get("to").and_then(Value::as_str).unwrap_or("").to_owned()
 }
 
+/// The instant a `delay … until` value names: Ok(None) for null (no wait), None when it is
+/// neither a datetime (RFC 3339) nor a date (start of that day in `tz`).
+fn until_instant(v: &Value, tz: chrono_tz::Tz) -> Option<Option<String>> {
+    let s = match v {
+        Value::Null => return Some(None),
+        Value::String(s) => s,
+        _ => return None,
+    };
+    let at = if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        t.with_timezone(&chrono::Utc)
+    } else {
+        let day = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+        day.and_hms_opt(0, 0, 0)?
+            .and_local_timezone(tz)
+            .earliest()?
+            .with_timezone(&chrono::Utc)
+    };
+    Some(Some(
+        at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    ))
+}
+
 pub(crate) fn due_in(minutes: f64) -> String {
     let at = chrono::Utc::now() + chrono::Duration::milliseconds((minutes * 60_000.0) as i64);
     at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
@@ -659,11 +681,7 @@ async fn step(
         .unwrap_or("")
         .to_owned();
     // Nodes that only move tokens do not read the record.
-    let data = if !timer
-        && matches!(
-            kind.as_str(),
-            "start" | "end" | "parallel" | "join" | "delay"
-        ) {
+    let data = if !timer && matches!(kind.as_str(), "start" | "end" | "parallel" | "join") {
         Value::Null
     } else {
         record_data(txn, batch, &inst).await?
@@ -853,8 +871,28 @@ async fn step(
             .await?;
         }
         "delay" => {
-            let minutes = duration_minutes(&node).unwrap_or(0.0);
-            store::set_token(txn, batch, token, "waiting", Some(due_in(minutes))).await?;
+            // A duration, or wait until a date / datetime (`until`, JSON Logic; a date means
+            // the start of that day in the app's time zone; null or past: no wait).
+            let (due, detail) = match node.get("until") {
+                Some(u) => {
+                    let v = compute(u, &ctx_of(&inst, &data))
+                        .map_err(|m| DomainError::invalid_one("/until", "value", m))?;
+                    let due = until_instant(&v, tz).ok_or_else(|| {
+                        DomainError::invalid_one(
+                            "/until",
+                            "date",
+                            format!("{node_id}: until gives {v}, not a date or datetime"),
+                        )
+                    })?;
+                    let due = due.unwrap_or_else(|| batch.now.clone());
+                    (due.clone(), json!({"until": due}))
+                }
+                None => {
+                    let minutes = duration_minutes(&node).unwrap_or(0.0);
+                    (due_in(minutes), json!({"minutes": minutes}))
+                }
+            };
+            store::set_token(txn, batch, token, "waiting", Some(due)).await?;
             store::step(
                 txn,
                 batch,
@@ -862,7 +900,7 @@ async fn step(
                 Some(&node_id),
                 "waiting",
                 &actor.user,
-                json!({"minutes": minutes}),
+                detail,
             )
             .await?;
         }

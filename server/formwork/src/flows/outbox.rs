@@ -304,6 +304,17 @@ struct Claimed {
 
 /// Claim due effects, deliver them concurrently, settle each. Returns how many were claimed.
 async fn pass(inner: &Arc<Inner>) -> DomainResult<usize> {
+    // A cheap look first: most passes find nothing, and then need no write transaction.
+    let due = inner
+        .db
+        .query_one(
+            "SELECT id FROM flow_outbox WHERE status = 'pending' AND next_at <= $1 LIMIT 1",
+            vec![crate::time::now().into()],
+        )
+        .await?;
+    if due.is_none() {
+        return Ok(0);
+    }
     let claimed = inner
         .writer
         .submit(Claim {
