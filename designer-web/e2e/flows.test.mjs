@@ -512,7 +512,7 @@ test('a guard built in the designer refuses a sales order for a customer without
   await page.context().close();
 });
 
-test('task actions: the director transfers an approval, the manager returns it, then approves', async () => {
+test('task actions: the director transfers an approval, the manager returns it to triage', async () => {
   const adminCall = await adminApi(server);
   const flow = {
     key: 'complaint_review', label: { 'zh-CN': '投诉复核', en: 'Complaint review' },

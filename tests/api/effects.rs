@@ -233,7 +233,12 @@ on_both_stores!(
         )
         .await;
         assert_eq!(rec["data"]["erp_ref"], "ERP-2");
-        let hooks = rx.at("/hook");
+        // The webhook is queued when its step commits and delivered right after.
+        let hooks = eventually("the webhook delivery", || async {
+            let h = rx.at("/hook");
+            (!h.is_empty()).then_some(h)
+        })
+        .await;
         assert_eq!(hooks.len(), 1);
         assert_eq!(hooks[0].body, json!({"ticket": t["id"], "ref": "ERP-2"}));
         assert_eq!(
@@ -248,6 +253,20 @@ on_both_stores!(
                 "completed"
             ]
         );
+        let done = eventually("both effects settled", || async {
+            let d = expect(
+                app.get(&format!("/flow-instances/{}", done["instance"]["id"]))
+                    .await,
+                StatusCode::OK,
+            )
+            .await;
+            d["effects"]
+                .as_array()?
+                .iter()
+                .all(|e| e["status"] == "sent")
+                .then_some(d)
+        })
+        .await;
         let effects = done["effects"].as_array().unwrap();
         assert_eq!(effects.len(), 2);
         assert_eq!(effects[0]["kind"], "http");
@@ -664,13 +683,20 @@ async fn email_goes_through_a_real_smtp_server_rendered_per_recipient() {
         customer.contains("Message-ID: <fw-"),
         "the idempotency key is the Message-ID: {customer}"
     );
-    assert!(
-        done["effects"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|e| e["status"] == "sent" && e["kind"] == "email")
-    );
+    let id = done["instance"]["id"].clone();
+    eventually("the three email effects marked sent", || async {
+        let d = expect(
+            app.get(&format!("/flow-instances/{id}")).await,
+            StatusCode::OK,
+        )
+        .await;
+        let e = d["effects"].as_array()?.clone();
+        (e.len() == 3
+            && e.iter()
+                .all(|e| e["status"] == "sent" && e["kind"] == "email"))
+        .then_some(())
+    })
+    .await;
     let _ = smtp.child.kill().await;
 }
 

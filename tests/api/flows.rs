@@ -1490,3 +1490,280 @@ on_both_stores!(
         assert_eq!(v["details"][0]["rule"], "delay", "{v}");
     }
 );
+
+on_both_stores!(
+    a_sub_flow_runs_as_its_own_instance_and_hands_back_its_result,
+    |app: TestApp| async move {
+        ticket_form(&app).await;
+        let child = |key: &str, priority: &str| {
+            json!({
+                "key": key, "label": {"en": key},
+                "trigger": {"type": "manual", "form": "ticket"},
+                "nodes": [
+                    {"id": "start", "type": "start"},
+                    {"id": "double", "type": "set_var", "name": "result", "value": {"*": [{"var": "vars.input.x"}, 2]}},
+                    {"id": "touch", "type": "update_record", "set": {"note": "checked by the sub-flow", "priority": priority}},
+                    {"id": "end", "type": "end"}
+                ],
+                "edges": [{"from": "start", "to": "double"}, {"from": "double", "to": "touch"}, {"from": "touch", "to": "end"}]
+            })
+        };
+        let parent = |key: &str, sub: &str| {
+            json!({
+                "key": key, "label": {"en": key},
+                "trigger": {"type": "record_created", "form": "ticket", "condition": {"==": [{"var": "record.title"}, key]}},
+                "nodes": [
+                    {"id": "start", "type": "start"},
+                    {"id": "sub", "type": "subflow", "flow": sub, "input": {"x": 21}, "name": "check"},
+                    {"id": "ok", "type": "update_record", "set": {"status": "approved", "owner_user": {"if": [{"==": [{"var": "vars.check.vars.result"}, 42]}, "admin", "nobody"]}}},
+                    {"id": "bad", "type": "update_record", "set": {"status": "rejected"}},
+                    {"id": "end", "type": "end"}
+                ],
+                "edges": [{"from": "start", "to": "sub"}, {"from": "sub", "to": "ok", "outcome": "completed"},
+                          {"from": "sub", "to": "bad", "outcome": "failed"}, {"from": "ok", "to": "end"}, {"from": "bad", "to": "end"}]
+            })
+        };
+        // Publishing: the sub-flow must be a published flow of the app, and not the flow itself.
+        let v = expect(
+            app.post("/apps/ops/flows/outer/publish", &parent("outer", "inner"))
+                .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert_eq!(
+            (
+                v["details"][0]["pointer"].clone(),
+                v["details"][0]["rule"].clone()
+            ),
+            (json!("/nodes/1/flow"), json!("exists")),
+            "{v}"
+        );
+        let v = expect(
+            app.post("/apps/ops/flows/outer/publish", &parent("outer", "outer"))
+                .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert_eq!(v["details"][0]["rule"], "subflow", "{v}");
+        expect(
+            app.post("/apps/ops/flows/inner/publish", &child("inner", "urgent"))
+                .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        expect(
+            app.post(
+                "/apps/ops/flows/inner_bad/publish",
+                &child("inner_bad", "bogus"),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        expect(
+            app.post("/apps/ops/flows/outer/publish", &parent("outer", "inner"))
+                .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        expect(
+            app.post(
+                "/apps/ops/flows/outer_bad/publish",
+                &parent("outer_bad", "inner_bad"),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+
+        let rec = |title: &str| {
+            let app = &app;
+            let title = title.to_owned();
+            async move {
+                app.create_ok("ops", "ticket", json!({"title": title}))
+                    .await["id"]
+                    .clone()
+            }
+        };
+        let get_rec = |id: Value| {
+            let app = &app;
+            async move {
+                expect(
+                    app.get(&format!("/apps/ops/forms/ticket/records/{id}"))
+                        .await,
+                    StatusCode::OK,
+                )
+                .await
+            }
+        };
+        // The child works on the same record with its input; the parent reads its result.
+        let id = rec("outer").await;
+        let done = eventually("the parent to finish", || async {
+            let r = get_rec(id.clone()).await;
+            (r["data"]["status"] == "approved").then_some(r)
+        })
+        .await;
+        assert_eq!(done["data"]["note"], "checked by the sub-flow");
+        assert_eq!(done["data"]["priority"], "urgent");
+        assert_eq!(
+            done["data"]["owner_user"], "admin",
+            "vars.check.vars.result was 42"
+        );
+        let list = expect(
+            app.get(&format!("/flow-instances?record={id}")).await,
+            StatusCode::OK,
+        )
+        .await;
+        let flows: Vec<&str> = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["flow"].as_str().unwrap())
+            .collect();
+        assert_eq!(flows.len(), 2, "{flows:?}");
+        assert!(flows.contains(&"outer") && flows.contains(&"inner"));
+        // A failing child (its update is invalid) takes the parent's failed edge.
+        let id = rec("outer_bad").await;
+        eventually("the parent to take the failed edge", || async {
+            (get_rec(id.clone()).await["data"]["status"] == "rejected").then_some(())
+        })
+        .await;
+        let list = expect(
+            app.get(&format!("/flow-instances?record={id}&flow=inner_bad"))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(list["items"][0]["status"], "failed");
+    }
+);
+
+on_both_stores!(
+    a_level_one_adverse_event_tells_qa_at_once_and_escalates_after_24_hours_s13,
+    |app: TestApp| async move {
+        crate::crm::install(&app).await;
+        crate::crm::install_flows(&app).await;
+        let qa = crate::crm::user(&app, "qa1", &["compliance"], None).await;
+        let boss = crate::crm::user(&app, "crmadmin1", &["crm_admin"], None).await;
+        let customer = app
+            .create_ok(
+                "crm",
+                "customer",
+                json!({"name": "中山医院", "customer_type": "hospital"}),
+            )
+            .await["id"]
+            .clone();
+        let event = app
+            .create_ok("crm", "complaint", json!({"kind": "adverse_event", "customer": customer, "recall_level": "level_1",
+                                                 "severity": "serious_injury", "description": "Infusion pump over-delivery"}))
+            .await;
+        // QA hears at once (inbox) and has the reporting task, due in 24 hours.
+        let msg = eventually("the QA message", || async {
+            let v = get(&qa, &app, "/inbox").await;
+            v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["title"].as_str().unwrap_or("").contains("level_1"))
+                .cloned()
+        })
+        .await;
+        assert!(msg["body"].as_str().unwrap().contains("over-delivery"));
+        let task = eventually("the report task", || async {
+            let v = get(&qa, &app, "/tasks").await;
+            v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|t| t["record"] == event["id"])
+                .cloned()
+        })
+        .await;
+        assert_eq!(
+            task["label"]["en"],
+            "Report to the authority within 24 hours"
+        );
+        let due = chrono::DateTime::parse_from_rfc3339(task["due_at"].as_str().unwrap()).unwrap();
+        let hours =
+            (due.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_minutes() as f64 / 60.0;
+        assert!((23.5..=24.0).contains(&hours), "due in {hours} h");
+        assert!(
+            get(&boss, &app, "/tasks").await["items"]
+                .as_array()
+                .unwrap()
+                .is_empty()
+        );
+        // 24 hours pass unreported (the due time is moved into the past): it escalates to
+        // the CRM administrator; QA's task stays open.
+        let settings = crate::helpers::settings_for(app.store, app.dir.path(), &app.db_url);
+        let db = formwork::store::db::Db::connect(&settings.database)
+            .await
+            .unwrap();
+        use sea_orm::ConnectionTrait;
+        db.write
+            .execute_unprepared(&format!(
+                "UPDATE flow_tokens SET due_at = '2000-01-01T00:00:00.000Z' WHERE status = 'waiting' AND node = 'report_24h' AND instance_id = {}",
+                task["instance"]
+            ))
+            .await
+            .unwrap();
+        let escalated = eventually("the escalation", || async {
+            let v = get(&boss, &app, "/tasks").await;
+            v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|t| t["record"] == event["id"])
+                .cloned()
+        })
+        .await;
+        assert_eq!(escalated["status"], "open");
+        // QA reports; the event is marked reported.
+        let r = qa
+            .post(app.url(&format!("/tasks/{}/complete", task["id"])))
+            .json(&json!({"outcome": "done", "data": {"reported_to_authority_at": "2026-11-23T10:00:00Z"}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+        let done = eventually("the event marked reported", || async {
+            let c = expect(
+                app.get(&format!(
+                    "/apps/crm/forms/complaint/records/{}",
+                    event["id"]
+                ))
+                .await,
+                StatusCode::OK,
+            )
+            .await;
+            (c["data"]["status"] == "reported").then_some(c)
+        })
+        .await;
+        assert!(
+            done["data"]["reported_to_authority_at"]
+                .as_str()
+                .unwrap()
+                .starts_with("2026-11-23T10:00:00"),
+            "{done}"
+        );
+        // A plain complaint starts nothing.
+        let plain = app
+            .create_ok(
+                "crm",
+                "complaint",
+                json!({"kind": "complaint", "customer": customer, "description": "late visit"}),
+            )
+            .await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let v = expect(
+            app.get(&format!(
+                "/flow-instances?record={}&flow=adverse_event",
+                plain["id"]
+            ))
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+        assert!(v["items"].as_array().unwrap().is_empty());
+    }
+);

@@ -24,6 +24,7 @@ pub const NODE_TYPES: &[&str] = &[
     "set_var",
     "query",
     "loop",
+    "subflow",
     "reject",
 ];
 
@@ -55,6 +56,7 @@ fn node_keys(kind: &str) -> &'static [&'static str] {
         "query" => &["form", "filter", "name", "limit"],
         "reject" => &["message"],
         "loop" => &["over", "as"],
+        "subflow" => &["flow", "form", "record", "input", "name"],
         _ => &[],
     }
 }
@@ -272,6 +274,8 @@ pub struct AppFacts {
     pub forms: HashMap<String, Map<String, Value>>,
     pub users: HashSet<String>,
     pub roles: HashSet<String>,
+    /// Keys of the app's published flows (sub-flow targets).
+    pub flows: HashSet<String>,
 }
 
 /// Graph and reference checks for publishing (after `check_shape` passed).
@@ -373,6 +377,7 @@ pub fn check_publish(def: &Value, facts: &AppFacts) -> Vec<Detail> {
             let allowed: &[&str] = match kind(nodes[a]).as_str() {
                 "approval" => &["approved", "rejected"],
                 "http" => &["ok", "failed"],
+                "subflow" => &["completed", "failed"],
                 _ => &[],
             };
             if !o.as_str().is_some_and(|o| allowed.contains(&o)) {
@@ -380,7 +385,8 @@ pub fn check_publish(def: &Value, facts: &AppFacts) -> Vec<Detail> {
                     format!("/edges/{j}/outcome"),
                     "enum",
                     if allowed.is_empty() {
-                        "only edges out of an approval or an http node have an outcome".to_owned()
+                        "only edges out of an approval, an http or a subflow node have an outcome"
+                            .to_owned()
                     } else {
                         format!("outcome is {}", allowed.join(" or "))
                     },
@@ -479,7 +485,7 @@ pub fn check_publish(def: &Value, facts: &AppFacts) -> Vec<Detail> {
                     }
                 }
             }
-            "http" => {
+            "http" | "subflow" => {
                 let ok = out_edges
                     .iter()
                     .filter(|e| e.get("outcome").and_then(Value::as_str) != Some("failed"))
@@ -489,7 +495,7 @@ pub fn check_publish(def: &Value, facts: &AppFacts) -> Vec<Detail> {
                     out.push(d(
                         &p,
                         "edges",
-                        "an http node needs one edge (or one with outcome ok) and at most one with outcome failed",
+                        format!("an {k} node needs one edge (or one with outcome {}) and at most one with outcome failed", if k == "http" { "ok" } else { "completed" }),
                     ));
                 }
             }
@@ -718,6 +724,54 @@ pub fn check_publish(def: &Value, facts: &AppFacts) -> Vec<Detail> {
                         check_logic(v, &format!("{p}/data/{f}"), &mut out);
                     }
                 }
+            }
+        }
+        if k == "subflow" {
+            let child = n.get("flow").and_then(Value::as_str).unwrap_or("");
+            if child == def["key"].as_str().unwrap_or("") {
+                out.push(d(
+                    format!("{p}/flow"),
+                    "subflow",
+                    "a flow cannot start itself as a sub-flow",
+                ));
+            } else if !facts.flows.contains(child) {
+                out.push(d(
+                    format!("{p}/flow"),
+                    "exists",
+                    format!("{child:?} is not a published flow of this app"),
+                ));
+            }
+            if let Some(f) = n.get("form").and_then(Value::as_str) {
+                if !facts.forms.contains_key(f) {
+                    out.push(d(
+                        format!("{p}/form"),
+                        "exists",
+                        format!("{f} is not a published form of this app"),
+                    ));
+                }
+                if !n.contains_key("record") {
+                    out.push(d(format!("{p}/record"), "required", "a sub-flow on another form's record needs record (JSON Logic giving its id)"));
+                }
+            }
+            if let Some(r) = n.get("record") {
+                check_logic(r, &format!("{p}/record"), &mut out);
+            }
+            for (f, v) in n
+                .get("input")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+            {
+                check_logic(v, &format!("{p}/input/{f}"), &mut out);
+            }
+            if let Some(name) = n.get("name")
+                && !name.as_str().is_some_and(is_key)
+            {
+                out.push(d(
+                    format!("{p}/name"),
+                    "key",
+                    "name (vars.<name> gets the sub-flow's result) is a lower-case key",
+                ));
             }
         }
         if k == "notify" || k == "http" {

@@ -287,7 +287,7 @@ pub(crate) async fn end_instance(
     ))
     .await?;
     txn.execute_raw(batch.stmt(
-        "UPDATE flow_tasks SET status = 'cancelled', completed_at = $2 WHERE instance_id = $1 AND status = 'open'",
+        "UPDATE flow_tasks SET status = 'cancelled', completed_at = $2 WHERE instance_id = $1 AND status IN ('open', 'queued')",
         vec![inst.id.into(), batch.now.clone().into()],
     ))
     .await?;
@@ -306,6 +306,7 @@ pub(crate) async fn end_instance(
         "cancelled" => "flow.cancel",
         _ => "flow.fail",
     };
+    let parent = inst.vars.get("_parent").cloned();
     batch
         .log(
             txn,
@@ -320,7 +321,122 @@ pub(crate) async fn end_instance(
             ),
         )
         .await?;
+    if let Some(p) = parent.filter(Value::is_object) {
+        resume_parent(txn, batch, inst, status, error, p).await?;
+    }
     Ok(())
+}
+
+/// How deep sub-flows may nest (a guard against flows that start each other in a ring).
+const MAX_SUBFLOW_DEPTH: i64 = 8;
+
+/// A sub-flow ended: its parent's waiting token moves on. `vars.<name>` of the parent gets
+/// `{status, error?, vars}` (the child's variables); a completed child follows the edge
+/// (or the `completed` one), a failed or cancelled one the `failed` edge, and without one
+/// the parent fails too.
+fn resume_parent<'a>(
+    txn: &'a DatabaseTransaction,
+    batch: &'a mut Batch,
+    child: &'a Instance,
+    status: &'a str,
+    error: Option<&'a str>,
+    p: Value,
+) -> BoxFuture<'a, DomainResult<()>> {
+    Box::pin(async move {
+        let (Some(pid), Some(token), Some(node_id)) = (
+            p["instance"].as_i64(),
+            p["token"].as_i64(),
+            p["node"].as_str(),
+        ) else {
+            return Ok(());
+        };
+        let lock = store::for_update(batch.backend);
+        let Some(t) = txn
+            .query_one_raw(batch.stmt(
+                &format!("SELECT status FROM flow_tokens WHERE id = $1{lock}"),
+                vec![token.into()],
+            ))
+            .await?
+        else {
+            return Ok(());
+        };
+        let mut parent = store::instance(txn, batch.backend, pid).await?;
+        if parent.status != "running" || t.try_get::<String>("", "status")? != "waiting" {
+            return Ok(());
+        }
+        let def = store::definition(
+            txn,
+            batch.backend,
+            &parent.app,
+            &parent.flow,
+            parent.version,
+        )
+        .await?;
+        let node = node_of(&def, node_id).cloned().unwrap_or_default();
+        let name = node
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or(node_id)
+            .to_owned();
+        let mut child_vars = child.vars["vars"].clone();
+        if let Some(o) = child_vars.as_object_mut() {
+            o.retain(|k, _| !k.starts_with('_'));
+        }
+        vars_mut(&mut parent).insert(
+            name,
+            json!({"instance": child.id, "status": status, "error": error, "vars": child_vars}),
+        );
+        save_vars(txn, batch, &parent).await?;
+        let ok = status == "completed";
+        let outs = edges_from(&def, node_id);
+        let want = if ok { "completed" } else { "failed" };
+        let next = outs
+            .iter()
+            .find(|e| e.get("outcome").and_then(Value::as_str) == Some(want))
+            .or_else(|| outs.iter().find(|e| ok && e.get("outcome").is_none()))
+            .map(|e| target(e));
+        let actor = flow_actor(&parent.flow);
+        match next {
+            Some(to) => {
+                store::set_token(txn, batch, token, "done", None).await?;
+                store::step(
+                    txn,
+                    batch,
+                    &parent,
+                    Some(node_id),
+                    if ok {
+                        "subflow_completed"
+                    } else {
+                        "subflow_failed"
+                    },
+                    &actor.user,
+                    json!({"instance": child.id, "status": status}),
+                )
+                .await?;
+                store::insert_token(txn, batch, parent.id, &to, Some(node_id), "ready", None)
+                    .await?;
+                Ok(())
+            }
+            None => {
+                let msg = format!(
+                    "sub-flow {} #{} {status}{}",
+                    child.flow,
+                    child.id,
+                    error.map(|e| format!(": {e}")).unwrap_or_default()
+                );
+                end_instance(
+                    txn,
+                    batch,
+                    &parent,
+                    "failed",
+                    Some(&msg),
+                    Some(node_id),
+                    &actor,
+                )
+                .await
+            }
+        }
+    })
 }
 
 pub(crate) fn node_of<'a>(def: &'a Value, id: &str) -> Option<&'a Map<String, Value>> {
@@ -1193,6 +1309,103 @@ async fn step(
                 &actor.user,
                 detail,
                 &next,
+            )
+            .await?;
+        }
+        "subflow" => {
+            // Start the child instance in this transaction; this token waits until the
+            // child ends (end_instance resumes it).
+            let child_flow = node.get("flow").and_then(Value::as_str).unwrap_or("");
+            let depth = inst.vars["_parent"]["depth"].as_i64().unwrap_or(0) + 1;
+            if depth > MAX_SUBFLOW_DEPTH {
+                return Err(DomainError::invalid_one(
+                    "/flow",
+                    "subflow",
+                    format!("sub-flows nest deeper than {MAX_SUBFLOW_DEPTH} levels"),
+                ));
+            }
+            let row = txn
+                .query_one_raw(batch.stmt(
+                    "SELECT published_version FROM flows WHERE app = $1 AND key = $2",
+                    vec![inst.app.clone().into(), child_flow.into()],
+                ))
+                .await?;
+            let version: Option<i64> = row
+                .map(|r| r.try_get("", "published_version"))
+                .transpose()?
+                .flatten();
+            let Some(version) = version else {
+                return Err(DomainError::invalid_one(
+                    "/flow",
+                    "exists",
+                    format!("{child_flow} is not a published flow"),
+                ));
+            };
+            let child_def =
+                store::definition(txn, batch.backend, &inst.app, child_flow, version).await?;
+            let start = child_def["nodes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|n| n["type"] == "start")
+                .and_then(|n| n["id"].as_str())
+                .unwrap_or("start")
+                .to_owned();
+            let ctx = ctx_of(&inst, &data);
+            let (form, record) = match node.get("form").and_then(Value::as_str) {
+                Some(f) => {
+                    let id = compute(node.get("record").unwrap_or(&Value::Null), &ctx)
+                        .ok()
+                        .and_then(|v| v.as_i64());
+                    (Some(f.to_owned()), id)
+                }
+                None => (inst.form.clone(), inst.record_id),
+            };
+            let mut input = Map::new();
+            for (k, v) in node
+                .get("input")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+            {
+                input.insert(
+                    k.clone(),
+                    compute(v, &ctx).map_err(|m| {
+                        DomainError::invalid_one(&format!("/input/{k}"), "value", m)
+                    })?,
+                );
+            }
+            let child = store::start_instance(
+                txn,
+                batch,
+                store::NewInstance {
+                    app: &inst.app,
+                    flow: child_flow,
+                    version,
+                    form: form.as_deref(),
+                    record_id: record,
+                    initiator: &inst.initiator,
+                    start: &start,
+                },
+                &actor,
+            )
+            .await?;
+            let vars = json!({"vars": {"input": input},
+                              "_parent": {"instance": inst.id, "token": token, "node": node_id, "depth": depth}});
+            txn.execute_raw(batch.stmt(
+                "UPDATE flow_instances SET vars = $2 WHERE id = $1",
+                vec![child.into(), vars.to_string().into()],
+            ))
+            .await?;
+            store::set_token(txn, batch, token, "waiting", None).await?;
+            store::step(
+                txn,
+                batch,
+                &inst,
+                Some(&node_id),
+                "subflow_started",
+                &actor.user,
+                json!({"flow": child_flow, "instance": child}),
             )
             .await?;
         }

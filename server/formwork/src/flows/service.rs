@@ -176,10 +176,21 @@ impl FlowService {
             .iter()
             .filter_map(|r| r.try_get::<String>("", "key").ok())
             .collect();
+        let flows: HashSet<String> = self
+            .db()
+            .query_all(
+                "SELECT key FROM flows WHERE app = $1 AND published_version IS NOT NULL",
+                vec![app.into()],
+            )
+            .await?
+            .iter()
+            .filter_map(|r| r.try_get::<String>("", "key").ok())
+            .collect();
         Ok(AppFacts {
             forms,
             users,
             roles,
+            flows,
         })
     }
 
