@@ -1015,22 +1015,6 @@ on_both_stores!(
     }
 );
 
-/// Make the schedule of `flow` due now, as if its time had come (the server keeps running;
-/// its worker picks the timer up on its next pass).
-async fn schedule_due_now(app: &TestApp, flow: &str) {
-    let settings = crate::helpers::settings_for(app.store, app.dir.path(), &app.db_url);
-    let db = formwork::store::db::Db::connect(&settings.database)
-        .await
-        .unwrap();
-    use sea_orm::ConnectionTrait;
-    db.write
-        .execute_unprepared(&format!(
-            "UPDATE flow_schedules SET next_at = '2000-01-01T00:00:00.000Z' WHERE flow = '{flow}'"
-        ))
-        .await
-        .unwrap();
-}
-
 on_both_stores!(
     preventive_maintenance_creates_one_inspection_order_per_overdue_device_s5,
     |app: TestApp| async move {
@@ -1064,7 +1048,7 @@ on_both_stores!(
             async move { app.create_ok("crm", "device", body).await }
         };
         let due = device("SN-PM-91", &monitor, ago(91)).await;
-        device("SN-PM-89", &monitor, ago(89)).await; // not yet
+        let soon = device("SN-PM-89", &monitor, ago(89)).await; // due two days later
         device("SN-PM-200", &mri, ago(200)).await; // its product allows 365 days
         app.create_ok("crm", "device", json!({"product": monitor, "serial_number": "SN-PM-SCRAP", "customer": customer,
                                                "last_inspection_on": ago(150), "status": "scrapped"}))
@@ -1089,7 +1073,8 @@ on_both_stores!(
         assert_eq!(inspections().await.len(), 1);
 
         for run in 1..=2 {
-            schedule_due_now(&app, "preventive_maintenance").await;
+            // A day passes: the 06:00 schedule falls due once.
+            app.advance(86_400.0).await;
             eventually("the preventive maintenance run", || async {
                 let v = expect(
                     app.get("/flow-instances?flow=preventive_maintenance&status=completed")
@@ -1100,9 +1085,15 @@ on_both_stores!(
                 (v["items"].as_array().unwrap().len() == run).then_some(())
             })
             .await;
-            // Exactly one order, for the overdue device, on the first run and still one after
-            // the second ("once").
+            // Exactly one order for the overdue device on the first run, and still one after
+            // the second ("once"); by the second run (two days on) the 89-day device is 91
+            // days past and gets its own.
             let orders = inspections().await;
+            let later = orders
+                .iter()
+                .filter(|o| o["data"]["device"] == soon["id"])
+                .count();
+            assert_eq!(later, run - 1, "run {run}: the 89-day device");
             let made: Vec<&Value> = orders
                 .iter()
                 .filter(|o| o["data"]["device"] == due["id"])
@@ -1120,7 +1111,7 @@ on_both_stores!(
             .await;
             assert_eq!(
                 orders.len(),
-                2,
+                1 + run,
                 "run {run}: {orders:?}\n{}",
                 last["history"]
             );
@@ -1693,20 +1684,18 @@ on_both_stores!(
                 .unwrap()
                 .is_empty()
         );
-        // 24 hours pass unreported (the due time is moved into the past): it escalates to
-        // the CRM administrator; QA's task stays open.
-        let settings = crate::helpers::settings_for(app.store, app.dir.path(), &app.db_url);
-        let db = formwork::store::db::Db::connect(&settings.database)
-            .await
-            .unwrap();
-        use sea_orm::ConnectionTrait;
-        db.write
-            .execute_unprepared(&format!(
-                "UPDATE flow_tokens SET due_at = '2000-01-01T00:00:00.000Z' WHERE status = 'waiting' AND node = 'report_24h' AND instance_id = {}",
-                task["instance"]
-            ))
-            .await
-            .unwrap();
+        // 23 hours pass: nothing yet. 24 hours pass unreported: it escalates to the CRM
+        // administrator; QA's task stays open.
+        app.advance(23.0 * 3600.0).await;
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert!(
+            get(&boss, &app, "/tasks").await["items"]
+                .as_array()
+                .unwrap()
+                .is_empty(),
+            "not before 24 h"
+        );
+        app.advance(3600.0 + 5.0).await;
         let escalated = eventually("the escalation", || async {
             let v = get(&boss, &app, "/tasks").await;
             v["items"]

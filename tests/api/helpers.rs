@@ -76,6 +76,8 @@ pub fn settings_for(_store: Store, dir: &std::path::Path, db_url: &str) -> Setti
     s.flows.outbox_backoff = 1;
     s.flows.outbox_lease = 5;
     s.flows.request_timeout = 5;
+    // Scenario tests move the server's clock instead of sleeping (TestApp::advance).
+    s.testing.clock = true;
     s
 }
 
@@ -219,6 +221,15 @@ impl TestApp {
         }
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
         (dir, self.db_url.clone())
+    }
+
+    /// Move this server's clock forward (`POST /admin/clock`): timers that fall due in
+    /// that time fire as if it had passed.
+    pub async fn advance(&self, seconds: f64) {
+        let r = self
+            .post("/admin/clock", &json!({"advance_seconds": seconds}))
+            .await;
+        assert_eq!(r.status(), StatusCode::OK, "advance the clock");
     }
 
     /// A client of its own (own connection pool) acting as the administrator.

@@ -20,6 +20,15 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub flows: FlowSettings,
     pub smtp: SmtpSettings,
+    pub testing: TestingSettings,
+}
+
+/// For test servers only.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct TestingSettings {
+    /// Let administrators move the server's clock forward (`POST /api/v1/admin/clock`),
+    /// so scenario tests drive timers by time. Never on in production.
+    pub clock: bool,
 }
 
 /// Flows' external effects (docs/flows.md#outbox).

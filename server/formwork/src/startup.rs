@@ -152,6 +152,7 @@ impl Application {
             flows: services.flows.clone(),
             auth_settings: settings.auth.clone(),
             import_limit: settings.server.import_limit,
+            testing_clock: settings.testing.clock,
         });
         let app = router(state, settings.server.body_limit, &settings.server.web_dir);
         tracing::info!(address = %listener.local_addr()?, database = %settings.database.url.redacted(), "formwork is serving");

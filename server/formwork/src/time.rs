@@ -1,8 +1,46 @@
 //! Timestamps are stored as fixed-width RFC 3339 UTC strings (`2026-11-22T17:00:00.123Z`),
 //! so that text order is time order on both databases.
+//!
+//! Each server has a [`Clock`] (kept in its `Db`): the time written with every transaction
+//! (`Batch::now`), the time flows compare due times with, and "today" of records and flows.
+//! It is the real time unless a test moved it forward (`[testing] clock = true` enables
+//! `POST /api/v1/admin/clock`), so scenario tests drive timers by time, not by sleeping.
+//! Sessions and signed webhooks always use the real time.
 
-use chrono::{SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
+use std::sync::atomic::{AtomicI64, Ordering};
 
+/// The real time, as stored.
 pub fn now() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// The time of one server: the real time plus how far a test moved it.
+#[derive(Debug, Default)]
+pub struct Clock {
+    offset_ms: AtomicI64,
+}
+
+impl Clock {
+    pub fn utc(&self) -> DateTime<Utc> {
+        Utc::now() + chrono::Duration::milliseconds(self.offset_ms.load(Ordering::Relaxed))
+    }
+
+    /// As stored (RFC 3339, milliseconds, `Z`).
+    pub fn now(&self) -> String {
+        self.utc().to_rfc3339_opts(SecondsFormat::Millis, true)
+    }
+
+    /// Move this clock forward (tests only; see the module comment). Never backward.
+    pub fn advance(&self, ms: i64) -> DateTime<Utc> {
+        self.offset_ms.fetch_add(ms.max(0), Ordering::Relaxed);
+        self.utc()
+    }
+}
+
+/// Parse a stored time (falls back to the real time for text that is not one).
+pub fn parse(at: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(at)
+        .map(|d| d.with_timezone(&Utc))
+        .unwrap_or_else(|_| Utc::now())
 }

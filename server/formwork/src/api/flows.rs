@@ -252,3 +252,47 @@ pub async fn task_action(
         s.flows.task_action(id, &action, body, &c).await?,
     ))
 }
+
+fn clock_enabled(s: &AppState) -> ApiResult<()> {
+    if s.testing_clock {
+        Ok(())
+    } else {
+        Err(ApiError::http(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such API route",
+        ))
+    }
+}
+
+/// `GET /admin/clock` (test servers, `[testing] clock = true`): the server's time.
+pub async fn clock(State(s): State<AppState>, Auth(c): Auth) -> ApiResult<axum::Json<Value>> {
+    clock_enabled(&s)?;
+    c.require_admin()?;
+    Ok(axum::Json(json!({"now": s.db.clock.now()})))
+}
+
+/// `POST /admin/clock {"advance_seconds": n}` (test servers): move the server's clock
+/// forward, then let the flow worker look for what fell due.
+pub async fn advance_clock(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    Json(body): Json<Value>,
+) -> ApiResult<axum::Json<Value>> {
+    clock_enabled(&s)?;
+    c.require_admin()?;
+    let secs = body
+        .get("advance_seconds")
+        .and_then(Value::as_f64)
+        .filter(|x| (0.0..=10.0 * 366.0 * 86_400.0).contains(x))
+        .ok_or_else(|| {
+            ApiError::from(crate::error::DomainError::invalid_one(
+                "/advance_seconds",
+                "range",
+                "advance_seconds is a number of seconds from 0 to ten years",
+            ))
+        })?;
+    s.db.clock.advance((secs * 1000.0) as i64);
+    s.flows.engine.wake();
+    Ok(axum::Json(json!({"now": s.db.clock.now()})))
+}

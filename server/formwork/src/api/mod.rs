@@ -59,6 +59,8 @@ pub struct Shared {
     pub auth_settings: AuthSettings,
     /// Largest import upload, in bytes.
     pub import_limit: usize,
+    /// `[testing] clock`: the clock endpoint exists.
+    pub testing_clock: bool,
 }
 
 /// Built assets (`/assets/…`) carry a content hash in their names: cache them for a year.
@@ -130,6 +132,7 @@ pub fn router(state: AppState, body_limit: usize, web_dir: &Path) -> Router {
         .route("/admin/users/{username}/roles", put(auth::set_user_roles))
         .route("/admin/departments", get(auth::list_departments))
         .route("/directory/users", get(auth::directory_users))
+        .route("/admin/clock", get(flows::clock).post(flows::advance_clock))
         .route("/admin/departments/{id}", put(auth::put_department))
         .route("/apps/{app}/roles", get(auth::list_roles))
         .route(

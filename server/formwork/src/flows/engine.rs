@@ -152,7 +152,7 @@ async fn run_due(inner: &Arc<Inner>) -> DomainResult<()> {
     // submitted at once: the writer commits them together (group commit).
     let mut last: Vec<i64> = Vec::new();
     loop {
-        let now = crate::time::now();
+        let now = inner.db.clock.now();
         let rows = inner
             .db
             .query_all(
@@ -483,8 +483,10 @@ fn until_instant(v: &Value, tz: chrono_tz::Tz) -> Option<Option<String>> {
     ))
 }
 
-pub(crate) fn due_in(minutes: f64) -> String {
-    let at = chrono::Utc::now() + chrono::Duration::milliseconds((minutes * 60_000.0) as i64);
+/// `minutes` after the transaction's time (the server's clock).
+pub(crate) fn due_in(batch: &Batch, minutes: f64) -> String {
+    let at = crate::time::parse(&batch.now)
+        + chrono::Duration::milliseconds((minutes * 60_000.0) as i64);
     at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
@@ -758,7 +760,7 @@ async fn step(
         return Ok(());
     }
     let tz = inner.app_tz(txn, batch, &inst.app).await?;
-    inst.today = chrono::Utc::now()
+    inst.today = crate::time::parse(&batch.now)
         .with_timezone(&tz)
         .date_naive()
         .to_string();
@@ -962,7 +964,7 @@ async fn step(
                 .get("deadline")
                 .and_then(Value::as_object)
                 .and_then(duration_minutes)
-                .map(due_in);
+                .map(|m| due_in(batch, m));
             add_tasks(
                 txn,
                 batch,
@@ -1005,7 +1007,7 @@ async fn step(
                 }
                 None => {
                     let minutes = duration_minutes(&node).unwrap_or(0.0);
-                    (due_in(minutes), json!({"minutes": minutes}))
+                    (due_in(batch, minutes), json!({"minutes": minutes}))
                 }
             };
             store::set_token(txn, batch, token, "waiting", Some(due)).await?;

@@ -73,7 +73,7 @@ pub async fn fire(
         if kind == "before_write" {
             let def = store::definition(txn, batch.backend, &form.app, &flow, version).await?;
             let tz = timers::app_tz(txn, batch, &form.app).await?;
-            let today = chrono::Utc::now()
+            let today = crate::time::parse(&batch.now)
                 .with_timezone(&tz)
                 .date_naive()
                 .to_string();
@@ -214,5 +214,19 @@ pub fn flow_actor(flow: &str) -> Actor {
         department: None,
         address: None,
         client: Some("formwork flow".into()),
+    }
+}
+
+/// `FORMWORK_FAILPOINT=<name>` aborts the process at that point: the crash tests use it to
+/// kill the server between two steps that must survive a crash (docs/flows.md).
+pub(crate) fn failpoint(name: &str) {
+    static POINT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    if POINT
+        .get_or_init(|| std::env::var("FORMWORK_FAILPOINT").ok())
+        .as_deref()
+        == Some(name)
+    {
+        eprintln!("formwork: failpoint {name}: aborting");
+        std::process::abort();
     }
 }

@@ -15,7 +15,7 @@ use futures::future::BoxFuture;
 use sea_orm::{ConnectionTrait, DatabaseTransaction};
 use serde_json::{Value, json};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::engine::{Inner, edges_from, end_instance};
@@ -309,7 +309,7 @@ async fn pass(inner: &Arc<Inner>) -> DomainResult<usize> {
         .db
         .query_one(
             "SELECT id FROM flow_outbox WHERE status = 'pending' AND next_at <= $1 LIMIT 1",
-            vec![crate::time::now().into()],
+            vec![inner.db.clock.now().into()],
         )
         .await?;
     if due.is_none() {
@@ -336,7 +336,7 @@ async fn pass(inner: &Arc<Inner>) -> DomainResult<usize> {
     let n = claimed.len();
     let results = futures::future::join_all(claimed.iter().map(|c| deliver(inner, c))).await;
     for (c, result) in claimed.into_iter().zip(results) {
-        failpoint("outbox_after_send");
+        super::failpoint("outbox_after_send");
         inner
             .writer
             .submit(Settle {
@@ -351,20 +351,6 @@ async fn pass(inner: &Arc<Inner>) -> DomainResult<usize> {
         inner.wake.notify_one();
     }
     Ok(n)
-}
-
-/// `FORMWORK_FAILPOINT=<name>` aborts the process at that point: the crash tests use it to
-/// kill the server between two steps that must survive a crash (docs/flows.md).
-fn failpoint(name: &str) {
-    static POINT: OnceLock<Option<String>> = OnceLock::new();
-    if POINT
-        .get_or_init(|| std::env::var("FORMWORK_FAILPOINT").ok())
-        .as_deref()
-        == Some(name)
-    {
-        eprintln!("formwork: failpoint {name}: aborting");
-        std::process::abort();
-    }
 }
 
 struct Claim {

@@ -770,6 +770,8 @@ impl FlowService {
                 actor: caller.actor.clone(),
             })
             .await?;
+        // The crash tests stop here: the task is committed, its next node is not run yet.
+        super::failpoint("task_completed");
         self.engine.wake();
         self.task(id, caller).await
     }

@@ -47,7 +47,12 @@ pub async fn app_tz(
 /// there is nothing to plan: not a date, or both the date and the due time are past (a
 /// warranty that ended last year gets no "30 days before" reminder; one ending in ten days
 /// gets it at once).
-pub fn due_for(value: &Value, offset_days: i64, tz: &chrono_tz::Tz) -> Option<String> {
+pub fn due_for(
+    value: &Value,
+    offset_days: i64,
+    tz: &chrono_tz::Tz,
+    now: DateTime<Utc>,
+) -> Option<String> {
     let s = value.as_str()?;
     let at = if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         tz.from_local_datetime(&d.and_hms_opt(0, 0, 0)?)
@@ -57,7 +62,6 @@ pub fn due_for(value: &Value, offset_days: i64, tz: &chrono_tz::Tz) -> Option<St
         DateTime::parse_from_rfc3339(s).ok()?.with_timezone(&Utc)
     };
     let due = at + chrono::Duration::days(offset_days);
-    let now = Utc::now();
     // A date counts as not past for its whole day.
     let date_end = at + chrono::Duration::days(1);
     (due > now || date_end > now).then(|| fmt(due))
@@ -82,7 +86,9 @@ pub async fn replan(
         return Ok(());
     }
     let tz = app_tz(txn, batch, app).await?;
-    let due = now.and_then(|v| due_for(v, trigger["offset_days"].as_i64().unwrap_or(0), &tz));
+    let clock = crate::time::parse(&batch.now);
+    let due =
+        now.and_then(|v| due_for(v, trigger["offset_days"].as_i64().unwrap_or(0), &tz, clock));
     txn.execute_raw(batch.stmt(
         "DELETE FROM flow_date_plans WHERE app = $1 AND flow = $2 AND record_id = $3",
         vec![app.into(), flow.into(), id.into()],
@@ -135,7 +141,7 @@ pub async fn plan_on_publish(
         Some("schedule") => {
             let cron = Cron::parse(trigger["cron"].as_str().unwrap_or(""))
                 .map_err(|e| crate::error::DomainError::invalid_one("/trigger/cron", "cron", e))?;
-            if let Some(next) = cron.next_after(Utc::now(), &tz) {
+            if let Some(next) = cron.next_after(crate::time::parse(&batch.now), &tz) {
                 txn.execute_raw(batch.stmt(
                     "INSERT INTO flow_schedules (app, flow, next_at) VALUES ($1, $2, $3)",
                     vec![app.into(), flow.into(), fmt(next).into()],
@@ -160,7 +166,7 @@ pub async fn plan_on_publish(
             for r in rows {
                 let id: i64 = r.try_get("", "id")?;
                 let v: String = r.try_get("", "v")?;
-                if let Some(due) = due_for(&json!(v), offset, &tz) {
+                if let Some(due) = due_for(&json!(v), offset, &tz, crate::time::parse(&batch.now)) {
                     txn.execute_raw(batch.stmt(
                         "INSERT INTO flow_date_plans (app, flow, record_id, due_at) VALUES ($1, $2, $3, $4)",
                         vec![app.into(), flow.into(), id.into(), due.into()],
@@ -176,7 +182,7 @@ pub async fn plan_on_publish(
 
 /// Due plans and schedules: (kind, app, flow, record or 0, due).
 pub async fn due(db: &crate::store::db::Db) -> DomainResult<Vec<Timer>> {
-    let now = crate::time::now();
+    let now = db.clock.now();
     let mut out = Vec::new();
     for r in db
         .query_all("SELECT app, flow, record_id, due_at FROM flow_date_plans WHERE fired_at IS NULL AND due_at <= $1 ORDER BY due_at LIMIT 200", vec![now.clone().into()])
@@ -290,7 +296,7 @@ impl WriteOp for Fire {
                     let tz = app_tz(txn, batch, &t.app).await?;
                     let next = Cron::parse(trigger["cron"].as_str().unwrap_or(""))
                         .ok()
-                        .and_then(|c| c.next_after(Utc::now(), &tz));
+                        .and_then(|c| c.next_after(crate::time::parse(&batch.now), &tz));
                     let r = txn
                         .execute_raw(batch.stmt(
                             "UPDATE flow_schedules SET next_at = $4 WHERE app = $1 AND flow = $2 AND next_at = $3",

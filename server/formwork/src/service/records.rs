@@ -60,7 +60,7 @@ impl RecordService {
                 tz
             }
         };
-        Ok(chrono::Utc::now().with_timezone(&tz).date_naive())
+        Ok(self.db.clock.utc().with_timezone(&tz).date_naive())
     }
 
     pub async fn create(

@@ -38,6 +38,8 @@ pub struct Db {
     pub write: DatabaseConnection,
     /// The SQLite file, for backups.
     pub sqlite_path: Option<PathBuf>,
+    /// This server's time (crate::time).
+    pub clock: std::sync::Arc<crate::time::Clock>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +71,7 @@ impl Db {
                 read: conn.clone(),
                 write: conn,
                 sqlite_path: None,
+                clock: Default::default(),
             })
         } else {
             Err(ConnectError::UnsupportedUrl(settings.url.redacted()))
@@ -116,6 +119,7 @@ impl Db {
             read,
             write,
             sqlite_path: Some(path),
+            clock: Default::default(),
         })
     }
 

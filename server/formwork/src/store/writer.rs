@@ -319,7 +319,7 @@ async fn run_batch(db: &Db, mut pending: Vec<Request>) {
             Ok(t) => t,
             Err(e) => return fail_all(pending, &e.into()),
         };
-        let mut batch = match load_head(db.backend, &txn).await {
+        let mut batch = match load_head(db, &txn).await {
             Ok(b) => b,
             Err(e) => {
                 let _ = txn.rollback().await;
@@ -422,7 +422,8 @@ async fn run_batch(db: &Db, mut pending: Vec<Request>) {
     }
 }
 
-async fn load_head(backend: Backend, txn: &DatabaseTransaction) -> DomainResult<Batch> {
+async fn load_head(db: &Db, txn: &DatabaseTransaction) -> DomainResult<Batch> {
+    let backend = db.backend;
     let sql = match backend {
         Backend::Sqlite => "SELECT seq, hash FROM oplog_head WHERE id = 1",
         Backend::Postgres => "SELECT seq, hash FROM oplog_head WHERE id = 1 FOR UPDATE",
@@ -433,7 +434,7 @@ async fn load_head(backend: Backend, txn: &DatabaseTransaction) -> DomainResult<
         .ok_or_else(|| DomainError::Internal(anyhow::anyhow!("oplog_head is missing")))?;
     Ok(Batch {
         backend,
-        now: crate::time::now(),
+        now: db.clock.now(),
         head_seq: row.try_get("", "seq")?,
         head_hash: row.try_get("", "hash")?,
         logs: Vec::new(),
