@@ -79,7 +79,8 @@ pub async fn install(app: &TestApp) {
 
 /// Publish the package's flows (after `install`).
 pub async fn install_flows(app: &TestApp) {
-    for f in docs("flows") {
+    // Sub-flows first, as the package import does.
+    for f in formwork::flows::definition::publish_order(&docs("flows")) {
         let k = f["key"].as_str().unwrap();
         let r = app.post(&format!("/apps/crm/flows/{k}/publish"), &f).await;
         assert_eq!(

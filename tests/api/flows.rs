@@ -1756,3 +1756,109 @@ on_both_stores!(
         assert!(v["items"].as_array().unwrap().is_empty());
     }
 );
+
+on_both_stores!(
+    three_days_without_storage_logs_raise_one_follow_up_that_closes_when_they_are_entered_s16,
+    |app: TestApp| async move {
+        crate::crm::install(&app).await;
+        crate::crm::install_flows(&app).await;
+        let qa = crate::crm::user(&app, "qa1", &["compliance"], None).await;
+        let server_today = || async {
+            let v = expect(app.get("/admin/clock").await, StatusCode::OK).await;
+            chrono::DateTime::parse_from_rfc3339(v["now"].as_str().unwrap())
+                .unwrap()
+                .with_timezone(&chrono_tz::Asia::Shanghai)
+                .date_naive()
+        };
+        let day0 = server_today().await;
+        // Every warehouse but Beijing logs every day; Beijing logs nothing.
+        let others = ["sh_central", "gz_central", "wh_central", "cd_central"];
+        let log = |warehouse: &'static str, day: chrono::NaiveDate| {
+            let app = &app;
+            async move {
+                app.create_ok(
+                    "crm",
+                    "storage_log",
+                    json!({"warehouse": warehouse, "log_date": day.to_string(),
+                                                          "temperature": 18.5, "humidity": 45}),
+                )
+                .await;
+            }
+        };
+        let follow_ups = || async {
+            let v = expect(
+                app.get("/flow-instances?flow=storage_gap_follow_up").await,
+                StatusCode::OK,
+            )
+            .await;
+            v["items"].as_array().unwrap().clone()
+        };
+        let gap_tasks = || async {
+            let v = get(&qa, &app, "/tasks").await;
+            v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|t| t["flow"]["key"] == "storage_gap_follow_up")
+                .cloned()
+                .collect::<Vec<Value>>()
+        };
+        for day in 1..=3 {
+            for w in others {
+                log(w, day0 + chrono::Duration::days(day - 1)).await;
+            }
+            // A day passes; the 08:00 check runs.
+            app.advance(86_400.0).await;
+            eventually("the morning check", || async {
+                let v = expect(
+                    app.get("/flow-instances?flow=storage_gap&status=completed")
+                        .await,
+                    StatusCode::OK,
+                )
+                .await;
+                (v["items"].as_array().unwrap().len() == day as usize).then_some(())
+            })
+            .await;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            // Three days without a Beijing log: one follow-up and one task, not three.
+            let f = follow_ups().await;
+            assert_eq!(f.len(), 1, "day {day}: {f:?}");
+            assert_eq!(f[0]["status"], "running");
+            assert_eq!(gap_tasks().await.len(), 1, "day {day}");
+        }
+        let task = gap_tasks().await[0].clone();
+        assert_eq!(task["label"]["en"], "Enter the missing storage logs");
+        // The logs are entered for the missing days (and today); the next daily check
+        // closes the follow-up and withdraws the task.
+        for day in 0..=3 {
+            log("bj_central", day0 + chrono::Duration::days(day)).await;
+        }
+        for w in others {
+            log(w, day0 + chrono::Duration::days(3)).await;
+        }
+        app.advance(86_400.0).await;
+        let closed = eventually("the follow-up to close", || async {
+            let f = follow_ups().await;
+            (f[0]["status"] == "completed").then(|| f[0].clone())
+        })
+        .await;
+        let d = expect(
+            app.get(&format!("/flow-instances/{}", closed["id"])).await,
+            StatusCode::OK,
+        )
+        .await;
+        assert!(d["positions"].as_array().unwrap().is_empty());
+        assert!(
+            gap_tasks().await.is_empty(),
+            "the task closed with the follow-up"
+        );
+        let t = get(&qa, &app, &format!("/tasks/{}", task["id"])).await;
+        assert_eq!(t["task"]["status"], "cancelled");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(
+            follow_ups().await.len(),
+            1,
+            "no new follow-up: yesterday has its log"
+        );
+    }
+);

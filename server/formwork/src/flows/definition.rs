@@ -56,7 +56,8 @@ fn node_keys(kind: &str) -> &'static [&'static str] {
         "query" => &["form", "filter", "name", "limit"],
         "reject" => &["message"],
         "loop" => &["over", "as"],
-        "subflow" => &["flow", "form", "record", "input", "name"],
+        "subflow" => &["flow", "form", "record", "input", "name", "wait", "key"],
+        "end" => &["terminate"],
         _ => &[],
     }
 }
@@ -276,6 +277,31 @@ pub struct AppFacts {
     pub roles: HashSet<String>,
     /// Keys of the app's published flows (sub-flow targets).
     pub flows: HashSet<String>,
+}
+
+/// Flow definitions in an order that publishes every sub-flow before the flows that start
+/// it (a package's `flows/`); otherwise by key. Cycles keep their key order (and fail their
+/// publish check with a pointer).
+pub fn publish_order(defs: &[Value]) -> Vec<Value> {
+    let mut left: Vec<&Value> = defs.iter().collect();
+    left.sort_by(|a, b| a["key"].as_str().cmp(&b["key"].as_str()));
+    let mut done: HashSet<String> = HashSet::new();
+    let mut out = Vec::new();
+    while !left.is_empty() {
+        let keys: HashSet<&str> = left.iter().filter_map(|d| d["key"].as_str()).collect();
+        let ready = left.iter().position(|d| {
+            d["nodes"].as_array().into_iter().flatten().all(|n| {
+                n["type"] != "subflow"
+                    || n["flow"]
+                        .as_str()
+                        .is_none_or(|f| done.contains(f) || !keys.contains(f))
+            })
+        });
+        let d = left.remove(ready.unwrap_or(0));
+        done.insert(d["key"].as_str().unwrap_or("").to_owned());
+        out.push(d.clone());
+    }
+    out
 }
 
 /// Graph and reference checks for publishing (after `check_shape` passed).
@@ -773,6 +799,27 @@ pub fn check_publish(def: &Value, facts: &AppFacts) -> Vec<Detail> {
                     "name (vars.<name> gets the sub-flow's result) is a lower-case key",
                 ));
             }
+            if n.get("wait").is_some_and(|w| !w.is_boolean()) {
+                out.push(d(
+                    format!("{p}/wait"),
+                    "type",
+                    "wait is true (default: wait for the sub-flow) or false",
+                ));
+            }
+            if let Some(k) = n.get("key") {
+                check_logic(k, &format!("{p}/key"), &mut out);
+            }
+            if n.get("wait") == Some(&Value::Bool(false))
+                && out_edges
+                    .iter()
+                    .any(|e| e.get("outcome").and_then(Value::as_str) == Some("failed"))
+            {
+                out.push(d(
+                    &p,
+                    "outcome",
+                    "a sub-flow that is not waited for has no failed edge",
+                ));
+            }
         }
         if k == "notify" || k == "http" {
             check_effect(n, &p, &k, facts, &mut out);
@@ -1197,6 +1244,19 @@ fn check_logic(v: &Value, p: &str, out: &mut Vec<Detail>) {
     match v {
         Value::Object(o) => {
             for (k, x) in o {
+                // The expressions of map / filter / reduce / all / some / none see each
+                // element (`current`, `accumulator` or the element's own keys), not the
+                // context: only their first argument, the list, is checked.
+                if matches!(
+                    k.as_str(),
+                    "map" | "filter" | "reduce" | "all" | "some" | "none"
+                ) && let Value::Array(args) = x
+                {
+                    if let Some(list) = args.first() {
+                        check_logic(list, p, out);
+                    }
+                    continue;
+                }
                 if k == "var" {
                     let name = match x {
                         Value::Array(a) => a.first().and_then(Value::as_str).unwrap_or(""),

@@ -832,7 +832,13 @@ async fn step(
                 json!({}),
             )
             .await?;
-            finish_check(txn, batch, &inst).await?;
+            if node.get("terminate") == Some(&Value::Bool(true)) {
+                // Explicit termination: the instance ends here; other branches, their
+                // open tasks and timers are withdrawn.
+                end_instance(txn, batch, &inst, "completed", None, Some(&node_id), &actor).await?;
+            } else {
+                finish_check(txn, batch, &inst).await?;
+            }
         }
         "branch" => {
             // Exclusive: the first edge whose condition holds. Multi-choice (`multi`): every
@@ -1377,6 +1383,40 @@ async fn step(
                     })?,
                 );
             }
+            // `wait: false` starts the child and moves on; `key` keeps one running child
+            // per key (a second start with the same key is skipped).
+            let wait = node.get("wait") != Some(&Value::Bool(false));
+            let key = match node.get("key") {
+                Some(k) => Some(
+                    match compute(k, &ctx)
+                        .map_err(|m| DomainError::invalid_one("/key", "value", m))?
+                    {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    },
+                ),
+                None => None,
+            };
+            if let Some(k) = &key
+                && let Some(running) = txn
+                    .query_one_raw(batch.stmt(
+                        "SELECT id FROM flow_instances WHERE app = $1 AND flow = $2 AND correlation = $3 AND status = 'running'",
+                        vec![inst.app.clone().into(), child_flow.into(), k.clone().into()],
+                    ))
+                    .await?
+            {
+                let running: i64 = running.try_get("", "id")?;
+                let detail = json!({"flow": child_flow, "key": k, "running": running});
+                if wait {
+                    // Wait for the one that runs: resumed when it ends, like our own child.
+                    return Err(DomainError::conflict(
+                        format!("sub-flow {child_flow} with key {k} is already running (#{running}); only a sub-flow that is not waited for may share a key"),
+                        vec![],
+                    ));
+                }
+                pass_on(txn, batch, &inst, token, &node_id, "subflow_skipped", &actor.user, detail, &single).await?;
+                return Ok(());
+            }
             let child = store::start_instance(
                 txn,
                 batch,
@@ -1388,28 +1428,48 @@ async fn step(
                     record_id: record,
                     initiator: &inst.initiator,
                     start: &start,
+                    correlation: key.as_deref(),
                 },
                 &actor,
             )
             .await?;
-            let vars = json!({"vars": {"input": input},
-                              "_parent": {"instance": inst.id, "token": token, "node": node_id, "depth": depth}});
+            let mut vars = json!({"vars": {"input": input}});
+            if wait {
+                vars["_parent"] =
+                    json!({"instance": inst.id, "token": token, "node": node_id, "depth": depth});
+            }
             txn.execute_raw(batch.stmt(
                 "UPDATE flow_instances SET vars = $2 WHERE id = $1",
                 vec![child.into(), vars.to_string().into()],
             ))
             .await?;
-            store::set_token(txn, batch, token, "waiting", None).await?;
-            store::step(
-                txn,
-                batch,
-                &inst,
-                Some(&node_id),
-                "subflow_started",
-                &actor.user,
-                json!({"flow": child_flow, "instance": child}),
-            )
-            .await?;
+            let detail = json!({"flow": child_flow, "instance": child, "key": key});
+            if wait {
+                store::set_token(txn, batch, token, "waiting", None).await?;
+                store::step(
+                    txn,
+                    batch,
+                    &inst,
+                    Some(&node_id),
+                    "subflow_started",
+                    &actor.user,
+                    detail,
+                )
+                .await?;
+            } else {
+                pass_on(
+                    txn,
+                    batch,
+                    &inst,
+                    token,
+                    &node_id,
+                    "subflow_started",
+                    &actor.user,
+                    detail,
+                    &single,
+                )
+                .await?;
+            }
         }
         "set_var" => {
             let ctx = ctx_of(&inst, &data);

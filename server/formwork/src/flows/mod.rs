@@ -155,6 +155,7 @@ pub async fn fire(
                     record_id: Some(e.id),
                     initiator: &e.actor.user,
                     start: &start,
+                    correlation: None,
                 },
                 e.actor,
             )

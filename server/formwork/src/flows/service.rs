@@ -1056,6 +1056,7 @@ impl WriteOp for HookStart {
                     record_id: None,
                     initiator: &actor.user,
                     start: &self.start,
+                    correlation: None,
                 },
                 &actor,
             )
@@ -1162,6 +1163,7 @@ impl WriteOp for ManualStart {
                     record_id: Some(self.record),
                     initiator: &self.actor.user,
                     start: &self.start,
+                    correlation: None,
                 },
                 &self.actor,
             )

@@ -16,6 +16,8 @@ pub struct NewInstance<'a> {
     pub record_id: Option<i64>,
     pub initiator: &'a str,
     pub start: &'a str,
+    /// A sub-flow's key: at most one running instance of this flow per key.
+    pub correlation: Option<&'a str>,
 }
 
 /// Insert an instance, its start token and the first history step; log `flow.start`.
@@ -27,8 +29,8 @@ pub async fn start_instance(
 ) -> DomainResult<i64> {
     let row = txn
         .query_one_raw(batch.stmt(
-            "INSERT INTO flow_instances (app, flow, version, form, record_id, status, vars, initiator, started_at) \
-             VALUES ($1, $2, $3, $4, $5, 'running', '{}', $6, $7) RETURNING id",
+            "INSERT INTO flow_instances (app, flow, version, form, record_id, status, vars, initiator, started_at, correlation) \
+             VALUES ($1, $2, $3, $4, $5, 'running', '{}', $6, $7, $8) RETURNING id",
             vec![
                 n.app.into(),
                 n.flow.into(),
@@ -37,6 +39,7 @@ pub async fn start_instance(
                 n.record_id.into(),
                 n.initiator.into(),
                 batch.now.clone().into(),
+                n.correlation.map(str::to_owned).into(),
             ],
         ))
         .await?

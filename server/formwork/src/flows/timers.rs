@@ -287,6 +287,7 @@ impl WriteOp for Fire {
                             record_id: Some(id),
                             initiator: "system",
                             start: &start,
+                            correlation: None,
                         },
                         &actor,
                     )
@@ -318,6 +319,7 @@ impl WriteOp for Fire {
                             record_id: None,
                             initiator: "system",
                             start: &start,
+                            correlation: None,
                         },
                         &actor,
                     )

@@ -156,8 +156,9 @@ pub async fn import(
             .await
             .map_err(|e| anyhow::anyhow!("roles/{name}.json: {e}"))?;
     }
-    // Flows last: they name forms, fields and roles.
-    for f in &flow_defs {
+    // Flows last: they name forms, fields and roles; and sub-flows before the flows that
+    // start them.
+    for f in &crate::flows::definition::publish_order(&flow_defs) {
         let name = f["key"].as_str().unwrap_or_default();
         flows
             .publish(&key, name, Some(f.clone()), caller)

@@ -208,7 +208,19 @@ FOR EACH STATEMENT EXECUTE FUNCTION oplog_append_only();
         sqlite: FLOW_OUTBOX_SQLITE,
         postgres: FLOW_OUTBOX_POSTGRES,
     },
+    Migration {
+        version: 6,
+        name: "flow_correlation",
+        sqlite: FLOW_CORRELATION_SQL,
+        postgres: FLOW_CORRELATION_SQL,
+    },
 ];
+
+/// A sub-flow started with a `key` runs at most once per key at a time.
+const FLOW_CORRELATION_SQL: &str = r#"
+ALTER TABLE flow_instances ADD COLUMN correlation TEXT;
+CREATE INDEX flow_instances_by_correlation ON flow_instances (app, flow, correlation, status);
+"#;
 
 /// External effects of flows (email, webhook, HTTP), written in the step's transaction
 /// and delivered afterwards with their idempotency key; and the secrets of inbound
