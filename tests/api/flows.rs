@@ -1862,3 +1862,71 @@ on_both_stores!(
         );
     }
 );
+
+on_both_stores!(
+    cancelling_a_parent_cancels_the_sub_flow_it_waits_for,
+    |app: TestApp| async move {
+        ticket_form(&app).await;
+        let boss = user(&app, "boss").await;
+        let child = json!({
+            "key": "child_task", "label": {"en": "Child"},
+            "trigger": {"type": "manual", "form": "ticket"},
+            "nodes": [{"id": "start", "type": "start"}, {"id": "work", "type": "task", "assignee": {"user": "boss"}}, {"id": "end", "type": "end"}],
+            "edges": [{"from": "start", "to": "work"}, {"from": "work", "to": "end"}]
+        });
+        let parent = json!({
+            "key": "parent_waits", "label": {"en": "Parent"},
+            "trigger": {"type": "record_created", "form": "ticket"},
+            "nodes": [{"id": "start", "type": "start"}, {"id": "sub", "type": "subflow", "flow": "child_task"}, {"id": "end", "type": "end"}],
+            "edges": [{"from": "start", "to": "sub"}, {"from": "sub", "to": "end"}]
+        });
+        expect(
+            app.post("/apps/ops/flows/child_task/publish", &child).await,
+            StatusCode::CREATED,
+        )
+        .await;
+        expect(
+            app.post("/apps/ops/flows/parent_waits/publish", &parent)
+                .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        let t = app.create_ok("ops", "ticket", json!({"title": "x"})).await;
+        let task = eventually("the child's task", || async {
+            let v = get(&boss, &app, "/tasks").await;
+            v["items"].as_array().unwrap().first().cloned()
+        })
+        .await;
+        let list = expect(
+            app.get(&format!(
+                "/flow-instances?record={}&flow=parent_waits",
+                t["id"]
+            ))
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+        let pid = list["items"][0]["id"].clone();
+        expect(
+            app.post(
+                &format!("/flow-instances/{pid}/cancel"),
+                &json!({"reason": "duplicate"}),
+            )
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+        let list = expect(
+            app.get(&format!(
+                "/flow-instances?record={}&flow=child_task",
+                t["id"]
+            ))
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(list["items"][0]["status"], "cancelled", "{list}");
+        let v = get(&boss, &app, &format!("/tasks/{}", task["id"])).await;
+        assert_eq!(v["task"]["status"], "cancelled");
+    }
+);

@@ -324,7 +324,41 @@ pub(crate) async fn end_instance(
     if let Some(p) = parent.filter(Value::is_object) {
         resume_parent(txn, batch, inst, status, error, p).await?;
     }
+    cancel_children(txn, batch, inst, actor).await?;
     Ok(())
+}
+
+/// An instance that ends takes the sub-flows it is waiting for with it (a cancelled
+/// parent leaves no orphans); sub-flows started without waiting run on.
+fn cancel_children<'a>(
+    txn: &'a DatabaseTransaction,
+    batch: &'a mut Batch,
+    inst: &'a Instance,
+    actor: &'a Actor,
+) -> BoxFuture<'a, DomainResult<()>> {
+    Box::pin(async move {
+        let rows = txn
+            .query_all_raw(batch.stmt(
+                "SELECT detail FROM flow_steps WHERE instance_id = $1 AND action = 'subflow_started'",
+                vec![inst.id.into()],
+            ))
+            .await?;
+        for r in rows {
+            let detail: Option<String> = r.try_get("", "detail")?;
+            let Some(child) = detail
+                .and_then(|d| serde_json::from_str::<Value>(&d).ok())
+                .and_then(|d| d["instance"].as_i64())
+            else {
+                continue;
+            };
+            let c = store::instance(txn, batch.backend, child).await?;
+            if c.status == "running" && c.vars["_parent"]["instance"].as_i64() == Some(inst.id) {
+                let why = format!("cancelled with its parent {} #{}", inst.flow, inst.id);
+                end_instance(txn, batch, &c, "cancelled", Some(&why), None, actor).await?;
+            }
+        }
+        Ok(())
+    })
 }
 
 /// How deep sub-flows may nest (a guard against flows that start each other in a ring).
