@@ -1930,3 +1930,123 @@ on_both_stores!(
         assert_eq!(v["task"]["status"], "cancelled");
     }
 );
+
+on_both_stores!(
+    returns_are_told_apart_by_the_licence_at_purchase_and_need_a_complete_checklist_s15,
+    |app: TestApp| async move {
+        crate::crm::install(&app).await;
+        crate::crm::install_flows(&app).await;
+        let customer = app
+            .create_ok(
+                "crm",
+                "customer",
+                json!({"name": "仁济医院", "customer_type": "hospital"}),
+            )
+            .await["id"]
+            .clone();
+        app.create_ok("crm", "qualification", json!({"customer": customer, "kind": "distribution_licence", "number": "LIC-1",
+                                                     "issued_on": "2025-06-01", "expires_on": "2030-01-01", "review_status": "approved"}))
+            .await;
+        let order = |day: &str| {
+            let app = &app;
+            let body = json!({"customer": customer, "ordered_on": day});
+            async move { app.create_ok("crm", "sales_order", body).await["id"].clone() }
+        };
+        let with_licence = order("2025-09-01").await;
+        let before_licence = order("2025-01-10").await;
+        let ret = |order: Value| {
+            let app = &app;
+            let body = json!({"customer": customer, "sales_order": order, "kind": "return", "reason": "faulty display", "decision": "pending"});
+            async move { app.create_ok("crm", "return_request", body).await }
+        };
+        let a = ret(with_licence).await;
+        let b = ret(before_licence).await;
+        let read = |id: Value| {
+            let app = &app;
+            async move {
+                expect(
+                    app.get(&format!("/apps/crm/forms/return_request/records/{id}"))
+                        .await,
+                    StatusCode::OK,
+                )
+                .await
+            }
+        };
+        let checked = |id: Value| async move {
+            eventually("the return check", || async {
+                let r = read(id.clone()).await;
+                r["data"].get("checklist_result").is_some().then_some(r)
+            })
+            .await
+        };
+        let ra = checked(a["id"].clone()).await;
+        let rb = checked(b["id"].clone()).await;
+        assert_eq!(
+            ra["data"]["qualification_valid_at_purchase"], true,
+            "bought while the licence was valid"
+        );
+        assert_eq!(
+            rb["data"]["qualification_valid_at_purchase"], false,
+            "bought before the licence"
+        );
+        assert_eq!(ra["data"]["checklist_result"], "incomplete");
+        // No decision while the checklist is incomplete: the form's own rule (approved
+        // requires the checklist items, the checklist result `complete` that the check
+        // computes, and a remedy) refuses it, naming each field.
+        let decide = |id: Value| {
+            let app = &app;
+            async move {
+                app.patch(
+                    &format!("/apps/crm/forms/return_request/records/{id}"),
+                    &json!({"data": {"decision": "approved", "remedy": "replacement"}}),
+                )
+                .await
+            }
+        };
+        let v = expect(
+            decide(a["id"].clone()).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        let pointers: Vec<&str> = v["details"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["pointer"].as_str().unwrap())
+            .collect();
+        for p in [
+            "/data/in_warranty",
+            "/data/test_report",
+            "/data/return_notice_signed",
+            "/data/checklist_result",
+        ] {
+            assert!(pointers.contains(&p), "{p} in {v}");
+        }
+        // Complete it: warranty state, a test report, the signed notice.
+        let r = app
+            .client
+            .post(app.url("/files?name=report.pdf"))
+            .header("content-type", "application/pdf")
+            .body(b"%PDF-1.4 test report".to_vec())
+            .send()
+            .await
+            .unwrap();
+        let file = expect(r, StatusCode::CREATED).await;
+        let patch = json!({"data": {"in_warranty": true, "return_notice_signed": true, "test_report": [file]}});
+        expect(
+            app.patch(
+                &format!("/apps/crm/forms/return_request/records/{}", a["id"]),
+                &patch,
+            )
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+        eventually("the checklist to be complete", || async {
+            (read(a["id"].clone()).await["data"]["checklist_result"] == "complete").then_some(())
+        })
+        .await;
+        let v = expect(decide(a["id"].clone()).await, StatusCode::OK).await;
+        assert_eq!(v["data"]["decision"], "approved");
+    }
+);

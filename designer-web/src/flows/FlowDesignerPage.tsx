@@ -29,8 +29,11 @@
 //   reject: flow-prop-message
 //   update_record: flow-prop-update-target, flow-prop-update-form, flow-prop-record-ref,
 //   flow-prop-record (JSON Logic)
-//   loop, http, notify channels: see EffectPanels.tsx; flow-handle-<id>-each / -done (loop),
-//   -ok / -failed (http); flow-prop-each (edge out of a loop: body or done)
+//   loop, http, subflow, notify channels: see EffectPanels.tsx; flow-handle-<id>-each / -done
+//   (loop), -ok / -failed (http), -completed / -failed (subflow; only -completed when it is
+//   not waited for); flow-prop-each (edge out of a loop: body or done)
+//   end: flow-prop-terminate; approval / task: flow-prop-mode (any / all / sequential),
+//   flow-prop-mode-help
 //   webhook trigger: flow-trigger-webhook-help, the hook panel (HookPanel.tsx)
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
@@ -255,6 +258,7 @@ function useLookups(app: string, state: FlowState | null): Lookups {
   const [users, setUsers] = useState<Option[]>([]);
   const [roles, setRoles] = useState<Option[]>([]);
   const [forms, setForms] = useState<Option[]>([]);
+  const [flows, setFlows] = useState<FlowSummary[] | null>(null);
   const [schemas, setSchemas] = useState<Map<string, JsonSchema | null>>(new Map());
   useEffect(() => {
     api<{ items: User[] }>('/admin/users')
@@ -268,6 +272,12 @@ function useLookups(app: string, state: FlowState | null): Lookups {
       .catch(() => setForms([]));
     // label changes with the locale; the lists are re-labelled then
   }, [app, label]);
+  useEffect(() => {
+    // the flows a subflow node may start (published ones; the panel leaves out this flow)
+    api<{ items: FlowSummary[] }>(`/apps/${app}/flows`)
+      .then((r) => setFlows(r.items))
+      .catch(() => setFlows([]));
+  }, [app]);
 
   // Schemas of the trigger form, the forms its references point at (`customer.owner`
   // assignees), and the forms of create_record / query / update_record nodes.
@@ -289,7 +299,7 @@ function useLookups(app: string, state: FlowState | null): Lookups {
   const varNames = useMemo(() => contextVars(fieldKeys, state), [fieldKeys, state]);
   const vars = useMemo(() => varOptions(varNames, fields, t, label), [varNames, fields, t, label]);
   const formFields = useCallback((f: string) => (schemas.has(f) ? propsOf(schemas.get(f)) : undefined), [schemas]);
-  return { app, users, roles, forms, fields, vars, formFields };
+  return { app, users, roles, forms, fields, vars, formFields, flows };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -483,9 +493,16 @@ function Editor({ app, flow }: { app: string; flow: string }) {
     [state, located, disallowed],
   );
   const viewEdges: RFEdge[] = useMemo(() => {
-    const types = new Map((state?.nodes ?? []).map((n) => [n.id, String(n.data.node.type)]));
+    const byId = new Map((state?.nodes ?? []).map((n) => [n.id, n.data.node]));
     return (state?.edges ?? []).map((e) =>
-      edgeView(e, { errors: located?.edges.get(e.id)?.length ?? 0, fields: lookups.fields, t, label, sourceType: types.get(e.source) }),
+      edgeView(e, {
+        errors: located?.edges.get(e.id)?.length ?? 0,
+        fields: lookups.fields,
+        t,
+        label,
+        sourceType: byId.get(e.source)?.type,
+        sourceNode: byId.get(e.source),
+      }),
     );
   }, [state, located, lookups.fields, t, label]);
 

@@ -7,7 +7,7 @@ import '@xyflow/react/dist/style.css';
 import { Tag } from 'antd';
 import { useI18n } from '../i18n/index.tsx';
 import type { JsonSchema } from '../api/types.ts';
-import { httpOutcomeOf, loopVar, notifyChannel, relDateOf } from './nodes.ts';
+import { httpOutcomeOf, isTerminating, loopVar, notifyChannel, relDateOf, subflowOutcomeOf, subflowWaits } from './nodes.ts';
 import { TERMINAL_NODE_TYPES, fromDefinition, isKnownNodeType, parseConds, valueVar, type CanvasEdge, type CanvasNode, type Cond, type FlowDefinition, type FlowNode, type NodeType } from './model.ts';
 
 export interface NodeViewData {
@@ -40,6 +40,7 @@ export const TYPE_COLORS: Record<NodeType, string> = {
   create_record: '#722ed1',
   notify: '#eb2f96',
   http: '#d4380d',
+  subflow: '#5b8c00',
   delay: '#fa8c16',
   set_var: '#597ef7',
   query: '#08979c',
@@ -56,6 +57,11 @@ const short = (s: string, n = 36) => (s.length > n ? `${s.slice(0, n)}…` : s);
 /** One line under the title: what the node does, where it is short to say. */
 function nodeSummary(n: FlowNode, t: Translate): string | null {
   if (n.type === 'http') return short(`${typeof n.method === 'string' ? n.method : 'POST'} ${typeof n.url === 'string' ? n.url : ''}`);
+  if (n.type === 'subflow') {
+    const flow = typeof n.flow === 'string' && n.flow ? n.flow : '…';
+    return short(subflowWaits(n) ? `→ ${flow}` : `→ ${flow} (${t('flows.node.subflowNoWait')})`);
+  }
+  if (isTerminating(n)) return t('flows.node.terminates');
   if (n.type === 'loop') {
     const over = isObjVar(n.over);
     return `${over ?? '…'} → vars.${loopVar(n)}`;
@@ -119,6 +125,8 @@ function FlowNodeViewImpl({ id, data, selected }: NodeProps<RFNode>) {
       {hasErrors && <div style={{ color: '#ff4d4f', fontSize: 11 }}>⚠ {data.errors}</div>}
       {n.type === 'loop' || n.type === 'http' ? (
         <TwoHandles id={id} type={n.type} readOnly={data.readOnly} />
+      ) : n.type === 'subflow' ? (
+        <TwoHandles id={id} type="subflow" readOnly={data.readOnly} oneWay={!subflowWaits(n)} />
       ) : n.type === 'approval' ? (
         <>
           <Handle
@@ -153,13 +161,31 @@ function FlowNodeViewImpl({ id, data, selected }: NodeProps<RFNode>) {
   );
 }
 
-/** The two source handles of a loop (each: into the body; done) and an http node (ok;
- * failed), with their names under them. */
-function TwoHandles({ id, type, readOnly }: { id: string; type: 'loop' | 'http'; readOnly?: boolean }) {
+/** The two source handles of a loop (each: into the body; done), an http node (ok;
+ * failed) and a subflow (completed; failed), with their names under them. `oneWay` (a
+ * subflow that is not waited for): one plain handle in the middle; the failed handle stays
+ * (invisible, not connectable) so that a failed edge left over is still drawn. */
+function TwoHandles({ id, type, readOnly, oneWay }: { id: string; type: 'loop' | 'http' | 'subflow'; readOnly?: boolean; oneWay?: boolean }) {
   const { t } = useI18n();
-  const [a, b] = type === 'loop' ? (['each', 'done'] as const) : (['ok', 'failed'] as const);
-  const colors: Record<string, string> = { each: '#1677ff', done: '#8c8c8c', ok: '#52c41a', failed: '#ff4d4f' };
+  const [a, b] = type === 'loop' ? (['each', 'done'] as const) : type === 'http' ? (['ok', 'failed'] as const) : (['completed', 'failed'] as const);
+  const colors: Record<string, string> = { each: '#1677ff', done: '#8c8c8c', ok: '#52c41a', completed: '#52c41a', failed: '#ff4d4f' };
   const text = (h: string) => (type === 'loop' ? t(`flows.edge.${h}`) : t(`flows.edge.outcome.${h}`));
+  if (oneWay) {
+    return (
+      <>
+        <Handle
+          type="source"
+          id={a}
+          position={Position.Bottom}
+          style={HANDLE}
+          data-testid={`flow-handle-${id}-${a}`}
+          title={t('flows.node.subflowNoWait')}
+          isConnectable={!readOnly}
+        />
+        <Handle type="source" id={b} position={Position.Bottom} style={{ ...HANDLE, left: '72%', opacity: 0 }} isConnectable={false} />
+      </>
+    );
+  }
   return (
     <>
       {[a, b].map((h, i) => (
@@ -261,10 +287,12 @@ export function describeLogic(logic: unknown, fields: Map<string, JsonSchema>, t
 }
 
 /** A canvas edge as React Flow draws it: label and colour from its properties (and, with
- * `sourceType`, each / done out of a loop and ok / failed out of an http node). */
+ * `sourceType`, each / done out of a loop, ok / failed out of an http node, completed /
+ * failed out of a subflow — with `sourceNode`, a subflow that is not waited for has a
+ * plain edge). */
 export function edgeView(
   e: CanvasEdge,
-  opts: { errors?: number; fields: Map<string, JsonSchema>; t: Translate; label: PickLabel; active?: boolean; sourceType?: string },
+  opts: { errors?: number; fields: Map<string, JsonSchema>; t: Translate; label: PickLabel; active?: boolean; sourceType?: string; sourceNode?: FlowNode },
 ): RFEdge {
   const d = e.data.edge;
   let text: string | undefined;
@@ -276,6 +304,12 @@ export function edgeView(
     const o = httpOutcomeOf(d);
     text = opts.t(`flows.edge.outcome.${o}`);
     color = o === 'ok' ? '#52c41a' : '#ff4d4f';
+  } else if (opts.sourceType === 'subflow') {
+    const o = subflowOutcomeOf(d);
+    if (o === 'failed' || !opts.sourceNode || subflowWaits(opts.sourceNode)) {
+      text = opts.t(`flows.edge.outcome.${o}`);
+      color = o === 'completed' ? '#52c41a' : '#ff4d4f';
+    }
   } else if (typeof d.outcome === 'string') text = d.outcome;
   if (d.each === true) {
     text = opts.t('flows.edge.each');
@@ -304,7 +338,7 @@ export function edgeView(
 export function ReadOnlyGraph(p: { definition: FlowDefinition; positions: string[]; visited: Set<string>; fields?: Map<string, JsonSchema>; height?: number }) {
   const { t, label } = useI18n();
   const state = useMemo(() => fromDefinition(p.definition), [p.definition]);
-  const types = useMemo(() => new Map(state.nodes.map((n) => [n.id, String(n.data.node.type)])), [state]);
+  const byId = useMemo(() => new Map(state.nodes.map((n) => [n.id, n.data.node])), [state]);
   const nodes: RFNode[] = useMemo(
     () =>
       state.nodes.map((n: CanvasNode) => ({
@@ -320,9 +354,9 @@ export function ReadOnlyGraph(p: { definition: FlowDefinition; positions: string
   const edges = useMemo(
     () =>
       state.edges.map((e) =>
-        edgeView(e, { fields, t, label, sourceType: types.get(e.source), active: p.visited.has(e.source) && (p.visited.has(e.target) || p.positions.includes(e.target)) }),
+        edgeView(e, { fields, t, label, sourceType: byId.get(e.source)?.type, sourceNode: byId.get(e.source), active: p.visited.has(e.source) && (p.visited.has(e.target) || p.positions.includes(e.target)) }),
       ),
-    [state, types, fields, t, label, p.visited, p.positions],
+    [state, byId, fields, t, label, p.visited, p.positions],
   );
   return (
     <div style={{ height: p.height ?? 420, border: '1px solid #f0f0f0', borderRadius: 6 }} data-testid="instance-graph">

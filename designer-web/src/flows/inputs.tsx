@@ -25,7 +25,7 @@ import {
   type CondOp,
   type ErrorLike,
 } from './model.ts';
-import { relDateLogic, relDateOf } from './nodes.ts';
+import { relDateLogic, relDateOf, type FlowChoice } from './nodes.ts';
 
 export interface Option {
   value: string;
@@ -48,6 +48,8 @@ export interface Lookups {
   vars: VarOption[];
   /** Fields of another form (create_record). */
   formFields: (form: string) => Map<string, JsonSchema> | undefined;
+  /** The app's flows (`GET /apps/{app}/flows`), for the subflow node; null while loading. */
+  flows: FlowChoice[] | null;
 }
 
 export function fieldOptions(fields: Map<string, JsonSchema>, label: (l: Label | undefined, f?: string) => string, filter?: (s: JsonSchema) => boolean): Option[] {

@@ -1,9 +1,20 @@
 // The flow designer's pure logic (no React, no React Flow import): the definition format
 // of docs/flows.md, its conversion to and from the canvas's nodes and edges (shaped like
 // React Flow's `Node` / `Edge`), server error pointers → the node / edge / trigger they
-// concern, and the visual condition builder ↔ JSON Logic. The rules of the loop and http
-// nodes, notify channels and relative dates are in nodes.ts.
-import { edgeHandleOf, edgeRuleProblems, newEdgeOf, nodeSettingProblems, nodeVars, relDateOf, triggerVars } from './nodes.ts';
+// concern, and the visual condition builder ↔ JSON Logic. The rules of the loop, http and
+// subflow nodes, notify channels, the end node's terminate, task modes and relative dates
+// are in nodes.ts.
+import {
+  DERIVED_HANDLE_TYPES,
+  edgeHandleOf,
+  edgeRuleProblems,
+  handleConnectable,
+  newEdgeOf,
+  nodeSettingProblems,
+  nodeVars,
+  relDateOf,
+  triggerVars,
+} from './nodes.ts';
 
 export type Label = Record<string, string>;
 
@@ -20,6 +31,7 @@ export const NODE_TYPES = [
   'create_record',
   'notify',
   'http',
+  'subflow',
   'delay',
   'set_var',
   'query',
@@ -118,6 +130,16 @@ export interface FlowNode {
   record?: unknown;
   /** reject: the message (strict Handlebars). */
   message?: string;
+  /** subflow: the key of the (published) flow to start. */
+  flow?: string;
+  /** subflow: `{key: JSON Logic}`, the child's `vars.input`. */
+  input?: Record<string, unknown>;
+  /** subflow: wait for the child (default true; written only as `false`). */
+  wait?: boolean;
+  /** subflow: JSON Logic giving text; one running child per key. */
+  key?: unknown;
+  /** end: end the whole instance here (written only as `true`). */
+  terminate?: boolean;
   [k: string]: unknown;
 }
 
@@ -393,6 +415,8 @@ export function nodeTemplate(id: string, type: NodeType): FlowNode {
       return { id, type, as: 'item' };
     case 'http':
       return { id, type, method: 'POST', url: '' };
+    case 'subflow':
+      return { id, type, flow: '' };
     default:
       return { id, type };
   }
@@ -439,7 +463,7 @@ export function updateEdge(s: FlowState, id: string, patch: Partial<Omit<FlowEdg
       for (const [k, v] of Object.entries(patch)) if (v === undefined) delete edge[k];
       const type = nodeById(s, e.source)?.data.node.type;
       const handle =
-        type === 'loop' || type === 'http'
+        type !== undefined && DERIVED_HANDLE_TYPES.includes(type)
           ? edgeHandleOf(type, edge)
           : typeof edge.outcome === 'string' && e.sourceHandle
             ? edge.outcome
@@ -471,20 +495,22 @@ export interface Connection {
 }
 
 /** Can the user draw this edge? No self-loops, nothing into a start or out of an end,
- * no duplicate of an existing edge with the same source handle. */
+ * not from the failed handle of a subflow that is not waited for, no duplicate of an
+ * existing edge with the same source handle. */
 export function canConnect(s: FlowState, c: Connection): boolean {
   if (!c.source || !c.target || c.source === c.target) return false;
   const src = nodeById(s, c.source);
   const dst = nodeById(s, c.target);
   if (!src || !dst) return false;
   if (TERMINAL_NODE_TYPES.includes(src.data.node.type) || dst.data.node.type === 'start') return false;
+  if (!handleConnectable(src.data.node, c.sourceHandle)) return false;
   return !s.edges.some((e) => e.source === c.source && e.target === c.target && (e.sourceHandle ?? null) === (c.sourceHandle ?? null));
 }
 
 /** Add an edge for a connection: out of an approval the handle is the outcome; out of a
  * branch the first edge becomes the default; out of a loop the each handle (or, without a
- * handle, the first edge) is the body; out of an http node the failed handle gives the
- * failed edge. */
+ * handle, the first edge) is the body; out of an http or a subflow node the failed handle
+ * gives the failed edge. */
 export function connect(s: FlowState, c: Connection): FlowState {
   if (!canConnect(s, c)) return s;
   const src = nodeById(s, c.source!)!;
@@ -806,8 +832,8 @@ export function lint(s: FlowState): Problem[] {
     }
     if (nd.type === 'branch' && !outs.some((e) => e.data.edge.default === true))
       out.push({ pointer: `/nodes/${i}`, rule: 'default', message: 'default' });
-    for (const rule of edgeRuleProblems(nd.type, outs.map((e) => e.data.edge))) out.push({ pointer: `/nodes/${i}`, rule, message: rule });
-    for (const p of nodeSettingProblems(nd)) out.push({ pointer: `/nodes/${i}/${p.key}`, rule: p.rule, message: p.key });
+    for (const rule of edgeRuleProblems(nd.type, outs.map((e) => e.data.edge), nd)) out.push({ pointer: `/nodes/${i}`, rule, message: rule });
+    for (const p of nodeSettingProblems(nd, { flow: s.key })) out.push({ pointer: `/nodes/${i}/${p.key}`, rule: p.rule, message: p.key });
     if (typeof nd.type === 'string' && !nodeAllowed(nd.type, s.trigger))
       out.push({ pointer: `/nodes/${i}/type`, rule: isGuardTrigger(s.trigger) ? 'guard' : 'guardOnly', message: nd.type });
   });

@@ -1,7 +1,8 @@
 // Pure rules of the newer node types and settings (docs/flows.md "Nodes", "Outbox",
-// "Inbound webhooks"): the `loop` and `http` nodes and their edges, the notify channels
-// (inbox, email, webhook) and the keys each may carry, the variables they add to the
-// context, and relative dates (`add_days`) on the value side of a query filter.
+// "Inbound webhooks", "Task actions"): the `loop`, `http` and `subflow` nodes and their
+// edges, the notify channels (inbox, email, webhook) and the keys each may carry, the
+// variables they add to the context, the `end` node's `terminate`, the task / approval
+// modes, and relative dates (`add_days`) on the value side of a query filter.
 // model.ts builds on these; this file imports nothing from it at run time.
 import type { FlowEdgeDef, FlowNode } from './model.ts';
 
@@ -48,6 +49,100 @@ export function httpResultName(n: FlowNode, id: string): string {
 }
 
 // ---------------------------------------------------------------------------------------
+// subflow
+
+/** Outcomes of the edges out of a subflow node: `completed` (or no outcome) and `failed`
+ * (a failed or cancelled child). */
+export const SUBFLOW_OUTCOMES = ['completed', 'failed'] as const;
+export type SubflowOutcome = (typeof SUBFLOW_OUTCOMES)[number];
+
+/** The outcome an edge out of a subflow node stands for (no outcome: completed). */
+export function subflowOutcomeOf(e: EdgeData): SubflowOutcome {
+  return e.outcome === 'failed' ? 'failed' : 'completed';
+}
+
+/** The edge patch for an outcome: `failed`, or completed — an explicit `"completed"`
+ * stays, otherwise the edge is plain (the server takes a plain edge as the completed one). */
+export function subflowOutcomePatch(e: EdgeData, outcome: SubflowOutcome): Partial<EdgeData> {
+  if (outcome === 'failed') return { outcome: 'failed' };
+  return { outcome: e.outcome === 'completed' ? 'completed' : undefined };
+}
+
+/** Does the token wait for the child (`wait`, default true; only `false` does not)? */
+export function subflowWaits(n: FlowNode): boolean {
+  return n.wait !== false;
+}
+
+/** The patch of the "wait" checkbox: `"wait": false` when unticked, no key when ticked
+ * (the server's default). */
+export function subflowWaitPatch(wait: boolean): Partial<FlowNode> {
+  return { wait: wait ? undefined : false };
+}
+
+/** The variable the child's result goes into (`name`, default the node id). */
+export function subflowResultName(n: FlowNode, id: string): string {
+  return typeof n.name === 'string' && n.name ? n.name : id;
+}
+
+/** Does the subflow start on another form's record (`form` / `record` given) rather than
+ * on this instance's record? */
+export function subflowOnOtherRecord(n: FlowNode): boolean {
+  return n.form !== undefined || n.record !== undefined;
+}
+
+/** The patch switching a subflow between this instance's record and another form's
+ * record (`form` starts empty; `record` is kept when there is one). */
+export function subflowTargetPatch(n: FlowNode, other: boolean): Partial<FlowNode> {
+  if (!other) return { form: undefined, record: undefined };
+  return { form: typeof n.form === 'string' ? n.form : '' };
+}
+
+export interface FlowChoice {
+  key: string;
+  label?: Record<string, string> | null;
+  published_version?: number | null;
+}
+
+/** The flows a subflow node may start: the app's published flows other than `self`
+ * (the flow being edited), by key; `current` (the node's flow) is kept as a choice even
+ * when it is not (or no longer) published, marked `unpublished`, so it stays visible. */
+export function subflowChoices(flows: FlowChoice[], self: string, current?: unknown): (FlowChoice & { unpublished?: boolean; self?: boolean })[] {
+  const out: (FlowChoice & { unpublished?: boolean; self?: boolean })[] = flows
+    .filter((f) => f.key !== self && typeof f.published_version === 'number' && f.published_version > 0)
+    .map((f) => ({ ...f }))
+    .sort((a, b) => a.key.localeCompare(b.key));
+  if (typeof current === 'string' && current && !out.some((f) => f.key === current)) {
+    const known = flows.find((f) => f.key === current);
+    out.push({ ...(known ?? { key: current }), ...(current === self ? { self: true } : { unpublished: true }) });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// end, task / approval modes
+
+/** The patch of the end node's "End the whole instance here" checkbox (`terminate: true`
+ * only when ticked). */
+export function terminatePatch(on: boolean): Partial<FlowNode> {
+  return { terminate: on ? true : undefined };
+}
+
+/** Does this end node end the whole instance? */
+export function isTerminating(n: FlowNode): boolean {
+  return n.type === 'end' && n.terminate === true;
+}
+
+/** How the tasks of an approval / task node with several assignees go: any (the first
+ * answer decides), all, sequential (one after the other, in order). */
+export const TASK_MODES = ['any', 'all', 'sequential'] as const;
+export type TaskMode = (typeof TASK_MODES)[number];
+
+/** The node's mode as the selector shows it (none: any; an unknown one as it is). */
+export function taskModeOf(n: FlowNode): string {
+  return typeof n.mode === 'string' ? n.mode : 'any';
+}
+
+// ---------------------------------------------------------------------------------------
 // loop
 
 /** The loop variable (`as`, default `item`). */
@@ -59,17 +154,22 @@ export function loopVar(n: FlowNode): string {
 export const LOOP_HANDLES = ['each', 'done'] as const;
 
 // ---------------------------------------------------------------------------------------
-// Edges out of loops and http nodes
+// Edges out of loops, http and subflow nodes
+
+/** Node types whose edges' source handle follows from the edge's data alone. */
+export const DERIVED_HANDLE_TYPES: readonly string[] = ['loop', 'http', 'subflow'];
 
 /** The source handle an edge is drawn from, given its source node's type: the outcome out
- * of an approval, ok / failed out of an http node, each / done out of a loop; null for
- * nodes with one handle. */
+ * of an approval, ok / failed out of an http node, completed / failed out of a subflow,
+ * each / done out of a loop; null for nodes with one handle. */
 export function edgeHandleOf(sourceType: string | undefined, e: EdgeData): string | null {
   switch (sourceType) {
     case 'approval':
       return typeof e.outcome === 'string' ? e.outcome : null;
     case 'http':
       return httpOutcomeOf(e);
+    case 'subflow':
+      return subflowOutcomeOf(e);
     case 'loop':
       return e.each === true ? 'each' : 'done';
     default:
@@ -77,10 +177,11 @@ export function edgeHandleOf(sourceType: string | undefined, e: EdgeData): strin
   }
 }
 
-/** The data of a new edge out of a loop or an http node, drawn from `handle` (null: no
- * handle given). Out of a loop: the each handle, or the first edge when no each edge exists
- * yet, is the body (`each: true`); out of an http node: the failed handle gives
- * `outcome: "failed"`, anything else a plain (ok) edge. Null for other types. */
+/** The data of a new edge out of a loop, an http or a subflow node, drawn from `handle`
+ * (null: no handle given). Out of a loop: the each handle, or the first edge when no each
+ * edge exists yet, is the body (`each: true`); out of an http / subflow node: the failed
+ * handle gives `outcome: "failed"`, anything else a plain (ok / completed) edge. Null for
+ * other types. */
 export function newEdgeOf(sourceType: string | undefined, handle: string | null | undefined, siblings: EdgeData[]): { edge: EdgeData; handle: string } | null {
   if (sourceType === 'loop') {
     const each = handle === 'each' || (handle !== 'done' && !siblings.some((e) => e.each === true));
@@ -89,13 +190,25 @@ export function newEdgeOf(sourceType: string | undefined, handle: string | null 
   if (sourceType === 'http') {
     return handle === 'failed' ? { edge: { outcome: 'failed' }, handle: 'failed' } : { edge: {}, handle: 'ok' };
   }
+  if (sourceType === 'subflow') {
+    return handle === 'failed' ? { edge: { outcome: 'failed' }, handle: 'failed' } : { edge: {}, handle: 'completed' };
+  }
   return null;
+}
+
+/** May an edge be drawn from this handle of the node? Not from the failed handle of a
+ * subflow that is not waited for (it has no failed edge). */
+export function handleConnectable(n: FlowNode | undefined, handle: string | null | undefined): boolean {
+  return !(n?.type === 'subflow' && handle === 'failed' && !subflowWaits(n));
 }
 
 /** Rules the edges out of a node break (client hints; the server's checks decide):
  * `loopEdges` — a loop needs exactly two edges, one of them `each`;
- * `httpEdges` — an http node needs one ok edge and at most one failed edge. */
-export function edgeRuleProblems(sourceType: string | undefined, outs: EdgeData[]): string[] {
+ * `httpEdges` — an http node needs one ok edge and at most one failed edge;
+ * `subflowEdges` — a subflow node needs one completed edge and at most one failed edge;
+ * `subflowNoWait` — a subflow that is not waited for (`node` given, `wait: false`) has no
+ * failed edge. */
+export function edgeRuleProblems(sourceType: string | undefined, outs: EdgeData[], node?: FlowNode): string[] {
   if (sourceType === 'loop') {
     const each = outs.filter((e) => e.each === true).length;
     return each !== 1 || outs.length !== 2 ? ['loopEdges'] : [];
@@ -104,6 +217,13 @@ export function edgeRuleProblems(sourceType: string | undefined, outs: EdgeData[
     const failed = outs.filter((e) => e.outcome === 'failed').length;
     const ok = outs.length - failed;
     return ok !== 1 || failed > 1 ? ['httpEdges'] : [];
+  }
+  if (sourceType === 'subflow') {
+    const failed = outs.filter((e) => e.outcome === 'failed').length;
+    const ok = outs.length - failed;
+    const out = ok !== 1 || failed > 1 ? ['subflowEdges'] : [];
+    if (node && !subflowWaits(node) && failed > 0) out.push('subflowNoWait');
+    return out;
   }
   return [];
 }
@@ -156,8 +276,10 @@ export function optionalValue<T>(v: T): T | undefined {
 /** Per-node problems of the new types' settings (client hints, with the key they concern):
  * `loopOver` (a loop without `over`), `key` (`as` / `name` not a lower-case key), `url`
  * (http or webhook without a url), `asRole` (email to addresses without `as_role`),
- * `recipients` (email with neither `to` nor `address`). */
-export function nodeSettingProblems(n: FlowNode): { key: string; rule: string }[] {
+ * `recipients` (email with neither `to` nor `address`), `subflowFlow` (a subflow without
+ * a flow), `subflowSelf` (a subflow starting `ctx.flow`, the flow it is in),
+ * `subflowRecord` (another record: its form or its record id missing). */
+export function nodeSettingProblems(n: FlowNode, ctx: { flow?: string } = {}): { key: string; rule: string }[] {
   const out: { key: string; rule: string }[] = [];
   const hasUrl = typeof n.url === 'string' && n.url.trim() !== '';
   if (n.type === 'loop') {
@@ -171,6 +293,14 @@ export function nodeSettingProblems(n: FlowNode): { key: string; rule: string }[
     if (ch === 'webhook' && !hasUrl) out.push({ key: 'url', rule: 'url' });
     if (ch === 'email' && n.address !== undefined && !n.as_role) out.push({ key: 'as_role', rule: 'asRole' });
     if (ch === 'email' && n.to === undefined && n.address === undefined) out.push({ key: 'to', rule: 'recipients' });
+  } else if (n.type === 'subflow') {
+    if (typeof n.flow !== 'string' || !n.flow) out.push({ key: 'flow', rule: 'subflowFlow' });
+    else if (ctx.flow !== undefined && n.flow === ctx.flow) out.push({ key: 'flow', rule: 'subflowSelf' });
+    if (subflowOnOtherRecord(n)) {
+      if (typeof n.form !== 'string' || !n.form) out.push({ key: 'form', rule: 'subflowRecord' });
+      else if (n.record === undefined || n.record === null) out.push({ key: 'record', rule: 'subflowRecord' });
+    }
+    if (n.name !== undefined && !isVarKey(n.name)) out.push({ key: 'name', rule: 'key' });
   }
   return out;
 }
@@ -179,7 +309,8 @@ export function nodeSettingProblems(n: FlowNode): { key: string; rule: string }[
 // Context variables
 
 /** The variables a node adds: `vars.<as>` and `vars.<as>_index` for a loop, `vars.<name>`
- * (with `.ok`, `.status`, `.body`) for an http node. */
+ * (with `.ok`, `.status`, `.body`) for an http node, `vars.<name>` (with `.status`,
+ * `.vars`, `.error`) for a subflow that is waited for. */
 export function nodeVars(n: FlowNode, id: string): string[] {
   if (n.type === 'loop') {
     const v = loopVar(n);
@@ -188,6 +319,10 @@ export function nodeVars(n: FlowNode, id: string): string[] {
   if (n.type === 'http') {
     const v = httpResultName(n, id);
     return [`vars.${v}`, `vars.${v}.ok`, `vars.${v}.status`, `vars.${v}.body`];
+  }
+  if (n.type === 'subflow' && subflowWaits(n)) {
+    const v = subflowResultName(n, id);
+    return [`vars.${v}`, `vars.${v}.status`, `vars.${v}.vars`, `vars.${v}.error`];
   }
   return [];
 }
