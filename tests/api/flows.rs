@@ -2050,3 +2050,113 @@ on_both_stores!(
         assert_eq!(v["data"]["decision"], "approved");
     }
 );
+
+on_both_stores!(
+    a_licence_renewal_case_opens_90_days_ahead_and_asks_for_a_weekly_note_until_it_closes,
+    |app: TestApp| async move {
+        crate::crm::install(&app).await;
+        crate::crm::install_flows(&app).await;
+        let sales = crate::crm::user(&app, "sales1", &["sales"], None).await;
+        let customer = app
+            .create_ok(
+                "crm",
+                "customer",
+                json!({"name": "同仁医院", "customer_type": "hospital", "owner": "sales1"}),
+            )
+            .await["id"]
+            .clone();
+        let expires = (chrono::Utc::now()
+            .with_timezone(&chrono_tz::Asia::Shanghai)
+            .date_naive()
+            + chrono::Duration::days(80))
+        .to_string();
+        let q = app
+            .create_ok("crm", "qualification", json!({"customer": customer, "kind": "distribution_licence", "number": "LIC-R",
+                                                     "issued_on": "2021-01-01", "expires_on": expires, "review_status": "approved"}))
+            .await;
+        // Already inside the 90 days: the case opens at once.
+        let case = eventually("the renewal case", || async {
+            let v = app
+                .list(
+                    "crm",
+                    "licence_renewal",
+                    &[(
+                        "filter",
+                        json!({"==": [{"var": "qualification"}, q["id"]]}).to_string(),
+                    )],
+                )
+                .await;
+            v["items"].as_array().unwrap().first().cloned()
+        })
+        .await;
+        assert_eq!(case["data"]["status"], "preparing");
+        assert_eq!(case["created_by"], "flow:licence_renewal");
+        let notes = || async {
+            let v = get(&sales, &app, "/tasks").await;
+            v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|t| t["flow"]["key"] == "licence_renewal_week" && t["status"] == "open")
+                .cloned()
+                .collect::<Vec<Value>>()
+        };
+        assert!(
+            notes().await.is_empty(),
+            "no note due before a week has passed"
+        );
+        // A week passes: the sales owner is asked for a note on the case, and writes it.
+        app.advance(7.0 * 86_400.0 + 5.0).await;
+        let task = eventually("the weekly note task", || async {
+            notes().await.first().cloned()
+        })
+        .await;
+        assert_eq!(task["record"], case["id"]);
+        let detail = get(&sales, &app, &format!("/tasks/{}", task["id"])).await;
+        assert_eq!(detail["editable"], json!(["weekly_notes", "status"]));
+        let note = json!({"weekly_notes": [{"week_of": "2026-11-23", "note": "材料已提交药监局窗口"}], "status": "submitted"});
+        let r = sales
+            .post(app.url(&format!("/tasks/{}/complete", task["id"])))
+            .json(&json!({"outcome": "done", "data": note}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+        let c = expect(
+            app.get(&format!(
+                "/apps/crm/forms/licence_renewal/records/{}",
+                case["id"]
+            ))
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(c["data"]["weekly_notes"][0]["note"], "材料已提交药监局窗口");
+        // The case is approved; the next week asks for nothing and the renewal flow ends.
+        let patch = json!({"data": {"status": "approved", "decided_on": "2026-12-01", "new_expires_on": "2031-01-01"}});
+        expect(
+            app.patch(
+                &format!("/apps/crm/forms/licence_renewal/records/{}", case["id"]),
+                &patch,
+            )
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+        app.advance(7.0 * 86_400.0 + 5.0).await;
+        eventually("the renewal flow to end", || async {
+            let v = expect(
+                app.get(&format!(
+                    "/flow-instances?record={}&flow=licence_renewal",
+                    q["id"]
+                ))
+                .await,
+                StatusCode::OK,
+            )
+            .await;
+            (v["items"][0]["status"] == "completed").then_some(())
+        })
+        .await;
+        assert!(notes().await.is_empty());
+    }
+);
