@@ -1825,6 +1825,20 @@ on_both_stores!(
             assert_eq!(f.len(), 1, "day {day}: {f:?}");
             assert_eq!(f[0]["status"], "running");
             assert_eq!(gap_tasks().await.len(), 1, "day {day}");
+            // Its daily re-check is planned before the time moves on.
+            eventually("the follow-up's daily check", || async {
+                let d = expect(
+                    app.get(&format!("/flow-instances/{}", f[0]["id"])).await,
+                    StatusCode::OK,
+                )
+                .await;
+                d["positions"]
+                    .as_array()
+                    .unwrap()
+                    .contains(&json!("wait"))
+                    .then_some(())
+            })
+            .await;
         }
         let task = gap_tasks().await[0].clone();
         assert_eq!(task["label"]["en"], "Enter the missing storage logs");
@@ -2106,6 +2120,25 @@ on_both_stores!(
             "no note due before a week has passed"
         );
         // A week passes: the sales owner is asked for a note on the case, and writes it.
+        eventually("the renewal flow waiting for its week", || async {
+            let v = expect(
+                app.get(&format!(
+                    "/flow-instances?record={}&flow=licence_renewal",
+                    q["id"]
+                ))
+                .await,
+                StatusCode::OK,
+            )
+            .await;
+            let d = expect(
+                app.get(&format!("/flow-instances/{}", v["items"][0]["id"]))
+                    .await,
+                StatusCode::OK,
+            )
+            .await;
+            (d["positions"] == json!(["week"])).then_some(())
+        })
+        .await;
         app.advance(7.0 * 86_400.0 + 5.0).await;
         let task = eventually("the weekly note task", || async {
             notes().await.first().cloned()
@@ -2143,6 +2176,25 @@ on_both_stores!(
             StatusCode::OK,
         )
         .await;
+        eventually("the renewal flow waiting for its week", || async {
+            let v = expect(
+                app.get(&format!(
+                    "/flow-instances?record={}&flow=licence_renewal",
+                    q["id"]
+                ))
+                .await,
+                StatusCode::OK,
+            )
+            .await;
+            let d = expect(
+                app.get(&format!("/flow-instances/{}", v["items"][0]["id"]))
+                    .await,
+                StatusCode::OK,
+            )
+            .await;
+            (d["positions"] == json!(["week"])).then_some(())
+        })
+        .await;
         app.advance(7.0 * 86_400.0 + 5.0).await;
         eventually("the renewal flow to end", || async {
             let v = expect(
@@ -2158,5 +2210,142 @@ on_both_stores!(
         })
         .await;
         assert!(notes().await.is_empty());
+    }
+);
+
+on_both_stores!(
+    sla_reminders_for_a_missing_first_plan_and_a_missing_follow_up,
+    |app: TestApp| async move {
+        crate::crm::install(&app).await;
+        crate::crm::install_flows(&app).await;
+        let manager = crate::crm::user(&app, "manager1", &["service_manager"], None).await;
+        let cs = crate::crm::user(&app, "cs1", &["customer_service"], None).await;
+        let customer = app
+            .create_ok(
+                "crm",
+                "customer",
+                json!({"name": "协和医院", "customer_type": "hospital"}),
+            )
+            .await["id"]
+            .clone();
+        let order = |fault: &str| {
+            let app = &app;
+            let body = json!({"kind": "repair", "priority": "normal", "status": "reported", "customer": customer, "fault_description": fault});
+            async move { app.create_ok("crm", "service_order", body).await }
+        };
+        let waiting = order("monitor flickers").await;
+        let accepted = order("printer jam").await;
+        let patch = |id: &Value, data: Value| {
+            let app = &app;
+            let path = format!("/apps/crm/forms/service_order/records/{id}");
+            async move {
+                expect(
+                    app.patch(&path, &json!({"data": data})).await,
+                    StatusCode::OK,
+                )
+                .await
+            }
+        };
+        patch(
+            &accepted["id"],
+            json!({"status": "accepted", "accepted_at": "2026-11-23T03:00:00Z"}),
+        )
+        .await;
+        let sla = |c: Client, what: &'static str| {
+            let app = &app;
+            async move {
+                let v = get(&c, app, "/inbox").await;
+                v["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|m| m["title"].as_str().unwrap_or("").contains(what))
+                    .cloned()
+                    .collect::<Vec<Value>>()
+            }
+        };
+        // Both orders wait on their two-hour timers before the time moves.
+        eventually("both SLA timers set", || async {
+            let v = expect(
+                app.get("/flow-instances?flow=sla_first_plan").await,
+                StatusCode::OK,
+            )
+            .await;
+            let mut waiting = 0;
+            for i in v["items"].as_array().unwrap() {
+                let d = expect(
+                    app.get(&format!("/flow-instances/{}", i["id"])).await,
+                    StatusCode::OK,
+                )
+                .await;
+                if d["positions"] == json!(["two_hours"]) {
+                    waiting += 1;
+                }
+            }
+            (waiting == 2).then_some(())
+        })
+        .await;
+        app.advance(3600.0).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(
+            sla(manager.clone(), "2 hours").await.is_empty(),
+            "not after one hour"
+        );
+        app.advance(3600.0 + 5.0).await;
+        let msgs = eventually("the SLA reminder", || async {
+            let m = sla(manager.clone(), "2 hours").await;
+            (!m.is_empty()).then_some(m)
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let msgs_now = sla(manager.clone(), "2 hours").await;
+        assert_eq!(
+            msgs_now.len(),
+            1,
+            "only the order nobody accepted: {msgs:?}"
+        );
+        assert!(
+            msgs_now[0]["body"]
+                .as_str()
+                .unwrap()
+                .contains("monitor flickers")
+        );
+        // Resolved without a follow-up for 24 hours: customer service is told; a followed-up
+        // one gives nothing.
+        patch(&waiting["id"], json!({"status": "resolved", "resolved_at": "2026-11-23T06:00:00Z", "resolution": "replaced the backlight"})).await;
+        patch(&accepted["id"], json!({"status": "resolved", "resolved_at": "2026-11-23T06:00:00Z", "resolution": "cleared the jam"})).await;
+        patch(
+            &accepted["id"],
+            json!({"followed_up_at": "2026-11-23T08:00:00Z", "satisfaction": 95}),
+        )
+        .await;
+        eventually("both follow-up timers set", || async {
+            let v = expect(
+                app.get("/flow-instances?flow=sla_follow_up").await,
+                StatusCode::OK,
+            )
+            .await;
+            let mut waiting = 0;
+            for i in v["items"].as_array().unwrap() {
+                let d = expect(
+                    app.get(&format!("/flow-instances/{}", i["id"])).await,
+                    StatusCode::OK,
+                )
+                .await;
+                if d["positions"] == json!(["day"]) {
+                    waiting += 1;
+                }
+            }
+            (waiting == 2).then_some(())
+        })
+        .await;
+        app.advance(24.0 * 3600.0 + 5.0).await;
+        let m = eventually("the follow-up reminder", || async {
+            let m = sla(cs.clone(), "24 hours").await;
+            (!m.is_empty()).then_some(m)
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(sla(cs.clone(), "24 hours").await.len(), 1, "{m:?}");
     }
 );
