@@ -669,7 +669,7 @@ def check_flows(pkg, forms, rep):
             rep.err(path, "key must match the file name and " + KEY_RE.pattern)
         check_label(f"{path} label", flow.get("label"), rep)
         trigger = flow.get("trigger") or {}
-        formless = trigger.get("type") in ("schedule", "webhook") and "form" not in trigger
+        formless = trigger.get("type") in ("schedule", "webhook", "subflow") and "form" not in trigger
         if not formless and trigger.get("form") not in forms:
             rep.err(path, f"trigger form {trigger.get('form')!r} is not in the package")
         for nd in flow.get("nodes", []):

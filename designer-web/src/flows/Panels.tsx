@@ -1,14 +1,14 @@
 // The flow designer's side panels: the selected node's properties, the selected edge's
 // condition / outcome, the trigger. Their building blocks (assignee picker, condition
-// builder, field → value editor) are in inputs.tsx; the editors of the loop and http nodes
-// and the notify channels in EffectPanels.tsx.
+// builder, field → value editor) are in inputs.tsx; the editors of the loop, http and
+// subflow nodes and the notify channels in EffectPanels.tsx.
 import { useEffect, useMemo, useState } from 'react';
-import { Alert, Button, Divider, Form, Input, InputNumber, Popconfirm, Radio, Select, Space, Switch, Tag, Typography } from 'antd';
+import { Alert, Button, Checkbox, Divider, Form, Input, InputNumber, Popconfirm, Radio, Select, Space, Switch, Tag, Typography } from 'antd';
 import { DeleteOutlined } from '@ant-design/icons';
 import type { JsonSchema, Label } from '../api/types.ts';
 import { useI18n } from '../i18n/index.tsx';
 import { describeLogic, nodeTypeText, varLabel } from './FlowGraph.tsx';
-import { HttpEditor, LoopEditor, NotifyEditor } from './EffectPanels.tsx';
+import { HttpEditor, LoopEditor, NotifyEditor, SubflowEditor } from './EffectPanels.tsx';
 import {
   AssigneeInput,
   ConditionBuilder,
@@ -49,7 +49,20 @@ import {
   type FlowState,
   type Trigger,
 } from './model.ts';
-import { HTTP_OUTCOMES, httpOutcomeOf, httpOutcomePatch, type HttpOutcome } from './nodes.ts';
+import {
+  HTTP_OUTCOMES,
+  SUBFLOW_OUTCOMES,
+  TASK_MODES,
+  httpOutcomeOf,
+  httpOutcomePatch,
+  subflowOutcomeOf,
+  subflowOutcomePatch,
+  subflowWaits,
+  taskModeOf,
+  terminatePatch,
+  type HttpOutcome,
+  type SubflowOutcome,
+} from './nodes.ts';
 
 export { AssigneeInput, ConditionBuilder, FieldValueInput, FieldValuesEditor, fieldOptions, memberOptions, type Lookups, type Option, type VarOption } from './inputs.tsx';
 
@@ -144,14 +157,21 @@ export function NodePanel(p: {
           <Form.Item label={t('flows.prop.assignee')}>
             <AssigneeInput value={n.assignee} onChange={(a) => set({ assignee: a })} lookups={p.lookups} testId="flow-prop-assignee" />
           </Form.Item>
-          <Form.Item label={t('flows.prop.mode')}>
+          <Form.Item
+            label={t('flows.prop.mode')}
+            help={
+              (TASK_MODES as readonly string[]).includes(taskModeOf(n)) ? (
+                <span data-testid="flow-prop-mode-help">{t(`flows.prop.modeHelp.${taskModeOf(n)}`)}</span>
+              ) : undefined
+            }
+          >
             <Radio.Group
               data-testid="flow-prop-mode"
-              value={n.mode ?? 'any'}
+              value={taskModeOf(n)}
               onChange={(e) => set({ mode: e.target.value as string })}
               options={[
-                { value: 'any', label: t('flows.prop.mode.any') },
-                { value: 'all', label: t('flows.prop.mode.all') },
+                ...TASK_MODES.map((m) => ({ value: m, label: t(`flows.prop.mode.${m}`) })),
+                ...((TASK_MODES as readonly string[]).includes(taskModeOf(n)) ? [] : [{ value: taskModeOf(n), label: taskModeOf(n) }]),
               ]}
             />
           </Form.Item>
@@ -324,6 +344,15 @@ export function NodePanel(p: {
       {n.type === 'notify' && <NotifyEditor node={n} id={p.id} state={p.state} set={set} lookups={p.lookups} />}
       {n.type === 'http' && <HttpEditor node={n} id={p.id} state={p.state} set={set} lookups={p.lookups} />}
       {n.type === 'loop' && <LoopEditor node={n} id={p.id} state={p.state} set={set} lookups={p.lookups} />}
+      {n.type === 'subflow' && <SubflowEditor node={n} id={p.id} state={p.state} set={set} lookups={p.lookups} />}
+
+      {n.type === 'end' && (
+        <Form.Item help={t('flows.prop.terminateHelp')}>
+          <Checkbox data-testid="flow-prop-terminate" checked={n.terminate === true} onChange={(e) => set(terminatePatch(e.target.checked))}>
+            {t('flows.prop.terminate')}
+          </Checkbox>
+        </Form.Item>
+      )}
 
       {n.type === 'delay' && (
         <Form.Item label={t('flows.prop.delay')}>
@@ -364,7 +393,7 @@ export function NodePanel(p: {
         </Form.Item>
       )}
 
-      {['start', 'end', 'branch', 'parallel'].includes(n.type) && (
+      {['start', 'branch', 'parallel'].includes(n.type) && (
         <Typography.Paragraph type="secondary">{t('flows.prop.noProps')}</Typography.Paragraph>
       )}
 
@@ -504,6 +533,31 @@ export function EdgePanel(p: { state: FlowState; id: string; apply: Apply; remov
           />
         </Form.Item>
       )}
+      {type === 'subflow' && (
+        <>
+          <Form.Item label={t('flows.edge.subflowOutcome')} help={t('flows.edge.subflowHelp')}>
+            <Select
+              data-testid="flow-prop-outcome"
+              value={subflowOutcomeOf(d)}
+              options={SUBFLOW_OUTCOMES.map((o) => ({
+                value: o,
+                label: t(`flows.edge.outcome.${o}`),
+                disabled: o === 'failed' && !!src && !subflowWaits(src.data.node) && subflowOutcomeOf(d) !== 'failed',
+              }))}
+              onChange={(o: SubflowOutcome) => p.apply((s) => updateEdge(s, p.id, subflowOutcomePatch(d, o)))}
+            />
+          </Form.Item>
+          {src && !subflowWaits(src.data.node) && (
+            <Alert
+              type={subflowOutcomeOf(d) === 'failed' ? 'warning' : 'info'}
+              showIcon
+              style={{ marginBottom: 8 }}
+              data-testid="flow-edge-subflow-nowait"
+              message={t(subflowOutcomeOf(d) === 'failed' ? 'flows.editor.lint.subflowNoWait' : 'flows.edge.subflowNoWait')}
+            />
+          )}
+        </>
+      )}
       {type === 'loop' && (
         <Form.Item label={t('flows.edge.loopKind')} help={t('flows.edge.loopHelp')}>
           <Radio.Group
@@ -546,7 +600,7 @@ export function EdgePanel(p: { state: FlowState; id: string; apply: Apply; remov
           )}
         </>
       )}
-      {type !== 'approval' && type !== 'branch' && type !== 'http' && type !== 'loop' && (
+      {type !== 'approval' && type !== 'branch' && type !== 'http' && type !== 'subflow' && type !== 'loop' && (
         <>
           <Typography.Paragraph type="secondary">{t('flows.edge.plain')}</Typography.Paragraph>
           {d.when !== undefined && <Typography.Text code>{describeLogic(d.when, p.lookups.fields, t, label)}</Typography.Text>}

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { messages as common } from '../i18n/messages.ts';
 import { messages } from './messages.ts';
 import { ASSIGNEE_KINDS, COND_OPS, DEADLINE_ACTIONS, DURATION_UNITS, NODE_TYPES, TRIGGER_TYPES } from './model.ts';
-import { HTTP_OUTCOMES, LOOP_HANDLES, NOTIFY_CHANNELS } from './nodes.ts';
+import { HTTP_OUTCOMES, LOOP_HANDLES, NOTIFY_CHANNELS, SUBFLOW_OUTCOMES, TASK_MODES } from './nodes.ts';
 
 test('every literal message key used by the flow pages has zh-CN and en text', () => {
   const dir = import.meta.dirname;
@@ -27,12 +27,15 @@ test('keys built from values exist', () => {
     ...DEADLINE_ACTIONS.map((x) => `flows.prop.deadline.${x}`),
     ...DURATION_UNITS.map((x) => `flows.prop.unit.${x}`),
     ...TRIGGER_TYPES.map((x) => `flows.trigger.type.${x}`),
-    ...['approved', 'rejected', ...HTTP_OUTCOMES].map((x) => `flows.edge.outcome.${x}`),
+    ...['approved', 'rejected', ...HTTP_OUTCOMES, ...SUBFLOW_OUTCOMES].map((x) => `flows.edge.outcome.${x}`),
     ...LOOP_HANDLES.map((x) => `flows.edge.${x}`),
     ...NOTIFY_CHANNELS.map((x) => `flows.prop.channel.${x}`),
     ...['relDate.after', 'relDate.before'].map((x) => `flows.cond.${x}`),
     ...['all', 'any', 'n'].map((x) => `flows.prop.join.${x}`),
-    ...['any', 'all'].map((x) => `flows.prop.mode.${x}`),
+    ...TASK_MODES.map((x) => `flows.prop.mode.${x}`),
+    ...TASK_MODES.map((x) => `flows.prop.modeHelp.${x}`),
+    ...['subflowEdges', 'subflowNoWait', 'subflowFlow', 'subflowSelf', 'subflowRecord'].map((x) => `flows.editor.lint.${x}`),
+    ...['subflow_started', 'subflow_completed', 'subflow_failed', 'subflow_skipped'].map((x) => `flows.step.${x}`),
     ...['approval', 'task'].map((x) => `flows.kind.${x}`),
     ...['open', 'approved', 'rejected', 'done', 'cancelled'].map((x) => `flows.taskStatus.${x}`),
     ...['running', 'completed', 'cancelled', 'failed'].map((x) => `flows.instance.status.${x}`),

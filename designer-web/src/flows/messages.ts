@@ -52,6 +52,20 @@ export const messages: Messages = {
     'zh-CN': 'HTTP 请求节点需要一条“成功”出线,最多一条“失败”出线',
     en: 'An HTTP request needs one "ok" edge and at most one "failed" edge',
   },
+  'flows.editor.lint.subflowEdges': {
+    'zh-CN': '子流程节点需要一条“完成”出线,最多一条“失败”出线',
+    en: 'A sub-flow needs one "completed" edge and at most one "failed" edge',
+  },
+  'flows.editor.lint.subflowNoWait': {
+    'zh-CN': '不等待的子流程没有“失败”出线,请删除它或勾选“等待子流程结束”',
+    en: 'A sub-flow that is not waited for has no "failed" edge: delete it or tick "Wait for the sub-flow to end"',
+  },
+  'flows.editor.lint.subflowFlow': { 'zh-CN': '请选择子流程要启动的流程', en: 'Pick the flow the sub-flow starts' },
+  'flows.editor.lint.subflowSelf': { 'zh-CN': '流程不能把自己作为子流程启动', en: 'A flow cannot start itself as a sub-flow' },
+  'flows.editor.lint.subflowRecord': {
+    'zh-CN': '在另一条记录上启动子流程需要表单和记录编号',
+    en: 'A sub-flow on another record needs its form and record id',
+  },
   'flows.editor.lint.loopOver': { 'zh-CN': '循环节点需要指定要遍历的列表', en: 'A loop needs the list to go over' },
   'flows.editor.lint.key': { 'zh-CN': '变量名须以小写字母开头,只含小写字母、数字和下划线', en: 'A variable name is lower-case letters, digits and _, starting with a letter' },
   'flows.editor.lint.url': { 'zh-CN': '请填写地址(URL)', en: 'Fill in the URL' },
@@ -75,6 +89,9 @@ export const messages: Messages = {
   'flows.node.notify': { 'zh-CN': '通知', en: 'Notify' },
   'flows.node.http': { 'zh-CN': 'HTTP 请求', en: 'HTTP request' },
   'flows.node.loop': { 'zh-CN': '循环', en: 'Loop' },
+  'flows.node.subflow': { 'zh-CN': '子流程', en: 'Sub-flow' },
+  'flows.node.subflowNoWait': { 'zh-CN': '不等待', en: 'not waited for' },
+  'flows.node.terminates': { 'zh-CN': '结束整个流程', en: 'Ends the whole instance' },
   'flows.node.delay': { 'zh-CN': '等待', en: 'Delay' },
   'flows.node.set_var': { 'zh-CN': '设置变量', en: 'Set variable' },
   'flows.node.query': { 'zh-CN': '查询记录', en: 'Query records' },
@@ -105,6 +122,21 @@ export const messages: Messages = {
   'flows.prop.mode': { 'zh-CN': '多人处理方式', en: 'Several assignees' },
   'flows.prop.mode.any': { 'zh-CN': '任一人处理即可', en: 'Any one decides' },
   'flows.prop.mode.all': { 'zh-CN': '所有人都需处理', en: 'All must answer' },
+  'flows.prop.mode.sequential': { 'zh-CN': '依次处理', en: 'Sequential' },
+  'flows.prop.modeHelp.any': { 'zh-CN': '第一个答复的人决定', en: 'The first answer decides' },
+  'flows.prop.modeHelp.all': {
+    'zh-CN': '每个人都要处理;审批时任一人驳回即驳回',
+    en: 'Everyone answers; in an approval one rejection decides',
+  },
+  'flows.prop.modeHelp.sequential': {
+    'zh-CN': '按顺序一个接一个处理:前一人同意后才轮到下一人;任一人驳回即驳回',
+    en: 'One assignee after the other, in order: the next one\'s task opens when the previous approves; one rejection decides',
+  },
+  'flows.prop.terminate': { 'zh-CN': '在此结束整个流程', en: 'End the whole instance here' },
+  'flows.prop.terminateHelp': {
+    'zh-CN': '勾选后流程在此完成:其他分支停止,它们未完成的任务和计时器被撤回。不勾选时只结束这一条分支。',
+    en: 'When ticked the instance completes here: other branches stop and their open tasks and timers are withdrawn. Unticked, only this branch ends.',
+  },
   'flows.prop.editable': { 'zh-CN': '可编辑字段', en: 'Editable fields' },
   'flows.prop.deadline': { 'zh-CN': '时限', en: 'Deadline' },
   'flows.prop.deadline.amount': { 'zh-CN': '时长', en: 'Amount' },
@@ -222,6 +254,51 @@ export const messages: Messages = {
     en: 'The answer goes into vars.{name}: {ok, status, body, error}',
   },
 
+  // subflow
+  'flows.prop.subflowHelp': {
+    'zh-CN': '把应用中另一个已发布的流程作为子流程启动(不检查它的触发条件;它的上下文中有 vars.input)。等待时本流程在此等到子流程结束,再走“完成”或“失败”出线;没有“失败”出线时子流程失败会使本流程失败。',
+    en: 'Starts another published flow of the app as a child instance (its trigger is not consulted; its context has vars.input). When waited for, this flow waits here until the child ends, then follows the "completed" or "failed" edge; without a failed edge a failed child fails this instance.',
+  },
+  'flows.prop.subflowFlow': { 'zh-CN': '启动的流程', en: 'Flow to start' },
+  'flows.prop.subflowFlowHelp': { 'zh-CN': '应用中已发布的其他流程', en: 'Another published flow of the app' },
+  'flows.prop.subflowSelf': { 'zh-CN': '流程不能把自己作为子流程启动', en: 'A flow cannot start itself' },
+  'flows.prop.subflowUnpublished': {
+    'zh-CN': '这个流程还没有发布(或不存在);发布前需要先发布它',
+    en: 'This flow is not published (or does not exist); publish it first',
+  },
+  'flows.prop.subflowNone': { 'zh-CN': '没有其他已发布的流程', en: 'No other published flow' },
+  'flows.prop.subflowTarget': { 'zh-CN': '子流程所在的记录', en: 'Record the sub-flow runs on' },
+  'flows.prop.subflowTarget.this': { 'zh-CN': '本流程的记录', en: 'This instance\'s record' },
+  'flows.prop.subflowTarget.other': { 'zh-CN': '另一表单的记录', en: 'Another form\'s record' },
+  'flows.prop.subflowInput': { 'zh-CN': '传入的值(vars.input)', en: 'Input (vars.input)' },
+  'flows.prop.subflowInputHelp': {
+    'zh-CN': '键 → 值(JSON Logic 或固定值);子流程中为 vars.input.{键}',
+    en: 'Key → value (JSON Logic or a literal); the child sees vars.input.<key>',
+  },
+  'flows.prop.subflowWait': { 'zh-CN': '等待子流程结束', en: 'Wait for the sub-flow to end' },
+  'flows.prop.subflowWaitHelp': {
+    'zh-CN': '出线:“完成”,可再加一条“失败”(子流程失败或被取消)',
+    en: 'Edges: "completed", and optionally "failed" (the child failed or was cancelled)',
+  },
+  'flows.prop.subflowNoWaitHelp': {
+    'zh-CN': '启动子流程后立即继续:只有一条出线,没有“失败”出线,也不写入结果变量',
+    en: 'Starts the child and moves on at once: one edge, no "failed" edge, no result variable',
+  },
+  'flows.prop.subflowName': { 'zh-CN': '结果变量名(可选)', en: 'Result variable (optional)' },
+  'flows.prop.subflowNameHelp': {
+    'zh-CN': '子流程结束后 vars.{name} = {instance, status, error, vars}(vars 为子流程的变量)',
+    en: 'When the child ends, vars.{name} = {instance, status, error, vars} (vars: the child\'s variables)',
+  },
+  'flows.prop.subflowNameNoWait': {
+    'zh-CN': '不等待时不写入 vars.{name}',
+    en: 'Not waited for: vars.{name} is not set',
+  },
+  'flows.prop.subflowKey': { 'zh-CN': '唯一键(可选,JSON Logic)', en: 'Key (optional, JSON Logic)' },
+  'flows.prop.subflowKeyHelp': {
+    'zh-CN': '给出文本,例如 {"cat": ["storage-gap-", {"var": "vars.warehouse"}]};同一键同时只运行一个子流程:不等待时跳过再次启动,等待时报错。固定文本要加引号',
+    en: 'Gives text, e.g. {"cat": ["storage-gap-", {"var": "vars.warehouse"}]}; one running sub-flow per key: a second start is skipped when not waited for, an error when waited for. Quote a fixed text',
+  },
+
   // loop
   'flows.prop.loopHelp': {
     'zh-CN': '对列表中的每一项依次执行循环体(“逐项”出线),循环体须回到本节点;全部完成后走“完成”出线。',
@@ -250,6 +327,16 @@ export const messages: Messages = {
   'flows.edge.condition': { 'zh-CN': '条件', en: 'Condition' },
   'flows.edge.outcome.ok': { 'zh-CN': '成功', en: 'OK' },
   'flows.edge.outcome.failed': { 'zh-CN': '失败', en: 'Failed' },
+  'flows.edge.outcome.completed': { 'zh-CN': '完成', en: 'Completed' },
+  'flows.edge.subflowOutcome': { 'zh-CN': '子流程结果', en: 'Outcome' },
+  'flows.edge.subflowHelp': {
+    'zh-CN': '“完成”出线必须有一条;“失败”最多一条(子流程失败或被取消时)',
+    en: 'One "completed" edge is needed; at most one "failed" (the child failed or was cancelled)',
+  },
+  'flows.edge.subflowNoWait': {
+    'zh-CN': '子流程不等待:启动后立即走这条线,没有“失败”出线',
+    en: 'The sub-flow is not waited for: this edge is taken right after it starts; there is no failed edge',
+  },
   'flows.edge.httpOutcome': { 'zh-CN': '请求结果', en: 'Outcome' },
   'flows.edge.httpHelp': { 'zh-CN': '“成功”出线必须有一条;“失败”最多一条', en: 'One "ok" edge is needed; at most one "failed"' },
   'flows.edge.each': { 'zh-CN': '逐项', en: 'each' },
@@ -271,6 +358,7 @@ export const messages: Messages = {
   'flows.trigger.type.schedule': { 'zh-CN': '定时', en: 'On a schedule' },
   'flows.trigger.type.before_write': { 'zh-CN': '写入前校验', en: 'Before a write (guard)' },
   'flows.trigger.type.webhook': { 'zh-CN': '收到 Webhook 时', en: 'An inbound webhook' },
+  'flows.trigger.type.subflow': { 'zh-CN': '仅作为子流程启动', en: 'Only as a sub-flow of another flow' },
   'flows.trigger.webhookHelp': {
     'zh-CN': '外部系统以签名的 POST 调用发起流程,没有记录;请求体(JSON 对象)为 vars.payload。发布后可在下方看到地址和密钥。',
     en: 'An outside system starts the flow with a signed POST; there is no record, the JSON body is vars.payload. The address and secret show below once published.',
@@ -434,5 +522,9 @@ export const messages: Messages = {
   'flows.step.failed': { 'zh-CN': '失败', en: 'failed' },
   'flows.step.escalated': { 'zh-CN': '已升级', en: 'escalated' },
   'flows.step.reminded': { 'zh-CN': '已提醒', en: 'reminded' },
+  'flows.step.subflow_started': { 'zh-CN': '启动子流程', en: 'sub-flow started' },
+  'flows.step.subflow_completed': { 'zh-CN': '子流程完成', en: 'sub-flow completed' },
+  'flows.step.subflow_failed': { 'zh-CN': '子流程失败', en: 'sub-flow failed' },
+  'flows.step.subflow_skipped': { 'zh-CN': '子流程已在运行,跳过', en: 'sub-flow already running, skipped' },
   'flows.instance.current': { 'zh-CN': '当前所在', en: 'Current' },
 };

@@ -3,6 +3,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   NODE_TYPES,
+  triggerHasForm,
+  TRIGGER_TYPES,
+
   addNode,
   assigneeKind,
   assigneeValue,
@@ -100,6 +103,19 @@ const EVERY: FlowDefinition = {
     { id: 'hook', type: 'notify', channel: 'webhook', url: 'https://hooks.example.com/x', payload: { serial: { var: 'record.serial' } } },
     { id: 'meet', type: 'join', mode: { n: 2 } },
     { id: 'done', type: 'end', x_custom: { kept: true } },
+    {
+      id: 'child',
+      type: 'subflow',
+      label: { en: 'Follow up' },
+      flow: 'follow_up',
+      form: 'customer',
+      record: { var: 'record.customer' },
+      input: { serial: { var: 'record.serial' }, source: 'formwork' },
+      name: 'child_result',
+      key: { cat: ['order-', { var: 'record.id' }] },
+      x_sub: [1],
+    },
+    { id: 'stop', type: 'end', terminate: true },
   ],
   edges: [
     { from: 'start', to: 'route' },
@@ -121,6 +137,8 @@ const EVERY: FlowDefinition = {
     { from: 'each_part', to: 'done' },
     { from: 'call', to: 'each_part' },
     { from: 'call', to: 'done', outcome: 'failed' },
+    { from: 'child', to: 'done', outcome: 'completed' },
+    { from: 'child', to: 'stop', outcome: 'failed' },
   ],
   layout: {
     start: { x: 0, y: 0 },
@@ -141,6 +159,8 @@ const EVERY: FlowDefinition = {
     hook: { x: 720, y: 840 },
     meet: { x: -200, y: 840 },
     done: { x: 0, y: 960 },
+    child: { x: 240, y: 960 },
+    stop: { x: 240, y: 1080 },
   },
   description: { en: 'kept as is' },
 };
@@ -553,5 +573,13 @@ describe('assignees through a reference, update_record on another record', () =>
     expect(n.form).toBe('customer');
     expect(n.record).toEqual({ var: 'record.customer' });
     expect(n.set).toEqual({ compliance_status: 'expiring' });
+  });
+});
+
+describe('the subflow trigger', () => {
+  test('a flow that only runs as a sub-flow may name a form or not, and is not flagged', () => {
+    expect(triggerHasForm('subflow')).toBe('optional');
+    expect(triggerHasForm('record_created')).toBe('required');
+    expect(TRIGGER_TYPES).toContain('subflow');
   });
 });

@@ -157,12 +157,13 @@ export interface FlowEdgeDef {
   [k: string]: unknown;
 }
 
-export type TriggerType = 'record_created' | 'record_updated' | 'manual' | 'date_field' | 'schedule' | 'before_write' | 'webhook';
-export const TRIGGER_TYPES: TriggerType[] = ['record_created', 'record_updated', 'manual', 'date_field', 'schedule', 'before_write', 'webhook'];
+export type TriggerType = 'record_created' | 'record_updated' | 'manual' | 'date_field' | 'schedule' | 'before_write' | 'webhook' | 'subflow';
+export const TRIGGER_TYPES: TriggerType[] = ['record_created', 'record_updated', 'manual', 'date_field', 'schedule', 'before_write', 'webhook', 'subflow'];
 
-/** Triggers without a record: a webhook never has a form, a schedule may. */
+/** Triggers without a record: a webhook never has a form; a schedule or a flow that only
+ * runs as another flow's sub-flow may. */
 export function triggerHasForm(type: unknown): 'required' | 'optional' | 'none' {
-  return type === 'webhook' ? 'none' : type === 'schedule' ? 'optional' : 'required';
+  return type === 'webhook' ? 'none' : type === 'schedule' || type === 'subflow' ? 'optional' : 'required';
 }
 
 export interface Trigger {
@@ -191,6 +192,7 @@ export const TRIGGER_KEYS: Record<TriggerType, string[]> = {
   schedule: ['cron', 'form'],
   before_write: ['form', 'fields', 'condition'],
   webhook: [],
+  subflow: ['form'],
 };
 
 /** The trigger switched to another type: keys the new type does not use are dropped;
@@ -842,7 +844,7 @@ export function lint(s: FlowState): Problem[] {
     if (typeof tr.cron !== 'string' || !tr.cron.trim()) out.push({ pointer: '/trigger/cron', rule: 'cron', message: 'cron' });
   } else if (tr.type === 'webhook') {
     if (tr.form !== undefined) out.push({ pointer: '/trigger/form', rule: 'webhookForm', message: 'form' });
-  } else if (!tr.form) out.push({ pointer: '/trigger/form', rule: 'required', message: 'form' });
+  } else if (!tr.form && tr.type !== 'subflow') out.push({ pointer: '/trigger/form', rule: 'required', message: 'form' });
   if (tr.type === 'date_field' && !tr.field) out.push({ pointer: '/trigger/field', rule: 'dateField', message: 'field' });
   return out;
 }

@@ -37,6 +37,7 @@ pub const TRIGGERS: &[&str] = &[
     "schedule",
     "before_write",
     "webhook",
+    "subflow",
 ];
 
 /// Keys a node of each type may have (besides id, type, label).
@@ -125,7 +126,11 @@ pub fn check_shape(def: &Value, path_key: &str) -> Vec<Detail> {
                 )),
             }
             let schedule = t.get("type").and_then(Value::as_str) == Some("schedule");
-            let formless = schedule || t.get("type").and_then(Value::as_str) == Some("webhook");
+            let formless = schedule
+                || matches!(
+                    t.get("type").and_then(Value::as_str),
+                    Some("webhook" | "subflow")
+                );
             if !formless && !t.get("form").is_some_and(Value::is_string) {
                 out.push(d("/trigger/form", "required", "the trigger names a form"));
             }
@@ -450,7 +455,10 @@ pub fn check_publish(def: &Value, facts: &AppFacts) -> Vec<Detail> {
             "webhook",
             "a webhook trigger starts without a record; its body is vars.payload",
         ));
-    } else if props.is_none() && !(ttype == "schedule" && form.is_empty()) && ttype != "webhook" {
+    } else if props.is_none()
+        && !((ttype == "schedule" || ttype == "subflow") && form.is_empty())
+        && ttype != "webhook"
+    {
         out.push(d(
             "/trigger/form",
             "exists",

@@ -988,7 +988,8 @@ impl WriteOp for Publish {
                 ))
                 .await?;
             }
-            if !["manual", "schedule", "webhook"].contains(&trigger["type"].as_str().unwrap_or(""))
+            if !["manual", "schedule", "webhook", "subflow"]
+                .contains(&trigger["type"].as_str().unwrap_or(""))
             {
                 let start = self.def["nodes"]
                     .as_array()
