@@ -2349,3 +2349,63 @@ on_both_stores!(
         assert_eq!(sla(cs.clone(), "24 hours").await.len(), 1, "{m:?}");
     }
 );
+
+on_both_stores!(
+    a_staff_certificate_expiring_in_30_days_gives_compliance_a_task,
+    |app: TestApp| async move {
+        crate::crm::install(&app).await;
+        crate::crm::install_flows(&app).await;
+        let qa = crate::crm::user(&app, "qa1", &["compliance"], None).await;
+        let today = chrono::Utc::now()
+            .with_timezone(&chrono_tz::Asia::Shanghai)
+            .date_naive();
+        let cert = |audience: &str, days: i64| {
+            let app = &app;
+            let body = json!({"audience": audience, "course": "regulations", "trained_on": "2026-01-10", "staff": "qa1",
+                              "trainee_name": "质量负责人", "certificate_expires_on": (today + chrono::Duration::days(days)).to_string()});
+            async move { app.create_ok("crm", "training_record", body).await }
+        };
+        let soon = cert("staff", 20).await;
+        let later = cert("staff", 60).await;
+        let customer = app
+            .create_ok(
+                "crm",
+                "customer",
+                json!({"name": "北京医院", "customer_type": "hospital"}),
+            )
+            .await["id"]
+            .clone();
+        let body = json!({"audience": "customer", "customer": customer, "course": "product_technology", "trained_on": "2026-01-10",
+                          "certificate_expires_on": (today + chrono::Duration::days(10)).to_string()});
+        app.create_ok("crm", "training_record", body).await; // customers' training is not followed up
+        let tasks = || async {
+            let v = get(&qa, &app, "/tasks").await;
+            v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|t| t["flow"]["key"] == "certificate_expiry")
+                .cloned()
+                .collect::<Vec<Value>>()
+        };
+        let first = eventually("the renewal task", || async {
+            tasks().await.first().cloned()
+        })
+        .await;
+        assert_eq!(first["record"], soon["id"]);
+        assert_eq!(first["label"]["en"], "Arrange the certificate renewal");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(
+            tasks().await.len(),
+            1,
+            "only the certificate inside 30 days"
+        );
+        // A month later the other one is inside its 30 days too.
+        app.advance(31.0 * 86_400.0).await;
+        eventually("the second task", || async {
+            (tasks().await.len() == 2).then_some(())
+        })
+        .await;
+        assert!(tasks().await.iter().any(|t| t["record"] == later["id"]));
+    }
+);
