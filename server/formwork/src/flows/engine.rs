@@ -337,20 +337,15 @@ fn cancel_children<'a>(
     actor: &'a Actor,
 ) -> BoxFuture<'a, DomainResult<()>> {
     Box::pin(async move {
-        let rows = txn
-            .query_all_raw(batch.stmt(
-                "SELECT detail FROM flow_steps WHERE instance_id = $1 AND action = 'subflow_started'",
-                vec![inst.id.into()],
-            ))
-            .await?;
-        for r in rows {
-            let detail: Option<String> = r.try_get("", "detail")?;
-            let Some(child) = detail
-                .and_then(|d| serde_json::from_str::<Value>(&d).ok())
-                .and_then(|d| d["instance"].as_i64())
-            else {
-                continue;
-            };
+        // The subflow node lists the children it waits for in `_waits_for`; an instance
+        // that never waited on one costs nothing here.
+        let children: Vec<i64> = inst.vars["_waits_for"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_i64)
+            .collect();
+        for child in children {
             let c = store::instance(txn, batch.backend, child).await?;
             if c.status == "running" && c.vars["_parent"]["instance"].as_i64() == Some(inst.id) {
                 let why = format!("cancelled with its parent {} #{}", inst.flow, inst.id);
@@ -384,93 +379,136 @@ fn resume_parent<'a>(
         ) else {
             return Ok(());
         };
-        let lock = store::for_update(batch.backend);
-        let Some(t) = txn
-            .query_one_raw(batch.stmt(
-                &format!("SELECT status FROM flow_tokens WHERE id = $1{lock}"),
-                vec![token.into()],
-            ))
-            .await?
-        else {
-            return Ok(());
-        };
+        let waits = lock_waiting(txn, batch, token).await?;
         let mut parent = store::instance(txn, batch.backend, pid).await?;
-        if parent.status != "running" || t.try_get::<String>("", "status")? != "waiting" {
+        if parent.status != "running" || !waits {
             return Ok(());
         }
-        let def = store::definition(
-            txn,
-            batch.backend,
-            &parent.app,
-            &parent.flow,
-            parent.version,
-        )
-        .await?;
-        let node = node_of(&def, node_id).cloned().unwrap_or_default();
-        let name = node
-            .get("name")
-            .and_then(Value::as_str)
-            .unwrap_or(node_id)
-            .to_owned();
         let mut child_vars = child.vars["vars"].clone();
         if let Some(o) = child_vars.as_object_mut() {
             o.retain(|k, _| !k.starts_with('_'));
         }
-        vars_mut(&mut parent).insert(
-            name,
-            json!({"instance": child.id, "status": status, "error": error, "vars": child_vars}),
-        );
-        save_vars(txn, batch, &parent).await?;
         let ok = status == "completed";
-        let outs = edges_from(&def, node_id);
-        let want = if ok { "completed" } else { "failed" };
-        let next = outs
-            .iter()
-            .find(|e| e.get("outcome").and_then(Value::as_str) == Some(want))
-            .or_else(|| outs.iter().find(|e| ok && e.get("outcome").is_none()))
-            .map(|e| target(e));
-        let actor = flow_actor(&parent.flow);
-        match next {
-            Some(to) => {
-                store::set_token(txn, batch, token, "done", None).await?;
-                store::step(
-                    txn,
-                    batch,
-                    &parent,
-                    Some(node_id),
-                    if ok {
-                        "subflow_completed"
-                    } else {
-                        "subflow_failed"
-                    },
-                    &actor.user,
-                    json!({"instance": child.id, "status": status}),
-                )
-                .await?;
-                store::insert_token(txn, batch, parent.id, &to, Some(node_id), "ready", None)
-                    .await?;
-                Ok(())
-            }
-            None => {
-                let msg = format!(
+        resume_waiting(
+            txn,
+            batch,
+            &mut parent,
+            token,
+            node_id,
+            Resumed {
+                ok,
+                ok_outcome: "completed",
+                result: json!({"instance": child.id, "status": status, "error": error, "vars": child_vars}),
+                action: if ok {
+                    "subflow_completed"
+                } else {
+                    "subflow_failed"
+                },
+                detail: json!({"instance": child.id, "status": status}),
+                failure: format!(
                     "sub-flow {} #{} {status}{}",
                     child.flow,
                     child.id,
                     error.map(|e| format!(": {e}")).unwrap_or_default()
-                );
-                end_instance(
-                    txn,
-                    batch,
-                    &parent,
-                    "failed",
-                    Some(&msg),
-                    Some(node_id),
-                    &actor,
-                )
-                .await
-            }
-        }
+                ),
+            },
+        )
+        .await
     })
+}
+
+/// Lock a token and say whether it still waits: a result that arrives twice, or after the
+/// instance moved on, changes nothing.
+pub(crate) async fn lock_waiting(
+    txn: &DatabaseTransaction,
+    batch: &Batch,
+    token: i64,
+) -> DomainResult<bool> {
+    let lock = store::for_update(batch.backend);
+    let row = txn
+        .query_one_raw(batch.stmt(
+            &format!("SELECT status FROM flow_tokens WHERE id = $1{lock}"),
+            vec![token.into()],
+        ))
+        .await?;
+    Ok(match row {
+        Some(t) => t.try_get::<String>("", "status")? == "waiting",
+        None => false,
+    })
+}
+
+/// What a node that waited on something outside the step (an HTTP answer, a sub-flow)
+/// got back.
+pub(crate) struct Resumed<'a> {
+    pub ok: bool,
+    /// The edge outcome a success follows (an edge without outcome serves too).
+    pub ok_outcome: &'a str,
+    /// Kept in `vars.<name>` (the node's `name`, else its id).
+    pub result: Value,
+    /// The history step's action and detail.
+    pub action: &'a str,
+    pub detail: Value,
+    /// The instance's error when there is no edge to follow.
+    pub failure: String,
+}
+
+/// The waiting token at `node_id` moves on with what came back: the result goes into the
+/// variables, then the edge of the outcome (`failed` for a failure) is followed; a failure
+/// with no `failed` edge fails the instance.
+pub(crate) async fn resume_waiting(
+    txn: &DatabaseTransaction,
+    batch: &mut Batch,
+    inst: &mut Instance,
+    token: i64,
+    node_id: &str,
+    r: Resumed<'_>,
+) -> DomainResult<()> {
+    let def = store::definition(txn, batch.backend, &inst.app, &inst.flow, inst.version).await?;
+    let node = node_of(&def, node_id).cloned().unwrap_or_default();
+    let name = node
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or(node_id)
+        .to_owned();
+    vars_mut(inst).insert(name, r.result);
+    save_vars(txn, batch, inst).await?;
+    let outs = edges_from(&def, node_id);
+    let want = if r.ok { r.ok_outcome } else { "failed" };
+    let next = outs
+        .iter()
+        .find(|e| e.get("outcome").and_then(Value::as_str) == Some(want))
+        .or_else(|| outs.iter().find(|e| r.ok && e.get("outcome").is_none()))
+        .map(|e| target(e));
+    let actor = flow_actor(&inst.flow);
+    match next {
+        Some(to) => {
+            store::set_token(txn, batch, token, "done", None).await?;
+            store::step(
+                txn,
+                batch,
+                inst,
+                Some(node_id),
+                r.action,
+                &actor.user,
+                r.detail,
+            )
+            .await?;
+            store::insert_token(txn, batch, inst.id, &to, Some(node_id), "ready", None).await?;
+            Ok(())
+        }
+        None => {
+            end_instance(
+                txn,
+                batch,
+                inst,
+                "failed",
+                Some(&r.failure),
+                Some(node_id),
+                &actor,
+            )
+            .await
+        }
+    }
 }
 
 pub(crate) fn node_of<'a>(def: &'a Value, id: &str) -> Option<&'a Map<String, Value>> {
@@ -723,7 +761,6 @@ pub(crate) async fn add_tasks(
     due: Option<String>,
 ) -> DomainResult<()> {
     let kind = node.get("type").and_then(Value::as_str).unwrap_or("task");
-    let title = label_text(node, node_id);
     // Sequential: one assignee at a time, in order; the others wait as `queued`.
     let sequential = node.get("mode").and_then(Value::as_str) == Some("sequential");
     for (i, u) in users.iter().enumerate() {
@@ -732,29 +769,81 @@ pub(crate) async fn add_tasks(
         } else {
             "open"
         };
-        let row = txn
-            .query_one_raw(batch.stmt(
-                "INSERT INTO flow_tasks (instance_id, token_id, node, kind, assignee, status, created_at, due_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-                vec![inst.id.into(), token.into(), node_id.into(), kind.into(), u.clone().into(), status.into(), batch.now.clone().into(), due.clone().into()],
-            ))
-            .await?
-            .ok_or_else(|| DomainError::Internal(anyhow::anyhow!("no task id")))?;
-        let task: i64 = row.try_get("", "id")?;
-        if status == "queued" {
-            continue;
-        }
-        store::inbox(
+        insert_task(
             txn,
             batch,
+            inst,
+            token,
+            node_id,
+            node,
+            kind,
             u,
-            inst.id,
-            Some(task),
-            &format!("待办 / New task: {title}"),
-            &format!("{} #{}", inst.flow, inst.id),
+            status,
+            due.clone(),
+            None,
         )
         .await?;
     }
     Ok(())
+}
+
+/// A task for `user` at this token and node; an open one is announced in their inbox
+/// (`from`: who handed it over). A `queued` one waits for its turn silently.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn insert_task(
+    txn: &DatabaseTransaction,
+    batch: &Batch,
+    inst: &Instance,
+    token: i64,
+    node_id: &str,
+    node: &Map<String, Value>,
+    kind: &str,
+    user: &str,
+    status: &str,
+    due: Option<String>,
+    from: Option<&str>,
+) -> DomainResult<i64> {
+    let row = txn
+        .query_one_raw(batch.stmt(
+            "INSERT INTO flow_tasks (instance_id, token_id, node, kind, assignee, status, created_at, due_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            vec![inst.id.into(), token.into(), node_id.into(), kind.into(), user.into(), status.into(), batch.now.clone().into(), due.into()],
+        ))
+        .await?
+        .ok_or_else(|| DomainError::Internal(anyhow::anyhow!("no task id")))?;
+    let task: i64 = row.try_get("", "id")?;
+    if status == "open" {
+        announce_task(txn, batch, inst, node_id, node, user, task, from).await?;
+    }
+    Ok(task)
+}
+
+/// The inbox message of a task that is now open for `user`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn announce_task(
+    txn: &DatabaseTransaction,
+    batch: &Batch,
+    inst: &Instance,
+    node_id: &str,
+    node: &Map<String, Value>,
+    user: &str,
+    task: i64,
+    from: Option<&str>,
+) -> DomainResult<()> {
+    let title = label_text(node, node_id);
+    let body = match from {
+        Some(by) => format!("{} #{} ({by})", inst.flow, inst.id),
+        None => format!("{} #{}", inst.flow, inst.id),
+    };
+    store::inbox(
+        txn,
+        batch,
+        user,
+        inst.id,
+        Some(task),
+        &format!("待办 / New task: {title}"),
+        &body,
+    )
+    .await
 }
 
 /// Move one token through its node.
@@ -1479,6 +1568,13 @@ async fn step(
             .await?;
             let detail = json!({"flow": child_flow, "instance": child, "key": key});
             if wait {
+                if let Some(o) = inst.vars.as_object_mut() {
+                    let list = o.entry("_waits_for").or_insert_with(|| json!([]));
+                    if let Some(a) = list.as_array_mut() {
+                        a.push(json!(child));
+                    }
+                }
+                save_vars(txn, batch, &inst).await?;
                 store::set_token(txn, batch, token, "waiting", None).await?;
                 store::step(
                     txn,

@@ -18,7 +18,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::engine::{Inner, edges_from, end_instance};
+use super::engine::Inner;
 use super::store::{self, Instance};
 use super::{flow_actor, log_entry};
 use crate::config::{FlowSettings, SmtpSettings};
@@ -810,72 +810,30 @@ async fn resume(
     response: Value,
     error: Option<String>,
 ) -> DomainResult<()> {
-    let lock = store::for_update(batch.backend);
-    let Some(t) = txn
-        .query_one_raw(batch.stmt(
-            &format!("SELECT status FROM flow_tokens WHERE id = $1{lock}"),
-            vec![token.into()],
-        ))
-        .await?
-    else {
-        return Ok(());
-    };
-    if t.try_get::<String>("", "status")? != "waiting" {
+    if !super::engine::lock_waiting(txn, batch, token).await? {
         return Ok(());
     }
-    let def = store::definition(txn, batch.backend, &inst.app, &inst.flow, inst.version).await?;
-    let node = super::engine::node_of(&def, node_id)
-        .cloned()
-        .unwrap_or_default();
-    let name = node
-        .get("name")
-        .and_then(Value::as_str)
-        .unwrap_or(node_id)
-        .to_owned();
-    let mut result = json!({"ok": ok, "status": response.get("status").cloned().unwrap_or(Value::Null), "body": response.get("body").cloned().unwrap_or(Value::Null)});
+    let status = response.get("status").cloned().unwrap_or(Value::Null);
+    let mut result = json!({"ok": ok, "status": status, "body": response.get("body").cloned().unwrap_or(Value::Null)});
     if let Some(e) = &error {
         result["error"] = json!(e);
     }
-    super::engine::vars_mut(&mut inst).insert(name, result);
-    super::engine::save_vars(txn, batch, &inst).await?;
-    let outs = edges_from(&def, node_id);
-    let want = if ok { "ok" } else { "failed" };
-    let next = outs
-        .iter()
-        .find(|e| e.get("outcome").and_then(Value::as_str) == Some(want))
-        .or_else(|| outs.iter().find(|e| ok && e.get("outcome").is_none()))
-        .and_then(|e| e.get("to").and_then(Value::as_str))
-        .map(str::to_owned);
-    let actor = flow_actor(&inst.flow);
-    match next {
-        Some(to) => {
-            store::set_token(txn, batch, token, "done", None).await?;
-            store::step(
-                txn,
-                batch,
-                &inst,
-                Some(node_id),
-                if ok { "responded" } else { "request_failed" },
-                &actor.user,
-                json!({"error": error, "status": response.get("status")}),
-            )
-            .await?;
-            store::insert_token(txn, batch, inst.id, &to, Some(node_id), "ready", None).await?;
-        }
-        None => {
-            end_instance(
-                txn,
-                batch,
-                &inst,
-                "failed",
-                error.as_deref().or(Some("the request failed")),
-                Some(node_id),
-                &actor,
-            )
-            .await?;
-        }
-    }
-    Ok(())
+    super::engine::resume_waiting(
+        txn,
+        batch,
+        &mut inst,
+        token,
+        node_id,
+        super::engine::Resumed {
+            ok,
+            ok_outcome: "ok",
+            result,
+            action: if ok { "responded" } else { "request_failed" },
+            detail: json!({"error": error, "status": response.get("status")}),
+            failure: error.clone().unwrap_or_else(|| "the request failed".into()),
+        },
+    )
+    .await
 }
 
 #[cfg(test)]

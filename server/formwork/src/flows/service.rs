@@ -1253,31 +1253,8 @@ impl WriteOp for Complete {
         batch: &'a mut Batch,
     ) -> BoxFuture<'a, DomainResult<Value>> {
         Box::pin(async move {
-            // Lock the task (PostgreSQL, several processes): a second completion waits, then
-            // finds it closed.
-            let lock = store::for_update(batch.backend);
-            let row = txn
-                .query_one_raw(batch.stmt(
-                    &format!("SELECT {TASK_COLUMNS} FROM flow_tasks WHERE id = $1{lock}"),
-                    vec![self.task.into()],
-                ))
-                .await?
-                .ok_or_else(|| DomainError::NotFound(format!("task {}", self.task)))?;
-            let task = task_json(&row)?;
+            let (task, row) = lock_open_task(txn, batch, self.task, &self.actor).await?;
             let token: i64 = row.try_get("", "token_id")?;
-            if task["assignee"] != json!(self.actor.user) {
-                return Err(DomainError::NotFound(format!("task {}", self.task)));
-            }
-            if task["status"] != "open" {
-                return Err(DomainError::conflict(
-                    format!(
-                        "task {} is {}",
-                        self.task,
-                        task["status"].as_str().unwrap_or("")
-                    ),
-                    vec![],
-                ));
-            }
             let kind = task["kind"].as_str().unwrap_or("task").to_owned();
             let allowed: &[&str] = if kind == "approval" {
                 &["approved", "rejected"]
@@ -1294,18 +1271,7 @@ impl WriteOp for Complete {
                     ),
                 ));
             }
-            let mut inst =
-                store::instance(txn, batch.backend, task["instance"].as_i64().unwrap_or(0)).await?;
-            if inst.status != "running" {
-                return Err(DomainError::conflict(
-                    format!("the flow instance is {}", inst.status),
-                    vec![],
-                ));
-            }
-            let def =
-                store::definition(txn, batch.backend, &inst.app, &inst.flow, inst.version).await?;
-            let node_id = task["node"].as_str().unwrap_or("").to_owned();
-            let node = node_of(&def, &node_id).cloned().unwrap_or_default();
+            let (mut inst, def, node_id, node) = running_instance(txn, batch, &task).await?;
             if let Some(data) = &self.data
                 && data.as_object().is_some_and(|o| !o.is_empty())
             {
@@ -1405,17 +1371,8 @@ impl WriteOp for Complete {
                     vec![id.into(), batch.now.clone().into()],
                 ))
                 .await?;
-                let title = super::engine::label_text(&node, &node_id);
-                store::inbox(
-                    txn,
-                    batch,
-                    &who,
-                    inst.id,
-                    Some(id),
-                    &format!("待办 / New task: {title}"),
-                    &format!("{} #{}", inst.flow, inst.id),
-                )
-                .await?;
+                super::engine::announce_task(txn, batch, &inst, &node_id, &node, &who, id, None)
+                    .await?;
             }
             let outs = edges_from(&def, &node_id);
             if decided {
@@ -1449,6 +1406,54 @@ impl WriteOp for Complete {
     }
 }
 
+/// The caller's open task, locked for this transaction (PostgreSQL, several processes: a
+/// second action on it waits, then finds it closed): as JSON, and its row.
+async fn lock_open_task(
+    txn: &DatabaseTransaction,
+    batch: &Batch,
+    id: i64,
+    actor: &Actor,
+) -> DomainResult<(Value, sea_orm::QueryResult)> {
+    let lock = store::for_update(batch.backend);
+    let row = txn
+        .query_one_raw(batch.stmt(
+            &format!("SELECT {TASK_COLUMNS} FROM flow_tasks WHERE id = $1{lock}"),
+            vec![id.into()],
+        ))
+        .await?
+        .ok_or_else(|| DomainError::NotFound(format!("task {id}")))?;
+    let task = task_json(&row)?;
+    if task["assignee"] != json!(actor.user) {
+        return Err(DomainError::NotFound(format!("task {id}")));
+    }
+    if task["status"] != "open" {
+        return Err(DomainError::conflict(
+            format!("task {id} is {}", task["status"].as_str().unwrap_or("")),
+            vec![],
+        ));
+    }
+    Ok((task, row))
+}
+
+/// A task's instance (which must still run), its definition, and the task's node.
+async fn running_instance(
+    txn: &DatabaseTransaction,
+    batch: &Batch,
+    task: &Value,
+) -> DomainResult<(Instance, Value, String, Map<String, Value>)> {
+    let inst = store::instance(txn, batch.backend, task["instance"].as_i64().unwrap_or(0)).await?;
+    if inst.status != "running" {
+        return Err(DomainError::conflict(
+            format!("the flow instance is {}", inst.status),
+            vec![],
+        ));
+    }
+    let def = store::definition(txn, batch.backend, &inst.app, &inst.flow, inst.version).await?;
+    let node_id = task["node"].as_str().unwrap_or("").to_owned();
+    let node = node_of(&def, &node_id).cloned().unwrap_or_default();
+    Ok((inst, def, node_id, node))
+}
+
 /// Transfer a task, add a signer to its node, or return the instance to an earlier node.
 struct TaskAction {
     task: i64,
@@ -1465,41 +1470,9 @@ impl WriteOp for TaskAction {
         batch: &'a mut Batch,
     ) -> BoxFuture<'a, DomainResult<Value>> {
         Box::pin(async move {
-            let lock = store::for_update(batch.backend);
-            let row = txn
-                .query_one_raw(batch.stmt(
-                    &format!("SELECT {TASK_COLUMNS} FROM flow_tasks WHERE id = $1{lock}"),
-                    vec![self.task.into()],
-                ))
-                .await?
-                .ok_or_else(|| DomainError::NotFound(format!("task {}", self.task)))?;
-            let task = task_json(&row)?;
+            let (task, row) = lock_open_task(txn, batch, self.task, &self.actor).await?;
             let token: i64 = row.try_get("", "token_id")?;
-            if task["assignee"] != json!(self.actor.user) {
-                return Err(DomainError::NotFound(format!("task {}", self.task)));
-            }
-            if task["status"] != "open" {
-                return Err(DomainError::conflict(
-                    format!(
-                        "task {} is {}",
-                        self.task,
-                        task["status"].as_str().unwrap_or("")
-                    ),
-                    vec![],
-                ));
-            }
-            let inst =
-                store::instance(txn, batch.backend, task["instance"].as_i64().unwrap_or(0)).await?;
-            if inst.status != "running" {
-                return Err(DomainError::conflict(
-                    format!("the flow instance is {}", inst.status),
-                    vec![],
-                ));
-            }
-            let def =
-                store::definition(txn, batch.backend, &inst.app, &inst.flow, inst.version).await?;
-            let node_id = task["node"].as_str().unwrap_or("").to_owned();
-            let node = node_of(&def, &node_id).cloned().unwrap_or_default();
+            let (inst, def, node_id, node) = running_instance(txn, batch, &task).await?;
             let kind = task["kind"].as_str().unwrap_or("task").to_owned();
             let due: Option<String> = row.try_get("", "due_at").ok().flatten();
             let detail;
@@ -1548,27 +1521,20 @@ impl WriteOp for TaskAction {
                     } else {
                         "open"
                     };
-                    let new = txn
-                        .query_one_raw(batch.stmt(
-                            "INSERT INTO flow_tasks (instance_id, token_id, node, kind, assignee, status, created_at, due_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-                            vec![inst.id.into(), token.into(), node_id.clone().into(), kind.into(), self.to.clone().into(), status.into(), batch.now.clone().into(), due.into()],
-                        ))
-                        .await?
-                        .ok_or_else(|| DomainError::Internal(anyhow::anyhow!("no task id")))?;
-                    let new_id: i64 = new.try_get("", "id")?;
-                    if status == "open" {
-                        let title = super::engine::label_text(&node, &node_id);
-                        store::inbox(
-                            txn,
-                            batch,
-                            &self.to,
-                            inst.id,
-                            Some(new_id),
-                            &format!("待办 / New task: {title}"),
-                            &format!("{} #{} ({})", inst.flow, inst.id, self.actor.user),
-                        )
-                        .await?;
-                    }
+                    let new_id = super::engine::insert_task(
+                        txn,
+                        batch,
+                        &inst,
+                        token,
+                        &node_id,
+                        &node,
+                        &kind,
+                        &self.to,
+                        status,
+                        due,
+                        Some(&self.actor.user),
+                    )
+                    .await?;
                     detail = json!({"to": self.to, "task": new_id, "comment": self.comment});
                 }
                 _ => {
