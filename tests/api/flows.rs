@@ -2213,6 +2213,27 @@ on_both_stores!(
     }
 );
 
+/// How many instances of `flow` wait at `node` and nowhere else.
+async fn waiting_at(app: &TestApp, flow: &str, node: &str) -> usize {
+    let v = expect(
+        app.get(&format!("/flow-instances?flow={flow}")).await,
+        StatusCode::OK,
+    )
+    .await;
+    let mut n = 0;
+    for i in v["items"].as_array().unwrap() {
+        let d = expect(
+            app.get(&format!("/flow-instances/{}", i["id"])).await,
+            StatusCode::OK,
+        )
+        .await;
+        if d["positions"] == json!([node]) {
+            n += 1;
+        }
+    }
+    n
+}
+
 on_both_stores!(
     sla_reminders_for_a_missing_first_plan_and_a_missing_follow_up,
     |app: TestApp| async move {
@@ -2266,23 +2287,7 @@ on_both_stores!(
         };
         // Both orders wait on their two-hour timers before the time moves.
         eventually("both SLA timers set", || async {
-            let v = expect(
-                app.get("/flow-instances?flow=sla_first_plan").await,
-                StatusCode::OK,
-            )
-            .await;
-            let mut waiting = 0;
-            for i in v["items"].as_array().unwrap() {
-                let d = expect(
-                    app.get(&format!("/flow-instances/{}", i["id"])).await,
-                    StatusCode::OK,
-                )
-                .await;
-                if d["positions"] == json!(["two_hours"]) {
-                    waiting += 1;
-                }
-            }
-            (waiting == 2).then_some(())
+            (waiting_at(&app, "sla_first_plan", "two_hours").await == 2).then_some(())
         })
         .await;
         app.advance(3600.0).await;
@@ -2320,23 +2325,7 @@ on_both_stores!(
         )
         .await;
         eventually("both follow-up timers set", || async {
-            let v = expect(
-                app.get("/flow-instances?flow=sla_follow_up").await,
-                StatusCode::OK,
-            )
-            .await;
-            let mut waiting = 0;
-            for i in v["items"].as_array().unwrap() {
-                let d = expect(
-                    app.get(&format!("/flow-instances/{}", i["id"])).await,
-                    StatusCode::OK,
-                )
-                .await;
-                if d["positions"] == json!(["day"]) {
-                    waiting += 1;
-                }
-            }
-            (waiting == 2).then_some(())
+            (waiting_at(&app, "sla_follow_up", "day").await == 2).then_some(())
         })
         .await;
         app.advance(24.0 * 3600.0 + 5.0).await;
