@@ -176,20 +176,31 @@ test('an engineer edits own order: read-only fields, a sub-table row, a photo an
   assert.ok(await page.locator('[data-field="customer"] .ant-select-disabled').count(), 'customer is read-only');
   assert.equal(await page.getByTestId('field-cause').isDisabled(), false);
 
+  // Hold the photo upload in flight while typing elsewhere: when it lands it must add the
+  // photo without undoing what was typed meanwhile.
+  let release;
+  const held = new Promise((r) => (release = r));
+  await page.route('**/api/v1/files?*', async (route) => {
+    await held;
+    await route.continue();
+  });
+  const png = Buffer.from(
+    'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
+    'base64',
+  );
+  await page.getByTestId('field-photos').locator('input[type=file]').setInputFiles({ name: 'board.png', mimeType: 'image/png', buffer: png });
   await page.getByTestId('field-cause').fill('E2E: worn power board');
+  release();
+  await page.getByTestId('field-photos').getByText('board.png').waitFor();
+  await page.unroute('**/api/v1/files?*');
+  assert.equal(await page.getByTestId('field-cause').inputValue(), 'E2E: worn power board', 'typing survives the upload');
+
   const rows = before.data.parts_used?.length ?? 0;
   await page.getByTestId('field-parts_used-add').click();
   const part = (await admin('/apps/crm/forms/spare_part/records?limit=1')).body.items[0];
   await pick(page, `field-parts_used.${rows}.part`, part.data.part_number);
   await page.getByTestId(`field-parts_used.${rows}.qty`).fill('2');
   await page.getByTestId(`field-parts_used.${rows}.unit_cost`).fill('10.5');
-
-  const png = Buffer.from(
-    'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
-    'base64',
-  );
-  await page.getByTestId('field-photos').locator('input[type=file]').setInputFiles({ name: 'board.png', mimeType: 'image/png', buffer: png });
-  await page.getByTestId('field-photos').getByText('board.png').waitFor();
 
   // Draw a stroke. The page may still be settling (a dropdown closing, the file list
   // growing), so scroll the pad into view, take its box then, and draw again if the
@@ -210,7 +221,11 @@ test('an engineer edits own order: read-only fields, a sub-table row, a photo an
   await page.getByTestId('field-customer_signature').getByText('signature.png').waitFor();
 
   await page.getByTestId('record-reason').fill('on-site visit');
-  await page.getByTestId('record-save').click();
+  const [saved] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === 'PATCH' && r.url().endsWith(`/records/${id}`)),
+    page.getByTestId('record-save').click(),
+  ]);
+  assert.equal(saved.status(), 200, `save answered ${saved.status()}: ${await saved.text()}`);
   await page.getByText('Saved').waitFor();
 
   const after = (await admin(`/apps/crm/forms/service_order/records/${id}`)).body;

@@ -473,7 +473,7 @@ function Editor({ app, form }: { app: string; form: string }) {
                           {t('designer.preview.reset')}
                         </Button>
                       </div>
-                      <RecordForm app={app} definition={definition} data={data} onChange={setPreviewData} errors={previewErrors} />
+                      <RecordForm app={app} definition={definition} data={data} onChange={(update) => setPreviewData((prev) => update(prev ?? data))} errors={previewErrors} />
                     </div>
                   ),
                 },

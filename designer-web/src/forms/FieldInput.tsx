@@ -339,6 +339,9 @@ function fileLink(f: StoredFile) {
 function AttachmentInput(p: Inner) {
   const { t } = useI18n();
   const files = Array.isArray(p.value) ? (p.value as StoredFile[]) : [];
+  // Uploads finish later: add to the list as it is then, not as it was when they began.
+  const latest = useRef(files);
+  latest.current = files;
   const [error, setError] = useState<string | null>(null);
   return (
     <div data-testid={p.id}>
@@ -366,7 +369,7 @@ function AttachmentInput(p: Inner) {
           beforeUpload={(file) => {
             setError(null);
             upload(file)
-              .then((f) => p.onChange([...files, f]))
+              .then((f) => p.onChange([...latest.current, f]))
               .catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)));
             return false;
           }}

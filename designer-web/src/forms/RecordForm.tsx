@@ -11,7 +11,9 @@ export interface RecordFormProps {
   app: string;
   definition: Pick<FormDefinition, 'schema' | 'layout'>;
   data: Record<string, unknown>;
-  onChange: (data: Record<string, unknown>) => void;
+  /** Receives an update of the previous data (a state setter fits), never a snapshot:
+   *  an upload that finishes later must not undo what was typed meanwhile. */
+  onChange: (update: (prev: Record<string, unknown>) => Record<string, unknown>) => void;
   /** Field → messages (from the server or the client-side check). */
   errors?: Map<string, string[]>;
   /** Fields the caller may write; others are shown read-only. Undefined: all. */
@@ -48,12 +50,14 @@ export function RecordForm(p: RecordFormProps) {
             schema={f.schema}
             value={p.data[key]}
             readOnly={ro}
-            onChange={(v) => {
-              const next = { ...p.data };
-              if (v === undefined) delete next[key];
-              else next[key] = v;
-              p.onChange(next);
-            }}
+            onChange={(v) =>
+              p.onChange((prev) => {
+                const next = { ...prev };
+                if (v === undefined) delete next[key];
+                else next[key] = v;
+                return next;
+              })
+            }
           />
         </Form.Item>
       );
