@@ -1,0 +1,246 @@
+//! The columnar cache of one form's records: a polars frame built once from the database,
+//! plus the writes since then. Writes land in a small delta (and a row of the base is
+//! marked dead when it is changed or deleted), so a write costs a map insert and the next
+//! report run sees it; when the delta grows, it is folded into a new base.
+//!
+//! Time buckets of date and date-time columns (day … year in the app's time zone) are
+//! computed once per base and kept beside it, so a report over a million rows groups by a
+//! ready integer column.
+
+use chrono_tz::Tz;
+use polars::prelude::*;
+use std::collections::{BTreeMap, HashMap};
+
+use crate::bucket::TimeBucket;
+use crate::{Cell, ColType, ReportError};
+
+/// The id column every cache has.
+pub const ID: &str = "_id";
+
+/// Fold the delta into the base once it holds this many rows.
+const COMPACT_AT: usize = 20_000;
+
+pub struct FormCache {
+    columns: Vec<(String, ColType)>,
+    tz: Tz,
+    base: DataFrame,
+    index: HashMap<i64, usize>,
+    alive: Vec<bool>,
+    dead: usize,
+    delta: BTreeMap<i64, Vec<Cell>>,
+    buckets: HashMap<(String, TimeBucket), Column>,
+}
+
+impl FormCache {
+    /// A cache of `rows` (id first in each row, then one cell per column after `_id`).
+    pub fn build(
+        columns: Vec<(String, ColType)>,
+        tz: Tz,
+        rows: impl IntoIterator<Item = Vec<Cell>>,
+    ) -> Result<FormCache, ReportError> {
+        if columns.first().map(|c| c.0.as_str()) != Some(ID) {
+            return Err(ReportError::Internal("the first column is _id".into()));
+        }
+        let rows: Vec<Vec<Cell>> = rows.into_iter().collect();
+        let base = frame(&columns, rows.iter())?;
+        let mut cache = FormCache {
+            columns,
+            tz,
+            base,
+            index: HashMap::new(),
+            alive: Vec::new(),
+            dead: 0,
+            delta: BTreeMap::new(),
+            buckets: HashMap::new(),
+        };
+        cache.reindex()?;
+        Ok(cache)
+    }
+
+    fn reindex(&mut self) -> Result<(), ReportError> {
+        let ids = self.base.column(ID).map_err(internal)?.i64().map_err(internal)?;
+        self.index = ids
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, id)| id.map(|id| (id, i)))
+            .collect();
+        self.alive = vec![true; self.base.height()];
+        self.dead = 0;
+        self.buckets.clear();
+        Ok(())
+    }
+
+    pub fn columns(&self) -> &[(String, ColType)] {
+        &self.columns
+    }
+
+    pub fn column_type(&self, name: &str) -> Option<ColType> {
+        self.columns.iter().find(|c| c.0 == name).map(|c| c.1)
+    }
+
+    /// How many live records the cache holds.
+    pub fn len(&self) -> usize {
+        self.base.height() - self.dead + self.delta.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A record was created or changed: `row` is its full new row (id first).
+    pub fn upsert(&mut self, row: Vec<Cell>) -> Result<(), ReportError> {
+        let Some(Cell::Int(id)) = row.first() else {
+            return Err(ReportError::Internal("a row starts with its id".into()));
+        };
+        if row.len() != self.columns.len() {
+            return Err(ReportError::Internal("row width differs from the columns".into()));
+        }
+        let id = *id;
+        self.kill(id);
+        self.delta.insert(id, row);
+        if self.delta.len() >= COMPACT_AT {
+            self.compact()?;
+        }
+        Ok(())
+    }
+
+    /// A record was deleted.
+    pub fn remove(&mut self, id: i64) {
+        self.kill(id);
+        self.delta.remove(&id);
+    }
+
+    fn kill(&mut self, id: i64) {
+        if let Some(&i) = self.index.get(&id)
+            && self.alive[i]
+        {
+            self.alive[i] = false;
+            self.dead += 1;
+        }
+    }
+
+    /// Fold the delta into a new base.
+    pub fn compact(&mut self) -> Result<(), ReportError> {
+        let mut df = self.live_base()?;
+        let delta = frame(&self.columns, self.delta.values())?;
+        df.vstack_mut_owned(delta).map_err(internal)?;
+        df.rechunk_mut();
+        self.base = df;
+        self.delta.clear();
+        self.reindex()
+    }
+
+    fn live_base(&self) -> Result<DataFrame, ReportError> {
+        if self.dead == 0 {
+            return Ok(self.base.clone());
+        }
+        let mask = BooleanChunked::from_slice("alive".into(), &self.alive);
+        self.base.filter(&mask).map_err(internal)
+    }
+
+    /// The live records as one frame, with the asked time-bucket columns added (named by
+    /// [`bucket_column`]).
+    pub fn frame(&mut self, buckets: &[(String, TimeBucket)]) -> Result<DataFrame, ReportError> {
+        let mut base = self.base.clone();
+        for (col, b) in buckets {
+            let name = bucket_column(col, *b);
+            if base.column(&name).is_ok() {
+                continue;
+            }
+            let key = (col.clone(), *b);
+            if !self.buckets.contains_key(&key) {
+                let ty = self.column_type(col).ok_or_else(|| ReportError::Internal(format!("no column {col}")))?;
+                let source = self.base.column(col).map_err(internal)?.i64().map_err(internal)?.clone();
+                let keys = bucket_keys(&source, ty, *b, self.tz, &name);
+                self.buckets.insert(key.clone(), keys);
+            }
+            base.with_column(self.buckets[&key].clone()).map_err(internal)?;
+        }
+        if self.dead > 0 {
+            let mask = BooleanChunked::from_slice("alive".into(), &self.alive);
+            base = base.filter(&mask).map_err(internal)?;
+        }
+        if self.delta.is_empty() {
+            return Ok(base);
+        }
+        let mut delta = frame(&self.columns, self.delta.values())?;
+        for (col, b) in buckets {
+            let name = bucket_column(col, *b);
+            if delta.column(&name).is_ok() {
+                continue;
+            }
+            let ty = self.column_type(col).unwrap_or(ColType::Int);
+            let source = delta.column(col).map_err(internal)?.i64().map_err(internal)?.clone();
+            delta.with_column(bucket_keys(&source, ty, *b, self.tz, &name)).map_err(internal)?;
+        }
+        base.vstack_mut_owned(delta).map_err(internal)?;
+        Ok(base)
+    }
+}
+
+/// The name of the bucket column of `col`.
+pub fn bucket_column(col: &str, b: TimeBucket) -> String {
+    format!("{col}#{}", b.name())
+}
+
+fn bucket_keys(source: &Int64Chunked, ty: ColType, b: TimeBucket, tz: Tz, name: &str) -> Column {
+    let keys: Int64Chunked = source
+        .into_iter()
+        .map(|v| v.and_then(|v| crate::bucket::key(ty, v, b, tz)))
+        .collect();
+    keys.with_name(name.into()).into_column()
+}
+
+pub(crate) fn internal(e: impl std::fmt::Display) -> ReportError {
+    ReportError::Internal(e.to_string())
+}
+
+/// A frame of rows, typed by the columns.
+pub fn frame<'a>(
+    columns: &[(String, ColType)],
+    rows: impl Iterator<Item = &'a Vec<Cell>> + Clone,
+) -> Result<DataFrame, ReportError> {
+    let mut out = Vec::with_capacity(columns.len());
+    for (i, (name, ty)) in columns.iter().enumerate() {
+        let cells = rows.clone().map(|r| r.get(i).unwrap_or(&Cell::Null));
+        let name: PlSmallStr = name.as_str().into();
+        let col = match ty {
+            ColType::Float => cells
+                .map(|c| match c {
+                    Cell::Float(f) => Some(*f),
+                    Cell::Int(n) => Some(*n as f64),
+                    _ => None,
+                })
+                .collect::<Float64Chunked>()
+                .with_name(name)
+                .into_column(),
+            ColType::Int | ColType::Date | ColType::Datetime => cells
+                .map(|c| match c {
+                    Cell::Int(n) => Some(*n),
+                    _ => None,
+                })
+                .collect::<Int64Chunked>()
+                .with_name(name)
+                .into_column(),
+            ColType::Text => {
+                let v: Vec<Option<&str>> = cells
+                    .map(|c| match c {
+                        Cell::Text(s) => Some(s.as_str()),
+                        _ => None,
+                    })
+                    .collect();
+                StringChunked::from_iter_options(name, v.into_iter()).into_column()
+            }
+            ColType::Bool => cells
+                .map(|c| match c {
+                    Cell::Bool(b) => Some(*b),
+                    _ => None,
+                })
+                .collect::<BooleanChunked>()
+                .with_name(name)
+                .into_column(),
+        };
+        out.push(col);
+    }
+    DataFrame::new_infer_height(out).map_err(internal)
+}

@@ -1,0 +1,222 @@
+//! Formwork's report engine. A report runs as a lazy polars query over a columnar cache of
+//! each form's records ([`FormCache`]); this is the only crate of the workspace that links
+//! polars. It knows nothing of permissions or the database: the server resolves field
+//! names, checks what the caller may read, works out the caller's rows and hands over a
+//! [`Source`] and a [`Query`] in terms of cache columns.
+
+pub mod bucket;
+pub mod cache;
+pub mod logic;
+mod run;
+
+pub use bucket::TimeBucket;
+pub use cache::FormCache;
+pub use run::{DimCell, Output, OutRow};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// How a column is held in the cache. Dates are day numbers since 1970-01-01; date-times
+/// milliseconds since the epoch (UTC); references record ids (`Int`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ColType {
+    Float,
+    Int,
+    Text,
+    Bool,
+    Date,
+    Datetime,
+}
+
+impl ColType {
+    pub fn name(self) -> &'static str {
+        match self {
+            ColType::Float => "number",
+            ColType::Int => "integer",
+            ColType::Text => "text",
+            ColType::Bool => "boolean",
+            ColType::Date => "date",
+            ColType::Datetime => "date-time",
+        }
+    }
+
+    pub fn is_numeric(self) -> bool {
+        matches!(self, ColType::Float | ColType::Int)
+    }
+
+    pub fn is_temporal(self) -> bool {
+        matches!(self, ColType::Date | ColType::Datetime)
+    }
+}
+
+/// One value of a record, as the cache holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Null,
+    Float(f64),
+    Int(i64),
+    Text(String),
+    Bool(bool),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// The query does not fit the data: `pointer` locates the offending part.
+    #[error("{pointer}: {message}")]
+    Invalid { pointer: String, message: String },
+    #[error("report engine: {0}")]
+    Internal(String),
+}
+
+/// Where a report's rows come from: a form's cache, restricted to the caller's rows, and
+/// forms joined through reference columns.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub form: String,
+    /// The ids the caller may see; `None`: all.
+    pub allowed: Option<Vec<i64>>,
+    pub joins: Vec<Join>,
+}
+
+/// A left join: the column `via` (a reference, already in the frame) to the `_id` of
+/// `form`, bringing `columns` of that form in as `{via}.{column}`. Rows of `form` the
+/// caller may not see join as nulls.
+#[derive(Debug, Clone)]
+pub struct Join {
+    pub via: String,
+    pub form: String,
+    pub allowed: Option<Vec<i64>>,
+    pub columns: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum Bucket {
+    Time(TimeBucket),
+    /// Numeric buckets of this width: `[k·w, (k+1)·w)`.
+    Width(f64),
+}
+
+#[derive(Debug, Clone)]
+pub struct Dim {
+    pub column: String,
+    pub bucket: Option<Bucket>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Agg {
+    /// Rows (of the group, or where `filter` holds).
+    Count,
+    /// Rows where the value is present.
+    CountValues,
+    CountDistinct,
+    Sum,
+    Avg,
+    Min,
+    Max,
+    Median,
+    Percentile,
+    /// The share (0–1) of the group's rows where `filter` holds.
+    Share,
+    /// One measure divided by another (`ratio`).
+    Ratio,
+}
+
+/// What a measure aggregates: a column, or the time from one to another.
+#[derive(Debug, Clone)]
+pub enum Value_ {
+    Column(String),
+    Duration { from: String, to: String, unit: DurationUnit },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DurationUnit {
+    Minutes,
+    Hours,
+    Days,
+}
+
+#[derive(Debug, Clone)]
+pub struct Measure {
+    pub agg: Agg,
+    pub value: Option<Value_>,
+    /// Only rows where this holds count (and, for `share`, the condition measured).
+    pub filter: Option<Value>,
+    /// For `percentile`: 0–1.
+    pub q: Option<f64>,
+    /// For `ratio`: indexes of the numerator and denominator measures.
+    pub ratio: Option<(usize, usize)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SortBy {
+    Dim(usize),
+    Measure(usize),
+    Rows,
+}
+
+#[derive(Debug, Clone)]
+pub struct Query {
+    pub filter: Option<Value>,
+    pub dimensions: Vec<Dim>,
+    pub measures: Vec<Measure>,
+    /// By default: by the dimensions, ascending.
+    pub sort: Vec<(SortBy, bool)>,
+    /// Keep this many values of the first dimension (ranked by the first sort key);
+    /// with `others`, the rest are gathered into one row marked `others`.
+    pub limit: Option<usize>,
+    pub others: bool,
+}
+
+/// The caches of all forms of one server, by `app/form`.
+pub struct Engine {
+    tz: chrono_tz::Tz,
+    caches: Mutex<HashMap<String, Arc<Mutex<FormCache>>>>,
+}
+
+impl Engine {
+    pub fn new(tz: chrono_tz::Tz) -> Engine {
+        Engine {
+            tz,
+            caches: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.tz
+    }
+
+    pub fn get(&self, key: &str) -> Option<Arc<Mutex<FormCache>>> {
+        self.caches.lock().unwrap_or_else(|e| e.into_inner()).get(key).cloned()
+    }
+
+    pub fn install(&self, key: &str, cache: FormCache) -> Arc<Mutex<FormCache>> {
+        let c = Arc::new(Mutex::new(cache));
+        self.caches
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key.to_owned(), c.clone());
+        c
+    }
+
+    /// Drop a form's cache (its definition changed); the next run rebuilds it.
+    pub fn forget(&self, key: &str) {
+        self.caches.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+    }
+
+    pub fn forget_all(&self) {
+        self.caches.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// Run a query. Every form named by the source must have been installed.
+    pub fn run(&self, source: &Source, query: &Query) -> Result<Output, ReportError> {
+        run::run(self, source, query)
+    }
+}
+
+#[cfg(test)]
+mod tests;

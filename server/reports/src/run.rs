@@ -1,0 +1,501 @@
+//! Running a query: assemble the frame (source rows the caller may see, joined forms, time
+//! buckets), filter, group, aggregate, rank, sort, and turn the result into rows.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use polars::prelude::*;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::bucket::{self, TimeBucket, local_midnight};
+use crate::cache::{ID, bucket_column, internal};
+use crate::logic::{Types, predicate};
+use crate::{Agg, Bucket, ColType, DurationUnit, Engine, Query, ReportError, SortBy, Source, Value_};
+
+/// The rows a cap on group rows allows.
+pub const MAX_GROUPS: usize = 10_000;
+
+/// One dimension value of a result row: what to show and, for buckets, the half-open
+/// range of the field it covers (in filter literals: dates, instants or numbers).
+#[derive(Debug, Clone, Serialize)]
+pub struct DimCell {
+    pub value: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub range: Option<(Value, Value)>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OutRow {
+    pub dims: Vec<DimCell>,
+    pub measures: Vec<Value>,
+    /// The rows behind this one.
+    pub rows: i64,
+    /// The gathered rest of a top-N.
+    pub others: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Output {
+    pub rows: Vec<OutRow>,
+    /// Rows the report read after the caller's scope and its filter.
+    pub total_rows: i64,
+    /// The values of the first dimension kept by a top-N (to drill into "others").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top: Option<Vec<Value>>,
+}
+
+fn invalid(pointer: &str, message: impl Into<String>) -> ReportError {
+    ReportError::Invalid {
+        pointer: pointer.to_owned(),
+        message: message.into(),
+    }
+}
+
+fn ids_series(ids: &[i64]) -> Series {
+    Series::new("ids".into(), ids)
+}
+
+/// The frame of the source with its joins, and the type of every column in it.
+fn assemble(engine: &Engine, source: &Source, query: &Query) -> Result<(LazyFrame, Types), ReportError> {
+    let time_dims: Vec<(String, TimeBucket)> = query
+        .dimensions
+        .iter()
+        .filter_map(|d| match d.bucket {
+            Some(Bucket::Time(b)) => Some((d.column.clone(), b)),
+            _ => None,
+        })
+        .collect();
+    let cache = engine
+        .get(&source.form)
+        .ok_or_else(|| ReportError::Internal(format!("no cache for {}", source.form)))?;
+    let mut types = Types::new();
+    let (df, base_cols) = {
+        let mut c = cache.lock().unwrap_or_else(|e| e.into_inner());
+        let mine: Vec<(String, TimeBucket)> = time_dims
+            .iter()
+            .filter(|(col, _)| c.column_type(col).is_some())
+            .cloned()
+            .collect();
+        (c.frame(&mine)?, c.columns().to_vec())
+    };
+    for (n, t) in base_cols {
+        types.insert(n, t);
+    }
+    let mut lf = df.lazy();
+    if let Some(ids) = &source.allowed {
+        lf = lf.filter(col(ID).is_in(lit(ids_series(ids)).implode(), false));
+    }
+    for j in &source.joins {
+        let cache = engine
+            .get(&j.form)
+            .ok_or_else(|| ReportError::Internal(format!("no cache for {}", j.form)))?;
+        let prefix = format!("{}.", j.via);
+        let (df, cols) = {
+            let mut c = cache.lock().unwrap_or_else(|e| e.into_inner());
+            let mine: Vec<(String, TimeBucket)> = time_dims
+                .iter()
+                .filter_map(|(col, b)| col.strip_prefix(&prefix).map(|rest| (rest.to_owned(), *b)))
+                .filter(|(col, _)| c.column_type(col).is_some())
+                .collect();
+            (c.frame(&mine)?, c.columns().to_vec())
+        };
+        let mut right = df.lazy();
+        if let Some(ids) = &j.allowed {
+            right = right.filter(col(ID).is_in(lit(ids_series(ids)).implode(), false));
+        }
+        let key = format!("{}#join", j.via);
+        let mut select = vec![col(ID).alias(key.as_str())];
+        for name in &j.columns {
+            let ty = cols
+                .iter()
+                .find(|c| &c.0 == name)
+                .map(|c| c.1)
+                .ok_or_else(|| invalid("/joins", format!("{} has no column {name}", j.form)))?;
+            let alias = format!("{prefix}{name}");
+            select.push(col(name.as_str()).alias(alias.as_str()));
+            types.insert(alias.clone(), ty);
+            for (c, b) in &time_dims {
+                if c == &alias {
+                    let bc = bucket_column(name, *b);
+                    select.push(col(bc.as_str()).alias(bucket_column(&alias, *b).as_str()));
+                }
+            }
+        }
+        let via_ty = types.get(&j.via).copied();
+        if via_ty != Some(ColType::Int) {
+            return Err(invalid("/joins", format!("{} is not a reference", j.via)));
+        }
+        lf = lf.left_join(right.select(select), col(j.via.as_str()), col(key.as_str()));
+    }
+    Ok((lf, types))
+}
+
+fn unit_factor(ty: ColType, unit: DurationUnit) -> f64 {
+    let minutes = match unit {
+        DurationUnit::Minutes => 1.0,
+        DurationUnit::Hours => 60.0,
+        DurationUnit::Days => 1440.0,
+    };
+    match ty {
+        // milliseconds → unit
+        ColType::Datetime => 1.0 / (60_000.0 * minutes),
+        // days → unit
+        _ => 1440.0 / minutes,
+    }
+}
+
+/// The expression of a measure's value, and its type.
+fn value_expr(v: &Value_, types: &Types, pointer: &str) -> Result<(Expr, ColType), ReportError> {
+    let ty_of = |c: &str| {
+        types
+            .get(c)
+            .copied()
+            .ok_or_else(|| invalid(pointer, format!("no field {c:?}")))
+    };
+    match v {
+        Value_::Column(c) => Ok((col(c.as_str()), ty_of(c)?)),
+        Value_::Duration { from, to, unit } => {
+            let (a, b) = (ty_of(from)?, ty_of(to)?);
+            if !a.is_temporal() || a != b {
+                return Err(invalid(pointer, format!("a duration runs between two dates or two date-times ({from}: {}, {to}: {})", a.name(), b.name())));
+            }
+            let e = (col(to.as_str()) - col(from.as_str())).cast(DataType::Float64) * lit(unit_factor(a, *unit));
+            Ok((e, ColType::Float))
+        }
+    }
+}
+
+/// How a measure's output is shown.
+#[derive(Clone, Copy)]
+enum OutKind {
+    Number,
+    Temporal(ColType),
+}
+
+/// The aggregations, the expressions computed after them (ratios), and how each measure
+/// is shown.
+struct Measures {
+    aggs: Vec<Expr>,
+    after: Vec<Expr>,
+    kinds: Vec<OutKind>,
+}
+
+fn measure_exprs(query: &Query, types: &Types, tz: chrono_tz::Tz) -> Result<Measures, ReportError> {
+    let mut aggs = Vec::new();
+    let mut after = Vec::new();
+    let mut kinds = Vec::new();
+    for (i, m) in query.measures.iter().enumerate() {
+        let p = format!("/measures/{i}");
+        let name = format!("m{i}");
+        let cond = m
+            .filter
+            .as_ref()
+            .map(|f| predicate(f, types, tz, &format!("{p}/where")))
+            .transpose()?;
+        let value = m.value.as_ref().map(|v| value_expr(v, types, &format!("{p}/field"))).transpose()?;
+        let need_value = || value.clone().ok_or_else(|| invalid(&p, format!("{:?} needs a field", m.agg).to_lowercase()));
+        let numeric = |(e, ty): (Expr, ColType)| -> Result<Expr, ReportError> {
+            if ty.is_numeric() {
+                Ok(e.cast(DataType::Float64))
+            } else {
+                Err(invalid(&format!("{p}/field"), format!("{:?} needs a number, not {}", m.agg, ty.name()).to_lowercase()))
+            }
+        };
+        // Rows outside the measure's own condition do not count.
+        let only = |e: Expr| match &cond {
+            Some(c) if m.agg != Agg::Share => e.filter(c.clone()),
+            _ => e,
+        };
+        let mut kind = OutKind::Number;
+        let e = match m.agg {
+            Agg::Count => match &cond {
+                Some(c) => c.clone().cast(DataType::Int64).sum(),
+                None => len().cast(DataType::Int64),
+            },
+            Agg::CountValues => only(need_value()?.0).count().cast(DataType::Int64),
+            Agg::CountDistinct => only(need_value()?.0).drop_nulls().n_unique().cast(DataType::Int64),
+            // As in SQL: the sum of no values is no value, not 0.
+            Agg::Sum => {
+                let v = only(numeric(need_value()?)?);
+                when(v.clone().count().eq(lit(0)))
+                    .then(lit(NULL).cast(DataType::Float64))
+                    .otherwise(v.sum())
+            }
+            Agg::Avg => only(numeric(need_value()?)?).mean(),
+            Agg::Median => only(numeric(need_value()?)?).median(),
+            Agg::Percentile => {
+                let q = m.q.filter(|q| (0.0..=1.0).contains(q)).ok_or_else(|| invalid(&format!("{p}/q"), "a percentile needs q between 0 and 1"))?;
+                only(numeric(need_value()?)?).quantile(lit(q), QuantileMethod::Linear)
+            }
+            Agg::Min | Agg::Max => {
+                let (e, ty) = need_value()?;
+                if ty.is_temporal() {
+                    kind = OutKind::Temporal(ty);
+                } else if !ty.is_numeric() {
+                    return Err(invalid(&format!("{p}/field"), format!("min and max need a number or a date, not {}", ty.name())));
+                }
+                let e = if ty.is_numeric() { e.cast(DataType::Float64) } else { e };
+                if m.agg == Agg::Min { only(e).min() } else { only(e).max() }
+            }
+            Agg::Share => {
+                let c = cond.clone().ok_or_else(|| invalid(&p, "share needs a where condition"))?;
+                c.cast(DataType::Float64).mean()
+            }
+            Agg::Ratio => {
+                let (a, b) = m.ratio.ok_or_else(|| invalid(&p, "ratio needs two measures"))?;
+                for x in [a, b] {
+                    if x >= query.measures.len() || x == i || query.measures[x].agg == Agg::Ratio {
+                        return Err(invalid(&p, "a ratio divides two other (non-ratio) measures"));
+                    }
+                }
+                let den = col(format!("m{b}").as_str()).cast(DataType::Float64);
+                after.push(
+                    when(den.clone().eq(lit(0.0)))
+                        .then(lit(NULL).cast(DataType::Float64))
+                        .otherwise(col(format!("m{a}").as_str()).cast(DataType::Float64) / den)
+                        .alias(name.as_str()),
+                );
+                kinds.push(kind);
+                continue;
+            }
+        };
+        aggs.push(e.alias(name.as_str()));
+        kinds.push(kind);
+    }
+    Ok(Measures { aggs, after, kinds })
+}
+
+fn dim_expr(d: &crate::Dim, types: &Types, pointer: &str) -> Result<(Expr, ColType), ReportError> {
+    let ty = *types
+        .get(&d.column)
+        .ok_or_else(|| invalid(pointer, format!("no field {:?}", d.column)))?;
+    match d.bucket {
+        None => Ok((col(d.column.as_str()), ty)),
+        Some(Bucket::Time(b)) => {
+            if !ty.is_temporal() {
+                return Err(invalid(pointer, format!("{} is not a date, so it has no {} buckets", d.column, b.name())));
+            }
+            Ok((col(bucket_column(&d.column, b).as_str()), ColType::Int))
+        }
+        Some(Bucket::Width(w)) => {
+            if !(ty.is_numeric() && w.is_finite() && w > 0.0) {
+                return Err(invalid(pointer, "numeric buckets need a number field and a width above 0"));
+            }
+            Ok(((col(d.column.as_str()).cast(DataType::Float64) / lit(w)).floor() * lit(w), ColType::Float))
+        }
+    }
+}
+
+pub fn run(engine: &Engine, source: &Source, query: &Query) -> Result<Output, ReportError> {
+    let tz = engine.tz();
+    let (mut lf, types) = assemble(engine, source, query)?;
+    if let Some(f) = &query.filter {
+        lf = lf.filter(predicate(f, &types, tz, "/filter")?);
+    }
+    let mut dims = Vec::new();
+    let mut dim_types = Vec::new();
+    for (i, d) in query.dimensions.iter().enumerate() {
+        let (e, ty) = dim_expr(d, &types, &format!("/dimensions/{i}"))?;
+        dims.push(e.alias(format!("d{i}").as_str()));
+        dim_types.push(ty);
+    }
+    let Measures { aggs, after, kinds } = measure_exprs(query, &types, tz)?;
+    let mut all_aggs = aggs.clone();
+    all_aggs.push(len().cast(DataType::Int64).alias("_rows"));
+
+    // Top-N: rank the first dimension's values by the first sort key (or rows).
+    let mut top: Option<Series> = None;
+    let mut others_flag = false;
+    if let (Some(n), false) = (query.limit, dims.is_empty()) {
+        let rank_by = match query.sort.first() {
+            Some((SortBy::Measure(m), desc)) if query.measures[*m].agg != Agg::Ratio => (format!("m{m}"), *desc),
+            Some((SortBy::Dim(0), desc)) => ("d0".to_owned(), *desc),
+            _ => ("_rows".to_owned(), true),
+        };
+        let ranked = lf
+            .clone()
+            .with_column(dims[0].clone())
+            .group_by([col("d0")])
+            .agg(all_aggs.clone())
+            .sort(
+                [rank_by.0.as_str(), "d0"],
+                SortMultipleOptions::default()
+                    .with_order_descending_multi([rank_by.1, false])
+                    .with_nulls_last(true),
+            )
+            .limit(n as IdxSize)
+            .select([col("d0")])
+            .collect()
+            .map_err(internal)?;
+        top = Some(ranked.column("d0").map_err(internal)?.as_materialized_series().clone());
+        others_flag = query.others;
+    }
+
+    let mut frame = lf.with_columns(dims.clone());
+    let mut keys: Vec<Expr> = (0..dims.len()).map(|i| col(format!("d{i}").as_str())).collect();
+    if let Some(t) = &top {
+        let in_top = col("d0").is_in(lit(t.clone()).implode(), true).fill_null(lit(false));
+        if others_flag {
+            frame = frame.with_columns([
+                when(in_top.clone()).then(col("d0")).otherwise(lit(NULL).cast(dim_dtype(dim_types[0]))).alias("d0"),
+                in_top.not().alias("_others"),
+            ]);
+            keys.push(col("_others"));
+        } else {
+            frame = frame.filter(in_top);
+        }
+    }
+    let grouped = if keys.is_empty() {
+        frame.select(all_aggs)
+    } else {
+        frame.group_by(keys).agg(all_aggs)
+    };
+    let grouped = if after.is_empty() { grouped } else { grouped.with_columns(after) };
+
+    // Sort: the asked keys, then the dimensions; "others" last.
+    let mut by: Vec<PlSmallStr> = Vec::new();
+    let mut desc = Vec::new();
+    if others_flag {
+        by.push("_others".into());
+        desc.push(false);
+    }
+    for (s, d) in &query.sort {
+        let name = match s {
+            SortBy::Dim(i) if *i < dims.len() => format!("d{i}"),
+            SortBy::Measure(i) if *i < query.measures.len() => format!("m{i}"),
+            SortBy::Rows => "_rows".to_owned(),
+            _ => return Err(invalid("/sort", "sort names a dimension or measure the report does not have")),
+        };
+        by.push(name.into());
+        desc.push(*d);
+    }
+    for i in 0..dims.len() {
+        let n: PlSmallStr = format!("d{i}").into();
+        if !by.contains(&n) {
+            by.push(n);
+            desc.push(false);
+        }
+    }
+    let sorted = if by.is_empty() {
+        grouped
+    } else {
+        grouped.sort(by, SortMultipleOptions::default().with_order_descending_multi(desc).with_nulls_last(true))
+    };
+    let df = sorted.limit(MAX_GROUPS as IdxSize + 1).collect().map_err(internal)?;
+    if df.height() > MAX_GROUPS {
+        return Err(invalid("/dimensions", format!("the report has more than {MAX_GROUPS} groups; add a filter or coarser buckets")));
+    }
+    let src_types: Vec<ColType> = query.dimensions.iter().map(|d| types[&d.column]).collect();
+    to_output(&df, query, &src_types, &kinds, tz, top)
+}
+
+fn dim_dtype(ty: ColType) -> DataType {
+    match ty {
+        ColType::Float => DataType::Float64,
+        ColType::Text => DataType::String,
+        ColType::Bool => DataType::Boolean,
+        _ => DataType::Int64,
+    }
+}
+
+fn any_json(v: AnyValue) -> Value {
+    match v {
+        AnyValue::Null => Value::Null,
+        AnyValue::Boolean(b) => json!(b),
+        AnyValue::Int8(n) => json!(n),
+        AnyValue::Int16(n) => json!(n),
+        AnyValue::Int32(n) => json!(n),
+        AnyValue::Int64(n) => json!(n),
+        AnyValue::UInt8(n) => json!(n),
+        AnyValue::UInt16(n) => json!(n),
+        AnyValue::UInt32(n) => json!(n),
+        AnyValue::UInt64(n) => json!(n),
+        AnyValue::Float32(f) if f.is_finite() => json!(f),
+        AnyValue::Float64(f) if f.is_finite() => json!(f),
+        AnyValue::String(s) => json!(s),
+        AnyValue::StringOwned(s) => json!(s.as_str()),
+        _ => Value::Null,
+    }
+}
+
+/// A cached temporal value as the API shows it.
+fn temporal(ty: ColType, v: i64) -> Value {
+    match ty {
+        ColType::Date => bucket::range(v, TimeBucket::Day)
+            .map(|(d, _)| json!(d.format("%Y-%m-%d").to_string()))
+            .unwrap_or(Value::Null),
+        _ => DateTime::<Utc>::from_timestamp_millis(v)
+            .map(|t| json!(t.to_rfc3339_opts(SecondsFormat::Secs, true)))
+            .unwrap_or(Value::Null),
+    }
+}
+
+fn dim_cell(d: &crate::Dim, source_ty: ColType, v: Value, tz: chrono_tz::Tz) -> DimCell {
+    if v.is_null() {
+        return DimCell { value: v, range: None };
+    }
+    let n = v.as_i64().unwrap_or_default();
+    match d.bucket {
+        Some(Bucket::Time(b)) => {
+            let range = bucket::range(n, b).map(|(s, e)| match source_ty {
+                ColType::Datetime => (json!(local_midnight(s, tz)), json!(local_midnight(e, tz))),
+                _ => (json!(s.format("%Y-%m-%d").to_string()), json!(e.format("%Y-%m-%d").to_string())),
+            });
+            DimCell { value: json!(bucket::label(n, b)), range }
+        }
+        Some(Bucket::Width(w)) => {
+            let lo = v.as_f64().unwrap_or_default();
+            DimCell { value: json!(lo), range: Some((json!(lo), json!(lo + w))) }
+        }
+        None if source_ty.is_temporal() => DimCell { value: temporal(source_ty, n), range: None },
+        None => DimCell { value: v, range: None },
+    }
+}
+
+fn to_output(
+    df: &DataFrame,
+    query: &Query,
+    src_types: &[ColType],
+    kinds: &[OutKind],
+    tz: chrono_tz::Tz,
+    top: Option<Series>,
+) -> Result<Output, ReportError> {
+    let get = |name: &str| df.column(name).map_err(internal);
+    let dim_cols: Vec<&Column> = (0..query.dimensions.len()).map(|i| get(&format!("d{i}"))).collect::<Result<_, _>>()?;
+    let m_cols: Vec<&Column> = (0..query.measures.len()).map(|i| get(&format!("m{i}"))).collect::<Result<_, _>>()?;
+    let rows_col = get("_rows")?;
+    let others_col = df.column("_others").ok();
+    let mut rows = Vec::with_capacity(df.height());
+    let mut total = 0;
+    for r in 0..df.height() {
+        let mut dims = Vec::new();
+        for (i, c) in dim_cols.iter().enumerate() {
+            let v = any_json(c.get(r).map_err(internal)?);
+            dims.push(dim_cell(&query.dimensions[i], src_types[i], v, tz));
+        }
+        let mut measures = Vec::new();
+        for (i, c) in m_cols.iter().enumerate() {
+            let v = any_json(c.get(r).map_err(internal)?);
+            measures.push(match (kinds[i], v.as_i64()) {
+                (OutKind::Temporal(ty), Some(n)) => temporal(ty, n),
+                _ => v,
+            });
+        }
+        let n = any_json(rows_col.get(r).map_err(internal)?).as_i64().unwrap_or(0);
+        total += n;
+        let others = others_col
+            .map(|c| c.get(r).map(|v| matches!(v, AnyValue::Boolean(true))))
+            .transpose()
+            .map_err(internal)?
+            .unwrap_or(false);
+        rows.push(crate::OutRow { dims, measures, rows: n, others });
+    }
+    let top = top.map(|s| {
+        (0..s.len())
+            .map(|i| {
+                let v = s.get(i).map(any_json).unwrap_or(Value::Null);
+                dim_cell(&query.dimensions[0], src_types[0], v, tz).value
+            })
+            .collect()
+    });
+    Ok(Output { rows, total_rows: total, top })
+}

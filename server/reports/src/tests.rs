@@ -1,0 +1,115 @@
+use super::*;
+use serde_json::json;
+
+fn orders() -> FormCache {
+    let cols = vec![
+        ("_id".to_owned(), ColType::Int),
+        ("priority".to_owned(), ColType::Text),
+        ("fee".to_owned(), ColType::Float),
+        ("reported_on".to_owned(), ColType::Date),
+        ("device".to_owned(), ColType::Int),
+    ];
+    // 2026-01-10 is day 20463; 2026-02-10 is day 20494.
+    let rows = vec![
+        vec![Cell::Int(1), Cell::Text("high".into()), Cell::Float(10.0), Cell::Int(20463), Cell::Int(100)],
+        vec![Cell::Int(2), Cell::Text("low".into()), Cell::Float(20.0), Cell::Int(20463), Cell::Int(101)],
+        vec![Cell::Int(3), Cell::Text("high".into()), Cell::Null, Cell::Int(20494), Cell::Null],
+    ];
+    FormCache::build(cols, chrono_tz::Asia::Shanghai, rows).unwrap()
+}
+
+fn devices() -> FormCache {
+    let cols = vec![("_id".to_owned(), ColType::Int), ("model".to_owned(), ColType::Text)];
+    let rows = vec![
+        vec![Cell::Int(100), Cell::Text("CT-1".into())],
+        vec![Cell::Int(101), Cell::Text("MR-2".into())],
+    ];
+    FormCache::build(cols, chrono_tz::Asia::Shanghai, rows).unwrap()
+}
+
+fn query(dims: Vec<Dim>, measures: Vec<Measure>) -> Query {
+    Query { filter: None, dimensions: dims, measures, sort: vec![], limit: None, others: false }
+}
+
+fn measure(agg: Agg, field: Option<&str>) -> Measure {
+    Measure { agg, value: field.map(|f| Value_::Column(f.into())), filter: None, q: None, ratio: None }
+}
+
+fn source(allowed: Option<Vec<i64>>) -> Source {
+    Source { form: "crm/order".into(), allowed, joins: vec![] }
+}
+
+#[test]
+fn month_by_priority_with_writes_and_scope() {
+    let engine = Engine::new(chrono_tz::Asia::Shanghai);
+    let cache = engine.install("crm/order", orders());
+    let q = query(
+        vec![
+            Dim { column: "reported_on".into(), bucket: Some(Bucket::Time(TimeBucket::Month)) },
+            Dim { column: "priority".into(), bucket: None },
+        ],
+        vec![measure(Agg::Count, None), measure(Agg::Sum, Some("fee"))],
+    );
+    let out = engine.run(&source(None), &q).unwrap();
+    let got: Vec<_> = out.rows.iter().map(|r| (r.dims[0].value.clone(), r.dims[1].value.clone(), r.measures.clone())).collect();
+    assert_eq!(
+        got,
+        vec![
+            (json!("2026-01"), json!("high"), vec![json!(1), json!(10.0)]),
+            (json!("2026-01"), json!("low"), vec![json!(1), json!(20.0)]),
+            (json!("2026-02"), json!("high"), vec![json!(1), Value::Null]),
+        ]
+    );
+    assert_eq!(out.rows[0].dims[0].range, Some((json!("2026-01-01"), json!("2026-02-01"))));
+
+    // A write is seen by the next run; so is a delete.
+    cache.lock().unwrap().upsert(vec![Cell::Int(3), Cell::Text("low".into()), Cell::Float(5.0), Cell::Int(20463), Cell::Null]).unwrap();
+    cache.lock().unwrap().remove(2);
+    let out = engine.run(&source(None), &q).unwrap();
+    let got: Vec<_> = out.rows.iter().map(|r| (r.dims[1].value.clone(), r.rows)).collect();
+    assert_eq!(got, vec![(json!("high"), 1), (json!("low"), 1)]);
+
+    // Only the allowed rows are aggregated.
+    let out = engine.run(&source(Some(vec![1])), &q).unwrap();
+    assert_eq!(out.total_rows, 1);
+}
+
+#[test]
+fn joins_top_n_and_others() {
+    let engine = Engine::new(chrono_tz::Asia::Shanghai);
+    engine.install("crm/order", orders());
+    engine.install("crm/device", devices());
+    let mut src = source(None);
+    src.joins.push(Join { via: "device".into(), form: "crm/device".into(), allowed: Some(vec![100]), columns: vec!["model".into()] });
+    let q = query(vec![Dim { column: "device.model".into(), bucket: None }], vec![measure(Agg::Count, None)]);
+    let out = engine.run(&src, &q).unwrap();
+    let got: Vec<_> = out.rows.iter().map(|r| (r.dims[0].value.clone(), r.rows)).collect();
+    // Device 101 is outside the caller's rows: its order joins as no model.
+    assert_eq!(got, vec![(json!("CT-1"), 1), (Value::Null, 2)]);
+
+    let mut q = query(vec![Dim { column: "priority".into(), bucket: None }], vec![measure(Agg::Avg, Some("fee"))]);
+    q.limit = Some(1);
+    q.others = true;
+    let out = engine.run(&source(None), &q).unwrap();
+    let got: Vec<_> = out.rows.iter().map(|r| (r.dims[0].value.clone(), r.others, r.rows, r.measures[0].clone())).collect();
+    assert_eq!(got, vec![(json!("high"), false, 2, json!(10.0)), (Value::Null, true, 1, json!(20.0))]);
+    assert_eq!(out.top, Some(vec![json!("high")]));
+}
+
+#[test]
+fn filters_and_errors_name_the_place() {
+    let engine = Engine::new(chrono_tz::Asia::Shanghai);
+    engine.install("crm/order", orders());
+    let mut q = query(vec![], vec![measure(Agg::Count, None)]);
+    q.filter = Some(json!({"and": [{">=": [{"var": "reported_on"}, "2026-02-01"]}, {"!=": [{"var": "priority"}, "low"]}]}));
+    assert_eq!(engine.run(&source(None), &q).unwrap().rows[0].rows, 1);
+    q.filter = Some(json!({"!=": [{"var": "fee"}, 10]}));
+    // A missing fee passes "!=".
+    assert_eq!(engine.run(&source(None), &q).unwrap().rows[0].rows, 2);
+    q.filter = Some(json!({"<": [{"var": "reported_on"}, 5]}));
+    let err = engine.run(&source(None), &q).unwrap_err().to_string();
+    assert!(err.contains("/filter/<") && err.contains("date"), "{err}");
+    let q = query(vec![], vec![measure(Agg::Sum, Some("priority"))]);
+    let err = engine.run(&source(None), &q).unwrap_err().to_string();
+    assert!(err.contains("/measures/0/field"), "{err}");
+}
