@@ -3,8 +3,9 @@
 
 Usage:  python3 seed-apps/check_package.py [PACKAGE_DIR ...]
 With no argument, checks every directory next to this script that holds an app.json.
-Exits 1 if any error is found. This mirrors the rules in docs/app-package.md and
-docs/field-types.md; the server's importer is the authority, this is a fast pre-check.
+Exits 1 if any error is found. This mirrors the rules in docs/app-package.md,
+docs/field-types.md and docs/reports.md; the server's importer is the authority, this is a
+fast pre-check.
 """
 import json
 import os
@@ -695,6 +696,521 @@ def check_flows(pkg, forms, rep):
     return n
 
 
+TIME_BUCKETS = {"day", "week", "month", "quarter", "year"}
+FIELD_AGGS = {"count_values", "count_distinct", "sum", "avg", "min", "max", "median", "percentile"}
+NUMERIC_AGGS = {"sum", "avg", "median", "percentile"}
+AGGS = FIELD_AGGS | {"count", "share", "ratio"}
+DURATION_UNITS = {"minutes", "hours", "days"}
+CHART_KINDS = {"table", "pivot", "bar", "line", "area", "pie", "funnel", "number", "heatmap"}
+DASHBOARD_FILTER_TYPES = {"date_range"}
+NUMERIC_TYPES = {"number", "integer", "money"}
+TIME_TYPES = {"date", "datetime"}
+UNREPORTABLE = {"sub_table", "attachment", "signature"}
+# system fields of every form (docs/api.md, "Names"), root scope only
+SYSTEM_FIELDS = {"_id": "integer", "_form_version": "integer", "_row_version": "integer",
+                 "_created_at": "datetime", "_updated_at": "datetime",
+                 "_created_by": "member", "_updated_by": "member", "_owner": "member"}
+# docs/reports.md: the report filter subset (the list API's, without starts_with/some/none)
+LOGIC_OPS = {"and", "or", "!", "==", "!=", "<", "<=", ">", ">=", "in"}
+GRID_COLUMNS = 12
+
+
+def field_type(prop):
+    """The type a report sees: the x-type, a computed field's JSON type, or None."""
+    xt = prop.get("x-type")
+    if xt == "computed":
+        return {"number": "number", "integer": "integer", "string": "text", "boolean": "boolean"}.get(prop.get("type"))
+    return xt
+
+
+def resolve_path(props_of, form, path):
+    """Follow a report field path: `status`, `region.province` (object child),
+    `device.product.model` (through reference fields via x-ref). Returns (type, joined, error)."""
+    if not isinstance(path, str) or not path:
+        return None, False, f"field path {path!r} must be a non-empty string"
+    if path in SYSTEM_FIELDS:
+        return SYSTEM_FIELDS[path], False, None
+    segs = path.split(".")
+    cur, joined = form, False
+    for i, seg in enumerate(segs):
+        props = props_of.get(cur, {})
+        prop = props.get(seg)
+        if not isinstance(prop, dict):
+            return None, joined, f"{path!r}: form {cur!r} has no field {seg!r}"
+        rest = segs[i + 1:]
+        if not rest:
+            xt = field_type(prop)
+            if xt in UNREPORTABLE:
+                return None, joined, f"{path!r}: a {xt} field cannot be reported on"
+            return xt, joined, None
+        xt = prop.get("x-type")
+        if xt == "reference":
+            cur, joined = (prop.get("x-ref") or {}).get("form"), True
+        elif xt == "region" or prop.get("type") == "object":
+            child = (prop.get("properties") or {}).get(rest[0])
+            if len(rest) != 1 or not isinstance(child, dict):
+                return None, joined, f"{path!r}: {seg!r} has no child {'.'.join(rest)!r}"
+            return "text", joined, None
+        else:
+            return None, joined, f"{path!r}: {seg!r} is a {xt} field, not a reference or object"
+    return None, joined, f"{path!r}: empty path"
+
+
+def literal_ok(xt, v):
+    if xt in NUMERIC_TYPES or xt in ("reference",):
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+    if xt == "boolean":
+        return isinstance(v, bool)
+    return isinstance(v, str)
+
+
+def check_logic(where, node, form, props_of, rep, fields_out):
+    """A report filter or measure `where`: the JSON Logic subset of docs/reports.md, every
+    comparison one {var} and literal(s) of the field's type."""
+    if not isinstance(node, dict) or len(node) != 1:
+        rep.err(where, f"filter node {json.dumps(node, ensure_ascii=False)} must be an object with one operator")
+        return
+    op, args = next(iter(node.items()))
+    if op not in LOGIC_OPS:
+        rep.err(where, f"operator {op!r} is not in the report filter subset "
+                       "(and, or, !, ==, !=, <, <=, >, >=, between, in with a list, == null)")
+        return
+    if op in ("and", "or"):
+        if not isinstance(args, list):
+            rep.err(where, f"{op} needs a list")
+            return
+        for a in args:
+            check_logic(where, a, form, props_of, rep, fields_out)
+        return
+    if op == "!":
+        inner = args[0] if isinstance(args, list) and len(args) == 1 else args
+        check_logic(where, inner, form, props_of, rep, fields_out)
+        return
+    if not isinstance(args, list):
+        rep.err(where, f"{op} needs a list of arguments")
+        return
+    vars_ = [a for a in args if isinstance(a, dict) and set(a) == {"var"}]
+    lits = [a for a in args if not (isinstance(a, dict) and set(a) == {"var"})]
+    if len(vars_) != 1:
+        rep.err(where, f"{op}: each comparison needs exactly one {{\"var\": field}} and literals")
+        return
+    name = vars_[0]["var"]
+    name = name[0] if isinstance(name, list) and name else name
+    xt, joined, e = resolve_path(props_of, form, name)
+    if e:
+        rep.err(where, f"{op}: {e}")
+        return
+    fields_out.add(name)
+    if joined:
+        rep.warn(where, f"{op}: {name!r} is a joined field; the list API filter (and so drill) only has "
+                        "root fields and object children")
+    if any(isinstance(a, (dict, list)) for a in lits) and op != "in":
+        rep.err(where, f"{op}: the other side must be a literal")
+        return
+    if op == "in":
+        if len(args) != 2 or args[0] is not vars_[0] or not isinstance(args[1], list):
+            rep.err(where, "in: only the form [{var}, [values…]] is supported in reports")
+            return
+        lits = args[1]
+    elif op in ("==", "!="):
+        if len(args) != 2:
+            rep.err(where, f"{op} needs two arguments")
+            return
+        if lits == [None]:
+            if op == "!=":
+                rep.warn(where, "!= null is not listed in docs/reports.md; write {\"!\": {\"==\": [{\"var\": …}, null]}}")
+            return
+    else:
+        if len(args) == 3 and op in ("<", "<=") and args[1] is vars_[0]:
+            pass
+        elif len(args) != 2:
+            rep.err(where, f"{op} needs two arguments (or three, field in the middle, for between)")
+            return
+        if xt == "boolean":
+            rep.err(where, f"{op}: {name!r} is boolean; order comparisons are for text and numbers")
+    for v in lits:
+        if not literal_ok(xt, v):
+            rep.err(where, f"{op}: literal {v!r} does not fit {name!r} ({xt})")
+
+
+def role_reads(role, form, field=None):
+    """Whether a role's permissions let it read a form (and a field of it)."""
+    perms = (role or {}).get("permissions") or {}
+    rule = perms.get(form, perms.get("*"))
+    if not isinstance(rule, dict) or "read" not in rule.get("actions", []):
+        return False
+    if field is None or field.startswith("_"):
+        return True
+    read = rule.get("read", [])
+    return ("*" in read or field in read) and field not in rule.get("deny_read", [])
+
+
+def role_reads_path(role, props_of, form, path):
+    """The first field (or joined form) on a report path the role may not read, or None."""
+    for seg in path.split("."):
+        if not role_reads(role, form):
+            return f"the form {form}"
+        if not role_reads(role, form, seg):
+            return f"{form}.{seg}"
+        prop = props_of.get(form, {}).get(seg) or {}
+        if prop.get("x-type") != "reference":
+            return None
+        form = (prop.get("x-ref") or {}).get("form")
+    return None
+
+
+def check_reports(pkg, forms, rep):
+    """reports/<key>.json: the definition of docs/reports.md (the server re-checks it).
+    Returns {key: {form, used}} for the dashboards (used: the fields a caller must be allowed
+    to read, those of dimensions and filter)."""
+    rdir = os.path.join(pkg, "reports")
+    reports = {}
+    if not os.path.isdir(rdir):
+        return reports
+    props_of = {k: (f.get("schema") or {}).get("properties", {}) for k, f in forms.items()}
+    for name in sorted(os.listdir(rdir)):
+        path = os.path.join(rdir, name)
+        if not name.endswith(".json"):
+            rep.err(path, "unexpected file in reports/")
+            continue
+        key = name[:-5]
+        if not KEY_RE.match(key):
+            rep.err(path, f"file name (the report key) must match {KEY_RE.pattern}")
+        r = load(path, rep)
+        if r is None:
+            continue
+        if not isinstance(r, dict):
+            rep.err(path, "a report must be a JSON object")
+            continue
+        reports[key] = {"form": r.get("form"), "used": set()}
+        if "key" in r:
+            rep.err(path, "no \"key\" member: the key is the file name")
+        extra = set(r) - {"key", "label", "form", "filter", "dimensions", "measures", "sort",
+                          "limit", "others", "chart"}
+        if extra:
+            rep.err(path, f"unknown keys {sorted(extra)}")
+        for req in ("label", "form", "dimensions", "measures"):
+            if req not in r:
+                rep.err(path, f"missing {req!r}")
+        check_label(f"{path} label", r.get("label"), rep)
+        if not isinstance(r.get("measures", []), list) or not r.get("measures"):
+            rep.err(path, "measures must be a non-empty list")
+        form = r.get("form")
+        if form not in forms:
+            rep.err(path, f"form {form!r} is not in the package")
+            continue
+        used = reports[key]["used"]  # read by dimensions and filter: a 403 for callers who may not
+        if "filter" in r:
+            check_logic(f"{path} filter", r["filter"], form, props_of, rep, used)
+
+        dim_keys = []
+        dims = r.get("dimensions", [])
+        if not isinstance(dims, list):
+            rep.err(path, "dimensions must be a list")
+            dims = []
+        for i, d in enumerate(dims):
+            w = f"{path} dimensions[{i}]"
+            if not isinstance(d, dict):
+                rep.err(w, "must be an object")
+                continue
+            extra = set(d) - {"field", "bucket", "key", "label"}
+            if extra:
+                rep.err(w, f"unknown keys {sorted(extra)}")
+            xt, _, e = resolve_path(props_of, form, d.get("field"))
+            if e:
+                rep.err(w, e)
+            else:
+                used.add(d["field"])
+            b = d.get("bucket")
+            if b is None:
+                pass
+            elif isinstance(b, str):
+                if b not in TIME_BUCKETS:
+                    rep.err(w, f"bucket {b!r} is not one of {sorted(TIME_BUCKETS)} or {{width: w}}")
+                elif xt is not None and xt not in TIME_TYPES:
+                    rep.err(w, f"time bucket {b!r} on {d.get('field')!r}, a {xt} field (date/datetime only)")
+            elif isinstance(b, dict) and set(b) == {"width"}:
+                wd = b["width"]
+                if not isinstance(wd, (int, float)) or isinstance(wd, bool) or wd <= 0:
+                    rep.err(w, "bucket width must be a positive number")
+                if xt is not None and xt not in NUMERIC_TYPES:
+                    rep.err(w, f"width bucket on {d.get('field')!r}, a {xt} field (numbers only)")
+            else:
+                rep.err(w, f"bucket {b!r} must be a time unit or {{\"width\": w}}")
+            if "key" in d and not KEY_RE.match(str(d["key"])):
+                rep.err(w, f"key {d['key']!r} does not match {KEY_RE.pattern}")
+            if "label" in d:
+                check_label(f"{w} label", d["label"], rep)
+            key = d.get("key", d.get("field"))
+            if "key" not in d and isinstance(b, str) and [x.get("field") for x in dims
+                                                           if isinstance(x, dict)].count(d.get("field")) > 1:
+                key = f"{d.get('field')}:{b}"  # the same field twice: reported_at:month
+            dim_keys.append(key)
+        for k in sorted({k for k in dim_keys if dim_keys.count(k) > 1}):
+            rep.err(path, f"dimension key {k!r} is used twice; give one a \"key\"")
+
+        meas = r.get("measures", [])
+        if not isinstance(meas, list):
+            meas = []
+        m_keys = [m.get("key") for m in meas if isinstance(m, dict)]
+        for k in sorted({k for k in m_keys if m_keys.count(k) > 1}, key=str):
+            rep.err(path, f"measure key {k!r} is used twice")
+        for k in sorted(set(m_keys) & set(dim_keys), key=str):
+            rep.err(path, f"{k!r} is both a dimension and a measure key")
+        for i, m in enumerate(meas):
+            w = f"{path} measures[{i}]"
+            if not isinstance(m, dict):
+                rep.err(w, "must be an object")
+                continue
+            w = f"{path} measures/{m.get('key')}"
+            extra = set(m) - {"key", "agg", "field", "duration", "where", "q", "of", "label"}
+            if extra:
+                rep.err(w, f"unknown keys {sorted(extra)}")
+            if not KEY_RE.match(str(m.get("key", ""))):
+                rep.err(w, f"key must match {KEY_RE.pattern}")
+            if "label" in m:
+                check_label(f"{w} label", m["label"], rep)
+            agg = m.get("agg")
+            if agg not in AGGS:
+                rep.err(w, f"agg {agg!r} is not one of {sorted(AGGS)}")
+                continue
+            if "where" in m:
+                if agg == "ratio":
+                    rep.err(w, "a ratio has no where (restrict its two measures instead)")
+                else:
+                    check_logic(f"{w} where", m["where"], form, props_of, rep, set())
+            if "q" in m and agg != "percentile":
+                rep.err(w, "q is only for percentile")
+            if "of" in m and agg != "ratio":
+                rep.err(w, "of is only for ratio")
+            if agg in FIELD_AGGS:
+                if ("field" in m) == ("duration" in m):
+                    rep.err(w, f"{agg} needs exactly one of field or duration")
+                elif "field" in m:
+                    xt, _, e = resolve_path(props_of, form, m["field"])
+                    if e:
+                        rep.err(w, e)
+                    elif agg in NUMERIC_AGGS and xt not in NUMERIC_TYPES:
+                        rep.err(w, f"{agg} over {m['field']!r}, a {xt} field (numbers only)")
+                    elif agg in ("min", "max") and xt not in NUMERIC_TYPES | TIME_TYPES:
+                        rep.err(w, f"{agg} over {m['field']!r}, a {xt} field (numbers, dates)")
+                else:
+                    du = m["duration"]
+                    if not isinstance(du, dict) or set(du) != {"from", "to", "unit"}:
+                        rep.err(w, "duration must be {from, to, unit}")
+                    else:
+                        ts = []
+                        for end in ("from", "to"):
+                            xt, _, e = resolve_path(props_of, form, du[end])
+                            if e:
+                                rep.err(w, f"duration {end}: {e}")
+                            elif xt not in TIME_TYPES:
+                                rep.err(w, f"duration {end} {du[end]!r} is a {xt} field (date/datetime only)")
+                            ts.append(xt)
+                        if len(set(ts)) > 1:
+                            rep.err(w, f"duration between a {ts[0]} and a {ts[1]}: both must be dates or both date-times")
+                        if du["unit"] not in DURATION_UNITS:
+                            rep.err(w, f"duration unit {du['unit']!r} is not one of {sorted(DURATION_UNITS)}")
+                if agg == "percentile":
+                    q = m.get("q")
+                    if not isinstance(q, (int, float)) or isinstance(q, bool) or not 0 <= q <= 1:
+                        rep.err(w, f"percentile needs q in [0, 1], has {q!r}")
+            else:
+                for k in ("field", "duration"):
+                    if k in m:
+                        rep.err(w, f"{agg} takes no {k}")
+                if agg == "share" and "where" not in m:
+                    rep.err(w, "share needs where (the rows it counts)")
+                if agg == "ratio":
+                    of = m.get("of")
+                    if not isinstance(of, list) or len(of) != 2:
+                        rep.err(w, "ratio needs of: [numerator, denominator]")
+                    else:
+                        plain = [x.get("key") for x in meas if isinstance(x, dict) and x.get("agg") != "ratio"]
+                        for o in of:
+                            if o == m.get("key") or o not in plain:
+                                rep.err(w, f"ratio of {o!r}: not another (non-ratio) measure of this report")
+
+        sort = r.get("sort", [])
+        if not isinstance(sort, list):
+            rep.err(path, "sort must be a list")
+            sort = []
+        for i, s in enumerate(sort):
+            w = f"{path} sort[{i}]"
+            if not isinstance(s, dict) or set(s) - {"by", "desc"}:
+                rep.err(w, "must be {by, desc?}")
+                continue
+            if s.get("by") not in set(m_keys) | set(dim_keys) | {"_rows"}:
+                rep.err(w, f"by {s.get('by')!r} names no measure or dimension key (or _rows)")
+            if "desc" in s and not isinstance(s["desc"], bool):
+                rep.err(w, "desc must be true/false")
+        if "limit" in r:
+            lim = r["limit"]
+            if not isinstance(lim, int) or isinstance(lim, bool) or not 1 <= lim <= 1000:
+                rep.err(path, "limit must be an integer from 1 to 1000")
+            if not dims:
+                rep.err(path, "limit keeps values of the first dimension; the report has none")
+        if "others" in r:
+            if not isinstance(r["others"], bool):
+                rep.err(path, "others must be true/false")
+            elif r["others"] and "limit" not in r:
+                rep.warn(path, "others without limit has nothing to gather")
+        chart = r.get("chart")
+        if chart is not None:
+            if not isinstance(chart, dict) or chart.get("kind") not in CHART_KINDS:
+                rep.err(path, f"chart.kind must be one of {sorted(CHART_KINDS)}")
+            else:
+                extra = set(chart) - {"kind", "stacked", "horizontal"}
+                if extra:
+                    rep.err(path, f"chart: unknown keys {sorted(extra)}")
+                for k in ("stacked", "horizontal"):
+                    if k in chart:
+                        if not isinstance(chart[k], bool):
+                            rep.err(path, f"chart.{k} must be true/false")
+                        elif chart["kind"] not in ("bar", "area"):
+                            rep.warn(path, f"chart.{k} only applies to bar and area")
+                if chart["kind"] == "number" and dims:
+                    rep.warn(path, "a number chart shows one value; this report has dimensions")
+    return reports
+
+
+def check_dashboards(pkg, forms, reports, rep):
+    """dashboards/<key>.json: roles, shared filters, widgets naming reports of the package,
+    widget filters on date/datetime fields of the report's form; warns when a role the
+    dashboard is for could not run a widget."""
+    ddir = os.path.join(pkg, "dashboards")
+    if not os.path.isdir(ddir):
+        return 0
+    props_of = {k: (f.get("schema") or {}).get("properties", {}) for k, f in forms.items()}
+    roles = {}
+    rdir = os.path.join(pkg, "roles")
+    if os.path.isdir(rdir):
+        for n in sorted(os.listdir(rdir)):
+            if n.endswith(".json"):
+                with open(os.path.join(rdir, n), encoding="utf-8") as fh:
+                    try:
+                        roles[n[:-5]] = json.load(fh)
+                    except ValueError:
+                        roles[n[:-5]] = None  # reported by check_roles
+    n = 0
+    for name in sorted(os.listdir(ddir)):
+        path = os.path.join(ddir, name)
+        if not name.endswith(".json"):
+            rep.err(path, "unexpected file in dashboards/")
+            continue
+        if not KEY_RE.match(name[:-5]):
+            rep.err(path, f"file name (the dashboard key) must match {KEY_RE.pattern}")
+        d = load(path, rep)
+        if d is None:
+            continue
+        if not isinstance(d, dict):
+            rep.err(path, "a dashboard must be a JSON object")
+            continue
+        n += 1
+        if "key" in d:
+            rep.err(path, "no \"key\" member: the key is the file name")
+        extra = set(d) - {"key", "label", "roles", "filters", "widgets"}
+        if extra:
+            rep.err(path, f"unknown keys {sorted(extra)}")
+        check_label(f"{path} label", d.get("label"), rep)
+        droles = d.get("roles", [])
+        if not isinstance(droles, list):
+            rep.err(path, "roles must be a list of role keys")
+            droles = []
+        for ro in droles:
+            if ro not in roles:
+                rep.err(path, f"role {ro!r} is not in roles/")
+        filters = d.get("filters", [])
+        if not isinstance(filters, list):
+            rep.err(path, "filters must be a list")
+            filters = []
+        fkeys = {}
+        for i, f in enumerate(filters):
+            w = f"{path} filters[{i}]"
+            if not isinstance(f, dict):
+                rep.err(w, "must be an object")
+                continue
+            if set(f) - {"key", "type", "label"}:
+                rep.err(w, f"unknown keys {sorted(set(f) - {'key', 'type', 'label'})}")
+            if not KEY_RE.match(str(f.get("key", ""))):
+                rep.err(w, f"key must match {KEY_RE.pattern}")
+            elif f["key"] in fkeys:
+                rep.err(w, f"filter key {f['key']!r} is used twice")
+            if f.get("type") not in DASHBOARD_FILTER_TYPES:
+                rep.err(w, f"type {f.get('type')!r} is not one of {sorted(DASHBOARD_FILTER_TYPES)}")
+            check_label(f"{w} label", f.get("label"), rep)
+            fkeys.setdefault(f.get("key"), f.get("type"))
+        widgets = d.get("widgets", [])
+        if not isinstance(widgets, list) or not widgets:
+            rep.err(path, "widgets must be a non-empty list")
+            widgets = []
+        cells = {}
+        for i, wd in enumerate(widgets):
+            w = f"{path} widgets[{i}]"
+            if not isinstance(wd, dict):
+                rep.err(w, "must be an object")
+                continue
+            extra = set(wd) - {"report", "x", "y", "w", "h", "filters"}
+            if extra:
+                rep.err(w, f"unknown keys {sorted(extra)}")
+            rk = wd.get("report")
+            r = reports.get(rk)
+            if r is None:
+                rep.err(w, f"report {rk!r} is not in reports/")
+            w = f"{path} widgets[{i}] ({rk})"
+            geo = [wd.get(k) for k in ("x", "y", "w", "h")]
+            if not all(isinstance(v, int) and not isinstance(v, bool) for v in geo) \
+                    or geo[0] < 0 or geo[1] < 0 or geo[2] < 1 or geo[3] < 1:
+                rep.err(w, "x, y (>= 0) and w, h (>= 1) must be integers")
+            elif geo[0] + geo[2] > GRID_COLUMNS:
+                rep.err(w, f"x + w = {geo[0] + geo[2]} is wider than the {GRID_COLUMNS}-column grid")
+            else:
+                for cx in range(geo[0], geo[0] + geo[2]):
+                    for cy in range(geo[1], geo[1] + geo[3]):
+                        if (cx, cy) in cells:
+                            rep.warn(w, f"overlaps widget {cells[(cx, cy)]} at ({cx}, {cy})")
+                            break
+                        cells[(cx, cy)] = i
+                    else:
+                        continue
+                    break
+            wf = wd.get("filters", {})
+            if not isinstance(wf, dict):
+                rep.err(w, "filters must map shared filter keys to fields")
+                wf = {}
+            form = r.get("form") if isinstance(r, dict) else None
+            for fk, field in wf.items():
+                if fk not in fkeys:
+                    rep.err(w, f"filters: {fk!r} is not a shared filter of the dashboard")
+                    continue
+                if form not in forms:
+                    continue
+                xt, joined, e = resolve_path(props_of, form, field)
+                if e:
+                    rep.err(w, f"filters/{fk}: {e}")
+                elif joined:
+                    rep.warn(w, f"filters/{fk}: {field!r} is a joined field; drill filters cannot carry it")
+                elif fkeys[fk] == "date_range" and xt not in TIME_TYPES:
+                    rep.err(w, f"filters/{fk}: {field!r} is a {xt} field; a date_range needs a date or datetime")
+            for fk in fkeys:
+                if fk not in wf:
+                    rep.warn(w, f"does not map the shared filter {fk!r}; it will ignore it")
+            if form not in forms:
+                continue
+            used = r["used"] | {f for f in wf.values() if isinstance(f, str)}
+            for ro in droles:
+                role = roles.get(ro)
+                if role is None:
+                    continue
+                if not role_reads(role, form):
+                    rep.warn(w, f"role {ro!r} cannot read form {form!r}; the widget stays empty for it")
+                    continue
+                denied = sorted({x for x in (role_reads_path(role, props_of, form, f) for f in used) if x})
+                if denied:
+                    rep.warn(w, f"role {ro!r} may not read {denied}; the run is refused for it")
+    return n
+
+
 def main(argv):
     here = os.path.dirname(os.path.abspath(__file__))
     pkgs = argv[1:] or sorted(
@@ -708,8 +1224,11 @@ def main(argv):
         forms, order = check_package(pkg.rstrip("/"), rep)
         roles = check_roles(pkg.rstrip("/"), forms, rep)
         flows = check_flows(pkg.rstrip("/"), forms, rep)
+        reports = check_reports(pkg.rstrip("/"), forms, rep)
+        dashboards = check_dashboards(pkg.rstrip("/"), forms, reports, rep)
         counts = ", ".join(f"{k}({len(f.get('schema', {}).get('properties', {}))})" for k, f in forms.items())
-        print(f"{pkg}: {len(forms)} forms: {counts}; {roles} roles; {flows} flows")
+        print(f"{pkg}: {len(forms)} forms: {counts}; {roles} roles; {flows} flows; "
+              f"{len(reports)} reports; {dashboards} dashboards")
         print(f"  creation order: {' '.join(order)}")
     for w in rep.warnings:
         print("warning:", w)

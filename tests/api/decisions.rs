@@ -32,6 +32,7 @@ async fn the_crm_decision_table_matches_casbin_the_golden_file_and_the_domain_ru
         &services.forms,
         &services.auth,
         &services.flows,
+        &services.reports,
         &crate::crm::crm_dir(),
         &system,
     )

@@ -23,6 +23,7 @@ async fn import_export_roundtrip(store: Store) {
         &services.forms,
         &services.auth,
         &services.flows,
+        &services.reports,
         &crm_dir(),
         &actor,
     )
@@ -35,6 +36,7 @@ async fn import_export_roundtrip(store: Store) {
         &services.forms,
         &services.auth,
         &services.flows,
+        &services.reports,
         &crm_dir(),
         &actor,
     )
@@ -49,6 +51,7 @@ async fn import_export_roundtrip(store: Store) {
         &services.forms,
         &services.auth,
         &services.flows,
+        &services.reports,
         "crm",
         &out,
     )

@@ -247,6 +247,7 @@ pub async fn run() -> anyhow::Result<()> {
                 &services.forms,
                 &services.auth,
                 &services.flows,
+                &services.reports,
                 &dir,
                 &cli_caller(),
             )
@@ -254,8 +255,14 @@ pub async fn run() -> anyhow::Result<()> {
             services.finish().await;
             let report = report?;
             println!(
-                "imported app {}: {} forms, {} newly published, {} roles, {} flows",
-                report.app, report.forms, report.published, report.roles, report.flows
+                "imported app {}: {} forms, {} newly published, {} roles, {} flows, {} reports, {} dashboards",
+                report.app,
+                report.forms,
+                report.published,
+                report.roles,
+                report.flows,
+                report.reports,
+                report.dashboards
             );
             Ok(())
         }
@@ -267,6 +274,7 @@ pub async fn run() -> anyhow::Result<()> {
                 &services.forms,
                 &services.auth,
                 &services.flows,
+                &services.reports,
                 &app,
                 &dir,
             )

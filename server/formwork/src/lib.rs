@@ -12,6 +12,7 @@ pub mod error;
 pub mod flows;
 pub mod keys;
 pub mod query;
+pub mod reports;
 pub mod schema;
 pub mod service;
 pub mod startup;

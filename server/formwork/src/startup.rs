@@ -23,6 +23,7 @@ pub struct Services {
     pub files: FileService,
     pub auth: AuthService,
     pub flows: crate::flows::FlowService,
+    pub reports: crate::reports::ReportService,
     writer_task: JoinHandle<()>,
     /// Background tasks holding writer handles; stopped before the writer drains.
     maintenance: Vec<JoinHandle<()>>,
@@ -51,6 +52,12 @@ impl Services {
             settings.smtp.clone(),
         );
         let flows = crate::flows::FlowService::new(engine);
+        let reports = crate::reports::ReportService::new(
+            db.clone(),
+            writer.clone(),
+            forms.clone(),
+            auth.clone(),
+        );
         let files = FileService::new(
             db.clone(),
             writer,
@@ -64,6 +71,7 @@ impl Services {
             files,
             auth,
             flows,
+            reports,
             writer_task,
             maintenance: Vec::new(),
         })
@@ -77,6 +85,7 @@ impl Services {
             files,
             auth,
             flows,
+            reports,
             writer_task,
             maintenance,
             ..
@@ -90,6 +99,7 @@ impl Services {
         drop(files);
         drop(auth);
         drop(flows);
+        drop(reports);
         let _ = writer_task.await;
     }
 }
@@ -150,6 +160,7 @@ impl Application {
             files: services.files.clone(),
             auth: services.auth.clone(),
             flows: services.flows.clone(),
+            reports: services.reports.clone(),
             auth_settings: settings.auth.clone(),
             import_limit: settings.server.import_limit,
             testing_clock: settings.testing.clock,

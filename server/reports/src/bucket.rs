@@ -53,7 +53,11 @@ fn epoch() -> NaiveDate {
 pub fn local_date(ty: ColType, v: i64, tz: Tz) -> Option<NaiveDate> {
     match ty {
         ColType::Date => epoch().checked_add_signed(Duration::try_days(v)?),
-        ColType::Datetime => Some(DateTime::<Utc>::from_timestamp_millis(v)?.with_timezone(&tz).date_naive()),
+        ColType::Datetime => Some(
+            DateTime::<Utc>::from_timestamp_millis(v)?
+                .with_timezone(&tz)
+                .date_naive(),
+        ),
         _ => None,
     }
 }
@@ -81,7 +85,9 @@ pub fn date_key(d: NaiveDate, b: TimeBucket) -> i64 {
 
 /// The first day of a bucket and the first day after it.
 pub fn range(key: i64, b: TimeBucket) -> Option<(NaiveDate, NaiveDate)> {
-    let ymd = |y: i64, m0: i64| NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, u32::try_from(m0 + 1).ok()?, 1);
+    let ymd = |y: i64, m0: i64| {
+        NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, u32::try_from(m0 + 1).ok()?, 1)
+    };
     match b {
         TimeBucket::Day => {
             let d = epoch().checked_add_signed(Duration::try_days(key)?)?;
@@ -99,7 +105,10 @@ pub fn range(key: i64, b: TimeBucket) -> Option<(NaiveDate, NaiveDate)> {
         TimeBucket::Quarter => {
             let (y, q0) = (key.div_euclid(4), key.rem_euclid(4));
             let next = key + 1;
-            Some((ymd(y, q0 * 3)?, ymd(next.div_euclid(4), next.rem_euclid(4) * 3)?))
+            Some((
+                ymd(y, q0 * 3)?,
+                ymd(next.div_euclid(4), next.rem_euclid(4) * 3)?,
+            ))
         }
         TimeBucket::Year => Some((ymd(key, 0)?, ymd(key + 1, 0)?)),
     }
@@ -122,16 +131,20 @@ pub fn label(key: i64, b: TimeBucket) -> String {
     }
 }
 
-/// Local midnight of `d` in `tz`, as an RFC 3339 instant (the earliest one when the clock
-/// is turned back, the first existing one when it jumps).
+/// Local midnight of `d` in `tz`, as an RFC 3339 instant written with the zone's offset
+/// (the earliest one when the clock is turned back, the first existing one when it jumps).
+/// Records written in the app's zone compare with it as text, as the list API compares.
 pub fn local_midnight(d: NaiveDate, tz: Tz) -> String {
     let naive = d.and_hms_opt(0, 0, 0).expect("midnight");
     let t = tz
         .from_local_datetime(&naive)
         .earliest()
-        .or_else(|| tz.from_local_datetime(&(naive + Duration::hours(1))).earliest())
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_else(|| Utc.from_utc_datetime(&naive));
+        .or_else(|| {
+            tz.from_local_datetime(&(naive + Duration::hours(1)))
+                .earliest()
+        })
+        .map(|t| t.fixed_offset())
+        .unwrap_or_else(|| Utc.from_utc_datetime(&naive).fixed_offset());
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
@@ -147,23 +160,43 @@ mod tests {
             let (start, end) = range(k, b).unwrap();
             assert!(start <= d && d < end, "{b:?}");
             assert_eq!(date_key(start, b), k);
-            assert_eq!(date_key(end, b), k + if b == TimeBucket::Week { 7 } else { 1 });
+            assert_eq!(
+                date_key(end, b),
+                k + if b == TimeBucket::Week { 7 } else { 1 }
+            );
         }
-        assert_eq!(label(date_key(d, TimeBucket::Month), TimeBucket::Month), "2026-03");
-        assert_eq!(label(date_key(d, TimeBucket::Quarter), TimeBucket::Quarter), "2026-Q1");
-        assert_eq!(label(date_key(d, TimeBucket::Week), TimeBucket::Week), "2026-W10");
+        assert_eq!(
+            label(date_key(d, TimeBucket::Month), TimeBucket::Month),
+            "2026-03"
+        );
+        assert_eq!(
+            label(date_key(d, TimeBucket::Quarter), TimeBucket::Quarter),
+            "2026-Q1"
+        );
+        assert_eq!(
+            label(date_key(d, TimeBucket::Week), TimeBucket::Week),
+            "2026-W10"
+        );
         // 1 January 2027 is a Friday: its ISO week belongs to 2026.
         let nye = NaiveDate::from_ymd_opt(2027, 1, 1).unwrap();
-        assert_eq!(label(date_key(nye, TimeBucket::Week), TimeBucket::Week), "2026-W53");
+        assert_eq!(
+            label(date_key(nye, TimeBucket::Week), TimeBucket::Week),
+            "2026-W53"
+        );
     }
 
     #[test]
     fn a_late_evening_in_shanghai_is_the_next_day_in_utc() {
         let tz: Tz = "Asia/Shanghai".parse().unwrap();
         // 2026-03-31T17:30Z is 1 April 01:30 in Shanghai.
-        let ms = DateTime::parse_from_rfc3339("2026-03-31T17:30:00Z").unwrap().timestamp_millis();
+        let ms = DateTime::parse_from_rfc3339("2026-03-31T17:30:00Z")
+            .unwrap()
+            .timestamp_millis();
         let k = key(ColType::Datetime, ms, TimeBucket::Month, tz).unwrap();
         assert_eq!(label(k, TimeBucket::Month), "2026-04");
-        assert_eq!(local_midnight(NaiveDate::from_ymd_opt(2026, 4, 1).unwrap(), tz), "2026-03-31T16:00:00Z");
+        assert_eq!(
+            local_midnight(NaiveDate::from_ymd_opt(2026, 4, 1).unwrap(), tz),
+            "2026-04-01T00:00:00+08:00"
+        );
     }
 }

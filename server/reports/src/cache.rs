@@ -58,7 +58,12 @@ impl FormCache {
     }
 
     fn reindex(&mut self) -> Result<(), ReportError> {
-        let ids = self.base.column(ID).map_err(internal)?.i64().map_err(internal)?;
+        let ids = self
+            .base
+            .column(ID)
+            .map_err(internal)?
+            .i64()
+            .map_err(internal)?;
         self.index = ids
             .into_iter()
             .enumerate()
@@ -93,7 +98,9 @@ impl FormCache {
             return Err(ReportError::Internal("a row starts with its id".into()));
         };
         if row.len() != self.columns.len() {
-            return Err(ReportError::Internal("row width differs from the columns".into()));
+            return Err(ReportError::Internal(
+                "row width differs from the columns".into(),
+            ));
         }
         let id = *id;
         self.kill(id);
@@ -149,12 +156,21 @@ impl FormCache {
             }
             let key = (col.clone(), *b);
             if !self.buckets.contains_key(&key) {
-                let ty = self.column_type(col).ok_or_else(|| ReportError::Internal(format!("no column {col}")))?;
-                let source = self.base.column(col).map_err(internal)?.i64().map_err(internal)?.clone();
+                let ty = self
+                    .column_type(col)
+                    .ok_or_else(|| ReportError::Internal(format!("no column {col}")))?;
+                let source = self
+                    .base
+                    .column(col)
+                    .map_err(internal)?
+                    .i64()
+                    .map_err(internal)?
+                    .clone();
                 let keys = bucket_keys(&source, ty, *b, self.tz, &name);
                 self.buckets.insert(key.clone(), keys);
             }
-            base.with_column(self.buckets[&key].clone()).map_err(internal)?;
+            base.with_column(self.buckets[&key].clone())
+                .map_err(internal)?;
         }
         if self.dead > 0 {
             let mask = BooleanChunked::from_slice("alive".into(), &self.alive);
@@ -170,8 +186,15 @@ impl FormCache {
                 continue;
             }
             let ty = self.column_type(col).unwrap_or(ColType::Int);
-            let source = delta.column(col).map_err(internal)?.i64().map_err(internal)?.clone();
-            delta.with_column(bucket_keys(&source, ty, *b, self.tz, &name)).map_err(internal)?;
+            let source = delta
+                .column(col)
+                .map_err(internal)?
+                .i64()
+                .map_err(internal)?
+                .clone();
+            delta
+                .with_column(bucket_keys(&source, ty, *b, self.tz, &name))
+                .map_err(internal)?;
         }
         base.vstack_mut_owned(delta).map_err(internal)?;
         Ok(base)

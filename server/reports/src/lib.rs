@@ -11,7 +11,7 @@ mod run;
 
 pub use bucket::TimeBucket;
 pub use cache::FormCache;
-pub use run::{DimCell, Output, OutRow};
+pub use run::{DimCell, OutRow, Output};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -129,7 +129,11 @@ pub enum Agg {
 #[derive(Debug, Clone)]
 pub enum Value_ {
     Column(String),
-    Duration { from: String, to: String, unit: DurationUnit },
+    Duration {
+        from: String,
+        to: String,
+        unit: DurationUnit,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -191,7 +195,11 @@ impl Engine {
     }
 
     pub fn get(&self, key: &str) -> Option<Arc<Mutex<FormCache>>> {
-        self.caches.lock().unwrap_or_else(|e| e.into_inner()).get(key).cloned()
+        self.caches
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+            .cloned()
     }
 
     pub fn install(&self, key: &str, cache: FormCache) -> Arc<Mutex<FormCache>> {
@@ -205,11 +213,17 @@ impl Engine {
 
     /// Drop a form's cache (its definition changed); the next run rebuilds it.
     pub fn forget(&self, key: &str) {
-        self.caches.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+        self.caches
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
     }
 
     pub fn forget_all(&self) {
-        self.caches.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.caches
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 
     /// Run a query. Every form named by the source must have been installed.

@@ -57,7 +57,8 @@ pub fn literal(ty: ColType, v: &Value, tz: Tz, pointer: &str) -> Result<Expr, Re
         ColType::Text => lit(v.as_str().ok_or_else(bad)?.to_owned()),
         ColType::Bool => lit(v.as_bool().ok_or_else(bad)?),
         ColType::Date => {
-            let d = NaiveDate::parse_from_str(v.as_str().ok_or_else(bad)?, "%Y-%m-%d").map_err(|_| bad())?;
+            let d = NaiveDate::parse_from_str(v.as_str().ok_or_else(bad)?, "%Y-%m-%d")
+                .map_err(|_| bad())?;
             lit(day_number(d))
         }
         ColType::Datetime => lit(instant_ms(v.as_str().ok_or_else(bad)?, tz).ok_or_else(bad)?),
@@ -70,12 +71,18 @@ pub fn instant_ms(s: &str, tz: Tz) -> Option<i64> {
         return Some(t.timestamp_millis());
     }
     let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
-    DateTime::parse_from_rfc3339(&local_midnight(d, tz)).ok().map(|t| t.timestamp_millis())
+    DateTime::parse_from_rfc3339(&local_midnight(d, tz))
+        .ok()
+        .map(|t| t.timestamp_millis())
 }
 
 /// The polars predicate of a filter.
 pub fn predicate(logic: &Value, types: &Types, tz: Tz, pointer: &str) -> Result<Expr, ReportError> {
-    let Some((op, args)) = logic.as_object().filter(|o| o.len() == 1).and_then(|o| o.iter().next()) else {
+    let Some((op, args)) = logic
+        .as_object()
+        .filter(|o| o.len() == 1)
+        .and_then(|o| o.iter().next())
+    else {
         return Err(invalid(pointer, "a filter is an object with one operator"));
     };
     let p = format!("{pointer}/{op}");
@@ -85,7 +92,9 @@ pub fn predicate(logic: &Value, types: &Types, tz: Tz, pointer: &str) -> Result<
     };
     let column = |v: &Value, at: &str| -> Result<(Expr, ColType), ReportError> {
         let name = var_name(v).ok_or_else(|| invalid(at, "expected {\"var\": field}"))?;
-        let ty = *types.get(name).ok_or_else(|| invalid(at, format!("no field {name:?}")))?;
+        let ty = *types
+            .get(name)
+            .ok_or_else(|| invalid(at, format!("no field {name:?}")))?;
         Ok((col(name), ty))
     };
     match op.as_str() {
@@ -113,7 +122,11 @@ pub fn predicate(logic: &Value, types: &Types, tz: Tz, pointer: &str) -> Result<
             if list.len() != 2 {
                 return Err(invalid(&p, format!("{op} takes two arguments")));
             }
-            let (field, value) = if var_name(list[0]).is_some() { (list[0], list[1]) } else { (list[1], list[0]) };
+            let (field, value) = if var_name(list[0]).is_some() {
+                (list[0], list[1])
+            } else {
+                (list[1], list[0])
+            };
             let (c, ty) = column(field, &p)?;
             let eq = op == "==" || op == "===";
             if value.is_null() {
@@ -136,7 +149,11 @@ pub fn predicate(logic: &Value, types: &Types, tz: Tz, pointer: &str) -> Result<
             match list.len() {
                 2 => {
                     let flipped = var_name(list[0]).is_none();
-                    let (field, value) = if flipped { (list[1], list[0]) } else { (list[0], list[1]) };
+                    let (field, value) = if flipped {
+                        (list[1], list[0])
+                    } else {
+                        (list[0], list[1])
+                    };
                     let (c, ty) = column(field, &p)?;
                     let v = literal(ty, value, tz, &p)?;
                     let e = if flipped { cmp(v, c) } else { cmp(c, v) };
@@ -148,7 +165,10 @@ pub fn predicate(logic: &Value, types: &Types, tz: Tz, pointer: &str) -> Result<
                     let hi = literal(ty, list[2], tz, &format!("{p}/2"))?;
                     Ok(cmp(lo, c.clone()).and(cmp(c, hi)).fill_null(lit(false)))
                 }
-                _ => Err(invalid(&p, format!("{op} takes two arguments (or three for between)"))),
+                _ => Err(invalid(
+                    &p,
+                    format!("{op} takes two arguments (or three for between)"),
+                )),
             }
         }
         "in" => {
@@ -169,6 +189,14 @@ pub fn predicate(logic: &Value, types: &Types, tz: Tz, pointer: &str) -> Result<
             }
             Ok(acc.unwrap_or(lit(false)).fill_null(lit(false)))
         }
-        other => Err(invalid(&p, format!("{other} is not a report filter operator"))),
+        other => Err(invalid(
+            &p,
+            format!("{other} is not a report filter operator"),
+        )),
     }
+}
+
+/// Whether a filter can run over columns of these types (its problems, located).
+pub fn check(logic: &Value, types: &Types, tz: Tz, pointer: &str) -> Result<(), ReportError> {
+    predicate(logic, types, tz, pointer).map(|_| ())
 }

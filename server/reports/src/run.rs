@@ -9,7 +9,9 @@ use serde_json::{Value, json};
 use crate::bucket::{self, TimeBucket, local_midnight};
 use crate::cache::{ID, bucket_column, internal};
 use crate::logic::{Types, predicate};
-use crate::{Agg, Bucket, ColType, DurationUnit, Engine, Query, ReportError, SortBy, Source, Value_};
+use crate::{
+    Agg, Bucket, ColType, DurationUnit, Engine, Query, ReportError, SortBy, Source, Value_,
+};
 
 /// The rows a cap on group rows allows.
 pub const MAX_GROUPS: usize = 10_000;
@@ -55,7 +57,11 @@ fn ids_series(ids: &[i64]) -> Series {
 }
 
 /// The frame of the source with its joins, and the type of every column in it.
-fn assemble(engine: &Engine, source: &Source, query: &Query) -> Result<(LazyFrame, Types), ReportError> {
+fn assemble(
+    engine: &Engine,
+    source: &Source,
+    query: &Query,
+) -> Result<(LazyFrame, Types), ReportError> {
     let time_dims: Vec<(String, TimeBucket)> = query
         .dimensions
         .iter()
@@ -156,9 +162,17 @@ fn value_expr(v: &Value_, types: &Types, pointer: &str) -> Result<(Expr, ColType
         Value_::Duration { from, to, unit } => {
             let (a, b) = (ty_of(from)?, ty_of(to)?);
             if !a.is_temporal() || a != b {
-                return Err(invalid(pointer, format!("a duration runs between two dates or two date-times ({from}: {}, {to}: {})", a.name(), b.name())));
+                return Err(invalid(
+                    pointer,
+                    format!(
+                        "a duration runs between two dates or two date-times ({from}: {}, {to}: {})",
+                        a.name(),
+                        b.name()
+                    ),
+                ));
             }
-            let e = (col(to.as_str()) - col(from.as_str())).cast(DataType::Float64) * lit(unit_factor(a, *unit));
+            let e = (col(to.as_str()) - col(from.as_str())).cast(DataType::Float64)
+                * lit(unit_factor(a, *unit));
             Ok((e, ColType::Float))
         }
     }
@@ -191,13 +205,24 @@ fn measure_exprs(query: &Query, types: &Types, tz: chrono_tz::Tz) -> Result<Meas
             .as_ref()
             .map(|f| predicate(f, types, tz, &format!("{p}/where")))
             .transpose()?;
-        let value = m.value.as_ref().map(|v| value_expr(v, types, &format!("{p}/field"))).transpose()?;
-        let need_value = || value.clone().ok_or_else(|| invalid(&p, format!("{:?} needs a field", m.agg).to_lowercase()));
+        let value = m
+            .value
+            .as_ref()
+            .map(|v| value_expr(v, types, &format!("{p}/field")))
+            .transpose()?;
+        let need_value = || {
+            value
+                .clone()
+                .ok_or_else(|| invalid(&p, format!("{:?} needs a field", m.agg).to_lowercase()))
+        };
         let numeric = |(e, ty): (Expr, ColType)| -> Result<Expr, ReportError> {
             if ty.is_numeric() {
                 Ok(e.cast(DataType::Float64))
             } else {
-                Err(invalid(&format!("{p}/field"), format!("{:?} needs a number, not {}", m.agg, ty.name()).to_lowercase()))
+                Err(invalid(
+                    &format!("{p}/field"),
+                    format!("{:?} needs a number, not {}", m.agg, ty.name()).to_lowercase(),
+                ))
             }
         };
         // Rows outside the measure's own condition do not count.
@@ -212,7 +237,10 @@ fn measure_exprs(query: &Query, types: &Types, tz: chrono_tz::Tz) -> Result<Meas
                 None => len().cast(DataType::Int64),
             },
             Agg::CountValues => only(need_value()?.0).count().cast(DataType::Int64),
-            Agg::CountDistinct => only(need_value()?.0).drop_nulls().n_unique().cast(DataType::Int64),
+            Agg::CountDistinct => only(need_value()?.0)
+                .drop_nulls()
+                .n_unique()
+                .cast(DataType::Int64),
             // As in SQL: the sum of no values is no value, not 0.
             Agg::Sum => {
                 let v = only(numeric(need_value()?)?);
@@ -223,7 +251,9 @@ fn measure_exprs(query: &Query, types: &Types, tz: chrono_tz::Tz) -> Result<Meas
             Agg::Avg => only(numeric(need_value()?)?).mean(),
             Agg::Median => only(numeric(need_value()?)?).median(),
             Agg::Percentile => {
-                let q = m.q.filter(|q| (0.0..=1.0).contains(q)).ok_or_else(|| invalid(&format!("{p}/q"), "a percentile needs q between 0 and 1"))?;
+                let q = m.q.filter(|q| (0.0..=1.0).contains(q)).ok_or_else(|| {
+                    invalid(&format!("{p}/q"), "a percentile needs q between 0 and 1")
+                })?;
                 only(numeric(need_value()?)?).quantile(lit(q), QuantileMethod::Linear)
             }
             Agg::Min | Agg::Max => {
@@ -231,20 +261,38 @@ fn measure_exprs(query: &Query, types: &Types, tz: chrono_tz::Tz) -> Result<Meas
                 if ty.is_temporal() {
                     kind = OutKind::Temporal(ty);
                 } else if !ty.is_numeric() {
-                    return Err(invalid(&format!("{p}/field"), format!("min and max need a number or a date, not {}", ty.name())));
+                    return Err(invalid(
+                        &format!("{p}/field"),
+                        format!("min and max need a number or a date, not {}", ty.name()),
+                    ));
                 }
-                let e = if ty.is_numeric() { e.cast(DataType::Float64) } else { e };
-                if m.agg == Agg::Min { only(e).min() } else { only(e).max() }
+                let e = if ty.is_numeric() {
+                    e.cast(DataType::Float64)
+                } else {
+                    e
+                };
+                if m.agg == Agg::Min {
+                    only(e).min()
+                } else {
+                    only(e).max()
+                }
             }
             Agg::Share => {
-                let c = cond.clone().ok_or_else(|| invalid(&p, "share needs a where condition"))?;
+                let c = cond
+                    .clone()
+                    .ok_or_else(|| invalid(&p, "share needs a where condition"))?;
                 c.cast(DataType::Float64).mean()
             }
             Agg::Ratio => {
-                let (a, b) = m.ratio.ok_or_else(|| invalid(&p, "ratio needs two measures"))?;
+                let (a, b) = m
+                    .ratio
+                    .ok_or_else(|| invalid(&p, "ratio needs two measures"))?;
                 for x in [a, b] {
                     if x >= query.measures.len() || x == i || query.measures[x].agg == Agg::Ratio {
-                        return Err(invalid(&p, "a ratio divides two other (non-ratio) measures"));
+                        return Err(invalid(
+                            &p,
+                            "a ratio divides two other (non-ratio) measures",
+                        ));
                     }
                 }
                 let den = col(format!("m{b}").as_str()).cast(DataType::Float64);
@@ -272,15 +320,28 @@ fn dim_expr(d: &crate::Dim, types: &Types, pointer: &str) -> Result<(Expr, ColTy
         None => Ok((col(d.column.as_str()), ty)),
         Some(Bucket::Time(b)) => {
             if !ty.is_temporal() {
-                return Err(invalid(pointer, format!("{} is not a date, so it has no {} buckets", d.column, b.name())));
+                return Err(invalid(
+                    pointer,
+                    format!(
+                        "{} is not a date, so it has no {} buckets",
+                        d.column,
+                        b.name()
+                    ),
+                ));
             }
             Ok((col(bucket_column(&d.column, b).as_str()), ColType::Int))
         }
         Some(Bucket::Width(w)) => {
             if !(ty.is_numeric() && w.is_finite() && w > 0.0) {
-                return Err(invalid(pointer, "numeric buckets need a number field and a width above 0"));
+                return Err(invalid(
+                    pointer,
+                    "numeric buckets need a number field and a width above 0",
+                ));
             }
-            Ok(((col(d.column.as_str()).cast(DataType::Float64) / lit(w)).floor() * lit(w), ColType::Float))
+            Ok((
+                (col(d.column.as_str()).cast(DataType::Float64) / lit(w)).floor() * lit(w),
+                ColType::Float,
+            ))
         }
     }
 }
@@ -307,7 +368,9 @@ pub fn run(engine: &Engine, source: &Source, query: &Query) -> Result<Output, Re
     let mut others_flag = false;
     if let (Some(n), false) = (query.limit, dims.is_empty()) {
         let rank_by = match query.sort.first() {
-            Some((SortBy::Measure(m), desc)) if query.measures[*m].agg != Agg::Ratio => (format!("m{m}"), *desc),
+            Some((SortBy::Measure(m), desc)) if query.measures[*m].agg != Agg::Ratio => {
+                (format!("m{m}"), *desc)
+            }
             Some((SortBy::Dim(0), desc)) => ("d0".to_owned(), *desc),
             _ => ("_rows".to_owned(), true),
         };
@@ -326,17 +389,30 @@ pub fn run(engine: &Engine, source: &Source, query: &Query) -> Result<Output, Re
             .select([col("d0")])
             .collect()
             .map_err(internal)?;
-        top = Some(ranked.column("d0").map_err(internal)?.as_materialized_series().clone());
+        top = Some(
+            ranked
+                .column("d0")
+                .map_err(internal)?
+                .as_materialized_series()
+                .clone(),
+        );
         others_flag = query.others;
     }
 
     let mut frame = lf.with_columns(dims.clone());
-    let mut keys: Vec<Expr> = (0..dims.len()).map(|i| col(format!("d{i}").as_str())).collect();
+    let mut keys: Vec<Expr> = (0..dims.len())
+        .map(|i| col(format!("d{i}").as_str()))
+        .collect();
     if let Some(t) = &top {
-        let in_top = col("d0").is_in(lit(t.clone()).implode(), true).fill_null(lit(false));
+        let in_top = col("d0")
+            .is_in(lit(t.clone()).implode(), true)
+            .fill_null(lit(false));
         if others_flag {
             frame = frame.with_columns([
-                when(in_top.clone()).then(col("d0")).otherwise(lit(NULL).cast(dim_dtype(dim_types[0]))).alias("d0"),
+                when(in_top.clone())
+                    .then(col("d0"))
+                    .otherwise(lit(NULL).cast(dim_dtype(dim_types[0])))
+                    .alias("d0"),
                 in_top.not().alias("_others"),
             ]);
             keys.push(col("_others"));
@@ -349,7 +425,11 @@ pub fn run(engine: &Engine, source: &Source, query: &Query) -> Result<Output, Re
     } else {
         frame.group_by(keys).agg(all_aggs)
     };
-    let grouped = if after.is_empty() { grouped } else { grouped.with_columns(after) };
+    let grouped = if after.is_empty() {
+        grouped
+    } else {
+        grouped.with_columns(after)
+    };
 
     // Sort: the asked keys, then the dimensions; "others" last.
     let mut by: Vec<PlSmallStr> = Vec::new();
@@ -363,7 +443,12 @@ pub fn run(engine: &Engine, source: &Source, query: &Query) -> Result<Output, Re
             SortBy::Dim(i) if *i < dims.len() => format!("d{i}"),
             SortBy::Measure(i) if *i < query.measures.len() => format!("m{i}"),
             SortBy::Rows => "_rows".to_owned(),
-            _ => return Err(invalid("/sort", "sort names a dimension or measure the report does not have")),
+            _ => {
+                return Err(invalid(
+                    "/sort",
+                    "sort names a dimension or measure the report does not have",
+                ));
+            }
         };
         by.push(name.into());
         desc.push(*d);
@@ -378,11 +463,24 @@ pub fn run(engine: &Engine, source: &Source, query: &Query) -> Result<Output, Re
     let sorted = if by.is_empty() {
         grouped
     } else {
-        grouped.sort(by, SortMultipleOptions::default().with_order_descending_multi(desc).with_nulls_last(true))
+        grouped.sort(
+            by,
+            SortMultipleOptions::default()
+                .with_order_descending_multi(desc)
+                .with_nulls_last(true),
+        )
     };
-    let df = sorted.limit(MAX_GROUPS as IdxSize + 1).collect().map_err(internal)?;
+    let df = sorted
+        .limit(MAX_GROUPS as IdxSize + 1)
+        .collect()
+        .map_err(internal)?;
     if df.height() > MAX_GROUPS {
-        return Err(invalid("/dimensions", format!("the report has more than {MAX_GROUPS} groups; add a filter or coarser buckets")));
+        return Err(invalid(
+            "/dimensions",
+            format!(
+                "the report has more than {MAX_GROUPS} groups; add a filter or coarser buckets"
+            ),
+        ));
     }
     let src_types: Vec<ColType> = query.dimensions.iter().map(|d| types[&d.column]).collect();
     to_output(&df, query, &src_types, &kinds, tz, top)
@@ -431,23 +529,41 @@ fn temporal(ty: ColType, v: i64) -> Value {
 
 fn dim_cell(d: &crate::Dim, source_ty: ColType, v: Value, tz: chrono_tz::Tz) -> DimCell {
     if v.is_null() {
-        return DimCell { value: v, range: None };
+        return DimCell {
+            value: v,
+            range: None,
+        };
     }
     let n = v.as_i64().unwrap_or_default();
     match d.bucket {
         Some(Bucket::Time(b)) => {
             let range = bucket::range(n, b).map(|(s, e)| match source_ty {
                 ColType::Datetime => (json!(local_midnight(s, tz)), json!(local_midnight(e, tz))),
-                _ => (json!(s.format("%Y-%m-%d").to_string()), json!(e.format("%Y-%m-%d").to_string())),
+                _ => (
+                    json!(s.format("%Y-%m-%d").to_string()),
+                    json!(e.format("%Y-%m-%d").to_string()),
+                ),
             });
-            DimCell { value: json!(bucket::label(n, b)), range }
+            DimCell {
+                value: json!(bucket::label(n, b)),
+                range,
+            }
         }
         Some(Bucket::Width(w)) => {
             let lo = v.as_f64().unwrap_or_default();
-            DimCell { value: json!(lo), range: Some((json!(lo), json!(lo + w))) }
+            DimCell {
+                value: json!(lo),
+                range: Some((json!(lo), json!(lo + w))),
+            }
         }
-        None if source_ty.is_temporal() => DimCell { value: temporal(source_ty, n), range: None },
-        None => DimCell { value: v, range: None },
+        None if source_ty.is_temporal() => DimCell {
+            value: temporal(source_ty, n),
+            range: None,
+        },
+        None => DimCell {
+            value: v,
+            range: None,
+        },
     }
 }
 
@@ -460,8 +576,12 @@ fn to_output(
     top: Option<Series>,
 ) -> Result<Output, ReportError> {
     let get = |name: &str| df.column(name).map_err(internal);
-    let dim_cols: Vec<&Column> = (0..query.dimensions.len()).map(|i| get(&format!("d{i}"))).collect::<Result<_, _>>()?;
-    let m_cols: Vec<&Column> = (0..query.measures.len()).map(|i| get(&format!("m{i}"))).collect::<Result<_, _>>()?;
+    let dim_cols: Vec<&Column> = (0..query.dimensions.len())
+        .map(|i| get(&format!("d{i}")))
+        .collect::<Result<_, _>>()?;
+    let m_cols: Vec<&Column> = (0..query.measures.len())
+        .map(|i| get(&format!("m{i}")))
+        .collect::<Result<_, _>>()?;
     let rows_col = get("_rows")?;
     let others_col = df.column("_others").ok();
     let mut rows = Vec::with_capacity(df.height());
@@ -480,14 +600,21 @@ fn to_output(
                 _ => v,
             });
         }
-        let n = any_json(rows_col.get(r).map_err(internal)?).as_i64().unwrap_or(0);
+        let n = any_json(rows_col.get(r).map_err(internal)?)
+            .as_i64()
+            .unwrap_or(0);
         total += n;
         let others = others_col
             .map(|c| c.get(r).map(|v| matches!(v, AnyValue::Boolean(true))))
             .transpose()
             .map_err(internal)?
             .unwrap_or(false);
-        rows.push(crate::OutRow { dims, measures, rows: n, others });
+        rows.push(crate::OutRow {
+            dims,
+            measures,
+            rows: n,
+            others,
+        });
     }
     let top = top.map(|s| {
         (0..s.len())
@@ -497,5 +624,9 @@ fn to_output(
             })
             .collect()
     });
-    Ok(Output { rows, total_rows: total, top })
+    Ok(Output {
+        rows,
+        total_rows: total,
+        top,
+    })
 }

@@ -11,15 +11,36 @@ fn orders() -> FormCache {
     ];
     // 2026-01-10 is day 20463; 2026-02-10 is day 20494.
     let rows = vec![
-        vec![Cell::Int(1), Cell::Text("high".into()), Cell::Float(10.0), Cell::Int(20463), Cell::Int(100)],
-        vec![Cell::Int(2), Cell::Text("low".into()), Cell::Float(20.0), Cell::Int(20463), Cell::Int(101)],
-        vec![Cell::Int(3), Cell::Text("high".into()), Cell::Null, Cell::Int(20494), Cell::Null],
+        vec![
+            Cell::Int(1),
+            Cell::Text("high".into()),
+            Cell::Float(10.0),
+            Cell::Int(20463),
+            Cell::Int(100),
+        ],
+        vec![
+            Cell::Int(2),
+            Cell::Text("low".into()),
+            Cell::Float(20.0),
+            Cell::Int(20463),
+            Cell::Int(101),
+        ],
+        vec![
+            Cell::Int(3),
+            Cell::Text("high".into()),
+            Cell::Null,
+            Cell::Int(20494),
+            Cell::Null,
+        ],
     ];
     FormCache::build(cols, chrono_tz::Asia::Shanghai, rows).unwrap()
 }
 
 fn devices() -> FormCache {
-    let cols = vec![("_id".to_owned(), ColType::Int), ("model".to_owned(), ColType::Text)];
+    let cols = vec![
+        ("_id".to_owned(), ColType::Int),
+        ("model".to_owned(), ColType::Text),
+    ];
     let rows = vec![
         vec![Cell::Int(100), Cell::Text("CT-1".into())],
         vec![Cell::Int(101), Cell::Text("MR-2".into())],
@@ -28,15 +49,32 @@ fn devices() -> FormCache {
 }
 
 fn query(dims: Vec<Dim>, measures: Vec<Measure>) -> Query {
-    Query { filter: None, dimensions: dims, measures, sort: vec![], limit: None, others: false }
+    Query {
+        filter: None,
+        dimensions: dims,
+        measures,
+        sort: vec![],
+        limit: None,
+        others: false,
+    }
 }
 
 fn measure(agg: Agg, field: Option<&str>) -> Measure {
-    Measure { agg, value: field.map(|f| Value_::Column(f.into())), filter: None, q: None, ratio: None }
+    Measure {
+        agg,
+        value: field.map(|f| Value_::Column(f.into())),
+        filter: None,
+        q: None,
+        ratio: None,
+    }
 }
 
 fn source(allowed: Option<Vec<i64>>) -> Source {
-    Source { form: "crm/order".into(), allowed, joins: vec![] }
+    Source {
+        form: "crm/order".into(),
+        allowed,
+        joins: vec![],
+    }
 }
 
 #[test]
@@ -45,13 +83,29 @@ fn month_by_priority_with_writes_and_scope() {
     let cache = engine.install("crm/order", orders());
     let q = query(
         vec![
-            Dim { column: "reported_on".into(), bucket: Some(Bucket::Time(TimeBucket::Month)) },
-            Dim { column: "priority".into(), bucket: None },
+            Dim {
+                column: "reported_on".into(),
+                bucket: Some(Bucket::Time(TimeBucket::Month)),
+            },
+            Dim {
+                column: "priority".into(),
+                bucket: None,
+            },
         ],
         vec![measure(Agg::Count, None), measure(Agg::Sum, Some("fee"))],
     );
     let out = engine.run(&source(None), &q).unwrap();
-    let got: Vec<_> = out.rows.iter().map(|r| (r.dims[0].value.clone(), r.dims[1].value.clone(), r.measures.clone())).collect();
+    let got: Vec<_> = out
+        .rows
+        .iter()
+        .map(|r| {
+            (
+                r.dims[0].value.clone(),
+                r.dims[1].value.clone(),
+                r.measures.clone(),
+            )
+        })
+        .collect();
     assert_eq!(
         got,
         vec![
@@ -60,13 +114,30 @@ fn month_by_priority_with_writes_and_scope() {
             (json!("2026-02"), json!("high"), vec![json!(1), Value::Null]),
         ]
     );
-    assert_eq!(out.rows[0].dims[0].range, Some((json!("2026-01-01"), json!("2026-02-01"))));
+    assert_eq!(
+        out.rows[0].dims[0].range,
+        Some((json!("2026-01-01"), json!("2026-02-01")))
+    );
 
     // A write is seen by the next run; so is a delete.
-    cache.lock().unwrap().upsert(vec![Cell::Int(3), Cell::Text("low".into()), Cell::Float(5.0), Cell::Int(20463), Cell::Null]).unwrap();
+    cache
+        .lock()
+        .unwrap()
+        .upsert(vec![
+            Cell::Int(3),
+            Cell::Text("low".into()),
+            Cell::Float(5.0),
+            Cell::Int(20463),
+            Cell::Null,
+        ])
+        .unwrap();
     cache.lock().unwrap().remove(2);
     let out = engine.run(&source(None), &q).unwrap();
-    let got: Vec<_> = out.rows.iter().map(|r| (r.dims[1].value.clone(), r.rows)).collect();
+    let got: Vec<_> = out
+        .rows
+        .iter()
+        .map(|r| (r.dims[1].value.clone(), r.rows))
+        .collect();
     assert_eq!(got, vec![(json!("high"), 1), (json!("low"), 1)]);
 
     // Only the allowed rows are aggregated.
@@ -80,19 +151,57 @@ fn joins_top_n_and_others() {
     engine.install("crm/order", orders());
     engine.install("crm/device", devices());
     let mut src = source(None);
-    src.joins.push(Join { via: "device".into(), form: "crm/device".into(), allowed: Some(vec![100]), columns: vec!["model".into()] });
-    let q = query(vec![Dim { column: "device.model".into(), bucket: None }], vec![measure(Agg::Count, None)]);
+    src.joins.push(Join {
+        via: "device".into(),
+        form: "crm/device".into(),
+        allowed: Some(vec![100]),
+        columns: vec!["model".into()],
+    });
+    let q = query(
+        vec![Dim {
+            column: "device.model".into(),
+            bucket: None,
+        }],
+        vec![measure(Agg::Count, None)],
+    );
     let out = engine.run(&src, &q).unwrap();
-    let got: Vec<_> = out.rows.iter().map(|r| (r.dims[0].value.clone(), r.rows)).collect();
+    let got: Vec<_> = out
+        .rows
+        .iter()
+        .map(|r| (r.dims[0].value.clone(), r.rows))
+        .collect();
     // Device 101 is outside the caller's rows: its order joins as no model.
     assert_eq!(got, vec![(json!("CT-1"), 1), (Value::Null, 2)]);
 
-    let mut q = query(vec![Dim { column: "priority".into(), bucket: None }], vec![measure(Agg::Avg, Some("fee"))]);
+    let mut q = query(
+        vec![Dim {
+            column: "priority".into(),
+            bucket: None,
+        }],
+        vec![measure(Agg::Avg, Some("fee"))],
+    );
     q.limit = Some(1);
     q.others = true;
     let out = engine.run(&source(None), &q).unwrap();
-    let got: Vec<_> = out.rows.iter().map(|r| (r.dims[0].value.clone(), r.others, r.rows, r.measures[0].clone())).collect();
-    assert_eq!(got, vec![(json!("high"), false, 2, json!(10.0)), (Value::Null, true, 1, json!(20.0))]);
+    let got: Vec<_> = out
+        .rows
+        .iter()
+        .map(|r| {
+            (
+                r.dims[0].value.clone(),
+                r.others,
+                r.rows,
+                r.measures[0].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (json!("high"), false, 2, json!(10.0)),
+            (Value::Null, true, 1, json!(20.0))
+        ]
+    );
     assert_eq!(out.top, Some(vec![json!("high")]));
 }
 
@@ -101,7 +210,9 @@ fn filters_and_errors_name_the_place() {
     let engine = Engine::new(chrono_tz::Asia::Shanghai);
     engine.install("crm/order", orders());
     let mut q = query(vec![], vec![measure(Agg::Count, None)]);
-    q.filter = Some(json!({"and": [{">=": [{"var": "reported_on"}, "2026-02-01"]}, {"!=": [{"var": "priority"}, "low"]}]}));
+    q.filter = Some(
+        json!({"and": [{">=": [{"var": "reported_on"}, "2026-02-01"]}, {"!=": [{"var": "priority"}, "low"]}]}),
+    );
     assert_eq!(engine.run(&source(None), &q).unwrap().rows[0].rows, 1);
     q.filter = Some(json!({"!=": [{"var": "fee"}, 10]}));
     // A missing fee passes "!=".

@@ -11,6 +11,7 @@ pub mod flows;
 pub mod health;
 pub mod openapi;
 pub mod records;
+pub mod reports;
 pub mod transfer;
 pub mod upload;
 
@@ -56,6 +57,7 @@ pub struct Shared {
     pub files: FileService,
     pub auth: AuthService,
     pub flows: crate::flows::FlowService,
+    pub reports: crate::reports::ReportService,
     pub auth_settings: AuthSettings,
     /// Largest import upload, in bytes.
     pub import_limit: usize,
@@ -142,6 +144,21 @@ pub fn router(state: AppState, body_limit: usize, web_dir: &Path) -> Router {
                 .delete(auth::delete_role),
         )
         .route("/apps/{app}/explain", get(auth::explain))
+        .route("/apps/{app}/reports", get(reports::list_reports))
+        .route(
+            "/apps/{app}/reports/{key}",
+            get(reports::get_report).put(reports::put_report),
+        )
+        .route(
+            "/apps/{app}/reports/{key}/run",
+            post(reports::run).get(reports::download),
+        )
+        .route("/apps/{app}/report-preview", post(reports::preview))
+        .route("/apps/{app}/dashboards", get(reports::list_dashboards))
+        .route(
+            "/apps/{app}/dashboards/{key}",
+            get(reports::get_dashboard).put(reports::put_dashboard),
+        )
         .route("/apps/{app}/flows", get(flows::list))
         .route("/apps/{app}/flows/{flow}", get(flows::get))
         .route("/apps/{app}/flows/{flow}/draft", put(flows::put_draft))

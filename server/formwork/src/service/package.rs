@@ -1,5 +1,5 @@
-//! App packages: a folder with `app.json`, `forms/<key>.json`, `roles/<key>.json` and
-//! `flows/<key>.json` (see
+//! App packages: a folder with `app.json`, `forms/<key>.json`, `roles/<key>.json`,
+//! `flows/<key>.json`, `reports/<key>.json` and `dashboards/<key>.json` (see
 //! docs/app-package.md).
 //! Import checks the whole package before writing anything and is idempotent.
 
@@ -19,6 +19,8 @@ pub struct ImportReport {
     pub published: usize,
     pub roles: usize,
     pub flows: usize,
+    pub reports: usize,
+    pub dashboards: usize,
 }
 
 fn read_json(path: &Path) -> anyhow::Result<Value> {
@@ -43,6 +45,27 @@ fn load_dir(dir: &Path) -> anyhow::Result<Vec<Value>> {
     Ok(out)
 }
 
+/// The JSON documents of a package subfolder with their keys (file names), sorted.
+fn load_named(dir: &Path) -> anyhow::Result<Vec<(String, Value)>> {
+    let mut out = Vec::new();
+    if dir.is_dir() {
+        let mut paths: Vec<_> = std::fs::read_dir(dir)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        paths.sort();
+        for p in paths {
+            let key = p
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default()
+                .to_owned();
+            out.push((key, read_json(&p)?));
+        }
+    }
+    Ok(out)
+}
+
 /// Load a package folder: the app definition and its forms, sorted by key.
 pub fn load(dir: &Path) -> anyhow::Result<(Value, Vec<Value>)> {
     let app = read_json(&dir.join("app.json"))?;
@@ -53,6 +76,7 @@ pub async fn import(
     forms_svc: &FormService,
     auth: &AuthService,
     flows: &crate::flows::FlowService,
+    reports: &crate::reports::ReportService,
     dir: &Path,
     caller: &Caller,
 ) -> anyhow::Result<ImportReport> {
@@ -60,6 +84,8 @@ pub async fn import(
     let (app_def, forms) = load(dir)?;
     let roles = load_dir(&dir.join("roles"))?;
     let flow_defs = load_dir(&dir.join("flows"))?;
+    let report_defs = load_named(&dir.join("reports"))?;
+    let dashboard_defs = load_named(&dir.join("dashboards"))?;
     let key = app_def
         .get("key")
         .and_then(Value::as_str)
@@ -132,6 +158,8 @@ pub async fn import(
         published: 0,
         roles: roles.len(),
         flows: flow_defs.len(),
+        reports: report_defs.len(),
+        dashboards: dashboard_defs.len(),
     };
     for f in &forms {
         let name = f["key"].as_str().unwrap_or_default();
@@ -175,7 +203,37 @@ pub async fn import(
                 other => anyhow::anyhow!("flows/{name}.json: {other}"),
             })?;
     }
+    // Reports read forms; dashboards name reports.
+    for (kind, dir_name, defs) in [
+        (crate::reports::store::Kind::Report, "reports", &report_defs),
+        (
+            crate::reports::store::Kind::Dashboard,
+            "dashboards",
+            &dashboard_defs,
+        ),
+    ] {
+        for (name, def) in defs {
+            reports
+                .publish(&key, kind, name, def.clone(), caller)
+                .await
+                .map_err(|e| described(&format!("{dir_name}/{name}.json"), e))?;
+        }
+    }
     Ok(report)
+}
+
+fn described(file: &str, e: DomainError) -> anyhow::Error {
+    match e {
+        DomainError::Invalid { details, .. } => anyhow::anyhow!(
+            "{file} is invalid:\n  {}",
+            details
+                .iter()
+                .map(|d| format!("{}: {} ({})", d.pointer, d.message, d.rule))
+                .collect::<Vec<_>>()
+                .join("\n  ")
+        ),
+        other => anyhow::anyhow!("{file}: {other}"),
+    }
 }
 
 fn explain(form: &str, e: DomainError) -> anyhow::Error {
@@ -198,6 +256,7 @@ pub async fn export(
     forms_svc: &FormService,
     auth: &AuthService,
     flows: &crate::flows::FlowService,
+    reports: &crate::reports::ReportService,
     app: &str,
     dir: &Path,
 ) -> anyhow::Result<usize> {
@@ -245,6 +304,18 @@ pub async fn export(
             dir.join("flows").join(format!("{k}.json")),
             serde_json::to_string_pretty(def)? + "\n",
         )?;
+    }
+    for (kind, dir_name) in [
+        (crate::reports::store::Kind::Report, "reports"),
+        (crate::reports::store::Kind::Dashboard, "dashboards"),
+    ] {
+        for (k, _, def) in reports.definitions(app, kind).await? {
+            std::fs::create_dir_all(dir.join(dir_name))?;
+            std::fs::write(
+                dir.join(dir_name).join(format!("{k}.json")),
+                serde_json::to_string_pretty(&def)? + "\n",
+            )?;
+        }
     }
     Ok(keys.len())
 }

@@ -214,7 +214,35 @@ FOR EACH STATEMENT EXECUTE FUNCTION oplog_append_only();
         sqlite: FLOW_CORRELATION_SQL,
         postgres: FLOW_CORRELATION_SQL,
     },
+    Migration {
+        version: 7,
+        name: "reports",
+        sqlite: REPORTS_SQL,
+        postgres: REPORTS_SQL,
+    },
 ];
+
+/// Report and dashboard definitions (`kind`): the published head and every version.
+const REPORTS_SQL: &str = r#"
+CREATE TABLE report_defs (
+  app TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  key TEXT NOT NULL,
+  version BIGINT NOT NULL,
+  definition TEXT NOT NULL,
+  PRIMARY KEY (app, kind, key)
+);
+CREATE TABLE report_def_versions (
+  app TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  key TEXT NOT NULL,
+  version BIGINT NOT NULL,
+  definition TEXT NOT NULL,
+  author TEXT NOT NULL,
+  published_at TEXT NOT NULL,
+  PRIMARY KEY (app, kind, key, version)
+);
+"#;
 
 /// A sub-flow started with a `key` runs at most once per key at a time.
 const FLOW_CORRELATION_SQL: &str = r#"

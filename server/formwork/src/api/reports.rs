@@ -1,0 +1,307 @@
+//! Reports and dashboards (docs/reports.md): definitions, runs (JSON, CSV, XLSX) and the
+//! designer's preview.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::auth::Auth;
+use super::error::{ApiError, ApiResult};
+use super::extract::{Json, Path, Query};
+use crate::auth::Caller;
+use crate::error::{DomainError, DomainResult};
+use crate::reports::store::Kind;
+use crate::reports::{ReportService, definition};
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+fn body_json(body: &Bytes) -> ApiResult<Value> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Null);
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::Domain(DomainError::bad_request(
+            "",
+            "malformed_json",
+            format!("the body is not JSON: {e}"),
+        ))
+    })
+}
+
+fn filter_of(v: &Value, pointer: &str) -> DomainResult<Option<Value>> {
+    match v {
+        Value::Null => Ok(None),
+        f @ Value::Object(_) => Ok(Some(f.clone())),
+        _ => Err(DomainError::bad_request(
+            pointer,
+            "type",
+            "filter is a JSON Logic object",
+        )),
+    }
+}
+
+/// Reports whose source form the caller may read.
+pub async fn list_reports(
+    State(s): State<AppState>,
+    Path(app): Path<String>,
+    Auth(c): Auth,
+) -> ApiResult<axum::Json<Value>> {
+    let mut items = Vec::new();
+    for (key, version, def) in s.reports.definitions(&app, Kind::Report).await? {
+        let form = def["form"].as_str().unwrap_or_default();
+        if c.is_admin()
+            || s.auth
+                .decide(&c, &app, form)
+                .await
+                .is_ok_and(|d| d.allows("read"))
+        {
+            items.push(json!({"key": key, "version": version, "label": def["label"], "form": form, "chart": def["chart"]}));
+        }
+    }
+    Ok(axum::Json(json!({"items": items})))
+}
+
+pub async fn get_report(
+    State(s): State<AppState>,
+    Path((app, key)): Path<(String, String)>,
+    Auth(c): Auth,
+) -> ApiResult<axum::Json<Value>> {
+    let (version, def) = s.reports.definition(&app, Kind::Report, &key).await?;
+    if !c.is_admin() {
+        s.auth
+            .decide(&c, &app, def["form"].as_str().unwrap_or_default())
+            .await?
+            .require("read")?;
+    }
+    Ok(axum::Json(
+        json!({"key": key, "version": version, "definition": def}),
+    ))
+}
+
+pub async fn put_report(
+    State(s): State<AppState>,
+    Path((app, key)): Path<(String, String)>,
+    Auth(c): Auth,
+    Json(def): Json<Value>,
+) -> ApiResult<axum::Json<Value>> {
+    Ok(axum::Json(
+        s.reports.publish(&app, Kind::Report, &key, def, &c).await?,
+    ))
+}
+
+pub async fn list_dashboards(
+    State(s): State<AppState>,
+    Path(app): Path<String>,
+    Auth(_c): Auth,
+) -> ApiResult<axum::Json<Value>> {
+    let items: Vec<Value> = s
+        .reports
+        .definitions(&app, Kind::Dashboard)
+        .await?
+        .into_iter()
+        .map(|(key, version, def)| json!({"key": key, "version": version, "label": def["label"], "roles": def["roles"]}))
+        .collect();
+    Ok(axum::Json(json!({"items": items})))
+}
+
+pub async fn get_dashboard(
+    State(s): State<AppState>,
+    Path((app, key)): Path<(String, String)>,
+    Auth(_c): Auth,
+) -> ApiResult<axum::Json<Value>> {
+    let (version, def) = s.reports.definition(&app, Kind::Dashboard, &key).await?;
+    Ok(axum::Json(
+        json!({"key": key, "version": version, "definition": def}),
+    ))
+}
+
+pub async fn put_dashboard(
+    State(s): State<AppState>,
+    Path((app, key)): Path<(String, String)>,
+    Auth(c): Auth,
+    Json(def): Json<Value>,
+) -> ApiResult<axum::Json<Value>> {
+    Ok(axum::Json(
+        s.reports
+            .publish(&app, Kind::Dashboard, &key, def, &c)
+            .await?,
+    ))
+}
+
+async fn run_saved(
+    r: &ReportService,
+    app: &str,
+    key: &str,
+    extra: Option<Value>,
+    c: &Caller,
+) -> DomainResult<Value> {
+    let (version, raw) = r.definition(app, Kind::Report, key).await?;
+    // Checked when published; the forms may have changed since.
+    let def = definition::parse(&raw).map_err(DomainError::invalid)?;
+    Ok(r.run(
+        app,
+        &def,
+        json!({"report": key, "version": version}),
+        extra,
+        c,
+    )
+    .await?
+    .json)
+}
+
+pub async fn run(
+    State(s): State<AppState>,
+    Path((app, key)): Path<(String, String)>,
+    Auth(c): Auth,
+    body: Bytes,
+) -> ApiResult<axum::Json<Value>> {
+    let body = body_json(&body)?;
+    let extra = filter_of(&body["filter"], "/filter")?;
+    Ok(axum::Json(
+        run_saved(&s.reports, &app, &key, extra, &c).await?,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct Download {
+    format: Option<String>,
+    filter: Option<String>,
+}
+
+/// `GET …/run?format=csv|xlsx[&filter=…]`: the table as a file (JSON without a format).
+pub async fn download(
+    State(s): State<AppState>,
+    Path((app, key)): Path<(String, String)>,
+    Query(q): Query<Download>,
+    Auth(c): Auth,
+) -> ApiResult<Response> {
+    let extra = match &q.filter {
+        Some(f) => filter_of(
+            &serde_json::from_str(f).map_err(|e| {
+                DomainError::bad_request("/filter", "json", format!("filter is not JSON: {e}"))
+            })?,
+            "/filter",
+        )?,
+        None => None,
+    };
+    let format = q.format.unwrap_or_else(|| "json".into());
+    if !["json", "csv", "xlsx"].contains(&format.as_str()) {
+        return Err(ApiError::Domain(DomainError::bad_request(
+            "/format",
+            "format",
+            format!("{format:?} is not json, csv or xlsx"),
+        )));
+    }
+    let result = run_saved(&s.reports, &app, &key, extra, &c).await?;
+    if format == "json" {
+        return Ok(axum::Json(result).into_response());
+    }
+    let table = table(&result);
+    let mut headers = HeaderMap::new();
+    let name = format!("attachment; filename=\"{app}-{key}.{format}\"");
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&name).unwrap_or(HeaderValue::from_static("attachment")),
+    );
+    let internal = |e: &dyn std::fmt::Display| {
+        ApiError::Domain(DomainError::Internal(anyhow::anyhow!("report file: {e}")))
+    };
+    if format == "csv" {
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/csv; charset=utf-8"),
+        );
+        let mut w = csv::Writer::from_writer(Vec::new());
+        for row in &table {
+            w.write_record(row.iter().map(|v| match v {
+                Value::Null => String::new(),
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            }))
+            .map_err(|e| internal(&e))?;
+        }
+        let bytes = w.into_inner().map_err(|e| internal(&e))?;
+        return Ok((headers, bytes).into_response());
+    }
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(XLSX));
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let sheet = wb.add_worksheet();
+    for (r, row) in table.iter().enumerate() {
+        for (col, v) in row.iter().enumerate() {
+            let (r, col) = (r as u32, col as u16);
+            match v {
+                Value::Number(n) => sheet
+                    .write_number(r, col, n.as_f64().unwrap_or_default())
+                    .map(|_| ()),
+                Value::String(s) => sheet.write_string(r, col, s).map(|_| ()),
+                Value::Bool(b) => sheet.write_boolean(r, col, *b).map(|_| ()),
+                _ => Ok(()),
+            }
+            .map_err(|e| internal(&e))?;
+        }
+    }
+    let bytes = wb.save_to_buffer().map_err(|e| internal(&e))?;
+    Ok((headers, bytes).into_response())
+}
+
+/// The result as a header row and value rows (with the number of records behind each).
+fn table(result: &Value) -> Vec<Vec<Value>> {
+    let cols: Vec<&Value> = result["columns"].as_array().into_iter().flatten().collect();
+    let mut out = vec![
+        cols.iter()
+            .map(|c| c["key"].clone())
+            .chain([json!("rows")])
+            .collect::<Vec<_>>(),
+    ];
+    for r in result["rows"].as_array().into_iter().flatten() {
+        let mut row: Vec<Value> = cols
+            .iter()
+            .map(|c| {
+                let v = r["cells"][c["key"].as_str().unwrap_or_default()].clone();
+                if r["others"] == json!(true) && c["kind"] == "dimension" && v.is_null() {
+                    json!("(others)")
+                } else {
+                    v
+                }
+            })
+            .collect();
+        row.push(r["rows"].clone());
+        out.push(row);
+    }
+    out
+}
+
+/// `POST /apps/{app}/report-preview {definition, filter}`: run an unsaved definition.
+pub async fn preview(
+    State(s): State<AppState>,
+    Path(app): Path<String>,
+    Auth(c): Auth,
+    body: Bytes,
+) -> ApiResult<axum::Json<Value>> {
+    c.require_admin()?;
+    let body = body_json(&body)?;
+    let extra = filter_of(&body["filter"], "/filter")?;
+    let def = match s.reports.check(&app, &body["definition"]).await? {
+        Ok(d) => d,
+        Err(problems) => {
+            let problems = problems
+                .into_iter()
+                .map(|mut d| {
+                    d.pointer = format!("/definition{}", d.pointer);
+                    d
+                })
+                .collect();
+            return Err(ApiError::Domain(DomainError::invalid(problems)));
+        }
+    };
+    Ok(axum::Json(
+        s.reports
+            .run(&app, &def, json!({"report": null}), extra, &c)
+            .await?
+            .json,
+    ))
+}

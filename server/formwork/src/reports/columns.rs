@@ -1,0 +1,155 @@
+//! Which columns a form's report cache has, and a record's cells in them.
+//!
+//! One column per field a report can group, filter or aggregate by: text-like fields
+//! (text, select, member, department, serial, …) as text; numbers, money and number
+//! formulas as floats; integers and references (record ids) as integers; dates and
+//! date-times; booleans; each part of a region (`region.province`). Lists (multi-select,
+//! sub-tables, attachments) and signatures are not columns. System columns keep the
+//! names the list API uses (`_id`, `_owner`, `_created_at`, …).
+
+use formwork_reports::{Cell, ColType};
+use serde_json::Value;
+
+use crate::schema::definition::CompiledForm;
+use crate::schema::field_types::FieldKind;
+use crate::schema::model::{FieldSpec, JsonType};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Src {
+    Id,
+    Owner,
+    CreatedBy,
+    CreatedAt,
+    UpdatedBy,
+    UpdatedAt,
+    Data(Vec<String>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Columns {
+    /// The form version the columns were made from.
+    pub version: i64,
+    pub cols: Vec<(String, ColType, Src)>,
+}
+
+impl Columns {
+    pub fn of(form: &CompiledForm) -> Columns {
+        let mut cols = vec![
+            ("_id".to_owned(), ColType::Int, Src::Id),
+            ("_owner".to_owned(), ColType::Text, Src::Owner),
+            ("_created_by".to_owned(), ColType::Text, Src::CreatedBy),
+            ("_created_at".to_owned(), ColType::Datetime, Src::CreatedAt),
+            ("_updated_by".to_owned(), ColType::Text, Src::UpdatedBy),
+            ("_updated_at".to_owned(), ColType::Datetime, Src::UpdatedAt),
+        ];
+        for (key, spec) in &form.model.fields {
+            if spec.kind == Some(FieldKind::Region)
+                || (spec.kind.is_none() && spec.json_type == JsonType::Object)
+            {
+                for (child, c) in &spec.children {
+                    if let Some(ty) = col_type(c) {
+                        cols.push((
+                            format!("{key}.{child}"),
+                            ty,
+                            Src::Data(vec![key.clone(), child.clone()]),
+                        ));
+                    }
+                }
+            } else if let Some(ty) = col_type(spec) {
+                cols.push((key.clone(), ty, Src::Data(vec![key.clone()])));
+            }
+        }
+        Columns {
+            version: form.version,
+            cols,
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<ColType> {
+        self.cols.iter().find(|c| c.0 == name).map(|c| c.1)
+    }
+
+    pub fn types(&self) -> Vec<(String, ColType)> {
+        self.cols.iter().map(|(n, t, _)| (n.clone(), *t)).collect()
+    }
+
+    /// A record's row: `sys` gives the system values by source.
+    pub fn row(&self, id: i64, data: &Value, sys: &dyn Fn(&Src) -> Option<String>) -> Vec<Cell> {
+        self.cols
+            .iter()
+            .map(|(_, ty, src)| match src {
+                Src::Id => Cell::Int(id),
+                Src::Data(path) => {
+                    let mut v = data;
+                    for seg in path {
+                        v = v.get(seg).unwrap_or(&Value::Null);
+                    }
+                    cell(*ty, v)
+                }
+                other => sys(other)
+                    .map(|s| cell(*ty, &Value::String(s)))
+                    .unwrap_or(Cell::Null),
+            })
+            .collect()
+    }
+}
+
+fn col_type(spec: &FieldSpec) -> Option<ColType> {
+    use FieldKind as K;
+    match spec.kind {
+        Some(
+            K::Text
+            | K::LongText
+            | K::Select
+            | K::Email
+            | K::CnMobile
+            | K::Uscc
+            | K::Member
+            | K::Department
+            | K::Serial,
+        ) => Some(ColType::Text),
+        Some(K::Number | K::Money) => Some(ColType::Float),
+        Some(K::Integer | K::Reference) => Some(ColType::Int),
+        Some(K::Date) => Some(ColType::Date),
+        Some(K::Datetime) => Some(ColType::Datetime),
+        Some(K::Boolean) => Some(ColType::Bool),
+        Some(K::Computed) | None => match spec.json_type {
+            JsonType::String => Some(ColType::Text),
+            JsonType::Number => Some(if spec.schema["type"] == "integer" {
+                ColType::Int
+            } else {
+                ColType::Float
+            }),
+            JsonType::Boolean => Some(ColType::Bool),
+            _ => None,
+        },
+        Some(K::MultiSelect | K::SubTable | K::Attachment | K::Signature | K::Region) => None,
+    }
+}
+
+/// A JSON value as a cell of the column type; a value of another type is no value.
+pub fn cell(ty: ColType, v: &Value) -> Cell {
+    match ty {
+        ColType::Float => v.as_f64().map(Cell::Float).unwrap_or(Cell::Null),
+        ColType::Int => match (v.as_i64(), v.as_f64()) {
+            (Some(n), _) => Cell::Int(n),
+            (None, Some(f)) if f.fract() == 0.0 && f.abs() < 9.0e15 => Cell::Int(f as i64),
+            _ => Cell::Null,
+        },
+        ColType::Text => v
+            .as_str()
+            .map(|s| Cell::Text(s.to_owned()))
+            .unwrap_or(Cell::Null),
+        ColType::Bool => v.as_bool().map(Cell::Bool).unwrap_or(Cell::Null),
+        ColType::Date => v
+            .as_str()
+            .and_then(|s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+            .map(|d| Cell::Int(formwork_reports::bucket::day_number(d)))
+            .unwrap_or(Cell::Null),
+        ColType::Datetime => v
+            .as_str()
+            .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+            .map(|t| Cell::Int(t.timestamp_millis()))
+            .unwrap_or(Cell::Null),
+    }
+}

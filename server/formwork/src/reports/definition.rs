@@ -1,0 +1,534 @@
+//! Report definitions: their shape, and field paths resolved against the app's forms
+//! (through reference fields for joined forms). See docs/reports.md.
+
+use formwork_reports::{Agg, Bucket, ColType, DurationUnit, TimeBucket};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use super::columns::Columns;
+use crate::error::Detail;
+use crate::keys::is_key;
+use crate::schema::definition::CompiledForm;
+use crate::schema::field_types::FieldKind;
+
+pub const CHART_KINDS: &[&str] = &[
+    "table", "pivot", "bar", "line", "area", "pie", "funnel", "number", "heatmap",
+];
+
+#[derive(Debug, Clone)]
+pub struct DimDef {
+    pub key: String,
+    pub field: String,
+    pub bucket: Option<Bucket>,
+    pub label: Value,
+}
+
+#[derive(Debug, Clone)]
+pub struct MeasureDef {
+    pub key: String,
+    pub agg: Agg,
+    pub field: Option<String>,
+    pub duration: Option<(String, String, DurationUnit)>,
+    pub filter: Option<Value>,
+    pub q: Option<f64>,
+    pub of: Option<(String, String)>,
+    pub label: Value,
+}
+
+impl MeasureDef {
+    /// The field paths the measure reads (not those of the measures a ratio divides).
+    pub fn fields(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.field.iter().cloned().collect();
+        if let Some((a, b, _)) = &self.duration {
+            out.push(a.clone());
+            out.push(b.clone());
+        }
+        if let Some(w) = &self.filter {
+            formwork_reports::logic::fields(w, &mut out);
+        }
+        out
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ReportDef {
+    pub label: Value,
+    pub form: String,
+    pub filter: Option<Value>,
+    pub dims: Vec<DimDef>,
+    pub measures: Vec<MeasureDef>,
+    pub sort: Vec<(String, bool)>,
+    pub limit: Option<usize>,
+    pub others: bool,
+    pub chart: Value,
+}
+
+fn detail(pointer: impl Into<String>, rule: &str, message: impl Into<String>) -> Detail {
+    Detail::new(pointer.into(), rule, message)
+}
+
+fn agg_of(s: &str) -> Option<Agg> {
+    Some(match s {
+        "count" => Agg::Count,
+        "count_values" => Agg::CountValues,
+        "count_distinct" => Agg::CountDistinct,
+        "sum" => Agg::Sum,
+        "avg" => Agg::Avg,
+        "min" => Agg::Min,
+        "max" => Agg::Max,
+        "median" => Agg::Median,
+        "percentile" => Agg::Percentile,
+        "share" => Agg::Share,
+        "ratio" => Agg::Ratio,
+        _ => return None,
+    })
+}
+
+/// The shape of a report definition (no forms consulted).
+pub fn parse(def: &Value) -> Result<ReportDef, Vec<Detail>> {
+    let mut errs = Vec::new();
+    let Some(obj) = def.as_object() else {
+        return Err(vec![detail("", "type", "a report definition is an object")]);
+    };
+    const KNOWN: &[&str] = &[
+        "key",
+        "label",
+        "form",
+        "filter",
+        "dimensions",
+        "measures",
+        "sort",
+        "limit",
+        "others",
+        "chart",
+    ];
+    for k in obj.keys() {
+        if !KNOWN.contains(&k.as_str()) {
+            errs.push(detail(
+                format!("/{k}"),
+                "unknown",
+                format!("a report has no member {k:?}"),
+            ));
+        }
+    }
+    let form = match def["form"].as_str() {
+        Some(f) if is_key(f) => f.to_owned(),
+        _ => {
+            errs.push(detail("/form", "required", "form names the source form"));
+            String::new()
+        }
+    };
+    let filter = match &def["filter"] {
+        Value::Null => None,
+        f @ Value::Object(_) => Some(f.clone()),
+        _ => {
+            errs.push(detail("/filter", "type", "filter is a JSON Logic object"));
+            None
+        }
+    };
+    let mut keys = HashSet::new();
+    let mut dims = Vec::new();
+    for (i, d) in def["dimensions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let p = format!("/dimensions/{i}");
+        let Some(field) = d["field"].as_str() else {
+            errs.push(detail(
+                format!("{p}/field"),
+                "required",
+                "a dimension names a field",
+            ));
+            continue;
+        };
+        let bucket = match &d["bucket"] {
+            Value::Null => None,
+            Value::String(s) => match TimeBucket::parse(s) {
+                Some(b) => Some(Bucket::Time(b)),
+                None => {
+                    errs.push(detail(
+                        format!("{p}/bucket"),
+                        "enum",
+                        "bucket is day, week, month, quarter, year or {\"width\": n}",
+                    ));
+                    None
+                }
+            },
+            Value::Object(o) => match o.get("width").and_then(Value::as_f64) {
+                Some(w) if w > 0.0 && w.is_finite() => Some(Bucket::Width(w)),
+                _ => {
+                    errs.push(detail(
+                        format!("{p}/bucket/width"),
+                        "range",
+                        "a bucket width is a number above 0",
+                    ));
+                    None
+                }
+            },
+            _ => {
+                errs.push(detail(
+                    format!("{p}/bucket"),
+                    "type",
+                    "bucket is a name or {\"width\": n}",
+                ));
+                None
+            }
+        };
+        let key = match (d["key"].as_str(), bucket) {
+            (Some(k), _) => k.to_owned(),
+            (None, Some(Bucket::Time(b)))
+                if def["dimensions"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().filter(|x| x["field"] == field).count() > 1) =>
+            {
+                format!("{field}:{}", b.name())
+            }
+            (None, _) => field.to_owned(),
+        };
+        if !keys.insert(key.clone()) {
+            errs.push(detail(
+                format!("{p}/key"),
+                "unique",
+                format!("the key {key:?} is used twice"),
+            ));
+        }
+        dims.push(DimDef {
+            key,
+            field: field.to_owned(),
+            bucket,
+            label: d["label"].clone(),
+        });
+    }
+    let mut measures = Vec::new();
+    let raw_measures = def["measures"].as_array().cloned().unwrap_or_default();
+    if raw_measures.is_empty() {
+        errs.push(detail(
+            "/measures",
+            "required",
+            "a report has at least one measure",
+        ));
+    }
+    for (i, m) in raw_measures.iter().enumerate() {
+        let p = format!("/measures/{i}");
+        let Some(key) = m["key"].as_str().filter(|k| is_key(k)) else {
+            errs.push(detail(
+                format!("{p}/key"),
+                "required",
+                "a measure has a key (lower-case letters, digits, _)",
+            ));
+            continue;
+        };
+        if !keys.insert(key.to_owned()) {
+            errs.push(detail(
+                format!("{p}/key"),
+                "unique",
+                format!("the key {key:?} is used twice"),
+            ));
+        }
+        let Some(agg) = m["agg"].as_str().and_then(agg_of) else {
+            errs.push(detail(format!("{p}/agg"), "enum", "agg is count, count_values, count_distinct, sum, avg, min, max, median, percentile, share or ratio"));
+            continue;
+        };
+        let duration = match &m["duration"] {
+            Value::Null => None,
+            d => {
+                let unit = match d["unit"].as_str().unwrap_or("hours") {
+                    "minutes" => Some(DurationUnit::Minutes),
+                    "hours" => Some(DurationUnit::Hours),
+                    "days" => Some(DurationUnit::Days),
+                    _ => None,
+                };
+                match (d["from"].as_str(), d["to"].as_str(), unit) {
+                    (Some(a), Some(b), Some(u)) => Some((a.to_owned(), b.to_owned(), u)),
+                    _ => {
+                        errs.push(detail(
+                            format!("{p}/duration"),
+                            "shape",
+                            "a duration is {from, to, unit: minutes|hours|days}",
+                        ));
+                        None
+                    }
+                }
+            }
+        };
+        let field = m["field"].as_str().map(str::to_owned);
+        let filter = match &m["where"] {
+            Value::Null => None,
+            w @ Value::Object(_) => Some(w.clone()),
+            _ => {
+                errs.push(detail(
+                    format!("{p}/where"),
+                    "type",
+                    "where is a JSON Logic object",
+                ));
+                None
+            }
+        };
+        let q = m["q"].as_f64();
+        let of = match &m["of"] {
+            Value::Array(a) if a.len() == 2 && a.iter().all(Value::is_string) => Some((
+                a[0].as_str().unwrap_or_default().to_owned(),
+                a[1].as_str().unwrap_or_default().to_owned(),
+            )),
+            Value::Null => None,
+            _ => {
+                errs.push(detail(
+                    format!("{p}/of"),
+                    "shape",
+                    "of names two measures: [numerator, denominator]",
+                ));
+                None
+            }
+        };
+        let needs_value = !matches!(agg, Agg::Count | Agg::Share | Agg::Ratio);
+        if needs_value && field.is_none() && duration.is_none() {
+            errs.push(detail(
+                format!("{p}/field"),
+                "required",
+                format!(
+                    "{} needs a field or a duration",
+                    m["agg"].as_str().unwrap_or("")
+                ),
+            ));
+        }
+        if field.is_some() && duration.is_some() {
+            errs.push(detail(
+                format!("{p}/duration"),
+                "exclusive",
+                "a measure reads a field or a duration, not both",
+            ));
+        }
+        if agg == Agg::Share && filter.is_none() {
+            errs.push(detail(
+                format!("{p}/where"),
+                "required",
+                "share needs a where condition",
+            ));
+        }
+        if agg == Agg::Percentile && !q.is_some_and(|q| (0.0..=1.0).contains(&q)) {
+            errs.push(detail(
+                format!("{p}/q"),
+                "range",
+                "a percentile needs q between 0 and 1",
+            ));
+        }
+        if agg == Agg::Ratio && of.is_none() {
+            errs.push(detail(
+                format!("{p}/of"),
+                "required",
+                "ratio needs of: [numerator, denominator]",
+            ));
+        }
+        measures.push(MeasureDef {
+            key: key.to_owned(),
+            agg,
+            field,
+            duration,
+            filter,
+            q,
+            of,
+            label: m["label"].clone(),
+        });
+    }
+    for (i, m) in measures.iter().enumerate() {
+        if let Some((a, b)) = &m.of {
+            for x in [a, b] {
+                if !measures
+                    .iter()
+                    .any(|o| &o.key == x && o.agg != Agg::Ratio && o.key != m.key)
+                {
+                    errs.push(detail(
+                        format!("/measures/{i}/of"),
+                        "unknown",
+                        format!("{x:?} is not another (non-ratio) measure"),
+                    ));
+                }
+            }
+        }
+    }
+    let mut sort = Vec::new();
+    for (i, s) in def["sort"].as_array().into_iter().flatten().enumerate() {
+        match s["by"].as_str() {
+            Some(by) if by == "_rows" || keys.contains(by) => {
+                sort.push((by.to_owned(), s["desc"].as_bool().unwrap_or(false)))
+            }
+            _ => errs.push(detail(
+                format!("/sort/{i}/by"),
+                "unknown",
+                "sort by names a measure key, a dimension key or _rows",
+            )),
+        }
+    }
+    let limit = match &def["limit"] {
+        Value::Null => None,
+        v => match v.as_u64() {
+            Some(n) if (1..=1000).contains(&n) => Some(n as usize),
+            _ => {
+                errs.push(detail("/limit", "range", "limit is 1–1000"));
+                None
+            }
+        },
+    };
+    if limit.is_some() && dims.is_empty() {
+        errs.push(detail(
+            "/limit",
+            "dimension",
+            "a limit keeps values of the first dimension; add one",
+        ));
+    }
+    let chart = def.get("chart").cloned().unwrap_or(Value::Null);
+    match chart["kind"].as_str() {
+        None if chart.is_null() => {}
+        Some(k) if CHART_KINDS.contains(&k) => {}
+        _ => errs.push(detail(
+            "/chart/kind",
+            "enum",
+            format!("chart kind is one of {}", CHART_KINDS.join(", ")),
+        )),
+    }
+    if !errs.is_empty() {
+        return Err(errs);
+    }
+    Ok(ReportDef {
+        label: def["label"].clone(),
+        form,
+        filter,
+        dims,
+        measures,
+        sort,
+        limit,
+        others: def["others"].as_bool().unwrap_or(false),
+        chart,
+    })
+}
+
+/// The forms of an app with their cache columns.
+pub struct AppForms {
+    pub forms: HashMap<String, (Arc<CompiledForm>, Arc<Columns>)>,
+}
+
+/// A step of a path through a reference field.
+#[derive(Debug, Clone)]
+pub struct Hop {
+    /// The form holding the reference field.
+    pub from: String,
+    /// The reference field on `from`.
+    pub field: String,
+    /// The reference's column in the assembled frame (`device`, `device.product`).
+    pub via: String,
+    pub to: String,
+}
+
+/// A field path resolved to a column of the assembled frame.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub column: String,
+    pub ty: ColType,
+    /// The form whose cache holds the column, and the column's name there.
+    pub form: String,
+    pub local: String,
+    /// The field on `form` a reader must be allowed to read.
+    pub top: String,
+    pub hops: Vec<Hop>,
+}
+
+impl AppForms {
+    /// Resolve `path` from `source`.
+    pub fn resolve(&self, source: &str, path: &str) -> Result<Resolved, String> {
+        let segs: Vec<&str> = path.split('.').collect();
+        let mut form = source.to_owned();
+        let mut hops = Vec::new();
+        let mut i = 0;
+        while i < segs.len() {
+            let (compiled, cols) = self
+                .forms
+                .get(&form)
+                .ok_or_else(|| format!("no form {form:?}"))?;
+            let seg = segs[i];
+            let prefix = hops
+                .last()
+                .map(|h: &Hop| format!("{}.", h.via))
+                .unwrap_or_default();
+            let rest = &segs[i + 1..];
+            if rest.is_empty() {
+                let ty = cols.get(seg).ok_or_else(|| match compiled.model.field(seg) {
+                    Some(_) => format!("{path}: the field {seg} of {form} cannot be reported on (lists, files and signatures are not columns)"),
+                    None => format!("{path}: {form} has no field {seg}"),
+                })?;
+                return Ok(Resolved {
+                    column: format!("{prefix}{seg}"),
+                    ty,
+                    form,
+                    local: seg.to_owned(),
+                    top: seg.to_owned(),
+                    hops,
+                });
+            }
+            let spec = compiled
+                .model
+                .field(seg)
+                .ok_or_else(|| format!("{path}: {form} has no field {seg}"))?;
+            if spec.kind == Some(FieldKind::Reference) {
+                let to = spec
+                    .ref_form
+                    .clone()
+                    .ok_or_else(|| format!("{path}: {seg} names no form"))?;
+                hops.push(Hop {
+                    from: form.clone(),
+                    field: seg.to_owned(),
+                    via: format!("{prefix}{seg}"),
+                    to: to.clone(),
+                });
+                form = to;
+                i += 1;
+                continue;
+            }
+            if rest.len() == 1 {
+                let local = format!("{seg}.{}", rest[0]);
+                if let Some(ty) = cols.get(&local) {
+                    return Ok(Resolved {
+                        column: format!("{prefix}{local}"),
+                        ty,
+                        form,
+                        local,
+                        top: seg.to_owned(),
+                        hops,
+                    });
+                }
+            }
+            return Err(format!(
+                "{path}: {seg} of {form} is neither a reference nor a region"
+            ));
+        }
+        Err(format!("{path}: an empty field path"))
+    }
+}
+
+/// Joins needed for a set of resolved paths: by `via`, parents first.
+pub fn joins(resolved: &[Resolved]) -> Vec<(String, String, Vec<String>)> {
+    let mut by_via: BTreeMap<String, (String, Vec<String>)> = BTreeMap::new();
+    for r in resolved {
+        for (k, h) in r.hops.iter().enumerate() {
+            let entry = by_via
+                .entry(h.via.clone())
+                .or_insert_with(|| (h.to.clone(), Vec::new()));
+            // The joined form's column this path needs: the next hop's reference, or the field.
+            let need = match r.hops.get(k + 1) {
+                Some(next) => next.field.clone(),
+                None => r.local.clone(),
+            };
+            if !entry.1.contains(&need) {
+                entry.1.push(need);
+            }
+        }
+    }
+    let mut out: Vec<(String, String, Vec<String>)> = by_via
+        .into_iter()
+        .map(|(via, (form, cols))| (via, form, cols))
+        .collect();
+    out.sort_by_key(|(via, _, _)| via.matches('.').count());
+    out
+}

@@ -1,0 +1,742 @@
+//! Reports and dashboards: definitions, permissions, and keeping the polars caches of the
+//! `formwork-reports` crate current. See docs/reports.md.
+
+pub mod columns;
+pub mod definition;
+mod output;
+pub mod store;
+
+use formwork_reports::{Engine, FormCache, Join, Measure, Query, SortBy, Source, Value_};
+use serde_json::{Value, json};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use crate::auth::{AuthService, Caller, Decision};
+use crate::error::{Detail, DomainError, DomainResult};
+use crate::query::sql::Params;
+use crate::service::forms::FormService;
+use crate::store::db::Db;
+use crate::store::records::{data_of, form_scope};
+use crate::store::writer::Writer;
+use columns::{Columns, Src};
+use definition::{AppForms, ReportDef, Resolved};
+
+/// Read the records of a form in pages of this many rows when building its cache.
+const PAGE: i64 = 10_000;
+/// More changed records than this since the last run: rebuild the caches instead.
+const REBUILD_AFTER: usize = 100_000;
+
+#[derive(Clone)]
+pub struct ReportService {
+    db: Db,
+    writer: Writer,
+    forms: FormService,
+    auth: AuthService,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engines: Mutex<HashMap<String, Arc<Engine>>>,
+    sync: tokio::sync::Mutex<SyncState>,
+}
+
+#[derive(Default)]
+struct SyncState {
+    /// The operation-log position the caches reflect.
+    synced: i64,
+    /// Built caches (`app/form`) and the columns they were built with.
+    built: HashMap<String, Arc<Columns>>,
+}
+
+/// What a run produced, before it is shaped for JSON, CSV or XLSX.
+pub struct RunResult {
+    pub json: Value,
+}
+
+impl ReportService {
+    pub fn new(db: Db, writer: Writer, forms: FormService, auth: AuthService) -> Self {
+        ReportService {
+            db,
+            writer,
+            forms,
+            auth,
+            inner: Arc::new(Inner {
+                engines: Mutex::new(HashMap::new()),
+                sync: tokio::sync::Mutex::new(SyncState::default()),
+            }),
+        }
+    }
+
+    async fn engine(&self, app: &str) -> DomainResult<Arc<Engine>> {
+        if let Some(e) = self
+            .inner
+            .engines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(app)
+        {
+            return Ok(e.clone());
+        }
+        let def = self.forms.get_app(app).await?;
+        let tz = def["time_zone"]
+            .as_str()
+            .and_then(|z| z.parse().ok())
+            .unwrap_or(chrono_tz::UTC);
+        let e = Arc::new(Engine::new(tz));
+        Ok(self
+            .inner
+            .engines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(app.to_owned())
+            .or_insert(e)
+            .clone())
+    }
+
+    /// The app's forms with their cache columns.
+    pub async fn app_forms(&self, app: &str) -> DomainResult<AppForms> {
+        let mut forms = HashMap::new();
+        for k in self.forms.form_keys(app).await? {
+            if let Ok(c) = self.forms.current(app, &k).await {
+                let cols = Arc::new(Columns::of(&c));
+                forms.insert(k, (c, cols));
+            }
+        }
+        Ok(AppForms { forms })
+    }
+
+    /// Problems of a report definition against the app's forms (none: it can be published).
+    pub async fn check(
+        &self,
+        app: &str,
+        def: &Value,
+    ) -> DomainResult<Result<ReportDef, Vec<Detail>>> {
+        let parsed = match definition::parse(def) {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(e)),
+        };
+        let forms = self.app_forms(app).await?;
+        let tz = self.engine(app).await?.tz();
+        let mut errs = Vec::new();
+        if !forms.forms.contains_key(&parsed.form) {
+            errs.push(Detail::new(
+                "/form",
+                "unknown",
+                format!("no form {:?} in {app}", parsed.form),
+            ));
+            return Ok(Err(errs));
+        }
+        match plan(&forms, &parsed, None) {
+            Ok(p) => {
+                let types: HashMap<String, formwork_reports::ColType> = p
+                    .resolved
+                    .iter()
+                    .map(|r| (r.column.clone(), r.ty))
+                    .collect();
+                if let Some(f) = &parsed.filter
+                    && let Err(e) = formwork_reports::logic::check(f, &types, tz, "/filter")
+                {
+                    errs.push(report_detail(e));
+                }
+                for (i, m) in parsed.measures.iter().enumerate() {
+                    if let Some(w) = &m.filter
+                        && let Err(e) = formwork_reports::logic::check(
+                            w,
+                            &types,
+                            tz,
+                            &format!("/measures/{i}/where"),
+                        )
+                    {
+                        errs.push(report_detail(e));
+                    }
+                    if let Err(e) = check_measure_types(m, &types, i) {
+                        errs.push(e);
+                    }
+                }
+                for (i, d) in parsed.dims.iter().enumerate() {
+                    let ty = types.get(&d.field).copied();
+                    match (d.bucket, ty) {
+                        (Some(formwork_reports::Bucket::Time(b)), Some(t)) if !t.is_temporal() => {
+                            errs.push(Detail::new(
+                                format!("/dimensions/{i}/bucket"),
+                                "type",
+                                format!(
+                                    "{} is not a date, so it has no {} buckets",
+                                    d.field,
+                                    b.name()
+                                ),
+                            ))
+                        }
+                        (Some(formwork_reports::Bucket::Width(_)), Some(t)) if !t.is_numeric() => {
+                            errs.push(Detail::new(
+                                format!("/dimensions/{i}/bucket"),
+                                "type",
+                                format!(
+                                    "{} is not a number, so it has no numeric buckets",
+                                    d.field
+                                ),
+                            ))
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Err(e) => errs.extend(e),
+        }
+        Ok(if errs.is_empty() {
+            Ok(parsed)
+        } else {
+            Err(errs)
+        })
+    }
+
+    /// Run a report for a caller; `extra` is ANDed with the report's own filter.
+    pub async fn run(
+        &self,
+        app: &str,
+        def: &ReportDef,
+        meta: Value,
+        extra: Option<Value>,
+        caller: &Caller,
+    ) -> DomainResult<RunResult> {
+        let forms = self.app_forms(app).await?;
+        if !forms.forms.contains_key(&def.form) {
+            return Err(DomainError::invalid_one(
+                "/form",
+                "unknown",
+                format!("no form {:?} in {app}", def.form),
+            ));
+        }
+        let plan = plan(&forms, def, extra.as_ref()).map_err(DomainError::invalid)?;
+        // Permissions: every form on the way must be readable, and every field read.
+        let mut decisions: HashMap<String, Arc<Decision>> = HashMap::new();
+        let mut involved = vec![def.form.clone()];
+        for r in &plan.resolved {
+            for h in &r.hops {
+                involved.push(h.to.clone());
+            }
+        }
+        for f in involved {
+            if let std::collections::hash_map::Entry::Vacant(e) = decisions.entry(f) {
+                let d = self.auth.decide(caller, app, e.key()).await?;
+                e.insert(d);
+            }
+        }
+        decisions[&def.form].require("read")?;
+        let readable = |r: &Resolved| -> Result<(), String> {
+            for h in &r.hops {
+                if !decisions[&h.from].can_read(&h.field) {
+                    return Err(h.field.clone());
+                }
+                if !decisions[&h.to].allows("read") {
+                    return Err(format!("{} (form {})", h.field, h.to));
+                }
+            }
+            let d = &decisions[&r.form];
+            if r.top.starts_with('_') || d.can_read(&r.top) {
+                Ok(())
+            } else {
+                Err(r.top.clone())
+            }
+        };
+        let by_path: HashMap<&str, &Resolved> = plan
+            .paths
+            .iter()
+            .map(|(p, r)| (p.as_str(), &plan.resolved[*r]))
+            .collect();
+        let require = |paths: &[String], pointer: &str| -> DomainResult<()> {
+            for p in paths {
+                if let Some(r) = by_path.get(p.as_str())
+                    && let Err(f) = readable(r)
+                {
+                    return Err(DomainError::forbidden(
+                        pointer,
+                        "field_read",
+                        format!("you may not read the field {f}"),
+                    ));
+                }
+            }
+            Ok(())
+        };
+        for (i, d) in def.dims.iter().enumerate() {
+            require(std::slice::from_ref(&d.field), &format!("/dimensions/{i}"))?;
+        }
+        let mut filter_fields = Vec::new();
+        if let Some(f) = &def.filter {
+            formwork_reports::logic::fields(f, &mut filter_fields);
+        }
+        require(&filter_fields, "/filter")?;
+        let mut extra_fields = Vec::new();
+        if let Some(f) = &extra {
+            formwork_reports::logic::fields(f, &mut extra_fields);
+        }
+        require(&extra_fields, "/filter")?;
+        // Measures over unreadable fields are withheld, and ratios of them.
+        let mut withheld: Vec<Value> = Vec::new();
+        let mut hidden: HashSet<&str> = HashSet::new();
+        for m in &def.measures {
+            for p in m.fields() {
+                if let Some(r) = by_path.get(p.as_str())
+                    && let Err(f) = readable(r)
+                {
+                    hidden.insert(m.key.as_str());
+                    withheld.push(json!({"key": m.key, "field": f}));
+                    break;
+                }
+            }
+        }
+        for m in &def.measures {
+            if let Some((a, b)) = &m.of
+                && (hidden.contains(a.as_str()) || hidden.contains(b.as_str()))
+                && hidden.insert(m.key.as_str())
+            {
+                withheld.push(json!({"key": m.key, "of": [a, b]}));
+            }
+        }
+        let kept: Vec<&definition::MeasureDef> = def
+            .measures
+            .iter()
+            .filter(|m| !hidden.contains(m.key.as_str()))
+            .collect();
+
+        // The rows the caller may see, of the source and of every joined form.
+        let source_ids = self.allowed_ids(app, &def.form, caller).await?;
+        let joins = definition::joins(&plan.resolved);
+        let mut join_specs = Vec::new();
+        for (via, form, cols) in &joins {
+            join_specs.push(Join {
+                via: via.clone(),
+                form: form.clone(),
+                allowed: self.allowed_ids(app, form, caller).await?,
+                columns: cols.clone(),
+            });
+        }
+        let needed: Vec<String> = std::iter::once(def.form.clone())
+            .chain(joins.iter().map(|j| j.1.clone()))
+            .collect();
+        let engine = self.engine(app).await?;
+        self.ensure(app, &engine, &forms, &needed).await?;
+
+        let query = build_query(def, &kept, extra.as_ref(), &plan);
+        let source = Source {
+            form: def.form.clone(),
+            allowed: source_ids,
+            joins: join_specs,
+        };
+        let run_engine = engine.clone();
+        let out = tokio::task::spawn_blocking(move || run_engine.run(&source, &query))
+            .await
+            .map_err(|e| DomainError::Internal(anyhow::anyhow!("report task: {e}")))?
+            .map_err(from_report_error)?;
+        let drillable = plan.resolved.iter().all(|r| r.hops.is_empty());
+        let json = output::shape(def, &kept, &out, meta, withheld, extra.as_ref(), drillable);
+        Ok(RunResult { json })
+    }
+
+    /// The ids of the rows of `form` the caller may see; `None` when that is all of them.
+    async fn allowed_ids(
+        &self,
+        app: &str,
+        form: &str,
+        caller: &Caller,
+    ) -> DomainResult<Option<Vec<i64>>> {
+        let mut params = Params::default();
+        let Some(rows) = self
+            .auth
+            .row_scope(caller, app, form, self.db.backend, &mut params)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let sql = format!(
+            "SELECT id FROM records WHERE {} AND deleted_at IS NULL AND {rows}",
+            form_scope(app, form)
+        );
+        let ids = self
+            .db
+            .query_all(&sql, params.0)
+            .await?
+            .iter()
+            .map(|r| r.try_get::<i64>("", "id"))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(ids))
+    }
+
+    async fn head(&self) -> DomainResult<i64> {
+        let row = self
+            .db
+            .query_one("SELECT seq FROM oplog_head WHERE id = 1", vec![])
+            .await?;
+        Ok(row
+            .map(|r| r.try_get::<i64>("", "seq"))
+            .transpose()?
+            .unwrap_or(0))
+    }
+
+    /// Bring the caches up to the operation log's head and build the missing ones.
+    async fn ensure(
+        &self,
+        app: &str,
+        engine: &Engine,
+        forms: &AppForms,
+        needed: &[String],
+    ) -> DomainResult<()> {
+        let mut st = self.inner.sync.lock().await;
+        let head = self.head().await?;
+        if head > st.synced {
+            if !st.built.is_empty() {
+                self.catch_up(&mut st, head).await?;
+            }
+            st.synced = head;
+        }
+        for form in needed {
+            let key = format!("{app}/{form}");
+            let cols = forms.forms[form].1.clone();
+            let fresh = st
+                .built
+                .get(&key)
+                .is_some_and(|c| c.version == cols.version)
+                && engine.get(form).is_some();
+            if !fresh {
+                let cache = self.build(app, form, &cols, engine.tz()).await?;
+                engine.install(form, cache);
+                st.built.insert(key, cols);
+            }
+        }
+        Ok(())
+    }
+
+    /// Apply the log entries after `st.synced` up to `head` to the built caches.
+    async fn catch_up(&self, st: &mut SyncState, head: i64) -> DomainResult<()> {
+        let rows = self
+            .db
+            .query_all(
+                "SELECT app, form, record_id FROM oplog WHERE seq > $1 AND seq <= $2 AND record_id IS NOT NULL AND form IS NOT NULL",
+                vec![st.synced.into(), head.into()],
+            )
+            .await?;
+        if rows.len() > REBUILD_AFTER {
+            self.forget_all(st);
+            return Ok(());
+        }
+        let mut changed: HashMap<String, HashSet<i64>> = HashMap::new();
+        for r in &rows {
+            let app: Option<String> = r.try_get("", "app")?;
+            let form: Option<String> = r.try_get("", "form")?;
+            let id: i64 = r.try_get("", "record_id")?;
+            if let (Some(a), Some(f)) = (app, form) {
+                let key = format!("{a}/{f}");
+                if st.built.contains_key(&key) {
+                    changed.entry(key).or_default().insert(id);
+                }
+            }
+        }
+        for (key, ids) in changed {
+            let (app, form) = key.split_once('/').unwrap_or_default();
+            let cols = st.built[&key].clone();
+            let Some(engine) = self
+                .inner
+                .engines
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(app)
+                .cloned()
+            else {
+                continue;
+            };
+            let Some(cache) = engine.get(form) else {
+                continue;
+            };
+            let ids: Vec<i64> = ids.into_iter().collect();
+            for chunk in ids.chunks(500) {
+                let list = chunk
+                    .iter()
+                    .map(i64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let sql = format!(
+                    "SELECT id, data, owner_user, created_by, created_at, updated_by, updated_at, deleted_at FROM records WHERE {} AND id IN ({list})",
+                    form_scope(app, form)
+                );
+                let found = self.db.query_all(&sql, vec![]).await?;
+                let mut seen = HashSet::new();
+                let mut rows = Vec::new();
+                for r in &found {
+                    let id: i64 = r.try_get("", "id")?;
+                    seen.insert(id);
+                    let deleted: Option<String> = r.try_get("", "deleted_at")?;
+                    rows.push((
+                        id,
+                        if deleted.is_some() {
+                            None
+                        } else {
+                            Some(self.row_of(&cols, r)?)
+                        },
+                    ));
+                }
+                let mut c = cache.lock().unwrap_or_else(|e| e.into_inner());
+                for (id, row) in rows {
+                    match row {
+                        Some(row) => c.upsert(row).map_err(from_report_error)?,
+                        None => c.remove(id),
+                    }
+                }
+                for id in chunk.iter().filter(|id| !seen.contains(id)) {
+                    c.remove(*id);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn forget_all(&self, st: &mut SyncState) {
+        st.built.clear();
+        for e in self
+            .inner
+            .engines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+        {
+            e.forget_all();
+        }
+    }
+
+    /// Drop every cache (tests: a restart without restarting).
+    pub async fn reset(&self) {
+        let mut st = self.inner.sync.lock().await;
+        self.forget_all(&mut st);
+        st.synced = 0;
+    }
+
+    fn row_of(
+        &self,
+        cols: &Columns,
+        r: &sea_orm::QueryResult,
+    ) -> DomainResult<Vec<formwork_reports::Cell>> {
+        let id: i64 = r.try_get("", "id")?;
+        let data = data_of(self.db.backend, r)?;
+        let sys = |s: &Src| -> Option<String> {
+            let col = match s {
+                Src::Owner => "owner_user",
+                Src::CreatedBy => "created_by",
+                Src::CreatedAt => "created_at",
+                Src::UpdatedBy => "updated_by",
+                Src::UpdatedAt => "updated_at",
+                _ => return None,
+            };
+            r.try_get::<Option<String>>("", col).ok().flatten()
+        };
+        Ok(cols.row(id, &data, &sys))
+    }
+
+    /// A form's cache, read from the database in pages.
+    async fn build(
+        &self,
+        app: &str,
+        form: &str,
+        cols: &Columns,
+        tz: chrono_tz::Tz,
+    ) -> DomainResult<FormCache> {
+        let mut rows = Vec::new();
+        let mut after = 0i64;
+        loop {
+            let sql = format!(
+                "SELECT id, data, owner_user, created_by, created_at, updated_by, updated_at FROM records WHERE {} AND deleted_at IS NULL AND id > $1 ORDER BY id LIMIT {PAGE}",
+                form_scope(app, form)
+            );
+            let page = self.db.query_all(&sql, vec![after.into()]).await?;
+            let Some(last) = page.last() else { break };
+            after = last.try_get("", "id")?;
+            for r in &page {
+                rows.push(self.row_of(cols, r)?);
+            }
+            if (page.len() as i64) < PAGE {
+                break;
+            }
+        }
+        let types = cols.types();
+        tokio::task::spawn_blocking(move || FormCache::build(types, tz, rows))
+            .await
+            .map_err(|e| DomainError::Internal(anyhow::anyhow!("report cache task: {e}")))?
+            .map_err(from_report_error)
+    }
+}
+
+fn check_measure_types(
+    m: &definition::MeasureDef,
+    types: &HashMap<String, formwork_reports::ColType>,
+    i: usize,
+) -> Result<(), Detail> {
+    use formwork_reports::Agg;
+    let Some(f) = &m.field else { return Ok(()) };
+    let Some(ty) = types.get(f) else {
+        return Ok(());
+    };
+    let numeric_only = matches!(m.agg, Agg::Sum | Agg::Avg | Agg::Median | Agg::Percentile);
+    if numeric_only && !ty.is_numeric() {
+        return Err(Detail::new(
+            format!("/measures/{i}/field"),
+            "type",
+            format!("{} needs a number; {f} is {}", agg_name(m.agg), ty.name()),
+        ));
+    }
+    if matches!(m.agg, Agg::Min | Agg::Max) && !(ty.is_numeric() || ty.is_temporal()) {
+        return Err(Detail::new(
+            format!("/measures/{i}/field"),
+            "type",
+            format!(
+                "{} needs a number or a date; {f} is {}",
+                agg_name(m.agg),
+                ty.name()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn agg_name(a: formwork_reports::Agg) -> String {
+    format!("{a:?}").to_lowercase()
+}
+
+fn report_detail(e: formwork_reports::ReportError) -> Detail {
+    match e {
+        formwork_reports::ReportError::Invalid { pointer, message } => {
+            Detail::new(&pointer, "report", message)
+        }
+        other => Detail::new("", "report", other.to_string()),
+    }
+}
+
+fn from_report_error(e: formwork_reports::ReportError) -> DomainError {
+    match e {
+        formwork_reports::ReportError::Invalid { pointer, message } => {
+            DomainError::invalid_one(&pointer, "report", message)
+        }
+        other => DomainError::Internal(anyhow::anyhow!(other.to_string())),
+    }
+}
+
+/// Every field path a report (and the request's filter) reads, resolved.
+pub struct Plan {
+    pub resolved: Vec<Resolved>,
+    /// Path → index into `resolved`.
+    pub paths: Vec<(String, usize)>,
+}
+
+fn plan(forms: &AppForms, def: &ReportDef, extra: Option<&Value>) -> Result<Plan, Vec<Detail>> {
+    let mut wanted: Vec<(String, String)> = Vec::new();
+    for (i, d) in def.dims.iter().enumerate() {
+        wanted.push((d.field.clone(), format!("/dimensions/{i}/field")));
+    }
+    for (i, m) in def.measures.iter().enumerate() {
+        for f in m.fields() {
+            wanted.push((f, format!("/measures/{i}")));
+        }
+    }
+    let mut f = Vec::new();
+    if let Some(x) = &def.filter {
+        formwork_reports::logic::fields(x, &mut f);
+    }
+    if let Some(x) = extra {
+        formwork_reports::logic::fields(x, &mut f);
+    }
+    for p in f {
+        wanted.push((p, "/filter".to_owned()));
+    }
+    let mut resolved = Vec::new();
+    let mut paths: Vec<(String, usize)> = Vec::new();
+    let mut errs = Vec::new();
+    for (path, pointer) in wanted {
+        if paths.iter().any(|(p, _)| p == &path) {
+            continue;
+        }
+        match forms.resolve(&def.form, &path) {
+            Ok(r) => {
+                paths.push((path, resolved.len()));
+                resolved.push(r);
+            }
+            Err(e) => errs.push(Detail::new(&pointer, "unknown_field", e)),
+        }
+    }
+    if errs.is_empty() {
+        Ok(Plan { resolved, paths })
+    } else {
+        Err(errs)
+    }
+}
+
+fn build_query(
+    def: &ReportDef,
+    kept: &[&definition::MeasureDef],
+    extra: Option<&Value>,
+    plan: &Plan,
+) -> Query {
+    let col_of = |p: &str| {
+        plan.paths
+            .iter()
+            .find(|(x, _)| x == p)
+            .map(|(_, i)| plan.resolved[*i].column.clone())
+            .unwrap_or_else(|| p.to_owned())
+    };
+    // Filters name paths; the frame's columns are the same dotted paths.
+    let filter = match (&def.filter, extra) {
+        (Some(a), Some(b)) => Some(json!({"and": [a, b]})),
+        (Some(a), None) => Some(a.clone()),
+        (None, Some(b)) => Some(b.clone()),
+        (None, None) => None,
+    };
+    let measures = kept
+        .iter()
+        .map(|m| Measure {
+            agg: m.agg,
+            value: match (&m.field, &m.duration) {
+                (Some(f), _) => Some(Value_::Column(col_of(f))),
+                (None, Some((a, b, u))) => Some(Value_::Duration {
+                    from: col_of(a),
+                    to: col_of(b),
+                    unit: *u,
+                }),
+                _ => None,
+            },
+            filter: m.filter.clone(),
+            q: m.q,
+            ratio: m.of.as_ref().and_then(|(a, b)| {
+                let ia = kept.iter().position(|k| &k.key == a)?;
+                let ib = kept.iter().position(|k| &k.key == b)?;
+                Some((ia, ib))
+            }),
+        })
+        .collect();
+    let sort = def
+        .sort
+        .iter()
+        .filter_map(|(by, desc)| {
+            if by == "_rows" {
+                return Some((SortBy::Rows, *desc));
+            }
+            if let Some(i) = def.dims.iter().position(|d| &d.key == by) {
+                return Some((SortBy::Dim(i), *desc));
+            }
+            // A withheld measure is not sorted by: the order would reveal it.
+            kept.iter()
+                .position(|m| &m.key == by)
+                .map(|i| (SortBy::Measure(i), *desc))
+        })
+        .collect();
+    Query {
+        filter,
+        dimensions: def
+            .dims
+            .iter()
+            .map(|d| formwork_reports::Dim {
+                column: col_of(&d.field),
+                bucket: d.bucket,
+            })
+            .collect(),
+        measures,
+        sort,
+        limit: def.limit,
+        others: def.others,
+    }
+}

@@ -1,0 +1,114 @@
+//! A run's result as the API answers it: columns, rows with their cells, the number of
+//! records behind each row, and a list-API filter to drill down to them.
+
+use formwork_reports::{Bucket, Output};
+use serde_json::{Map, Value, json};
+
+use super::definition::{MeasureDef, ReportDef};
+
+pub fn shape(
+    def: &ReportDef,
+    kept: &[&MeasureDef],
+    out: &Output,
+    meta: Value,
+    withheld: Vec<Value>,
+    extra: Option<&Value>,
+    drillable: bool,
+) -> Value {
+    let mut columns = Vec::new();
+    for d in &def.dims {
+        let mut c = json!({"key": d.key, "kind": "dimension", "field": d.field, "label": d.label});
+        match d.bucket {
+            Some(Bucket::Time(b)) => c["bucket"] = json!(b.name()),
+            Some(Bucket::Width(w)) => c["bucket"] = json!({"width": w}),
+            None => {}
+        }
+        columns.push(c);
+    }
+    for m in kept {
+        columns.push(json!({"key": m.key, "kind": "measure", "agg": format!("{:?}", m.agg).to_lowercase(), "label": m.label}));
+    }
+    let mut base: Vec<Value> = Vec::new();
+    if let Some(f) = &def.filter {
+        base.push(f.clone());
+    }
+    if let Some(f) = extra {
+        base.push(f.clone());
+    }
+    let rows: Vec<Value> = out
+        .rows
+        .iter()
+        .map(|r| {
+            let mut cells = Map::new();
+            for (d, c) in def.dims.iter().zip(&r.dims) {
+                cells.insert(d.key.clone(), c.value.clone());
+            }
+            for (m, v) in kept.iter().zip(&r.measures) {
+                cells.insert(m.key.clone(), v.clone());
+            }
+            let mut row = json!({"cells": cells, "rows": r.rows, "others": r.others});
+            if drillable && let Some(d) = drill(def, r, out.top.as_deref(), &base) {
+                row["drill"] = d;
+            }
+            row
+        })
+        .collect();
+    let mut answer = json!({
+        "form": def.form,
+        "label": def.label,
+        "columns": columns,
+        "rows": rows,
+        "withheld": withheld,
+        "total_rows": out.total_rows,
+        "chart": def.chart,
+    });
+    if let (Some(m), Some(o)) = (meta.as_object(), answer.as_object_mut()) {
+        for (k, v) in m {
+            o.insert(k.clone(), v.clone());
+        }
+    }
+    answer
+}
+
+/// The list-API filter selecting the records behind a row, when it can be written.
+fn drill(
+    def: &ReportDef,
+    r: &formwork_reports::OutRow,
+    top: Option<&[Value]>,
+    base: &[Value],
+) -> Option<Value> {
+    let mut parts: Vec<Value> = base.to_vec();
+    for (i, (d, c)) in def.dims.iter().zip(&r.dims).enumerate() {
+        let var = json!({"var": d.field});
+        if i == 0 && r.others {
+            // The gathered rest: none of the kept values.
+            if d.bucket.is_some() {
+                return None;
+            }
+            let kept: Vec<Value> = top?.iter().filter(|v| !v.is_null()).cloned().collect();
+            let mut not_kept = vec![json!({"!": {"in": [var.clone(), kept]}})];
+            if top?.iter().any(Value::is_null) {
+                not_kept.push(json!({"!=": [var, null]}));
+            }
+            parts.extend(not_kept);
+            continue;
+        }
+        match (&c.range, &c.value) {
+            (Some((lo, hi)), _) => {
+                parts.push(json!({">=": [var.clone(), lo]}));
+                parts.push(json!({"<": [var, hi]}));
+            }
+            (None, Value::Null) => parts.push(json!({"==": [var, null]})),
+            // A plain date-time compares as text in the list API: no exact drill.
+            (None, Value::String(s)) if chrono::DateTime::parse_from_rfc3339(s).is_ok() => {
+                return None;
+            }
+            (None, v) => parts.push(json!({"==": [var, v]})),
+        }
+    }
+    Some(match parts.len() {
+        0 => json!({"!=": [{"var": "_id"}, null]}),
+        1 => parts.remove(0),
+        _ => json!({"and": parts}),
+    })
+}
