@@ -22,6 +22,7 @@ mod packages;
 mod patterns;
 mod permissions;
 mod records;
+mod reports;
 mod serials;
 mod transfer;
 mod web;

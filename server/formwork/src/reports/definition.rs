@@ -87,9 +87,24 @@ fn agg_of(s: &str) -> Option<Agg> {
 
 /// The shape of a report definition (no forms consulted).
 pub fn parse(def: &Value) -> Result<ReportDef, Vec<Detail>> {
+    let (parsed, errs) = parse_all(def);
+    if errs.is_empty() {
+        Ok(parsed)
+    } else {
+        Err(errs)
+    }
+}
+
+/// As much of a definition as is well-formed, and the problems of the rest.
+pub fn parse_all(def: &Value) -> (ReportDef, Vec<Detail>) {
     let mut errs = Vec::new();
-    let Some(obj) = def.as_object() else {
-        return Err(vec![detail("", "type", "a report definition is an object")]);
+    let empty = serde_json::Map::new();
+    let obj = match def.as_object() {
+        Some(o) => o,
+        None => {
+            errs.push(detail("", "type", "a report definition is an object"));
+            &empty
+        }
     };
     const KNOWN: &[&str] = &[
         "key",
@@ -389,10 +404,7 @@ pub fn parse(def: &Value) -> Result<ReportDef, Vec<Detail>> {
             format!("chart kind is one of {}", CHART_KINDS.join(", ")),
         )),
     }
-    if !errs.is_empty() {
-        return Err(errs);
-    }
-    Ok(ReportDef {
+    let parsed = ReportDef {
         label: def["label"].clone(),
         form,
         filter,
@@ -402,7 +414,8 @@ pub fn parse(def: &Value) -> Result<ReportDef, Vec<Detail>> {
         limit,
         others: def["others"].as_bool().unwrap_or(false),
         chart,
-    })
+    };
+    (parsed, errs)
 }
 
 /// The forms of an app with their cache columns.

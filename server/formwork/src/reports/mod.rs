@@ -111,77 +111,72 @@ impl ReportService {
         app: &str,
         def: &Value,
     ) -> DomainResult<Result<ReportDef, Vec<Detail>>> {
-        let parsed = match definition::parse(def) {
-            Ok(p) => p,
-            Err(e) => return Ok(Err(e)),
-        };
+        let (parsed, mut errs) = definition::parse_all(def);
         let forms = self.app_forms(app).await?;
         let tz = self.engine(app).await?.tz();
-        let mut errs = Vec::new();
         if !forms.forms.contains_key(&parsed.form) {
-            errs.push(Detail::new(
-                "/form",
-                "unknown",
-                format!("no form {:?} in {app}", parsed.form),
-            ));
+            if !parsed.form.is_empty() {
+                errs.push(Detail::new(
+                    "/form",
+                    "unknown",
+                    format!("no form {:?} in {app}", parsed.form),
+                ));
+            }
             return Ok(Err(errs));
         }
-        match plan(&forms, &parsed, None) {
-            Ok(p) => {
-                let types: HashMap<String, formwork_reports::ColType> = p
-                    .resolved
-                    .iter()
-                    .map(|r| (r.column.clone(), r.ty))
-                    .collect();
-                if let Some(f) = &parsed.filter
-                    && let Err(e) = formwork_reports::logic::check(f, &types, tz, "/filter")
+        let (p, plan_errs) = plan_all(&forms, &parsed, None);
+        let broken: HashSet<String> = plan_errs.iter().map(|d| d.pointer.clone()).collect();
+        errs.extend(plan_errs);
+        {
+            let types: HashMap<String, formwork_reports::ColType> = p
+                .resolved
+                .iter()
+                .map(|r| (r.column.clone(), r.ty))
+                .collect();
+            if let Some(f) = &parsed.filter
+                && !broken.contains("/filter")
+                && let Err(e) = formwork_reports::logic::check(f, &types, tz, "/filter")
+            {
+                errs.push(report_detail(e));
+            }
+            for (i, m) in parsed.measures.iter().enumerate() {
+                if let Some(w) = &m.filter
+                    && !broken.contains(&format!("/measures/{i}"))
+                    && let Err(e) = formwork_reports::logic::check(
+                        w,
+                        &types,
+                        tz,
+                        &format!("/measures/{i}/where"),
+                    )
                 {
                     errs.push(report_detail(e));
                 }
-                for (i, m) in parsed.measures.iter().enumerate() {
-                    if let Some(w) = &m.filter
-                        && let Err(e) = formwork_reports::logic::check(
-                            w,
-                            &types,
-                            tz,
-                            &format!("/measures/{i}/where"),
-                        )
-                    {
-                        errs.push(report_detail(e));
-                    }
-                    if let Err(e) = check_measure_types(m, &types, i) {
-                        errs.push(e);
-                    }
-                }
-                for (i, d) in parsed.dims.iter().enumerate() {
-                    let ty = types.get(&d.field).copied();
-                    match (d.bucket, ty) {
-                        (Some(formwork_reports::Bucket::Time(b)), Some(t)) if !t.is_temporal() => {
-                            errs.push(Detail::new(
-                                format!("/dimensions/{i}/bucket"),
-                                "type",
-                                format!(
-                                    "{} is not a date, so it has no {} buckets",
-                                    d.field,
-                                    b.name()
-                                ),
-                            ))
-                        }
-                        (Some(formwork_reports::Bucket::Width(_)), Some(t)) if !t.is_numeric() => {
-                            errs.push(Detail::new(
-                                format!("/dimensions/{i}/bucket"),
-                                "type",
-                                format!(
-                                    "{} is not a number, so it has no numeric buckets",
-                                    d.field
-                                ),
-                            ))
-                        }
-                        _ => {}
-                    }
+                if let Err(e) = check_measure_types(m, &types, i) {
+                    errs.push(e);
                 }
             }
-            Err(e) => errs.extend(e),
+            for (i, d) in parsed.dims.iter().enumerate() {
+                let ty = types.get(&d.field).copied();
+                match (d.bucket, ty) {
+                    (Some(formwork_reports::Bucket::Time(b)), Some(t)) if !t.is_temporal() => errs
+                        .push(Detail::new(
+                            format!("/dimensions/{i}/bucket"),
+                            "type",
+                            format!(
+                                "{} is not a date, so it has no {} buckets",
+                                d.field,
+                                b.name()
+                            ),
+                        )),
+                    (Some(formwork_reports::Bucket::Width(_)), Some(t)) if !t.is_numeric() => errs
+                        .push(Detail::new(
+                            format!("/dimensions/{i}/bucket"),
+                            "type",
+                            format!("{} is not a number, so it has no numeric buckets", d.field),
+                        )),
+                    _ => {}
+                }
+            }
         }
         Ok(if errs.is_empty() {
             Ok(parsed)
@@ -625,6 +620,12 @@ pub struct Plan {
 }
 
 fn plan(forms: &AppForms, def: &ReportDef, extra: Option<&Value>) -> Result<Plan, Vec<Detail>> {
+    let (p, errs) = plan_all(forms, def, extra);
+    if errs.is_empty() { Ok(p) } else { Err(errs) }
+}
+
+/// The paths that resolve, and the problems of those that do not.
+fn plan_all(forms: &AppForms, def: &ReportDef, extra: Option<&Value>) -> (Plan, Vec<Detail>) {
     let mut wanted: Vec<(String, String)> = Vec::new();
     for (i, d) in def.dims.iter().enumerate() {
         wanted.push((d.field.clone(), format!("/dimensions/{i}/field")));
@@ -659,11 +660,7 @@ fn plan(forms: &AppForms, def: &ReportDef, extra: Option<&Value>) -> Result<Plan
             Err(e) => errs.push(Detail::new(&pointer, "unknown_field", e)),
         }
     }
-    if errs.is_empty() {
-        Ok(Plan { resolved, paths })
-    } else {
-        Err(errs)
-    }
+    (Plan { resolved, paths }, errs)
 }
 
 fn build_query(

@@ -1,0 +1,804 @@
+//! Reports (docs/reports.md): the polars engine against SQL `GROUP BY` on random data and
+//! random definitions, permissions before aggregation, freshness after writes and after a
+//! restart, drill-down counts, and the CRM's reports.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+use crate::crm::{self, AMOUNT_A, AMOUNT_B, FEE_1, FEE_2};
+use crate::helpers::{Store, TestApp, expect, settings_for};
+use crate::on_both_stores;
+
+const CATEGORIES: &[&str] = &["a", "b", "c", "d", "e"];
+
+async fn lab(app: &TestApp) {
+    app.app("lab").await;
+    app.publish_ok(
+        "lab",
+        "sample",
+        json!({
+            "type": "object",
+            "properties": {
+                "category": {"type": "string", "x-type": "select", "enum": CATEGORIES},
+                "n": {"type": "number", "x-type": "number"},
+                "k": {"type": "integer", "x-type": "integer"},
+                "d": {"type": "string", "x-type": "date"},
+                "t": {"type": "string", "x-type": "datetime"},
+                "flag": {"type": "boolean", "x-type": "boolean"}
+            }
+        }),
+    )
+    .await;
+}
+
+/// Random records; every field is sometimes missing.
+async fn seed_samples(app: &TestApp, rng: &mut ChaCha8Rng, n: usize) {
+    for _ in 0..n {
+        let mut data = serde_json::Map::new();
+        if rng.random_bool(0.9) {
+            data.insert(
+                "category".into(),
+                json!(CATEGORIES[rng.random_range(0..CATEGORIES.len())]),
+            );
+        }
+        if rng.random_bool(0.85) {
+            data.insert(
+                "n".into(),
+                json!((rng.random_range(0..20_000) as f64) / 100.0),
+            );
+        }
+        if rng.random_bool(0.85) {
+            data.insert("k".into(), json!(rng.random_range(0..100)));
+        }
+        if rng.random_bool(0.9) {
+            data.insert(
+                "d".into(),
+                json!(format!(
+                    "2025-{:02}-{:02}",
+                    rng.random_range(1..=12),
+                    rng.random_range(1..=28)
+                )),
+            );
+        }
+        if rng.random_bool(0.9) {
+            // Some instants late in the evening UTC: the next day in Shanghai.
+            let (day, hour) = (rng.random_range(1..=28), rng.random_range(0..24));
+            let offset = if rng.random_bool(0.5) { "Z" } else { "+08:00" };
+            data.insert(
+                "t".into(),
+                json!(format!(
+                    "2025-{:02}-{day:02}T{hour:02}:30:00{offset}",
+                    rng.random_range(1..=12)
+                )),
+            );
+        }
+        if rng.random_bool(0.9) {
+            data.insert("flag".into(), json!(rng.random_bool(0.4)));
+        }
+        app.create_ok("lab", "sample", Value::Object(data)).await;
+    }
+}
+
+/// A dimension of the random reports: its definition and its SQL per store.
+struct SqlDim {
+    def: Value,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+fn dims() -> Vec<SqlDim> {
+    vec![
+        SqlDim {
+            def: json!({"field": "category"}),
+            sqlite: "json_extract(data, '$.category')",
+            postgres: "data->>'category'",
+        },
+        SqlDim {
+            def: json!({"field": "flag"}),
+            sqlite: "CASE json_type(data, '$.flag') WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' END",
+            postgres: "data->>'flag'",
+        },
+        SqlDim {
+            def: json!({"field": "d", "bucket": "month"}),
+            sqlite: "substr(json_extract(data, '$.d'), 1, 7)",
+            postgres: "substr(data->>'d', 1, 7)",
+        },
+        SqlDim {
+            def: json!({"field": "d", "bucket": "quarter", "key": "dq"}),
+            sqlite: "substr(json_extract(data, '$.d'), 1, 4) || '-Q' || ((CAST(substr(json_extract(data, '$.d'), 6, 2) AS INTEGER) + 2) / 3)",
+            postgres: "to_char((data->>'d')::date, 'YYYY-\"Q\"Q')",
+        },
+        SqlDim {
+            def: json!({"field": "t", "bucket": "day"}),
+            sqlite: "strftime('%Y-%m-%d', json_extract(data, '$.t'), '+8 hours')",
+            postgres: "to_char((data->>'t')::timestamptz AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD')",
+        },
+        SqlDim {
+            def: json!({"field": "t", "bucket": "month", "key": "tm"}),
+            sqlite: "strftime('%Y-%m', json_extract(data, '$.t'), '+8 hours')",
+            postgres: "to_char((data->>'t')::timestamptz AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM')",
+        },
+        SqlDim {
+            def: json!({"field": "k", "bucket": {"width": 10}}),
+            sqlite: "(CAST(json_extract(data, '$.k') AS INTEGER) / 10) * 10",
+            postgres: "((data->>'k')::int / 10) * 10",
+        },
+    ]
+}
+
+/// A measure of the random reports and its SQL aggregate per store (`None`: not on SQLite).
+fn measure(i: usize) -> (Value, Option<&'static str>, &'static str) {
+    match i {
+        0 => (json!({"agg": "count"}), Some("COUNT(*)"), "COUNT(*)"),
+        1 => (
+            json!({"agg": "sum", "field": "n"}),
+            Some("SUM(json_extract(data, '$.n'))"),
+            "SUM((data->>'n')::float8)",
+        ),
+        2 => (
+            json!({"agg": "avg", "field": "n"}),
+            Some("AVG(json_extract(data, '$.n'))"),
+            "AVG((data->>'n')::float8)",
+        ),
+        3 => (
+            json!({"agg": "min", "field": "n"}),
+            Some("MIN(json_extract(data, '$.n'))"),
+            "MIN((data->>'n')::float8)",
+        ),
+        4 => (
+            json!({"agg": "max", "field": "k"}),
+            Some("MAX(json_extract(data, '$.k'))"),
+            "MAX((data->>'k')::int)",
+        ),
+        5 => (
+            json!({"agg": "count_distinct", "field": "category"}),
+            Some("COUNT(DISTINCT json_extract(data, '$.category'))"),
+            "COUNT(DISTINCT data->>'category')",
+        ),
+        6 => (
+            json!({"agg": "count_values", "field": "n"}),
+            Some("COUNT(json_extract(data, '$.n'))"),
+            "COUNT(data->>'n')",
+        ),
+        7 => (
+            json!({"agg": "share", "where": {"==": [{"var": "flag"}, true]}}),
+            Some("AVG(CASE WHEN json_type(data, '$.flag') = 'true' THEN 1.0 ELSE 0.0 END)"),
+            "AVG(CASE WHEN data->>'flag' = 'true' THEN 1.0::float8 ELSE 0.0::float8 END)",
+        ),
+        8 => (
+            json!({"agg": "count", "where": {">": [{"var": "n"}, 50]}}),
+            Some("SUM(CASE WHEN json_extract(data, '$.n') > 50 THEN 1 ELSE 0 END)"),
+            "SUM(CASE WHEN (data->>'n')::float8 > 50 THEN 1 ELSE 0 END)",
+        ),
+        9 => (
+            json!({"agg": "median", "field": "n"}),
+            None,
+            "percentile_cont(0.5) WITHIN GROUP (ORDER BY (data->>'n')::float8)",
+        ),
+        _ => (
+            json!({"agg": "percentile", "q": 0.9, "field": "k"}),
+            None,
+            "percentile_cont(0.9) WITHIN GROUP (ORDER BY (data->>'k')::int)",
+        ),
+    }
+}
+
+/// A report filter and its SQL per store.
+fn filter(i: usize) -> (Value, &'static str, &'static str) {
+    match i {
+        0 => (
+            json!({">": [{"var": "n"}, 80]}),
+            "json_extract(data, '$.n') > 80",
+            "(data->>'n')::float8 > 80",
+        ),
+        1 => (
+            json!({"in": [{"var": "category"}, ["a", "c"]]}),
+            "json_extract(data, '$.category') IN ('a', 'c')",
+            "data->>'category' IN ('a', 'c')",
+        ),
+        2 => (
+            json!({"!=": [{"var": "category"}, "b"]}),
+            "(json_extract(data, '$.category') IS NULL OR json_extract(data, '$.category') <> 'b')",
+            "(data->>'category' IS NULL OR data->>'category' <> 'b')",
+        ),
+        _ => (
+            json!({"and": [{">=": [{"var": "d"}, "2025-04-01"]}, {"==": [{"var": "flag"}, false]}]}),
+            "json_extract(data, '$.d') >= '2025-04-01' AND json_type(data, '$.flag') = 'false'",
+            "data->>'d' >= '2025-04-01' AND data->>'flag' = 'false'",
+        ),
+    }
+}
+
+/// A value as a comparable key: numbers as numbers, everything else as text.
+fn norm(v: &Value) -> String {
+    match v {
+        Value::Null => "∅".into(),
+        Value::Number(n) => format!("{:.6}", n.as_f64().unwrap()),
+        Value::String(s) => match s.parse::<f64>() {
+            Ok(f) if !s.contains('-') => format!("{f:.6}"),
+            _ => s.clone(),
+        },
+        Value::Bool(b) => b.to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn close(a: &Value, b: &Value) -> bool {
+    match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1.0),
+        _ => a.is_null() && b.is_null(),
+    }
+}
+
+/// The cell of a SQL result column as JSON (numbers may come back as text or integers).
+fn sql_value(r: &sea_orm::QueryResult, col: &str) -> Value {
+    if let Ok(Some(v)) = r.try_get::<Option<f64>>("", col) {
+        return json!(v);
+    }
+    if let Ok(Some(v)) = r.try_get::<Option<i64>>("", col) {
+        return json!(v);
+    }
+    if let Ok(Some(v)) = r.try_get::<Option<i32>>("", col) {
+        return json!(v);
+    }
+    if let Ok(Some(v)) = r.try_get::<Option<String>>("", col) {
+        return json!(v);
+    }
+    Value::Null
+}
+
+async fn property(app: TestApp) {
+    lab(&app).await;
+    let seed = 20261123 + if app.store == Store::Postgres { 1 } else { 0 };
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    seed_samples(&app, &mut rng, 220).await;
+    let settings = settings_for(app.store, app.dir.path(), &app.db_url);
+    let db = formwork::store::db::Db::connect(&settings.database)
+        .await
+        .unwrap();
+    let pg = app.store == Store::Postgres;
+    let all_dims = dims();
+    for case in 0..30 {
+        let mut picked: Vec<usize> = (0..all_dims.len()).collect();
+        // A random subset of 0–2 dimensions, in random order.
+        for i in (1..picked.len()).rev() {
+            picked.swap(i, rng.random_range(0..=i));
+        }
+        picked.truncate(rng.random_range(0..=2));
+        let n_measures = if pg { 11 } else { 9 };
+        let mut ms: Vec<usize> = (0..n_measures).collect();
+        for i in (1..ms.len()).rev() {
+            ms.swap(i, rng.random_range(0..=i));
+        }
+        ms.truncate(rng.random_range(1..=3));
+        let f = rng.random_bool(0.6).then(|| rng.random_range(0..4));
+        let mut def = json!({
+            "form": "sample",
+            "dimensions": picked.iter().map(|&i| all_dims[i].def.clone()).collect::<Vec<_>>(),
+            "measures": ms.iter().enumerate().map(|(j, &i)| { let mut m = measure(i).0; m["key"] = json!(format!("m{j}")); m }).collect::<Vec<_>>(),
+        });
+        if let Some(f) = f {
+            def["filter"] = filter(f).0;
+        }
+        let got = expect(
+            app.post("/apps/lab/report-preview", &json!({"definition": def}))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        // The same numbers from SQL.
+        let keys: Vec<String> = got["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["kind"] == "dimension")
+            .map(|c| c["key"].as_str().unwrap().to_owned())
+            .collect();
+        let dim_sql: Vec<&str> = picked
+            .iter()
+            .map(|&i| {
+                if pg {
+                    all_dims[i].postgres
+                } else {
+                    all_dims[i].sqlite
+                }
+            })
+            .collect();
+        let agg_sql: Vec<&str> = ms
+            .iter()
+            .map(|&i| {
+                if pg {
+                    measure(i).2
+                } else {
+                    measure(i).1.unwrap()
+                }
+            })
+            .collect();
+        let mut select: Vec<String> = dim_sql
+            .iter()
+            .enumerate()
+            .map(|(i, s)| format!("{s} AS d{i}"))
+            .collect();
+        select.extend(
+            agg_sql
+                .iter()
+                .enumerate()
+                .map(|(i, s)| format!("{s} AS m{i}")),
+        );
+        select.push("COUNT(*) AS n_rows".into());
+        let mut sql = format!(
+            "SELECT {} FROM records WHERE app = 'lab' AND form = 'sample' AND deleted_at IS NULL",
+            select.join(", ")
+        );
+        if let Some(f) = f {
+            sql.push_str(&format!(
+                " AND ({})",
+                if pg { filter(f).2 } else { filter(f).1 }
+            ));
+        }
+        if !dim_sql.is_empty() {
+            sql.push_str(&format!(
+                " GROUP BY {}",
+                (1..=dim_sql.len())
+                    .map(|i| i.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        let rows = db.query_all(&sql, vec![]).await.unwrap();
+        let mut want: BTreeMap<Vec<String>, (Vec<Value>, i64)> = BTreeMap::new();
+        for r in &rows {
+            let k: Vec<String> = (0..dim_sql.len())
+                .map(|i| norm(&sql_value(r, &format!("d{i}"))))
+                .collect();
+            let v: Vec<Value> = (0..ms.len())
+                .map(|i| sql_value(r, &format!("m{i}")))
+                .collect();
+            want.insert(k, (v, sql_value(r, "n_rows").as_i64().unwrap()));
+        }
+        let mut have: BTreeMap<Vec<String>, (Vec<Value>, i64)> = BTreeMap::new();
+        for r in got["rows"].as_array().unwrap() {
+            let k: Vec<String> = keys.iter().map(|k| norm(&r["cells"][k])).collect();
+            let v: Vec<Value> = (0..ms.len())
+                .map(|j| r["cells"][format!("m{j}")].clone())
+                .collect();
+            have.insert(k, (v, r["rows"].as_i64().unwrap()));
+        }
+        let context = format!("seed {seed} case {case}: {def}\nSQL: {sql}");
+        // A report with no dimensions over no rows still has its one row; so has SQL.
+        assert_eq!(
+            have.keys().collect::<Vec<_>>(),
+            want.keys().collect::<Vec<_>>(),
+            "{context}"
+        );
+        for (k, (hv, hn)) in &have {
+            let (wv, wn) = &want[k];
+            assert_eq!(hn, wn, "rows behind {k:?}: {context}");
+            for (j, (h, w)) in hv.iter().zip(wv).enumerate() {
+                // SQL's COUNT of nothing is 0 where a share of nothing is empty.
+                assert!(
+                    close(h, w),
+                    "measure m{j} of {k:?}: report {h}, SQL {w}\n{context}"
+                );
+            }
+        }
+    }
+}
+
+on_both_stores!(
+    polars_results_equal_sql_group_by_on_random_data_and_definitions,
+    property
+);
+
+/// An API client for a user with roles (see crm::user).
+async fn crm_app(app: &TestApp) -> crm::Data {
+    crm::install(app).await;
+    for (id, parent) in [
+        ("svc", None),
+        ("svc_east", Some("svc")),
+        ("svc_west", Some("svc")),
+    ] {
+        crm::department(app, id, parent).await;
+    }
+    let data = crm::seed(app).await;
+    for entry in std::fs::read_dir(crm::crm_dir().join("reports")).unwrap() {
+        let p = entry.unwrap().path();
+        let key = p.file_stem().unwrap().to_str().unwrap().to_owned();
+        let def: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+        expect(
+            app.put(&format!("/apps/crm/reports/{key}"), &def).await,
+            StatusCode::OK,
+        )
+        .await;
+    }
+    data
+}
+
+fn report_keys() -> Vec<String> {
+    let mut keys: Vec<String> = std::fs::read_dir(crm::crm_dir().join("reports"))
+        .unwrap()
+        .map(|e| {
+            e.unwrap()
+                .path()
+                .file_stem()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    keys.sort();
+    keys
+}
+
+async fn engineer_never_learns_amounts_or_fees(app: TestApp) {
+    let d = crm_app(&app).await;
+    let eng = crm::user(&app, "engineer1", &["engineer"], Some("svc_east")).await;
+    let secrets = [AMOUNT_A, AMOUNT_B, FEE_1, FEE_2, FEE_1 + FEE_2].map(|v| v.to_string());
+    let mut ran = 0;
+    for key in report_keys() {
+        let r = eng
+            .post(app.url(&format!("/apps/crm/reports/{key}/run")))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        let text = r.text().await.unwrap();
+        if status == StatusCode::OK {
+            ran += 1;
+        } else {
+            // A report over what the engineer may not read is refused, and says why.
+            assert!(
+                status == StatusCode::FORBIDDEN || status == StatusCode::NOT_FOUND,
+                "{key}: {status} {text}"
+            );
+        }
+        for s in &secrets {
+            assert!(!text.contains(s.as_str()), "{key} shows {s}: {text}");
+        }
+        for format in ["csv", "xlsx"] {
+            let r = eng
+                .get(app.url(&format!("/apps/crm/reports/{key}/run?format={format}")))
+                .send()
+                .await
+                .unwrap();
+            let body = r.bytes().await.unwrap();
+            for s in &secrets {
+                assert!(
+                    !String::from_utf8_lossy(&body).contains(s.as_str()),
+                    "{key}.{format} shows {s}"
+                );
+            }
+        }
+    }
+    assert!(ran >= 5, "the engineer runs the service reports ({ran})");
+    // The fee measure is withheld, not zeroed; and the rows are the engineer's own.
+    let r = expect(
+        eng.post(app.url("/apps/crm/reports/orders_by_month/run"))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert!(
+        r["withheld"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["field"] == "service_fee"),
+        "{r}"
+    );
+    assert!(
+        r["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["key"] != "service_fees"),
+        "{r}"
+    );
+    assert_eq!(r["total_rows"], 1, "engineer1 has one order: {r}");
+    // Filtering or grouping by a fee is refused, naming the field.
+    let r = eng
+        .post(app.url("/apps/crm/reports/orders_by_month/run"))
+        .json(&json!({"filter": {">": [{"var": "service_fee"}, 5000]}}))
+        .send()
+        .await
+        .unwrap();
+    let body = expect(r, StatusCode::FORBIDDEN).await;
+    assert!(
+        body["message"].as_str().unwrap().contains("service_fee"),
+        "{body}"
+    );
+    let by_fee = json!({"form": "service_order", "dimensions": [{"field": "service_fee", "bucket": {"width": 1000}}], "measures": [{"key": "n", "agg": "count"}]});
+    expect(
+        app.put("/apps/crm/reports/by_fee", &by_fee).await,
+        StatusCode::OK,
+    )
+    .await;
+    let r = eng
+        .post(app.url("/apps/crm/reports/by_fee/run"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    expect(r, StatusCode::FORBIDDEN).await;
+    // Through a join: the amount of the device's contract.
+    let by_amount = json!({"form": "service_order", "dimensions": [{"field": "device.contract.amount", "bucket": {"width": 1000}}], "measures": [{"key": "n", "agg": "count"}]});
+    expect(
+        app.put("/apps/crm/reports/by_amount", &by_amount).await,
+        StatusCode::OK,
+    )
+    .await;
+    let r = eng
+        .post(app.url("/apps/crm/reports/by_amount/run"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let text = r.text().await.unwrap();
+    assert!(status == StatusCode::FORBIDDEN, "{status} {text}");
+    assert!(!text.contains(&AMOUNT_A.to_string()));
+    // Drill-down goes through the list API under the engineer's own scope.
+    let r = expect(
+        eng.post(app.url("/apps/crm/reports/engineer_performance/run"))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    for row in r["rows"].as_array().unwrap() {
+        let filter = row["drill"].to_string();
+        let list = expect(
+            eng.get(app.url("/apps/crm/forms/service_order/records"))
+                .query(&[("filter", filter.as_str()), ("total", "true")])
+                .send()
+                .await
+                .unwrap(),
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(list["total"], row["rows"], "drill of {row}");
+    }
+    let _ = d;
+}
+
+on_both_stores!(
+    an_engineer_never_learns_contract_amounts_or_service_fees_from_a_report,
+    engineer_never_learns_amounts_or_fees
+);
+
+async fn sales_rep_counts_own_customers(app: TestApp) {
+    let d = crm_app(&app).await;
+    let sales = crm::user(&app, "sales1", &["sales"], None).await;
+    let def = json!({"form": "customer", "measures": [{"key": "n", "agg": "count"}]});
+    expect(
+        app.put("/apps/crm/reports/customer_count", &def).await,
+        StatusCode::OK,
+    )
+    .await;
+    let mine = expect(
+        sales
+            .post(app.url("/apps/crm/reports/customer_count/run"))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let all = expect(
+        app.post("/apps/crm/reports/customer_count/run", &json!({}))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(all["rows"][0]["cells"]["n"], 2);
+    assert_eq!(
+        mine["rows"][0]["cells"]["n"], 1,
+        "sales1 owns one of the two customers: {mine}"
+    );
+    // Nor through a join: no name of sales2's customer.
+    let def = json!({"form": "contract", "dimensions": [{"field": "customer.name"}], "measures": [{"key": "n", "agg": "count"}]});
+    expect(
+        app.put("/apps/crm/reports/contracts_by_customer", &def)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let r = sales
+        .post(app.url("/apps/crm/reports/contracts_by_customer/run"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    let text = r.text().await.unwrap();
+    assert!(!text.contains("华山医院"), "{text}");
+    let _ = d;
+}
+
+on_both_stores!(
+    a_sales_rep_counts_only_their_own_customers,
+    sales_rep_counts_own_customers
+);
+
+async fn run(app: &TestApp) -> Value {
+    expect(
+        app.post("/apps/lab/reports/by_category/run", &json!({}))
+            .await,
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn fresh_after_writes_and_restart(app: TestApp) {
+    lab(&app).await;
+    let def = json!({"form": "sample", "dimensions": [{"field": "category"}], "measures": [{"key": "n", "agg": "count"}, {"key": "s", "agg": "sum", "field": "n"}]});
+    expect(
+        app.put("/apps/lab/reports/by_category", &def).await,
+        StatusCode::OK,
+    )
+    .await;
+    let cells = |r: &Value| -> Vec<(Value, Value, Value)> {
+        r["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["cells"]["category"].clone(),
+                    r["cells"]["n"].clone(),
+                    r["cells"]["s"].clone(),
+                )
+            })
+            .collect()
+    };
+    assert!(cells(&run(&app).await).is_empty());
+    let a = app
+        .create_ok("lab", "sample", json!({"category": "a", "n": 1.5}))
+        .await;
+    app.create_ok("lab", "sample", json!({"category": "b", "n": 2}))
+        .await;
+    assert_eq!(
+        cells(&run(&app).await),
+        vec![
+            (json!("a"), json!(1), json!(1.5)),
+            (json!("b"), json!(1), json!(2.0))
+        ]
+    );
+    // An update and a delete are seen by the next run.
+    let id = a["id"].as_i64().unwrap();
+    let v = a["row_version"].as_i64().unwrap();
+    let r = app
+        .client
+        .patch(app.url(&format!("/apps/lab/forms/sample/records/{id}")))
+        .header("If-Match", format!("\"{v}\""))
+        .json(&json!({"data": {"category": "b", "n": 10}}))
+        .send()
+        .await
+        .unwrap();
+    expect(r, StatusCode::OK).await;
+    assert_eq!(
+        cells(&run(&app).await),
+        vec![(json!("b"), json!(2), json!(12.0))]
+    );
+    let c = app
+        .create_ok("lab", "sample", json!({"category": "c", "n": 3}))
+        .await;
+    let r = app
+        .client
+        .delete(app.url(&format!("/apps/lab/forms/sample/records/{}", c["id"])))
+        .header("If-Match", format!("\"{}\"", c["row_version"]))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    let before = cells(&run(&app).await);
+    assert_eq!(before, vec![(json!("b"), json!(2), json!(12.0))]);
+    // Many writes at once (an import's worth) are caught up in one run.
+    for i in 0..40 {
+        app.create_ok(
+            "lab",
+            "sample",
+            json!({"category": if i % 2 == 0 { "d" } else { "e" }, "n": i}),
+        )
+        .await;
+    }
+    let before = cells(&run(&app).await);
+    assert_eq!(before.len(), 3);
+    // A restart builds the caches from the database to the same answers.
+    let store = app.store;
+    let (dir, url) = app.stop().await;
+    let app = TestApp::spawn_with(store, dir, url).await;
+    assert_eq!(cells(&run(&app).await), before);
+}
+
+on_both_stores!(
+    a_write_is_in_the_next_run_and_a_restart_gives_the_same_answers,
+    fresh_after_writes_and_restart
+);
+
+async fn definitions_are_checked_and_logged(app: TestApp) {
+    lab(&app).await;
+    let bad = json!({"form": "sample", "dimensions": [{"field": "n", "bucket": "month"}, {"field": "nope"}], "measures": [{"key": "s", "agg": "sum", "field": "category"}, {"key": "r", "agg": "ratio", "of": ["s", "zz"]}], "chart": {"kind": "radar"}});
+    let body = expect(
+        app.put("/apps/lab/reports/bad", &bad).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    let pointers: Vec<&str> = body["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["pointer"].as_str().unwrap())
+        .collect();
+    for p in [
+        "/dimensions/0/bucket",
+        "/dimensions/1/field",
+        "/measures/0/field",
+        "/measures/1/of",
+        "/chart/kind",
+    ] {
+        assert!(pointers.contains(&p), "{p} in {body}");
+    }
+    let good = json!({"form": "sample", "dimensions": [{"field": "t", "bucket": "week"}], "measures": [{"key": "n", "agg": "count"}]});
+    let first = expect(
+        app.put("/apps/lab/reports/weekly", &good).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(first["version"], 1);
+    let again = expect(
+        app.put("/apps/lab/reports/weekly", &good).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        again["published"], false,
+        "an unchanged definition is no new version"
+    );
+    let audit = expect(
+        app.get("/audit?action=report.publish").await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(audit.to_string().contains("weekly"), "{audit}");
+    // Only administrators publish.
+    let body = json!({"username": "someone", "display_name": "someone", "password": crm::password_of("someone")});
+    expect(app.post("/admin/users", &body).await, StatusCode::CREATED).await;
+    let someone = crate::helpers::client_with(
+        &crate::helpers::token_for(&app.base, "someone", &crm::password_of("someone"), None).await,
+    );
+    let r = someone
+        .put(app.url("/apps/lab/reports/weekly"))
+        .json(&good)
+        .send()
+        .await
+        .unwrap();
+    expect(r, StatusCode::FORBIDDEN).await;
+    // A dashboard names published reports and maps its filters to date fields.
+    let dash = json!({"label": {"en": "Lab"}, "filters": [{"key": "period", "type": "date_range"}], "widgets": [{"report": "weekly", "x": 0, "y": 0, "w": 6, "h": 4, "filters": {"period": "category"}}, {"report": "missing", "x": 6, "y": 0, "w": 6, "h": 4}]});
+    let body = expect(
+        app.put("/apps/lab/dashboards/lab", &dash).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    let text = body.to_string();
+    assert!(
+        text.contains("/widgets/0/filters/period") && text.contains("/widgets/1/report"),
+        "{body}"
+    );
+}
+
+on_both_stores!(
+    report_and_dashboard_definitions_are_checked_versioned_and_logged,
+    definitions_are_checked_and_logged
+);
