@@ -606,6 +606,39 @@ async fn sales_rep_counts_own_customers(app: TestApp) {
         mine["rows"][0]["cells"]["n"], 1,
         "sales1 owns one of the two customers: {mine}"
     );
+    // Reference dimensions carry the referenced record's name (when it may be read).
+    let def = json!({"form": "service_order", "dimensions": [{"field": "customer"}, {"field": "engineer"}], "measures": [{"key": "n", "agg": "count"}]});
+    expect(
+        app.put("/apps/crm/reports/by_customer", &def).await,
+        StatusCode::OK,
+    )
+    .await;
+    let r = expect(
+        app.post("/apps/crm/reports/by_customer/run", &json!({}))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let mut labels: Vec<(Value, Value, Value)> = r["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["cells"]["customer"].clone(),
+                x["labels"]["customer"].clone(),
+                x["labels"]["engineer"].clone(),
+            )
+        })
+        .collect();
+    labels.sort_by_key(|l| l.0.as_i64());
+    assert_eq!(
+        labels,
+        vec![
+            (json!(d.customer_a), json!("协和医院"), json!("engineer1")),
+            (json!(d.customer_b), json!("华山医院"), json!("engineer2"))
+        ]
+    );
     // Nor through a join: no name of sales2's customer.
     let def = json!({"form": "contract", "dimensions": [{"field": "customer.name"}], "measures": [{"key": "n", "agg": "count"}]});
     expect(
@@ -802,3 +835,159 @@ on_both_stores!(
     report_and_dashboard_definitions_are_checked_versioned_and_logged,
     definitions_are_checked_and_logged
 );
+
+/// S11: the director opens the service dashboard over two years of demo data and drills
+/// from a bar to the orders behind it.
+async fn s11(store: Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = match store {
+        Store::Sqlite => format!("sqlite://{}", dir.path().join("formwork.db").display()),
+        Store::Postgres => crate::helpers::fresh_pg_database().await,
+    };
+    let settings = settings_for(store, dir.path(), &url);
+    let services = formwork::startup::Services::start(&settings).await.unwrap();
+    let system = formwork::auth::Caller::system();
+    formwork::service::package::import(
+        &services.forms,
+        &services.auth,
+        &services.flows,
+        &services.reports,
+        &crm::crm_dir(),
+        &system,
+    )
+    .await
+    .unwrap();
+    formwork::service::demo::generate(&services, &crm::crm_dir(), "small", Some(11), false)
+        .await
+        .unwrap();
+    services.finish().await;
+    let app = TestApp::spawn_with(store, dir, url).await;
+    expect(
+        app.patch(
+            "/admin/users/director",
+            &json!({"password": crm::password_of("director")}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let director = crate::helpers::client_with(
+        &crate::helpers::token_for(&app.base, "director", &crm::password_of("director"), None)
+            .await,
+    );
+    let get = |path: String| {
+        let req = director.get(app.url(&path)).send();
+        async move { expect(req.await.unwrap(), StatusCode::OK).await }
+    };
+    // The dashboards of the director's roles, the service dashboard among them.
+    let list = get("/apps/crm/dashboards".into()).await;
+    let service = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["key"] == "service")
+        .expect("a service dashboard");
+    assert!(
+        service["roles"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("service_director")),
+        "{service}"
+    );
+    let dash = get("/apps/crm/dashboards/service".into()).await;
+    // Every widget runs for the director, over the last twelve months of the two years.
+    let (from, to) = ("2025-11-22T00:00:00+08:00", "2026-11-22T00:00:00+08:00");
+    for w in dash["definition"]["widgets"].as_array().unwrap() {
+        let key = w["report"].as_str().unwrap();
+        let mut body = json!({});
+        if let Some(field) = w["filters"]["period"].as_str() {
+            body["filter"] =
+                json!({"and": [{">=": [{"var": field}, from]}, {"<": [{"var": field}, to]}]});
+        }
+        let r = director
+            .post(app.url(&format!("/apps/crm/reports/{key}/run")))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let out = expect(r, StatusCode::OK).await;
+        assert!(
+            out["withheld"].as_array().unwrap().is_empty(),
+            "the director reads everything on the service dashboard: {out}"
+        );
+    }
+    // Two years by month: about 25 months, every order counted once.
+    let r = expect(
+        director
+            .post(app.url("/apps/crm/reports/orders_by_month/run"))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let months: std::collections::BTreeSet<&str> = r["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["cells"]["reported_at"].as_str().unwrap_or(""))
+        .collect();
+    assert!(months.len() >= 24, "{months:?}");
+    let all = get("/apps/crm/forms/service_order/records?total=true&limit=1".into()).await;
+    let with_date = get(format!(
+        "/apps/crm/forms/service_order/records?total=true&limit=1&filter={}",
+        urlencode(&json!({"!=": [{"var": "reported_at"}, null]}).to_string())
+    ))
+    .await;
+    assert_eq!(
+        r["total_rows"], with_date["total"],
+        "every order with a date is in one bar"
+    );
+    assert!(all["total"].as_i64().unwrap() >= with_date["total"].as_i64().unwrap());
+    // Drill from the biggest bar to its orders.
+    let bar = r["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["cells"]["reported_at"].is_string())
+        .max_by_key(|x| x["rows"].as_i64())
+        .unwrap();
+    let drill = bar["drill"].to_string();
+    let orders = get(format!(
+        "/apps/crm/forms/service_order/records?total=true&limit=200&filter={}",
+        urlencode(&drill)
+    ))
+    .await;
+    assert_eq!(orders["total"], bar["rows"], "{bar}");
+    let month = bar["cells"]["reported_at"].as_str().unwrap();
+    let tz: chrono_tz::Tz = "Asia/Shanghai".parse().unwrap();
+    for o in orders["items"].as_array().unwrap() {
+        assert_eq!(o["data"]["priority"], bar["cells"]["priority"]);
+        let at = chrono::DateTime::parse_from_rfc3339(o["data"]["reported_at"].as_str().unwrap())
+            .unwrap()
+            .with_timezone(&tz);
+        assert_eq!(at.format("%Y-%m").to_string(), month);
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn s11_the_director_drills_from_the_service_dashboard_over_two_years_sqlite() {
+    s11(Store::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn s11_the_director_drills_from_the_service_dashboard_over_two_years_postgres() {
+    s11(Store::Postgres).await;
+}

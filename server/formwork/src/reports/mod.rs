@@ -324,8 +324,117 @@ impl ReportService {
             .map_err(|e| DomainError::Internal(anyhow::anyhow!("report task: {e}")))?
             .map_err(from_report_error)?;
         let drillable = plan.resolved.iter().all(|r| r.hops.is_empty());
-        let json = output::shape(def, &kept, &out, meta, withheld, extra.as_ref(), drillable);
+        let mut json = output::shape(def, &kept, &out, meta, withheld, extra.as_ref(), drillable);
+        self.label_references(app, def, &forms, caller, &mut json)
+            .await?;
         Ok(RunResult { json })
+    }
+
+    /// Names for the ids of reference and member dimensions (`rows[].labels`): the referenced
+    /// record's display field when the caller may read it, a user's display name.
+    async fn label_references(
+        &self,
+        app: &str,
+        def: &ReportDef,
+        forms: &AppForms,
+        caller: &Caller,
+        json: &mut Value,
+    ) -> DomainResult<()> {
+        use crate::schema::field_types::FieldKind;
+        let rows = json["rows"].as_array().cloned().unwrap_or_default();
+        for d in &def.dims {
+            let Ok(r) = forms.resolve(&def.form, &d.field) else {
+                continue;
+            };
+            let Some((compiled, _)) = forms.forms.get(&r.form) else {
+                continue;
+            };
+            let Some(spec) = compiled.model.field(&r.local) else {
+                continue;
+            };
+            let values: Vec<&Value> = rows
+                .iter()
+                .map(|row| &row["cells"][&d.key])
+                .filter(|v| !v.is_null())
+                .collect();
+            if values.is_empty() || d.bucket.is_some() {
+                continue;
+            }
+            let mut names: HashMap<String, String> = HashMap::new();
+            match spec.kind {
+                Some(FieldKind::Reference) => {
+                    let (Some(target), Some(display)) = (
+                        spec.ref_form.clone(),
+                        spec.schema["x-ref"]["display"].as_str(),
+                    ) else {
+                        continue;
+                    };
+                    let decision = self.auth.decide(caller, app, &target).await?;
+                    if !decision.allows("read") || !decision.can_read(display) {
+                        continue;
+                    }
+                    let allowed = self.allowed_ids(app, &target, caller).await?;
+                    let ids: Vec<i64> = values
+                        .iter()
+                        .filter_map(|v| v.as_i64())
+                        .filter(|id| allowed.as_ref().is_none_or(|a| a.contains(id)))
+                        .collect();
+                    for chunk in ids.chunks(500) {
+                        let list = chunk
+                            .iter()
+                            .map(i64::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ");
+                        let sql = format!(
+                            "SELECT id, data FROM records WHERE {} AND id IN ({list})",
+                            form_scope(app, &target)
+                        );
+                        for row in self.db.query_all(&sql, vec![]).await? {
+                            let id: i64 = row.try_get("", "id")?;
+                            let data = data_of(self.db.backend, &row)?;
+                            if let Some(text) = data.get(display).and_then(Value::as_str) {
+                                names.insert(id.to_string(), text.to_owned());
+                            }
+                        }
+                    }
+                }
+                Some(FieldKind::Member) => {
+                    let users: Vec<String> = values
+                        .iter()
+                        .filter_map(|v| v.as_str())
+                        .filter(|u| u.chars().all(|c| c.is_alphanumeric() || "_.-@".contains(c)))
+                        .map(|u| format!("'{u}'"))
+                        .collect();
+                    if users.is_empty() {
+                        continue;
+                    }
+                    let sql = format!(
+                        "SELECT username, display_name FROM users WHERE username IN ({})",
+                        users.join(", ")
+                    );
+                    for row in self.db.query_all(&sql, vec![]).await? {
+                        let u: String = row.try_get("", "username")?;
+                        if let Some(n) = row.try_get::<Option<String>>("", "display_name")? {
+                            names.insert(u, n);
+                        }
+                    }
+                }
+                _ => continue,
+            }
+            if let Some(out) = json["rows"].as_array_mut() {
+                for row in out {
+                    let key = match &row["cells"][&d.key] {
+                        Value::Number(n) => n.to_string(),
+                        Value::String(s) => s.clone(),
+                        _ => continue,
+                    };
+                    if let Some(name) = names.get(&key) {
+                        row["labels"][&d.key] = json!(name);
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The ids of the rows of `form` the caller may see; `None` when that is all of them.
