@@ -764,6 +764,45 @@ def literal_ok(xt, v):
     return isinstance(v, str)
 
 
+DURATION_OPS = {"hours_between": "datetime", "days_between": "date"}
+
+
+def check_comparison(where, op, args, form, props_of, rep, fields_out):
+    """A comparison between fields and durations (`hours_between` of two date-times,
+    `days_between` of two dates), or with a number."""
+    if op in ("in", "!") or len(args) not in (2, 3) or (len(args) == 3 and op not in ("<", "<=")):
+        rep.err(where, f"{op}: compares two sides (or three for between)")
+        return
+    kinds = []
+    for a in args:
+        if isinstance(a, dict) and set(a) == {"var"}:
+            xt, _, e = resolve_path(props_of, form, a["var"])
+            if e:
+                rep.err(where, f"{op}: {e}")
+                return
+            fields_out.add(a["var"])
+            kinds.append("number" if xt in NUMERIC_TYPES else xt)
+        elif isinstance(a, dict) and len(a) == 1 and next(iter(a)) in DURATION_OPS:
+            dop, pair = next(iter(a.items()))
+            if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, dict) and set(x) == {"var"} for x in pair)):
+                rep.err(where, f"{dop} takes two {{\"var\": field}}")
+                return
+            for x in pair:
+                xt, _, e = resolve_path(props_of, form, x["var"])
+                if e or xt != DURATION_OPS[dop]:
+                    rep.err(where, f"{dop}: {x['var']!r} is not a {DURATION_OPS[dop]} field")
+                    return
+                fields_out.add(x["var"])
+            kinds.append("number")
+        elif isinstance(a, (int, float)) and not isinstance(a, bool):
+            kinds.append("number")
+        else:
+            rep.err(where, f"{op}: {json.dumps(a, ensure_ascii=False)} does not compare with a duration or field")
+            return
+    if len(set(kinds)) != 1:
+        rep.err(where, f"{op}: the sides are of different types ({', '.join(kinds)})")
+
+
 def check_logic(where, node, form, props_of, rep, fields_out):
     """A report filter or measure `where`: the JSON Logic subset of docs/reports.md, every
     comparison one {var} and literal(s) of the field's type."""
@@ -788,6 +827,11 @@ def check_logic(where, node, form, props_of, rep, fields_out):
         return
     if not isinstance(args, list):
         rep.err(where, f"{op} needs a list of arguments")
+        return
+    durations = [a for a in args if isinstance(a, dict) and len(a) == 1 and next(iter(a)) in DURATION_OPS]
+    two_fields = op != "in" and sum(1 for a in args if isinstance(a, dict) and set(a) == {"var"}) == 2
+    if durations or two_fields:
+        check_comparison(where, op, args, form, props_of, rep, fields_out)
         return
     vars_ = [a for a in args if isinstance(a, dict) and set(a) == {"var"}]
     lits = [a for a in args if not (isinstance(a, dict) and set(a) == {"var"})]

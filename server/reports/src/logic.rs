@@ -76,6 +76,108 @@ pub fn instant_ms(s: &str, tz: Tz) -> Option<i64> {
         .map(|t| t.timestamp_millis())
 }
 
+/// A side of a comparison: a field, a duration between two fields, or a literal (typed by
+/// the other side).
+enum Operand<'a> {
+    Field(Expr, ColType),
+    Number(Expr),
+    Literal(&'a Value),
+}
+
+fn operand<'a>(v: &'a Value, types: &Types, pointer: &str) -> Result<Operand<'a>, ReportError> {
+    if let Some(name) = var_name(v) {
+        let ty = *types
+            .get(name)
+            .ok_or_else(|| invalid(pointer, format!("no field {name:?}")))?;
+        return Ok(Operand::Field(col(name), ty));
+    }
+    let between = v.as_object().filter(|o| o.len() == 1).and_then(|o| {
+        o.get("hours_between")
+            .map(|a| ("hours_between", a))
+            .or_else(|| o.get("days_between").map(|a| ("days_between", a)))
+    });
+    if let Some((op, args)) = between {
+        let at = format!("{pointer}/{op}");
+        let pair = args
+            .as_array()
+            .filter(|a| a.len() == 2)
+            .ok_or_else(|| invalid(&at, format!("{op} takes two fields")))?;
+        let (a, b) = (var_name(&pair[0]), var_name(&pair[1]));
+        let (Some(a), Some(b)) = (a, b) else {
+            return Err(invalid(&at, format!("{op} takes two fields")));
+        };
+        let (ta, tb) = (types.get(a).copied(), types.get(b).copied());
+        let want = if op == "hours_between" {
+            ColType::Datetime
+        } else {
+            ColType::Date
+        };
+        if ta != Some(want) || tb != Some(want) {
+            return Err(invalid(
+                &at,
+                format!("{op} takes two {} fields", want.name()),
+            ));
+        }
+        let diff = (col(b) - col(a)).cast(DataType::Float64);
+        // Date-times are milliseconds; dates whole days.
+        return Ok(Operand::Number(if op == "hours_between" {
+            diff / lit(3_600_000.0)
+        } else {
+            diff
+        }));
+    }
+    if v.is_object() || v.is_array() {
+        return Err(invalid(
+            pointer,
+            "a comparison takes fields, hours_between, days_between or values",
+        ));
+    }
+    Ok(Operand::Literal(v))
+}
+
+/// Two sides of a comparison as comparable expressions.
+fn operands(
+    a: &Value,
+    b: &Value,
+    types: &Types,
+    tz: Tz,
+    pointer: &str,
+) -> Result<(Expr, Expr), ReportError> {
+    let (x, y) = (operand(a, types, pointer)?, operand(b, types, pointer)?);
+    let num = |v: &Value| {
+        v.as_f64()
+            .map(lit)
+            .ok_or_else(|| invalid(pointer, format!("{v} is not a number")))
+    };
+    Ok(match (x, y) {
+        (Operand::Field(c, ty), Operand::Literal(v)) => (c, literal(ty, v, tz, pointer)?),
+        (Operand::Literal(v), Operand::Field(c, ty)) => (literal(ty, v, tz, pointer)?, c),
+        (Operand::Number(e), Operand::Literal(v)) => (e, num(v)?),
+        (Operand::Literal(v), Operand::Number(e)) => (num(v)?, e),
+        (Operand::Number(e), Operand::Number(f)) => (e, f),
+        (Operand::Number(e), Operand::Field(c, ty))
+        | (Operand::Field(c, ty), Operand::Number(e))
+            if ty.is_numeric() =>
+        {
+            let c = c.cast(DataType::Float64);
+            if var_name(a).is_some() {
+                (c, e)
+            } else {
+                (e, c)
+            }
+        }
+        (Operand::Field(c, t), Operand::Field(d, u))
+            if t == u || (t.is_numeric() && u.is_numeric()) =>
+        {
+            (c, d)
+        }
+        (Operand::Literal(_), Operand::Literal(_)) => {
+            return Err(invalid(pointer, "a comparison needs a field"));
+        }
+        _ => return Err(invalid(pointer, "the two sides are of different types")),
+    })
+}
+
 /// The polars predicate of a filter.
 pub fn predicate(logic: &Value, types: &Types, tz: Tz, pointer: &str) -> Result<Expr, ReportError> {
     let Some((op, args)) = logic
@@ -122,21 +224,19 @@ pub fn predicate(logic: &Value, types: &Types, tz: Tz, pointer: &str) -> Result<
             if list.len() != 2 {
                 return Err(invalid(&p, format!("{op} takes two arguments")));
             }
-            let (field, value) = if var_name(list[0]).is_some() {
-                (list[0], list[1])
-            } else {
-                (list[1], list[0])
-            };
-            let (c, ty) = column(field, &p)?;
             let eq = op == "==" || op == "===";
-            if value.is_null() {
-                return Ok(if eq { c.is_null() } else { c.is_not_null() });
+            // `== null` / `!= null`: whether the field holds a value.
+            for (a, b) in [(list[0], list[1]), (list[1], list[0])] {
+                if b.is_null() && var_name(a).is_some() {
+                    let (c, _) = column(a, &p)?;
+                    return Ok(if eq { c.is_null() } else { c.is_not_null() });
+                }
             }
-            let v = literal(ty, value, tz, &p)?;
+            let (a, b) = operands(list[0], list[1], types, tz, &p)?;
             Ok(if eq {
-                c.eq(v).fill_null(lit(false))
+                a.eq(b).fill_null(lit(false))
             } else {
-                c.neq(v).fill_null(lit(true))
+                a.neq(b).fill_null(lit(true))
             })
         }
         "<" | "<=" | ">" | ">=" => {
@@ -148,22 +248,14 @@ pub fn predicate(logic: &Value, types: &Types, tz: Tz, pointer: &str) -> Result<
             };
             match list.len() {
                 2 => {
-                    let flipped = var_name(list[0]).is_none();
-                    let (field, value) = if flipped {
-                        (list[1], list[0])
-                    } else {
-                        (list[0], list[1])
-                    };
-                    let (c, ty) = column(field, &p)?;
-                    let v = literal(ty, value, tz, &p)?;
-                    let e = if flipped { cmp(v, c) } else { cmp(c, v) };
-                    Ok(e.fill_null(lit(false)))
+                    let (a, b) = operands(list[0], list[1], types, tz, &p)?;
+                    Ok(cmp(a, b).fill_null(lit(false)))
                 }
                 3 if op == "<" || op == "<=" => {
-                    let (c, ty) = column(list[1], &format!("{p}/1"))?;
-                    let lo = literal(ty, list[0], tz, &format!("{p}/0"))?;
-                    let hi = literal(ty, list[2], tz, &format!("{p}/2"))?;
-                    Ok(cmp(lo, c.clone()).and(cmp(c, hi)).fill_null(lit(false)))
+                    let (lo, mid) = operands(list[0], list[1], types, tz, &p)?;
+                    let (mid2, hi) = operands(list[1], list[2], types, tz, &p)?;
+                    let _ = mid2;
+                    Ok(cmp(lo, mid.clone()).and(cmp(mid, hi)).fill_null(lit(false)))
                 }
                 _ => Err(invalid(
                     &p,

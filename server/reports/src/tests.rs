@@ -224,3 +224,90 @@ fn filters_and_errors_name_the_place() {
     let err = engine.run(&source(None), &q).unwrap_err().to_string();
     assert!(err.contains("/measures/0/field"), "{err}");
 }
+
+#[test]
+fn durations_and_two_fields_compare_in_filters() {
+    let engine = Engine::new(chrono_tz::Asia::Shanghai);
+    let cols = vec![
+        ("_id".to_owned(), ColType::Int),
+        ("at".to_owned(), ColType::Datetime),
+        ("done".to_owned(), ColType::Datetime),
+        ("priority".to_owned(), ColType::Text),
+        ("limit_h".to_owned(), ColType::Float),
+    ];
+    let h = 3_600_000;
+    let rows = vec![
+        vec![
+            Cell::Int(1),
+            Cell::Int(0),
+            Cell::Int(3 * h),
+            Cell::Text("urgent".into()),
+            Cell::Float(4.0),
+        ],
+        vec![
+            Cell::Int(2),
+            Cell::Int(0),
+            Cell::Int(6 * h),
+            Cell::Text("urgent".into()),
+            Cell::Float(4.0),
+        ],
+        vec![
+            Cell::Int(3),
+            Cell::Int(0),
+            Cell::Int(20 * h),
+            Cell::Text("normal".into()),
+            Cell::Float(24.0),
+        ],
+        vec![
+            Cell::Int(4),
+            Cell::Int(0),
+            Cell::Null,
+            Cell::Text("normal".into()),
+            Cell::Float(24.0),
+        ],
+    ];
+    engine.install(
+        "o",
+        FormCache::build(cols, chrono_tz::Asia::Shanghai, rows).unwrap(),
+    );
+    let src = Source {
+        form: "o".into(),
+        allowed: None,
+        joins: vec![],
+    };
+    // Within SLA: the resolution hours at most the order's own limit; an open order is not.
+    let within =
+        json!({"<=": [{"hours_between": [{"var": "at"}, {"var": "done"}]}, {"var": "limit_h"}]});
+    let mut q = query(
+        vec![Dim {
+            column: "priority".into(),
+            bucket: None,
+        }],
+        vec![Measure {
+            agg: Agg::Share,
+            value: None,
+            filter: Some(within),
+            q: None,
+            ratio: None,
+        }],
+    );
+    let out = engine.run(&src, &q).unwrap();
+    let got: Vec<_> = out
+        .rows
+        .iter()
+        .map(|r| (r.dims[0].value.clone(), r.measures[0].clone()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![(json!("normal"), json!(0.5)), (json!("urgent"), json!(0.5))]
+    );
+    q.filter = Some(json!({">": [{"hours_between": [{"var": "at"}, {"var": "done"}]}, 5]}));
+    let out = engine.run(&src, &q).unwrap();
+    assert_eq!(out.total_rows, 2);
+    q.filter = Some(json!({"<": [{"hours_between": [{"var": "at"}, {"var": "priority"}]}, 5]}));
+    let err = engine.run(&src, &q).unwrap_err().to_string();
+    assert!(
+        err.contains("hours_between takes two date-time fields"),
+        "{err}"
+    );
+}
