@@ -991,3 +991,72 @@ async fn s11_the_director_drills_from_the_service_dashboard_over_two_years_sqlit
 async fn s11_the_director_drills_from_the_service_dashboard_over_two_years_postgres() {
     s11(Store::Postgres).await;
 }
+
+/// A scheduled (here: triggered) delivery: a flow's report node runs a report as a role and
+/// a notify node sends the rows; the role's field mask shapes what is sent.
+async fn report_node_delivers(app: TestApp) {
+    lab(&app).await;
+    let role = json!({"key": "viewer", "label": {"en": "viewer"}, "permissions": {"sample": {"actions": ["read"], "rows": "all", "read": ["category", "flag"]}}});
+    expect(
+        app.put("/apps/lab/roles/viewer", &role).await,
+        StatusCode::OK,
+    )
+    .await;
+    let def = json!({"form": "sample", "dimensions": [{"field": "category"}], "measures": [{"key": "n", "agg": "count"}, {"key": "total", "agg": "sum", "field": "n"}]});
+    expect(
+        app.put("/apps/lab/reports/by_category", &def).await,
+        StatusCode::OK,
+    )
+    .await;
+    let flow = |report: &str| {
+        json!({
+            "key": "digest", "label": {"en": "digest"},
+            "trigger": {"type": "record_created", "form": "sample", "condition": {"==": [{"var": "record.category"}, "e"]}},
+            "nodes": [
+                {"id": "start", "type": "start"},
+                {"id": "run", "type": "report", "report": report, "as_role": "viewer", "name": "digest"},
+                {"id": "send", "type": "notify", "to": {"user": "admin"}, "title": "Digest", "body": "{{#each vars.digest.body.rows}}{{this.cells.category}}={{this.cells.n}};{{/each}} hidden: {{#each vars.digest.body.withheld}}{{this.field}}{{/each}}"},
+                {"id": "end", "type": "end"}
+            ],
+            "edges": [{"from": "start", "to": "run"}, {"from": "run", "to": "send"}, {"from": "send", "to": "end"}]
+        })
+    };
+    let v = expect(
+        app.post("/apps/lab/flows/digest/publish", &flow("nope"))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(v["details"][0]["pointer"], "/nodes/1/report", "{v}");
+    expect(
+        app.post("/apps/lab/flows/digest/publish", &flow("by_category"))
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    app.create_ok("lab", "sample", json!({"category": "a", "n": 1000.25}))
+        .await;
+    app.create_ok("lab", "sample", json!({"category": "e", "n": 2}))
+        .await;
+    let mut body = String::new();
+    for _ in 0..100 {
+        let inbox = expect(app.get("/inbox").await, StatusCode::OK).await;
+        if let Some(m) = inbox["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["title"] == "Digest")
+        {
+            body = m["body"].as_str().unwrap().to_owned();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(body, "a=1;e=1; hidden: n");
+    assert!(!body.contains("1000.25"));
+}
+
+on_both_stores!(
+    a_flow_report_node_sends_a_report_as_a_role,
+    report_node_delivers
+);

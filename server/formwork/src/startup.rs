@@ -58,6 +58,7 @@ impl Services {
             forms.clone(),
             auth.clone(),
         );
+        flows.engine.set_reports(reports.clone());
         let files = FileService::new(
             db.clone(),
             writer,

@@ -14,8 +14,8 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{Json, Path, Query};
 use crate::auth::Caller;
 use crate::error::{DomainError, DomainResult};
+use crate::reports::ReportService;
 use crate::reports::store::Kind;
-use crate::reports::{ReportService, definition};
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
@@ -139,18 +139,7 @@ async fn run_saved(
     extra: Option<Value>,
     c: &Caller,
 ) -> DomainResult<Value> {
-    let (version, raw) = r.definition(app, Kind::Report, key).await?;
-    // Checked when published; the forms may have changed since.
-    let def = definition::parse(&raw).map_err(DomainError::invalid)?;
-    Ok(r.run(
-        app,
-        &def,
-        json!({"report": key, "version": version}),
-        extra,
-        c,
-    )
-    .await?
-    .json)
+    r.run_saved(app, key, extra, c).await
 }
 
 pub async fn run(

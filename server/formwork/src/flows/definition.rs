@@ -20,6 +20,7 @@ pub const NODE_TYPES: &[&str] = &[
     "create_record",
     "notify",
     "http",
+    "report",
     "delay",
     "set_var",
     "query",
@@ -52,6 +53,7 @@ fn node_keys(kind: &str) -> &'static [&'static str] {
             "to", "title", "body", "channel", "address", "as_role", "url", "payload", "headers",
         ],
         "http" => &["method", "url", "headers", "body", "name", "as_role"],
+        "report" => &["report", "as_role", "filter", "name"],
         "delay" => &["minutes", "hours", "days", "until"],
         "set_var" => &["name", "value"],
         "query" => &["form", "filter", "name", "limit"],
@@ -282,6 +284,8 @@ pub struct AppFacts {
     pub roles: HashSet<String>,
     /// Keys of the app's published flows (sub-flow targets).
     pub flows: HashSet<String>,
+    /// Keys of the app's published reports (report nodes).
+    pub reports: HashSet<String>,
 }
 
 /// Flow definitions in an order that publishes every sub-flow before the flows that start
@@ -407,7 +411,7 @@ pub fn check_publish(def: &Value, facts: &AppFacts) -> Vec<Detail> {
         if let Some(o) = e.get("outcome") {
             let allowed: &[&str] = match kind(nodes[a]).as_str() {
                 "approval" => &["approved", "rejected"],
-                "http" => &["ok", "failed"],
+                "http" | "report" => &["ok", "failed"],
                 "subflow" => &["completed", "failed"],
                 _ => &[],
             };
@@ -519,7 +523,7 @@ pub fn check_publish(def: &Value, facts: &AppFacts) -> Vec<Detail> {
                     }
                 }
             }
-            "http" | "subflow" => {
+            "http" | "report" | "subflow" => {
                 let ok = out_edges
                     .iter()
                     .filter(|e| e.get("outcome").and_then(Value::as_str) != Some("failed"))
@@ -529,7 +533,7 @@ pub fn check_publish(def: &Value, facts: &AppFacts) -> Vec<Detail> {
                     out.push(d(
                         &p,
                         "edges",
-                        format!("an {k} node needs one edge (or one with outcome {}) and at most one with outcome failed", if k == "http" { "ok" } else { "completed" }),
+                        format!("an {k} node needs one edge (or one with outcome {}) and at most one with outcome failed", if k == "subflow" { "completed" } else { "ok" }),
                     ));
                 }
             }
@@ -831,6 +835,9 @@ pub fn check_publish(def: &Value, facts: &AppFacts) -> Vec<Detail> {
         }
         if k == "notify" || k == "http" {
             check_effect(n, &p, &k, facts, &mut out);
+        }
+        if k == "report" {
+            check_report_node(n, &p, facts, &mut out);
         }
         if k == "notify" {
             let channel = n.get("channel").and_then(Value::as_str).unwrap_or("inbox");
@@ -1287,5 +1294,54 @@ fn check_logic(v: &Value, p: &str, out: &mut Vec<Detail>) {
         }
         Value::Array(a) => a.iter().for_each(|x| check_logic(x, p, out)),
         _ => {}
+    }
+}
+
+/// A report node runs a published report as a role (whose permissions shape the result)
+/// and keeps it in `vars.<name>` for the nodes after it (a notify node's template).
+fn check_report_node(n: &Map<String, Value>, p: &str, facts: &AppFacts, out: &mut Vec<Detail>) {
+    match n.get("report").and_then(Value::as_str) {
+        Some(r) if facts.reports.contains(r) => {}
+        Some(r) => out.push(d(
+            format!("{p}/report"),
+            "unknown",
+            format!("no published report {r:?}"),
+        )),
+        None => out.push(d(
+            format!("{p}/report"),
+            "required",
+            "a report node names a report",
+        )),
+    }
+    match n.get("as_role").and_then(Value::as_str) {
+        Some(r) if facts.roles.contains(r) => {}
+        Some(r) => out.push(d(
+            format!("{p}/as_role"),
+            "unknown",
+            format!("no role {r:?} in this app"),
+        )),
+        None => out.push(d(
+            format!("{p}/as_role"),
+            "required",
+            "a report node runs as a role (its field mask and rows shape the result)",
+        )),
+    }
+    if let Some(f) = n.get("filter")
+        && !f.is_object()
+    {
+        out.push(d(
+            format!("{p}/filter"),
+            "type",
+            "filter is a JSON Logic object",
+        ));
+    }
+    if let Some(name) = n.get("name")
+        && !name.as_str().is_some_and(is_key)
+    {
+        out.push(d(
+            format!("{p}/name"),
+            "key",
+            "name (vars.<name> gets the result) is a lower-case key",
+        ));
     }
 }

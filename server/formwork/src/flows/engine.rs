@@ -42,6 +42,8 @@ pub(crate) struct Inner {
     pub definitions: std::sync::Mutex<std::collections::HashMap<(String, String, i64), Value>>,
     pub flow_settings: FlowSettings,
     pub smtp: SmtpSettings,
+    /// Report nodes run reports (set at start-up: the report service comes later).
+    pub reports: std::sync::OnceLock<crate::reports::ReportService>,
 }
 
 #[derive(Clone)]
@@ -75,8 +77,14 @@ impl FlowEngine {
                 time_zones: Default::default(),
                 flow_settings,
                 smtp,
+                reports: std::sync::OnceLock::new(),
             }),
         }
+    }
+
+    /// The report service report nodes use.
+    pub fn set_reports(&self, reports: crate::reports::ReportService) {
+        let _ = self.inner.reports.set(reports);
     }
 
     /// Run the outbox delivery worker until the writer closes.
@@ -1285,10 +1293,14 @@ async fn step(
             )
             .await?;
         }
-        "http" => {
-            let detail =
+        "http" | "report" => {
+            let detail = if kind == "report" {
+                super::outbox::report_node(txn, batch, &inst, token, &node_id, &node).await?
+            } else {
                 super::outbox::http_node(inner, txn, batch, &inst, token, &node_id, &node, &data)
-                    .await?;
+                    .await?
+            };
+            inner.outbox_wake.notify_one();
             store::set_token(txn, batch, token, "waiting", None).await?;
             store::step(
                 txn,

@@ -26,7 +26,7 @@ use crate::error::{DomainError, DomainResult};
 use crate::store::db::Backend;
 use crate::store::writer::{Batch, WriteOp};
 
-pub const KINDS: &[&str] = &["email", "webhook", "http"];
+pub const KINDS: &[&str] = &["email", "webhook", "http", "report"];
 
 /// Effects claimed per pass.
 const CLAIM: i64 = 16;
@@ -268,6 +268,48 @@ pub(crate) async fn http_node(
     Ok(json!({"method": method, "url": url, "key": key}))
 }
 
+/// A report node: the run waits in the outbox (it reads outside the step's transaction,
+/// and a big first run builds caches) and resumes the node with the result.
+pub(crate) async fn report_node(
+    txn: &DatabaseTransaction,
+    batch: &mut Batch,
+    inst: &Instance,
+    token: i64,
+    node_id: &str,
+    node: &serde_json::Map<String, Value>,
+) -> DomainResult<Value> {
+    let request = json!({
+        "app": inst.app,
+        "report": node.get("report"),
+        "as_role": node.get("as_role"),
+        "filter": node.get("filter"),
+    });
+    let key = enqueue(txn, batch, inst, token, node_id, 0, "report", request, true).await?;
+    Ok(json!({"report": node.get("report"), "as_role": node.get("as_role"), "key": key}))
+}
+
+/// Run a report for a report node, as its role.
+async fn run_report(inner: &Arc<Inner>, req: &Value) -> Outcome {
+    let Some(reports) = inner.reports.get() else {
+        return Outcome::Retry("the report service is not ready".into(), Value::Null);
+    };
+    let (app, key, role) = (
+        req["app"].as_str().unwrap_or_default(),
+        req["report"].as_str().unwrap_or_default(),
+        req["as_role"].as_str().unwrap_or_default(),
+    );
+    let caller = match inner.auth.caller_for_role(app, role).await {
+        Ok(c) => c,
+        Err(e) => return Outcome::Fail(format!("as_role {role}: {e}"), Value::Null),
+    };
+    let filter = Some(req["filter"].clone()).filter(Value::is_object);
+    match reports.run_saved(app, key, filter, &caller).await {
+        Ok(result) => Outcome::Sent(json!({"status": 200, "body": result})),
+        Err(DomainError::Internal(e)) => Outcome::Retry(e.to_string(), Value::Null),
+        Err(e) => Outcome::Fail(e.to_string(), Value::Null),
+    }
+}
+
 /// Run the delivery worker until the writer closes.
 pub(crate) fn spawn(inner: Arc<Inner>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -423,6 +465,7 @@ async fn deliver(inner: &Arc<Inner>, c: &Claimed) -> Outcome {
     match c.kind.as_str() {
         "email" => send_email(&inner.smtp, &c.request, &c.key, timeout).await,
         "webhook" | "http" => send_http(&inner.flow_settings, &c.request, &c.key, timeout).await,
+        "report" => run_report(inner, &c.request).await,
         other => Outcome::Fail(format!("unknown effect kind {other}"), Value::Null),
     }
 }

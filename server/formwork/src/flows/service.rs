@@ -186,11 +186,22 @@ impl FlowService {
             .iter()
             .filter_map(|r| r.try_get::<String>("", "key").ok())
             .collect();
+        let reports: HashSet<String> = self
+            .db()
+            .query_all(
+                "SELECT key FROM report_defs WHERE app = $1 AND kind = 'report'",
+                vec![app.into()],
+            )
+            .await?
+            .iter()
+            .filter_map(|r| r.try_get::<String>("", "key").ok())
+            .collect();
         Ok(AppFacts {
             forms,
             users,
             roles,
             flows,
+            reports,
         })
     }
 

@@ -185,6 +185,21 @@ impl ReportService {
         })
     }
 
+    /// Run a published report.
+    pub async fn run_saved(
+        &self,
+        app: &str,
+        key: &str,
+        extra: Option<Value>,
+        caller: &Caller,
+    ) -> DomainResult<Value> {
+        let (version, raw) = self.definition(app, store::Kind::Report, key).await?;
+        // Checked when published; the forms may have changed since.
+        let def = definition::parse(&raw).map_err(DomainError::invalid)?;
+        let meta = json!({"report": key, "version": version});
+        Ok(self.run(app, &def, meta, extra, caller).await?.json)
+    }
+
     /// Run a report for a caller; `extra` is ANDed with the report's own filter.
     pub async fn run(
         &self,
@@ -323,7 +338,24 @@ impl ReportService {
             .await
             .map_err(|e| DomainError::Internal(anyhow::anyhow!("report task: {e}")))?
             .map_err(from_report_error)?;
-        let drillable = plan.resolved.iter().all(|r| r.hops.is_empty());
+        // A drill is a list-API filter: only when the list API understands the filters.
+        let model = &forms.forms[&def.form].0.model;
+        let list_ok = |f: &Option<Value>| {
+            f.as_ref().is_none_or(|f| {
+                crate::query::filter::Filter::parse(
+                    f,
+                    &crate::query::fields::Scope::Root(model),
+                    "",
+                )
+                .is_ok()
+            })
+        };
+        let drillable = def.dims.iter().all(|d| {
+            by_path
+                .get(d.field.as_str())
+                .is_some_and(|r| r.hops.is_empty())
+        }) && list_ok(&def.filter)
+            && list_ok(&extra);
         let mut json = output::shape(def, &kept, &out, meta, withheld, extra.as_ref(), drillable);
         self.label_references(app, def, &forms, caller, &mut json)
             .await?;

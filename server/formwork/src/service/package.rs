@@ -184,6 +184,22 @@ pub async fn import(
             .await
             .map_err(|e| anyhow::anyhow!("roles/{name}.json: {e}"))?;
     }
+    // Reports read forms; dashboards name reports; flows' report nodes name reports.
+    for (kind, dir_name, defs) in [
+        (crate::reports::store::Kind::Report, "reports", &report_defs),
+        (
+            crate::reports::store::Kind::Dashboard,
+            "dashboards",
+            &dashboard_defs,
+        ),
+    ] {
+        for (name, def) in defs {
+            reports
+                .publish(&key, kind, name, def.clone(), caller)
+                .await
+                .map_err(|e| described(&format!("{dir_name}/{name}.json"), e))?;
+        }
+    }
     // Flows last: they name forms, fields and roles; and sub-flows before the flows that
     // start them.
     for f in &crate::flows::definition::publish_order(&flow_defs) {
@@ -202,22 +218,6 @@ pub async fn import(
                 ),
                 other => anyhow::anyhow!("flows/{name}.json: {other}"),
             })?;
-    }
-    // Reports read forms; dashboards name reports.
-    for (kind, dir_name, defs) in [
-        (crate::reports::store::Kind::Report, "reports", &report_defs),
-        (
-            crate::reports::store::Kind::Dashboard,
-            "dashboards",
-            &dashboard_defs,
-        ),
-    ] {
-        for (name, def) in defs {
-            reports
-                .publish(&key, kind, name, def.clone(), caller)
-                .await
-                .map_err(|e| described(&format!("{dir_name}/{name}.json"), e))?;
-        }
     }
     Ok(report)
 }
