@@ -37,6 +37,6 @@ test('an engineer sees the CRM home in zh-CN by default and can switch to Englis
   assert.equal(await page.getByTestId('nav-design').count(), 0);
   await page.getByTestId('locale-switch').hover();
   await page.getByText('English').click();
-  await page.getByText('Service order').waitFor();
+  await page.getByText('Service order', { exact: true }).waitFor();
   await page.context().close();
 });

@@ -23,6 +23,11 @@ const FlowDesignerPage = lazy(() => import('./flows/FlowDesignerPage.tsx'));
 const InboxPage = lazy(() => import('./flows/InboxPage.tsx'));
 const TaskPage = lazy(() => import('./flows/TaskPage.tsx'));
 const InstancePage = lazy(() => import('./flows/InstancePage.tsx'));
+const ReportsIndexPage = lazy(() => import('./reports/ReportsIndexPage.tsx'));
+const ReportPage = lazy(() => import('./reports/ReportPage.tsx'));
+const ReportDesignerPage = lazy(() => import('./reports/ReportDesignerPage.tsx'));
+const DashboardPage = lazy(() => import('./reports/DashboardPage.tsx'));
+const DashboardBuilderPage = lazy(() => import('./reports/DashboardBuilderPage.tsx'));
 
 export default function App() {
   return (
@@ -111,6 +116,11 @@ function Shell() {
               <Route path="/apps/:app/permissions" element={<PermissionsPage />} />
               <Route path="/apps/:app/flows" element={<FlowDesignerPage />} />
               <Route path="/apps/:app/flows/:flow" element={<FlowDesignerPage />} />
+              <Route path="/apps/:app/reports" element={<ReportsIndexPage />} />
+              <Route path="/apps/:app/reports/:key" element={<ReportPage />} />
+              <Route path="/apps/:app/reports/:key/design" element={<ReportDesignerPage />} />
+              <Route path="/apps/:app/dashboards/:key" element={<DashboardPage />} />
+              <Route path="/apps/:app/dashboards/:key/design" element={<DashboardBuilderPage />} />
               <Route path="/tasks" element={<InboxPage />} />
               <Route path="/tasks/:id" element={<TaskPage />} />
               <Route path="/flow-instances/:id" element={<InstancePage />} />

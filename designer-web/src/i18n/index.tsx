@@ -6,10 +6,11 @@ import { messages as common } from './messages.ts';
 import { messages as designer } from '../designer/messages.ts';
 import { messages as admin } from '../admin/messages.ts';
 import { messages as flows } from '../flows/messages.ts';
+import { messages as reports } from '../reports/messages.ts';
 
 export type { Locale } from './core.ts';
 
-const ALL: Messages = { ...common, ...designer, ...admin, ...flows };
+const ALL: Messages = { ...common, ...designer, ...admin, ...flows, ...reports };
 const STORAGE_KEY = 'formwork.locale';
 
 interface I18n {

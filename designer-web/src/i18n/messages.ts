@@ -39,6 +39,7 @@ export const messages: Messages = {
   'list.new': { 'zh-CN': '新建', en: 'New' },
   'list.total': { 'zh-CN': '共 {total} 条', en: '{total} records' },
   'list.filter': { 'zh-CN': '筛选', en: 'Filter' },
+  'list.fromReport': { 'zh-CN': '来自报表的筛选', en: 'Filtered from report' },
   'list.addFilter': { 'zh-CN': '添加条件', en: 'Add condition' },
   'list.apply': { 'zh-CN': '应用', en: 'Apply' },
   'list.columns': { 'zh-CN': '显示列', en: 'Columns' },

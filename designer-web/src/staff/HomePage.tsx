@@ -1,11 +1,12 @@
 import { useEffect, useState } from 'react';
 import { Link } from 'react-router';
 import { Alert, Button, Card, Col, List, Row, Space, Spin, Typography } from 'antd';
-import { ApartmentOutlined, ApiOutlined, FormOutlined, SafetyOutlined } from '@ant-design/icons';
+import { ApartmentOutlined, ApiOutlined, BarChartOutlined, FormOutlined, SafetyOutlined } from '@ant-design/icons';
 import { api } from '../api/client.ts';
 import type { AppDef, FormSummary } from '../api/types.ts';
 import { useSession } from '../auth.tsx';
 import { useI18n } from '../i18n/index.tsx';
+import { HomeDashboards } from '../reports/HomeDashboards.tsx';
 
 /** The apps the user has a role in (all of them for an administrator). */
 export function HomePage() {
@@ -38,7 +39,8 @@ export function HomePage() {
   );
 }
 
-/** An app's home: the forms the user may use, with admin tools for administrators. */
+/** An app's home: the user's dashboards, the forms the user may use, reports, and admin
+ * tools for administrators. */
 export function AppHome({ app, def }: { app: string; def: AppDef | null }) {
   const { t, label } = useI18n();
   const { isAdmin } = useSession();
@@ -57,29 +59,37 @@ export function AppHome({ app, def }: { app: string; def: AppDef | null }) {
         <Typography.Title level={3} style={{ margin: 0 }}>
           {label(def?.label, app)}
         </Typography.Title>
-        {isAdmin && (
-          <Space wrap>
-            <Link to={`/apps/${app}/design`}>
-              <Button icon={<FormOutlined />} data-testid="nav-design">
-                {t('nav.design')}
-              </Button>
-            </Link>
-            <Link to={`/apps/${app}/flows`}>
-              <Button icon={<ApartmentOutlined />} data-testid="nav-flows">
-                {t('nav.flows')}
-              </Button>
-            </Link>
-            <Link to={`/apps/${app}/permissions`}>
-              <Button icon={<SafetyOutlined />} data-testid="nav-permissions">
-                {t('nav.permissions')}
-              </Button>
-            </Link>
-            <a href="/api-docs/">
-              <Button icon={<ApiOutlined />}>{t('nav.apiDocs')}</Button>
-            </a>
-          </Space>
-        )}
+        <Space wrap>
+          <Link to={`/apps/${app}/reports`}>
+            <Button icon={<BarChartOutlined />} data-testid="nav-reports">
+              {t('reports.nav')}
+            </Button>
+          </Link>
+          {isAdmin && (
+            <>
+              <Link to={`/apps/${app}/design`}>
+                <Button icon={<FormOutlined />} data-testid="nav-design">
+                  {t('nav.design')}
+                </Button>
+              </Link>
+              <Link to={`/apps/${app}/flows`}>
+                <Button icon={<ApartmentOutlined />} data-testid="nav-flows">
+                  {t('nav.flows')}
+                </Button>
+              </Link>
+              <Link to={`/apps/${app}/permissions`}>
+                <Button icon={<SafetyOutlined />} data-testid="nav-permissions">
+                  {t('nav.permissions')}
+                </Button>
+              </Link>
+              <a href="/api-docs/">
+                <Button icon={<ApiOutlined />}>{t('nav.apiDocs')}</Button>
+              </a>
+            </>
+          )}
+        </Space>
       </Space>
+      <HomeDashboards app={app} />
       <Typography.Title level={5}>{t('home.forms')}</Typography.Title>
       <List
         bordered

@@ -1,8 +1,10 @@
 // A form's records: filters built from its fields, sort by column, column choice, cursor
 // pagination (fast at any depth), CSV/XLSX export of the same selection and import.
+// `?filter=<JSON Logic>` (a report's drill-down) is ANDed with the builder's conditions and
+// shown as a removable tag (data-testid list-url-filter).
 import { useCallback, useEffect, useMemo, useState } from 'react';
-import { Link, useNavigate, useParams } from 'react-router';
-import { Alert, Button, Checkbox, Dropdown, InputNumber, Input, Popover, Select, Space, Table, Typography } from 'antd';
+import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
+import { Alert, Button, Checkbox, Dropdown, InputNumber, Input, Popover, Select, Space, Table, Tag, Typography } from 'antd';
 import { DownloadOutlined, FilterOutlined, PlusOutlined, SettingOutlined, UploadOutlined } from '@ant-design/icons';
 import type { SortOrder } from 'antd/es/table/interface';
 import { API, ApiError, api, qs } from '../api/client.ts';
@@ -10,7 +12,7 @@ import type { JsonSchema, RecordItem, RecordPage } from '../api/types.ts';
 import { useI18n } from '../i18n/index.tsx';
 import { displayValue } from '../forms/display.tsx';
 import { fieldMap, fieldsOf, fieldType, isNumeric, optionsOf } from '../forms/model.ts';
-import { defaultColumns, filterLogic, needsValue, opsFor, sortable, type Condition, type Op } from './filters.ts';
+import { andFilters, defaultColumns, filterLogic, needsValue, opsFor, parseUrlFilter, sortable, type Condition, type Op } from './filters.ts';
 import { may, useFormDetail } from './useForm.ts';
 import { ImportDialog } from './ImportDialog.tsx';
 
@@ -62,7 +64,11 @@ export function ListPage() {
     }
   };
 
-  const filter = useMemo(() => filterLogic(applied), [applied]);
+  const [params, setParams] = useSearchParams();
+  const urlFilterParam = params.get('filter');
+  const urlFilter = useMemo(() => parseUrlFilter(urlFilterParam), [urlFilterParam]);
+  const filter = useMemo(() => andFilters(urlFilter, filterLogic(applied)), [urlFilter, applied]);
+  useEffect(() => setCursors([null]), [urlFilter]);
   const expand = useMemo(() => columns.filter((k) => byKey.get(k)?.type === 'reference'), [columns, byKey]);
   const cursor = cursors[cursors.length - 1] ?? null;
 
@@ -175,6 +181,22 @@ export function ListPage() {
         </Space>
       </Space>
 
+      {urlFilter !== undefined && (
+        <Tag
+          closable
+          color="blue"
+          data-testid="list-url-filter"
+          title={JSON.stringify(urlFilter)}
+          style={{ marginBottom: 8 }}
+          onClose={() => {
+            const next = new URLSearchParams(params);
+            next.delete('filter');
+            setParams(next);
+          }}
+        >
+          {t('list.fromReport')}
+        </Tag>
+      )}
       <FilterBuilder
         fields={fields.filter((f) => opsFor(f.schema).length > 0)}
         conds={conds}

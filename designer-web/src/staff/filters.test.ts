@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { conditionLogic, defaultColumns, filterLogic, opsFor } from './filters.ts';
+import { andFilters, conditionLogic, defaultColumns, filterLogic, opsFor, parseUrlFilter } from './filters.ts';
 import { fieldsOf } from '../forms/model.ts';
 
 describe('list filters', () => {
@@ -40,5 +40,17 @@ describe('list filters', () => {
       },
     });
     expect(defaultColumns(fields)).toEqual(['name', 'kind']);
+  });
+
+  it('reads a filter from the URL and ANDs it with the builder', () => {
+    const drill = { and: [{ '>=': [{ var: 'reported_at' }, '2026-03-01T00:00:00+08:00'] }] };
+    expect(parseUrlFilter(JSON.stringify(drill))).toEqual(drill);
+    expect(parseUrlFilter(null)).toBeUndefined();
+    expect(parseUrlFilter('{nope')).toBeUndefined();
+    expect(parseUrlFilter('3')).toBeUndefined();
+    const b = { '==': [{ var: 'a' }, 1] };
+    expect(andFilters(drill, undefined)).toBe(drill);
+    expect(andFilters(undefined, b)).toBe(b);
+    expect(andFilters(drill, b)).toEqual({ and: [drill, b] });
   });
 });

@@ -57,3 +57,22 @@ export function defaultColumns(fields: Field[], n = 6): string[] {
   const good = fields.filter((f) => isScalar(f.type) && f.type !== 'long_text');
   return (good.length ? good : fields).slice(0, n).map((f) => f.key);
 }
+
+/** The `?filter=` of a list URL (JSON Logic, e.g. a report's drill-down); undefined when
+ * absent or not JSON. */
+export function parseUrlFilter(param: string | null): unknown {
+  if (!param) return undefined;
+  try {
+    const v = JSON.parse(param) as unknown;
+    return v !== null && typeof v === 'object' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Both filters (either may be undefined). */
+export function andFilters(a: unknown, b: unknown): unknown {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return { and: [a, b] };
+}

@@ -1,0 +1,220 @@
+// Reports and dashboards against a real server in Debian's Chromium: a report's rows drill
+// down into the records list with the same count; a service manager's home page shows
+// their dashboard and its shared period filter re-runs every widget; at phone width the
+// widgets stack; an engineer sees the service-fee measure withheld; an administrator
+// builds a report by dragging fields (mouse and keyboard) and a dashboard, and the saved
+// JSON is what the UI showed.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { ADMIN_PASSWORD, DEMO_PASSWORD, PHONE, adminApi, launchBrowser, loginPage, screenshotDir, startServer } from './harness.mjs';
+
+let server;
+let browser;
+let admin;
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+  admin = await adminApi(server);
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/** Open an antd Select by its test id, type, and pick the first matching option. */
+async function pick(page, testId, text) {
+  await page.getByTestId(testId).click();
+  if (text) await page.keyboard.type(text);
+  const option = page.locator('.ant-select-dropdown:visible .ant-select-item-option').first();
+  await option.waitFor();
+  await option.click();
+}
+
+/** Open an antd Select by its test id and click the option with this title. */
+async function choose(page, testId, title) {
+  await page.getByTestId(testId).click();
+  await page.locator(`.ant-select-dropdown:visible .ant-select-item-option[title="${title}"]`).click();
+}
+
+/** Drag with the mouse in small steps (dnd-kit waits for movement). */
+async function drag(page, from, to) {
+  await page.getByTestId(from).scrollIntoViewIfNeeded();
+  const a = await page.getByTestId(from).boundingBox();
+  const b = await page.getByTestId(to).boundingBox();
+  await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(b.x + b.width / 2, b.y + b.height - 8, { steps: 12 });
+  await page.mouse.up();
+}
+
+/** Drag a palette field with the keyboard: Space, `steps` × ArrowDown, Space. */
+async function keyboardDrag(page, from, steps) {
+  await page.getByTestId(from).focus();
+  await page.keyboard.press('Space');
+  await page.waitForTimeout(200);
+  for (let i = 0; i < steps; i++) {
+    await page.keyboard.press('ArrowDown');
+    await page.waitForTimeout(300);
+  }
+  await page.keyboard.press('Space');
+  await page.waitForTimeout(300);
+}
+
+test('a report row drills down into the records list with the same count', async () => {
+  const page = await loginPage(browser, server, 'manager_east', DEMO_PASSWORD, { locale: 'en' });
+  await page.getByTestId('app-crm').click();
+  await page.getByTestId('nav-reports').click();
+  await page.getByTestId('report-link-orders_by_status').click();
+  await page.getByTestId('report-chart').waitFor();
+  await page.getByTestId('report-row-0').waitFor();
+  const run = (await admin('/apps/crm/reports/orders_by_status/run', { method: 'POST', body: {} })).body;
+  assert.ok(run.rows.length > 0);
+  assert.equal(await page.locator('[data-testid^="report-row-"]').count(), run.rows.length);
+  const expected = Number((await page.getByTestId('report-drill-0').innerText()).replace(/\D/g, ''));
+
+  await page.getByTestId('report-row-0').click();
+  await page.waitForURL(/\/forms\/service_order\?filter=/);
+  await page.getByTestId('list-url-filter').waitFor();
+  await page.getByTestId('list-total').waitFor();
+  assert.equal(Number((await page.getByTestId('list-total').innerText()).replace(/\D/g, '')), expected);
+
+  // Removing the tag lists every record again.
+  await page.getByTestId('list-url-filter').locator('.anticon-close').click();
+  await page.waitForURL((u) => !u.search.includes('filter='));
+  await page.waitForFunction((n) => Number(document.querySelector('[data-testid="list-total"]')?.textContent?.replace(/\D/g, '')) > n, expected);
+  await page.context().close();
+});
+
+test('the home page shows the manager their dashboard; the period filter re-runs each widget', async () => {
+  const page = await loginPage(browser, server, 'manager_east', DEMO_PASSWORD, { locale: 'en' });
+  await page.goto('/apps/crm');
+  await page.getByTestId('home-dashboards').waitFor();
+  await page.getByTestId('home-dashboard-link-service').click();
+  await page.getByTestId('dashboard-widget-0').locator('[data-testid="report-number-open_orders"]').waitFor();
+  const widgets = await page.locator('[data-testid^="dashboard-widget-"]').count();
+
+  const runs = [];
+  page.on('request', (r) => {
+    if (r.url().endsWith('/run') && r.method() === 'POST') runs.push(JSON.parse(r.postData() ?? '{}'));
+  });
+  const range = page.getByTestId('dashboard-filter-period').locator('input');
+  await range.nth(0).click();
+  await range.nth(0).fill('2026-01-01');
+  await range.nth(1).fill('2026-03-31');
+  await range.nth(1).press('Enter');
+  for (let i = 0; i < 100 && runs.length < widgets; i++) await page.waitForTimeout(100);
+  assert.ok(runs.length >= widgets, `every widget ran again (${runs.length} of ${widgets})`);
+  for (const r of runs)
+    assert.deepEqual(r.filter, { and: [{ '>=': [{ var: 'reported_at' }, '2026-01-01'] }, { '<': [{ var: 'reported_at' }, '2026-04-01'] }] });
+  await page.waitForTimeout(800);
+  await page.screenshot({ path: join(screenshotDir(), 'dashboard.png'), fullPage: true });
+  await page.context().close();
+});
+
+test('at phone width the widgets stack in one column', async () => {
+  const page = await loginPage(browser, server, 'manager_east', DEMO_PASSWORD, { viewport: PHONE });
+  await page.goto('/apps/crm/dashboards/service');
+  await page.getByTestId('dashboard-widget-0').waitFor();
+  const boxes = await page.locator('[data-testid^="dashboard-widget-"]').evaluateAll((els) => els.map((e) => e.getBoundingClientRect().toJSON()));
+  assert.ok(boxes.length > 1);
+  const lefts = new Set(boxes.map((b) => Math.round(b.left)));
+  assert.equal(lefts.size, 1, 'one column');
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= PHONE.width, `page is ${width}px wide`);
+  await page.context().close();
+});
+
+test('an engineer sees the service-fee measure withheld, the rest of the report shown', async () => {
+  const def = {
+    label: { en: 'Fees by priority', 'zh-CN': '按优先级的服务费' },
+    form: 'service_order',
+    dimensions: [{ field: 'priority' }],
+    measures: [
+      { key: 'orders', agg: 'count' },
+      { key: 'fees', agg: 'sum', field: 'service_fee' },
+    ],
+    chart: { kind: 'bar' },
+  };
+  assert.equal((await admin('/apps/crm/reports/e2e_fees', { method: 'PUT', body: def })).status, 200);
+  const page = await loginPage(browser, server, 'engineer1', DEMO_PASSWORD, { locale: 'en' });
+  await page.goto('/apps/crm/reports/e2e_fees');
+  await page.getByTestId('report-withheld').waitFor();
+  assert.match(await page.getByTestId('report-withheld').innerText(), /service_fee|Service fee/);
+  const headers = await page.getByTestId('report-rows').locator('th').allInnerTexts();
+  assert.ok(!headers.some((h) => /fee/i.test(h)), headers.join('|'));
+  await page.context().close();
+});
+
+test('an administrator builds a report by dragging fields and saves exactly that', async () => {
+  const page = await loginPage(browser, server, 'admin', ADMIN_PASSWORD, { locale: 'en', viewport: { width: 1500, height: 1000 } });
+  await page.goto('/apps/crm/reports');
+  await page.getByTestId('report-new').click();
+  await page.getByTestId('new-key').fill('e2e_by_model');
+  await page.getByTestId('new-create').click();
+  await page.getByTestId('report-designer').waitFor();
+  await pick(page, 'report-form', 'service_order');
+  await page.getByTestId('palette-field-priority').waitFor();
+
+  await keyboardDrag(page, 'palette-field-priority', 1); // → dimensions
+  await page.getByTestId('dimension-0').waitFor();
+  await drag(page, 'palette-field-labour_hours', 'drop-measures');
+  await page.getByTestId('measure-0').waitFor();
+  await page.getByTestId('measure-add-count').click();
+  await keyboardDrag(page, 'palette-field-kind', 3); // → filters
+  await page.getByTestId('filter-0').waitFor();
+  await choose(page, 'filter-value-0', 'Repair');
+  await page.getByTestId('palette-expand-device').click();
+  await page.getByTestId('palette-expand-device.product').click();
+  await drag(page, 'palette-field-device.product.model', 'drop-dimensions');
+  await page.getByTestId('dimension-1').waitFor();
+  await choose(page, 'chart-kind', 'Heatmap');
+  await page.locator('[data-testid="report-preview"] [data-testid="report-chart"]').waitFor();
+  await page.getByTestId('report-save').click();
+  await page.getByTestId('report-view').waitFor();
+
+  const saved = (await admin('/apps/crm/reports/e2e_by_model')).body;
+  assert.deepEqual(saved.definition ?? saved, {
+    form: 'service_order',
+    filter: { '==': [{ var: 'kind' }, 'repair'] },
+    dimensions: [{ field: 'priority' }, { field: 'device.product.model' }],
+    measures: [
+      { key: 'labour_hours_sum', agg: 'sum', field: 'labour_hours' },
+      { key: 'count', agg: 'count' },
+    ],
+    chart: { kind: 'heatmap' },
+  });
+  await page.screenshot({ path: join(screenshotDir(), 'report-designer.png'), fullPage: true });
+
+  // A key the server refuses is shown on the measure.
+  await page.getByTestId('measure-settings-1').click();
+  await page.getByTestId('measure-key-1').fill('Bad Key');
+  await page.getByTestId('measure-issues-1').waitFor();
+  await page.context().close();
+});
+
+test('an administrator builds a dashboard: a widget mapped to the period filter, placed on the grid', async () => {
+  const page = await loginPage(browser, server, 'admin', ADMIN_PASSWORD, { locale: 'en' });
+  await page.goto('/apps/crm/dashboards/e2e_dash/design');
+  await page.getByTestId('dashboard-builder').waitFor();
+  await page.getByTestId('dashboard-label-en').fill('E2E dashboard');
+  await page.getByTestId('dashboard-add-filter').click();
+  await pick(page, 'dashboard-add-widget', 'Orders by month');
+  await pick(page, 'dashboard-add-widget', 'Open service');
+  await page.getByTestId('widget-x-1').fill('6');
+  await page.getByTestId('widget-x-1').press('Tab');
+  await page.getByTestId('widget-y-1').fill('0');
+  await page.getByTestId('widget-y-1').press('Tab');
+  await page.getByTestId('widget-w-1').fill('4');
+  await page.getByTestId('widget-w-1').press('Tab');
+  await page.getByTestId('widget-right-1').click(); // x 7
+  await choose(page, 'widget-filter-0-period', 'Reported at (reported_at)');
+  await page.getByTestId('dashboard-save').click();
+  await page.getByTestId('dashboard-view').waitFor();
+  const saved = (await admin('/apps/crm/dashboards/e2e_dash')).body;
+  assert.deepEqual((saved.definition ?? saved).widgets, [
+    { report: 'orders_by_month', x: 0, y: 0, w: 6, h: 4, filters: { period: 'reported_at' } },
+    { report: 'open_orders', x: 7, y: 0, w: 4, h: 4 },
+  ]);
+  await page.context().close();
+});

@@ -1,0 +1,380 @@
+// The report designer's model: a definition being edited plus its filter as simple rows.
+// Fields are added from the palette to dimensions, measures or filters, moved between
+// them, removed, and the draft is checked before it goes to the server. Pure.
+import type { JsonSchema, Label } from '../api/types.ts';
+import { fieldsOf, isNumeric, isScalar, type FieldType } from '../forms/model.ts';
+import { dimKey } from './format.ts';
+import { NUMERIC_AGGS, VALUE_AGGS, type Dimension, type Measure, type ReportDefinition } from './types.ts';
+
+export type Zone = 'dimensions' | 'measures' | 'filters';
+export const ZONES: Zone[] = ['dimensions', 'measures', 'filters'];
+
+/** A field offered by the palette: a field of the source form or, through reference
+ * fields, of the forms they point at (`device.product.model`). */
+export interface PaletteField {
+  path: string;
+  type: FieldType;
+  numeric: boolean;
+  label?: Label;
+  /** For reference fields: the form they point at. */
+  ref?: string;
+  options?: Record<string, Label>;
+}
+export type FieldTypes = (path: string) => PaletteField | undefined;
+
+export type FilterOp = 'eq' | 'ne' | 'gt' | 'gte' | 'lt' | 'lte' | 'in' | 'empty' | 'notEmpty';
+export const FILTER_OPS: FilterOp[] = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'empty', 'notEmpty'];
+
+export interface FilterRow {
+  field: string;
+  op: FilterOp;
+  value?: unknown;
+}
+
+export interface ReportDraft {
+  def: ReportDefinition;
+  filters: FilterRow[];
+  /** The part of the filter the rows cannot express, kept as it is (ANDed). */
+  rawFilter?: unknown;
+  /** The loaded filter and its rows (and raw part): saved back as it was while they are unchanged. */
+  loaded?: { filter: unknown; rows: string };
+}
+
+export interface Issue {
+  pointer: string;
+  code: string;
+  vars?: Record<string, string | number>;
+}
+
+export const COLUMN_KEY_RE = /^[a-z][a-z0-9_]*$/;
+
+export function isTemporal(t: FieldType | undefined): boolean {
+  return t === 'date' || t === 'datetime';
+}
+
+/** The palette entries of a form schema; `prefix` for the fields of a referenced form. */
+export function paletteFields(schema: JsonSchema | undefined, prefix = ''): PaletteField[] {
+  return fieldsOf(schema)
+    .filter((f) => isScalar(f.type))
+    .map((f) => {
+      const ref = f.type === 'reference' ? (f.schema['x-ref']?.form as string | undefined) : undefined;
+      return {
+        path: prefix ? `${prefix}.${f.key}` : f.key,
+        type: f.type,
+        numeric: f.type !== 'reference' && isNumeric(f.type, f.schema),
+        ...(f.schema['x-label'] ? { label: f.schema['x-label'] as Label } : {}),
+        ...(ref ? { ref } : {}),
+        ...(f.schema['x-options'] ? { options: f.schema['x-options'] as Record<string, Label> } : {}),
+      };
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// Filter rows ↔ JSON Logic
+
+const CMP: Record<string, FilterOp> = { '==': 'eq', '!=': 'ne', '>': 'gt', '>=': 'gte', '<': 'lt', '<=': 'lte' };
+const OPS: Partial<Record<FilterOp, string>> = { eq: '==', ne: '!=', gt: '>', gte: '>=', lt: '<', lte: '<=' };
+
+function varName(v: unknown): string | null {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return null;
+  const o = v as Record<string, unknown>;
+  return Object.keys(o).length === 1 && typeof o.var === 'string' ? o.var : null;
+}
+
+function scalar(v: unknown): boolean {
+  return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
+}
+
+/** A condition as a row, or null when it is not one of the simple shapes. */
+export function parseCondition(logic: unknown): FilterRow | null {
+  if (!logic || typeof logic !== 'object' || Array.isArray(logic)) return null;
+  const entries = Object.entries(logic as Record<string, unknown>);
+  if (entries.length !== 1) return null;
+  const [op, args] = entries[0]!;
+  if (op === '!') {
+    // `!` of a simple condition is its opposite (a missing value fails `==` and passes `!=`).
+    const inner = parseCondition(Array.isArray(args) && args.length === 1 ? args[0] : args);
+    const opposite: Partial<Record<FilterOp, FilterOp>> = { eq: 'ne', ne: 'eq', empty: 'notEmpty', notEmpty: 'empty' };
+    const flipped = inner ? opposite[inner.op] : undefined;
+    return inner && flipped ? { ...inner, op: flipped } : null;
+  }
+  if (!Array.isArray(args) || args.length !== 2) return null;
+  const field = varName(args[0]);
+  if (!field) return null;
+  const value = args[1];
+  if (op === 'in') return Array.isArray(value) && value.every(scalar) ? { field, op: 'in', value } : null;
+  const rowOp = CMP[op];
+  if (!rowOp) return null;
+  if (value === null && (rowOp === 'eq' || rowOp === 'ne')) return { field, op: rowOp === 'eq' ? 'empty' : 'notEmpty' };
+  return scalar(value) ? { field, op: rowOp, value } : null;
+}
+
+export function needsValue(op: FilterOp): boolean {
+  return op !== 'empty' && op !== 'notEmpty';
+}
+
+/** The values of an `in` row: a list, or text split at commas (numbers for number fields). */
+export function inValues(value: unknown, numeric = false): (string | number | boolean)[] {
+  const list = Array.isArray(value) ? value : typeof value === 'string' ? value.split(/[,,]/) : value === undefined || value === null ? [] : [value];
+  return list
+    .map((v) => (typeof v === 'string' ? v.trim() : v))
+    .filter((v) => v !== '' && scalar(v))
+    .map((v) => (numeric && typeof v === 'string' && Number.isFinite(Number(v)) ? Number(v) : v)) as (string | number | boolean)[];
+}
+
+/** A row as JSON Logic, or null when it is incomplete. */
+export function compileRow(row: FilterRow, numeric = false): unknown {
+  if (!row.field) return null;
+  const v = { var: row.field };
+  if (row.op === 'empty') return { '==': [v, null] };
+  if (row.op === 'notEmpty') return { '!=': [v, null] };
+  if (row.op === 'in') {
+    const values = inValues(row.value, numeric);
+    return values.length ? { in: [v, values] } : null;
+  }
+  if (row.value === undefined || row.value === null || row.value === '') return null;
+  return { [OPS[row.op]!]: [v, row.value] };
+}
+
+export function fromDefinition(def: ReportDefinition): ReportDraft {
+  const { filter, ...rest } = def;
+  const base: ReportDraft = { def: { ...rest, dimensions: rest.dimensions ?? [], measures: rest.measures ?? [] }, filters: [] };
+  if (filter === undefined || filter === null) return base;
+  const and = (filter as { and?: unknown }).and;
+  const parts = Array.isArray(and) && Object.keys(filter as object).length === 1 ? and : [filter];
+  const raw: unknown[] = [];
+  for (const p of parts) {
+    const row = parseCondition(p);
+    if (row) base.filters.push(row);
+    else raw.push(p);
+  }
+  if (raw.length) base.rawFilter = raw.length === 1 ? raw[0] : { and: raw };
+  base.loaded = { filter, rows: JSON.stringify([base.filters, base.rawFilter ?? null]) };
+  return base;
+}
+
+/** The definition to save: filter rows compiled and ANDed with the kept raw filter. */
+export function toDefinition(d: ReportDraft, types?: FieldTypes): ReportDefinition {
+  const parts: unknown[] = d.filters.map((r) => compileRow(r, types?.(r.field)?.numeric)).filter((p) => p !== null);
+  if (d.rawFilter !== undefined) parts.push(d.rawFilter);
+  const unchanged = d.loaded !== undefined && d.loaded.rows === JSON.stringify([d.filters, d.rawFilter ?? null]);
+  const { label, form, dimensions, measures, sort, limit, others, chart, ...rest } = d.def;
+  delete rest.filter;
+  // In the documented order, so saved JSON reads like docs/reports.md.
+  return {
+    ...(label ? { label } : {}),
+    form,
+    ...(unchanged ? { filter: d.loaded!.filter } : parts.length === 1 ? { filter: parts[0] } : parts.length > 1 ? { filter: { and: parts } } : {}),
+    dimensions,
+    measures,
+    ...(sort?.length ? { sort } : {}),
+    ...(limit !== undefined && limit !== null ? { limit, ...(others !== undefined ? { others } : {}) } : {}),
+    ...(chart ? { chart } : {}),
+    ...rest,
+  };
+}
+
+export function emptyDraft(form = '', label?: Label): ReportDraft {
+  return {
+    def: { ...(label ? { label } : {}), form, dimensions: [], measures: [], chart: { kind: 'bar' } },
+    filters: [],
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// Palette → zones
+
+/** `base`, or `base_2`, `base_3`… whichever is not taken. */
+export function uniqueKey(base: string, taken: Iterable<string>): string {
+  const set = new Set(taken);
+  if (!set.has(base)) return base;
+  for (let n = 2; ; n++) if (!set.has(`${base}_${n}`)) return `${base}_${n}`;
+}
+
+/** A column key from a field path: `device.product.model` → `device_product_model`. */
+export function slug(path: string): string {
+  const s = path.toLowerCase().replace(/[^a-z0-9_]+/g, '_').replace(/^_+|_+$/g, '');
+  return /^[a-z]/.test(s) ? s : `f_${s}`;
+}
+
+export function columnKeys(def: ReportDefinition): string[] {
+  return [...def.dimensions.map((d) => dimKey(d, def.dimensions)), ...def.measures.map((m) => m.key)];
+}
+
+function insertAt<T>(list: T[], item: T, index?: number): T[] {
+  const i = index === undefined ? list.length : Math.max(0, Math.min(index, list.length));
+  return [...list.slice(0, i), item, ...list.slice(i)];
+}
+
+export function newDimension(def: ReportDefinition, f: Pick<PaletteField, 'path' | 'type'>): Dimension {
+  const d: Dimension = { field: f.path, ...(isTemporal(f.type) ? { bucket: 'month' as const } : {}) };
+  // The same field with the same bucket twice needs a key of its own.
+  const all = [...def.dimensions, d];
+  const clash = def.dimensions.some((x) => !x.key && dimKey(x, all) === dimKey(d, all));
+  return clash ? { ...d, key: uniqueKey(slug(dimKey(d, all)), columnKeys(def)) } : d;
+}
+
+export function newMeasure(def: ReportDefinition, f: Pick<PaletteField, 'path' | 'numeric'> | null): Measure {
+  const taken = columnKeys(def);
+  if (!f) return { key: uniqueKey('count', taken), agg: 'count' };
+  const agg = f.numeric ? 'sum' : 'count_distinct';
+  return { key: uniqueKey(`${slug(f.path)}_${agg}`, taken), agg, field: f.path };
+}
+
+export function newFilter(f: Pick<PaletteField, 'path' | 'type' | 'numeric'>): FilterRow {
+  return { field: f.path, op: f.numeric || isTemporal(f.type) ? 'gte' : 'eq' };
+}
+
+/** Add a field (or, for measures, `null`: a count of rows) to a zone at `index`. */
+export function addToZone(d: ReportDraft, zone: Zone, f: PaletteField | null, index?: number): ReportDraft {
+  if (zone === 'measures') return { ...d, def: { ...d.def, measures: insertAt(d.def.measures, newMeasure(d.def, f), index) } };
+  if (!f) return d;
+  if (zone === 'dimensions') return { ...d, def: { ...d.def, dimensions: insertAt(d.def.dimensions, newDimension(d.def, f), index) } };
+  return { ...d, filters: insertAt(d.filters, newFilter(f), index) };
+}
+
+export function removeFromZone(d: ReportDraft, zone: Zone, index: number): ReportDraft {
+  const drop = <T,>(l: T[]) => l.filter((_, i) => i !== index);
+  if (zone === 'filters') return { ...d, filters: drop(d.filters) };
+  return { ...d, def: { ...d.def, [zone]: drop(d.def[zone] as unknown[]) } };
+}
+
+/** The field an item of a zone is about (a count has none). */
+export function itemField(d: ReportDraft, zone: Zone, index: number): string | null {
+  if (zone === 'dimensions') return d.def.dimensions[index]?.field ?? null;
+  if (zone === 'filters') return d.filters[index]?.field ?? null;
+  const m = d.def.measures[index];
+  return m?.field ?? m?.duration?.from ?? null;
+}
+
+function arrayMove<T>(list: T[], from: number, to: number): T[] {
+  const out = [...list];
+  const [x] = out.splice(from, 1);
+  out.splice(Math.max(0, Math.min(to, out.length)), 0, x!);
+  return out;
+}
+
+/** Move an item within its zone, or into another zone (it becomes a dimension, measure
+ * or filter of the same field; a count without a field cannot leave the measures). */
+export function moveItem(d: ReportDraft, from: { zone: Zone; index: number }, to: { zone: Zone; index: number }, types?: FieldTypes): ReportDraft {
+  if (from.zone === to.zone) {
+    if (from.index === to.index) return d;
+    if (from.zone === 'filters') return { ...d, filters: arrayMove(d.filters, from.index, to.index) };
+    return { ...d, def: { ...d.def, [from.zone]: arrayMove(d.def[from.zone] as unknown[], from.index, to.index) } };
+  }
+  const path = itemField(d, from.zone, from.index);
+  if (!path) return d;
+  const f: PaletteField = types?.(path) ?? { path, type: 'text', numeric: false };
+  return addToZone(removeFromZone(d, from.zone, from.index), to.zone, f, to.index);
+}
+
+export function updateDimension(d: ReportDraft, index: number, patch: Partial<Dimension>): ReportDraft {
+  const dimensions = d.def.dimensions.map((x, i) => (i === index ? dropUndefined({ ...x, ...patch }) : x));
+  return { ...d, def: { ...d.def, dimensions } };
+}
+
+/** Change a measure; a new key is carried into the sort and into ratios that name it. */
+export function updateMeasure(d: ReportDraft, index: number, patch: Partial<Measure>): ReportDraft {
+  const old = d.def.measures[index]?.key;
+  const next = patch.key;
+  const rename = (k: string) => (old !== undefined && next !== undefined && k === old ? next : k);
+  const measures = d.def.measures.map((x, i) => {
+    if (i === index) return dropUndefined({ ...x, ...patch });
+    return x.of ? { ...x, of: [rename(x.of[0]), rename(x.of[1])] as [string, string] } : x;
+  });
+  const sort = d.def.sort?.map((s) => ({ ...s, by: rename(s.by) }));
+  return { ...d, def: { ...d.def, measures, ...(sort ? { sort } : {}) } };
+}
+
+export function updateFilter(d: ReportDraft, index: number, patch: Partial<FilterRow>): ReportDraft {
+  return { ...d, filters: d.filters.map((x, i) => (i === index ? { ...x, ...patch } : x)) };
+}
+
+function dropUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+// ---------------------------------------------------------------------------------------
+// Checking a draft
+
+/** Problems the server would refuse, found before saving. Pointers are into the
+ * definition (`/measures/2/key`), or `/filters/i` for a filter row. */
+export function validateDraft(d: ReportDraft, types?: FieldTypes): Issue[] {
+  const def = d.def;
+  const out: Issue[] = [];
+  if (!def.form) out.push({ pointer: '/form', code: 'form' });
+  if (def.measures.length === 0) out.push({ pointer: '/measures', code: 'noMeasure' });
+  const seen = new Set<string>();
+  const dup = (key: string, pointer: string) => {
+    if (seen.has(key)) out.push({ pointer, code: 'keyDuplicate', vars: { key } });
+    seen.add(key);
+  };
+  def.dimensions.forEach((dim, i) => {
+    const p = `/dimensions/${i}`;
+    if (!dim.field) out.push({ pointer: `${p}/field`, code: 'fieldMissing' });
+    if (dim.key !== undefined && !COLUMN_KEY_RE.test(dim.key)) out.push({ pointer: `${p}/key`, code: 'keyInvalid', vars: { key: dim.key } });
+    dup(dimKey(dim, def.dimensions), `${p}/key`);
+    const t = types?.(dim.field)?.type;
+    if (typeof dim.bucket === 'string' && t !== undefined && !isTemporal(t)) out.push({ pointer: `${p}/bucket`, code: 'bucketTime' });
+    if (typeof dim.bucket === 'object' && !(Number.isFinite(dim.bucket.width) && dim.bucket.width > 0))
+      out.push({ pointer: `${p}/bucket`, code: 'bucketWidth' });
+  });
+  const measureKeys = def.measures.map((m) => m.key);
+  def.measures.forEach((m, i) => {
+    const p = `/measures/${i}`;
+    if (!COLUMN_KEY_RE.test(m.key)) out.push({ pointer: `${p}/key`, code: 'keyInvalid', vars: { key: m.key } });
+    dup(m.key, `${p}/key`);
+    if (VALUE_AGGS.includes(m.agg)) {
+      if (m.duration) {
+        if (!m.duration.from || !m.duration.to) out.push({ pointer: `${p}/duration`, code: 'durationFields' });
+      } else if (!m.field) {
+        out.push({ pointer: `${p}/field`, code: 'fieldMissing' });
+      } else if (NUMERIC_AGGS.includes(m.agg)) {
+        const f = types?.(m.field);
+        if (f && !f.numeric) out.push({ pointer: `${p}/agg`, code: 'numeric', vars: { agg: m.agg } });
+      }
+    }
+    if (m.agg === 'percentile' && !(typeof m.q === 'number' && m.q >= 0 && m.q <= 1)) out.push({ pointer: `${p}/q`, code: 'q' });
+    if (m.agg === 'share' && (m.where === undefined || m.where === null)) out.push({ pointer: `${p}/where`, code: 'shareWhere' });
+    if (m.agg === 'ratio') {
+      const ok = Array.isArray(m.of) && m.of.length === 2 && m.of.every((k) => k !== m.key && measureKeys.includes(k));
+      if (!ok) out.push({ pointer: `${p}/of`, code: 'ratioOf' });
+    }
+  });
+  const sortable = new Set([...columnKeys(def), '_rows']);
+  def.sort?.forEach((s, i) => {
+    if (!sortable.has(s.by)) out.push({ pointer: `/sort/${i}/by`, code: 'sortBy', vars: { by: s.by } });
+  });
+  if (def.limit !== undefined && !(Number.isInteger(def.limit) && def.limit > 0)) out.push({ pointer: '/limit', code: 'limit' });
+  const kind = def.chart?.kind;
+  const need = kind === 'heatmap' ? 2 : kind === 'pie' || kind === 'funnel' ? 1 : 0;
+  if (def.dimensions.length < need) out.push({ pointer: '/chart/kind', code: 'chartDims', vars: { n: need } });
+  d.filters.forEach((r, i) => {
+    if (!r.field) out.push({ pointer: `/filters/${i}`, code: 'fieldMissing' });
+    else if (needsValue(r.op) && compileRow(r) === null) out.push({ pointer: `/filters/${i}`, code: 'filterValue' });
+  });
+  return out;
+}
+
+/** Where in the designer a pointer belongs: `dimensions/1`, `measures/0`, `filters/2`,
+ * `filter`, `form`, `chart`, `limit`, `sort`, `label` or `` (the page). Server pointers
+ * may be prefixed with `/definition`. */
+export function issueTarget(pointer: string): string {
+  const p = pointer.replace(/^\/definition(?=\/|$)/, '');
+  const m = /^\/(dimensions|measures|filters)\/(\d+)/.exec(p);
+  if (m) return `${m[1]}/${m[2]}`;
+  const top = /^\/([a-z_]+)/.exec(p)?.[1];
+  if (top === 'others') return 'limit';
+  if (top === 'dimensions' || top === 'measures') return top;
+  return top && ['filter', 'form', 'chart', 'limit', 'sort', 'label'].includes(top) ? top : '';
+}
+
+/** Messages grouped by designer target. */
+export function groupIssues<T extends { pointer: string }>(issues: T[]): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const i of issues) {
+    const k = issueTarget(i.pointer);
+    out.set(k, [...(out.get(k) ?? []), i]);
+  }
+  return out;
+}
