@@ -100,12 +100,17 @@ export async function loginPage(browser, server, username, password, { viewport 
 
 /** Call the API as admin from Node (real HTTP), for setup and for checking saved JSON. */
 export async function adminApi(server) {
+  return loginApi(server, 'admin', ADMIN_PASSWORD);
+}
+
+/** Call the API as `username` from Node (real HTTP). */
+export async function loginApi(server, username, password) {
   const res = await fetch(`${server.url}/api/v1/auth/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }),
+    body: JSON.stringify({ username, password }),
   });
-  if (!res.ok) throw new Error(`admin login: ${res.status}`);
+  if (!res.ok) throw new Error(`${username} login: ${res.status}`);
   const cookie = res.headers.get('set-cookie').split(';')[0];
   const { csrf_token } = await res.json();
   return async (path, { method = 'GET', body } = {}) => {

@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { ADMIN_PASSWORD, DEMO_PASSWORD, PHONE, adminApi, launchBrowser, loginPage, screenshotDir, startServer } from './harness.mjs';
+import { ADMIN_PASSWORD, DEMO_PASSWORD, PHONE, adminApi, launchBrowser, loginApi, loginPage, screenshotDir, startServer } from './harness.mjs';
 
 let server;
 let browser;
@@ -217,4 +217,100 @@ test('an administrator builds a dashboard: a widget mapped to the period filter,
     { report: 'open_orders', x: 7, y: 0, w: 4, h: 4 },
   ]);
   await page.context().close();
+});
+
+/** Click a drawn bar of the ECharts canvas inside `scope`: find a coloured pixel. */
+async function clickABar(page, scope) {
+  const canvas = page.locator(`${scope} canvas`).first();
+  await canvas.waitFor();
+  await page.waitForTimeout(800); // the entry animation
+  const spot = await canvas.evaluate((c) => {
+    const ctx = c.getContext('2d');
+    const { data, width, height } = ctx.getImageData(0, 0, c.width, c.height);
+    const scale = c.width / c.getBoundingClientRect().width;
+    const px = (x, y) => data.slice((y * width + x) * 4, (y * width + x) * 4 + 4);
+    const coloured = (x, y) => {
+      const [r, g, b, a] = px(x, y);
+      return a > 200 && Math.max(r, g, b) - Math.min(r, g, b) > 60;
+    };
+    // The tallest run of coloured pixels below the legend: the middle of a bar.
+    let best = null;
+    for (let x = Math.floor(width * 0.08); x < width * 0.97; x++) {
+      let run = 0;
+      for (let y = Math.floor(height * 0.2); y < height; y++) {
+        run = coloured(x, y) ? run + 1 : 0;
+        if (run > 0 && (!best || run > best.run)) best = { x, y: y - Math.floor(run / 2), run };
+      }
+    }
+    if (!best) return null;
+    // The horizontal middle of that bar.
+    let [l, r] = [best.x, best.x];
+    while (l > 0 && coloured(l - 1, best.y)) l--;
+    while (r < width - 1 && coloured(r + 1, best.y)) r++;
+    return { x: (l + r) / 2 / scale, y: best.y / scale };
+  });
+  assert.ok(spot, 'a bar is drawn');
+  await canvas.click({ position: { x: spot.x, y: spot.y } });
+}
+
+test('an admin builds a bar chart of orders by month and priority by dragging, adds it to a dashboard, and a manager drills from a bar to the orders', async () => {
+  const page = await loginPage(browser, server, 'admin', ADMIN_PASSWORD, { locale: 'en', viewport: { width: 1500, height: 1000 } });
+  await page.goto('/apps/crm/reports');
+  await page.getByTestId('report-new').click();
+  await page.getByTestId('new-key').fill('e2e_month_priority');
+  await page.getByTestId('new-create').click();
+  await page.getByTestId('report-designer').waitFor();
+  await pick(page, 'report-form', 'service_order');
+  await page.getByTestId('palette-field-reported_at').waitFor();
+  await drag(page, 'palette-field-reported_at', 'drop-dimensions');
+  await page.getByTestId('dimension-0').waitFor();
+  await choose(page, 'dimension-bucket-0', 'month');
+  await drag(page, 'palette-field-priority', 'drop-dimensions');
+  await page.getByTestId('dimension-1').waitFor();
+  await page.getByTestId('measure-add-count').click();
+  await choose(page, 'chart-kind', 'Bar');
+  await page.getByTestId('report-label-en').fill('Orders by month and priority');
+  await page.locator('[data-testid="report-preview"] [data-testid="report-chart"]').waitFor();
+  await page.getByTestId('report-save').click();
+  await page.getByTestId('report-view').waitFor();
+  const saved = (await admin('/apps/crm/reports/e2e_month_priority')).body.definition;
+  assert.deepEqual(saved.dimensions, [{ field: 'reported_at', bucket: 'month' }, { field: 'priority' }]);
+  assert.deepEqual(saved.measures.map((m) => m.agg), ['count']);
+  assert.equal(saved.chart.kind, 'bar');
+
+  // On a dashboard for the service managers.
+  await page.goto('/apps/crm/dashboards/e2e_story/design');
+  await page.getByTestId('dashboard-builder').waitFor();
+  await page.getByTestId('dashboard-label-en').fill('Monthly orders');
+  await pick(page, 'dashboard-roles', 'service_manager');
+  await page.keyboard.press('Escape');
+  await pick(page, 'dashboard-add-widget', 'Orders by month and priority');
+  await page.getByTestId('dashboard-save').click();
+  await page.getByTestId('dashboard-view').waitFor();
+  const dash = (await admin('/apps/crm/dashboards/e2e_story')).body.definition;
+  assert.deepEqual(dash.roles, ['service_manager']);
+  assert.equal(dash.widgets[0].report, 'e2e_month_priority');
+  await page.context().close();
+
+  // The manager finds it among their dashboards and drills from a bar.
+  const manager = await loginPage(browser, server, 'manager_east', DEMO_PASSWORD, { locale: 'en', viewport: { width: 1400, height: 900 } });
+  await manager.getByTestId('app-crm').click();
+  await manager.getByTestId('home-dashboards').waitFor();
+  const link = manager.getByTestId('home-dashboard-link-e2e_story');
+  if (await link.count()) await link.click();
+  else await manager.goto('/apps/crm/dashboards/e2e_story');
+  await manager.getByTestId('dashboard-widget-0').waitFor();
+  await clickABar(manager, '[data-testid="dashboard-widget-0"]');
+  await manager.waitForURL(/\/forms\/service_order\?filter=/);
+  const filter = JSON.parse(new URL(manager.url()).searchParams.get('filter'));
+  await manager.getByTestId('list-total').waitFor();
+  const shown = Number((await manager.getByTestId('list-total').innerText()).replace(/\D/g, ''));
+  // The bar's row in the manager's own run has this filter; its count is the list's.
+  const mgr = await loginApi(server, 'manager_east', DEMO_PASSWORD);
+  const run = (await mgr('/apps/crm/reports/e2e_month_priority/run', { method: 'POST', body: {} })).body;
+  const row = run.rows.find((r) => JSON.stringify(r.drill) === JSON.stringify(filter));
+  assert.ok(row, `the clicked bar is a row of the report: ${JSON.stringify(filter)}`);
+  assert.equal(shown, row.rows);
+  assert.ok(row.rows > 0);
+  await manager.context().close();
 });
