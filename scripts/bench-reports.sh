@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 ROWS=${1:-1000000}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/formwork/target}
-cargo build --release -p formwork >&2
+[ -n "${NO_BUILD:-}" ] || cargo build --release -p formwork >&2
 BIN=$CARGO_TARGET_DIR/release/formwork
 WORK=$(mktemp -d /tmp/formwork-bench-reports.XXXXXX)
 PORT=18089

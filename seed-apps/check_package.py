@@ -705,7 +705,7 @@ CHART_KINDS = {"table", "pivot", "bar", "line", "area", "pie", "funnel", "number
 DASHBOARD_FILTER_TYPES = {"date_range"}
 NUMERIC_TYPES = {"number", "integer", "money"}
 TIME_TYPES = {"date", "datetime"}
-UNREPORTABLE = {"sub_table", "attachment", "signature"}
+UNREPORTABLE = {"long_text", "sub_table", "attachment", "signature"}
 # system fields of every form (docs/api.md, "Names"), root scope only
 SYSTEM_FIELDS = {"_id": "integer", "_form_version": "integer", "_row_version": "integer",
                  "_created_at": "datetime", "_updated_at": "datetime",

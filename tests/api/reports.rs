@@ -1060,3 +1060,86 @@ on_both_stores!(
     a_flow_report_node_sends_a_report_as_a_role,
     report_node_delivers
 );
+
+/// A crash (kill -9) after runs that built caches and took writes: the restarted server
+/// rebuilds the caches from the database to the same answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn after_kill_9_the_caches_are_rebuilt_to_the_same_answers() {
+    use crate::process::ServerProcess;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("formwork.db").display());
+    let server = ServerProcess::start(&url, dir.path()).await;
+    let admin = server.admin().await;
+    let call = |method: reqwest::Method, base: String, path: &str, body: Value| {
+        let req = admin
+            .request(method, format!("{base}/api/v1{path}"))
+            .json(&body)
+            .send();
+        async move {
+            let r = req.await.unwrap();
+            let status = r.status();
+            let v: Value = r.json().await.unwrap_or(Value::Null);
+            assert!(status.is_success(), "{status} {v}");
+            v
+        }
+    };
+    let base = server.base.clone();
+    call(
+        reqwest::Method::PUT,
+        base.clone(),
+        "/apps/lab",
+        json!({"key": "lab", "label": {"en": "lab"}, "time_zone": "Asia/Shanghai"}),
+    )
+    .await;
+    call(reqwest::Method::POST, base.clone(), "/apps/lab/forms/sample/publish", json!({"key": "sample", "label": {"en": "sample"}, "schema": {"type": "object", "properties": {"category": {"type": "string", "x-type": "text"}, "t": {"type": "string", "x-type": "datetime"}, "n": {"type": "number", "x-type": "number"}}}})).await;
+    let def = json!({"form": "sample", "dimensions": [{"field": "t", "bucket": "month"}, {"field": "category"}], "measures": [{"key": "n", "agg": "count"}, {"key": "avg", "agg": "avg", "field": "n"}, {"key": "p50", "agg": "median", "field": "n"}]});
+    call(
+        reqwest::Method::PUT,
+        base.clone(),
+        "/apps/lab/reports/monthly",
+        def,
+    )
+    .await;
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    for i in 0..60 {
+        let category = ["x", "y", "z"][i % 3];
+        let data = json!({"category": category, "t": format!("2026-{:02}-{:02}T23:30:00Z", rng.random_range(1..=12), rng.random_range(1..=28)), "n": rng.random_range(0..1000)});
+        call(
+            reqwest::Method::POST,
+            base.clone(),
+            "/apps/lab/forms/sample/records",
+            json!({"data": data}),
+        )
+        .await;
+        if i == 30 {
+            // Half the records are in the cache, half arrive as writes after it.
+            call(
+                reqwest::Method::POST,
+                base.clone(),
+                "/apps/lab/reports/monthly/run",
+                json!({}),
+            )
+            .await;
+        }
+    }
+    let before = call(
+        reqwest::Method::POST,
+        base.clone(),
+        "/apps/lab/reports/monthly/run",
+        json!({}),
+    )
+    .await;
+    assert_eq!(before["total_rows"], 60);
+    server.kill_9().await;
+    let server = ServerProcess::start(&url, dir.path()).await;
+    let admin = server.admin().await;
+    let r = admin
+        .post(server.url("/apps/lab/reports/monthly/run"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    let after: Value = r.json().await.unwrap();
+    assert_eq!(after["rows"], before["rows"]);
+    server.kill_9().await;
+}

@@ -38,11 +38,16 @@ impl FormCache {
         tz: Tz,
         rows: impl IntoIterator<Item = Vec<Cell>>,
     ) -> Result<FormCache, ReportError> {
-        if columns.first().map(|c| c.0.as_str()) != Some(ID) {
-            return Err(ReportError::Internal("the first column is _id".into()));
-        }
-        let rows: Vec<Vec<Cell>> = rows.into_iter().collect();
-        let base = frame(&columns, rows.iter())?;
+        let mut b = CacheBuilder::new(columns, tz)?;
+        b.push(&rows.into_iter().collect::<Vec<_>>())?;
+        b.finish()
+    }
+
+    fn from_frame(
+        columns: Vec<(String, ColType)>,
+        tz: Tz,
+        base: DataFrame,
+    ) -> Result<FormCache, ReportError> {
         let mut cache = FormCache {
             columns,
             tz,
@@ -198,6 +203,47 @@ impl FormCache {
         }
         base.vstack_mut_owned(delta).map_err(internal)?;
         Ok(base)
+    }
+}
+
+/// Builds a cache page by page, so that only one page of cells is held at a time.
+pub struct CacheBuilder {
+    columns: Vec<(String, ColType)>,
+    tz: Tz,
+    df: Option<DataFrame>,
+}
+
+impl CacheBuilder {
+    pub fn new(columns: Vec<(String, ColType)>, tz: Tz) -> Result<CacheBuilder, ReportError> {
+        if columns.first().map(|c| c.0.as_str()) != Some(ID) {
+            return Err(ReportError::Internal("the first column is _id".into()));
+        }
+        Ok(CacheBuilder {
+            columns,
+            tz,
+            df: None,
+        })
+    }
+
+    /// Add a page of rows.
+    pub fn push(&mut self, rows: &[Vec<Cell>]) -> Result<(), ReportError> {
+        let page = frame(&self.columns, rows.iter())?;
+        match &mut self.df {
+            Some(df) => {
+                df.vstack_mut_owned(page).map_err(internal)?;
+            }
+            None => self.df = Some(page),
+        }
+        Ok(())
+    }
+
+    pub fn finish(self) -> Result<FormCache, ReportError> {
+        let mut df = match self.df {
+            Some(df) => df,
+            None => frame(&self.columns, std::iter::empty())?,
+        };
+        df.rechunk_mut();
+        FormCache::from_frame(self.columns, self.tz, df)
     }
 }
 

@@ -10,7 +10,7 @@ pub mod logic;
 mod run;
 
 pub use bucket::TimeBucket;
-pub use cache::FormCache;
+pub use cache::{CacheBuilder, FormCache};
 pub use run::{DimCell, OutRow, Output};
 
 use serde::{Deserialize, Serialize};

@@ -1,7 +1,8 @@
 //! Which columns a form's report cache has, and a record's cells in them.
 //!
 //! One column per field a report can group, filter or aggregate by: text-like fields
-//! (text, select, member, department, serial, …) as text; numbers, money and number
+//! (text, select, member, department, serial, …; not long text, which nobody groups by and
+//! which would be most of the memory) as text; numbers, money and number
 //! formulas as floats; integers and references (record ids) as integers; dates and
 //! date-times; booleans; each part of a region (`region.province`). Lists (multi-select,
 //! sub-tables, attachments) and signatures are not columns. System columns keep the
@@ -99,7 +100,6 @@ fn col_type(spec: &FieldSpec) -> Option<ColType> {
     match spec.kind {
         Some(
             K::Text
-            | K::LongText
             | K::Select
             | K::Email
             | K::CnMobile
@@ -123,7 +123,9 @@ fn col_type(spec: &FieldSpec) -> Option<ColType> {
             JsonType::Boolean => Some(ColType::Bool),
             _ => None,
         },
-        Some(K::MultiSelect | K::SubTable | K::Attachment | K::Signature | K::Region) => None,
+        Some(
+            K::LongText | K::MultiSelect | K::SubTable | K::Attachment | K::Signature | K::Region,
+        ) => None,
     }
 }
 

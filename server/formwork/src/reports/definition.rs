@@ -68,21 +68,30 @@ fn detail(pointer: impl Into<String>, rule: &str, message: impl Into<String>) ->
     Detail::new(pointer.into(), rule, message)
 }
 
+/// The names of the aggregations, as definitions write them.
+pub const AGGS: &[(&str, Agg)] = &[
+    ("count", Agg::Count),
+    ("count_values", Agg::CountValues),
+    ("count_distinct", Agg::CountDistinct),
+    ("sum", Agg::Sum),
+    ("avg", Agg::Avg),
+    ("min", Agg::Min),
+    ("max", Agg::Max),
+    ("median", Agg::Median),
+    ("percentile", Agg::Percentile),
+    ("share", Agg::Share),
+    ("ratio", Agg::Ratio),
+];
+
+pub fn agg_name(a: Agg) -> &'static str {
+    AGGS.iter()
+        .find(|(_, x)| *x == a)
+        .map(|(n, _)| *n)
+        .unwrap_or("count")
+}
+
 fn agg_of(s: &str) -> Option<Agg> {
-    Some(match s {
-        "count" => Agg::Count,
-        "count_values" => Agg::CountValues,
-        "count_distinct" => Agg::CountDistinct,
-        "sum" => Agg::Sum,
-        "avg" => Agg::Avg,
-        "min" => Agg::Min,
-        "max" => Agg::Max,
-        "median" => Agg::Median,
-        "percentile" => Agg::Percentile,
-        "share" => Agg::Share,
-        "ratio" => Agg::Ratio,
-        _ => return None,
-    })
+    AGGS.iter().find(|(n, _)| *n == s).map(|(_, a)| *a)
 }
 
 /// The shape of a report definition (no forms consulted).

@@ -606,7 +606,7 @@ impl ReportService {
                         if deleted.is_some() {
                             None
                         } else {
-                            Some(self.row_of(&cols, r)?)
+                            Some(row_of(self.db.backend, &cols, r)?)
                         },
                     ));
                 }
@@ -645,58 +645,82 @@ impl ReportService {
         st.synced = 0;
     }
 
-    fn row_of(
-        &self,
-        cols: &Columns,
-        r: &sea_orm::QueryResult,
-    ) -> DomainResult<Vec<formwork_reports::Cell>> {
-        let id: i64 = r.try_get("", "id")?;
-        let data = data_of(self.db.backend, r)?;
-        let sys = |s: &Src| -> Option<String> {
-            let col = match s {
-                Src::Owner => "owner_user",
-                Src::CreatedBy => "created_by",
-                Src::CreatedAt => "created_at",
-                Src::UpdatedBy => "updated_by",
-                Src::UpdatedAt => "updated_at",
-                _ => return None,
-            };
-            r.try_get::<Option<String>>("", col).ok().flatten()
-        };
-        Ok(cols.row(id, &data, &sys))
-    }
-
-    /// A form's cache, read from the database in pages.
+    /// A form's cache, read from the database in pages: while one page is turned into
+    /// columns (on a blocking thread), the next is read.
     async fn build(
         &self,
         app: &str,
         form: &str,
-        cols: &Columns,
+        cols: &Arc<Columns>,
         tz: chrono_tz::Tz,
     ) -> DomainResult<FormCache> {
-        let mut rows = Vec::new();
-        let mut after = 0i64;
+        let sql = format!(
+            "SELECT id, data, owner_user, created_by, created_at, updated_by, updated_at FROM records WHERE {} AND deleted_at IS NULL AND id > $1 ORDER BY id LIMIT {PAGE}",
+            form_scope(app, form)
+        );
+        let backend = self.db.backend;
+        let task_failed = |e: tokio::task::JoinError| {
+            DomainError::Internal(anyhow::anyhow!("report cache task: {e}"))
+        };
+        let mut builder =
+            formwork_reports::CacheBuilder::new(cols.types(), tz).map_err(from_report_error)?;
+        let mut page = self.db.query_all(&sql, vec![0i64.into()]).await?;
         loop {
-            let sql = format!(
-                "SELECT id, data, owner_user, created_by, created_at, updated_by, updated_at FROM records WHERE {} AND deleted_at IS NULL AND id > $1 ORDER BY id LIMIT {PAGE}",
-                form_scope(app, form)
+            let last: Option<i64> = page.last().map(|r| r.try_get("", "id")).transpose()?;
+            let more = (page.len() as i64) == PAGE;
+            let cols = cols.clone();
+            let convert = tokio::task::spawn_blocking(
+                move || -> DomainResult<formwork_reports::CacheBuilder> {
+                    let rows = page
+                        .iter()
+                        .map(|r| row_of(backend, &cols, r))
+                        .collect::<DomainResult<Vec<_>>>()?;
+                    builder.push(&rows).map_err(from_report_error)?;
+                    Ok(builder)
+                },
             );
-            let page = self.db.query_all(&sql, vec![after.into()]).await?;
-            let Some(last) = page.last() else { break };
-            after = last.try_get("", "id")?;
-            for r in &page {
-                rows.push(self.row_of(cols, r)?);
-            }
-            if (page.len() as i64) < PAGE {
-                break;
+            let next = async {
+                match (more, last) {
+                    (true, Some(after)) => {
+                        self.db.query_all(&sql, vec![after.into()]).await.map(Some)
+                    }
+                    _ => Ok(None),
+                }
+            };
+            let (converted, next) = tokio::join!(convert, next);
+            builder = converted.map_err(task_failed)??;
+            match next? {
+                Some(p) => page = p,
+                None => break,
             }
         }
-        let types = cols.types();
-        tokio::task::spawn_blocking(move || FormCache::build(types, tz, rows))
+        tokio::task::spawn_blocking(move || builder.finish())
             .await
-            .map_err(|e| DomainError::Internal(anyhow::anyhow!("report cache task: {e}")))?
+            .map_err(task_failed)?
             .map_err(from_report_error)
     }
+}
+
+/// A record's row of cache cells.
+fn row_of(
+    backend: crate::store::db::Backend,
+    cols: &Columns,
+    r: &sea_orm::QueryResult,
+) -> DomainResult<Vec<formwork_reports::Cell>> {
+    let id: i64 = r.try_get("", "id")?;
+    let data = data_of(backend, r)?;
+    let sys = |s: &Src| -> Option<String> {
+        let col = match s {
+            Src::Owner => "owner_user",
+            Src::CreatedBy => "created_by",
+            Src::CreatedAt => "created_at",
+            Src::UpdatedBy => "updated_by",
+            Src::UpdatedAt => "updated_at",
+            _ => return None,
+        };
+        r.try_get::<Option<String>>("", col).ok().flatten()
+    };
+    Ok(cols.row(id, &data, &sys))
 }
 
 fn check_measure_types(
@@ -731,8 +755,8 @@ fn check_measure_types(
     Ok(())
 }
 
-fn agg_name(a: formwork_reports::Agg) -> String {
-    format!("{a:?}").to_lowercase()
+fn agg_name(a: formwork_reports::Agg) -> &'static str {
+    definition::agg_name(a)
 }
 
 fn report_detail(e: formwork_reports::ReportError) -> Detail {
@@ -789,8 +813,11 @@ fn plan_all(forms: &AppForms, def: &ReportDef, extra: Option<&Value>) -> (Plan, 
     let mut resolved = Vec::new();
     let mut paths: Vec<(String, usize)> = Vec::new();
     let mut errs = Vec::new();
+    let mut failed: HashSet<(String, String)> = HashSet::new();
     for (path, pointer) in wanted {
-        if paths.iter().any(|(p, _)| p == &path) {
+        if paths.iter().any(|(p, _)| p == &path)
+            || failed.contains(&(path.clone(), pointer.clone()))
+        {
             continue;
         }
         match forms.resolve(&def.form, &path) {
@@ -798,7 +825,10 @@ fn plan_all(forms: &AppForms, def: &ReportDef, extra: Option<&Value>) -> (Plan, 
                 paths.push((path, resolved.len()));
                 resolved.push(r);
             }
-            Err(e) => errs.push(Detail::new(&pointer, "unknown_field", e)),
+            Err(e) => {
+                errs.push(Detail::new(&pointer, "unknown_field", e));
+                failed.insert((path, pointer));
+            }
         }
     }
     (Plan { resolved, paths }, errs)

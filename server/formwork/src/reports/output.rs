@@ -26,7 +26,7 @@ pub fn shape(
         columns.push(c);
     }
     for m in kept {
-        columns.push(json!({"key": m.key, "kind": "measure", "agg": format!("{:?}", m.agg).to_lowercase(), "label": m.label}));
+        columns.push(json!({"key": m.key, "kind": "measure", "agg": super::definition::agg_name(m.agg), "label": m.label}));
     }
     let mut base: Vec<Value> = Vec::new();
     if let Some(f) = &def.filter {

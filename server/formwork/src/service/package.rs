@@ -207,21 +207,12 @@ pub async fn import(
         flows
             .publish(&key, name, Some(f.clone()), caller)
             .await
-            .map_err(|e| match e {
-                DomainError::Invalid { details, .. } => anyhow::anyhow!(
-                    "flows/{name}.json is invalid:\n  {}",
-                    details
-                        .iter()
-                        .map(|d| format!("{}: {} ({})", d.pointer, d.message, d.rule))
-                        .collect::<Vec<_>>()
-                        .join("\n  ")
-                ),
-                other => anyhow::anyhow!("flows/{name}.json: {other}"),
-            })?;
+            .map_err(|e| described(&format!("flows/{name}.json"), e))?;
     }
     Ok(report)
 }
 
+/// A package file's problem, with each detail of an invalid definition on its own line.
 fn described(file: &str, e: DomainError) -> anyhow::Error {
     match e {
         DomainError::Invalid { details, .. } => anyhow::anyhow!(
@@ -237,17 +228,7 @@ fn described(file: &str, e: DomainError) -> anyhow::Error {
 }
 
 fn explain(form: &str, e: DomainError) -> anyhow::Error {
-    match e {
-        DomainError::Invalid { details, .. } => anyhow::anyhow!(
-            "forms/{form}.json is invalid:\n  {}",
-            details
-                .iter()
-                .map(|d| format!("{}: {} ({})", d.pointer, d.message, d.rule))
-                .collect::<Vec<_>>()
-                .join("\n  ")
-        ),
-        other => anyhow::anyhow!("forms/{form}.json: {other}"),
-    }
+    described(&format!("forms/{form}.json"), e)
 }
 
 /// Write an app's definition and the published version of each form (the draft for forms
