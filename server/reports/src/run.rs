@@ -188,18 +188,28 @@ enum OutKind {
 /// The aggregations, the expressions computed after them (ratios), and how each measure
 /// is shown.
 struct Measures {
+    /// Values computed before grouping.
+    pre: Vec<Expr>,
     aggs: Vec<Expr>,
+    /// Corrections after grouping (a sum of no values is empty), then ratios.
+    fix: Vec<Expr>,
     after: Vec<Expr>,
     kinds: Vec<OutKind>,
 }
 
 fn measure_exprs(query: &Query, types: &Types, tz: chrono_tz::Tz) -> Result<Measures, ReportError> {
+    // Values are computed before grouping (`v{i}`), so that each aggregation is a plain
+    // one over a column: polars runs those on its fast grouped paths, where a cast, a
+    // filter or a when/then inside the aggregation is evaluated group by group.
+    let mut pre = Vec::new();
     let mut aggs = Vec::new();
+    let mut fix = Vec::new();
     let mut after = Vec::new();
     let mut kinds = Vec::new();
     for (i, m) in query.measures.iter().enumerate() {
         let p = format!("/measures/{i}");
         let name = format!("m{i}");
+        let v = format!("v{i}");
         let cond = m
             .filter
             .as_ref()
@@ -225,36 +235,68 @@ fn measure_exprs(query: &Query, types: &Types, tz: chrono_tz::Tz) -> Result<Meas
                 ))
             }
         };
-        // Rows outside the measure's own condition do not count.
+        // Rows outside the measure's own condition count as no value.
         let only = |e: Expr| match &cond {
-            Some(c) if m.agg != Agg::Share => e.filter(c.clone()),
-            _ => e,
+            Some(c) => when(c.clone()).then(e).otherwise(lit(NULL)),
+            None => e,
         };
+        let vc = || col(v.as_str());
         let mut kind = OutKind::Number;
         let e = match m.agg {
             Agg::Count => match &cond {
-                Some(c) => c.clone().cast(DataType::Int64).sum(),
+                Some(c) => {
+                    pre.push(c.clone().cast(DataType::Int64).alias(v.as_str()));
+                    vc().sum()
+                }
                 None => len().cast(DataType::Int64),
             },
-            Agg::CountValues => only(need_value()?.0).count().cast(DataType::Int64),
-            Agg::CountDistinct => only(need_value()?.0)
-                .drop_nulls()
-                .n_unique()
-                .cast(DataType::Int64),
+            Agg::CountValues => {
+                pre.push(only(need_value()?.0).alias(v.as_str()));
+                vc().count().cast(DataType::Int64)
+            }
+            Agg::CountDistinct => {
+                // n_unique counts a missing value as one more value.
+                pre.push(only(need_value()?.0).alias(v.as_str()));
+                let nulls = format!("z{i}");
+                aggs.push(
+                    vc().null_count()
+                        .gt(lit(0))
+                        .cast(DataType::Int64)
+                        .alias(nulls.as_str()),
+                );
+                fix.push(
+                    (col(name.as_str()).cast(DataType::Int64) - col(nulls.as_str()))
+                        .alias(name.as_str()),
+                );
+                vc().n_unique()
+            }
             // As in SQL: the sum of no values is no value, not 0.
             Agg::Sum => {
-                let v = only(numeric(need_value()?)?);
-                when(v.clone().count().eq(lit(0)))
-                    .then(lit(NULL).cast(DataType::Float64))
-                    .otherwise(v.sum())
+                pre.push(only(numeric(need_value()?)?).alias(v.as_str()));
+                let n = format!("n{i}");
+                aggs.push(vc().count().alias(n.as_str()));
+                fix.push(
+                    when(col(n.as_str()).eq(lit(0)))
+                        .then(lit(NULL).cast(DataType::Float64))
+                        .otherwise(col(name.as_str()))
+                        .alias(name.as_str()),
+                );
+                vc().sum()
             }
-            Agg::Avg => only(numeric(need_value()?)?).mean(),
-            Agg::Median => only(numeric(need_value()?)?).median(),
+            Agg::Avg => {
+                pre.push(only(numeric(need_value()?)?).alias(v.as_str()));
+                vc().mean()
+            }
+            Agg::Median => {
+                pre.push(only(numeric(need_value()?)?).alias(v.as_str()));
+                vc().median()
+            }
             Agg::Percentile => {
                 let q = m.q.filter(|q| (0.0..=1.0).contains(q)).ok_or_else(|| {
                     invalid(&format!("{p}/q"), "a percentile needs q between 0 and 1")
                 })?;
-                only(numeric(need_value()?)?).quantile(lit(q), QuantileMethod::Linear)
+                pre.push(only(numeric(need_value()?)?).alias(v.as_str()));
+                vc().quantile(lit(q), QuantileMethod::Linear)
             }
             Agg::Min | Agg::Max => {
                 let (e, ty) = need_value()?;
@@ -271,17 +313,19 @@ fn measure_exprs(query: &Query, types: &Types, tz: chrono_tz::Tz) -> Result<Meas
                 } else {
                     e
                 };
+                pre.push(only(e).alias(v.as_str()));
                 if m.agg == Agg::Min {
-                    only(e).min()
+                    vc().min()
                 } else {
-                    only(e).max()
+                    vc().max()
                 }
             }
             Agg::Share => {
                 let c = cond
                     .clone()
                     .ok_or_else(|| invalid(&p, "share needs a where condition"))?;
-                c.cast(DataType::Float64).mean()
+                pre.push(c.cast(DataType::Float64).alias(v.as_str()));
+                vc().mean()
             }
             Agg::Ratio => {
                 let (a, b) = m
@@ -309,7 +353,13 @@ fn measure_exprs(query: &Query, types: &Types, tz: chrono_tz::Tz) -> Result<Meas
         aggs.push(e.alias(name.as_str()));
         kinds.push(kind);
     }
-    Ok(Measures { aggs, after, kinds })
+    Ok(Measures {
+        pre,
+        aggs,
+        fix,
+        after,
+        kinds,
+    })
 }
 
 fn dim_expr(d: &crate::Dim, types: &Types, pointer: &str) -> Result<(Expr, ColType), ReportError> {
@@ -359,7 +409,23 @@ pub fn run(engine: &Engine, source: &Source, query: &Query) -> Result<Output, Re
         dims.push(e.alias(format!("d{i}").as_str()));
         dim_types.push(ty);
     }
-    let Measures { aggs, after, kinds } = measure_exprs(query, &types, tz)?;
+    let Measures {
+        pre,
+        aggs,
+        fix,
+        after,
+        kinds,
+    } = measure_exprs(query, &types, tz)?;
+    if !pre.is_empty() {
+        lf = lf.with_columns(pre);
+    }
+    let fixed = |g: LazyFrame| {
+        if fix.is_empty() {
+            g
+        } else {
+            g.with_columns(fix.clone())
+        }
+    };
     let mut all_aggs = aggs.clone();
     all_aggs.push(len().cast(DataType::Int64).alias("_rows"));
 
@@ -374,21 +440,22 @@ pub fn run(engine: &Engine, source: &Source, query: &Query) -> Result<Output, Re
             Some((SortBy::Dim(0), desc)) => ("d0".to_owned(), *desc),
             _ => ("_rows".to_owned(), true),
         };
-        let ranked = lf
-            .clone()
-            .with_column(dims[0].clone())
-            .group_by([col("d0")])
-            .agg(all_aggs.clone())
-            .sort(
-                [rank_by.0.as_str(), "d0"],
-                SortMultipleOptions::default()
-                    .with_order_descending_multi([rank_by.1, false])
-                    .with_nulls_last(true),
-            )
-            .limit(n as IdxSize)
-            .select([col("d0")])
-            .collect()
-            .map_err(internal)?;
+        let ranked = fixed(
+            lf.clone()
+                .with_column(dims[0].clone())
+                .group_by([col("d0")])
+                .agg(all_aggs.clone()),
+        )
+        .sort(
+            [rank_by.0.as_str(), "d0"],
+            SortMultipleOptions::default()
+                .with_order_descending_multi([rank_by.1, false])
+                .with_nulls_last(true),
+        )
+        .limit(n as IdxSize)
+        .select([col("d0")])
+        .collect()
+        .map_err(internal)?;
         top = Some(
             ranked
                 .column("d0")
@@ -420,11 +487,11 @@ pub fn run(engine: &Engine, source: &Source, query: &Query) -> Result<Output, Re
             frame = frame.filter(in_top);
         }
     }
-    let grouped = if keys.is_empty() {
+    let grouped = fixed(if keys.is_empty() {
         frame.select(all_aggs)
     } else {
         frame.group_by(keys).agg(all_aggs)
-    };
+    });
     let grouped = if after.is_empty() {
         grouped
     } else {

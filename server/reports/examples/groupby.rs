@@ -1,0 +1,152 @@
+//! The engine alone over N synthetic service orders: month × priority with count, average
+//! satisfaction and sum of fees — the report of the benchmark, without HTTP, the
+//! database or permissions. `cargo run --release -p formwork-reports --example groupby [N]`
+use formwork_reports::*;
+use std::time::Instant;
+
+fn main() {
+    let n: i64 = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
+    let tz: chrono_tz::Tz = "Asia/Shanghai".parse().unwrap();
+    let cols = vec![
+        ("_id".to_owned(), ColType::Int),
+        ("reported_at".to_owned(), ColType::Datetime),
+        ("priority".to_owned(), ColType::Text),
+        ("satisfaction".to_owned(), ColType::Int),
+        ("service_fee".to_owned(), ColType::Float),
+        ("pcode".to_owned(), ColType::Int),
+    ];
+    let start = 1_732_233_600_000i64; // 2024-11-22
+    let span = 2 * 365 * 24 * 3_600_000i64;
+    let pri = ["urgent", "high", "normal", "low"];
+    let mut x: u64 = 0x9E3779B97F4A7C15;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let t = Instant::now();
+    let mut b = CacheBuilder::new(cols, tz).unwrap();
+    let mut page = Vec::new();
+    for id in 0..n {
+        let r = next();
+        page.push(vec![
+            Cell::Int(id + 1),
+            Cell::Int(start + (r % span as u64) as i64),
+            Cell::Text(pri[(r >> 40) as usize % 4].to_owned()),
+            if r % 5 == 0 {
+                Cell::Null
+            } else {
+                Cell::Int(60 + (r >> 20) as i64 % 41)
+            },
+            Cell::Float(((r >> 8) % 500_000) as f64 / 100.0),
+            Cell::Int((r >> 40) as i64 % 4),
+        ]);
+        if page.len() == 10_000 {
+            b.push(&page).unwrap();
+            page.clear();
+        }
+    }
+    b.push(&page).unwrap();
+    let cache = b.finish().unwrap();
+    println!(
+        "built {n} rows in {:.0} ms",
+        t.elapsed().as_secs_f64() * 1000.0
+    );
+    let engine = Engine::new(tz);
+    engine.install("o", cache);
+    let q = Query {
+        filter: None,
+        dimensions: vec![
+            Dim {
+                column: "reported_at".into(),
+                bucket: Some(Bucket::Time(TimeBucket::Month)),
+            },
+            Dim {
+                column: "priority".into(),
+                bucket: None,
+            },
+        ],
+        measures: vec![
+            Measure {
+                agg: Agg::Count,
+                value: None,
+                filter: None,
+                q: None,
+                ratio: None,
+            },
+            Measure {
+                agg: Agg::Avg,
+                value: Some(Value_::Column("satisfaction".into())),
+                filter: None,
+                q: None,
+                ratio: None,
+            },
+            Measure {
+                agg: Agg::Sum,
+                value: Some(Value_::Column("service_fee".into())),
+                filter: None,
+                q: None,
+                ratio: None,
+            },
+        ],
+        sort: vec![],
+        limit: None,
+        others: false,
+    };
+    let src = Source {
+        form: "o".into(),
+        allowed: None,
+        joins: vec![],
+    };
+    let t = Instant::now();
+    let out = engine.run(&src, &q).unwrap();
+    println!(
+        "first run (computes the month buckets): {:.1} ms, {} rows",
+        t.elapsed().as_secs_f64() * 1000.0,
+        out.rows.len()
+    );
+    let mut times: Vec<f64> = (0..30)
+        .map(|_| {
+            let t = Instant::now();
+            engine.run(&src, &q).unwrap();
+            t.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    println!(
+        "warm: median {:.1} ms, best {:.1} ms, worst {:.1} ms (30 runs)",
+        times[15], times[0], times[29]
+    );
+    let mut q2 = q.clone();
+    q2.dimensions[1].column = "pcode".into();
+    let mut times: Vec<f64> = (0..30)
+        .map(|_| {
+            let t = Instant::now();
+            engine.run(&src, &q2).unwrap();
+            t.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    println!(
+        "integer codes instead of text: median {:.1} ms, best {:.1} ms",
+        times[15], times[0]
+    );
+    let mut q3 = q.clone();
+    q3.dimensions.truncate(1);
+    let mut times: Vec<f64> = (0..30)
+        .map(|_| {
+            let t = Instant::now();
+            engine.run(&src, &q3).unwrap();
+            t.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    println!(
+        "month only: median {:.1} ms, best {:.1} ms",
+        times[15], times[0]
+    );
+}
