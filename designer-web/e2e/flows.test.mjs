@@ -29,6 +29,18 @@ async function pick(page, testId, text, search) {
   if (search) await page.keyboard.type(search);
   const option = page.locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option').filter({ hasText: text });
   await option.first().click();
+  // A dropdown still open (the list was refiltering under the click) would cover the
+  // buttons below it. (A multiple select stays open on purpose.)
+  const multiple = await page.getByTestId(testId).evaluate((el) => !!(el.closest('.ant-select-multiple') || el.querySelector('.ant-select-multiple') || el.classList.contains('ant-select-multiple')));
+  if (multiple) return;
+  const open = page.locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden)');
+  try {
+    await open.first().waitFor({ state: 'hidden', timeout: 2000 });
+  } catch {
+    // Clicking the select again closes it (Escape could close a dialog around it).
+    await page.getByTestId(testId).click();
+    await open.first().waitFor({ state: 'hidden', timeout: 5000 });
+  }
 }
 
 /** Draw an edge the way React Flow wants it: hover the source handle, press, hover the

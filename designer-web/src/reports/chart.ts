@@ -66,7 +66,7 @@ function dimText(c: Ctx, i: number, dims: number[]): string {
       const col = cols[d];
       if (!col) return '';
       const dim = dimensionOf(col, d, c.def);
-      return formatDimValue(row.cells[col.key], dim, c.locale, { others: d === 0 && row.others === true, lookup: c.lookup });
+      return formatDimValue(row.cells[col.key], dim, c.locale, { others: d === 0 && row.others === true, lookup: c.lookup, name: row.labels?.[col.key] });
     })
     .join(' / ');
 }

@@ -133,9 +133,10 @@ export function formatDimValue(
   value: unknown,
   d: Pick<Dimension, 'field' | 'bucket'>,
   locale: Locale,
-  opts: { others?: boolean; lookup?: FieldLookup } = {},
+  opts: { others?: boolean; lookup?: FieldLookup; name?: string } = {},
 ): string {
   if (opts.others) return tr(locale, 'reports.others');
+  if (opts.name) return opts.name;
   if (value === null || value === undefined || value === '') return tr(locale, 'reports.emptyValue');
   if (typeof d.bucket === 'object' && typeof value === 'number') {
     const hi = value + d.bucket.width;

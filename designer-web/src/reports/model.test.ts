@@ -116,6 +116,8 @@ describe('labels and formats', () => {
     expect(formatDimValue('x', { field: 'a' }, 'en', { others: true })).toBe('Others');
     expect(formatDimValue('x', { field: 'a' }, 'zh-CN', { others: true })).toBe('其他');
     expect(formatDimValue(null, { field: 'a' }, 'en')).toBe('(empty)');
+    // A reference or member value shows the name the server sent.
+    expect(formatDimValue(12, { field: 'customer' }, 'en', { name: '协和医院' })).toBe('协和医院');
     expect(formatDimValue(60, { field: 's', bucket: { width: 10 } }, 'en')).toBe('60–70');
     expect(formatDimValue('high', { field: 'priority' }, 'zh-CN', { lookup })).toBe('高');
   });

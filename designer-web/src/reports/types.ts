@@ -110,6 +110,8 @@ export interface RunRow {
   others?: boolean;
   /** A list-API filter giving exactly this row's records (absent over joined fields). */
   drill?: unknown;
+  /** Names of reference and member dimension values (the referenced record, the user). */
+  labels?: Record<string, string>;
 }
 
 export interface RunResult {
