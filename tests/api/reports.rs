@@ -817,6 +817,14 @@ async fn definitions_are_checked_and_logged(app: TestApp) {
         .await
         .unwrap();
     expect(r, StatusCode::FORBIDDEN).await;
+    // Nor does someone who may not read the form learn its fields by probing a filter.
+    let r = someone
+        .post(app.url("/apps/lab/reports/weekly/run"))
+        .json(&json!({"filter": {"==": [{"var": "secret"}, 1]}}))
+        .send()
+        .await
+        .unwrap();
+    expect(r, StatusCode::NOT_FOUND).await;
     // A dashboard names published reports and maps its filters to date fields.
     let dash = json!({"label": {"en": "Lab"}, "filters": [{"key": "period", "type": "date_range"}], "widgets": [{"report": "weekly", "x": 0, "y": 0, "w": 6, "h": 4, "filters": {"period": "category"}}, {"report": "missing", "x": 6, "y": 0, "w": 6, "h": 4}]});
     let body = expect(

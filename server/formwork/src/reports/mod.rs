@@ -217,6 +217,11 @@ impl ReportService {
                 format!("no form {:?} in {app}", def.form),
             ));
         }
+        // Someone who may not read the form learns nothing of its fields either.
+        self.auth
+            .decide(caller, app, &def.form)
+            .await?
+            .require("read")?;
         let plan = plan(&forms, def, extra.as_ref()).map_err(DomainError::invalid)?;
         // Permissions: every form on the way must be readable, and every field read.
         let mut decisions: HashMap<String, Arc<Decision>> = HashMap::new();
