@@ -2120,25 +2120,28 @@ on_both_stores!(
             "no note due before a week has passed"
         );
         // A week passes: the sales owner is asked for a note on the case, and writes it.
-        eventually("the renewal flow waiting for its week", || async {
-            let v = expect(
-                app.get(&format!(
-                    "/flow-instances?record={}&flow=licence_renewal",
-                    q["id"]
-                ))
-                .await,
-                StatusCode::OK,
-            )
-            .await;
-            let d = expect(
-                app.get(&format!("/flow-instances/{}", v["items"][0]["id"]))
+        let waiting_for_week = || async {
+            eventually("the renewal flow waiting for its week", || async {
+                let v = expect(
+                    app.get(&format!(
+                        "/flow-instances?record={}&flow=licence_renewal",
+                        q["id"]
+                    ))
                     .await,
-                StatusCode::OK,
-            )
+                    StatusCode::OK,
+                )
+                .await;
+                let d = expect(
+                    app.get(&format!("/flow-instances/{}", v["items"][0]["id"]))
+                        .await,
+                    StatusCode::OK,
+                )
+                .await;
+                (d["positions"] == json!(["week"])).then_some(())
+            })
             .await;
-            (d["positions"] == json!(["week"])).then_some(())
-        })
-        .await;
+        };
+        waiting_for_week().await;
         app.advance(7.0 * 86_400.0 + 5.0).await;
         let task = eventually("the weekly note task", || async {
             notes().await.first().cloned()
@@ -2176,25 +2179,7 @@ on_both_stores!(
             StatusCode::OK,
         )
         .await;
-        eventually("the renewal flow waiting for its week", || async {
-            let v = expect(
-                app.get(&format!(
-                    "/flow-instances?record={}&flow=licence_renewal",
-                    q["id"]
-                ))
-                .await,
-                StatusCode::OK,
-            )
-            .await;
-            let d = expect(
-                app.get(&format!("/flow-instances/{}", v["items"][0]["id"]))
-                    .await,
-                StatusCode::OK,
-            )
-            .await;
-            (d["positions"] == json!(["week"])).then_some(())
-        })
-        .await;
+        waiting_for_week().await;
         app.advance(7.0 * 86_400.0 + 5.0).await;
         eventually("the renewal flow to end", || async {
             let v = expect(

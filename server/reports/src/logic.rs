@@ -253,8 +253,7 @@ pub fn predicate(logic: &Value, types: &Types, tz: Tz, pointer: &str) -> Result<
                 }
                 3 if op == "<" || op == "<=" => {
                     let (lo, mid) = operands(list[0], list[1], types, tz, &p)?;
-                    let (mid2, hi) = operands(list[1], list[2], types, tz, &p)?;
-                    let _ = mid2;
+                    let (_, hi) = operands(list[1], list[2], types, tz, &p)?;
                     Ok(cmp(lo, mid.clone()).and(cmp(mid, hi)).fill_null(lit(false)))
                 }
                 _ => Err(invalid(

@@ -12,9 +12,7 @@ use super::AppState;
 use super::auth::Auth;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Json, Path, Query};
-use crate::auth::Caller;
 use crate::error::{DomainError, DomainResult};
-use crate::reports::ReportService;
 use crate::reports::store::Kind;
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
@@ -132,16 +130,6 @@ pub async fn put_dashboard(
     ))
 }
 
-async fn run_saved(
-    r: &ReportService,
-    app: &str,
-    key: &str,
-    extra: Option<Value>,
-    c: &Caller,
-) -> DomainResult<Value> {
-    r.run_saved(app, key, extra, c).await
-}
-
 pub async fn run(
     State(s): State<AppState>,
     Path((app, key)): Path<(String, String)>,
@@ -151,7 +139,7 @@ pub async fn run(
     let body = body_json(&body)?;
     let extra = filter_of(&body["filter"], "/filter")?;
     Ok(axum::Json(
-        run_saved(&s.reports, &app, &key, extra, &c).await?,
+        s.reports.run_saved(&app, &key, extra, &c).await?,
     ))
 }
 
@@ -185,7 +173,7 @@ pub async fn download(
             format!("{format:?} is not json, csv or xlsx"),
         )));
     }
-    let result = run_saved(&s.reports, &app, &key, extra, &c).await?;
+    let result = s.reports.run_saved(&app, &key, extra, &c).await?;
     if format == "json" {
         return Ok(axum::Json(result).into_response());
     }

@@ -264,7 +264,6 @@ pub(crate) async fn http_node(
     let url = template(node, "url", &ctx)?;
     let request = json!({"method": method, "url": url, "headers": headers, "body": body});
     let key = enqueue(txn, batch, inst, token, node_id, 0, "http", request, true).await?;
-    inner.outbox_wake.notify_one();
     Ok(json!({"method": method, "url": url, "key": key}))
 }
 

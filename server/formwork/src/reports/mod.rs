@@ -23,6 +23,8 @@ use definition::{AppForms, ReportDef, Resolved};
 
 /// Read the records of a form in pages of this many rows when building its cache.
 const PAGE: i64 = 10_000;
+/// Records read by id at a time.
+const ID_CHUNK: usize = 500;
 /// More changed records than this since the last run: rebuild the caches instead.
 const REBUILD_AFTER: usize = 100_000;
 
@@ -37,6 +39,8 @@ pub struct ReportService {
 
 struct Inner {
     engines: Mutex<HashMap<String, Arc<Engine>>>,
+    /// Cache columns of each form version (`app/form`), made once rather than per run.
+    columns: Mutex<HashMap<String, Arc<Columns>>>,
     sync: tokio::sync::Mutex<SyncState>,
 }
 
@@ -62,6 +66,7 @@ impl ReportService {
             auth,
             inner: Arc::new(Inner {
                 engines: Mutex::new(HashMap::new()),
+                columns: Mutex::new(HashMap::new()),
                 sync: tokio::sync::Mutex::new(SyncState::default()),
             }),
         }
@@ -98,7 +103,17 @@ impl ReportService {
         let mut forms = HashMap::new();
         for k in self.forms.form_keys(app).await? {
             if let Ok(c) = self.forms.current(app, &k).await {
-                let cols = Arc::new(Columns::of(&c));
+                let mut known = self.inner.columns.lock().unwrap_or_else(|e| e.into_inner());
+                let cols = known
+                    .entry(format!("{app}/{k}"))
+                    .and_modify(|cols| {
+                        if cols.version != c.version {
+                            *cols = Arc::new(Columns::of(&c));
+                        }
+                    })
+                    .or_insert_with(|| Arc::new(Columns::of(&c)))
+                    .clone();
+                drop(known);
                 forms.insert(k, (c, cols));
             }
         }
@@ -218,14 +233,13 @@ impl ReportService {
             ));
         }
         // Someone who may not read the form learns nothing of its fields either.
-        self.auth
-            .decide(caller, app, &def.form)
-            .await?
-            .require("read")?;
+        let source = self.auth.decide(caller, app, &def.form).await?;
+        source.require("read")?;
         let plan = plan(&forms, def, extra.as_ref()).map_err(DomainError::invalid)?;
         // Permissions: every form on the way must be readable, and every field read.
-        let mut decisions: HashMap<String, Arc<Decision>> = HashMap::new();
-        let mut involved = vec![def.form.clone()];
+        let mut decisions: HashMap<String, Arc<Decision>> =
+            HashMap::from([(def.form.clone(), source)]);
+        let mut involved = Vec::new();
         for r in &plan.resolved {
             for h in &r.hops {
                 involved.push(h.to.clone());
@@ -237,7 +251,6 @@ impl ReportService {
                 e.insert(d);
             }
         }
-        decisions[&def.form].require("read")?;
         let readable = |r: &Resolved| -> Result<(), String> {
             for h in &r.hops {
                 if !decisions[&h.from].can_read(&h.field) {
@@ -416,17 +429,8 @@ impl ReportService {
                         .filter_map(|v| v.as_i64())
                         .filter(|id| allowed.as_ref().is_none_or(|a| a.contains(id)))
                         .collect();
-                    for chunk in ids.chunks(500) {
-                        let list = chunk
-                            .iter()
-                            .map(i64::to_string)
-                            .collect::<Vec<_>>()
-                            .join(", ");
-                        let sql = format!(
-                            "SELECT id, data FROM records WHERE {} AND id IN ({list})",
-                            form_scope(app, &target)
-                        );
-                        for row in self.db.query_all(&sql, vec![]).await? {
+                    for chunk in ids.chunks(ID_CHUNK) {
+                        for row in self.records_by_id(app, &target, chunk, "id, data").await? {
                             let id: i64 = row.try_get("", "id")?;
                             let data = data_of(self.db.backend, &row)?;
                             if let Some(text) = data.get(display).and_then(Value::as_str) {
@@ -501,6 +505,26 @@ impl ReportService {
             .map(|r| r.try_get::<i64>("", "id"))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Some(ids))
+    }
+
+    /// `columns` of the records of a form with these ids (deleted ones too).
+    async fn records_by_id(
+        &self,
+        app: &str,
+        form: &str,
+        ids: &[i64],
+        columns: &str,
+    ) -> DomainResult<Vec<sea_orm::QueryResult>> {
+        let list = ids
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {columns} FROM records WHERE {} AND id IN ({list})",
+            form_scope(app, form)
+        );
+        Ok(self.db.query_all(&sql, vec![]).await?)
     }
 
     async fn head(&self) -> DomainResult<i64> {
@@ -589,17 +613,15 @@ impl ReportService {
                 continue;
             };
             let ids: Vec<i64> = ids.into_iter().collect();
-            for chunk in ids.chunks(500) {
-                let list = chunk
-                    .iter()
-                    .map(i64::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let sql = format!(
-                    "SELECT id, data, owner_user, created_by, created_at, updated_by, updated_at, deleted_at FROM records WHERE {} AND id IN ({list})",
-                    form_scope(app, form)
-                );
-                let found = self.db.query_all(&sql, vec![]).await?;
+            for chunk in ids.chunks(ID_CHUNK) {
+                let found = self
+                    .records_by_id(
+                        app,
+                        form,
+                        chunk,
+                        "id, data, owner_user, created_by, created_at, updated_by, updated_at, deleted_at",
+                    )
+                    .await?;
                 let mut seen = HashSet::new();
                 let mut rows = Vec::new();
                 for r in &found {
@@ -743,7 +765,11 @@ fn check_measure_types(
         return Err(Detail::new(
             format!("/measures/{i}/field"),
             "type",
-            format!("{} needs a number; {f} is {}", agg_name(m.agg), ty.name()),
+            format!(
+                "{} needs a number; {f} is {}",
+                definition::agg_name(m.agg),
+                ty.name()
+            ),
         ));
     }
     if matches!(m.agg, Agg::Min | Agg::Max) && !(ty.is_numeric() || ty.is_temporal()) {
@@ -752,16 +778,12 @@ fn check_measure_types(
             "type",
             format!(
                 "{} needs a number or a date; {f} is {}",
-                agg_name(m.agg),
+                definition::agg_name(m.agg),
                 ty.name()
             ),
         ));
     }
     Ok(())
-}
-
-fn agg_name(a: formwork_reports::Agg) -> &'static str {
-    definition::agg_name(a)
 }
 
 fn report_detail(e: formwork_reports::ReportError) -> Detail {
