@@ -417,6 +417,34 @@ test('the date trigger and the reference assignee show in the panels', async () 
   await page.context().close();
 });
 
+test('a department-head recipient shows in the panel and is picked from the list', async () => {
+  const adminCall = await adminApi(server);
+  const page = await loginPage(browser, server, 'admin', ADMIN_PASSWORD, { locale: 'en' });
+  await page.goto('/apps/crm/flows/sla_register');
+  await page.getByTestId('flow-trigger-panel').waitFor();
+  await page.getByTestId('flow-node-tell').click();
+  await until(async () => /Department head/.test(await page.getByTestId('flow-prop-to-kind').innerText()), 'the kind shown');
+  await until(async () => /initiator's head/.test(await page.getByTestId('flow-prop-to').innerText()), "the initiator's head shown");
+  // the choices: the initiator's, the record's, and member / department fields of the form
+  await page.getByTestId('flow-prop-to').click();
+  const options = page.locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option');
+  await options.first().waitFor();
+  const texts = await options.allInnerTexts();
+  assert.ok(texts.some((x) => x.includes("record's department")), texts.join(' | '));
+  assert.ok(texts.some((x) => x.includes('(engineer)')), texts.join(' | '));
+  assert.ok(!texts.some((x) => x.includes('(fault_description)')), texts.join(' | '));
+  await page.keyboard.press('Escape');
+  await pick(page, 'flow-prop-to', '(engineer)');
+  await page.getByTestId('flow-save').click();
+  await until(async () => (await page.getByTestId('flow-dirty').count()) === 0, 'draft saved');
+  const stored = await adminCall('/apps/crm/flows/sla_register');
+  assert.equal(stored.status, 200);
+  const draft = stored.body.draft ?? stored.body.definition;
+  const tell = draft.nodes.find((n) => n.id === 'tell');
+  assert.deepEqual(tell.to, { head_of: { field: 'engineer' } }, JSON.stringify(stored.body).slice(0, 400));
+  await page.context().close();
+});
+
 test('a guard built in the designer refuses a sales order for a customer without qualifications', async () => {
   const adminCall = await adminApi(server);
   const page = await loginPage(browser, server, 'admin', ADMIN_PASSWORD, { locale: 'en' });

@@ -15,6 +15,7 @@ mod errors;
 mod files;
 mod filters;
 mod flows;
+mod heads;
 mod identity;
 mod leaks;
 mod operations;

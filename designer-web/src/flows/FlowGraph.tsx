@@ -273,10 +273,10 @@ export function relDateText(v: string, days: number, fields: Map<string, JsonSch
   return t(days > 0 ? 'flows.cond.relDate.after' : 'flows.cond.relDate.before', { base, n: Math.abs(days) });
 }
 
-/** A context variable of conditions (`record.*`, `vars.*`, `task.*`, `initiator`, `today`),
+/** A context variable of conditions (`record.*`, `vars.*`, `task.*`, `initiator`, `today`, `now`),
  * as opposed to a field of a queried form. */
 export function isContextVar(v: string): boolean {
-  return v === 'initiator' || v === 'today' || v === 'record' || v === 'vars' || ['record.', 'vars.', 'task.'].some((p) => v.startsWith(p));
+  return v === 'initiator' || v === 'today' || v === 'now' || v === 'record' || v === 'vars' || ['record.', 'vars.', 'task.'].some((p) => v.startsWith(p));
 }
 
 /** The text of a JSON Logic condition: the builder's sentence, or the JSON. */

@@ -68,6 +68,18 @@ export function memberOptions(lookups: Lookups, label: (l: Label | undefined, f?
     return { value: m.path, label: `${via} → ${member} (${m.path})` };
   });
 }
+/** Whose department head: the initiator's, the record owner's, or that of a member or
+ * department field's user / department (values as `makeAssignee('head', …)` reads them). */
+export function headOptions(lookups: Lookups, label: (l: Label | undefined, f?: string) => string, t: (k: string) => string): Option[] {
+  const fields = [...lookups.fields.entries()]
+    .filter(([, s]) => s['x-type'] === 'member' || s['x-type'] === 'department')
+    .map(([k, s]) => ({ value: `field:${k}`, label: `${t('flows.prop.assignee.headOfField')} ${label(s['x-label'] as Label | undefined, k)} (${k})` }));
+  return [
+    { value: 'initiator', label: t('flows.prop.assignee.headOfInitiator') },
+    { value: 'record', label: t('flows.prop.assignee.headOfRecord') },
+    ...fields,
+  ];
+}
 export const WRITABLE = (s: JsonSchema) => !['serial', 'computed'].includes(String(s['x-type'])) && s.readOnly !== true;
 
 // ---------------------------------------------------------------------------------------
@@ -80,7 +92,15 @@ export function AssigneeInput(p: { value: unknown; onChange: (a: Assignee | unde
   const shownKind = pendingKind ?? kind;
   const current = assigneeValue(p.value);
   const choices: Option[] = [
-    ...(shownKind === 'user' ? p.lookups.users : shownKind === 'role' ? p.lookups.roles : shownKind === 'field' ? memberOptions(p.lookups, label) : []),
+    ...(shownKind === 'user'
+      ? p.lookups.users
+      : shownKind === 'role'
+        ? p.lookups.roles
+        : shownKind === 'field'
+          ? memberOptions(p.lookups, label)
+          : shownKind === 'head'
+            ? headOptions(p.lookups, label, t)
+            : []),
   ];
   // a stored value the lists do not (yet) offer is still shown
   if (shownKind === kind && current && !choices.some((c) => c.value === current)) choices.push({ value: current, label: current });

@@ -299,12 +299,18 @@ describe('assignees and durations', () => {
       ['role', 'engineer'],
       ['field', 'engineer'],
       ['initiator', ''],
+      ['head', 'initiator'],
+      ['head', 'record'],
+      ['head', 'field:engineer'],
     ] as const) {
       const a = makeAssignee(kind, value);
       expect(assigneeKind(a)).toBe(kind);
       expect(assigneeValue(a)).toBe(value);
     }
     expect(makeAssignee('initiator', 'x')).toEqual({ initiator: true });
+    expect(makeAssignee('head', 'field:engineer')).toEqual({ head_of: { field: 'engineer' } });
+    expect(makeAssignee('head', 'record')).toEqual({ head_of: 'record' });
+    expect(assigneeKind({ head_of: 'nobody' })).toBeNull();
     expect(assigneeKind(undefined)).toBeNull();
   });
 

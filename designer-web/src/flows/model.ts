@@ -64,9 +64,12 @@ export function nodeAllowed(type: string, trigger: { type?: unknown } | null | u
 export const KEY_RE = /^[a-z][a-z0-9_]{0,62}$/;
 export const NODE_ID_RE = /^[A-Za-z_][A-Za-z0-9_-]{0,62}$/;
 
-export type Assignee = { user: string } | { role: string } | { field: string } | { initiator: true };
-export type AssigneeKind = 'user' | 'role' | 'field' | 'initiator';
-export const ASSIGNEE_KINDS: AssigneeKind[] = ['user', 'role', 'field', 'initiator'];
+/** `head_of`: the department head of the initiator, of the record's owner, or of the
+ * user / department in a member or department field (the server climbs the tree). */
+export type HeadOf = 'initiator' | 'record' | { field: string };
+export type Assignee = { user: string } | { role: string } | { field: string } | { initiator: true } | { head_of: HeadOf };
+export type AssigneeKind = 'user' | 'role' | 'field' | 'initiator' | 'head';
+export const ASSIGNEE_KINDS: AssigneeKind[] = ['user', 'role', 'field', 'initiator', 'head'];
 
 export type DurationUnit = 'minutes' | 'hours' | 'days';
 export const DURATION_UNITS: DurationUnit[] = ['minutes', 'hours', 'days'];
@@ -572,12 +575,15 @@ export function assigneeKind(a: unknown): AssigneeKind | null {
   if (typeof a.role === 'string') return 'role';
   if (typeof a.field === 'string') return 'field';
   if (a.initiator === true) return 'initiator';
+  if (a.head_of === 'initiator' || a.head_of === 'record' || (isObj(a.head_of) && typeof a.head_of.field === 'string')) return 'head';
   return null;
 }
 
 export function assigneeValue(a: unknown): string {
   if (!isObj(a)) return '';
   for (const k of ['user', 'role', 'field'] as const) if (typeof a[k] === 'string') return a[k];
+  if (typeof a.head_of === 'string') return a.head_of;
+  if (isObj(a.head_of) && typeof a.head_of.field === 'string') return `field:${a.head_of.field}`;
   return '';
 }
 
@@ -591,6 +597,9 @@ export function makeAssignee(kind: AssigneeKind, value: string): Assignee {
       return { field: value };
     case 'initiator':
       return { initiator: true };
+    case 'head':
+      // 'initiator' | 'record' | 'field:<member or department field>'
+      return { head_of: value.startsWith('field:') ? { field: value.slice('field:'.length) } : value === 'record' ? 'record' : 'initiator' };
   }
 }
 
@@ -781,7 +790,7 @@ export function isLogicValue(v: unknown): boolean {
 /** The context variables a condition may use, for the builder's field list. */
 export function contextVars(recordFields: string[], s: FlowState | null): string[] {
   const vars = recordFields.map((f) => `record.${f}`);
-  vars.push('record.id', 'initiator', 'today', 'task.outcome', 'task.comment', 'task.by');
+  vars.push('record.id', 'initiator', 'today', 'now', 'task.outcome', 'task.comment', 'task.by');
   if (s) {
     vars.push(...triggerVars(s.trigger));
     for (const n of s.nodes) {

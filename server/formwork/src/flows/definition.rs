@@ -908,7 +908,7 @@ pub fn check_publish(def: &Value, facts: &AppFacts) -> Vec<Detail> {
                             && !tp.contains_key(top)
                             && crate::query::fields::SysCol::parse(top).is_none()
                         {
-                            out.push(d(format!("{p}/filter"), "exists", format!("{v} is neither a field of {target} (or a system column such as _id) nor record.*, vars.*, task.*, initiator or today")));
+                            out.push(d(format!("{p}/filter"), "exists", format!("{v} is neither a field of {target} (or a system column such as _id) nor record.*, vars.*, task.*, initiator, today or now")));
                         }
                     }
                 }
@@ -1151,7 +1151,7 @@ fn check_assignee(
     out: &mut Vec<Detail>,
 ) {
     let Some(o) = a.as_object().filter(|o| o.len() == 1) else {
-        out.push(d(p, "assignee", "an assignee is {\"user\": name}, {\"users\": [names]}, {\"role\": key}, {\"field\": member field} or {\"initiator\": true}"));
+        out.push(d(p, "assignee", "an assignee is {\"user\": name}, {\"users\": [names]}, {\"role\": key}, {\"field\": member field}, {\"initiator\": true} or {\"head_of\": \"initiator\" | \"record\" | {\"field\": member or department field}}"));
         return;
     };
     let (k, v) = o.iter().next().expect("one entry");
@@ -1188,7 +1188,23 @@ fn check_assignee(
             }
         }
         "initiator" if v == &Value::Bool(true) => {}
-        _ => out.push(d(p, "assignee", "an assignee is {\"user\": name}, {\"users\": [names]}, {\"role\": key}, {\"field\": member field} or {\"initiator\": true}")),
+        "head_of" if v == "initiator" => {}
+        "head_of" if v == "record" => {
+            if props.is_none() {
+                out.push(d(format!("{p}/head_of"), "record", "this flow has no record: its trigger is not on a form"));
+            }
+        }
+        "head_of" if v.get("field").is_some_and(Value::is_string) => {
+            let f = v["field"].as_str().unwrap_or("");
+            let kind = props
+                .and_then(|p| p.get(f))
+                .and_then(|x| x.get("x-type"))
+                .and_then(Value::as_str);
+            if !matches!(kind, Some("member" | "department")) {
+                out.push(d(format!("{p}/head_of/field"), "member", format!("{f} is not a member or department field of the trigger form")));
+            }
+        }
+        _ => out.push(d(p, "assignee", "an assignee is {\"user\": name}, {\"users\": [names]}, {\"role\": key}, {\"field\": member field}, {\"initiator\": true} or {\"head_of\": \"initiator\" | \"record\" | {\"field\": member or department field}}")),
     }
 }
 
@@ -1277,15 +1293,8 @@ fn check_logic(v: &Value, p: &str, out: &mut Vec<Detail>) {
                         Value::Array(a) => a.first().and_then(Value::as_str).unwrap_or(""),
                         other => other.as_str().unwrap_or(""),
                     };
-                    let ok = name == "initiator"
-                        || ["record.", "vars.", "task."]
-                            .iter()
-                            .any(|pre| name.starts_with(pre))
-                        || name == "record"
-                        || name == "vars"
-                        || name == "today";
-                    if !ok {
-                        out.push(d(p, "var", format!("{name:?} is not record.<field>, vars.<name>, task.<key> or initiator")));
+                    if !super::guard::is_context_var(name) {
+                        out.push(d(p, "var", format!("{name:?} is not record.<field>, vars.<name>, task.<key>, initiator, today or now")));
                     }
                 } else {
                     check_logic(x, p, out);

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 
+pub(crate) use super::assignees::resolve;
 use super::definition::duration_minutes;
 use super::store::{self, Instance};
 use super::{context, flow_actor, log_entry, truthy};
@@ -597,6 +598,7 @@ pub(crate) fn ctx_of(inst: &Instance, data: &Value) -> Value {
         &inst.vars["task"],
     );
     ctx["today"] = json!(inst.today);
+    ctx["now"] = json!(inst.now);
     ctx
 }
 
@@ -672,80 +674,6 @@ pub(crate) async fn save_vars(
     ))
     .await?;
     Ok(())
-}
-
-/// The users an assignee spec names (enabled users only).
-pub(crate) async fn resolve(
-    txn: &DatabaseTransaction,
-    batch: &Batch,
-    inst: &Instance,
-    data: &Value,
-    a: &Value,
-) -> DomainResult<Vec<String>> {
-    let mut names: Vec<String> = Vec::new();
-    if let Some(u) = a.get("user").and_then(Value::as_str) {
-        names.push(u.to_owned());
-    } else if let Some(us) = a.get("users").and_then(Value::as_array) {
-        names.extend(us.iter().filter_map(Value::as_str).map(str::to_owned));
-    } else if let Some(r) = a.get("role").and_then(Value::as_str) {
-        let rows = txn
-            .query_all_raw(batch.stmt(
-                "SELECT v0 FROM auth_rules WHERE ptype = 'g' AND v1 = $1 AND v2 = $2 ORDER BY v0",
-                vec![format!("r:{r}").into(), inst.app.clone().into()],
-            ))
-            .await?;
-        for row in rows {
-            let s: String = row.try_get("", "v0")?;
-            if let Some(u) = s.strip_prefix("u:") {
-                names.push(u.to_owned());
-            }
-        }
-    } else if let Some(f) = a.get("field").and_then(Value::as_str) {
-        match f.split_once('.') {
-            None => match data.get(f) {
-                Some(Value::String(u)) => names.push(u.clone()),
-                // A multi-member field: one task per member (instances known at run time).
-                Some(Value::Array(us)) => {
-                    names.extend(us.iter().filter_map(Value::as_str).map(str::to_owned))
-                }
-                _ => {}
-            },
-            // Through a reference: the member field of the referenced record.
-            Some((r, member)) => {
-                if let Some(id) = data.get(r).and_then(Value::as_i64)
-                    && let Some(row) = txn
-                        .query_one_raw(batch.stmt(
-                            "SELECT data FROM records WHERE id = $1 AND app = $2 AND deleted_at IS NULL",
-                            vec![id.into(), inst.app.clone().into()],
-                        ))
-                        .await?
-                {
-                    let target = crate::store::records::data_of(batch.backend, &row)?;
-                    if let Some(u) = target.get(member).and_then(Value::as_str) {
-                        names.push(u.to_owned());
-                    }
-                }
-            }
-        }
-    } else if a.get("initiator") == Some(&Value::Bool(true)) {
-        names.push(inst.initiator.clone());
-    }
-    let mut out = Vec::new();
-    for n in names {
-        let row = txn
-            .query_one_raw(batch.stmt(
-                "SELECT disabled FROM users WHERE username = $1",
-                vec![n.clone().into()],
-            ))
-            .await?;
-        if let Some(r) = row
-            && r.try_get::<i64>("", "disabled")? == 0
-            && !out.contains(&n)
-        {
-            out.push(n);
-        }
-    }
-    Ok(out)
 }
 
 pub(crate) fn label_text(node: &Map<String, Value>, id: &str) -> String {
@@ -891,6 +819,7 @@ async fn step(
         return Ok(());
     }
     let tz = inner.app_tz(txn, batch, &inst.app).await?;
+    inst.now = batch.now.clone();
     inst.today = crate::time::parse(&batch.now)
         .with_timezone(&tz)
         .date_naive()

@@ -18,7 +18,7 @@ use crate::store::writer::Batch;
 
 pub const GUARD_NODES: &[&str] = &["start", "query", "set_var", "branch", "reject", "end"];
 
-/// Replace the context variables (`record.*`, `vars.*`, `initiator`, `task.*`, `today`) of
+/// Replace the context variables (`record.*`, `vars.*`, `initiator`, `task.*`, `today`, `now`) of
 /// a query filter by their values; the other variables name fields of the queried form.
 fn substitute(v: &Value, ctx: &Value) -> Value {
     match v {
@@ -42,11 +42,10 @@ fn substitute(v: &Value, ctx: &Value) -> Value {
             // A value computed from the context alone (e.g. `{"add_days": [{"var":
             // "today"}, -90]}`) becomes a constant the filter compares fields with.
             match o.keys().next().map(String::as_str) {
-                Some("add_days" | "days_between" | "+" | "-" | "*" | "/" | "cat")
-                    if o.len() == 1 && !has_var(&out) =>
-                {
-                    compute(&out, ctx).unwrap_or(Value::Null)
-                }
+                Some(
+                    "add_days" | "days_between" | "hours_between" | "minutes_between" | "+" | "-"
+                    | "*" | "/" | "cat",
+                ) if o.len() == 1 && !has_var(&out) => compute(&out, ctx).unwrap_or(Value::Null),
                 _ => out,
             }
         }
@@ -66,6 +65,7 @@ fn has_var(v: &Value) -> bool {
 pub fn is_context_var(name: &str) -> bool {
     name == "initiator"
         || name == "today"
+        || name == "now"
         || ["record.", "vars.", "task."]
             .iter()
             .any(|p| name.starts_with(p))
@@ -141,6 +141,7 @@ pub async fn run(
     for _ in 0..200 {
         let mut ctx = context(id, data, &vars, user, &Value::Null);
         ctx["today"] = json!(today);
+        ctx["now"] = json!(batch.now);
         let node = super::engine::node_of(def, &node_id)
             .cloned()
             .unwrap_or_default();

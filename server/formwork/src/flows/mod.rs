@@ -3,6 +3,7 @@
 //! the `engine` moves tokens through the graph, one writer transaction per step; the
 //! `service` is what the API calls.
 
+mod assignees;
 pub mod cron;
 pub mod definition;
 pub mod engine;
@@ -90,6 +91,7 @@ pub async fn fire(
                 }
                 let mut ctx = context(e.id, e.data, &json!({}), &e.actor.user, &Value::Null);
                 ctx["today"] = json!(today);
+                ctx["now"] = json!(batch.now);
                 if let Some(c) = trigger.get("condition")
                     && !truthy(&compute(c, &ctx).unwrap_or(Value::Null))
                 {
@@ -120,6 +122,8 @@ pub async fn fire(
             }
             continue;
         }
+        // The app's date, read once for the conditions of this flow's events.
+        let mut today: Option<String> = None;
         for e in events {
             let matches = match (kind, e.before) {
                 ("record_deleted", _) => e.deleted,
@@ -137,11 +141,22 @@ pub async fn fire(
             if !matches {
                 continue;
             }
-            let ctx = context(e.id, e.data, &json!({}), &e.actor.user, &Value::Null);
-            if let Some(c) = trigger.get("condition")
-                && !truthy(&compute(c, &ctx).unwrap_or(Value::Null))
-            {
-                continue;
+            if let Some(c) = trigger.get("condition") {
+                let mut ctx = context(e.id, e.data, &json!({}), &e.actor.user, &Value::Null);
+                if today.is_none() {
+                    let tz = timers::app_tz(txn, batch, &form.app).await?;
+                    today = Some(
+                        crate::time::parse(&batch.now)
+                            .with_timezone(&tz)
+                            .date_naive()
+                            .to_string(),
+                    );
+                }
+                ctx["today"] = json!(today);
+                ctx["now"] = json!(batch.now);
+                if !truthy(&compute(c, &ctx).unwrap_or(Value::Null)) {
+                    continue;
+                }
             }
             let start = trigger["start"].as_str().unwrap_or("start").to_owned();
             store::start_instance(

@@ -210,6 +210,8 @@ pub struct Instance {
     pub error: Option<String>,
     /// Today's date in the app's time zone, for conditions (`today`); set by the engine.
     pub today: String,
+    /// The step's time (RFC 3339 UTC), for conditions (`now`); set by the engine.
+    pub now: String,
 }
 
 pub const INSTANCE_COLUMNS: &str =
@@ -232,6 +234,7 @@ impl Instance {
             ended_at: r.try_get("", "ended_at")?,
             error: r.try_get("", "error")?,
             today: String::new(),
+            now: String::new(),
         })
     }
 

@@ -207,10 +207,20 @@ async fn demo_people(services: &Services, app: &str, demo: &Value) -> anyhow::Re
         .iter()
         .filter_map(|d| d["id"].as_str().map(str::to_owned))
         .collect();
+    // Heads are users, so a new department gets its head once the users exist.
+    let mut new_departments = Vec::new();
     for d in departments {
         let id = d["id"].as_str().unwrap_or_default();
         if !existing.iter().any(|e| e == id) {
-            services.auth.put_department(&caller, id, d).await?;
+            let mut without_head = d.clone();
+            if let Some(o) = without_head.as_object_mut() {
+                o.remove("head");
+            }
+            services
+                .auth
+                .put_department(&caller, id, &without_head)
+                .await?;
+            new_departments.push(d);
         }
     }
     let password = std::env::var("FORMWORK_DEMO_PASSWORD")
@@ -228,6 +238,12 @@ async fn demo_people(services: &Services, app: &str, demo: &Value) -> anyhow::Re
         body["roles"] = json!({ app: u["roles"] });
         services.auth.create_user(&caller, &body).await?;
         made.push(name.to_owned());
+    }
+    for d in new_departments {
+        if d.get("head").is_some_and(Value::is_string) {
+            let id = d["id"].as_str().unwrap_or_default();
+            services.auth.put_department(&caller, id, d).await?;
+        }
     }
     if made.is_empty() {
         return Ok(String::new());

@@ -197,10 +197,11 @@ pub fn validate(form: &CompiledForm, data: &Value, prefix: &str, details: &mut V
 }
 
 /// Evaluate a JSON Logic formula over the record's data. Besides the standard operators
-/// the platform adds two date operators (docs/field-types.md#formulas): `add_days`
+/// the platform adds date operators (docs/field-types.md#formulas): `add_days`
 /// `[date, n]` → the date n days later (`YYYY-MM-DD`), and `days_between` `[a, b]` → whole
-/// days from a to b. Both read the date part of dates and datetimes and give null for
-/// anything else.
+/// days from a to b, both reading the date part of dates and datetimes; `hours_between`
+/// and `minutes_between` `[a, b]` → the time from date-time a to date-time b (RFC 3339
+/// with an offset), fractional. All give null for anything else.
 pub fn compute(formula: &Value, data: &Value) -> Result<Value, String> {
     let out = engine()
         .eval_str(&formula.to_string(), &data.to_string())
@@ -214,6 +215,8 @@ fn engine() -> &'static datalogic_rs::Engine {
         datalogic_rs::Engine::builder()
             .add_operator("add_days", AddDays)
             .add_operator("days_between", DaysBetween)
+            .add_operator("hours_between", TimeBetween(3_600.0))
+            .add_operator("minutes_between", TimeBetween(60.0))
             .build()
     })
 }
@@ -259,6 +262,33 @@ impl datalogic_rs::CustomOperator for DaysBetween {
         use datalogic_rs::ArenaExt;
         match (date_arg(args.first()), date_arg(args.get(1))) {
             (Some(a), Some(b)) => Ok(arena.i64((b - a).num_days())),
+            _ => Ok(arena.null()),
+        }
+    }
+}
+
+fn datetime_arg(
+    v: Option<&&datalogic_rs::DataValue<'_>>,
+) -> Option<chrono::DateTime<chrono::FixedOffset>> {
+    chrono::DateTime::parse_from_rfc3339(v?.as_str()?).ok()
+}
+
+/// The time between two date-times in units of `.0` seconds.
+struct TimeBetween(f64);
+
+impl datalogic_rs::CustomOperator for TimeBetween {
+    fn evaluate<'a>(
+        &self,
+        args: &[&'a datalogic_rs::DataValue<'a>],
+        _ctx: &mut datalogic_rs::operator::EvalContext<'_, 'a>,
+        arena: &'a datalogic_rs::bumpalo::Bump,
+    ) -> datalogic_rs::Result<&'a datalogic_rs::DataValue<'a>> {
+        use datalogic_rs::ArenaExt;
+        match (datetime_arg(args.first()), datetime_arg(args.get(1))) {
+            (Some(a), Some(b)) => {
+                let ms = (b - a).num_milliseconds() as f64;
+                Ok(arena.f64(ms / 1000.0 / self.0))
+            }
             _ => Ok(arena.null()),
         }
     }
@@ -311,6 +341,21 @@ mod tests {
         let f = json!({"days_between": [{"var": "missing"}, {"var": "last"}]});
         assert_eq!(compute(&f, &d).unwrap(), Value::Null);
         let f = json!({">": [{"days_between": [{"var": "last"}, "2026-05-02"]}, 90]});
+        assert_eq!(compute(&f, &d).unwrap(), json!(true));
+    }
+
+    #[test]
+    fn time_operators_count_hours_and_minutes_across_offsets() {
+        let d = json!({"reported": "2026-03-02T10:00:00+08:00", "created": "2026-03-02T02:20:30Z", "day": "2026-03-02"});
+        let f = json!({"minutes_between": [{"var": "reported"}, {"var": "created"}]});
+        assert_eq!(compute(&f, &d).unwrap().as_f64(), Some(20.5));
+        let f = json!({"hours_between": [{"var": "created"}, {"var": "reported"}]});
+        let h = compute(&f, &d).unwrap().as_f64().unwrap();
+        assert!((h + 20.5 / 60.0).abs() < 1e-9, "{h}");
+        // a date is not a date-time: no answer rather than a guessed midnight
+        let f = json!({"minutes_between": [{"var": "day"}, {"var": "created"}]});
+        assert_eq!(compute(&f, &d).unwrap(), Value::Null);
+        let f = json!({">": [{"minutes_between": [{"var": "reported"}, {"var": "created"}]}, 15]});
         assert_eq!(compute(&f, &d).unwrap(), json!(true));
     }
 
