@@ -418,8 +418,23 @@ async fn secrets_never_reach_the_database_the_log_or_exports_in_clear() {
 async fn revocation_reaches_every_server_process_on_postgres() {
     let dir = tempfile::tempdir().unwrap();
     let url = crate::helpers::fresh_pg_database().await;
-    let a = ServerProcess::start(&url, dir.path()).await;
-    let b = ServerProcess::start(&url, dir.path()).await;
+    revocation_reaches_every_process(&url, dir.path()).await;
+}
+
+/// The same on one SQLite file, where each process keeps the credentials it read until the
+/// identity generation beside the file moves (store::generation): two servers and a CLI
+/// command, each a process of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn revocation_reaches_every_server_process_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("formwork.sqlite").display());
+    revocation_reaches_every_process(&url, dir.path()).await;
+}
+
+async fn revocation_reaches_every_process(url: &str, dir: &std::path::Path) {
+    let url = url.to_owned();
+    let a = ServerProcess::start(&url, dir).await;
+    let b = ServerProcess::start(&url, dir).await;
     let admin_a = a.admin().await;
     let r = admin_a
         .post(a.url("/admin/users"))
@@ -521,13 +536,38 @@ async fn revocation_reaches_every_server_process_on_postgres() {
         dave.get(b.url("/auth/me")).send().await.unwrap().status(),
         StatusCode::UNAUTHORIZED
     );
-    // Disabled on A: B refuses the session.
-    let session = || {
+    // A password set by the CLI (a third process) ends the session on B.
+    let session_on = |base: &str, cookie: &str| {
         Client::new()
-            .get(b.url("/auth/me"))
+            .get(format!("{base}/api/v1/auth/me"))
             .header("cookie", format!("fw_session={cookie}"))
             .send()
     };
+    assert_eq!(
+        session_on(&b.base, &cookie).await.unwrap().status(),
+        StatusCode::OK
+    );
+    let mut cli = std::process::Command::new(crate::process::binary())
+        .args(["user", "password", "dave"])
+        .env("FORMWORK_DATABASE__URL", &url)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = cli.stdin.take().unwrap();
+        writeln!(stdin, "dave-password-2").unwrap();
+    }
+    assert!(cli.wait().unwrap().success(), "formwork user password");
+    assert_eq!(
+        session_on(&b.base, &cookie).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED,
+        "B still accepts a session the CLI ended"
+    );
+    // Disabled on A: B refuses the new session.
+    let (cookie, _) = login(&a.base, "dave", "dave-password-2").await;
+    let session = || session_on(&b.base, &cookie);
     assert_eq!(session().await.unwrap().status(), StatusCode::OK);
     let r = admin_a
         .patch(a.url("/admin/users/dave"))

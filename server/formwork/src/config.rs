@@ -76,6 +76,9 @@ pub struct AuthSettings {
     pub initial_admin: String,
     /// Its password; when empty, a random one is generated and printed once on the terminal.
     pub initial_admin_password: Secret,
+    /// SQLite: keep the credentials a request read until an identity change (in any process
+    /// on the file) or 10 s; false reads them on every request. PostgreSQL always reads.
+    pub keep_credentials: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

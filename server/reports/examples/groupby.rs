@@ -149,4 +149,67 @@ fn main() {
         "month only: median {:.1} ms, best {:.1} ms",
         times[15], times[0]
     );
+    raw_polars(&engine);
+}
+
+/// polars alone on the cache's frame (month column already bucketed): the floor the
+/// engine's own work sits on.
+fn raw_polars(engine: &formwork_reports::Engine) {
+    use polars::prelude::*;
+    let df = engine
+        .get("o")
+        .unwrap()
+        .lock()
+        .unwrap()
+        .frame(&[("reported_at".into(), TimeBucket::Month)])
+        .unwrap()
+        .collect()
+        .unwrap();
+    let month = cache::bucket_column("reported_at", TimeBucket::Month);
+    let raw = |keys: Vec<Expr>| {
+        let mut times: Vec<f64> = (0..30)
+            .map(|_| {
+                let t = Instant::now();
+                df.clone()
+                    .lazy()
+                    .group_by(keys.clone())
+                    .agg([len(), col("satisfaction").mean(), col("service_fee").sum()])
+                    .collect()
+                    .unwrap();
+                t.elapsed().as_secs_f64() * 1000.0
+            })
+            .collect();
+        times.sort_by(f64::total_cmp);
+        (times[15], times[0])
+    };
+    let (m, b) = raw(vec![col(month.as_str()), col("priority")]);
+    println!("polars alone, month × priority: median {m:.1} ms, best {b:.1} ms");
+    let (m, b) = raw(vec![col(month.as_str()), col("pcode")]);
+    println!("polars alone, month × integer code: median {m:.1} ms, best {b:.1} ms");
+    let (m, b) = raw(vec![col(month.as_str())]);
+    println!("polars alone, month: median {m:.1} ms, best {b:.1} ms");
+    let combined = df
+        .clone()
+        .lazy()
+        .with_column((col(month.as_str()) * lit(8i64) + col("pcode")).alias("mk"))
+        .collect()
+        .unwrap();
+    let mut times: Vec<f64> = (0..30)
+        .map(|_| {
+            let t = Instant::now();
+            combined
+                .clone()
+                .lazy()
+                .group_by([col("mk")])
+                .agg([len(), col("satisfaction").mean(), col("service_fee").sum()])
+                .collect()
+                .unwrap();
+            t.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    println!(
+        "polars alone, one combined integer key: median {:.1} ms, best {:.1} ms",
+        times[15], times[0]
+    );
 }

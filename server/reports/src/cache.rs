@@ -150,9 +150,11 @@ impl FormCache {
         self.base.filter(&mask).map_err(internal)
     }
 
-    /// The live records as one frame, with the asked time-bucket columns added (named by
-    /// [`bucket_column`]).
-    pub fn frame(&mut self, buckets: &[(String, TimeBucket)]) -> Result<DataFrame, ReportError> {
+    /// The live records as one lazy frame, with the asked time-bucket columns added (named
+    /// by [`bucket_column`]). Dropping dead rows and appending the delta are steps of the
+    /// plan, not done here, so that they touch only the columns the report reads (a run
+    /// after writes would otherwise copy every column of the form).
+    pub fn frame(&mut self, buckets: &[(String, TimeBucket)]) -> Result<LazyFrame, ReportError> {
         let mut base = self.base.clone();
         for (col, b) in buckets {
             let name = bucket_column(col, *b);
@@ -177,12 +179,15 @@ impl FormCache {
             base.with_column(self.buckets[&key].clone())
                 .map_err(internal)?;
         }
-        if self.dead > 0 {
-            let mask = BooleanChunked::from_slice("alive".into(), &self.alive);
-            base = base.filter(&mask).map_err(internal)?;
-        }
+        let mut lazy = if self.dead > 0 {
+            let mask = BooleanChunked::from_slice(ALIVE.into(), &self.alive);
+            base.with_column(mask.into_column()).map_err(internal)?;
+            base.lazy().filter(col(ALIVE)).drop(cols([ALIVE]))
+        } else {
+            base.lazy()
+        };
         if self.delta.is_empty() {
-            return Ok(base);
+            return Ok(lazy);
         }
         let mut delta = frame(&self.columns, self.delta.values())?;
         for (col, b) in buckets {
@@ -201,10 +206,13 @@ impl FormCache {
                 .with_column(bucket_keys(&source, ty, *b, self.tz, &name))
                 .map_err(internal)?;
         }
-        base.vstack_mut_owned(delta).map_err(internal)?;
-        Ok(base)
+        lazy = concat([lazy, delta.lazy()], UnionArgs::default()).map_err(internal)?;
+        Ok(lazy)
     }
 }
+
+/// The alive mask's column while a frame is planned.
+const ALIVE: &str = "#alive";
 
 /// Builds a cache page by page, so that only one page of cells is held at a time.
 pub struct CacheBuilder {

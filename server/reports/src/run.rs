@@ -86,7 +86,7 @@ fn assemble(
     for (n, t) in base_cols {
         types.insert(n, t);
     }
-    let mut lf = df.lazy();
+    let mut lf = df;
     if let Some(ids) = &source.allowed {
         lf = lf.filter(col(ID).is_in(lit(ids_series(ids)).implode(), false));
     }
@@ -104,7 +104,7 @@ fn assemble(
                 .collect();
             (c.frame(&mine)?, c.columns().to_vec())
         };
-        let mut right = df.lazy();
+        let mut right = df;
         if let Some(ids) = &j.allowed {
             right = right.filter(col(ID).is_in(lit(ids_series(ids)).implode(), false));
         }

@@ -11,6 +11,26 @@ use super::service::{AuthService, Caller, PLATFORM_ADMIN, Principal, Via};
 use crate::error::{DomainError, DomainResult};
 use crate::store::oplog::{Actor, Entry};
 
+/// How long a process keeps credentials it read (SQLite), even when the identity
+/// generation does not move: a bound on staleness should a process die between a commit
+/// and moving the generation.
+pub const CREDENTIALS_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Credentials kept at most; the store is emptied when full.
+const CREDENTIALS_KEPT: usize = 10_000;
+
+/// A session's or token's row as read, with the user behind it.
+#[derive(Clone)]
+pub(super) struct Credential {
+    generation: u64,
+    read_at: std::time::Instant,
+    expires_at: Option<String>,
+    secret_hash: Option<String>,
+    revoked: bool,
+    disabled: bool,
+    principal: Arc<Principal>,
+}
+
 /// Credentials as they came with a request.
 pub enum Credentials<'a> {
     Session(&'a str),
@@ -59,31 +79,18 @@ pub(super) fn user_json(r: &sea_orm::QueryResult) -> DomainResult<Value> {
 
 impl AuthService {
     /// The caller behind a session secret or API token; 401 when it is unknown, expired,
-    /// revoked or its user is disabled. One query per request, so a revocation on any server
-    /// process is seen by the next request everywhere.
+    /// revoked or its user is disabled. A revocation on any server process is seen by the
+    /// next request everywhere: on PostgreSQL every request reads the credentials (one
+    /// query); on SQLite they are kept in memory until the identity generation moves —
+    /// which every committed identity change does, in any process on the file
+    /// (store::generation) — or for at most [`CREDENTIALS_TTL`].
     pub async fn authenticate(&self, creds: Credentials<'_>, actor: Actor) -> DomainResult<Caller> {
         let now = crate::time::now();
         let denied = || {
             DomainError::Unauthenticated("the session or token is not valid; log in again".into())
         };
-        let (row, via) = match creds {
-            Credentials::Session(secret) => {
-                let id = digest(secret);
-                let row = self
-                    .db
-                    .query_one(
-                        &format!("SELECT {USER_COLUMNS}, s.expires_at, (SELECT epoch FROM auth_state WHERE id = 1) AS epoch \
-                                  FROM sessions s JOIN users u ON u.username = s.username WHERE s.id = $1"),
-                        vec![id.clone().into()],
-                    )
-                    .await?
-                    .ok_or_else(denied)?;
-                let expires: String = row.try_get("", "expires_at")?;
-                if expires <= now {
-                    return Err(denied());
-                }
-                (row, Via::Session { digest: id })
-            }
+        let (key, secret) = match creds {
+            Credentials::Session(secret) => (format!("s:{}", digest(secret)), None),
             Credentials::Token(text) => {
                 let mut parts = text.splitn(3, '.');
                 let (Some("fwt"), Some(id), Some(secret)) =
@@ -91,47 +98,52 @@ impl AuthService {
                 else {
                     return Err(denied());
                 };
-                let row = self
-                    .db
-                    .query_one(
-                        &format!("SELECT {USER_COLUMNS}, t.secret_hash, t.expires_at, t.revoked_at, t.app, t.role, \
-                                  (SELECT epoch FROM auth_state WHERE id = 1) AS epoch \
-                                  FROM api_tokens t JOIN users u ON u.username = t.username WHERE t.id = $1"),
-                        vec![id.to_owned().into()],
-                    )
-                    .await?
-                    .ok_or_else(denied)?;
-                let hash: String = row.try_get("", "secret_hash")?;
-                if !password::same(&hash, &digest(secret)) {
-                    return Err(denied());
-                }
-                if row.try_get::<Option<String>>("", "revoked_at")?.is_some() {
-                    return Err(denied());
-                }
-                if let Some(exp) = row.try_get::<Option<String>>("", "expires_at")?
-                    && exp <= now
-                {
-                    return Err(denied());
-                }
-                let via = Via::Token {
-                    id: id.to_owned(),
-                    app: row.try_get("", "app")?,
-                    role: row.try_get("", "role")?,
-                };
-                (row, via)
+                (format!("t:{id}"), Some(secret))
             }
         };
-        if row.try_get::<i64>("", "disabled")? != 0 {
+        let generation = self.db.identity.current();
+        let keep = self.settings.keep_credentials && self.db.identity.is_shared();
+        let cached = if keep {
+            self.credentials
+                .read()
+                .ok()
+                .and_then(|m| m.get(&key).cloned())
+                .filter(|c| c.generation == generation && c.read_at.elapsed() < CREDENTIALS_TTL)
+        } else {
+            None
+        };
+        let found = match cached {
+            Some(c) => c,
+            None => {
+                let c = Arc::new(self.read_credentials(&key).await?.ok_or_else(denied)?);
+                if keep && let Ok(mut m) = self.credentials.write() {
+                    if m.len() >= CREDENTIALS_KEPT {
+                        m.clear();
+                    }
+                    let mut kept = (*c).clone();
+                    kept.generation = generation;
+                    m.insert(key, Arc::new(kept));
+                }
+                c
+            }
+        };
+        if found.disabled || found.revoked {
             return Err(denied());
         }
-        // Read straight from the row: this runs on every request.
-        let username: String = row.try_get("", "username")?;
-        let department: Option<String> = row.try_get("", "department")?;
-        let attributes: String = row.try_get("", "attributes")?;
+        if let Some(exp) = &found.expires_at
+            && *exp <= now
+        {
+            return Err(denied());
+        }
+        if let Some(secret) = secret
+            && !password::same(found.secret_hash.as_deref().unwrap_or(""), &digest(secret))
+        {
+            return Err(denied());
+        }
         let mut actor = actor;
-        actor.user = username.clone();
-        actor.department = department.clone();
-        if let Via::Token { id, .. } = &via {
+        actor.user = found.principal.username.clone();
+        actor.department = found.principal.department.clone();
+        if let Via::Token { id, .. } = &found.principal.via {
             actor.client = Some(
                 format!("token:{id} {}", actor.client.unwrap_or_default())
                     .trim()
@@ -140,16 +152,68 @@ impl AuthService {
         }
         Ok(Caller {
             actor,
+            principal: found.principal.clone(),
+        })
+    }
+
+    /// The row behind a session (`s:<digest>`) or token (`t:<id>`) key, with the user and
+    /// the policy epoch; one query.
+    async fn read_credentials(&self, key: &str) -> DomainResult<Option<Credential>> {
+        let (sql, id) = match key.split_at(2) {
+            ("s:", id) => (
+                format!(
+                    "SELECT {USER_COLUMNS}, s.expires_at, (SELECT epoch FROM auth_state WHERE id = 1) AS epoch \
+                         FROM sessions s JOIN users u ON u.username = s.username WHERE s.id = $1"
+                ),
+                id,
+            ),
+            (_, id) => (
+                format!(
+                    "SELECT {USER_COLUMNS}, t.secret_hash, t.expires_at, t.revoked_at, t.app, t.role, \
+                         (SELECT epoch FROM auth_state WHERE id = 1) AS epoch \
+                         FROM api_tokens t JOIN users u ON u.username = t.username WHERE t.id = $1"
+                ),
+                id,
+            ),
+        };
+        let Some(row) = self.db.query_one(&sql, vec![id.to_owned().into()]).await? else {
+            return Ok(None);
+        };
+        let token = key.starts_with("t:");
+        let via = if token {
+            Via::Token {
+                id: id.to_owned(),
+                app: row.try_get("", "app")?,
+                role: row.try_get("", "role")?,
+            }
+        } else {
+            Via::Session {
+                digest: id.to_owned(),
+            }
+        };
+        // Read straight from the row: this runs on every request on PostgreSQL.
+        let attributes: String = row.try_get("", "attributes")?;
+        Ok(Some(Credential {
+            generation: 0,
+            read_at: std::time::Instant::now(),
+            expires_at: row.try_get("", "expires_at")?,
+            secret_hash: if token {
+                Some(row.try_get("", "secret_hash")?)
+            } else {
+                None
+            },
+            revoked: token && row.try_get::<Option<String>>("", "revoked_at")?.is_some(),
+            disabled: row.try_get::<i64>("", "disabled")? != 0,
             principal: Arc::new(Principal {
-                username,
+                username: row.try_get("", "username")?,
                 display_name: row.try_get("", "display_name")?,
-                department,
+                department: row.try_get("", "department")?,
                 platform_role: row.try_get("", "platform_role")?,
                 attributes: serde_json::from_str(&attributes).unwrap_or_else(|_| json!({})),
                 via,
                 epoch: row.try_get("", "epoch")?,
             }),
-        })
+        }))
     }
 
     async fn failures(&self, column: &str, value: &str) -> DomainResult<i64> {

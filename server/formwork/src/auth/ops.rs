@@ -43,6 +43,7 @@ impl WriteOp for AuthWrite {
         batch: &'a mut Batch,
     ) -> BoxFuture<'a, DomainResult<Value>> {
         Box::pin(async move {
+            batch.identity_changed |= !self.stmts.is_empty() || self.bump;
             for (i, (sql, values)) in self.stmts.iter().enumerate() {
                 let r = txn.execute_raw(batch.stmt(sql, values.clone())).await?;
                 if i == 0

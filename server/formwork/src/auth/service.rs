@@ -154,6 +154,8 @@ pub struct AuthService {
     pub(super) settings: AuthSettings,
     loaded: Arc<RwLock<Option<Arc<Loaded>>>>,
     reload: Arc<tokio::sync::Mutex<()>>,
+    /// Credentials read, by `s:<session digest>` / `t:<token id>` (SQLite only).
+    pub(super) credentials: Arc<RwLock<HashMap<String, Arc<super::account::Credential>>>>,
 }
 
 impl AuthService {
@@ -165,6 +167,7 @@ impl AuthService {
             settings,
             loaded: Default::default(),
             reload: Default::default(),
+            credentials: Default::default(),
         }
     }
 

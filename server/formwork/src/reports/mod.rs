@@ -735,7 +735,6 @@ fn row_of(
     r: &sea_orm::QueryResult,
 ) -> DomainResult<Vec<formwork_reports::Cell>> {
     let id: i64 = r.try_get("", "id")?;
-    let data = data_of(backend, r)?;
     let sys = |s: &Src| -> Option<String> {
         let col = match s {
             Src::Owner => "owner_user",
@@ -747,6 +746,16 @@ fn row_of(
         };
         r.try_get::<Option<String>>("", col).ok().flatten()
     };
+    if backend == crate::store::db::Backend::Sqlite {
+        // The stored text, parsed only as far as the columns need (most of a record is
+        // long text, sub-tables and file lists no report reads).
+        // (Field keys with escapes cannot be borrowed: such a record is parsed whole.)
+        let text: String = r.try_get("", "data")?;
+        if let Ok(data) = serde_json::from_str::<columns::RawData<'_>>(&text) {
+            return Ok(cols.row_raw(id, &data, &sys));
+        }
+    }
+    let data = data_of(backend, r)?;
     Ok(cols.row(id, &data, &sys))
 }
 

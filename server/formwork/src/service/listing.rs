@@ -162,8 +162,8 @@ impl RecordService {
         })
     }
 
-    /// A list page as JSON text. On SQLite, without `fields` or `expand`, the rows go from
-    /// the database's JSON straight into the response (no parse and re-serialise).
+    /// A list page as JSON text. Without `fields` or `expand`, the rows go from the
+    /// database's JSON straight into the response (no parse and re-serialise).
     pub async fn list_json(
         &self,
         app: &str,
@@ -171,10 +171,7 @@ impl RecordService {
         q: &ListQuery,
         caller: &Caller,
     ) -> DomainResult<String> {
-        if self.db.backend != crate::store::db::Backend::Sqlite
-            || q.fields.is_some()
-            || !q.expand.is_empty()
-        {
+        if q.fields.is_some() || !q.expand.is_empty() {
             let page = self.list(app, form, q, caller).await?;
             return serde_json::to_string(&page).map_err(|e| DomainError::Internal(e.into()));
         }
@@ -189,7 +186,7 @@ impl RecordService {
         } = self.plan(app, form, q, caller).await?;
         // Unreadable fields are removed inside the database when the mask is "all but
         // these"; an allow-list mask takes the parsed path.
-        let Some(data_sql) = masked_data_sql(&decision) else {
+        let Some(data_sql) = masked_data_sql(self.db.backend, &decision) else {
             let page = self.list(app, form, q, caller).await?;
             return serde_json::to_string(&page).map_err(|e| DomainError::Internal(e.into()));
         };
@@ -273,8 +270,8 @@ impl RecordService {
     /// One page of records in their API representation. On SQLite the page is assembled
     /// as one JSON document inside the database (each row fetched separately costs a
     /// thread hand-off in the driver); on PostgreSQL rows stream from the socket.
-    /// SQLite: one page as a JSON array built inside the database, in the API
-    /// representation (`deleted_at` only on deleted records), ordered by the sort keys
+    /// One page as a JSON array built inside the database (SQLite or PostgreSQL), in the
+    /// API representation (`deleted_at` only on deleted records), ordered by the sort keys
     /// (selected as columns so the aggregate's order is guaranteed).
     async fn page_text(
         &self,
@@ -291,22 +288,38 @@ impl RecordService {
             .enumerate()
             .map(|(i, e)| format!("{e} AS k{i}"))
             .collect();
+        // (NULLs first ascending, last descending, as `order_by` sorts on both databases.)
         let agg_order: Vec<String> = keys
             .iter()
             .enumerate()
-            .map(|(i, k)| format!("k{i} {}", if k.desc { "DESC" } else { "ASC" }))
+            .map(|(i, k)| match (backend, k.desc) {
+                (crate::store::db::Backend::Sqlite, true) => format!("k{i} DESC"),
+                (crate::store::db::Backend::Sqlite, false) => format!("k{i} ASC"),
+                (crate::store::db::Backend::Postgres, true) => format!("k{i} DESC NULLS LAST"),
+                (crate::store::db::Backend::Postgres, false) => format!("k{i} ASC NULLS FIRST"),
+            })
             .collect();
         let fields = "'id', id, 'form_version', form_version, 'row_version', row_version, 'created_at', created_at, \
                       'created_by', created_by, 'updated_at', updated_at, 'updated_by', updated_by, 'owner', owner_user, 'data', ";
         let fields = format!("{fields}{data_sql}");
-        let sql = format!(
-            "SELECT json_group_array(CASE WHEN deleted_at IS NULL THEN json_object({fields}) \
-             ELSE json_object({fields}, 'deleted_at', deleted_at) END ORDER BY {}) AS page \
-             FROM (SELECT *, {} FROM records WHERE {where_} ORDER BY {} LIMIT {limit})",
-            agg_order.join(", "),
-            inner_keys.join(", "),
-            order_by(backend, keys),
-        );
+        let sql = match backend {
+            crate::store::db::Backend::Sqlite => format!(
+                "SELECT json_group_array(CASE WHEN deleted_at IS NULL THEN json_object({fields}) \
+                 ELSE json_object({fields}, 'deleted_at', deleted_at) END ORDER BY {}) AS page \
+                 FROM (SELECT *, {} FROM records WHERE {where_} ORDER BY {} LIMIT {limit})",
+                agg_order.join(", "),
+                inner_keys.join(", "),
+                order_by(backend, keys),
+            ),
+            crate::store::db::Backend::Postgres => format!(
+                "SELECT COALESCE(json_agg(CASE WHEN deleted_at IS NULL THEN json_build_object({fields}) \
+                 ELSE json_build_object({fields}, 'deleted_at', deleted_at) END ORDER BY {}), '[]')::text AS page \
+                 FROM (SELECT *, {} FROM records WHERE {where_} ORDER BY {} LIMIT {limit}) AS page_rows",
+                agg_order.join(", "),
+                inner_keys.join(", "),
+                order_by(backend, keys),
+            ),
+        };
         let row = self.db.query_one(&sql, params.0).await?;
         Ok(row
             .map(|r| r.try_get("", "page"))
@@ -401,19 +414,32 @@ impl RecordService {
     }
 }
 
-/// SQLite: the record data with the caller's unreadable fields removed, or `None` when the
-/// mask is an allow-list (handled after parsing).
-fn masked_data_sql(d: &Decision) -> Option<String> {
+/// The record data with the caller's unreadable fields removed, as SQL, or `None` when the
+/// mask is an allow-list (handled after parsing). Denied keys are plain keys (checked), so
+/// they can stand in the SQL text.
+fn masked_data_sql(backend: crate::store::db::Backend, d: &Decision) -> Option<String> {
+    let whole = match backend {
+        crate::store::db::Backend::Sqlite => "json(data)",
+        crate::store::db::Backend::Postgres => "data",
+    };
     if d.read.is_full() {
-        return Some("json(data)".into());
+        return Some(whole.into());
     }
     if !d.read.all || !d.read.deny.iter().all(|k| crate::keys::is_key(k)) {
         return None;
     }
     let mut denied: Vec<&String> = d.read.deny.iter().collect();
     denied.sort();
-    let paths: Vec<String> = denied.iter().map(|k| format!("'$.\"{k}\"'")).collect();
-    Some(format!("json_remove(data, {})", paths.join(", ")))
+    Some(match backend {
+        crate::store::db::Backend::Sqlite => {
+            let paths: Vec<String> = denied.iter().map(|k| format!("'$.\"{k}\"'")).collect();
+            format!("json_remove(data, {})", paths.join(", "))
+        }
+        crate::store::db::Backend::Postgres => {
+            let keys: Vec<String> = denied.iter().map(|k| format!("'{k}'")).collect();
+            format!("(data - ARRAY[{}]::text[])", keys.join(", "))
+        }
+    })
 }
 
 fn project(item: &mut Value, fields: &[String]) {

@@ -40,6 +40,8 @@ pub struct Db {
     pub sqlite_path: Option<PathBuf>,
     /// This server's time (crate::time).
     pub clock: std::sync::Arc<crate::time::Clock>,
+    /// Moves after every committed identity change (store::generation).
+    pub identity: std::sync::Arc<super::generation::Generation>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +50,8 @@ pub enum ConnectError {
     UnsupportedUrl(String),
     #[error("cannot create the data directory {0}: {1}")]
     DataDir(PathBuf, std::io::Error),
+    #[error("cannot open the identity counter beside {0}: {1}")]
+    Identity(PathBuf, std::io::Error),
     #[error("cannot connect to the database: {0}")]
     Connect(#[from] DbErr),
 }
@@ -72,6 +76,7 @@ impl Db {
                 write: conn,
                 sqlite_path: None,
                 clock: Default::default(),
+                identity: std::sync::Arc::new(super::generation::Generation::local()),
             })
         } else {
             Err(ConnectError::UnsupportedUrl(settings.url.redacted()))
@@ -114,12 +119,15 @@ impl Db {
             .acquire_timeout(Duration::from_secs(30))
             .map_sqlx_sqlite_opts(move |_| reader_opts.clone());
         let read = Database::connect(r).await?;
+        let identity = super::generation::Generation::open_beside(&path)
+            .map_err(|e| ConnectError::Identity(path.clone(), e))?;
         Ok(Db {
             backend: Backend::Sqlite,
             read,
             write,
             sqlite_path: Some(path),
             clock: Default::default(),
+            identity: std::sync::Arc::new(identity),
         })
     }
 

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod db;
+pub mod generation;
 pub mod maintenance;
 pub mod migrate;
 pub mod oplog;

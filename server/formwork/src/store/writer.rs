@@ -74,6 +74,9 @@ pub struct Batch {
     head_seq: i64,
     head_hash: String,
     logs: Vec<PendingLog>,
+    /// Set by a write to users, sessions, tokens, departments, roles or policies: the
+    /// identity generation moves once the batch is committed (store::generation).
+    pub identity_changed: bool,
 }
 
 impl Batch {
@@ -410,6 +413,11 @@ async fn run_batch(db: &Db, mut pending: Vec<Request>) {
                 Err(e)
             }
         };
+        // After the commit, so that a process seeing the new generation reads the new rows;
+        // after a failed commit too, in case it took effect.
+        if batch.identity_changed {
+            db.identity.bump();
+        }
         match committed {
             Ok(()) => {
                 for (req, result) in pending.into_iter().zip(results) {
@@ -438,5 +446,6 @@ async fn load_head(db: &Db, txn: &DatabaseTransaction) -> DomainResult<Batch> {
         head_seq: row.try_get("", "seq")?,
         head_hash: row.try_get("", "hash")?,
         logs: Vec::new(),
+        identity_changed: false,
     })
 }
