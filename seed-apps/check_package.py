@@ -143,8 +143,18 @@ def check_demo(where, prop, xt, rep):
     demo = prop.get("x-demo")
     if demo is None:
         return
+    if isinstance(demo, dict) and "after" in demo:
+        # {after: field, hours|days: [min, max]} — a time after another field of the record
+        unit = [k for k in demo if k != "after"]
+        rng = demo.get(unit[0]) if len(unit) == 1 else None
+        if xt not in ("date", "datetime") or not isinstance(demo["after"], str) \
+                or unit not in (["hours"], ["days"]) or not isinstance(rng, list) or len(rng) != 2 \
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in rng) \
+                or rng[0] > rng[1]:
+            rep.err(where, "x-demo.after is {after: date field, hours|days: [min, max]} on a date or datetime")
+        return
     if not isinstance(demo, dict) or len(demo) != 1 or next(iter(demo)) not in ("values", "range", "template"):
-        rep.err(where, "x-demo must be exactly one of {values: [...]}, {range: [min, max]}, {template: '..{n}..'}")
+        rep.err(where, "x-demo must be exactly one of {values: [...]}, {range: [min, max]}, {template: '..{n}..'}, {after: field, hours|days: [min, max]}")
         return
     kind, val = next(iter(demo.items()))
     if kind == "values":
@@ -687,9 +697,13 @@ def check_flows(pkg, forms, rep):
                 if e.get(k) not in ids:
                     rep.err(path, f"edge {k} {e.get(k)!r} is not a node")
         for nd in flow.get("nodes", []):
-            for spec in (nd.get("assignee"), nd.get("to"), (nd.get("deadline") or {}).get("to")):
+            for spec in (nd.get("assignee"), nd.get("to"), nd.get("of"),
+                         (nd.get("deadline") or {}).get("to")):
                 if isinstance(spec, dict) and "role" in spec and spec["role"] not in roles:
                     rep.err(path, f"node {nd.get('id')}: role {spec['role']!r} is not in roles/")
+                for r in (spec.get("roles") or []) if isinstance(spec, dict) else []:
+                    if r not in roles:
+                        rep.err(path, f"node {nd.get('id')}: role {r!r} is not in roles/")
                 if isinstance(spec, dict) and "user" in spec:
                     rep.warn(path, f"node {nd.get('id')}: names the user {spec['user']!r}; "
                                    "packages should assign by role or field (users differ per install)")

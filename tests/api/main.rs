@@ -15,7 +15,7 @@ mod errors;
 mod files;
 mod filters;
 mod flows;
-mod heads;
+mod people;
 mod identity;
 mod leaks;
 mod operations;

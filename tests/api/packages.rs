@@ -87,6 +87,45 @@ async fn import_export_roundtrip(store: Store) {
         )
         .await;
     assert_eq!(orders["total"], 500);
+    // Demo times follow each other (x-demo "after"): reported → accepted → arrived →
+    // resolved → followed up, so the dashboards' durations are positive.
+    let timed = app
+        .list(
+            "crm",
+            "service_order",
+            &[
+                ("limit", "200".into()),
+                (
+                    "fields",
+                    "reported_at,accepted_at,arrived_at,resolved_at,followed_up_at".into(),
+                ),
+            ],
+        )
+        .await;
+    let mut pairs = 0;
+    for o in timed["items"].as_array().unwrap() {
+        let at = |k: &str| {
+            o["data"][k]
+                .as_str()
+                .map(|t| chrono::DateTime::parse_from_rfc3339(t).unwrap())
+        };
+        let chain = ["reported_at", "accepted_at", "arrived_at", "resolved_at", "followed_up_at"];
+        for w in chain.windows(2) {
+            if let (Some(a), Some(b)) = (at(w[0]), at(w[1])) {
+                assert!(a <= b, "{} after {}: {o}", w[0], w[1]);
+                pairs += 1;
+            }
+        }
+    }
+    assert!(pairs > 100, "only {pairs} pairs of times");
+    let depts = expect(app.get("/admin/departments").await, StatusCode::OK).await;
+    let svc = depts["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == "svc")
+        .cloned();
+    assert_eq!(svc.unwrap()["head"], "director", "{depts}");
     let first = &orders["items"][0];
     assert!(
         first["data"]["serial"].as_str().unwrap().starts_with("SO-"),

@@ -44,6 +44,7 @@ export const TYPE_COLORS: Record<NodeType, string> = {
   delay: '#fa8c16',
   set_var: '#597ef7',
   query: '#08979c',
+  users: '#08979c',
   reject: '#cf1322',
 };
 
@@ -72,6 +73,7 @@ function nodeSummary(n: FlowNode, t: Translate): string | null {
     return ch === 'webhook' && typeof n.url === 'string' && n.url ? `${text}: ${short(n.url, 28)}` : text;
   }
   if (n.type === 'query' && typeof n.form === 'string' && n.form) return `${n.form} → vars.${typeof n.name === 'string' ? n.name : ''}`;
+  if (n.type === 'users' && typeof n.name === 'string' && n.name) return `→ vars.${n.name}`;
   if (n.type === 'reject' && typeof n.message === 'string' && n.message) return n.message.length > 36 ? `${n.message.slice(0, 36)}…` : n.message;
   if (n.type === 'update_record' && typeof n.form === 'string' && n.form) return `→ ${n.form}`;
   return null;

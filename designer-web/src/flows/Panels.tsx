@@ -258,6 +258,17 @@ export function NodePanel(p: {
         </Form.Item>
       )}
 
+      {n.type === 'users' && (
+        <>
+          <Form.Item label={t('flows.prop.usersOf')}>
+            <AssigneeInput value={n.of} onChange={(a) => set({ of: a })} lookups={p.lookups} testId="flow-prop-of" />
+          </Form.Item>
+          <Form.Item label={t('flows.prop.queryName')} help={t('flows.prop.usersNameHelp', { name: typeof n.name === 'string' && n.name ? n.name : '…' })}>
+            <Input data-testid="flow-prop-name" value={typeof n.name === 'string' ? n.name : ''} onChange={(e) => set({ name: e.target.value.trim() })} />
+          </Form.Item>
+        </>
+      )}
+
       {n.type === 'query' && (
         <>
           <Form.Item label={t('flows.prop.queryForm')}>

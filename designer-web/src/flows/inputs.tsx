@@ -94,7 +94,7 @@ export function AssigneeInput(p: { value: unknown; onChange: (a: Assignee | unde
   const choices: Option[] = [
     ...(shownKind === 'user'
       ? p.lookups.users
-      : shownKind === 'role'
+      : shownKind === 'role' || shownKind === 'roles'
         ? p.lookups.roles
         : shownKind === 'field'
           ? memberOptions(p.lookups, label)
@@ -123,7 +123,22 @@ export function AssigneeInput(p: { value: unknown; onChange: (a: Assignee | unde
           } else setPendingKind(k);
         }}
       />
-      {shownKind && shownKind !== 'initiator' && (
+      {shownKind === 'roles' && (
+        <Select
+          data-testid={p.testId}
+          style={{ width: '55%' }}
+          mode="multiple"
+          optionFilterProp="label"
+          placeholder={t('flows.prop.assignee.pick')}
+          value={shownKind === kind && current ? current.split(',') : []}
+          options={p.lookups.roles}
+          onChange={(v: string[]) => {
+            setPendingKind(null);
+            p.onChange(makeAssignee('roles', v.join(',')));
+          }}
+        />
+      )}
+      {shownKind && shownKind !== 'initiator' && shownKind !== 'roles' && (
         <Select
           data-testid={p.testId}
           style={{ width: '55%' }}

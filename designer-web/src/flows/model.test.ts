@@ -88,6 +88,7 @@ const EVERY: FlowDefinition = {
       filter: { and: [{ '==': [{ var: 'customer' }, { var: 'record.customer' }] }, { '>=': [{ var: 'expires_on' }, { var: 'today' }] }] },
     },
     { id: 'no', type: 'reject', message: 'refused {{record.serial}}' },
+    { id: 'staff', type: 'users', of: { roles: ['engineer', 'sales'] }, name: 'staff' },
     {
       id: 'call',
       type: 'http',
@@ -153,6 +154,7 @@ const EVERY: FlowDefinition = {
     remember: { x: 0, y: 720 },
     look: { x: 240, y: 720 },
     no: { x: 480, y: 720 },
+    staff: { x: 480, y: 780 },
     call: { x: 480, y: 840 },
     each_part: { x: 480, y: 600 },
     mail: { x: 720, y: 720 },
@@ -299,6 +301,7 @@ describe('assignees and durations', () => {
       ['role', 'engineer'],
       ['field', 'engineer'],
       ['initiator', ''],
+      ['roles', 'engineer,sales'],
       ['head', 'initiator'],
       ['head', 'record'],
       ['head', 'field:engineer'],
@@ -310,6 +313,7 @@ describe('assignees and durations', () => {
     expect(makeAssignee('initiator', 'x')).toEqual({ initiator: true });
     expect(makeAssignee('head', 'field:engineer')).toEqual({ head_of: { field: 'engineer' } });
     expect(makeAssignee('head', 'record')).toEqual({ head_of: 'record' });
+    expect(makeAssignee('roles', 'engineer,sales')).toEqual({ roles: ['engineer', 'sales'] });
     expect(assigneeKind({ head_of: 'nobody' })).toBeNull();
     expect(assigneeKind(undefined)).toBeNull();
   });

@@ -35,6 +35,7 @@ export const NODE_TYPES = [
   'delay',
   'set_var',
   'query',
+  'users',
   'reject',
 ] as const;
 export type NodeType = (typeof NODE_TYPES)[number];
@@ -67,9 +68,9 @@ export const NODE_ID_RE = /^[A-Za-z_][A-Za-z0-9_-]{0,62}$/;
 /** `head_of`: the department head of the initiator, of the record's owner, or of the
  * user / department in a member or department field (the server climbs the tree). */
 export type HeadOf = 'initiator' | 'record' | { field: string };
-export type Assignee = { user: string } | { role: string } | { field: string } | { initiator: true } | { head_of: HeadOf };
-export type AssigneeKind = 'user' | 'role' | 'field' | 'initiator' | 'head';
-export const ASSIGNEE_KINDS: AssigneeKind[] = ['user', 'role', 'field', 'initiator', 'head'];
+export type Assignee = { user: string } | { role: string } | { roles: string[] } | { field: string } | { initiator: true } | { head_of: HeadOf };
+export type AssigneeKind = 'user' | 'role' | 'roles' | 'field' | 'initiator' | 'head';
+export const ASSIGNEE_KINDS: AssigneeKind[] = ['user', 'role', 'roles', 'field', 'initiator', 'head'];
 
 export type DurationUnit = 'minutes' | 'hours' | 'days';
 export const DURATION_UNITS: DurationUnit[] = ['minutes', 'hours', 'days'];
@@ -414,6 +415,8 @@ export function nodeTemplate(id: string, type: NodeType): FlowNode {
       return { id, type, name: '', value: null };
     case 'query':
       return { id, type, form: '', name: '' };
+    case 'users':
+      return { id, type, of: { initiator: true }, name: '' };
     case 'reject':
       return { id, type, message: '' };
     case 'loop':
@@ -573,6 +576,7 @@ export function assigneeKind(a: unknown): AssigneeKind | null {
   if (!isObj(a)) return null;
   if (typeof a.user === 'string') return 'user';
   if (typeof a.role === 'string') return 'role';
+  if (Array.isArray(a.roles) && a.roles.every((r) => typeof r === 'string')) return 'roles';
   if (typeof a.field === 'string') return 'field';
   if (a.initiator === true) return 'initiator';
   if (a.head_of === 'initiator' || a.head_of === 'record' || (isObj(a.head_of) && typeof a.head_of.field === 'string')) return 'head';
@@ -582,6 +586,7 @@ export function assigneeKind(a: unknown): AssigneeKind | null {
 export function assigneeValue(a: unknown): string {
   if (!isObj(a)) return '';
   for (const k of ['user', 'role', 'field'] as const) if (typeof a[k] === 'string') return a[k];
+  if (Array.isArray(a.roles)) return a.roles.filter((r) => typeof r === 'string').join(',');
   if (typeof a.head_of === 'string') return a.head_of;
   if (isObj(a.head_of) && typeof a.head_of.field === 'string') return `field:${a.head_of.field}`;
   return '';
@@ -593,6 +598,9 @@ export function makeAssignee(kind: AssigneeKind, value: string): Assignee {
       return { user: value };
     case 'role':
       return { role: value };
+    case 'roles':
+      // comma-separated role keys
+      return { roles: value.split(',').filter((r) => r !== '') };
     case 'field':
       return { field: value };
     case 'initiator':
@@ -795,7 +803,7 @@ export function contextVars(recordFields: string[], s: FlowState | null): string
     vars.push(...triggerVars(s.trigger));
     for (const n of s.nodes) {
       const nd = n.data.node;
-      if ((nd.type === 'set_var' || nd.type === 'query') && typeof nd.name === 'string' && nd.name) vars.push(`vars.${nd.name}`);
+      if ((nd.type === 'set_var' || nd.type === 'query' || nd.type === 'users') && typeof nd.name === 'string' && nd.name) vars.push(`vars.${nd.name}`);
       if (nd.type === 'create_record') vars.push(`vars.${n.id}`);
       vars.push(...nodeVars(nd, n.id));
     }

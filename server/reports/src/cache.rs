@@ -29,6 +29,15 @@ pub struct FormCache {
     dead: usize,
     delta: BTreeMap<i64, Vec<Cell>>,
     buckets: HashMap<(String, TimeBucket), Column>,
+    /// Changes with every change of the records (unique across caches of the process), so
+    /// a result computed at one version is still right while the version stands.
+    version: u64,
+}
+
+/// A fresh cache version, never given out before in this process.
+fn next_version() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 impl FormCache {
@@ -57,6 +66,7 @@ impl FormCache {
             dead: 0,
             delta: BTreeMap::new(),
             buckets: HashMap::new(),
+            version: next_version(),
         };
         cache.reindex()?;
         Ok(cache)
@@ -84,6 +94,11 @@ impl FormCache {
         &self.columns
     }
 
+    /// The records' version: it moves with every upsert, removal and compaction.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
     pub fn column_type(&self, name: &str) -> Option<ColType> {
         self.columns.iter().find(|c| c.0 == name).map(|c| c.1)
     }
@@ -108,6 +123,7 @@ impl FormCache {
             ));
         }
         let id = *id;
+        self.version = next_version();
         self.kill(id);
         self.delta.insert(id, row);
         if self.delta.len() >= COMPACT_AT {
@@ -118,6 +134,7 @@ impl FormCache {
 
     /// A record was deleted.
     pub fn remove(&mut self, id: i64) {
+        self.version = next_version();
         self.kill(id);
         self.delta.remove(&id);
     }
@@ -133,6 +150,7 @@ impl FormCache {
 
     /// Fold the delta into a new base.
     pub fn compact(&mut self) -> Result<(), ReportError> {
+        self.version = next_version();
         let mut df = self.live_base()?;
         let delta = frame(&self.columns, self.delta.values())?;
         df.vstack_mut_owned(delta).map_err(internal)?;

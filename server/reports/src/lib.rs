@@ -180,14 +180,69 @@ pub struct Query {
 pub struct Engine {
     tz: chrono_tz::Tz,
     caches: Mutex<HashMap<String, Arc<Mutex<FormCache>>>>,
+    /// Recent results by what they were computed from (see [`Engine::run`]).
+    results: Mutex<std::collections::VecDeque<(String, Output)>>,
+    reuse: std::sync::atomic::AtomicBool,
 }
+
+/// Results kept for reuse.
+const RESULTS_KEPT: usize = 64;
 
 impl Engine {
     pub fn new(tz: chrono_tz::Tz) -> Engine {
         Engine {
             tz,
             caches: Mutex::new(HashMap::new()),
+            results: Mutex::new(std::collections::VecDeque::new()),
+            reuse: std::sync::atomic::AtomicBool::new(true),
         }
+    }
+
+    /// Reuse results (the default) or compute every run (benchmarks of the computation).
+    pub fn set_reuse(&self, on: bool) {
+        self.reuse.store(on, std::sync::atomic::Ordering::Relaxed);
+        if !on {
+            self.results
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clear();
+        }
+    }
+
+    /// What a result depends on: the query, the rows each form lets the caller see, and
+    /// the version of each form's records. `None` when a form has no cache.
+    fn result_key(&self, source: &Source, query: &Query) -> Option<String> {
+        use std::hash::{Hash, Hasher};
+        let ids = |a: &Option<Vec<i64>>| match a {
+            None => "all".to_owned(),
+            Some(v) => {
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                v.hash(&mut h);
+                format!("{}:{:x}", v.len(), h.finish())
+            }
+        };
+        let version = |form: &str| {
+            self.get(form)
+                .map(|c| c.lock().unwrap_or_else(|e| e.into_inner()).version())
+        };
+        let mut key = format!(
+            "{}@{} [{}]",
+            source.form,
+            version(&source.form)?,
+            ids(&source.allowed)
+        );
+        for j in &source.joins {
+            key.push_str(&format!(
+                " {}->{}@{} [{}] {:?}",
+                j.via,
+                j.form,
+                version(&j.form)?,
+                ids(&j.allowed),
+                j.columns
+            ));
+        }
+        key.push_str(&format!(" {query:?}"));
+        Some(key)
     }
 
     pub fn tz(&self) -> chrono_tz::Tz {
@@ -227,8 +282,39 @@ impl Engine {
     }
 
     /// Run a query. Every form named by the source must have been installed.
+    ///
+    /// A result is reused while nothing it was computed from has changed — the same query
+    /// over the same rows of the same versions of the caches — so a dashboard opened by
+    /// many people, or refreshed, computes once per change of its data. (The version is
+    /// read before computing: a write landing meanwhile moves it, so the next run computes
+    /// again.)
     pub fn run(&self, source: &Source, query: &Query) -> Result<Output, ReportError> {
-        run::run(self, source, query)
+        let reuse = self.reuse.load(std::sync::atomic::Ordering::Relaxed);
+        let key = if reuse {
+            self.result_key(source, query)
+        } else {
+            None
+        };
+        if let Some(k) = &key
+            && let Some(out) = self
+                .results
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .find(|(rk, _)| rk == k)
+                .map(|(_, o)| o.clone())
+        {
+            return Ok(out);
+        }
+        let out = run::run(self, source, query)?;
+        if let Some(k) = key {
+            let mut results = self.results.lock().unwrap_or_else(|e| e.into_inner());
+            if results.len() >= RESULTS_KEPT {
+                results.pop_front();
+            }
+            results.push_back((k, out.clone()));
+        }
+        Ok(out)
     }
 }
 

@@ -311,3 +311,36 @@ fn durations_and_two_fields_compare_in_filters() {
         "{err}"
     );
 }
+
+#[test]
+fn results_are_reused_only_while_their_data_stands() {
+    let engine = Engine::new(chrono_tz::Asia::Shanghai);
+    engine.install("crm/order", orders());
+    let q = query(
+        vec![Dim {
+            column: "priority".into(),
+            bucket: None,
+        }],
+        vec![measure(Agg::Count, None)],
+    );
+    let count = |out: &Output| -> i64 {
+        out.rows
+            .iter()
+            .map(|r| r.measures[0].as_i64().unwrap())
+            .sum()
+    };
+    let first = engine.run(&source(None), &q).unwrap();
+    assert_eq!(count(&first), 3);
+    // Another caller's rows: not the first caller's result.
+    assert_eq!(count(&engine.run(&source(Some(vec![1])), &q).unwrap()), 1);
+    assert_eq!(count(&engine.run(&source(None), &q).unwrap()), 3);
+    // A rebuilt cache under the same name (after a restart or a new form version) is new
+    // data, even though nothing was written through this cache.
+    let rebuilt = orders();
+    let c = engine.install("crm/order", rebuilt);
+    c.lock().unwrap().remove(1);
+    assert_eq!(count(&engine.run(&source(None), &q).unwrap()), 2);
+    engine.forget("crm/order");
+    engine.install("crm/order", orders());
+    assert_eq!(count(&engine.run(&source(None), &q).unwrap()), 3);
+}

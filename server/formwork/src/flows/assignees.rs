@@ -1,5 +1,5 @@
 //! Assignees: who a task, a deadline's escalation or an inbox message goes to — named
-//! users, a role's members, a member field of the record (directly or through a
+//! users, the members of a role (or of several), a member field of the record (directly or through a
 //! reference), the initiator, or the department head of the initiator, of the record's
 //! owner or of a member/department field, climbing the department tree.
 
@@ -23,17 +23,29 @@ pub(crate) async fn resolve(
         names.push(u.to_owned());
     } else if let Some(us) = a.get("users").and_then(Value::as_array) {
         names.extend(us.iter().filter_map(Value::as_str).map(str::to_owned));
-    } else if let Some(r) = a.get("role").and_then(Value::as_str) {
-        let rows = txn
-            .query_all_raw(batch.stmt(
-                "SELECT v0 FROM auth_rules WHERE ptype = 'g' AND v1 = $1 AND v2 = $2 ORDER BY v0",
-                vec![format!("r:{r}").into(), inst.app.clone().into()],
-            ))
-            .await?;
-        for row in rows {
-            let s: String = row.try_get("", "v0")?;
-            if let Some(u) = s.strip_prefix("u:") {
-                names.push(u.to_owned());
+    } else if a.get("role").is_some() || a.get("roles").is_some() {
+        let roles: Vec<&str> = match (a.get("role"), a.get("roles")) {
+            (Some(r), _) => r.as_str().into_iter().collect(),
+            (None, Some(rs)) => rs
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect(),
+            _ => vec![],
+        };
+        for r in roles {
+            let rows = txn
+                .query_all_raw(batch.stmt(
+                    "SELECT v0 FROM auth_rules WHERE ptype = 'g' AND v1 = $1 AND v2 = $2 ORDER BY v0",
+                    vec![format!("r:{r}").into(), inst.app.clone().into()],
+                ))
+                .await?;
+            for row in rows {
+                let s: String = row.try_get("", "v0")?;
+                if let Some(u) = s.strip_prefix("u:") {
+                    names.push(u.to_owned());
+                }
             }
         }
     } else if let Some(f) = a.get("field").and_then(Value::as_str) {
@@ -190,4 +202,34 @@ async fn head_above(
         at = row.try_get("", "parent")?;
     }
     Ok(None)
+}
+
+/// The users of an assignee spec as the `users` node lists them: enabled, by name, each
+/// `{username, display_name, department}`.
+pub(crate) async fn listed(
+    txn: &DatabaseTransaction,
+    batch: &Batch,
+    inst: &Instance,
+    data: &Value,
+    a: &Value,
+) -> DomainResult<Vec<Value>> {
+    let mut names = resolve(txn, batch, inst, data, a).await?;
+    names.sort();
+    let mut out = Vec::with_capacity(names.len());
+    for n in names {
+        if let Some(r) = txn
+            .query_one_raw(batch.stmt(
+                "SELECT username, display_name, department FROM users WHERE username = $1",
+                vec![n.into()],
+            ))
+            .await?
+        {
+            out.push(serde_json::json!({
+                "username": r.try_get::<String>("", "username")?,
+                "display_name": r.try_get::<String>("", "display_name")?,
+                "department": r.try_get::<Option<String>>("", "department")?,
+            }));
+        }
+    }
+    Ok(out)
 }

@@ -24,6 +24,7 @@ pub const NODE_TYPES: &[&str] = &[
     "delay",
     "set_var",
     "query",
+    "users",
     "loop",
     "subflow",
     "reject",
@@ -57,6 +58,7 @@ fn node_keys(kind: &str) -> &'static [&'static str] {
         "delay" => &["minutes", "hours", "days", "until"],
         "set_var" => &["name", "value"],
         "query" => &["form", "filter", "name", "limit"],
+        "users" => &["of", "name"],
         "reject" => &["message"],
         "loop" => &["over", "as"],
         "subflow" => &["flow", "form", "record", "input", "name", "wait", "key"],
@@ -921,6 +923,23 @@ pub fn check_publish(def: &Value, facts: &AppFacts) -> Vec<Detail> {
                 ));
             }
         }
+        if k == "users" {
+            match n.get("of") {
+                None => out.push(d(
+                    format!("{p}/of"),
+                    "required",
+                    "users needs whom to list (of: an assignee such as {\"role\": key})",
+                )),
+                Some(a) => check_assignee(a, &format!("{p}/of"), props, facts, &mut out),
+            }
+            if !n.get("name").and_then(Value::as_str).is_some_and(is_key) {
+                out.push(d(
+                    format!("{p}/name"),
+                    "key",
+                    "users needs a name for its list (vars.<name>)",
+                ));
+            }
+        }
         if k == "reject" && !n.get("message").is_some_and(Value::is_string) {
             out.push(d(
                 format!("{p}/message"),
@@ -1151,7 +1170,7 @@ fn check_assignee(
     out: &mut Vec<Detail>,
 ) {
     let Some(o) = a.as_object().filter(|o| o.len() == 1) else {
-        out.push(d(p, "assignee", "an assignee is {\"user\": name}, {\"users\": [names]}, {\"role\": key}, {\"field\": member field}, {\"initiator\": true} or {\"head_of\": \"initiator\" | \"record\" | {\"field\": member or department field}}"));
+        out.push(d(p, "assignee", "an assignee is {\"user\": name}, {\"users\": [names]}, {\"role\": key}, {\"roles\": [keys]}, {\"field\": member field}, {\"initiator\": true} or {\"head_of\": \"initiator\" | \"record\" | {\"field\": member or department field}}"));
         return;
     };
     let (k, v) = o.iter().next().expect("one entry");
@@ -1169,6 +1188,17 @@ fn check_assignee(
                 }
             }
             _ => out.push(d(format!("{p}/users"), "type", "users is a non-empty list of user names")),
+        },
+        "roles" => match v.as_array() {
+            Some(list) if !list.is_empty() => {
+                for (i, r) in list.iter().enumerate() {
+                    let name = r.as_str().unwrap_or("");
+                    if !facts.roles.contains(name) {
+                        out.push(d(format!("{p}/roles/{i}"), "exists", format!("there is no role {name} in this app")));
+                    }
+                }
+            }
+            _ => out.push(d(format!("{p}/roles"), "type", "roles is a non-empty list of role keys")),
         },
         "role" if facts.roles.contains(s) => {}
         "role" => out.push(d(format!("{p}/role"), "exists", format!("there is no role {s} in this app"))),
@@ -1204,7 +1234,7 @@ fn check_assignee(
                 out.push(d(format!("{p}/head_of/field"), "member", format!("{f} is not a member or department field of the trigger form")));
             }
         }
-        _ => out.push(d(p, "assignee", "an assignee is {\"user\": name}, {\"users\": [names]}, {\"role\": key}, {\"field\": member field}, {\"initiator\": true} or {\"head_of\": \"initiator\" | \"record\" | {\"field\": member or department field}}")),
+        _ => out.push(d(p, "assignee", "an assignee is {\"user\": name}, {\"users\": [names]}, {\"role\": key}, {\"roles\": [keys]}, {\"field\": member field}, {\"initiator\": true} or {\"head_of\": \"initiator\" | \"record\" | {\"field\": member or department field}}")),
     }
 }
 

@@ -1316,6 +1316,36 @@ async fn step(
             )
             .await?;
         }
+        "users" => {
+            let found = super::assignees::listed(
+                txn,
+                batch,
+                &inst,
+                &data,
+                node.get("of").unwrap_or(&Value::Null),
+            )
+            .await?;
+            let name = node
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or(&node_id)
+                .to_owned();
+            let n = found.len();
+            vars_mut(&mut inst).insert(name.clone(), Value::Array(found));
+            save_vars(txn, batch, &inst).await?;
+            pass_on(
+                txn,
+                batch,
+                &inst,
+                token,
+                &node_id,
+                "listed",
+                &actor.user,
+                json!({"name": name, "found": n}),
+                &single,
+            )
+            .await?;
+        }
         "loop" => {
             // State in vars._loops.<node>: the list and the next position. A token
             // arriving with no state starts the loop; one coming back takes the next item.

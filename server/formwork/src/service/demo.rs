@@ -270,7 +270,74 @@ fn record(
             out.insert(f.key.clone(), v);
         }
     }
+    // `{"after": field, "hours" | "days": [min, max]}`: a time some while after another
+    // field of the same record (accepted after reported, resolved after arrived, …), so
+    // durations between them come out positive. Chains resolve in as many passes as needed.
+    let mut pending: Vec<&FieldSpec> = fields
+        .values()
+        .filter(|f| {
+            f.schema
+                .get("x-demo")
+                .and_then(|h| h.get("after"))
+                .is_some()
+        })
+        .collect();
+    let mut done: std::collections::HashSet<String> = std::collections::HashSet::new();
+    for _ in 0..pending.len() + 1 {
+        let before = pending.len();
+        pending.retain(|f| {
+            let h = &f.schema["x-demo"];
+            let base = h["after"].as_str().unwrap_or("");
+            let waits = fields.values().any(|g| {
+                g.key == base && g.schema.get("x-demo").and_then(|x| x.get("after")).is_some()
+            }) && !done.contains(base);
+            if waits {
+                return true;
+            }
+            match after(out.get(base), h, f.kind, rng) {
+                Some(v) => {
+                    out.insert(f.key.clone(), v);
+                }
+                None => {
+                    out.remove(&f.key);
+                }
+            }
+            done.insert(f.key.clone());
+            false
+        });
+        if pending.len() == before {
+            break;
+        }
+    }
     Value::Object(out)
+}
+
+/// A date or date-time `hint.hours` / `hint.days` ([min, max]) after `base`; none when the
+/// base is missing or not a date.
+fn after(
+    base: Option<&Value>,
+    hint: &Value,
+    kind: Option<FieldKind>,
+    rng: &mut ChaCha8Rng,
+) -> Option<Value> {
+    let text = base?.as_str()?;
+    let (unit, range) = match (hint.get("hours"), hint.get("days")) {
+        (Some(r), _) => (3600.0, r),
+        (None, Some(r)) => (86_400.0, r),
+        _ => return None,
+    };
+    let lo = range.get(0)?.as_f64()?;
+    let hi = range.get(1)?.as_f64()?.max(lo);
+    let secs = (rng.random_range(lo..=hi) * unit) as i64;
+    if kind == Some(FieldKind::Date) {
+        let d = chrono::NaiveDate::parse_from_str(text.get(..10)?, "%Y-%m-%d").ok()?;
+        return Some(Value::String(
+            (d + chrono::Duration::seconds(secs)).format("%Y-%m-%d").to_string(),
+        ));
+    }
+    let t = chrono::DateTime::parse_from_rfc3339(text).ok()?;
+    let later = t + chrono::Duration::seconds(secs - secs % 60);
+    Some(Value::String(later.to_rfc3339_opts(chrono::SecondsFormat::Secs, false)))
 }
 
 fn value(

@@ -1,8 +1,9 @@
-//! Department-head assignees (docs/flows.md#assignees): `{"head_of": "initiator" |
+//! People in flows (docs/flows.md): department-head assignees (`{"head_of": "initiator" |
 //! "record" | {"field": f}}` finds the head of a department, climbing the tree past
 //! departments without a head, disabled heads and the person's own department; publishing
-//! checks the spec; the CRM's flow 2 tells the registering clerk's head about an order
-//! registered more than 15 minutes after it was reported.
+//! checks the spec); the CRM's flow 2 telling the registering clerk's head about an order
+//! registered more than 15 minutes after it was reported; and the `users` node listing the
+//! staff for flow 11's check of this year's regulation training.
 
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
@@ -358,5 +359,69 @@ on_both_stores!(
             late[0]["body"].as_str().unwrap().contains("cs1"),
             "{late:?}"
         );
+    }
+);
+
+on_both_stores!(
+    staff_without_this_years_regulation_training_give_compliance_a_task_each,
+    |app: TestApp| async move {
+        crate::crm::install(&app).await;
+        crate::crm::install_flows(&app).await;
+        let qa = crate::crm::user(&app, "qa1", &["compliance"], None).await;
+        crate::crm::user(&app, "eng_a", &["engineer"], None).await;
+        crate::crm::user(&app, "eng_b", &["engineer"], None).await;
+        crate::crm::user(&app, "outsider", &[], None).await;
+        // The check runs on the 1st of the month at 09:00 in the app's zone; eng_a has this
+        // year's training (the year of that 1st), eng_b only last year's.
+        let now = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Shanghai);
+        let today = now.date_naive();
+        let (y, m) = if chrono::Datelike::month(&today) == 12 {
+            (chrono::Datelike::year(&today) + 1, 1)
+        } else {
+            (chrono::Datelike::year(&today), chrono::Datelike::month(&today) + 1)
+        };
+        let first = chrono::NaiveDate::from_ymd_opt(y, m, 1)
+            .unwrap()
+            .and_hms_opt(9, 0, 30)
+            .unwrap()
+            .and_local_timezone(chrono_tz::Asia::Shanghai)
+            .unwrap();
+        for (who, on) in [("eng_a", format!("{y}-01-01")), ("eng_b", format!("{}-06-01", y - 1))] {
+            app.create_ok(
+                "crm",
+                "training_record",
+                json!({"audience": "staff", "staff": who, "course": "regulations", "trained_on": on}),
+            )
+            .await;
+        }
+        // eng_a's product training does not count
+        app.create_ok(
+            "crm",
+            "training_record",
+            json!({"audience": "staff", "staff": "eng_b", "course": "product_technology", "trained_on": format!("{y}-01-02")}),
+        )
+        .await;
+        app.advance((first - now).num_milliseconds() as f64 / 1000.0).await;
+        let tasks = || async {
+            get(&qa, &app, "/tasks").await["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|t| t["flow"]["key"] == "training_gap_follow_up")
+                .cloned()
+                .collect::<Vec<Value>>()
+        };
+        // eng_b and qa1 (compliance staff too) lack it; eng_a has it; the outsider holds no
+        // CRM role.
+        eventually("a task for each person without the training", || async {
+            (tasks().await.len() == 2).then_some(())
+        })
+        .await;
+        let titles = inbox(&qa, &app).await;
+        let about = |who: &str| titles.iter().any(|t| t.contains(&format!("({who})")));
+        assert!(about("eng_b") && about("qa1"), "{titles:?}");
+        assert!(!about("eng_a") && !about("outsider"), "{titles:?}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(tasks().await.len(), 2);
     }
 );
