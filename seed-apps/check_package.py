@@ -817,9 +817,31 @@ def check_comparison(where, op, args, form, props_of, rep, fields_out):
         rep.err(where, f"{op}: the sides are of different types ({', '.join(kinds)})")
 
 
+def resolve_dates(node, today=None):
+    """Relative dates as the server resolves them at each run (docs/reports.md):
+    {"var": "today"} and {"add_days": [date, n]} become YYYY-MM-DD."""
+    import datetime
+    today = today or datetime.date.today()
+    if isinstance(node, dict) and len(node) == 1 and node.get("var") == "today":
+        return today.isoformat()
+    if isinstance(node, dict) and len(node) == 1 and "add_days" in node:
+        args = [resolve_dates(a, today) for a in (node["add_days"] if isinstance(node["add_days"], list) else [])]
+        try:
+            d = datetime.date.fromisoformat(args[0][:10])
+            return (d + datetime.timedelta(days=int(args[1]))).isoformat()
+        except (IndexError, TypeError, ValueError):
+            return {"add_days": args}
+    if isinstance(node, dict):
+        return {k: resolve_dates(v, today) for k, v in node.items()}
+    if isinstance(node, list):
+        return [resolve_dates(v, today) for v in node]
+    return node
+
+
 def check_logic(where, node, form, props_of, rep, fields_out):
     """A report filter or measure `where`: the JSON Logic subset of docs/reports.md, every
-    comparison one {var} and literal(s) of the field's type."""
+    comparison one {var} and literal(s) of the field's type (relative dates resolved)."""
+    node = resolve_dates(node)
     if not isinstance(node, dict) or len(node) != 1:
         rep.err(where, f"filter node {json.dumps(node, ensure_ascii=False)} must be an object with one operator")
         return

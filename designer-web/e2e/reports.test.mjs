@@ -23,6 +23,15 @@ after(async () => {
 });
 
 /** Open an antd Select by its test id, type, and pick the first matching option. */
+async function until(fn, what, ms = 15000) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await fn()) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
 async function pick(page, testId, text) {
   await page.getByTestId(testId).click();
   if (text) await page.keyboard.type(text);
@@ -216,6 +225,44 @@ test('an administrator builds a dashboard: a widget mapped to the period filter,
     { report: 'orders_by_month', x: 0, y: 0, w: 6, h: 4, filters: { period: 'reported_at' } },
     { report: 'open_orders', x: 7, y: 0, w: 4, h: 4 },
   ]);
+  await page.context().close();
+});
+
+test('dashboard widgets are moved and resized by dragging them in the layout', async () => {
+  const page = await loginPage(browser, server, 'admin', ADMIN_PASSWORD, { locale: 'en' });
+  await page.goto('/apps/crm/dashboards/e2e_drag/design');
+  await page.getByTestId('dashboard-builder').waitFor();
+  await page.getByTestId('dashboard-label-en').fill('E2E drag');
+  await pick(page, 'dashboard-add-widget', 'Orders by month');
+  await pick(page, 'dashboard-add-widget', 'Open service');
+  const num = async (id) => Number(await page.getByTestId(id).inputValue());
+  const before = { w0: await num('widget-w-0'), h0: await num('widget-h-0'), x1: await num('widget-x-1'), y1: await num('widget-y-1') };
+  const grid = await page.getByTestId('layout-preview').boundingBox();
+  const col = (grid.width + 4) / 12; // 12 columns, 4 px apart
+  const row = 28 + 4;
+  const drag = async (from, dx, dy) => {
+    await page.mouse.move(from.x, from.y);
+    await page.mouse.down();
+    for (let s = 1; s <= 8; s++) await page.mouse.move(from.x + (dx * s) / 8, from.y + (dy * s) / 8);
+    await page.mouse.up();
+  };
+  // the lower right corner of the first box: two columns wider, two rows taller
+  const handle = await page.locator('[data-testid="layout-box-0"] .react-resizable-handle').boundingBox();
+  await drag({ x: handle.x + handle.width / 2, y: handle.y + handle.height / 2 }, 2 * col, 2 * row);
+  await until(async () => (await num('widget-w-0')) === Math.min(12, before.w0 + 2), 'the width follows the drag');
+  assert.equal(await num('widget-h-0'), before.h0 + 2);
+  // the second box, taken by its middle: three rows further down
+  const box = await page.getByTestId('layout-box-1').boundingBox();
+  await drag({ x: box.x + box.width / 2, y: box.y + box.height / 2 }, 0, 3 * row);
+  await until(async () => (await num('widget-y-1')) === before.y1 + 3, 'the row follows the drag');
+  assert.equal(await num('widget-x-1'), before.x1);
+  await page.getByTestId('dashboard-save').click();
+  await page.getByTestId('dashboard-view').waitFor();
+  const saved = (await admin('/apps/crm/dashboards/e2e_drag')).body;
+  const widgets = (saved.definition ?? saved).widgets;
+  assert.equal(widgets[0].w, Math.min(12, before.w0 + 2));
+  assert.equal(widgets[0].h, before.h0 + 2);
+  assert.equal(widgets[1].y, before.y1 + 3);
   await page.context().close();
 });
 

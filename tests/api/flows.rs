@@ -64,13 +64,13 @@ fn approval_flow(deadline: Option<Value>) -> Value {
     })
 }
 
-/// Poll until `f` gives Some, or fail after 10 s.
+/// Poll until `f` gives Some, or fail after 30 s (the whole suite shares two cores).
 async fn eventually<T, F, Fut>(what: &str, mut f: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
-    for _ in 0..100 {
+    for _ in 0..300 {
         if let Some(v) = f().await {
             return v;
         }

@@ -109,7 +109,13 @@ async fn import_export_roundtrip(store: Store) {
                 .as_str()
                 .map(|t| chrono::DateTime::parse_from_rfc3339(t).unwrap())
         };
-        let chain = ["reported_at", "accepted_at", "arrived_at", "resolved_at", "followed_up_at"];
+        let chain = [
+            "reported_at",
+            "accepted_at",
+            "arrived_at",
+            "resolved_at",
+            "followed_up_at",
+        ];
         for w in chain.windows(2) {
             if let (Some(a), Some(b)) = (at(w[0]), at(w[1])) {
                 assert!(a <= b, "{} after {}: {o}", w[0], w[1]);

@@ -38,13 +38,13 @@ async fn get(c: &Client, app: &TestApp, path: &str) -> Value {
     r.json().await.unwrap()
 }
 
-/// Poll until `f` gives Some, or fail after 10 s.
+/// Poll until `f` gives Some, or fail after 30 s (the whole suite shares two cores).
 async fn eventually<T, F, Fut>(what: &str, mut f: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
-    for _ in 0..100 {
+    for _ in 0..300 {
         if let Some(v) = f().await {
             return v;
         }
@@ -378,7 +378,10 @@ on_both_stores!(
         let (y, m) = if chrono::Datelike::month(&today) == 12 {
             (chrono::Datelike::year(&today) + 1, 1)
         } else {
-            (chrono::Datelike::year(&today), chrono::Datelike::month(&today) + 1)
+            (
+                chrono::Datelike::year(&today),
+                chrono::Datelike::month(&today) + 1,
+            )
         };
         let first = chrono::NaiveDate::from_ymd_opt(y, m, 1)
             .unwrap()
@@ -386,7 +389,10 @@ on_both_stores!(
             .unwrap()
             .and_local_timezone(chrono_tz::Asia::Shanghai)
             .unwrap();
-        for (who, on) in [("eng_a", format!("{y}-01-01")), ("eng_b", format!("{}-06-01", y - 1))] {
+        for (who, on) in [
+            ("eng_a", format!("{y}-01-01")),
+            ("eng_b", format!("{}-06-01", y - 1)),
+        ] {
             app.create_ok(
                 "crm",
                 "training_record",
@@ -401,7 +407,8 @@ on_both_stores!(
             json!({"audience": "staff", "staff": "eng_b", "course": "product_technology", "trained_on": format!("{y}-01-02")}),
         )
         .await;
-        app.advance((first - now).num_milliseconds() as f64 / 1000.0).await;
+        app.advance((first - now).num_milliseconds() as f64 / 1000.0)
+            .await;
         let tasks = || async {
             get(&qa, &app, "/tasks").await["items"]
                 .as_array()

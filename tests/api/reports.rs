@@ -1151,3 +1151,93 @@ async fn after_kill_9_the_caches_are_rebuilt_to_the_same_answers() {
     assert_eq!(after["rows"], before["rows"]);
     server.kill_9().await;
 }
+
+/// A saved filter with relative dates ("today", add_days) counts against the server's
+/// date at each run: moving the clock moves the window; a drill gets the dates resolved.
+async fn relative_dates(app: TestApp) {
+    lab(&app).await;
+    // The lab app's date (Asia/Shanghai).
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .date_naive();
+    let day = |n: i64| (today + chrono::Duration::days(n)).to_string();
+    for (k, d) in [(0, 5), (1, 20), (2, 45), (3, -3)] {
+        app.create_ok(
+            "lab",
+            "sample",
+            json!({"category": "a", "k": k, "d": day(d)}),
+        )
+        .await;
+    }
+    let def = json!({"form": "sample", "dimensions": [{"field": "category"}],
+        "filter": {"and": [{">=": [{"var": "d"}, {"var": "today"}]},
+                           {"<": [{"var": "d"}, {"add_days": [{"var": "today"}, 30]}]}]},
+        "measures": [{"key": "n", "agg": "count"},
+                     {"key": "soon", "agg": "share", "where": {"<": [{"var": "d"}, {"add_days": [{"var": "today"}, 10]}]}}]});
+    expect(
+        app.put("/apps/lab/reports/window", &def).await,
+        StatusCode::OK,
+    )
+    .await;
+    let run = || async {
+        expect(
+            app.post("/apps/lab/reports/window/run", &json!({})).await,
+            StatusCode::OK,
+        )
+        .await
+    };
+    // Which samples (by k) a drill lists.
+    let drilled = |r: Value| {
+        let app = &app;
+        async move {
+            let drill = r["rows"][0]["drill"].clone();
+            assert!(!drill.to_string().contains("today"), "{drill}");
+            let listed = app
+                .list(
+                    "lab",
+                    "sample",
+                    &[("filter", drill.to_string()), ("sort", "k".into())],
+                )
+                .await;
+            listed["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["data"]["k"].as_i64().unwrap())
+                .collect::<Vec<i64>>()
+        }
+    };
+    let r = run().await;
+    assert_eq!(r["rows"][0]["cells"]["n"], 2, "{r}");
+    assert_eq!(r["rows"][0]["cells"]["soon"], 0.5, "{r}");
+    assert_eq!(drilled(r).await, vec![0, 1]);
+    // Ten days later: only the 20-day sample is inside [today, today + 30).
+    app.advance(10.0 * 86_400.0).await;
+    let r = run().await;
+    assert_eq!(r["rows"][0]["cells"]["n"], 1, "{r}");
+    assert_eq!(drilled(r).await, vec![1]);
+    // Forty days later: the 45-day sample.
+    app.advance(30.0 * 86_400.0).await;
+    assert_eq!(drilled(run().await).await, vec![2]);
+    // A relative date that does not resolve is refused with its place.
+    let bad = json!({"form": "sample", "dimensions": [{"field": "category"}],
+        "filter": {">=": [{"var": "d"}, {"add_days": [{"var": "today"}, "soon"]}]},
+        "measures": [{"key": "n", "agg": "count"}]});
+    let body = expect(
+        app.put("/apps/lab/reports/bad_window", &bad).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(
+        body["details"][0]["pointer"]
+            .as_str()
+            .unwrap()
+            .starts_with("/filter"),
+        "{body}"
+    );
+}
+
+on_both_stores!(
+    relative_dates_in_saved_filters_follow_the_servers_date,
+    relative_dates
+);

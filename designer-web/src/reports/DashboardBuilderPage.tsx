@@ -1,6 +1,6 @@
 // `/apps/:app/dashboards/:key/design` (administrators): name and roles of a dashboard,
 // its shared date-range filters, and its widgets: which report, where in the 12-column
-// grid (x, y, w, h by number or arrow buttons, with a live layout preview), and which
+// grid (dragged and resized in the layout, or by number and arrow buttons), and which
 // field of the report's form each shared filter applies to. A key without a saved
 // dashboard starts a new one.
 //
@@ -19,12 +19,12 @@ import { api, ApiError } from '../api/client.ts';
 import type { Label } from '../api/types.ts';
 import { useI18n } from '../i18n/index.tsx';
 import { Addon } from './Addon.tsx';
+import { LayoutEditor } from './LayoutEditor.tsx';
 import { errorText, formSchema, getDashboard, getReport, listReports, putDashboard } from './api.ts';
 import {
   GRID_COLUMNS,
   addSharedFilter,
   addWidget,
-  gridArea,
   mapWidgetFilter,
   removeSharedFilter,
   removeWidget,
@@ -256,17 +256,10 @@ function Builder({ app, dashKey, initial }: { app: string; dashKey: string; init
         </Col>
         <Col xs={24} lg={12}>
           <Card size="small" title={t('dashboards.builder.layout')}>
-            <div data-testid="layout-preview" style={{ display: 'grid', gridTemplateColumns: `repeat(${GRID_COLUMNS}, minmax(0, 1fr))`, gridAutoRows: 28, gap: 4 }}>
-              {def.widgets.map((w, i) => (
-                <div
-                  key={i}
-                  data-testid={`layout-box-${i}`}
-                  style={{ ...gridArea(w), background: '#e6f4ff', border: '1px solid #91caff', borderRadius: 4, padding: 4, fontSize: 12, overflow: 'hidden' }}
-                >
-                  {i + 1}. {reportLabel(w.report)}
-                </div>
-              ))}
-            </div>
+            <Typography.Text type="secondary" style={{ display: 'block', fontSize: 12, marginBottom: 4 }}>
+              {t('dashboards.builder.layoutHelp')}
+            </Typography.Text>
+            <LayoutEditor widgets={def.widgets} label={reportLabel} onChange={(i, patch) => setDef((d) => updateWidget(d, i, patch))} />
           </Card>
         </Col>
       </Row>

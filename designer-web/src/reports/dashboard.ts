@@ -165,3 +165,17 @@ export function validateDashboard(def: DashboardDefinition, reports?: string[]):
   for (const [a, b] of overlaps(def.widgets)) out.push({ pointer: `/widgets/${b}`, code: 'overlap', vars: { other: a + 1 } });
   return out;
 }
+
+/** The widget changes a layout from the grid asks for (none when it only echoes them). */
+export function layoutChanges(widgets: Widget[], layout: readonly { i: string; x: number; y: number; w: number; h: number }[]): { index: number; patch: Pick<Widget, 'x' | 'y' | 'w' | 'h'> }[] {
+  const out: { index: number; patch: Pick<Widget, 'x' | 'y' | 'w' | 'h'> }[] = [];
+  for (const item of layout) {
+    const index = Number(item.i);
+    const w = widgets[index];
+    if (!w || !Number.isInteger(index)) continue;
+    if (w.x !== item.x || w.y !== item.y || w.w !== item.w || w.h !== item.h) {
+      out.push({ index, patch: { x: item.x, y: item.y, w: item.w, h: item.h } });
+    }
+  }
+  return out;
+}

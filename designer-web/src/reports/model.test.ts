@@ -8,6 +8,7 @@ import {
   columnLabel,
   compileRow,
   dashboardsForRoles,
+  layoutChanges,
   dateRange,
   dimKey,
   drillOf,
@@ -376,6 +377,14 @@ describe('dashboards', () => {
       { report: 'fees', x: 6, y: 0, w: 6, h: 4 },
     ],
   };
+
+  it('takes moves and resizes from the layout grid, not its echoes', () => {
+    const echo = dash.widgets.map((w, i) => ({ i: String(i), x: w.x, y: w.y, w: w.w, h: w.h }));
+    expect(layoutChanges(dash.widgets, echo)).toEqual([]);
+    const dragged = echo.map((l) => (l.i === '1' ? { ...l, x: 0, y: 4, w: 12, h: 6 } : l));
+    expect(layoutChanges(dash.widgets, dragged)).toEqual([{ index: 1, patch: { x: 0, y: 4, w: 12, h: 6 } }]);
+    expect(layoutChanges(dash.widgets, [{ i: '7', x: 0, y: 0, w: 1, h: 1 }])).toEqual([]);
+  });
 
   it('turns the shared date range into each widget filter', () => {
     const values = { period: dateRange('2026-03-01', '2026-03-31') };

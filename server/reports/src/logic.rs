@@ -45,6 +45,47 @@ pub fn fields(logic: &Value, out: &mut Vec<String>) {
     }
 }
 
+/// Relative dates in a filter: `{"var": "today"}` (the app's date, given) and
+/// `{"add_days": [date, n]}` become plain dates (`YYYY-MM-DD`), so a saved report can say
+/// "expiring in the next 90 days". Compared with a date-time field, a date means its local
+/// midnight. Anything else is returned as it is (an `add_days` that does not resolve is left
+/// for the checks to refuse).
+pub fn resolve_dates(logic: &Value, today: NaiveDate) -> Value {
+    match logic {
+        Value::Object(o) if o.len() == 1 && o.get("var").is_some_and(|v| v == "today") => {
+            Value::String(today.format("%Y-%m-%d").to_string())
+        }
+        Value::Object(o) if o.len() == 1 && o.contains_key("add_days") => {
+            let args: Vec<Value> = o["add_days"]
+                .as_array()
+                .map(|a| a.iter().map(|x| resolve_dates(x, today)).collect())
+                .unwrap_or_default();
+            let day = args
+                .first()
+                .and_then(Value::as_str)
+                .and_then(|s| NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d").ok());
+            let n = args
+                .get(1)
+                .and_then(Value::as_f64)
+                .map(|n| n.trunc() as i64);
+            match (day, n, args.len()) {
+                (Some(d), Some(n), 2) => match d.checked_add_signed(chrono::Duration::days(n)) {
+                    Some(out) => Value::String(out.format("%Y-%m-%d").to_string()),
+                    None => logic.clone(),
+                },
+                _ => serde_json::json!({"add_days": args}),
+            }
+        }
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, v)| (k.clone(), resolve_dates(v, today)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(|v| resolve_dates(v, today)).collect()),
+        other => other.clone(),
+    }
+}
+
 /// A literal in the column's representation in the cache.
 pub fn literal(ty: ColType, v: &Value, tz: Tz, pointer: &str) -> Result<Expr, ReportError> {
     let bad = || invalid(pointer, format!("{v} is not a {} value", ty.name()));

@@ -344,3 +344,27 @@ fn results_are_reused_only_while_their_data_stands() {
     engine.install("crm/order", orders());
     assert_eq!(count(&engine.run(&source(None), &q).unwrap()), 3);
 }
+
+#[test]
+fn relative_dates_resolve_to_plain_dates() {
+    use crate::logic::resolve_dates;
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 30).unwrap();
+    let f = json!({"and": [{">=": [{"var": "d"}, {"var": "today"}]},
+                           {"<": [{"var": "d"}, {"add_days": [{"var": "today"}, 3]}]},
+                           {"==": [{"var": "k"}, 1]}]});
+    assert_eq!(
+        resolve_dates(&f, today),
+        json!({"and": [{">=": [{"var": "d"}, "2026-12-30"]},
+                       {"<": [{"var": "d"}, "2027-01-02"]},
+                       {"==": [{"var": "k"}, 1]}]})
+    );
+    assert_eq!(
+        resolve_dates(&json!({"add_days": ["2026-03-01", -1]}), today),
+        json!("2026-02-28")
+    );
+    // not resolvable: left as it is (resolved inside) for the checks to refuse
+    assert_eq!(
+        resolve_dates(&json!({"add_days": [{"var": "today"}, "x"]}), today),
+        json!({"add_days": ["2026-12-30", "x"]})
+    );
+}

@@ -20,7 +20,6 @@ pub const CREDENTIALS_TTL: std::time::Duration = std::time::Duration::from_secs(
 const CREDENTIALS_KEPT: usize = 10_000;
 
 /// A session's or token's row as read, with the user behind it.
-#[derive(Clone)]
 pub(super) struct Credential {
     generation: u64,
     read_at: std::time::Instant,
@@ -115,14 +114,18 @@ impl AuthService {
         let found = match cached {
             Some(c) => c,
             None => {
-                let c = Arc::new(self.read_credentials(&key).await?.ok_or_else(denied)?);
+                // Tagged with the generation read before the query: a change committed
+                // meanwhile moves it past this tag, so the next request reads again.
+                let c = Arc::new(
+                    self.read_credentials(&key, generation)
+                        .await?
+                        .ok_or_else(denied)?,
+                );
                 if keep && let Ok(mut m) = self.credentials.write() {
                     if m.len() >= CREDENTIALS_KEPT {
                         m.clear();
                     }
-                    let mut kept = (*c).clone();
-                    kept.generation = generation;
-                    m.insert(key, Arc::new(kept));
+                    m.insert(key, c.clone());
                 }
                 c
             }
@@ -158,7 +161,11 @@ impl AuthService {
 
     /// The row behind a session (`s:<digest>`) or token (`t:<id>`) key, with the user and
     /// the policy epoch; one query.
-    async fn read_credentials(&self, key: &str) -> DomainResult<Option<Credential>> {
+    async fn read_credentials(
+        &self,
+        key: &str,
+        generation: u64,
+    ) -> DomainResult<Option<Credential>> {
         let (sql, id) = match key.split_at(2) {
             ("s:", id) => (
                 format!(
@@ -194,7 +201,7 @@ impl AuthService {
         // Read straight from the row: this runs on every request on PostgreSQL.
         let attributes: String = row.try_get("", "attributes")?;
         Ok(Some(Credential {
-            generation: 0,
+            generation,
             read_at: std::time::Instant::now(),
             expires_at: row.try_get("", "expires_at")?,
             secret_hash: if token {

@@ -120,13 +120,35 @@ impl ReportService {
         Ok(AppForms { forms })
     }
 
+    /// The app's date on this server's clock: what `today` means in report filters.
+    async fn today(&self, app: &str) -> DomainResult<chrono::NaiveDate> {
+        let tz = self.engine(app).await?.tz();
+        Ok(self.db.clock.utc().with_timezone(&tz).date_naive())
+    }
+
     /// Problems of a report definition against the app's forms (none: it can be published).
     pub async fn check(
         &self,
         app: &str,
         def: &Value,
     ) -> DomainResult<Result<ReportDef, Vec<Detail>>> {
-        let (parsed, mut errs) = definition::parse_all(def);
+        // Relative dates are checked as they resolve today.
+        let today = self.today(app).await?;
+        let mut def = def.clone();
+        if let Some(f) = def.get_mut("filter") {
+            *f = formwork_reports::logic::resolve_dates(f, today);
+        }
+        for m in def
+            .get_mut("measures")
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(f) = m.get_mut("where") {
+                *f = formwork_reports::logic::resolve_dates(f, today);
+            }
+        }
+        let (parsed, mut errs) = definition::parse_all(&def);
         let forms = self.app_forms(app).await?;
         let tz = self.engine(app).await?.tz();
         if !forms.forms.contains_key(&parsed.form) {
@@ -235,6 +257,16 @@ impl ReportService {
         // Someone who may not read the form learns nothing of its fields either.
         let source = self.auth.decide(caller, app, &def.form).await?;
         source.require("read")?;
+        // Relative dates ("today", add_days) become today's dates for this run.
+        let today = self.today(app).await?;
+        let resolve = |f: &Value| formwork_reports::logic::resolve_dates(f, today);
+        let mut dated = def.clone();
+        dated.filter = def.filter.as_ref().map(resolve);
+        for m in &mut dated.measures {
+            m.filter = m.filter.as_ref().map(resolve);
+        }
+        let def = &dated;
+        let extra = extra.as_ref().map(resolve);
         let plan = plan(&forms, def, extra.as_ref()).map_err(DomainError::invalid)?;
         // Permissions: every form on the way must be readable, and every field read.
         let mut decisions: HashMap<String, Arc<Decision>> =

@@ -289,7 +289,11 @@ fn record(
             let h = &f.schema["x-demo"];
             let base = h["after"].as_str().unwrap_or("");
             let waits = fields.values().any(|g| {
-                g.key == base && g.schema.get("x-demo").and_then(|x| x.get("after")).is_some()
+                g.key == base
+                    && g.schema
+                        .get("x-demo")
+                        .and_then(|x| x.get("after"))
+                        .is_some()
             }) && !done.contains(base);
             if waits {
                 return true;
@@ -332,12 +336,16 @@ fn after(
     if kind == Some(FieldKind::Date) {
         let d = chrono::NaiveDate::parse_from_str(text.get(..10)?, "%Y-%m-%d").ok()?;
         return Some(Value::String(
-            (d + chrono::Duration::seconds(secs)).format("%Y-%m-%d").to_string(),
+            (d + chrono::Duration::seconds(secs))
+                .format("%Y-%m-%d")
+                .to_string(),
         ));
     }
     let t = chrono::DateTime::parse_from_rfc3339(text).ok()?;
     let later = t + chrono::Duration::seconds(secs - secs % 60);
-    Some(Value::String(later.to_rfc3339_opts(chrono::SecondsFormat::Secs, false)))
+    Some(Value::String(
+        later.to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+    ))
 }
 
 fn value(
