@@ -26,6 +26,8 @@ serve() {
   TOKEN=$(python3 bench/auth.py $BASE admin bench-admin-password)
 }
 rss() { grep VmRSS /proc/$PID/status | awk '{printf "%.0f MB", $2/1024}'; }
+# A server left running would answer the next run on this port.
+trap '[ -n "${PID:-}" ] && kill $PID 2>/dev/null; true' EXIT
 
 echo "=== $ROWS service orders (SQLite) ==="
 DB=$WORK/big.db

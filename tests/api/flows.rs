@@ -65,7 +65,7 @@ fn approval_flow(deadline: Option<Value>) -> Value {
 }
 
 /// Poll until `f` gives Some, or fail after 30 s (the whole suite shares two cores).
-async fn eventually<T, F, Fut>(what: &str, mut f: F) -> T
+pub(crate) async fn eventually<T, F, Fut>(what: &str, mut f: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
@@ -79,7 +79,7 @@ where
     panic!("timed out waiting for {what}");
 }
 
-async fn get(c: &Client, app: &TestApp, path: &str) -> Value {
+pub(crate) async fn get(c: &Client, app: &TestApp, path: &str) -> Value {
     let r = c.get(app.url(path)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK, "{path}");
     r.json().await.unwrap()

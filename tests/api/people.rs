@@ -9,6 +9,7 @@ use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use std::time::Duration;
 
+use crate::flows::{eventually, get};
 use crate::helpers::{TestApp, client_with, expect, token_for};
 use crate::on_both_stores;
 
@@ -30,27 +31,6 @@ async fn person(app: &TestApp, name: &str, dept: &str, roles: Value) -> Client {
                       "department": dept, "roles": roles});
     expect(app.post("/admin/users", &body).await, StatusCode::CREATED).await;
     client_with(&token_for(&app.base, name, &pw, None).await)
-}
-
-async fn get(c: &Client, app: &TestApp, path: &str) -> Value {
-    let r = c.get(app.url(path)).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::OK, "{path}");
-    r.json().await.unwrap()
-}
-
-/// Poll until `f` gives Some, or fail after 30 s (the whole suite shares two cores).
-async fn eventually<T, F, Fut>(what: &str, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    for _ in 0..300 {
-        if let Some(v) = f().await {
-            return v;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out waiting for {what}");
 }
 
 /// Titles of `c`'s inbox messages.

@@ -111,59 +111,36 @@ fn main() {
         t.elapsed().as_secs_f64() * 1000.0,
         out.rows.len()
     );
-    let mut times: Vec<f64> = (0..30)
-        .map(|_| {
-            let t = Instant::now();
-            engine.run(&src, &q).unwrap();
-            t.elapsed().as_secs_f64() * 1000.0
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
+    let (med, best, worst) = time30(|| {
+        engine.run(&src, &q).unwrap();
+    });
     println!(
         "warm: median {:.1} ms, best {:.1} ms, worst {:.1} ms (30 runs)",
-        times[15], times[0], times[29]
+        med, best, worst
     );
     let mut q2 = q.clone();
     q2.dimensions[1].column = "pcode".into();
-    let mut times: Vec<f64> = (0..30)
-        .map(|_| {
-            let t = Instant::now();
-            engine.run(&src, &q2).unwrap();
-            t.elapsed().as_secs_f64() * 1000.0
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
+    let (med, best, _worst) = time30(|| {
+        engine.run(&src, &q2).unwrap();
+    });
     println!(
         "integer codes instead of text: median {:.1} ms, best {:.1} ms",
-        times[15], times[0]
+        med, best
     );
     let mut q3 = q.clone();
     q3.dimensions.truncate(1);
-    let mut times: Vec<f64> = (0..30)
-        .map(|_| {
-            let t = Instant::now();
-            engine.run(&src, &q3).unwrap();
-            t.elapsed().as_secs_f64() * 1000.0
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    println!(
-        "month only: median {:.1} ms, best {:.1} ms",
-        times[15], times[0]
-    );
+    let (med, best, _worst) = time30(|| {
+        engine.run(&src, &q3).unwrap();
+    });
+    println!("month only: median {:.1} ms, best {:.1} ms", med, best);
     engine.set_reuse(true);
     engine.run(&src, &q).unwrap();
-    let mut times: Vec<f64> = (0..30)
-        .map(|_| {
-            let t = Instant::now();
-            engine.run(&src, &q).unwrap();
-            t.elapsed().as_secs_f64() * 1000.0
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
+    let (med, best, _worst) = time30(|| {
+        engine.run(&src, &q).unwrap();
+    });
     println!(
         "reused (nothing changed since the last run): median {:.2} ms, best {:.2} ms",
-        times[15], times[0]
+        med, best
     );
     raw_polars(&engine);
 }
@@ -182,27 +159,23 @@ fn raw_polars(engine: &formwork_reports::Engine) {
         .collect()
         .unwrap();
     let month = cache::bucket_column("reported_at", TimeBucket::Month);
-    let raw = |keys: Vec<Expr>| {
-        let mut times: Vec<f64> = (0..30)
-            .map(|_| {
-                let t = Instant::now();
-                df.clone()
-                    .lazy()
-                    .group_by(keys.clone())
-                    .agg([len(), col("satisfaction").mean(), col("service_fee").sum()])
-                    .collect()
-                    .unwrap();
-                t.elapsed().as_secs_f64() * 1000.0
-            })
-            .collect();
-        times.sort_by(f64::total_cmp);
-        (times[15], times[0])
+    let group = |frame: &DataFrame, keys: Vec<Expr>| {
+        let (med, best, _) = time30(|| {
+            frame
+                .clone()
+                .lazy()
+                .group_by(keys.clone())
+                .agg([len(), col("satisfaction").mean(), col("service_fee").sum()])
+                .collect()
+                .unwrap();
+        });
+        (med, best)
     };
-    let (m, b) = raw(vec![col(month.as_str()), col("priority")]);
+    let (m, b) = group(&df, vec![col(month.as_str()), col("priority")]);
     println!("polars alone, month × priority: median {m:.1} ms, best {b:.1} ms");
-    let (m, b) = raw(vec![col(month.as_str()), col("pcode")]);
+    let (m, b) = group(&df, vec![col(month.as_str()), col("pcode")]);
     println!("polars alone, month × integer code: median {m:.1} ms, best {b:.1} ms");
-    let (m, b) = raw(vec![col(month.as_str())]);
+    let (m, b) = group(&df, vec![col(month.as_str())]);
     println!("polars alone, month: median {m:.1} ms, best {b:.1} ms");
     let combined = df
         .clone()
@@ -210,22 +183,19 @@ fn raw_polars(engine: &formwork_reports::Engine) {
         .with_column((col(month.as_str()) * lit(8i64) + col("pcode")).alias("mk"))
         .collect()
         .unwrap();
+    let (m, b) = group(&combined, vec![col("mk")]);
+    println!("polars alone, one combined integer key: median {m:.1} ms, best {b:.1} ms");
+}
+
+/// Median, best and worst of 30 timed calls of `f`, in milliseconds.
+fn time30(mut f: impl FnMut()) -> (f64, f64, f64) {
     let mut times: Vec<f64> = (0..30)
         .map(|_| {
             let t = Instant::now();
-            combined
-                .clone()
-                .lazy()
-                .group_by([col("mk")])
-                .agg([len(), col("satisfaction").mean(), col("service_fee").sum()])
-                .collect()
-                .unwrap();
+            f();
             t.elapsed().as_secs_f64() * 1000.0
         })
         .collect();
     times.sort_by(f64::total_cmp);
-    println!(
-        "polars alone, one combined integer key: median {:.1} ms, best {:.1} ms",
-        times[15], times[0]
-    );
+    (times[15], times[0], times[29])
 }

@@ -1283,18 +1283,30 @@ async fn step(
             )
             .await?;
         }
-        "query" => {
-            let ctx = ctx_of(&inst, &data);
-            let found = super::guard::query(
-                txn,
-                batch,
-                &inst.app,
-                node.get("form").and_then(Value::as_str).unwrap_or(""),
-                node.get("filter").unwrap_or(&json!({"and": []})),
-                node.get("limit").and_then(Value::as_i64).unwrap_or(100),
-                &ctx,
-            )
-            .await?;
+        "query" | "users" => {
+            let found = if kind == "query" {
+                let ctx = ctx_of(&inst, &data);
+                super::guard::query(
+                    txn,
+                    batch,
+                    &inst.app,
+                    node.get("form").and_then(Value::as_str).unwrap_or(""),
+                    node.get("filter").unwrap_or(&json!({"and": []})),
+                    node.get("limit").and_then(Value::as_i64).unwrap_or(100),
+                    &ctx,
+                )
+                .await?
+            } else {
+                super::assignees::listed(
+                    txn,
+                    batch,
+                    &inst,
+                    &data,
+                    node.get("of").unwrap_or(&Value::Null),
+                )
+                .await?
+            };
+            // The list goes into vars.<name>; the history says how many.
             let name = node
                 .get("name")
                 .and_then(Value::as_str)
@@ -1309,37 +1321,7 @@ async fn step(
                 &inst,
                 token,
                 &node_id,
-                "queried",
-                &actor.user,
-                json!({"name": name, "found": n}),
-                &single,
-            )
-            .await?;
-        }
-        "users" => {
-            let found = super::assignees::listed(
-                txn,
-                batch,
-                &inst,
-                &data,
-                node.get("of").unwrap_or(&Value::Null),
-            )
-            .await?;
-            let name = node
-                .get("name")
-                .and_then(Value::as_str)
-                .unwrap_or(&node_id)
-                .to_owned();
-            let n = found.len();
-            vars_mut(&mut inst).insert(name.clone(), Value::Array(found));
-            save_vars(txn, batch, &inst).await?;
-            pass_on(
-                txn,
-                batch,
-                &inst,
-                token,
-                &node_id,
-                "listed",
+                if kind == "query" { "queried" } else { "listed" },
                 &actor.user,
                 json!({"name": name, "found": n}),
                 &single,

@@ -10,6 +10,7 @@
 
 use formwork_reports::{Cell, ColType};
 use serde_json::Value;
+use std::borrow::Cow;
 
 use crate::schema::definition::CompiledForm;
 use crate::schema::field_types::FieldKind;
@@ -76,17 +77,27 @@ impl Columns {
 
     /// A record's row: `sys` gives the system values by source.
     pub fn row(&self, id: i64, data: &Value, sys: &dyn Fn(&Src) -> Option<String>) -> Vec<Cell> {
+        self.row_by(id, sys, |path| {
+            let mut v = data;
+            for seg in path {
+                v = v.get(seg).unwrap_or(&Value::Null);
+            }
+            Cow::Borrowed(v)
+        })
+    }
+
+    /// The row with each data value given by `value` (by its path).
+    fn row_by<'a>(
+        &self,
+        id: i64,
+        sys: &dyn Fn(&Src) -> Option<String>,
+        value: impl Fn(&[String]) -> Cow<'a, Value>,
+    ) -> Vec<Cell> {
         self.cols
             .iter()
             .map(|(_, ty, src)| match src {
                 Src::Id => Cell::Int(id),
-                Src::Data(path) => {
-                    let mut v = data;
-                    for seg in path {
-                        v = v.get(seg).unwrap_or(&Value::Null);
-                    }
-                    cell(*ty, v)
-                }
+                Src::Data(path) => cell(*ty, &value(path)),
                 other => sys(other)
                     .map(|s| cell(*ty, &Value::String(s)))
                     .unwrap_or(Cell::Null),
@@ -100,33 +111,23 @@ impl Columns {
 pub type RawData<'a> = std::collections::HashMap<&'a str, &'a serde_json::value::RawValue>;
 
 impl Columns {
-    /// [`Columns::row`] over [`RawData`].
+    /// [`Columns::row`] over [`RawData`]: only the columns' values are parsed.
     pub fn row_raw(
         &self,
         id: i64,
         data: &RawData<'_>,
         sys: &dyn Fn(&Src) -> Option<String>,
     ) -> Vec<Cell> {
-        self.cols
-            .iter()
-            .map(|(_, ty, src)| match src {
-                Src::Id => Cell::Int(id),
-                Src::Data(path) => {
-                    let Some(raw) = path.first().and_then(|k| data.get(k.as_str())) else {
-                        return Cell::Null;
-                    };
-                    let top: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
-                    let mut v = &top;
-                    for seg in &path[1..] {
-                        v = v.get(seg).unwrap_or(&Value::Null);
-                    }
-                    cell(*ty, v)
-                }
-                other => sys(other)
-                    .map(|s| cell(*ty, &Value::String(s)))
-                    .unwrap_or(Cell::Null),
-            })
-            .collect()
+        self.row_by(id, sys, |path| {
+            let Some(raw) = path.first().and_then(|k| data.get(k.as_str())) else {
+                return Cow::Owned(Value::Null);
+            };
+            let mut v: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
+            for seg in &path[1..] {
+                v = v.get(seg).cloned().unwrap_or(Value::Null);
+            }
+            Cow::Owned(v)
+        })
     }
 }
 
