@@ -79,6 +79,22 @@ where
     panic!("timed out waiting for {what}");
 }
 
+/// "pointer rule" of each detail of an error body.
+pub(crate) fn pointer_rules(body: &Value) -> Vec<String> {
+    body["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            format!(
+                "{} {}",
+                d["pointer"].as_str().unwrap(),
+                d["rule"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
 pub(crate) async fn get(c: &Client, app: &TestApp, path: &str) -> Value {
     let r = c.get(app.url(path)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK, "{path}");
@@ -118,18 +134,7 @@ on_both_stores!(
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
-        let pointers: Vec<String> = body["details"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|d| {
-                format!(
-                    "{} {}",
-                    d["pointer"].as_str().unwrap(),
-                    d["rule"].as_str().unwrap()
-                )
-            })
-            .collect();
+        let pointers = pointer_rules(&body);
         for expected in [
             "/trigger/fields/0 exists",
             "/nodes/1 default",

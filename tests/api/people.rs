@@ -9,7 +9,7 @@ use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use std::time::Duration;
 
-use crate::flows::{eventually, get};
+use crate::flows::{eventually, get, pointer_rules};
 use crate::helpers::{TestApp, client_with, expect, token_for};
 use crate::on_both_stores;
 
@@ -127,18 +127,7 @@ on_both_stores!(
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
-        let got: Vec<String> = body["details"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|d| {
-                format!(
-                    "{} {}",
-                    d["pointer"].as_str().unwrap(),
-                    d["rule"].as_str().unwrap()
-                )
-            })
-            .collect();
+        let got = pointer_rules(&body);
         assert!(
             got.contains(&"/nodes/2/to/head_of/field member".to_owned()),
             "{got:?}"
