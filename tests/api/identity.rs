@@ -580,3 +580,60 @@ async fn revocation_reaches_every_process(url: &str, dir: &std::path::Path) {
     a.terminate().await;
     b.terminate().await;
 }
+
+/// On SQLite, the identity generation beside the file moves with writes that may revoke
+/// (a disabled user, a revoked token, a role change) and stays with writes that only add
+/// (a login, a failed login, a new token), so those do not make every process re-read
+/// every credential.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn only_writes_that_may_revoke_move_the_identity_generation() {
+    let app = TestApp::spawn(crate::helpers::Store::Sqlite).await;
+    let file = format!("{}-identity", app.db_url.strip_prefix("sqlite://").unwrap());
+    let generation = || std::fs::read(&file).unwrap();
+    let body = json!({"username": "gina", "display_name": "gina", "password": "gina-password-1"});
+    expect(app.post("/admin/users", &body).await, StatusCode::CREATED).await;
+    let before = generation();
+    let (_cookie, _) = login(&app.base, "gina", "gina-password-1").await;
+    let r = Client::new()
+        .post(app.url("/auth/login"))
+        .json(&json!({"username": "gina", "password": "wrong-password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let token = token_for(&app.base, "gina", "gina-password-1", None).await;
+    assert_eq!(
+        generation(),
+        before,
+        "adding sessions, failures and tokens moved it"
+    );
+    let id = token.split('.').nth(1).unwrap();
+    let r = client_with(&token)
+        .delete(app.url(&format!("/auth/tokens/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let after_revoke = generation();
+    assert_ne!(after_revoke, before, "a revoked token did not move it");
+    assert_eq!(
+        client_with(&token)
+            .get(app.url("/auth/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    expect(
+        app.patch("/admin/users/gina", &json!({"disabled": true}))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_ne!(
+        generation(),
+        after_revoke,
+        "disabling a user did not move it"
+    );
+}

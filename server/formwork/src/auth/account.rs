@@ -281,14 +281,18 @@ impl AuthService {
             e.actor.user = "anonymous".into();
             e.after = Some(json!({"username": username}));
             self.writer
-                .submit(AuthWrite::new(e).stmt(
-                    "INSERT INTO login_failures (username, address, at) VALUES ($1, $2, $3)",
-                    vec![
-                        username.to_owned().into(),
-                        actor.address.clone().into(),
-                        crate::time::now().into(),
-                    ],
-                ))
+                .submit(
+                    AuthWrite::new(e)
+                        .stmt(
+                            "INSERT INTO login_failures (username, address, at) VALUES ($1, $2, $3)",
+                            vec![
+                                username.to_owned().into(),
+                                actor.address.clone().into(),
+                                crate::time::now().into(),
+                            ],
+                        )
+                        .adds_only(),
+                )
                 .await?;
             return Err(DomainError::Unauthenticated(
                 "wrong username or password".into(),
@@ -309,7 +313,7 @@ impl AuthService {
                     actor.address.clone().into(),
                     actor.client.clone().into(),
                 ],
-            ))
+            ).adds_only())
             .await?;
         Ok((secret, self.user_row(username).await?))
     }

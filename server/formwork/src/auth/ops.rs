@@ -16,6 +16,10 @@ pub struct AuthWrite {
     pub entry: Option<Entry>,
     /// Bump the policy epoch: every server process reloads rules before its next request.
     pub bump: bool,
+    /// The write may revoke or change credentials someone holds (the default), so the
+    /// identity generation moves after it (store::generation). Writes that only add —
+    /// a new session or token, a failed-login row — leave kept credentials valid.
+    pub revokes: bool,
     pub result: Value,
 }
 
@@ -26,8 +30,15 @@ impl AuthWrite {
             must_affect: None,
             entry: Some(entry),
             bump: false,
+            revokes: true,
             result: Value::Null,
         }
+    }
+
+    /// Mark a write that only adds (see `revokes`).
+    pub fn adds_only(mut self) -> Self {
+        self.revokes = false;
+        self
     }
 
     pub fn stmt(mut self, sql: &str, values: Vec<SqlValue>) -> Self {
@@ -43,7 +54,7 @@ impl WriteOp for AuthWrite {
         batch: &'a mut Batch,
     ) -> BoxFuture<'a, DomainResult<Value>> {
         Box::pin(async move {
-            batch.identity_changed |= !self.stmts.is_empty() || self.bump;
+            batch.identity_changed |= self.bump || (self.revokes && !self.stmts.is_empty());
             for (i, (sql, values)) in self.stmts.iter().enumerate() {
                 let r = txn.execute_raw(batch.stmt(sql, values.clone())).await?;
                 if i == 0

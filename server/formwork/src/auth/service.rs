@@ -201,6 +201,8 @@ impl AuthService {
                     must_affect: None,
                     entry: None,
                     bump: false,
+                    // Expired sessions are refused by their kept expiry already.
+                    revokes: false,
                     result: Value::Null,
                 };
                 if let Err(e) = writer.submit(op).await {

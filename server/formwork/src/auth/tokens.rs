@@ -117,7 +117,7 @@ impl AuthService {
                     crate::time::now().into(),
                     expires.into(),
                 ],
-            ))
+            ).adds_only())
             .await?;
         let mut out = info;
         out["token"] = json!(token);
