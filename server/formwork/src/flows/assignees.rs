@@ -213,23 +213,27 @@ pub(crate) async fn listed(
     data: &Value,
     a: &Value,
 ) -> DomainResult<Vec<Value>> {
-    let mut names = resolve(txn, batch, inst, data, a).await?;
-    names.sort();
-    let mut out = Vec::with_capacity(names.len());
-    for n in names {
-        if let Some(r) = txn
-            .query_one_raw(batch.stmt(
-                "SELECT username, display_name, department FROM users WHERE username = $1",
-                vec![n.into()],
-            ))
-            .await?
-        {
-            out.push(serde_json::json!({
+    let names = resolve(txn, batch, inst, data, a).await?;
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks: Vec<String> = (1..=names.len()).map(|i| format!("${i}")).collect();
+    let rows = txn
+        .query_all_raw(batch.stmt(
+            &format!(
+                "SELECT username, display_name, department FROM users WHERE username IN ({}) ORDER BY username",
+                marks.join(", ")
+            ),
+            names.into_iter().map(Into::into).collect(),
+        ))
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(serde_json::json!({
                 "username": r.try_get::<String>("", "username")?,
                 "display_name": r.try_get::<String>("", "display_name")?,
                 "department": r.try_get::<Option<String>>("", "department")?,
-            }));
-        }
-    }
-    Ok(out)
+            }))
+        })
+        .collect()
 }

@@ -56,6 +56,8 @@ pub async fn fire(
             vec![form.app.clone().into(), form.key.clone().into()],
         ))
         .await?;
+    // The app's date for conditions and guards, read at most once per call.
+    let mut today: Option<String> = None;
     for row in rows {
         let flow: String = row.try_get("", "flow")?;
         let version: i64 = row.try_get("", "version")?;
@@ -73,11 +75,7 @@ pub async fn fire(
         }
         if kind == "before_write" {
             let def = store::definition(txn, batch.backend, &form.app, &flow, version).await?;
-            let tz = timers::app_tz(txn, batch, &form.app).await?;
-            let today = crate::time::parse(&batch.now)
-                .with_timezone(&tz)
-                .date_naive()
-                .to_string();
+            let today = app_today(txn, batch, &form.app, &mut today).await?;
             for e in events {
                 let changed = match (e.before, trigger["fields"].as_array()) {
                     (Some(b), Some(fields)) if !fields.is_empty() => fields
@@ -122,8 +120,6 @@ pub async fn fire(
             }
             continue;
         }
-        // The app's date, read once for the conditions of this flow's events.
-        let mut today: Option<String> = None;
         for e in events {
             let matches = match (kind, e.before) {
                 ("record_deleted", _) => e.deleted,
@@ -143,16 +139,7 @@ pub async fn fire(
             }
             if let Some(c) = trigger.get("condition") {
                 let mut ctx = context(e.id, e.data, &json!({}), &e.actor.user, &Value::Null);
-                if today.is_none() {
-                    let tz = timers::app_tz(txn, batch, &form.app).await?;
-                    today = Some(
-                        crate::time::parse(&batch.now)
-                            .with_timezone(&tz)
-                            .date_naive()
-                            .to_string(),
-                    );
-                }
-                ctx["today"] = json!(today);
+                ctx["today"] = json!(app_today(txn, batch, &form.app, &mut today).await?);
                 ctx["now"] = json!(batch.now);
                 if !truthy(&compute(c, &ctx).unwrap_or(Value::Null)) {
                     continue;
@@ -178,6 +165,25 @@ pub async fn fire(
         }
     }
     Ok(())
+}
+
+/// The app's date at the batch's time (`today` of conditions), read once into `cache`.
+async fn app_today(
+    txn: &DatabaseTransaction,
+    batch: &Batch,
+    app: &str,
+    cache: &mut Option<String>,
+) -> DomainResult<String> {
+    if let Some(t) = cache {
+        return Ok(t.clone());
+    }
+    let tz = timers::app_tz(txn, batch, app).await?;
+    let t = crate::time::parse(&batch.now)
+        .with_timezone(&tz)
+        .date_naive()
+        .to_string();
+    *cache = Some(t.clone());
+    Ok(t)
 }
 
 /// The data conditions, values and templates see.

@@ -121,9 +121,8 @@ impl ReportService {
     }
 
     /// The app's date on this server's clock: what `today` means in report filters.
-    async fn today(&self, app: &str) -> DomainResult<chrono::NaiveDate> {
-        let tz = self.engine(app).await?.tz();
-        Ok(self.db.clock.utc().with_timezone(&tz).date_naive())
+    fn today(&self, tz: chrono_tz::Tz) -> chrono::NaiveDate {
+        self.db.clock.utc().with_timezone(&tz).date_naive()
     }
 
     /// Problems of a report definition against the app's forms (none: it can be published).
@@ -133,7 +132,8 @@ impl ReportService {
         def: &Value,
     ) -> DomainResult<Result<ReportDef, Vec<Detail>>> {
         // Relative dates are checked as they resolve today.
-        let today = self.today(app).await?;
+        let tz = self.engine(app).await?.tz();
+        let today = self.today(tz);
         let mut def = def.clone();
         if let Some(f) = def.get_mut("filter") {
             *f = formwork_reports::logic::resolve_dates(f, today);
@@ -150,7 +150,6 @@ impl ReportService {
         }
         let (parsed, mut errs) = definition::parse_all(&def);
         let forms = self.app_forms(app).await?;
-        let tz = self.engine(app).await?.tz();
         if !forms.forms.contains_key(&parsed.form) {
             if !parsed.form.is_empty() {
                 errs.push(Detail::new(
@@ -258,7 +257,8 @@ impl ReportService {
         let source = self.auth.decide(caller, app, &def.form).await?;
         source.require("read")?;
         // Relative dates ("today", add_days) become today's dates for this run.
-        let today = self.today(app).await?;
+        let engine = self.engine(app).await?;
+        let today = self.today(engine.tz());
         let resolve = |f: &Value| formwork_reports::logic::resolve_dates(f, today);
         let mut dated = def.clone();
         dated.filter = def.filter.as_ref().map(resolve);
@@ -374,7 +374,6 @@ impl ReportService {
         let needed: Vec<String> = std::iter::once(def.form.clone())
             .chain(joins.iter().map(|j| j.1.clone()))
             .collect();
-        let engine = self.engine(app).await?;
         self.ensure(app, &engine, &forms, &needed).await?;
 
         let query = build_query(def, &kept, extra.as_ref(), &plan);
