@@ -492,6 +492,17 @@ impl FlowService {
             .iter()
             .filter_map(|r| r.try_get::<String>("", "node").ok())
             .collect();
+        // Timers armed (a delay, a deadline): where and when the instance moves on by itself.
+        // A token just arrived at a delay is `ready` and has no timer yet.
+        let timers: Vec<Value> = self
+            .db()
+            .query_all("SELECT node, due_at FROM flow_tokens WHERE instance_id = $1 AND status = 'waiting' AND due_at IS NOT NULL ORDER BY due_at, node", vec![id.into()])
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(json!({"node": r.try_get::<String>("", "node")?, "due_at": r.try_get::<String>("", "due_at")?}))
+            })
+            .collect::<DomainResult<Vec<Value>>>()?;
         let history: Vec<Value> = self
             .db()
             .query_all("SELECT at, node, action, actor, detail FROM flow_steps WHERE instance_id = $1 ORDER BY id", vec![id.into()])
@@ -553,7 +564,7 @@ impl FlowService {
         if !caller.is_admin() {
             v.as_object_mut().map(|o| o.remove("vars"));
         }
-        let mut out = json!({"instance": v, "positions": positions, "history": history, "definition": definition});
+        let mut out = json!({"instance": v, "positions": positions, "timers": timers, "history": history, "definition": definition});
         if caller.is_admin() {
             // The outbox rows of this instance: what was sent, what waits, what failed.
             let effects: Vec<Value> = self
