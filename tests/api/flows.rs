@@ -2203,9 +2203,10 @@ on_both_stores!(
 /// is already positioned there but has no due time yet: moving the clock before the timer
 /// is armed would start the delay from the moved time.
 fn armed(detail: &Value, node: &str) -> bool {
-    detail["timers"]
-        .as_array()
-        .is_some_and(|t| t.iter().any(|t| t["node"] == node && t["due_at"].is_string()))
+    detail["timers"].as_array().is_some_and(|t| {
+        t.iter()
+            .any(|t| t["node"] == node && t["due_at"].is_string())
+    })
 }
 
 /// How many instances of `flow` wait (with an armed timer) at `node` and nowhere else.

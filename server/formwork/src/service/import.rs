@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value, json};
 use std::io::{BufRead, BufReader, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use super::cells::{Cell, read};
@@ -38,7 +38,8 @@ pub struct Checked {
     pub rows: usize,
     pub error_count: usize,
     pub errors: Vec<Detail>,
-    pub spool: PathBuf,
+    /// The valid records, one JSON object per line; the file goes when this is dropped.
+    pub spool: tempfile::TempPath,
 }
 
 /// Match header cells to fields: by key, or by any locale's label.
@@ -106,11 +107,32 @@ pub fn check(
     today: chrono::NaiveDate,
     decision: &crate::auth::Decision,
 ) -> DomainResult<Checked> {
-    let spool = spool_dir.join(format!(
-        "import-{}.jsonl",
-        std::process::id() as u64 * 1_000_000 + rand_suffix()
-    ));
-    let out = std::fs::File::create(&spool).map_err(|e| DomainError::Internal(e.into()))?;
+    // Removed when dropped: after the import is written, or at once when the file is
+    // refused as a whole (unreadable, a column the caller may not write).
+    let (out, spool) = tempfile::Builder::new()
+        .prefix("import-")
+        .suffix(".jsonl")
+        .tempfile_in(spool_dir)
+        .map_err(|e| DomainError::Internal(e.into()))?
+        .into_parts();
+    let (rows, error_count, errors) = check_into(form, format, file, out, today, decision)?;
+    Ok(Checked {
+        rows,
+        error_count,
+        errors,
+        spool,
+    })
+}
+
+/// Check every row, writing the valid records to `out`; returns (rows, error count, errors).
+fn check_into(
+    form: Arc<CompiledForm>,
+    format: Format,
+    file: &Path,
+    out: std::fs::File,
+    today: chrono::NaiveDate,
+    decision: &crate::auth::Decision,
+) -> DomainResult<(usize, usize, Vec<Detail>)> {
     let mut out = BufWriter::new(out);
     let mut state = State {
         form: &form,
@@ -222,21 +244,7 @@ pub fn check(
         }
     }
     out.flush().map_err(|e| DomainError::Internal(e.into()))?;
-    Ok(Checked {
-        rows: state.rows,
-        error_count: state.error_count,
-        errors: state.errors,
-        spool,
-    })
-}
-
-fn rand_suffix() -> u64 {
-    use std::time::{SystemTime, UNIX_EPOCH};
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos() as u64)
-        .unwrap_or(0)
-        % 1_000_000
+    Ok((state.rows, state.error_count, state.errors))
 }
 
 fn bad_file(e: impl std::fmt::Display) -> DomainError {
@@ -313,4 +321,70 @@ pub fn read_spool(path: &Path) -> std::io::Result<impl Iterator<Item = std::io::
     Ok(BufReader::new(f)
         .lines()
         .map(|l| l.and_then(|l| serde_json::from_str(&l).map_err(std::io::Error::other))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn form() -> Arc<CompiledForm> {
+        crate::schema::definition::compile(
+            "ops",
+            1,
+            &json!({"key": "ticket", "label": {"en": "Ticket"}, "schema": {"type": "object", "properties": {
+                "title": {"type": "string", "x-type": "text", "x-label": {"en": "Title"}}}}}),
+        )
+        .unwrap()
+    }
+
+    fn spooled(dir: &Path) -> usize {
+        std::fs::read_dir(dir).unwrap().count()
+    }
+
+    #[test]
+    fn the_spool_goes_with_the_check_whether_the_file_is_refused_or_imported() {
+        let files = tempfile::tempdir().unwrap();
+        let spool_dir = tempfile::tempdir().unwrap();
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        let decision = crate::auth::Decision::full("ticket");
+        // A column no field matches: the whole file is refused, and nothing stays behind.
+        let bad = files.path().join("bad.csv");
+        std::fs::write(&bad, "title,nonsense\nA,B\n").unwrap();
+        let err = check(
+            form(),
+            Format::Csv,
+            &bad,
+            spool_dir.path(),
+            today,
+            &decision,
+        );
+        assert!(err.is_err());
+        assert_eq!(
+            spooled(spool_dir.path()),
+            0,
+            "a refused file leaves no spool"
+        );
+        // A good file: the spool holds the valid record until the check is dropped.
+        let good = files.path().join("good.csv");
+        std::fs::write(&good, "title\nA\n").unwrap();
+        let checked = check(
+            form(),
+            Format::Csv,
+            &good,
+            spool_dir.path(),
+            today,
+            &decision,
+        )
+        .unwrap();
+        assert_eq!((checked.rows, checked.error_count), (1, 0));
+        assert_eq!(spooled(spool_dir.path()), 1);
+        assert_eq!(read_spool(&checked.spool).unwrap().count(), 1);
+        drop(checked);
+        assert_eq!(
+            spooled(spool_dir.path()),
+            0,
+            "the spool goes with the check"
+        );
+    }
 }

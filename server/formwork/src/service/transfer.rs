@@ -42,7 +42,6 @@ impl RecordService {
         );
         let report = json!({"rows": checked.rows, "error_count": checked.error_count, "errors": checked.errors});
         if dry_run || checked.error_count > 0 {
-            let _ = std::fs::remove_file(&checked.spool);
             if !dry_run {
                 return Err(DomainError::Invalid {
                     message: format!(
@@ -58,7 +57,7 @@ impl RecordService {
         }
         let op = super::import_op::ImportRecords {
             form: compiled,
-            spool: checked.spool.clone(),
+            spool: checked.spool.to_path_buf(),
             actor: caller.actor.clone(),
             today,
             file_name,
@@ -67,7 +66,7 @@ impl RecordService {
         let started = std::time::Instant::now();
         let out = self.writer.submit(op).await;
         tracing::info!(ms = started.elapsed().as_millis() as u64, "import written");
-        let _ = std::fs::remove_file(&checked.spool);
+        drop(checked.spool);
         let out = out?;
         Ok(
             json!({"rows": checked.rows, "imported": out["imported"], "first_id": out["first_id"], "last_id": out["last_id"]}),
