@@ -37,6 +37,8 @@ export interface FlowInstance {
 export interface InstanceDetail {
   instance: FlowInstance;
   positions: string[];
+  /** Delays and deadlines armed: where the instance moves on by itself, and when. */
+  timers?: { node: string; due_at: string }[];
   history: HistoryStep[];
   /** The instance's version of the definition (sent by the server beyond docs/flows.md). */
   definition?: FlowDefinition | null;

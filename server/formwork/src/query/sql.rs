@@ -170,6 +170,28 @@ pub fn bind(backend: Backend, f: &FieldRef, v: &Value, params: &mut Params) -> S
     }
 }
 
+/// Whether `field = 'text'` is exact on SQLite without the type guard. `json_extract`
+/// yields a JSON string as that text, a number or boolean as a number (never equal to a
+/// text value), null as NULL, and an array or object as its JSON text, which begins with
+/// `[` or `{`. So equality with texts that begin otherwise needs no guard, and the guard,
+/// which parses the row's JSON once more, is left out (a list filtered by a select field
+/// evaluated it for every row it looked at). The guard also kept the predicate two-valued
+/// (false, not NULL, for an absent field, which matters under `NOT`); without it the SQL
+/// says so itself (`IS`, `IS NOT NULL`).
+fn text_equality_needs_no_guard<'a>(
+    backend: Backend,
+    field: &FieldRef,
+    values: impl IntoIterator<Item = &'a Value>,
+) -> bool {
+    backend == Backend::Sqlite
+        && field.ty == JsonType::String
+        && matches!(field.col, Col::Data(_))
+        && values.into_iter().all(|v| {
+            v.as_str()
+                .is_some_and(|s| !s.starts_with('[') && !s.starts_with('{'))
+        })
+}
+
 pub fn compile(backend: Backend, filter: &Filter, params: &mut Params) -> String {
     compile_at(backend, Base::Data, filter, params)
 }
@@ -194,6 +216,10 @@ fn compile_at(backend: Backend, base: Base, filter: &Filter, params: &mut Params
         Filter::Cmp { field, op, value } => {
             let (expr, guard) = field_sql(backend, base, field);
             let p = bind(backend, field, value, params);
+            if *op == CmpOp::Eq && text_equality_needs_no_guard(backend, field, [value]) {
+                // `IS`: false, not NULL, for an absent field, so `NOT` stays exact.
+                return format!("({expr} IS {p})");
+            }
             let op = match op {
                 CmpOp::Eq => "=",
                 CmpOp::Lt => "<",
@@ -212,6 +238,9 @@ fn compile_at(backend: Backend, base: Base, filter: &Filter, params: &mut Params
                 .iter()
                 .map(|v| bind(backend, field, v, params))
                 .collect();
+            if text_equality_needs_no_guard(backend, field, values) {
+                return format!("({expr} IN ({}) AND {expr} IS NOT NULL)", ps.join(", "));
+            }
             format!("({guard} AND {expr} IN ({}))", ps.join(", "))
         }
         Filter::Contains { field, needle } => {

@@ -303,9 +303,17 @@ impl RecordService {
                       'created_by', created_by, 'updated_at', updated_at, 'updated_by', updated_by, 'owner', owner_user, 'data', ";
         let fields = format!("{fields}{data_sql}");
         let sql = match backend {
+            // The row objects are concatenated as text: the stored data is already JSON text,
+            // so it is not parsed and re-rendered (json_object over json(data) did both, for
+            // every row of every page). Text values go through json_quote.
             crate::store::db::Backend::Sqlite => format!(
-                "SELECT json_group_array(CASE WHEN deleted_at IS NULL THEN json_object({fields}) \
-                 ELSE json_object({fields}, 'deleted_at', deleted_at) END ORDER BY {}) AS page \
+                "SELECT '[' || COALESCE(group_concat('{{\"id\":' || id || ',\"form_version\":' || form_version \
+                 || ',\"row_version\":' || row_version || ',\"created_at\":' || json_quote(created_at) \
+                 || ',\"created_by\":' || json_quote(created_by) || ',\"updated_at\":' || json_quote(updated_at) \
+                 || ',\"updated_by\":' || json_quote(updated_by) || ',\"owner\":' || json_quote(owner_user) \
+                 || ',\"data\":' || {data_sql} \
+                 || CASE WHEN deleted_at IS NULL THEN '' ELSE ',\"deleted_at\":' || json_quote(deleted_at) END || '}}', \
+                 ',' ORDER BY {}), '') || ']' AS page \
                  FROM (SELECT *, {} FROM records WHERE {where_} ORDER BY {} LIMIT {limit})",
                 agg_order.join(", "),
                 inner_keys.join(", "),
@@ -338,7 +346,7 @@ impl RecordService {
         match backend {
             crate::store::db::Backend::Sqlite => {
                 let text = self
-                    .page_text(keys, where_, params, limit, "json(data)")
+                    .page_text(keys, where_, params, limit, SQLITE_DATA)
                     .await?;
                 serde_json::from_str(&text)
                     .map_err(|e| DomainError::Internal(anyhow::anyhow!("page JSON: {e}")))
@@ -414,12 +422,15 @@ impl RecordService {
     }
 }
 
+/// The stored data as JSON text (it is stored as text; a JSONB value is rendered).
+const SQLITE_DATA: &str = "iif(typeof(data) = 'text', data, json(data))";
+
 /// The record data with the caller's unreadable fields removed, as SQL, or `None` when the
 /// mask is an allow-list (handled after parsing). Denied keys are plain keys (checked), so
 /// they can stand in the SQL text.
 fn masked_data_sql(backend: crate::store::db::Backend, d: &Decision) -> Option<String> {
     let whole = match backend {
-        crate::store::db::Backend::Sqlite => "json(data)",
+        crate::store::db::Backend::Sqlite => SQLITE_DATA,
         crate::store::db::Backend::Postgres => "data",
     };
     if d.read.is_full() {
