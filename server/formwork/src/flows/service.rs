@@ -485,24 +485,31 @@ impl FlowService {
             .await?
             .ok_or_else(|| DomainError::NotFound(format!("flow instance {id}")))?;
         let inst = Instance::from_row(&row)?;
-        let positions: Vec<String> = self
+        // Where the instance is (nodes with a live token) and the timers armed there (a
+        // delay, a deadline: where and when it moves on by itself). A token that has just
+        // arrived at a delay is `ready`: positioned there, its timer not armed yet.
+        let tokens = self
             .db()
-            .query_all("SELECT DISTINCT node FROM flow_tokens WHERE instance_id = $1 AND status IN ('ready', 'waiting', 'joined') ORDER BY node", vec![id.into()])
-            .await?
-            .iter()
-            .filter_map(|r| r.try_get::<String>("", "node").ok())
+            .query_all("SELECT node, status, due_at FROM flow_tokens WHERE instance_id = $1 AND status IN ('ready', 'waiting', 'joined') ORDER BY node", vec![id.into()])
+            .await?;
+        let mut positions: Vec<String> = Vec::new();
+        let mut timers: Vec<(String, String)> = Vec::new();
+        for r in &tokens {
+            let node: String = r.try_get("", "node")?;
+            if r.try_get::<String>("", "status")? == "waiting"
+                && let Some(due) = r.try_get::<Option<String>>("", "due_at")?
+            {
+                timers.push((due, node.clone()));
+            }
+            if positions.last() != Some(&node) {
+                positions.push(node);
+            }
+        }
+        timers.sort();
+        let timers: Vec<Value> = timers
+            .into_iter()
+            .map(|(due_at, node)| json!({"node": node, "due_at": due_at}))
             .collect();
-        // Timers armed (a delay, a deadline): where and when the instance moves on by itself.
-        // A token just arrived at a delay is `ready` and has no timer yet.
-        let timers: Vec<Value> = self
-            .db()
-            .query_all("SELECT node, due_at FROM flow_tokens WHERE instance_id = $1 AND status = 'waiting' AND due_at IS NOT NULL ORDER BY due_at, node", vec![id.into()])
-            .await?
-            .iter()
-            .map(|r| {
-                Ok(json!({"node": r.try_get::<String>("", "node")?, "due_at": r.try_get::<String>("", "due_at")?}))
-            })
-            .collect::<DomainResult<Vec<Value>>>()?;
         let history: Vec<Value> = self
             .db()
             .query_all("SELECT at, node, action, actor, detail FROM flow_steps WHERE instance_id = $1 ORDER BY id", vec![id.into()])

@@ -122,11 +122,15 @@ impl Columns {
             let Some(raw) = path.first().and_then(|k| data.get(k.as_str())) else {
                 return Cow::Owned(Value::Null);
             };
-            let mut v: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
-            for seg in &path[1..] {
-                v = v.get(seg).cloned().unwrap_or(Value::Null);
+            let top: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
+            if path.len() == 1 {
+                return Cow::Owned(top);
             }
-            Cow::Owned(v)
+            let mut v = &top;
+            for seg in &path[1..] {
+                v = v.get(seg).unwrap_or(&Value::Null);
+            }
+            Cow::Owned(v.clone())
         })
     }
 }

@@ -108,31 +108,13 @@ pub fn check(
     decision: &crate::auth::Decision,
 ) -> DomainResult<Checked> {
     // Removed when dropped: after the import is written, or at once when the file is
-    // refused as a whole (unreadable, a column the caller may not write).
+    // refused as a whole (unreadable, a column the caller may not write) by any `?` below.
     let (out, spool) = tempfile::Builder::new()
         .prefix("import-")
         .suffix(".jsonl")
         .tempfile_in(spool_dir)
         .map_err(|e| DomainError::Internal(e.into()))?
         .into_parts();
-    let (rows, error_count, errors) = check_into(form, format, file, out, today, decision)?;
-    Ok(Checked {
-        rows,
-        error_count,
-        errors,
-        spool,
-    })
-}
-
-/// Check every row, writing the valid records to `out`; returns (rows, error count, errors).
-fn check_into(
-    form: Arc<CompiledForm>,
-    format: Format,
-    file: &Path,
-    out: std::fs::File,
-    today: chrono::NaiveDate,
-    decision: &crate::auth::Decision,
-) -> DomainResult<(usize, usize, Vec<Detail>)> {
     let mut out = BufWriter::new(out);
     let mut state = State {
         form: &form,
@@ -244,7 +226,12 @@ fn check_into(
         }
     }
     out.flush().map_err(|e| DomainError::Internal(e.into()))?;
-    Ok((state.rows, state.error_count, state.errors))
+    Ok(Checked {
+        rows: state.rows,
+        error_count: state.error_count,
+        errors: state.errors,
+        spool,
+    })
 }
 
 fn bad_file(e: impl std::fmt::Display) -> DomainError {

@@ -267,9 +267,6 @@ impl RecordService {
         Ok(out)
     }
 
-    /// One page of records in their API representation. On SQLite the page is assembled
-    /// as one JSON document inside the database (each row fetched separately costs a
-    /// thread hand-off in the driver); on PostgreSQL rows stream from the socket.
     /// One page as a JSON array built inside the database (SQLite or PostgreSQL), in the
     /// API representation (`deleted_at` only on deleted records), ordered by the sort keys
     /// (selected as columns so the aggregate's order is guaranteed).
@@ -299,9 +296,6 @@ impl RecordService {
                 (crate::store::db::Backend::Postgres, false) => format!("k{i} ASC NULLS FIRST"),
             })
             .collect();
-        let fields = "'id', id, 'form_version', form_version, 'row_version', row_version, 'created_at', created_at, \
-                      'created_by', created_by, 'updated_at', updated_at, 'updated_by', updated_by, 'owner', owner_user, 'data', ";
-        let fields = format!("{fields}{data_sql}");
         let sql = match backend {
             // The row objects are concatenated as text: the stored data is already JSON text,
             // so it is not parsed and re-rendered (json_object over json(data) did both, for
@@ -319,14 +313,21 @@ impl RecordService {
                 inner_keys.join(", "),
                 order_by(backend, keys),
             ),
-            crate::store::db::Backend::Postgres => format!(
-                "SELECT COALESCE(json_agg(CASE WHEN deleted_at IS NULL THEN json_build_object({fields}) \
+            crate::store::db::Backend::Postgres => {
+                let fields = format!(
+                    "'id', id, 'form_version', form_version, 'row_version', row_version, 'created_at', created_at, \
+                     'created_by', created_by, 'updated_at', updated_at, 'updated_by', updated_by, 'owner', owner_user, \
+                     'data', {data_sql}"
+                );
+                format!(
+                    "SELECT COALESCE(json_agg(CASE WHEN deleted_at IS NULL THEN json_build_object({fields}) \
                  ELSE json_build_object({fields}, 'deleted_at', deleted_at) END ORDER BY {}), '[]')::text AS page \
                  FROM (SELECT *, {} FROM records WHERE {where_} ORDER BY {} LIMIT {limit}) AS page_rows",
-                agg_order.join(", "),
-                inner_keys.join(", "),
-                order_by(backend, keys),
-            ),
+                    agg_order.join(", "),
+                    inner_keys.join(", "),
+                    order_by(backend, keys),
+                )
+            }
         };
         let row = self.db.query_one(&sql, params.0).await?;
         Ok(row
