@@ -34,13 +34,18 @@ async function pick(page, testId, text, search) {
   const multiple = await page.getByTestId(testId).evaluate((el) => !!(el.closest('.ant-select-multiple') || el.querySelector('.ant-select-multiple') || el.classList.contains('ant-select-multiple')));
   if (multiple) return;
   const open = page.locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden)');
-  try {
-    await open.first().waitFor({ state: 'hidden', timeout: 2000 });
-  } catch {
-    // Clicking the select again closes it (Escape could close a dialog around it).
-    await page.getByTestId(testId).click();
-    await open.first().waitFor({ state: 'hidden', timeout: 5000 });
+  // Clicking the select again closes it (Escape could close a dialog around it). Look
+  // before each click: a dropdown that closed just after a wait timed out would be
+  // opened again by a blind click.
+  for (let attempt = 0; attempt < 4; attempt++) {
+    try {
+      await open.first().waitFor({ state: 'hidden', timeout: 2000 });
+      return;
+    } catch {
+      if (await open.count()) await page.getByTestId(testId).click();
+    }
   }
+  await open.first().waitFor({ state: 'hidden', timeout: 2000 });
 }
 
 /** Draw an edge the way React Flow wants it: hover the source handle, press, hover the
