@@ -257,7 +257,7 @@ test('admin designs and publishes a flow; the director approves its task', async
   // Another urgent order: the admin sees it waiting at the approval and cancels it
   const second = await adminCall('/apps/crm/forms/service_order/records', {
     method: 'POST',
-    body: { data: { kind: 'repair', priority: 'urgent', customer, fault_description: 'Second (flow e2e)' } },
+    body: { data: { kind: 'repair', priority: 'urgent', status: 'reported', customer, fault_description: 'Second (flow e2e)' } },
   });
   assert.equal(second.status, 201);
   const running = await until(async () => {
@@ -273,6 +273,22 @@ test('admin designs and publishes a flow; the director approves its task', async
   await page.locator('.ant-popconfirm .ant-btn-primary').click();
   await page.locator('[data-testid="instance-status"][data-status="cancelled"]').waitFor();
   assert.equal((await adminCall(`/flow-instances/${running.id}`)).body.instance.status, 'cancelled');
+  // The second order was filed as reported, so the CRM's dispatch flow also runs: it waits
+  // at the urgent dispatch task with a 2-hour deadline, and its instance page shows the
+  // armed timer at that node with the due time the API gives.
+  const dispatch = await until(async () => {
+    const r = await adminCall(`/flow-instances?flow=service_dispatch&record=${second.body.id}`);
+    const items = Array.isArray(r.body) ? r.body : r.body?.items;
+    if (!items?.[0]) return null;
+    const d = await adminCall(`/flow-instances/${items[0].id}`);
+    return d.body?.timers?.length ? d.body : null;
+  }, 'the dispatch deadline armed');
+  assert.equal(dispatch.timers[0].node, 'dispatch_urgent');
+  await page.goto(`/flow-instances/${dispatch.instance.id}`);
+  const timer = page.getByTestId('instance-timer-dispatch_urgent');
+  await timer.waitFor();
+  assert.equal(await timer.getAttribute('data-due'), dispatch.timers[0].due_at);
+  assert.match(await timer.innerText(), /Dispatch \(urgent\)/);
   assert.deepEqual(pageErrors, []);
 });
 

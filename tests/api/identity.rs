@@ -637,3 +637,50 @@ async fn only_writes_that_may_revoke_move_the_identity_generation() {
         "disabling a user did not move it"
     );
 }
+
+/// Behind a reverse proxy: only a request from a trusted proxy may name the client address
+/// (`X-Forwarded-For`); the log and the per-address login limit use it. From anyone else the
+/// header is ignored, so a client cannot pick the address it is logged and counted under.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_trusted_proxy_names_the_client_address() {
+    async fn login_addresses(app: &TestApp, forwarded: &str) -> Vec<String> {
+        let r = Client::new()
+            .post(app.url("/auth/login"))
+            .header("x-forwarded-for", forwarded)
+            .json(&json!({"username": "admin", "password": "wrong password"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        let log = expect(
+            app.get("/audit?action=auth.login_failed&limit=100").await,
+            StatusCode::OK,
+        )
+        .await;
+        log["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["address"].as_str().unwrap_or("").to_owned())
+            .collect()
+    }
+
+    // No proxy configured: the header is the client's own word, and ignored.
+    let direct = TestApp::spawn(crate::helpers::Store::Sqlite).await;
+    assert_eq!(login_addresses(&direct, "203.0.113.7").await, ["127.0.0.1"]);
+    direct.stop().await;
+
+    // Behind a trusted proxy (here: the test client on loopback, and an inner hop in
+    // 10.0.0.0/8): the nearest untrusted address, not what the client put first.
+    let proxied = TestApp::spawn_configured(crate::helpers::Store::Sqlite, |s| {
+        s.server.trusted_proxies =
+            vec!["127.0.0.1".parse().unwrap(), "10.0.0.0/8".parse().unwrap()];
+    })
+    .await;
+    let seen = login_addresses(&proxied, "198.51.100.1, 203.0.113.7, 10.1.2.3").await;
+    assert_eq!(seen, ["203.0.113.7"]);
+    // A value that is not an address stops the walk at the hop that sent it.
+    let seen = login_addresses(&proxied, "203.0.113.9, not-an-address").await;
+    assert!(seen.contains(&"127.0.0.1".to_owned()), "{seen:?}");
+    proxied.stop().await;
+}

@@ -2,7 +2,8 @@
 // positions highlighted), its history, and cancel (administrators) / withdraw (initiator).
 //
 // data-testid beyond the brief: instance-graph, instance-cancel, instance-withdraw,
-// instance-step-<i>, instance-error, instance-record-link
+// instance-step-<i>, instance-error, instance-record-link, instance-timer-<node> (an armed
+// delay or deadline: the node and when it falls due)
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { Alert, App as AntApp, Button, Card, Descriptions, Empty, Popconfirm, Space, Tag, Timeline, Typography } from 'antd';
@@ -154,6 +155,17 @@ export default function InstancePage() {
         <Descriptions.Item label={t('flows.instance.initiator')}>{inst.initiator ?? '—'}</Descriptions.Item>
         <Descriptions.Item label={t('flows.instance.started')}>{fmt(inst.started_at)}</Descriptions.Item>
         <Descriptions.Item label={t('flows.instance.ended')}>{fmt(inst.ended_at) || '—'}</Descriptions.Item>
+        {(detail.timers ?? []).length > 0 && (
+          <Descriptions.Item label={t('flows.instance.timers')}>
+            <Space direction="vertical" size={0}>
+              {(detail.timers ?? []).map((timer) => (
+                <span key={`${timer.node}-${timer.due_at}`} data-testid={`instance-timer-${timer.node}`} data-due={timer.due_at}>
+                  {nodeLabel(timer.node)}: {fmt(timer.due_at)}
+                </span>
+              ))}
+            </Space>
+          </Descriptions.Item>
+        )}
       </Descriptions>
       {inst.error && <Alert type="error" style={{ marginBottom: 12 }} message={`${t('flows.instance.error')}: ${inst.error}`} />}
       <div style={{ display: 'flex', gap: 12, flexWrap: 'wrap', alignItems: 'flex-start' }}>

@@ -508,6 +508,7 @@ export const messages: Messages = {
   'flows.instance.started': { 'zh-CN': '开始时间', en: 'Started' },
   'flows.instance.ended': { 'zh-CN': '结束时间', en: 'Ended' },
   'flows.instance.error': { 'zh-CN': '错误', en: 'Error' },
+  'flows.instance.timers': { 'zh-CN': '定时', en: 'Timers' },
   'flows.instance.history': { 'zh-CN': '流转记录', en: 'History' },
   'flows.instance.noHistory': { 'zh-CN': '暂无记录', en: 'Nothing yet' },
   'flows.instance.cancel': { 'zh-CN': '取消流程', en: 'Cancel the flow' },

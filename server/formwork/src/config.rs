@@ -89,6 +89,43 @@ pub struct ServerSettings {
     pub import_limit: usize,
     pub shutdown_grace: u64,
     pub web_dir: PathBuf,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (see [`TrustedProxy`]).
+    #[serde(default)]
+    pub trusted_proxies: Vec<TrustedProxy>,
+}
+
+/// An address or CIDR block of a reverse proxy in front of Formwork. A request from one of
+/// them takes its client address from `X-Forwarded-For`; from anyone else that header is
+/// ignored, so a client cannot choose the address its logins are counted and logged under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrustedProxy(pub ipnet::IpNet);
+
+impl std::str::FromStr for TrustedProxy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        if let Ok(net) = s.parse::<ipnet::IpNet>() {
+            return Ok(TrustedProxy(net.trunc()));
+        }
+        s.parse::<std::net::IpAddr>()
+            .map(|ip| TrustedProxy(ipnet::IpNet::from(ip)))
+            .map_err(|_| {
+                format!("{s:?} is not an IP address or CIDR block (e.g. 10.0.0.5 or 10.0.0.0/8)")
+            })
+    }
+}
+
+impl<'de> Deserialize<'de> for TrustedProxy {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl Serialize for TrustedProxy {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0.to_string())
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

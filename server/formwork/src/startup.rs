@@ -163,6 +163,7 @@ impl Application {
             flows: services.flows.clone(),
             reports: services.reports.clone(),
             auth_settings: settings.auth.clone(),
+            trusted_proxies: settings.server.trusted_proxies.clone(),
             import_limit: settings.server.import_limit,
             testing_clock: settings.testing.clock,
         });

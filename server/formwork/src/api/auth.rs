@@ -8,7 +8,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+
+use crate::config::TrustedProxy;
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
@@ -41,11 +43,15 @@ impl<S: Send + Sync> FromRequestParts<S> for Auth {
     }
 }
 
-/// Address and client of a request, for the operation log.
-pub fn request_actor(parts_ext: &axum::http::Extensions, headers: &HeaderMap) -> Actor {
+/// Address and client of a request, for the operation log and the per-address login limit.
+pub fn request_actor(
+    trusted: &[TrustedProxy],
+    parts_ext: &axum::http::Extensions,
+    headers: &HeaderMap,
+) -> Actor {
     let address = parts_ext
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string());
+        .map(|c| client_address(trusted, c.0.ip(), headers).to_string());
     let client = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
@@ -56,6 +62,35 @@ pub fn request_actor(parts_ext: &axum::http::Extensions, headers: &HeaderMap) ->
         address,
         client,
     }
+}
+
+/// The client's address: the peer's, unless the peer is a trusted proxy; then the nearest
+/// address in `X-Forwarded-For` (read from the right, across repeated headers) that is not
+/// a trusted proxy itself. An entry that is not an address ends the walk at the hop that
+/// sent it, so a client cannot smuggle a value past the proxies.
+pub fn client_address(trusted: &[TrustedProxy], peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|t| t.0.contains(&ip));
+    let mut hop = peer.to_canonical();
+    if !is_trusted(hop) {
+        return hop;
+    }
+    let forwarded: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    for entry in forwarded.iter().rev() {
+        let Ok(ip) = entry.parse::<IpAddr>() else {
+            return hop;
+        };
+        hop = ip.to_canonical();
+        if !is_trusted(hop) {
+            return hop;
+        }
+    }
+    hop
 }
 
 fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -71,7 +106,7 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// Every protected route passes here: credentials → caller, CSRF check for cookie writes.
 pub async fn authenticate(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
-    let actor = request_actor(req.extensions(), req.headers());
+    let actor = request_actor(&s.trusted_proxies, req.extensions(), req.headers());
     let headers = req.headers();
     let bearer = headers
         .get(header::AUTHORIZATION)
@@ -136,7 +171,7 @@ pub async fn login(
     headers: HeaderMap,
     Json(b): Json<LoginBody>,
 ) -> ApiResult<Response> {
-    let actor = request_actor(&req_parts, &headers);
+    let actor = request_actor(&s.trusted_proxies, &req_parts, &headers);
     let (secret, user) = s.auth.login(&b.username, &b.password, &actor).await?;
     let mut r = (
         StatusCode::OK,
@@ -369,4 +404,84 @@ pub async fn explain(
             .explain(&user, &app, &p.form, &p.action, p.field.as_deref())
             .await?,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(forwarded: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for f in forwarded {
+            h.append("x-forwarded-for", f.parse().unwrap());
+        }
+        h
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn the_client_address_is_taken_from_trusted_proxies_only() {
+        let trusted: Vec<TrustedProxy> =
+            vec!["127.0.0.1".parse().unwrap(), "10.0.0.0/8".parse().unwrap()];
+        let peer = ip("127.0.0.1");
+        let cases: &[(&[TrustedProxy], &str, &[&str], &str)] = &[
+            // Untrusted peers speak for themselves.
+            (&[], "127.0.0.1", &["203.0.113.7"], "127.0.0.1"),
+            (&trusted, "192.0.2.1", &["203.0.113.7"], "192.0.2.1"),
+            // A trusted peer without the header.
+            (&trusted, "127.0.0.1", &[], "127.0.0.1"),
+            // The nearest untrusted hop, not what the client wrote first.
+            (
+                &trusted,
+                "127.0.0.1",
+                &["198.51.100.1, 203.0.113.7"],
+                "203.0.113.7",
+            ),
+            (
+                &trusted,
+                "127.0.0.1",
+                &["203.0.113.7, 10.1.2.3"],
+                "203.0.113.7",
+            ),
+            // Repeated headers read as one list, in order.
+            (
+                &trusted,
+                "127.0.0.1",
+                &["198.51.100.1", "203.0.113.7, 10.9.9.9"],
+                "203.0.113.7",
+            ),
+            // All hops trusted: the farthest one.
+            (&trusted, "127.0.0.1", &["10.0.0.2, 10.0.0.3"], "10.0.0.2"),
+            // Garbage stops the walk at the hop that sent it.
+            (
+                &trusted,
+                "127.0.0.1",
+                &["203.0.113.7, nonsense"],
+                "127.0.0.1",
+            ),
+            (&trusted, "127.0.0.1", &["nonsense, 10.0.0.4"], "10.0.0.4"),
+            // An IPv4 peer seen as IPv6-mapped is the same peer.
+            (
+                &trusted,
+                "::ffff:127.0.0.1",
+                &["203.0.113.7"],
+                "203.0.113.7",
+            ),
+            (&trusted, "127.0.0.1", &["2001:db8::1"], "2001:db8::1"),
+        ];
+        for (trust, peer_s, fwd, want) in cases {
+            let got = client_address(trust, ip(peer_s), &headers(fwd));
+            assert_eq!(got, ip(want), "peer {peer_s}, forwarded {fwd:?}");
+        }
+        assert_eq!(client_address(&trusted, peer, &HeaderMap::new()), peer);
+        assert!("10.0.0.0/33".parse::<TrustedProxy>().is_err());
+        assert!("proxy.local".parse::<TrustedProxy>().is_err());
+        assert_eq!(
+            "10.1.2.3/8".parse::<TrustedProxy>().unwrap().0.to_string(),
+            "10.0.0.0/8"
+        );
+    }
 }

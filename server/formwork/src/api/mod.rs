@@ -59,6 +59,8 @@ pub struct Shared {
     pub flows: crate::flows::FlowService,
     pub reports: crate::reports::ReportService,
     pub auth_settings: AuthSettings,
+    /// Proxies whose X-Forwarded-For names the client (`server.trusted_proxies`).
+    pub trusted_proxies: Vec<crate::config::TrustedProxy>,
     /// Largest import upload, in bytes.
     pub import_limit: usize,
     /// `[testing] clock`: the clock endpoint exists.
