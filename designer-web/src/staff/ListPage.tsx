@@ -1,17 +1,20 @@
 // A form's records: filters built from its fields, sort by column, column choice, cursor
 // pagination (fast at any depth), CSV/XLSX export of the same selection and import.
 // `?filter=<JSON Logic>` (a report's drill-down) is ANDed with the builder's conditions and
-// shown as a removable tag (data-testid list-url-filter).
+// shown as a removable tag (data-testid list-url-filter). Below the `md` breakpoint (an
+// engineer's phone) the records are cards with the chosen columns as label/value lines and
+// a sort menu instead of column headers (data-testid list-cards, list-card-<id>, list-sort),
+// so nothing scrolls sideways.
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
-import { Alert, Button, Checkbox, Dropdown, InputNumber, Input, Popover, Select, Space, Table, Tag, Typography } from 'antd';
+import { Alert, Button, Card, Checkbox, Dropdown, Grid, InputNumber, Input, Popover, Select, Space, Spin, Table, Tag, Typography } from 'antd';
 import { DownloadOutlined, FilterOutlined, PlusOutlined, SettingOutlined, UploadOutlined } from '@ant-design/icons';
 import type { SortOrder } from 'antd/es/table/interface';
 import { API, ApiError, api, qs } from '../api/client.ts';
 import type { JsonSchema, RecordItem, RecordPage } from '../api/types.ts';
 import { useI18n } from '../i18n/index.tsx';
 import { displayValue } from '../forms/display.tsx';
-import { fieldMap, fieldsOf, fieldType, isNumeric, optionsOf } from '../forms/model.ts';
+import { fieldMap, fieldsOf, fieldType, isNumeric, optionsOf, type Field } from '../forms/model.ts';
 import { andFilters, defaultColumns, filterLogic, needsValue, opsFor, parseUrlFilter, sortable, type Condition, type Op } from './filters.ts';
 import { may, useFormDetail } from './useForm.ts';
 import { ImportDialog } from './ImportDialog.tsx';
@@ -32,6 +35,8 @@ export function ListPage() {
   const { t, label, locale } = useI18n();
   const navigate = useNavigate();
   const { detail, error } = useFormDetail(app, form);
+  // Cards at phone width; `md` is undefined until measured, so the table is the default.
+  const phone = Grid.useBreakpoint().md === false;
   const schema = detail?.definition?.schema;
   const fields = useMemo(() => fieldsOf(schema), [schema]);
   const byKey = useMemo(() => fieldMap(schema), [schema]);
@@ -209,36 +214,50 @@ export function ListPage() {
 
       {loadError && <Alert type="error" message={loadError} style={{ margin: '8px 0' }} data-testid="list-error" />}
 
-      <Table<RecordItem>
-        data-testid="list-table"
-        rowKey="id"
-        size="middle"
-        loading={loading}
-        scroll={{ x: 'max-content' }}
-        dataSource={page?.items ?? []}
-        columns={[
-          {
-            key: '_id',
-            title: '#',
-            width: 70,
-            render: (_: unknown, r: RecordItem) => (
-              <Link to={`/apps/${app}/forms/${form}/records/${r.id}`} data-testid={`record-link-${r.id}`}>
-                {r.id}
-              </Link>
-            ),
-          },
-          ...tableColumns,
-        ]}
-        locale={{ emptyText: t('list.empty') }}
-        pagination={false}
-        onRow={(r) => ({ onDoubleClick: () => navigate(`/apps/${app}/forms/${form}/records/${r.id}`) })}
-        onChange={(_p, _f, sorter) => {
-          const s = Array.isArray(sorter) ? sorter[0] : sorter;
-          const key = s?.columnKey ? String(s.columnKey) : undefined;
-          setSort(key && s?.order ? (s.order === 'descend' ? `-${key}` : key) : undefined);
-          restart();
-        }}
-      />
+      {phone ? (
+        <RecordCards
+          items={page?.items ?? []}
+          loading={loading}
+          fields={columns.map((k) => byKey.get(k)).filter((f) => f !== undefined)}
+          sort={sort}
+          onSort={(s) => {
+            setSort(s);
+            restart();
+          }}
+          href={(id) => `/apps/${app}/forms/${form}/records/${id}`}
+        />
+      ) : (
+        <Table<RecordItem>
+          data-testid="list-table"
+          rowKey="id"
+          size="middle"
+          loading={loading}
+          scroll={{ x: 'max-content' }}
+          dataSource={page?.items ?? []}
+          columns={[
+            {
+              key: '_id',
+              title: '#',
+              width: 70,
+              render: (_: unknown, r: RecordItem) => (
+                <Link to={`/apps/${app}/forms/${form}/records/${r.id}`} data-testid={`record-link-${r.id}`}>
+                  {r.id}
+                </Link>
+              ),
+            },
+            ...tableColumns,
+          ]}
+          locale={{ emptyText: t('list.empty') }}
+          pagination={false}
+          onRow={(r) => ({ onDoubleClick: () => navigate(`/apps/${app}/forms/${form}/records/${r.id}`) })}
+          onChange={(_p, _f, sorter) => {
+            const s = Array.isArray(sorter) ? sorter[0] : sorter;
+            const key = s?.columnKey ? String(s.columnKey) : undefined;
+            setSort(key && s?.order ? (s.order === 'descend' ? `-${key}` : key) : undefined);
+            restart();
+          }}
+        />
+      )}
       <Space wrap style={{ marginTop: 12 }}>
         <Button data-testid="page-first" disabled={cursors.length <= 1} onClick={() => setCursors([null])}>
           {t('list.first')}
@@ -273,6 +292,60 @@ export function ListPage() {
         />
       )}
     </>
+  );
+}
+
+/** The page as cards (phone width): `#id` links to the record, then each chosen column as
+ *  a label/value line; sorting from a menu of the sortable columns. */
+function RecordCards(p: { items: RecordItem[]; loading: boolean; fields: Field[]; sort: string | undefined; onSort: (s: string | undefined) => void; href: (id: number) => string }) {
+  const { t, label, locale } = useI18n();
+  const sortOptions = [
+    { value: '', label: t('list.sortNewest') },
+    ...p.fields.filter(sortable).flatMap((f) => {
+      const name = label(f.schema['x-label'], f.key);
+      return [
+        { value: f.key, label: t('list.ascending', { field: name }) },
+        { value: `-${f.key}`, label: t('list.descending', { field: name }) },
+      ];
+    }),
+  ];
+  return (
+    <div data-testid="list-cards">
+      <Select
+        data-testid="list-sort"
+        style={{ width: '100%', marginBottom: 8 }}
+        aria-label={t('list.sort')}
+        value={p.sort ?? ''}
+        options={sortOptions}
+        onChange={(v: string) => p.onSort(v || undefined)}
+      />
+      <Spin spinning={p.loading}>
+        {p.items.length === 0 && !p.loading && <Typography.Text type="secondary">{t('list.empty')}</Typography.Text>}
+        <Space direction="vertical" style={{ width: '100%' }} size={8}>
+          {p.items.map((r) => (
+            <Card
+              key={r.id}
+              size="small"
+              data-testid={`list-card-${r.id}`}
+              title={
+                <Link to={p.href(r.id)} data-testid={`record-link-${r.id}`}>
+                  #{r.id}
+                </Link>
+              }
+            >
+              {p.fields.map((f) => (
+                <div key={f.key} data-field={f.key} style={{ display: 'flex', gap: 8, minWidth: 0 }}>
+                  <Typography.Text type="secondary" style={{ flex: '0 0 40%', overflowWrap: 'anywhere' }}>
+                    {label(f.schema['x-label'], f.key)}
+                  </Typography.Text>
+                  <span style={{ flex: '1 1 auto', minWidth: 0, overflowWrap: 'anywhere' }}>{displayValue(r.data[f.key], f.schema, locale, r.expand?.[f.key])}</span>
+                </div>
+              ))}
+            </Card>
+          ))}
+        </Space>
+      </Spin>
+    </div>
   );
 }
 
