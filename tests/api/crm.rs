@@ -153,7 +153,8 @@ async fn create(app: &TestApp, form: &str, data: Value) -> i64 {
 }
 
 /// Customers owned by sales1 and sales2, a contract each, a service order for engineer1
-/// and one for engineer2 (team east and west), a device and a qualification.
+/// (with a spare part used) and one for engineer2 (team east and west), a device and a
+/// qualification.
 pub async fn seed(app: &TestApp) -> Data {
     // Member fields name existing users.
     for name in ["sales1", "sales2", "engineer1", "engineer2"] {
@@ -186,7 +187,13 @@ pub async fn seed(app: &TestApp) -> Data {
     )
     .await;
     let device_a = create(app, "device", json!({"product": product, "serial_number": "SN-1", "customer": customer_a, "contract": contract_a, "service_team": "svc_east"})).await;
-    let order_e1 = create(app, "service_order", json!({"kind": "repair", "priority": "normal", "customer": customer_a, "device": device_a, "fault_description": "no display", "engineer": "engineer1", "service_team": "svc_east", "service_fee": FEE_1})).await;
+    let part = create(
+        app,
+        "spare_part",
+        json!({"part_number": "P-1", "name": "电源板", "unit_cost": 777.25}),
+    )
+    .await;
+    let order_e1 = create(app, "service_order", json!({"kind": "repair", "priority": "normal", "customer": customer_a, "device": device_a, "fault_description": "no display", "engineer": "engineer1", "service_team": "svc_east", "service_fee": FEE_1, "parts_used": [{"part": part, "qty": 2, "unit_cost": 777.25}]})).await;
     let order_e2 = create(app, "service_order", json!({"kind": "repair", "priority": "high", "customer": customer_b, "fault_description": "alarm", "engineer": "engineer2", "service_team": "svc_west", "service_fee": FEE_2})).await;
     let qualification_a = create(app, "qualification", json!({"customer": customer_a, "kind": "distribution_licence", "number": "Q-1", "expires_on": "2030-01-01"})).await;
     Data {

@@ -108,10 +108,18 @@ async fn the_crm_decision_table_matches_casbin_the_golden_file_and_the_domain_ru
                         continue;
                     };
                     let text = formula.to_string();
-                    let reads_hidden = compiled.model.fields.keys().any(|other| {
-                        (text.contains(&format!("\"var\":\"{other}\""))
-                            || text.contains(&format!("\"var\":[\"{other}\"")))
-                            && (!casbin_read(other) || derived_hidden.contains(other))
+                    let names = |f: &str| {
+                        text.contains(&format!("\"var\":\"{f}\""))
+                            || text.contains(&format!("\"var\":[\"{f}\""))
+                    };
+                    let reads_hidden = compiled.model.fields.iter().any(|(other, o)| {
+                        names(other)
+                            && (!casbin_read(other)
+                                || derived_hidden.contains(other)
+                                // a formula over the rows of a table, naming a hidden column
+                                || o.children
+                                    .keys()
+                                    .any(|c| names(c) && !casbin_read(&format!("{other}.{c}"))))
                     });
                     if reads_hidden {
                         derived_hidden.insert(k.clone());

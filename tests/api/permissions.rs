@@ -5,7 +5,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::crm::{self, AMOUNT_A, AMOUNT_B, Data, FEE_1, FEE_2, get, send};
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, expect};
 use crate::on_both_stores;
 
 fn money_text(v: f64) -> String {
@@ -689,4 +689,107 @@ on_both_stores!(
         let (_, list) = get(&west, &app, "/apps/crm/forms/device/records?total=true").await;
         assert_eq!(list["total"], 0, "{list}");
     }
+);
+
+/// Sub-table column rules on writes. Customer service cannot read part costs, so it cannot
+/// write the parts table (it could not send back values it never saw), but a record sent
+/// back as it sees it keeps the stored costs. An engineer made unable to change costs
+/// (`deny_write: parts_used.unit_cost`) may edit, remove and add rows, but not set or
+/// change a cost; a role document cannot allow a single column.
+async fn sub_table_column_rules_hold_on_writes(app: TestApp) {
+    let d = setup(&app).await;
+    let order = format!("/apps/crm/forms/service_order/records/{}", d.order_e1);
+    let original = parts_of(&app, &order).await;
+    assert_eq!(original[0]["unit_cost"], json!(777.25));
+
+    let cs = crm::user(&app, "cs1", &["customer_service"], None).await;
+    let (_, seen) = get(&cs, &app, &order).await;
+    assert_eq!(
+        seen["data"]["parts_used"],
+        json!([{"part": original[0]["part"], "qty": 2}])
+    );
+    // The whole record back, as seen, with a change it may make: the cost stays.
+    let mut data = seen["data"].clone();
+    data["channel"] = json!("phone");
+    let r = cs
+        .put(app.url(&order))
+        .json(&json!({"data": data}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    assert_eq!(parts_of(&app, &order).await, original);
+    // Changing the rows it cannot fully see: refused, naming the table.
+    let r = cs
+        .patch(app.url(&order))
+        .json(&json!({"data": {"parts_used": [{"part": original[0]["part"], "qty": 5}]}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["details"][0]["pointer"],
+        "/data/parts_used"
+    );
+
+    // Engineers: costs readable, not writable.
+    let (_, mut role) = get(&app.client, &app, "/apps/crm/roles/engineer").await;
+    role["permissions"]["service_order"]["deny_write"] = json!(["parts_used.unit_cost"]);
+    expect(
+        app.put("/apps/crm/roles/engineer", &role).await,
+        StatusCode::OK,
+    )
+    .await;
+    let eng = crm::user(&app, "engineer1", &["engineer"], Some("svc_east")).await;
+    let part = original[0]["part"].clone();
+    let patch = |rows: Value| {
+        let eng = eng.clone();
+        let url = app.url(&order);
+        async move {
+            eng.patch(url)
+                .json(&json!({"data": {"parts_used": rows}}))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // Change a cost, or add a row with one: refused at the cell.
+    let r = patch(json!([{"part": part, "qty": 2, "unit_cost": 1.0}])).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["details"][0]["pointer"],
+        "/data/parts_used/0/unit_cost"
+    );
+    let r = patch(json!([{"part": part, "qty": 2, "unit_cost": 777.25}, {"part": part, "qty": 1, "unit_cost": 5.0}])).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // Add a row without a cost in front, and change a quantity: fine, the cost stays.
+    let r = patch(json!([{"part": part, "qty": 1}, {"part": part, "qty": 3, "unit_cost": 777.25}]))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    // Remove the first row: fine.
+    let r = patch(json!([{"part": part, "qty": 3, "unit_cost": 777.25}])).await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    assert_eq!(
+        parts_of(&app, &order).await,
+        json!([{"part": part, "qty": 3, "unit_cost": 777.25}])
+    );
+
+    // Columns are only ever denied.
+    role["permissions"]["service_order"]["write"] = json!(["parts_used.qty"]);
+    let r = app.put("/apps/crm/roles/engineer", &role).await;
+    let body = expect(r, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(body["details"][0]["rule"], "column_rule", "{body}");
+    assert_eq!(
+        body["details"][0]["pointer"],
+        "/permissions/service_order/write/0"
+    );
+}
+
+async fn parts_of(app: &TestApp, order: &str) -> Value {
+    get(&app.client, app, order).await.1["data"]["parts_used"].clone()
+}
+
+on_both_stores!(
+    sub_table_columns_can_be_hidden_and_fixed_on_writes,
+    sub_table_column_rules_hold_on_writes
 );

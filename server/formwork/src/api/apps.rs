@@ -87,6 +87,75 @@ pub fn mask_definition(def: &mut Value, d: &Decision) {
     if let Some(layout) = def.get_mut("layout") {
         prune_layout(layout, &hidden);
     }
+    mask_columns(def, d);
+}
+
+/// Hidden sub-table columns: out of the rows' schema, their `required` and conditions, and
+/// layout controls scoped to them.
+fn mask_columns(def: &mut Value, d: &Decision) {
+    let tables: Vec<String> = def
+        .pointer("/schema/properties")
+        .and_then(Value::as_object)
+        .map(|p| {
+            p.keys()
+                .filter(|t| d.hidden_columns(t).next().is_some())
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut scopes = Vec::new();
+    for table in &tables {
+        let columns: Vec<String> = d.hidden_columns(table).map(str::to_owned).collect();
+        scopes.extend(
+            columns
+                .iter()
+                .map(|c| format!("#/properties/{table}/items/properties/{c}")),
+        );
+        let Some(Value::Object(items)) =
+            def.pointer_mut(&format!("/schema/properties/{table}/items"))
+        else {
+            continue;
+        };
+        if let Some(Value::Object(props)) = items.get_mut("properties") {
+            props.retain(|k, _| !columns.contains(k));
+        }
+        if let Some(Value::Array(req)) = items.get_mut("required") {
+            req.retain(|k| !k.as_str().is_some_and(|k| columns.iter().any(|c| c == k)));
+        }
+        for k in [
+            "allOf",
+            "anyOf",
+            "oneOf",
+            "if",
+            "then",
+            "else",
+            "dependentRequired",
+            "dependentSchemas",
+            "not",
+        ] {
+            if items.get(k).is_some_and(|v| mentions(v, &columns)) {
+                items.remove(k);
+            }
+        }
+    }
+    if !scopes.is_empty()
+        && let Some(layout) = def.get_mut("layout")
+    {
+        prune_scopes(layout, &scopes);
+    }
+}
+
+fn prune_scopes(v: &mut Value, scopes: &[String]) {
+    if let Some(Value::Array(elements)) = v.get_mut("elements") {
+        elements.retain(|e| {
+            !e.get("scope")
+                .and_then(Value::as_str)
+                .is_some_and(|s| scopes.iter().any(|x| x == s))
+        });
+        for e in elements.iter_mut() {
+            prune_scopes(e, scopes);
+        }
+    }
 }
 
 /// Does this JSON name one of `fields` — as a JSON Logic variable, a layout scope, or a

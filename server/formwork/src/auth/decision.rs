@@ -30,6 +30,19 @@ impl FieldMask {
     pub fn is_full(&self) -> bool {
         self.all && self.deny.is_empty()
     }
+
+    /// A sub-table column: its table allowed and `table.column` not denied. (Columns are
+    /// only ever denied; a table allowed allows its other columns.)
+    pub fn allows_column(&self, table: &str, column: &str) -> bool {
+        self.allows(table) && !self.deny.contains(&format!("{table}.{column}"))
+    }
+
+    /// The columns of `table` denied here (entries `table.column`).
+    pub fn denied_columns<'a>(&'a self, table: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.deny
+            .iter()
+            .filter_map(move |d| d.strip_prefix(table)?.strip_prefix('.'))
+    }
 }
 
 /// What one caller may do with one form: computed once per (roles, app, form) and policy
@@ -65,8 +78,24 @@ impl Decision {
         self.read.allows(field)
     }
 
+    /// A field may be written when it is readable and writable, and, for a sub-table, when
+    /// every column of it is readable: a client cannot send back rows whose hidden values
+    /// it never saw without the server guessing which stored row each one was.
     pub fn can_write(&self, field: &str) -> bool {
-        self.read.allows(field) && self.write.allows(field)
+        self.read.allows(field)
+            && self.write.allows(field)
+            && self.read.denied_columns(field).next().is_none()
+    }
+
+    /// Columns of a sub-table the caller may not read.
+    pub fn hidden_columns<'a>(&'a self, table: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.read.denied_columns(table)
+    }
+
+    /// Columns of a writable sub-table the caller may read but not change: kept as stored
+    /// in existing rows, empty in new ones.
+    pub fn fixed_columns<'a>(&'a self, table: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.write.denied_columns(table)
     }
 
     /// 403 unless the action is allowed (404 when the caller may not even read the form,
@@ -85,26 +114,52 @@ impl Decision {
         ))
     }
 
-    /// 403 naming the field unless it is readable.
+    /// 403 naming the field unless it is readable (for `table.column`, the column too).
     pub fn require_read(&self, field: &str, pointer: &str) -> DomainResult<()> {
-        let top = field.split('.').next().unwrap_or(field);
-        if crate::query::fields::SysCol::parse(top).is_some() || self.can_read(top) {
+        let mut parts = field.split('.');
+        let top = parts.next().unwrap_or(field);
+        if crate::query::fields::SysCol::parse(top).is_some() {
             return Ok(());
         }
-        Err(DomainError::forbidden(
-            pointer,
-            "field_read",
-            format!("you may not read the field {top}"),
-        ))
+        if !self.can_read(top) {
+            return Err(DomainError::forbidden(
+                pointer,
+                "field_read",
+                format!("you may not read the field {top}"),
+            ));
+        }
+        if let Some(column) = parts.next()
+            && !self.read.allows_column(top, column)
+        {
+            return Err(DomainError::forbidden(
+                pointer,
+                "field_read",
+                format!("you may not read the field {top}.{column}"),
+            ));
+        }
+        Ok(())
     }
 
-    /// Remove the fields this caller may not read from a record's `data` object.
+    /// Remove the fields this caller may not read from a record's `data` object, and the
+    /// hidden columns from every row of its sub-tables.
     pub fn project(&self, data: &mut Value) {
         if self.read.is_full() {
             return;
         }
         if let Value::Object(o) = data {
             o.retain(|k, _| self.read.allows(k));
+            for column in self.read.deny.iter().filter(|d| d.contains('.')) {
+                let Some((table, column)) = column.split_once('.') else {
+                    continue;
+                };
+                if let Some(Value::Array(rows)) = o.get_mut(table) {
+                    for row in rows {
+                        if let Value::Object(r) = row {
+                            r.remove(column);
+                        }
+                    }
+                }
+            }
         }
     }
 }

@@ -238,6 +238,30 @@ impl RoleDoc {
                 (&rule.deny_write, "deny_write"),
             ] {
                 for (i, f) in list.iter().enumerate() {
+                    if let Some((table, column)) = f.split_once('.')
+                        && let Some(m) = model
+                    {
+                        // A sub-table column: only ever denied (a table allowed allows its
+                        // other columns).
+                        let is_column = m.field(table).is_some_and(|t| {
+                            t.kind == Some(crate::schema::field_types::FieldKind::SubTable)
+                                && t.children.contains_key(column)
+                        });
+                        if !is_column {
+                            details.push(Detail::new(
+                                format!("{p}/{name}/{i}"),
+                                "unknown_field",
+                                format!("form {form} has no sub-table column {f:?}"),
+                            ));
+                        } else if !name.starts_with("deny_") {
+                            details.push(Detail::new(
+                                format!("{p}/{name}/{i}"),
+                                "column_rule",
+                                format!("a sub-table column can only be denied (deny_read or deny_write), not listed in {name}: allow the table {table:?} instead"),
+                            ));
+                        }
+                        continue;
+                    }
                     let known = f == "*" || model.is_some_and(|m| m.field(f).is_some());
                     if !known {
                         details.push(Detail::new(

@@ -608,9 +608,10 @@ impl AuthService {
     }
 }
 
-/// A computed field whose formula reads a field the caller may not read is not readable
-/// either: its value would leak the hidden one (a customer's grade is derived from the
-/// credit score and purchase amount). Repeated until stable, for formulas over formulas.
+/// A computed field whose formula reads a field (or a sub-table column) the caller may not
+/// read is not readable either: its value would leak the hidden one (a customer's grade is
+/// derived from the credit score and purchase amount; an order's parts cost from its parts'
+/// unit costs). Repeated until stable, for formulas over formulas.
 fn hide_derived(d: &mut Decision, model: &crate::schema::model::FormModel) {
     if d.read.is_full() {
         return;
@@ -623,10 +624,13 @@ fn hide_derived(d: &mut Decision, model: &crate::schema::model::FormModel) {
                 continue;
             }
             let mut names = Vec::new();
-            crate::schema::definition::logic_vars(formula, &mut names);
+            crate::schema::definition::logic_field_paths(formula, &mut names);
             let hidden = names.iter().any(|n| {
-                let top = n.split('.').next().unwrap_or(n);
-                model.field(top).is_some() && !d.read.allows(top)
+                let mut parts = n.split('.');
+                let top = parts.next().unwrap_or(n);
+                model.field(top).is_some()
+                    && (!d.read.allows(top)
+                        || parts.next().is_some_and(|c| !d.read.allows_column(top, c)))
             });
             if hidden {
                 d.read.deny.insert(f.key.clone());

@@ -547,11 +547,14 @@ impl FlowService {
                     .auth
                     .decide(caller, &inst.app, &form)
                     .await?;
-                let visible: serde_json::Map<String, Value> = set
-                    .into_iter()
-                    .filter(|(k, _)| d.allows("read") && d.can_read(k))
-                    .collect();
-                h["detail"]["set"] = Value::Object(visible);
+                let mut visible = Value::Object(if d.allows("read") {
+                    set
+                } else {
+                    serde_json::Map::new()
+                });
+                // Unreadable fields and sub-table columns are left out.
+                d.project(&mut visible);
+                h["detail"]["set"] = visible;
             }
         }
         let definition = store::definition(

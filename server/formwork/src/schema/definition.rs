@@ -472,7 +472,119 @@ pub fn logic_vars(v: &Value, out: &mut Vec<String>) {
     }
 }
 
+/// The fields a JSON Logic expression reads, as [`logic_vars`], except that variables inside
+/// `map`, `filter`, `all`, `some`, `none` and `reduce` over a field `{"var": T}` are named
+/// `T.column` (in `reduce`, `current.column`; `accumulator` is no field): so a formula over
+/// a sub-table's rows says which of its columns it reads.
+pub fn logic_field_paths(v: &Value, out: &mut Vec<String>) {
+    field_paths(v, Inside::Record, out)
+}
+
+/// What a `var` names where it stands.
+#[derive(Clone, Copy)]
+enum Inside<'a> {
+    /// The record: a field.
+    Record,
+    /// The rows of a sub-table (`reduce`: with `current` and `accumulator`).
+    Rows { table: &'a str, reduce: bool },
+    /// Items computed by another expression, whose fields that expression names already.
+    Computed,
+}
+
+fn field_paths(v: &Value, inside: Inside<'_>, out: &mut Vec<String>) {
+    match v {
+        Value::Object(o) => {
+            for (k, x) in o {
+                if k == "var" {
+                    let name = match x {
+                        Value::Array(a) => a.first().and_then(Value::as_str),
+                        other => other.as_str(),
+                    };
+                    let Some(name) = name else { continue };
+                    match inside {
+                        Inside::Record if !name.is_empty() => out.push(name.to_owned()),
+                        Inside::Rows { table, reduce } => {
+                            let column = if reduce {
+                                name.strip_prefix("current").and_then(|rest| {
+                                    rest.strip_prefix('.').or(rest.is_empty().then_some(""))
+                                })
+                            } else {
+                                Some(name)
+                            };
+                            match column {
+                                Some("") => out.push(table.to_owned()),
+                                Some(c) => out.push(format!("{table}.{c}")),
+                                None => {} // the accumulator
+                            }
+                        }
+                        _ => {}
+                    }
+                    continue;
+                }
+                let over = matches!(
+                    k.as_str(),
+                    "map" | "filter" | "all" | "some" | "none" | "reduce"
+                );
+                match x.as_array() {
+                    Some(args) if over && !args.is_empty() => {
+                        field_paths(&args[0], inside, out);
+                        let table = args[0]
+                            .get("var")
+                            .and_then(Value::as_str)
+                            .filter(|t| !t.is_empty());
+                        let reduce = k == "reduce";
+                        let rows = match (inside, table) {
+                            (Inside::Record, Some(table)) => Inside::Rows { table, reduce },
+                            _ => Inside::Computed,
+                        };
+                        for (i, a) in args.iter().enumerate().skip(1) {
+                            // reduce's third argument, the initial value, is outside the rows.
+                            field_paths(a, if reduce && i == 2 { inside } else { rows }, out);
+                        }
+                    }
+                    _ => field_paths(x, inside, out),
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| field_paths(x, inside, out)),
+        _ => {}
+    }
+}
+
 /// JSON-pointer escaping of one reference token.
 pub fn escape(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::logic_field_paths;
+    use serde_json::json;
+
+    fn paths(v: serde_json::Value) -> Vec<String> {
+        let mut out = Vec::new();
+        logic_field_paths(&v, &mut out);
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    #[test]
+    fn formulas_over_sub_table_rows_name_the_columns_they_read() {
+        // The CRM's parts cost: a sum over the rows of qty × unit cost.
+        let parts_cost = json!({"reduce": [
+            {"map": [{"var": "parts_used"}, {"*": [{"var": "qty"}, {"var": "unit_cost"}]}]},
+            {"+": [{"var": "current"}, {"var": "accumulator"}]}, 0]});
+        assert_eq!(
+            paths(parts_cost),
+            ["parts_used", "parts_used.qty", "parts_used.unit_cost"]
+        );
+        let reduce = json!({"reduce": [{"var": "parts_used"},
+            {"+": [{"var": "accumulator"}, {"var": "current.qty"}]}, {"var": "base"}]});
+        assert_eq!(paths(reduce), ["base", "parts_used", "parts_used.qty"]);
+        let plain = json!({"if": [{">": [{"var": "amount"}, 10]}, {"var": ["grade", "C"]}, "D"]});
+        assert_eq!(paths(plain), ["amount", "grade"]);
+        let some = json!({"some": [{"var": "parts_used"}, {"==": [{"var": "part"}, 3]}]});
+        assert_eq!(paths(some), ["parts_used", "parts_used.part"]);
+    }
 }

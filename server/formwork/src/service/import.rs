@@ -116,9 +116,21 @@ pub fn check(
         .map_err(|e| DomainError::Internal(e.into()))?
         .into_parts();
     let mut out = BufWriter::new(out);
+    // Sub-table columns the caller may read but not write: empty in every imported row.
+    let fixed = form
+        .model
+        .fields
+        .keys()
+        .flat_map(|t| {
+            decision
+                .fixed_columns(t)
+                .map(move |c| (t.clone(), c.to_owned()))
+        })
+        .collect();
     let mut state = State {
         form: &form,
         cols: Vec::new(),
+        fixed,
         rows: 0,
         error_count: 0,
         errors: Vec::new(),
@@ -241,6 +253,8 @@ fn bad_file(e: impl std::fmt::Display) -> DomainError {
 struct State<'a> {
     form: &'a CompiledForm,
     cols: Vec<Option<FieldSpec>>,
+    /// (sub-table, column) the caller may not write.
+    fixed: Vec<(String, String)>,
     rows: usize,
     error_count: usize,
     errors: Vec<Detail>,
@@ -275,6 +289,24 @@ impl State<'_> {
                     "cell",
                     m,
                 )),
+            }
+        }
+        for (table, column) in &self.fixed {
+            let Some(Value::Array(rows)) = data.get(table) else {
+                continue;
+            };
+            for (i, row) in rows.iter().enumerate() {
+                if row.get(column).is_some_and(|v| !v.is_null()) {
+                    bad.push(Detail::new(
+                        format!(
+                            "/rows/{row_no}/data/{}/{i}/{}",
+                            escape(table),
+                            escape(column)
+                        ),
+                        "field_write",
+                        format!("you may not write the field {table}.{column}"),
+                    ));
+                }
             }
         }
         let mut data = Value::Object(data);

@@ -457,13 +457,72 @@ fn guard_write(
                     }
                     continue;
                 }
+                // A sub-table with hidden columns, sent back as the caller sees it: the
+                // stored rows, hidden values and all, stay.
+                if let Some(stored) = cur_o.get(&k)
+                    && d.hidden_columns(&k).next().is_some()
+                    && new_data.get(&k) == Some(&without_columns(stored, d.hidden_columns(&k)))
+                {
+                    if let Some(n) = new_data.as_object_mut() {
+                        n.insert(k.clone(), stored.clone());
+                    }
+                    continue;
+                }
                 if cur_o.get(&k) != new_data.get(&k) {
                     refuse(&k);
                 }
             }
         }
     }
+    // Columns the caller may read but not change, in sub-tables they may write: rows may
+    // be edited in their other columns, removed or added, but the column's values stay the
+    // stored ones, in their order (sub-table rows have no identity of their own, so "the
+    // same row" is "the next stored value"); an added row leaves it empty.
+    if let Some(n) = new_data.as_object() {
+        for (table, rows) in n {
+            let Value::Array(rows) = rows else { continue };
+            if !d.can_write(table) {
+                continue;
+            }
+            let before: &[Value] = cur
+                .and_then(|c| c.get(table))
+                .and_then(Value::as_array)
+                .map_or(&[], Vec::as_slice);
+            for column in d.fixed_columns(table) {
+                let mut stored = before
+                    .iter()
+                    .filter_map(|r| r.get(column).filter(|v| !v.is_null()));
+                for (i, row) in rows.iter().enumerate() {
+                    let Some(v) = row.get(column).filter(|v| !v.is_null()) else {
+                        continue;
+                    };
+                    if !stored.any(|s| s == v) {
+                        out.push(Detail::new(
+                            format!("{prefix}/data/{}/{i}/{}", escape(table), escape(column)),
+                            "field_write",
+                            format!("you may not write the field {table}.{column}"),
+                        ));
+                        break;
+                    }
+                }
+            }
+        }
+    }
     out
+}
+
+/// Sub-table rows without some of their columns.
+fn without_columns<'a>(rows: &Value, columns: impl Iterator<Item = &'a str>) -> Value {
+    let columns: Vec<&str> = columns.collect();
+    let mut rows = rows.clone();
+    if let Value::Array(a) = &mut rows {
+        for row in a {
+            if let Value::Object(r) = row {
+                r.retain(|k, _| !columns.contains(&k.as_str()));
+            }
+        }
+    }
+    rows
 }
 
 fn forbid_any(details: Vec<Detail>) -> DomainResult<()> {
