@@ -642,6 +642,16 @@ def check_roles(pkg, forms, rep):
                     rep.err(where, f"unknown action {a!r}")
             for lst in ("read", "deny_read", "write", "deny_write"):
                 for f in rule.get(lst, []):
+                    if "." in f and props is not None:
+                        # A sub-table column: only ever denied.
+                        table, column = f.split(".", 1)
+                        t = props.get(table)
+                        cols = (t or {}).get("items", {}).get("properties", {}) if isinstance(t, dict) and t.get("x-type") == "sub_table" else {}
+                        if column not in cols:
+                            rep.err(where, f"{lst}: no sub-table column {f!r}")
+                        elif not lst.startswith("deny_"):
+                            rep.err(where, f"{lst}: a sub-table column can only be denied: {f!r}")
+                        continue
                     if f != "*" and (props is None or f not in props):
                         rep.err(where, f"{lst}: no field {f!r}")
             rows = rule.get("rows")
