@@ -68,26 +68,31 @@ pub fn mask_definition(def: &mut Value, d: &Decision) {
         req.retain(|k| k.as_str().is_some_and(|k| d.can_read(k)));
     }
     if let Some(Value::Object(schema)) = def.get_mut("schema") {
-        for k in [
-            "allOf",
-            "anyOf",
-            "oneOf",
-            "if",
-            "then",
-            "else",
-            "dependentRequired",
-            "dependentSchemas",
-            "not",
-        ] {
-            if schema.get(k).is_some_and(|v| mentions(v, &hidden)) {
-                schema.remove(k);
-            }
-        }
+        drop_conditions(schema, &hidden);
     }
     if let Some(layout) = def.get_mut("layout") {
         prune_layout(layout, &hidden);
     }
     mask_columns(def, d);
+}
+
+/// Remove a schema's conditions (`if`/`then`, `allOf`, …) that name one of `fields`.
+fn drop_conditions(schema: &mut serde_json::Map<String, Value>, fields: &[String]) {
+    for k in [
+        "allOf",
+        "anyOf",
+        "oneOf",
+        "if",
+        "then",
+        "else",
+        "dependentRequired",
+        "dependentSchemas",
+        "not",
+    ] {
+        if schema.get(k).is_some_and(|v| mentions(v, fields)) {
+            schema.remove(k);
+        }
+    }
 }
 
 /// Hidden sub-table columns: out of the rows' schema, their `required` and conditions, and
@@ -122,21 +127,7 @@ fn mask_columns(def: &mut Value, d: &Decision) {
         if let Some(Value::Array(req)) = items.get_mut("required") {
             req.retain(|k| !k.as_str().is_some_and(|k| columns.iter().any(|c| c == k)));
         }
-        for k in [
-            "allOf",
-            "anyOf",
-            "oneOf",
-            "if",
-            "then",
-            "else",
-            "dependentRequired",
-            "dependentSchemas",
-            "not",
-        ] {
-            if items.get(k).is_some_and(|v| mentions(v, &columns)) {
-                items.remove(k);
-            }
-        }
+        drop_conditions(items, &columns);
     }
     if !scopes.is_empty()
         && let Some(layout) = def.get_mut("layout")

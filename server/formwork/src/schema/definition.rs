@@ -455,11 +455,7 @@ pub fn logic_vars(v: &Value, out: &mut Vec<String>) {
         Value::Object(o) => {
             for (k, x) in o {
                 if k == "var" {
-                    let name = match x {
-                        Value::Array(a) => a.first().and_then(Value::as_str),
-                        other => other.as_str(),
-                    };
-                    if let Some(n) = name.filter(|n| !n.is_empty()) {
+                    if let Some(n) = var_name(x).filter(|n| !n.is_empty()) {
                         out.push(n.to_owned());
                     }
                 } else {
@@ -469,6 +465,14 @@ pub fn logic_vars(v: &Value, out: &mut Vec<String>) {
         }
         Value::Array(a) => a.iter().for_each(|x| logic_vars(x, out)),
         _ => {}
+    }
+}
+
+/// The name in a `var` operand: `"x"` or `["x", default]`.
+fn var_name(operand: &Value) -> Option<&str> {
+    match operand {
+        Value::Array(a) => a.first().and_then(Value::as_str),
+        other => other.as_str(),
     }
 }
 
@@ -496,11 +500,7 @@ fn field_paths(v: &Value, inside: Inside<'_>, out: &mut Vec<String>) {
         Value::Object(o) => {
             for (k, x) in o {
                 if k == "var" {
-                    let name = match x {
-                        Value::Array(a) => a.first().and_then(Value::as_str),
-                        other => other.as_str(),
-                    };
-                    let Some(name) = name else { continue };
+                    let Some(name) = var_name(x) else { continue };
                     match inside {
                         Inside::Record if !name.is_empty() => out.push(name.to_owned()),
                         Inside::Rows { table, reduce } => {
