@@ -1,6 +1,7 @@
 // The permission editor against a real server in Debian's Chromium: an administrator
 // hides one device field from engineers, the saved role changes exactly that way, the
-// engineer stops receiving the field, and the explain panel explains a denial.
+// engineer stops receiving the field, and the explain panel explains a denial; a
+// sub-table column is hidden the same way (a `deny_read` entry "table.column").
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ADMIN_PASSWORD, DEMO_PASSWORD, adminApi, launchBrowser, loginPage, startServer } from './harness.mjs';
@@ -120,6 +121,64 @@ test('hiding a device field from engineers, then explaining a denial', async () 
   assert.match(await page.getByTestId('explain-result').innerText(), new RegExp(`field/device/${FIELD}`));
 
   // Put the role back (the next test reads it fresh).
+  const restored = await asAdmin('/apps/crm/roles/engineer', { method: 'PUT', body: before.body });
+  assert.equal(restored.status, 200);
+  await page.context().close();
+});
+
+test('hiding a sub-table column from engineers saves a deny_read "table.column"', async () => {
+  const COLUMN = 'parts_used.unit_cost';
+  const before = await asAdmin('/apps/crm/roles/engineer');
+  assert.equal(before.status, 200);
+  assert.deepEqual(before.body.permissions.service_order.deny_read, ['service_fee']);
+  const engineer = await userApi('engineer1', DEMO_PASSWORD);
+  const columnsSeen = async () => {
+    const r = await engineer('/apps/crm/forms/service_order');
+    assert.equal(r.status, 200);
+    return Object.keys(r.body.definition.schema.properties.parts_used.items.properties);
+  };
+  assert.ok((await columnsSeen()).includes('unit_cost'), 'the engineer sees the column before the change');
+
+  const page = await loginPage(browser, server, 'admin', ADMIN_PASSWORD, { locale: 'en' });
+  await page.goto('/apps/crm/permissions');
+
+  // Customer service has the column denied already, and may not write the table at all:
+  // the column shows unreadable, its write toggle is disabled, the other columns readable.
+  await pick(page, 'perm-role', 'customer_service');
+  await pick(page, 'perm-field-form', 'service_order');
+  await page.getByTestId(`perm-read-${COLUMN}`).waitFor();
+  assert.equal(await page.getByTestId(`perm-read-${COLUMN}`).isChecked(), false);
+  assert.equal(await page.getByTestId(`perm-write-${COLUMN}`).isDisabled(), true);
+  assert.equal(await page.getByTestId('perm-read-parts_used.qty').isChecked(), true);
+  assert.equal(await page.getByTestId('perm-write-parts_used.qty').isChecked(), false);
+
+  // Engineers read and write the table, so every column is ticked.
+  await pick(page, 'perm-role', 'engineer');
+  await pick(page, 'perm-field-form', 'service_order');
+  await page.getByTestId(`perm-read-${COLUMN}`).waitFor();
+  assert.equal(await page.getByTestId(`perm-read-${COLUMN}`).isChecked(), true);
+  assert.equal(await page.getByTestId(`perm-write-${COLUMN}`).isChecked(), true);
+  assert.equal(await page.getByTestId(`perm-read-${COLUMN}`).isDisabled(), false);
+
+  await page.getByTestId(`perm-read-${COLUMN}`).uncheck();
+  assert.equal(await page.getByTestId(`perm-write-${COLUMN}`).isChecked(), false, 'write needs read');
+  // The table itself keeps its ticks.
+  assert.equal(await page.getByTestId('perm-read-parts_used').isChecked(), true);
+  await page.getByTestId('perm-save').click();
+  await page.getByText('Saved').waitFor();
+  await page.waitForFunction(() => document.querySelector('[data-testid="perm-save"]')?.disabled === true);
+
+  // Exactly that change: deny_read gains "table.column"; read and write are untouched.
+  const afterSave = await asAdmin('/apps/crm/roles/engineer');
+  const expected = structuredClone(before.body);
+  expected.permissions.service_order.deny_read = ['service_fee', COLUMN];
+  assert.deepEqual(afterSave.body, expected);
+
+  // The engineer's definition of the form no longer has the column.
+  const columns = await columnsSeen();
+  assert.ok(!columns.includes('unit_cost'), 'the column is gone for the engineer');
+  assert.ok(columns.includes('qty'), 'other columns are still there');
+
   const restored = await asAdmin('/apps/crm/roles/engineer', { method: 'PUT', body: before.body });
   assert.equal(restored.status, 200);
   await page.context().close();

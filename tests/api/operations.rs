@@ -113,6 +113,7 @@ async fn audit_verify_names_the_first_tampered_entry() {
         url: formwork::config::SecretUrl::new(url.clone()),
         pool_size: 1,
         max_batch: 1,
+        busy_timeout: 10_000,
     })
     .await
     .unwrap();

@@ -793,3 +793,131 @@ on_both_stores!(
     sub_table_columns_can_be_hidden_and_fixed_on_writes,
     sub_table_column_rules_hold_on_writes
 );
+
+/// A flow task's `editable` fields are a grant of the node, not a side door around the
+/// assignee's own column rules: customer service, given a task that may edit the parts
+/// table, sends the rows back as it sees them (costs hidden) and the stored costs stay;
+/// changing rows it cannot fully see is refused at the table and the task stays open; an
+/// engineer whose role fixes the cost column cannot change a cost through a task either.
+async fn task_edits_keep_the_assignees_column_rules(app: TestApp) {
+    let d = setup(&app).await;
+    let order = format!("/apps/crm/forms/service_order/records/{}", d.order_e1);
+    let original = parts_of(&app, &order).await;
+    let cs = crm::user(&app, "cs1", &["customer_service"], None).await;
+    let (_, mut role) = get(&app.client, &app, "/apps/crm/roles/engineer").await;
+    role["permissions"]["service_order"]["deny_write"] = json!(["parts_used.unit_cost"]);
+    expect(
+        app.put("/apps/crm/roles/engineer", &role).await,
+        StatusCode::OK,
+    )
+    .await;
+    let eng = crm::user(&app, "engineer1", &["engineer"], Some("svc_east")).await;
+    for who in ["cs1", "engineer1"] {
+        let flow = json!({
+            "key": format!("fix_parts_{who}"), "label": {"en": "Fix parts"},
+            "trigger": {"type": "manual", "form": "service_order"},
+            "nodes": [
+                {"id": "start", "type": "start"},
+                {"id": "fix", "type": "task", "assignee": {"user": who}, "editable": ["parts_used", "channel"]},
+                {"id": "end", "type": "end"}],
+            "edges": [{"from": "start", "to": "fix"}, {"from": "fix", "to": "end"}]
+        });
+        expect(
+            app.post(&format!("/apps/crm/flows/fix_parts_{who}/publish"), &flow)
+                .await,
+            StatusCode::CREATED,
+        )
+        .await;
+    }
+    // The open task of `c` in flow `flow`, once the engine has assigned it.
+    let task_of = |c: reqwest::Client, flow: &'static str| {
+        let app = &app;
+        async move {
+            let r = app
+                .post(
+                    &format!("/apps/crm/flows/{flow}/start"),
+                    &json!({"record": d.order_e1}),
+                )
+                .await;
+            expect(r, StatusCode::CREATED).await;
+            crate::flows::eventually("the task to be assigned", || {
+                let c = c.clone();
+                async move {
+                    let (_, v) = get(&c, app, "/tasks").await;
+                    v["items"]
+                        .as_array()?
+                        .iter()
+                        .find(|t| t["flow"]["key"] == flow && t["status"] == "open")
+                        .cloned()
+                }
+            })
+            .await
+        }
+    };
+    let complete = |c: &reqwest::Client, task: &Value, data: Value| {
+        let r = c
+            .post(app.url(&format!("/tasks/{}/complete", task["id"])))
+            .json(&json!({"outcome": "done", "data": data}))
+            .send();
+        async move { r.await.unwrap() }
+    };
+
+    // Customer service: the task shows the rows without costs.
+    let task = task_of(cs.clone(), "fix_parts_cs1").await;
+    let (_, detail) = get(&cs, &app, &format!("/tasks/{}", task["id"])).await;
+    let seen = detail["record"]["data"]["parts_used"].clone();
+    assert_eq!(
+        seen,
+        json!([{"part": original[0]["part"], "qty": 2}]),
+        "{detail}"
+    );
+    // Changing rows it cannot fully see: refused at the table; nothing changes, the task stays open.
+    let r = complete(
+        &cs,
+        &task,
+        json!({"parts_used": [{"part": original[0]["part"], "qty": 5}]}),
+    )
+    .await;
+    let body = expect(r, StatusCode::FORBIDDEN).await;
+    assert_eq!(body["details"][0]["pointer"], "/data/parts_used", "{body}");
+    assert_eq!(parts_of(&app, &order).await, original);
+    let (_, still) = get(&cs, &app, &format!("/tasks/{}", task["id"])).await;
+    assert_eq!(still["task"]["status"], "open", "{still}");
+    // Sent back as seen, with a field it may change: the stored costs stay.
+    let r = complete(&cs, &task, json!({"parts_used": seen, "channel": "phone"})).await;
+    expect(r, StatusCode::OK).await;
+    assert_eq!(parts_of(&app, &order).await, original);
+    let (_, after) = get(&app.client, &app, &order).await;
+    assert_eq!(after["data"]["channel"], "phone", "{after}");
+
+    // The engineer: costs readable, fixed by the role; the task cannot change them.
+    let task = task_of(eng.clone(), "fix_parts_engineer1").await;
+    let part = original[0]["part"].clone();
+    let r = complete(
+        &eng,
+        &task,
+        json!({"parts_used": [{"part": part, "qty": 2, "unit_cost": 1.0}]}),
+    )
+    .await;
+    let body = expect(r, StatusCode::FORBIDDEN).await;
+    assert_eq!(
+        body["details"][0]["pointer"], "/data/parts_used/0/unit_cost",
+        "{body}"
+    );
+    let r = complete(
+        &eng,
+        &task,
+        json!({"parts_used": [{"part": part, "qty": 4, "unit_cost": 777.25}]}),
+    )
+    .await;
+    expect(r, StatusCode::OK).await;
+    assert_eq!(
+        parts_of(&app, &order).await,
+        json!([{"part": part, "qty": 4, "unit_cost": 777.25}])
+    );
+}
+
+on_both_stores!(
+    flow_task_edits_keep_the_assignees_column_rules,
+    task_edits_keep_the_assignees_column_rules
+);

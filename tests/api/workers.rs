@@ -72,6 +72,7 @@ async fn two_processes_fire_ten_thousand_due_timers_exactly_once_on_postgres() {
         url: formwork::config::SecretUrl::new(&url),
         pool_size: 2,
         max_batch: 1,
+        busy_timeout: 10_000,
     })
     .await
     .unwrap();

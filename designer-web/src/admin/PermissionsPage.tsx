@@ -1,5 +1,6 @@
-// The permission editor of one app: roles, their action matrix, field grid and row scope,
-// and the explain panel. The logic (document ↔ matrix / grid) is in permissions.ts.
+// The permission editor of one app: roles, their action matrix, field grid (FieldGrid.tsx)
+// and row scope, and the explain panel. The logic (document ↔ matrix / grid) is in
+// permissions.ts.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import {
@@ -21,17 +22,16 @@ import {
 } from 'antd';
 import type { ButtonProps } from 'antd';
 import { DeleteOutlined, PlusOutlined, SaveOutlined, UndoOutlined } from '@ant-design/icons';
-import { ApiError, api, type ErrorDetail } from '../api/client.ts';
+import { ApiError, api } from '../api/client.ts';
 import type { FormDetail, FormSummary, User } from '../api/types.ts';
 import { useI18n } from '../i18n/index.tsx';
-import { fieldsOf, isServerAssigned, type Field } from '../forms/model.ts';
+import { fieldsOf, type Field } from '../forms/model.ts';
 import {
   ACTIONS,
   ALL_FORMS,
   changedForms,
   EDITABLE_ROW_KINDS,
   errorPlace,
-  fieldAccess,
   filterText,
   jsonEqual,
   matrixForms,
@@ -40,20 +40,15 @@ import {
   ROLE_KEY,
   rowKind,
   setAction,
-  setAllFields,
-  setFieldAccess,
   setRows,
   type ErrorPlace,
   type RoleDoc,
   type RowKind,
 } from './permissions.ts';
+import { ErrorList, type PlacedError } from './ErrorList.tsx';
 import { ExplainPanel } from './ExplainPanel.tsx';
+import { FieldGrid } from './FieldGrid.tsx';
 import { searchable } from './select.ts';
-
-interface PlacedError {
-  detail: ErrorDetail;
-  place: ErrorPlace;
-}
 
 /** A filter being typed: the text, and why it is not (yet) written into the role. */
 interface FilterDraft {
@@ -365,19 +360,6 @@ export default function PermissionsPage() {
   );
 }
 
-function ErrorList({ errors, testid }: { errors: PlacedError[]; testid?: string }) {
-  if (errors.length === 0) return null;
-  return (
-    <div data-testid={testid}>
-      {errors.map((e, i) => (
-        <Typography.Text type="danger" key={i} style={{ display: 'block', fontSize: 12 }}>
-          <Typography.Text code>{e.detail.pointer}</Typography.Text> {e.detail.message}
-        </Typography.Text>
-      ))}
-    </div>
-  );
-}
-
 function ActionMatrix({
   doc,
   forms,
@@ -562,115 +544,6 @@ function RowScope({
       )}
       <ErrorList errors={errors} testid="perm-rows-errors" />
     </div>
-  );
-}
-
-type Access = { key: string; read: boolean; write: boolean };
-
-function FieldGrid({
-  doc,
-  form,
-  fields,
-  errors,
-  setDoc,
-}: {
-  doc: RoleDoc;
-  form: string;
-  /** The form's fields; undefined while loading; [] for the "*" form. */
-  fields: Field[] | undefined;
-  errors: PlacedError[];
-  setDoc: (f: (d: RoleDoc | null) => RoleDoc | null) => void;
-}) {
-  const { t, label } = useI18n();
-  if (fields === undefined) return <Spin />;
-  const keys = form === ALL_FORMS ? [ALL_FORMS] : fields.map((f) => f.key);
-  const rule = doc.permissions?.[form];
-  const byKey = new Map(fields.map((f) => [f.key, f]));
-  const access: Access[] = keys.map((k) => ({ key: k, ...fieldAccess(rule, k) }));
-  const generalErrors = errors.filter((e) => !e.place.field || !keys.includes(e.place.field));
-  const named = new Set(
-    [...(rule?.read ?? []), ...(rule?.deny_read ?? []), ...(rule?.write ?? []), ...(rule?.deny_write ?? [])].filter(
-      (f) => f !== '*' && !keys.includes(f),
-    ),
-  );
-  const change = (field: string, c: { read?: boolean; write?: boolean }) =>
-    setDoc((d) => (d ? setFieldAccess(d, form, keys, field, c) : d));
-  const all = (c: { read?: boolean; write?: boolean }) => setDoc((d) => (d ? setAllFields(d, form, keys, c) : d));
-  const nRead = access.filter((a) => a.read).length;
-  const nWrite = access.filter((a) => a.write).length;
-
-  return (
-    <>
-      <ErrorList errors={generalErrors} testid="perm-fields-errors" />
-      {form !== ALL_FORMS && fields.length === 0 && <Alert type="warning" message={t('admin.perm.noFields')} />}
-      {named.size > 0 && (
-        <Alert style={{ marginBottom: 8 }} type="warning" message={t('admin.perm.otherFieldRules', { fields: [...named].join(', ') })} />
-      )}
-      <Typography.Paragraph type="secondary" style={{ fontSize: 12, margin: '0 0 8px' }}>
-        {t('admin.perm.writeNeedsRead')}
-      </Typography.Paragraph>
-      <Table
-        size="small"
-        pagination={false}
-        rowKey="key"
-        dataSource={access}
-        data-testid="perm-field-grid"
-        columns={[
-          {
-            title: t('admin.perm.field'),
-            key: 'field',
-            render: (_: unknown, r: Access) => (
-              <>
-                {r.key === ALL_FORMS ? t('admin.perm.allFields') : label(byKey.get(r.key)?.schema['x-label'], r.key)}{' '}
-                <Typography.Text type="secondary" style={{ fontSize: 12 }}>
-                  {r.key}
-                </Typography.Text>
-                {byKey.get(r.key) && isServerAssigned(byKey.get(r.key)!.type) && (
-                  <Tag style={{ marginLeft: 4 }} title={t('admin.perm.serverAssignedHelp')}>
-                    {t('admin.perm.serverAssigned')}
-                  </Tag>
-                )}
-                <ErrorList errors={errors.filter((e) => e.place.field === r.key)} />
-              </>
-            ),
-          },
-          {
-            title: (
-              <Checkbox
-                data-testid="perm-read-all"
-                checked={nRead === keys.length && keys.length > 0}
-                indeterminate={nRead > 0 && nRead < keys.length}
-                onChange={(e) => all({ read: e.target.checked })}
-              >
-                {t('admin.perm.read')}
-              </Checkbox>
-            ),
-            key: 'read',
-            align: 'center' as const,
-            render: (_: unknown, r: Access) => (
-              <Checkbox data-testid={`perm-read-${r.key}`} aria-label={`${r.key} read`} checked={r.read} onChange={(e) => change(r.key, { read: e.target.checked })} />
-            ),
-          },
-          {
-            title: (
-              <Checkbox
-                data-testid="perm-write-all"
-                checked={nWrite === keys.length && keys.length > 0}
-                indeterminate={nWrite > 0 && nWrite < keys.length}
-                onChange={(e) => all({ write: e.target.checked })}
-              >
-                {t('admin.perm.write')}
-              </Checkbox>
-            ),
-            key: 'write',
-            align: 'center' as const,
-            render: (_: unknown, r: Access) => (
-              <Checkbox data-testid={`perm-write-${r.key}`} aria-label={`${r.key} write`} checked={r.write} onChange={(e) => change(r.key, { write: e.target.checked })} />
-            ),
-          },
-        ]}
-      />
-    </>
   );
 }
 

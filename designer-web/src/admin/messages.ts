@@ -59,6 +59,22 @@ export const messages: Messages = {
     'zh-CN': '只有可见的字段才能编辑；勾选“可编辑”会同时勾选“可见”。',
     en: 'Only readable fields can be written; ticking Write also ticks Read.',
   },
+  'admin.perm.columnsHelp': {
+    'zh-CN': '子表的列只能在子表权限的基础上收回，不能比子表多。',
+    en: 'Sub-table columns can only be taken away from what their table allows, never given more.',
+  },
+  'admin.perm.columnReadLocked': {
+    'zh-CN': '子表“{table}”不可见，其列也不可见',
+    en: 'The table "{table}" is not readable, so neither is this column',
+  },
+  'admin.perm.columnWriteLocked': {
+    'zh-CN': '子表“{table}”不可编辑，其列也不可编辑',
+    en: 'The table "{table}" is not writable, so neither is this column',
+  },
+  'admin.perm.hiddenColumnsBlockWrite': {
+    'zh-CN': '有隐藏的列时整个子表不可编辑',
+    en: 'not writable while a column is hidden',
+  },
   'admin.perm.otherFieldRules': {
     'zh-CN': '规则中还提到当前表单没有的字段（保持不变）：{fields}',
     en: 'The rule also names fields the form does not have (kept as they are): {fields}',

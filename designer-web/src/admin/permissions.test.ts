@@ -10,21 +10,28 @@ import {
   applyMatrix,
   changedForms,
   clone,
+  columnAccess,
   errorPlace,
   fieldAccess,
   filterText,
+  gridRows,
   gridToRule,
+  hiddenColumns,
   jsonEqual,
   matrixForms,
+  otherFieldNames,
   parseFilter,
   rowKind,
   setAction,
   setAllFields,
+  setColumnAccess,
   setFieldAccess,
   setRows,
   toGrid,
   toMatrix,
+  type FormRule,
   type Grid,
+  type GridField,
   type RoleDoc,
 } from './permissions.ts';
 
@@ -37,9 +44,15 @@ function readJson<T>(path: string): T {
 const roleFiles = readdirSync(join(CRM, 'roles')).filter((f) => f.endsWith('.json'));
 const roles: RoleDoc[] = roleFiles.map((f) => readJson<RoleDoc>(join(CRM, 'roles', f)));
 const formFields: Record<string, string[]> = {};
+/** Each form's fields with their sub-table columns, as the field grid reads them. */
+const gridFieldsOf: Record<string, GridField[]> = {};
 for (const f of readdirSync(join(CRM, 'forms')).filter((n) => n.endsWith('.json'))) {
   const def = readJson<{ key: string; schema: Record<string, unknown> }>(join(CRM, 'forms', f));
   formFields[def.key] = fieldsOf(def.schema).map((x) => x.key);
+  gridFieldsOf[def.key] = fieldsOf(def.schema).map((x) => ({
+    key: x.key,
+    columns: x.type === 'sub_table' ? fieldsOf(x.schema.items as Record<string, unknown>).map((c) => c.key) : [],
+  }));
 }
 const appForms = Object.keys(formFields).sort();
 const fieldsFor = (form: string): string[] => (form === ALL_FORMS ? [ALL_FORMS] : (formFields[form] ?? []));
@@ -205,6 +218,145 @@ describe('field grid', () => {
       deny_write: ['c'],
     });
     expect(gridToRule({ a: { read: false, write: false }, b: { read: false, write: false }, c: { read: false, write: false } }, fields)).toEqual({});
+  });
+});
+
+describe('sub-table columns', () => {
+  const SO = 'service_order';
+  const T = 'parts_used';
+  /** Every `table.column` a form has. */
+  const columnsOf = (form: string) => (gridFieldsOf[form] ?? []).flatMap((f) => f.columns.map((c) => ({ table: f.key, column: c })));
+  /** The entries of read / write of every form (columns must never land there). */
+  const allowLists = (doc: RoleDoc) => Object.values(doc.permissions).map((r: FormRule) => [r.read, r.write]);
+
+  it('the CRM has sub-tables to test with', () => {
+    expect(columnsOf(SO).map((c) => c.column)).toEqual(['part', 'qty', 'unit_cost']);
+  });
+
+  it('the grid shows each sub-table column under its table, keyed table.column', () => {
+    const rows = gridRows(role('engineer').permissions[SO], gridFieldsOf[SO]!);
+    const i = rows.findIndex((r) => r.key === T);
+    expect(rows.slice(i, i + 4).map((r) => [r.kind, r.key])).toEqual([
+      ['field', T],
+      ['column', 'parts_used.part'],
+      ['column', 'parts_used.qty'],
+      ['column', 'parts_used.unit_cost'],
+    ]);
+    // Top-level rows are exactly the form's fields, as before.
+    expect(rows.filter((r) => r.kind === 'field').map((r) => r.key)).toEqual(fieldsFor(SO));
+  });
+
+  it('a column follows its table unless denied', () => {
+    // Engineers write parts_used: its columns are readable and writable.
+    expect(columnAccess(role('engineer').permissions[SO], T, 'unit_cost')).toEqual({ read: true, write: true, readLocked: false, writeLocked: false });
+    // Customer service reads the orders, may not write parts_used and has unit_cost denied.
+    const cs = role('customer_service').permissions[SO];
+    expect(columnAccess(cs, T, 'unit_cost')).toEqual({ read: false, write: false, readLocked: false, writeLocked: true });
+    expect(columnAccess(cs, T, 'qty')).toEqual({ read: true, write: false, readLocked: false, writeLocked: true });
+    expect(hiddenColumns(cs, T)).toEqual(['unit_cost']);
+    // The denied column is a known column, not "a field the form does not have".
+    expect(otherFieldNames(cs, gridFieldsOf[SO]!)).toEqual([]);
+    expect(otherFieldNames({ ...cs, deny_read: ['parts_used.gone', 'gone'] }, gridFieldsOf[SO]!)).toEqual(['parts_used.gone', 'gone']);
+  });
+
+  it('unticking a column read adds table.column to deny_read, ticking it again removes it', () => {
+    const doc = role('engineer');
+    const next = setColumnAccess(doc, SO, T, 'unit_cost', { read: false });
+    expect(next.permissions[SO]).toEqual({ ...doc.permissions[SO], deny_read: ['service_fee', 'parts_used.unit_cost'] });
+    expect(columnAccess(next.permissions[SO], T, 'unit_cost')).toMatchObject({ read: false, write: false });
+    // The table and its other columns are as they were.
+    expect(columnAccess(next.permissions[SO], T, 'qty')).toMatchObject({ read: true, write: true });
+    expect(hiddenColumns(next.permissions[SO], T)).toEqual(['unit_cost']);
+    expect(doc.permissions[SO]!.deny_read).toEqual(['service_fee']);
+    const back = setColumnAccess(next, SO, T, 'unit_cost', { read: true });
+    expect(JSON.stringify(back)).toBe(JSON.stringify(doc));
+  });
+
+  it('a deny_read list made for a column alone goes away again when it is ticked', () => {
+    const doc = role('customer_service');
+    const next = setColumnAccess(doc, SO, T, 'unit_cost', { read: true });
+    expect(next.permissions[SO]!.deny_read).toBeUndefined();
+    expect('deny_read' in next.permissions[SO]!).toBe(false);
+    expect(setColumnAccess(next, SO, T, 'unit_cost', { read: false })).toEqual(doc);
+  });
+
+  it('unticking a column write adds table.column to deny_write, ticking it again removes it', () => {
+    const doc = role('engineer');
+    const next = setColumnAccess(doc, SO, T, 'unit_cost', { write: false });
+    expect(next.permissions[SO]).toEqual({ ...doc.permissions[SO], deny_write: ['parts_used.unit_cost'] });
+    expect(columnAccess(next.permissions[SO], T, 'unit_cost')).toMatchObject({ read: true, write: false });
+    const back = setColumnAccess(next, SO, T, 'unit_cost', { write: true });
+    expect(JSON.stringify(back)).toBe(JSON.stringify(doc));
+  });
+
+  it('ticking write of a hidden column ticks read: both denies go', () => {
+    const doc = role('engineer');
+    const hidden = setColumnAccess(setColumnAccess(doc, SO, T, 'qty', { write: false }), SO, T, 'qty', { read: false });
+    expect(hidden.permissions[SO]!.deny_read).toEqual(['service_fee', 'parts_used.qty']);
+    expect(hidden.permissions[SO]!.deny_write).toEqual(['parts_used.qty']);
+    const back = setColumnAccess(hidden, SO, T, 'qty', { write: true });
+    expect(JSON.stringify(back)).toBe(JSON.stringify(doc));
+  });
+
+  it('a table that is not readable makes its columns unreadable and locked', () => {
+    const doc = setFieldAccess(role('engineer'), SO, fieldsFor(SO), T, { read: false });
+    for (const c of ['part', 'qty', 'unit_cost']) {
+      expect(columnAccess(doc.permissions[SO], T, c)).toEqual({ read: false, write: false, readLocked: true, writeLocked: true });
+      // Ticking a locked column changes nothing (the same document comes back).
+      expect(setColumnAccess(doc, SO, T, c, { read: true })).toBe(doc);
+      expect(setColumnAccess(doc, SO, T, c, { write: true })).toBe(doc);
+      expect(setColumnAccess(doc, SO, T, c, { read: false })).toBe(doc);
+    }
+    // No rule for the form at all: the same.
+    expect(columnAccess(undefined, T, 'qty')).toEqual({ read: false, write: false, readLocked: true, writeLocked: true });
+    const none = role('finance');
+    delete none.permissions[SO];
+    expect(setColumnAccess(none, SO, T, 'qty', { read: true })).toBe(none);
+    // Table readable but not writable: read can be denied, write stays locked.
+    const cs = role('customer_service');
+    expect(setColumnAccess(cs, SO, T, 'qty', { write: true })).toBe(cs);
+    expect(setColumnAccess(cs, SO, T, 'qty', { read: false }).permissions[SO]!.deny_read).toEqual(['parts_used.unit_cost', 'parts_used.qty']);
+  });
+
+  it('a denied column stays denied while its table is switched off and on', () => {
+    const doc = setColumnAccess(role('engineer'), SO, T, 'unit_cost', { read: false });
+    const off = setFieldAccess(doc, SO, fieldsFor(SO), T, { read: false });
+    const on = setFieldAccess(off, SO, fieldsFor(SO), T, { read: true, write: true });
+    expect(columnAccess(on.permissions[SO], T, 'unit_cost')).toMatchObject({ read: false, write: false, readLocked: false });
+    expect(columnAccess(on.permissions[SO], T, 'qty')).toMatchObject({ read: true, write: true });
+  });
+
+  for (const file of roleFiles) {
+    it(`${file}: no column toggle ever puts table.column into read or write, and each is undone`, () => {
+      const original = readJson<RoleDoc>(join(CRM, 'roles', file));
+      const text = JSON.stringify(original);
+      const changes = [{ read: false }, { read: true }, { write: false }, { write: true }, { read: false, write: false }, { read: true, write: true }];
+      for (const form of Object.keys(original.permissions)) {
+        for (const { table, column } of columnsOf(form)) {
+          const before = columnAccess(original.permissions[form], table, column);
+          for (const change of changes) {
+            const next = setColumnAccess(original, form, table, column, change);
+            expect(allowLists(next)).toEqual(allowLists(original));
+            expect(allowLists(next).flat(2).some((f) => typeof f === 'string' && f.includes('.'))).toBe(false);
+            // Only this form's deny lists may change, and the table is untouched.
+            expect([...changedForms(original, next)].every((f) => f === form)).toBe(true);
+            expect(toGrid(next.permissions[form], fieldsFor(form))).toEqual(toGrid(original.permissions[form], fieldsFor(form)));
+            const back = setColumnAccess(next, form, table, column, { read: before.read, write: before.write });
+            // The same document (a deny list made again may come back at the end of its rule).
+            expect(back).toEqual(original);
+          }
+        }
+      }
+      expect(JSON.stringify(original)).toBe(text);
+    });
+  }
+
+  it('a server error about a column is placed on its row', () => {
+    expect(errorPlace('/permissions/service_order/deny_read/0', role('customer_service'))).toEqual({
+      part: 'fields',
+      form: SO,
+      field: 'parts_used.unit_cost',
+    });
   });
 });
 

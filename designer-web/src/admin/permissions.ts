@@ -261,6 +261,103 @@ export function gridToRule(grid: Grid, fields: string[]): Pick<FormRule, 'read' 
 }
 
 // ---------------------------------------------------------------------------------------
+// sub-table columns
+//
+// A column is named `table.column` and can only be denied: the server refuses it in
+// `read` / `write` (422 `column_rule`). A column is readable when its table is and it is
+// not in `deny_read`; writable when its table is writable, it is readable and it is not in
+// `deny_write`. So a column is never "more" than its table.
+
+/** How role documents name a sub-table column. */
+export function columnKey(table: string, column: string): string {
+  return `${table}.${column}`;
+}
+
+export interface ColumnAccess extends FieldAccess {
+  /** The table is not readable: neither is the column, and its toggles are disabled. */
+  readLocked: boolean;
+  /** The table is not writable: neither is the column, and its write toggle is disabled. */
+  writeLocked: boolean;
+}
+
+export function columnAccess(rule: FormRule | undefined, table: string, column: string): ColumnAccess {
+  const t = fieldAccess(rule, table);
+  const key = columnKey(table, column);
+  const read = t.read && !list(rule?.deny_read).includes(key);
+  const write = t.write && read && !list(rule?.deny_write).includes(key);
+  return { read, write, readLocked: !t.read, writeLocked: !t.write };
+}
+
+/** Deny or un-deny one column, like a field: unticking read also unticks write, ticking
+ * write also ticks read. Only `deny_read` / `deny_write` are ever touched; asking for what
+ * the table does not give changes nothing. (An undo may move a re-created deny list to
+ * the end of the rule; its meaning is the same.) */
+export function setColumnAccess(doc: RoleDoc, form: string, table: string, column: string, change: Partial<FieldAccess>): RoleDoc {
+  const before = columnAccess(doc.permissions?.[form], table, column);
+  if ((change.read === true && before.readLocked) || (change.write === true && before.writeLocked)) return doc;
+  const want: FieldAccess = { read: before.read, write: before.write, ...change };
+  if (change.write === true) want.read = true;
+  if (change.read === false) want.write = false;
+  if (want.read === before.read && want.write === before.write) return doc;
+  const key = columnKey(table, column);
+  const deny = (rule: FormRule, denyKey: 'deny_read' | 'deny_write', on: boolean) => {
+    const cur = list(rule[denyKey]);
+    if (on && !cur.includes(key)) setList(rule, denyKey, [...cur, key]);
+    if (!on && cur.includes(key)) setList(rule, denyKey, cur.filter((f) => f !== key));
+  };
+  return editRule(doc, form, (rule) => {
+    if (want.read !== before.read) deny(rule, 'deny_read', !want.read);
+    // Write is only edited when asked for: unticking read hides write by itself, and
+    // ticking read again gives back what deny_write says.
+    if (change.write !== undefined && want.write !== columnAccess(rule, table, column).write) deny(rule, 'deny_write', !want.write);
+  });
+}
+
+/** The columns of `table` this rule hides. The server lets nobody write a table with a
+ * hidden column (they could not send back values they never saw). */
+export function hiddenColumns(rule: FormRule | undefined, table: string): string[] {
+  const prefix = `${table}.`;
+  return list(rule?.deny_read)
+    .filter((f) => f.startsWith(prefix))
+    .map((f) => f.slice(prefix.length));
+}
+
+/** A field of the grid: its key and, for a sub-table, the keys of its columns. */
+export interface GridField {
+  key: string;
+  columns: string[];
+}
+
+export type GridRow =
+  | ({ kind: 'field'; key: string } & FieldAccess)
+  | ({ kind: 'column'; key: string; table: string; column: string } & ColumnAccess);
+
+/** The rows of a form's field grid: each field, and under a sub-table one row per column
+ * (keyed `table.column`). */
+export function gridRows(rule: FormRule | undefined, fields: GridField[]): GridRow[] {
+  const rows: GridRow[] = [];
+  for (const f of fields) {
+    rows.push({ kind: 'field', key: f.key, ...fieldAccess(rule, f.key) });
+    for (const c of f.columns) {
+      rows.push({ kind: 'column', key: columnKey(f.key, c), table: f.key, column: c, ...columnAccess(rule, f.key, c) });
+    }
+  }
+  return rows;
+}
+
+/** Entries of the rule's field lists that name neither a field nor a column of the form
+ * (kept as they are; the editor only mentions them). */
+export function otherFieldNames(rule: FormRule | undefined, fields: GridField[]): string[] {
+  const known = new Set<string>(['*']);
+  for (const f of fields) {
+    known.add(f.key);
+    for (const c of f.columns) known.add(columnKey(f.key, c));
+  }
+  const all = [...list(rule?.read), ...list(rule?.deny_read), ...list(rule?.write), ...list(rule?.deny_write)];
+  return [...new Set(all.filter((f) => !known.has(f)))];
+}
+
+// ---------------------------------------------------------------------------------------
 // row scope
 
 export const ROW_KINDS = ['none', 'all', 'own', 'department', 'department_tree', 'filter', 'through', 'other'] as const;

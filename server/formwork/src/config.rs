@@ -133,6 +133,14 @@ pub struct DatabaseSettings {
     pub url: SecretUrl,
     pub pool_size: u32,
     pub max_batch: usize,
+    /// SQLite: milliseconds a write waits for another process's lock (another server, the
+    /// CLI, a backup) before the writer gives up on that attempt and runs it again.
+    #[serde(default = "default_busy_timeout")]
+    pub busy_timeout: u64,
+}
+
+fn default_busy_timeout() -> u64 {
+    10_000
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

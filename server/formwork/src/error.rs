@@ -67,6 +67,11 @@ pub enum DomainError {
     /// The database cannot be reached; retrying later may succeed.
     #[error("the database is unavailable")]
     Unavailable(String),
+    /// The database refused this transaction for now (another process held SQLite's
+    /// write lock past the busy timeout; a PostgreSQL serialization failure, deadlock or
+    /// lock timeout). Nothing of it was applied; the same work can simply run again.
+    #[error("the database is busy: {0}")]
+    Busy(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -115,6 +120,11 @@ impl DomainError {
         }
     }
 
+    /// Failures that go away by themselves: running the same work later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, DomainError::Unavailable(_) | DomainError::Busy(_))
+    }
+
     pub fn conflict(message: impl Into<String>, details: Vec<Detail>) -> Self {
         DomainError::Conflict {
             message: message.into(),
@@ -125,6 +135,9 @@ impl DomainError {
 
 impl From<DbErr> for DomainError {
     fn from(err: DbErr) -> Self {
+        if is_busy(&err) {
+            return DomainError::Busy(err.to_string());
+        }
         if is_unavailable(&err) {
             return DomainError::Unavailable(err.to_string());
         }
@@ -134,6 +147,35 @@ impl From<DbErr> for DomainError {
             }
             _ => DomainError::Internal(anyhow::Error::new(err)),
         }
+    }
+}
+
+/// A transaction the database refused for now: SQLite's `SQLITE_BUSY` / `SQLITE_LOCKED`
+/// (primary codes 5 and 6, whatever the extended code) and PostgreSQL's
+/// `serialization_failure` (40001), `deadlock_detected` (40P01) and `lock_not_available`
+/// (55P03). Nothing of the transaction stands; it can run again as it was.
+pub fn is_busy(err: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    let (DbErr::Exec(RuntimeErr::SqlxError(e))
+    | DbErr::Query(RuntimeErr::SqlxError(e))
+    | DbErr::Conn(RuntimeErr::SqlxError(e))) = err
+    else {
+        return false;
+    };
+    let sea_orm::sqlx::Error::Database(db) = &**e else {
+        return false;
+    };
+    let Some(code) = db.code() else {
+        return false;
+    };
+    if db
+        .try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
+        .is_some()
+    {
+        // SQLite reports the extended code; its low byte is the primary one.
+        code.parse::<i64>().is_ok_and(|n| matches!(n & 0xff, 5 | 6))
+    } else {
+        matches!(code.as_ref(), "40001" | "40P01" | "55P03")
     }
 }
 

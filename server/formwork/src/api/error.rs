@@ -118,6 +118,18 @@ impl IntoResponse for ApiError {
                         .insert("retry-after", axum::http::HeaderValue::from_static("1"));
                     r
                 }
+                DomainError::Busy(m) => {
+                    tracing::warn!(error = %m, "database busy");
+                    let mut r = body(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "busy",
+                        "the database is busy; nothing was changed, retry later".into(),
+                        vec![],
+                    );
+                    r.headers_mut()
+                        .insert("retry-after", axum::http::HeaderValue::from_static("1"));
+                    r
+                }
                 DomainError::Internal(err) => {
                     tracing::error!(error = ?err, "internal error");
                     body(

@@ -151,7 +151,7 @@ async fn run_due(inner: &Arc<Inner>) -> DomainResult<()> {
         let what = format!("{}/{} {:?}", t.app, t.flow, t.record);
         if let Err(e) = inner.writer.submit(super::timers::Fire(t)).await {
             tracing::warn!(timer = %what, error = %e, "a flow timer could not start its flow");
-            if matches!(e, DomainError::Unavailable(_)) {
+            if e.is_retryable() {
                 return Err(e);
             }
         }
@@ -188,13 +188,32 @@ async fn run_due(inner: &Arc<Inner>) -> DomainResult<()> {
             inner.writer.submit(Step {
                 inner: inner.clone(),
                 token,
+                chain: true,
             })
         }))
         .await;
         for (token, result) in tokens.into_iter().zip(results) {
-            match result {
+            let Err(e) = result else { continue };
+            // Busy or unreachable database: nothing of the step stands; the token is still
+            // due and the next pass runs it again. The instance does not fail for it.
+            if e.is_retryable() {
+                return Err(e);
+            }
+            // A chained run is all or nothing, so a failure further down the chain undid
+            // the steps before it: run this token's own step alone. If that succeeds, the
+            // failing node's token is ready and fails on its own in the loop's next round,
+            // so the failure is pinned to the node where it happened.
+            match inner
+                .writer
+                .submit(Step {
+                    inner: inner.clone(),
+                    token,
+                    chain: false,
+                })
+                .await
+            {
                 Ok(_) => {}
-                Err(DomainError::Unavailable(m)) => return Err(DomainError::Unavailable(m)),
+                Err(e) if e.is_retryable() => return Err(e),
                 Err(e) => {
                     tracing::warn!(token, error = %e, "flow step failed; the instance stops");
                     inner
@@ -210,9 +229,19 @@ async fn run_due(inner: &Arc<Inner>) -> DomainResult<()> {
     }
 }
 
+/// Most steps one chained [`Step`] takes in its transaction; the rest of the instance's
+/// ready tokens wait for the next round (a loop of automatic nodes cannot hold the writer).
+const CHAIN_LIMIT: usize = 64;
+
+/// One token's step and, with `chain`, the steps of the tokens it made ready in the same
+/// instance, and theirs, up to [`CHAIN_LIMIT`]: an instance runs through its automatic
+/// nodes to its next wait state (task, timer, outbox effect, end) in one transaction.
+/// Chaining only saves round trips: every step writes the same token rows, history and log
+/// entries as alone, and the transaction commits them together or not at all.
 struct Step {
     inner: Arc<Inner>,
     token: i64,
+    chain: bool,
 }
 
 impl WriteOp for Step {
@@ -222,9 +251,33 @@ impl WriteOp for Step {
         batch: &'a mut Batch,
     ) -> BoxFuture<'a, DomainResult<Value>> {
         Box::pin(async move {
-            step(&self.inner, txn, batch, self.token)
-                .await
-                .map(|_| Value::Null)
+            step(&self.inner, txn, batch, self.token).await?;
+            // Tokens already taken: one another process holds (PostgreSQL) stays ready
+            // here and is not taken twice.
+            let mut taken = vec![self.token];
+            while self.chain && taken.len() < CHAIN_LIMIT {
+                let rows = txn
+                    .query_all_raw(batch.stmt(
+                        "SELECT id FROM flow_tokens WHERE status = 'ready' AND instance_id = (SELECT instance_id FROM flow_tokens WHERE id = $1) ORDER BY id",
+                        vec![self.token.into()],
+                    ))
+                    .await?;
+                let mut fresh = Vec::new();
+                for r in &rows {
+                    let id: i64 = r.try_get("", "id")?;
+                    if !taken.contains(&id) {
+                        fresh.push(id);
+                    }
+                }
+                if fresh.is_empty() {
+                    break;
+                }
+                for id in fresh.into_iter().take(CHAIN_LIMIT - taken.len()) {
+                    step(&self.inner, txn, batch, id).await?;
+                    taken.push(id);
+                }
+            }
+            Ok(Value::Null)
         })
     }
 }
@@ -1137,6 +1190,7 @@ async fn step(
                 &actor,
                 today,
                 Some(format!("flow {} #{}", inst.flow, inst.id)),
+                None,
             )
             .await?;
             pass_on(

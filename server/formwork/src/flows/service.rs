@@ -10,6 +10,7 @@ use super::engine::{FlowEngine, decide_node, edges_from, end_instance, node_of};
 use super::store::{self, INSTANCE_COLUMNS, Instance, TASK_COLUMNS, task_json};
 use super::{context, truthy};
 use crate::auth::Caller;
+use crate::auth::decision::{Decision, FieldMask};
 use crate::error::{Detail, DomainError, DomainResult};
 use crate::keys::is_key;
 use crate::service::prepare::compute;
@@ -800,6 +801,7 @@ impl FlowService {
                 comment,
                 data,
                 actor: caller.actor.clone(),
+                caller: caller.clone(),
             })
             .await?;
         // The crash tests stop here: the task is committed, its next node is not run yet.
@@ -1276,6 +1278,8 @@ struct Complete {
     comment: Option<String>,
     data: Option<Value>,
     actor: Actor,
+    /// Whose field and column rules the edit keeps besides the node's `editable` list.
+    caller: Caller,
 }
 
 impl WriteOp for Complete {
@@ -1342,6 +1346,17 @@ impl WriteOp for Complete {
                 };
                 let compiled = self.inner.inner.forms.current(&inst.app, &form).await?;
                 let today = self.inner.inner.records.today(&inst.app).await?;
+                // The node grants reading and writing its editable fields; the
+                // assignee's own column rules still hold: a sub-table with a column
+                // hidden from them keeps its stored rows (or is refused when changed),
+                // and a column they may not change keeps its stored values.
+                let mine = self
+                    .inner
+                    .inner
+                    .auth
+                    .decide(&self.caller, &inst.app, &form)
+                    .await?;
+                let granted = node_grant(&mine, &editable);
                 patch_in_txn(
                     txn,
                     batch,
@@ -1354,6 +1369,7 @@ impl WriteOp for Complete {
                         "task {} of flow {} #{}",
                         self.task, inst.flow, inst.id
                     )),
+                    Some(&granted),
                 )
                 .await?;
             }
@@ -1669,4 +1685,28 @@ pub fn outline(def: &Value) -> Value {
         .collect();
     json!({"key": def["key"], "label": def["label"], "trigger": outline_trigger(&def["trigger"]),
            "nodes": nodes, "edges": edges, "layout": def["layout"]})
+}
+
+/// The caller's decision as a task node extends it: the node's editable fields readable
+/// and writable (the node's grant wins over the caller's field rules, also for someone
+/// with no role on the form), and nothing else writable; the caller's own column rules
+/// (`deny_read` / `deny_write` of `table.column`) still hold.
+fn node_grant(mine: &Decision, editable: &[&str]) -> Decision {
+    let mut d = mine.clone();
+    for f in editable {
+        d.read.allow.insert(f.to_string());
+        d.read.deny.remove(*f);
+    }
+    d.write = FieldMask {
+        all: false,
+        allow: editable.iter().map(|f| f.to_string()).collect(),
+        deny: mine
+            .write
+            .deny
+            .iter()
+            .filter(|f| f.contains('.'))
+            .cloned()
+            .collect(),
+    };
+    d
 }

@@ -530,10 +530,23 @@ pub async fn patch_in_txn(
     actor: &Actor,
     today: chrono::NaiveDate,
     reason: Option<String>,
+    guard: Option<&crate::auth::decision::Decision>,
 ) -> DomainResult<Value> {
     let cur = live_row(txn, batch, &form, id).await?;
     let mut data = cur.data.clone();
     super::prepare::merge_patch(&mut data, patch);
+    if let Some(d) = guard {
+        // A person's edit (a flow task): the same field and column rules as the API's
+        // PATCH, against the stored record of this transaction.
+        super::records::forbid_any(super::records::guard_write(
+            d,
+            &form.model,
+            patch,
+            &mut data,
+            Some(&cur.data),
+            "",
+        ))?;
+    }
     super::prepare::prepare(&form, &mut data, Some(&cur.data), today, "")?;
     let op = UpdateRecords {
         form,

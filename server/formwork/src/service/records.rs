@@ -411,7 +411,7 @@ impl RecordService {
 /// Fields the caller may not write, as 403 details. `sent` is the data as the client sent
 /// it; `new_data` the data to be stored, where fields the caller can neither read nor write
 /// and did not send keep their stored values (a client cannot send back what it never saw).
-fn guard_write(
+pub(super) fn guard_write(
     d: &Decision,
     model: &FormModel,
     sent: &Value,
@@ -525,7 +525,7 @@ fn without_columns<'a>(rows: &Value, columns: impl Iterator<Item = &'a str>) -> 
     rows
 }
 
-fn forbid_any(details: Vec<Detail>) -> DomainResult<()> {
+pub(super) fn forbid_any(details: Vec<Detail>) -> DomainResult<()> {
     if details.is_empty() {
         return Ok(());
     }

@@ -60,7 +60,12 @@ impl Db {
     pub async fn connect(settings: &DatabaseSettings) -> Result<Self, ConnectError> {
         let url = settings.url.expose();
         if let Some(path) = url.strip_prefix("sqlite://") {
-            Self::connect_sqlite(PathBuf::from(path), settings.pool_size).await
+            Self::connect_sqlite(
+                PathBuf::from(path),
+                settings.pool_size,
+                Duration::from_millis(settings.busy_timeout),
+            )
+            .await
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let mut opts = ConnectOptions::new(url.to_owned());
             opts.max_connections(settings.pool_size.max(2))
@@ -83,7 +88,11 @@ impl Db {
         }
     }
 
-    async fn connect_sqlite(path: PathBuf, readers: u32) -> Result<Self, ConnectError> {
+    async fn connect_sqlite(
+        path: PathBuf,
+        readers: u32,
+        busy_timeout: Duration,
+    ) -> Result<Self, ConnectError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| ConnectError::DataDir(dir.to_owned(), e))?;
         }
@@ -91,7 +100,7 @@ impl Db {
             .filename(&path)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(10))
+            .busy_timeout(busy_timeout)
             .foreign_keys(true);
         // Page caches: 64 MiB for the writer (a 100,000-row import changes more pages than
         // 32 MiB hold, and spilling them mid-transaction writes them twice), 8 MiB per

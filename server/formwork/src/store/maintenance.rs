@@ -223,6 +223,7 @@ mod tests {
             url: SecretUrl::new(format!("sqlite://{}", dir.path().join("t.db").display())),
             pool_size: 1,
             max_batch: 16,
+            busy_timeout: 10_000,
         };
         let db = Db::connect(&settings).await.unwrap();
         crate::store::migrate::run(&db).await.unwrap();

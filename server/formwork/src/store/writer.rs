@@ -301,6 +301,7 @@ async fn begin(db: &Db) -> Result<DatabaseTransaction, sea_orm::DbErr> {
 fn clone_failure(err: &DomainError) -> DomainError {
     match err {
         DomainError::Unavailable(m) => DomainError::Unavailable(m.clone()),
+        DomainError::Busy(m) => DomainError::Busy(m.clone()),
         other => DomainError::Internal(anyhow::anyhow!("write failed: {other}")),
     }
 }
@@ -312,20 +313,40 @@ fn fail_all(requests: Vec<Request>, err: &DomainError) {
     }
 }
 
+/// How long the writer keeps running a transaction the database refused as busy (see
+/// [`DomainError::Busy`]) before it answers with that refusal, and the pause before the
+/// first rerun (doubled each time).
+const BUSY_WINDOW: std::time::Duration = std::time::Duration::from_secs(2);
+const BUSY_PAUSE: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// Run the operations in one transaction. No savepoints: when an operation fails, the
 /// transaction is rolled back, that operation is answered with its error, and the others
 /// run again in a fresh transaction (failures are rare; savepoints cost on every write).
+/// A transaction the database refuses as busy (another process's lock, a deadlock, a
+/// serialization failure) is run again as a whole, after a pause, for up to
+/// [`BUSY_WINDOW`]; only then do its callers get the refusal.
 async fn run_batch(db: &Db, mut pending: Vec<Request>) {
     let mut grouping = true;
+    let started = std::time::Instant::now();
+    let mut pause = BUSY_PAUSE;
     while !pending.is_empty() {
         let txn = match begin(db).await {
             Ok(t) => t,
-            Err(e) => return fail_all(pending, &e.into()),
+            Err(e) => {
+                let e = DomainError::from(e);
+                if again(&e, started, &mut pause).await {
+                    continue;
+                }
+                return fail_all(pending, &e);
+            }
         };
         let mut batch = match load_head(db, &txn).await {
             Ok(b) => b,
             Err(e) => {
                 let _ = txn.rollback().await;
+                if again(&e, started, &mut pause).await {
+                    continue;
+                }
                 return fail_all(pending, &e);
             }
         };
@@ -379,7 +400,10 @@ async fn run_batch(db: &Db, mut pending: Vec<Request>) {
         }
         if let Some(err) = group_failed {
             let _ = txn.rollback().await;
-            if matches!(err, DomainError::Unavailable(_)) {
+            if again(&err, started, &mut pause).await {
+                continue;
+            }
+            if err.is_retryable() {
                 return fail_all(pending, &err);
             }
             // Find the failing operation by running the batch again without groups.
@@ -388,7 +412,10 @@ async fn run_batch(db: &Db, mut pending: Vec<Request>) {
         }
         if let Some((i, err)) = failed {
             let _ = txn.rollback().await;
-            if matches!(err, DomainError::Unavailable(_)) {
+            if again(&err, started, &mut pause).await {
+                continue;
+            }
+            if err.is_retryable() {
                 return fail_all(pending, &err);
             }
             let req = pending.remove(i);
@@ -424,10 +451,34 @@ async fn run_batch(db: &Db, mut pending: Vec<Request>) {
                     let _ = req.reply.send(Ok(result));
                 }
             }
-            Err(e) => fail_all(pending, &e.into()),
+            Err(e) => {
+                // A commit refused as busy did not take effect (PostgreSQL rolls a failed
+                // commit back; SQLite's transaction is rolled back when it is dropped).
+                let e = DomainError::from(e);
+                if again(&e, started, &mut pause).await {
+                    continue;
+                }
+                fail_all(pending, &e)
+            }
         }
         return;
     }
+}
+
+/// After a failed attempt: pause and say yes when `err` is a busy refusal and the window
+/// since the batch's first attempt is still open.
+async fn again(
+    err: &DomainError,
+    started: std::time::Instant,
+    pause: &mut std::time::Duration,
+) -> bool {
+    if !matches!(err, DomainError::Busy(_)) || started.elapsed() + *pause > BUSY_WINDOW {
+        return false;
+    }
+    tracing::info!(error = %err, pause_ms = pause.as_millis() as u64, "write refused as busy; running it again");
+    tokio::time::sleep(*pause).await;
+    *pause *= 2;
+    true
 }
 
 async fn load_head(db: &Db, txn: &DatabaseTransaction) -> DomainResult<Batch> {
