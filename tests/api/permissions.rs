@@ -921,3 +921,103 @@ on_both_stores!(
     flow_task_edits_keep_the_assignees_column_rules,
     task_edits_keep_the_assignees_column_rules
 );
+
+/// Two roles reaching different rows do not lend each other fields: `owner` reads every
+/// field of its own notes, `clerk` reads every note but not its fee. A user with both sees
+/// no fee on the clerk's rows (which a plain union of the two masks would show), and — the
+/// safe side of one mask per request — not on their own rows either; filtering by the fee
+/// is refused; `explain` says why. A role reaching all rows with every field (`boss`)
+/// still gives them everything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn roles_reaching_different_rows_do_not_lend_each_other_fields() {
+    let app = TestApp::spawn(crate::helpers::Store::Sqlite).await;
+    app.app("ops").await;
+    app.publish_ok(
+        "ops",
+        "note",
+        json!({"type": "object", "properties": {"title": {"type": "string"}, "fee": {"type": "number"}}}),
+    )
+    .await;
+    let role = |key: &str, rows: &str, read: Value| {
+        json!({"key": key, "label": {"en": key}, "permissions": {"note": {
+            "actions": ["read", "create", "update"], "rows": rows, "read": read, "write": ["title"]}}})
+    };
+    for (key, doc) in [
+        ("owner", role("owner", "own", json!(["*"]))),
+        ("clerk", role("clerk", "all", json!(["title"]))),
+        ("boss", role("boss", "all", json!(["*"]))),
+    ] {
+        expect(
+            app.put(&format!("/apps/ops/roles/{key}"), &doc).await,
+            StatusCode::OK,
+        )
+        .await;
+    }
+    let body = json!({"username": "u1", "display_name": "u1", "password": "u1-password-long", "roles": {"ops": ["owner"]}});
+    expect(app.post("/admin/users", &body).await, StatusCode::CREATED).await;
+    let set_roles = |roles: Value| {
+        let app = &app;
+        async move {
+            expect(
+                app.put("/admin/users/u1/roles", &json!({"ops": roles}))
+                    .await,
+                StatusCode::OK,
+            )
+            .await;
+            crate::helpers::client_with(
+                &crate::helpers::token_for(&app.base, "u1", "u1-password-long", None).await,
+            )
+        }
+    };
+    let theirs = app
+        .create_ok("ops", "note", json!({"title": "admin's", "fee": 111.5}))
+        .await;
+    let u1 = set_roles(json!(["owner"])).await;
+    // As owner alone: their own note with its fee (the owner role writes only the title,
+    // so the administrator sets the fee of u1's note).
+    let r = u1
+        .post(app.url("/apps/ops/forms/note/records"))
+        .json(&json!({"data": {"title": "mine"}}))
+        .send()
+        .await
+        .unwrap();
+    let mine = expect(r, StatusCode::CREATED).await;
+    let mine_url = format!("/apps/ops/forms/note/records/{}", mine["id"]);
+    expect(
+        app.patch(&mine_url, &json!({"data": {"fee": 222.5}})).await,
+        StatusCode::OK,
+    )
+    .await;
+    let theirs_url = format!("/apps/ops/forms/note/records/{}", theirs["id"]);
+    assert_eq!(get(&u1, &app, &theirs_url).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(get(&u1, &app, &mine_url).await.1["data"]["fee"], 222.5);
+
+    // Owner and clerk: every note, no fee anywhere.
+    let u1 = set_roles(json!(["owner", "clerk"])).await;
+    let (s, seen) = get(&u1, &app, &theirs_url).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(seen["data"].get("fee").is_none(), "{seen}");
+    assert_eq!(seen["data"]["title"], "admin's");
+    let (_, list) = get(&u1, &app, "/apps/ops/forms/note/records?total=true").await;
+    assert_eq!(list["total"], 2, "{list}");
+    assert!(!list.to_string().contains("111.5"), "{list}");
+    assert!(!list.to_string().contains("222.5"), "{list}");
+    let filter = "/apps/ops/forms/note/records?filter=%7B%22%3E%22%3A%5B%7B%22var%22%3A%22fee%22%7D%2C100%5D%7D";
+    assert_eq!(get(&u1, &app, filter).await.0, StatusCode::FORBIDDEN);
+    let (_, why) = get(
+        &app.client,
+        &app,
+        "/apps/ops/explain?user=u1&form=note&action=read&field=fee",
+    )
+    .await;
+    assert_eq!(why["allowed"], false, "{why}");
+    assert!(
+        why["reason"].as_str().unwrap().contains("different rows"),
+        "{why}"
+    );
+
+    // A role reaching all rows with every field gives them everything again.
+    let u1 = set_roles(json!(["owner", "clerk", "boss"])).await;
+    assert_eq!(get(&u1, &app, &theirs_url).await.1["data"]["fee"], 111.5);
+    assert_eq!(get(&u1, &app, &mine_url).await.1["data"]["fee"], 222.5);
+}

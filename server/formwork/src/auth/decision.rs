@@ -246,8 +246,13 @@ impl PolicyIndex {
         r
     }
 
-    /// Combine the rules of `roles` for one form: allows add up, a deny anywhere wins
-    /// (as casbin's effect), row rules add up.
+    /// Combine the rules of `roles` for one form: actions and row rules add up, a deny
+    /// anywhere wins (as casbin's effect), and allowed fields add up among roles that
+    /// reach the same rows. Across roles that reach different rows a field is readable
+    /// (writable) only where that holds on every row the caller reaches: when every such
+    /// role allows it, or a role reaching all rows does. Otherwise a field one role shows
+    /// on its own rows would show on another role's rows too, where that role hides it
+    /// ([`combine_masks`]).
     pub fn decide(&self, app: &str, roles: &[String], form: &str) -> Decision {
         let mut d = Decision {
             form: form.to_owned(),
@@ -255,30 +260,206 @@ impl PolicyIndex {
             ..Default::default()
         };
         let mut unrestricted = false;
+        let mut per_role: Vec<RoleForm> = Vec::new();
         for role in roles {
             let Some(forms) = self.roles.get(&(app.to_owned(), role.clone())) else {
                 continue;
             };
+            let mut mine = RoleForm::default();
+            let mut any = false;
             for key in [form, "*"] {
                 let Some(rf) = forms.get(key) else { continue };
-                d.actions.extend(rf.actions.iter().cloned());
-                for (into, from) in [(&mut d.read, &rf.read), (&mut d.write, &rf.write)] {
+                any = true;
+                mine.actions.extend(rf.actions.iter().cloned());
+                for (into, from) in [(&mut mine.read, &rf.read), (&mut mine.write, &rf.write)] {
                     into.all |= from.all;
                     into.allow.extend(from.allow.iter().cloned());
                     into.deny.extend(from.deny.iter().cloned());
                 }
-                for r in &rf.rows {
-                    if *r == RowRule::All {
-                        unrestricted = true;
-                    } else if let Some(rows) = d.rows.as_mut() {
-                        rows.push(r.clone());
-                    }
+                mine.rows.extend(rf.rows.iter().cloned());
+            }
+            if !any {
+                continue;
+            }
+            d.actions.extend(mine.actions.iter().cloned());
+            for r in &mine.rows {
+                if *r == RowRule::All {
+                    unrestricted = true;
+                } else if let Some(rows) = d.rows.as_mut() {
+                    rows.push(r.clone());
                 }
             }
+            per_role.push(mine);
         }
         if unrestricted {
             d.rows = None;
         }
+        let acting = |acts: &[&str]| -> Vec<&RoleForm> {
+            let some: Vec<&RoleForm> = per_role
+                .iter()
+                .filter(|r| acts.iter().any(|a| r.actions.contains(*a)))
+                .collect();
+            if some.is_empty() {
+                per_role.iter().collect()
+            } else {
+                some
+            }
+        };
+        d.read = combine_masks(&acting(&["read"]), |r| &r.read);
+        d.write = combine_masks(&acting(&["create", "update"]), |r| &r.write);
         d
+    }
+}
+
+/// One field mask for several roles (see [`PolicyIndex::decide`]). Roles with the same row
+/// rules form a group whose masks add up exactly (they reach the same rows). With one
+/// group that is the answer; with several, a field is allowed when every group allows it
+/// or a group reaching all rows does. Denies of every role are kept (a deny wins).
+fn combine_masks(roles: &[&RoleForm], mask: impl Fn(&RoleForm) -> &FieldMask) -> FieldMask {
+    let mut groups: Vec<(Vec<RowRule>, FieldMask)> = Vec::new();
+    let mut deny = HashSet::new();
+    for r in roles {
+        let m = mask(r);
+        deny.extend(m.deny.iter().cloned());
+        let rows = if r.rows.contains(&RowRule::All) {
+            vec![RowRule::All]
+        } else {
+            r.rows.clone()
+        };
+        let same = |g: &Vec<RowRule>| {
+            g.len() == rows.len()
+                && g.iter().all(|x| rows.contains(x))
+                && rows.iter().all(|x| g.contains(x))
+        };
+        match groups.iter_mut().find(|(g, _)| same(g)) {
+            Some((_, into)) => {
+                into.all |= m.all;
+                into.allow.extend(m.allow.iter().cloned());
+            }
+            None => groups.push((
+                rows,
+                FieldMask {
+                    all: m.all,
+                    allow: m.allow.clone(),
+                    deny: HashSet::new(),
+                },
+            )),
+        }
+    }
+    let mut out = match groups.as_slice() {
+        [] => FieldMask::default(),
+        [(_, one)] => one.clone(),
+        [(_, first), rest @ ..] => {
+            let mut every = rest.iter().fold(first.clone(), |acc, (_, m)| FieldMask {
+                all: acc.all && m.all,
+                allow: acc
+                    .allow
+                    .iter()
+                    .filter(|f| m.all || m.allow.contains(*f))
+                    .chain(m.allow.iter().filter(|_| acc.all))
+                    .cloned()
+                    .collect(),
+                deny: HashSet::new(),
+            });
+            for (rows, m) in &groups {
+                if rows.as_slice() == [RowRule::All] {
+                    every.all |= m.all;
+                    every.allow.extend(m.allow.iter().cloned());
+                }
+            }
+            every
+        }
+    };
+    out.deny = deny;
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Casbin policy rows of one role on form `f`: its actions, row rule and read list.
+    fn role(name: &str, rows: &RowRule, read: &[&str]) -> Vec<Vec<String>> {
+        let s = |x: &str| x.to_owned();
+        let sub = format!("r:{name}");
+        let mut out = vec![
+            vec![s(&sub), s("a"), s("form/f"), s("read"), s("allow")],
+            vec![s(&sub), s("a"), s("rows/f"), rows.encode(), s("allow")],
+        ];
+        for field in read {
+            out.push(vec![
+                s(&sub),
+                s("a"),
+                format!("field/f/{field}"),
+                s("read"),
+                s("allow"),
+            ]);
+        }
+        out
+    }
+
+    fn readable(roles: &[(&str, RowRule, &[&str])], fields: &[&str]) -> Vec<String> {
+        let p: Vec<Vec<String>> = roles.iter().flat_map(|(n, r, f)| role(n, r, f)).collect();
+        let idx = PolicyIndex::build(&p, &[]);
+        let names: Vec<String> = roles.iter().map(|(n, _, _)| format!("r:{n}")).collect();
+        let d = idx.decide("a", &names, "f");
+        fields
+            .iter()
+            .filter(|f| d.can_read(f))
+            .map(|f| f.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn fields_add_up_only_among_roles_that_reach_the_same_rows() {
+        let all = ["title", "fee", "team"];
+        // Same rows: a plain union.
+        assert_eq!(
+            readable(
+                &[
+                    ("x", RowRule::Own, &["title"]),
+                    ("y", RowRule::Own, &["fee"])
+                ],
+                &all
+            ),
+            ["title", "fee"]
+        );
+        // Different rows: what every role allows, or what a role reaching all rows allows.
+        assert_eq!(
+            readable(
+                &[
+                    ("owner", RowRule::Own, &["*"]),
+                    ("clerk", RowRule::All, &["title"])
+                ],
+                &all
+            ),
+            ["title"]
+        );
+        assert_eq!(
+            readable(
+                &[
+                    ("owner", RowRule::Own, &["*"]),
+                    ("dept", RowRule::Department, &["title", "team"])
+                ],
+                &all
+            ),
+            ["title", "team"]
+        );
+        assert_eq!(
+            readable(
+                &[
+                    ("owner", RowRule::Own, &["*"]),
+                    ("clerk", RowRule::All, &["title"]),
+                    ("boss", RowRule::All, &["*"])
+                ],
+                &all
+            ),
+            all
+        );
+        // One role: its own mask.
+        assert_eq!(
+            readable(&[("owner", RowRule::Own, &["fee"])], &all),
+            ["fee"]
+        );
     }
 }

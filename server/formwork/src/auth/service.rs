@@ -577,6 +577,22 @@ impl AuthService {
             allowed = allowed && read_form && read_field;
         }
         let d = loaded.index.decide(app, &roles, form);
+        // Roles reaching different rows: a field one of them allows may still be held back
+        // (PolicyIndex::decide).
+        let mut narrowed = false;
+        if let Some(f) = field
+            && allowed
+            && !admin
+        {
+            let top = f.split('.').next().unwrap_or(f);
+            let kept = match action {
+                "read" => d.read.allows(top),
+                "write" => d.read.allows(top) && d.write.allows(top),
+                _ => true,
+            };
+            narrowed = !kept;
+            allowed = kept;
+        }
         let rows = match (&d.rows, admin) {
             (_, true) | (None, _) => json!("all"),
             (Some(r), _) => Value::Array(r.iter().map(RowRule::to_json).collect()),
@@ -587,6 +603,8 @@ impl AuthService {
             format!("{username} has no role in {app}")
         } else if allowed {
             "allowed by the rules listed".to_string()
+        } else if narrowed {
+            "a role allows it on the rows it reaches, but the user's roles reach different rows and another of them does not allow it; a field is only shown (or taken) where it holds on every row the user reaches: allow it in every role, or in one that reaches all rows".to_string()
         } else if matched.iter().any(|m| m["effect"] == "deny") {
             "denied by a deny rule".to_string()
         } else {
