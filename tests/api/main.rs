@@ -26,5 +26,6 @@ mod records;
 mod reports;
 mod serials;
 mod transfer;
+mod views;
 mod web;
 mod workers;

@@ -206,6 +206,14 @@ pub fn router(state: AppState, body_limit: usize, web_dir: &Path) -> Router {
             get(apps::get_version),
         )
         .nest("/apps/{app}/forms/{form}/records", records)
+        .route(
+            "/apps/{app}/forms/{form}/views",
+            get(records::views).post(records::create_view),
+        )
+        .route(
+            "/apps/{app}/forms/{form}/views/{id}",
+            put(records::replace_view).delete(records::delete_view),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,

@@ -106,6 +106,23 @@ fn record_paths(
     }));
     paths.insert(format!("{prefix}/records/import"), json!({"post": {"tags": [tag], "summary": "Import CSV or XLSX (dry_run=true to check only)", "parameters": extra_params, "responses": {"201": {"description": "imported"}, "200": {"description": "dry-run report"}}}}));
     paths.insert(format!("{prefix}/records/export"), json!({"get": {"tags": [tag], "summary": "Export CSV or XLSX", "parameters": extra_params, "responses": {"200": {"description": "the file"}}}}));
+    let view = json!({"type": "object", "required": ["name"], "properties": {
+        "name": {"type": "string", "maxLength": 100}, "shared": {"type": "boolean", "description": "administrators only"},
+        "spec": {"type": "object", "properties": {
+            "filter": {"type": "object", "description": "the list API's filter"}, "sort": {"type": "string"},
+            "columns": {"type": "array", "items": {"type": "string"}}, "page_size": {"type": "integer", "minimum": 1, "maximum": 1000}}}}});
+    paths.insert(format!("{prefix}/views"), json!({
+        "get": {"tags": [tag], "summary": "My saved list views and the shared ones I can use", "parameters": extra_params, "responses": {"200": {"description": "{items}"}}},
+        "post": {"tags": [tag], "summary": "Save a list view", "parameters": extra_params, "requestBody": ok(&view), "responses": {"201": {"description": "the view"}}}
+    }));
+    let view_id = with(
+        &extra_params,
+        vec![json!({"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}})],
+    );
+    paths.insert(format!("{prefix}/views/{{id}}"), json!({
+        "put": {"tags": [tag], "summary": "Replace a saved view (its owner; an administrator for a shared one)", "parameters": view_id, "requestBody": ok(&view), "responses": {"200": {"description": "the view"}}},
+        "delete": {"tags": [tag], "summary": "Delete a saved view", "parameters": view_id, "responses": {"204": {"description": "deleted"}}}
+    }));
     paths
 }
 

@@ -291,3 +291,44 @@ fn bulk_items(body: &Value) -> ApiResult<Vec<Value>> {
         ))),
     }
 }
+
+/// `GET /apps/{app}/forms/{form}/views`: my views and the shared ones I can use.
+pub async fn views(
+    State(s): State<AppState>,
+    Path((app, form)): FormPath,
+    Auth(caller): Auth,
+) -> ApiResult<axum::Json<Value>> {
+    Ok(axum::Json(s.records.views(&app, &form, &caller).await?))
+}
+
+pub async fn create_view(
+    State(s): State<AppState>,
+    Path((app, form)): FormPath,
+    Auth(caller): Auth,
+    Json(body): Json<Value>,
+) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+    let v = s.records.create_view(&app, &form, body, &caller).await?;
+    Ok((StatusCode::CREATED, axum::Json(v)))
+}
+
+pub async fn replace_view(
+    State(s): State<AppState>,
+    Path((app, form, id)): RecordPath,
+    Auth(caller): Auth,
+    Json(body): Json<Value>,
+) -> ApiResult<axum::Json<Value>> {
+    Ok(axum::Json(
+        s.records
+            .replace_view(&app, &form, id, body, &caller)
+            .await?,
+    ))
+}
+
+pub async fn delete_view(
+    State(s): State<AppState>,
+    Path((app, form, id)): RecordPath,
+    Auth(caller): Auth,
+) -> ApiResult<StatusCode> {
+    s.records.delete_view(&app, &form, id, &caller).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -17,3 +17,4 @@ pub mod record_checks;
 pub mod record_ops;
 pub mod records;
 pub mod transfer;
+pub mod views;

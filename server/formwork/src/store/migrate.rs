@@ -220,7 +220,39 @@ FOR EACH STATEMENT EXECUTE FUNCTION oplog_append_only();
         sqlite: REPORTS_SQL,
         postgres: REPORTS_SQL,
     },
+    Migration {
+        version: 8,
+        name: "saved_views",
+        sqlite: SAVED_VIEWS_SQLITE,
+        postgres: SAVED_VIEWS_POSTGRES,
+    },
 ];
+
+/// Saved list views: a filter, sort, columns and page size under a name, a user's own or
+/// shared with everyone who may read the form.
+macro_rules! saved_views_sql {
+    ($id:literal) => {
+        concat!(
+            "CREATE TABLE saved_views (\n  id ",
+            $id,
+            r#",
+  app TEXT NOT NULL,
+  form TEXT NOT NULL,
+  owner TEXT NOT NULL,
+  name TEXT NOT NULL,
+  shared BOOLEAN NOT NULL DEFAULT FALSE,
+  spec TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE UNIQUE INDEX saved_views_by_owner ON saved_views (app, form, owner, name);
+"#
+        )
+    };
+}
+const SAVED_VIEWS_SQLITE: &str = saved_views_sql!("INTEGER PRIMARY KEY");
+const SAVED_VIEWS_POSTGRES: &str =
+    saved_views_sql!("BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY");
 
 /// Report and dashboard definitions (`kind`): the published head and every version.
 const REPORTS_SQL: &str = r#"
