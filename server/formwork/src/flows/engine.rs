@@ -251,30 +251,27 @@ impl WriteOp for Step {
         batch: &'a mut Batch,
     ) -> BoxFuture<'a, DomainResult<Value>> {
         Box::pin(async move {
-            step(&self.inner, txn, batch, self.token).await?;
-            // Tokens already taken: one another process holds (PostgreSQL) stays ready
-            // here and is not taken twice.
-            let mut taken = vec![self.token];
-            while self.chain && taken.len() < CHAIN_LIMIT {
-                let rows = txn
-                    .query_all_raw(batch.stmt(
-                        "SELECT id FROM flow_tokens WHERE status = 'ready' AND instance_id = (SELECT instance_id FROM flow_tokens WHERE id = $1) ORDER BY id",
-                        vec![self.token.into()],
-                    ))
-                    .await?;
-                let mut fresh = Vec::new();
-                for r in &rows {
-                    let id: i64 = r.try_get("", "id")?;
-                    if !taken.contains(&id) {
-                        fresh.push(id);
-                    }
-                }
-                if fresh.is_empty() {
+            // The tokens each step makes ready (`store::insert_token` notes them in the
+            // batch): this transaction's own rows, so no other process can hold them.
+            let fresh = |batch: &Batch| {
+                batch
+                    .ready_tokens
+                    .lock()
+                    .map(|mut r| std::mem::take(&mut *r))
+                    .unwrap_or_default()
+            };
+            fresh(batch);
+            step(&self.inner, txn, batch, self.token, None).await?;
+            let mut taken = 1;
+            while self.chain && taken < CHAIN_LIMIT {
+                let next = fresh(batch);
+                if next.is_empty() {
                     break;
                 }
-                for id in fresh.into_iter().take(CHAIN_LIMIT - taken.len()) {
-                    step(&self.inner, txn, batch, id).await?;
-                    taken.push(id);
+                // Past the limit, the rest stay ready in the database for the next round.
+                for (token, instance, node) in next.into_iter().take(CHAIN_LIMIT - taken) {
+                    step(&self.inner, txn, batch, token, Some((instance, node))).await?;
+                    taken += 1;
                 }
             }
             Ok(Value::Null)
@@ -835,38 +832,50 @@ pub(crate) async fn announce_task(
     .await
 }
 
-/// Move one token through its node.
+/// Move one token through its node. `made`: the token's instance and node when this
+/// transaction made it ready (nothing to claim or re-check).
 async fn step(
     inner: &Arc<Inner>,
     txn: &DatabaseTransaction,
     batch: &mut Batch,
     token: i64,
+    made: Option<(i64, String)>,
 ) -> DomainResult<()> {
     // Several server processes (PostgreSQL) may pick the same due token: the first claims
     // its row for this transaction and the others pass it by (SKIP LOCKED) and take other
     // work. If the claiming process dies, its transaction rolls back, the lock goes, and
     // the token is due again for everyone. The status re-check below makes a step that
     // another process already committed a no-op. (SQLite has one writer.)
-    let lock = store::claim(batch.backend);
-    let Some(row) = txn
-        .query_one_raw(batch.stmt(
-            &format!(
-                "SELECT instance_id, node, status, due_at FROM flow_tokens WHERE id = $1{lock}"
-            ),
-            vec![token.into()],
-        ))
-        .await?
-    else {
-        return Ok(());
+    let (instance_id, node_id, timer) = match made {
+        Some((instance, node)) => (instance, node, false),
+        None => {
+            let lock = store::claim(batch.backend);
+            let Some(row) = txn
+                .query_one_raw(batch.stmt(
+                    &format!(
+                        "SELECT instance_id, node, status, due_at FROM flow_tokens WHERE id = $1{lock}"
+                    ),
+                    vec![token.into()],
+                ))
+                .await?
+            else {
+                return Ok(());
+            };
+            let status: String = row.try_get("", "status")?;
+            let due_at: Option<String> = row.try_get("", "due_at")?;
+            let timer =
+                status == "waiting" && due_at.as_deref().is_some_and(|d| d <= batch.now.as_str());
+            if status != "ready" && !timer {
+                return Ok(()); // someone else moved it on
+            }
+            (
+                row.try_get::<i64>("", "instance_id")?,
+                row.try_get::<String>("", "node")?,
+                timer,
+            )
+        }
     };
-    let status: String = row.try_get("", "status")?;
-    let due_at: Option<String> = row.try_get("", "due_at")?;
-    let timer = status == "waiting" && due_at.as_deref().is_some_and(|d| d <= batch.now.as_str());
-    if status != "ready" && !timer {
-        return Ok(()); // someone else moved it on
-    }
-    let node_id: String = row.try_get("", "node")?;
-    let mut inst = store::instance(txn, batch.backend, row.try_get("", "instance_id")?).await?;
+    let mut inst = store::instance(txn, batch.backend, instance_id).await?;
     if inst.status != "running" {
         store::set_token(txn, batch, token, "done", None).await?;
         return Ok(());

@@ -1592,6 +1592,8 @@ impl WriteOp for TaskAction {
                         .and_then(|n| n.get("type"))
                         .and_then(Value::as_str)
                         .is_some_and(|t| t == "task" || t == "approval");
+                    // History lines of this transaction are written at its end.
+                    batch.write_deferred(txn).await?;
                     let visited = txn
                         .query_one_raw(batch.stmt(
                             "SELECT id FROM flow_steps WHERE instance_id = $1 AND node = $2 AND action = 'assigned'",

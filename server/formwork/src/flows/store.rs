@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use crate::error::{DomainError, DomainResult};
 use crate::store::db::Backend;
 use crate::store::oplog::Actor;
-use crate::store::writer::Batch;
+use crate::store::writer::{Batch, DeferredTable};
 
 pub struct NewInstance<'a> {
     pub app: &'a str,
@@ -97,7 +97,13 @@ pub async fn insert_token(
         ))
         .await?
         .ok_or_else(|| DomainError::Internal(anyhow::anyhow!("no token id returned")))?;
-    Ok(row.try_get("", "id")?)
+    let id: i64 = row.try_get("", "id")?;
+    if status == "ready"
+        && let Ok(mut ready) = batch.ready_tokens.lock()
+    {
+        ready.push((id, instance, node.to_owned()));
+    }
+    Ok(id)
 }
 
 pub async fn set_token(
@@ -124,20 +130,34 @@ async fn history(
     actor: &str,
     detail: &Value,
 ) -> DomainResult<()> {
-    txn.execute_raw(batch.stmt(
-        "INSERT INTO flow_steps (instance_id, at, node, action, actor, detail) VALUES ($1, $2, $3, $4, $5, $6)",
+    let _ = txn;
+    batch.defer(
+        &FLOW_STEPS,
         vec![
-            instance.into(),
-            batch.now.clone().into(),
-            node.map(str::to_owned).into(),
-            action.into(),
-            actor.into(),
-            detail.to_string().into(),
+            json!(instance),
+            json!(batch.now),
+            json!(node),
+            json!(action),
+            json!(actor),
+            json!(detail.to_string()),
         ],
-    ))
-    .await?;
+    );
     Ok(())
 }
+
+/// History lines are written at the end of the step's transaction, all at once; the one
+/// reader inside a transaction (a task's `return`) writes them first.
+pub static FLOW_STEPS: DeferredTable = DeferredTable {
+    table: "flow_steps",
+    columns: &[
+        ("instance_id", true),
+        ("at", false),
+        ("node", false),
+        ("action", false),
+        ("actor", false),
+        ("detail", false),
+    ],
+};
 
 /// One line of an instance's history, also written to the operation log (`flow.step`),
 /// so the tamper-evident log holds every step and decision of every flow.

@@ -77,6 +77,20 @@ pub struct Batch {
     /// Set by a write to users, sessions, tokens, departments, roles or policies: the
     /// identity generation moves once the batch is committed (store::generation).
     pub identity_changed: bool,
+    /// Append-only rows written with one multi-row INSERT per table before the commit
+    /// (see [`Batch::defer`]).
+    deferred: std::sync::Mutex<Vec<(&'static DeferredTable, Vec<Value>)>>,
+    /// Flow tokens made ready in this transaction, `(token, instance, node)`, so a flow
+    /// step can go on with them without looking them up (flows::engine).
+    pub ready_tokens: std::sync::Mutex<Vec<(i64, i64, String)>>,
+}
+
+/// A table whose rows may wait until the end of the transaction: nothing reads them back
+/// inside it, or whatever does calls [`Batch::write_deferred`] first. Columns are
+/// integers (`true`) or text.
+pub struct DeferredTable {
+    pub table: &'static str,
+    pub columns: &'static [(&'static str, bool)],
 }
 
 impl Batch {
@@ -184,6 +198,71 @@ impl Batch {
         self.head_hash = hash;
     }
 
+    /// A row for `table`, written before the commit together with the others of its table
+    /// (one statement instead of one per row). `values` are in the table's column order.
+    pub fn defer(&self, table: &'static DeferredTable, values: Vec<Value>) {
+        if let Ok(mut d) = self.deferred.lock() {
+            d.push((table, values));
+        }
+    }
+
+    /// Write the deferred rows now (before reading such a table inside the transaction).
+    pub async fn write_deferred(&self, txn: &DatabaseTransaction) -> Result<(), sea_orm::DbErr> {
+        let rows = match self.deferred.lock() {
+            Ok(mut d) => std::mem::take(&mut *d),
+            Err(_) => return Ok(()),
+        };
+        let mut tables: Vec<&'static DeferredTable> = Vec::new();
+        for (t, _) in &rows {
+            if !tables.iter().any(|x| std::ptr::eq(*x, *t)) {
+                tables.push(t);
+            }
+        }
+        for t in tables {
+            let names: Vec<&str> = t.columns.iter().map(|(n, _)| *n).collect();
+            let picks: Vec<String> = t
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(i, (_, int))| match (self.backend, int) {
+                    (Backend::Sqlite, _) => format!("value ->> {i}"),
+                    (Backend::Postgres, true) => format!("(e->>{i})::bigint"),
+                    (Backend::Postgres, false) => format!("e->>{i}"),
+                })
+                .collect();
+            let sql = match self.backend {
+                Backend::Sqlite => format!(
+                    "INSERT INTO {} ({}) SELECT {} FROM json_each($1)",
+                    t.table,
+                    names.join(", "),
+                    picks.join(", ")
+                ),
+                Backend::Postgres => format!(
+                    "INSERT INTO {} ({}) SELECT {} FROM jsonb_array_elements($1::jsonb) AS e",
+                    t.table,
+                    names.join(", "),
+                    picks.join(", ")
+                ),
+            };
+            let mine: Vec<Value> = rows
+                .iter()
+                .filter(|(x, _)| std::ptr::eq(*x, t))
+                .map(|(_, v)| Value::Array(v.clone()))
+                .collect();
+            for chunk in mine.chunks(LOG_CHUNK) {
+                txn.execute_raw(self.stmt(
+                    &sql,
+                    vec![crate::store::records::json_param(
+                        self.backend,
+                        &Value::Array(chunk.to_vec()),
+                    )],
+                ))
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Write the pending log entries and the new chain head.
     /// Write pending log entries early when many have gathered (large imports), so they do
     /// not pile up in memory; still inside the batch's transaction.
@@ -195,6 +274,7 @@ impl Batch {
     }
 
     async fn flush(&mut self, txn: &DatabaseTransaction) -> Result<(), sea_orm::DbErr> {
+        self.write_deferred(txn).await?;
         self.write_logs(txn).await?;
         txn.execute_raw(self.stmt(
             "UPDATE oplog_head SET seq = $1, hash = $2 WHERE id = 1",
@@ -498,5 +578,7 @@ async fn load_head(db: &Db, txn: &DatabaseTransaction) -> DomainResult<Batch> {
         head_hash: row.try_get("", "hash")?,
         logs: Vec::new(),
         identity_changed: false,
+        deferred: Default::default(),
+        ready_tokens: Default::default(),
     })
 }
