@@ -5,21 +5,28 @@
 // engineer's phone) the records are cards with the chosen columns as label/value lines and
 // a sort menu instead of column headers (data-testid list-cards, list-card-<id>, list-sort),
 // so nothing scrolls sideways.
-import { useCallback, useEffect, useMemo, useState } from 'react';
+//
+// Saved views (SavedViews.tsx, views.ts): choosing one sets the filter (as builder
+// conditions; what the builder cannot show goes to `?filter=`), sort, columns and page size,
+// and puts `?view=<id>` in the URL, so a reload or a link opens the same view. A view's
+// columns are not remembered as the form's own column choice; "All records" goes back to it.
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
-import { Alert, Button, Card, Checkbox, Dropdown, Grid, InputNumber, Input, Popover, Select, Space, Spin, Table, Tag, Typography } from 'antd';
-import { DownloadOutlined, FilterOutlined, PlusOutlined, SettingOutlined, UploadOutlined } from '@ant-design/icons';
-import type { SortOrder } from 'antd/es/table/interface';
+import { Alert, App as AntApp, Button, Checkbox, Dropdown, Grid, Popover, Select, Space, Tag, Typography } from 'antd';
+import { DownloadOutlined, PlusOutlined, SettingOutlined, UploadOutlined } from '@ant-design/icons';
 import { API, ApiError, api, qs } from '../api/client.ts';
-import type { JsonSchema, RecordItem, RecordPage } from '../api/types.ts';
+import type { RecordPage } from '../api/types.ts';
+import { useSession } from '../auth.tsx';
 import { useI18n } from '../i18n/index.tsx';
-import { displayValue } from '../forms/display.tsx';
-import { fieldMap, fieldsOf, fieldType, isNumeric, optionsOf, type Field } from '../forms/model.ts';
-import { andFilters, defaultColumns, filterLogic, needsValue, opsFor, parseUrlFilter, sortable, type Condition, type Op } from './filters.ts';
+import { fieldMap, fieldsOf } from '../forms/model.ts';
+import { andFilters, defaultColumns, filterLogic, opsFor, parseUrlFilter, sortKeys, type Condition } from './filters.ts';
+import { describeSort } from './listText.ts';
+import { ALL_RECORDS, DEFAULT_PAGE_SIZE, PAGE_SIZES, differsFromView, listFromSpec, mayChangeView, specFromList, type ListState } from './views.ts';
 import { may, useFormDetail } from './useForm.ts';
+import { FilterBuilder } from './FilterBuilder.tsx';
+import { RecordCards, RecordTable } from './RecordList.tsx';
+import { ViewBar, ViewDialog, useSavedViews } from './SavedViews.tsx';
 import { ImportDialog } from './ImportDialog.tsx';
-
-const PAGE_SIZES = [20, 50, 100];
 
 function storedColumns(app: string, form: string): string[] | null {
   try {
@@ -30,9 +37,16 @@ function storedColumns(app: string, form: string): string[] | null {
   }
 }
 
+/** `?view=` as a view id, or null. */
+function viewIdOf(param: string | null): number | null {
+  return param !== null && /^[1-9]\d*$/.test(param) ? Number(param) : null;
+}
+
 export function ListPage() {
   const { app = '', form = '' } = useParams();
   const { t, label, locale } = useI18n();
+  const { me, isAdmin } = useSession();
+  const { message } = AntApp.useApp();
   const navigate = useNavigate();
   const { detail, error } = useFormDetail(app, form);
   // Cards at phone width; `md` is undefined until measured, so the table is the default.
@@ -45,7 +59,7 @@ export function ListPage() {
   const [conds, setConds] = useState<Condition[]>([]);
   const [applied, setApplied] = useState<Condition[]>([]);
   const [sort, setSort] = useState<string | undefined>(undefined);
-  const [limit, setLimit] = useState(20);
+  const [limit, setLimit] = useState(DEFAULT_PAGE_SIZE);
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
   const [page, setPage] = useState<RecordPage | null>(null);
   const [total, setTotal] = useState<number | null>(null);
@@ -54,11 +68,16 @@ export function ListPage() {
   const [importOpen, setImportOpen] = useState(false);
   const [reload, setReload] = useState(0);
 
+  /** The form's own columns: the user's remembered choice, else the defaults. */
+  const ownColumns = useCallback(() => {
+    const stored = storedColumns(app, form)?.filter((k) => byKey.has(k));
+    return stored && stored.length ? stored : defaultColumns(fields);
+  }, [app, form, fields, byKey]);
+
   useEffect(() => {
     if (!schema) return;
-    const stored = storedColumns(app, form)?.filter((k) => byKey.has(k));
-    setColumns(stored && stored.length ? stored : defaultColumns(fields));
-  }, [app, form, schema, fields, byKey]);
+    setColumns(ownColumns());
+  }, [schema, ownColumns]);
 
   const chooseColumns = (keys: string[]) => {
     setColumns(keys);
@@ -77,8 +96,97 @@ export function ListPage() {
   const expand = useMemo(() => columns.filter((k) => byKey.get(k)?.type === 'reference'), [columns, byKey]);
   const cursor = cursors[cursors.length - 1] ?? null;
 
+  // Saved views. `activeView` is the view whose state the list was last set to; `?view=`
+  // says which one the URL asks for (they differ until the views have loaded, and after
+  // the back button).
+  const savedViews = useSavedViews(app, form);
+  const views = savedViews.views;
+  const viewParam = params.get('view');
+  const [activeView, setActiveView] = useState<number | null>(null);
+  const [viewMissing, setViewMissing] = useState(false);
+  const [viewDialog, setViewDialog] = useState<'create' | 'update' | null>(null);
+  const active = views?.find((v) => v.id === activeView) ?? null;
+  const current: ListState = { extra: urlFilter, conditions: applied, sort, columns, pageSize: limit };
+  const modified = active !== null && differsFromView(current, active.spec, fields);
+  const canChange = active !== null && mayChangeView(active, me?.username, isAdmin);
+  // Hold queries while the list and `?view=` disagree: on the first load until the URL's
+  // view is applied (no flash of all records), and for the render in which a chosen view is
+  // applied but the URL (updated in a transition) still names the previous one.
+  const viewPending = views === null ? viewParam !== null : String(activeView ?? '') !== (viewParam ?? '');
+
+  /** Set the list to `s` as view `viewId` (null: no view), with the URL to match. */
+  const applyList = useCallback(
+    (s: ListState, viewId: number | null, history: 'push' | 'replace' | 'none') => {
+      setConds(s.conditions);
+      setApplied(s.conditions);
+      setSort(s.sort);
+      setLimit(s.pageSize);
+      setColumns(s.columns ?? ownColumns());
+      setActiveView(viewId);
+      setCursors([null]);
+      if (history === 'none') return;
+      setParams(
+        (prev) => {
+          const next = new URLSearchParams(prev);
+          if (s.extra === undefined) next.delete('filter');
+          else next.set('filter', JSON.stringify(s.extra));
+          if (viewId === null) next.delete('view');
+          else next.set('view', String(viewId));
+          return next;
+        },
+        { replace: history === 'replace' },
+      );
+    },
+    [ownColumns, setParams],
+  );
+
+  // Follow `?view=`: on the first load, and when the back button or a link changes it. Only
+  // a change of the URL (or of the form) is followed: a render in which the views list
+  // changed while the URL still lags behind a view just chosen must not undo the choice.
+  const followedUrl = useRef<string | null>(null);
+  useEffect(() => {
+    if (!schema || !views || detail?.app !== app || detail.key !== form) return;
+    const url = `${app}/${form}?${viewParam ?? ''}`;
+    if (followedUrl.current === url) return;
+    followedUrl.current = url;
+    const id = viewIdOf(viewParam);
+    if (id === activeView && (id !== null || viewParam === null)) return;
+    const v = id === null ? undefined : views.find((x) => x.id === id);
+    if (v) {
+      setViewMissing(false);
+      applyList(listFromSpec(v.spec, fields), v.id, 'replace');
+    } else {
+      // No such view (deleted, someone else's, or the URL left the view): the list
+      // without a view, keeping a `?filter=` the URL has.
+      setViewMissing(viewParam !== null);
+      applyList({ ...ALL_RECORDS, extra: urlFilter }, null, viewParam === null ? 'none' : 'replace');
+    }
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [app, form, schema, views, viewParam]);
+
+  const pickView = (id: number | null) => {
+    const v = id === null ? undefined : views?.find((x) => x.id === id);
+    setViewMissing(false);
+    applyList(v ? listFromSpec(v.spec, fields) : ALL_RECORDS, v?.id ?? null, 'push');
+  };
+
+  const deleteView = async () => {
+    if (!active) return;
+    try {
+      await savedViews.remove(active.id);
+      applyList(ALL_RECORDS, null, 'push');
+      message.success(t('list.viewDeleted'));
+    } catch (e) {
+      message.error(e instanceof Error ? e.message : String(e));
+    }
+  };
+
+  // Only the answer to the latest query is shown (a view or filter chosen while an older
+  // query is in flight must not be overwritten by it).
+  const querySeq = useRef(0);
   const load = useCallback(async () => {
-    if (!schema || columns.length === 0) return;
+    if (!schema || columns.length === 0 || viewPending) return;
+    const seq = ++querySeq.current;
     setLoading(true);
     setLoadError(null);
     try {
@@ -89,14 +197,16 @@ export function ListPage() {
       if (cursor) body.cursor = cursor;
       else body.total = true;
       const r = await api<RecordPage>(`/apps/${app}/forms/${form}/records/query`, { body });
+      if (seq !== querySeq.current) return;
       setPage(r);
       if (r.total !== undefined) setTotal(r.total);
     } catch (e) {
+      if (seq !== querySeq.current) return;
       setLoadError(e instanceof ApiError ? `${e.message}${e.details.map((d) => ` (${d.pointer}: ${d.message})`).join('')}` : String(e));
     } finally {
-      setLoading(false);
+      if (seq === querySeq.current) setLoading(false);
     }
-  }, [app, form, schema, columns, limit, filter, sort, expand, cursor]);
+  }, [app, form, schema, columns, limit, filter, sort, expand, cursor, viewPending]);
 
   useEffect(() => {
     void load();
@@ -116,18 +226,20 @@ export function ListPage() {
   if (error) return <Alert type="error" message={error instanceof Error ? error.message : String(error)} />;
   if (!detail?.definition) return <Typography.Text>{t('common.loading')}</Typography.Text>;
 
-  const tableColumns = columns
-    .map((k) => byKey.get(k))
-    .filter((f) => f !== undefined)
-    .map((f) => ({
-      key: f.key,
-      dataIndex: f.key,
-      title: label(f.schema['x-label'], f.key),
-      sorter: sortable(f),
-      sortOrder: (sort === f.key ? 'ascend' : sort === `-${f.key}` ? 'descend' : null) as SortOrder,
-      render: (_: unknown, r: RecordItem) => displayValue(r.data[f.key], f.schema, locale, r.expand?.[f.key]),
-    }));
-
+  // A sort the column headers cannot show: several keys, or a key that is not a column.
+  const sorted = sortKeys(sort);
+  const sortNotShown = !phone && (sorted.length > 1 || (sorted[0] !== undefined && !columns.includes(sorted[0].key)));
+  const records = {
+    items: page?.items ?? [],
+    loading,
+    fields: columns.map((k) => byKey.get(k)).filter((f) => f !== undefined),
+    sort,
+    onSort: (s: string | undefined) => {
+      setSort(s);
+      restart();
+    },
+    href: (id: number) => `/apps/${app}/forms/${form}/records/${id}`,
+  };
   return (
     <>
       <Space wrap style={{ width: '100%', justifyContent: 'space-between', marginBottom: 12 }}>
@@ -186,6 +298,21 @@ export function ListPage() {
         </Space>
       </Space>
 
+      <ViewBar
+        views={views}
+        active={active}
+        modified={modified}
+        canChange={canChange}
+        phone={phone}
+        onPick={pickView}
+        onSaveAs={() => setViewDialog('create')}
+        onUpdate={() => setViewDialog('update')}
+        onDelete={deleteView}
+      />
+      {savedViews.error && <Alert type="warning" showIcon message={t('list.viewsUnavailable', { message: savedViews.error })} style={{ marginBottom: 8 }} data-testid="list-views-error" />}
+      {viewMissing && (
+        <Alert type="info" showIcon closable message={t('list.viewMissing')} style={{ marginBottom: 8 }} data-testid="list-view-missing" onClose={() => setViewMissing(false)} />
+      )}
       {urlFilter !== undefined && (
         <Tag
           closable
@@ -199,7 +326,20 @@ export function ListPage() {
             setParams(next);
           }}
         >
-          {t('list.fromReport')}
+          {t(activeView !== null ? 'list.fromView' : 'list.fromReport')}
+        </Tag>
+      )}
+      {sortNotShown && (
+        <Tag
+          closable
+          data-testid="list-sort-summary"
+          style={{ marginBottom: 8 }}
+          onClose={() => {
+            setSort(undefined);
+            restart();
+          }}
+        >
+          {t('list.sortedBy', { sort: describeSort(sort, byKey, t, locale) })}
         </Tag>
       )}
       <FilterBuilder
@@ -214,50 +354,7 @@ export function ListPage() {
 
       {loadError && <Alert type="error" message={loadError} style={{ margin: '8px 0' }} data-testid="list-error" />}
 
-      {phone ? (
-        <RecordCards
-          items={page?.items ?? []}
-          loading={loading}
-          fields={columns.map((k) => byKey.get(k)).filter((f) => f !== undefined)}
-          sort={sort}
-          onSort={(s) => {
-            setSort(s);
-            restart();
-          }}
-          href={(id) => `/apps/${app}/forms/${form}/records/${id}`}
-        />
-      ) : (
-        <Table<RecordItem>
-          data-testid="list-table"
-          rowKey="id"
-          size="middle"
-          loading={loading}
-          scroll={{ x: 'max-content' }}
-          dataSource={page?.items ?? []}
-          columns={[
-            {
-              key: '_id',
-              title: '#',
-              width: 70,
-              render: (_: unknown, r: RecordItem) => (
-                <Link to={`/apps/${app}/forms/${form}/records/${r.id}`} data-testid={`record-link-${r.id}`}>
-                  {r.id}
-                </Link>
-              ),
-            },
-            ...tableColumns,
-          ]}
-          locale={{ emptyText: t('list.empty') }}
-          pagination={false}
-          onRow={(r) => ({ onDoubleClick: () => navigate(`/apps/${app}/forms/${form}/records/${r.id}`) })}
-          onChange={(_p, _f, sorter) => {
-            const s = Array.isArray(sorter) ? sorter[0] : sorter;
-            const key = s?.columnKey ? String(s.columnKey) : undefined;
-            setSort(key && s?.order ? (s.order === 'descend' ? `-${key}` : key) : undefined);
-            restart();
-          }}
-        />
-      )}
+      {phone ? <RecordCards {...records} byKey={byKey} /> : <RecordTable {...records} />}
       <Space wrap style={{ marginTop: 12 }}>
         <Button data-testid="page-first" disabled={cursors.length <= 1} onClick={() => setCursors([null])}>
           {t('list.first')}
@@ -270,14 +367,44 @@ export function ListPage() {
           {t('list.next')}
         </Button>
         <Select
+          data-testid="page-size"
           value={limit}
           onChange={(v) => {
             setLimit(v);
             restart();
           }}
-          options={PAGE_SIZES.map((n) => ({ value: n, label: t('list.pageSize', { n }) }))}
+          options={(PAGE_SIZES.includes(limit) ? PAGE_SIZES : [...PAGE_SIZES, limit].sort((a, b) => a - b)).map((n) => ({
+            value: n,
+            label: t('list.pageSize', { n }),
+          }))}
         />
       </Space>
+      {viewDialog && (
+        <ViewDialog
+          mode={viewDialog}
+          name={viewDialog === 'update' ? (active?.name ?? '') : ''}
+          shared={viewDialog === 'update' ? (active?.shared ?? false) : false}
+          isAdmin={isAdmin}
+          spec={specFromList(current)}
+          fields={fields}
+          onClose={() => setViewDialog(null)}
+          onSubmit={async (body) => {
+            const v = await savedViews.save(body, viewDialog === 'update' ? active?.id : undefined);
+            setViewDialog(null);
+            setViewMissing(false);
+            setActiveView(v.id);
+            setParams(
+              (prev) => {
+                const next = new URLSearchParams(prev);
+                next.set('view', String(v.id));
+                return next;
+              },
+              { replace: viewDialog === 'update' },
+            );
+            message.success(t('list.viewSaved', { name: v.name }));
+          }}
+        />
+      )}
       {importOpen && (
         <ImportDialog
           app={app}
@@ -293,144 +420,4 @@ export function ListPage() {
       )}
     </>
   );
-}
-
-/** The page as cards (phone width): `#id` links to the record, then each chosen column as
- *  a label/value line; sorting from a menu of the sortable columns. */
-function RecordCards(p: { items: RecordItem[]; loading: boolean; fields: Field[]; sort: string | undefined; onSort: (s: string | undefined) => void; href: (id: number) => string }) {
-  const { t, label, locale } = useI18n();
-  const sortOptions = [
-    { value: '', label: t('list.sortNewest') },
-    ...p.fields.filter(sortable).flatMap((f) => {
-      const name = label(f.schema['x-label'], f.key);
-      return [
-        { value: f.key, label: t('list.ascending', { field: name }) },
-        { value: `-${f.key}`, label: t('list.descending', { field: name }) },
-      ];
-    }),
-  ];
-  return (
-    <div data-testid="list-cards">
-      <Select
-        data-testid="list-sort"
-        style={{ width: '100%', marginBottom: 8 }}
-        aria-label={t('list.sort')}
-        value={p.sort ?? ''}
-        options={sortOptions}
-        onChange={(v: string) => p.onSort(v || undefined)}
-      />
-      <Spin spinning={p.loading}>
-        {p.items.length === 0 && !p.loading && <Typography.Text type="secondary">{t('list.empty')}</Typography.Text>}
-        <Space direction="vertical" style={{ width: '100%' }} size={8}>
-          {p.items.map((r) => (
-            <Card
-              key={r.id}
-              size="small"
-              data-testid={`list-card-${r.id}`}
-              title={
-                <Link to={p.href(r.id)} data-testid={`record-link-${r.id}`}>
-                  #{r.id}
-                </Link>
-              }
-            >
-              {p.fields.map((f) => (
-                <div key={f.key} data-field={f.key} style={{ display: 'flex', gap: 8, minWidth: 0 }}>
-                  <Typography.Text type="secondary" style={{ flex: '0 0 40%', overflowWrap: 'anywhere' }}>
-                    {label(f.schema['x-label'], f.key)}
-                  </Typography.Text>
-                  <span style={{ flex: '1 1 auto', minWidth: 0, overflowWrap: 'anywhere' }}>{displayValue(r.data[f.key], f.schema, locale, r.expand?.[f.key])}</span>
-                </div>
-              ))}
-            </Card>
-          ))}
-        </Space>
-      </Spin>
-    </div>
-  );
-}
-
-function FilterBuilder(p: {
-  fields: ReturnType<typeof fieldsOf>;
-  conds: Condition[];
-  onChange: (c: Condition[]) => void;
-  onApply: () => void;
-}) {
-  const { t, label } = useI18n();
-  const byKey = new Map(p.fields.map((f) => [f.key, f]));
-  const set = (i: number, c: Condition) => p.onChange(p.conds.map((x, j) => (j === i ? c : x)));
-  return (
-    <div data-testid="filter-builder" style={{ marginBottom: 8 }}>
-      {p.conds.map((c, i) => {
-        const f = byKey.get(c.field);
-        const ops = f ? opsFor(f.schema) : [];
-        return (
-          <Space key={i} wrap style={{ marginBottom: 6 }} data-testid={`filter-row-${i}`}>
-            <Select
-              data-testid={`filter-field-${i}`}
-              style={{ minWidth: 150 }}
-              showSearch
-              optionFilterProp="label"
-              placeholder={t('list.field')}
-              value={c.field || undefined}
-              options={p.fields.map((x) => ({ value: x.key, label: label(x.schema['x-label'], x.key) }))}
-              onChange={(k: string) => {
-                const nf = byKey.get(k);
-                set(i, { field: k, op: nf ? (opsFor(nf.schema)[0] ?? 'eq') : 'eq' });
-              }}
-            />
-            <Select
-              data-testid={`filter-op-${i}`}
-              style={{ minWidth: 110 }}
-              value={c.op}
-              options={ops.map((o) => ({ value: o, label: t(`op.${o}`) }))}
-              onChange={(o: Op) => set(i, { ...c, op: o })}
-            />
-            {f && needsValue(c.op) && <FilterValue schema={f.schema} value={c.value} onChange={(v) => set(i, { ...c, value: v })} testId={`filter-value-${i}`} />}
-            <Button onClick={() => p.onChange(p.conds.filter((_, j) => j !== i))} aria-label={t('common.remove')}>
-              ×
-            </Button>
-          </Space>
-        );
-      })}
-      <Space>
-        <Button icon={<FilterOutlined />} data-testid="filter-add" onClick={() => p.onChange([...p.conds, { field: '', op: 'eq' }])}>
-          {t('list.addFilter')}
-        </Button>
-        <Button type="primary" data-testid="filter-apply" onClick={p.onApply}>
-          {t('list.apply')}
-        </Button>
-      </Space>
-    </div>
-  );
-}
-
-function FilterValue(p: { schema: JsonSchema; value: unknown; onChange: (v: unknown) => void; testId: string }) {
-  const { t, label } = useI18n();
-  const type = fieldType(p.schema);
-  if (type === 'select' || type === 'multi_select')
-    return (
-      <Select
-        data-testid={p.testId}
-        style={{ minWidth: 140 }}
-        value={p.value as string | undefined}
-        options={optionsOf(p.schema).map((o) => ({ value: o.value, label: label(o.label, o.value) }))}
-        onChange={p.onChange}
-      />
-    );
-  if (type === 'boolean')
-    return (
-      <Select
-        data-testid={p.testId}
-        style={{ minWidth: 90 }}
-        value={p.value as boolean | undefined}
-        options={[
-          { value: true, label: t('common.yes') },
-          { value: false, label: t('common.no') },
-        ]}
-        onChange={p.onChange}
-      />
-    );
-  if (isNumeric(type, p.schema))
-    return <InputNumber data-testid={p.testId} value={typeof p.value === 'number' ? p.value : null} onChange={(v) => p.onChange(v ?? undefined)} />;
-  return <Input data-testid={p.testId} style={{ width: 180 }} value={typeof p.value === 'string' ? p.value : ''} onChange={(e) => p.onChange(e.target.value)} />;
 }

@@ -52,6 +52,15 @@ export function sortable(f: Field): boolean {
   return isScalar(f.type) && f.type !== 'long_text';
 }
 
+/** The keys of a `sort` parameter (`-reported_at,priority`), in order. */
+export function sortKeys(sort: string | undefined): { key: string; desc: boolean }[] {
+  return (sort ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s && s !== '-' && s !== '+')
+    .map((s) => (s.startsWith('-') ? { key: s.slice(1), desc: true } : { key: s.replace(/^\+/, ''), desc: false }));
+}
+
 /** Default columns: up to `n` fields that read well in a row. */
 export function defaultColumns(fields: Field[], n = 6): string[] {
   const good = fields.filter((f) => isScalar(f.type) && f.type !== 'long_text');
