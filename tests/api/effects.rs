@@ -821,3 +821,114 @@ async fn kill_9_between_sending_and_marking_resends_with_the_same_key() {
     );
     server.terminate().await;
 }
+
+/// Messages show a recipient only what they may read — also through the instance's
+/// variables: a query's records are projected through the recipient's mask, a value
+/// computed from a hidden field is left out, and so is a loop's item and the engine's own
+/// copy of the list it loops over. An administrator's copy of the same messages has it all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn variables_in_messages_go_through_the_recipients_field_mask() {
+    let app = TestApp::spawn(Store::Sqlite).await;
+    ticket_form(&app).await;
+    let role = json!({"key": "reader", "label": {"en": "Reader"},
+                      "permissions": {"ticket": {"actions": ["read"], "rows": "all", "read": ["*"], "deny_read": ["fee"]}}});
+    expect(
+        app.put("/apps/ops/roles/reader", &role).await,
+        StatusCode::OK,
+    )
+    .await;
+    let body = json!({"username": "reader1", "display_name": "Reader", "password": "reader1-password-1", "roles": {"ops": ["reader"]}});
+    expect(app.post("/admin/users", &body).await, StatusCode::CREATED).await;
+    for (title, fee) in [("older-a", 4801.25), ("older-b", 1234.75)] {
+        app.create_ok("ops", "ticket", json!({"title": title, "fee": fee}))
+            .await;
+    }
+    let tell = |id: &str, body: &str| json!({"id": id, "type": "notify", "to": {"users": ["reader1", "admin"]}, "title": id, "body": body});
+    publish_flow(&app, json!({
+        "key": "digest", "label": {"en": "Digest"},
+        "trigger": {"type": "record_created", "form": "ticket", "condition": {"==": [{"var": "record.kind"}, "digest"]}},
+        "nodes": [
+            {"id": "start", "type": "start"},
+            {"id": "q", "type": "query", "form": "ticket", "filter": {"starts_with": [{"var": "title"}, "older"]}, "name": "older"},
+            {"id": "own", "type": "set_var", "name": "own_fee", "value": {"*": [{"var": "record.fee"}, 2]}},
+            {"id": "sum", "type": "set_var", "name": "total", "value": {"reduce": [{"var": "vars.older"}, {"+": [{"var": "accumulator"}, {"var": "current.fee"}]}, 0]}},
+            {"id": "label", "type": "set_var", "name": "label", "value": {"cat": ["digest of ", {"var": "record.title"}]}},
+            tell("all", "{{#each vars.older}}{{title}}={{fee}};{{/each}} own={{vars.own_fee}} total={{vars.total}} {{vars.label}}"),
+            tell("seen", "{{vars.label}}: {{#each vars.older}}{{title}}/{{id}};{{/each}}"),
+            {"id": "each", "type": "loop", "over": {"var": "vars.older"}, "as": "t"},
+            tell("item", "{{vars.t.title}}={{vars.t.fee}}"),
+            tell("internal", "{{#each vars._loops}}{{#each items}}{{fee}}{{/each}}{{/each}}"),
+            {"id": "end", "type": "end"}
+        ],
+        "edges": [
+            {"from": "start", "to": "q"}, {"from": "q", "to": "own"}, {"from": "own", "to": "sum"},
+            {"from": "sum", "to": "label"}, {"from": "label", "to": "all"}, {"from": "all", "to": "seen"}, {"from": "seen", "to": "each"},
+            {"from": "each", "to": "item", "each": true}, {"from": "item", "to": "internal"}, {"from": "internal", "to": "each"}, {"from": "each", "to": "end"}
+        ]
+    })).await;
+    let d = app
+        .create_ok(
+            "ops",
+            "ticket",
+            json!({"title": "Mon", "kind": "digest", "fee": 77.5}),
+        )
+        .await;
+    wait_instance(&app, &d["id"], "completed").await;
+    let reader = crate::helpers::client_with(
+        &crate::helpers::token_for(&app.base, "reader1", "reader1-password-1", None).await,
+    );
+    let bodies = |v: Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                format!(
+                    "{}: {}",
+                    m["title"].as_str().unwrap(),
+                    m["body"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    let mine = bodies(
+        expect(
+            reader.get(app.url("/inbox")).send().await.unwrap(),
+            StatusCode::OK,
+        )
+        .await,
+    );
+    let admin = bodies(expect(app.get("/inbox").await, StatusCode::OK).await);
+    assert_eq!(mine.len(), 6, "{mine:?}");
+    let joined = mine.join("\n");
+    for secret in ["4801.25", "1234.75", "155", "6036"] {
+        assert!(
+            !joined.contains(secret),
+            "{secret} reached the reader: {joined}"
+        );
+    }
+    // What the reader may read renders: a value computed from readable fields, and the
+    // query's records (their titles and ids). A template naming what they may not read
+    // fails for them (strict templates), showing the template, never the value.
+    let seen = mine.iter().find(|m| m.starts_with("seen: ")).unwrap();
+    assert!(seen.starts_with("seen: digest of Mon: older-"), "{seen}");
+    assert!(
+        seen.contains("older-a/") && seen.contains("older-b/"),
+        "{seen}"
+    );
+    for m in mine.iter().filter(|m| !m.starts_with("seen: ")) {
+        assert!(m.contains("Failed to access variable"), "{m}");
+    }
+    let all = admin.join("\n");
+    assert!(all.contains("older-b=1234.75;older-a=4801.25;"), "{all}");
+    assert!(all.contains("own=155 total=6036 digest of Mon"), "{all}");
+    assert!(all.contains("item: older-a=4801.25"), "{all}");
+    // The engine's own copy of the list being looped over is rendered for nobody.
+    assert!(
+        admin
+            .iter()
+            .filter(|m| m.starts_with("internal: "))
+            .all(|m| m.contains("vars._loops")),
+        "{all}"
+    );
+}

@@ -14,6 +14,7 @@ mod effects;
 mod errors;
 mod files;
 mod filters;
+mod flow_paths;
 mod flows;
 mod identity;
 mod leaks;

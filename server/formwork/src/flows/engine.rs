@@ -1315,17 +1315,10 @@ async fn step(
             )
             .await?;
             for u in &users {
-                // Rendered through the recipient's own field mask.
-                let mut seen = data.clone();
-                if let Some(form) = &inst.form
-                    && let Ok(caller) = inner.auth.caller_for(u).await
-                {
-                    match inner.auth.decide(&caller, &inst.app, form).await {
-                        Ok(d) if d.allows("read") => d.project(&mut seen),
-                        _ => seen = json!({}),
-                    }
-                }
-                let ctx = ctx_of(&inst, &seen);
+                // Rendered through the recipient's own field mask: the record and the
+                // variables computed from records (flows::mask).
+                let caller = inner.auth.caller_for(u).await.ok();
+                let ctx = super::mask::context_for(inner, &inst, &data, caller.as_ref()).await;
                 let title = render(
                     node.get("title").and_then(Value::as_str).unwrap_or(""),
                     &ctx,
@@ -1376,7 +1369,12 @@ async fn step(
                 .unwrap_or(&node_id)
                 .to_owned();
             let n = found.len();
-            vars_mut(&mut inst).insert(name.clone(), Value::Array(found));
+            let source = (kind == "query").then(|| {
+                super::mask::records_of(node.get("form").and_then(Value::as_str).unwrap_or(""))
+            });
+            let vars = vars_mut(&mut inst);
+            vars.insert(name.clone(), Value::Array(found));
+            super::mask::note_source(vars, &name, source);
             save_vars(txn, batch, &inst).await?;
             pass_on(
                 txn,
@@ -1426,7 +1424,10 @@ async fn step(
                 .iter()
                 .find(|e| e.get("each") != Some(&Value::Bool(true)))
                 .map(|e| target(e));
+            let item_source =
+                super::mask::source_of(node.get("over").unwrap_or(&Value::Null), &inst);
             let vars = vars_mut(&mut inst);
+            super::mask::note_source(vars, &as_name, item_source);
             let loops = vars
                 .entry("_loops")
                 .or_insert_with(|| json!({}))
@@ -1624,9 +1625,13 @@ async fn step(
                 .and_then(Value::as_str)
                 .unwrap_or("")
                 .to_owned();
-            let v = compute(node.get("value").unwrap_or(&Value::Null), &ctx)
-                .map_err(|m| DomainError::invalid_one("/value", "value", m))?;
-            vars_mut(&mut inst).insert(name.clone(), v.clone());
+            let expr = node.get("value").unwrap_or(&Value::Null);
+            let v =
+                compute(expr, &ctx).map_err(|m| DomainError::invalid_one("/value", "value", m))?;
+            let source = super::mask::source_of(expr, &inst);
+            let vars = vars_mut(&mut inst);
+            vars.insert(name.clone(), v.clone());
+            super::mask::note_source(vars, &name, source);
             save_vars(txn, batch, &inst).await?;
             pass_on(
                 txn,

@@ -8,6 +8,7 @@ pub mod cron;
 pub mod definition;
 pub mod engine;
 pub mod guard;
+mod mask;
 pub mod outbox;
 pub mod service;
 mod store;

@@ -69,23 +69,19 @@ pub(crate) async fn enqueue(
     Ok(key)
 }
 
-/// The record as `as_role` may read it (no role: as the flow sees it).
-async fn seen_as(
+/// The rendering context as `as_role` may read it: the record and the variables computed
+/// from records (flows::mask); no role: as the flow sees it.
+async fn ctx_as(
     inner: &Arc<Inner>,
     inst: &Instance,
     data: &Value,
     as_role: Option<&str>,
 ) -> DomainResult<Value> {
-    let (Some(role), Some(form)) = (as_role, &inst.form) else {
-        return Ok(data.clone());
+    let Some(role) = as_role else {
+        return Ok(super::engine::ctx_of(inst, data));
     };
     let caller = inner.auth.caller_for_role(&inst.app, role).await?;
-    let mut seen = data.clone();
-    match inner.auth.decide(&caller, &inst.app, form).await {
-        Ok(d) if d.allows("read") => d.project(&mut seen),
-        _ => seen = json!({}),
-    }
-    Ok(seen)
+    Ok(super::mask::context_for(inner, inst, data, Some(&caller)).await)
 }
 
 /// JSON Logic values of an object (`{key: logic}`), over `ctx`.
@@ -123,8 +119,7 @@ pub(crate) async fn notify_node(
         .unwrap_or("inbox");
     let mut keys = Vec::new();
     if channel == "webhook" {
-        let seen = seen_as(inner, inst, data, as_role).await?;
-        let ctx = super::engine::ctx_of(inst, &seen);
+        let ctx = ctx_as(inner, inst, data, as_role).await?;
         let payload = match node.get("payload") {
             Some(_) => compute_map(node.get("payload"), &ctx, "/payload")?,
             None => {
@@ -166,17 +161,8 @@ pub(crate) async fn notify_node(
             skipped.push(u.clone());
             continue;
         };
-        let mut seen = data.clone();
-        if let Some(form) = &inst.form {
-            match inner.auth.caller_for(u).await {
-                Ok(caller) => match inner.auth.decide(&caller, &inst.app, form).await {
-                    Ok(d) if d.allows("read") => d.project(&mut seen),
-                    _ => seen = json!({}),
-                },
-                Err(_) => seen = json!({}),
-            }
-        }
-        let ctx = super::engine::ctx_of(inst, &seen);
+        let caller = inner.auth.caller_for(u).await.ok();
+        let ctx = super::mask::context_for(inner, inst, data, caller.as_ref()).await;
         let request = json!({
             "to": [email],
             "subject": super::engine::render(node.get("title").and_then(Value::as_str).unwrap_or(""), &ctx),
@@ -191,8 +177,7 @@ pub(crate) async fn notify_node(
         seq += 1;
     }
     if let Some(a) = node.get("address") {
-        let seen = seen_as(inner, inst, data, as_role).await?;
-        let ctx = super::engine::ctx_of(inst, &seen);
+        let ctx = ctx_as(inner, inst, data, as_role).await?;
         let addresses = crate::service::prepare::compute(a, &super::engine::ctx_of(inst, data))
             .map_err(|m| DomainError::invalid_one("/address", "value", m))?;
         let list: Vec<Value> = match addresses {
@@ -233,14 +218,13 @@ pub(crate) async fn http_node(
     node: &serde_json::Map<String, Value>,
     data: &Value,
 ) -> DomainResult<Value> {
-    let seen = seen_as(
+    let ctx = ctx_as(
         inner,
         inst,
         data,
         node.get("as_role").and_then(Value::as_str),
     )
     .await?;
-    let ctx = super::engine::ctx_of(inst, &seen);
     let method = node
         .get("method")
         .and_then(Value::as_str)

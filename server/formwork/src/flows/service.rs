@@ -603,11 +603,19 @@ impl FlowService {
         caller: &Caller,
         reason: Option<String>,
     ) -> DomainResult<Value> {
+        // An instance the caller may not see is not there for them (404, as on GET), so
+        // that trying to stop one does not tell who started which instance.
+        let (cond, mut params) = Self::may_see_sql(caller);
+        params.push(id.into());
         let row = self
             .db()
             .query_one(
-                &format!("SELECT {INSTANCE_COLUMNS} FROM flow_instances WHERE id = $1"),
-                vec![id.into()],
+                &format!(
+                    "SELECT i.{} FROM flow_instances i WHERE {cond} AND i.id = ${}",
+                    INSTANCE_COLUMNS.replace(", ", ", i."),
+                    params.len()
+                ),
+                params,
             )
             .await?
             .ok_or_else(|| DomainError::NotFound(format!("flow instance {id}")))?;
