@@ -858,24 +858,59 @@ async fn variables_in_messages_go_through_the_recipients_field_mask() {
             {"id": "each", "type": "loop", "over": {"var": "vars.older"}, "as": "t"},
             tell("item", "{{vars.t.title}}={{vars.t.fee}}"),
             tell("internal", "{{#each vars._loops}}{{#each items}}{{fee}}{{/each}}{{/each}}"),
+            {"id": "ack", "type": "task", "assignee": {"user": "reader1"}},
             {"id": "end", "type": "end"}
         ],
         "edges": [
             {"from": "start", "to": "q"}, {"from": "q", "to": "own"}, {"from": "own", "to": "sum"},
             {"from": "sum", "to": "label"}, {"from": "label", "to": "all"}, {"from": "all", "to": "seen"}, {"from": "seen", "to": "each"},
-            {"from": "each", "to": "item", "each": true}, {"from": "item", "to": "internal"}, {"from": "internal", "to": "each"}, {"from": "each", "to": "end"}
+            {"from": "each", "to": "item", "each": true}, {"from": "item", "to": "internal"}, {"from": "internal", "to": "each"}, {"from": "each", "to": "ack"}, {"from": "ack", "to": "end"}
         ]
     })).await;
-    let d = app
-        .create_ok(
-            "ops",
-            "ticket",
-            json!({"title": "Mon", "kind": "digest", "fee": 77.5}),
-        )
-        .await;
-    wait_instance(&app, &d["id"], "completed").await;
+    app.create_ok(
+        "ops",
+        "ticket",
+        json!({"title": "Mon", "kind": "digest", "fee": 77.5}),
+    )
+    .await;
     let reader = crate::helpers::client_with(
         &crate::helpers::token_for(&app.base, "reader1", "reader1-password-1", None).await,
+    );
+    let task = eventually("the reader's task", || async {
+        let v = expect(
+            reader.get(app.url("/tasks")).send().await.unwrap(),
+            StatusCode::OK,
+        )
+        .await;
+        v["items"].as_array()?.first().cloned()
+    })
+    .await;
+    // The instance's history, as the reader (who has a task in it) sees it: variables set
+    // from the hidden fee by name only.
+    let detail = expect(
+        reader
+            .get(app.url(&format!("/flow-instances/{}", task["instance"])))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let set: Vec<&Value> = detail["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["action"] == "set")
+        .map(|h| &h["detail"])
+        .collect();
+    assert_eq!(
+        set,
+        [
+            &json!({"own_fee": null}),
+            &json!({"total": null}),
+            &json!({"label": "digest of Mon"})
+        ],
+        "{detail}"
     );
     let bodies = |v: Value| -> Vec<String> {
         v["items"]
@@ -889,6 +924,7 @@ async fn variables_in_messages_go_through_the_recipients_field_mask() {
                     m["body"].as_str().unwrap()
                 )
             })
+            .filter(|m| !m.starts_with("待办"))
             .collect()
     };
     let mine = bodies(

@@ -175,3 +175,16 @@ fn project(d: &Decision, record: &mut Value) {
         o.insert("id".into(), id);
     }
 }
+
+/// The variables of `inst` whose values `who` may not see (see [`context_for`]).
+pub(crate) async fn hidden_vars(inner: &Inner, inst: &Instance, who: &Caller) -> Vec<String> {
+    let ctx = context_for(inner, inst, &Value::Null, Some(who)).await;
+    inst.vars["vars"]["_sources"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(name, _)| name)
+        .filter(|name| ctx["vars"].get(name.as_str()).is_none())
+        .cloned()
+        .collect()
+}

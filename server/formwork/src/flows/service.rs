@@ -534,6 +534,19 @@ impl FlowService {
                     h["detail"] = json!({"channel": h["detail"]["channel"]});
                 }
             }
+            // Variables set from fields the caller may not read: the name, not the value.
+            let hidden = super::mask::hidden_vars(&self.engine.inner, &inst, caller).await;
+            for h in history.iter_mut() {
+                if h["action"] == "set"
+                    && let Some(d) = h["detail"].as_object_mut()
+                {
+                    for name in &hidden {
+                        if let Some(v) = d.get_mut(name) {
+                            *v = Value::Null;
+                        }
+                    }
+                }
+            }
             // Values a step wrote are shown through the caller's field mask of that form.
             for h in history.iter_mut() {
                 let (Some(form), Some(set)) = (
