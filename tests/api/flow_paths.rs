@@ -396,6 +396,22 @@ on_both_stores!(
         let before = instance_of(&app, &rec).await;
         assert_eq!(before["instance"]["initiator"], "clerk");
         assert_eq!(before["timers"][0]["node"], "check", "{before}");
+        // "Initiated by me": the clerk's own instance; the worker (who has a task in it)
+        // sees it among their instances, not among their own.
+        let mine = |c: Client| {
+            let url = app.url("/flow-instances?initiator=me");
+            async move {
+                let v: Value = c.get(url).send().await.unwrap().json().await.unwrap();
+                v["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|i| i["id"].clone())
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(mine(clerk.clone()).await, [inst.clone()]);
+        assert!(mine(worker.clone()).await.is_empty());
 
         // Not the initiator: the assignee (who sees the instance) and an administrator.
         for c in [&worker, &app.client] {

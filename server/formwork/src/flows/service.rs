@@ -458,6 +458,16 @@ impl FlowService {
                 sql.push_str(&format!(" AND i.{col} = ${}", params.len()));
             }
         }
+        // `initiator=me`: the instances the caller started (the inbox's "initiated by me").
+        if let Some(who) = q.get("initiator") {
+            let who = if who == "me" {
+                caller.principal.username.clone()
+            } else {
+                who.clone()
+            };
+            params.push(who.into());
+            sql.push_str(&format!(" AND i.initiator = ${}", params.len()));
+        }
         if let Some(r) = q.get("record") {
             let id: i64 = r
                 .parse()
