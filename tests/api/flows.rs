@@ -2394,3 +2394,107 @@ on_both_stores!(
         assert!(tasks().await.iter().any(|t| t["record"] == later["id"]));
     }
 );
+
+/// Flow 6 and the first half of S8: an approved licence expiring in 100 days reminds the
+/// customer's sales owner and compliance 90 days ahead and again 30 days ahead (when the
+/// customer turns `expiring`); the day after it expires the customer turns `expired` and
+/// both are told. A licence still pending review reminds nobody.
+async fn qualification_expiry_runs_on_the_clock(app: TestApp) {
+    crate::crm::install(&app).await;
+    crate::crm::install_flows(&app).await;
+    let sales = crate::crm::user(&app, "sales1", &["sales"], None).await;
+    let compliance = crate::crm::user(&app, "compliance1", &["compliance"], None).await;
+    let customer = app
+        .create_ok("crm", "customer", json!({"name": "协和医院", "customer_type": "hospital", "owner": "sales1", "compliance_status": "valid"}))
+        .await["id"]
+        .clone();
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .date_naive();
+    let expires = (today + chrono::Duration::days(100)).to_string();
+    for (number, status) in [("Q-100", "approved"), ("Q-PENDING", "pending")] {
+        app.create_ok(
+            "crm",
+            "qualification",
+            json!({"customer": customer, "kind": "distribution_licence", "number": number,
+                   "expires_on": expires, "review_status": status}),
+        )
+        .await;
+    }
+    let reminders = |c: Client| {
+        let app = &app;
+        async move {
+            let v = get(&c, app, "/inbox").await;
+            v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["title"].as_str().unwrap().to_owned())
+                .filter(|t| t.contains("Qualification"))
+                .collect::<Vec<_>>()
+        }
+    };
+    let status = || async {
+        expect(
+            app.get(&format!("/apps/crm/forms/customer/records/{customer}"))
+                .await,
+            StatusCode::OK,
+        )
+        .await["data"]["compliance_status"]
+            .clone()
+    };
+    let instances = |flow: &'static str| {
+        let app = &app;
+        async move { instance_count(app, flow).await }
+    };
+    // Nothing is due yet.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(reminders(sales.clone()).await.is_empty());
+    // 90 days ahead (day 10): the owner and compliance hear of Q-100, not of Q-PENDING.
+    app.advance(11.0 * 86_400.0).await;
+    let seen = eventually("the 90-day reminder", || async {
+        let r = reminders(sales.clone()).await;
+        (!r.is_empty()).then_some(r)
+    })
+    .await;
+    assert_eq!(
+        seen,
+        ["资质90天后到期 / Qualification expires in 90 days: Q-100"]
+    );
+    assert_eq!(reminders(compliance.clone()).await, seen);
+    assert_eq!(status().await, "valid");
+    // 30 days ahead (day 70): reminded again, the customer turns expiring.
+    app.advance(60.0 * 86_400.0).await;
+    eventually("the customer to turn expiring", || async {
+        (status().await == "expiring").then_some(())
+    })
+    .await;
+    let seen = reminders(sales.clone()).await;
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert!(seen[0].contains("30 days: Q-100"), "{seen:?}");
+    // The day after it expires (day 101): expired, and both are told.
+    app.advance(30.0 * 86_400.0).await;
+    eventually("the customer to turn expired", || async {
+        (status().await == "expired").then_some(())
+    })
+    .await;
+    let seen = eventually("the expiry message", || async {
+        let r = reminders(compliance.clone()).await;
+        (r.len() == 3).then_some(r)
+    })
+    .await;
+    assert_eq!(seen[0], "资质已到期 / Qualification has expired: Q-100");
+    assert_eq!(reminders(sales.clone()).await.len(), 3);
+    for flow in [
+        "qualification_expiry_90",
+        "qualification_expiry_30",
+        "qualification_expired",
+    ] {
+        assert_eq!(instances(flow).await, 1, "{flow}");
+    }
+}
+
+on_both_stores!(
+    an_expiring_qualification_reminds_and_the_customer_turns_expired,
+    qualification_expiry_runs_on_the_clock
+);
