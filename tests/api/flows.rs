@@ -912,6 +912,42 @@ on_both_stores!(
             "{}",
             r.text().await.unwrap()
         );
+        // Flow 7's scope: a class III product on the order needs a licence whose scope
+        // covers class III (the one above lists no classes).
+        let product = |class: &str| {
+            let app = &app;
+            let body = json!({"name": format!("{class} device"), "model": format!("M-{class}"), "device_class": class});
+            async move { app.create_ok("crm", "product", body).await["id"].clone() }
+        };
+        let (p2, p3) = (product("class_ii").await, product("class_iii").await);
+        let with_lines = |products: &[&Value]| {
+            let lines: Vec<Value> = products
+                .iter()
+                .map(|p| json!({"product": p, "qty": 1, "price": 100}))
+                .collect();
+            json!({"data": {"customer": customer, "ordered_on": "2026-11-22", "lines": lines}})
+        };
+        let r = post(with_lines(&[&p2, &p3])).await;
+        let body = expect(r, StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert!(
+            body["details"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("device class"),
+            "{body}"
+        );
+        let mut scoped = lic("2032-01-01", "approved");
+        scoped["scope_classes"] = json!(["class_ii"]);
+        app.create_ok("crm", "qualification", scoped).await;
+        let r = post(with_lines(&[&p2, &p3])).await;
+        expect(r, StatusCode::UNPROCESSABLE_ENTITY).await;
+        let r = post(with_lines(&[&p2])).await;
+        expect(r, StatusCode::CREATED).await;
+        let mut wide = lic("2033-01-01", "approved");
+        wide["scope_classes"] = json!(["class_ii", "class_iii"]);
+        app.create_ok("crm", "qualification", wide).await;
+        let r = post(with_lines(&[&p2, &p3])).await;
+        expect(r, StatusCode::CREATED).await;
         // Bulk: the pointer names the item.
         let other = app
             .create_ok(
