@@ -213,19 +213,25 @@ async fn waiting_on_locks(watch: &sea_orm::DatabaseConnection, n: i64) {
 /// Take the record's row lock in another session, let the server's writer queue behind
 /// it, then ask for the lock the writer holds (the operation-log head): a deadlock, which
 /// PostgreSQL breaks by aborting the writer's transaction. The other session then lets go.
-async fn deadlock_the_writer(
+async fn deadlock_the_writer<T>(
     other: &sea_orm::DatabaseConnection,
     watch: &sea_orm::DatabaseConnection,
     record: i64,
-    provoke: impl std::future::Future<Output = ()>,
-) {
+    provoke: impl FnOnce() -> T,
+) -> T {
     let txn = other.begin().await.unwrap();
+    // This session checks for deadlocks late, so that the writer (1 s, the default) is
+    // the one that finds the cycle and is aborted.
+    txn.execute_unprepared("SET LOCAL deadlock_timeout = '10s'")
+        .await
+        .unwrap();
     txn.execute_unprepared(&format!(
         "SELECT id FROM records WHERE id = {record} FOR UPDATE"
     ))
     .await
     .unwrap();
-    provoke.await;
+    // Only now the write that is to queue behind the lock.
+    let provoked = provoke();
     waiting_on_locks(watch, 1).await;
     // Blocks until PostgreSQL finds the cycle (deadlock_timeout, 1 s) and aborts the
     // writer, which began waiting first and so is the one that detects it.
@@ -234,6 +240,7 @@ async fn deadlock_the_writer(
         .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     txn.rollback().await.unwrap();
+    provoked
 }
 
 /// PostgreSQL: a deadlock between the server's writer and another session (a report
@@ -258,21 +265,36 @@ async fn a_deadlock_with_another_session_is_run_again() {
     // An API write.
     let url = app.url(&format!("/apps/t/forms/note/records/{record}"));
     let client = app.client.clone();
-    let write = tokio::spawn(async move {
-        let r = client
-            .patch(url)
-            .json(&json!({"data": {"text": "edited"}}))
-            .send()
-            .await
-            .unwrap();
-        (r.status(), r.text().await.unwrap())
-    });
-    deadlock_the_writer(&other, &watch, record, async {}).await;
+    let write = deadlock_the_writer(&other, &watch, record, || {
+        tokio::spawn(async move {
+            let r = client
+                .patch(url)
+                .json(&json!({"data": {"text": "edited"}}))
+                .send()
+                .await
+                .unwrap();
+            (r.status(), r.text().await.unwrap())
+        })
+    })
+    .await;
     let (status, body) = write.await.unwrap();
     assert_eq!(status, StatusCode::OK, "{body}");
 
     // A flow step.
-    deadlock_the_writer(&other, &watch, record, app.advance(7200.0)).await;
+    let (clock, client) = (app.url("/admin/clock"), app.client.clone());
+    let advanced = deadlock_the_writer(&other, &watch, record, || {
+        tokio::spawn(async move {
+            let r = client
+                .post(clock)
+                .json(&json!({"advance_seconds": 7200.0}))
+                .send()
+                .await
+                .unwrap();
+            r.status()
+        })
+    })
+    .await;
+    assert_eq!(advanced.await.unwrap(), StatusCode::OK);
     completes_once(&app, instance, record).await;
     let r = expect(
         app.get(&format!("/apps/t/forms/note/records/{record}"))

@@ -410,7 +410,7 @@ on_both_stores!(
                     .collect::<Vec<_>>()
             }
         };
-        assert_eq!(mine(clerk.clone()).await, [inst.clone()]);
+        assert_eq!(mine(clerk.clone()).await, vec![inst.clone()]);
         assert!(mine(worker.clone()).await.is_empty());
 
         // Not the initiator: the assignee (who sees the instance) and an administrator.

@@ -2534,3 +2534,108 @@ on_both_stores!(
     an_expiring_qualification_reminds_and_the_customer_turns_expired,
     qualification_expiry_runs_on_the_clock
 );
+
+/// Flow 1's stock and flow 9: resolving a service order writes an outgoing stock movement
+/// per part used, each movement lowers (or, incoming, raises) its part's stock, and stock
+/// at or below the safety level tells the service managers.
+async fn parts_used_leave_stock(app: TestApp) {
+    crate::crm::install(&app).await;
+    crate::crm::install_flows(&app).await;
+    let manager = crate::crm::user(&app, "manager_east", &["service_manager"], None).await;
+    crate::crm::user(&app, "engineer1", &["engineer"], None).await;
+    let part = |number: &str, stock: i64| {
+        let app = &app;
+        let body = json!({"part_number": number, "name": number, "warehouse": "sh_central", "stock": stock, "safety_stock": 8, "unit_cost": 120});
+        async move { app.create_ok("crm", "spare_part", body).await["id"].clone() }
+    };
+    let (board, fan) = (part("P-BOARD", 10).await, part("P-FAN", 30).await);
+    let customer = app
+        .create_ok(
+            "crm",
+            "customer",
+            json!({"name": "瑞金医院", "customer_type": "hospital"}),
+        )
+        .await["id"]
+        .clone();
+    let order = app
+        .create_ok("crm", "service_order", json!({"kind": "repair", "priority": "normal", "status": "on_site", "customer": customer,
+            "fault_description": "no display", "engineer": "engineer1",
+            "parts_used": [{"part": board, "qty": 3, "unit_cost": 120}, {"part": fan, "qty": 1, "unit_cost": 40}]}))
+        .await;
+    let stock_of = |id: Value| {
+        let app = &app;
+        async move {
+            expect(
+                app.get(&format!("/apps/crm/forms/spare_part/records/{id}"))
+                    .await,
+                StatusCode::OK,
+            )
+            .await["data"]["stock"]
+                .as_i64()
+        }
+    };
+    let url = format!("/apps/crm/forms/service_order/records/{}", order["id"]);
+    expect(
+        app.patch(&url, &json!({"data": {"status": "resolved"}}))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    eventually("the stock to go down", || async {
+        (stock_of(board.clone()).await == Some(7) && stock_of(fan.clone()).await == Some(29))
+            .then_some(())
+    })
+    .await;
+    let moves = expect(
+        app.get("/apps/crm/forms/stock_movement/records?total=true&sort=_id")
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(moves["total"], 2, "{moves}");
+    let first = &moves["items"][0]["data"];
+    assert_eq!(
+        (
+            first["part"].clone(),
+            first["kind"].clone(),
+            first["qty"].clone(),
+            first["warehouse"].clone(),
+            first["service_order"].clone()
+        ),
+        (
+            board.clone(),
+            json!("out"),
+            json!(3),
+            json!("sh_central"),
+            order["id"].clone()
+        ),
+        "{moves}"
+    );
+    // 7 is at or below the safety stock of 8: the managers hear of it.
+    let heard = eventually("the low-stock message", || async {
+        let v = get(&manager, &app, "/inbox").await;
+        v["items"]
+            .as_array()?
+            .iter()
+            .find(|m| m["body"].as_str().is_some_and(|b| b.contains("P-BOARD")))
+            .cloned()
+    })
+    .await;
+    assert!(heard["body"].as_str().unwrap().contains("7 / 8"), "{heard}");
+    // Goods in raise the stock; a transfer leaves the count alone.
+    for (kind, qty) in [("in", 5), ("transfer", 2)] {
+        app.create_ok("crm", "stock_movement", json!({"part": board, "kind": kind, "qty": qty, "warehouse": "sh_central", "to_warehouse": "bj_central"}))
+            .await;
+    }
+    eventually("the stock to go up", || async {
+        (stock_of(board.clone()).await == Some(12)).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(stock_of(board.clone()).await, Some(12));
+}
+
+on_both_stores!(
+    parts_used_on_a_resolved_order_leave_stock,
+    parts_used_leave_stock
+);

@@ -35,10 +35,12 @@
 //   end: flow-prop-terminate; approval / task: flow-prop-mode (any / all / sequential),
 //   flow-prop-mode-help
 //   webhook trigger: flow-trigger-webhook-help, the hook panel (HookPanel.tsx)
+//   record_deleted trigger: flow-trigger-deleted-help
+//   flow-versions-open (toolbar) opens the versions drawer: see FlowVersionsPanel.tsx
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
-import { Alert, App as AntApp, Button, Card, Empty, Form, Input, List, Modal, Select, Space, Spin, Tag, Tooltip, Typography } from 'antd';
-import { CloudUploadOutlined, PlusOutlined, SaveOutlined, SettingOutlined } from '@ant-design/icons';
+import { Alert, App as AntApp, Button, Card, Drawer, Empty, Form, Input, List, Modal, Select, Space, Spin, Tag, Tooltip, Typography } from 'antd';
+import { CloudUploadOutlined, HistoryOutlined, PlusOutlined, SaveOutlined, SettingOutlined } from '@ant-design/icons';
 import {
   Background,
   Controls,
@@ -58,6 +60,7 @@ import { useI18n } from '../i18n/index.tsx';
 import { edgeView, nodeTypes, type RFEdge, type RFNode } from './FlowGraph.tsx';
 import { EdgePanel, NodePanel, TriggerPanel, varOptions, type Lookups, type Option } from './Panels.tsx';
 import { HookPanel } from './HookPanel.tsx';
+import { FlowVersionsPanel } from './FlowVersionsPanel.tsx';
 import {
   KEY_RE,
   NODE_TYPES,
@@ -331,6 +334,8 @@ function Editor({ app, flow }: { app: string; flow: string }) {
   const [located, setLocated] = useState<LocatedErrors | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
   const [busy, setBusy] = useState<'save' | 'publish' | null>(null);
+  const [versionsOpen, setVersionsOpen] = useState(false);
+  const [versionsKey, setVersionsKey] = useState(0);
   const canvasRef = useRef<HTMLDivElement>(null);
   const lookups = useLookups(app, state);
 
@@ -449,6 +454,7 @@ function Editor({ app, flow }: { app: string; flow: string }) {
       const r = await api<{ version: number }>(`/apps/${app}/flows/${flow}/publish`, { body: def });
       setSavedJson(JSON.stringify(def));
       setPublishedVersion(r?.version ?? null);
+      setVersionsKey((k) => k + 1);
       setServerErrors([]);
       setLocated(null);
       setProblem(null);
@@ -603,6 +609,9 @@ function Editor({ app, flow }: { app: string; flow: string }) {
           )}
         </Space>
         <Space wrap>
+          <Button icon={<HistoryOutlined />} data-testid="flow-versions-open" onClick={() => setVersionsOpen(true)}>
+            {t('flows.versions.open')}
+          </Button>
           <Tooltip title={t('flows.editor.showTrigger')}>
             <Button icon={<SettingOutlined />} data-testid="flow-settings" onClick={() => select(null)}>
               {t('flows.editor.trigger')}
@@ -716,6 +725,9 @@ function Editor({ app, flow }: { app: string; flow: string }) {
           {panel}
         </Card>
       </div>
+      <Drawer open={versionsOpen} title={t('flows.versions.title')} size={560} destroyOnHidden onClose={() => setVersionsOpen(false)}>
+        {definition && <FlowVersionsPanel app={app} flow={flow} draft={definition} refreshKey={versionsKey} fields={lookups.fields} />}
+      </Drawer>
     </div>
   );
 }

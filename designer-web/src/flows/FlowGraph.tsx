@@ -337,7 +337,7 @@ export function edgeView(
 }
 
 /** A read-only drawing of a definition with the live positions highlighted. */
-export function ReadOnlyGraph(p: { definition: FlowDefinition; positions: string[]; visited: Set<string>; fields?: Map<string, JsonSchema>; height?: number }) {
+export function ReadOnlyGraph(p: { definition: FlowDefinition; positions: string[]; visited: Set<string>; fields?: Map<string, JsonSchema>; height?: number; testId?: string }) {
   const { t, label } = useI18n();
   const state = useMemo(() => fromDefinition(p.definition), [p.definition]);
   const byId = useMemo(() => new Map(state.nodes.map((n) => [n.id, n.data.node])), [state]);
@@ -361,7 +361,7 @@ export function ReadOnlyGraph(p: { definition: FlowDefinition; positions: string
     [state, byId, fields, t, label, p.visited, p.positions],
   );
   return (
-    <div style={{ height: p.height ?? 420, border: '1px solid #f0f0f0', borderRadius: 6 }} data-testid="instance-graph">
+    <div style={{ height: p.height ?? 420, border: '1px solid #f0f0f0', borderRadius: 6 }} data-testid={p.testId ?? 'instance-graph'}>
       <ReactFlow
         nodes={nodes}
         edges={edges}

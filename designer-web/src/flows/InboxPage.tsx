@@ -1,14 +1,16 @@
-// `/tasks`: my open and closed tasks (counts on the tabs) and my in-app messages.
+// `/tasks`: my open and closed tasks (counts on the tabs), the flow instances I started
+// (InitiatedList.tsx) and my in-app messages.
 //
 // data-testid beyond the brief: inbox-tab-messages, inbox-tasks-open, inbox-tasks-closed,
-// inbox-messages, message-row-<id>, message-read-<id>, task-link-<id>
+// inbox-messages, message-row-<id>, message-read-<id>, task-link-<id>, inbox-tab-initiated
 import { useCallback, useEffect, useState } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { Alert, Badge, Button, Card, Empty, List, Table, Tabs, Tag, Typography } from 'antd';
 import { api } from '../api/client.ts';
 import { useI18n } from '../i18n/index.tsx';
+import { InitiatedList } from './InitiatedList.tsx';
 import { labelOf, overdue } from './tasks.ts';
-import type { InboxList, Task, TaskList } from './types.ts';
+import type { FlowInstance, InboxList, Task, TaskList } from './types.ts';
 
 export default function InboxPage() {
   const { t } = useI18n();
@@ -16,6 +18,7 @@ export default function InboxPage() {
   const [open, setOpen] = useState<TaskList | null>(null);
   const [closed, setClosed] = useState<TaskList | null>(null);
   const [inbox, setInbox] = useState<InboxList | null>(null);
+  const [initiated, setInitiated] = useState<FlowInstance[] | null>(null);
   const [error, setError] = useState<string | null>(null);
 
   const load = useCallback(() => {
@@ -23,6 +26,9 @@ export default function InboxPage() {
     api<TaskList>('/tasks?status=open').then(setOpen).catch(fail);
     api<TaskList>('/tasks?status=closed').then(setClosed).catch(fail);
     api<InboxList>('/inbox').then(setInbox).catch(fail);
+    api<{ items: FlowInstance[] }>('/flow-instances?initiator=me')
+      .then((r) => setInitiated(r.items))
+      .catch(fail);
   }, []);
   useEffect(load, [load]);
 
@@ -52,6 +58,11 @@ export default function InboxPage() {
             key: 'closed',
             label: <span data-testid="inbox-tab-closed">{t('flows.inbox.closed', { n: counts?.closed ?? '…' })}</span>,
             children: <TaskTable list={closed} testId="inbox-tasks-closed" closed />,
+          },
+          {
+            key: 'initiated',
+            label: <span data-testid="inbox-tab-initiated">{t('flows.inbox.initiated', { n: initiated?.length ?? '…' })}</span>,
+            children: <InitiatedList items={initiated} />,
           },
           {
             key: 'messages',

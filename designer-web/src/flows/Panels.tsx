@@ -673,6 +673,9 @@ export function TriggerPanel(p: { state: FlowState; apply: Apply; lookups: Looku
       {tr.type === 'webhook' && (
         <Alert type="info" showIcon style={{ marginBottom: 8 }} data-testid="flow-trigger-webhook-help" message={t('flows.trigger.webhookHelp')} />
       )}
+      {tr.type === 'record_deleted' && (
+        <Alert type="info" showIcon style={{ marginBottom: 8 }} data-testid="flow-trigger-deleted-help" message={t('flows.trigger.deletedHelp')} />
+      )}
       {tr.type === 'schedule' && (
         <Form.Item
           label={t('flows.trigger.cron')}

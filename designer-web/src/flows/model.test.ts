@@ -482,10 +482,12 @@ describe('guards, queries, reject', () => {
     const i = r.state.nodes.findIndex((n) => n.id === r.id);
     expect(lint(r.state)).toContainEqual({ pointer: `/nodes/${i}/type`, rule: 'guard', message: 'task' });
     expect([...disallowedNodes(r.state)]).toEqual([r.id]);
-    // the same flow under another trigger: reject is the one out of place
+    // the same flow under another trigger: its reject nodes are the ones out of place
     const other = { ...s, trigger: switchTriggerType(s.trigger, 'record_created') };
-    expect([...disallowedNodes(other)]).toEqual(['refuse']);
-    expect(lint(other).map((p) => p.rule)).toEqual(['guardOnly']);
+    const rejects = crm('order_guard').nodes.filter((n) => n.type === 'reject').map((n) => n.id);
+    expect(rejects).toContain('refuse');
+    expect([...disallowedNodes(other)]).toEqual(rejects);
+    expect(lint(other).map((p) => p.rule)).toEqual(rejects.map(() => 'guardOnly'));
   });
 
   test('reject is an end: nothing leaves it', () => {
@@ -573,7 +575,8 @@ describe('assignees through a reference, update_record on another record', () =>
 
   test('forms whose schemas the designer loads', () => {
     expect(formsOfInterest(fromDefinition(crm('qualification_review')), ['customer'])).toEqual(['customer', 'qualification']);
-    expect(formsOfInterest(fromDefinition(crm('order_guard')))).toEqual(['qualification', 'sales_order']);
+    // order_guard queries qualifications and the order lines' products
+    expect(formsOfInterest(fromDefinition(crm('order_guard')))).toEqual(['product', 'qualification', 'sales_order']);
   });
 
   test('update_record form + record survive editing the set list', () => {
@@ -591,5 +594,27 @@ describe('the subflow trigger', () => {
     expect(triggerHasForm('subflow')).toBe('optional');
     expect(triggerHasForm('record_created')).toBe('required');
     expect(TRIGGER_TYPES).toContain('subflow');
+  });
+});
+
+describe('the record_deleted trigger', () => {
+  test('is offered with a form and a condition, like record_created', () => {
+    expect(TRIGGER_TYPES).toContain('record_deleted');
+    expect(triggerHasForm('record_deleted')).toBe('required');
+    const created = { type: 'record_created', form: 'complaint', condition: { '==': [{ var: 'record.kind' }, 'complaint'] } };
+    expect(switchTriggerType(created, 'record_deleted')).toEqual({ ...created, type: 'record_deleted' });
+    // fields (record_updated) and a date offset do not carry over
+    expect(switchTriggerType({ type: 'record_updated', form: 'complaint', fields: ['kind'] }, 'record_deleted')).toEqual({ type: 'record_deleted', form: 'complaint' });
+    expect(switchTriggerType({ type: 'webhook' }, 'record_deleted')).toEqual({ type: 'record_deleted', form: '' });
+  });
+
+  test('a record_deleted flow round-trips and lints like record_created', () => {
+    const def = { ...emptyDefinition('on_delete', { en: 'On delete' }, 'complaint'), edges: [{ from: 'start', to: 'end' }] };
+    def.trigger = { type: 'record_deleted', form: 'complaint', condition: { '==': [{ var: 'record.kind' }, 'complaint'] } };
+    const s = fromDefinition(def);
+    expect(toDefinition(s)).toEqual(def);
+    expect(lint(s)).toEqual([]);
+    expect(lint({ ...s, trigger: { type: 'record_deleted', form: '' } }).map((p) => p.pointer)).toEqual(['/trigger/form']);
+    expect(contextVars(['kind'], s)).toContain('record.kind');
   });
 });

@@ -161,8 +161,8 @@ export interface FlowEdgeDef {
   [k: string]: unknown;
 }
 
-export type TriggerType = 'record_created' | 'record_updated' | 'manual' | 'date_field' | 'schedule' | 'before_write' | 'webhook' | 'subflow';
-export const TRIGGER_TYPES: TriggerType[] = ['record_created', 'record_updated', 'manual', 'date_field', 'schedule', 'before_write', 'webhook', 'subflow'];
+export type TriggerType = 'record_created' | 'record_updated' | 'record_deleted' | 'manual' | 'date_field' | 'schedule' | 'before_write' | 'webhook' | 'subflow';
+export const TRIGGER_TYPES: TriggerType[] = ['record_created', 'record_updated', 'record_deleted', 'manual', 'date_field', 'schedule', 'before_write', 'webhook', 'subflow'];
 
 /** Triggers without a record: a webhook never has a form; a schedule or a flow that only
  * runs as another flow's sub-flow may. */
@@ -191,6 +191,8 @@ export interface Trigger {
 export const TRIGGER_KEYS: Record<TriggerType, string[]> = {
   record_created: ['form', 'condition'],
   record_updated: ['form', 'fields', 'condition'],
+  /** A soft delete; the condition sees the record as it was. */
+  record_deleted: ['form', 'condition'],
   manual: ['form', 'condition'],
   date_field: ['form', 'field', 'offset_days', 'condition'],
   schedule: ['cron', 'form'],

@@ -57,3 +57,62 @@ export function stopActions(status: string, me: { username: string; platform_rol
   if (initiator && me.username === initiator) out.push('withdraw');
   return out;
 }
+
+/** One line of the inbox's "initiated by me" list. */
+export interface InitiatedRow {
+  id: number;
+  app: string;
+  flow: string;
+  flowLabel?: Label;
+  form: string | null;
+  record: number | null;
+  status: string;
+  started_at: string;
+  ended_at: string | null;
+}
+
+/** The flows' labels by `app/flow`, from `GET /apps/{app}/flows` answers. */
+export function flowLabels(byApp: Record<string, { key: string; label?: unknown }[]>): Map<string, Label> {
+  const out = new Map<string, Label>();
+  for (const [app, flows] of Object.entries(byApp)) {
+    for (const f of flows) {
+      const l = labelOf(f.label);
+      if (l) out.set(`${app}/${f.key}`, l);
+    }
+  }
+  return out;
+}
+
+/** The instances the caller started, newest first (by start time, then id), with their
+ * flow's label where it is known (a flow the caller may no longer list has none). */
+export function initiatedRows(
+  instances: { id: number; app: string; flow: string; form?: string | null; record?: number | null; status: string; started_at: string; ended_at?: string | null }[],
+  labels: Map<string, Label>,
+): InitiatedRow[] {
+  const time = (at: string) => {
+    const t = Date.parse(at);
+    return Number.isFinite(t) ? t : 0;
+  };
+  return [...instances]
+    .sort((a, b) => time(b.started_at) - time(a.started_at) || b.id - a.id)
+    .map((i) => {
+      const row: InitiatedRow = {
+        id: i.id,
+        app: i.app,
+        flow: i.flow,
+        form: i.form || null,
+        record: typeof i.record === 'number' ? i.record : null,
+        status: i.status,
+        started_at: i.started_at,
+        ended_at: i.ended_at ?? null,
+      };
+      const l = labels.get(`${i.app}/${i.flow}`);
+      if (l) row.flowLabel = l;
+      return row;
+    });
+}
+
+/** The apps the instances belong to, once each, in order of first appearance. */
+export function appsOf(instances: { app: string }[]): string[] {
+  return [...new Set(instances.map((i) => i.app))];
+}
