@@ -2622,6 +2622,25 @@ async fn parts_used_leave_stock(app: TestApp) {
     })
     .await;
     assert!(heard["body"].as_str().unwrap().contains("7 / 8"), "{heard}");
+    // Second handling and resolved again: no second set of movements.
+    expect(
+        app.patch(&url, &json!({"data": {"status": "second_handling"}}))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    expect(
+        app.patch(&url, &json!({"data": {"status": "resolved"}}))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    eventually("the second resolution's flow to end", || async {
+        (instance_count(&app, "parts_to_stock").await == 2).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(stock_of(board.clone()).await, Some(7));
     // Goods in raise the stock; a transfer leaves the count alone.
     for (kind, qty) in [("in", 5), ("transfer", 2)] {
         app.create_ok("crm", "stock_movement", json!({"part": board, "kind": kind, "qty": qty, "warehouse": "sh_central", "to_warehouse": "bj_central"}))
