@@ -614,3 +614,80 @@ on_both_stores!(
         );
     }
 );
+
+on_both_stores!(
+    publishing_refuses_a_join_that_can_never_complete,
+    |app: TestApp| async move {
+        job_form(&app).await;
+        // An exclusive branch sends one token on: a join of its two paths that waits for
+        // both can never fire; one that waits for any can, and so can a join after a
+        // parallel split.
+        let flow = |split: Value, mode: Value| {
+            json!({
+                "key": "joiner", "label": {"en": "Joiner"},
+                "trigger": {"type": "record_created", "form": "job"},
+                "nodes": [
+                    {"id": "start", "type": "start"},
+                    split,
+                    {"id": "a", "type": "set_var", "name": "a", "value": 1},
+                    {"id": "b", "type": "set_var", "name": "b", "value": 2},
+                    {"id": "meet", "type": "join", "mode": mode},
+                    {"id": "end", "type": "end"}
+                ],
+                "edges": [
+                    {"from": "start", "to": "split"},
+                    {"from": "split", "to": "a", "when": {"==": [{"var": "record.title"}, "a"]}},
+                    {"from": "split", "to": "b", "default": true},
+                    {"from": "a", "to": "meet"}, {"from": "b", "to": "meet"}, {"from": "meet", "to": "end"}
+                ]
+            })
+        };
+        let exclusive = json!({"id": "split", "type": "branch"});
+        let body = expect(
+            app.post(
+                "/apps/ops/flows/joiner/publish",
+                &flow(exclusive.clone(), json!("all")),
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert_eq!(pointer_rules(&body), ["/nodes/4/mode join"], "{body}");
+        assert!(
+            body["details"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("at most 1"),
+            "{body}"
+        );
+        let body = expect(
+            app.post(
+                "/apps/ops/flows/joiner/publish",
+                &flow(exclusive.clone(), json!({"n": 2})),
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert_eq!(pointer_rules(&body), ["/nodes/4/mode join"], "{body}");
+        expect(
+            app.post(
+                "/apps/ops/flows/joiner/publish",
+                &flow(exclusive, json!("any")),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        let mut parallel = flow(json!({"id": "split", "type": "parallel"}), json!("all"));
+        for e in parallel["edges"].as_array_mut().unwrap() {
+            e.as_object_mut().unwrap().remove("when");
+            e.as_object_mut().unwrap().remove("default");
+        }
+        expect(
+            app.post("/apps/ops/flows/joiner/publish", &parallel).await,
+            StatusCode::CREATED,
+        )
+        .await;
+    }
+);

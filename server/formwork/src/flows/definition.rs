@@ -1026,8 +1026,96 @@ pub fn check_publish(def: &Value, facts: &AppFacts) -> Vec<Detail> {
                 ));
             }
         }
+        // A join waiting for more arrivals than its instance can ever send it.
+        let targets: Vec<Vec<usize>> = (0..nodes.len())
+            .map(|a| {
+                outgoing[a]
+                    .iter()
+                    .filter_map(|&j| edges[j].get("to").and_then(Value::as_str))
+                    .filter_map(|t| index.get(t).copied())
+                    .collect()
+            })
+            .collect();
+        for (jn, n) in nodes.iter().enumerate() {
+            if kind(n) != "join" || !seen[jn] {
+                continue;
+            }
+            let needed = match n.get("mode") {
+                None => incoming[jn],
+                Some(Value::String(m)) if m == "all" => incoming[jn],
+                Some(Value::Object(m)) if m.get("n").is_some() => {
+                    m["n"].as_u64().unwrap_or(0) as usize
+                }
+                _ => continue, // any; activated_by (waits for what was activated)
+            };
+            let most = arrivals(
+                s,
+                jn,
+                &nodes,
+                &targets,
+                &mut vec![None; nodes.len()],
+                &mut vec![false; nodes.len()],
+            );
+            if most < needed {
+                out.push(d(
+                    format!("/nodes/{jn}/mode"),
+                    "join",
+                    format!(
+                        "join {} waits for {needed} arrivals, but at most {most} can reach it in one run (paths that leave an exclusive branch, a decision or a sub-flow's outcome never all arrive): join with \"any\" or {{\"n\": {most}}}, or split with a parallel or multi-choice node",
+                        id(n)
+                    ),
+                ));
+            }
+        }
     }
     out
+}
+
+/// The most tokens one token at `node` can send to the join `join` in one run of the
+/// graph: a parallel split and a multi-choice branch send on every edge (their sums); an
+/// exclusive branch and the outcome edges of a decision (approval, task, http, report,
+/// sub-flow) send on one (the largest); another join sends one token on; an end sends
+/// none. Whatever passes through a loop's body, or an edge back to a node on the way
+/// there (a cycle), may arrive any number of times (`usize::MAX`): only a join that can
+/// never complete is refused, never one that might.
+fn arrivals(
+    node: usize,
+    join: usize,
+    nodes: &[&Map<String, Value>],
+    targets: &[Vec<usize>],
+    memo: &mut Vec<Option<usize>>,
+    on_path: &mut Vec<bool>,
+) -> usize {
+    if node == join {
+        return 1;
+    }
+    if let Some(m) = memo[node] {
+        return m;
+    }
+    if targets[node].iter().any(|&t| on_path[t]) {
+        return usize::MAX; // a cycle: not memoised (it depends on the way here)
+    }
+    on_path[node] = true;
+    let mut counts = Vec::new();
+    for &t in &targets[node] {
+        counts.push(arrivals(t, join, nodes, targets, memo, on_path));
+    }
+    on_path[node] = false;
+    let n = nodes[node];
+    let k = n.get("type").and_then(Value::as_str).unwrap_or("");
+    let multi = n.get("multi") == Some(&Value::Bool(true));
+    let m = match k {
+        "end" | "reject" => 0,
+        _ if counts.contains(&usize::MAX) => usize::MAX,
+        "loop" if counts.iter().any(|&c| c > 0) => usize::MAX,
+        "parallel" => counts.iter().fold(0usize, |a, &c| a.saturating_add(c)),
+        "branch" if multi => counts.iter().fold(0usize, |a, &c| a.saturating_add(c)),
+        _ => counts.iter().copied().max().unwrap_or(0),
+    };
+    if m != usize::MAX {
+        memo[node] = Some(m);
+    }
+    m
 }
 
 /// Checks of the nodes with external effects: the notify channel and its settings, the
