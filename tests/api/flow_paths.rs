@@ -5,16 +5,9 @@
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
-use crate::flows::{eventually, get, pointer_rules};
-use crate::helpers::{TestApp, client_with, expect, token_for};
+use crate::flows::{eventually, get, pointer_rules, user};
+use crate::helpers::{TestApp, expect};
 use crate::on_both_stores;
-
-async fn user(app: &TestApp, name: &str) -> Client {
-    let password = format!("{name}-password-1");
-    let body = json!({"username": name, "display_name": name, "password": password});
-    expect(app.post("/admin/users", &body).await, StatusCode::CREATED).await;
-    client_with(&token_for(&app.base, name, &password, None).await)
-}
 
 /// App `ops` with the form `job`: free-text status and note, a member field `owner`.
 async fn job_form(app: &TestApp) {

@@ -10,7 +10,8 @@ use std::time::Duration;
 use crate::helpers::{Store, TestApp, client_with, expect, token_for};
 use crate::on_both_stores;
 
-async fn user(app: &TestApp, name: &str) -> Client {
+/// A new user without roles (password `<name>-password-1`) and a client acting as them.
+pub(crate) async fn user(app: &TestApp, name: &str) -> Client {
     let body =
         json!({"username": name, "display_name": name, "password": format!("{name}-password-1")});
     expect(app.post("/admin/users", &body).await, StatusCode::CREATED).await;
