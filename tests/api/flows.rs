@@ -2659,3 +2659,69 @@ on_both_stores!(
     parts_used_on_a_resolved_order_leave_stock,
     parts_used_leave_stock
 );
+
+/// Flow 5 for changes: an approved qualification whose dates change goes back to pending
+/// and to compliance for review; approving it again approves it. A change of its review
+/// comment alone starts nothing.
+async fn changed_qualifications_are_reviewed_again(app: TestApp) {
+    crate::crm::install(&app).await;
+    crate::crm::install_flows(&app).await;
+    let compliance = crate::crm::user(&app, "compliance1", &["compliance"], None).await;
+    let customer = app
+        .create_ok(
+            "crm",
+            "customer",
+            json!({"name": "仁济医院", "customer_type": "hospital"}),
+        )
+        .await["id"]
+        .clone();
+    let q = app
+        .create_ok("crm", "qualification", json!({"customer": customer, "kind": "distribution_licence", "number": "Q-9",
+                                                  "expires_on": "2031-01-01", "review_status": "approved"}))
+        .await;
+    let url = format!("/apps/crm/forms/qualification/records/{}", q["id"]);
+    expect(
+        app.patch(&url, &json!({"data": {"review_comment": "checked"}}))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(instance_count(&app, "qualification_changed").await, 0);
+    expect(
+        app.patch(&url, &json!({"data": {"expires_on": "2032-01-01"}}))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let task = eventually("the review task", || async {
+        let v = get(&compliance, &app, "/tasks").await;
+        v["items"]
+            .as_array()?
+            .iter()
+            .find(|t| t["record"] == q["id"])
+            .cloned()
+    })
+    .await;
+    assert_eq!(task["flow"]["key"], "qualification_changed");
+    let now = expect(app.get(&url).await, StatusCode::OK).await;
+    assert_eq!(now["data"]["review_status"], "pending", "{now}");
+    let r = compliance
+        .post(app.url(&format!("/tasks/{}/complete", task["id"])))
+        .json(&json!({"outcome": "approved"}))
+        .send()
+        .await
+        .unwrap();
+    expect(r, StatusCode::OK).await;
+    eventually("approved again", || async {
+        let v = expect(app.get(&url).await, StatusCode::OK).await;
+        (v["data"]["review_status"] == "approved" && v["data"]["reviewer"] == "compliance1")
+            .then_some(())
+    })
+    .await;
+}
+
+on_both_stores!(
+    a_changed_qualification_goes_back_to_compliance,
+    changed_qualifications_are_reviewed_again
+);
