@@ -27,7 +27,7 @@ serve() {
 }
 rss() { grep VmRSS /proc/$PID/status | awk '{printf "%.0f MB", $2/1024}'; }
 # A server left running would answer the next run on this port.
-trap '[ -n "${PID:-}" ] && kill $PID 2>/dev/null; true' EXIT
+trap '[ -n "${PID:-}" ] && kill $PID 2>/dev/null || true' EXIT
 
 echo "=== $ROWS service orders (SQLite) ==="
 DB=$WORK/big.db
