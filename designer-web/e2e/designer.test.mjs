@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { ADMIN_PASSWORD, DEMO_PASSWORD, adminApi, launchBrowser, loginPage, screenshotDir, startServer } from './harness.mjs';
+import { ADMIN_PASSWORD, DEMO_PASSWORD, adminApi, dndClicksRestored, launchBrowser, loginPage, pick, screenshotDir, startServer } from './harness.mjs';
 
 let server;
 let browser;
@@ -19,7 +19,8 @@ after(async () => {
   await server?.stop();
 });
 
-/** Mouse drag as dnd-kit needs it: press, move in steps, release. */
+/** Mouse drag as dnd-kit needs it: press, move in steps, release (then wait until clicks
+ * get through again). */
 async function drag(page, source, target, { dy = 'bottom' } = {}) {
   const a = await source.boundingBox();
   const b = await target.boundingBox();
@@ -29,13 +30,7 @@ async function drag(page, source, target, { dy = 'bottom' } = {}) {
   const y = dy === 'bottom' ? b.y + b.height - 16 : b.y + b.height / 2;
   await page.mouse.move(b.x + b.width / 2, y, { steps: 12 });
   await page.mouse.up();
-}
-
-/** Pick an option of an antd Select by its visible text. */
-async function pick(page, testId, text) {
-  await page.getByTestId(testId).click();
-  const option = page.locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option').filter({ hasText: text });
-  await option.first().click();
+  await dndClicksRestored(page);
 }
 
 async function canvasOrder(page) {
@@ -225,8 +220,7 @@ test('a staff user fills the designed form: server error on the field, the rule,
   assert.match(await outcomeError.innerText(), /required/);
   assert.equal(await page.locator('[data-field="contact_name"] .ant-form-item-explain-error').count(), 0);
 
-  await page.getByTestId('field-outcome').click();
-  await page.locator('.ant-select-dropdown:visible .ant-select-item-option').filter({ hasText: 'Issue found' }).click();
+  await pick(page, 'field-outcome', 'Issue found');
   await page.getByTestId('field-issue').fill('Cable worn');
   await page.getByTestId('record-save').click();
   await page.waitForURL(/\/records\/\d+$/);
@@ -236,8 +230,7 @@ test('a staff user fills the designed form: server error on the field, the rule,
 
   await page.getByTestId('record-back').click();
   await page.getByTestId('filter-add').click();
-  await page.getByTestId('filter-field-0').click();
-  await page.locator('.ant-select-dropdown:visible .ant-select-item-option').filter({ hasText: 'Contact' }).first().click();
+  await pick(page, 'filter-field-0', 'Contact');
   await page.getByTestId('filter-value-0').fill('Wang E2E');
   await page.getByTestId('filter-apply').click();
   await page.getByTestId(`record-link-${id}`).waitFor();

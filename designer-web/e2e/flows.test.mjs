@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ADMIN_PASSWORD, DEMO_PASSWORD, ROOT, adminApi, launchBrowser, loginPage, screenshotDir, startServer } from './harness.mjs';
+import { ADMIN_PASSWORD, DEMO_PASSWORD, ROOT, adminApi, closeSelect, launchBrowser, loginPage, openSelect, pick, screenshotDir, startServer } from './harness.mjs';
 
 let server;
 let browser;
@@ -21,36 +21,6 @@ after(async () => {
   await browser?.close();
   await server?.stop();
 });
-
-/** Pick an option of an antd Select by its visible text (typing `search` first into a
- * searchable select: long option lists are virtual). */
-async function pick(page, testId, text, search) {
-  await page.getByTestId(testId).click();
-  if (search) await page.keyboard.type(search);
-  const option = page.locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option').filter({ hasText: text });
-  await option.first().click();
-  // A dropdown still open (the list was refiltering under the click) would cover the
-  // buttons below it. (A multiple select stays open on purpose.)
-  const multiple = await page.getByTestId(testId).evaluate((el) => !!(el.closest('.ant-select-multiple') || el.querySelector('.ant-select-multiple') || el.classList.contains('ant-select-multiple')));
-  if (multiple) return;
-  const open = page.locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden)');
-  // Clicking the select again closes it (Escape could close a dialog around it). Look
-  // before each click: a dropdown that closed just after a wait timed out would be
-  // opened again by a blind click.
-  for (let attempt = 0; attempt < 4; attempt++) {
-    try {
-      await open.first().waitFor({ state: 'hidden', timeout: 2000 });
-      return;
-    } catch {
-      if (!(await open.count())) continue;
-      // Twice the select's own click did not close it (the open list may be another
-      // select's): move the focus away, which closes any select's list.
-      if (attempt < 2) await page.getByTestId(testId).click();
-      else await page.keyboard.press('Tab');
-    }
-  }
-  await open.first().waitFor({ state: 'hidden', timeout: 2000 });
-}
 
 /** Draw an edge the way React Flow wants it: hover the source handle, press, hover the
  * target handle, release. */
@@ -90,7 +60,7 @@ test('admin designs and publishes a flow; the director approves its task', async
   await page.getByTestId('flow-new-key').fill('urgent_dispatch');
   await page.getByTestId('flow-new-label-zh').fill('紧急工单派工');
   await page.getByTestId('flow-new-label-en').fill('Urgent dispatch');
-  await pick(page, 'flow-new-form', '(service_order)', 'service_order');
+  await pick(page, 'flow-new-form', '(service_order)', { search: 'service_order' });
   await page.getByTestId('flow-new-create').click();
   await page.waitForURL('**/apps/crm/flows/urgent_dispatch');
   await page.getByTestId('flow-canvas').waitFor();
@@ -101,7 +71,7 @@ test('admin designs and publishes a flow; the director approves its task', async
   await page.getByTestId('flow-trigger-panel').waitFor();
   assert.match(await page.getByTestId('flow-trigger-type').innerText(), /A record is created/);
   assert.match(await page.getByTestId('flow-trigger-form').innerText(), /service_order/);
-  await pick(page, 'flow-trigger-cond-var', '(record.priority)', 'record.priority');
+  await pick(page, 'flow-trigger-cond-var', '(record.priority)', { search: 'record.priority' });
   await pick(page, 'flow-trigger-cond-value', 'Urgent');
   await page.getByTestId('flow-trigger-cond-add').click();
   await page.getByTestId('flow-trigger-cond-current').getByText('Priority equals Urgent').waitFor();
@@ -113,12 +83,12 @@ test('admin designs and publishes a flow; the director approves its task', async
   await page.getByTestId('flow-prop-label-zh').fill('总监审批');
   await page.getByTestId('flow-prop-label-en').fill('Director approval');
   await pick(page, 'flow-prop-assignee-kind', 'User');
-  await pick(page, 'flow-prop-assignee', '(director)', 'director');
+  await pick(page, 'flow-prop-assignee', '(director)', { search: 'director' });
 
   // Update the record: status = dispatched
   await page.getByTestId('flow-palette-update_record').click();
   await page.getByTestId('flow-node-update_record_1').waitFor();
-  await pick(page, 'flow-prop-set-field', 'Status (status)', '(status)');
+  await pick(page, 'flow-prop-set-field', 'Status (status)', { search: '(status)' });
   await pick(page, 'flow-prop-set-value', 'Dispatched');
   await page.getByTestId('flow-prop-set-add').click();
   await page.getByTestId('flow-prop-set-row-status').waitFor();
@@ -305,7 +275,7 @@ test('branch edges: server errors on an edge, default and condition from the edg
   await page.getByTestId('flow-new').click();
   await page.getByTestId('flow-new-key').fill('triage');
   await page.getByTestId('flow-new-label-en').fill('Triage');
-  await pick(page, 'flow-new-form', '(service_order)', 'service_order');
+  await pick(page, 'flow-new-form', '(service_order)', { search: 'service_order' });
   await page.getByTestId('flow-new-create').click();
   await page.waitForURL('**/apps/crm/flows/triage');
   await page.getByTestId('flow-node-start').click();
@@ -314,9 +284,8 @@ test('branch edges: server errors on an edge, default and condition from the edg
   await page.getByTestId('flow-palette-task').click();
   await page.getByTestId('flow-node-task_1').waitFor();
   await pick(page, 'flow-prop-assignee-kind', 'Member field of the record');
-  await pick(page, 'flow-prop-assignee', '(engineer)', 'engineer');
-  await pick(page, 'flow-prop-editable', '(status)', '(status)');
-  await page.keyboard.press('Escape');
+  await pick(page, 'flow-prop-assignee', '(engineer)', { search: 'engineer' });
+  await pick(page, 'flow-prop-editable', '(status)', { search: '(status)' });
 
   await connect(page, 'flow-handle-start-out', 'flow-handle-branch_1-in');
   await until(async () => (await edgeCount(page)) === 1, 'edge 1');
@@ -343,12 +312,10 @@ test('branch edges: server errors on an edge, default and condition from the edg
   await err2.waitFor();
   await err2.locator('a').first().click();
   await page.getByTestId('flow-edge-panel').waitFor();
-  await pick(page, 'flow-prop-when-var', '(record.priority)', 'record.priority');
+  await pick(page, 'flow-prop-when-var', '(record.priority)', { search: 'record.priority' });
   await pick(page, 'flow-prop-when-op', 'is one of');
   await pick(page, 'flow-prop-when-value', 'Urgent');
-  // (a multiple select stays open)
-  await page.locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option').filter({ hasText: 'High' }).first().click();
-  await page.keyboard.press('Escape');
+  await pick(page, 'flow-prop-when-value', 'High');
   await page.getByTestId('flow-prop-when-add').click();
   await page.getByTestId('flow-prop-when-current').getByText('Priority is one of Urgent, High').waitFor();
   await page.getByTestId('flow-publish').click();
@@ -426,18 +393,17 @@ test('the date trigger and the reference assignee show in the panels', async () 
   await until(async () => /warranty_end/.test(await page.getByTestId('flow-trigger-field').innerText()), 'date field shown');
   assert.equal(await page.getByTestId('flow-trigger-offset').inputValue(), '-30');
   // only date / datetime fields are offered
-  await page.getByTestId('flow-trigger-field').click();
-  const options = page.locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option');
+  const { options } = await openSelect(page, 'flow-trigger-field');
   await options.first().waitFor();
   const texts = await options.allInnerTexts();
   assert.ok(texts.some((x) => x.includes('(warranty_end)')));
   assert.ok(!texts.some((x) => x.includes('(serial_number)')));
-  await page.keyboard.press('Escape');
+  await closeSelect(page, 'flow-trigger-field');
   await page.getByTestId('flow-node-renew').click();
   await until(async () => /customer\.owner/.test(await page.getByTestId('flow-prop-assignee').innerText()), 'customer.owner shown');
-  await page.getByTestId('flow-prop-assignee').click();
-  await page.locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option').filter({ hasText: '(customer.owner)' }).first().waitFor();
-  await page.keyboard.press('Escape');
+  const assignee = await openSelect(page, 'flow-prop-assignee');
+  await assignee.options.filter({ hasText: '(customer.owner)' }).first().waitFor();
+  await closeSelect(page, 'flow-prop-assignee');
   assert.equal(await page.getByTestId('flow-dirty').count(), 0);
   await page.context().close();
 });
@@ -451,14 +417,13 @@ test('a department-head recipient shows in the panel and is picked from the list
   await until(async () => /Department head/.test(await page.getByTestId('flow-prop-to-kind').innerText()), 'the kind shown');
   await until(async () => /initiator's head/.test(await page.getByTestId('flow-prop-to').innerText()), "the initiator's head shown");
   // the choices: the initiator's, the record's, and member / department fields of the form
-  await page.getByTestId('flow-prop-to').click();
-  const options = page.locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option');
+  const { options } = await openSelect(page, 'flow-prop-to');
   await options.first().waitFor();
   const texts = await options.allInnerTexts();
   assert.ok(texts.some((x) => x.includes("record's department")), texts.join(' | '));
   assert.ok(texts.some((x) => x.includes('(engineer)')), texts.join(' | '));
   assert.ok(!texts.some((x) => x.includes('(fault_description)')), texts.join(' | '));
-  await page.keyboard.press('Escape');
+  await closeSelect(page, 'flow-prop-to');
   await pick(page, 'flow-prop-to', '(engineer)');
   await page.getByTestId('flow-save').click();
   await until(async () => (await page.getByTestId('flow-dirty').count()) === 0, 'draft saved');
@@ -481,7 +446,7 @@ test('a guard built in the designer refuses a sales order for a customer without
   await page.getByTestId('flow-new').click();
   await page.getByTestId('flow-new-key').fill('e2e_customer_guard');
   await page.getByTestId('flow-new-label-en').fill('Customer has qualifications');
-  await pick(page, 'flow-new-form', '(sales_order)', 'sales_order');
+  await pick(page, 'flow-new-form', '(sales_order)', { search: 'sales_order' });
   await page.getByTestId('flow-new-create').click();
   await page.waitForURL('**/apps/crm/flows/e2e_customer_guard');
   await page.getByTestId('flow-node-start').waitFor();
@@ -503,12 +468,12 @@ test('a guard built in the designer refuses a sales order for a customer without
   await page.getByTestId('flow-node-start').click();
   await page.getByTestId('flow-palette-query').click();
   await page.getByTestId('flow-node-query_1').waitFor();
-  await pick(page, 'flow-prop-form', '(qualification)', 'qualification');
+  await pick(page, 'flow-prop-form', '(qualification)', { search: 'qualification' });
   await page.getByTestId('flow-prop-name').fill('quals');
   await page.getByTestId('flow-prop-limit').fill('1');
-  await pick(page, 'flow-prop-filter-var', '(customer)', 'customer');
+  await pick(page, 'flow-prop-filter-var', '(customer)', { search: 'customer' });
   await page.getByTestId('flow-prop-filter-from-context').click();
-  await pick(page, 'flow-prop-filter-value-var', '(record.customer)', 'record.customer');
+  await pick(page, 'flow-prop-filter-value-var', '(record.customer)', { search: 'record.customer' });
   await page.getByTestId('flow-prop-filter-add').click();
   await page.getByTestId('flow-prop-filter-current').getByText('Customer equals Customer').waitFor();
 
@@ -536,7 +501,7 @@ test('a guard built in the designer refuses a sales order for a customer without
   await err.waitFor();
   await err.locator('a').first().click();
   await page.getByTestId('flow-edge-panel').waitFor();
-  await pick(page, 'flow-prop-when-var', '(vars.quals)', 'vars.quals');
+  await pick(page, 'flow-prop-when-var', '(vars.quals)', { search: 'vars.quals' });
   await pick(page, 'flow-prop-when-op', 'is empty');
   await page.getByTestId('flow-prop-when-add').click();
   await page.getByTestId('flow-publish').click();
@@ -622,7 +587,7 @@ test('task actions: the director transfers an approval, the manager returns it t
   // Transfer to manager_east with a comment.
   await page.getByTestId('task-comment').fill('East region, please');
   await page.getByTestId('task-transfer').click();
-  await pick(page, 'task-action-target', 'manager_east', 'manager_east');
+  await pick(page, 'task-action-target', 'manager_east', { search: 'manager_east' });
   await page.getByTestId('task-action-confirm').click();
   await page.getByTestId('task-closed').waitFor();
   assert.match(await page.getByTestId('task-status').innerText(), /Transferred/);
@@ -649,4 +614,128 @@ test('task actions: the director transfers an approval, the manager returns it t
   const transferred = d.history.find((h) => h.action === 'transferred');
   assert.equal(transferred.detail.to, 'manager_east');
   assert.equal(transferred.detail.comment, 'East region, please');
+});
+
+// (added at the end, with its own import, while the helpers above are being reworked;
+// ES imports are hoisted, so this is the same as importing it at the top)
+import { loginApi } from './harness.mjs';
+
+test('flow versions: a second version published from the designer, both listed, the diff names the changed node', async () => {
+  const adminCall = await adminApi(server);
+  // Version 1 through the API: a manual flow with one task
+  const v1 = {
+    key: 'e2e_versions',
+    label: { 'zh-CN': '版本测试', en: 'Versions test' },
+    trigger: { type: 'manual', form: 'service_order' },
+    nodes: [
+      { id: 'start', type: 'start' },
+      { id: 'check', type: 'task', label: { 'zh-CN': '检查', en: 'Check' }, assignee: { user: 'director' } },
+      { id: 'end', type: 'end' },
+    ],
+    edges: [
+      { from: 'start', to: 'check' },
+      { from: 'check', to: 'end' },
+    ],
+    layout: { start: { x: 0, y: 0 }, check: { x: 0, y: 150 }, end: { x: 0, y: 300 } },
+  };
+  const pub = await adminCall('/apps/crm/flows/e2e_versions/publish', { method: 'POST', body: v1 });
+  assert.equal(pub.status, 201, JSON.stringify(pub.body));
+
+  const page = await loginPage(browser, server, 'admin', ADMIN_PASSWORD, { locale: 'en' });
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await page.goto('/apps/crm/flows/e2e_versions');
+  await page.getByTestId('flow-version').getByText('Version 1').waitFor();
+
+  // Version 2 in the designer: the task's label changes, the trigger becomes "a record is deleted"
+  await page.getByTestId('flow-node-check').click();
+  await page.getByTestId('flow-node-panel').waitFor();
+  await page.getByTestId('flow-prop-label-en').fill('Check twice');
+  await page.getByTestId('flow-prop-label-zh').fill('复查');
+  await page.getByTestId('flow-settings').click();
+  await page.getByTestId('flow-trigger-panel').waitFor();
+  await pick(page, 'flow-trigger-type', 'A record is deleted');
+  await page.getByTestId('flow-trigger-deleted-help').waitFor();
+  assert.match(await page.getByTestId('flow-trigger-form').innerText(), /service_order/);
+  await page.getByTestId('flow-publish').click();
+  await page.getByTestId('flow-version').getByText('Version 2').waitFor();
+  assert.equal(await page.getByTestId('flow-errors').count(), 0);
+  const stored = (await adminCall('/apps/crm/flows/e2e_versions')).body;
+  assert.equal(stored.published_version, 2);
+  assert.deepEqual(stored.definition.trigger, { type: 'record_deleted', form: 'service_order' });
+  const versions = (await adminCall('/apps/crm/flows/e2e_versions/versions')).body.items;
+  assert.deepEqual(versions.map((v) => v.version).sort(), [1, 2]);
+
+  // The versions panel lists both (newest first, with the author)
+  await page.getByTestId('flow-versions-open').click();
+  await page.getByTestId('flow-version-row-2').waitFor();
+  const rows = await page.locator('[data-testid^="flow-version-row-"]').evaluateAll((els) => els.map((e) => e.dataset.testid));
+  assert.deepEqual(rows, ['flow-version-row-2', 'flow-version-row-1']);
+  assert.match(await page.getByTestId('flow-version-meta-2').innerText(), /admin/);
+  // version 2 against version 1: the changed node by id, what changed on it, the trigger
+  await page.getByTestId('flow-version-diff-prev-2').click();
+  const changed = page.getByTestId('flow-diff-node-check');
+  await changed.waitFor();
+  assert.match(await changed.innerText(), /check/);
+  assert.match(await changed.innerText(), /label/);
+  assert.match(await page.getByTestId('flow-diff-trigger').innerText(), /Started by hand → A record is deleted/);
+  assert.equal(await page.getByTestId('flow-diff-nodes-added').count(), 0);
+  assert.equal(await page.getByTestId('flow-diff-edges-removed').count(), 0);
+  // the draft is what was just published: no difference to version 2
+  await page.getByTestId('flow-version-diff-draft-2').click();
+  await page.locator('[data-testid="flow-diff"][data-empty="true"]').waitFor();
+
+  // Version 1 opened read-only: its graph with the old label
+  await page.getByTestId('flow-version-view-1').click();
+  const viewer = page.getByTestId('flow-version-viewer');
+  await viewer.waitFor();
+  assert.match(await viewer.getByTestId('flow-version-trigger').innerText(), /Started by hand · service_order/);
+  const oldNode = viewer.getByTestId('flow-version-graph').getByTestId('flow-node-check');
+  await oldNode.waitFor();
+  assert.match(await oldNode.innerText(), /Check/);
+  assert.doesNotMatch(await oldNode.innerText(), /twice/);
+  assert.deepEqual(pageErrors, []);
+  await page.context().close();
+});
+
+test('a staff user finds the flow instances they started under "Initiated by me"', async () => {
+  const cs = await loginApi(server, 'cs1', DEMO_PASSWORD);
+  const customer = (await cs('/apps/crm/forms/customer/records?limit=1')).body.items[0].id;
+  const created = await cs('/apps/crm/forms/service_order/records', {
+    method: 'POST',
+    body: { data: { kind: 'repair', priority: 'normal', status: 'reported', customer, fault_description: 'Initiated by me (flow e2e)' } },
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const order = created.body.id;
+  // filing a reported order starts the CRM's dispatch flow, with cs1 as the initiator
+  const mine = await until(async () => {
+    const r = await cs('/flow-instances?initiator=me');
+    return r.body.items.some((i) => i.record === order && i.flow === 'service_dispatch') ? r.body.items : null;
+  }, "cs1's instances");
+  assert.ok(mine.every((i) => i.initiator === 'cs1'));
+  const dispatch = mine.find((i) => i.record === order && i.flow === 'service_dispatch');
+
+  const page = await loginPage(browser, server, 'cs1', DEMO_PASSWORD, { locale: 'en' });
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await page.goto('/tasks');
+  await page.getByTestId('inbox-tab-initiated').click();
+  assert.match(await page.getByTestId('inbox-tab-initiated').innerText(), new RegExp(`Initiated by me \\(${mine.length}\\)`));
+  const row = page.getByTestId(`initiated-row-${dispatch.id}`);
+  await row.waitFor();
+  await until(async () => /Service order dispatch/.test(await row.innerText()), 'the flow label');
+  assert.match(await row.innerText(), new RegExp(`#${order}`));
+  assert.match(await row.innerText(), /Running/);
+  assert.equal(await row.getAttribute('data-status'), 'running');
+  // exactly cs1's instances, newest first (the API's order)
+  const ids = await page
+    .locator('[data-testid="inbox-initiated"] [data-testid^="initiated-row-"]')
+    .evaluateAll((els) => els.map((e) => Number(e.dataset.testid.slice('initiated-row-'.length))));
+  assert.deepEqual(ids, mine.slice(0, 20).map((i) => i.id));
+  // each links to its instance page
+  await page.getByTestId(`initiated-link-${dispatch.id}`).click();
+  await page.waitForURL(`**/flow-instances/${dispatch.id}`);
+  await page.locator('[data-testid="instance-status"][data-status="running"]').waitFor();
+  assert.deepEqual(pageErrors, []);
+  await page.context().close();
 });

@@ -130,3 +130,156 @@ export function screenshotDir() {
   mkdirSync(d, { recursive: true });
   return d;
 }
+
+// ---------------------------------------------------------------------------------------
+// antd Select helpers.
+//
+// antd keeps a dropdown in the DOM while it animates closed (and afterwards, hidden), so
+// "any open dropdown" can be the one of the select picked just before, and a click can
+// land on an option that is about to disappear (Playwright keeps retrying that element
+// while it stays attached). These helpers only look at the dropdown that belongs to the
+// select just opened: its combobox input names the listbox (`aria-controls` =
+// `<id>_list`) and the dropdown contains that listbox. After a pick they wait until that
+// dropdown is hidden, closing it if it stays open, so the next action never races it.
+
+const CLOSE_WAIT = 2000;
+
+function escapeRegExp(s) {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** The select root with this test id and its combobox input. */
+function selectParts(page, testId) {
+  const select = page.getByTestId(testId);
+  // The test id is on the select's root (antd passes data-* there); accept it on the
+  // input itself too.
+  const input = select.locator('input[role="combobox"]').or(page.locator(`input[role="combobox"][data-testid="${testId}"]`));
+  return { select, input };
+}
+
+/** The dropdown of the select whose input has this id (antd: listbox `<id>_list`). */
+function dropdownOf(page, inputId) {
+  return page.locator('.ant-select-dropdown').filter({ has: page.locator(`[id="${inputId}_list"]`) });
+}
+
+async function isMultiple(select) {
+  return select.evaluate(
+    (el) => !!(el.classList.contains('ant-select-multiple') || el.closest('.ant-select-multiple') || el.querySelector('.ant-select-multiple')),
+  );
+}
+
+async function expanded(input) {
+  return (await input.getAttribute('aria-expanded')) === 'true';
+}
+
+/** Poll `fn` until it returns true (→ true) or `ms` pass (→ false). */
+async function poll(fn, ms) {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (await fn()) return true;
+    if (Date.now() >= end) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * Open the antd Select with this test id (typing `search` into it if given) and return
+ * `{select, input, dropdown, options}`: `dropdown` is that select's own dropdown and
+ * `options` its options (only the rendered ones: long lists are virtual, so search).
+ */
+export async function openSelect(page, testId, { search } = {}) {
+  const { select, input } = selectParts(page, testId);
+  await input.waitFor({ state: 'attached' });
+  if (!(await expanded(input))) await select.click();
+  // The input names its listbox once the dropdown is open.
+  await page.waitForFunction(
+    (id) => {
+      const root = document.querySelector(`[data-testid="${id}"]`);
+      const el = root?.matches('input[role="combobox"]') ? root : root?.querySelector('input[role="combobox"]');
+      return el?.getAttribute('aria-expanded') === 'true' && !!el.getAttribute('aria-controls');
+    },
+    testId,
+  );
+  const inputId = await input.getAttribute('id');
+  if (search) await input.pressSequentially(search);
+  const dropdown = dropdownOf(page, inputId);
+  return { select, input, dropdown, options: dropdown.locator('.ant-select-item-option') };
+}
+
+/**
+ * Close the antd Select with this test id if its dropdown is open, and wait until the
+ * dropdown is hidden (its closing animation over). A single select's own click toggles
+ * it; Escape closes a multiple one (antd stops the key there while the list is open, so
+ * a dialog around it stays); moving the focus away closes any.
+ */
+export async function closeSelect(page, testId) {
+  const { select, input } = selectParts(page, testId);
+  if (!(await input.count())) return; // the select went away with its dropdown
+  const inputId = await input.getAttribute('id');
+  const dropdown = dropdownOf(page, inputId);
+  const multiple = await isMultiple(select);
+  // Look before each action: a blind click on a closed select would open it again.
+  for (let attempt = 0; attempt < 4 && (await expanded(input)); attempt++) {
+    const focused = await input.evaluate((el) => el === document.activeElement);
+    if (attempt < 2 && !multiple) await select.click();
+    else if (attempt < 2 && focused) await input.press('Escape');
+    else await input.press('Tab');
+    await poll(async () => !(await expanded(input)), CLOSE_WAIT);
+  }
+  if (await expanded(input)) throw new Error(`the dropdown of ${testId} does not close`);
+  await dropdown.waitFor({ state: 'hidden' });
+}
+
+/**
+ * Pick an option of the antd Select with this test id: the first option containing
+ * `text` (`exact`: showing exactly `text`; `title`: with this title attribute; `nth`: the
+ * nth such option instead of the first), after typing `search` if given (`search: true`
+ * types `text`). Only that select's own dropdown is considered; the option must be
+ * visible and stable before the click; afterwards the dropdown is closed (a multiple
+ * select, which stays open on purpose, too) and hidden, so the next action does not race
+ * it. Pick a multiple select's values one call each.
+ */
+export async function pick(page, testId, text, { search, exact = false, title, nth } = {}) {
+  const { select, input, dropdown, options } = await openSelect(page, testId, { search: search === true ? text : search });
+  let option = options;
+  if (title !== undefined) option = dropdown.locator(`.ant-select-item-option[title="${title.replace(/["\\]/g, '\\$&')}"]`);
+  if (text !== undefined && text !== null) option = option.filter({ hasText: exact ? new RegExp(`^${escapeRegExp(text)}$`) : text });
+  option = nth === undefined ? option.first() : option.nth(nth);
+  const multiple = await isMultiple(select);
+  // (evaluateAll: no waiting when the option is gone)
+  const selected = async () => (await option.evaluateAll((els) => els.some((e) => e.classList.contains('ant-select-item-option-selected')))) === true;
+  // Click (the click itself waits for a visible, stable option); if the list moved under
+  // the click (refiltering) and nothing was chosen, click again.
+  for (let attempt = 0; ; attempt++) {
+    await option.waitFor({ state: 'visible' });
+    await option.click();
+    const done = multiple
+      ? await poll(selected, CLOSE_WAIT)
+      : await poll(async () => !(await expanded(input)) || (await selected()), CLOSE_WAIT);
+    if (done) break;
+    if (attempt >= 2) throw new Error(`${testId}: clicking the option ${text ?? title ?? nth} chose nothing`);
+  }
+  await closeSelect(page, testId);
+}
+
+/**
+ * After a mouse drag with dnd-kit: wait until clicks reach the page again. Once a drag
+ * has started, dnd-kit's pointer sensor stops every click on the document (a capture
+ * listener, so the drop does not also click what lies under it) and removes that
+ * listener only 50 ms after the drop, so a click right after a drop is silently lost.
+ * The probe is a click on a throwaway element that stops there.
+ */
+export async function dndClicksRestored(page) {
+  await page.waitForFunction(() => {
+    const probe = document.createElement('div');
+    let passed = false;
+    probe.addEventListener('click', (e) => {
+      passed = true;
+      e.stopPropagation();
+    });
+    document.body.append(probe);
+    probe.dispatchEvent(new MouseEvent('click', { bubbles: true }));
+    probe.remove();
+    return passed;
+  });
+}

@@ -4,7 +4,7 @@
 // sub-table column is hidden the same way (a `deny_read` entry "table.column").
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN_PASSWORD, DEMO_PASSWORD, adminApi, launchBrowser, loginPage, startServer } from './harness.mjs';
+import { ADMIN_PASSWORD, DEMO_PASSWORD, adminApi, launchBrowser, loginPage, pick, startServer } from './harness.mjs';
 
 let server;
 let browser;
@@ -34,20 +34,6 @@ async function userApi(username, password) {
   };
 }
 
-/** Choose an option of an antd Select by typing (the editor's selects put an exact key
- * first) and pressing Enter. */
-async function pick(page, testid, text) {
-  const select = page.getByTestId(testid);
-  await select.click();
-  await page.keyboard.type(text);
-  await page.locator('.ant-select-dropdown .ant-select-item-option-active').filter({ visible: true }).first().waitFor();
-  await page.keyboard.press('Enter');
-  await page.waitForFunction(
-    ([id, t]) => document.querySelector(`[data-testid="${id}"]`)?.textContent?.includes(t),
-    [testid, text],
-  );
-}
-
 test('hiding a device field from engineers, then explaining a denial', async () => {
   const FIELD = 'asset_number';
   const before = await asAdmin('/apps/crm/roles/engineer');
@@ -65,13 +51,13 @@ test('hiding a device field from engineers, then explaining a denial', async () 
   await page.getByTestId('nav-permissions').click();
   await page.waitForURL('**/apps/crm/permissions');
 
-  await pick(page, 'perm-role', 'engineer');
+  await pick(page, 'perm-role', '(engineer)', { search: 'engineer' });
   // The matrix shows the role's actions.
   assert.equal(await page.getByTestId('perm-action-device-read').isChecked(), true);
   assert.equal(await page.getByTestId('perm-action-device-delete').isChecked(), false);
   assert.equal(await page.getByTestId('perm-save').isDisabled(), true);
 
-  await pick(page, 'perm-field-form', 'device');
+  await pick(page, 'perm-field-form', '(device)', { search: 'device' });
   await page.getByTestId(`perm-read-${FIELD}`).waitFor();
   assert.equal(await page.getByTestId(`perm-read-${FIELD}`).isChecked(), true);
   // Writable fields are ticked; write needs read.
@@ -82,7 +68,7 @@ test('hiding a device field from engineers, then explaining a denial', async () 
   await page.getByTestId(`perm-read-${FIELD}`).uncheck();
   assert.equal(await page.getByTestId(`perm-read-${FIELD}`).isChecked(), false);
   await page.getByTestId('perm-save').click();
-  await page.getByText('Saved').waitFor();
+  await page.getByText('Saved', { exact: true }).waitFor(); // (not the "Unsaved changes" tag)
   await page.waitForFunction(() => document.querySelector('[data-testid="perm-save"]')?.disabled === true);
 
   // Exactly that change: deny_read gains the field, nothing else moved.
@@ -99,10 +85,10 @@ test('hiding a device field from engineers, then explaining a denial', async () 
   assert.ok('serial_number' in now.body.items[0].data, 'other fields are still there');
 
   // Explain: engineer1 may not read contract amounts.
-  await pick(page, 'explain-user', 'engineer1');
-  await pick(page, 'explain-form', 'contract');
-  await pick(page, 'explain-action', 'read');
-  await pick(page, 'explain-field', 'amount');
+  await pick(page, 'explain-user', '(engineer1)', { search: 'engineer1' });
+  await pick(page, 'explain-form', '(contract)', { search: 'contract' });
+  await pick(page, 'explain-action', '(read)', { search: 'read' });
+  await pick(page, 'explain-field', '(amount)', { search: 'amount' });
   await page.getByTestId('explain-run').click();
   const result = page.getByTestId('explain-result');
   await result.waitFor();
@@ -113,8 +99,8 @@ test('hiding a device field from engineers, then explaining a denial', async () 
   assert.match(text, /field\/contract\/amount/);
 
   // And the field just hidden: denied too, by the new deny rule.
-  await pick(page, 'explain-form', 'device');
-  await pick(page, 'explain-field', FIELD);
+  await pick(page, 'explain-form', '(device)', { search: 'device' });
+  await pick(page, 'explain-field', `(${FIELD})`, { search: FIELD });
   await page.getByTestId('explain-run').click();
   await page.waitForFunction((f) => document.querySelector('[data-testid="explain-result"]')?.textContent?.includes(f), FIELD);
   assert.equal(await page.getByTestId('explain-result').getAttribute('data-allowed'), 'false');
@@ -144,8 +130,8 @@ test('hiding a sub-table column from engineers saves a deny_read "table.column"'
 
   // Customer service has the column denied already, and may not write the table at all:
   // the column shows unreadable, its write toggle is disabled, the other columns readable.
-  await pick(page, 'perm-role', 'customer_service');
-  await pick(page, 'perm-field-form', 'service_order');
+  await pick(page, 'perm-role', '(customer_service)', { search: 'customer_service' });
+  await pick(page, 'perm-field-form', '(service_order)', { search: 'service_order' });
   await page.getByTestId(`perm-read-${COLUMN}`).waitFor();
   assert.equal(await page.getByTestId(`perm-read-${COLUMN}`).isChecked(), false);
   assert.equal(await page.getByTestId(`perm-write-${COLUMN}`).isDisabled(), true);
@@ -153,8 +139,8 @@ test('hiding a sub-table column from engineers saves a deny_read "table.column"'
   assert.equal(await page.getByTestId('perm-write-parts_used.qty').isChecked(), false);
 
   // Engineers read and write the table, so every column is ticked.
-  await pick(page, 'perm-role', 'engineer');
-  await pick(page, 'perm-field-form', 'service_order');
+  await pick(page, 'perm-role', '(engineer)', { search: 'engineer' });
+  await pick(page, 'perm-field-form', '(service_order)', { search: 'service_order' });
   await page.getByTestId(`perm-read-${COLUMN}`).waitFor();
   assert.equal(await page.getByTestId(`perm-read-${COLUMN}`).isChecked(), true);
   assert.equal(await page.getByTestId(`perm-write-${COLUMN}`).isChecked(), true);
@@ -165,7 +151,7 @@ test('hiding a sub-table column from engineers saves a deny_read "table.column"'
   // The table itself keeps its ticks.
   assert.equal(await page.getByTestId('perm-read-parts_used').isChecked(), true);
   await page.getByTestId('perm-save').click();
-  await page.getByText('Saved').waitFor();
+  await page.getByText('Saved', { exact: true }).waitFor(); // (not the "Unsaved changes" tag)
   await page.waitForFunction(() => document.querySelector('[data-testid="perm-save"]')?.disabled === true);
 
   // Exactly that change: deny_read gains "table.column"; read and write are untouched.
@@ -188,8 +174,8 @@ test('a bad filter is refused before saving; a server 422 is shown next to the r
   const before = await asAdmin('/apps/crm/roles/engineer');
   const page = await loginPage(browser, server, 'admin', ADMIN_PASSWORD, { locale: 'en' });
   await page.goto('/apps/crm/permissions');
-  await pick(page, 'perm-role', 'engineer');
-  await pick(page, 'perm-field-form', 'service_order');
+  await pick(page, 'perm-role', '(engineer)', { search: 'engineer' });
+  await pick(page, 'perm-field-form', '(service_order)', { search: 'service_order' });
   const filter = page.getByTestId('perm-rows-filter');
   assert.match(await filter.inputValue(), /\$user\.id/);
 
@@ -210,7 +196,7 @@ test('a bad filter is refused before saving; a server 422 is shown next to the r
   await page.getByTestId('perm-revert').click();
   await page.getByTestId('perm-action-complaint-read').check();
   await page.getByTestId('perm-save').click();
-  await page.getByText('Saved').first().waitFor();
+  await page.getByText('Saved', { exact: true }).first().waitFor();
   await page.waitForFunction(() => document.querySelector('[data-testid="perm-save"]')?.disabled === true);
   const saved = (await asAdmin('/apps/crm/roles/engineer')).body;
   assert.deepEqual(saved, { ...before.body, permissions: { ...before.body.permissions, complaint: { actions: ['read'] } } });

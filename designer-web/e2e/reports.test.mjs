@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { ADMIN_PASSWORD, DEMO_PASSWORD, PHONE, adminApi, launchBrowser, loginApi, loginPage, screenshotDir, startServer } from './harness.mjs';
+import { ADMIN_PASSWORD, DEMO_PASSWORD, PHONE, adminApi, dndClicksRestored, launchBrowser, loginApi, loginPage, pick, screenshotDir, startServer } from './harness.mjs';
 
 let server;
 let browser;
@@ -22,7 +22,6 @@ after(async () => {
   await server?.stop();
 });
 
-/** Open an antd Select by its test id, type, and pick the first matching option. */
 async function until(fn, what, ms = 15000) {
   const end = Date.now() + ms;
   while (Date.now() < end) {
@@ -32,21 +31,8 @@ async function until(fn, what, ms = 15000) {
   throw new Error(`timed out waiting for ${what}`);
 }
 
-async function pick(page, testId, text) {
-  await page.getByTestId(testId).click();
-  if (text) await page.keyboard.type(text);
-  const option = page.locator('.ant-select-dropdown:visible .ant-select-item-option').first();
-  await option.waitFor();
-  await option.click();
-}
-
-/** Open an antd Select by its test id and click the option with this title. */
-async function choose(page, testId, title) {
-  await page.getByTestId(testId).click();
-  await page.locator(`.ant-select-dropdown:visible .ant-select-item-option[title="${title}"]`).click();
-}
-
-/** Drag with the mouse in small steps (dnd-kit waits for movement). */
+/** Drag with the mouse in small steps (dnd-kit waits for movement), then wait until clicks
+ * get through again. */
 async function drag(page, from, to) {
   await page.getByTestId(from).scrollIntoViewIfNeeded();
   const a = await page.getByTestId(from).boundingBox();
@@ -55,6 +41,7 @@ async function drag(page, from, to) {
   await page.mouse.down();
   await page.mouse.move(b.x + b.width / 2, b.y + b.height - 8, { steps: 12 });
   await page.mouse.up();
+  await dndClicksRestored(page);
 }
 
 /** Drag a palette field with the keyboard: Space, `steps` × ArrowDown, Space. */
@@ -162,7 +149,7 @@ test('an administrator builds a report by dragging fields and saves exactly that
   await page.getByTestId('new-key').fill('e2e_by_model');
   await page.getByTestId('new-create').click();
   await page.getByTestId('report-designer').waitFor();
-  await pick(page, 'report-form', 'service_order');
+  await pick(page, 'report-form', 'service_order', { search: true });
   await page.getByTestId('palette-field-priority').waitFor();
 
   await keyboardDrag(page, 'palette-field-priority', 1); // → dimensions
@@ -172,12 +159,12 @@ test('an administrator builds a report by dragging fields and saves exactly that
   await page.getByTestId('measure-add-count').click();
   await keyboardDrag(page, 'palette-field-kind', 3); // → filters
   await page.getByTestId('filter-0').waitFor();
-  await choose(page, 'filter-value-0', 'Repair');
+  await pick(page, 'filter-value-0', null, { title: 'Repair' });
   await page.getByTestId('palette-expand-device').click();
   await page.getByTestId('palette-expand-device.product').click();
   await drag(page, 'palette-field-device.product.model', 'drop-dimensions');
   await page.getByTestId('dimension-1').waitFor();
-  await choose(page, 'chart-kind', 'Heatmap');
+  await pick(page, 'chart-kind', null, { title: 'Heatmap' });
   await page.locator('[data-testid="report-preview"] [data-testid="report-chart"]').waitFor();
   await page.getByTestId('report-save').click();
   await page.getByTestId('report-view').waitFor();
@@ -208,8 +195,8 @@ test('an administrator builds a dashboard: a widget mapped to the period filter,
   await page.getByTestId('dashboard-builder').waitFor();
   await page.getByTestId('dashboard-label-en').fill('E2E dashboard');
   await page.getByTestId('dashboard-add-filter').click();
-  await pick(page, 'dashboard-add-widget', 'Orders by month');
-  await pick(page, 'dashboard-add-widget', 'Open service');
+  await pick(page, 'dashboard-add-widget', 'Orders by month', { search: true });
+  await pick(page, 'dashboard-add-widget', 'Open service', { search: true });
   await page.getByTestId('widget-x-1').fill('6');
   await page.getByTestId('widget-x-1').press('Tab');
   await page.getByTestId('widget-y-1').fill('0');
@@ -217,7 +204,7 @@ test('an administrator builds a dashboard: a widget mapped to the period filter,
   await page.getByTestId('widget-w-1').fill('4');
   await page.getByTestId('widget-w-1').press('Tab');
   await page.getByTestId('widget-right-1').click(); // x 7
-  await choose(page, 'widget-filter-0-period', 'Reported at (reported_at)');
+  await pick(page, 'widget-filter-0-period', null, { title: 'Reported at (reported_at)' });
   await page.getByTestId('dashboard-save').click();
   await page.getByTestId('dashboard-view').waitFor();
   const saved = (await admin('/apps/crm/dashboards/e2e_dash')).body;
@@ -233,8 +220,8 @@ test('dashboard widgets are moved and resized by dragging them in the layout', a
   await page.goto('/apps/crm/dashboards/e2e_drag/design');
   await page.getByTestId('dashboard-builder').waitFor();
   await page.getByTestId('dashboard-label-en').fill('E2E drag');
-  await pick(page, 'dashboard-add-widget', 'Orders by month');
-  await pick(page, 'dashboard-add-widget', 'Open service');
+  await pick(page, 'dashboard-add-widget', 'Orders by month', { search: true });
+  await pick(page, 'dashboard-add-widget', 'Open service', { search: true });
   const num = async (id) => Number(await page.getByTestId(id).inputValue());
   const before = { w0: await num('widget-w-0'), h0: await num('widget-h-0'), x1: await num('widget-x-1'), y1: await num('widget-y-1') };
   const grid = await page.getByTestId('layout-preview').boundingBox();
@@ -307,15 +294,15 @@ test('an admin builds a bar chart of orders by month and priority by dragging, a
   await page.getByTestId('new-key').fill('e2e_month_priority');
   await page.getByTestId('new-create').click();
   await page.getByTestId('report-designer').waitFor();
-  await pick(page, 'report-form', 'service_order');
+  await pick(page, 'report-form', 'service_order', { search: true });
   await page.getByTestId('palette-field-reported_at').waitFor();
   await drag(page, 'palette-field-reported_at', 'drop-dimensions');
   await page.getByTestId('dimension-0').waitFor();
-  await choose(page, 'dimension-bucket-0', 'month');
+  await pick(page, 'dimension-bucket-0', null, { title: 'month' });
   await drag(page, 'palette-field-priority', 'drop-dimensions');
   await page.getByTestId('dimension-1').waitFor();
   await page.getByTestId('measure-add-count').click();
-  await choose(page, 'chart-kind', 'Bar');
+  await pick(page, 'chart-kind', null, { title: 'Bar' });
   await page.getByTestId('report-label-en').fill('Orders by month and priority');
   await page.locator('[data-testid="report-preview"] [data-testid="report-chart"]').waitFor();
   await page.getByTestId('report-save').click();
@@ -329,9 +316,8 @@ test('an admin builds a bar chart of orders by month and priority by dragging, a
   await page.goto('/apps/crm/dashboards/e2e_story/design');
   await page.getByTestId('dashboard-builder').waitFor();
   await page.getByTestId('dashboard-label-en').fill('Monthly orders');
-  await pick(page, 'dashboard-roles', 'service_manager');
-  await page.keyboard.press('Escape');
-  await pick(page, 'dashboard-add-widget', 'Orders by month and priority');
+  await pick(page, 'dashboard-roles', 'service_manager', { search: true });
+  await pick(page, 'dashboard-add-widget', 'Orders by month and priority', { search: true });
   await page.getByTestId('dashboard-save').click();
   await page.getByTestId('dashboard-view').waitFor();
   const dash = (await admin('/apps/crm/dashboards/e2e_story')).body.definition;

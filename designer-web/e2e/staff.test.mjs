@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ADMIN_PASSWORD, DEMO_PASSWORD, PHONE, adminApi, launchBrowser, loginPage, screenshotDir, startServer } from './harness.mjs';
+import { ADMIN_PASSWORD, DEMO_PASSWORD, PHONE, adminApi, closeSelect, launchBrowser, loginPage, openSelect, pick, screenshotDir, startServer } from './harness.mjs';
 
 let server;
 let browser;
@@ -20,16 +20,6 @@ after(async () => {
   await server?.stop();
 });
 
-/** Open an antd Select by its test id, type, and pick the first matching option. */
-async function pick(page, testId, text) {
-  const select = page.getByTestId(testId);
-  await select.click();
-  if (text) await page.keyboard.type(text);
-  const option = page.locator('.ant-select-dropdown:visible .ant-select-item-option').first();
-  await option.waitFor();
-  await option.click();
-}
-
 function fieldError(page, key) {
   return page.locator(`[data-field="${key}"] .ant-form-item-explain-error`);
 }
@@ -42,7 +32,7 @@ test('customer service files a service order, sees the server error on the field
   await page.getByTestId('list-total').waitFor();
   await page.getByTestId('list-new').click();
 
-  await pick(page, 'field-customer', customer.data.name.slice(0, 4));
+  await pick(page, 'field-customer', customer.data.name.slice(0, 4), { search: true });
   await page.getByTestId('field-fault_code').fill('E2E-7731');
   // fault_description is required: leave it out so the server refuses the write.
   await page.getByTestId('record-save').click();
@@ -67,7 +57,7 @@ test('customer service files a service order, sees the server error on the field
   // Find it by filter.
   await page.getByTestId('record-back').click();
   await page.getByTestId('filter-add').click();
-  await pick(page, 'filter-field-0', 'Fault code');
+  await pick(page, 'filter-field-0', 'Fault code', { search: true });
   await page.getByTestId('filter-value-0').fill('E2E-77');
   await page.getByTestId('filter-apply').click();
   await page.getByTestId(`record-link-${id}`).waitFor();
@@ -108,10 +98,11 @@ test('an engineer cannot see contract amounts or service fees anywhere in the UI
   await page.getByTestId('list-table').locator('tbody tr.ant-table-row').first().waitFor();
   // Filter field choices do not offer it either.
   await page.getByTestId('filter-add').click();
-  await page.getByTestId('filter-field-0').click();
-  const filterChoices = await page.locator('.ant-select-dropdown:visible').innerText();
+  const { dropdown, options } = await openSelect(page, 'filter-field-0');
+  await options.first().waitFor();
+  const filterChoices = await dropdown.innerText();
   assert.doesNotMatch(filterChoices, /合同金额/);
-  await page.keyboard.press('Escape');
+  await closeSelect(page, 'filter-field-0');
 
   // The contract record form and its history.
   await page.goto(`/apps/crm/forms/contract/records/${contract.id}`);
@@ -155,9 +146,8 @@ test('screenshots of a CRM list and a service order at desktop and phone width',
       assert.equal(await page.getByTestId('list-table').count(), 0);
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       assert.ok(overflow <= 1, `the list is ${overflow}px wider than the phone`);
-      await page.getByTestId('list-sort').click();
       const answered = page.waitForResponse((r) => r.url().includes('/records/query') && JSON.parse(r.request().postData() ?? '{}').sort !== undefined);
-      await page.locator('.ant-select-dropdown:visible .ant-select-item-option').nth(2).click();
+      await pick(page, 'list-sort', null, { nth: 2 });
       const response = await answered;
       const sortKey = JSON.parse(response.request().postData()).sort;
       assert.match(sortKey, /^-[a-z_]+$/, 'the third option sorts by the first sortable column, descending');
@@ -166,8 +156,6 @@ test('screenshots of a CRM list and a service order at desktop and phone width',
       const shown = await page.locator('[data-testid^="list-card-"]').evaluateAll((cards) => cards.map((c) => c.getAttribute('data-testid')));
       assert.deepEqual(shown, ids, 'cards in the order the server sorted');
       assert.ok(await page.locator(`[data-testid="${ids[0]}"] [data-field="${sortKey.slice(1)}"]`).count(), 'the sorted column is on the card');
-      await page.keyboard.press('Escape');
-      await page.locator('.ant-select-dropdown:visible').waitFor({ state: 'hidden' });
       await page.evaluate(() => window.scrollTo(0, 0));
     } else {
       await page.getByTestId('list-table').locator('tbody tr.ant-table-row').nth(3).waitFor();
@@ -221,7 +209,7 @@ test('an engineer edits own order: read-only fields, a sub-table row, a photo an
   const rows = before.data.parts_used?.length ?? 0;
   await page.getByTestId('field-parts_used-add').click();
   const part = (await admin('/apps/crm/forms/spare_part/records?limit=1')).body.items[0];
-  await pick(page, `field-parts_used.${rows}.part`, part.data.part_number);
+  await pick(page, `field-parts_used.${rows}.part`, part.data.part_number, { search: true });
   await page.getByTestId(`field-parts_used.${rows}.qty`).fill('2');
   await page.getByTestId(`field-parts_used.${rows}.unit_cost`).fill('10.5');
 
@@ -300,7 +288,7 @@ test('a sales rep creates a customer: the owner defaults to them, so it stays in
   await page.goto('/apps/crm/forms/customer/new');
   await page.locator('[data-field="owner"]').waitFor();
   await page.getByTestId('field-name').fill('E2E 新客户医院');
-  await pick(page, 'field-customer_type', 'Hospital');
+  await pick(page, 'field-customer_type', 'Hospital', { search: true });
   await page.getByTestId('record-save').click();
   await page.waitForURL(/\/records\/\d+$/);
   const id = Number(/\/records\/(\d+)$/.exec(page.url())[1]);

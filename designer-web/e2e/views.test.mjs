@@ -5,7 +5,7 @@
 // API's answer for the same filter and sort; no screenshots.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN_PASSWORD, DEMO_PASSWORD, PHONE, adminApi, launchBrowser, loginApi, loginPage, startServer } from './harness.mjs';
+import { ADMIN_PASSWORD, DEMO_PASSWORD, PHONE, adminApi, launchBrowser, loginApi, loginPage, pick, startServer } from './harness.mjs';
 
 const LIST = '/apps/crm/forms/service_order';
 const VIEWS = '/apps/crm/forms/service_order/views';
@@ -22,14 +22,6 @@ after(async () => {
   await browser?.close();
   await server?.stop();
 });
-
-/** Open an antd Select by its test id and click the option showing exactly `text`. */
-async function choose(page, testId, text) {
-  await page.getByTestId(testId).click();
-  const option = page.locator('.ant-select-dropdown:visible .ant-select-item-option').filter({ hasText: new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) });
-  await option.first().click();
-  await page.locator('.ant-select-dropdown:visible').waitFor({ state: 'hidden' });
-}
 
 /** Record ids on the page, in the order shown (table rows or cards). */
 function shownIds(page) {
@@ -60,8 +52,8 @@ test('a service manager saves a filtered, sorted view with chosen columns, finds
 
   // Filter: priority is high.
   await page.getByTestId('filter-add').click();
-  await choose(page, 'filter-field-0', 'Priority');
-  await choose(page, 'filter-value-0', 'High');
+  await pick(page, 'filter-field-0', 'Priority', { exact: true });
+  await pick(page, 'filter-value-0', 'High', { exact: true });
   await page.getByTestId('filter-apply').click();
   // Columns: add "Reported at", drop "Channel".
   await page.getByTestId('list-columns-button').click();
@@ -72,7 +64,7 @@ test('a service manager saves a filtered, sorted view with chosen columns, finds
   const reportedAt = page.getByTestId('list-table').locator('thead th').filter({ hasText: 'Reported at' });
   await reportedAt.click();
   await reportedAt.click();
-  await choose(page, 'page-size', '50 per page');
+  await pick(page, 'page-size', '50 per page', { exact: true });
 
   const filter = { '==': [{ var: 'priority' }, 'high'] };
   const columns = ['serial', 'kind', 'priority', 'status', 'customer', 'reported_at'];
@@ -130,7 +122,7 @@ test('a service manager saves a filtered, sorted view with chosen columns, finds
   assert.ok(!(await headers(page)).includes('Reported at'));
 
   const query = page.waitForRequest((r) => r.url().endsWith('/records/query') && JSON.parse(r.postData() ?? '{}').sort === '-reported_at');
-  await choose(page, 'list-view', 'E2E high priority, newest first');
+  await pick(page, 'list-view', 'E2E high priority, newest first', { exact: true });
   const sent = JSON.parse((await query).postData());
   assert.deepEqual({ filter: sent.filter, sort: sent.sort, fields: sent.fields, limit: sent.limit }, { filter, sort: '-reported_at', fields: columns, limit: 50 });
   await waitForIds(page, ids);
@@ -171,8 +163,8 @@ test('an administrator shares a view; customer service uses it at phone width bu
   await adminPage.goto(LIST);
   await adminPage.getByTestId('list-total').waitFor();
   await adminPage.getByTestId('filter-add').click();
-  await choose(adminPage, 'filter-field-0', 'Status');
-  await choose(adminPage, 'filter-value-0', 'Closed');
+  await pick(adminPage, 'filter-field-0', 'Status', { exact: true });
+  await pick(adminPage, 'filter-value-0', 'Closed', { exact: true });
   await adminPage.getByTestId('filter-apply').click();
   await adminPage.getByTestId('list-view-save').click();
   await adminPage.getByTestId('view-name').fill('E2E closed orders');
@@ -196,7 +188,7 @@ test('an administrator shares a view; customer service uses it at phone width bu
   const page = await loginPage(browser, server, 'cs1', DEMO_PASSWORD, { locale: 'en', viewport: PHONE });
   await page.goto(LIST);
   await page.locator('[data-testid^="list-card-"]').first().waitFor();
-  await choose(page, 'list-view', 'E2E urgent first · Shared');
+  await pick(page, 'list-view', 'E2E urgent first · Shared', { exact: true });
   const expected = (await cs(`${LIST}/records/query`, { method: 'POST', body: { sort: 'priority,-reported_at', limit: 20, fields: ['serial', 'priority', 'reported_at'] } })).body;
   await waitForIds(page, expected.items.map((r) => r.id));
   // Each card shows the view's columns; the sort menu names both keys.
@@ -209,7 +201,7 @@ test('an administrator shares a view; customer service uses it at phone width bu
   assert.ok(overflow <= 1, `the list with its view picker is ${overflow}px wider than the phone`);
 
   // Changing the sort marks the view modified, but there is no update for a shared view.
-  await choose(page, 'list-sort', 'Order number descending');
+  await pick(page, 'list-sort', 'Order number descending', { exact: true });
   await page.getByTestId('list-view-modified').waitFor();
   assert.equal(await page.getByTestId('list-view-update').count(), 0);
   // Revert goes back to the view.
@@ -219,7 +211,7 @@ test('an administrator shares a view; customer service uses it at phone width bu
 
   // Save the changed list as an own view, starting from the shared one: the list keeps
   // what it shows and the URL names the new view, which its owner may delete.
-  await choose(page, 'list-sort', 'Order number descending');
+  await pick(page, 'list-sort', 'Order number descending', { exact: true });
   await page.getByTestId('list-view-modified').waitFor();
   await page.getByTestId('list-view-save').click();
   await page.getByTestId('view-name').fill('E2E newest order numbers');
