@@ -263,10 +263,13 @@ impl Batch {
         Ok(())
     }
 
-    /// Write the pending log entries and the new chain head.
-    /// Write pending log entries early when many have gathered (large imports), so they do
-    /// not pile up in memory; still inside the batch's transaction.
+    /// Write pending log entries (and deferred rows) early when many have gathered (large
+    /// imports that start flows), so they do not pile up in memory; still inside the
+    /// batch's transaction.
     pub async fn spill(&mut self, txn: &DatabaseTransaction) -> Result<(), sea_orm::DbErr> {
+        if self.deferred.lock().map(|d| d.len()).unwrap_or(0) >= LOG_CHUNK {
+            self.write_deferred(txn).await?;
+        }
         if self.logs.len() < LOG_CHUNK {
             return Ok(());
         }
