@@ -428,6 +428,23 @@ impl FlowService {
         Ok(json!({"instance": id}))
     }
 
+    /// Instance `id` if the caller may see it; 404 otherwise (as if it did not exist).
+    async fn visible_instance(&self, id: i64, caller: &Caller) -> DomainResult<Instance> {
+        let (cond, mut params) = Self::may_see_sql(caller);
+        params.push(id.into());
+        let sql = format!(
+            "SELECT i.{} FROM flow_instances i WHERE {cond} AND i.id = ${}",
+            INSTANCE_COLUMNS.replace(", ", ", i."),
+            params.len()
+        );
+        let row = self
+            .db()
+            .query_one(&sql, params)
+            .await?
+            .ok_or_else(|| DomainError::NotFound(format!("flow instance {id}")))?;
+        Ok(Instance::from_row(&row)?)
+    }
+
     fn may_see_sql(caller: &Caller) -> (String, Vec<sea_orm::Value>) {
         if caller.is_admin() {
             ("1 = 1".into(), vec![])
@@ -483,19 +500,7 @@ impl FlowService {
     }
 
     pub async fn instance(&self, id: i64, caller: &Caller) -> DomainResult<Value> {
-        let (cond, mut params) = Self::may_see_sql(caller);
-        params.push(id.into());
-        let sql = format!(
-            "SELECT i.{} FROM flow_instances i WHERE {cond} AND i.id = ${}",
-            INSTANCE_COLUMNS.replace(", ", ", i."),
-            params.len()
-        );
-        let row = self
-            .db()
-            .query_one(&sql, params)
-            .await?
-            .ok_or_else(|| DomainError::NotFound(format!("flow instance {id}")))?;
-        let inst = Instance::from_row(&row)?;
+        let inst = self.visible_instance(id, caller).await?;
         // Where the instance is (nodes with a live token) and the timers armed there (a
         // delay, a deadline: where and when it moves on by itself). A token that has just
         // arrived at a delay is `ready`: positioned there, its timer not armed yet.
@@ -628,21 +633,7 @@ impl FlowService {
     ) -> DomainResult<Value> {
         // An instance the caller may not see is not there for them (404, as on GET), so
         // that trying to stop one does not tell who started which instance.
-        let (cond, mut params) = Self::may_see_sql(caller);
-        params.push(id.into());
-        let row = self
-            .db()
-            .query_one(
-                &format!(
-                    "SELECT i.{} FROM flow_instances i WHERE {cond} AND i.id = ${}",
-                    INSTANCE_COLUMNS.replace(", ", ", i."),
-                    params.len()
-                ),
-                params,
-            )
-            .await?
-            .ok_or_else(|| DomainError::NotFound(format!("flow instance {id}")))?;
-        let inst = Instance::from_row(&row)?;
+        let inst = self.visible_instance(id, caller).await?;
         if withdraw {
             if inst.initiator != caller.principal.username {
                 return Err(DomainError::forbidden(

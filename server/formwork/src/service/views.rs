@@ -224,12 +224,21 @@ fn parse_view(body: Value) -> DomainResult<Saved> {
 fn check_spec(compiled: &CompiledForm, decision: &Decision, spec: &Value) -> DomainResult<()> {
     let scope = Scope::Root(&compiled.model);
     // Malformed parts are content of the body: 422, not 400.
-    let content = |e: DomainError| match e {
-        DomainError::BadRequest { details, .. } => DomainError::invalid(details),
+    // (`at`: the pointer to give every detail instead of its own.)
+    let content = |e: DomainError, at: Option<&str>| match e {
+        DomainError::BadRequest { details, .. } => DomainError::invalid(
+            details
+                .into_iter()
+                .map(|d| match at {
+                    Some(p) => Detail::new(p, d.rule, d.message),
+                    None => d,
+                })
+                .collect(),
+        ),
         other => other,
     };
     if let Some(f) = spec.get("filter").filter(|f| !f.is_null()) {
-        let filter = Filter::parse(f, &scope, "/spec/filter").map_err(content)?;
+        let filter = Filter::parse(f, &scope, "/spec/filter").map_err(|e| content(e, None))?;
         for name in filter.fields() {
             decision.require_read(&name, "/spec/filter")?;
         }
@@ -237,15 +246,7 @@ fn check_spec(compiled: &CompiledForm, decision: &Decision, spec: &Value) -> Dom
     match spec.get("sort") {
         None | Some(Value::Null) => {}
         Some(Value::String(s)) => {
-            for k in parse_sort(Some(s), &scope).map_err(|e| match content(e) {
-                DomainError::Invalid { details, .. } => DomainError::invalid(
-                    details
-                        .into_iter()
-                        .map(|d| Detail::new("/spec/sort", d.rule, d.message))
-                        .collect(),
-                ),
-                other => other,
-            })? {
+            for k in parse_sort(Some(s), &scope).map_err(|e| content(e, Some("/spec/sort")))? {
                 decision.require_read(&k.field.name, "/spec/sort")?;
             }
         }
