@@ -10,7 +10,7 @@ use crate::helpers::{TestApp, expect};
 use crate::on_both_stores;
 
 /// App `ops` with the form `job`: free-text status and note, a member field `owner`.
-async fn job_form(app: &TestApp) {
+pub(crate) async fn job_form(app: &TestApp) {
     app.app("ops").await;
     let text = |label: &str| json!({"type": "string", "x-type": "text", "x-label": {"en": label}});
     app.publish_ok(
@@ -24,13 +24,13 @@ async fn job_form(app: &TestApp) {
     .await;
 }
 
-async fn publish(app: &TestApp, def: &Value) -> Value {
+pub(crate) async fn publish(app: &TestApp, def: &Value) -> Value {
     let path = format!("/apps/ops/flows/{}/publish", def["key"].as_str().unwrap());
     expect(app.post(&path, def).await, StatusCode::CREATED).await
 }
 
 /// The one instance started on `record`, as the administrator sees it.
-async fn instance_of(app: &TestApp, record: &Value) -> Value {
+pub(crate) async fn instance_of(app: &TestApp, record: &Value) -> Value {
     let list = expect(
         app.get(&format!("/flow-instances?record={record}")).await,
         StatusCode::OK,
@@ -74,7 +74,7 @@ fn steps_at(detail: &Value, node: &str) -> usize {
 }
 
 /// The open task of `c` at `node` on `record`, once there is one.
-async fn open_task(c: &Client, app: &TestApp, record: &Value, node: &str) -> Value {
+pub(crate) async fn open_task(c: &Client, app: &TestApp, record: &Value, node: &str) -> Value {
     eventually(&format!("the task at {node}"), || async {
         let v = get(c, app, "/tasks").await;
         let items = v["items"].as_array().unwrap();
@@ -86,7 +86,7 @@ async fn open_task(c: &Client, app: &TestApp, record: &Value, node: &str) -> Val
     .await
 }
 
-async fn complete(c: &Client, app: &TestApp, task: &Value) -> StatusCode {
+pub(crate) async fn complete(c: &Client, app: &TestApp, task: &Value) -> StatusCode {
     let r = c
         .post(app.url(&format!("/tasks/{}/complete", task["id"])))
         .json(&json!({"outcome": "done"}))

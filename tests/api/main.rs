@@ -6,6 +6,7 @@ mod process;
 
 mod availability;
 mod conformance;
+mod copies;
 mod crash;
 mod crm;
 mod decisions;

@@ -9,7 +9,8 @@
 //   flow-prop-name, flow-prop-as-role
 //   notify: flow-prop-channel, flow-prop-to(-kind), flow-prop-title, flow-prop-body,
 //   flow-prop-address-field, flow-prop-address, flow-prop-as-role, flow-prop-url,
-//   flow-prop-headers(-…), flow-prop-payload(-…)
+//   flow-prop-headers(-…), flow-prop-payload(-…); the preview's in TemplatePreview.tsx
+//   cc: flow-prop-to(-kind), flow-prop-title, flow-prop-body
 //   subflow: flow-prop-subflow-flow, flow-prop-subflow-target, flow-prop-subflow-form,
 //   flow-prop-subflow-record-ref, flow-prop-subflow-record (JSON Logic),
 //   flow-prop-subflow-input(-…), flow-prop-subflow-wait, flow-prop-subflow-nowait-failed
@@ -23,6 +24,7 @@ import { PlusOutlined } from '@ant-design/icons';
 import type { JsonSchema, Label } from '../api/types.ts';
 import { useI18n } from '../i18n/index.tsx';
 import { AssigneeInput, JsonInput, fieldOptions, type Lookups, type Option } from './inputs.tsx';
+import { TemplatePreview } from './TemplatePreview.tsx';
 import { valueVar, type FlowNode, type FlowState } from './model.ts';
 import {
   DEFAULT_HTTP_METHOD,
@@ -344,6 +346,7 @@ export function NotifyEditor(p: EditorProps) {
           <Form.Item label={t('flows.prop.body')}>
             <Input.TextArea data-testid="flow-prop-body" rows={3} value={text(n.body)} onChange={(e) => p.set({ body: e.target.value })} />
           </Form.Item>
+          <Preview {...p} />
         </>
       )}
 
@@ -360,6 +363,47 @@ export function NotifyEditor(p: EditorProps) {
         </>
       )}
     </>
+  );
+}
+
+// ---------------------------------------------------------------------------------------
+// cc (抄送): recipients who get a message and may follow the instance; the title defaults
+// to the flow's name.
+
+export function CcEditor(p: EditorProps) {
+  const { t } = useI18n();
+  const n = p.node;
+  return (
+    <>
+      <Typography.Paragraph type="secondary" style={{ fontSize: 12 }}>
+        {t('flows.prop.ccHelp')}
+      </Typography.Paragraph>
+      <Form.Item label={t('flows.prop.to')}>
+        <AssigneeInput value={n.to} onChange={(a) => p.set({ to: a })} lookups={p.lookups} testId="flow-prop-to" />
+      </Form.Item>
+      <Form.Item label={t('flows.prop.title')} help={t('flows.prop.ccTitleHelp')}>
+        <Input data-testid="flow-prop-title" value={text(n.title)} onChange={(e) => p.set({ title: e.target.value || undefined })} />
+      </Form.Item>
+      <Form.Item label={t('flows.prop.body')} help={t('flows.prop.templateHelp')}>
+        <Input.TextArea data-testid="flow-prop-body" rows={3} value={text(n.body)} onChange={(e) => p.set({ body: e.target.value || undefined })} />
+      </Form.Item>
+      <Preview {...p} />
+    </>
+  );
+}
+
+/** The title and body previewed on a record of the trigger form. */
+function Preview(p: EditorProps) {
+  const form = typeof p.state.trigger.form === 'string' && p.state.trigger.form ? p.state.trigger.form : undefined;
+  return (
+    <TemplatePreview
+      app={p.lookups.app}
+      flow={p.state.key}
+      form={form}
+      fields={p.lookups.fields}
+      users={p.lookups.users}
+      templates={{ title: p.node.title, body: p.node.body }}
+    />
   );
 }
 

@@ -39,6 +39,7 @@ export const TYPE_COLORS: Record<NodeType, string> = {
   update_record: '#722ed1',
   create_record: '#722ed1',
   notify: '#eb2f96',
+  cc: '#c41d7f',
   http: '#d4380d',
   subflow: '#5b8c00',
   delay: '#fa8c16',

@@ -1,8 +1,8 @@
 // `/tasks`: my open and closed tasks (counts on the tabs), the flow instances I started
-// (InitiatedList.tsx) and my in-app messages.
+// and those copied to me (InitiatedList.tsx), and my in-app messages.
 //
 // data-testid beyond the brief: inbox-tab-messages, inbox-tasks-open, inbox-tasks-closed,
-// inbox-messages, message-row-<id>, message-read-<id>, task-link-<id>, inbox-tab-initiated
+// inbox-messages, message-row-<id>, message-read-<id>, task-link-<id>, inbox-tab-initiated, inbox-tab-cc
 import { useCallback, useEffect, useState } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { Alert, Badge, Button, Card, Empty, List, Table, Tabs, Tag, Typography } from 'antd';
@@ -19,6 +19,7 @@ export default function InboxPage() {
   const [closed, setClosed] = useState<TaskList | null>(null);
   const [inbox, setInbox] = useState<InboxList | null>(null);
   const [initiated, setInitiated] = useState<FlowInstance[] | null>(null);
+  const [copies, setCopies] = useState<FlowInstance[] | null>(null);
   const [error, setError] = useState<string | null>(null);
 
   const load = useCallback(() => {
@@ -28,6 +29,9 @@ export default function InboxPage() {
     api<InboxList>('/inbox').then(setInbox).catch(fail);
     api<{ items: FlowInstance[] }>('/flow-instances?initiator=me')
       .then((r) => setInitiated(r.items))
+      .catch(fail);
+    api<{ items: FlowInstance[] }>('/flow-instances?cc=me')
+      .then((r) => setCopies(r.items))
       .catch(fail);
   }, []);
   useEffect(load, [load]);
@@ -63,6 +67,11 @@ export default function InboxPage() {
             key: 'initiated',
             label: <span data-testid="inbox-tab-initiated">{t('flows.inbox.initiated', { n: initiated?.length ?? '…' })}</span>,
             children: <InitiatedList items={initiated} />,
+          },
+          {
+            key: 'cc',
+            label: <span data-testid="inbox-tab-cc">{t('flows.inbox.cc', { n: copies?.length ?? '…' })}</span>,
+            children: <InitiatedList items={copies} kind="cc" />,
           },
           {
             key: 'messages',

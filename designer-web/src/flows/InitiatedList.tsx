@@ -1,7 +1,9 @@
-// The inbox's "initiated by me" tab: the flow instances the user started
-// (`GET /flow-instances?initiator=me`), newest first, each linking to its instance page.
+// The inbox's "initiated by me" and "CC'd to me" tabs: the flow instances the user started
+// (`GET /flow-instances?initiator=me`) or was sent a copy of by a `cc` node (`?cc=me`),
+// newest first, each linking to its instance page. The copies show who started them.
 //
-// data-testid: inbox-initiated, initiated-row-<id> (data-status), initiated-link-<id>
+// data-testid: inbox-initiated, initiated-row-<id> (data-status), initiated-link-<id>;
+// for copies inbox-cc, cc-row-<id>, cc-link-<id>
 import { useEffect, useMemo, useState } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { Empty, Table, Tag } from 'antd';
@@ -41,7 +43,7 @@ function useLabels(apps: string[]) {
   return { flows: useMemo(() => flowLabels(flows), [flows]), forms };
 }
 
-export function InitiatedList({ items }: { items: FlowInstance[] | null }) {
+export function InitiatedList({ items, kind = 'initiated' }: { items: FlowInstance[] | null; kind?: 'initiated' | 'cc' }) {
   const { t, label } = useI18n();
   const navigate = useNavigate();
   const apps = useMemo(() => appsOf(items ?? []), [items]);
@@ -49,17 +51,17 @@ export function InitiatedList({ items }: { items: FlowInstance[] | null }) {
   const rows = useMemo(() => initiatedRows(items ?? [], labels.flows), [items, labels.flows]);
   return (
     <Table<InitiatedRow>
-      data-testid="inbox-initiated"
+      data-testid={`inbox-${kind}`}
       size="small"
       loading={!items}
       rowKey="id"
       dataSource={rows}
       pagination={{ pageSize: 20, hideOnSinglePage: true }}
       scroll={{ x: true }}
-      locale={{ emptyText: <Empty description={t('flows.inbox.noInitiated')} /> }}
+      locale={{ emptyText: <Empty description={t(kind === 'cc' ? 'flows.inbox.noCc' : 'flows.inbox.noInitiated')} /> }}
       onRow={(r) =>
         ({
-          'data-testid': `initiated-row-${r.id}`,
+          'data-testid': `${kind}-row-${r.id}`,
           'data-status': r.status,
           style: { cursor: 'pointer' },
           onClick: () => navigate(`/flow-instances/${r.id}`),
@@ -70,7 +72,7 @@ export function InitiatedList({ items }: { items: FlowInstance[] | null }) {
           key: 'flow',
           title: t('flows.instance.flow'),
           render: (_: unknown, r) => (
-            <Link to={`/flow-instances/${r.id}`} data-testid={`initiated-link-${r.id}`} onClick={(e) => e.stopPropagation()}>
+            <Link to={`/flow-instances/${r.id}`} data-testid={`${kind}-link-${r.id}`} onClick={(e) => e.stopPropagation()}>
               {label(r.flowLabel, r.flow)}
             </Link>
           ),
@@ -87,6 +89,7 @@ export function InitiatedList({ items }: { items: FlowInstance[] | null }) {
               ''
             ),
         },
+        ...(kind === 'cc' ? [{ key: 'initiator', title: t('flows.inbox.initiator'), render: (_: unknown, r: InitiatedRow) => r.initiator }] : []),
         {
           key: 'status',
           title: t('flows.inbox.status'),

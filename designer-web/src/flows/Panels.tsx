@@ -8,7 +8,7 @@ import { DeleteOutlined } from '@ant-design/icons';
 import type { JsonSchema, Label } from '../api/types.ts';
 import { useI18n } from '../i18n/index.tsx';
 import { describeLogic, nodeTypeText, varLabel } from './FlowGraph.tsx';
-import { HttpEditor, LoopEditor, NotifyEditor, SubflowEditor } from './EffectPanels.tsx';
+import { CcEditor, HttpEditor, LoopEditor, NotifyEditor, SubflowEditor } from './EffectPanels.tsx';
 import {
   AssigneeInput,
   ConditionBuilder,
@@ -353,6 +353,7 @@ export function NodePanel(p: {
       )}
 
       {n.type === 'notify' && <NotifyEditor node={n} id={p.id} state={p.state} set={set} lookups={p.lookups} />}
+      {n.type === 'cc' && <CcEditor node={n} id={p.id} state={p.state} set={set} lookups={p.lookups} />}
       {n.type === 'http' && <HttpEditor node={n} id={p.id} state={p.state} set={set} lookups={p.lookups} />}
       {n.type === 'loop' && <LoopEditor node={n} id={p.id} state={p.state} set={set} lookups={p.lookups} />}
       {n.type === 'subflow' && <SubflowEditor node={n} id={p.id} state={p.state} set={set} lookups={p.lookups} />}

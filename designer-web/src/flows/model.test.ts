@@ -102,6 +102,7 @@ const EVERY: FlowDefinition = {
     { id: 'each_part', type: 'loop', over: { var: 'record.parts_used' }, as: 'part' },
     { id: 'mail', type: 'notify', channel: 'email', address: { var: 'record.contact_email' }, as_role: 'customer', title: 'Order {{record.serial}}' },
     { id: 'hook', type: 'notify', channel: 'webhook', url: 'https://hooks.example.com/x', payload: { serial: { var: 'record.serial' } } },
+    { id: 'copy', type: 'cc', to: { role: 'service_manager' }, body: 'Order {{record.serial}}' },
     { id: 'meet', type: 'join', mode: { n: 2 } },
     { id: 'done', type: 'end', x_custom: { kept: true } },
     {
@@ -159,6 +160,7 @@ const EVERY: FlowDefinition = {
     each_part: { x: 480, y: 600 },
     mail: { x: 720, y: 720 },
     hook: { x: 720, y: 840 },
+    copy: { x: 720, y: 960 },
     meet: { x: -200, y: 840 },
     done: { x: 0, y: 960 },
     child: { x: 240, y: 960 },

@@ -30,6 +30,7 @@ export const NODE_TYPES = [
   'update_record',
   'create_record',
   'notify',
+  'cc',
   'http',
   'subflow',
   'delay',
@@ -411,6 +412,8 @@ export function nodeTemplate(id: string, type: NodeType): FlowNode {
       return { id, type, form: '', data: {} };
     case 'notify':
       return { id, type, to: { initiator: true }, title: '', body: '' };
+    case 'cc':
+      return { id, type, to: { initiator: true } };
     case 'delay':
       return { id, type, hours: 1 };
     case 'set_var':

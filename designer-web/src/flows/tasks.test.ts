@@ -69,12 +69,15 @@ test('initiated by me: newest first, with the flow labels of each app', () => {
     form: 'service_order',
     record: 105,
     status: 'completed',
+    initiator: 'cs1',
     started_at: '2026-03-02T08:00:00Z',
     ended_at: '2026-03-02T09:00:00Z',
   });
   expect(rows[2]!.flowLabel).toEqual({ 'zh-CN': '工单派工', en: 'Service dispatch' });
   // a flow without a known label, an instance without a record
   expect(rows[3]).toMatchObject({ flow: 'nightly', form: null, record: null });
+  // an instance started by the engine (no initiator) shows an empty initiator
+  expect(initiatedRows([{ ...inst(7, 'nightly', '2026-02-01T00:00:00Z'), initiator: null }], labels)[0]!.initiator).toBe('');
   expect(rows[3]!.flowLabel).toBeUndefined();
   expect(appsOf(items)).toEqual(['crm', 'ops']);
   expect(items.map((i) => i.id)).toEqual([3, 5, 4, 6]); // not sorted in place

@@ -67,6 +67,7 @@ export interface InitiatedRow {
   form: string | null;
   record: number | null;
   status: string;
+  initiator: string;
   started_at: string;
   ended_at: string | null;
 }
@@ -83,10 +84,21 @@ export function flowLabels(byApp: Record<string, { key: string; label?: unknown 
   return out;
 }
 
-/** The instances the caller started, newest first (by start time, then id), with their
- * flow's label where it is known (a flow the caller may no longer list has none). */
+/** The instances the caller started (or was copied), newest first (by start time, then
+ * id), with their flow's label where it is known (a flow the caller may no longer list has
+ * none). */
 export function initiatedRows(
-  instances: { id: number; app: string; flow: string; form?: string | null; record?: number | null; status: string; started_at: string; ended_at?: string | null }[],
+  instances: {
+    id: number;
+    app: string;
+    flow: string;
+    form?: string | null;
+    record?: number | null;
+    status: string;
+    initiator?: string | null;
+    started_at: string;
+    ended_at?: string | null;
+  }[],
   labels: Map<string, Label>,
 ): InitiatedRow[] {
   const time = (at: string) => {
@@ -103,6 +115,7 @@ export function initiatedRows(
         form: i.form || null,
         record: typeof i.record === 'number' ? i.record : null,
         status: i.status,
+        initiator: i.initiator ?? '',
         started_at: i.started_at,
         ended_at: i.ended_at ?? null,
       };

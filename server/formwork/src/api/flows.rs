@@ -70,6 +70,16 @@ pub async fn publish(
     ))
 }
 
+/// A message template rendered on a real record (flows::preview).
+pub async fn preview(
+    State(s): State<AppState>,
+    Path((app, flow)): Path<(String, String)>,
+    Auth(c): Auth,
+    Json(req): Json<Value>,
+) -> ApiResult<axum::Json<Value>> {
+    Ok(axum::Json(s.flows.preview(&app, &flow, &req, &c).await?))
+}
+
 pub async fn versions(
     State(s): State<AppState>,
     Path((app, flow)): Path<(String, String)>,

@@ -171,6 +171,7 @@ pub fn router(state: AppState, body_limit: usize, web_dir: &Path) -> Router {
             get(flows::version),
         )
         .route("/apps/{app}/flows/{flow}/start", post(flows::start))
+        .route("/apps/{app}/flows/{flow}/preview", post(flows::preview))
         .route("/apps/{app}/flows/{flow}/hook", get(flows::hook_secret))
         .route(
             "/apps/{app}/flows/{flow}/hook/rotate",

@@ -279,8 +279,12 @@ pub async fn platform() -> axum::Json<Value> {
             json!({"post": simple("flows", "Start a manual flow on a record: {record}")}),
         ),
         (
+            "/apps/{app}/flows/{flow}/preview",
+            json!({"post": simple("flows", "Render message templates on a real record, as a user or role would get them (administrators): {form, record, templates, as_user?, as_role?}")}),
+        ),
+        (
             "/flow-instances",
-            json!({"get": simple("flows", "Flow instances the caller started or has a task in (all for administrators)")}),
+            json!({"get": simple("flows", "Flow instances the caller started, has a task in or was copied (all for administrators); ?initiator=me, ?cc=me, ?flow, ?record, ?status")}),
         ),
         (
             "/flow-instances/{id}",

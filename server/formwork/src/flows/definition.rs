@@ -19,6 +19,7 @@ pub const NODE_TYPES: &[&str] = &[
     "update_record",
     "create_record",
     "notify",
+    "cc",
     "http",
     "report",
     "delay",
@@ -53,6 +54,7 @@ fn node_keys(kind: &str) -> &'static [&'static str] {
         "notify" => &[
             "to", "title", "body", "channel", "address", "as_role", "url", "payload", "headers",
         ],
+        "cc" => &["to", "title", "body"],
         "http" => &["method", "url", "headers", "body", "name", "as_role"],
         "report" => &["report", "as_role", "filter", "name"],
         "delay" => &["minutes", "hours", "days", "until"],
@@ -841,7 +843,7 @@ pub fn check_publish(def: &Value, facts: &AppFacts) -> Vec<Detail> {
         if k == "report" {
             check_report_node(n, &p, facts, &mut out);
         }
-        if k == "notify" {
+        if k == "notify" || k == "cc" {
             let channel = n.get("channel").and_then(Value::as_str).unwrap_or("inbox");
             match n.get("to") {
                 None if channel == "webhook" => {}
@@ -858,7 +860,7 @@ pub fn check_publish(def: &Value, facts: &AppFacts) -> Vec<Detail> {
                     break;
                 }
                 match n.get(t).and_then(Value::as_str) {
-                    None if t == "title" => {
+                    None if t == "title" && k == "notify" => {
                         out.push(d(format!("{p}/title"), "required", "notify needs a title"))
                     }
                     None => {}

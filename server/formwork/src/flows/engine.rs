@@ -726,6 +726,15 @@ pub(crate) async fn save_vars(
     Ok(())
 }
 
+/// The flow's label (zh-CN first), or its key.
+fn flow_label(def: &Value, key: &str) -> String {
+    def.get("label")
+        .and_then(|l| l.get("zh-CN").or_else(|| l.get("en")))
+        .and_then(Value::as_str)
+        .unwrap_or(key)
+        .to_owned()
+}
+
 pub(crate) fn label_text(node: &Map<String, Value>, id: &str) -> String {
     node.get("label")
         .and_then(|l| l.get("zh-CN").or_else(|| l.get("en")))
@@ -1305,7 +1314,7 @@ async fn step(
             )
             .await?;
         }
-        "notify" => {
+        "notify" | "cc" => {
             let users = resolve(
                 txn,
                 batch,
@@ -1314,17 +1323,27 @@ async fn step(
                 node.get("to").unwrap_or(&Value::Null),
             )
             .await?;
+            // A copy (抄送) names the flow when it has no title of its own.
+            let default_title = if kind == "cc" {
+                format!("抄送 / CC: {}", flow_label(&def, &inst.flow))
+            } else {
+                String::new()
+            };
             for u in &users {
                 // Rendered through the recipient's own field mask: the record and the
                 // variables computed from records (flows::mask).
                 let caller = inner.auth.caller_for(u).await.ok();
                 let ctx = super::mask::context_for(inner, &inst, &data, caller.as_ref()).await;
-                let title = render(
-                    node.get("title").and_then(Value::as_str).unwrap_or(""),
-                    &ctx,
-                );
+                let title = match node.get("title").and_then(Value::as_str) {
+                    Some(t) => render(t, &ctx),
+                    None => default_title.clone(),
+                };
                 let body = render(node.get("body").and_then(Value::as_str).unwrap_or(""), &ctx);
                 store::inbox(txn, batch, u, inst.id, None, &title, &body).await?;
+                if kind == "cc" {
+                    // The copy lets the recipient follow the instance ("CC'd to me").
+                    store::cc(txn, batch, u, inst.id, &node_id).await?;
+                }
             }
             pass_on(
                 txn,
@@ -1332,7 +1351,7 @@ async fn step(
                 &inst,
                 token,
                 &node_id,
-                "notified",
+                if kind == "cc" { "copied" } else { "notified" },
                 &actor.user,
                 json!({"to": users}),
                 &single,

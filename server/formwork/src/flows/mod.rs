@@ -10,6 +10,7 @@ pub mod engine;
 pub mod guard;
 mod mask;
 pub mod outbox;
+mod preview;
 pub mod service;
 mod store;
 pub mod timers;

@@ -450,7 +450,7 @@ impl FlowService {
             ("1 = 1".into(), vec![])
         } else {
             let u = caller.principal.username.clone();
-            ("(i.initiator = $1 OR EXISTS (SELECT 1 FROM flow_tasks t WHERE t.instance_id = i.id AND t.assignee = $1))".into(), vec![u.into()])
+            ("(i.initiator = $1 OR EXISTS (SELECT 1 FROM flow_tasks t WHERE t.instance_id = i.id AND t.assignee = $1) OR EXISTS (SELECT 1 FROM flow_cc c WHERE c.instance_id = i.id AND c.username = $1))".into(), vec![u.into()])
         }
     }
 
@@ -484,6 +484,19 @@ impl FlowService {
             };
             params.push(who.into());
             sql.push_str(&format!(" AND i.initiator = ${}", params.len()));
+        }
+        // `cc=me`: the instances copied to the caller by a `cc` node ("CC'd to me").
+        if let Some(who) = q.get("cc") {
+            let who = if who == "me" {
+                caller.principal.username.clone()
+            } else {
+                who.clone()
+            };
+            params.push(who.into());
+            sql.push_str(&format!(
+                " AND EXISTS (SELECT 1 FROM flow_cc c WHERE c.instance_id = i.id AND c.username = ${})",
+                params.len()
+            ));
         }
         if let Some(r) = q.get("record") {
             let id: i64 = r

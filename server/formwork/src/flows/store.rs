@@ -214,6 +214,27 @@ pub async fn inbox(
     Ok(())
 }
 
+/// A copy of the instance for `user` (a `cc` node): they may follow it from then on.
+pub async fn cc(
+    txn: &DatabaseTransaction,
+    batch: &Batch,
+    user: &str,
+    instance: i64,
+    node: &str,
+) -> DomainResult<()> {
+    txn.execute_raw(batch.stmt(
+        "INSERT INTO flow_cc (instance_id, username, node, created_at) VALUES ($1, $2, $3, $4)",
+        vec![
+            instance.into(),
+            user.into(),
+            node.into(),
+            batch.now.clone().into(),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
 #[derive(Clone, Debug)]
 pub struct Instance {
     pub id: i64,

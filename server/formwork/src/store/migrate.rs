@@ -226,7 +226,25 @@ FOR EACH STATEMENT EXECUTE FUNCTION oplog_append_only();
         sqlite: SAVED_VIEWS_SQLITE,
         postgres: SAVED_VIEWS_POSTGRES,
     },
+    Migration {
+        version: 9,
+        name: "flow_cc",
+        sqlite: FLOW_CC_SQL,
+        postgres: FLOW_CC_SQL,
+    },
 ];
+
+/// Copies of flow instances (`cc` nodes): who may follow which instance ("CC'd to me").
+const FLOW_CC_SQL: &str = r#"
+CREATE TABLE flow_cc (
+  instance_id BIGINT NOT NULL,
+  username TEXT NOT NULL,
+  node TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX flow_cc_by_user ON flow_cc (username, instance_id);
+CREATE INDEX flow_cc_by_instance ON flow_cc (instance_id);
+"#;
 
 /// Saved list views: a filter, sort, columns and page size under a name, a user's own or
 /// shared with everyone who may read the form.
