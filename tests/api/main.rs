@@ -25,6 +25,7 @@ mod patterns;
 mod people;
 mod permissions;
 mod records;
+mod refs;
 mod reports;
 mod serials;
 mod transfer;

@@ -1241,3 +1241,61 @@ on_both_stores!(
     relative_dates_in_saved_filters_follow_the_servers_date,
     relative_dates
 );
+
+/// Every row of every CRM report that offers a drill lists exactly the records behind it,
+/// for the administrator and for a sales rep (whose rows reach through customers); the
+/// reports grouped through references (order → device → product) drill on every row.
+async fn every_drill_lists_its_rows(app: TestApp) {
+    crm_app(&app).await;
+    let sales = crm::user(&app, "sales1", &["sales"], None).await;
+    let joined = [
+        "failures_by_model",
+        "fault_codes_by_model",
+        "failures_by_batch",
+    ];
+    let mut through_refs = 0;
+    for (who, c) in [("admin", app.client.clone()), ("sales1", sales)] {
+        for key in report_keys() {
+            let r = c
+                .post(app.url(&format!("/apps/crm/reports/{key}/run")))
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap();
+            if r.status() != StatusCode::OK {
+                continue; // refusals are the permission tests' subject
+            }
+            let body: Value = r.json().await.unwrap();
+            let form = body["form"].as_str().unwrap().to_owned();
+            let rows = body["rows"].as_array().unwrap();
+            if who == "admin" && joined.contains(&key.as_str()) {
+                assert!(
+                    rows.iter().all(|r| r.get("drill").is_some()),
+                    "{key}: {body}"
+                );
+            }
+            for row in rows {
+                let Some(drill) = row.get("drill") else {
+                    continue;
+                };
+                through_refs += usize::from(drill.to_string().contains("\"ref\""));
+                let list = expect(
+                    c.get(app.url(&format!("/apps/crm/forms/{form}/records")))
+                        .query(&[("filter", drill.to_string()), ("total", "true".into())])
+                        .send()
+                        .await
+                        .unwrap(),
+                    StatusCode::OK,
+                )
+                .await;
+                assert_eq!(list["total"], row["rows"], "{who} {key}: drill of {row}");
+            }
+        }
+    }
+    assert!(through_refs > 0);
+}
+
+on_both_stores!(
+    every_drill_lists_the_rows_behind_it,
+    every_drill_lists_its_rows
+);

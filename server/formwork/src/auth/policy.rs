@@ -287,10 +287,15 @@ impl RoleDoc {
                         )),
                         Some(m) => {
                             let probe = substitute_user(&f, &UserVars::probe());
-                            if let Err(e) =
-                                Filter::parse(&probe, &Scope::Root(m), &format!("{p}/rows/filter"))
-                            {
-                                details.extend(error_details(e));
+                            match Filter::parse(&probe, &Scope::Root(m), &format!("{p}/rows/filter")) {
+                                Err(e) => details.extend(error_details(e)),
+                                // A row rule reaches another form with `through`, not `ref`.
+                                Ok(parsed) if parsed.has_ref() => details.push(Detail::new(
+                                    format!("{p}/rows/filter"),
+                                    "rows",
+                                    "a row filter cannot use ref; give the reference field as {\"through\": field}",
+                                )),
+                                Ok(_) => {}
                             }
                         }
                     },

@@ -96,6 +96,15 @@ pub async fn query(
     let model = FormModel::from_schema(&def["schema"]);
     let logic = substitute(filter, ctx);
     let parsed = Filter::parse(&logic, &Scope::Root(&model), "/filter")?;
+    if parsed.has_ref() {
+        // A query node runs under no caller's row scope: another form's records are read
+        // with a query node of their own.
+        return Err(DomainError::bad_request(
+            "/filter",
+            "filter",
+            "a query node's filter cannot use ref; query the referenced form in a node of its own",
+        ));
+    }
     let mut params = Params::default();
     let cond = compile(batch.backend, &parsed, &mut params);
     let sql = format!(

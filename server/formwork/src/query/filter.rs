@@ -3,14 +3,23 @@
 //! `and`, `or`, `!`; `==`, `!=` (also `===`, `!==`), `<`, `<=`, `>`, `>=`, and the 3-argument
 //! `<`/`<=` of JSON Logic for *between*; `in` (a field in a list, or a text / list field
 //! containing a value); `starts_with`; `== null` / `!= null`; `some` / `none` over a
-//! sub-table. A comparison is true only when the field holds a value of the field's type;
-//! a missing or null field compares false (so `!=` is true for it).
+//! sub-table; `ref` over a reference field (`{"ref": [{"var": "customer"}, {"==": [{"var":
+//! "grade"}, "A"]}]}`: the referenced record exists, is one the caller may see, and matches the inner
+//! filter, written over the referenced form's fields). A comparison is true only when the
+//! field holds a value of the field's type; a missing or null field compares false (so `!=`
+//! is true for it).
+//!
+//! A `ref` is parsed here with its inner filter kept as written; the list planner
+//! (`service::listing`) checks it against the referenced form and the caller's rules there
+//! and compiles it (`Filter::Ref::sql`). Callers that do not plan refs refuse them
+//! (`has_ref`).
 
 use serde_json::Value;
 use std::cmp::Ordering;
 
-use super::fields::{FieldRef, Scope};
+use super::fields::{Col, FieldRef, Scope};
 use crate::error::{DomainError, DomainResult};
+use crate::schema::field_types::FieldKind;
 use crate::schema::model::{FieldSpec, JsonType};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +61,17 @@ pub enum Filter {
     Some {
         table: String,
         pred: Box<Filter>,
+    },
+    /// The record a reference field names matches `inner` (a filter over `form`).
+    Ref {
+        field: FieldRef,
+        form: String,
+        inner: Value,
+        /// Where `inner` is in the request, for messages.
+        pointer: String,
+        /// The WHERE over `records` selecting the matching, visible records of `form`, set
+        /// by the planner; unset, the ref matches nothing.
+        sql: Option<String>,
     },
 }
 
@@ -245,12 +265,58 @@ impl Filter {
                     some
                 }
             }
+            "ref" => {
+                arity(2)?;
+                let at0 = format!("{p}/0");
+                let name = var_name(list[0]).ok_or_else(|| {
+                    DomainError::bad_request(&at0, "filter", "ref takes a reference field first")
+                })?;
+                let Scope::Root(model) = scope else {
+                    return Err(DomainError::bad_request(
+                        &at0,
+                        "filter",
+                        "ref works on the record's own reference fields, not inside some / none",
+                    ));
+                };
+                let spec = model.field(name).ok_or_else(|| {
+                    DomainError::bad_request(&at0, "unknown_field", format!("no field {name:?}"))
+                })?;
+                let form = spec
+                    .ref_form
+                    .clone()
+                    .filter(|_| spec.kind == Some(FieldKind::Reference))
+                    .ok_or_else(|| {
+                        DomainError::bad_request(
+                            &at0,
+                            "filter",
+                            format!("{name} is not a reference field"),
+                        )
+                    })?;
+                if !list[1].is_object() {
+                    return Err(DomainError::bad_request(
+                        &format!("{p}/1"),
+                        "filter",
+                        "ref takes a filter over the referenced form second",
+                    ));
+                }
+                Filter::Ref {
+                    field: FieldRef {
+                        col: Col::Data(vec![name.to_owned()]),
+                        ty: spec.json_type,
+                        name: name.to_owned(),
+                    },
+                    form,
+                    inner: list[1].clone(),
+                    pointer: format!("{p}/1"),
+                    sql: None,
+                }
+            }
             other => {
                 return Err(DomainError::bad_request(
                     &p,
                     "operator",
                     format!(
-                        "unsupported operator {other:?}; use and, or, !, ==, !=, <, <=, >, >=, in, starts_with, some, none"
+                        "unsupported operator {other:?}; use and, or, !, ==, !=, <, <=, >, >=, in, starts_with, some, none, ref"
                     ),
                 ));
             }
@@ -297,7 +363,36 @@ impl Filter {
                 .and_then(|d| d.get(table))
                 .and_then(Value::as_array)
                 .is_some_and(|rows| rows.iter().any(|r| r.is_object() && pred.matches(r, true))),
+            // Another record's fields are not in this one: refs are for the database.
+            Filter::Ref { .. } => false,
         }
+    }
+
+    /// Whether the filter has a `ref` anywhere (callers that do not plan refs refuse them).
+    pub fn has_ref(&self) -> bool {
+        match self {
+            Filter::And(p) | Filter::Or(p) => p.iter().any(Filter::has_ref),
+            Filter::Not(f) => f.has_ref(),
+            Filter::Some { pred, .. } => pred.has_ref(),
+            Filter::Ref { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// Every `ref` in the filter, outermost first, to be planned.
+    pub fn refs_mut(&mut self) -> Vec<&mut Filter> {
+        let mut out = Vec::new();
+        fn walk<'a>(f: &'a mut Filter, out: &mut Vec<&'a mut Filter>) {
+            match f {
+                Filter::And(p) | Filter::Or(p) => p.iter_mut().for_each(|f| walk(f, out)),
+                Filter::Not(f) => walk(f, out),
+                Filter::Some { pred, .. } => walk(pred, out),
+                Filter::Ref { .. } => out.push(f),
+                _ => {}
+            }
+        }
+        walk(self, &mut out);
+        out
     }
 
     /// Every field the filter reads (for permission checks).
@@ -321,7 +416,8 @@ impl Filter {
             | Filter::In { field, .. }
             | Filter::Contains { field, .. }
             | Filter::StartsWith { field, .. }
-            | Filter::IsNull { field } => push(field),
+            | Filter::IsNull { field }
+            | Filter::Ref { field, .. } => push(field),
             Filter::Some { table: t, pred } => {
                 out.push(t.clone());
                 pred.collect_fields(Some(t), out)

@@ -291,6 +291,15 @@ fn compile_at(backend: Backend, base: Base, filter: &Filter, params: &mut Params
                 type_expr(backend, base, path)
             ),
         },
+        Filter::Ref { field, sql, .. } => match sql {
+            Some(w) => {
+                let (expr, id) = reference_and_id(backend, &field.name);
+                // No reference (NULL) is false, not NULL, so that `!` stays exact.
+                format!("({expr} IS NOT NULL AND {expr} IN (SELECT {id} FROM records WHERE {w}))")
+            }
+            // Not planned (see filter.rs): nothing matches.
+            None => "(1=0)".into(),
+        },
         Filter::Some { table, pred } => {
             let path = vec![table.clone()];
             let inner = compile_at(backend, Base::Item, pred, params);

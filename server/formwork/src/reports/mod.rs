@@ -399,13 +399,29 @@ impl ReportService {
                 .is_ok()
             })
         };
-        let drillable = def.dims.iter().all(|d| {
-            by_path
-                .get(d.field.as_str())
-                .is_some_and(|r| r.hops.is_empty())
-        }) && list_ok(&def.filter)
-            && list_ok(&extra);
-        let mut json = output::shape(def, &kept, &out, meta, withheld, extra.as_ref(), drillable);
+        // Each dimension's field through its reference hops: a joined dimension drills with
+        // `ref` filters (query/filter.rs).
+        let paths: Option<Vec<output::DrillPath>> = def
+            .dims
+            .iter()
+            .map(|d| {
+                by_path.get(d.field.as_str()).map(|r| output::DrillPath {
+                    refs: r.hops.iter().map(|h| h.field.clone()).collect(),
+                    local: r.local.clone(),
+                    bucketed: d.bucket.is_some(),
+                })
+            })
+            .collect();
+        let paths = paths.filter(|_| list_ok(&def.filter) && list_ok(&extra));
+        let mut json = output::shape(
+            def,
+            &kept,
+            &out,
+            meta,
+            withheld,
+            extra.as_ref(),
+            paths.as_deref(),
+        );
         self.label_references(app, def, &forms, caller, &mut json)
             .await?;
         Ok(RunResult { json })

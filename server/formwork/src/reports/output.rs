@@ -13,7 +13,7 @@ pub fn shape(
     meta: Value,
     withheld: Vec<Value>,
     extra: Option<&Value>,
-    drillable: bool,
+    drill_paths: Option<&[DrillPath]>,
 ) -> Value {
     let mut columns = Vec::new();
     for d in &def.dims {
@@ -47,7 +47,9 @@ pub fn shape(
                 cells.insert(m.key.clone(), v.clone());
             }
             let mut row = json!({"cells": cells, "rows": r.rows, "others": r.others});
-            if drillable && let Some(d) = drill(def, r, out.top.as_deref(), &base) {
+            if let Some(paths) = drill_paths
+                && let Some(d) = drill(paths, r, out.top.as_deref(), &base)
+            {
                 row["drill"] = d;
             }
             row
@@ -70,40 +72,75 @@ pub fn shape(
     answer
 }
 
+/// Where a dimension's value is, for a drill: the reference fields leading to the form
+/// that holds it (none for the source form's own fields), the field there, and whether the
+/// dimension is bucketed.
+pub struct DrillPath {
+    pub refs: Vec<String>,
+    pub local: String,
+    pub bucketed: bool,
+}
+
+impl DrillPath {
+    /// `pred` (over the field's own form) as a filter on the source form: each reference
+    /// hop becomes a `ref` (the referenced record exists, is visible, and matches).
+    fn reach(&self, pred: Value) -> Value {
+        self.refs
+            .iter()
+            .rev()
+            .fold(pred, |inner, field| json!({"ref": [{"var": field}, inner]}))
+    }
+
+    /// The records whose value is null: through a reference also those whose referenced
+    /// record is missing or out of sight (a report joins them as empty values).
+    fn null(&self) -> Value {
+        let var = json!({"var": self.local});
+        if self.refs.is_empty() {
+            json!({"==": [var, null]})
+        } else {
+            json!({"!": self.reach(json!({"!=": [var, null]}))})
+        }
+    }
+}
+
 /// The list-API filter selecting the records behind a row, when it can be written.
 fn drill(
-    def: &ReportDef,
+    paths: &[DrillPath],
     r: &formwork_reports::OutRow,
     top: Option<&[Value]>,
     base: &[Value],
 ) -> Option<Value> {
     let mut parts: Vec<Value> = base.to_vec();
-    for (i, (d, c)) in def.dims.iter().zip(&r.dims).enumerate() {
-        let var = json!({"var": d.field});
+    for (i, (d, c)) in paths.iter().zip(&r.dims).enumerate() {
+        let var = json!({"var": d.local});
         if i == 0 && r.others {
             // The gathered rest: none of the kept values.
-            if d.bucket.is_some() {
+            if d.bucketed {
                 return None;
             }
             let kept: Vec<Value> = top?.iter().filter(|v| !v.is_null()).cloned().collect();
-            let mut not_kept = vec![json!({"!": {"in": [var.clone(), kept]}})];
+            parts.push(json!({"!": d.reach(json!({"in": [var.clone(), kept]}))}));
             if top?.iter().any(Value::is_null) {
-                not_kept.push(json!({"!=": [var, null]}));
+                parts.push(d.reach(json!({"!=": [var, null]})));
             }
-            parts.extend(not_kept);
             continue;
         }
         match (&c.range, &c.value) {
             (Some((lo, hi)), _) => {
-                parts.push(json!({">=": [var.clone(), lo]}));
-                parts.push(json!({"<": [var, hi]}));
+                let both = json!({"and": [{">=": [var.clone(), lo]}, {"<": [var, hi]}]});
+                if d.refs.is_empty() {
+                    parts.push(json!({">=": [var.clone(), lo]}));
+                    parts.push(json!({"<": [var, hi]}));
+                } else {
+                    parts.push(d.reach(both));
+                }
             }
-            (None, Value::Null) => parts.push(json!({"==": [var, null]})),
+            (None, Value::Null) => parts.push(d.null()),
             // A plain date-time compares as text in the list API: no exact drill.
             (None, Value::String(s)) if chrono::DateTime::parse_from_rfc3339(s).is_ok() => {
                 return None;
             }
-            (None, v) => parts.push(json!({"==": [var, v]})),
+            (None, v) => parts.push(d.reach(json!({"==": [var, v]}))),
         }
     }
     Some(match parts.len() {
