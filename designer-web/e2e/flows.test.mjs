@@ -341,6 +341,10 @@ test('the CRM dispatch flow opens in the designer (screenshot for docs/)', async
   for (const id of ['start', 'urgent', 'dispatch_urgent', 'dispatch', 'tell_engineer', 'end']) {
     await page.getByTestId(`flow-node-${id}`).waitFor();
   }
+  // Drawn top-down, as approval designers draw it (not saved).
+  await page.getByTestId('flow-layout-topdown').click();
+  await page.getByTestId('flow-node-urgent').click();
+  await page.waitForTimeout(400);
   await page.screenshot({ path: join(screenshotDir(), 'flow-designer.png') });
   await page.context().close();
 });

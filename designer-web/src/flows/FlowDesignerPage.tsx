@@ -37,10 +37,14 @@
 //   webhook trigger: flow-trigger-webhook-help, the hook panel (HookPanel.tsx)
 //   record_deleted trigger: flow-trigger-deleted-help
 //   flow-versions-open (toolbar) opens the versions drawer: see FlowVersionsPanel.tsx
+//   flow-layout-topdown (toolbar) lays the graph out top-down (layout.ts); the "+" on each
+//   edge and its menu: see InsertableEdge.tsx (insertion.ts does the insert)
+// The list and the "new flow" dialog are in FlowList.tsx, the palette in NodePalette.tsx,
+// the lookups the panels choose from in designerApi.ts.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { Link, useNavigate, useParams } from 'react-router';
-import { Alert, App as AntApp, Button, Card, Drawer, Empty, Form, Input, List, Modal, Select, Space, Spin, Tag, Tooltip, Typography } from 'antd';
-import { CloudUploadOutlined, HistoryOutlined, PlusOutlined, SaveOutlined, SettingOutlined } from '@ant-design/icons';
+import { Link, useParams } from 'react-router';
+import { Alert, App as AntApp, Button, Card, Drawer, Space, Spin, Tag, Tooltip, Typography } from 'antd';
+import { ApartmentOutlined, CloudUploadOutlined, HistoryOutlined, SaveOutlined, SettingOutlined } from '@ant-design/icons';
 import {
   Background,
   Controls,
@@ -55,24 +59,25 @@ import {
   type NodeChange,
 } from '@xyflow/react';
 import { api, ApiError } from '../api/client.ts';
-import type { FormDetail, FormSummary, JsonSchema, Label, User } from '../api/types.ts';
+import type { Label } from '../api/types.ts';
 import { useI18n } from '../i18n/index.tsx';
 import { edgeView, nodeTypes, type RFEdge, type RFNode } from './FlowGraph.tsx';
-import { EdgePanel, NodePanel, TriggerPanel, varOptions, type Lookups, type Option } from './Panels.tsx';
+import { EdgeInsertContext, edgeTypes, type EdgeInsert } from './InsertableEdge.tsx';
+import { EdgePanel, NodePanel, TriggerPanel } from './Panels.tsx';
 import { HookPanel } from './HookPanel.tsx';
 import { FlowVersionsPanel } from './FlowVersionsPanel.tsx';
+import { FlowList } from './FlowList.tsx';
+import { NODE_DRAG_TYPE, NodePalette } from './NodePalette.tsx';
+import { errorText, useLookups } from './designerApi.ts';
+import { insertOnEdge, insertableTypes } from './insertion.ts';
+import { arrangedLike, stateTopDownLayout, withLayout } from './layout.ts';
 import {
-  KEY_RE,
   NODE_TYPES,
   addNode,
   canConnect,
   connect,
-  contextVars,
   disallowedNodes,
   emptyDefinition,
-  formsOfInterest,
-  nodeAllowed,
-  referenceTargets,
   fromDefinition,
   lint,
   locateErrors,
@@ -88,7 +93,7 @@ import {
   type NodeType,
   type Point,
 } from './model.ts';
-import type { FlowDetail, FlowSummary } from './types.ts';
+import type { FlowDetail } from './types.ts';
 
 export default function FlowDesignerPage() {
   const { app = '', flow } = useParams();
@@ -98,211 +103,6 @@ export default function FlowDesignerPage() {
       <Editor app={app} flow={flow} />
     </ReactFlowProvider>
   );
-}
-
-function errorText(e: unknown): string {
-  return e instanceof ApiError ? [e.message, ...e.details.map((d) => `${d.pointer}: ${d.message}`)].join('; ') : e instanceof Error ? e.message : String(e);
-}
-
-// ---------------------------------------------------------------------------------------
-// Flow list and "new flow"
-
-function FlowList({ app }: { app: string }) {
-  const { t, label } = useI18n();
-  const navigate = useNavigate();
-  const [flows, setFlows] = useState<FlowSummary[] | null>(null);
-  const [forms, setForms] = useState<FormSummary[]>([]);
-  const [error, setError] = useState<string | null>(null);
-  const [open, setOpen] = useState(false);
-  const [key, setKey] = useState('');
-  const [zh, setZh] = useState('');
-  const [en, setEn] = useState('');
-  const [form, setForm] = useState<string | undefined>();
-  const [busy, setBusy] = useState(false);
-  const [createError, setCreateError] = useState<string | null>(null);
-
-  useEffect(() => {
-    api<{ items: FlowSummary[] }>(`/apps/${app}/flows`)
-      .then((r) => setFlows(r.items))
-      .catch((e: unknown) => setError(errorText(e)));
-    api<{ items: FormSummary[] }>(`/apps/${app}/forms`)
-      .then((r) => setForms(r.items))
-      .catch(() => setForms([]));
-  }, [app]);
-
-  const keyProblem = !key ? null : !KEY_RE.test(key) ? t('flows.new.keyInvalid') : flows?.some((f) => f.key === key) ? t('flows.new.keyTaken') : null;
-  const chosenForm = form ?? forms[0]?.key;
-
-  const create = async () => {
-    setBusy(true);
-    setCreateError(null);
-    try {
-      const def = emptyDefinition(key, { 'zh-CN': zh || en, en: en || zh }, chosenForm ?? '');
-      await api(`/apps/${app}/flows/${key}/draft`, { method: 'PUT', body: def });
-      navigate(`/apps/${app}/flows/${key}`);
-    } catch (e) {
-      setCreateError(errorText(e));
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  return (
-    <Card
-      title={
-        <Space>
-          <Link to={`/apps/${app}`}>{t('common.back')}</Link>
-          <span>{t('flows.list.title')}</span>
-        </Space>
-      }
-      extra={
-        <Button type="primary" icon={<PlusOutlined />} data-testid="flow-new" onClick={() => setOpen(true)}>
-          {t('flows.list.new')}
-        </Button>
-      }
-    >
-      {error && <Alert type="error" message={error} />}
-      {!flows && !error && <Spin />}
-      {flows && (
-        <List
-          data-testid="flow-list"
-          dataSource={flows}
-          locale={{ emptyText: <Empty description={t('flows.list.empty')} /> }}
-          renderItem={(f) => (
-            <List.Item data-testid={`flow-row-${f.key}`}>
-              <Link to={`/apps/${app}/flows/${f.key}`}>{label(f.label, f.key)}</Link>
-              <Space>
-                {f.trigger && (
-                  <Tag>
-                    {t(`flows.trigger.type.${f.trigger.type}`)}
-                    {f.trigger.form ? ` · ${label(forms.find((x) => x.key === f.trigger?.form)?.label, f.trigger.form)}` : ''}
-                  </Tag>
-                )}
-                <Typography.Text code>{f.key}</Typography.Text>
-                {f.published_version ? <Tag color="green">{t('flows.list.version', { n: f.published_version })}</Tag> : <Tag>{t('flows.list.unpublished')}</Tag>}
-              </Space>
-            </List.Item>
-          )}
-        />
-      )}
-      <Modal
-        open={open}
-        title={t('flows.new.title')}
-        onCancel={() => setOpen(false)}
-        footer={[
-          <Button key="cancel" onClick={() => setOpen(false)}>
-            {t('common.cancel')}
-          </Button>,
-          <Button
-            key="create"
-            type="primary"
-            loading={busy}
-            disabled={!key || !!keyProblem || (!zh && !en) || !chosenForm}
-            data-testid="flow-new-create"
-            onClick={() => void create()}
-          >
-            {t('flows.new.create')}
-          </Button>,
-        ]}
-      >
-        <Form layout="vertical">
-          <Form.Item label={t('flows.new.key')} help={keyProblem ?? t('flows.new.keyHelp')} validateStatus={keyProblem ? 'error' : undefined}>
-            <Input data-testid="flow-new-key" value={key} onChange={(e) => setKey(e.target.value.trim())} />
-          </Form.Item>
-          <Form.Item label={t('flows.label.zh')}>
-            <Input data-testid="flow-new-label-zh" value={zh} onChange={(e) => setZh(e.target.value)} />
-          </Form.Item>
-          <Form.Item label={t('flows.label.en')}>
-            <Input data-testid="flow-new-label-en" value={en} onChange={(e) => setEn(e.target.value)} />
-          </Form.Item>
-          <Form.Item label={t('flows.new.form')}>
-            <Select
-              data-testid="flow-new-form"
-              showSearch
-              optionFilterProp="label"
-              value={chosenForm}
-              options={forms.map((f) => ({ value: f.key, label: `${label(f.label, f.key)} (${f.key})` }))}
-              onChange={(v: string) => setForm(v)}
-            />
-          </Form.Item>
-          {createError && <Alert type="error" message={createError} data-testid="flow-new-error" />}
-        </Form>
-      </Modal>
-    </Card>
-  );
-}
-
-// ---------------------------------------------------------------------------------------
-// Lookups (forms, users, roles, form fields)
-
-const formSchemas = new Map<string, Promise<JsonSchema | null>>();
-
-function loadFormSchema(app: string, form: string): Promise<JsonSchema | null> {
-  const k = `${app}/${form}`;
-  let p = formSchemas.get(k);
-  if (!p) {
-    p = api<FormDetail>(`/apps/${app}/forms/${form}`)
-      .then((d) => (d.definition ?? d.draft ?? null)?.schema ?? null)
-      .catch(() => {
-        formSchemas.delete(k);
-        return null;
-      });
-    formSchemas.set(k, p);
-  }
-  return p;
-}
-
-function propsOf(schema: JsonSchema | null | undefined): Map<string, JsonSchema> {
-  return new Map(Object.entries((schema?.properties ?? {}) as Record<string, JsonSchema>));
-}
-
-function useLookups(app: string, state: FlowState | null): Lookups {
-  const { t, label } = useI18n();
-  const [users, setUsers] = useState<Option[]>([]);
-  const [roles, setRoles] = useState<Option[]>([]);
-  const [forms, setForms] = useState<Option[]>([]);
-  const [flows, setFlows] = useState<FlowSummary[] | null>(null);
-  const [schemas, setSchemas] = useState<Map<string, JsonSchema | null>>(new Map());
-  useEffect(() => {
-    api<{ items: User[] }>('/admin/users')
-      .then((r) => setUsers(r.items.filter((u) => !u.disabled).map((u) => ({ value: u.username, label: u.display_name ? `${u.display_name} (${u.username})` : u.username }))))
-      .catch(() => setUsers([]));
-    api<{ items: { key: string; label?: Label }[] }>(`/apps/${app}/roles`)
-      .then((r) => setRoles(r.items.map((x) => ({ value: x.key, label: `${label(x.label, x.key)} (${x.key})` }))))
-      .catch(() => setRoles([]));
-    api<{ items: FormSummary[] }>(`/apps/${app}/forms`)
-      .then((r) => setForms(r.items.map((f) => ({ value: f.key, label: `${label(f.label, f.key)} (${f.key})` }))))
-      .catch(() => setForms([]));
-    // label changes with the locale; the lists are re-labelled then
-  }, [app, label]);
-  useEffect(() => {
-    // the flows a subflow node may start (published ones; the panel leaves out this flow)
-    api<{ items: FlowSummary[] }>(`/apps/${app}/flows`)
-      .then((r) => setFlows(r.items))
-      .catch(() => setFlows([]));
-  }, [app]);
-
-  // Schemas of the trigger form, the forms its references point at (`customer.owner`
-  // assignees), and the forms of create_record / query / update_record nodes.
-  const triggerSchema = state?.trigger.form ? schemas.get(state.trigger.form) : undefined;
-  const wanted = useMemo(
-    () => formsOfInterest(state, referenceTargets(propsOf(triggerSchema))).join(','),
-    [state, triggerSchema],
-  );
-  useEffect(() => {
-    for (const f of wanted ? wanted.split(',') : []) {
-      if (schemas.has(f)) continue;
-      void loadFormSchema(app, f).then((sc) => setSchemas((m) => new Map(m).set(f, sc)));
-    }
-  }, [app, wanted, schemas]);
-
-  const triggerForm = state?.trigger.form ?? '';
-  const fields = useMemo(() => propsOf(schemas.get(triggerForm)), [schemas, triggerForm]);
-  const fieldKeys = useMemo(() => [...fields.keys()], [fields]);
-  const varNames = useMemo(() => contextVars(fieldKeys, state), [fieldKeys, state]);
-  const vars = useMemo(() => varOptions(varNames, fields, t, label), [varNames, fields, t, label]);
-  const formFields = useCallback((f: string) => (schemas.has(f) ? propsOf(schemas.get(f)) : undefined), [schemas]);
-  return { app, users, roles, forms, fields, vars, formFields, flows };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -406,13 +206,47 @@ function Editor({ app, flow }: { app: string; flow: string }) {
 
   const onDrop = useCallback(
     (ev: React.DragEvent) => {
-      const type = ev.dataTransfer.getData('application/x-formwork-node') as NodeType;
+      const type = ev.dataTransfer.getData(NODE_DRAG_TYPE) as NodeType;
       if (!(NODE_TYPES as readonly string[]).includes(type)) return;
       ev.preventDefault();
       add(type, rf.screenToFlowPosition({ x: ev.clientX - NODE_W / 2, y: ev.clientY - 20 }));
     },
     [add, rf],
   );
+
+  /** The nodes' drawn heights (React Flow measures them), for the top-down layout. */
+  const drawnHeights = useCallback(
+    () => Object.fromEntries(rf.getNodes().flatMap((n) => (n.measured?.height ? [[n.id, n.measured.height]] : []))) as Record<string, number>,
+    [rf],
+  );
+
+  const layoutTopDown = () => {
+    const s = stateRef.current;
+    if (!s) return;
+    const next = withLayout(s, stateTopDownLayout(s, { heights: drawnHeights() }));
+    stateRef.current = next;
+    setState(next);
+    setTimeout(() => void rf.fitView({ padding: 0.25, maxZoom: 1, duration: 0 }), 50);
+  };
+
+  // The "+" on an edge: the new node goes between its ends and is selected; a graph that
+  // was laid out top-down is laid out again
+  const insertOn = useCallback(
+    (edgeId: string, type: NodeType) => {
+      const s = stateRef.current;
+      const r = s && insertOnEdge(s, edgeId, type);
+      if (!s || !r) return;
+      const heights = drawnHeights();
+      const topDown = arrangedLike(Object.fromEntries(s.nodes.map((n) => [n.id, n.position])), stateTopDownLayout(s, { heights }));
+      const next = topDown ? withLayout(r.state, stateTopDownLayout(r.state, { heights })) : r.state;
+      stateRef.current = next;
+      setState(next);
+      setSelection({ kind: 'node', id: r.id });
+    },
+    [drawnHeights],
+  );
+  const triggerType = state?.trigger.type;
+  const edgeInsert: EdgeInsert = useMemo(() => ({ kinds: insertableTypes({ type: triggerType ?? '' }), insert: insertOn }), [triggerType, insertOn]);
 
   const showErrors = (e: unknown, sent: FlowState) => {
     if (e instanceof ApiError && e.details.length > 0) {
@@ -500,8 +334,8 @@ function Editor({ app, flow }: { app: string; flow: string }) {
   );
   const viewEdges: RFEdge[] = useMemo(() => {
     const byId = new Map((state?.nodes ?? []).map((n) => [n.id, n.data.node]));
-    return (state?.edges ?? []).map((e) =>
-      edgeView(e, {
+    return (state?.edges ?? []).map((e) => ({
+      ...edgeView(e, {
         errors: located?.edges.get(e.id)?.length ?? 0,
         fields: lookups.fields,
         t,
@@ -509,7 +343,8 @@ function Editor({ app, flow }: { app: string; flow: string }) {
         sourceType: byId.get(e.source)?.type,
         sourceNode: byId.get(e.source),
       }),
-    );
+      type: 'insertable',
+    }));
   }, [state, located, lookups.fields, t, label]);
 
   if (loadError) return <Alert type="error" message={loadError} data-testid="flow-load-error" />;
@@ -609,6 +444,11 @@ function Editor({ app, flow }: { app: string; flow: string }) {
           )}
         </Space>
         <Space wrap>
+          <Tooltip title={t('flows.layout.topDownHelp')}>
+            <Button icon={<ApartmentOutlined />} data-testid="flow-layout-topdown" onClick={layoutTopDown}>
+              {t('flows.layout.topDown')}
+            </Button>
+          </Tooltip>
           <Button icon={<HistoryOutlined />} data-testid="flow-versions-open" onClick={() => setVersionsOpen(true)}>
             {t('flows.versions.open')}
           </Button>
@@ -664,32 +504,7 @@ function Editor({ app, flow }: { app: string; flow: string }) {
       )}
 
       <div style={{ display: 'flex', gap: 8, alignItems: 'stretch', flexWrap: 'wrap' }}>
-        <Card size="small" title={t('flows.editor.palette')} style={{ width: 150, flex: '0 0 150px' }} styles={{ body: { padding: 8 } }}>
-          <Space direction="vertical" style={{ width: '100%' }} size={4}>
-            {NODE_TYPES.map((type) => (
-              <Button
-                key={type}
-                block
-                size="small"
-                type={nodeAllowed(type, state.trigger) ? 'default' : 'dashed'}
-                danger={!nodeAllowed(type, state.trigger)}
-                title={nodeAllowed(type, state.trigger) ? undefined : t('flows.guard.notAllowedShort')}
-                draggable
-                data-testid={`flow-palette-${type}`}
-                onDragStart={(e) => {
-                  e.dataTransfer.setData('application/x-formwork-node', type);
-                  e.dataTransfer.effectAllowed = 'move';
-                }}
-                onClick={() => add(type)}
-              >
-                {t(`flows.node.${type}`)}
-              </Button>
-            ))}
-          </Space>
-          <Typography.Paragraph type="secondary" style={{ fontSize: 11, marginTop: 8, marginBottom: 0 }}>
-            {t('flows.editor.paletteHelp')}
-          </Typography.Paragraph>
-        </Card>
+        <NodePalette trigger={state.trigger} onAdd={add} />
         <div
           ref={canvasRef}
           data-testid="flow-canvas"
@@ -700,26 +515,29 @@ function Editor({ app, flow }: { app: string; flow: string }) {
           }}
           onDrop={onDrop}
         >
-          <ReactFlow<RFNode, RFEdge>
-            nodes={viewNodes}
-            edges={viewEdges}
-            nodeTypes={nodeTypes}
-            onNodesChange={onNodesChange}
-            onEdgesChange={onEdgesChange}
-            onConnect={onConnect}
-            isValidConnection={isValidConnection}
-            onNodeClick={(_, n) => setSelection({ kind: 'node', id: n.id })}
-            onEdgeClick={(_, e) => setSelection({ kind: 'edge', id: e.id })}
-            onPaneClick={() => setSelection(null)}
-            deleteKeyCode={['Delete', 'Backspace']}
-            fitView
-            fitViewOptions={{ padding: 0.25, maxZoom: 1 }}
-            proOptions={{ hideAttribution: true }}
-          >
-            <Background />
-            <Controls />
-            <MiniMap pannable zoomable style={{ width: 120, height: 80 }} />
-          </ReactFlow>
+          <EdgeInsertContext value={edgeInsert}>
+            <ReactFlow<RFNode, RFEdge>
+              nodes={viewNodes}
+              edges={viewEdges}
+              nodeTypes={nodeTypes}
+              edgeTypes={edgeTypes}
+              onNodesChange={onNodesChange}
+              onEdgesChange={onEdgesChange}
+              onConnect={onConnect}
+              isValidConnection={isValidConnection}
+              onNodeClick={(_, n) => setSelection({ kind: 'node', id: n.id })}
+              onEdgeClick={(_, e) => setSelection({ kind: 'edge', id: e.id })}
+              onPaneClick={() => setSelection(null)}
+              deleteKeyCode={['Delete', 'Backspace']}
+              fitView
+              fitViewOptions={{ padding: 0.25, maxZoom: 1 }}
+              proOptions={{ hideAttribution: true }}
+            >
+              <Background />
+              <Controls />
+              <MiniMap pannable zoomable style={{ width: 120, height: 80 }} />
+            </ReactFlow>
+          </EdgeInsertContext>
         </div>
         <Card size="small" style={{ flex: '0 1 340px', width: 340, maxHeight: '72vh', minHeight: 480, overflow: 'auto' }} data-testid="flow-panel">
           {panel}

@@ -88,6 +88,11 @@ export const messages: Messages = {
   'flows.node.create_record': { 'zh-CN': '新建记录', en: 'Create record' },
   'flows.node.notify': { 'zh-CN': '通知', en: 'Notify' },
   'flows.node.cc': { 'zh-CN': '抄送', en: 'CC' },
+  // top-down layout and the "+" on edges
+  'flows.layout.topDown': { 'zh-CN': '自上而下排列', en: 'Top-down layout' },
+  'flows.layout.topDownHelp': { 'zh-CN': '从开始到结束，自上而下重新排列所有节点', en: 'Arrange every node top to bottom, from the start to the end' },
+  'flows.insert.here': { 'zh-CN': '在此插入节点', en: 'Insert a node here' },
+  'flows.insert.help': { 'zh-CN': '点击连线中间的 + 在两个节点之间插入节点', en: 'Click the + in the middle of a connection to insert a node there' },
   'flows.node.http': { 'zh-CN': 'HTTP 请求', en: 'HTTP request' },
   'flows.node.loop': { 'zh-CN': '循环', en: 'Loop' },
   'flows.node.subflow': { 'zh-CN': '子流程', en: 'Sub-flow' },
