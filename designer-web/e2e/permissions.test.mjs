@@ -137,6 +137,12 @@ test('hiding a sub-table column from engineers saves a deny_read "table.column"'
   assert.equal(await page.getByTestId(`perm-write-${COLUMN}`).isDisabled(), true);
   assert.equal(await page.getByTestId('perm-read-parts_used.qty').isChecked(), true);
   assert.equal(await page.getByTestId('perm-write-parts_used.qty').isChecked(), false);
+  // "All read" covers the columns too: ticking it makes the denied column readable.
+  assert.equal(await page.getByTestId('perm-read-all').isChecked(), false);
+  await page.getByTestId('perm-read-all').check();
+  assert.equal(await page.getByTestId(`perm-read-${COLUMN}`).isChecked(), true);
+  await page.getByTestId('perm-revert').click();
+  assert.equal(await page.getByTestId(`perm-read-${COLUMN}`).isChecked(), false);
 
   // Engineers read and write the table, so every column is ticked.
   await pick(page, 'perm-role', '(engineer)', { search: 'engineer' });

@@ -2,7 +2,8 @@
 // manager filters, sorts and picks columns, saves that as a view, finds it again after a
 // reload and from a fresh list, updates and deletes it; an administrator shares a view that
 // customer service then uses at phone width. The records shown are checked against the
-// API's answer for the same filter and sort; no screenshots.
+// API's answer for the same filter and sort; a view showing system columns (created by,
+// updated at) keeps and restores them. No screenshots.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ADMIN_PASSWORD, DEMO_PASSWORD, PHONE, adminApi, launchBrowser, loginApi, loginPage, pick, startServer } from './harness.mjs';
@@ -232,5 +233,72 @@ test('an administrator shares a view; customer service uses it at phone width bu
   // Another user's shared view may be used but not changed through the API either.
   const denied = await cs(`${VIEWS}/${twoKeys.id}`, { method: 'DELETE' });
   assert.equal(denied.status, 403);
+  await page.context().close();
+});
+
+test('a saved view keeps the system columns it shows and brings them back', async () => {
+  const me = await loginApi(server, 'manager_east', DEMO_PASSWORD);
+  const page = await loginPage(browser, server, 'manager_east', DEMO_PASSWORD, { locale: 'en' });
+  await page.goto(LIST);
+  await page.getByTestId('list-total').waitFor();
+  const own = await headers(page);
+  assert.ok(own.length > 0);
+
+  // Show who created each order and when it last changed; sort by the latter.
+  await page.getByTestId('list-columns-button').click();
+  const query = page.waitForRequest((r) => r.url().endsWith('/records/query') && JSON.parse(r.postData() ?? '{}').sort === '_updated_at');
+  await page.getByTestId('list-columns').getByLabel('Created by', { exact: true }).check();
+  await page.getByTestId('list-columns').getByLabel('Updated at', { exact: true }).check();
+  await page.getByTestId('list-title').click();
+  assert.deepEqual(await headers(page), [...own, 'Created by', 'Updated at']);
+  await page.getByTestId('list-table').locator('thead th').filter({ hasText: 'Updated at' }).click();
+  // System columns come with every record: the list asks only for the form's fields.
+  const sent = JSON.parse((await query).postData());
+  assert.ok(sent.fields.length > 0 && sent.fields.every((k) => !k.startsWith('_')), JSON.stringify(sent.fields));
+  const expected = (await me(`${LIST}/records/query`, { method: 'POST', body: { sort: '_updated_at', limit: 20, fields: sent.fields } })).body;
+  await waitForIds(page, expected.items.map((r) => r.id));
+  const firstRow = page.getByTestId('list-table').locator('tbody tr.ant-table-row').first();
+  const cells = await firstRow.locator('td').allInnerTexts();
+  assert.equal(cells[cells.length - 2].trim(), expected.items[0].created_by);
+  assert.ok(cells[cells.length - 1].trim().length > 0, 'the update time is shown');
+
+  // Save as a view: the dialog names the system columns, the spec keeps them.
+  await page.getByTestId('list-view-save').click();
+  await page.getByTestId('view-dialog').waitFor();
+  const tags = page.getByTestId('view-spec-columns').locator('[data-column]');
+  const tagged = await tags.evaluateAll((els) => els.map((e) => [e.getAttribute('data-column'), e.textContent.trim()]));
+  assert.deepEqual(tagged.slice(-2), [
+    ['_created_by', 'Created by'],
+    ['_updated_at', 'Updated at'],
+  ]);
+  assert.equal(await page.getByTestId('view-spec-sort').innerText(), 'Updated at ascending');
+  await page.getByTestId('view-name').fill('E2E with system columns');
+  await page.getByTestId('view-submit').click();
+  await page.getByTestId('view-dialog').waitFor({ state: 'detached' });
+  await page.waitForURL(/[?&]view=\d+/);
+  const view = (await me(VIEWS)).body.items.find((v) => v.name === 'E2E with system columns');
+  assert.ok(view, 'the view is saved');
+  assert.deepEqual(view.spec.columns.slice(-2), ['_created_by', '_updated_at']);
+  assert.equal(view.spec.sort, '_updated_at');
+
+  // A fresh list with the system columns switched off again…
+  await page.goto(LIST);
+  await page.getByTestId('list-total').waitFor();
+  await page.getByTestId('list-columns-button').click();
+  await page.getByTestId('list-columns').getByLabel('Created by', { exact: true }).uncheck();
+  await page.getByTestId('list-columns').getByLabel('Updated at', { exact: true }).uncheck();
+  await page.getByTestId('list-title').click();
+  assert.deepEqual(await headers(page), own);
+
+  // …and the view brings them back, after a reload too.
+  await pick(page, 'list-view', 'E2E with system columns', { exact: true });
+  await waitForIds(page, expected.items.map((r) => r.id));
+  assert.deepEqual(await headers(page), [...own, 'Created by', 'Updated at']);
+  assert.equal(await page.getByTestId('list-view-modified').count(), 0);
+  await page.reload();
+  await waitForIds(page, expected.items.map((r) => r.id));
+  assert.deepEqual(await headers(page), [...own, 'Created by', 'Updated at']);
+
+  assert.equal((await me(`${VIEWS}/${view.id}`, { method: 'DELETE' })).status, 204);
   await page.context().close();
 });

@@ -1,6 +1,6 @@
 // Server errors (422 details) shown next to the part of the permission editor they concern.
 import { Typography } from 'antd';
-import type { ErrorDetail } from '../api/client.ts';
+import { ApiError, type ErrorDetail } from '../api/client.ts';
 import type { ErrorPlace } from './permissions.ts';
 
 /** A detail of a refused save, with where it belongs in the editor. */
@@ -20,4 +20,9 @@ export function ErrorList({ errors, testid }: { errors: PlacedError[]; testid?: 
       ))}
     </div>
   );
+}
+
+/** A failed request in one line: the status and the server's message. */
+export function errorMessage(e: unknown): string {
+  return e instanceof ApiError ? `${e.status} ${e.message}` : String(e);
 }

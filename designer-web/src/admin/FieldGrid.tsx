@@ -1,5 +1,6 @@
 // The field grid of the permission editor: read / write per field of one form, and under
-// each sub-table one row per column, which can only be denied (never more than its table).
+// each sub-table one row per column, which can only be denied (never more than its table);
+// the "all" boxes in the headers cover fields and columns.
 // The logic is in permissions.ts.
 import { Alert, Checkbox, Spin, Table, Tag, Typography } from 'antd';
 import type { JsonSchema } from '../api/types.ts';
@@ -7,6 +8,7 @@ import { useI18n } from '../i18n/index.tsx';
 import { fieldsOf, isServerAssigned, type Field } from '../forms/model.ts';
 import {
   ALL_FORMS,
+  allState,
   gridRows,
   hiddenColumns,
   otherFieldNames,
@@ -52,7 +54,6 @@ export function FieldGrid({
     for (const c of columnsOf(f)) byKey.set(`${f.key}.${c.key}`, c);
   }
   const rows = gridRows(rule, gridFields);
-  const fieldRows = rows.filter((r) => r.kind === 'field');
   const generalErrors = errors.filter((e) => !e.place.field || !rows.some((r) => r.key === e.place.field));
   const named = otherFieldNames(rule, gridFields);
   const change = (r: GridRow, c: Partial<FieldAccess>) =>
@@ -60,9 +61,10 @@ export function FieldGrid({
       if (!d) return d;
       return r.kind === 'column' ? setColumnAccess(d, form, r.table, r.column, c) : setFieldAccess(d, form, keys, r.key, c);
     });
-  const all = (c: Partial<FieldAccess>) => setDoc((d) => (d ? setAllFields(d, form, keys, c) : d));
-  const nRead = fieldRows.filter((a) => a.read).length;
-  const nWrite = fieldRows.filter((a) => a.write).length;
+  // The "all" boxes cover the sub-table columns too.
+  const all = (c: Partial<FieldAccess>) => setDoc((d) => (d ? setAllFields(d, form, gridFields, c) : d));
+  const allRead = allState(rows, 'read');
+  const allWrite = allState(rows, 'write');
 
   const fieldCell = (r: GridRow) => {
     const f = byKey.get(r.key);
@@ -128,8 +130,8 @@ export function FieldGrid({
             title: (
               <Checkbox
                 data-testid="perm-read-all"
-                checked={nRead === keys.length && keys.length > 0}
-                indeterminate={nRead > 0 && nRead < keys.length}
+                checked={allRead.checked}
+                indeterminate={allRead.indeterminate}
                 onChange={(e) => all({ read: e.target.checked })}
               >
                 {t('admin.perm.read')}
@@ -143,8 +145,8 @@ export function FieldGrid({
             title: (
               <Checkbox
                 data-testid="perm-write-all"
-                checked={nWrite === keys.length && keys.length > 0}
-                indeterminate={nWrite > 0 && nWrite < keys.length}
+                checked={allWrite.checked}
+                indeterminate={allWrite.indeterminate}
                 onChange={(e) => all({ write: e.target.checked })}
               >
                 {t('admin.perm.write')}

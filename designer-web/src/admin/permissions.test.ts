@@ -6,6 +6,7 @@ import { fieldsOf } from '../forms/model.ts';
 import {
   ACTIONS,
   ALL_FORMS,
+  allState,
   applyGrid,
   applyMatrix,
   changedForms,
@@ -182,7 +183,7 @@ describe('field grid', () => {
     let doc: RoleDoc = { key: 'x', label: { en: 'X' }, permissions: { device: { actions: ['read'], rows: 'all', read: [] } } };
     for (const f of deviceFields) doc = setFieldAccess(doc, 'device', deviceFields, f, { read: true });
     expect(doc.permissions.device!.read).toEqual(['*']);
-    doc = setAllFields(doc, 'device', deviceFields, { read: false });
+    doc = setAllFields(doc, 'device', gridFieldsOf.device!, { read: false });
     expect(doc.permissions.device!.read).toBeUndefined();
     expect(doc.permissions.device!.deny_read).toBeUndefined();
   });
@@ -350,6 +351,88 @@ describe('sub-table columns', () => {
       expect(JSON.stringify(original)).toBe(text);
     });
   }
+
+  describe('the "all" boxes', () => {
+    /** Is every row (fields and columns) of the form readable / writable? */
+    const every = (doc: RoleDoc, form: string, side: 'read' | 'write') => gridRows(doc.permissions[form], gridFieldsOf[form]!).every((r) => r[side]);
+
+    it('"all read" makes a denied column readable again', () => {
+      const doc = setColumnAccess(role('engineer'), SO, T, 'unit_cost', { read: false });
+      const next = setAllFields(doc, SO, gridFieldsOf[SO]!, { read: true });
+      expect(columnAccess(next.permissions[SO], T, 'unit_cost')).toMatchObject({ read: true, write: true });
+      expect(every(next, SO, 'read')).toBe(true);
+      // service_fee (denied to engineers) is readable too; nothing is denied any more.
+      expect(next.permissions[SO]!.deny_read).toBeUndefined();
+      expect(next.permissions[SO]!.read).toEqual(['*']);
+    });
+
+    it('"all write" makes every field and column writable, columns only through the deny lists', () => {
+      const doc = role('customer_service'); // parts_used not writable, unit_cost hidden
+      const next = setAllFields(doc, SO, gridFieldsOf[SO]!, { write: true });
+      expect(every(next, SO, 'read')).toBe(true);
+      expect(every(next, SO, 'write')).toBe(true);
+      expect(hiddenColumns(next.permissions[SO], T)).toEqual([]);
+      const r = next.permissions[SO]!;
+      for (const list of [r.read, r.write, r.deny_read, r.deny_write]) expect((list ?? []).some((f) => f.includes('.'))).toBe(false);
+      // The rest of the rule is as it was.
+      expect(r.actions).toEqual(doc.permissions[SO]!.actions);
+      expect(r.rows).toEqual(doc.permissions[SO]!.rows);
+    });
+
+    it('"all write" lifts a column\'s deny_write', () => {
+      const doc = setColumnAccess(role('engineer'), SO, T, 'qty', { write: false });
+      expect(doc.permissions[SO]!.deny_write).toEqual(['parts_used.qty']);
+      const next = setAllFields(doc, SO, gridFieldsOf[SO]!, { write: true });
+      expect(columnAccess(next.permissions[SO], T, 'qty')).toMatchObject({ read: true, write: true });
+      expect(next.permissions[SO]!.deny_write).toBeUndefined();
+    });
+
+    it('unticking "all read" leaves no field rules, column denies included', () => {
+      const doc = setColumnAccess(setColumnAccess(role('engineer'), SO, T, 'qty', { write: false }), SO, T, 'unit_cost', { read: false });
+      const off = setAllFields(doc, SO, gridFieldsOf[SO]!, { read: false });
+      expect(gridRows(off.permissions[SO], gridFieldsOf[SO]!).some((r) => r.read || r.write)).toBe(false);
+      const { read, deny_read, deny_write } = off.permissions[SO]!;
+      expect({ read, deny_read, deny_write }).toEqual({ read: undefined, deny_read: undefined, deny_write: undefined });
+      const on = setAllFields(off, SO, gridFieldsOf[SO]!, { write: true });
+      expect(every(on, SO, 'read')).toBe(true);
+      expect(every(on, SO, 'write')).toBe(true);
+    });
+
+    it('unticking "all write" forgets the columns\' deny_write and keeps their deny_read', () => {
+      const doc = setColumnAccess(setColumnAccess(role('engineer'), SO, T, 'qty', { write: false }), SO, T, 'unit_cost', { read: false });
+      const off = setAllFields(doc, SO, gridFieldsOf[SO]!, { write: false });
+      expect(every(off, SO, 'write')).toBe(false);
+      expect(gridRows(off.permissions[SO], gridFieldsOf[SO]!).some((r) => r.write)).toBe(false);
+      expect(off.permissions[SO]!.deny_write).toBeUndefined();
+      expect(off.permissions[SO]!.deny_read).toEqual(['service_fee', 'parts_used.unit_cost']);
+      expect(columnAccess(off.permissions[SO], T, 'qty')).toMatchObject({ read: true, write: false });
+    });
+
+    it('the boxes count columns: one denied column makes "all read" partial', () => {
+      const doc = role('engineer');
+      const rule = setAllFields(doc, SO, gridFieldsOf[SO]!, { read: true }).permissions[SO];
+      expect(allState(gridRows(rule, gridFieldsOf[SO]!), 'read')).toEqual({ checked: true, indeterminate: false });
+      const hidden = setColumnAccess(setAllFields(doc, SO, gridFieldsOf[SO]!, { read: true }), SO, T, 'unit_cost', { read: false });
+      expect(allState(gridRows(hidden.permissions[SO], gridFieldsOf[SO]!), 'read')).toEqual({ checked: false, indeterminate: true });
+      expect(allState(gridRows(undefined, gridFieldsOf[SO]!), 'read')).toEqual({ checked: false, indeterminate: false });
+      expect(allState([], 'read')).toEqual({ checked: false, indeterminate: false });
+    });
+
+    for (const file of roleFiles) {
+      it(`${file}: "all read" / "all write" cover every column of every form`, () => {
+        const original = readJson<RoleDoc>(join(CRM, 'roles', file));
+        for (const form of Object.keys(gridFieldsOf)) {
+          const read = setAllFields(original, form, gridFieldsOf[form]!, { read: true });
+          expect(every(read, form, 'read')).toBe(true);
+          const write = setAllFields(original, form, gridFieldsOf[form]!, { write: true });
+          expect(every(write, form, 'write')).toBe(true);
+          // Other forms are untouched, and columns never land in read / write.
+          expect([...changedForms(original, write)].every((f) => f === form)).toBe(true);
+          expect(allowLists(write).flat(2).some((f) => typeof f === 'string' && f.includes('.'))).toBe(false);
+        }
+      });
+    }
+  });
 
   it('a server error about a column is placed on its row', () => {
     expect(errorPlace('/permissions/service_order/deny_read/0', role('customer_service'))).toEqual({

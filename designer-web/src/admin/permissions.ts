@@ -232,13 +232,6 @@ export function applyGrid(doc: RoleDoc, form: string, fields: string[], grid: Gr
   return next;
 }
 
-/** Every field readable / writable / nothing, in one go. */
-export function setAllFields(doc: RoleDoc, form: string, fields: string[], change: Partial<FieldAccess>): RoleDoc {
-  let next = doc;
-  for (const f of fields) next = setFieldAccess(next, form, fields, f, change);
-  return next;
-}
-
 /** A canonical rule for a grid, written from nothing: all readable → `read: ["*"]`,
  * mostly readable → `*` with `deny_read`, otherwise the list; the same for write. */
 export function gridToRule(grid: Grid, fields: string[]): Pick<FormRule, 'read' | 'deny_read' | 'write' | 'deny_write'> {
@@ -343,6 +336,36 @@ export function gridRows(rule: FormRule | undefined, fields: GridField[]): GridR
     }
   }
   return rows;
+}
+
+/** The grid's "all" boxes: every field — and every sub-table column — readable / writable,
+ * or none, in one go. Ticking sets the fields first (a column is never more than its
+ * table), then lifts the columns' denies. Unticking first forgets the columns' denies of
+ * that side (nothing of the tables is left to deny), so "none" leaves no field rules. */
+export function setAllFields(doc: RoleDoc, form: string, fields: GridField[], change: Partial<FieldAccess>): RoleDoc {
+  const keys = fields.map((f) => f.key);
+  const columns = new Set(fields.flatMap((f) => f.columns.map((c) => columnKey(f.key, c))));
+  let next = doc;
+  const forget = (denyKeys: ('deny_read' | 'deny_write')[]) => {
+    const named = denyKeys.some((k) => list(next.permissions?.[form]?.[k]).some((f) => columns.has(f)));
+    if (!named) return;
+    next = editRule(next, form, (rule) => {
+      for (const k of denyKeys) setList(rule, k, list(rule[k]).filter((f) => !columns.has(f)));
+    });
+  };
+  if (change.read === false) forget(['deny_read', 'deny_write']);
+  else if (change.write === false) forget(['deny_write']);
+  for (const f of keys) next = setFieldAccess(next, form, keys, f, change);
+  if (change.read === true || change.write === true) {
+    for (const f of fields) for (const c of f.columns) next = setColumnAccess(next, form, f.key, c, change);
+  }
+  return next;
+}
+
+/** The state of an "all" box over the grid's rows, fields and columns alike. */
+export function allState(rows: GridRow[], side: 'read' | 'write'): { checked: boolean; indeterminate: boolean } {
+  const on = rows.filter((r) => r[side]).length;
+  return { checked: rows.length > 0 && on === rows.length, indeterminate: on > 0 && on < rows.length };
 }
 
 /** Entries of the rule's field lists that name neither a field nor a column of the form

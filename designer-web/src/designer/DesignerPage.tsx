@@ -1,7 +1,8 @@
 // The form designer: `/apps/:app/design` lists the app's forms (and creates new ones),
 // `/apps/:app/design/:form` edits one: palette → canvas (drag and drop, also by keyboard)
 // → property panel, live preview, save draft, publish, versions with differences,
-// undo/redo. The model (src/designer/model.ts) does all the work on the definition.
+// undo/redo. The model (src/designer/model.ts and the modules it names) does all the
+// work on the definition.
 //
 // data-testid beyond the ones of the brief:
 //   palette-group, palette-row            layout items of the palette (Group, columns)
@@ -17,6 +18,8 @@
 //   prop-computed-type, prop-accept, prop-x-max-size, prop-indexed, prop-unique,
 //   prop-confidential, prop-wrap-group, prop-wrap-row, prop-unwrap, prop-delete,
 //   prop-errors (server errors of the selected element)
+//   prop-type (a field's type), prop-type-notice, prop-type-dropped (what a type change
+//   dropped; each item has data-setting=<setting>)
 //   rule-editor, rule-current, rule-remove-<i>, rule-clear
 //   reqwhen-field, reqwhen-value, reqwhen-add, reqwhen-remove-<id>
 //   form-label-zh, form-label-en, form-key   form settings (nothing selected)
@@ -36,23 +39,15 @@ import { RecordForm } from '../forms/RecordForm.tsx';
 import { defaults } from '../forms/model.ts';
 import { validateRecord } from '../forms/validate.ts';
 import { useI18n } from '../i18n/index.tsx';
-import { Canvas, DesignerDnd, Palette, addFromPalette, addTarget, type Apply } from './Canvas.tsx';
+import { Canvas } from './Canvas.tsx';
+import { DesignerDnd, addFromPalette, addTarget } from './DesignerDnd.tsx';
+import { Palette } from './Palette.tsx';
 import { PropertyPanel } from './PropertyPanel.tsx';
 import { VersionsPanel } from './VersionsPanel.tsx';
-import {
-  KEY_RE,
-  commit,
-  emptyState,
-  fromDefinition,
-  history,
-  lint,
-  nodeOfPointer,
-  redo,
-  toDefinition,
-  undo,
-  type History,
-  type NodeId,
-} from './model.ts';
+import { KEY_RE, emptyState, type NodeId } from './model.ts';
+import { fromDefinition, toDefinition } from './definition.ts';
+import { commit, history, redo, undo, type Apply, type History } from './history.ts';
+import { lint, nodeOfPointer } from './checks.ts';
 
 export default function DesignerPage() {
   const { app = '', form } = useParams();

@@ -1,45 +1,31 @@
-// The property panel of the selected canvas element, the show/hide rule editor, the
-// required-when editor, and the form's own settings when nothing is selected.
-import { useEffect, useState } from 'react';
+// The property panel of the selected canvas element (a field's key, type, labels and
+// settings; a group's label), with the show/hide and required-when rule editors
+// (RuleEditors.tsx) and the type-specific setting editors (FieldEditors.tsx); the form's
+// own settings when nothing is selected.
+import { useState } from 'react';
 import { Alert, Button, Divider, Form, Input, InputNumber, Select, Space, Switch, Tag, Typography } from 'antd';
-import { DeleteOutlined, PlusOutlined } from '@ant-design/icons';
-import { api } from '../api/client.ts';
-import type { FormDetail, FormSummary, JsonSchema } from '../api/types.ts';
-import { fieldsOf, isScalar } from '../forms/model.ts';
+import { DeleteOutlined } from '@ant-design/icons';
+import type { FormSummary } from '../api/types.ts';
+import { FIELD_TYPES, type FieldType } from '../forms/model.ts';
 import { useI18n } from '../i18n/index.tsx';
-import type { Apply } from './Canvas.tsx';
+import { findNode, isColumn, type FieldNode, type NodeId, type DesignerState } from './model.ts';
+import { optionsOfField, typeOf } from './fieldTypes.ts';
+import type { Apply } from './history.ts';
 import {
-  RULE_OPS,
-  addRequiredWhen,
-  addRuleCondition,
-  coerceValue,
-  findNode,
-  isColumn,
   isRequired,
-  optionsOfField,
-  parseCondition,
   remove,
-  removeRequiredWhen,
-  removeRuleCondition,
   renameField,
-  rootFields,
   setFormLabel,
   setLabel,
   setOptions,
   setProp,
   setRequired,
-  setRule,
-  setRuleEffect,
-  typeOf,
   unwrap,
   wrap,
-  type Condition,
-  type DesignerState,
-  type FieldNode,
-  type NodeId,
-  type OptionItem,
-  type RuleOp,
-} from './model.ts';
+} from './operations.ts';
+import { fieldTypeChange, setFieldType, type DroppedSetting } from './typeChange.ts';
+import { DefaultInput, FormulaEditor, NUMBER_LIMITS, OptionsEditor, ReferenceEditor } from './FieldEditors.tsx';
+import { RequiredWhenEditor, RuleEditor, fieldName } from './RuleEditors.tsx';
 
 export interface PanelProps {
   app: string;
@@ -111,11 +97,6 @@ function FormSettings(p: PanelProps) {
   );
 }
 
-function fieldName(s: DesignerState, key: string, label: (l: Record<string, string> | undefined, f?: string) => string): string {
-  const f = rootFields(s).find((x) => x.key === key);
-  return f ? `${label(f.schema['x-label'], key)} (${key})` : key;
-}
-
 function ContainerPanel(p: PanelProps) {
   const { t } = useI18n();
   const n = findNode(p.state, p.selected!)!.node;
@@ -183,9 +164,91 @@ function ErrorList({ errors }: { errors: string[] }) {
 }
 
 const STRING_LIMITS = ['text', 'long_text', 'email', 'cn_mobile', 'uscc'];
-const NUMBER_LIMITS = ['number', 'integer', 'money'];
 const ITEM_LIMITS = ['multi_select', 'attachment', 'sub_table'];
-const DEFAULT_TEXT = ['text', 'long_text', 'email', 'cn_mobile', 'uscc', 'date', 'datetime', 'member', 'department'];
+
+/** The panel's name of each setting a type change can drop (typeChange.ts). */
+const SETTING_NAMES: Record<string, string> = {
+  options: 'designer.prop.options',
+  columns: 'designer.canvas.columns',
+  required: 'designer.prop.required',
+  default: 'designer.prop.default',
+  indexes: 'designer.type.indexes',
+  minLength: 'designer.prop.minLength',
+  maxLength: 'designer.prop.maxLength',
+  minimum: 'designer.prop.minimum',
+  maximum: 'designer.prop.maximum',
+  maxItems: 'designer.prop.maxItems',
+  'x-currency': 'designer.prop.currency',
+  'x-ref': 'designer.prop.refForm',
+  'x-serial': 'designer.prop.serial',
+  'x-formula': 'designer.prop.formula',
+  'x-accept': 'designer.prop.accept',
+  'x-max-size': 'designer.prop.x-max-size',
+  'x-indexed': 'designer.prop.indexed',
+  'x-unique': 'designer.prop.unique',
+};
+
+/** The last type change made in this panel, to say what it kept and dropped. */
+interface TypeNotice {
+  from: FieldType;
+  to: FieldType;
+  dropped: DroppedSetting[];
+}
+
+/** The field's type, changeable: the field keeps its key, labels, help and required flag
+ * and the settings the new type understands; what it lost is listed below the choice
+ * until the type changes again (undo brings the settings back). A column cannot become a
+ * sub-table. */
+function TypeSelect(p: { state: DesignerState; apply: Apply; node: FieldNode; column: boolean }) {
+  const { t } = useI18n();
+  const id = p.node.id;
+  const type = typeOf(p.node.schema);
+  const [notice, setNotice] = useState<TypeNotice | null>(null);
+  const change = (to: FieldType) => {
+    const { dropped } = fieldTypeChange(p.state, id, to);
+    p.apply((st) => setFieldType(st, id, to), { node: id });
+    setNotice({ from: type, to, dropped });
+  };
+  const settingName = (k: string) => (SETTING_NAMES[k] ? t(SETTING_NAMES[k]) : k);
+  const shown = notice && notice.to === type ? notice : null;
+  return (
+    <Form.Item label={t('designer.prop.type')} help={t('designer.type.help')}>
+      <Select
+        data-testid="prop-type"
+        showSearch
+        optionFilterProp="label"
+        value={type}
+        options={FIELD_TYPES.filter((x) => !(p.column && x === 'sub_table')).map((x) => ({ value: x, label: t(`designer.palette.${x}`) }))}
+        onChange={(v: FieldType) => change(v)}
+      />
+      {shown && (
+        <Alert
+          data-testid="prop-type-notice"
+          style={{ marginTop: 6 }}
+          type={shown.dropped.length > 0 ? 'warning' : 'info'}
+          showIcon
+          message={t('designer.type.changed', { from: t(`designer.palette.${shown.from}`), to: t(`designer.palette.${shown.to}`) })}
+          description={
+            shown.dropped.length > 0 ? (
+              <>
+                {t('designer.type.dropped')}
+                <ul style={{ margin: 0, paddingLeft: 16 }} data-testid="prop-type-dropped">
+                  {shown.dropped.map((k) => (
+                    <li key={k} data-setting={k}>
+                      {settingName(k)}
+                    </li>
+                  ))}
+                </ul>
+              </>
+            ) : (
+              t('designer.type.keptAll')
+            )
+          }
+        />
+      )}
+    </Form.Item>
+  );
+}
 
 function FieldPanel(p: PanelProps & { node: FieldNode }) {
   const { t } = useI18n();
@@ -222,6 +285,7 @@ function FieldPanel(p: PanelProps & { node: FieldNode }) {
             onChange={(ev) => p.apply((st) => renameField(st, id, ev.target.value.trim()), { tag: `key:${id}`, node: id })}
           />
         </Form.Item>
+        <TypeSelect state={p.state} apply={p.apply} node={n} column={column} />
         {LOCALES.map(([short, loc]) => (
           <Form.Item key={loc} label={t(`designer.prop.label.${short}`)}>
             <Input
@@ -345,440 +409,3 @@ function FieldPanel(p: PanelProps & { node: FieldNode }) {
     </div>
   );
 }
-
-function DefaultInput({ schema, onChange }: { schema: JsonSchema; onChange: (v: unknown) => void }) {
-  const { t, label } = useI18n();
-  const type = typeOf(schema);
-  const value = schema.default;
-  let input: React.ReactNode = null;
-  if (DEFAULT_TEXT.includes(type)) {
-    input = (
-      <Input
-        data-testid="prop-default"
-        value={typeof value === 'string' ? value : ''}
-        placeholder={type === 'date' ? 'YYYY-MM-DD' : type === 'datetime' ? '2026-11-22T09:30:00+08:00' : undefined}
-        onChange={(ev) => onChange(ev.target.value === '' ? undefined : ev.target.value)}
-      />
-    );
-  } else if (NUMBER_LIMITS.includes(type)) {
-    input = (
-      <InputNumber
-        data-testid="prop-default"
-        style={{ width: '100%' }}
-        value={typeof value === 'number' ? value : null}
-        onChange={(v) => onChange(v === null || v === undefined ? undefined : Number(v))}
-      />
-    );
-  } else if (type === 'boolean') {
-    input = (
-      <Select
-        data-testid="prop-default"
-        allowClear
-        value={typeof value === 'boolean' ? String(value) : undefined}
-        options={[
-          { value: 'true', label: t('common.yes') },
-          { value: 'false', label: t('common.no') },
-        ]}
-        onChange={(v?: string) => onChange(v === undefined ? undefined : v === 'true')}
-      />
-    );
-  } else if (type === 'select' || type === 'multi_select') {
-    input = (
-      <Select
-        data-testid="prop-default"
-        allowClear
-        mode={type === 'multi_select' ? 'multiple' : undefined}
-        value={value as string | string[] | undefined}
-        options={optionsOfField(schema).map((o) => ({ value: o.value, label: label(o.label, o.value) }))}
-        onChange={(v?: string | string[]) => onChange(v === undefined || (Array.isArray(v) && v.length === 0) ? undefined : v)}
-      />
-    );
-  }
-  if (!input) return null;
-  return <Form.Item label={t('designer.prop.default')}>{input}</Form.Item>;
-}
-
-function OptionsEditor({ options, onChange }: { options: OptionItem[]; onChange: (o: OptionItem[]) => void }) {
-  const { t } = useI18n();
-  const upd = (i: number, f: (o: OptionItem) => OptionItem) => onChange(options.map((o, j) => (j === i ? f(o) : o)));
-  return (
-    <Form.Item label={t('designer.prop.options')} help={t('designer.prop.optionsHelp')}>
-      <div data-testid="prop-options" style={{ display: 'flex', flexDirection: 'column', gap: 4 }}>
-        {options.map((o, i) => (
-          <Space.Compact key={i} style={{ width: '100%' }}>
-            <Input
-              data-testid={`prop-option-value-${i}`}
-              placeholder={t('designer.prop.optionValue')}
-              value={o.value}
-              style={{ width: '36%' }}
-              onChange={(ev) => upd(i, (x) => ({ ...x, value: ev.target.value.trim() }))}
-            />
-            <Input
-              data-testid={`prop-option-zh-${i}`}
-              placeholder="中文"
-              style={{ width: '28%' }}
-              value={o.label['zh-CN'] ?? ''}
-              onChange={(ev) => upd(i, (x) => ({ ...x, label: { ...x.label, 'zh-CN': ev.target.value } }))}
-            />
-            <Input
-              data-testid={`prop-option-en-${i}`}
-              placeholder="English"
-              style={{ width: '28%' }}
-              value={o.label.en ?? ''}
-              onChange={(ev) => upd(i, (x) => ({ ...x, label: { ...x.label, en: ev.target.value } }))}
-            />
-            <Button
-              data-testid={`prop-option-remove-${i}`}
-              aria-label={t('common.remove')}
-              icon={<DeleteOutlined />}
-              onClick={() => onChange(options.filter((_, j) => j !== i))}
-            />
-          </Space.Compact>
-        ))}
-        <Button
-          size="small"
-          icon={<PlusOutlined />}
-          data-testid="prop-option-add"
-          onClick={() => {
-            let n = options.length + 1;
-            while (options.some((o) => o.value === `option_${n}`)) n++;
-            onChange([...options, { value: `option_${n}`, label: { 'zh-CN': `选项${n}`, en: `Option ${n}` } }]);
-          }}
-        >
-          {t('designer.prop.optionAdd')}
-        </Button>
-      </div>
-    </Form.Item>
-  );
-}
-
-/** Fields of another form of the app (its draft, else its published version). */
-function useFormFields(app: string, form: string | undefined) {
-  const [fields, setFields] = useState<{ key: string; label: Record<string, string> }[]>([]);
-  useEffect(() => {
-    if (!form) {
-      setFields([]);
-      return;
-    }
-    let live = true;
-    api<FormDetail>(`/apps/${app}/forms/${form}`)
-      .then((d) => {
-        const def = d.draft ?? d.definition;
-        if (live)
-          setFields(
-            fieldsOf(def?.schema)
-              .filter((f) => isScalar(f.type))
-              .map((f) => ({ key: f.key, label: (f.schema['x-label'] ?? {}) as Record<string, string> })),
-          );
-      })
-      .catch(() => live && setFields([]));
-    return () => {
-      live = false;
-    };
-  }, [app, form]);
-  return fields;
-}
-
-function ReferenceEditor(p: { app: string; forms: FormSummary[]; schema: JsonSchema; set: (path: string[], v: unknown) => void }) {
-  const { t, label } = useI18n();
-  const ref = (p.schema['x-ref'] ?? {}) as { form?: string; display?: string };
-  const fields = useFormFields(p.app, ref.form || undefined);
-  return (
-    <>
-      <Form.Item label={t('designer.prop.refForm')}>
-        <Select
-          data-testid="prop-ref-form"
-          showSearch
-          optionFilterProp="label"
-          value={ref.form || undefined}
-          placeholder={t('designer.prop.refFormPick')}
-          options={p.forms.map((f) => ({ value: f.key, label: `${label(f.label, f.key)} (${f.key})` }))}
-          onChange={(v: string) => p.set(['x-ref'], { ...ref, form: v, display: '' })}
-        />
-      </Form.Item>
-      <Form.Item label={t('designer.prop.refDisplay')}>
-        <Select
-          data-testid="prop-ref-display"
-          showSearch
-          optionFilterProp="label"
-          value={ref.display || undefined}
-          options={fields.map((f) => ({ value: f.key, label: `${label(f.label, f.key)} (${f.key})` }))}
-          onChange={(v: string) => p.set(['x-ref', 'display'], v)}
-        />
-      </Form.Item>
-    </>
-  );
-}
-
-function FormulaEditor({ schema, set }: { schema: JsonSchema; set: (path: string[], v: unknown) => void }) {
-  const { t } = useI18n();
-  const [text, setText] = useState(() => JSON.stringify(schema['x-formula'] ?? null, null, 2));
-  const [bad, setBad] = useState(false);
-  return (
-    <>
-      <Form.Item label={t('designer.prop.computedType')}>
-        <Select
-          data-testid="prop-computed-type"
-          value={String(schema.type ?? 'number')}
-          options={['number', 'integer', 'string', 'boolean'].map((v) => ({ value: v, label: t(`designer.prop.jsonType.${v}`) }))}
-          onChange={(v: string) => set(['type'], v)}
-        />
-      </Form.Item>
-      <Form.Item
-        label={t('designer.prop.formula')}
-        help={bad ? t('designer.prop.formulaBad') : t('designer.prop.formulaHelp')}
-        validateStatus={bad ? 'error' : undefined}
-      >
-        <Input.TextArea
-          data-testid="prop-formula"
-          rows={5}
-          style={{ fontFamily: 'monospace', fontSize: 12 }}
-          value={text}
-          onChange={(ev) => {
-            setText(ev.target.value);
-            try {
-              const v = JSON.parse(ev.target.value) as unknown;
-              setBad(false);
-              set(['x-formula'], v);
-            } catch {
-              setBad(true);
-            }
-          }}
-        />
-      </Form.Item>
-    </>
-  );
-}
-
-/** A value of a field for a condition: the field's options, yes/no, or typed text. */
-function ValueInput(p: { schema?: JsonSchema; multiple?: boolean; value: unknown; onChange: (v: unknown) => void; testId: string }) {
-  const { t, label } = useI18n();
-  const type = p.schema ? typeOf(p.schema) : 'text';
-  if (p.schema && (type === 'select' || type === 'multi_select' || Array.isArray(p.schema.enum))) {
-    return (
-      <Select
-        data-testid={p.testId}
-        style={{ width: '100%' }}
-        mode={p.multiple ? 'multiple' : undefined}
-        value={p.value as string | string[] | undefined}
-        placeholder={t('designer.rule.value')}
-        options={optionsOfField(p.schema).map((o) => ({ value: o.value, label: label(o.label, o.value) }))}
-        onChange={(v: unknown) => p.onChange(v)}
-      />
-    );
-  }
-  if (type === 'boolean') {
-    return (
-      <Select
-        data-testid={p.testId}
-        style={{ width: '100%' }}
-        value={p.value === undefined ? undefined : String(p.value)}
-        placeholder={t('designer.rule.value')}
-        options={[
-          { value: 'true', label: t('common.yes') },
-          { value: 'false', label: t('common.no') },
-        ]}
-        onChange={(v: string) => p.onChange(v === 'true')}
-      />
-    );
-  }
-  const text = Array.isArray(p.value) ? p.value.join(', ') : p.value === undefined ? '' : String(p.value);
-  return (
-    <Input
-      data-testid={p.testId}
-      placeholder={p.multiple ? t('designer.rule.valuesComma') : t('designer.rule.value')}
-      value={text}
-      onChange={(ev) => {
-        const raw = ev.target.value;
-        p.onChange(p.multiple ? raw.split(',').map((x) => coerceValue(p.schema, x.trim())) : coerceValue(p.schema, raw));
-      }}
-    />
-  );
-}
-
-function describeCondition(
-  s: DesignerState,
-  c: Condition,
-  t: (k: string, v?: Record<string, string | number>) => string,
-  label: (l: Record<string, string> | undefined, f?: string) => string,
-): string {
-  const f = rootFields(s).find((x) => x.key === c.field);
-  const valueText = (v: unknown): string => {
-    if (Array.isArray(v)) return v.map(valueText).join(', ');
-    const opt = f ? optionsOfField(f.schema).find((o) => o.value === v) : undefined;
-    return opt ? label(opt.label, String(v)) : JSON.stringify(v);
-  };
-  return t(`designer.rule.sentence.${c.op}`, { field: fieldName(s, c.field, label), value: valueText(c.value) });
-}
-
-function RuleEditor(p: PanelProps & { nodeId: NodeId }) {
-  const { t, label } = useI18n();
-  const node = findNode(p.state, p.nodeId)!.node;
-  const rule = node.rule;
-  const conds = rule ? parseCondition(rule.condition) : null;
-  const [effect, setEffect] = useState<'SHOW' | 'HIDE'>(rule?.effect ?? 'SHOW');
-  const [field, setField] = useState<string | undefined>();
-  const [op, setOp] = useState<RuleOp>('eq');
-  const [value, setValue] = useState<unknown>(undefined);
-  const candidates = rootFields(p.state).filter((f) => f.id !== p.nodeId && !['sub_table', 'attachment', 'signature', 'region'].includes(typeOf(f.schema)));
-  const fieldSchema = candidates.find((f) => f.key === field)?.schema;
-  const needsValue = op === 'eq' || op === 'ne' || op === 'in';
-  const canAdd = !!field && (!needsValue || (value !== undefined && value !== '' && !(Array.isArray(value) && value.length === 0)));
-  return (
-    <div data-testid="rule-editor">
-      <Typography.Text strong>{t('designer.rule.title')}</Typography.Text>
-      {rule && conds && (
-        <div data-testid="rule-current" style={{ margin: '6px 0' }}>
-          <Tag color="purple">{t(rule.effect === 'SHOW' ? 'designer.rule.showWhen' : 'designer.rule.hideWhen')}</Tag>
-          {conds.map((c, i) => (
-            <div key={i} style={{ display: 'flex', alignItems: 'center', gap: 4, fontSize: 13 }}>
-              {i > 0 && <Tag>{t('designer.rule.and')}</Tag>}
-              <span>{describeCondition(p.state, c, t, label)}</span>
-              <Button
-                type="link"
-                size="small"
-                data-testid={`rule-remove-${i}`}
-                onClick={() => p.apply((st) => removeRuleCondition(st, p.nodeId, i), { node: p.nodeId })}
-              >
-                {t('common.remove')}
-              </Button>
-            </div>
-          ))}
-        </div>
-      )}
-      {rule && !conds && (
-        <div style={{ margin: '6px 0' }}>
-          <Typography.Text code style={{ fontSize: 12, wordBreak: 'break-all' }}>
-            {rule.effect} {JSON.stringify(rule.condition)}
-          </Typography.Text>
-          <Button type="link" size="small" data-testid="rule-clear" onClick={() => p.apply((st) => setRule(st, p.nodeId, undefined))}>
-            {t('common.remove')}
-          </Button>
-        </div>
-      )}
-      {!rule && (
-        <Typography.Paragraph type="secondary" style={{ fontSize: 12, margin: '4px 0' }}>
-          {t('designer.rule.none')}
-        </Typography.Paragraph>
-      )}
-      <div style={{ display: 'grid', gridTemplateColumns: '1fr 1fr', gap: 6, marginTop: 6 }}>
-        <Select
-          data-testid="rule-effect"
-          value={effect}
-          options={[
-            { value: 'SHOW', label: t('designer.rule.effect.SHOW') },
-            { value: 'HIDE', label: t('designer.rule.effect.HIDE') },
-          ]}
-          onChange={(v: 'SHOW' | 'HIDE') => {
-            setEffect(v);
-            if (rule) p.apply((st) => setRuleEffect(st, p.nodeId, v), { node: p.nodeId });
-          }}
-        />
-        <Select
-          data-testid="rule-field"
-          showSearch
-          optionFilterProp="label"
-          placeholder={t('designer.rule.field')}
-          value={field}
-          options={candidates.map((f) => ({ value: f.key, label: `${label(f.schema['x-label'], f.key)} (${f.key})` }))}
-          onChange={(v: string) => {
-            setField(v);
-            setValue(undefined);
-          }}
-        />
-        <Select
-          data-testid="rule-op"
-          value={op}
-          options={RULE_OPS.map((o) => ({ value: o, label: t(`designer.rule.op.${o}`) }))}
-          onChange={(v: RuleOp) => {
-            setOp(v);
-            setValue(undefined);
-          }}
-        />
-        {needsValue ? (
-          <ValueInput key={`${field}-${op}`} schema={fieldSchema} multiple={op === 'in'} value={value} onChange={setValue} testId="rule-value" />
-        ) : (
-          <span />
-        )}
-      </div>
-      <Button
-        size="small"
-        type="primary"
-        ghost
-        icon={<PlusOutlined />}
-        style={{ marginTop: 6 }}
-        disabled={!canAdd}
-        data-testid="rule-add"
-        onClick={() => {
-          if (!field) return;
-          const c: Condition = needsValue ? { field, op, value } : { field, op };
-          p.apply((st) => addRuleCondition(st, p.nodeId, effect, c), { node: p.nodeId });
-          setValue(undefined);
-        }}
-      >
-        {t('designer.rule.add')}
-      </Button>
-    </div>
-  );
-}
-
-function RequiredWhenEditor(p: PanelProps & { node: FieldNode }) {
-  const { t, label } = useI18n();
-  const key = p.node.key;
-  const [when, setWhen] = useState<string | undefined>();
-  const [value, setValue] = useState<unknown>(undefined);
-  const mine = p.state.requiredWhen.filter((r) => r.fields.includes(key));
-  const candidates = rootFields(p.state).filter(
-    (f) => f.key !== key && ['text', 'select', 'boolean', 'number', 'integer', 'money', 'email', 'member', 'department', 'date'].includes(typeOf(f.schema)),
-  );
-  const whenSchema = candidates.find((f) => f.key === when)?.schema;
-  return (
-    <div data-testid="reqwhen-editor">
-      <Typography.Text strong>{t('designer.reqwhen.title')}</Typography.Text>
-      {mine.map((r) => (
-        <div key={r.id} style={{ fontSize: 13, display: 'flex', alignItems: 'center', gap: 4 }}>
-          <span>
-            {t('designer.reqwhen.short', { when: fieldName(p.state, r.when, label), value: JSON.stringify(r.value) })}
-            {r.fields.length > 1 && ` (+${r.fields.filter((f) => f !== key).join(', ')})`}
-          </span>
-          <Button
-            type="link"
-            size="small"
-            data-testid={`reqwhen-remove-${r.id}`}
-            onClick={() => p.apply((st) => removeRequiredWhen(st, r.id))}
-          >
-            {t('common.remove')}
-          </Button>
-        </div>
-      ))}
-      <div style={{ display: 'grid', gridTemplateColumns: '1fr 1fr', gap: 6, marginTop: 6 }}>
-        <Select
-          data-testid="reqwhen-field"
-          placeholder={t('designer.rule.field')}
-          value={when}
-          options={candidates.map((f) => ({ value: f.key, label: `${label(f.schema['x-label'], f.key)} (${f.key})` }))}
-          onChange={(v: string) => {
-            setWhen(v);
-            setValue(undefined);
-          }}
-        />
-        <ValueInput key={when} schema={whenSchema} value={value} onChange={setValue} testId="reqwhen-value" />
-      </div>
-      <Button
-        size="small"
-        icon={<PlusOutlined />}
-        style={{ marginTop: 6 }}
-        disabled={!when || value === undefined || value === ''}
-        data-testid="reqwhen-add"
-        onClick={() => {
-          if (!when) return;
-          p.apply((st) => addRequiredWhen(st, { fields: [key], when, value }));
-          setValue(undefined);
-        }}
-      >
-        {t('designer.reqwhen.add')}
-      </Button>
-    </div>
-  );
-}
-

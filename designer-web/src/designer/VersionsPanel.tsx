@@ -5,7 +5,7 @@ import { Alert, Button, Empty, List, Select, Space, Spin, Tag, Typography } from
 import { api } from '../api/client.ts';
 import type { FormDefinition, Label } from '../api/types.ts';
 import { useI18n } from '../i18n/index.tsx';
-import { diffDefinitions, diffIsEmpty, type DefinitionDiff, type LayoutChange } from './model.ts';
+import { diffDefinitions, diffIsEmpty, type DefinitionDiff, type LayoutChange } from './diff.ts';
 
 interface VersionItem {
   version: number;

@@ -1,5 +1,5 @@
 import type { Locale, Messages } from '../i18n/core.ts';
-import { TYPE_LABELS } from './model.ts';
+import { TYPE_LABELS } from './fieldTypes.ts';
 
 const m = (zh: string, en: string): Record<Locale, string> => ({ 'zh-CN': zh, en });
 
@@ -64,6 +64,15 @@ export const messages: Messages = {
   'designer.form.selectHint': m('在画布上点击一个元素以编辑它的属性。', 'Click an element on the canvas to edit its properties.'),
 
   'designer.prop.field': m('字段', 'Field'),
+  'designer.prop.type': m('字段类型', 'Field type'),
+  'designer.type.help': m(
+    '更换类型保留标识、名称、提示、必填和新类型仍适用的设置;已发布的数据是否符合由发布时的服务器检查',
+    'Changing the type keeps the key, labels, help, required flag and the settings the new type still uses; whether stored records fit is checked by the server on publish',
+  ),
+  'designer.type.changed': m('已从"{from}"改为"{to}"', 'Changed from {from} to {to}'),
+  'designer.type.dropped': m('新类型不适用、已去掉的设置(可撤销):', 'Settings the new type does not use were dropped (undo brings them back):'),
+  'designer.type.keptAll': m('所有设置都已保留。', 'Every setting was kept.'),
+  'designer.type.indexes': m('组合索引', 'Composite indexes'),
   'designer.prop.key': m('字段标识', 'Key'),
   'designer.prop.keyHelp': m('小写字母开头,只含小写字母、数字和 _', 'Starts with a lower-case letter; lower-case letters, digits and _ only'),
   'designer.prop.label.zh': m('名称(中文)', 'Label (Chinese)'),

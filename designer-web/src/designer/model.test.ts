@@ -4,37 +4,25 @@ import { join, resolve } from 'node:path';
 import type { FormDefinition } from '../api/types.ts';
 import { requiredFields, ruleShows } from '../forms/model.ts';
 import { validateRecord } from '../forms/validate.ts';
+import { ROOT, emptyState, fieldByKey, findNode, type DesignerState } from './model.ts';
+import { fromDefinition, toDefinition } from './definition.ts';
 import {
-  ROOT,
   addContainer,
   addField,
-  addRequiredWhen,
-  addRuleCondition,
-  commit,
-  diffDefinitions,
-  emptyState,
-  fieldByKey,
-  findNode,
-  fromDefinition,
-  history,
-  lint,
   move,
-  nodeOfPointer,
-  parseCondition,
-  redo,
   remove,
-  removeRuleCondition,
   renameField,
   setLabel,
   setOptions,
   setProp,
   setRequired,
-  toDefinition,
-  undo,
   unwrap,
   wrap,
-  type DesignerState,
-} from './model.ts';
+} from './operations.ts';
+import { addRequiredWhen, addRuleCondition, parseCondition, removeRuleCondition } from './rules.ts';
+import { commit, history, redo, undo } from './history.ts';
+import { lint, nodeOfPointer } from './checks.ts';
+import { diffDefinitions } from './diff.ts';
 
 const FORMS_DIR = resolve(import.meta.dirname, '../../../seed-apps/medical-device-crm/forms');
 const readForm = (name: string) => JSON.parse(readFileSync(join(FORMS_DIR, name), 'utf8')) as FormDefinition;

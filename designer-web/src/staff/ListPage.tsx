@@ -10,6 +10,9 @@
 // conditions; what the builder cannot show goes to `?filter=`), sort, columns and page size,
 // and puts `?view=<id>` in the URL, so a reload or a link opens the same view. A view's
 // columns are not remembered as the form's own column choice; "All records" goes back to it.
+//
+// Besides the form's fields the column choice offers the system columns (created / updated
+// at and by, owner: systemColumns.ts); views keep them under the server's names.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
 import { Alert, App as AntApp, Button, Checkbox, Dropdown, Grid, Popover, Select, Space, Tag, Typography } from 'antd';
@@ -18,7 +21,7 @@ import { API, ApiError, api, qs } from '../api/client.ts';
 import type { RecordPage } from '../api/types.ts';
 import { useSession } from '../auth.tsx';
 import { useI18n } from '../i18n/index.tsx';
-import { fieldMap, fieldsOf } from '../forms/model.ts';
+import { fieldsOf } from '../forms/model.ts';
 import { andFilters, defaultColumns, filterLogic, opsFor, parseUrlFilter, sortKeys, type Condition } from './filters.ts';
 import { describeSort } from './listText.ts';
 import { ALL_RECORDS, DEFAULT_PAGE_SIZE, PAGE_SIZES, differsFromView, listFromSpec, mayChangeView, specFromList, type ListState } from './views.ts';
@@ -26,6 +29,7 @@ import { may, useFormDetail } from './useForm.ts';
 import { FilterBuilder } from './FilterBuilder.tsx';
 import { RecordCards, RecordTable } from './RecordList.tsx';
 import { ViewBar, ViewDialog, useSavedViews } from './SavedViews.tsx';
+import { fieldColumns, listColumns } from './systemColumns.ts';
 import { ImportDialog } from './ImportDialog.tsx';
 
 function storedColumns(app: string, form: string): string[] | null {
@@ -53,7 +57,9 @@ export function ListPage() {
   const phone = Grid.useBreakpoint().md === false;
   const schema = detail?.definition?.schema;
   const fields = useMemo(() => fieldsOf(schema), [schema]);
-  const byKey = useMemo(() => fieldMap(schema), [schema]);
+  /** What the list may show: the fields, then the system columns. */
+  const choices = useMemo(() => listColumns(fields), [fields]);
+  const byKey = useMemo(() => new Map(choices.map((f) => [f.key, f])), [choices]);
 
   const [columns, setColumns] = useState<string[]>([]);
   const [conds, setConds] = useState<Condition[]>([]);
@@ -190,7 +196,8 @@ export function ListPage() {
     setLoading(true);
     setLoadError(null);
     try {
-      const body: Record<string, unknown> = { limit, fields: columns };
+      // System columns come with every record; `fields` names only form fields.
+      const body: Record<string, unknown> = { limit, fields: fieldColumns(columns) };
       if (filter !== undefined) body.filter = filter;
       if (sort) body.sort = sort;
       if (expand.length) body.expand = expand;
@@ -220,7 +227,7 @@ export function ListPage() {
       format,
       filter: filter === undefined ? undefined : JSON.stringify(filter),
       sort,
-      fields: columns.join(','),
+      fields: fieldColumns(columns).join(','),
     })}`;
 
   if (error) return <Alert type="error" message={error instanceof Error ? error.message : String(error)} />;
@@ -264,9 +271,9 @@ export function ListPage() {
                 data-testid="list-columns"
                 style={{ display: 'flex', flexDirection: 'column', maxHeight: 360, overflow: 'auto' }}
                 value={columns}
-                options={fields.map((f) => ({ value: f.key, label: label(f.schema['x-label'], f.key) }))}
+                options={choices.map((f) => ({ value: f.key, label: label(f.schema['x-label'], f.key) }))}
                 onChange={(v) => {
-                  chooseColumns(fields.map((f) => f.key).filter((k) => (v as string[]).includes(k)));
+                  chooseColumns(choices.map((f) => f.key).filter((k) => (v as string[]).includes(k)));
                   restart();
                 }}
               />

@@ -5,11 +5,18 @@ import { Link, useNavigate } from 'react-router';
 import { Card, Select, Space, Spin, Table, Typography } from 'antd';
 import type { SortOrder } from 'antd/es/table/interface';
 import type { RecordItem } from '../api/types.ts';
+import type { Locale } from '../i18n/core.ts';
 import { useI18n } from '../i18n/index.tsx';
 import { displayValue } from '../forms/display.tsx';
 import type { Field } from '../forms/model.ts';
 import { sortKeys, sortable } from './filters.ts';
 import { describeSort } from './listText.ts';
+import { isSystemColumn, systemText } from './systemColumns.ts';
+
+/** A cell: a field's value from the record's data, a system column from the record. */
+function cellText(r: RecordItem, f: Field, locale: Locale): string {
+  return isSystemColumn(f.key) ? systemText(r, f.key, locale) : displayValue(r.data[f.key], f.schema, locale, r.expand?.[f.key]);
+}
 
 /** The page as cards (phone width): `#id` links to the record, then each chosen column as
  *  a label/value line; sorting from a menu of the sortable columns (plus the current sort
@@ -19,7 +26,7 @@ export function RecordCards(p: {
   loading: boolean;
   /** The chosen columns. */
   fields: Field[];
-  /** Every field of the form, to name sort keys that are not columns. */
+  /** Every field of the form and the system columns, to name sort keys that are not columns. */
   byKey: Map<string, Field>;
   sort: string | undefined;
   onSort: (s: string | undefined) => void;
@@ -66,7 +73,7 @@ export function RecordCards(p: {
                   <Typography.Text type="secondary" style={{ flex: '0 0 40%', overflowWrap: 'anywhere' }}>
                     {label(f.schema['x-label'], f.key)}
                   </Typography.Text>
-                  <span style={{ flex: '1 1 auto', minWidth: 0, overflowWrap: 'anywhere' }}>{displayValue(r.data[f.key], f.schema, locale, r.expand?.[f.key])}</span>
+                  <span style={{ flex: '1 1 auto', minWidth: 0, overflowWrap: 'anywhere' }}>{cellText(r, f, locale)}</span>
                 </div>
               ))}
             </Card>
@@ -117,7 +124,7 @@ export function RecordTable(p: {
           title: label(f.schema['x-label'], f.key),
           sorter: sortable(f),
           sortOrder: (primary?.key === f.key ? (primary.desc ? 'descend' : 'ascend') : null) as SortOrder,
-          render: (_: unknown, r: RecordItem) => displayValue(r.data[f.key], f.schema, locale, r.expand?.[f.key]),
+          render: (_: unknown, r: RecordItem) => cellText(r, f, locale),
         })),
       ]}
       locale={{ emptyText: t('list.empty') }}

@@ -111,6 +111,23 @@ describe('list state from a view spec', () => {
     expect(listFromSpec({}, fields)).toEqual(ALL_RECORDS);
   });
 
+  it('keeps system columns, which every record has, in the order saved', () => {
+    const spec = { columns: ['serial', '_created_at', 'service_fee', '_updated_by', '_owner', '_nope', '_id'], page_size: 20 };
+    expect(listFromSpec(spec, fields).columns).toEqual(['serial', '_created_at', '_updated_by', '_owner']);
+    expect(listFromSpec({ columns: ['_created_by'] }, fields).columns).toEqual(['_created_by']);
+  });
+
+  it('round-trips a list showing system columns through a saved view', () => {
+    const shown: ListState = { ...state, sort: '-_updated_at', columns: ['serial', '_created_at', 'status', '_updated_by'] };
+    const spec = specFromList(shown);
+    expect(spec.columns).toEqual(['serial', '_created_at', 'status', '_updated_by']);
+    // As the server stores and returns it.
+    const stored = JSON.parse(JSON.stringify(spec)) as typeof spec;
+    expect(listFromSpec(stored, fields)).toEqual(shown);
+    expect(differsFromView(shown, stored, fields)).toBe(false);
+    expect(differsFromView({ ...shown, columns: ['serial', 'status', '_updated_by'] }, stored, fields)).toBe(true);
+  });
+
   it('accepts page sizes the list API accepts', () => {
     expect(pageSizeOf(50)).toBe(50);
     expect(pageSizeOf(1000)).toBe(1000);

@@ -4,6 +4,7 @@
 import type { ErrorDetail } from '../api/client.ts';
 import type { Field } from '../forms/model.ts';
 import { andFilters, conditionLogic, filterLogic, opsFor, type Condition, type Op } from './filters.ts';
+import { isSystemColumn } from './systemColumns.ts';
 
 /** What a view stores: the list API's own parameters. */
 export interface ViewSpec {
@@ -66,10 +67,13 @@ export function specFromList(s: ListState): ViewSpec {
 }
 
 /** The list state a view sets: its filter split into builder conditions and the rest,
- *  columns the caller cannot see (no longer in `fields`) left out. */
+ *  columns the caller cannot see (no longer in `fields`) left out; system columns
+ *  (`_created_at`, …) are kept, every record has them. */
 export function listFromSpec(spec: ViewSpec, fields: Field[]): ListState {
   const known = new Set(fields.map((f) => f.key));
-  const columns = Array.isArray(spec.columns) ? spec.columns.filter((k) => known.has(k)) : [];
+  const columns = Array.isArray(spec.columns)
+    ? spec.columns.filter((k): k is string => typeof k === 'string' && (known.has(k) || isSystemColumn(k)))
+    : [];
   const sort = typeof spec.sort === 'string' ? spec.sort.trim() : '';
   return {
     ...splitFilter(spec.filter, fields),
