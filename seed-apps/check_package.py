@@ -1301,6 +1301,56 @@ def check_dashboards(pkg, forms, reports, rep):
     return n
 
 
+VIEW_KEYS = {"filter", "sort", "columns", "page_size"}
+
+
+def check_views(pkg, forms, rep):
+    """views/<form>.json: the form's shared list views, a list of {name, spec}; the spec
+    names fields of the form (or system columns) in its columns, sort and filter."""
+    vdir = os.path.join(pkg, "views")
+    if not os.path.isdir(vdir):
+        return 0
+    props_of = {k: (f.get("schema") or {}).get("properties", {}) for k, f in forms.items()}
+    n = 0
+    for fname in sorted(os.listdir(vdir)):
+        path = os.path.join(vdir, fname)
+        form = fname[:-5]
+        if not fname.endswith(".json") or form not in forms:
+            rep.err(path, "views/<form>.json must name a form of the package")
+            continue
+        views = load(path, rep)
+        if not isinstance(views, list):
+            rep.err(path, "a list of views, each {name, spec}")
+            continue
+        names = set()
+        for i, v in enumerate(views):
+            w = f"{path}[{i}]"
+            if not isinstance(v, dict) or set(v) - {"name", "spec"}:
+                rep.err(w, "a view is {name, spec}")
+                continue
+            name = v.get("name")
+            if not isinstance(name, str) or not name.strip() or len(name) > 100:
+                rep.err(w, "name: 1-100 characters")
+            elif name in names:
+                rep.err(w, f"two views named {name!r}")
+            names.add(name)
+            spec = v.get("spec")
+            if not isinstance(spec, dict) or set(spec) - VIEW_KEYS:
+                rep.err(w, f"spec is an object of {sorted(VIEW_KEYS)}")
+                continue
+            known = lambda f: f in props_of[form] or f in SYSTEM_FIELDS
+            for c in spec.get("columns", []):
+                if not known(c):
+                    rep.err(w, f"columns: {form} has no field {c!r}")
+            for part in (spec.get("sort") or "").split(","):
+                if part and not known(part.lstrip("+-")):
+                    rep.err(w, f"sort: {form} has no field {part!r}")
+            if "filter" in spec:
+                check_logic(w + ".filter", spec["filter"], form, props_of, rep, set())
+            n += 1
+    return n
+
+
 def main(argv):
     here = os.path.dirname(os.path.abspath(__file__))
     pkgs = argv[1:] or sorted(
@@ -1316,9 +1366,10 @@ def main(argv):
         flows = check_flows(pkg.rstrip("/"), forms, rep)
         reports = check_reports(pkg.rstrip("/"), forms, rep)
         dashboards = check_dashboards(pkg.rstrip("/"), forms, reports, rep)
+        views = check_views(pkg.rstrip("/"), forms, rep)
         counts = ", ".join(f"{k}({len(f.get('schema', {}).get('properties', {}))})" for k, f in forms.items())
         print(f"{pkg}: {len(forms)} forms: {counts}; {roles} roles; {flows} flows; "
-              f"{len(reports)} reports; {dashboards} dashboards")
+              f"{len(reports)} reports; {dashboards} dashboards; {views} shared views")
         print(f"  creation order: {' '.join(order)}")
     for w in rep.warnings:
         print("warning:", w)

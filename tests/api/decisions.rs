@@ -28,16 +28,9 @@ async fn the_crm_decision_table_matches_casbin_the_golden_file_and_the_domain_ru
     let settings = settings_for(Store::Sqlite, dir.path(), &url);
     let services = formwork::startup::Services::start(&settings).await.unwrap();
     let system = Caller::system();
-    formwork::service::package::import(
-        &services.forms,
-        &services.auth,
-        &services.flows,
-        &services.reports,
-        &crate::crm::crm_dir(),
-        &system,
-    )
-    .await
-    .unwrap();
+    formwork::service::package::import(&services.package(), &crate::crm::crm_dir(), &system)
+        .await
+        .unwrap();
     let roles = crate::crm::role_keys();
     assert!(roles.len() >= 8, "{roles:?}");
     let epoch = services.auth.current_epoch().await.unwrap();

@@ -19,45 +19,36 @@ async fn import_export_roundtrip(store: Store) {
     let settings = settings_for(store, dir.path(), &url);
     let services = formwork::startup::Services::start(&settings).await.unwrap();
     let actor = formwork::auth::Caller::system();
-    let first = formwork::service::package::import(
-        &services.forms,
-        &services.auth,
-        &services.flows,
-        &services.reports,
-        &crm_dir(),
-        &actor,
-    )
-    .await
-    .unwrap();
+    let first = formwork::service::package::import(&services.package(), &crm_dir(), &actor)
+        .await
+        .unwrap();
     assert_eq!(first.app, "crm");
     assert!(first.forms >= 18, "every CRM form is in the package");
     assert_eq!(first.published, first.forms);
-    let again = formwork::service::package::import(
-        &services.forms,
-        &services.auth,
-        &services.flows,
-        &services.reports,
-        &crm_dir(),
-        &actor,
-    )
-    .await
-    .unwrap();
+    let again = formwork::service::package::import(&services.package(), &crm_dir(), &actor)
+        .await
+        .unwrap();
     assert_eq!(
         again.published, 0,
         "importing the same package again changes nothing"
     );
     let out = dir.path().join("export");
-    let n = formwork::service::package::export(
-        &services.forms,
-        &services.auth,
-        &services.flows,
-        &services.reports,
-        "crm",
-        &out,
-    )
-    .await
-    .unwrap();
+    let n = formwork::service::package::export(&services.package(), "crm", &out)
+        .await
+        .unwrap();
     assert_eq!(n, first.forms);
+    // Shared list views travel with the package: imported once (not again on the second
+    // import), exported as they came.
+    let views_file = |d: &std::path::Path| -> Vec<Value> {
+        let text = std::fs::read_to_string(d.join("views").join("service_order.json")).unwrap();
+        let mut v: Vec<Value> = serde_json::from_str(&text).unwrap();
+        v.sort_by_key(|x| x["name"].as_str().unwrap_or_default().to_owned());
+        v
+    };
+    let shipped = views_file(&crm_dir());
+    assert_eq!(first.views, shipped.len());
+    assert_eq!(again.views, first.views);
+    assert_eq!(views_file(&out), shipped);
     for entry in std::fs::read_dir(crm_dir().join("forms")).unwrap() {
         let p = entry.unwrap().path();
         let original: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();

@@ -855,16 +855,9 @@ async fn s11(store: Store) {
     let settings = settings_for(store, dir.path(), &url);
     let services = formwork::startup::Services::start(&settings).await.unwrap();
     let system = formwork::auth::Caller::system();
-    formwork::service::package::import(
-        &services.forms,
-        &services.auth,
-        &services.flows,
-        &services.reports,
-        &crm::crm_dir(),
-        &system,
-    )
-    .await
-    .unwrap();
+    formwork::service::package::import(&services.package(), &crm::crm_dir(), &system)
+        .await
+        .unwrap();
     formwork::service::demo::generate(&services, &crm::crm_dir(), "small", Some(11), false)
         .await
         .unwrap();

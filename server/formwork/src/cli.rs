@@ -243,26 +243,20 @@ pub async fn run() -> anyhow::Result<()> {
             command: AppCommand::Import { dir },
         } => {
             let services = Services::start(&settings).await?;
-            let report = crate::service::package::import(
-                &services.forms,
-                &services.auth,
-                &services.flows,
-                &services.reports,
-                &dir,
-                &cli_caller(),
-            )
-            .await;
+            let report =
+                crate::service::package::import(&services.package(), &dir, &cli_caller()).await;
             services.finish().await;
             let report = report?;
             println!(
-                "imported app {}: {} forms, {} newly published, {} roles, {} flows, {} reports, {} dashboards",
+                "imported app {}: {} forms, {} newly published, {} roles, {} flows, {} reports, {} dashboards, {} shared views",
                 report.app,
                 report.forms,
                 report.published,
                 report.roles,
                 report.flows,
                 report.reports,
-                report.dashboards
+                report.dashboards,
+                report.views
             );
             Ok(())
         }
@@ -270,15 +264,7 @@ pub async fn run() -> anyhow::Result<()> {
             command: AppCommand::Export { app, dir },
         } => {
             let services = Services::start(&settings).await?;
-            let n = crate::service::package::export(
-                &services.forms,
-                &services.auth,
-                &services.flows,
-                &services.reports,
-                &app,
-                &dir,
-            )
-            .await;
+            let n = crate::service::package::export(&services.package(), &app, &dir).await;
             services.finish().await;
             println!("exported app {app}: {} forms into {}", n?, dir.display());
             Ok(())

@@ -30,6 +30,17 @@ pub struct Services {
 }
 
 impl Services {
+    /// What an app package's import and export use.
+    pub fn package(&self) -> crate::service::package::Services<'_> {
+        crate::service::package::Services {
+            forms: &self.forms,
+            records: &self.records,
+            auth: &self.auth,
+            flows: &self.flows,
+            reports: &self.reports,
+        }
+    }
+
     pub async fn start(settings: &Settings) -> anyhow::Result<Services> {
         let db = Db::connect(&settings.database).await?;
         migrate::run(&db).await?;

@@ -1,6 +1,6 @@
 //! App packages: a folder with `app.json`, `forms/<key>.json`, `roles/<key>.json`,
-//! `flows/<key>.json`, `reports/<key>.json` and `dashboards/<key>.json` (see
-//! docs/app-package.md).
+//! `flows/<key>.json`, `reports/<key>.json`, `dashboards/<key>.json` and
+//! `views/<form>.json` (shared list views; see docs/app-package.md).
 //! Import checks the whole package before writing anything and is idempotent.
 
 use serde_json::Value;
@@ -21,6 +21,7 @@ pub struct ImportReport {
     pub flows: usize,
     pub reports: usize,
     pub dashboards: usize,
+    pub views: usize,
 }
 
 fn read_json(path: &Path) -> anyhow::Result<Value> {
@@ -72,20 +73,39 @@ pub fn load(dir: &Path) -> anyhow::Result<(Value, Vec<Value>)> {
     Ok((app, load_dir(&dir.join("forms"))?))
 }
 
+/// The services a package touches.
+pub struct Services<'a> {
+    pub forms: &'a FormService,
+    pub records: &'a crate::service::records::RecordService,
+    pub auth: &'a AuthService,
+    pub flows: &'a crate::flows::FlowService,
+    pub reports: &'a crate::reports::ReportService,
+}
+
+/// `views/<form>.json`: the form's shared views, `[{name, spec}]` (docs/app-package.md).
+fn load_views(dir: &Path) -> anyhow::Result<Vec<(String, Vec<Value>)>> {
+    load_named(dir)?
+        .into_iter()
+        .map(|(form, v)| match v {
+            Value::Array(views) if views.iter().all(Value::is_object) => Ok((form, views)),
+            _ => anyhow::bail!("views/{form}.json: a list of views, each {{name, spec}}"),
+        })
+        .collect()
+}
+
 pub async fn import(
-    forms_svc: &FormService,
-    auth: &AuthService,
-    flows: &crate::flows::FlowService,
-    reports: &crate::reports::ReportService,
+    svc: &Services<'_>,
     dir: &Path,
     caller: &Caller,
 ) -> anyhow::Result<ImportReport> {
+    let (forms_svc, auth, flows, reports) = (svc.forms, svc.auth, svc.flows, svc.reports);
     let actor = &caller.actor;
     let (app_def, forms) = load(dir)?;
     let roles = load_dir(&dir.join("roles"))?;
     let flow_defs = load_dir(&dir.join("flows"))?;
     let report_defs = load_named(&dir.join("reports"))?;
     let dashboard_defs = load_named(&dir.join("dashboards"))?;
+    let view_defs = load_views(&dir.join("views"))?;
     let key = app_def
         .get("key")
         .and_then(Value::as_str)
@@ -142,6 +162,18 @@ pub async fn import(
             }
         }
     }
+    for (form, views) in &view_defs {
+        if !models.contains_key(form) {
+            problems.push(format!("views/{form}.json: there is no form {form:?}"));
+        }
+        for (i, v) in views.iter().enumerate() {
+            if !v.get("name").is_some_and(Value::is_string)
+                || !v.get("spec").is_some_and(Value::is_object)
+            {
+                problems.push(format!("views/{form}.json/{i}: a view is {{name, spec}}"));
+            }
+        }
+    }
     if !problems.is_empty() {
         anyhow::bail!(
             "the package is invalid; nothing was written:\n  {}",
@@ -160,6 +192,7 @@ pub async fn import(
         flows: flow_defs.len(),
         reports: report_defs.len(),
         dashboards: dashboard_defs.len(),
+        views: view_defs.iter().map(|(_, v)| v.len()).sum(),
     };
     for f in &forms {
         let name = f["key"].as_str().unwrap_or_default();
@@ -183,6 +216,14 @@ pub async fn import(
         auth.put_role(caller, &key, name, r)
             .await
             .map_err(|e| anyhow::anyhow!("roles/{name}.json: {e}"))?;
+    }
+    for (form, views) in &view_defs {
+        for (i, v) in views.iter().enumerate() {
+            svc.records
+                .put_shared_view(&key, form, v, caller)
+                .await
+                .map_err(|e| described(&format!("views/{form}.json/{i}"), e))?;
+        }
     }
     // Reports read forms; dashboards name reports; flows' report nodes name reports.
     for (kind, dir_name, defs) in [
@@ -233,14 +274,8 @@ fn explain(form: &str, e: DomainError) -> anyhow::Error {
 
 /// Write an app's definition and the published version of each form (the draft for forms
 /// never published) in the package layout.
-pub async fn export(
-    forms_svc: &FormService,
-    auth: &AuthService,
-    flows: &crate::flows::FlowService,
-    reports: &crate::reports::ReportService,
-    app: &str,
-    dir: &Path,
-) -> anyhow::Result<usize> {
+pub async fn export(svc: &Services<'_>, app: &str, dir: &Path) -> anyhow::Result<usize> {
+    let (forms_svc, auth, flows, reports) = (svc.forms, svc.auth, svc.flows, svc.reports);
     let app_def = forms_svc.get_app(app).await?;
     std::fs::create_dir_all(dir.join("forms"))?;
     std::fs::write(
@@ -259,6 +294,14 @@ pub async fn export(
             dir.join("forms").join(format!("{k}.json")),
             serde_json::to_string_pretty(def)? + "\n",
         )?;
+        let views = svc.records.shared_views(app, k).await?;
+        if !views.is_empty() {
+            std::fs::create_dir_all(dir.join("views"))?;
+            std::fs::write(
+                dir.join("views").join(format!("{k}.json")),
+                serde_json::to_string_pretty(&views)? + "\n",
+            )?;
+        }
     }
     let roles = auth.list_roles(app).await?;
     if !roles.is_empty() {

@@ -53,6 +53,55 @@ impl RecordService {
         Ok(json!({"items": items}))
     }
 
+    /// The shared views of a form, `{name, spec}` by name (an app package's
+    /// `views/<form>.json`).
+    pub async fn shared_views(&self, app: &str, form: &str) -> DomainResult<Vec<Value>> {
+        let rows = self
+            .db
+            .query_all(
+                "SELECT name, spec FROM saved_views WHERE app = $1 AND form = $2 AND shared ORDER BY name, id",
+                vec![app.into(), form.into()],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let spec: String = r.try_get("", "spec")?;
+                Ok(json!({"name": r.try_get::<String>("", "name")?,
+                          "spec": serde_json::from_str::<Value>(&spec).map_err(|e| DomainError::Internal(e.into()))?}))
+            })
+            .collect()
+    }
+
+    /// Put a package's shared view: the shared view of that name is replaced, or a new one
+    /// is saved (checked and logged like any administrator's view).
+    pub async fn put_shared_view(
+        &self,
+        app: &str,
+        form: &str,
+        view: &Value,
+        caller: &Caller,
+    ) -> DomainResult<Value> {
+        let name = view
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .trim();
+        let existing = self
+            .db
+            .query_one(
+                "SELECT id FROM saved_views WHERE app = $1 AND form = $2 AND shared AND name = $3 ORDER BY id LIMIT 1",
+                vec![app.into(), form.into(), name.to_owned().into()],
+            )
+            .await?
+            .map(|r| r.try_get::<i64>("", "id"))
+            .transpose()?;
+        let mut body = view.clone();
+        if let Some(o) = body.as_object_mut() {
+            o.insert("shared".into(), Value::Bool(true));
+        }
+        self.save_view(app, form, existing, body, caller).await
+    }
+
     /// Save a new view (201).
     pub async fn create_view(
         &self,
