@@ -16,5 +16,6 @@ pub mod prepare;
 pub mod record_checks;
 pub mod record_ops;
 pub mod records;
+pub mod strip;
 pub mod transfer;
 pub mod views;
