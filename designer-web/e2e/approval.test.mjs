@@ -197,7 +197,8 @@ test('a two-step approval drawn by the admin: customer service files, director a
   const copy = cs.getByTestId(`cc-row-${instance.id}`);
   await copy.waitFor();
   assert.equal(await copy.getAttribute('data-status'), 'completed');
-  assert.match(await copy.innerText(), /Urgent order approval/);
+  // The flow's label arrives with the app's flow list, after the row.
+  await until(async () => /Urgent order approval/.test(await copy.innerText()), "the flow's label in the copy row");
   assert.match(await cs.getByTestId('inbox-tab-cc').innerText(), /\(1\)/);
   await cs.getByTestId('inbox-tab-messages').click();
   await cs.locator('[data-testid^="message-row-"]', { hasText: `approved by finance1` }).first().waitFor();

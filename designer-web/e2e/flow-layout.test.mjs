@@ -125,7 +125,7 @@ test('a "+" on a flow laid out top-down lays it out again with the new node in i
   page.on('pageerror', (e) => pageErrors.push(e.message));
 
   // The CRM's qualification review: review → approved: approve → customer_valid → end;
-  // rejected: reject → tell_submitter → end (stored left to right)
+  // rejected: reject → tell_submitter → end
   await page.goto('/apps/crm/flows/qualification_review');
   await page.getByTestId('flow-node-customer_valid').waitFor();
   await page.getByTestId('flow-layout-topdown').click();

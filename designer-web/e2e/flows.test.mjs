@@ -341,8 +341,7 @@ test('the CRM dispatch flow opens in the designer (screenshot for docs/)', async
   for (const id of ['start', 'urgent', 'dispatch_urgent', 'dispatch', 'tell_engineer', 'end']) {
     await page.getByTestId(`flow-node-${id}`).waitFor();
   }
-  // Drawn top-down, as approval designers draw it (not saved).
-  await page.getByTestId('flow-layout-topdown').click();
+  // The package's flows are laid out top-down (designer-web/scripts/relayout-flows.mjs).
   await page.getByTestId('flow-node-urgent').click();
   await page.waitForTimeout(400);
   await page.screenshot({ path: join(screenshotDir(), 'flow-designer.png') });

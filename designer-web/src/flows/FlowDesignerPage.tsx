@@ -531,6 +531,7 @@ function Editor({ app, flow }: { app: string; flow: string }) {
               deleteKeyCode={['Delete', 'Backspace']}
               fitView
               fitViewOptions={{ padding: 0.25, maxZoom: 1 }}
+              minZoom={0.2}
               proOptions={{ hideAttribution: true }}
             >
               <Background />

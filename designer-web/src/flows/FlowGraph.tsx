@@ -371,6 +371,7 @@ export function ReadOnlyGraph(p: { definition: FlowDefinition; positions: string
         nodesConnectable={false}
         elementsSelectable={false}
         fitView
+        minZoom={0.2}
         proOptions={{ hideAttribution: true }}
       >
         <Background />

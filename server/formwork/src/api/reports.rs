@@ -91,27 +91,63 @@ pub async fn put_report(
     ))
 }
 
+/// A dashboard as the caller may see it: administrators all of it; others only the widgets
+/// whose report they may see (they may read its form, as `get_report` asks), and nothing
+/// (None) when there is none — a dashboard is no side door to reports, forms or fields.
+async fn dashboard_for(
+    s: &AppState,
+    c: &crate::auth::Caller,
+    app: &str,
+    mut def: Value,
+) -> crate::error::DomainResult<Option<Value>> {
+    if c.is_admin() {
+        return Ok(Some(def));
+    }
+    let mut kept = Vec::new();
+    for w in def["widgets"].as_array().cloned().unwrap_or_default() {
+        let key = w["report"].as_str().unwrap_or_default();
+        let Ok((_, report)) = s.reports.definition(app, Kind::Report, key).await else {
+            continue;
+        };
+        let form = report["form"].as_str().unwrap_or_default();
+        if s.auth
+            .decide(c, app, form)
+            .await
+            .is_ok_and(|d| d.allows("read"))
+        {
+            kept.push(w);
+        }
+    }
+    if kept.is_empty() {
+        return Ok(None);
+    }
+    def["widgets"] = Value::Array(kept);
+    Ok(Some(def))
+}
+
 pub async fn list_dashboards(
     State(s): State<AppState>,
     Path(app): Path<String>,
-    Auth(_c): Auth,
+    Auth(c): Auth,
 ) -> ApiResult<axum::Json<Value>> {
-    let items: Vec<Value> = s
-        .reports
-        .definitions(&app, Kind::Dashboard)
-        .await?
-        .into_iter()
-        .map(|(key, version, def)| json!({"key": key, "version": version, "label": def["label"], "roles": def["roles"]}))
-        .collect();
+    let mut items = Vec::new();
+    for (key, version, def) in s.reports.definitions(&app, Kind::Dashboard).await? {
+        if let Some(def) = dashboard_for(&s, &c, &app, def).await? {
+            items.push(json!({"key": key, "version": version, "label": def["label"], "roles": def["roles"]}));
+        }
+    }
     Ok(axum::Json(json!({"items": items})))
 }
 
 pub async fn get_dashboard(
     State(s): State<AppState>,
     Path((app, key)): Path<(String, String)>,
-    Auth(_c): Auth,
+    Auth(c): Auth,
 ) -> ApiResult<axum::Json<Value>> {
     let (version, def) = s.reports.definition(&app, Kind::Dashboard, &key).await?;
+    let def = dashboard_for(&s, &c, &app, def)
+        .await?
+        .ok_or_else(|| crate::error::DomainError::NotFound(format!("dashboard {key}")))?;
     Ok(axum::Json(
         json!({"key": key, "version": version, "definition": def}),
     ))
