@@ -283,9 +283,8 @@ impl RecordService {
             if masked.strip.is_empty() {
                 out.push_str(r.get());
             } else {
-                let row = super::strip::strip_row(r.get(), &masked.strip)
+                super::strip::strip_row_into(r.get(), &masked.strip, &mut out)
                     .map_err(|e| DomainError::Internal(anyhow::anyhow!("page row JSON: {e}")))?;
-                out.push_str(&row);
             }
         }
         out.push_str("],\"next_cursor\":");
