@@ -1244,7 +1244,8 @@ on_both_stores!(
 
 /// Every row of every CRM report that offers a drill lists exactly the records behind it,
 /// for the administrator and for a sales rep (whose rows reach through customers); the
-/// reports grouped through references (order → device → product) drill on every row.
+/// reports grouped through references (order → device → product) drill on every row; and a
+/// count over some of the rows (`where`) drills to exactly its value.
 async fn every_drill_lists_its_rows(app: TestApp) {
     crm_app(&app).await;
     let sales = crm::user(&app, "sales1", &["sales"], None).await;
@@ -1254,6 +1255,7 @@ async fn every_drill_lists_its_rows(app: TestApp) {
         "failures_by_batch",
     ];
     let mut through_refs = 0;
+    let mut measure_drills = 0;
     for (who, c) in [("admin", app.client.clone()), ("sales1", sales)] {
         for key in report_keys() {
             let r = c
@@ -1289,10 +1291,32 @@ async fn every_drill_lists_its_rows(app: TestApp) {
                 )
                 .await;
                 assert_eq!(list["total"], row["rows"], "{who} {key}: drill of {row}");
+                // A count over some of the rows drills to exactly its value.
+                for (m, f) in row["drills"].as_object().into_iter().flatten() {
+                    let list = expect(
+                        c.get(app.url(&format!("/apps/crm/forms/{form}/records")))
+                            .query(&[("filter", f.to_string()), ("total", "true".into())])
+                            .send()
+                            .await
+                            .unwrap(),
+                        StatusCode::OK,
+                    )
+                    .await;
+                    let counted = body["columns"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|col| col["key"] == *m && col["agg"] == "count");
+                    if counted {
+                        assert_eq!(list["total"], row["cells"][m], "{who} {key}.{m}: {row}");
+                        measure_drills += 1;
+                    }
+                }
             }
         }
     }
     assert!(through_refs > 0);
+    assert!(measure_drills > 0);
 }
 
 on_both_stores!(
@@ -1345,7 +1369,10 @@ async fn dashboards_show_what_the_caller_may_run(app: TestApp) {
         let mut runnable = Vec::new();
         for w in def["widgets"].as_array().unwrap() {
             let r = eng
-                .get(app.url(&format!("/apps/crm/reports/{}", w["report"].as_str().unwrap())))
+                .get(app.url(&format!(
+                    "/apps/crm/reports/{}",
+                    w["report"].as_str().unwrap()
+                )))
                 .send()
                 .await
                 .unwrap();

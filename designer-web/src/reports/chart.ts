@@ -40,6 +40,8 @@ export interface DataItem {
   value: number | null | (number | null)[];
   name?: string;
   row: number;
+  /** The measure the item shows (its cell may drill to fewer records than its row). */
+  measure?: string;
 }
 
 /** Kinds drawn with ECharts (the rest are React components). */
@@ -117,7 +119,7 @@ function axisOption(c: Ctx, spec: ChartSpec): ChartOption {
       if (split && dimText(c, i, range(dims, 1)) !== sk) continue;
       const ci = categories.indexOf(catOf(i));
       const v = num(result.rows[i]!.cells[m.key]);
-      data[ci] = { value: v, row: i };
+      data[ci] = { value: v, row: i, measure: m.key };
     }
     const name = split ? sk : columnLabel(measures[si]!, result, c.def, locale, c.lookup);
     return {
@@ -326,9 +328,13 @@ export function toNumberCards(result: RunResult, def: ReportDefinition | null | 
   }));
 }
 
-/** The drill-down filter of the result row behind a chart data item, if any. */
+/** The drill-down filter behind a chart data item, if any: its measure's cell when that
+ * measure counts some of the rows (`drills`), else its result row's. */
 export function drillOf(result: RunResult, data: unknown): unknown {
-  const row = (data as { row?: unknown } | null)?.row;
+  const item = data as { row?: unknown; measure?: unknown } | null;
+  const row = item?.row;
   if (typeof row !== 'number') return undefined;
-  return result.rows[row]?.drill;
+  const r = result.rows[row];
+  const cell = typeof item?.measure === 'string' ? r?.drills?.[item.measure] : undefined;
+  return cell ?? r?.drill;
 }

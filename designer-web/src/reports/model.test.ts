@@ -131,9 +131,18 @@ describe('charts', () => {
     const series = o.series as { name: string; stack?: string; type: string; data: ({ value: number; row: number } | null)[] }[];
     expect(series.map((s) => s.name)).toEqual(['High', 'Low']);
     expect(series.every((s) => s.type === 'bar' && s.stack === 'total')).toBe(true);
-    expect(series[0]!.data).toEqual([{ value: 12, row: 0 }, { value: 5, row: 2 }, null]);
-    expect(series[1]!.data).toEqual([{ value: 3, row: 1 }, null, { value: 2, row: 3 }]);
+    expect(series[0]!.data).toEqual([{ value: 12, row: 0, measure: 'orders' }, { value: 5, row: 2, measure: 'orders' }, null]);
+    expect(series[1]!.data).toEqual([{ value: 3, row: 1, measure: 'orders' }, null, { value: 2, row: 3, measure: 'orders' }]);
     expect(drillOf(result, series[0]!.data[0])).toBe(drill0);
+  });
+
+  it("a measure over some of the rows drills to its cell's records, others to the row's", () => {
+    const cell = { and: [drill0, { '==': [{ var: 'kind' }, 'repair'] }] };
+    const withCell: RunResult = { ...result, rows: result.rows.map((r, i) => (i === 0 ? { ...r, drills: { first_time_fix: cell } } : r)) };
+    expect(drillOf(withCell, { row: 0, measure: 'first_time_fix' })).toBe(cell);
+    expect(drillOf(withCell, { row: 0, measure: 'orders' })).toBe(drill0);
+    expect(drillOf(withCell, { row: 0 })).toBe(drill0);
+    expect(drillOf(withCell, { measure: 'first_time_fix' })).toBeUndefined();
   });
 
   it('one dimension: a series per measure; horizontal swaps the axes', () => {

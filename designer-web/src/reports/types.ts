@@ -110,6 +110,8 @@ export interface RunRow {
   others?: boolean;
   /** A list-API filter giving exactly this row's records (absent over joined fields). */
   drill?: unknown;
+  /** Per measure over some of the rows (`where`): the filter of the records behind its cell. */
+  drills?: Record<string, unknown>;
   /** Names of reference and member dimension values (the referenced record, the user). */
   labels?: Record<string, string>;
 }

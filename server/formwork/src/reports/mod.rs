@@ -413,6 +413,12 @@ impl ReportService {
             })
             .collect();
         let paths = paths.filter(|_| list_ok(&def.filter) && list_ok(&extra));
+        // A measure over some of the rows (`where`) drills to those rows: its cell's filter
+        // is the row's and the measure's, when the list API understands the latter.
+        let wheres: Vec<Option<Value>> = kept
+            .iter()
+            .map(|m| m.filter.clone().filter(|w| list_ok(&Some(w.clone()))))
+            .collect();
         let mut json = output::shape(
             def,
             &kept,
@@ -420,7 +426,7 @@ impl ReportService {
             meta,
             withheld,
             extra.as_ref(),
-            paths.as_deref(),
+            paths.as_deref().map(|p| (p, wheres.as_slice())),
         );
         self.label_references(app, def, &forms, caller, &mut json)
             .await?;

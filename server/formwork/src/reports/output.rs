@@ -13,7 +13,8 @@ pub fn shape(
     meta: Value,
     withheld: Vec<Value>,
     extra: Option<&Value>,
-    drill_paths: Option<&[DrillPath]>,
+    // The dimensions' drill paths, and each kept measure's `where` the list API understands.
+    drill_paths: Option<(&[DrillPath], &[Option<Value>])>,
 ) -> Value {
     let mut columns = Vec::new();
     for d in &def.dims {
@@ -47,9 +48,18 @@ pub fn shape(
                 cells.insert(m.key.clone(), v.clone());
             }
             let mut row = json!({"cells": cells, "rows": r.rows, "others": r.others});
-            if let Some(paths) = drill_paths
+            if let Some((paths, wheres)) = drill_paths
                 && let Some(d) = drill(paths, r, out.top.as_deref(), &base)
             {
+                let mut drills = Map::new();
+                for (m, w) in kept.iter().zip(wheres) {
+                    if let Some(w) = w {
+                        drills.insert(m.key.clone(), json!({"and": [d, w]}));
+                    }
+                }
+                if !drills.is_empty() {
+                    row["drills"] = Value::Object(drills);
+                }
                 row["drill"] = d;
             }
             row

@@ -377,6 +377,9 @@ mod tests {
         assert_eq!(strip_row(row, &deny(&["other"])), row);
         // A row whose data the scanner cannot take (an escaped name) goes the general way.
         let odd = r#"{"id":1,"data":{"f\u0065e":2,"a":1}}"#;
-        assert_eq!(strip_row(odd, &deny(&["fee"])), r#"{"id":1,"data":{"a":1}}"#);
+        assert_eq!(
+            strip_row(odd, &deny(&["fee"])),
+            r#"{"id":1,"data":{"a":1}}"#
+        );
     }
 }
