@@ -1409,3 +1409,63 @@ on_both_stores!(
     dashboards_show_only_what_the_caller_may_run,
     dashboards_show_what_the_caller_may_run
 );
+
+/// A report's CSV and XLSX carry the columns' labels in the asked language and the names
+/// of referenced records, not keys and ids.
+async fn files_read_as_the_report_shows(app: TestApp) {
+    crm_app(&app).await;
+    let run = expect(
+        app.post("/apps/crm/reports/service_cost_by_customer/run", &json!({}))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let top = &run["rows"][0];
+    let name = top["labels"]["customer"].as_str().unwrap().to_owned();
+    let file = |format: &'static str, lang: &'static str| {
+        let c = app.client.clone();
+        let url = app.url(&format!(
+            "/apps/crm/reports/service_cost_by_customer/run?format={format}&lang={lang}"
+        ));
+        async move {
+            let r = c.get(url).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::OK);
+            let bytes = r.bytes().await.unwrap();
+            if format == "xlsx" {
+                crate::transfer::xlsx_text(&bytes)
+            } else {
+                String::from_utf8(bytes.to_vec())
+                    .unwrap()
+                    .replace(',', "\t")
+            }
+        }
+    };
+    for format in ["csv", "xlsx"] {
+        let zh = file(format, "zh-CN").await;
+        let mut lines = zh.lines();
+        assert_eq!(
+            lines.next().unwrap(),
+            "客户\t工单数\t服务费收入\t备件成本\t工时合计\t备件成本/服务费\t单均服务费\t记录数",
+            "{format}"
+        );
+        assert!(
+            lines.next().unwrap().starts_with(&format!("{name}\t")),
+            "{format}: {zh}"
+        );
+        let en = file(format, "en").await;
+        assert!(
+            en.starts_with("Customer\tOrders\tService fees\tParts cost\tLabour hours"),
+            "{format}: {en}"
+        );
+    }
+    let r = app
+        .get("/apps/crm/reports/service_cost_by_customer/run?format=csv&lang=fr")
+        .await;
+    let body = expect(r, StatusCode::BAD_REQUEST).await;
+    assert_eq!(body["details"][0]["pointer"], "/lang");
+}
+
+on_both_stores!(
+    report_files_read_as_the_report_shows,
+    files_read_as_the_report_shows
+);

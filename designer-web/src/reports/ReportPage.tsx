@@ -72,8 +72,8 @@ export default function ReportPage() {
           <Dropdown
             menu={{
               items: [
-                { key: 'csv', label: <a href={downloadHref(app, key, 'csv')} data-testid="report-download-csv">CSV</a> },
-                { key: 'xlsx', label: <a href={downloadHref(app, key, 'xlsx')} data-testid="report-download-xlsx">XLSX</a> },
+                { key: 'csv', label: <a href={downloadHref(app, key, 'csv', undefined, locale)} data-testid="report-download-csv">CSV</a> },
+                { key: 'xlsx', label: <a href={downloadHref(app, key, 'xlsx', undefined, locale)} data-testid="report-download-xlsx">XLSX</a> },
               ],
             }}
           >

@@ -23,9 +23,10 @@ export function previewReport(app: string, definition: ReportDefinition, signal?
   return api<RunResult>(`/apps/${app}/report-preview`, { body: { definition }, ...(signal ? { signal } : {}) });
 }
 
-/** The download link of a report's table (the session cookie authorises it). */
-export function downloadHref(app: string, key: string, format: 'csv' | 'xlsx', filter?: unknown): string {
-  return `${API}/apps/${app}/reports/${key}/run${qs({ format, filter: filter === undefined ? undefined : JSON.stringify(filter) })}`;
+/** The download link of a report's table (the session cookie authorises it), its headers
+ * in `lang`. */
+export function downloadHref(app: string, key: string, format: 'csv' | 'xlsx', filter?: unknown, lang?: string): string {
+  return `${API}/apps/${app}/reports/${key}/run${qs({ format, filter: filter === undefined ? undefined : JSON.stringify(filter), lang })}`;
 }
 
 /** The records list of the source form, filtered to a result row's records. */

@@ -183,6 +183,8 @@ pub async fn run(
 pub struct Download {
     format: Option<String>,
     filter: Option<String>,
+    /// The language of a file's headers: `zh-CN` (default) or `en`.
+    lang: Option<String>,
 }
 
 /// `GET …/run?format=csv|xlsx[&filter=…]`: the table as a file (JSON without a format).
@@ -209,11 +211,19 @@ pub async fn download(
             format!("{format:?} is not json, csv or xlsx"),
         )));
     }
+    let lang = q.lang.unwrap_or_else(|| "zh-CN".into());
+    if !["zh-CN", "en"].contains(&lang.as_str()) {
+        return Err(ApiError::Domain(DomainError::bad_request(
+            "/lang",
+            "lang",
+            format!("{lang:?} is not zh-CN or en"),
+        )));
+    }
     let result = s.reports.run_saved(&app, &key, extra, &c).await?;
     if format == "json" {
         return Ok(axum::Json(result).into_response());
     }
-    let table = table(&result);
+    let table = table(&result, &lang);
     let mut headers = HeaderMap::new();
     let name = format!("attachment; filename=\"{app}-{key}.{format}\"");
     headers.insert(
@@ -262,21 +272,37 @@ pub async fn download(
 }
 
 /// The result as a header row and value rows (with the number of records behind each).
-fn table(result: &Value) -> Vec<Vec<Value>> {
+/// Headers are the columns' labels in `lang` (the other language, then the key, when a
+/// label is missing); reference and member values are the names the run gave them.
+fn table(result: &Value, lang: &str) -> Vec<Vec<Value>> {
     let cols: Vec<&Value> = result["columns"].as_array().into_iter().flatten().collect();
+    let en = lang == "en";
+    let other = if en { "zh-CN" } else { "en" };
+    let header = |c: &Value| {
+        let l = &c["label"];
+        l[lang]
+            .as_str()
+            .or_else(|| l[other].as_str())
+            .or_else(|| c["key"].as_str())
+            .map(|s| json!(s))
+            .unwrap_or(Value::Null)
+    };
     let mut out = vec![
         cols.iter()
-            .map(|c| c["key"].clone())
-            .chain([json!("rows")])
+            .map(|c| header(c))
+            .chain([json!(if en { "Records" } else { "记录数" })])
             .collect::<Vec<_>>(),
     ];
     for r in result["rows"].as_array().into_iter().flatten() {
         let mut row: Vec<Value> = cols
             .iter()
             .map(|c| {
-                let v = r["cells"][c["key"].as_str().unwrap_or_default()].clone();
+                let key = c["key"].as_str().unwrap_or_default();
+                let v = r["cells"][key].clone();
                 if r["others"] == json!(true) && c["kind"] == "dimension" && v.is_null() {
-                    json!("(others)")
+                    json!(if en { "(others)" } else { "（其他）" })
+                } else if let Some(name) = r["labels"][key].as_str() {
+                    json!(name)
                 } else {
                     v
                 }
