@@ -700,14 +700,19 @@ async fn email_goes_through_a_real_smtp_server_rendered_per_recipient() {
     let _ = smtp.child.kill().await;
 }
 
-/// kill -9 after an effect was sent but before it was marked: after the restart it is sent
-/// again with the same idempotency key (at least once), and the instance ends exactly once.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn kill_9_between_sending_and_marking_resends_with_the_same_key() {
+/// kill -9 after an effect was sent but before it was marked: another server process on
+/// the same database (SQLite, PostgreSQL) takes the dead worker's claim over once its lease
+/// has run out and sends the effect again with the same idempotency key (at least once),
+/// and the instance ends exactly once. The second process starts once the first has died:
+/// started beside it, it may claim the effect first, a race a test cannot steer.
+async fn a_dead_workers_claim_is_taken_over(store: Store) {
     let rx = Receiver::default();
     let base = rx.start().await;
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("formwork.db").display());
+    let url = match store {
+        Store::Sqlite => format!("sqlite://{}", dir.path().join("formwork.db").display()),
+        Store::Postgres => crate::helpers::fresh_pg_database().await,
+    };
     let env = |fail: bool| {
         let mut e = vec![
             ("FORMWORK_FLOWS__HTTP_ALLOW", "[\"127.0.0.1\"]".to_owned()),
@@ -720,9 +725,10 @@ async fn kill_9_between_sending_and_marking_resends_with_the_same_key() {
     };
     let mut server = ServerProcess::start_env(&url, dir.path(), None, &env(true)).await;
     let admin = server.admin().await;
+    let root = server.url("");
     let call = |c: &reqwest::Client, method: &str, path: &str, body: Value| {
         let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        c.request(m, server.url(path)).json(&body).send()
+        c.request(m, format!("{root}{path}")).json(&body).send()
     };
     assert!(
         call(
@@ -752,6 +758,7 @@ async fn kill_9_between_sending_and_marking_resends_with_the_same_key() {
         "edges": [{"from": "start", "to": "call"}, {"from": "call", "to": "keep"}, {"from": "keep", "to": "end"}]
     })).await.unwrap();
     assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    // The server aborts at the failpoint right after the receiver got the request.
     let r = call(
         &admin,
         "POST",
@@ -761,65 +768,83 @@ async fn kill_9_between_sending_and_marking_resends_with_the_same_key() {
     .await
     .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
-    let id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
-    // The failpoint aborts the server right after the receiver got the request.
-    let status = tokio::time::timeout(Duration::from_secs(30), server.child.wait())
+    let ids = vec![r.json::<Value>().await.unwrap()["id"].as_i64().unwrap()];
+    let died = tokio::time::timeout(Duration::from_secs(30), server.child.wait())
         .await
         .expect("the server aborts at the failpoint")
         .unwrap();
-    assert!(!status.success());
+    assert!(!died.success());
     assert_eq!(rx.at("/erp").len(), 1);
-
     let server = ServerProcess::start_env(&url, dir.path(), None, &env(false)).await;
     let admin = server.admin().await;
-    let detail = eventually("the instance to complete after the restart", || async {
-        let v: Value = admin
-            .get(server.url(&format!("/flow-instances?app=ops&record={id}")))
+    for id in &ids {
+        let detail = eventually("the instance to complete after the crash", || async {
+            let v: Value = admin
+                .get(server.url(&format!("/flow-instances?app=ops&record={id}")))
+                .send()
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()?;
+            let inst = v["items"].as_array()?.first()?.clone();
+            let d: Value = admin
+                .get(server.url(&format!("/flow-instances/{}", inst["id"])))
+                .send()
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()?;
+            (d["instance"]["status"] == "completed").then_some(d)
+        })
+        .await;
+        let history = actions(&detail);
+        for once in ["responded", "completed"] {
+            assert_eq!(
+                history.iter().filter(|a| *a == once).count(),
+                1,
+                "{id}: {history:?}"
+            );
+        }
+        let rec: Value = admin
+            .get(server.url(&format!("/apps/ops/forms/ticket/records/{id}")))
             .send()
             .await
-            .ok()?
+            .unwrap()
             .json()
             .await
-            .ok()?;
-        let inst = v["items"].as_array()?.first()?.clone();
-        let d: Value = admin
-            .get(server.url(&format!("/flow-instances/{}", inst["id"])))
-            .send()
-            .await
-            .ok()?
-            .json()
-            .await
-            .ok()?;
-        (d["instance"]["status"] == "completed").then_some(d)
-    })
-    .await;
+            .unwrap();
+        assert!(rec["data"]["erp_ref"].is_string(), "{rec}");
+    }
+    // Every effect arrived; the dead worker's one twice, with the same idempotency key.
     let got = rx.at("/erp");
-    assert_eq!(got.len(), 2, "sent again after the crash: {got:?}");
-    assert_eq!(got[0].key, got[1].key, "with the same idempotency key");
-    let history = actions(&detail);
+    let mut per_key: std::collections::BTreeMap<String, usize> = Default::default();
+    for g in &got {
+        *per_key
+            .entry(g.key.clone().expect("an idempotency key"))
+            .or_default() += 1;
+    }
+    assert_eq!(per_key.len(), ids.len(), "{got:?}");
+    let mut counts: Vec<usize> = per_key.values().copied().collect();
+    counts.sort();
+    let mut expected = vec![1; ids.len() - 1];
+    expected.push(2);
     assert_eq!(
-        history.iter().filter(|a| *a == "responded").count(),
-        1,
-        "{history:?}"
-    );
-    assert_eq!(
-        history.iter().filter(|a| *a == "completed").count(),
-        1,
-        "{history:?}"
-    );
-    let rec: Value = admin
-        .get(server.url(&format!("/apps/ops/forms/ticket/records/{id}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        rec["data"]["erp_ref"], "ERP-2",
-        "the answer to the delivery that was settled"
+        counts, expected,
+        "sent again after the crash, once: {got:?}"
     );
     server.terminate().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn kill_9_between_sending_and_marking_resends_with_the_same_key() {
+    a_dead_workers_claim_is_taken_over(Store::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_second_postgres_process_takes_over_a_dead_workers_claim() {
+    a_dead_workers_claim_is_taken_over(Store::Postgres).await;
 }
 
 /// Messages show a recipient only what they may read — also through the instance's
