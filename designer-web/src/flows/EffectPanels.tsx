@@ -49,7 +49,7 @@ import {
 
 type SetNode = (patch: Partial<FlowNode>) => void;
 
-interface EditorProps {
+export interface EditorProps {
   node: FlowNode;
   id: string;
   state: FlowState;
@@ -144,15 +144,17 @@ export function KeyValueEditor(p: {
   );
 }
 
-function RoleInput(p: { node: FlowNode; set: SetNode; lookups: Lookups; required?: boolean; help: string }) {
+/** The node's `as_role`, picked from the app's roles (a role that is not there stays shown).
+ * `label` / `requiredHelp` replace the notify wording (the report node runs as the role). */
+export function RoleInput(p: { node: FlowNode; set: SetNode; lookups: Lookups; required?: boolean; help: string; label?: string; requiredHelp?: string }) {
   const { t } = useI18n();
   const missing = p.required && !p.node.as_role;
   const current = text(p.node.as_role);
   const roles = current && !p.lookups.roles.some((r) => r.value === current) ? [...p.lookups.roles, { value: current, label: current }] : p.lookups.roles;
   return (
     <Form.Item
-      label={p.required ? t('flows.prop.asRole') : t('flows.prop.asRoleOptional')}
-      help={missing ? t('flows.prop.asRoleRequired') : p.help}
+      label={p.label ?? (p.required ? t('flows.prop.asRole') : t('flows.prop.asRoleOptional'))}
+      help={missing ? (p.requiredHelp ?? t('flows.prop.asRoleRequired')) : p.help}
       validateStatus={missing ? 'warning' : undefined}
     >
       <Select

@@ -7,7 +7,7 @@ import '@xyflow/react/dist/style.css';
 import { Tag } from 'antd';
 import { useI18n } from '../i18n/index.tsx';
 import type { JsonSchema } from '../api/types.ts';
-import { httpOutcomeOf, isTerminating, loopVar, notifyChannel, relDateOf, subflowOutcomeOf, subflowWaits } from './nodes.ts';
+import { hasOkFailedEdges, httpOutcomeOf, isTerminating, loopVar, notifyChannel, relDateOf, reportResultName, subflowOutcomeOf, subflowWaits } from './nodes.ts';
 import { TERMINAL_NODE_TYPES, fromDefinition, isKnownNodeType, parseConds, valueVar, type CanvasEdge, type CanvasNode, type Cond, type FlowDefinition, type FlowNode, type NodeType } from './model.ts';
 
 export interface NodeViewData {
@@ -41,6 +41,7 @@ export const TYPE_COLORS: Record<NodeType, string> = {
   notify: '#eb2f96',
   cc: '#c41d7f',
   http: '#d4380d',
+  report: '#ad6800',
   subflow: '#5b8c00',
   delay: '#fa8c16',
   set_var: '#597ef7',
@@ -57,8 +58,12 @@ export function nodeTypeText(type: string, t: Translate): string {
 const short = (s: string, n = 36) => (s.length > n ? `${s.slice(0, n)}…` : s);
 
 /** One line under the title: what the node does, where it is short to say. */
-function nodeSummary(n: FlowNode, t: Translate): string | null {
+function nodeSummary(n: FlowNode, id: string, t: Translate): string | null {
   if (n.type === 'http') return short(`${typeof n.method === 'string' ? n.method : 'POST'} ${typeof n.url === 'string' ? n.url : ''}`);
+  if (n.type === 'report') {
+    const report = typeof n.report === 'string' && n.report ? n.report : '…';
+    return short(`${report} → vars.${reportResultName(n, id)}`, 44);
+  }
   if (n.type === 'subflow') {
     const flow = typeof n.flow === 'string' && n.flow ? n.flow : '…';
     return short(subflowWaits(n) ? `→ ${flow}` : `→ ${flow} (${t('flows.node.subflowNoWait')})`);
@@ -87,7 +92,7 @@ function FlowNodeViewImpl({ id, data, selected }: NodeProps<RFNode>) {
   const n = data.node;
   const color = TYPE_COLORS[n.type] ?? '#999';
   const title = label(n.label as Record<string, string> | undefined, '');
-  const summary = nodeSummary(n, t);
+  const summary = nodeSummary(n, id, t);
   const hasErrors = (data.errors ?? 0) > 0;
   const terminal = TERMINAL_NODE_TYPES.includes(n.type);
   const border = hasErrors || data.guardWarning ? '#ff4d4f' : data.current ? '#fa541c' : selected ? '#1677ff' : color;
@@ -126,8 +131,8 @@ function FlowNodeViewImpl({ id, data, selected }: NodeProps<RFNode>) {
       )}
       {data.current && <Tag color="volcano">{t('flows.instance.current')}</Tag>}
       {hasErrors && <div style={{ color: '#ff4d4f', fontSize: 11 }}>⚠ {data.errors}</div>}
-      {n.type === 'loop' || n.type === 'http' ? (
-        <TwoHandles id={id} type={n.type} readOnly={data.readOnly} />
+      {n.type === 'loop' || hasOkFailedEdges(n.type) ? (
+        <TwoHandles id={id} type={n.type === 'loop' ? 'loop' : 'http'} readOnly={data.readOnly} />
       ) : n.type === 'subflow' ? (
         <TwoHandles id={id} type="subflow" readOnly={data.readOnly} oneWay={!subflowWaits(n)} />
       ) : n.type === 'approval' ? (
@@ -164,8 +169,8 @@ function FlowNodeViewImpl({ id, data, selected }: NodeProps<RFNode>) {
   );
 }
 
-/** The two source handles of a loop (each: into the body; done), an http node (ok;
- * failed) and a subflow (completed; failed), with their names under them. `oneWay` (a
+/** The two source handles of a loop (each: into the body; done), an http or a report node
+ * (ok; failed) and a subflow (completed; failed), with their names under them. `oneWay` (a
  * subflow that is not waited for): one plain handle in the middle; the failed handle stays
  * (invisible, not connectable) so that a failed edge left over is still drawn. */
 function TwoHandles({ id, type, readOnly, oneWay }: { id: string; type: 'loop' | 'http' | 'subflow'; readOnly?: boolean; oneWay?: boolean }) {
@@ -290,7 +295,7 @@ export function describeLogic(logic: unknown, fields: Map<string, JsonSchema>, t
 }
 
 /** A canvas edge as React Flow draws it: label and colour from its properties (and, with
- * `sourceType`, each / done out of a loop, ok / failed out of an http node, completed /
+ * `sourceType`, each / done out of a loop, ok / failed out of an http or report node, completed /
  * failed out of a subflow — with `sourceNode`, a subflow that is not waited for has a
  * plain edge). */
 export function edgeView(
@@ -303,7 +308,7 @@ export function edgeView(
   if (d.outcome === 'approved' || d.outcome === 'rejected') {
     text = opts.t(`flows.edge.outcome.${d.outcome}`);
     color = d.outcome === 'approved' ? '#52c41a' : '#ff4d4f';
-  } else if (opts.sourceType === 'http') {
+  } else if (hasOkFailedEdges(opts.sourceType)) {
     const o = httpOutcomeOf(d);
     text = opts.t(`flows.edge.outcome.${o}`);
     color = o === 'ok' ? '#52c41a' : '#ff4d4f';

@@ -1,7 +1,8 @@
 // The flow designer's side panels: the selected node's properties, the selected edge's
 // condition / outcome, the trigger. Their building blocks (assignee picker, condition
 // builder, field → value editor) are in inputs.tsx; the editors of the loop, http and
-// subflow nodes and the notify channels in EffectPanels.tsx.
+// subflow nodes and the notify channels in EffectPanels.tsx, the report node's in
+// ReportNodeEditor.tsx.
 import { useEffect, useMemo, useState } from 'react';
 import { Alert, Button, Checkbox, Divider, Form, Input, InputNumber, Popconfirm, Radio, Select, Space, Switch, Tag, Typography } from 'antd';
 import { DeleteOutlined } from '@ant-design/icons';
@@ -9,6 +10,7 @@ import type { JsonSchema, Label } from '../api/types.ts';
 import { useI18n } from '../i18n/index.tsx';
 import { describeLogic, nodeTypeText, varLabel } from './FlowGraph.tsx';
 import { CcEditor, HttpEditor, LoopEditor, NotifyEditor, SubflowEditor } from './EffectPanels.tsx';
+import { ReportNodeEditor } from './ReportNodeEditor.tsx';
 import {
   AssigneeInput,
   ConditionBuilder,
@@ -53,6 +55,7 @@ import {
   HTTP_OUTCOMES,
   SUBFLOW_OUTCOMES,
   TASK_MODES,
+  hasOkFailedEdges,
   httpOutcomeOf,
   httpOutcomePatch,
   subflowOutcomeOf,
@@ -355,6 +358,7 @@ export function NodePanel(p: {
       {n.type === 'notify' && <NotifyEditor node={n} id={p.id} state={p.state} set={set} lookups={p.lookups} />}
       {n.type === 'cc' && <CcEditor node={n} id={p.id} state={p.state} set={set} lookups={p.lookups} />}
       {n.type === 'http' && <HttpEditor node={n} id={p.id} state={p.state} set={set} lookups={p.lookups} />}
+      {n.type === 'report' && <ReportNodeEditor node={n} id={p.id} state={p.state} set={set} lookups={p.lookups} />}
       {n.type === 'loop' && <LoopEditor node={n} id={p.id} state={p.state} set={set} lookups={p.lookups} />}
       {n.type === 'subflow' && <SubflowEditor node={n} id={p.id} state={p.state} set={set} lookups={p.lookups} />}
 
@@ -535,8 +539,11 @@ export function EdgePanel(p: { state: FlowState; id: string; apply: Apply; remov
           />
         </Form.Item>
       )}
-      {type === 'http' && (
-        <Form.Item label={t('flows.edge.httpOutcome')} help={t('flows.edge.httpHelp')}>
+      {hasOkFailedEdges(type) && (
+        <Form.Item
+          label={t(type === 'report' ? 'flows.edge.reportOutcome' : 'flows.edge.httpOutcome')}
+          help={t(type === 'report' ? 'flows.edge.reportHelp' : 'flows.edge.httpHelp')}
+        >
           <Select
             data-testid="flow-prop-outcome"
             value={httpOutcomeOf(d)}
@@ -612,7 +619,7 @@ export function EdgePanel(p: { state: FlowState; id: string; apply: Apply; remov
           )}
         </>
       )}
-      {type !== 'approval' && type !== 'branch' && type !== 'http' && type !== 'subflow' && type !== 'loop' && (
+      {type !== 'approval' && type !== 'branch' && !hasOkFailedEdges(type) && type !== 'subflow' && type !== 'loop' && (
         <>
           <Typography.Paragraph type="secondary">{t('flows.edge.plain')}</Typography.Paragraph>
           {d.when !== undefined && <Typography.Text code>{describeLogic(d.when, p.lookups.fields, t, label)}</Typography.Text>}

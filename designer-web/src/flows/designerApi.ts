@@ -1,12 +1,13 @@
 // The flow designer's calls to the server besides the draft itself: what its panels choose
-// from (users, roles, forms, the app's flows, form schemas and the context variables they
-// give), and how a failed call reads.
+// from (users, roles, forms, the app's flows and reports, form schemas and the context
+// variables they give), a report's columns, and how a failed call reads.
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { api, ApiError } from '../api/client.ts';
 import type { FormDetail, FormSummary, JsonSchema, Label, User } from '../api/types.ts';
 import { useI18n } from '../i18n/index.tsx';
 import { varOptions, type Lookups, type Option } from './Panels.tsx';
 import { contextVars, formsOfInterest, referenceTargets, type FlowState } from './model.ts';
+import { reportColumnKeys, type ReportChoice } from './nodes.ts';
 import type { FlowSummary } from './types.ts';
 
 /** A failed call as one line: the message and each detail's pointer and message. */
@@ -38,13 +39,14 @@ function propsOf(schema: JsonSchema | null | undefined): Map<string, JsonSchema>
 }
 
 /** What the panels choose from while `state` is edited: users, roles, forms, the app's
- * flows, the trigger form's fields and the context variables conditions may use. */
+ * flows and reports, the trigger form's fields and the context variables conditions may use. */
 export function useLookups(app: string, state: FlowState | null): Lookups {
   const { t, label } = useI18n();
   const [users, setUsers] = useState<Option[]>([]);
   const [roles, setRoles] = useState<Option[]>([]);
   const [forms, setForms] = useState<Option[]>([]);
   const [flows, setFlows] = useState<FlowSummary[] | null>(null);
+  const [reports, setReports] = useState<ReportChoice[] | null>(null);
   const [schemas, setSchemas] = useState<Map<string, JsonSchema | null>>(new Map());
   useEffect(() => {
     api<{ items: User[] }>('/admin/users')
@@ -63,6 +65,10 @@ export function useLookups(app: string, state: FlowState | null): Lookups {
     api<{ items: FlowSummary[] }>(`/apps/${app}/flows`)
       .then((r) => setFlows(r.items))
       .catch(() => setFlows([]));
+    // the reports a report node may run (every listed report is published)
+    api<{ items: ReportChoice[] }>(`/apps/${app}/reports`)
+      .then((r) => setReports(r.items))
+      .catch(() => setReports([]));
   }, [app]);
 
   // Schemas of the trigger form, the forms its references point at (`customer.owner`
@@ -85,5 +91,22 @@ export function useLookups(app: string, state: FlowState | null): Lookups {
   const varNames = useMemo(() => contextVars(fieldKeys, state), [fieldKeys, state]);
   const vars = useMemo(() => varOptions(varNames, fields, t, label), [varNames, fields, t, label]);
   const formFields = useCallback((f: string) => (schemas.has(f) ? propsOf(schemas.get(f)) : undefined), [schemas]);
-  return { app, users, roles, forms, fields, vars, formFields, flows };
+  return { app, users, roles, forms, fields, vars, formFields, flows, reports };
+}
+
+/** The cell keys of a report's rows (its dimensions, then its measures); [] until loaded,
+ * when `key` is empty or the report cannot be read. */
+export function useReportColumns(app: string, key: string): string[] {
+  const [columns, setColumns] = useState<{ key: string; columns: string[] }>({ key: '', columns: [] });
+  useEffect(() => {
+    if (!key) return;
+    let live = true;
+    api<{ definition?: unknown }>(`/apps/${app}/reports/${key}`)
+      .then((r) => live && setColumns({ key, columns: reportColumnKeys(r.definition) }))
+      .catch(() => live && setColumns({ key, columns: [] }));
+    return () => {
+      live = false;
+    };
+  }, [app, key]);
+  return columns.key === key ? columns.columns : [];
 }

@@ -25,7 +25,7 @@ import {
   type CondOp,
   type ErrorLike,
 } from './model.ts';
-import { relDateLogic, relDateOf, type FlowChoice } from './nodes.ts';
+import { relDateLogic, relDateOf, type FlowChoice, type ReportChoice } from './nodes.ts';
 
 export interface Option {
   value: string;
@@ -50,6 +50,8 @@ export interface Lookups {
   formFields: (form: string) => Map<string, JsonSchema> | undefined;
   /** The app's flows (`GET /apps/{app}/flows`), for the subflow node; null while loading. */
   flows: FlowChoice[] | null;
+  /** The app's reports (`GET /apps/{app}/reports`), for the report node; null while loading. */
+  reports: ReportChoice[] | null;
 }
 
 export function fieldOptions(fields: Map<string, JsonSchema>, label: (l: Label | undefined, f?: string) => string, filter?: (s: JsonSchema) => boolean): Option[] {

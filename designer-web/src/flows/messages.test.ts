@@ -41,6 +41,7 @@ test('keys built from values exist', () => {
     ...['running', 'completed', 'cancelled', 'failed'].map((x) => `flows.instance.status.${x}`),
     ...['outcomes', 'default', 'start', 'required', 'unique', 'guard', 'guardOnly', 'cron', 'dateField'].map((x) => `flows.editor.lint.${x}`),
     ...['loopEdges', 'httpEdges', 'loopOver', 'key', 'url', 'asRole', 'recipients', 'webhookForm'].map((x) => `flows.editor.lint.${x}`),
+    ...['reportEdges', 'reportReport', 'reportRole', 'reportFilter'].map((x) => `flows.editor.lint.${x}`),
     ...['initiator', 'today', 'now', 'record.id', 'task.outcome', 'task.comment', 'task.by'].map((x) => `flows.cond.var.${x}`),
   ];
   expect(keys.filter((k) => !messages[k])).toEqual([]);

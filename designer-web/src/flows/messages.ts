@@ -52,6 +52,13 @@ export const messages: Messages = {
     'zh-CN': 'HTTP 请求节点需要一条“成功”出线,最多一条“失败”出线',
     en: 'An HTTP request needs one "ok" edge and at most one "failed" edge',
   },
+  'flows.editor.lint.reportEdges': {
+    'zh-CN': '运行报表节点需要一条“成功”出线,最多一条“失败”出线',
+    en: 'A report run needs one "ok" edge and at most one "failed" edge',
+  },
+  'flows.editor.lint.reportReport': { 'zh-CN': '请选择要运行的报表', en: 'Pick the report to run' },
+  'flows.editor.lint.reportRole': { 'zh-CN': '请选择报表以哪个角色运行', en: 'Pick the role the report runs as' },
+  'flows.editor.lint.reportFilter': { 'zh-CN': '筛选条件须是 JSON Logic 对象', en: 'The filter is a JSON Logic object' },
   'flows.editor.lint.subflowEdges': {
     'zh-CN': '子流程节点需要一条“完成”出线,最多一条“失败”出线',
     en: 'A sub-flow needs one "completed" edge and at most one "failed" edge',
@@ -94,6 +101,7 @@ export const messages: Messages = {
   'flows.insert.here': { 'zh-CN': '在此插入节点', en: 'Insert a node here' },
   'flows.insert.help': { 'zh-CN': '点击连线中间的 + 在两个节点之间插入节点', en: 'Click the + in the middle of a connection to insert a node there' },
   'flows.node.http': { 'zh-CN': 'HTTP 请求', en: 'HTTP request' },
+  'flows.node.report': { 'zh-CN': '运行报表', en: 'Run report' },
   'flows.node.loop': { 'zh-CN': '循环', en: 'Loop' },
   'flows.node.subflow': { 'zh-CN': '子流程', en: 'Sub-flow' },
   'flows.node.subflowNoWait': { 'zh-CN': '不等待', en: 'not waited for' },
@@ -283,6 +291,42 @@ export const messages: Messages = {
     en: 'The answer goes into vars.{name}: {ok, status, body, error}',
   },
 
+  // report
+  'flows.prop.reportHelp': {
+    'zh-CN': '以所选角色运行应用中已发布的报表(经发件队列,流程等待结果),结果存入变量,后面的通知节点可逐行列出。配合“定时”触发即为定时报表推送。出线:“成功”,可再加一条“失败”;没有“失败”出线时运行失败会使流程失败。',
+    en: 'Runs a published report of the app as the chosen role (through the outbox; the flow waits for it) and keeps the result in a variable a notify node after it can list row by row. With a schedule trigger this is a scheduled report delivery. Edges: "ok", and optionally "failed"; without a failed edge a failed run fails the instance.',
+  },
+  'flows.prop.report': { 'zh-CN': '报表', en: 'Report' },
+  'flows.prop.reportPickHelp': { 'zh-CN': '应用中已发布的报表', en: 'A published report of the app' },
+  'flows.prop.reportForm': { 'zh-CN': '数据来源:{form}', en: 'Source form: {form}' },
+  'flows.prop.reportMissing': {
+    'zh-CN': '应用中没有这个报表(或你无权查看),发布时会报错',
+    en: 'The app has no such report (or you may not see it); publishing will refuse it',
+  },
+  'flows.prop.reportMissingShort': { 'zh-CN': '不存在', en: 'not found' },
+  'flows.prop.reportNone': { 'zh-CN': '应用中还没有报表', en: 'The app has no reports yet' },
+  'flows.prop.reportRole': { 'zh-CN': '以角色运行', en: 'Run as role' },
+  'flows.prop.reportRoleRequired': { 'zh-CN': '必填:报表按此角色的数据范围和字段权限运行', en: 'Required: the report runs with this role\'s rows and field permissions' },
+  'flows.prop.reportRoleHelp': {
+    'zh-CN': '结果只含此角色能看到的记录和字段',
+    en: 'The result holds only the records and fields this role may see',
+  },
+  'flows.prop.reportFilter': { 'zh-CN': '附加筛选(可选,JSON Logic)', en: 'Extra filter (optional, JSON Logic)' },
+  'flows.prop.reportFilterHelp': {
+    'zh-CN': '按报表数据来源表单的字段筛选,与报表自身的筛选同时生效,例如 {"==": [{"var": "priority"}, "urgent"]}',
+    en: 'On the fields of the report\'s source form, ANDed with the report\'s own filter, e.g. {"==": [{"var": "priority"}, "urgent"]}',
+  },
+  'flows.prop.reportName': { 'zh-CN': '结果变量名(可选)', en: 'Result variable (optional)' },
+  'flows.prop.reportNameHelp': {
+    'zh-CN': '结果存入 vars.{name}:{ok, status, body},body.rows 是报表的各行',
+    en: 'The result goes into vars.{name}: {ok, status, body}; body.rows are the report\'s rows',
+  },
+  'flows.prop.reportTemplate': { 'zh-CN': '通知正文示例', en: 'Notify body to list the rows' },
+  'flows.prop.reportTemplateHelp': {
+    'zh-CN': '复制到后面通知节点的正文中,每行一条',
+    en: 'Copy into the body of a notify node after this one: one line per row',
+  },
+
   // subflow
   'flows.prop.subflowHelp': {
     'zh-CN': '把应用中另一个已发布的流程作为子流程启动(不检查它的触发条件;它的上下文中有 vars.input)。等待时本流程在此等到子流程结束,再走“完成”或“失败”出线;没有“失败”出线时子流程失败会使本流程失败。',
@@ -368,6 +412,11 @@ export const messages: Messages = {
   },
   'flows.edge.httpOutcome': { 'zh-CN': '请求结果', en: 'Outcome' },
   'flows.edge.httpHelp': { 'zh-CN': '“成功”出线必须有一条;“失败”最多一条', en: 'One "ok" edge is needed; at most one "failed"' },
+  'flows.edge.reportOutcome': { 'zh-CN': '运行结果', en: 'Outcome' },
+  'flows.edge.reportHelp': {
+    'zh-CN': '“成功”出线必须有一条;“失败”最多一条(报表运行失败时)',
+    en: 'One "ok" edge is needed; at most one "failed" (the run failed)',
+  },
   'flows.edge.each': { 'zh-CN': '逐项', en: 'each' },
   'flows.edge.done': { 'zh-CN': '完成', en: 'done' },
   'flows.edge.loopKind': { 'zh-CN': '这条线是', en: 'This edge is' },

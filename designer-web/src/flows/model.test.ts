@@ -118,6 +118,15 @@ const EVERY: FlowDefinition = {
       x_sub: [1],
     },
     { id: 'stop', type: 'end', terminate: true },
+    {
+      id: 'digest',
+      type: 'report',
+      label: { en: 'Orders by status' },
+      report: 'orders_by_status',
+      as_role: 'service_manager',
+      filter: { '==': [{ var: 'priority' }, 'urgent'] },
+      name: 'by_status',
+    },
   ],
   edges: [
     { from: 'start', to: 'route' },
@@ -141,6 +150,8 @@ const EVERY: FlowDefinition = {
     { from: 'call', to: 'done', outcome: 'failed' },
     { from: 'child', to: 'done', outcome: 'completed' },
     { from: 'child', to: 'stop', outcome: 'failed' },
+    { from: 'digest', to: 'done', outcome: 'ok' },
+    { from: 'digest', to: 'stop', outcome: 'failed' },
   ],
   layout: {
     start: { x: 0, y: 0 },
@@ -165,6 +176,7 @@ const EVERY: FlowDefinition = {
     done: { x: 0, y: 960 },
     child: { x: 240, y: 960 },
     stop: { x: 240, y: 1080 },
+    digest: { x: 480, y: 960 },
   },
   description: { en: 'kept as is' },
 };
@@ -414,6 +426,8 @@ describe('condition builder ↔ JSON Logic', () => {
     expect(vars).toContain('record.priority');
     expect(vars).toContain('vars.approved_by');
     expect(vars).toContain('vars.visit');
+    expect(vars).toContain('vars.by_status');
+    expect(vars).toContain('vars.by_status.body.rows');
     expect(vars).toContain('initiator');
     expect(isLogicValue({ var: 'record.customer' })).toBe(true);
     expect(isLogicValue({ '+': [1, 2] })).toBe(true);

@@ -1,9 +1,9 @@
 // The flow designer's pure logic (no React, no React Flow import): the definition format
 // of docs/flows.md, its conversion to and from the canvas's nodes and edges (shaped like
 // React Flow's `Node` / `Edge`), server error pointers → the node / edge / trigger they
-// concern, and the visual condition builder ↔ JSON Logic. The rules of the loop, http and
-// subflow nodes, notify channels, the end node's terminate, task modes and relative dates
-// are in nodes.ts.
+// concern, and the visual condition builder ↔ JSON Logic. The rules of the loop, http,
+// report and subflow nodes, notify channels, the end node's terminate, task modes and
+// relative dates are in nodes.ts.
 import {
   DERIVED_HANDLE_TYPES,
   edgeHandleOf,
@@ -32,6 +32,7 @@ export const NODE_TYPES = [
   'notify',
   'cc',
   'http',
+  'report',
   'subflow',
   'delay',
   'set_var',
@@ -108,8 +109,11 @@ export interface FlowNode {
   channel?: string;
   /** notify email: JSON Logic giving an address or a list. */
   address?: unknown;
-  /** notify email to addresses, webhook, http: the role whose field mask applies. */
+  /** notify email to addresses, webhook, http: the role whose field mask applies; report:
+   * the role the report runs as (its rows and field mask shape the result). */
   as_role?: string;
+  /** report: the key of the (published) report to run. */
+  report?: string;
   /** notify webhook, http: the url (a template). */
   url?: string;
   /** notify webhook, http: `{name: template}`. */
@@ -127,7 +131,8 @@ export interface FlowNode {
   days?: number;
   name?: string;
   value?: unknown;
-  /** query: list filter (JSON Logic; bare variables name fields of `form`). */
+  /** query: list filter (JSON Logic; bare variables name fields of `form`); report: JSON
+   * Logic ANDed with the report's own filter. */
   filter?: unknown;
   /** query: at most this many records (≤ 1000, server default 100). */
   limit?: number;
@@ -428,6 +433,8 @@ export function nodeTemplate(id: string, type: NodeType): FlowNode {
       return { id, type, as: 'item' };
     case 'http':
       return { id, type, method: 'POST', url: '' };
+    case 'report':
+      return { id, type, report: '', as_role: '' };
     case 'subflow':
       return { id, type, flow: '' };
     default:
@@ -522,8 +529,8 @@ export function canConnect(s: FlowState, c: Connection): boolean {
 
 /** Add an edge for a connection: out of an approval the handle is the outcome; out of a
  * branch the first edge becomes the default; out of a loop the each handle (or, without a
- * handle, the first edge) is the body; out of an http or a subflow node the failed handle
- * gives the failed edge. */
+ * handle, the first edge) is the body; out of an http, a report or a subflow node the
+ * failed handle gives the failed edge. */
 export function connect(s: FlowState, c: Connection): FlowState {
   if (!canConnect(s, c)) return s;
   const src = nodeById(s, c.source!)!;

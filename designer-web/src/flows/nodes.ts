@@ -1,6 +1,6 @@
 // Pure rules of the newer node types and settings (docs/flows.md "Nodes", "Outbox",
-// "Inbound webhooks", "Task actions"): the `loop`, `http` and `subflow` nodes and their
-// edges, the notify channels (inbox, email, webhook) and the keys each may carry, the
+// "Inbound webhooks", "Task actions"): the `loop`, `http`, `report` and `subflow` nodes and
+// their edges, the notify channels (inbox, email, webhook) and the keys each may carry, the
 // variables they add to the context, the `end` node's `terminate`, the task / approval
 // modes, and relative dates (`add_days`) on the value side of a query filter.
 // model.ts builds on these; this file imports nothing from it at run time.
@@ -27,11 +27,11 @@ export type HttpMethod = (typeof HTTP_METHODS)[number];
 /** The server's default method. */
 export const DEFAULT_HTTP_METHOD: HttpMethod = 'POST';
 
-/** Outcomes of the edges out of an http node: `ok` (or no outcome) and `failed`. */
+/** Outcomes of the edges out of an http (or report) node: `ok` (or no outcome) and `failed`. */
 export const HTTP_OUTCOMES = ['ok', 'failed'] as const;
 export type HttpOutcome = (typeof HTTP_OUTCOMES)[number];
 
-/** The outcome an edge out of an http node stands for (no outcome: ok). */
+/** The outcome an edge out of an http or report node stands for (no outcome: ok). */
 export function httpOutcomeOf(e: EdgeData): HttpOutcome {
   return e.outcome === 'failed' ? 'failed' : 'ok';
 }
@@ -46,6 +46,59 @@ export function httpOutcomePatch(e: EdgeData, outcome: HttpOutcome): Partial<Edg
 /** The variable an http node's answer goes into (`name`, default the node id). */
 export function httpResultName(n: FlowNode, id: string): string {
   return typeof n.name === 'string' && n.name ? n.name : id;
+}
+
+/** Node types whose edges are ok / failed: http, and report (a run through the outbox). */
+export const OK_FAILED_TYPES: readonly string[] = ['http', 'report'];
+
+export function hasOkFailedEdges(type: string | undefined): boolean {
+  return type !== undefined && OK_FAILED_TYPES.includes(type);
+}
+
+// ---------------------------------------------------------------------------------------
+// report
+
+/** The variable a report node's run goes into (`name`, default the node id): `{ok, status,
+ * body}`, `body` being the run's JSON (`rows[].cells`, `columns`, `total_rows` …). */
+export function reportResultName(n: FlowNode, id: string): string {
+  return typeof n.name === 'string' && n.name ? n.name : id;
+}
+
+export interface ReportChoice {
+  key: string;
+  label?: Record<string, string> | null;
+  /** The report's source form. */
+  form?: string | null;
+}
+
+/** The reports a report node may run: the app's reports (`GET /apps/{app}/reports`, all
+ * published), by key; `current` (the node's report) is kept as a choice when it is not
+ * (or no longer) there, marked `missing`, so it stays visible. */
+export function reportChoices(reports: ReportChoice[], current?: unknown): (ReportChoice & { missing?: boolean })[] {
+  const out: (ReportChoice & { missing?: boolean })[] = reports.map((r) => ({ ...r })).sort((a, b) => a.key.localeCompare(b.key));
+  if (typeof current === 'string' && current && !out.some((r) => r.key === current)) out.push({ key: current, missing: true });
+  return out;
+}
+
+/** The cell keys of a report definition's rows: each dimension's `key` (default its
+ * `field`), then each measure's `key` (docs/reports.md). */
+export function reportColumnKeys(def: unknown): string[] {
+  if (!isObj(def)) return [];
+  const keys: string[] = [];
+  for (const d of Array.isArray(def.dimensions) ? def.dimensions : []) {
+    const k = isObj(d) ? (typeof d.key === 'string' ? d.key : d.field) : undefined;
+    if (typeof k === 'string' && k) keys.push(k);
+  }
+  for (const m of Array.isArray(def.measures) ? def.measures : []) if (isObj(m) && typeof m.key === 'string' && m.key) keys.push(m.key);
+  return keys;
+}
+
+/** A notify body listing the rows of a report node's run, one line per row:
+ * `{{#each vars.<name>.body.rows}}{{this.cells.status}} · {{this.cells.orders}}\n{{/each}}`
+ * (a key that is not a plain word, such as a joined path, as a `[literal]` segment). */
+export function reportRowsTemplate(name: string, columns: string[]): string {
+  const cell = (k: string) => (/^\w+$/.test(k) ? `{{this.cells.${k}}}` : `{{this.cells.[${k}]}}`);
+  return `{{#each vars.${name}.body.rows}}${columns.map(cell).join(' · ')}\n{{/each}}`;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -154,19 +207,20 @@ export function loopVar(n: FlowNode): string {
 export const LOOP_HANDLES = ['each', 'done'] as const;
 
 // ---------------------------------------------------------------------------------------
-// Edges out of loops, http and subflow nodes
+// Edges out of loops, http, report and subflow nodes
 
 /** Node types whose edges' source handle follows from the edge's data alone. */
-export const DERIVED_HANDLE_TYPES: readonly string[] = ['loop', 'http', 'subflow'];
+export const DERIVED_HANDLE_TYPES: readonly string[] = ['loop', 'http', 'report', 'subflow'];
 
 /** The source handle an edge is drawn from, given its source node's type: the outcome out
- * of an approval, ok / failed out of an http node, completed / failed out of a subflow,
+ * of an approval, ok / failed out of an http or report node, completed / failed out of a subflow,
  * each / done out of a loop; null for nodes with one handle. */
 export function edgeHandleOf(sourceType: string | undefined, e: EdgeData): string | null {
   switch (sourceType) {
     case 'approval':
       return typeof e.outcome === 'string' ? e.outcome : null;
     case 'http':
+    case 'report':
       return httpOutcomeOf(e);
     case 'subflow':
       return subflowOutcomeOf(e);
@@ -177,9 +231,9 @@ export function edgeHandleOf(sourceType: string | undefined, e: EdgeData): strin
   }
 }
 
-/** The data of a new edge out of a loop, an http or a subflow node, drawn from `handle`
- * (null: no handle given). Out of a loop: the each handle, or the first edge when no each
- * edge exists yet, is the body (`each: true`); out of an http / subflow node: the failed
+/** The data of a new edge out of a loop, an http, a report or a subflow node, drawn from
+ * `handle` (null: no handle given). Out of a loop: the each handle, or the first edge when no
+ * each edge exists yet, is the body (`each: true`); out of an http / report / subflow node: the failed
  * handle gives `outcome: "failed"`, anything else a plain (ok / completed) edge. Null for
  * other types. */
 export function newEdgeOf(sourceType: string | undefined, handle: string | null | undefined, siblings: EdgeData[]): { edge: EdgeData; handle: string } | null {
@@ -187,7 +241,7 @@ export function newEdgeOf(sourceType: string | undefined, handle: string | null 
     const each = handle === 'each' || (handle !== 'done' && !siblings.some((e) => e.each === true));
     return each ? { edge: { each: true }, handle: 'each' } : { edge: {}, handle: 'done' };
   }
-  if (sourceType === 'http') {
+  if (hasOkFailedEdges(sourceType)) {
     return handle === 'failed' ? { edge: { outcome: 'failed' }, handle: 'failed' } : { edge: {}, handle: 'ok' };
   }
   if (sourceType === 'subflow') {
@@ -204,7 +258,8 @@ export function handleConnectable(n: FlowNode | undefined, handle: string | null
 
 /** Rules the edges out of a node break (client hints; the server's checks decide):
  * `loopEdges` — a loop needs exactly two edges, one of them `each`;
- * `httpEdges` — an http node needs one ok edge and at most one failed edge;
+ * `httpEdges` / `reportEdges` — an http / report node needs one ok edge and at most one
+ * failed edge;
  * `subflowEdges` — a subflow node needs one completed edge and at most one failed edge;
  * `subflowNoWait` — a subflow that is not waited for (`node` given, `wait: false`) has no
  * failed edge. */
@@ -213,10 +268,10 @@ export function edgeRuleProblems(sourceType: string | undefined, outs: EdgeData[
     const each = outs.filter((e) => e.each === true).length;
     return each !== 1 || outs.length !== 2 ? ['loopEdges'] : [];
   }
-  if (sourceType === 'http') {
+  if (sourceType !== undefined && hasOkFailedEdges(sourceType)) {
     const failed = outs.filter((e) => e.outcome === 'failed').length;
     const ok = outs.length - failed;
-    return ok !== 1 || failed > 1 ? ['httpEdges'] : [];
+    return ok !== 1 || failed > 1 ? [`${sourceType}Edges`] : [];
   }
   if (sourceType === 'subflow') {
     const failed = outs.filter((e) => e.outcome === 'failed').length;
@@ -278,7 +333,9 @@ export function optionalValue<T>(v: T): T | undefined {
  * (http or webhook without a url), `asRole` (email to addresses without `as_role`),
  * `recipients` (email with neither `to` nor `address`), `subflowFlow` (a subflow without
  * a flow), `subflowSelf` (a subflow starting `ctx.flow`, the flow it is in),
- * `subflowRecord` (another record: its form or its record id missing). */
+ * `subflowRecord` (another record: its form or its record id missing), `reportReport` (a
+ * report node without a report), `reportRole` (… without the role it runs as),
+ * `reportFilter` (a filter that is not a JSON Logic object). */
 export function nodeSettingProblems(n: FlowNode, ctx: { flow?: string } = {}): { key: string; rule: string }[] {
   const out: { key: string; rule: string }[] = [];
   const hasUrl = typeof n.url === 'string' && n.url.trim() !== '';
@@ -293,6 +350,11 @@ export function nodeSettingProblems(n: FlowNode, ctx: { flow?: string } = {}): {
     if (ch === 'webhook' && !hasUrl) out.push({ key: 'url', rule: 'url' });
     if (ch === 'email' && n.address !== undefined && !n.as_role) out.push({ key: 'as_role', rule: 'asRole' });
     if (ch === 'email' && n.to === undefined && n.address === undefined) out.push({ key: 'to', rule: 'recipients' });
+  } else if (n.type === 'report') {
+    if (typeof n.report !== 'string' || !n.report) out.push({ key: 'report', rule: 'reportReport' });
+    if (typeof n.as_role !== 'string' || !n.as_role) out.push({ key: 'as_role', rule: 'reportRole' });
+    if (n.filter !== undefined && !isObj(n.filter)) out.push({ key: 'filter', rule: 'reportFilter' });
+    if (n.name !== undefined && !isVarKey(n.name)) out.push({ key: 'name', rule: 'key' });
   } else if (n.type === 'subflow') {
     if (typeof n.flow !== 'string' || !n.flow) out.push({ key: 'flow', rule: 'subflowFlow' });
     else if (ctx.flow !== undefined && n.flow === ctx.flow) out.push({ key: 'flow', rule: 'subflowSelf' });
@@ -309,7 +371,8 @@ export function nodeSettingProblems(n: FlowNode, ctx: { flow?: string } = {}): {
 // Context variables
 
 /** The variables a node adds: `vars.<as>` and `vars.<as>_index` for a loop, `vars.<name>`
- * (with `.ok`, `.status`, `.body`) for an http node, `vars.<name>` (with `.status`,
+ * (with `.ok`, `.status`, `.body`) for an http node, and for a report node (with
+ * `.body.rows` and `.body.total_rows` too), `vars.<name>` (with `.status`,
  * `.vars`, `.error`) for a subflow that is waited for. */
 export function nodeVars(n: FlowNode, id: string): string[] {
   if (n.type === 'loop') {
@@ -319,6 +382,10 @@ export function nodeVars(n: FlowNode, id: string): string[] {
   if (n.type === 'http') {
     const v = httpResultName(n, id);
     return [`vars.${v}`, `vars.${v}.ok`, `vars.${v}.status`, `vars.${v}.body`];
+  }
+  if (n.type === 'report') {
+    const v = reportResultName(n, id);
+    return [`vars.${v}`, `vars.${v}.ok`, `vars.${v}.status`, `vars.${v}.body`, `vars.${v}.body.rows`, `vars.${v}.body.total_rows`];
   }
   if (n.type === 'subflow' && subflowWaits(n)) {
     const v = subflowResultName(n, id);

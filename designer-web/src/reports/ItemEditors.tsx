@@ -1,20 +1,20 @@
 // The editors inside the report designer's zones: a dimension's bucket, a measure's
-// aggregation and what it aggregates, a filter row's operator and value; key and label of
-// a column in a popover.
+// aggregation, what it aggregates and its condition (WhereEditor); key and label of a
+// column in a popover. A filter row's operator and value: ConditionInputs.
 //
 // data-testid (i = the item's index): dimension-bucket-<i>, dimension-width-<i>,
 // measure-agg-<i>, measure-field-<i>, measure-duration-<i>, measure-from-<i>,
 // measure-to-<i>, measure-unit-<i>, measure-q-<i>, measure-of-<i>-0, measure-of-<i>-1,
-// measure-where-<i>, filter-op-<i>, filter-value-<i>, <item>-settings-<i>, <item>-key-<i>,
-// <item>-label-zh-<i>, <item>-label-en-<i>
-import { useEffect, useState } from 'react';
+// <item>-settings-<i>, <item>-key-<i>, <item>-label-zh-<i>, <item>-label-en-<i>
+// (measure-where-<i>…: WhereEditor)
 import { Button, Checkbox, Input, InputNumber, Popover, Select, Space } from 'antd';
 import { SettingOutlined } from '@ant-design/icons';
 import type { Label } from '../api/types.ts';
 import { useI18n } from '../i18n/index.tsx';
 import { Addon } from './Addon.tsx';
-import { FILTER_OPS, isTemporal, type FilterOp, type FilterRow, type PaletteField } from './draft.ts';
+import { isTemporal, type DraftMeasure, type PaletteField } from './draft.ts';
 import { AGGS, TIME_BUCKETS, VALUE_AGGS, type Dimension, type DurationUnit, type Measure } from './types.ts';
+import { WhereEditor } from './WhereEditor.tsx';
 
 type Name = 'dimension' | 'measure' | 'filter';
 
@@ -92,12 +92,12 @@ export function DimensionEditor(p: { index: number; dim: Dimension; field?: Pale
 
 export interface MeasureEditorProps {
   index: number;
-  measure: Measure;
-  /** All palette fields (for the value and duration pickers). */
+  measure: DraftMeasure;
+  /** All palette fields (for the value, duration and condition pickers). */
   fields: PaletteField[];
   /** Keys of the other measures (for ratios). */
   otherKeys: string[];
-  onChange: (patch: Partial<Measure>) => void;
+  onChange: (patch: Partial<DraftMeasure>) => void;
 }
 
 export function MeasureEditor(p: MeasureEditorProps) {
@@ -191,108 +191,8 @@ export function MeasureEditor(p: MeasureEditorProps) {
           ))}
         </Space.Compact>
       )}
-      <WhereInput index={index} value={m.where} onChange={(where) => p.onChange({ where })} />
       <ColumnSettings name="measure" index={index} keyValue={m.key} label={m.label} onChange={(x) => p.onChange('key' in x ? { key: x.key ?? '' } : x)} />
-    </>
-  );
-}
-
-/** A measure's `where` as JSON Logic text (empty: none). */
-function WhereInput(p: { index: number; value: unknown; onChange: (v: unknown) => void }) {
-  const { t } = useI18n();
-  const [text, setText] = useState(p.value === undefined ? '' : JSON.stringify(p.value));
-  const [bad, setBad] = useState(false);
-  useEffect(() => {
-    setText(p.value === undefined ? '' : JSON.stringify(p.value));
-    setBad(false);
-  }, [p.value]);
-  return (
-    <Input
-      size="small"
-      style={{ flex: '1 1 220px', fontFamily: 'monospace', fontSize: 12 }}
-      data-testid={`measure-where-${p.index}`}
-      placeholder={t('reports.design.whereRaw')}
-      aria-label={t('reports.design.whereRaw')}
-      status={bad ? 'error' : undefined}
-      title={bad ? t('reports.design.invalidJson') : undefined}
-      value={text}
-      onChange={(e) => setText(e.target.value)}
-      onBlur={() => {
-        if (!text.trim()) return p.onChange(undefined);
-        try {
-          p.onChange(JSON.parse(text) as unknown);
-        } catch {
-          setBad(true);
-        }
-      }}
-    />
-  );
-}
-
-/** Operators offered for a field. */
-export function filterOpsFor(f: PaletteField | undefined): FilterOp[] {
-  if (!f) return FILTER_OPS;
-  if (f.numeric || isTemporal(f.type)) return ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'empty', 'notEmpty'];
-  return ['eq', 'ne', 'in', 'empty', 'notEmpty'];
-}
-
-export function FilterRowEditor(p: { index: number; row: FilterRow; field?: PaletteField | undefined; onChange: (patch: Partial<FilterRow>) => void }) {
-  const { t, label } = useI18n();
-  const { row, field, index } = p;
-  const id = `filter-value-${index}`;
-  const options = field?.options ? Object.entries(field.options).map(([v, l]) => ({ value: v, label: label(l, v) })) : null;
-  let value: React.ReactNode = null;
-  if (row.op === 'empty' || row.op === 'notEmpty') value = null;
-  else if (options)
-    value = (
-      <Select
-        size="small"
-        style={{ minWidth: 140 }}
-        data-testid={id}
-        mode={row.op === 'in' ? 'multiple' : undefined}
-        value={row.value as string | string[] | undefined}
-        options={options}
-        onChange={(v: unknown) => p.onChange({ value: v })}
-      />
-    );
-  else if (field?.type === 'boolean')
-    value = (
-      <Select
-        size="small"
-        style={{ minWidth: 80 }}
-        data-testid={id}
-        value={row.value as boolean | undefined}
-        options={[
-          { value: true, label: t('reports.true') },
-          { value: false, label: t('reports.false') },
-        ]}
-        onChange={(v: boolean) => p.onChange({ value: v })}
-      />
-    );
-  else if (field?.numeric && row.op !== 'in')
-    value = <InputNumber size="small" data-testid={id} value={typeof row.value === 'number' ? row.value : null} onChange={(v) => p.onChange({ value: v ?? undefined })} />;
-  else
-    value = (
-      <Input
-        size="small"
-        style={{ width: 170 }}
-        data-testid={id}
-        placeholder={isTemporal(field?.type) ? 'YYYY-MM-DD' : undefined}
-        value={Array.isArray(row.value) ? row.value.join(', ') : typeof row.value === 'string' ? row.value : row.value === undefined ? '' : String(row.value)}
-        onChange={(e) => p.onChange({ value: e.target.value })}
-      />
-    );
-  return (
-    <>
-      <Select
-        size="small"
-        style={{ minWidth: 120 }}
-        data-testid={`filter-op-${index}`}
-        value={row.op}
-        options={filterOpsFor(field).map((o) => ({ value: o, label: t(`reports.design.op.${o}`) }))}
-        onChange={(op: FilterOp) => p.onChange({ op, value: op === 'in' || row.op === 'in' ? undefined : row.value })}
-      />
-      {value}
+      <WhereEditor index={index} measure={m} fields={p.fields} onChange={p.onChange} />
     </>
   );
 }

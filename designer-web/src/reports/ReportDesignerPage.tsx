@@ -32,7 +32,8 @@ import {
 } from './draft.ts';
 import { dimensionLabel, measureLabel, type FieldLookup } from './format.ts';
 import { FieldPalette } from './FieldPalette.tsx';
-import { DimensionEditor, FilterRowEditor, MeasureEditor } from './ItemEditors.tsx';
+import { FilterRowEditor } from './ConditionInputs.tsx';
+import { DimensionEditor, MeasureEditor } from './ItemEditors.tsx';
 import { ReportDnd, DropZone, ZoneItem } from './ReportZones.tsx';
 import { ReportSettings } from './ReportSettings.tsx';
 import { ReportView } from './ReportView.tsx';
@@ -137,7 +138,7 @@ function Designer({ app, reportKey, initial, forms, title }: DesignerProps) {
     if (opened.current || rootFields.length === 0) return;
     opened.current = true;
     const prefixes = new Set<string>();
-    for (const p of definitionPaths(initial.def)) {
+    for (const p of definitionPaths(toDefinition(initial))) {
       const segs = p.split('.');
       for (let i = 1; i < segs.length; i++) prefixes.add(segs.slice(0, i).join('.'));
     }

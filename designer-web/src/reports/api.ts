@@ -3,6 +3,7 @@
 import { API, ApiError, api, qs } from '../api/client.ts';
 import type { FormDetail, JsonSchema } from '../api/types.ts';
 import type { Locale } from '../i18n/core.ts';
+import { logicVars } from './conditions.ts';
 import type { FieldInfo, FieldLookup } from './format.ts';
 import { fieldName, tr } from './format.ts';
 import {
@@ -144,7 +145,8 @@ export function lookupIn(root: string, schemas: Record<string, JsonSchema | null
   };
 }
 
-/** The field paths a definition names (dimensions, measures and their durations). */
+/** The field paths a definition names (dimensions, measures, their durations and
+ * conditions, the filter). */
 export function definitionPaths(def: ReportDefinition | null | undefined): string[] {
   if (!def) return [];
   const out = new Set<string>();
@@ -155,7 +157,9 @@ export function definitionPaths(def: ReportDefinition | null | undefined): strin
       out.add(m.duration.from);
       out.add(m.duration.to);
     }
+    logicVars(m.where, out);
   }
+  logicVars(def.filter, out);
   return [...out];
 }
 

@@ -1,8 +1,10 @@
-// The report designer's model: a definition being edited plus its filter as simple rows.
+// The report designer's model: a definition being edited plus its filter as simple rows
+// (conditions.ts) and, while one is edited, a measure's `where` as rows or JSON text.
 // Fields are added from the palette to dimensions, measures or filters, moved between
 // them, removed, and the draft is checked before it goes to the server. Pure.
 import type { JsonSchema, Label } from '../api/types.ts';
 import { fieldsOf, isNumeric, isScalar, type FieldType } from '../forms/model.ts';
+import { compileRow, needsValue, parseCondition, parseWhereText, type FilterRow, type WhereRows } from './conditions.ts';
 import { dimKey } from './format.ts';
 import { NUMERIC_AGGS, VALUE_AGGS, type Dimension, type Measure, type ReportDefinition } from './types.ts';
 
@@ -22,17 +24,20 @@ export interface PaletteField {
 }
 export type FieldTypes = (path: string) => PaletteField | undefined;
 
-export type FilterOp = 'eq' | 'ne' | 'gt' | 'gte' | 'lt' | 'lte' | 'in' | 'empty' | 'notEmpty';
-export const FILTER_OPS: FilterOp[] = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'empty', 'notEmpty'];
+/** How a measure's `where` is being edited: the visual editor's rows (incomplete ones
+ * too) or the JSON text typed. `where` always holds what they say (the complete rows, the
+ * last text that was JSON); without an edit, `where` is shown as loaded and kept as it is. */
+export type WhereEdit = { rows: WhereRows } | { json: string };
 
-export interface FilterRow {
-  field: string;
-  op: FilterOp;
-  value?: unknown;
+/** A measure in the designer: a definition's measure and how its `where` is being edited. */
+export interface DraftMeasure extends Measure {
+  whereEdit?: WhereEdit;
 }
 
+export type DraftDefinition = Omit<ReportDefinition, 'measures'> & { measures: DraftMeasure[] };
+
 export interface ReportDraft {
-  def: ReportDefinition;
+  def: DraftDefinition;
   filters: FilterRow[];
   /** The part of the filter the rows cannot express, kept as it is (ANDed). */
   rawFilter?: unknown;
@@ -69,73 +74,6 @@ export function paletteFields(schema: JsonSchema | undefined, prefix = ''): Pale
     });
 }
 
-// ---------------------------------------------------------------------------------------
-// Filter rows ↔ JSON Logic
-
-const CMP: Record<string, FilterOp> = { '==': 'eq', '!=': 'ne', '>': 'gt', '>=': 'gte', '<': 'lt', '<=': 'lte' };
-const OPS: Partial<Record<FilterOp, string>> = { eq: '==', ne: '!=', gt: '>', gte: '>=', lt: '<', lte: '<=' };
-
-function varName(v: unknown): string | null {
-  if (!v || typeof v !== 'object' || Array.isArray(v)) return null;
-  const o = v as Record<string, unknown>;
-  return Object.keys(o).length === 1 && typeof o.var === 'string' ? o.var : null;
-}
-
-function scalar(v: unknown): boolean {
-  return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
-}
-
-/** A condition as a row, or null when it is not one of the simple shapes. */
-export function parseCondition(logic: unknown): FilterRow | null {
-  if (!logic || typeof logic !== 'object' || Array.isArray(logic)) return null;
-  const entries = Object.entries(logic as Record<string, unknown>);
-  if (entries.length !== 1) return null;
-  const [op, args] = entries[0]!;
-  if (op === '!') {
-    // `!` of a simple condition is its opposite (a missing value fails `==` and passes `!=`).
-    const inner = parseCondition(Array.isArray(args) && args.length === 1 ? args[0] : args);
-    const opposite: Partial<Record<FilterOp, FilterOp>> = { eq: 'ne', ne: 'eq', empty: 'notEmpty', notEmpty: 'empty' };
-    const flipped = inner ? opposite[inner.op] : undefined;
-    return inner && flipped ? { ...inner, op: flipped } : null;
-  }
-  if (!Array.isArray(args) || args.length !== 2) return null;
-  const field = varName(args[0]);
-  if (!field) return null;
-  const value = args[1];
-  if (op === 'in') return Array.isArray(value) && value.every(scalar) ? { field, op: 'in', value } : null;
-  const rowOp = CMP[op];
-  if (!rowOp) return null;
-  if (value === null && (rowOp === 'eq' || rowOp === 'ne')) return { field, op: rowOp === 'eq' ? 'empty' : 'notEmpty' };
-  return scalar(value) ? { field, op: rowOp, value } : null;
-}
-
-export function needsValue(op: FilterOp): boolean {
-  return op !== 'empty' && op !== 'notEmpty';
-}
-
-/** The values of an `in` row: a list, or text split at commas (numbers for number fields). */
-export function inValues(value: unknown, numeric = false): (string | number | boolean)[] {
-  const list = Array.isArray(value) ? value : typeof value === 'string' ? value.split(/[,,]/) : value === undefined || value === null ? [] : [value];
-  return list
-    .map((v) => (typeof v === 'string' ? v.trim() : v))
-    .filter((v) => v !== '' && scalar(v))
-    .map((v) => (numeric && typeof v === 'string' && Number.isFinite(Number(v)) ? Number(v) : v)) as (string | number | boolean)[];
-}
-
-/** A row as JSON Logic, or null when it is incomplete. */
-export function compileRow(row: FilterRow, numeric = false): unknown {
-  if (!row.field) return null;
-  const v = { var: row.field };
-  if (row.op === 'empty') return { '==': [v, null] };
-  if (row.op === 'notEmpty') return { '!=': [v, null] };
-  if (row.op === 'in') {
-    const values = inValues(row.value, numeric);
-    return values.length ? { in: [v, values] } : null;
-  }
-  if (row.value === undefined || row.value === null || row.value === '') return null;
-  return { [OPS[row.op]!]: [v, row.value] };
-}
-
 export function fromDefinition(def: ReportDefinition): ReportDraft {
   const { filter, ...rest } = def;
   const base: ReportDraft = { def: { ...rest, dimensions: rest.dimensions ?? [], measures: rest.measures ?? [] }, filters: [] };
@@ -166,12 +104,19 @@ export function toDefinition(d: ReportDraft, types?: FieldTypes): ReportDefiniti
     form,
     ...(unchanged ? { filter: d.loaded!.filter } : parts.length === 1 ? { filter: parts[0] } : parts.length > 1 ? { filter: { and: parts } } : {}),
     dimensions,
-    measures,
+    measures: measures.map(definitionMeasure),
     ...(sort?.length ? { sort } : {}),
     ...(limit !== undefined && limit !== null ? { limit, ...(others !== undefined ? { others } : {}) } : {}),
     ...(chart ? { chart } : {}),
     ...rest,
   };
+}
+
+/** A designer's measure as the definition has it. */
+function definitionMeasure(m: DraftMeasure): Measure {
+  const out = { ...m };
+  delete out.whereEdit;
+  return out;
 }
 
 export function emptyDraft(form = '', label?: Label): ReportDraft {
@@ -274,7 +219,7 @@ export function updateDimension(d: ReportDraft, index: number, patch: Partial<Di
 }
 
 /** Change a measure; a new key is carried into the sort and into ratios that name it. */
-export function updateMeasure(d: ReportDraft, index: number, patch: Partial<Measure>): ReportDraft {
+export function updateMeasure(d: ReportDraft, index: number, patch: Partial<DraftMeasure>): ReportDraft {
   const old = d.def.measures[index]?.key;
   const next = patch.key;
   const rename = (k: string) => (old !== undefined && next !== undefined && k === old ? next : k);
@@ -336,6 +281,10 @@ export function validateDraft(d: ReportDraft, types?: FieldTypes): Issue[] {
     }
     if (m.agg === 'percentile' && !(typeof m.q === 'number' && m.q >= 0 && m.q <= 1)) out.push({ pointer: `${p}/q`, code: 'q' });
     if (m.agg === 'share' && (m.where === undefined || m.where === null)) out.push({ pointer: `${p}/where`, code: 'shareWhere' });
+    const edit = m.whereEdit;
+    if (edit && 'json' in edit && parseWhereText(edit.json) === null) out.push({ pointer: `${p}/where`, code: 'whereJson' });
+    if (edit && 'rows' in edit && edit.rows.rows.some((r) => compileRow(r, types?.(r.field)?.numeric) === null))
+      out.push({ pointer: `${p}/where`, code: 'whereRow' });
     if (m.agg === 'ratio') {
       const ok = Array.isArray(m.of) && m.of.length === 2 && m.of.every((k) => k !== m.key && measureKeys.includes(k));
       if (!ok) out.push({ pointer: `${p}/of`, code: 'ratioOf' });

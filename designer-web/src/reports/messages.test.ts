@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { messages as common } from '../i18n/messages.ts';
 import { messages as designer } from '../designer/messages.ts';
 import { messages } from './messages.ts';
-import { FILTER_OPS } from './draft.ts';
+import { FILTER_OPS, WHERE_JOINS } from './conditions.ts';
 import { AGGS, CHART_KINDS, TIME_BUCKETS } from './types.ts';
 
 const dir = import.meta.dirname;
@@ -27,6 +27,7 @@ test('keys built at run time have text: aggregations, buckets, chart kinds, oper
     ...TIME_BUCKETS.map((b) => `reports.bucket.${b}`),
     ...CHART_KINDS.map((k) => `reports.kind.${k}`),
     ...FILTER_OPS.map((o) => `reports.design.op.${o}`),
+    ...WHERE_JOINS.map((j) => `reports.design.whereJoin.${j}`),
     ...['minutes', 'hours', 'days'].flatMap((u) => [`reports.unit.${u}`, `reports.unitName.${u}`]),
     ...[...read('draft.ts').matchAll(/code: '(\w+)'/g)].map((m) => `reports.design.issue.${m[1]}`),
     ...[...read('dashboard.ts').matchAll(/code: '(\w+)'/g)].map((m) => `dashboards.issue.${m[1]}`),
