@@ -154,9 +154,25 @@ pub fn prepare(
     }
 }
 
+/// Whether any text or key in `v` holds a NUL (a pass without allocating: pointers are
+/// built only for the rare value that has one).
+fn has_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.as_bytes().contains(&0),
+        Value::Array(a) => a.iter().any(has_nul),
+        Value::Object(m) => m
+            .iter()
+            .any(|(k, x)| k.as_bytes().contains(&0) || has_nul(x)),
+        _ => false,
+    }
+}
+
 /// Text may not contain NUL characters (PostgreSQL cannot store them; refused everywhere
 /// so that both stores accept the same records).
 fn find_nul(v: &Value, ptr: &str, details: &mut Vec<Detail>) {
+    if !has_nul(v) {
+        return;
+    }
     match v {
         Value::String(s) if s.contains('\0') => details.push(Detail::new(
             ptr,

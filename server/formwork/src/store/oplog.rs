@@ -42,38 +42,43 @@ pub struct Entry {
 /// JSON text with object keys sorted at every level: the form that is stored and hashed,
 /// identical whichever database returns it.
 pub fn canonical(v: &Value) -> String {
-    fn write(v: &Value, out: &mut String) {
+    // Written straight into one buffer (no string per key or scalar): the same text as
+    // serde_json's compact form with sorted keys.
+    fn write(v: &Value, out: &mut Vec<u8>) {
         match v {
             Value::Object(m) => {
-                let mut keys: Vec<&String> = m.keys().collect();
-                keys.sort();
-                out.push('{');
-                for (i, k) in keys.into_iter().enumerate() {
+                let mut members: Vec<(&String, &Value)> = m.iter().collect();
+                members.sort_unstable_by(|a, b| a.0.cmp(b.0));
+                out.push(b'{');
+                for (i, (k, x)) in members.into_iter().enumerate() {
                     if i > 0 {
-                        out.push(',');
+                        out.push(b',');
                     }
-                    out.push_str(&serde_json::to_string(k).unwrap_or_default());
-                    out.push(':');
-                    write(&m[k], out);
+                    let _ = serde_json::to_writer(&mut *out, k);
+                    out.push(b':');
+                    write(x, out);
                 }
-                out.push('}');
+                out.push(b'}');
             }
             Value::Array(a) => {
-                out.push('[');
+                out.push(b'[');
                 for (i, x) in a.iter().enumerate() {
                     if i > 0 {
-                        out.push(',');
+                        out.push(b',');
                     }
                     write(x, out);
                 }
-                out.push(']');
+                out.push(b']');
             }
-            scalar => out.push_str(&scalar.to_string()),
+            scalar => {
+                let _ = serde_json::to_writer(&mut *out, scalar);
+            }
         }
     }
-    let mut out = String::new();
+    let mut out = Vec::with_capacity(256);
     write(v, &mut out);
-    out
+    // serde_json writes UTF-8 only.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// The stored fields of an entry, in the order they are hashed.
@@ -117,4 +122,83 @@ pub fn chain_hash(prev_hash: &str, e: &StoredEntry) -> String {
     put(e.after);
     put(e.reason);
     hex::encode(h.finalize())
+}
+
+#[cfg(test)]
+mod canonical_tests {
+    use super::canonical;
+    use rand::{Rng, SeedableRng};
+    use serde_json::{Map, Value, json};
+
+    /// The form logs were always written in: keys sorted at every level, serde_json's
+    /// compact text. Entries already stored must hash the same with any rewrite.
+    fn reference(v: &Value) -> String {
+        fn sorted(v: &Value) -> Value {
+            match v {
+                Value::Object(m) => {
+                    let mut keys: Vec<&String> = m.keys().collect();
+                    keys.sort();
+                    let mut out = Map::new();
+                    for k in keys {
+                        out.insert(k.clone(), sorted(&m[k]));
+                    }
+                    Value::Object(out)
+                }
+                Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
+                other => other.clone(),
+            }
+        }
+        serde_json::to_string(&sorted(v)).unwrap()
+    }
+
+    fn random(rng: &mut rand_chacha::ChaCha8Rng, depth: u32) -> Value {
+        let texts = [
+            "",
+            "a",
+            "协和医院",
+            "q\"uote",
+            "back\\slash",
+            "tab\t",
+            "\u{1}",
+            "é",
+            "😀",
+        ];
+        match rng.random_range(0..if depth == 0 { 5 } else { 7 }) {
+            0 => json!(rng.random_range(-1_000_000i64..1_000_000)),
+            1 => json!(rng.random_range(-1e6..1e6f64)),
+            2 => json!(rng.random_bool(0.5)),
+            3 => Value::Null,
+            4 => json!(texts[rng.random_range(0..texts.len())]),
+            5 => Value::Array(
+                (0..rng.random_range(0..4))
+                    .map(|_| random(rng, depth - 1))
+                    .collect(),
+            ),
+            _ => {
+                let mut m = Map::new();
+                for _ in 0..rng.random_range(0..5) {
+                    let k = format!(
+                        "{}{}",
+                        texts[rng.random_range(0..texts.len())],
+                        rng.random_range(0..3)
+                    );
+                    m.insert(k, random(rng, depth - 1));
+                }
+                Value::Object(m)
+            }
+        }
+    }
+
+    #[test]
+    fn canonical_text_is_serde_jsons_with_sorted_keys() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        for _ in 0..2000 {
+            let v = random(&mut rng, 4);
+            assert_eq!(canonical(&v), reference(&v), "{v}");
+        }
+        assert_eq!(
+            canonical(&json!({"b": 1, "a": [2.5, {"d": null, "c": "x"}]})),
+            r#"{"a":[2.5,{"c":"x","d":null}],"b":1}"#
+        );
+    }
 }
