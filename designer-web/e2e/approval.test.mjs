@@ -7,7 +7,7 @@
 // and the copy shows under customer service's "CC'd to me".
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN_PASSWORD, DEMO_PASSWORD, adminApi, launchBrowser, loginPage, pick, startServer } from './harness.mjs';
+import { ADMIN_PASSWORD, adminApi, connect, DEMO_PASSWORD, launchBrowser, loginPage, pick, startServer, until } from './harness.mjs';
 
 let server;
 let browser;
@@ -20,26 +20,7 @@ after(async () => {
   await server?.stop();
 });
 
-async function connect(page, sourceHandle, targetHandle) {
-  await page.getByTestId(sourceHandle).hover();
-  await page.mouse.down();
-  const b = await page.getByTestId(targetHandle).boundingBox();
-  await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 12 });
-  await page.getByTestId(targetHandle).hover();
-  await page.mouse.up();
-}
-
-async function until(fn, what, ms = 15000) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const v = await fn();
-    if (v) return v;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-/** Approve the one open task of `flow` on `order` from the user's inbox. */
+/** Approve, from the user's inbox, their one open task titled `title` on `order`. */
 async function approveFromInbox(user, order, title, comment) {
   const page = await loginPage(browser, server, user, DEMO_PASSWORD, { locale: 'en' });
   const errors = [];

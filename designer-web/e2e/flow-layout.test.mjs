@@ -5,7 +5,7 @@
 // with its outcomes and a layout that runs straight down one column.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN_PASSWORD, adminApi, launchBrowser, loginPage, pick, startServer } from './harness.mjs';
+import { ADMIN_PASSWORD, adminApi, connect, launchBrowser, loginPage, pick, startServer, until } from './harness.mjs';
 
 let server;
 let browser;
@@ -17,28 +17,6 @@ after(async () => {
   await browser?.close();
   await server?.stop();
 });
-
-/** Draw an edge the way React Flow wants it: hover the source handle, press, hover the
- * target handle, release. */
-async function connect(page, sourceHandle, targetHandle) {
-  await page.getByTestId(sourceHandle).hover();
-  await page.mouse.down();
-  const b = await page.getByTestId(targetHandle).boundingBox();
-  await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 12 });
-  await page.getByTestId(targetHandle).hover();
-  await page.mouse.up();
-}
-
-async function until(fn, what, ms = 15000) {
-  const end = Date.now() + ms;
-  let last;
-  while (Date.now() < end) {
-    last = await fn();
-    if (last) return last;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 test('an approval inserted with the "+" on an edge, then the flow laid out top-down', async () => {
   const adminCall = await adminApi(server);

@@ -6,7 +6,7 @@
 // the report node with exactly those settings.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN_PASSWORD, adminApi, launchBrowser, loginPage, pick, startServer } from './harness.mjs';
+import { ADMIN_PASSWORD, adminApi, connect, launchBrowser, loginPage, pick, startServer, until } from './harness.mjs';
 
 let server;
 let browser;
@@ -18,28 +18,6 @@ after(async () => {
   await browser?.close();
   await server?.stop();
 });
-
-/** Draw an edge the way React Flow wants it: hover the source handle, press, hover the
- * target handle, release. */
-async function connect(page, sourceHandle, targetHandle) {
-  await page.getByTestId(sourceHandle).hover();
-  await page.mouse.down();
-  const b = await page.getByTestId(targetHandle).boundingBox();
-  await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 12 });
-  await page.getByTestId(targetHandle).hover();
-  await page.mouse.up();
-}
-
-async function until(fn, what, ms = 15000) {
-  const end = Date.now() + ms;
-  let last;
-  while (Date.now() < end) {
-    last = await fn();
-    if (last) return last;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 const BODY = '{{#each vars.by_status.body.rows}}{{this.cells.status}}: {{this.cells.orders}}\n{{/each}}';
 

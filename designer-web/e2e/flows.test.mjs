@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ADMIN_PASSWORD, DEMO_PASSWORD, ROOT, adminApi, closeSelect, launchBrowser, loginPage, openSelect, pick, screenshotDir, startServer } from './harness.mjs';
+import { ADMIN_PASSWORD, adminApi, closeSelect, connect, DEMO_PASSWORD, launchBrowser, loginPage, openSelect, pick, ROOT, screenshotDir, startServer, until } from './harness.mjs';
 
 let server;
 let browser;
@@ -22,30 +22,8 @@ after(async () => {
   await server?.stop();
 });
 
-/** Draw an edge the way React Flow wants it: hover the source handle, press, hover the
- * target handle, release. */
-async function connect(page, sourceHandle, targetHandle) {
-  await page.getByTestId(sourceHandle).hover();
-  await page.mouse.down();
-  const b = await page.getByTestId(targetHandle).boundingBox();
-  await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 12 });
-  await page.getByTestId(targetHandle).hover();
-  await page.mouse.up();
-}
-
 async function edgeCount(page) {
   return page.locator('.react-flow__edge').count();
-}
-
-async function until(fn, what, ms = 15000) {
-  const end = Date.now() + ms;
-  let last;
-  while (Date.now() < end) {
-    last = await fn();
-    if (last) return last;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 test('admin designs and publishes a flow; the director approves its task', async () => {

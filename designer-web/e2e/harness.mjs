@@ -283,3 +283,26 @@ export async function dndClicksRestored(page) {
     return passed;
   });
 }
+
+/** Poll `fn` every 200 ms until it returns something truthy (returned), or fail after `ms`
+ * naming `what`. */
+export async function until(fn, what, ms = 15000) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const v = await fn();
+    if (v) return v;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Draw a flow-canvas edge the way React Flow wants it: hover the source handle, press,
+ * move to the target handle, hover it, release. */
+export async function connect(page, sourceHandle, targetHandle) {
+  await page.getByTestId(sourceHandle).hover();
+  await page.mouse.down();
+  const b = await page.getByTestId(targetHandle).boundingBox();
+  await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 12 });
+  await page.getByTestId(targetHandle).hover();
+  await page.mouse.up();
+}

@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { ADMIN_PASSWORD, DEMO_PASSWORD, PHONE, adminApi, dndClicksRestored, launchBrowser, loginApi, loginPage, pick, screenshotDir, startServer } from './harness.mjs';
+import { ADMIN_PASSWORD, adminApi, DEMO_PASSWORD, dndClicksRestored, launchBrowser, loginApi, loginPage, PHONE, pick, screenshotDir, startServer, until } from './harness.mjs';
 
 let server;
 let browser;
@@ -21,15 +21,6 @@ after(async () => {
   await browser?.close();
   await server?.stop();
 });
-
-async function until(fn, what, ms = 15000) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await fn()) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** Drag with the mouse in small steps (dnd-kit waits for movement), then wait until clicks
  * get through again. */
