@@ -191,6 +191,17 @@ async fn template_preview_on_a_real_record(app: TestApp) {
         assert!(err.contains("record.note"), "{as_who}: {theirs}");
         assert!(theirs["results"]["body"].get("text").is_none(), "{theirs}");
     }
+    // "today" is the app's date: an app on UTC+14 is always a day or two ahead of one on
+    // UTC-11, whatever the time.
+    let mut today = Vec::new();
+    for zone in ["Pacific/Kiritimati", "Pacific/Pago_Pago"] {
+        let app_def = json!({"key": "ops", "label": {"en": "ops"}, "time_zone": zone});
+        expect(app.put("/apps/ops", &app_def).await, StatusCode::OK).await;
+        let body = json!({"form": "job", "record": rec, "templates": {"d": "{{today}}"}});
+        let r = expect(app.post(path, &body).await, StatusCode::OK).await;
+        today.push(r["results"]["d"]["text"].as_str().unwrap().to_owned());
+    }
+    assert!(today[0] > today[1], "{today:?}");
     // Bad requests name the field; a missing record is 404; non-administrators are refused.
     for (body, pointer) in [
         (json!({"record": rec, "templates": {"t": "x"}}), "/form"),

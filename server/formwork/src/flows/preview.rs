@@ -81,6 +81,22 @@ impl FlowService {
                 (None, None) => caller.clone(),
             };
         let now = crate::time::now();
+        // "today" in the app's time zone, as a step sees it.
+        let tz: chrono_tz::Tz = self
+            .db()
+            .query_one(
+                "SELECT definition FROM apps WHERE key = $1",
+                vec![app.to_owned().into()],
+            )
+            .await?
+            .and_then(|r| r.try_get::<String>("", "definition").ok())
+            .and_then(|d: String| serde_json::from_str::<Value>(&d).ok())
+            .and_then(|d| d["time_zone"].as_str().and_then(|z| z.parse().ok()))
+            .unwrap_or(chrono_tz::UTC);
+        let today = crate::time::parse(&now)
+            .with_timezone(&tz)
+            .date_naive()
+            .to_string();
         let inst = Instance {
             id: 0,
             app: app.to_owned(),
@@ -94,7 +110,7 @@ impl FlowService {
             started_at: now.clone(),
             ended_at: None,
             error: None,
-            today: now.get(..10).unwrap_or_default().to_owned(),
+            today,
             now,
         };
         let ctx = super::mask::context_for(inner, &inst, &record["data"], Some(&who)).await;

@@ -33,7 +33,7 @@ impl FlowService {
         FlowService { engine }
     }
 
-    fn db(&self) -> &crate::store::db::Db {
+    pub(super) fn db(&self) -> &crate::store::db::Db {
         &self.engine.inner.db
     }
 
