@@ -19,26 +19,31 @@ fn ids(list: &Value) -> Vec<Value> {
         .collect()
 }
 
+/// The user `boss`, whose role `readers` may read a job's title and nothing else.
+async fn boss_reading_titles(app: &TestApp) -> reqwest::Client {
+    let role = json!({"key": "readers", "label": {"en": "Readers"},
+                      "permissions": {"job": {"actions": ["read"], "rows": "all", "read": ["title"]}}});
+    expect(
+        app.put("/apps/ops/roles/readers", &role).await,
+        StatusCode::OK,
+    )
+    .await;
+    let boss = user(app, "boss").await;
+    let roles = json!({"ops": ["readers"]});
+    expect(
+        app.put("/admin/users/boss/roles", &roles).await,
+        StatusCode::OK,
+    )
+    .await;
+    boss
+}
+
 on_both_stores!(
     a_copied_instance_is_listed_and_shown_to_its_recipients_only,
     |app: TestApp| async move {
         job_form(&app).await;
         let worker = user(&app, "worker").await;
-        let boss = user(&app, "boss").await;
-        // The boss may read a job's title, nothing else.
-        let role = json!({"key": "readers", "label": {"en": "Readers"},
-                          "permissions": {"job": {"actions": ["read"], "rows": "all", "read": ["title"]}}});
-        expect(
-            app.put("/apps/ops/roles/readers", &role).await,
-            StatusCode::OK,
-        )
-        .await;
-        let roles = json!({"ops": ["readers"]});
-        expect(
-            app.put("/admin/users/boss/roles", &roles).await,
-            StatusCode::OK,
-        )
-        .await;
+        let boss = boss_reading_titles(&app).await;
         let stranger = user(&app, "stranger").await;
         let flow = json!({
             "key": "review", "label": {"zh-CN": "工作复核", "en": "Review"},
@@ -146,20 +151,7 @@ on_both_stores!(
 /// empty string), and only for administrators on records they may read.
 async fn template_preview_on_a_real_record(app: TestApp) {
     job_form(&app).await;
-    let role = json!({"key": "readers", "label": {"en": "Readers"},
-                      "permissions": {"job": {"actions": ["read"], "rows": "all", "read": ["title"]}}});
-    expect(
-        app.put("/apps/ops/roles/readers", &role).await,
-        StatusCode::OK,
-    )
-    .await;
-    let boss = user(&app, "boss").await;
-    let roles = json!({"ops": ["readers"]});
-    expect(
-        app.put("/admin/users/boss/roles", &roles).await,
-        StatusCode::OK,
-    )
-    .await;
+    let boss = boss_reading_titles(&app).await;
     let rec = app
         .create_ok("ops", "job", json!({"title": "Pump 7", "note": "fee 300"}))
         .await["id"]

@@ -38,6 +38,15 @@ impl Clock {
     }
 }
 
+/// An app's time zone (`time_zone` of its definition), UTC when it has none.
+pub fn zone_of(app_def: &serde_json::Value) -> chrono_tz::Tz {
+    app_def
+        .get("time_zone")
+        .and_then(serde_json::Value::as_str)
+        .and_then(|z| z.parse().ok())
+        .unwrap_or(chrono_tz::UTC)
+}
+
 /// Parse a stored time (falls back to the real time for text that is not one).
 pub fn parse(at: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(at)

@@ -728,11 +728,9 @@ pub(crate) async fn save_vars(
 
 /// The flow's label (zh-CN first), or its key.
 fn flow_label(def: &Value, key: &str) -> String {
-    def.get("label")
-        .and_then(|l| l.get("zh-CN").or_else(|| l.get("en")))
-        .and_then(Value::as_str)
-        .unwrap_or(key)
-        .to_owned()
+    def.as_object()
+        .map(|d| label_text(d, key))
+        .unwrap_or_else(|| key.to_owned())
 }
 
 pub(crate) fn label_text(node: &Map<String, Value>, id: &str) -> String {

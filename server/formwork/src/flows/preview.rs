@@ -80,19 +80,10 @@ impl FlowService {
                 }
                 (None, None) => caller.clone(),
             };
-        let now = crate::time::now();
-        // "today" in the app's time zone, as a step sees it.
-        let tz: chrono_tz::Tz = self
-            .db()
-            .query_one(
-                "SELECT definition FROM apps WHERE key = $1",
-                vec![app.to_owned().into()],
-            )
-            .await?
-            .and_then(|r| r.try_get::<String>("", "definition").ok())
-            .and_then(|d: String| serde_json::from_str::<Value>(&d).ok())
-            .and_then(|d| d["time_zone"].as_str().and_then(|z| z.parse().ok()))
-            .unwrap_or(chrono_tz::UTC);
+        // The server's time and the app's date, as a step sees them (read now: an app's
+        // time zone may just have changed).
+        let now = inner.db.clock.now();
+        let tz = crate::time::zone_of(&inner.forms.get_app(app).await?);
         let today = crate::time::parse(&now)
             .with_timezone(&tz)
             .date_naive()

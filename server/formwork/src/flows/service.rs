@@ -33,7 +33,7 @@ impl FlowService {
         FlowService { engine }
     }
 
-    pub(super) fn db(&self) -> &crate::store::db::Db {
+    fn db(&self) -> &crate::store::db::Db {
         &self.engine.inner.db
     }
 
@@ -475,24 +475,22 @@ impl FlowService {
                 sql.push_str(&format!(" AND i.{col} = ${}", params.len()));
             }
         }
-        // `initiator=me`: the instances the caller started (the inbox's "initiated by me").
-        if let Some(who) = q.get("initiator") {
-            let who = if who == "me" {
+        // `me` in `initiator` and `cc` is the caller.
+        let user = |who: &String| {
+            if who == "me" {
                 caller.principal.username.clone()
             } else {
                 who.clone()
-            };
-            params.push(who.into());
+            }
+        };
+        // `initiator=me`: the instances the caller started (the inbox's "initiated by me").
+        if let Some(who) = q.get("initiator") {
+            params.push(user(who).into());
             sql.push_str(&format!(" AND i.initiator = ${}", params.len()));
         }
         // `cc=me`: the instances copied to the caller by a `cc` node ("CC'd to me").
         if let Some(who) = q.get("cc") {
-            let who = if who == "me" {
-                caller.principal.username.clone()
-            } else {
-                who.clone()
-            };
-            params.push(who.into());
+            params.push(user(who).into());
             sql.push_str(&format!(
                 " AND EXISTS (SELECT 1 FROM flow_cc c WHERE c.instance_id = i.id AND c.username = ${})",
                 params.len()

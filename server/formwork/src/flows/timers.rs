@@ -36,10 +36,7 @@ pub async fn app_tz(
         }
         None => Value::Null,
     };
-    Ok(def["time_zone"]
-        .as_str()
-        .and_then(|z| z.parse().ok())
-        .unwrap_or(chrono_tz::UTC))
+    Ok(crate::time::zone_of(&def))
 }
 
 /// When a date-field trigger is due for this value: the start of the date (in the app's

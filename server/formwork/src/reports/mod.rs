@@ -83,10 +83,7 @@ impl ReportService {
             return Ok(e.clone());
         }
         let def = self.forms.get_app(app).await?;
-        let tz = def["time_zone"]
-            .as_str()
-            .and_then(|z| z.parse().ok())
-            .unwrap_or(chrono_tz::UTC);
+        let tz = crate::time::zone_of(&def);
         let e = Arc::new(Engine::new(tz));
         Ok(self
             .inner

@@ -49,11 +49,7 @@ impl RecordService {
             Some(tz) => tz,
             None => {
                 let def = self.forms.get_app(app).await?;
-                let tz = def
-                    .get("time_zone")
-                    .and_then(Value::as_str)
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or(chrono_tz::UTC);
+                let tz = crate::time::zone_of(&def);
                 if let Ok(mut m) = self.zones.write() {
                     m.insert(app.to_owned(), tz);
                 }
