@@ -723,10 +723,14 @@ def check_flows(pkg, forms, rep):
 TIME_BUCKETS = {"day", "week", "month", "quarter", "year"}
 FIELD_AGGS = {"count_values", "count_distinct", "sum", "avg", "min", "max", "median", "percentile"}
 NUMERIC_AGGS = {"sum", "avg", "median", "percentile"}
-AGGS = FIELD_AGGS | {"count", "share", "ratio"}
-DURATION_UNITS = {"minutes", "hours", "days"}
+DERIVED_AGGS = {"ratio", "formula"}
+AGGS = FIELD_AGGS | {"count", "share"} | DERIVED_AGGS
+DURATION_UNITS = {"minutes", "hours", "days", "years"}
+FORMULA_OPS = {"+", "-", "*", "/"}
 CHART_KINDS = {"table", "pivot", "bar", "line", "area", "pie", "funnel", "number", "heatmap"}
-DASHBOARD_FILTER_TYPES = {"date_range"}
+DASHBOARD_FILTER_TYPES = {"date_range", "select"}
+# the fields a "select" shared filter can map to: values compared as text
+SELECT_FILTER_FIELD_TYPES = {"select", "member", "department", "text", "email", "cn_mobile", "uscc", "serial"}
 NUMERIC_TYPES = {"number", "integer", "money"}
 TIME_TYPES = {"date", "datetime"}
 UNREPORTABLE = {"long_text", "sub_table", "attachment", "signature"}
@@ -780,6 +784,40 @@ def resolve_path(props_of, form, path):
     return None, joined, f"{path!r}: empty path"
 
 
+def check_duration(w, du, form, props_of, rep):
+    """A duration {from, to, unit} between two date or date-time fields (a date and a
+    date-time count whole local days)."""
+    if not isinstance(du, dict) or set(du) != {"from", "to", "unit"}:
+        rep.err(w, "duration must be {from, to, unit}")
+        return []
+    used = []
+    for end in ("from", "to"):
+        xt, _, e = resolve_path(props_of, form, du[end])
+        if e:
+            rep.err(w, f"duration {end}: {e}")
+        elif xt not in TIME_TYPES:
+            rep.err(w, f"duration {end} {du[end]!r} is a {xt} field (date/datetime only)")
+        else:
+            used.append(du[end])
+    if du["unit"] not in DURATION_UNITS:
+        rep.err(w, f"duration unit {du['unit']!r} is not one of {sorted(DURATION_UNITS)}")
+    return used
+
+
+def formula_refs(w, e, rep):
+    """The measure keys a formula reads (numbers, {"var": key}, + - * /)."""
+    if isinstance(e, (int, float)) and not isinstance(e, bool):
+        return []
+    if isinstance(e, dict) and len(e) == 1:
+        op, args = next(iter(e.items()))
+        if op == "var" and isinstance(args, str):
+            return [args]
+        if op in FORMULA_OPS and isinstance(args, list) and (len(args) >= 2 or (op == "-" and args)):
+            return [k for a in args for k in formula_refs(w, a, rep)]
+    rep.err(w, f"formula part {json.dumps(e, ensure_ascii=False)} is not a number, a var or + - * / of two or more")
+    return []
+
+
 def literal_ok(xt, v):
     if xt in NUMERIC_TYPES or xt in ("reference",):
         return isinstance(v, (int, float)) and not isinstance(v, bool)
@@ -829,7 +867,8 @@ def check_comparison(where, op, args, form, props_of, rep, fields_out):
 
 def resolve_dates(node, today=None):
     """Relative dates as the server resolves them at each run (docs/reports.md):
-    {"var": "today"} and {"add_days": [date, n]} become YYYY-MM-DD."""
+    {"var": "today"}, {"add_days": [date, n]} and {"start_of": [period, date]} become
+    YYYY-MM-DD."""
     import datetime
     today = today or datetime.date.today()
     if isinstance(node, dict) and len(node) == 1 and node.get("var") == "today":
@@ -841,6 +880,19 @@ def resolve_dates(node, today=None):
             return (d + datetime.timedelta(days=int(args[1]))).isoformat()
         except (IndexError, TypeError, ValueError):
             return {"add_days": args}
+    if isinstance(node, dict) and len(node) == 1 and "start_of" in node:
+        args = [resolve_dates(a, today) for a in (node["start_of"] if isinstance(node["start_of"], list) else [])]
+        try:
+            period, d = args[0], datetime.date.fromisoformat(args[1][:10])
+            starts = {"day": d, "week": d - datetime.timedelta(days=d.weekday()),
+                      "month": d.replace(day=1),
+                      "quarter": d.replace(month=(d.month - 1) // 3 * 3 + 1, day=1),
+                      "year": d.replace(month=1, day=1)}
+            if len(args) == 2 and period in starts:
+                return starts[period].isoformat()
+        except (IndexError, TypeError, ValueError, AttributeError):
+            pass
+        return {"start_of": args}
     if isinstance(node, dict):
         return {k: resolve_dates(v, today) for k, v in node.items()}
     if isinstance(node, list):
@@ -1003,14 +1055,22 @@ def check_reports(pkg, forms, rep):
             if not isinstance(d, dict):
                 rep.err(w, "must be an object")
                 continue
-            extra = set(d) - {"field", "bucket", "key", "label"}
+            extra = set(d) - {"field", "duration", "bucket", "key", "label"}
             if extra:
                 rep.err(w, f"unknown keys {sorted(extra)}")
-            xt, _, e = resolve_path(props_of, form, d.get("field"))
-            if e:
-                rep.err(w, e)
+            if "duration" in d:
+                if "field" in d:
+                    rep.err(w, "a dimension has a field or a duration, not both")
+                if "key" not in d:
+                    rep.err(w, "a duration dimension needs a key")
+                used.update(check_duration(w, d["duration"], form, props_of, rep))
+                xt = "number"
             else:
-                used.add(d["field"])
+                xt, _, e = resolve_path(props_of, form, d.get("field"))
+                if e:
+                    rep.err(w, e)
+                else:
+                    used.add(d["field"])
             b = d.get("bucket")
             if b is None:
                 pass
@@ -1018,7 +1078,7 @@ def check_reports(pkg, forms, rep):
                 if b not in TIME_BUCKETS:
                     rep.err(w, f"bucket {b!r} is not one of {sorted(TIME_BUCKETS)} or {{width: w}}")
                 elif xt is not None and xt not in TIME_TYPES:
-                    rep.err(w, f"time bucket {b!r} on {d.get('field')!r}, a {xt} field (date/datetime only)")
+                    rep.err(w, f"time bucket {b!r} on {d.get('field', 'a duration')!r}, a {xt} (date/datetime only)")
             elif isinstance(b, dict) and set(b) == {"width"}:
                 wd = b["width"]
                 if not isinstance(wd, (int, float)) or isinstance(wd, bool) or wd <= 0:
@@ -1053,7 +1113,7 @@ def check_reports(pkg, forms, rep):
                 rep.err(w, "must be an object")
                 continue
             w = f"{path} measures/{m.get('key')}"
-            extra = set(m) - {"key", "agg", "field", "duration", "where", "q", "of", "label"}
+            extra = set(m) - {"key", "agg", "field", "duration", "where", "q", "of", "expr", "label"}
             if extra:
                 rep.err(w, f"unknown keys {sorted(extra)}")
             if not KEY_RE.match(str(m.get("key", ""))):
@@ -1065,14 +1125,16 @@ def check_reports(pkg, forms, rep):
                 rep.err(w, f"agg {agg!r} is not one of {sorted(AGGS)}")
                 continue
             if "where" in m:
-                if agg == "ratio":
-                    rep.err(w, "a ratio has no where (restrict its two measures instead)")
+                if agg in DERIVED_AGGS:
+                    rep.err(w, f"a {agg} has no where (restrict the measures it reads instead)")
                 else:
                     check_logic(f"{w} where", m["where"], form, props_of, rep, set())
             if "q" in m and agg != "percentile":
                 rep.err(w, "q is only for percentile")
             if "of" in m and agg != "ratio":
                 rep.err(w, "of is only for ratio")
+            if "expr" in m and agg != "formula":
+                rep.err(w, "expr is only for formula")
             if agg in FIELD_AGGS:
                 if ("field" in m) == ("duration" in m):
                     rep.err(w, f"{agg} needs exactly one of field or duration")
@@ -1085,22 +1147,7 @@ def check_reports(pkg, forms, rep):
                     elif agg in ("min", "max") and xt not in NUMERIC_TYPES | TIME_TYPES:
                         rep.err(w, f"{agg} over {m['field']!r}, a {xt} field (numbers, dates)")
                 else:
-                    du = m["duration"]
-                    if not isinstance(du, dict) or set(du) != {"from", "to", "unit"}:
-                        rep.err(w, "duration must be {from, to, unit}")
-                    else:
-                        ts = []
-                        for end in ("from", "to"):
-                            xt, _, e = resolve_path(props_of, form, du[end])
-                            if e:
-                                rep.err(w, f"duration {end}: {e}")
-                            elif xt not in TIME_TYPES:
-                                rep.err(w, f"duration {end} {du[end]!r} is a {xt} field (date/datetime only)")
-                            ts.append(xt)
-                        if len(set(ts)) > 1:
-                            rep.err(w, f"duration between a {ts[0]} and a {ts[1]}: both must be dates or both date-times")
-                        if du["unit"] not in DURATION_UNITS:
-                            rep.err(w, f"duration unit {du['unit']!r} is not one of {sorted(DURATION_UNITS)}")
+                    check_duration(w, m["duration"], form, props_of, rep)
                 if agg == "percentile":
                     q = m.get("q")
                     if not isinstance(q, (int, float)) or isinstance(q, bool) or not 0 <= q <= 1:
@@ -1111,15 +1158,25 @@ def check_reports(pkg, forms, rep):
                         rep.err(w, f"{agg} takes no {k}")
                 if agg == "share" and "where" not in m:
                     rep.err(w, "share needs where (the rows it counts)")
+                refs = None
                 if agg == "ratio":
                     of = m.get("of")
                     if not isinstance(of, list) or len(of) != 2:
                         rep.err(w, "ratio needs of: [numerator, denominator]")
                     else:
-                        plain = [x.get("key") for x in meas if isinstance(x, dict) and x.get("agg") != "ratio"]
-                        for o in of:
-                            if o == m.get("key") or o not in plain:
-                                rep.err(w, f"ratio of {o!r}: not another (non-ratio) measure of this report")
+                        refs = of
+                if agg == "formula":
+                    if "expr" not in m:
+                        rep.err(w, "formula needs expr (arithmetic over other measures)")
+                    else:
+                        refs = formula_refs(w, m["expr"], rep)
+                # plain measures, and derived ones listed before this one
+                readable = [x.get("key") for j, x in enumerate(meas) if isinstance(x, dict)
+                            and j != i and (j < i or x.get("agg") not in DERIVED_AGGS)]
+                for o in refs or []:
+                    if o not in readable:
+                        rep.err(w, f"{agg} reads {o!r}: not another measure of this report "
+                                   "(derived ones must come before it)")
 
         sort = r.get("sort", [])
         if not isinstance(sort, list):
@@ -1282,8 +1339,12 @@ def check_dashboards(pkg, forms, reports, rep):
                     rep.warn(w, f"filters/{fk}: {field!r} is a joined field; drill filters cannot carry it")
                 elif fkeys[fk] == "date_range" and xt not in TIME_TYPES:
                     rep.err(w, f"filters/{fk}: {field!r} is a {xt} field; a date_range needs a date or datetime")
+                elif fkeys[fk] == "select" and xt not in SELECT_FILTER_FIELD_TYPES:
+                    rep.err(w, f"filters/{fk}: {field!r} is a {xt} field; a select filter needs one of "
+                               f"{sorted(SELECT_FILTER_FIELD_TYPES)}")
+            # an explicit "filters": {} says the widget ignores the shared filters on purpose
             for fk in fkeys:
-                if fk not in wf:
+                if fk not in wf and "filters" not in wd:
                     rep.warn(w, f"does not map the shared filter {fk!r}; it will ignore it")
             if form not in forms:
                 continue

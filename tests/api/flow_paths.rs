@@ -546,16 +546,24 @@ on_both_stores!(
             StatusCode::OK,
         )
         .await;
-        publish(
+        let by_owner = publish(
             &app,
             &claim_flow("by_owner", "unowned", json!({"field": "owner"})),
         )
         .await;
-        publish(
+        assert!(by_owner.get("warnings").is_none(), "{by_owner}");
+        // Publishing allows a role nobody holds yet, and says so.
+        let by_role = publish(
             &app,
             &claim_flow("by_role", "audit", json!({"role": "auditors"})),
         )
         .await;
+        assert_eq!(
+            by_role["warnings"],
+            json!([{"pointer": "/nodes/2/assignee/role", "rule": "nobody",
+                    "message": "no enabled user holds the role auditors yet: until someone does, this resolves to nobody"}]),
+            "{by_role}"
+        );
 
         for title in ["unowned", "audit"] {
             let rec = app.create_ok("ops", "job", json!({"title": title})).await["id"].clone();
@@ -605,6 +613,19 @@ on_both_stores!(
             !logged.contains(&"flow.task"),
             "no task was written: {logged:?}"
         );
+        // Once someone holds the role, publishing has nothing to say.
+        user(&app, "auditor1").await;
+        expect(
+            app.put("/admin/users/auditor1/roles", &json!({"ops": ["auditors"]}))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        let mut changed = claim_flow("by_role", "audit", json!({"role": "auditors"}));
+        changed["label"] = json!({"en": "by role, staffed"});
+        let again = publish(&app, &changed).await;
+        assert_eq!(again["version"], 2, "{again}");
+        assert!(again.get("warnings").is_none(), "{again}");
     }
 );
 

@@ -26,6 +26,8 @@ mod people;
 mod permissions;
 mod records;
 mod refs;
+mod report_joins;
+mod report_measures;
 mod reports;
 mod serials;
 mod transfer;

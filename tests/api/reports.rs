@@ -14,7 +14,7 @@ use crate::on_both_stores;
 
 const CATEGORIES: &[&str] = &["a", "b", "c", "d", "e"];
 
-async fn lab(app: &TestApp) {
+pub(crate) async fn lab(app: &TestApp) {
     app.app("lab").await;
     app.publish_ok(
         "lab",
@@ -27,6 +27,7 @@ async fn lab(app: &TestApp) {
                 "k": {"type": "integer", "x-type": "integer"},
                 "d": {"type": "string", "x-type": "date"},
                 "t": {"type": "string", "x-type": "datetime"},
+                "t2": {"type": "string", "x-type": "datetime"},
                 "flag": {"type": "boolean", "x-type": "boolean"}
             }
         }),
@@ -35,7 +36,7 @@ async fn lab(app: &TestApp) {
 }
 
 /// Random records; every field is sometimes missing.
-async fn seed_samples(app: &TestApp, rng: &mut ChaCha8Rng, n: usize) {
+pub(crate) async fn seed_samples(app: &TestApp, rng: &mut ChaCha8Rng, n: usize) {
     for _ in 0..n {
         let mut data = serde_json::Map::new();
         if rng.random_bool(0.9) {
@@ -67,13 +68,20 @@ async fn seed_samples(app: &TestApp, rng: &mut ChaCha8Rng, n: usize) {
             // Some instants late in the evening UTC: the next day in Shanghai.
             let (day, hour) = (rng.random_range(1..=28), rng.random_range(0..24));
             let offset = if rng.random_bool(0.5) { "Z" } else { "+08:00" };
+            let month = rng.random_range(1..=12);
             data.insert(
                 "t".into(),
-                json!(format!(
-                    "2025-{:02}-{day:02}T{hour:02}:30:00{offset}",
-                    rng.random_range(1..=12)
-                )),
+                json!(format!("2025-{month:02}-{day:02}T{hour:02}:30:00{offset}")),
             );
+            // A later instant, up to four days on, to the minute.
+            if rng.random_bool(0.8) {
+                let t = chrono::DateTime::parse_from_rfc3339(&format!(
+                    "2025-{month:02}-{day:02}T{hour:02}:30:00{offset}"
+                ))
+                .unwrap()
+                    + chrono::Duration::minutes(rng.random_range(0..5760));
+                data.insert("t2".into(), json!(t.to_rfc3339()));
+            }
         }
         if rng.random_bool(0.9) {
             data.insert("flag".into(), json!(rng.random_bool(0.4)));
@@ -126,6 +134,24 @@ fn dims() -> Vec<SqlDim> {
             sqlite: "(CAST(json_extract(data, '$.k') AS INTEGER) / 10) * 10",
             postgres: "((data->>'k')::int / 10) * 10",
         },
+        // ISO weeks (Monday) of a date; years of an instant in Shanghai.
+        SqlDim {
+            def: json!({"field": "d", "bucket": "week", "key": "dw"}),
+            sqlite: "strftime('%G-W%V', json_extract(data, '$.d'))",
+            postgres: "to_char((data->>'d')::date, 'IYYY-\"W\"IW')",
+        },
+        SqlDim {
+            def: json!({"field": "t", "bucket": "year", "key": "ty"}),
+            sqlite: "strftime('%Y', json_extract(data, '$.t'), '+8 hours')",
+            postgres: "to_char((data->>'t')::timestamptz AT TIME ZONE 'Asia/Shanghai', 'YYYY')",
+        },
+        // Days from a date to an instant's local date, in bands of 30 (floored: the
+        // difference may be negative).
+        SqlDim {
+            def: json!({"key": "gap", "duration": {"from": "d", "to": "t", "unit": "days"}, "bucket": {"width": 30}}),
+            sqlite: "(CAST(julianday(date(json_extract(data, '$.t'), '+8 hours')) - julianday(json_extract(data, '$.d')) AS INTEGER) - ((CAST(julianday(date(json_extract(data, '$.t'), '+8 hours')) - julianday(json_extract(data, '$.d')) AS INTEGER) % 30 + 30) % 30))",
+            postgres: "((((data->>'t')::timestamptz AT TIME ZONE 'Asia/Shanghai')::date - (data->>'d')::date) - ((((data->>'t')::timestamptz AT TIME ZONE 'Asia/Shanghai')::date - (data->>'d')::date) % 30 + 30) % 30)",
+        },
     ]
 }
 
@@ -174,6 +200,26 @@ fn measure(i: usize) -> (Value, Option<&'static str>, &'static str) {
             "SUM(CASE WHEN (data->>'n')::float8 > 50 THEN 1 ELSE 0 END)",
         ),
         9 => (
+            json!({"agg": "avg", "duration": {"from": "t", "to": "t2", "unit": "hours"}}),
+            Some(
+                "AVG((strftime('%s', json_extract(data, '$.t2')) - strftime('%s', json_extract(data, '$.t'))) / 3600.0)",
+            ),
+            "AVG(EXTRACT(EPOCH FROM ((data->>'t2')::timestamptz - (data->>'t')::timestamptz))::float8 / 3600.0)",
+        ),
+        10 => (
+            json!({"agg": "max", "duration": {"from": "d", "to": "t", "unit": "days"}}),
+            Some(
+                "MAX(julianday(date(json_extract(data, '$.t'), '+8 hours')) - julianday(json_extract(data, '$.d')))",
+            ),
+            "MAX((((data->>'t')::timestamptz AT TIME ZONE 'Asia/Shanghai')::date - (data->>'d')::date)::float8)",
+        ),
+        // A formula over two measures of its own (keys h{j}a, h{j}b; see `expand`).
+        11 => (
+            json!({"agg": "formula", "expr": {"-": [{"var": "a"}, {"*": [{"var": "b"}, 2]}]}}),
+            Some("COALESCE(SUM(json_extract(data, '$.n')), 0) - COUNT(*) * 2"),
+            "COALESCE(SUM((data->>'n')::float8), 0) - COUNT(*) * 2",
+        ),
+        12 => (
             json!({"agg": "median", "field": "n"}),
             None,
             "percentile_cont(0.5) WITHIN GROUP (ORDER BY (data->>'n')::float8)",
@@ -184,6 +230,26 @@ fn measure(i: usize) -> (Value, Option<&'static str>, &'static str) {
             "percentile_cont(0.9) WITHIN GROUP (ORDER BY (data->>'k')::int)",
         ),
     }
+}
+
+/// The report's measures for measure `i` at position `j`: itself, keyed `m{j}`, after the
+/// measures a formula reads (`a` → `h{j}a`: the sum of n; `b` → `h{j}b`: the rows).
+fn expand(i: usize, j: usize) -> Vec<Value> {
+    let mut m = measure(i).0;
+    m["key"] = json!(format!("m{j}"));
+    if m["agg"] != "formula" {
+        return vec![m];
+    }
+    let text = m["expr"]
+        .to_string()
+        .replace("\"a\"", &format!("\"h{j}a\""))
+        .replace("\"b\"", &format!("\"h{j}b\""));
+    m["expr"] = serde_json::from_str(&text).unwrap();
+    vec![
+        json!({"key": format!("h{j}a"), "agg": "sum", "field": "n"}),
+        json!({"key": format!("h{j}b"), "agg": "count"}),
+        m,
+    ]
 }
 
 /// A report filter and its SQL per store.
@@ -213,7 +279,7 @@ fn filter(i: usize) -> (Value, &'static str, &'static str) {
 }
 
 /// A value as a comparable key: numbers as numbers, everything else as text.
-fn norm(v: &Value) -> String {
+pub(crate) fn norm(v: &Value) -> String {
     match v {
         Value::Null => "∅".into(),
         Value::Number(n) => format!("{:.6}", n.as_f64().unwrap()),
@@ -226,7 +292,7 @@ fn norm(v: &Value) -> String {
     }
 }
 
-fn close(a: &Value, b: &Value) -> bool {
+pub(crate) fn close(a: &Value, b: &Value) -> bool {
     match (a.as_f64(), b.as_f64()) {
         (Some(x), Some(y)) => (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1.0),
         _ => a.is_null() && b.is_null(),
@@ -234,7 +300,7 @@ fn close(a: &Value, b: &Value) -> bool {
 }
 
 /// The cell of a SQL result column as JSON (numbers may come back as text or integers).
-fn sql_value(r: &sea_orm::QueryResult, col: &str) -> Value {
+pub(crate) fn sql_value(r: &sea_orm::QueryResult, col: &str) -> Value {
     if let Ok(Some(v)) = r.try_get::<Option<f64>>("", col) {
         return json!(v);
     }
@@ -260,15 +326,45 @@ async fn property(app: TestApp) {
         .await
         .unwrap();
     let pg = app.store == Store::Postgres;
+    // A reader who sees the samples with k below 50 only: their runs count those rows.
+    let role = json!({"key": "low_k", "label": {"en": "Low k"}, "permissions": {
+        "sample": {"actions": ["read"], "rows": {"filter": {"<": [{"var": "k"}, 50]}}, "read": ["*"]}}});
+    expect(
+        app.put("/apps/lab/roles/low_k", &role).await,
+        StatusCode::OK,
+    )
+    .await;
+    let reader = crate::flows::user(&app, "low_k_reader").await;
+    expect(
+        app.put(
+            "/admin/users/low_k_reader/roles",
+            &json!({"lab": ["low_k"]}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let scope_sql = if pg {
+        "(data->>'k')::int < 50"
+    } else {
+        "CAST(json_extract(data, '$.k') AS INTEGER) < 50"
+    };
     let all_dims = dims();
-    for case in 0..30 {
+    let (mut top_n_cases, mut reader_cases) = (0, 0);
+    for case in 0..40 {
         let mut picked: Vec<usize> = (0..all_dims.len()).collect();
         // A random subset of 0–2 dimensions, in random order.
         for i in (1..picked.len()).rev() {
             picked.swap(i, rng.random_range(0..=i));
         }
         picked.truncate(rng.random_range(0..=2));
-        let n_measures = if pg { 11 } else { 9 };
+        // Every fifth case: the top 3 categories by rows, the rest gathered.
+        let top_n = case % 5 == 0;
+        if top_n {
+            picked = vec![0];
+        }
+        // Median and percentiles have no SQL aggregate on SQLite.
+        let n_measures = if pg { 14 } else { 12 };
         let mut ms: Vec<usize> = (0..n_measures).collect();
         for i in (1..ms.len()).rev() {
             ms.swap(i, rng.random_range(0..=i));
@@ -278,17 +374,40 @@ async fn property(app: TestApp) {
         let mut def = json!({
             "form": "sample",
             "dimensions": picked.iter().map(|&i| all_dims[i].def.clone()).collect::<Vec<_>>(),
-            "measures": ms.iter().enumerate().map(|(j, &i)| { let mut m = measure(i).0; m["key"] = json!(format!("m{j}")); m }).collect::<Vec<_>>(),
+            "measures": ms.iter().enumerate().flat_map(|(j, &i)| expand(i, j)).collect::<Vec<_>>(),
         });
         if let Some(f) = f {
             def["filter"] = filter(f).0;
         }
-        let got = expect(
-            app.post("/apps/lab/report-preview", &json!({"definition": def}))
-                .await,
-            StatusCode::OK,
-        )
-        .await;
+        if top_n {
+            def["limit"] = json!(3);
+            def["others"] = json!(true);
+            top_n_cases += 1;
+        }
+        let as_reader = rng.random_bool(0.3);
+        let got = if as_reader {
+            reader_cases += 1;
+            expect(
+                app.put(&format!("/apps/lab/reports/case_{case}"), &def)
+                    .await,
+                StatusCode::OK,
+            )
+            .await;
+            let r = reader
+                .post(app.url(&format!("/apps/lab/reports/case_{case}/run")))
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap();
+            expect(r, StatusCode::OK).await
+        } else {
+            expect(
+                app.post("/apps/lab/report-preview", &json!({"definition": def}))
+                    .await,
+                StatusCode::OK,
+            )
+            .await
+        };
         // The same numbers from SQL.
         let keys: Vec<String> = got["columns"]
             .as_array()
@@ -339,6 +458,9 @@ async fn property(app: TestApp) {
                 if pg { filter(f).2 } else { filter(f).1 }
             ));
         }
+        if as_reader {
+            sql.push_str(&format!(" AND {scope_sql}"));
+        }
         if !dim_sql.is_empty() {
             sql.push_str(&format!(
                 " GROUP BY {}",
@@ -359,15 +481,37 @@ async fn property(app: TestApp) {
                 .collect();
             want.insert(k, (v, sql_value(r, "n_rows").as_i64().unwrap()));
         }
+        // A top-N keeps the groups with the most rows (ties: by value, empty last) and
+        // gathers the rest into one row; only its row count is additive.
+        if top_n {
+            let mut groups: Vec<(Vec<String>, i64)> =
+                want.iter().map(|(k, (_, n))| (k.clone(), *n)).collect();
+            groups.sort_by(|a, b| {
+                b.1.cmp(&a.1)
+                    .then((a.0[0] == "∅").cmp(&(b.0[0] == "∅")))
+                    .then(a.0.cmp(&b.0))
+            });
+            let rest: i64 = groups.iter().skip(3).map(|g| g.1).sum();
+            for (k, _) in groups.iter().skip(3) {
+                want.remove(k);
+            }
+            if rest > 0 {
+                want.insert(vec!["others".into()], (vec![], rest));
+            }
+        }
         let mut have: BTreeMap<Vec<String>, (Vec<Value>, i64)> = BTreeMap::new();
         for r in got["rows"].as_array().unwrap() {
+            if r["others"] == true {
+                have.insert(vec!["others".into()], (vec![], r["rows"].as_i64().unwrap()));
+                continue;
+            }
             let k: Vec<String> = keys.iter().map(|k| norm(&r["cells"][k])).collect();
             let v: Vec<Value> = (0..ms.len())
                 .map(|j| r["cells"][format!("m{j}")].clone())
                 .collect();
             have.insert(k, (v, r["rows"].as_i64().unwrap()));
         }
-        let context = format!("seed {seed} case {case}: {def}\nSQL: {sql}");
+        let context = format!("seed {seed} case {case} (reader: {as_reader}): {def}\nSQL: {sql}");
         // A report with no dimensions over no rows still has its one row; so has SQL.
         assert_eq!(
             have.keys().collect::<Vec<_>>(),
@@ -386,6 +530,10 @@ async fn property(app: TestApp) {
             }
         }
     }
+    assert!(
+        top_n_cases > 0 && reader_cases > 0,
+        "top-N cases {top_n_cases}, reader cases {reader_cases}"
+    );
 }
 
 on_both_stores!(
@@ -394,7 +542,7 @@ on_both_stores!(
 );
 
 /// An API client for a user with roles (see crm::user).
-async fn crm_app(app: &TestApp) -> crm::Data {
+pub(crate) async fn crm_app(app: &TestApp) -> crm::Data {
     crm::install(app).await;
     for (id, parent) in [
         ("svc", None),
@@ -844,6 +992,29 @@ async fn definitions_are_checked_and_logged(app: TestApp) {
         text.contains("/widgets/0/filters/period") && text.contains("/widgets/1/report"),
         "{body}"
     );
+    // A choice filter maps to text-valued fields: a select, not a date or a number.
+    let dash = |field: &str| {
+        json!({"label": {"en": "Lab"},
+            "filters": [{"key": "period", "type": "date_range"}, {"key": "cat", "type": "select"}],
+            "widgets": [{"report": "weekly", "x": 0, "y": 0, "w": 6, "h": 4,
+                         "filters": {"period": "d", "cat": field}}]})
+    };
+    for bad in ["d", "n"] {
+        let body = expect(
+            app.put("/apps/lab/dashboards/lab", &dash(bad)).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert_eq!(
+            body["details"][0]["pointer"], "/widgets/0/filters/cat",
+            "{body}"
+        );
+    }
+    expect(
+        app.put("/apps/lab/dashboards/lab", &dash("category")).await,
+        StatusCode::OK,
+    )
+    .await;
 }
 
 on_both_stores!(
@@ -1023,12 +1194,29 @@ async fn report_node_delivers(app: TestApp) {
             "nodes": [
                 {"id": "start", "type": "start"},
                 {"id": "run", "type": "report", "report": report, "as_role": "viewer", "name": "digest"},
-                {"id": "send", "type": "notify", "to": {"user": "admin"}, "title": "Digest", "body": "{{#each vars.digest.body.rows}}{{this.cells.category}}={{this.cells.n}};{{/each}} hidden: {{#each vars.digest.body.withheld}}{{this.field}}{{/each}}"},
+                {"id": "send", "type": "notify", "to": {"users": ["admin", "viewer1", "outsider"]}, "title": "Digest", "body": "{{#each vars.digest.body.rows}}{{this.cells.category}}={{this.cells.n}};{{/each}} hidden: {{#each vars.digest.body.withheld}}{{this.field}}{{/each}}"},
                 {"id": "end", "type": "end"}
             ],
             "edges": [{"from": "start", "to": "run"}, {"from": "run", "to": "send"}, {"from": "send", "to": "end"}]
         })
     };
+    // A holder of the report's role, and someone who reads every sample but does not
+    // hold it (their rows and fields may differ from the role's).
+    let full = json!({"key": "full", "label": {"en": "full"}, "permissions": {"sample": {"actions": ["read"], "rows": "all", "read": ["*"]}}});
+    expect(app.put("/apps/lab/roles/full", &full).await, StatusCode::OK).await;
+    let mut clients = Vec::new();
+    for (user, role) in [("viewer1", "viewer"), ("outsider", "full")] {
+        clients.push(crate::flows::user(&app, user).await);
+        expect(
+            app.put(
+                &format!("/admin/users/{user}/roles"),
+                &json!({"lab": [role]}),
+            )
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+    }
     let v = expect(
         app.post("/apps/lab/flows/digest/publish", &flow("nope"))
             .await,
@@ -1062,6 +1250,34 @@ async fn report_node_delivers(app: TestApp) {
     }
     assert_eq!(body, "a=1;e=1; hidden: n");
     assert!(!body.contains("1000.25"));
+    // The role's holder gets the report; the other recipient does not: to them the
+    // variable is not there, which the strict template reports instead of the rows.
+    for (client, holder) in clients.iter().zip([true, false]) {
+        let inbox: Value = client
+            .get(app.url("/inbox"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let m = inbox["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["title"] == "Digest")
+            .cloned()
+            .unwrap_or_else(|| panic!("no digest in {inbox}"));
+        let body = m["body"].as_str().unwrap();
+        if holder {
+            assert_eq!(body, "a=1;e=1; hidden: n", "{inbox}");
+        } else {
+            assert!(
+                !body.contains("a=1") && body.contains("vars.digest.body.rows"),
+                "{inbox}"
+            );
+        }
+    }
 }
 
 on_both_stores!(
@@ -1445,7 +1661,7 @@ async fn files_read_as_the_report_shows(app: TestApp) {
         let mut lines = zh.lines();
         assert_eq!(
             lines.next().unwrap(),
-            "客户\t工单数\t服务费收入\t备件成本\t工时合计\t备件成本/服务费\t单均服务费\t记录数",
+            "客户\t工单数\t服务费收入\t备件成本\t工时合计\t人工成本(¥300/小时)\t服务成本(备件+人工)\t服务毛利\t成本/服务费\t单均服务费\t记录数",
             "{format}"
         );
         assert!(

@@ -192,6 +192,37 @@ on_both_stores!(
         );
         assert_eq!(rows[0][2], "2", "numbers are not altered");
 
+        // System columns go into an export as chosen, with the values the list shows.
+        let csv = app
+            .client
+            .get(app.url("/apps/crm/forms/ticket/records/export"))
+            .query(&[
+                ("format", "csv"),
+                ("sort", "hours"),
+                ("fields", "_created_at,title,_owner,_id"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let csv = expect_text(csv).await;
+        let mut rdr =
+            csv::ReaderBuilder::new().from_reader(csv.trim_start_matches('\u{feff}').as_bytes());
+        let header: Vec<String> = rdr.headers().unwrap().iter().map(str::to_owned).collect();
+        assert_eq!(header[..4], ["_id", "_created_at", "title", "_owner"]);
+        let first: Vec<String> = rdr
+            .records()
+            .next()
+            .unwrap()
+            .unwrap()
+            .iter()
+            .map(str::to_owned)
+            .collect();
+        let listed = app.list("crm", "ticket", &[("sort", "hours".into())]).await;
+        let item = &listed["items"][0];
+        assert_eq!(first[0], item["id"].to_string());
+        assert_eq!(first[1], item["created_at"].as_str().unwrap());
+        assert_eq!(first[3], item["owner"].as_str().unwrap());
+
         let xlsx = app
             .client
             .get(app.url("/apps/crm/forms/ticket/records/export"))
@@ -284,4 +315,10 @@ pub fn xlsx_text(bytes: &[u8]) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// The body of a 200 response.
+async fn expect_text(r: reqwest::Response) -> String {
+    assert_eq!(r.status(), StatusCode::OK);
+    r.text().await.unwrap()
 }

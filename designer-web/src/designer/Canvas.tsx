@@ -1,15 +1,18 @@
 // The canvas: the layout tree as nested drop zones of sortable fields, groups, rows and
-// sub-table column strips, with each element's rule mark and messages.
+// sub-table column strips, with each element's rule mark, type (a warning when it differs
+// from the published version) and messages.
 import { useContext } from 'react';
 import { useDroppable } from '@dnd-kit/core';
 import { SortableContext, horizontalListSortingStrategy, useSortable, verticalListSortingStrategy } from '@dnd-kit/sortable';
 import { CSS } from '@dnd-kit/utilities';
-import { Tag, Tooltip, Typography } from 'antd';
+import { Tooltip, Typography } from 'antd';
 import { AppstoreOutlined, BorderHorizontalOutlined, EyeInvisibleOutlined, HolderOutlined, TableOutlined } from '@ant-design/icons';
 import { useI18n } from '../i18n/index.tsx';
 import { ROOT, type ContainerNode, type DesignerState, type FieldNode, type LayoutItem, type NodeId } from './model.ts';
 import { typeOf } from './fieldTypes.ts';
 import { DROP, OverContext } from './DesignerDnd.tsx';
+import type { PublishedTypeChange } from './publishedTypes.ts';
+import { TypeTag } from './PublishedTypeWarnings.tsx';
 
 export interface CanvasProps {
   state: DesignerState;
@@ -18,6 +21,9 @@ export interface CanvasProps {
   /** Messages per node: server errors (red) and local warnings (orange). */
   errors: Map<NodeId, string[]>;
   warnings: Map<NodeId, string[]>;
+  /** Fields whose type differs from the published version (`publishedVersion`). */
+  typeChanges: Map<NodeId, PublishedTypeChange>;
+  publishedVersion: number | null;
 }
 
 export function Canvas(p: CanvasProps) {
@@ -159,7 +165,7 @@ function FieldCard(p: CanvasProps & { node: FieldNode }) {
         </Typography.Text>
         <span style={{ marginLeft: 'auto', display: 'flex', gap: 4, alignItems: 'center' }}>
           <RuleMark rule={n.rule} />
-          <Tag style={{ marginInlineEnd: 0 }}>{t(`designer.palette.${type}`)}</Tag>
+          <TypeTag type={type} change={p.typeChanges.get(n.id)} version={p.publishedVersion} />
         </span>
       </div>
       <Messages errors={errs} warnings={warns} testId={`field-errors-${n.key}`} />
@@ -232,7 +238,12 @@ function ColumnChip(p: CanvasProps & { col: FieldNode; table: FieldNode }) {
       }}
     >
       {req && <span style={{ color: '#ff4d4f' }}>* </span>}
-      {label(c.schema['x-label'], c.key)} <span style={{ color: '#999' }}>({t(`designer.palette.${typeOf(c.schema)}`)})</span>
+      {label(c.schema['x-label'], c.key)}{' '}
+      {p.typeChanges.has(c.id) ? (
+        <TypeTag type={typeOf(c.schema)} change={p.typeChanges.get(c.id)} version={p.publishedVersion} />
+      ) : (
+        <span style={{ color: '#999' }}>({t(`designer.palette.${typeOf(c.schema)}`)})</span>
+      )}
       <Messages errors={errs} testId={`field-errors-${p.table.key}.${c.key}`} />
     </div>
   );

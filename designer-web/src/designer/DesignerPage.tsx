@@ -1,8 +1,9 @@
-// The form designer: `/apps/:app/design` lists the app's forms (and creates new ones),
-// `/apps/:app/design/:form` edits one: palette → canvas (drag and drop, also by keyboard)
-// → property panel, live preview, save draft, publish, versions with differences,
-// undo/redo. The model (src/designer/model.ts and the modules it names) does all the
-// work on the definition.
+// The form designer: `/apps/:app/design` lists the app's forms and creates new ones
+// (FormList.tsx), `/apps/:app/design/:form` edits one: palette → canvas (drag and drop,
+// also by keyboard) → property panel, live preview, save draft, publish, versions with
+// differences, undo/redo; fields whose type differs from the published version are marked
+// (publishedTypes.ts). The model (src/designer/model.ts and the modules it names) does
+// all the work on the definition.
 //
 // data-testid beyond the ones of the brief:
 //   palette-group, palette-row            layout items of the palette (Group, columns)
@@ -28,13 +29,16 @@
 //   designer-versions, versions-list, version-row-<n>, version-diff-prev-<n>,
 //   version-diff-draft-<n>, diff-a, diff-b, designer-diff, diff-added, diff-removed,
 //   diff-changed, diff-layout, diff-form
-//   designer-form-list, designer-form-<key>   the form list
+//   designer-form-list, designer-form-<key>   the form list (FormList.tsx)
+//   designer-type-warnings, type-warning-<path>, canvas-type-changed-<path>,
+//   prop-type-published   fields whose type differs from the published version
+//                                          (PublishedTypeWarnings.tsx)
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { Link, useNavigate, useParams } from 'react-router';
-import { Alert, App as AntApp, Button, Card, Empty, Form, Input, List, Modal, Space, Spin, Tabs, Tag, Tooltip, Typography } from 'antd';
-import { CloudUploadOutlined, PlusOutlined, RedoOutlined, SaveOutlined, UndoOutlined } from '@ant-design/icons';
+import { Link, useParams } from 'react-router';
+import { Alert, App as AntApp, Button, Card, Space, Spin, Tabs, Tag, Tooltip, Typography } from 'antd';
+import { CloudUploadOutlined, RedoOutlined, SaveOutlined, UndoOutlined } from '@ant-design/icons';
 import { api, ApiError, fieldErrors, type ErrorDetail } from '../api/client.ts';
-import type { FormDetail, FormSummary } from '../api/types.ts';
+import type { FormDefinition, FormDetail, FormSummary } from '../api/types.ts';
 import { RecordForm } from '../forms/RecordForm.tsx';
 import { defaults } from '../forms/model.ts';
 import { validateRecord } from '../forms/validate.ts';
@@ -44,136 +48,17 @@ import { DesignerDnd, addFromPalette, addTarget } from './DesignerDnd.tsx';
 import { Palette } from './Palette.tsx';
 import { PropertyPanel } from './PropertyPanel.tsx';
 import { VersionsPanel } from './VersionsPanel.tsx';
-import { KEY_RE, emptyState, type NodeId } from './model.ts';
+import { FormList } from './FormList.tsx';
+import type { NodeId } from './model.ts';
 import { fromDefinition, toDefinition } from './definition.ts';
 import { commit, history, redo, undo, type Apply, type History } from './history.ts';
 import { lint, nodeOfPointer } from './checks.ts';
+import { changesByNode, publishedTypeChanges } from './publishedTypes.ts';
+import { TypeChangeSummary } from './PublishedTypeWarnings.tsx';
 
 export default function DesignerPage() {
   const { app = '', form } = useParams();
   return form ? <Editor key={`${app}/${form}`} app={app} form={form} /> : <FormList app={app} />;
-}
-
-// ---------------------------------------------------------------------------------------
-// Form list and "new form"
-
-function FormList({ app }: { app: string }) {
-  const { t, label } = useI18n();
-  const navigate = useNavigate();
-  const [forms, setForms] = useState<FormSummary[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [open, setOpen] = useState(false);
-  const [key, setKey] = useState('');
-  const [zh, setZh] = useState('');
-  const [en, setEn] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [createError, setCreateError] = useState<string | null>(null);
-
-  useEffect(() => {
-    api<{ items: FormSummary[] }>(`/apps/${app}/forms`)
-      .then((r) => setForms(r.items))
-      .catch((e: Error) => setError(e.message));
-  }, [app]);
-
-  const keyProblem = !key
-    ? null
-    : !KEY_RE.test(key)
-      ? t('designer.new.keyInvalid')
-      : forms?.some((f) => f.key === key)
-        ? t('designer.new.keyTaken')
-        : null;
-
-  const create = async () => {
-    setBusy(true);
-    setCreateError(null);
-    try {
-      const def = toDefinition(emptyState(key, { 'zh-CN': zh || en, en: en || zh }));
-      await api(`/apps/${app}/forms/${key}/draft`, { method: 'PUT', body: def });
-      navigate(`/apps/${app}/design/${key}`);
-    } catch (e) {
-      setCreateError(e instanceof ApiError ? [e.message, ...e.details.map((d) => `${d.pointer}: ${d.message}`)].join('; ') : String(e));
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  return (
-    <Card
-      title={
-        <Space>
-          <Link to={`/apps/${app}`}>{t('common.back')}</Link>
-          <span>{t('designer.list.title')}</span>
-        </Space>
-      }
-      extra={
-        <Button type="primary" icon={<PlusOutlined />} data-testid="designer-new-form" onClick={() => setOpen(true)}>
-          {t('designer.list.new')}
-        </Button>
-      }
-    >
-      {error && <Alert type="error" message={error} />}
-      {!forms && !error && <Spin />}
-      {forms && (
-        <List
-          data-testid="designer-form-list"
-          dataSource={forms}
-          locale={{ emptyText: <Empty description={t('designer.list.empty')} /> }}
-          renderItem={(f) => (
-            <List.Item>
-              <Link to={`/apps/${app}/design/${f.key}`} data-testid={`designer-form-${f.key}`}>
-                {label(f.label, f.key)}
-              </Link>
-              <Space>
-                <Typography.Text code>{f.key}</Typography.Text>
-                {f.published_version ? (
-                  <Tag color="green">{t('designer.versions.version', { n: f.published_version })}</Tag>
-                ) : (
-                  <Tag>{t('designer.list.unpublished')}</Tag>
-                )}
-              </Space>
-            </List.Item>
-          )}
-        />
-      )}
-      <Modal
-        open={open}
-        title={t('designer.new.title')}
-        onCancel={() => setOpen(false)}
-        footer={[
-          <Button key="cancel" onClick={() => setOpen(false)}>
-            {t('common.cancel')}
-          </Button>,
-          <Button
-            key="create"
-            type="primary"
-            loading={busy}
-            disabled={!key || !!keyProblem || (!zh && !en)}
-            data-testid="new-form-create"
-            onClick={() => void create()}
-          >
-            {t('designer.new.create')}
-          </Button>,
-        ]}
-      >
-        <Form layout="vertical">
-          <Form.Item
-            label={t('designer.form.key')}
-            help={keyProblem ?? t('designer.prop.keyHelp')}
-            validateStatus={keyProblem ? 'error' : undefined}
-          >
-            <Input data-testid="new-form-key" value={key} onChange={(e) => setKey(e.target.value.trim())} />
-          </Form.Item>
-          <Form.Item label={t('designer.prop.label.zh')}>
-            <Input data-testid="new-form-label-zh" value={zh} onChange={(e) => setZh(e.target.value)} />
-          </Form.Item>
-          <Form.Item label={t('designer.prop.label.en')}>
-            <Input data-testid="new-form-label-en" value={en} onChange={(e) => setEn(e.target.value)} />
-          </Form.Item>
-          {createError && <Alert type="error" message={createError} data-testid="new-form-error" />}
-        </Form>
-      </Modal>
-    </Card>
-  );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -190,6 +75,8 @@ function Editor({ app, form }: { app: string; form: string }) {
   const [h, setH] = useState<History | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
   const [publishedVersion, setPublishedVersion] = useState<number | null>(null);
+  /** The published definition (the draft's fields are compared with it). */
+  const [published, setPublished] = useState<FormDefinition | null>(null);
   const [savedJson, setSavedJson] = useState<string>('');
   const [selected, setSelected] = useState<NodeId | null>(null);
   const [serverErrors, setServerErrors] = useState<ErrorDetail[]>([]);
@@ -208,6 +95,7 @@ function Editor({ app, form }: { app: string; form: string }) {
         setH(history(s));
         setSavedJson(JSON.stringify(toDefinition(s)));
         setPublishedVersion(d.published_version);
+        setPublished(d.definition);
       })
       .catch((e: Error) => setLoadError(e.message));
     api<{ items: FormSummary[] }>(`/apps/${app}/forms`)
@@ -230,6 +118,8 @@ function Editor({ app, form }: { app: string; form: string }) {
   const state = h?.present ?? null;
   const definition = useMemo(() => (state ? toDefinition(state) : null), [state]);
   const dirty = definition ? JSON.stringify(definition) !== savedJson : false;
+  const typeChanges = useMemo(() => (state ? publishedTypeChanges(state, published) : []), [state, published]);
+  const typeChangeOf = useMemo(() => changesByNode(typeChanges), [typeChanges]);
 
   // Undo / redo from the keyboard (not while typing in an input: that is the input's own undo).
   useEffect(() => {
@@ -311,6 +201,7 @@ function Editor({ app, form }: { app: string; form: string }) {
       setServerErrors([]);
       setSavedJson(JSON.stringify(definition));
       setPublishedVersion(r.version);
+      setPublished(definition);
       setVersionsKey((k) => k + 1);
       message.success(t(r.published ? 'designer.publish.done' : 'designer.publish.same', { n: r.version }));
     } catch (e) {
@@ -395,6 +286,15 @@ function Editor({ app, form }: { app: string; form: string }) {
           </Button>
         </Space>
       </div>
+      <TypeChangeSummary
+        changes={typeChanges}
+        version={publishedVersion}
+        state={state}
+        onSelect={(id) => {
+          setSelected(id);
+          setTab('props');
+        }}
+      />
       {serverErrors.length > 0 && (
         <Alert
           type="error"
@@ -433,7 +333,15 @@ function Editor({ app, form }: { app: string; form: string }) {
           <Card size="small" style={{ position: 'sticky', top: 8 }} styles={{ body: { padding: 8 } }}>
             <Palette onAdd={onAdd} />
           </Card>
-          <Canvas state={state} selected={selected} onSelect={setSelected} errors={errorsByNode} warnings={warningsByNode} />
+          <Canvas
+            state={state}
+            selected={selected}
+            onSelect={setSelected}
+            errors={errorsByNode}
+            warnings={warningsByNode}
+            typeChanges={typeChangeOf}
+            publishedVersion={publishedVersion}
+          />
           <Card size="small" style={{ position: 'sticky', top: 8, maxHeight: 'calc(100vh - 16px)', overflow: 'auto' }}>
             <Tabs
               activeKey={tab}
@@ -452,6 +360,8 @@ function Editor({ app, form }: { app: string; form: string }) {
                       onSelect={setSelected}
                       forms={forms}
                       errors={selErrors}
+                      typeChanges={typeChangeOf}
+                      publishedVersion={publishedVersion}
                     />
                   ),
                 },

@@ -26,6 +26,8 @@ import {
 import { fieldTypeChange, setFieldType, type DroppedSetting } from './typeChange.ts';
 import { DefaultInput, FormulaEditor, NUMBER_LIMITS, OptionsEditor, ReferenceEditor } from './FieldEditors.tsx';
 import { RequiredWhenEditor, RuleEditor, fieldName } from './RuleEditors.tsx';
+import type { PublishedTypeChange } from './publishedTypes.ts';
+import { TypeChangeAlert } from './PublishedTypeWarnings.tsx';
 
 export interface PanelProps {
   app: string;
@@ -36,6 +38,9 @@ export interface PanelProps {
   forms: FormSummary[];
   /** Server errors of the selected node. */
   errors: string[];
+  /** Fields whose type differs from the published version (`publishedVersion`). */
+  typeChanges: Map<NodeId, PublishedTypeChange>;
+  publishedVersion: number | null;
 }
 
 export function PropertyPanel(p: PanelProps) {
@@ -286,6 +291,7 @@ function FieldPanel(p: PanelProps & { node: FieldNode }) {
           />
         </Form.Item>
         <TypeSelect state={p.state} apply={p.apply} node={n} column={column} />
+        <TypeChangeAlert change={p.typeChanges.get(id)} version={p.publishedVersion} />
         {LOCALES.map(([short, loc]) => (
           <Form.Item key={loc} label={t(`designer.prop.label.${short}`)}>
             <Input

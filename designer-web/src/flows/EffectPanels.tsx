@@ -25,7 +25,8 @@ import type { JsonSchema, Label } from '../api/types.ts';
 import { useI18n } from '../i18n/index.tsx';
 import { AssigneeInput, JsonInput, fieldOptions, type Lookups, type Option } from './inputs.tsx';
 import { TemplatePreview } from './TemplatePreview.tsx';
-import { valueVar, type FlowNode, type FlowState } from './model.ts';
+import { valueVar } from './conditions.ts';
+import type { FlowNode, FlowState } from './model.ts';
 import {
   DEFAULT_HTTP_METHOD,
   HTTP_METHODS,

@@ -71,28 +71,18 @@ import { NODE_DRAG_TYPE, NodePalette } from './NodePalette.tsx';
 import { errorText, useLookups } from './designerApi.ts';
 import { insertOnEdge, insertableTypes } from './insertion.ts';
 import { arrangedLike, stateTopDownLayout, withLayout } from './layout.ts';
+import { disallowedNodes, lint, locateErrors, type ErrorLike, type LocatedErrors } from './checks.ts';
+import { fromDefinition, toDefinition } from './definition.ts';
 import {
   NODE_TYPES,
-  addNode,
-  canConnect,
-  connect,
-  disallowedNodes,
   emptyDefinition,
-  fromDefinition,
-  lint,
-  locateErrors,
-  removeEdge,
-  removeNode,
-  renameNode,
-  toDefinition,
   type CanvasEdge,
   type CanvasNode,
-  type ErrorLike,
   type FlowState,
-  type LocatedErrors,
   type NodeType,
   type Point,
 } from './model.ts';
+import { addNode, canConnect, connect, removeEdge, removeNode, renameNode } from './operations.ts';
 import type { FlowDetail } from './types.ts';
 
 export default function FlowDesignerPage() {
@@ -131,6 +121,8 @@ function Editor({ app, flow }: { app: string; flow: string }) {
   const [loadError, setLoadError] = useState<string | null>(null);
   const [selection, setSelection] = useState<Selection>(null);
   const [serverErrors, setServerErrors] = useState<ErrorLike[]>([]);
+  // What the last publish allowed but pointed out (e.g. a role nobody holds yet).
+  const [warnings, setWarnings] = useState<ErrorLike[]>([]);
   const [located, setLocated] = useState<LocatedErrors | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
   const [busy, setBusy] = useState<'save' | 'publish' | null>(null);
@@ -285,9 +277,10 @@ function Editor({ app, flow }: { app: string; flow: string }) {
     const def = toDefinition(sent);
     setBusy('publish');
     try {
-      const r = await api<{ version: number }>(`/apps/${app}/flows/${flow}/publish`, { body: def });
+      const r = await api<{ version: number; warnings?: ErrorLike[] }>(`/apps/${app}/flows/${flow}/publish`, { body: def });
       setSavedJson(JSON.stringify(def));
       setPublishedVersion(r?.version ?? null);
+      setWarnings(r?.warnings ?? []);
       setVersionsKey((k) => k + 1);
       setServerErrors([]);
       setLocated(null);
@@ -490,6 +483,30 @@ function Editor({ app, flow }: { app: string; flow: string }) {
                 })}
               </ul>
             )
+          }
+        />
+      )}
+      {warnings.length > 0 && !problem && (
+        <Alert
+          type="warning"
+          showIcon
+          closable
+          onClose={() => setWarnings([])}
+          style={{ marginBottom: 8 }}
+          data-testid="flow-publish-warnings"
+          message={t('flows.editor.publishWarnings', { n: warnings.length })}
+          description={
+            <ul style={{ margin: 0, paddingInlineStart: 16 }}>
+              {warnings.map((e, i) => {
+                const w = where(e);
+                return (
+                  <li key={i} data-pointer={e.pointer}>
+                    <Typography.Link onClick={() => select(w.sel ?? null)}>{w.text}</Typography.Link>{' '}
+                    <Typography.Text code>{e.pointer}</Typography.Text> {e.message}
+                  </li>
+                );
+              })}
+            </ul>
           }
         />
       )}

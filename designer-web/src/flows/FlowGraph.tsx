@@ -8,7 +8,17 @@ import { Tag } from 'antd';
 import { useI18n } from '../i18n/index.tsx';
 import type { JsonSchema } from '../api/types.ts';
 import { hasOkFailedEdges, httpOutcomeOf, isTerminating, loopVar, notifyChannel, relDateOf, reportResultName, subflowOutcomeOf, subflowWaits } from './nodes.ts';
-import { TERMINAL_NODE_TYPES, fromDefinition, isKnownNodeType, parseConds, valueVar, type CanvasEdge, type CanvasNode, type Cond, type FlowDefinition, type FlowNode, type NodeType } from './model.ts';
+import { parseConds, valueVar, type Cond } from './conditions.ts';
+import { fromDefinition } from './definition.ts';
+import {
+  TERMINAL_NODE_TYPES,
+  isKnownNodeType,
+  type CanvasEdge,
+  type CanvasNode,
+  type FlowDefinition,
+  type FlowNode,
+  type NodeType,
+} from './model.ts';
 
 export interface NodeViewData {
   node: FlowNode;

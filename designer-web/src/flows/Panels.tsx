@@ -22,35 +22,29 @@ import {
   type Lookups,
   type VarOption,
 } from './inputs.tsx';
+import { cronLooksValid, type ErrorLike } from './checks.ts';
+import { valueVar } from './conditions.ts';
 import {
   DEADLINE_ACTIONS,
   DURATION_UNITS,
   GUARD_NODE_TYPES,
   TRIGGER_TYPES,
-  cronLooksValid,
   isGuardTrigger,
   isKnownNodeType,
   nodeAllowed,
   switchTriggerType,
   triggerHasForm,
-  valueVar,
-  durationOf,
   edgeById,
-  joinModeKind,
   nodeById,
-  setDefaultEdge,
-  setEachEdge,
-  updateEdge,
-  updateNode,
-  withDuration,
   type Deadline,
   type DeadlineAction,
   type DurationUnit,
-  type ErrorLike,
   type FlowNode,
   type FlowState,
   type Trigger,
 } from './model.ts';
+import { durationOf, joinModeKind, withDuration } from './nodeSettings.ts';
+import { setDefaultEdge, setEachEdge, updateEdge, updateNode } from './operations.ts';
 import {
   HTTP_OUTCOMES,
   SUBFLOW_OUTCOMES,

@@ -6,7 +6,9 @@ import { api, ApiError } from '../api/client.ts';
 import type { FormDetail, FormSummary, JsonSchema, Label, User } from '../api/types.ts';
 import { useI18n } from '../i18n/index.tsx';
 import { varOptions, type Lookups, type Option } from './Panels.tsx';
-import { contextVars, formsOfInterest, referenceTargets, type FlowState } from './model.ts';
+import { contextVars } from './conditions.ts';
+import { formsOfInterest, referenceTargets } from './flowForms.ts';
+import type { FlowState } from './model.ts';
 import { reportColumnKeys, type ReportChoice } from './nodes.ts';
 import type { FlowSummary } from './types.ts';
 

@@ -7,24 +7,20 @@ import { PlusOutlined } from '@ant-design/icons';
 import type { JsonSchema, Label } from '../api/types.ts';
 import { useI18n } from '../i18n/index.tsx';
 import { describeCond, valueText } from './FlowGraph.tsx';
+import type { ErrorLike } from './checks.ts';
 import {
-  ASSIGNEE_KINDS,
   COND_OPS,
-  assigneeKind,
-  assigneeValue,
   condsLogic,
   isLogicValue,
-  makeAssignee,
-  memberFieldPaths,
   needsValue,
   parseConds,
   valueVar,
-  type Assignee,
-  type AssigneeKind,
   type Cond,
   type CondOp,
-  type ErrorLike,
-} from './model.ts';
+} from './conditions.ts';
+import { memberFieldPaths } from './flowForms.ts';
+import { ASSIGNEE_KINDS, type Assignee, type AssigneeKind } from './model.ts';
+import { assigneeKind, assigneeValue, makeAssignee } from './nodeSettings.ts';
 import { relDateLogic, relDateOf, type FlowChoice, type ReportChoice } from './nodes.ts';
 
 export interface Option {

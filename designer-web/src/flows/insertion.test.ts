@@ -1,5 +1,7 @@
 import { describe, expect, test } from 'vitest';
-import { NODE_TYPES, fromDefinition, lint, toDefinition, type FlowDefinition } from './model.ts';
+import { lint } from './checks.ts';
+import { fromDefinition, toDefinition } from './definition.ts';
+import { NODE_TYPES, type FlowDefinition } from './model.ts';
 import { insertOnEdge, insertableTypes } from './insertion.ts';
 
 const DEF: FlowDefinition = {

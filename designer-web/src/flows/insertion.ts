@@ -1,6 +1,7 @@
 // Inserting a node on an edge (the "+" in the middle of each edge, as in DingTalk / Feishu
 // approval designers): A → B becomes A → new → B. Pure, on the canvas state of model.ts.
-import { NODE_TYPES, TERMINAL_NODE_TYPES, addNode, connect, edgeById, nodeAllowed, nodeById, type FlowState, type NodeType, type Trigger } from './model.ts';
+import { NODE_TYPES, TERMINAL_NODE_TYPES, edgeById, nodeAllowed, nodeById, type FlowState, type NodeType, type Trigger } from './model.ts';
+import { addNode, connect } from './operations.ts';
 
 /** The palette's node types that fit between two nodes: not a start (nothing leads into
  * it), not an end or a reject (nothing leads out), and allowed with the trigger. */

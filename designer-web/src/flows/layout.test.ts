@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { fromDefinition, type FlowDefinition, type FlowEdgeDef, type FlowNode, type Point } from './model.ts';
+import { fromDefinition } from './definition.ts';
+import type { FlowDefinition, FlowEdgeDef, FlowNode, Point } from './model.ts';
 import { arrangedLike, spread, stateTopDownLayout, topDownLayout, withLayout } from './layout.ts';
 
 const n = (id: string, type: FlowNode['type']): FlowNode => ({ id, type });

@@ -3,7 +3,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { messages as common } from '../i18n/messages.ts';
 import { messages } from './messages.ts';
-import { ASSIGNEE_KINDS, COND_OPS, DEADLINE_ACTIONS, DURATION_UNITS, NODE_TYPES, TRIGGER_TYPES } from './model.ts';
+import { COND_OPS } from './conditions.ts';
+import { ASSIGNEE_KINDS, DEADLINE_ACTIONS, DURATION_UNITS, NODE_TYPES, TRIGGER_TYPES } from './model.ts';
 import { HTTP_OUTCOMES, LOOP_HANDLES, NOTIFY_CHANNELS, SUBFLOW_OUTCOMES, TASK_MODES } from './nodes.ts';
 
 test('every literal message key used by the flow pages has zh-CN and en text', () => {

@@ -1,25 +1,11 @@
 import { describe, expect, test } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import {
-  addNode,
-  canConnect,
-  condsLogic,
-  connect,
-  contextVars,
-  emptyDefinition,
-  fromDefinition,
-  lint,
-  parseConds,
-  setEachEdge,
-  switchTriggerType,
-  toDefinition,
-  updateEdge,
-  updateNode,
-  type FlowDefinition,
-  type FlowNode,
-  type FlowState,
-} from './model.ts';
+import { lint } from './checks.ts';
+import { condsLogic, contextVars, parseConds } from './conditions.ts';
+import { fromDefinition, toDefinition } from './definition.ts';
+import { emptyDefinition, switchTriggerType, type FlowDefinition, type FlowNode, type FlowState } from './model.ts';
+import { addNode, canConnect, connect, setEachEdge, updateEdge, updateNode } from './operations.ts';
 import {
   TASK_MODES,
   edgeHandleOf,

@@ -3,7 +3,8 @@
 // their edges, the notify channels (inbox, email, webhook) and the keys each may carry, the
 // variables they add to the context, the `end` node's `terminate`, the task / approval
 // modes, and relative dates (`add_days`) on the value side of a query filter.
-// model.ts builds on these; this file imports nothing from it at run time.
+// The model's modules (definition.ts, operations.ts, conditions.ts, checks.ts) build on
+// these; this file imports only types from model.ts.
 import type { FlowEdgeDef, FlowNode } from './model.ts';
 
 type EdgeData = Omit<FlowEdgeDef, 'from' | 'to'>;

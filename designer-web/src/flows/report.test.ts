@@ -4,20 +4,11 @@
 import { describe, expect, test } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import {
-  addNode,
-  connect,
-  contextVars,
-  emptyDefinition,
-  fromDefinition,
-  lint,
-  switchTriggerType,
-  toDefinition,
-  updateEdge,
-  updateNode,
-  type FlowDefinition,
-  type FlowState,
-} from './model.ts';
+import { lint } from './checks.ts';
+import { contextVars } from './conditions.ts';
+import { fromDefinition, toDefinition } from './definition.ts';
+import { emptyDefinition, switchTriggerType, type FlowDefinition, type FlowState } from './model.ts';
+import { addNode, connect, updateEdge, updateNode } from './operations.ts';
 import { edgeHandleOf, edgeRuleProblems, httpOutcomePatch, nodeSettingProblems, reportChoices, reportColumnKeys, reportRowsTemplate } from './nodes.ts';
 import { insertOnEdge } from './insertion.ts';
 

@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fromDefinition, toDefinition, type FlowDefinition } from './model.ts';
+import { fromDefinition, toDefinition } from './definition.ts';
+import type { FlowDefinition } from './model.ts';
 import { diffFlows, edgeKind, flowDiffIsEmpty, newestFirst, stableJson } from './versions.ts';
 
 const CRM_FLOWS = resolve(import.meta.dirname, '..', '..', '..', 'seed-apps', 'medical-device-crm', 'flows');

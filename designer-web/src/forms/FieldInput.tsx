@@ -210,7 +210,8 @@ function DepartmentInput(p: Inner) {
 function ReferenceInput(p: Inner) {
   const { t } = useI18n();
   const ref = (p.schema['x-ref'] ?? {}) as { form?: string; display?: string };
-  const [options, setOptions] = useState<{ value: number; label: string }[]>([]);
+  // `hint`: the value of the field that matched when it is not the display field.
+  const [options, setOptions] = useState<{ value: number; label: string; hint?: string }[]>([]);
   const [currentText, setCurrentText] = useState<string | null>(null);
   const seq = useRef(0);
   const current = typeof p.value === 'number' ? p.value : undefined;
@@ -219,7 +220,7 @@ function ReferenceInput(p: Inner) {
     const mine = ++seq.current;
     searchRecords(p.app, ref.form, ref.display, text)
       .then((rs) => {
-        if (mine === seq.current) setOptions(rs.map((r) => ({ value: r.id, label: r.text })));
+        if (mine === seq.current) setOptions(rs.map((r) => ({ value: r.id, label: r.text, hint: r.hint })));
       })
       .catch(() => setOptions([]));
   };
@@ -242,6 +243,15 @@ function ReferenceInput(p: Inner) {
       placeholder={t('field.searchRef')}
       value={current}
       options={all}
+      optionRender={(o) =>
+        o.data.hint ? (
+          <>
+            {o.data.label} <span style={{ color: '#888' }}>· {o.data.hint}</span>
+          </>
+        ) : (
+          o.data.label
+        )
+      }
       onFocus={() => options.length === 0 && search('')}
       onSearch={search}
       onChange={(v) => p.onChange(v ?? undefined)}

@@ -1,12 +1,24 @@
 // A condition's operator and value for a field, the value picker fitting the field: its
-// options for select fields, yes/no, a number, a date; used by the report filter's rows
-// and by a measure's `where` rows.
+// options for select fields, yes/no, a number, a date — a fixed one or a relative one
+// (today, today ± n days, the start of this week, month, quarter or year); used by the
+// report filter's rows and by a measure's `where` rows.
 //
-// data-testid: filter-op-<i>, filter-value-<i> (a filter row; other users name their own)
+// data-testid: filter-op-<i>, filter-value-<i> (a filter row; other users name their own),
+// and for dates <value>-mode (fixed or which relative date), <value>-days (today ± n)
 import { DatePicker, Input, InputNumber, Select } from 'antd';
 import dayjs from 'dayjs';
 import { useI18n } from '../i18n/index.tsx';
-import { FILTER_OPS, type FilterOp, type FilterRow } from './conditions.ts';
+import {
+  DATE_CHOICES,
+  FILTER_OPS,
+  dateChoice,
+  dateChoiceValue,
+  parseRelativeDate,
+  relativeDateLogic,
+  type DateChoice,
+  type FilterOp,
+  type FilterRow,
+} from './conditions.ts';
 import { isTemporal, type PaletteField } from './draft.ts';
 
 /** Operators offered for a field. */
@@ -45,10 +57,18 @@ export function ConditionInputs(p: ConditionInputsProps) {
   );
 }
 
+/** What every value input has. */
+interface ValueCommon {
+  size: 'small';
+  'data-testid': string;
+  'aria-label': string;
+  status: 'error' | undefined;
+}
+
 function ConditionValue(p: ConditionInputsProps) {
   const { t, label } = useI18n();
   const { row, field } = p;
-  const common = { size: 'small' as const, 'data-testid': p.valueTestId, 'aria-label': t('reports.design.value'), status: p.invalid ? ('error' as const) : undefined };
+  const common: ValueCommon = { size: 'small', 'data-testid': p.valueTestId, 'aria-label': t('reports.design.value'), status: p.invalid ? 'error' : undefined };
   const options = field?.options ? Object.entries(field.options).map(([v, l]) => ({ value: v, label: label(l, v) })) : null;
   if (row.op === 'empty' || row.op === 'notEmpty') return null;
   if (options)
@@ -78,15 +98,11 @@ function ConditionValue(p: ConditionInputsProps) {
   if (field?.numeric && row.op !== 'in')
     return <InputNumber {...common} value={typeof row.value === 'number' ? row.value : null} onChange={(v) => p.onChange({ value: v ?? undefined })} />;
   // A date (against a date-time field: its local midnight); a value typed otherwise stays.
-  const date = isTemporal(field?.type) && row.op !== 'in' && (row.value === undefined || row.value === '' || (typeof row.value === 'string' && dayjs(row.value).isValid()));
-  if (date)
-    return (
-      <DatePicker
-        {...common}
-        value={typeof row.value === 'string' && row.value ? dayjs(row.value) : null}
-        onChange={(d) => p.onChange({ value: d ? d.format('YYYY-MM-DD') : undefined })}
-      />
-    );
+  const relative = parseRelativeDate(row.value) !== null;
+  const date =
+    row.op !== 'in' &&
+    (relative || (isTemporal(field?.type) && (row.value === undefined || row.value === '' || (typeof row.value === 'string' && dayjs(row.value).isValid()))));
+  if (date) return <DateValue {...p} common={common} />;
   return (
     <Input
       {...common}
@@ -95,6 +111,47 @@ function ConditionValue(p: ConditionInputsProps) {
       value={Array.isArray(row.value) ? row.value.join(', ') : typeof row.value === 'string' ? row.value : row.value === undefined ? '' : String(row.value)}
       onChange={(e) => p.onChange({ value: e.target.value })}
     />
+  );
+}
+
+/** A date condition's value: a date picked, today, today ± n days, or the start of this
+ * week, month, quarter or year. */
+function DateValue(p: ConditionInputsProps & { common: ValueCommon }) {
+  const { t } = useI18n();
+  const { row, common } = p;
+  const relative = parseRelativeDate(row.value);
+  const mode = dateChoice(row.value);
+  return (
+    <>
+      <Select
+        size="small"
+        style={{ minWidth: 120 }}
+        data-testid={`${p.valueTestId}-mode`}
+        aria-label={t('reports.design.date.mode')}
+        value={mode}
+        options={DATE_CHOICES.map((m) => ({ value: m, label: t(`reports.design.date.${m}`) }))}
+        onChange={(m: DateChoice) => p.onChange({ value: dateChoiceValue(m, row.value) })}
+      />
+      {mode === 'date' && (
+        <DatePicker
+          {...common}
+          value={typeof row.value === 'string' && row.value ? dayjs(row.value) : null}
+          onChange={(d) => p.onChange({ value: d ? d.format('YYYY-MM-DD') : undefined })}
+        />
+      )}
+      {relative?.kind === 'days' && (
+        <InputNumber
+          size="small"
+          precision={0}
+          style={{ width: 110 }}
+          data-testid={`${p.valueTestId}-days`}
+          aria-label={t('reports.design.date.daysInput')}
+          suffix={t('reports.unitName.days')}
+          value={relative.days}
+          onChange={(v) => p.onChange({ value: relativeDateLogic({ kind: 'days', days: typeof v === 'number' ? Math.trunc(v) : 0 }) })}
+        />
+      )}
+    </>
   );
 }
 

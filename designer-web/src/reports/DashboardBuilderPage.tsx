@@ -1,28 +1,31 @@
 // `/apps/:app/dashboards/:key/design` (administrators): name and roles of a dashboard,
-// its shared date-range filters, and its widgets: which report, where in the 12-column
-// grid (dragged and resized in the layout, or by number and arrow buttons), and which
-// field of the report's form each shared filter applies to. A key without a saved
+// its shared filters (date ranges; choices of values), and its widgets: which report,
+// where in the 12-column grid (dragged and resized in the layout, or by number and arrow
+// buttons), and which field of the report's form each shared filter applies to (a date
+// field for a date range, a text-valued one for a choice). A key without a saved
 // dashboard starts a new one.
 //
 // data-testid: dashboard-builder, dashboard-label-zh, dashboard-label-en, dashboard-roles,
-// dashboard-add-filter, shared-filter-<i>, shared-filter-key-<i>, shared-filter-label-zh-<i>,
+// dashboard-add-filter (a date range), dashboard-add-choice-filter, shared-filter-<i>,
+// shared-filter-type-<i>, shared-filter-key-<i>, shared-filter-label-zh-<i>,
 // shared-filter-label-en-<i>, shared-filter-remove-<i>, dashboard-add-widget, widget-<i>,
 // widget-report-<i>, widget-x-<i>, widget-y-<i>, widget-w-<i>, widget-h-<i>,
 // widget-left-<i>, widget-right-<i>, widget-up-<i>, widget-down-<i>,
 // widget-filter-<i>-<key>, widget-remove-<i>, widget-issues-<i>, layout-preview,
 // layout-box-<i>, dashboard-save, dashboard-view, dashboard-errors
-import { useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import { Link, useParams } from 'react-router';
-import { Alert, App as AntApp, Button, Card, Col, Input, InputNumber, Row, Select, Space, Spin, Typography } from 'antd';
+import { Alert, App as AntApp, Button, Card, Col, Input, InputNumber, Row, Select, Space, Spin, Tag, Typography } from 'antd';
 import { ArrowDownOutlined, ArrowLeftOutlined, ArrowRightOutlined, ArrowUpOutlined, DeleteOutlined, EyeOutlined, PlusOutlined, SaveOutlined } from '@ant-design/icons';
 import { api, ApiError } from '../api/client.ts';
 import type { Label } from '../api/types.ts';
 import { useI18n } from '../i18n/index.tsx';
 import { Addon } from './Addon.tsx';
 import { LayoutEditor } from './LayoutEditor.tsx';
-import { errorText, formSchema, getDashboard, getReport, listReports, putDashboard } from './api.ts';
+import { errorText, getDashboard, listReports, putDashboard } from './api.ts';
 import {
   GRID_COLUMNS,
+  addChoiceFilter,
   addSharedFilter,
   addWidget,
   mapWidgetFilter,
@@ -31,8 +34,10 @@ import {
   updateSharedFilter,
   updateWidget,
   validateDashboard,
+  type FieldResolver,
 } from './dashboard.ts';
-import { isTemporal, paletteFields, type PaletteField } from './draft.ts';
+import { resolveField } from './dashboardFilters.ts';
+import { useReportForms, type ReportForm } from './hooks.ts';
 import type { DashboardDefinition, ReportSummary, Widget } from './types.ts';
 
 export default function DashboardBuilderPage() {
@@ -49,25 +54,6 @@ export default function DashboardBuilderPage() {
   return <Builder key={`${app}/${key}`} app={app} dashKey={key} initial={def} />;
 }
 
-/** Date and date-time fields of each report's form (what a shared date range can map to). */
-function useDateFields(app: string, reports: string[]): Record<string, PaletteField[]> {
-  const [out, setOut] = useState<Record<string, PaletteField[]>>({});
-  const wanted = [...new Set(reports.filter(Boolean))].sort().join(',');
-  useEffect(() => {
-    let live = true;
-    for (const r of wanted ? wanted.split(',') : []) {
-      void getReport(app, r)
-        .then((d) => (d?.form ? formSchema(app, d.form) : null))
-        .then((s) => live && setOut((o) => ({ ...o, [r]: paletteFields(s ?? undefined).filter((f) => isTemporal(f.type)) })))
-        .catch(() => undefined);
-    }
-    return () => {
-      live = false;
-    };
-  }, [app, wanted]);
-  return out;
-}
-
 function Builder({ app, dashKey, initial }: { app: string; dashKey: string; initial: DashboardDefinition }) {
   const { t, label } = useI18n();
   const { message } = AntApp.useApp();
@@ -79,7 +65,14 @@ function Builder({ app, dashKey, initial }: { app: string; dashKey: string; init
   const [saving, setSaving] = useState(false);
   const [saved, setSaved] = useState(false);
   const [tried, setTried] = useState(false);
-  const dateFields = useDateFields(app, def.widgets.map((w) => w.report));
+  const forms = useReportForms(app, def.widgets);
+  const fieldOf: FieldResolver = useCallback(
+    (report, path) => {
+      const f = forms[report];
+      return f ? resolveField(f.schemas, f.form, path) : undefined;
+    },
+    [forms],
+  );
 
   useEffect(() => {
     listReports(app)
@@ -96,7 +89,7 @@ function Builder({ app, dashKey, initial }: { app: string; dashKey: string; init
     setGeneral(null);
   };
   const reportKeys = reports.map((r) => r.key);
-  const local = useMemo(() => validateDashboard(def, reportKeys.length ? reportKeys : undefined), [def, reportKeys]);
+  const local = useMemo(() => validateDashboard(def, reportKeys.length ? reportKeys : undefined, fieldOf), [def, reportKeys, fieldOf]);
   const issues = useMemo(() => {
     const all = [...local.map((i) => ({ pointer: i.pointer, message: t(`dashboards.issue.${i.code}`, i.vars) })), ...serverErrors];
     const byWidget = new Map<string, string[]>();
@@ -188,14 +181,20 @@ function Builder({ app, dashKey, initial }: { app: string; dashKey: string; init
             title={t('dashboards.builder.filters')}
             style={{ marginBottom: 12 }}
             extra={
-              <Button size="small" icon={<PlusOutlined />} data-testid="dashboard-add-filter" onClick={() => setDef(addSharedFilter)}>
-                {t('dashboards.builder.addFilter')}
-              </Button>
+              <Space wrap size={4}>
+                <Button size="small" icon={<PlusOutlined />} data-testid="dashboard-add-filter" onClick={() => setDef(addSharedFilter)}>
+                  {t('dashboards.builder.addFilter')}
+                </Button>
+                <Button size="small" icon={<PlusOutlined />} data-testid="dashboard-add-choice-filter" onClick={() => setDef(addChoiceFilter)}>
+                  {t('dashboards.builder.addChoiceFilter')}
+                </Button>
+              </Space>
             }
           >
             {(def.filters ?? []).map((f, i) => (
               <div key={i} data-testid={`shared-filter-${i}`} style={{ marginBottom: 8 }}>
                 <Space wrap>
+                  <Tag data-testid={`shared-filter-type-${i}`}>{f.type === 'select' ? t('dashboards.builder.choice') : t('dashboards.builder.dateRange')}</Tag>
                   <Addon text={t('dashboards.builder.filterKey')}>
                     <Input
                       style={{ width: 140 }}
@@ -244,7 +243,7 @@ function Builder({ app, dashKey, initial }: { app: string; dashKey: string; init
                 widget={w}
                 def={def}
                 reports={reports}
-                dateFields={dateFields[w.report] ?? []}
+                form={forms[w.report]}
                 issues={issues.get(`widgets/${i}`)}
                 onChange={(patch) => setDef((d) => updateWidget(d, i, patch))}
                 onMap={(filter, field) => setDef((d) => mapWidgetFilter(d, i, filter, field))}
@@ -285,7 +284,7 @@ interface WidgetEditorProps {
   widget: Widget;
   def: DashboardDefinition;
   reports: ReportSummary[];
-  dateFields: PaletteField[];
+  form: ReportForm | undefined;
   issues: string[] | undefined;
   onChange: (patch: Partial<Widget>) => void;
   onMap: (filter: string, field: string | undefined) => void;
@@ -344,20 +343,29 @@ function WidgetEditor(p: WidgetEditorProps) {
           <Button key={name} size="small" icon={icon} data-testid={`widget-${name}-${i}`} aria-label={t(`dashboards.builder.${msg}`)} onClick={() => p.onMove(dx, dy)} />
         ))}
       </Space>
-      {(p.def.filters ?? []).map((f) => (
-        <Space key={f.key} wrap style={{ marginTop: 6, display: 'flex' }}>
-          <span>{t('dashboards.builder.mapFilter', { filter: label(f.label, f.key) })}</span>
-          <Select
-            size="small"
-            allowClear
-            style={{ minWidth: 160 }}
-            data-testid={`widget-filter-${i}-${f.key}`}
-            value={w.filters?.[f.key] ?? ''}
-            options={[{ value: '', label: t('dashboards.builder.unmapped') }, ...p.dateFields.map((x) => ({ value: x.path, label: `${label(x.label, x.path)} (${x.path})` }))]}
-            onChange={(v: string | undefined) => p.onMap(f.key, v || undefined)}
-          />
-        </Space>
-      ))}
+      {(p.def.filters ?? []).map((f) => {
+        const fields = (f.type === 'select' ? p.form?.choiceFields : p.form?.dateFields) ?? [];
+        const options = fields.map((x) => ({ value: x.path, label: `${label(x.label, x.path)} (${x.path})` }));
+        const current = w.filters?.[f.key];
+        // A mapping the list does not offer (a deeper join, a field of the wrong type) stays shown.
+        if (current && !options.some((o) => o.value === current)) options.push({ value: current, label: current });
+        return (
+          <Space key={f.key} wrap style={{ marginTop: 6, display: 'flex' }}>
+            <span>{t('dashboards.builder.mapFilter', { filter: label(f.label, f.key) })}</span>
+            <Select
+              size="small"
+              allowClear
+              showSearch
+              optionFilterProp="label"
+              style={{ minWidth: 160 }}
+              data-testid={`widget-filter-${i}-${f.key}`}
+              value={current ?? ''}
+              options={[{ value: '', label: t('dashboards.builder.unmapped') }, ...options]}
+              onChange={(v: string | undefined) => p.onMap(f.key, v || undefined)}
+            />
+          </Space>
+        );
+      })}
       <WidgetIssues list={p.issues} id={`widget-issues-${i}`} />
     </div>
   );

@@ -1,19 +1,21 @@
-// The editors inside the report designer's zones: a dimension's bucket, a measure's
-// aggregation, what it aggregates and its condition (WhereEditor); key and label of a
-// column in a popover. A filter row's operator and value: ConditionInputs.
+// The editors inside the report designer's measures zone: a measure's aggregation, what
+// it aggregates (a field or the duration between two date fields), a ratio's measures, a
+// formula, its condition (WhereEditor); key and label of a column in a popover. A
+// dimension's: DimensionEditor. A filter row's operator and value: ConditionInputs.
 //
-// data-testid (i = the item's index): dimension-bucket-<i>, dimension-width-<i>,
-// measure-agg-<i>, measure-field-<i>, measure-duration-<i>, measure-from-<i>,
-// measure-to-<i>, measure-unit-<i>, measure-q-<i>, measure-of-<i>-0, measure-of-<i>-1,
-// <item>-settings-<i>, <item>-key-<i>, <item>-label-zh-<i>, <item>-label-en-<i>
-// (measure-where-<i>…: WhereEditor)
-import { Button, Checkbox, Input, InputNumber, Popover, Select, Space } from 'antd';
+// data-testid (i = the item's index): measure-agg-<i>, measure-field-<i>,
+// measure-duration-<i>, measure-from-<i>, measure-to-<i>, measure-unit-<i>, measure-q-<i>,
+// measure-of-<i>-0, measure-of-<i>-1, measure-formula-<i> (the text),
+// measure-formula-keys-<i> (the measures it may use), <item>-settings-<i>, <item>-key-<i>,
+// <item>-label-zh-<i>, <item>-label-en-<i> (measure-where-<i>…: WhereEditor)
+import { Button, Checkbox, Input, InputNumber, Popover, Select, Space, Typography } from 'antd';
 import { SettingOutlined } from '@ant-design/icons';
 import type { Label } from '../api/types.ts';
 import { useI18n } from '../i18n/index.tsx';
 import { Addon } from './Addon.tsx';
-import { isTemporal, type DraftMeasure, type PaletteField } from './draft.ts';
-import { AGGS, TIME_BUCKETS, VALUE_AGGS, type Dimension, type DurationUnit, type Measure } from './types.ts';
+import { aggPatch, isTemporal, type DraftMeasure, type PaletteField } from './draft.ts';
+import { formulaRefs, parseFormula, printFormula } from './formula.ts';
+import { AGGS, DURATION_UNITS, VALUE_AGGS, type DimensionDuration, type DimensionDurationUnit, type Measure } from './types.ts';
 import { WhereEditor } from './WhereEditor.tsx';
 
 type Name = 'dimension' | 'measure' | 'filter';
@@ -53,39 +55,47 @@ export function ColumnSettings(p: { name: Name; index: number; keyValue: string;
   );
 }
 
-export function DimensionEditor(p: { index: number; dim: Dimension; field?: PaletteField | undefined; onChange: (patch: Partial<Dimension>) => void }) {
-  const { t } = useI18n();
-  const { dim, index } = p;
-  const temporal = isTemporal(p.field?.type) || typeof dim.bucket === 'string';
-  const numeric = p.field?.numeric === true || typeof dim.bucket === 'object';
-  const bucketValue = dim.bucket === undefined ? '' : typeof dim.bucket === 'string' ? dim.bucket : 'width';
+/** From and to (date or date-time fields of the palette, joined ones too) and the unit of
+ * a duration. Test ids: <name>-from-<i>, <name>-to-<i>, <name>-unit-<i>. */
+export function DurationInputs<D extends DimensionDuration>(p: {
+  name: 'measure' | 'dimension';
+  index: number;
+  duration: D;
+  units: D['unit'][];
+  fields: PaletteField[];
+  onChange: (duration: D) => void;
+}) {
+  const { t, label } = useI18n();
+  const options = p.fields.filter((f) => isTemporal(f.type)).map((f) => ({ value: f.path, label: `${label(f.label, f.path)} (${f.path})` }));
+  const d = p.duration;
+  const pick = (which: 'from' | 'to', aria: string) => (
+    <Select
+      size="small"
+      showSearch
+      optionFilterProp="label"
+      style={{ minWidth: 130 }}
+      data-testid={`${p.name}-${which}-${p.index}`}
+      aria-label={aria}
+      placeholder={aria}
+      status={d[which] ? undefined : 'error'}
+      value={d[which] || undefined}
+      options={options}
+      onChange={(v: string) => p.onChange({ ...d, [which]: v })}
+    />
+  );
   return (
     <>
-      {(temporal || numeric) && (
-        <Select
-          size="small"
-          style={{ minWidth: 110 }}
-          data-testid={`dimension-bucket-${index}`}
-          value={bucketValue}
-          options={[
-            { value: '', label: t('reports.bucket.none') },
-            ...(temporal ? TIME_BUCKETS.map((b) => ({ value: b, label: t(`reports.bucket.${b}`) })) : []),
-            ...(numeric ? [{ value: 'width', label: t('reports.bucket.widthInput') }] : []),
-          ]}
-          onChange={(v: string) => p.onChange({ bucket: v === '' ? undefined : v === 'width' ? { width: 10 } : (v as Dimension['bucket']) })}
-        />
-      )}
-      {typeof dim.bucket === 'object' && (
-        <InputNumber
-          size="small"
-          min={0}
-          data-testid={`dimension-width-${index}`}
-          aria-label={t('reports.bucket.widthInput')}
-          value={dim.bucket.width}
-          onChange={(v) => p.onChange({ bucket: { width: typeof v === 'number' ? v : 0 } })}
-        />
-      )}
-      <ColumnSettings name="dimension" index={index} keyValue={dim.key ?? ''} label={dim.label} onChange={(x) => p.onChange(x)} />
+      {pick('from', t('reports.design.durationFrom'))}
+      <span>{t('reports.design.durationTo')}</span>
+      {pick('to', t('reports.design.durationToField'))}
+      <Select
+        size="small"
+        data-testid={`${p.name}-unit-${p.index}`}
+        aria-label={t('reports.design.durationUnit')}
+        value={d.unit}
+        options={p.units.map((u) => ({ value: u, label: t(`reports.unitName.${u}`) }))}
+        onChange={(u: DimensionDurationUnit) => p.onChange({ ...d, unit: u })}
+      />
     </>
   );
 }
@@ -95,8 +105,8 @@ export interface MeasureEditorProps {
   measure: DraftMeasure;
   /** All palette fields (for the value, duration and condition pickers). */
   fields: PaletteField[];
-  /** Keys of the other measures (for ratios). */
-  otherKeys: string[];
+  /** Keys of the measures a ratio or formula here may read (draft.ts `derivedOperands`). */
+  operands: string[];
   onChange: (patch: Partial<DraftMeasure>) => void;
 }
 
@@ -104,14 +114,6 @@ export function MeasureEditor(p: MeasureEditorProps) {
   const { t, label } = useI18n();
   const { measure: m, index } = p;
   const fieldOptions = (list: PaletteField[]) => list.map((f) => ({ value: f.path, label: `${label(f.label, f.path)} (${f.path})` }));
-  const setAgg = (agg: Measure['agg']) => {
-    const patch: Partial<Measure> = { agg };
-    if (!VALUE_AGGS.includes(agg)) Object.assign(patch, { field: undefined, duration: undefined });
-    patch.q = agg === 'percentile' ? (m.q ?? 0.9) : undefined;
-    if (agg === 'ratio') patch.of = m.of ?? [p.otherKeys[0] ?? '', p.otherKeys[1] ?? p.otherKeys[0] ?? ''];
-    else patch.of = undefined;
-    p.onChange(patch);
-  };
   const temporal = p.fields.filter((f) => isTemporal(f.type));
   return (
     <>
@@ -122,7 +124,7 @@ export function MeasureEditor(p: MeasureEditorProps) {
         aria-label={t('reports.design.agg')}
         value={m.agg}
         options={AGGS.map((a) => ({ value: a, label: t(`reports.agg.${a}`) }))}
-        onChange={setAgg}
+        onChange={(agg: Measure['agg']) => p.onChange(aggPatch(m, agg, p.operands))}
       />
       {VALUE_AGGS.includes(m.agg) && (
         <>
@@ -140,19 +142,7 @@ export function MeasureEditor(p: MeasureEditorProps) {
             {t('reports.design.useDuration')}
           </Checkbox>
           {m.duration ? (
-            <>
-              <Select size="small" style={{ minWidth: 130 }} data-testid={`measure-from-${index}`} value={m.duration.from || undefined} options={fieldOptions(temporal)} onChange={(v: string) => p.onChange({ duration: { ...m.duration!, from: v } })} />
-              <span>{t('reports.design.durationTo')}</span>
-              <Select size="small" style={{ minWidth: 130 }} data-testid={`measure-to-${index}`} value={m.duration.to || undefined} options={fieldOptions(temporal)} onChange={(v: string) => p.onChange({ duration: { ...m.duration!, to: v } })} />
-              <Select
-                size="small"
-                data-testid={`measure-unit-${index}`}
-                aria-label={t('reports.design.durationUnit')}
-                value={m.duration.unit}
-                options={(['minutes', 'hours', 'days'] as DurationUnit[]).map((u) => ({ value: u, label: t(`reports.unitName.${u}`) }))}
-                onChange={(u: DurationUnit) => p.onChange({ duration: { ...m.duration!, unit: u } })}
-              />
-            </>
+            <DurationInputs name="measure" index={index} duration={m.duration} units={DURATION_UNITS} fields={p.fields} onChange={(duration) => p.onChange({ duration })} />
           ) : (
             <Select
               size="small"
@@ -181,7 +171,7 @@ export function MeasureEditor(p: MeasureEditorProps) {
               data-testid={`measure-of-${index}-${side}`}
               aria-label={t('reports.design.ratioOf')}
               value={m.of?.[side] || undefined}
-              options={p.otherKeys.map((k) => ({ value: k, label: k }))}
+              options={p.operands.map((k) => ({ value: k, label: k }))}
               onChange={(v: string) => {
                 const of: [string, string] = [m.of?.[0] ?? '', m.of?.[1] ?? ''];
                 of[side] = v;
@@ -192,7 +182,47 @@ export function MeasureEditor(p: MeasureEditorProps) {
         </Space.Compact>
       )}
       <ColumnSettings name="measure" index={index} keyValue={m.key} label={m.label} onChange={(x) => p.onChange('key' in x ? { key: x.key ?? '' } : x)} />
-      <WhereEditor index={index} measure={m} fields={p.fields} onChange={p.onChange} />
+      {m.agg === 'formula' ? <FormulaInput {...p} /> : <WhereEditor index={index} measure={m} fields={p.fields} onChange={p.onChange} />}
     </>
+  );
+}
+
+/** The text shown for a formula: as typed, else the saved one printed (as JSON when it is
+ * not plain arithmetic). */
+function formulaShown(m: DraftMeasure): string {
+  if (m.formulaText !== undefined) return m.formulaText;
+  if (m.expr === undefined || m.expr === null) return '';
+  return printFormula(m.expr) ?? JSON.stringify(m.expr);
+}
+
+/** A formula as infix text over other measures' keys; its problems are the measure's
+ * (validate.ts), shown under it. */
+function FormulaInput(p: MeasureEditorProps) {
+  const { t } = useI18n();
+  const { measure: m, index } = p;
+  const text = formulaShown(m);
+  const parsed = parseFormula(text);
+  const bad = 'error' in parsed || formulaRefs(parsed.expr).some((k) => !p.operands.includes(k)) || printFormula(parsed.expr) === null;
+  return (
+    <div style={{ flex: '1 1 100%', display: 'flex', flexDirection: 'column', gap: 2 }}>
+      <Addon text="=" style={{ width: '100%' }}>
+        <Input
+          size="small"
+          data-testid={`measure-formula-${index}`}
+          aria-label={t('reports.design.formula')}
+          placeholder={t('reports.design.formulaPlaceholder')}
+          style={{ fontFamily: 'monospace' }}
+          status={bad ? 'error' : undefined}
+          value={text}
+          onChange={(e) => {
+            const next = parseFormula(e.target.value);
+            p.onChange({ formulaText: e.target.value, ...('expr' in next ? { expr: next.expr } : {}) });
+          }}
+        />
+      </Addon>
+      <Typography.Text type="secondary" style={{ fontSize: 12 }} data-testid={`measure-formula-keys-${index}`}>
+        {p.operands.length ? t('reports.design.formulaKeys', { keys: p.operands.join(', ') }) : t('reports.design.formulaNoKeys')}
+      </Typography.Text>
+    </div>
   );
 }

@@ -16,16 +16,16 @@ import { definitionPaths, errorText, formSchema, getReport, previewReport, putRe
 import {
   addToZone,
   emptyDraft,
+  derivedOperands,
   fromDefinition,
-  groupIssues,
   moveItem,
   paletteFields,
   removeFromZone,
+  setDimensionSource,
   toDefinition,
   updateDimension,
   updateFilter,
   updateMeasure,
-  validateDraft,
   type PaletteField,
   type ReportDraft,
   type Zone,
@@ -33,11 +33,13 @@ import {
 import { dimensionLabel, measureLabel, type FieldLookup } from './format.ts';
 import { FieldPalette } from './FieldPalette.tsx';
 import { FilterRowEditor } from './ConditionInputs.tsx';
-import { DimensionEditor, MeasureEditor } from './ItemEditors.tsx';
+import { DimensionEditor } from './DimensionEditor.tsx';
+import { MeasureEditor } from './ItemEditors.tsx';
 import { ReportDnd, DropZone, ZoneItem } from './ReportZones.tsx';
 import { ReportSettings } from './ReportSettings.tsx';
 import { ReportView } from './ReportView.tsx';
 import type { ReportDefinition, RunResult } from './types.ts';
+import { groupIssues, validateDraft } from './validate.ts';
 
 const PREVIEW_DELAY_MS = 600;
 
@@ -181,6 +183,7 @@ function Designer({ app, reportKey, initial, forms, title }: DesignerProps) {
   };
 
   const nameOf = (path: string) => dimensionLabel({ field: path }, locale, lookup);
+  const fieldList = useMemo(() => [...allFields.values()], [allFields]);
   const zoneIssues = (k: string) => issues.get(k);
   const sizes = { dimensions: draft.def.dimensions.length, measures: draft.def.measures.length, filters: draft.filters.length };
   const remove = (zone: Zone, i: number) => setDraft((d) => removeFromZone(d, zone, i));
@@ -236,8 +239,22 @@ function Designer({ app, reportKey, initial, forms, title }: DesignerProps) {
             </Card>
             <DropZone zone="dimensions" title={t('reports.design.dimensions')} count={sizes.dimensions} issues={zoneIssues('dimensions')}>
               {draft.def.dimensions.map((dim, i) => (
-                <ZoneItem key={i} zone="dimensions" index={i} name={dimensionLabel({ field: dim.field }, locale, lookup)} issues={zoneIssues(`dimensions/${i}`)} onRemove={() => remove('dimensions', i)}>
-                  <DimensionEditor index={i} dim={dim} field={allFields.get(dim.field)} onChange={(patch) => setDraft((d) => updateDimension(d, i, patch))} />
+                <ZoneItem
+                  key={i}
+                  zone="dimensions"
+                  index={i}
+                  name={dimensionLabel(dim.field === undefined && dim.duration ? { duration: dim.duration } : { field: dim.field }, locale, lookup)}
+                  issues={zoneIssues(`dimensions/${i}`)}
+                  onRemove={() => remove('dimensions', i)}
+                >
+                  <DimensionEditor
+                    index={i}
+                    dim={dim}
+                    field={dim.field ? allFields.get(dim.field) : undefined}
+                    fields={fieldList}
+                    onChange={(patch) => setDraft((d) => updateDimension(d, i, patch))}
+                    onSource={(source) => setDraft((d) => setDimensionSource(d, i, source, fieldList))}
+                  />
                 </ZoneItem>
               ))}
             </DropZone>
@@ -257,8 +274,8 @@ function Designer({ app, reportKey, initial, forms, title }: DesignerProps) {
                   <MeasureEditor
                     index={i}
                     measure={m}
-                    fields={[...allFields.values()]}
-                    otherKeys={draft.def.measures.filter((_, j) => j !== i).map((x) => x.key)}
+                    fields={fieldList}
+                    operands={derivedOperands(draft.def.measures, i)}
                     onChange={(patch) => setDraft((d) => updateMeasure(d, i, patch))}
                   />
                 </ZoneItem>

@@ -146,11 +146,17 @@ export function lookupIn(root: string, schemas: Record<string, JsonSchema | null
 }
 
 /** The field paths a definition names (dimensions, measures, their durations and
- * conditions, the filter). */
+ * conditions, the filter; a formula names measures, not fields). */
 export function definitionPaths(def: ReportDefinition | null | undefined): string[] {
   if (!def) return [];
   const out = new Set<string>();
-  for (const d of def.dimensions ?? []) out.add(d.field);
+  for (const d of def.dimensions ?? []) {
+    if (d.field) out.add(d.field);
+    if (d.duration) {
+      out.add(d.duration.from);
+      out.add(d.duration.to);
+    }
+  }
   for (const m of def.measures ?? []) {
     if (m.field) out.add(m.field);
     if (m.duration) {

@@ -2,9 +2,18 @@ import { describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  DATE_CHOICES,
+  PERIODS,
+  compileRow,
   compileWhere,
+  dateChoice,
+  dateChoiceValue,
   fromDefinition,
   logicVars,
+  parseCondition,
+  parseRelativeDate,
+  relativeDateLogic,
+  updateFilter,
   paletteFields,
   parseWhere,
   parseWhereText,
@@ -12,6 +21,7 @@ import {
   updateMeasure,
   validateDraft,
   type FieldTypes,
+  type RelativeDate,
   type ReportDefinition,
   type WhereRows,
 } from './model.ts';
@@ -85,6 +95,8 @@ describe("a measure's where as condition rows", () => {
       { in: [{ var: 'priority' }, ['urgent', 'high']] },
       { and: [eq('priority', 'urgent'), { '!=': [{ var: 'engineer' }, null] }] },
       { or: [eq('priority', 'urgent'), { '>': [{ var: 'satisfaction' }, 90] }] },
+      { '>=': [{ var: 'reported_at' }, { var: 'today' }] },
+      { and: [{ '>=': [{ var: 'reported_at' }, { start_of: ['month', { var: 'today' }] }] }, { '<': [{ var: 'reported_at' }, { add_days: [{ var: 'today' }, -7] }] }] },
     ]) {
       const rows = parseWhere(w);
       expect(rows, JSON.stringify(w)).not.toBeNull();
@@ -98,7 +110,8 @@ describe("a measure's where as condition rows", () => {
       { '<=': [{ hours_between: [{ var: 'reported_at' }, { var: 'resolved_at' }] }, 4] },
       { and: [eq('priority', 'urgent'), { or: [eq('engineer', null), eq('second_handling', true)] }] },
       { '<': [{ var: 'resolved_at' }, { var: 'due_at' }] },
-      { '>=': [{ var: 'reported_at' }, { var: 'today' }] },
+      { '>=': [{ var: 'reported_at' }, { add_days: [{ var: 'resolved_at' }, 3] }] },
+      { '>=': [{ var: 'reported_at' }, { start_of: ['decade', { var: 'today' }] }] },
       { '<=': [1, { var: 'satisfaction' }, 5] },
       { or: [] },
       { '!': { in: [{ var: 'priority' }, ['urgent']] } },
@@ -118,8 +131,9 @@ describe("a measure's where as condition rows", () => {
     expect(parseWhereText('3')).toBeNull();
   });
 
-  it('finds the fields a condition names', () => {
+  it('finds the fields a condition names (today is a date, not a field)', () => {
     expect([...logicVars(sla)]).toEqual(['priority', 'reported_at', 'resolved_at']);
+    expect([...logicVars({ '>=': [{ var: 'expires_on' }, { start_of: ['year', { var: 'today' }] }] })]).toEqual(['expires_on']);
     expect([...logicVars({ '==': [{ var: 'device.product.model' }, 'X'] })]).toEqual(['device.product.model']);
   });
 });
@@ -177,4 +191,95 @@ it('every where of the CRM reports is either rows that compile back to it, or ke
   }
   expect(rows).toBeGreaterThan(5);
   expect(json).toBeGreaterThan(0);
+});
+
+describe('relative dates in conditions', () => {
+  const today = { var: 'today' };
+  const cases: [unknown, RelativeDate][] = [
+    [today, { kind: 'today' }],
+    [{ add_days: [today, 183] }, { kind: 'days', days: 183 }],
+    [{ add_days: [today, -7] }, { kind: 'days', days: -7 }],
+    [{ start_of: ['week', today] }, { kind: 'startOf', period: 'week' }],
+    [{ start_of: ['month', today] }, { kind: 'startOf', period: 'month' }],
+    [{ start_of: ['quarter', today] }, { kind: 'startOf', period: 'quarter' }],
+    [{ start_of: ['year', today] }, { kind: 'startOf', period: 'year' }],
+  ];
+
+  it('reads today, today ± n days and the start of this week, month, quarter or year, and writes them back', () => {
+    for (const [logic, r] of cases) {
+      expect(parseRelativeDate(logic), JSON.stringify(logic)).toEqual(r);
+      expect(relativeDateLogic(r)).toEqual(logic);
+    }
+    expect(PERIODS.map((period) => relativeDateLogic({ kind: 'startOf', period }))).toEqual(PERIODS.map((p) => ({ start_of: [p, today] })));
+  });
+
+  it('other shapes are not relative dates', () => {
+    for (const v of [
+      '2026-01-01',
+      { var: 'reported_at' },
+      { add_days: [today, 1.5] },
+      { add_days: [today, '7'] },
+      { add_days: [{ var: 'reported_at' }, 7] },
+      { add_days: [today] },
+      { start_of: ['day', today] },
+      { start_of: ['month', '2026-05-17'] },
+      { start_of: ['month', today], add_days: [today, 1] },
+      null,
+      [today],
+    ]) {
+      expect(parseRelativeDate(v), JSON.stringify(v)).toBeNull();
+    }
+  });
+
+  it("the value picker's choices: a date picked, or which relative date", () => {
+    expect(DATE_CHOICES).toEqual(['date', 'today', 'days', 'startOf.week', 'startOf.month', 'startOf.quarter', 'startOf.year']);
+    expect(cases.map(([logic]) => dateChoice(logic))).toEqual(['today', 'days', 'days', 'startOf.week', 'startOf.month', 'startOf.quarter', 'startOf.year']);
+    expect(dateChoice('2026-05-17')).toBe('date');
+    expect(dateChoice(undefined)).toBe('date');
+    expect(dateChoiceValue('date', today)).toBeUndefined();
+    expect(dateChoiceValue('today', '2026-05-17')).toEqual(today);
+    expect(dateChoiceValue('days', today)).toEqual({ add_days: [today, 7] });
+    expect(dateChoiceValue('days', { add_days: [today, -30] })).toEqual({ add_days: [today, -30] });
+    expect(dateChoiceValue('startOf.quarter', today)).toEqual({ start_of: ['quarter', today] });
+    // Every choice's value is read back as that choice.
+    for (const c of DATE_CHOICES.filter((x) => x !== 'date')) expect(dateChoice(dateChoiceValue(c, undefined))).toBe(c);
+  });
+
+  it('a comparison with a relative date is a row, in the report filter and in a where, and compiles back', () => {
+    for (const [value] of cases) {
+      const logic = { '>=': [{ var: 'reported_at' }, value] };
+      expect(parseCondition(logic)).toEqual({ field: 'reported_at', op: 'gte', value });
+      expect(compileRow(parseCondition(logic)!)).toEqual(logic);
+      expect(parseWhere(logic)).toEqual({ join: 'and', rows: [{ field: 'reported_at', op: 'gte', value }] });
+    }
+    // `in` takes plain values only.
+    expect(parseCondition({ in: [{ var: 'reported_at' }, [today]] })).toBeNull();
+  });
+
+  it('a report filter "this month so far" loads into rows and saves back unchanged', () => {
+    const filter = {
+      and: [{ '>=': [{ var: 'reported_at' }, { start_of: ['month', today] }] }, { '<': [{ var: 'reported_at' }, { add_days: [today, 1] }] }],
+    };
+    const def: ReportDefinition = { form: 'service_order', filter, dimensions: [], measures: [{ key: 'n', agg: 'count' }] };
+    const d = fromDefinition(def);
+    expect(d.rawFilter).toBeUndefined();
+    expect(d.filters).toEqual([
+      { field: 'reported_at', op: 'gte', value: { start_of: ['month', today] } },
+      { field: 'reported_at', op: 'lt', value: { add_days: [today, 1] } },
+    ]);
+    expect(toDefinition(d, types)).toEqual(def);
+    expect(validateDraft(d, types)).toEqual([]);
+    // Changing the value to another relative date compiles it.
+    const week = updateFilter(d, 0, { value: relativeDateLogic({ kind: 'startOf', period: 'week' }) });
+    expect(toDefinition(week, types).filter).toEqual({ and: [{ '>=': [{ var: 'reported_at' }, { start_of: ['week', today] }] }, filter.and[1]] });
+  });
+
+  it('the CRM report of qualifications expiring in six months loads its whole filter into rows', () => {
+    const file = join(import.meta.dirname, '../../../seed-apps/medical-device-crm/reports/qualifications_expiring.json');
+    const def = JSON.parse(readFileSync(file, 'utf8')) as ReportDefinition;
+    const d = fromDefinition(def);
+    expect(d.rawFilter).toBeUndefined();
+    expect(d.filters.map((r) => r.value)).toEqual(['approved', today, { add_days: [today, 183] }]);
+    expect(toDefinition(d)).toEqual(def);
+  });
 });

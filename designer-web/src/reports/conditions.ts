@@ -1,8 +1,8 @@
 // Conditions as rows — field, operator, value — and JSON Logic, both ways: the report
 // filter's rows and a measure's `where` (comparisons joined by "and" or by "or"). Only
-// the subset of docs/reports.md that rows can say is read into rows (comparisons, `in`
-// with a list, `== null`, `!= null`, `!` of one of those); anything else is left to be
-// shown and kept as JSON. Pure.
+// the subset of docs/reports.md that rows can say is read into rows (comparisons with a
+// value or a relative date, `in` with a list, `== null`, `!= null`, `!` of one of those);
+// anything else is left to be shown and kept as JSON. Pure.
 import type { FieldTypes } from './draft.ts';
 
 export type FilterOp = 'eq' | 'ne' | 'gt' | 'gte' | 'lt' | 'lte' | 'in' | 'empty' | 'notEmpty';
@@ -11,7 +11,63 @@ export const FILTER_OPS: FilterOp[] = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in
 export interface FilterRow {
   field: string;
   op: FilterOp;
+  /** A value, a list (`in`) or a relative date's JSON Logic (`{"var": "today"}`, …). */
   value?: unknown;
+}
+
+export type Period = 'week' | 'month' | 'quarter' | 'year';
+export const PERIODS: Period[] = ['week', 'month', 'quarter', 'year'];
+
+/** A relative date, resolved by the server at each run: today, today ± n days
+ * (`add_days`), or the first day of this week (ISO, Monday), month, quarter or year
+ * (`start_of`). */
+export type RelativeDate = { kind: 'today' } | { kind: 'days'; days: number } | { kind: 'startOf'; period: Period };
+
+const TODAY = { var: 'today' };
+
+function isToday(v: unknown): boolean {
+  return varName(v) === 'today';
+}
+
+/** A comparison's value as a relative date, or null when it is not one of those shapes. */
+export function parseRelativeDate(v: unknown): RelativeDate | null {
+  if (isToday(v)) return { kind: 'today' };
+  if (!v || typeof v !== 'object' || Array.isArray(v) || Object.keys(v).length !== 1) return null;
+  const o = v as Record<string, unknown>;
+  const args = o.add_days ?? o.start_of;
+  if (!Array.isArray(args) || args.length !== 2) return null;
+  if ('add_days' in o) return isToday(args[0]) && Number.isInteger(args[1]) ? { kind: 'days', days: args[1] as number } : null;
+  return PERIODS.includes(args[0] as Period) && isToday(args[1]) ? { kind: 'startOf', period: args[0] as Period } : null;
+}
+
+/** A relative date as the JSON Logic a comparison's value holds. */
+export function relativeDateLogic(r: RelativeDate): unknown {
+  if (r.kind === 'today') return { ...TODAY };
+  if (r.kind === 'days') return { add_days: [{ ...TODAY }, r.days] };
+  return { start_of: [r.period, { ...TODAY }] };
+}
+
+/** What a date condition compares with, as the value picker offers it: a date picked, or
+ * a relative date. */
+export type DateChoice = 'date' | 'today' | 'days' | `startOf.${Period}`;
+export const DATE_CHOICES: DateChoice[] = ['date', 'today', 'days', ...PERIODS.map((p) => `startOf.${p}` as const)];
+
+export function dateChoice(value: unknown): DateChoice {
+  const r = parseRelativeDate(value);
+  if (!r) return 'date';
+  return r.kind === 'startOf' ? `startOf.${r.period}` : r.kind;
+}
+
+/** The value of a date condition when its choice changes: none yet for a date to pick,
+ * else the relative date (today ± n days keeps its n, starting at 7). */
+export function dateChoiceValue(choice: DateChoice, value: unknown): unknown {
+  if (choice === 'date') return undefined;
+  if (choice === 'today') return relativeDateLogic({ kind: 'today' });
+  if (choice === 'days') {
+    const r = parseRelativeDate(value);
+    return relativeDateLogic({ kind: 'days', days: r?.kind === 'days' ? r.days : 7 });
+  }
+  return relativeDateLogic({ kind: 'startOf', period: choice.slice('startOf.'.length) as Period });
 }
 
 const CMP: Record<string, FilterOp> = { '==': 'eq', '!=': 'ne', '>': 'gt', '>=': 'gte', '<': 'lt', '<=': 'lte' };
@@ -48,7 +104,7 @@ export function parseCondition(logic: unknown): FilterRow | null {
   const rowOp = CMP[op];
   if (!rowOp) return null;
   if (value === null && (rowOp === 'eq' || rowOp === 'ne')) return { field, op: rowOp === 'eq' ? 'empty' : 'notEmpty' };
-  return scalar(value) ? { field, op: rowOp, value } : null;
+  return scalar(value) || parseRelativeDate(value) ? { field, op: rowOp, value } : null;
 }
 
 export function needsValue(op: FilterOp): boolean {
@@ -91,8 +147,8 @@ export interface WhereRows {
 }
 
 /** A `where` as rows (none: no rows), or null when the rows cannot say it — nested groups,
- * `hours_between`, a field against a field, relative dates, an empty group (an empty `or`
- * holds for no row, no rows would mean every row). */
+ * `hours_between`, a field against a field, an empty group (an empty `or` holds for no
+ * row, no rows would mean every row). */
 export function parseWhere(logic: unknown): WhereRows | null {
   if (logic === undefined || logic === null) return { join: 'and', rows: [] };
   if (typeof logic !== 'object' || Array.isArray(logic)) return null;
@@ -126,13 +182,15 @@ export function parseWhereText(text: string): { logic: unknown } | null {
   }
 }
 
-/** The field paths JSON Logic names (`{"var": path}`), e.g. to load the forms they reach. */
+/** The field paths JSON Logic names (`{"var": path}`; `today` is a date, not a field),
+ * e.g. to load the forms they reach. */
 export function logicVars(logic: unknown, out: Set<string> = new Set()): Set<string> {
   if (Array.isArray(logic)) for (const x of logic) logicVars(x, out);
   else if (logic && typeof logic === 'object') {
     for (const [k, v] of Object.entries(logic as Record<string, unknown>)) {
-      if (k === 'var' && typeof v === 'string' && v) out.add(v);
-      else logicVars(v, out);
+      if (k === 'var' && typeof v === 'string') {
+        if (v && v !== 'today') out.add(v);
+      } else logicVars(v, out);
     }
   }
   return out;

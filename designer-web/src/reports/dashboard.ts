@@ -1,8 +1,10 @@
-// Dashboards: which ones a user's home page shows, the shared date-range filter as each
-// widget's run filter, and the 12-column grid the builder edits. Pure.
+// Dashboards: which ones a user's home page shows, the shared filters (date ranges and
+// choices of values) as each widget's run filter, and the 12-column grid the builder
+// edits. Pure.
 import { addDays } from '../forms/model.ts';
+import { isTextValued, type ResolvedField } from './dashboardFilters.ts';
 import type { Issue } from './draft.ts';
-import { COLUMN_KEY_RE, uniqueKey } from './draft.ts';
+import { COLUMN_KEY_RE, isTemporal, uniqueKey } from './draft.ts';
 import type { DashboardDefinition, DashboardFilter, DashboardSummary, Widget } from './types.ts';
 
 export const GRID_COLUMNS = 12;
@@ -16,8 +18,8 @@ export interface DateRange {
   to: string;
 }
 
-/** Shared filter values by filter key. */
-export type FilterValues = Record<string, DateRange | undefined>;
+/** Shared filter values by filter key: a date range's range, a choice filter's values. */
+export type FilterValues = Record<string, DateRange | string[] | undefined>;
 
 /** The range of the days `first` to `last`, both included. */
 export function dateRange(first: string, last: string): DateRange {
@@ -29,14 +31,22 @@ export function rangeLogic(field: string, r: DateRange): unknown {
   return { and: [{ '>=': [{ var: field }, r.from] }, { '<': [{ var: field }, r.to] }] };
 }
 
-/** The run filter of a widget: every shared filter with a value that the widget maps to
- * a field of its report's form; undefined when none applies. */
+/** `field` is one of `values`. */
+export function inLogic(field: string, values: string[]): unknown {
+  return { in: [{ var: field }, values] };
+}
+
+/** The run filter of a widget: every shared filter with a value (a range, at least one
+ * chosen value) that the widget maps to a field of its report's form, ANDed; undefined
+ * when none applies. */
 export function widgetFilter(dash: Pick<DashboardDefinition, 'filters'>, widget: Widget, values: FilterValues): unknown {
   const parts: unknown[] = [];
   for (const f of dash.filters ?? []) {
     const field = widget.filters?.[f.key];
     const v = values[f.key];
-    if (f.type === 'date_range' && field && v) parts.push(rangeLogic(field, v));
+    if (!field || !v) continue;
+    if (f.type === 'date_range' && !Array.isArray(v)) parts.push(rangeLogic(field, v));
+    if (f.type === 'select' && Array.isArray(v) && v.length > 0) parts.push(inLogic(field, v));
   }
   if (parts.length === 0) return undefined;
   return parts.length === 1 ? parts[0] : { and: parts };
@@ -98,6 +108,13 @@ export function addSharedFilter(def: DashboardDefinition): DashboardDefinition {
   return { ...def, filters: [...filters, { key, type: 'date_range', label: { 'zh-CN': '期间', en: 'Period' } }] };
 }
 
+/** A new choice filter (`select`); the builder has its key and label edited. */
+export function addChoiceFilter(def: DashboardDefinition): DashboardDefinition {
+  const filters = def.filters ?? [];
+  const key = uniqueKey('choice', filters.map((f) => f.key));
+  return { ...def, filters: [...filters, { key, type: 'select', label: { 'zh-CN': '选项', en: 'Choice' } }] };
+}
+
 /** Remove a shared filter and every widget's mapping of it. */
 export function removeSharedFilter(def: DashboardDefinition, key: string): DashboardDefinition {
   let next: DashboardDefinition = { ...def, filters: (def.filters ?? []).filter((f) => f.key !== key) };
@@ -144,23 +161,38 @@ export function gridArea(w: Widget): { gridColumn: string; gridRow: string } {
   return { gridColumn: `${w.x + 1} / span ${w.w}`, gridRow: `${w.y + 1} / span ${w.h}` };
 }
 
-/** Problems of a dashboard before saving: filter keys, widgets outside the grid or
- * overlapping, unknown reports, mappings of filters that do not exist. */
-export function validateDashboard(def: DashboardDefinition, reports?: string[]): Issue[] {
+/** The field a path of a report's form names (undefined while its form is not loaded). */
+export type FieldResolver = (report: string, path: string) => ResolvedField | undefined;
+
+/** Problems of a dashboard before saving: filter keys and types, widgets outside the grid
+ * or overlapping, unknown reports, mappings of filters that do not exist, and (given
+ * `fields`) a choice filter mapped to a field that is not text, a date range to one that
+ * is not a date. */
+export function validateDashboard(def: DashboardDefinition, reports?: string[], fields?: FieldResolver): Issue[] {
   const out: Issue[] = [];
   const keys = new Set<string>();
   (def.filters ?? []).forEach((f, i) => {
     if (!COLUMN_KEY_RE.test(f.key)) out.push({ pointer: `/filters/${i}/key`, code: 'keyInvalid', vars: { key: f.key } });
     if (keys.has(f.key)) out.push({ pointer: `/filters/${i}/key`, code: 'keyDuplicate', vars: { key: f.key } });
+    if (f.type !== 'date_range' && f.type !== 'select') out.push({ pointer: `/filters/${i}/type`, code: 'filterType', vars: { type: String(f.type) } });
     keys.add(f.key);
   });
+  const kinds = new Map((def.filters ?? []).map((f) => [f.key, f.type]));
   def.widgets.forEach((w, i) => {
     const p = `/widgets/${i}`;
     if (!w.report || (reports && !reports.includes(w.report))) out.push({ pointer: `${p}/report`, code: 'report', vars: { report: w.report } });
     const c = clampWidget(w);
     if (c.x !== w.x || c.y !== w.y || c.w !== w.w || c.h !== w.h) out.push({ pointer: p, code: 'grid' });
-    for (const k of Object.keys(w.filters ?? {}))
-      if (!keys.has(k)) out.push({ pointer: `${p}/filters/${k}`, code: 'filterUnknown', vars: { filter: k } });
+    for (const [k, path] of Object.entries(w.filters ?? {})) {
+      if (!keys.has(k)) {
+        out.push({ pointer: `${p}/filters/${k}`, code: 'filterUnknown', vars: { filter: k } });
+        continue;
+      }
+      const field = fields?.(w.report, path);
+      if (!field) continue;
+      if (kinds.get(k) === 'select' && !isTextValued(field)) out.push({ pointer: `${p}/filters/${k}`, code: 'filterNotText', vars: { filter: k, field: path } });
+      if (kinds.get(k) === 'date_range' && !isTemporal(field.type)) out.push({ pointer: `${p}/filters/${k}`, code: 'filterNotDate', vars: { filter: k, field: path } });
+    }
   });
   for (const [a, b] of overlaps(def.widgets)) out.push({ pointer: `/widgets/${b}`, code: 'overlap', vars: { other: a + 1 } });
   return out;

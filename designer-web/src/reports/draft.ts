@@ -1,12 +1,14 @@
 // The report designer's model: a definition being edited plus its filter as simple rows
-// (conditions.ts) and, while one is edited, a measure's `where` as rows or JSON text.
-// Fields are added from the palette to dimensions, measures or filters, moved between
-// them, removed, and the draft is checked before it goes to the server. Pure.
+// (conditions.ts) and, while one is edited, a measure's `where` as rows or JSON text and
+// a formula as its infix text (formula.ts). Fields are added from the palette to
+// dimensions, measures or filters, moved between them, removed; validate.ts checks the
+// draft before it goes to the server. Pure.
 import type { JsonSchema, Label } from '../api/types.ts';
 import { fieldsOf, isNumeric, isScalar, type FieldType } from '../forms/model.ts';
-import { compileRow, needsValue, parseCondition, parseWhereText, type FilterRow, type WhereRows } from './conditions.ts';
+import { compileRow, parseCondition, type FilterRow, type WhereRows } from './conditions.ts';
 import { dimKey } from './format.ts';
-import { NUMERIC_AGGS, VALUE_AGGS, type Dimension, type Measure, type ReportDefinition } from './types.ts';
+import { renameInExpr, renameInFormula } from './formula.ts';
+import { VALUE_AGGS, type Agg, type Dimension, type Measure, type ReportDefinition } from './types.ts';
 
 export type Zone = 'dimensions' | 'measures' | 'filters';
 export const ZONES: Zone[] = ['dimensions', 'measures', 'filters'];
@@ -29,9 +31,12 @@ export type FieldTypes = (path: string) => PaletteField | undefined;
  * last text that was JSON); without an edit, `where` is shown as loaded and kept as it is. */
 export type WhereEdit = { rows: WhereRows } | { json: string };
 
-/** A measure in the designer: a definition's measure and how its `where` is being edited. */
+/** A measure in the designer: a definition's measure, how its `where` is being edited
+ * and, for a formula, the text typed (`expr` holds the last text that read as a formula;
+ * without an edit `expr` is shown as loaded and kept as it is). */
 export interface DraftMeasure extends Measure {
   whereEdit?: WhereEdit;
+  formulaText?: string;
 }
 
 export type DraftDefinition = Omit<ReportDefinition, 'measures'> & { measures: DraftMeasure[] };
@@ -116,6 +121,7 @@ export function toDefinition(d: ReportDraft, types?: FieldTypes): ReportDefiniti
 function definitionMeasure(m: DraftMeasure): Measure {
   const out = { ...m };
   delete out.whereEdit;
+  delete out.formulaText;
   return out;
 }
 
@@ -186,7 +192,10 @@ export function removeFromZone(d: ReportDraft, zone: Zone, index: number): Repor
 
 /** The field an item of a zone is about (a count has none). */
 export function itemField(d: ReportDraft, zone: Zone, index: number): string | null {
-  if (zone === 'dimensions') return d.def.dimensions[index]?.field ?? null;
+  if (zone === 'dimensions') {
+    const dim = d.def.dimensions[index];
+    return dim?.field ?? dim?.duration?.from ?? null;
+  }
   if (zone === 'filters') return d.filters[index]?.field ?? null;
   const m = d.def.measures[index];
   return m?.field ?? m?.duration?.from ?? null;
@@ -218,14 +227,66 @@ export function updateDimension(d: ReportDraft, index: number, patch: Partial<Di
   return { ...d, def: { ...d.def, dimensions } };
 }
 
-/** Change a measure; a new key is carried into the sort and into ratios that name it. */
+/** A dimension grouped by a field's values, or by the time between two date fields (a
+ * duration needs a column key: one is made up if it has none). `fields`: the palette's,
+ * whose first date fields a new duration measures between. */
+export function setDimensionSource(d: ReportDraft, index: number, source: 'field' | 'duration', fields: PaletteField[]): ReportDraft {
+  const dim = d.def.dimensions[index];
+  if (!dim || (source === 'duration') === (dim.field === undefined && dim.duration !== undefined)) return d;
+  const numberBucket = typeof dim.bucket === 'object' ? dim.bucket : undefined;
+  if (source === 'field') {
+    const field = dim.duration?.from ?? '';
+    const f = fields.find((x) => x.path === field);
+    return updateDimension(d, index, { field, duration: undefined, bucket: f && isTemporal(f.type) ? 'month' : undefined });
+  }
+  const dates = fields.filter((f) => isTemporal(f.type)).map((f) => f.path);
+  const from = dim.field && dates.includes(dim.field) ? dim.field : (dates[0] ?? '');
+  const to = dates.find((p) => p !== from) ?? '';
+  const taken = columnKeys(d.def).filter((_, i) => i !== index);
+  return updateDimension(d, index, {
+    field: undefined,
+    duration: { from, to, unit: 'days' },
+    bucket: numberBucket,
+    key: dim.key ?? uniqueKey('duration_days', taken),
+  });
+}
+
+/** The patch of a measure given another aggregation: what the new one does not take is
+ * dropped, what it needs is started (a percentile's 0.9, a ratio's first two measures of
+ * `operands`, a formula's empty text). */
+export function aggPatch(m: DraftMeasure, agg: Agg, operands: string[]): Partial<DraftMeasure> {
+  const patch: Partial<DraftMeasure> = { agg };
+  if (!VALUE_AGGS.includes(agg)) Object.assign(patch, { field: undefined, duration: undefined });
+  patch.q = agg === 'percentile' ? (m.q ?? 0.9) : undefined;
+  patch.of = agg === 'ratio' ? (m.of ?? [operands[0] ?? '', operands[1] ?? operands[0] ?? '']) : undefined;
+  if (agg === 'formula') Object.assign(patch, { where: undefined, whereEdit: undefined, formulaText: m.agg === 'formula' ? m.formulaText : '' });
+  else Object.assign(patch, { expr: undefined, formulaText: undefined });
+  return patch;
+}
+
+/** The measures a ratio or formula at `index` may read: the plain ones, and ratios and
+ * formulas listed before it. */
+export function derivedOperands(measures: Measure[], index: number): string[] {
+  const derived = (m: Measure) => m.agg === 'ratio' || m.agg === 'formula';
+  return [...new Set(measures.filter((m, j) => j !== index && m.key && (j < index || !derived(m))).map((m) => m.key))];
+}
+
+/** Change a measure; a new key is carried into the sort and into the ratios and
+ * formulas that name it. */
 export function updateMeasure(d: ReportDraft, index: number, patch: Partial<DraftMeasure>): ReportDraft {
   const old = d.def.measures[index]?.key;
   const next = patch.key;
-  const rename = (k: string) => (old !== undefined && next !== undefined && k === old ? next : k);
+  const renamed = old !== undefined && next !== undefined && next !== old;
+  const rename = (k: string) => (renamed && k === old ? next : k);
   const measures = d.def.measures.map((x, i) => {
     if (i === index) return dropUndefined({ ...x, ...patch });
-    return x.of ? { ...x, of: [rename(x.of[0]), rename(x.of[1])] as [string, string] } : x;
+    if (!renamed) return x;
+    if (x.of) return { ...x, of: [rename(x.of[0]), rename(x.of[1])] as [string, string] };
+    if (x.agg === 'formula') {
+      const formulaText = x.formulaText === undefined ? undefined : renameInFormula(x.formulaText, old, next);
+      return dropUndefined({ ...x, expr: renameInExpr(x.expr, old, next), formulaText });
+    }
+    return x;
   });
   const sort = d.def.sort?.map((s) => ({ ...s, by: rename(s.by) }));
   return { ...d, def: { ...d.def, measures, ...(sort ? { sort } : {}) } };
@@ -237,93 +298,4 @@ export function updateFilter(d: ReportDraft, index: number, patch: Partial<Filte
 
 function dropUndefined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
-}
-
-// ---------------------------------------------------------------------------------------
-// Checking a draft
-
-/** Problems the server would refuse, found before saving. Pointers are into the
- * definition (`/measures/2/key`), or `/filters/i` for a filter row. */
-export function validateDraft(d: ReportDraft, types?: FieldTypes): Issue[] {
-  const def = d.def;
-  const out: Issue[] = [];
-  if (!def.form) out.push({ pointer: '/form', code: 'form' });
-  if (def.measures.length === 0) out.push({ pointer: '/measures', code: 'noMeasure' });
-  const seen = new Set<string>();
-  const dup = (key: string, pointer: string) => {
-    if (seen.has(key)) out.push({ pointer, code: 'keyDuplicate', vars: { key } });
-    seen.add(key);
-  };
-  def.dimensions.forEach((dim, i) => {
-    const p = `/dimensions/${i}`;
-    if (!dim.field) out.push({ pointer: `${p}/field`, code: 'fieldMissing' });
-    if (dim.key !== undefined && !COLUMN_KEY_RE.test(dim.key)) out.push({ pointer: `${p}/key`, code: 'keyInvalid', vars: { key: dim.key } });
-    dup(dimKey(dim, def.dimensions), `${p}/key`);
-    const t = types?.(dim.field)?.type;
-    if (typeof dim.bucket === 'string' && t !== undefined && !isTemporal(t)) out.push({ pointer: `${p}/bucket`, code: 'bucketTime' });
-    if (typeof dim.bucket === 'object' && !(Number.isFinite(dim.bucket.width) && dim.bucket.width > 0))
-      out.push({ pointer: `${p}/bucket`, code: 'bucketWidth' });
-  });
-  const measureKeys = def.measures.map((m) => m.key);
-  def.measures.forEach((m, i) => {
-    const p = `/measures/${i}`;
-    if (!COLUMN_KEY_RE.test(m.key)) out.push({ pointer: `${p}/key`, code: 'keyInvalid', vars: { key: m.key } });
-    dup(m.key, `${p}/key`);
-    if (VALUE_AGGS.includes(m.agg)) {
-      if (m.duration) {
-        if (!m.duration.from || !m.duration.to) out.push({ pointer: `${p}/duration`, code: 'durationFields' });
-      } else if (!m.field) {
-        out.push({ pointer: `${p}/field`, code: 'fieldMissing' });
-      } else if (NUMERIC_AGGS.includes(m.agg)) {
-        const f = types?.(m.field);
-        if (f && !f.numeric) out.push({ pointer: `${p}/agg`, code: 'numeric', vars: { agg: m.agg } });
-      }
-    }
-    if (m.agg === 'percentile' && !(typeof m.q === 'number' && m.q >= 0 && m.q <= 1)) out.push({ pointer: `${p}/q`, code: 'q' });
-    if (m.agg === 'share' && (m.where === undefined || m.where === null)) out.push({ pointer: `${p}/where`, code: 'shareWhere' });
-    const edit = m.whereEdit;
-    if (edit && 'json' in edit && parseWhereText(edit.json) === null) out.push({ pointer: `${p}/where`, code: 'whereJson' });
-    if (edit && 'rows' in edit && edit.rows.rows.some((r) => compileRow(r, types?.(r.field)?.numeric) === null))
-      out.push({ pointer: `${p}/where`, code: 'whereRow' });
-    if (m.agg === 'ratio') {
-      const ok = Array.isArray(m.of) && m.of.length === 2 && m.of.every((k) => k !== m.key && measureKeys.includes(k));
-      if (!ok) out.push({ pointer: `${p}/of`, code: 'ratioOf' });
-    }
-  });
-  const sortable = new Set([...columnKeys(def), '_rows']);
-  def.sort?.forEach((s, i) => {
-    if (!sortable.has(s.by)) out.push({ pointer: `/sort/${i}/by`, code: 'sortBy', vars: { by: s.by } });
-  });
-  if (def.limit !== undefined && !(Number.isInteger(def.limit) && def.limit > 0)) out.push({ pointer: '/limit', code: 'limit' });
-  const kind = def.chart?.kind;
-  const need = kind === 'heatmap' ? 2 : kind === 'pie' || kind === 'funnel' ? 1 : 0;
-  if (def.dimensions.length < need) out.push({ pointer: '/chart/kind', code: 'chartDims', vars: { n: need } });
-  d.filters.forEach((r, i) => {
-    if (!r.field) out.push({ pointer: `/filters/${i}`, code: 'fieldMissing' });
-    else if (needsValue(r.op) && compileRow(r) === null) out.push({ pointer: `/filters/${i}`, code: 'filterValue' });
-  });
-  return out;
-}
-
-/** Where in the designer a pointer belongs: `dimensions/1`, `measures/0`, `filters/2`,
- * `filter`, `form`, `chart`, `limit`, `sort`, `label` or `` (the page). Server pointers
- * may be prefixed with `/definition`. */
-export function issueTarget(pointer: string): string {
-  const p = pointer.replace(/^\/definition(?=\/|$)/, '');
-  const m = /^\/(dimensions|measures|filters)\/(\d+)/.exec(p);
-  if (m) return `${m[1]}/${m[2]}`;
-  const top = /^\/([a-z_]+)/.exec(p)?.[1];
-  if (top === 'others') return 'limit';
-  if (top === 'dimensions' || top === 'measures') return top;
-  return top && ['filter', 'form', 'chart', 'limit', 'sort', 'label'].includes(top) ? top : '';
-}
-
-/** Messages grouped by designer target. */
-export function groupIssues<T extends { pointer: string }>(issues: T[]): Map<string, T[]> {
-  const out = new Map<string, T[]>();
-  for (const i of issues) {
-    const k = issueTarget(i.pointer);
-    out.set(k, [...(out.get(k) ?? []), i]);
-  }
-  return out;
 }

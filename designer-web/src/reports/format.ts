@@ -21,9 +21,11 @@ export function tr(locale: Locale, key: string, vars?: Record<string, string | n
 }
 
 /** A dimension's column key, as the server names it: `key`; else, for a time bucket of a
- * field that several dimensions use, `field:bucket`; else `field`. */
+ * field that several dimensions use, `field:bucket`; else `field` (a duration dimension
+ * has a `key`; without one it is `''`). */
 export function dimKey(d: Pick<Dimension, 'field' | 'bucket' | 'key'>, all: Pick<Dimension, 'field'>[] = [d]): string {
   if (d.key) return d.key;
+  if (!d.field) return '';
   const shared = all.filter((x) => x.field === d.field).length > 1;
   return typeof d.bucket === 'string' && shared ? `${d.field}:${d.bucket}` : d.field;
 }
@@ -44,11 +46,18 @@ export function fieldName(path: string, locale: Locale, lookup?: FieldLookup): s
   return pickLabel(lookup?.(path)?.label, locale, path);
 }
 
-/** A dimension's label: its own, else the field's (with the bucket). */
-export function dimensionLabel(d: Pick<Dimension, 'field' | 'bucket' | 'label'>, locale: Locale, lookup?: FieldLookup): string {
-  if (d.label) return pickLabel(d.label, locale, d.field);
-  const name = fieldName(d.field, locale, lookup);
-  return d.bucket === undefined ? name : `${name} (${bucketText(d.bucket, locale)})`;
+/** A dimension's label: its own, else the field's (with the bucket), else for a duration
+ * "from → to (unit)". */
+export function dimensionLabel(d: Pick<Dimension, 'field' | 'duration' | 'bucket' | 'key' | 'label'>, locale: Locale, lookup?: FieldLookup): string {
+  if (d.label) return pickLabel(d.label, locale, d.key ?? d.field ?? '');
+  const bucket = d.bucket === undefined ? '' : bucketText(d.bucket, locale);
+  if (!d.field && d.duration) {
+    const { from, to, unit } = d.duration;
+    const what = [tr(locale, `reports.unitName.${unit}`), bucket].filter(Boolean).join(', ');
+    return `${fieldName(from, locale, lookup)} → ${fieldName(to, locale, lookup)} (${what})`;
+  }
+  const name = d.field ? fieldName(d.field, locale, lookup) : (d.key ?? '');
+  return bucket ? `${name} (${bucket})` : name;
 }
 
 /** A measure's label: its own, else the aggregation of its field, else its key. */
@@ -75,8 +84,9 @@ export function measureOf(col: RunColumn, def?: ReportDefinition | null): Partia
 /** The definition's dimension behind a result column: same key, else the same position. */
 export function dimensionOf(col: RunColumn, index: number, def?: ReportDefinition | null): Dimension {
   const d = def?.dimensions.find((x) => dimKey(x, def.dimensions) === col.key) ?? def?.dimensions[index];
+  const duration = col.field === undefined ? (col.duration ?? (d?.field === undefined ? d?.duration : undefined)) : undefined;
   return {
-    field: col.field ?? d?.field ?? col.key,
+    ...(duration ? { duration, key: col.key } : { field: col.field ?? d?.field ?? col.key }),
     ...(col.bucket !== undefined ? { bucket: col.bucket } : d?.bucket !== undefined ? { bucket: d.bucket } : {}),
     ...(col.label ? { label: col.label } : d?.label ? { label: d.label } : {}),
   };
@@ -131,19 +141,22 @@ export function formatAxis(value: number, m: Partial<Measure>, locale: Locale): 
  * option labels, booleans; time buckets come from the server already as text. */
 export function formatDimValue(
   value: unknown,
-  d: Pick<Dimension, 'field' | 'bucket'>,
+  d: Pick<Dimension, 'field' | 'bucket' | 'duration'>,
   locale: Locale,
   opts: { others?: boolean; lookup?: FieldLookup; name?: string } = {},
 ): string {
   if (opts.others) return tr(locale, 'reports.others');
   if (opts.name) return opts.name;
   if (value === null || value === undefined || value === '') return tr(locale, 'reports.emptyValue');
+  // A duration's number or band with its unit: "2–3 y".
+  const unit = (n: string) => (!d.field && d.duration ? tr(locale, `reports.unit.${d.duration.unit}`, { n }) : n);
   if (typeof d.bucket === 'object' && typeof value === 'number') {
     const hi = value + d.bucket.width;
     const f = numberFormat(locale, { maximumFractionDigits: 6, useGrouping: false });
-    return `${f.format(value)}–${f.format(hi)}`;
+    return unit(`${f.format(value)}–${f.format(hi)}`);
   }
   if (typeof value === 'boolean') return tr(locale, value ? 'reports.true' : 'reports.false');
+  if (!d.field) return typeof value === 'number' ? unit(numberFormat(locale, { maximumFractionDigits: 6 }).format(value)) : String(value);
   const info = opts.lookup?.(d.field);
   if (typeof value === 'string' && info?.options?.[value]) return pickLabel(info.options[value], locale, value);
   if (typeof value === 'number') return numberFormat(locale, { maximumFractionDigits: 6 }).format(value);

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { messages as common } from '../i18n/messages.ts';
 import { messages as designer } from '../designer/messages.ts';
 import { messages } from './messages.ts';
-import { FILTER_OPS, WHERE_JOINS } from './conditions.ts';
-import { AGGS, CHART_KINDS, TIME_BUCKETS } from './types.ts';
+import { DATE_CHOICES, FILTER_OPS, WHERE_JOINS } from './conditions.ts';
+import { AGGS, CHART_KINDS, DIMENSION_DURATION_UNITS, TIME_BUCKETS } from './types.ts';
 
 const dir = import.meta.dirname;
 const read = (f: string) => readFileSync(join(dir, f), 'utf8');
@@ -28,8 +28,10 @@ test('keys built at run time have text: aggregations, buckets, chart kinds, oper
     ...CHART_KINDS.map((k) => `reports.kind.${k}`),
     ...FILTER_OPS.map((o) => `reports.design.op.${o}`),
     ...WHERE_JOINS.map((j) => `reports.design.whereJoin.${j}`),
-    ...['minutes', 'hours', 'days'].flatMap((u) => [`reports.unit.${u}`, `reports.unitName.${u}`]),
-    ...[...read('draft.ts').matchAll(/code: '(\w+)'/g)].map((m) => `reports.design.issue.${m[1]}`),
+    ...DIMENSION_DURATION_UNITS.flatMap((u) => [`reports.unit.${u}`, `reports.unitName.${u}`]),
+    ...DATE_CHOICES.map((m) => `reports.design.date.${m}`),
+    ...['field', 'duration'].map((s) => `reports.design.dimSource.${s}`),
+    ...[...read('validate.ts').matchAll(/code: '(\w+)'/g)].map((m) => `reports.design.issue.${m[1]}`),
     ...[...read('dashboard.ts').matchAll(/code: '(\w+)'/g)].map((m) => `dashboards.issue.${m[1]}`),
     ...['dimensions', 'measures', 'filters'].map((z) => `reports.design.${z}`),
   ];

@@ -7,8 +7,11 @@ export const TIME_BUCKETS: TimeBucket[] = ['day', 'week', 'month', 'quarter', 'y
 /** A time bucket for date and date-time fields, or numeric buckets `[k·w, (k+1)·w)`. */
 export type Bucket = TimeBucket | { width: number };
 
+/** A dimension groups by a field's values, or (`duration`, with a `key`) by the time
+ * between two date or date-time fields. */
 export interface Dimension {
-  field: string;
+  field?: string;
+  duration?: DimensionDuration;
   bucket?: Bucket;
   key?: string;
   label?: Label;
@@ -25,7 +28,8 @@ export type Agg =
   | 'median'
   | 'percentile'
   | 'share'
-  | 'ratio';
+  | 'ratio'
+  | 'formula';
 export const AGGS: Agg[] = [
   'count',
   'count_values',
@@ -38,6 +42,7 @@ export const AGGS: Agg[] = [
   'percentile',
   'share',
   'ratio',
+  'formula',
 ];
 /** Aggregations over a value (`field` or `duration`). */
 export const VALUE_AGGS: Agg[] = ['count_values', 'count_distinct', 'sum', 'avg', 'min', 'max', 'median', 'percentile'];
@@ -45,11 +50,21 @@ export const VALUE_AGGS: Agg[] = ['count_values', 'count_distinct', 'sum', 'avg'
 export const NUMERIC_AGGS: Agg[] = ['sum', 'avg', 'median', 'percentile'];
 
 export type DurationUnit = 'minutes' | 'hours' | 'days';
+export const DURATION_UNITS: DurationUnit[] = ['minutes', 'hours', 'days'];
+/** A dimension's duration may also count whole years. */
+export type DimensionDurationUnit = DurationUnit | 'years';
+export const DIMENSION_DURATION_UNITS: DimensionDurationUnit[] = [...DURATION_UNITS, 'years'];
 
 export interface Duration {
   from: string;
   to: string;
   unit: DurationUnit;
+}
+
+export interface DimensionDuration {
+  from: string;
+  to: string;
+  unit: DimensionDurationUnit;
 }
 
 export interface Measure {
@@ -63,6 +78,9 @@ export interface Measure {
   q?: number;
   /** `ratio`: numerator and denominator measure keys. */
   of?: [string, string];
+  /** `formula`: JSON Logic arithmetic (`+ - * /`) over other measures (`{"var": key}`)
+   * and numbers (formula.ts). */
+  expr?: unknown;
   label?: Label;
 }
 
@@ -99,7 +117,7 @@ export interface RunColumn {
   bucket?: Bucket;
   agg?: Agg;
   label?: Label;
-  duration?: Duration;
+  duration?: Duration | DimensionDuration;
 }
 
 export interface RunRow {
@@ -136,9 +154,11 @@ export interface ReportSummary {
   chart?: ChartSpec;
 }
 
+/** A shared filter of a dashboard: a date range (over date fields) or a choice of values
+ * (`select`, over text-valued fields: selects, members, departments, texts). */
 export interface DashboardFilter {
   key: string;
-  type: 'date_range';
+  type: 'date_range' | 'select';
   label?: Label;
 }
 

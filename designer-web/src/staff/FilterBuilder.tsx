@@ -1,12 +1,15 @@
 // The list's filter builder: one row per condition (field, operator, a value input by the
 // field's type), applied together (data-testid filter-row-N, filter-field-N, filter-op-N,
-// filter-value-N, filter-add, filter-apply).
-import { Button, Input, InputNumber, Select, Space } from 'antd';
+// filter-value-N, filter-add, filter-apply). The fields include the system columns
+// (systemColumns.ts); their timestamps are picked in local time and sent as the server
+// writes them (UTC).
+import { Button, DatePicker, Input, InputNumber, Select, Space } from 'antd';
 import { FilterOutlined } from '@ant-design/icons';
-import type { JsonSchema } from '../api/types.ts';
+import dayjs from 'dayjs';
 import { useI18n } from '../i18n/index.tsx';
 import { fieldType, isNumeric, optionsOf, type Field } from '../forms/model.ts';
 import { needsValue, opsFor, type Condition, type Op } from './filters.ts';
+import { isSystemTimestamp, timestampFilterValue } from './systemColumns.ts';
 
 export function FilterBuilder(p: {
   fields: Field[];
@@ -44,7 +47,7 @@ export function FilterBuilder(p: {
               options={ops.map((o) => ({ value: o, label: t(`op.${o}`) }))}
               onChange={(o: Op) => set(i, { ...c, op: o })}
             />
-            {f && needsValue(c.op) && <FilterValue schema={f.schema} value={c.value} onChange={(v) => set(i, { ...c, value: v })} testId={`filter-value-${i}`} />}
+            {f && needsValue(c.op) && <FilterValue field={f} value={c.value} onChange={(v) => set(i, { ...c, value: v })} testId={`filter-value-${i}`} />}
             <Button onClick={() => p.onChange(p.conds.filter((_, j) => j !== i))} aria-label={t('common.remove')}>
               ×
             </Button>
@@ -63,16 +66,28 @@ export function FilterBuilder(p: {
   );
 }
 
-function FilterValue(p: { schema: JsonSchema; value: unknown; onChange: (v: unknown) => void; testId: string }) {
+function FilterValue(p: { field: Field; value: unknown; onChange: (v: unknown) => void; testId: string }) {
   const { t, label } = useI18n();
-  const type = fieldType(p.schema);
+  const schema = p.field.schema;
+  const type = fieldType(schema);
+  if (isSystemTimestamp(p.field.key)) {
+    const d = typeof p.value === 'string' && p.value ? dayjs(p.value) : null;
+    return (
+      <DatePicker
+        data-testid={p.testId}
+        showTime
+        value={d?.isValid() ? d : null}
+        onChange={(v) => p.onChange(v ? timestampFilterValue(v.toDate()) : undefined)}
+      />
+    );
+  }
   if (type === 'select' || type === 'multi_select')
     return (
       <Select
         data-testid={p.testId}
         style={{ minWidth: 140 }}
         value={p.value as string | undefined}
-        options={optionsOf(p.schema).map((o) => ({ value: o.value, label: label(o.label, o.value) }))}
+        options={optionsOf(schema).map((o) => ({ value: o.value, label: label(o.label, o.value) }))}
         onChange={p.onChange}
       />
     );
@@ -89,7 +104,7 @@ function FilterValue(p: { schema: JsonSchema; value: unknown; onChange: (v: unkn
         onChange={p.onChange}
       />
     );
-  if (isNumeric(type, p.schema))
+  if (isNumeric(type, schema))
     return <InputNumber data-testid={p.testId} value={typeof p.value === 'number' ? p.value : null} onChange={(v) => p.onChange(v ?? undefined)} />;
   return <Input data-testid={p.testId} style={{ width: 180 }} value={typeof p.value === 'string' ? p.value : ''} onChange={(e) => p.onChange(e.target.value)} />;
 }

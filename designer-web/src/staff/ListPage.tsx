@@ -12,7 +12,9 @@
 // columns are not remembered as the form's own column choice; "All records" goes back to it.
 //
 // Besides the form's fields the column choice offers the system columns (created / updated
-// at and by, owner: systemColumns.ts); views keep them under the server's names.
+// at and by, owner: systemColumns.ts) and the filter builder offers them and the record
+// id; views keep them under the server's names. An export has the list's filter and sort
+// but only its form-field columns (after `_id`): the export API takes no system columns.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
 import { Alert, App as AntApp, Button, Checkbox, Dropdown, Grid, Popover, Select, Space, Tag, Typography } from 'antd';
@@ -22,14 +24,14 @@ import type { RecordPage } from '../api/types.ts';
 import { useSession } from '../auth.tsx';
 import { useI18n } from '../i18n/index.tsx';
 import { fieldsOf } from '../forms/model.ts';
-import { andFilters, defaultColumns, filterLogic, opsFor, parseUrlFilter, sortKeys, type Condition } from './filters.ts';
+import { andFilters, defaultColumns, filterLogic, parseUrlFilter, sortKeys, type Condition } from './filters.ts';
 import { describeSort } from './listText.ts';
 import { ALL_RECORDS, DEFAULT_PAGE_SIZE, PAGE_SIZES, differsFromView, listFromSpec, mayChangeView, specFromList, type ListState } from './views.ts';
 import { may, useFormDetail } from './useForm.ts';
 import { FilterBuilder } from './FilterBuilder.tsx';
 import { RecordCards, RecordTable } from './RecordList.tsx';
 import { ViewBar, ViewDialog, useSavedViews } from './SavedViews.tsx';
-import { fieldColumns, listColumns } from './systemColumns.ts';
+import { fieldColumns, filterFields, listColumns } from './systemColumns.ts';
 import { ImportDialog } from './ImportDialog.tsx';
 
 function storedColumns(app: string, form: string): string[] | null {
@@ -60,6 +62,7 @@ export function ListPage() {
   /** What the list may show: the fields, then the system columns. */
   const choices = useMemo(() => listColumns(fields), [fields]);
   const byKey = useMemo(() => new Map(choices.map((f) => [f.key, f])), [choices]);
+  const filterable = useMemo(() => filterFields(fields), [fields]);
 
   const [columns, setColumns] = useState<string[]>([]);
   const [conds, setConds] = useState<Condition[]>([]);
@@ -227,7 +230,8 @@ export function ListPage() {
       format,
       filter: filter === undefined ? undefined : JSON.stringify(filter),
       sort,
-      fields: fieldColumns(columns).join(','),
+      // The export takes system columns too (they follow `_id`, which it always has).
+      fields: columns.join(','),
     })}`;
 
   if (error) return <Alert type="error" message={error instanceof Error ? error.message : String(error)} />;
@@ -350,7 +354,7 @@ export function ListPage() {
         </Tag>
       )}
       <FilterBuilder
-        fields={fields.filter((f) => opsFor(f.schema).length > 0)}
+        fields={filterable}
         conds={conds}
         onChange={setConds}
         onApply={() => {

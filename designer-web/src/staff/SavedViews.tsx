@@ -10,7 +10,7 @@ import { ApiError, api } from '../api/client.ts';
 import { useI18n } from '../i18n/index.tsx';
 import type { Field } from '../forms/model.ts';
 import { describeCondition, describeSort } from './listText.ts';
-import { listColumns } from './systemColumns.ts';
+import { filterFields } from './systemColumns.ts';
 import { sortViews, splitFilter, viewErrors, type SavedView, type ViewBody, type ViewErrors, type ViewPart, type ViewSpec } from './views.ts';
 
 /** The caller's and the shared views of a form, and the writes that keep the list current. */
@@ -149,8 +149,8 @@ export function ViewDialog(p: {
   const [shared, setShared] = useState(p.shared);
   const [busy, setBusy] = useState(false);
   const [errors, setErrors] = useState<ViewErrors>(NO_ERRORS);
-  // Columns and sort keys may be system columns; the filter's conditions are on fields.
-  const byKey = new Map(listColumns(p.fields).map((f) => [f.key, f]));
+  // Columns, sort keys and conditions may name system columns (conditions also the id).
+  const byKey = new Map(filterFields(p.fields).map((f) => [f.key, f]));
   const { conditions, extra } = splitFilter(p.spec.filter, p.fields);
 
   const submit = async () => {

@@ -5,6 +5,7 @@ import { pickLabel } from '../i18n/core.ts';
 import { displayValue } from '../forms/display.tsx';
 import type { Field } from '../forms/model.ts';
 import { needsValue, sortKeys, type Condition } from './filters.ts';
+import { isSystemTimestamp, timestampText } from './systemColumns.ts';
 
 type Translate = (key: string, vars?: Record<string, string | number>) => string;
 
@@ -22,13 +23,14 @@ export function describeSort(sort: string | undefined, byKey: Map<string, Field>
     .join(locale === 'en' ? ', ' : '，');
 }
 
-/** `Priority equals High`. */
+/** `Priority equals High`; a system timestamp in local time. */
 export function describeCondition(c: Condition, byKey: Map<string, Field>, t: Translate, locale: Locale): string {
   const parts = [fieldName(c.field, byKey, locale), t(`op.${c.op}`)];
   if (needsValue(c.op)) {
     const f = byKey.get(c.field);
     const value = f?.type === 'multi_select' ? displayValue([c.value], f.schema, locale) : displayValue(c.value, f?.schema, locale);
-    parts.push(f?.type === 'reference' ? `#${String(c.value)}` : value);
+    if (isSystemTimestamp(c.field) && typeof c.value === 'string') parts.push(timestampText(c.value, locale));
+    else parts.push(f?.type === 'reference' ? `#${String(c.value)}` : value);
   }
   return parts.join(' ');
 }

@@ -4,7 +4,7 @@
 import type { ErrorDetail } from '../api/client.ts';
 import type { Field } from '../forms/model.ts';
 import { andFilters, conditionLogic, filterLogic, opsFor, type Condition, type Op } from './filters.ts';
-import { isSystemColumn } from './systemColumns.ts';
+import { filterFields, isSystemColumn } from './systemColumns.ts';
 
 /** What a view stores: the list API's own parameters. */
 export interface ViewSpec {
@@ -108,10 +108,11 @@ export function pageSizeOf(n: unknown): number {
   return typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= MAX_PAGE_SIZE ? n : DEFAULT_PAGE_SIZE;
 }
 
-/** The filter as builder conditions (the top-level `and` parts the builder writes) and
- *  the rest, ANDed, which the builder cannot show. */
+/** The filter as builder conditions (the top-level `and` parts the builder writes, on the
+ *  form's `fields` or the system columns) and the rest, ANDed, which the builder cannot
+ *  show. */
 export function splitFilter(filter: unknown, fields: Field[]): { conditions: Condition[]; extra: unknown } {
-  const byKey = new Map(fields.map((f) => [f.key, f]));
+  const byKey = new Map(filterFields(fields).map((f) => [f.key, f]));
   const conditions: Condition[] = [];
   const rest: unknown[] = [];
   for (const part of filter === undefined || filter === null ? [] : andParts(filter)) {

@@ -38,6 +38,35 @@ impl Clock {
     }
 }
 
+/// How long an app's time zone is used before its definition is read again (seconds on
+/// the server's clock): a changed `time_zone` reaches every process within this time,
+/// without a query on every write.
+pub const ZONE_TTL_SECS: i64 = 10;
+
+/// Apps' time zones as last read from their definitions, and when (see [`ZONE_TTL_SECS`]).
+#[derive(Debug, Default)]
+pub struct Zones {
+    known: std::sync::RwLock<std::collections::HashMap<String, (chrono_tz::Tz, DateTime<Utc>)>>,
+}
+
+impl Zones {
+    /// The zone of `app` read less than [`ZONE_TTL_SECS`] before `now`.
+    pub fn fresh(&self, app: &str, now: DateTime<Utc>) -> Option<chrono_tz::Tz> {
+        let known = self.known.read().unwrap_or_else(|e| e.into_inner());
+        known
+            .get(app)
+            .filter(|(_, at)| (now - *at).num_seconds() < ZONE_TTL_SECS && *at <= now)
+            .map(|(tz, _)| *tz)
+    }
+
+    pub fn remember(&self, app: &str, tz: chrono_tz::Tz, now: DateTime<Utc>) {
+        self.known
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(app.to_owned(), (tz, now));
+    }
+}
+
 /// An app's time zone (`time_zone` of its definition), UTC when it has none.
 pub fn zone_of(app_def: &serde_json::Value) -> chrono_tz::Tz {
     app_def

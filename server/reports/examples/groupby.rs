@@ -63,14 +63,8 @@ fn main() {
     let q = Query {
         filter: None,
         dimensions: vec![
-            Dim {
-                column: "reported_at".into(),
-                bucket: Some(Bucket::Time(TimeBucket::Month)),
-            },
-            Dim {
-                column: "priority".into(),
-                bucket: None,
-            },
+            Dim::column("reported_at", Some(Bucket::Time(TimeBucket::Month))),
+            Dim::column("priority", None),
         ],
         measures: vec![
             Measure {
@@ -79,6 +73,7 @@ fn main() {
                 filter: None,
                 q: None,
                 ratio: None,
+                formula: None,
             },
             Measure {
                 agg: Agg::Avg,
@@ -86,6 +81,7 @@ fn main() {
                 filter: None,
                 q: None,
                 ratio: None,
+                formula: None,
             },
             Measure {
                 agg: Agg::Sum,
@@ -93,6 +89,7 @@ fn main() {
                 filter: None,
                 q: None,
                 ratio: None,
+                formula: None,
             },
         ],
         sort: vec![],
@@ -119,7 +116,7 @@ fn main() {
         med, best, worst
     );
     let mut q2 = q.clone();
-    q2.dimensions[1].column = "pcode".into();
+    q2.dimensions[1].value = formwork_reports::Value_::Column("pcode".into());
     let (med, best, _worst) = time30(|| {
         engine.run(&src, &q2).unwrap();
     });

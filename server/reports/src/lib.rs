@@ -99,10 +99,22 @@ pub enum Bucket {
     Width(f64),
 }
 
+/// A dimension: the values of a column, or the time between two (a device's age when it
+/// failed), optionally in buckets.
 #[derive(Debug, Clone)]
 pub struct Dim {
-    pub column: String,
+    pub value: Value_,
     pub bucket: Option<Bucket>,
+}
+
+impl Dim {
+    /// A dimension over a column.
+    pub fn column(column: impl Into<String>, bucket: Option<Bucket>) -> Dim {
+        Dim {
+            value: Value_::Column(column.into()),
+            bucket,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,6 +135,38 @@ pub enum Agg {
     Share,
     /// One measure divided by another (`ratio`).
     Ratio,
+    /// Arithmetic over other measures (`formula`).
+    Formula,
+}
+
+/// A formula over the measures of a query: numbers, measures (by index) and `+ - * /`.
+/// In a sum or difference a missing measure value counts as 0 (the result is missing only
+/// when every operand is); a product or quotient with a missing operand is missing, and so
+/// is a division by 0.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Formula {
+    Number(f64),
+    Measure(usize),
+    Op(FormulaOp, Vec<Formula>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormulaOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+impl Formula {
+    /// The measures the formula reads.
+    pub fn measures(&self, out: &mut Vec<usize>) {
+        match self {
+            Formula::Number(_) => {}
+            Formula::Measure(i) => out.push(*i),
+            Formula::Op(_, args) => args.iter().for_each(|a| a.measures(out)),
+        }
+    }
 }
 
 /// What a measure aggregates: a column, or the time from one to another.
@@ -142,6 +186,8 @@ pub enum DurationUnit {
     Minutes,
     Hours,
     Days,
+    /// 365.25 days.
+    Years,
 }
 
 #[derive(Debug, Clone)]
@@ -154,6 +200,8 @@ pub struct Measure {
     pub q: Option<f64>,
     /// For `ratio`: indexes of the numerator and denominator measures.
     pub ratio: Option<(usize, usize)>,
+    /// For `formula`.
+    pub formula: Option<Formula>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]

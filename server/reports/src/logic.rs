@@ -45,8 +45,9 @@ pub fn fields(logic: &Value, out: &mut Vec<String>) {
     }
 }
 
-/// Relative dates in a filter: `{"var": "today"}` (the app's date, given) and
-/// `{"add_days": [date, n]}` become plain dates (`YYYY-MM-DD`), so a saved report can say
+/// Relative dates in a filter: `{"var": "today"}` (the app's date, given),
+/// `{"add_days": [date, n]}` and `{"start_of": ["week"|"month"|"quarter"|"year"|"day", date]}`
+/// (the first day of the period holding the date; weeks start on Monday) become plain dates (`YYYY-MM-DD`), so a saved report can say
 /// "expiring in the next 90 days". Compared with a date-time field, a date means its local
 /// midnight. Anything else is returned as it is (an `add_days` that does not resolve is left
 /// for the checks to refuse).
@@ -74,6 +75,26 @@ pub fn resolve_dates(logic: &Value, today: NaiveDate) -> Value {
                     None => logic.clone(),
                 },
                 _ => serde_json::json!({"add_days": args}),
+            }
+        }
+        Value::Object(o) if o.len() == 1 && o.contains_key("start_of") => {
+            let args: Vec<Value> = o["start_of"]
+                .as_array()
+                .map(|a| a.iter().map(|x| resolve_dates(x, today)).collect())
+                .unwrap_or_default();
+            let bucket = args
+                .first()
+                .and_then(Value::as_str)
+                .and_then(crate::TimeBucket::parse);
+            let day = args
+                .get(1)
+                .and_then(Value::as_str)
+                .and_then(|s| NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d").ok());
+            match (bucket, day, args.len()) {
+                (Some(b), Some(d), 2) => crate::bucket::range(crate::bucket::date_key(d, b), b)
+                    .map(|(start, _)| Value::String(start.format("%Y-%m-%d").to_string()))
+                    .unwrap_or_else(|| logic.clone()),
+                _ => serde_json::json!({"start_of": args}),
             }
         }
         Value::Object(o) => Value::Object(

@@ -62,14 +62,27 @@ fn assemble(
     source: &Source,
     query: &Query,
 ) -> Result<(LazyFrame, Types), ReportError> {
-    let time_dims: Vec<(String, TimeBucket)> = query
-        .dimensions
-        .iter()
-        .filter_map(|d| match d.bucket {
-            Some(Bucket::Time(b)) => Some((d.column.clone(), b)),
-            _ => None,
-        })
-        .collect();
+    // Bucket columns: time dimensions, and the local days of both ends of every duration
+    // (a duration between a date and a date-time counts the date-time's local date).
+    let mut time_dims: Vec<(String, TimeBucket)> = Vec::new();
+    for d in &query.dimensions {
+        match (&d.value, d.bucket) {
+            (Value_::Column(c), Some(Bucket::Time(b))) => time_dims.push((c.clone(), b)),
+            (Value_::Duration { from, to, .. }, _) => {
+                time_dims.push((from.clone(), TimeBucket::Day));
+                time_dims.push((to.clone(), TimeBucket::Day));
+            }
+            _ => {}
+        }
+    }
+    for m in &query.measures {
+        if let Some(Value_::Duration { from, to, .. }) = &m.value {
+            time_dims.push((from.clone(), TimeBucket::Day));
+            time_dims.push((to.clone(), TimeBucket::Day));
+        }
+    }
+    time_dims.sort_by(|a, b| (a.0.as_str(), a.1.name()).cmp(&(b.0.as_str(), b.1.name())));
+    time_dims.dedup();
     let cache = engine
         .get(&source.form)
         .ok_or_else(|| ReportError::Internal(format!("no cache for {}", source.form)))?;
@@ -78,7 +91,7 @@ fn assemble(
         let mut c = cache.lock().unwrap_or_else(|e| e.into_inner());
         let mine: Vec<(String, TimeBucket)> = time_dims
             .iter()
-            .filter(|(col, _)| c.column_type(col).is_some())
+            .filter(|(col, _)| c.column_type(col).is_some_and(ColType::is_temporal))
             .cloned()
             .collect();
         (c.frame(&mine)?, c.columns().to_vec())
@@ -100,7 +113,7 @@ fn assemble(
             let mine: Vec<(String, TimeBucket)> = time_dims
                 .iter()
                 .filter_map(|(col, b)| col.strip_prefix(&prefix).map(|rest| (rest.to_owned(), *b)))
-                .filter(|(col, _)| c.column_type(col).is_some())
+                .filter(|(col, _)| c.column_type(col).is_some_and(ColType::is_temporal))
                 .collect();
             (c.frame(&mine)?, c.columns().to_vec())
         };
@@ -140,6 +153,7 @@ fn unit_factor(ty: ColType, unit: DurationUnit) -> f64 {
         DurationUnit::Minutes => 1.0,
         DurationUnit::Hours => 60.0,
         DurationUnit::Days => 1440.0,
+        DurationUnit::Years => 1440.0 * 365.25,
     };
     match ty {
         // milliseconds → unit
@@ -161,18 +175,25 @@ fn value_expr(v: &Value_, types: &Types, pointer: &str) -> Result<(Expr, ColType
         Value_::Column(c) => Ok((col(c.as_str()), ty_of(c)?)),
         Value_::Duration { from, to, unit } => {
             let (a, b) = (ty_of(from)?, ty_of(to)?);
-            if !a.is_temporal() || a != b {
+            if !a.is_temporal() || !b.is_temporal() {
                 return Err(invalid(
                     pointer,
                     format!(
-                        "a duration runs between two dates or two date-times ({from}: {}, {to}: {})",
+                        "a duration runs between two dates or date-times ({from}: {}, {to}: {})",
                         a.name(),
                         b.name()
                     ),
                 ));
             }
-            let e = (col(to.as_str()) - col(from.as_str())).cast(DataType::Float64)
-                * lit(unit_factor(a, *unit));
+            let e = if a == b {
+                (col(to.as_str()) - col(from.as_str())).cast(DataType::Float64)
+                    * lit(unit_factor(a, *unit))
+            } else {
+                // A date and a date-time: whole days between their local dates.
+                let day = |c: &str| col(bucket_column(c, TimeBucket::Day).as_str());
+                (day(to) - day(from)).cast(DataType::Float64)
+                    * lit(unit_factor(ColType::Date, *unit))
+            };
             Ok((e, ColType::Float))
         }
     }
@@ -332,10 +353,10 @@ fn measure_exprs(query: &Query, types: &Types, tz: chrono_tz::Tz) -> Result<Meas
                     .ratio
                     .ok_or_else(|| invalid(&p, "ratio needs two measures"))?;
                 for x in [a, b] {
-                    if x >= query.measures.len() || x == i || query.measures[x].agg == Agg::Ratio {
+                    if !usable(query, i, x) {
                         return Err(invalid(
                             &p,
-                            "a ratio divides two other (non-ratio) measures",
+                            "a ratio divides two other measures (ratios and formulas listed before it)",
                         ));
                     }
                 }
@@ -346,6 +367,25 @@ fn measure_exprs(query: &Query, types: &Types, tz: chrono_tz::Tz) -> Result<Meas
                         .otherwise(col(format!("m{a}").as_str()).cast(DataType::Float64) / den)
                         .alias(name.as_str()),
                 );
+                kinds.push(kind);
+                continue;
+            }
+            Agg::Formula => {
+                let f = m
+                    .formula
+                    .as_ref()
+                    .ok_or_else(|| invalid(&p, "formula needs an expression"))?;
+                let mut used = Vec::new();
+                f.measures(&mut used);
+                if let Some(x) = used.iter().find(|x| !usable(query, i, **x)) {
+                    return Err(invalid(
+                        &format!("{p}/expr"),
+                        format!(
+                            "measure {x} cannot be used here: a formula reads other measures (ratios and formulas listed before it)"
+                        ),
+                    ));
+                }
+                after.push(formula_expr(f).alias(name.as_str()));
                 kinds.push(kind);
                 continue;
             }
@@ -362,24 +402,97 @@ fn measure_exprs(query: &Query, types: &Types, tz: chrono_tz::Tz) -> Result<Meas
     })
 }
 
+/// Whether measure `i` may read measure `x`: another one, either plain or a derived one
+/// (ratio, formula) computed before it.
+fn usable(query: &Query, i: usize, x: usize) -> bool {
+    x != i
+        && x < query.measures.len()
+        && (x < i || !matches!(query.measures[x].agg, Agg::Ratio | Agg::Formula))
+}
+
+/// A formula over the aggregated measures (`m{i}`), as [`crate::Formula`] defines it.
+fn formula_expr(f: &crate::Formula) -> Expr {
+    use crate::{Formula, FormulaOp};
+    match f {
+        Formula::Number(n) => lit(*n),
+        Formula::Measure(i) => col(format!("m{i}").as_str()).cast(DataType::Float64),
+        Formula::Op(op, args) => {
+            let mut es = args.iter().map(formula_expr);
+            let Some(first) = es.next() else {
+                return lit(NULL).cast(DataType::Float64);
+            };
+            let rest: Vec<Expr> = es.collect();
+            match op {
+                FormulaOp::Add | FormulaOp::Sub => {
+                    if rest.is_empty() {
+                        return if *op == FormulaOp::Sub { -first } else { first };
+                    }
+                    let zero = |e: Expr| e.fill_null(lit(0.0));
+                    let total = rest.into_iter().fold(zero(first), |acc, e| {
+                        if *op == FormulaOp::Add {
+                            acc + zero(e)
+                        } else {
+                            acc - zero(e)
+                        }
+                    });
+                    // Missing when every operand that reads measures is.
+                    let missing = args
+                        .iter()
+                        .filter(|a| !matches!(a, Formula::Number(_)))
+                        .map(|a| formula_expr(a).is_null())
+                        .reduce(|a, b| a.and(b));
+                    match missing {
+                        Some(m) => when(m)
+                            .then(lit(NULL).cast(DataType::Float64))
+                            .otherwise(total),
+                        None => total,
+                    }
+                }
+                FormulaOp::Mul => rest.into_iter().fold(first, |acc, e| acc * e),
+                FormulaOp::Div => rest.into_iter().fold(first, |acc, e| {
+                    when(e.clone().eq(lit(0.0)))
+                        .then(lit(NULL).cast(DataType::Float64))
+                        .otherwise(acc / e)
+                }),
+            }
+        }
+    }
+}
+
 fn dim_expr(d: &crate::Dim, types: &Types, pointer: &str) -> Result<(Expr, ColType), ReportError> {
+    let column = match &d.value {
+        Value_::Column(c) => c,
+        duration @ Value_::Duration { .. } => {
+            let (e, _) = value_expr(duration, types, pointer)?;
+            return match d.bucket {
+                None => Ok((e, ColType::Float)),
+                Some(Bucket::Width(w)) if w.is_finite() && w > 0.0 => {
+                    Ok(((e / lit(w)).floor() * lit(w), ColType::Float))
+                }
+                Some(_) => Err(invalid(
+                    pointer,
+                    "a duration has numeric buckets ({\"width\": n}), not time buckets",
+                )),
+            };
+        }
+    };
     let ty = *types
-        .get(&d.column)
-        .ok_or_else(|| invalid(pointer, format!("no field {:?}", d.column)))?;
+        .get(column)
+        .ok_or_else(|| invalid(pointer, format!("no field {column:?}")))?;
     match d.bucket {
-        None => Ok((col(d.column.as_str()), ty)),
+        None => Ok((col(column.as_str()), ty)),
         Some(Bucket::Time(b)) => {
             if !ty.is_temporal() {
                 return Err(invalid(
                     pointer,
                     format!(
                         "{} is not a date, so it has no {} buckets",
-                        d.column,
+                        column,
                         b.name()
                     ),
                 ));
             }
-            Ok((col(bucket_column(&d.column, b).as_str()), ColType::Int))
+            Ok((col(bucket_column(column, b).as_str()), ColType::Int))
         }
         Some(Bucket::Width(w)) => {
             if !(ty.is_numeric() && w.is_finite() && w > 0.0) {
@@ -389,7 +502,7 @@ fn dim_expr(d: &crate::Dim, types: &Types, pointer: &str) -> Result<(Expr, ColTy
                 ));
             }
             Ok((
-                (col(d.column.as_str()).cast(DataType::Float64) / lit(w)).floor() * lit(w),
+                (col(column.as_str()).cast(DataType::Float64) / lit(w)).floor() * lit(w),
                 ColType::Float,
             ))
         }
@@ -434,7 +547,9 @@ pub fn run(engine: &Engine, source: &Source, query: &Query) -> Result<Output, Re
     let mut others_flag = false;
     if let (Some(n), false) = (query.limit, dims.is_empty()) {
         let rank_by = match query.sort.first() {
-            Some((SortBy::Measure(m), desc)) if query.measures[*m].agg != Agg::Ratio => {
+            Some((SortBy::Measure(m), desc))
+                if !matches!(query.measures[*m].agg, Agg::Ratio | Agg::Formula) =>
+            {
                 (format!("m{m}"), *desc)
             }
             Some((SortBy::Dim(0), desc)) => ("d0".to_owned(), *desc),
@@ -492,11 +607,8 @@ pub fn run(engine: &Engine, source: &Source, query: &Query) -> Result<Output, Re
     } else {
         frame.group_by(keys).agg(all_aggs)
     });
-    let grouped = if after.is_empty() {
-        grouped
-    } else {
-        grouped.with_columns(after)
-    };
+    // One at a time: a derived measure may read one computed before it.
+    let grouped = after.into_iter().fold(grouped, |g, e| g.with_columns([e]));
 
     // Sort: the asked keys, then the dimensions; "others" last.
     let mut by: Vec<PlSmallStr> = Vec::new();
@@ -549,7 +661,14 @@ pub fn run(engine: &Engine, source: &Source, query: &Query) -> Result<Output, Re
             ),
         ));
     }
-    let src_types: Vec<ColType> = query.dimensions.iter().map(|d| types[&d.column]).collect();
+    let src_types: Vec<ColType> = query
+        .dimensions
+        .iter()
+        .map(|d| match &d.value {
+            Value_::Column(c) => types[c],
+            Value_::Duration { .. } => ColType::Float,
+        })
+        .collect();
     to_output(&df, query, &src_types, &kinds, tz, top)
 }
 

@@ -66,6 +66,7 @@ fn measure(agg: Agg, field: Option<&str>) -> Measure {
         filter: None,
         q: None,
         ratio: None,
+        formula: None,
     }
 }
 
@@ -83,14 +84,8 @@ fn month_by_priority_with_writes_and_scope() {
     let cache = engine.install("crm/order", orders());
     let q = query(
         vec![
-            Dim {
-                column: "reported_on".into(),
-                bucket: Some(Bucket::Time(TimeBucket::Month)),
-            },
-            Dim {
-                column: "priority".into(),
-                bucket: None,
-            },
+            Dim::column("reported_on", Some(Bucket::Time(TimeBucket::Month))),
+            Dim::column("priority", None),
         ],
         vec![measure(Agg::Count, None), measure(Agg::Sum, Some("fee"))],
     );
@@ -158,10 +153,7 @@ fn joins_top_n_and_others() {
         columns: vec!["model".into()],
     });
     let q = query(
-        vec![Dim {
-            column: "device.model".into(),
-            bucket: None,
-        }],
+        vec![Dim::column("device.model", None)],
         vec![measure(Agg::Count, None)],
     );
     let out = engine.run(&src, &q).unwrap();
@@ -174,10 +166,7 @@ fn joins_top_n_and_others() {
     assert_eq!(got, vec![(json!("CT-1"), 1), (Value::Null, 2)]);
 
     let mut q = query(
-        vec![Dim {
-            column: "priority".into(),
-            bucket: None,
-        }],
+        vec![Dim::column("priority", None)],
         vec![measure(Agg::Avg, Some("fee"))],
     );
     q.limit = Some(1);
@@ -279,16 +268,14 @@ fn durations_and_two_fields_compare_in_filters() {
     let within =
         json!({"<=": [{"hours_between": [{"var": "at"}, {"var": "done"}]}, {"var": "limit_h"}]});
     let mut q = query(
-        vec![Dim {
-            column: "priority".into(),
-            bucket: None,
-        }],
+        vec![Dim::column("priority", None)],
         vec![Measure {
             agg: Agg::Share,
             value: None,
             filter: Some(within),
             q: None,
             ratio: None,
+            formula: None,
         }],
     );
     let out = engine.run(&src, &q).unwrap();
@@ -317,10 +304,7 @@ fn results_are_reused_only_while_their_data_stands() {
     let engine = Engine::new(chrono_tz::Asia::Shanghai);
     engine.install("crm/order", orders());
     let q = query(
-        vec![Dim {
-            column: "priority".into(),
-            bucket: None,
-        }],
+        vec![Dim::column("priority", None)],
         vec![measure(Agg::Count, None)],
     );
     let count = |out: &Output| -> i64 {
@@ -367,4 +351,232 @@ fn relative_dates_resolve_to_plain_dates() {
         resolve_dates(&json!({"add_days": [{"var": "today"}, "x"]}), today),
         json!({"add_days": ["2026-12-30", "x"]})
     );
+    // The start of this week (Wednesday 2026-12-30 → Monday 2026-12-28), month, quarter,
+    // year; and of last week.
+    let starts: Vec<Value> = ["day", "week", "month", "quarter", "year"]
+        .iter()
+        .map(|b| resolve_dates(&json!({"start_of": [b, {"var": "today"}]}), today))
+        .collect();
+    assert_eq!(
+        starts,
+        vec![
+            json!("2026-12-30"),
+            json!("2026-12-28"),
+            json!("2026-12-01"),
+            json!("2026-10-01"),
+            json!("2026-01-01")
+        ]
+    );
+    assert_eq!(
+        resolve_dates(
+            &json!({"start_of": ["week", {"add_days": [{"var": "today"}, -7]}]}),
+            today
+        ),
+        json!("2026-12-21")
+    );
+    assert_eq!(
+        resolve_dates(&json!({"start_of": ["fortnight", {"var": "today"}]}), today),
+        json!({"start_of": ["fortnight", "2026-12-30"]})
+    );
+}
+
+fn visits() -> FormCache {
+    // A device made on `made` (a date) and visited at `at` (a date-time, UTC millis);
+    // Shanghai is UTC+8, so 2026-01-09T20:00Z is 2026-01-10 there.
+    let cols = vec![
+        ("_id".to_owned(), ColType::Int),
+        ("made".to_owned(), ColType::Date),
+        ("at".to_owned(), ColType::Datetime),
+        ("parts".to_owned(), ColType::Float),
+        ("hours".to_owned(), ColType::Float),
+    ];
+    let day = |y, m, d| {
+        Cell::Int(bucket::day_number(
+            chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap(),
+        ))
+    };
+    let at = |s: &str| {
+        Cell::Int(
+            chrono::DateTime::parse_from_rfc3339(s)
+                .unwrap()
+                .timestamp_millis(),
+        )
+    };
+    let rows = vec![
+        // 0 days old on its local date (UTC date is the day before).
+        vec![
+            Cell::Int(1),
+            day(2026, 1, 10),
+            at("2026-01-09T20:00:00Z"),
+            Cell::Float(100.0),
+            Cell::Float(2.0),
+        ],
+        // 1.5 years (549 days) old.
+        vec![
+            Cell::Int(2),
+            day(2024, 7, 10),
+            at("2026-01-09T20:00:00Z"),
+            Cell::Null,
+            Cell::Float(1.0),
+        ],
+        // 3 years old; no parts, no hours.
+        vec![
+            Cell::Int(3),
+            day(2023, 1, 10),
+            at("2026-01-10T04:00:00Z"),
+            Cell::Null,
+            Cell::Null,
+        ],
+        // No production date: no age.
+        vec![
+            Cell::Int(4),
+            Cell::Null,
+            at("2026-01-10T04:00:00Z"),
+            Cell::Float(50.0),
+            Cell::Null,
+        ],
+    ];
+    FormCache::build(cols, chrono_tz::Asia::Shanghai, rows).unwrap()
+}
+
+#[test]
+fn a_duration_dimension_between_a_date_and_a_date_time_counts_local_days() {
+    let engine = Engine::new(chrono_tz::Asia::Shanghai);
+    engine.install("crm/order", visits());
+    let age = |unit, bucket| Dim {
+        value: Value_::Duration {
+            from: "made".into(),
+            to: "at".into(),
+            unit,
+        },
+        bucket,
+    };
+    let q = query(
+        vec![age(DurationUnit::Years, Some(Bucket::Width(1.0)))],
+        vec![measure(Agg::Count, None)],
+    );
+    let out = engine.run(&source(None), &q).unwrap();
+    let got: Vec<_> = out
+        .rows
+        .iter()
+        .map(|r| (r.dims[0].value.clone(), r.dims[0].range.clone(), r.rows))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (json!(0.0), Some((json!(0.0), json!(1.0))), 1),
+            (json!(1.0), Some((json!(1.0), json!(2.0))), 1),
+            // 1096 days / 365.25 = 3.0007 years.
+            (json!(3.0), Some((json!(3.0), json!(4.0))), 1),
+            (Value::Null, None, 1),
+        ]
+    );
+    // In days, unbucketed: the local dates, not the UTC ones.
+    let q = query(
+        vec![age(DurationUnit::Days, None)],
+        vec![measure(Agg::Count, None)],
+    );
+    let out = engine.run(&source(None), &q).unwrap();
+    let days: Vec<_> = out.rows.iter().map(|r| r.dims[0].value.clone()).collect();
+    assert_eq!(
+        days,
+        vec![json!(0.0), json!(549.0), json!(1096.0), Value::Null]
+    );
+    // A duration has no time buckets.
+    let q = query(
+        vec![age(
+            DurationUnit::Days,
+            Some(Bucket::Time(TimeBucket::Month)),
+        )],
+        vec![measure(Agg::Count, None)],
+    );
+    assert!(matches!(
+        engine.run(&source(None), &q),
+        Err(ReportError::Invalid { .. })
+    ));
+}
+
+#[test]
+fn formulas_add_measures_as_sums_and_divide_safely() {
+    use crate::{Formula as F, FormulaOp as Op};
+    let engine = Engine::new(chrono_tz::Asia::Shanghai);
+    engine.install("crm/order", visits());
+    let formula = |f: F| Measure {
+        formula: Some(f),
+        ..measure(Agg::Formula, None)
+    };
+    // cost = parts + hours × 300, per row group of "has a production date".
+    let cost = F::Op(
+        Op::Add,
+        vec![
+            F::Measure(0),
+            F::Op(Op::Mul, vec![F::Measure(1), F::Number(300.0)]),
+        ],
+    );
+    let mut q = query(
+        vec![Dim::column("_id", None)],
+        vec![
+            measure(Agg::Sum, Some("parts")),
+            measure(Agg::Sum, Some("hours")),
+            formula(cost.clone()),
+            // Derived from a derived measure before it; a division by 0 is missing.
+            formula(F::Op(
+                Op::Div,
+                vec![
+                    F::Measure(2),
+                    F::Op(Op::Sub, vec![F::Measure(1), F::Number(1.0)]),
+                ],
+            )),
+            formula(F::Op(Op::Sub, vec![F::Measure(0)])),
+        ],
+    );
+    let out = engine.run(&source(None), &q).unwrap();
+    let got: Vec<_> = out.rows.iter().map(|r| r.measures.clone()).collect();
+    assert_eq!(
+        got,
+        vec![
+            vec![
+                json!(100.0),
+                json!(2.0),
+                json!(700.0),
+                json!(700.0),
+                json!(-100.0)
+            ],
+            // No parts: they count as 0 in the sum; hours − 1 = 0 divides by 0.
+            vec![
+                Value::Null,
+                json!(1.0),
+                json!(300.0),
+                Value::Null,
+                Value::Null
+            ],
+            // Neither: the cost is missing, not 0.
+            vec![
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                Value::Null
+            ],
+            // A product with a missing operand is missing; the sum keeps the parts.
+            vec![
+                json!(50.0),
+                Value::Null,
+                json!(50.0),
+                Value::Null,
+                json!(-50.0)
+            ],
+        ]
+    );
+    // A formula may not read itself, nor a derived measure listed after it.
+    q.measures[2] = formula(F::Op(Op::Add, vec![F::Measure(3), F::Number(1.0)]));
+    assert!(matches!(
+        engine.run(&source(None), &q),
+        Err(ReportError::Invalid { .. })
+    ));
+    q.measures[2] = formula(F::Measure(2));
+    assert!(matches!(
+        engine.run(&source(None), &q),
+        Err(ReportError::Invalid { .. })
+    ));
 }

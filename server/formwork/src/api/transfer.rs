@@ -119,8 +119,14 @@ pub async fn export(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("text/csv; charset=utf-8"),
             );
-            let rx =
-                crate::service::export::csv_stream(s.records.clone(), app, form, q, cols, caller);
+            let rx = crate::service::export::csv_stream(
+                s.records.clone(),
+                app,
+                form,
+                crate::service::export::list_part(&q),
+                cols,
+                caller,
+            );
             let stream =
                 futures::stream::unfold(
                     rx,
@@ -130,8 +136,15 @@ pub async fn export(
         }
         "xlsx" => {
             headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(XLSX));
-            let bytes =
-                crate::service::export::xlsx(&s.records, &app, &form, &q, &cols, &caller).await?;
+            let bytes = crate::service::export::xlsx(
+                &s.records,
+                &app,
+                &form,
+                &crate::service::export::list_part(&q),
+                &cols,
+                &caller,
+            )
+            .await?;
             Ok((headers, bytes).into_response())
         }
         other => Err(ApiError::Domain(crate::error::DomainError::bad_request(

@@ -367,6 +367,17 @@ impl AuthService {
         }
     }
 
+    /// Whether the caller acts with `role` in `app` (administrators hold every role).
+    pub async fn holds_role(&self, caller: &Caller, app: &str, role: &str) -> DomainResult<bool> {
+        if caller.is_admin() {
+            return Ok(true);
+        }
+        let loaded = self.rules(caller.principal.epoch).await?;
+        Ok(self
+            .roles_in(&loaded, caller, app)
+            .contains(&role_subject(role)))
+    }
+
     /// What the caller may do with a form; computed once per roles, form and epoch.
     pub async fn decide(
         &self,

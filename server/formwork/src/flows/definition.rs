@@ -286,6 +286,8 @@ pub struct AppFacts {
     pub forms: HashMap<String, Map<String, Value>>,
     pub users: HashSet<String>,
     pub roles: HashSet<String>,
+    /// Roles that at least one enabled user holds.
+    pub staffed_roles: HashSet<String>,
     /// Keys of the app's published flows (sub-flow targets).
     pub flows: HashSet<String>,
     /// Keys of the app's published reports (report nodes).
@@ -314,6 +316,50 @@ pub fn publish_order(defs: &[Value]) -> Vec<Value> {
         done.insert(d["key"].as_str().unwrap_or("").to_owned());
         out.push(d.clone());
     }
+    out
+}
+
+/// What publishing allows but an admin should know: assignees and recipients by a role
+/// nobody holds yet resolve to nobody until someone does. (Not refused: an app package is
+/// imported before its users exist.)
+pub fn publish_warnings(def: &Value, facts: &AppFacts) -> Vec<Detail> {
+    fn walk(v: &Value, p: &str, facts: &AppFacts, out: &mut Vec<Detail>) {
+        match v {
+            Value::Object(o) => {
+                let single = o.len() == 1;
+                for (k, x) in o {
+                    let at = format!("{p}/{k}");
+                    let roles: Vec<(String, &str)> = match (single, k.as_str(), x) {
+                        (true, "role", Value::String(r)) => vec![(at.clone(), r.as_str())],
+                        (true, "roles", Value::Array(list)) => list
+                            .iter()
+                            .enumerate()
+                            .filter_map(|(i, r)| Some((format!("{at}/{i}"), r.as_str()?)))
+                            .collect(),
+                        _ => Vec::new(),
+                    };
+                    for (pointer, r) in roles {
+                        if facts.roles.contains(r) && !facts.staffed_roles.contains(r) {
+                            out.push(d(
+                                pointer,
+                                "nobody",
+                                format!("no enabled user holds the role {r} yet: until someone does, this resolves to nobody"),
+                            ));
+                        }
+                    }
+                    walk(x, &at, facts, out);
+                }
+            }
+            Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    walk(x, &format!("{p}/{i}"), facts, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(&def["nodes"], "/nodes", facts, &mut out);
     out
 }
 

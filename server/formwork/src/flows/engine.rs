@@ -529,7 +529,17 @@ pub(crate) async fn resume_waiting(
         .and_then(Value::as_str)
         .unwrap_or(node_id)
         .to_owned();
-    vars_mut(inst).insert(name, r.result);
+    // A report's result is what its role may see: only its holders see it (flows::mask).
+    let source = match (
+        node.get("type").and_then(Value::as_str),
+        node.get("as_role"),
+    ) {
+        (Some("report"), Some(role)) => Some(json!({"as_role": role})),
+        _ => None,
+    };
+    let vars = vars_mut(inst);
+    vars.insert(name.clone(), r.result);
+    super::mask::note_source(vars, &name, source);
     save_vars(txn, batch, inst).await?;
     let outs = edges_from(&def, node_id);
     let want = if r.ok { r.ok_outcome } else { "failed" };

@@ -7,7 +7,9 @@
 //! expression read (`{"reads": [[form, field path], ...]}`). When a message is rendered,
 //! records are projected through the recipient's mask on their form (dropped when they may
 //! not read it), and a value is dropped unless the recipient may read every field it was
-//! computed from. The engine's own bookkeeping (`_loops`, which holds the lists being
+//! computed from. A `report` node's result was computed as its `as_role`
+//! (`{"as_role": role}`): it is shown only to recipients who hold that role (and to
+//! administrators), since the role's rows and fields may differ from the recipient's. The engine's own bookkeeping (`_loops`, which holds the lists being
 //! looped over, and `_sources`) is never rendered.
 
 use serde_json::{Map, Value, json};
@@ -131,12 +133,31 @@ pub(crate) async fn context_for(
             None => seen = json!({}),
         }
     }
+    // Report results, by the role they were run as: may `who` see them?
+    let mut holds: HashMap<String, bool> = HashMap::new();
+    for (_, s) in sources.as_object().into_iter().flatten() {
+        if let Some(role) = s["as_role"].as_str()
+            && !holds.contains_key(role)
+        {
+            let ok = match who {
+                Some(c) => inner
+                    .auth
+                    .holds_role(c, &inst.app, role)
+                    .await
+                    .unwrap_or(false),
+                None => false,
+            };
+            holds.insert(role.to_owned(), ok);
+        }
+    }
     let mut ctx = ctx_of(inst, &seen);
     if let Some(vars) = ctx["vars"].as_object_mut() {
         vars.remove("_loops");
         vars.remove("_sources");
         for (name, s) in sources.as_object().into_iter().flatten() {
-            let keep = if let Some(f) = s["records"].as_str() {
+            let keep = if let Some(role) = s["as_role"].as_str() {
+                holds.get(role).copied().unwrap_or(false)
+            } else if let Some(f) = s["records"].as_str() {
                 match (decisions.get(f).cloned().flatten(), vars.get_mut(name)) {
                     (Some(d), Some(v)) => {
                         match v {

@@ -138,7 +138,8 @@ impl FlowService {
         if !problems.is_empty() {
             return Err(DomainError::invalid(problems));
         }
-        let out = self
+        let warnings = super::definition::publish_warnings(&draft, &facts);
+        let mut out = self
             .engine
             .inner
             .writer
@@ -149,6 +150,11 @@ impl FlowService {
                 actor: caller.actor.clone(),
             })
             .await?;
+        if !warnings.is_empty()
+            && let Some(o) = out.as_object_mut()
+        {
+            o.insert("warnings".into(), json!(warnings));
+        }
         Ok((out["published"] == json!(true), out))
     }
 
@@ -177,6 +183,24 @@ impl FlowService {
             .iter()
             .filter_map(|r| r.try_get::<String>("", "key").ok())
             .collect();
+        // Roles some enabled user holds (`g` rules: user subject, role subject, app).
+        let staffed_roles: HashSet<String> = self
+            .db()
+            .query_all(
+                "SELECT v0, v1 FROM auth_rules WHERE ptype = 'g' AND v2 = $1",
+                vec![app.into()],
+            )
+            .await?
+            .iter()
+            .filter_map(|r| {
+                let user: String = r.try_get("", "v0").ok()?;
+                let role: String = r.try_get("", "v1").ok()?;
+                users
+                    .contains(user.strip_prefix("u:")?)
+                    .then(|| role.strip_prefix("r:").map(str::to_owned))
+                    .flatten()
+            })
+            .collect();
         let flows: HashSet<String> = self
             .db()
             .query_all(
@@ -201,6 +225,7 @@ impl FlowService {
             forms,
             users,
             roles,
+            staffed_roles,
             flows,
             reports,
         })

@@ -19,9 +19,22 @@ pub const CHART_KINDS: &[&str] = &[
 #[derive(Debug, Clone)]
 pub struct DimDef {
     pub key: String,
+    /// The field grouped by; empty for a duration dimension.
     pub field: String,
+    /// A dimension over the time between two fields (`from`, `to`, unit).
+    pub duration: Option<(String, String, DurationUnit)>,
     pub bucket: Option<Bucket>,
     pub label: Value,
+}
+
+impl DimDef {
+    /// The field paths the dimension reads.
+    pub fn fields(&self) -> Vec<String> {
+        match &self.duration {
+            Some((a, b, _)) => vec![a.clone(), b.clone()],
+            None => vec![self.field.clone()],
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -33,6 +46,9 @@ pub struct MeasureDef {
     pub filter: Option<Value>,
     pub q: Option<f64>,
     pub of: Option<(String, String)>,
+    /// For `formula`: arithmetic over other measures (JSON Logic `+ - * /`, `var` names a
+    /// measure key).
+    pub expr: Option<Value>,
     pub label: Value,
 }
 
@@ -48,6 +64,118 @@ impl MeasureDef {
             formwork_reports::logic::fields(w, &mut out);
         }
         out
+    }
+
+    /// The measures a derived measure (ratio, formula) reads.
+    pub fn refs(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some((a, b)) = &self.of {
+            out.push(a.clone());
+            out.push(b.clone());
+        }
+        if let Some(e) = &self.expr {
+            let _ = formula_refs(e, "", &mut out);
+        }
+        out
+    }
+
+    pub fn is_derived(&self) -> bool {
+        matches!(self.agg, Agg::Ratio | Agg::Formula)
+    }
+}
+
+/// The measure keys a formula reads, or what is wrong with it (at `pointer`).
+pub fn formula_refs(e: &Value, pointer: &str, out: &mut Vec<String>) -> Result<(), Detail> {
+    let bad = |m: &str| detail(pointer, "formula", m.to_owned());
+    match e {
+        Value::Number(n) if n.as_f64().is_some_and(f64::is_finite) => Ok(()),
+        Value::Object(o) if o.len() == 1 => {
+            let (op, args) = o.iter().next().expect("one member");
+            if op == "var" {
+                return match args.as_str() {
+                    Some(k) => {
+                        out.push(k.to_owned());
+                        Ok(())
+                    }
+                    None => Err(bad("var names a measure key")),
+                };
+            }
+            if !["+", "-", "*", "/"].contains(&op.as_str()) {
+                return Err(bad(&format!(
+                    "{op:?} is not an operator of formulas (+, -, *, /)"
+                )));
+            }
+            let args = args
+                .as_array()
+                .filter(|a| !a.is_empty() && (a.len() >= 2 || op == "-"))
+                .ok_or_else(|| bad(&format!("{op} takes a list of two or more operands")))?;
+            for (i, a) in args.iter().enumerate() {
+                formula_refs(a, &format!("{pointer}/{op}/{i}"), out)?;
+            }
+            Ok(())
+        }
+        _ => Err(bad(
+            "a formula is a number, {\"var\": measure} or {\"+\"|\"-\"|\"*\"|\"/\": [...]}",
+        )),
+    }
+}
+
+/// A formula in the engine's terms, measures by their index (`index_of`).
+pub fn to_formula(
+    e: &Value,
+    index_of: &dyn Fn(&str) -> Option<usize>,
+) -> Option<formwork_reports::Formula> {
+    use formwork_reports::{Formula, FormulaOp};
+    match e {
+        Value::Number(n) => n.as_f64().map(Formula::Number),
+        Value::Object(o) if o.len() == 1 => {
+            let (op, args) = o.iter().next()?;
+            if op == "var" {
+                return index_of(args.as_str()?).map(Formula::Measure);
+            }
+            let op = match op.as_str() {
+                "+" => FormulaOp::Add,
+                "-" => FormulaOp::Sub,
+                "*" => FormulaOp::Mul,
+                "/" => FormulaOp::Div,
+                _ => return None,
+            };
+            let args = args
+                .as_array()?
+                .iter()
+                .map(|a| to_formula(a, index_of))
+                .collect::<Option<Vec<_>>>()?;
+            Some(Formula::Op(op, args))
+        }
+        _ => None,
+    }
+}
+
+fn parse_duration(
+    d: &Value,
+    pointer: &str,
+    errs: &mut Vec<Detail>,
+) -> Option<(String, String, DurationUnit)> {
+    if d.is_null() {
+        return None;
+    }
+    let unit = match d["unit"].as_str().unwrap_or("hours") {
+        "minutes" => Some(DurationUnit::Minutes),
+        "hours" => Some(DurationUnit::Hours),
+        "days" => Some(DurationUnit::Days),
+        "years" => Some(DurationUnit::Years),
+        _ => None,
+    };
+    match (d["from"].as_str(), d["to"].as_str(), unit) {
+        (Some(a), Some(b), Some(u)) => Some((a.to_owned(), b.to_owned(), u)),
+        _ => {
+            errs.push(detail(
+                pointer,
+                "shape",
+                "a duration is {from, to, unit: minutes|hours|days|years}",
+            ));
+            None
+        }
     }
 }
 
@@ -81,6 +209,7 @@ pub const AGGS: &[(&str, Agg)] = &[
     ("percentile", Agg::Percentile),
     ("share", Agg::Share),
     ("ratio", Agg::Ratio),
+    ("formula", Agg::Formula),
 ];
 
 pub fn agg_name(a: Agg) -> &'static str {
@@ -160,14 +289,36 @@ pub fn parse_all(def: &Value) -> (ReportDef, Vec<Detail>) {
         .enumerate()
     {
         let p = format!("/dimensions/{i}");
-        let Some(field) = d["field"].as_str() else {
-            errs.push(detail(
-                format!("{p}/field"),
-                "required",
-                "a dimension names a field",
-            ));
-            continue;
+        let duration = parse_duration(&d["duration"], &format!("{p}/duration"), &mut errs);
+        let field = match (d["field"].as_str(), &duration, d["duration"].is_null()) {
+            (Some(f), None, true) => f,
+            (None, Some(_), _) => "",
+            (Some(_), _, false) => {
+                errs.push(detail(
+                    format!("{p}/duration"),
+                    "exclusive",
+                    "a dimension groups by a field or a duration, not both",
+                ));
+                continue;
+            }
+            _ => {
+                if d["duration"].is_null() {
+                    errs.push(detail(
+                        format!("{p}/field"),
+                        "required",
+                        "a dimension names a field (or a duration)",
+                    ));
+                }
+                continue;
+            }
         };
+        if duration.is_some() && d["key"].as_str().is_none() {
+            errs.push(detail(
+                format!("{p}/key"),
+                "required",
+                "a duration dimension has a key",
+            ));
+        }
         let bucket = match &d["bucket"] {
             Value::Null => None,
             Value::String(s) => match TimeBucket::parse(s) {
@@ -219,9 +370,17 @@ pub fn parse_all(def: &Value) -> (ReportDef, Vec<Detail>) {
                 format!("the key {key:?} is used twice"),
             ));
         }
+        if duration.is_some() && matches!(bucket, Some(Bucket::Time(_))) {
+            errs.push(detail(
+                format!("{p}/bucket"),
+                "type",
+                "a duration has numeric buckets ({\"width\": n}), not time buckets",
+            ));
+        }
         dims.push(DimDef {
             key,
             field: field.to_owned(),
+            duration,
             bucket,
             label: d["label"].clone(),
         });
@@ -253,31 +412,10 @@ pub fn parse_all(def: &Value) -> (ReportDef, Vec<Detail>) {
             ));
         }
         let Some(agg) = m["agg"].as_str().and_then(agg_of) else {
-            errs.push(detail(format!("{p}/agg"), "enum", "agg is count, count_values, count_distinct, sum, avg, min, max, median, percentile, share or ratio"));
+            errs.push(detail(format!("{p}/agg"), "enum", "agg is count, count_values, count_distinct, sum, avg, min, max, median, percentile, share, ratio or formula"));
             continue;
         };
-        let duration = match &m["duration"] {
-            Value::Null => None,
-            d => {
-                let unit = match d["unit"].as_str().unwrap_or("hours") {
-                    "minutes" => Some(DurationUnit::Minutes),
-                    "hours" => Some(DurationUnit::Hours),
-                    "days" => Some(DurationUnit::Days),
-                    _ => None,
-                };
-                match (d["from"].as_str(), d["to"].as_str(), unit) {
-                    (Some(a), Some(b), Some(u)) => Some((a.to_owned(), b.to_owned(), u)),
-                    _ => {
-                        errs.push(detail(
-                            format!("{p}/duration"),
-                            "shape",
-                            "a duration is {from, to, unit: minutes|hours|days}",
-                        ));
-                        None
-                    }
-                }
-            }
-        };
+        let duration = parse_duration(&m["duration"], &format!("{p}/duration"), &mut errs);
         let field = m["field"].as_str().map(str::to_owned);
         let filter = match &m["where"] {
             Value::Null => None,
@@ -307,7 +445,42 @@ pub fn parse_all(def: &Value) -> (ReportDef, Vec<Detail>) {
                 None
             }
         };
-        let needs_value = !matches!(agg, Agg::Count | Agg::Share | Agg::Ratio);
+        let expr = match (&m["expr"], agg) {
+            (Value::Null, Agg::Formula) => {
+                errs.push(detail(
+                    format!("{p}/expr"),
+                    "required",
+                    "formula needs expr: arithmetic over other measures",
+                ));
+                None
+            }
+            (Value::Null, _) => None,
+            (e, Agg::Formula) => match formula_refs(e, &format!("{p}/expr"), &mut Vec::new()) {
+                Ok(()) => Some(e.clone()),
+                Err(d) => {
+                    errs.push(d);
+                    None
+                }
+            },
+            (_, _) => {
+                errs.push(detail(
+                    format!("{p}/expr"),
+                    "unexpected",
+                    "only a formula measure has expr",
+                ));
+                None
+            }
+        };
+        if agg == Agg::Formula
+            && (m.get("field").is_some() || m.get("duration").is_some() || m.get("where").is_some())
+        {
+            errs.push(detail(
+                p.clone(),
+                "shape",
+                "a formula reads other measures, not field, duration or where",
+            ));
+        }
+        let needs_value = !matches!(agg, Agg::Count | Agg::Share | Agg::Ratio | Agg::Formula);
         if needs_value && field.is_none() && duration.is_none() {
             errs.push(detail(
                 format!("{p}/field"),
@@ -354,22 +527,26 @@ pub fn parse_all(def: &Value) -> (ReportDef, Vec<Detail>) {
             filter,
             q,
             of,
+            expr,
             label: m["label"].clone(),
         });
     }
+    // A derived measure reads plain measures, and derived ones listed before it.
     for (i, m) in measures.iter().enumerate() {
-        if let Some((a, b)) = &m.of {
-            for x in [a, b] {
-                if !measures
-                    .iter()
-                    .any(|o| &o.key == x && o.agg != Agg::Ratio && o.key != m.key)
-                {
-                    errs.push(detail(
-                        format!("/measures/{i}/of"),
-                        "unknown",
-                        format!("{x:?} is not another (non-ratio) measure"),
-                    ));
-                }
+        let member = if m.agg == Agg::Formula { "expr" } else { "of" };
+        for x in m.refs() {
+            let ok = measures
+                .iter()
+                .enumerate()
+                .any(|(j, o)| o.key == x && j != i && (j < i || !o.is_derived()));
+            if !ok {
+                errs.push(detail(
+                    format!("/measures/{i}/{member}"),
+                    "unknown",
+                    format!(
+                        "{x:?} is not another measure (a ratio or formula may read those listed before it)"
+                    ),
+                ));
             }
         }
     }

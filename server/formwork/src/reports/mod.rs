@@ -42,6 +42,7 @@ struct Inner {
     /// Cache columns of each form version (`app/form`), made once rather than per run.
     columns: Mutex<HashMap<String, Arc<Columns>>>,
     sync: tokio::sync::Mutex<SyncState>,
+    zones: crate::time::Zones,
 }
 
 #[derive(Default)]
@@ -66,33 +67,35 @@ impl ReportService {
             auth,
             inner: Arc::new(Inner {
                 engines: Mutex::new(HashMap::new()),
+                zones: Default::default(),
                 columns: Mutex::new(HashMap::new()),
                 sync: tokio::sync::Mutex::new(SyncState::default()),
             }),
         }
     }
 
+    /// The app's engine, in the app's time zone. The zone is read again from the app's
+    /// definition every few seconds (`time::ZONE_TTL_SECS`); when it changed, the engine is
+    /// replaced and its caches (whose time buckets are in the old zone) are built again.
     async fn engine(&self, app: &str) -> DomainResult<Arc<Engine>> {
-        if let Some(e) = self
-            .inner
-            .engines
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(app)
-        {
-            return Ok(e.clone());
+        let now = self.db.clock.utc();
+        let tz = match self.inner.zones.fresh(app, now) {
+            Some(tz) => tz,
+            None => {
+                let tz = crate::time::zone_of(&self.forms.get_app(app).await?);
+                self.inner.zones.remember(app, tz, now);
+                tz
+            }
+        };
+        let mut engines = self.inner.engines.lock().unwrap_or_else(|e| e.into_inner());
+        match engines.get(app) {
+            Some(e) if e.tz() == tz => Ok(e.clone()),
+            _ => {
+                let e = Arc::new(Engine::new(tz));
+                engines.insert(app.to_owned(), e.clone());
+                Ok(e)
+            }
         }
-        let def = self.forms.get_app(app).await?;
-        let tz = crate::time::zone_of(&def);
-        let e = Arc::new(Engine::new(tz));
-        Ok(self
-            .inner
-            .engines
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(app.to_owned())
-            .or_insert(e)
-            .clone())
     }
 
     /// The app's forms with their cache columns.
@@ -189,6 +192,23 @@ impl ReportService {
                 }
             }
             for (i, d) in parsed.dims.iter().enumerate() {
+                if let Some((a, b, _)) = &d.duration {
+                    let (ta, tb) = (types.get(a), types.get(b));
+                    if let (Some(ta), Some(tb)) = (ta, tb)
+                        && !(ta.is_temporal() && tb.is_temporal())
+                    {
+                        errs.push(Detail::new(
+                            format!("/dimensions/{i}/duration"),
+                            "type",
+                            format!(
+                                "a duration runs between two dates or date-times ({a}: {}, {b}: {})",
+                                ta.name(),
+                                tb.name()
+                            ),
+                        ));
+                    }
+                    continue;
+                }
                 let ty = types.get(&d.field).copied();
                 match (d.bucket, ty) {
                     (Some(formwork_reports::Bucket::Time(b)), Some(t)) if !t.is_temporal() => errs
@@ -316,7 +336,7 @@ impl ReportService {
             Ok(())
         };
         for (i, d) in def.dims.iter().enumerate() {
-            require(std::slice::from_ref(&d.field), &format!("/dimensions/{i}"))?;
+            require(&d.fields(), &format!("/dimensions/{i}"))?;
         }
         let mut filter_fields = Vec::new();
         if let Some(f) = &def.filter {
@@ -342,12 +362,12 @@ impl ReportService {
                 }
             }
         }
+        // In order: a derived measure reads plain ones and derived ones before it.
         for m in &def.measures {
-            if let Some((a, b)) = &m.of
-                && (hidden.contains(a.as_str()) || hidden.contains(b.as_str()))
-                && hidden.insert(m.key.as_str())
-            {
-                withheld.push(json!({"key": m.key, "of": [a, b]}));
+            let refs = m.refs();
+            if refs.iter().any(|r| hidden.contains(r.as_str())) && hidden.insert(m.key.as_str()) {
+                let member = if m.expr.is_some() { "expr" } else { "of" };
+                withheld.push(json!({"key": m.key, member: refs}));
             }
         }
         let kept: Vec<&definition::MeasureDef> = def
@@ -402,6 +422,10 @@ impl ReportService {
             .dims
             .iter()
             .map(|d| {
+                // A duration dimension has no list-API filter: no drills.
+                if d.duration.is_some() {
+                    return None;
+                }
                 by_path.get(d.field.as_str()).map(|r| output::DrillPath {
                     refs: r.hops.iter().map(|h| h.field.clone()).collect(),
                     local: r.local.clone(),
@@ -442,7 +466,7 @@ impl ReportService {
     ) -> DomainResult<()> {
         use crate::schema::field_types::FieldKind;
         let rows = json["rows"].as_array().cloned().unwrap_or_default();
-        for d in &def.dims {
+        for d in def.dims.iter().filter(|d| d.duration.is_none()) {
             let Ok(r) = forms.resolve(&def.form, &d.field) else {
                 continue;
             };
@@ -879,7 +903,14 @@ fn plan(forms: &AppForms, def: &ReportDef, extra: Option<&Value>) -> Result<Plan
 fn plan_all(forms: &AppForms, def: &ReportDef, extra: Option<&Value>) -> (Plan, Vec<Detail>) {
     let mut wanted: Vec<(String, String)> = Vec::new();
     for (i, d) in def.dims.iter().enumerate() {
-        wanted.push((d.field.clone(), format!("/dimensions/{i}/field")));
+        let member = if d.duration.is_some() {
+            "duration"
+        } else {
+            "field"
+        };
+        for f in d.fields() {
+            wanted.push((f, format!("/dimensions/{i}/{member}")));
+        }
     }
     for (i, m) in def.measures.iter().enumerate() {
         for f in m.fields() {
@@ -940,28 +971,31 @@ fn build_query(
         (None, Some(b)) => Some(b.clone()),
         (None, None) => None,
     };
-    let measures = kept
-        .iter()
-        .map(|m| Measure {
-            agg: m.agg,
-            value: match (&m.field, &m.duration) {
-                (Some(f), _) => Some(Value_::Column(col_of(f))),
-                (None, Some((a, b, u))) => Some(Value_::Duration {
-                    from: col_of(a),
-                    to: col_of(b),
-                    unit: *u,
+    let measures =
+        kept.iter()
+            .map(|m| Measure {
+                agg: m.agg,
+                value: match (&m.field, &m.duration) {
+                    (Some(f), _) => Some(Value_::Column(col_of(f))),
+                    (None, Some((a, b, u))) => Some(Value_::Duration {
+                        from: col_of(a),
+                        to: col_of(b),
+                        unit: *u,
+                    }),
+                    _ => None,
+                },
+                filter: m.filter.clone(),
+                q: m.q,
+                ratio: m.of.as_ref().and_then(|(a, b)| {
+                    let ia = kept.iter().position(|k| &k.key == a)?;
+                    let ib = kept.iter().position(|k| &k.key == b)?;
+                    Some((ia, ib))
                 }),
-                _ => None,
-            },
-            filter: m.filter.clone(),
-            q: m.q,
-            ratio: m.of.as_ref().and_then(|(a, b)| {
-                let ia = kept.iter().position(|k| &k.key == a)?;
-                let ib = kept.iter().position(|k| &k.key == b)?;
-                Some((ia, ib))
-            }),
-        })
-        .collect();
+                formula: m.expr.as_ref().and_then(|e| {
+                    definition::to_formula(e, &|k| kept.iter().position(|x| x.key == k))
+                }),
+            })
+            .collect();
     let sort = def
         .sort
         .iter()
@@ -984,7 +1018,14 @@ fn build_query(
             .dims
             .iter()
             .map(|d| formwork_reports::Dim {
-                column: col_of(&d.field),
+                value: match &d.duration {
+                    Some((a, b, u)) => Value_::Duration {
+                        from: col_of(a),
+                        to: col_of(b),
+                        unit: *u,
+                    },
+                    None => Value_::Column(col_of(&d.field)),
+                },
                 bucket: d.bucket,
             })
             .collect(),

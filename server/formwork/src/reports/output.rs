@@ -18,7 +18,14 @@ pub fn shape(
 ) -> Value {
     let mut columns = Vec::new();
     for d in &def.dims {
-        let mut c = json!({"key": d.key, "kind": "dimension", "field": d.field, "label": d.label});
+        let mut c = json!({"key": d.key, "kind": "dimension", "label": d.label});
+        match &d.duration {
+            Some((from, to, unit)) => {
+                c["duration"] =
+                    json!({"from": from, "to": to, "unit": format!("{unit:?}").to_lowercase()})
+            }
+            None => c["field"] = json!(d.field),
+        }
         match d.bucket {
             Some(Bucket::Time(b)) => c["bucket"] = json!(b.name()),
             Some(Bucket::Width(w)) => c["bucket"] = json!({"width": w}),

@@ -143,14 +143,20 @@ impl ReportService {
                 ));
             }
         }
-        let mut filter_keys = Vec::new();
+        // Shared filters: a date range (over date fields), or a choice of values (over
+        // text-valued fields: selects, members, departments, texts).
+        let mut filter_keys: Vec<(String, &str)> = Vec::new();
         for (i, f) in def["filters"].as_array().into_iter().flatten().enumerate() {
             match (f["key"].as_str(), f["type"].as_str()) {
-                (Some(k), Some("date_range")) if is_key(k) => filter_keys.push(k.to_owned()),
+                (Some(k), Some(t @ ("date_range" | "select")))
+                    if is_key(k) && !filter_keys.iter().any(|(x, _)| x == k) =>
+                {
+                    filter_keys.push((k.to_owned(), t))
+                }
                 _ => errs.push(Detail::new(
                     format!("/filters/{i}"),
                     "shape",
-                    "a shared filter is {key, type: \"date_range\", label}",
+                    "a shared filter is {key (unique), type: \"date_range\" or \"select\", label}",
                 )),
             }
         }
@@ -198,23 +204,33 @@ impl ReportService {
             }
             let form = rdef["form"].as_str().unwrap_or_default();
             for (fk, field) in w["filters"].as_object().into_iter().flatten() {
-                if !filter_keys.contains(fk) {
+                let Some((_, kind)) = filter_keys.iter().find(|(k, _)| k == fk) else {
                     errs.push(Detail::new(
                         format!("{p}/filters/{fk}"),
                         "unknown",
                         format!("the dashboard has no filter {fk}"),
                     ));
                     continue;
-                }
-                let ok = field
+                };
+                let ty = field
                     .as_str()
                     .and_then(|f| forms.resolve(form, f).ok())
-                    .is_some_and(|r| r.ty.is_temporal());
+                    .map(|r| r.ty);
+                let (ok, wanted) = match *kind {
+                    "select" => (
+                        ty == Some(formwork_reports::ColType::Text),
+                        "a select, member, department or text field",
+                    ),
+                    _ => (
+                        ty.is_some_and(formwork_reports::ColType::is_temporal),
+                        "a date or date-time field",
+                    ),
+                };
                 if !ok {
                     errs.push(Detail::new(
                         format!("{p}/filters/{fk}"),
                         "type",
-                        format!("{field} is not a date or date-time field of {form}"),
+                        format!("{field} is not {wanted} of {form}"),
                     ));
                 }
             }

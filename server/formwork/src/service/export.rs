@@ -12,16 +12,41 @@ use crate::error::{DomainError, DomainResult};
 
 const PAGE: usize = 1000;
 
-/// The columns of an export: `_id`, then the chosen (or all) fields.
+/// The columns of an export: `_id`, then the chosen (or all) fields. The chosen ones may
+/// include system columns (`_created_at`, `_owner`, … — every record carries them).
 pub fn columns(all: Vec<String>, chosen: &Option<Vec<String>>) -> Vec<String> {
     let mut cols = vec!["_id".to_owned()];
-    cols.extend(chosen.clone().unwrap_or(all));
+    for c in chosen.clone().unwrap_or(all) {
+        if !cols.contains(&c) {
+            cols.push(c);
+        }
+    }
     cols
+}
+
+fn is_system(col: &str) -> bool {
+    crate::query::fields::SysCol::parse(col).is_some()
+}
+
+/// The list query an export pages with: its chosen form fields only (the list API's
+/// `fields` names form fields; system columns come with every record).
+pub fn list_part(q: &ListQuery) -> ListQuery {
+    let mut q = q.clone();
+    if let Some(f) = &mut q.fields {
+        f.retain(|c| !is_system(c));
+        if f.is_empty() {
+            q.fields = None;
+        }
+    }
+    q
 }
 
 fn cell(record: &Value, col: &str) -> Value {
     if col == "_id" {
         record["id"].clone()
+    } else if is_system(col) {
+        // `_created_at` is the record's `created_at`.
+        record[&col[1..]].clone()
     } else {
         record["data"].get(col).cloned().unwrap_or(Value::Null)
     }

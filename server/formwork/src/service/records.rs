@@ -2,8 +2,7 @@
 //! through here, so validation, server-assigned fields and the operation log always apply.
 
 use serde_json::Value;
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use super::forms::FormService;
 use super::prepare::{WriteBody, merge_patch, parse_body, prepare};
@@ -29,7 +28,7 @@ pub struct RecordService {
     pub(super) writer: Writer,
     pub(super) forms: FormService,
     pub(super) auth: AuthService,
-    zones: Arc<RwLock<HashMap<String, chrono_tz::Tz>>>,
+    zones: Arc<crate::time::Zones>,
 }
 
 impl RecordService {
@@ -43,20 +42,18 @@ impl RecordService {
         }
     }
 
+    /// The app's date on the server's clock (serial-number periods, `today` in rules).
     pub async fn today(&self, app: &str) -> DomainResult<chrono::NaiveDate> {
-        let cached = self.zones.read().ok().and_then(|m| m.get(app).copied());
-        let tz = match cached {
+        let now = self.db.clock.utc();
+        let tz = match self.zones.fresh(app, now) {
             Some(tz) => tz,
             None => {
-                let def = self.forms.get_app(app).await?;
-                let tz = crate::time::zone_of(&def);
-                if let Ok(mut m) = self.zones.write() {
-                    m.insert(app.to_owned(), tz);
-                }
+                let tz = crate::time::zone_of(&self.forms.get_app(app).await?);
+                self.zones.remember(app, tz, now);
                 tz
             }
         };
-        Ok(self.db.clock.utc().with_timezone(&tz).date_naive())
+        Ok(now.with_timezone(&tz).date_naive())
     }
 
     pub async fn create(

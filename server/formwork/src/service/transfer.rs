@@ -86,7 +86,7 @@ impl RecordService {
         let decision = self.auth.decide(caller, app, form).await?;
         decision.require("read")?;
         decision.require("export")?;
-        let mut probe = q.clone();
+        let mut probe = super::export::list_part(q);
         probe.limit = Some(1);
         probe.cursor = None;
         self.list(app, form, &probe, caller).await?;
