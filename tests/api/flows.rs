@@ -1079,6 +1079,7 @@ on_both_stores!(
         };
         let monitor = product("FM-90", 90).await;
         let mri = product("MR-365", 365).await;
+        let vent = product("VT-30", 30).await;
         let today = chrono::Utc::now()
             .with_timezone(&chrono_tz::Asia::Shanghai)
             .date_naive();
@@ -1092,6 +1093,9 @@ on_both_stores!(
         let due = device("SN-PM-91", &monitor, ago(91)).await;
         let soon = device("SN-PM-89", &monitor, ago(89)).await; // due two days later
         device("SN-PM-200", &mri, ago(200)).await; // its product allows 365 days
+        // A 30-day product: 45 days is overdue, though under the usual 90 (the query's
+        // window follows the shortest interval of the app's products).
+        let monthly = device("SN-PM-30", &vent, ago(45)).await;
         app.create_ok("crm", "device", json!({"product": monitor, "serial_number": "SN-PM-SCRAP", "customer": customer,
                                                "last_inspection_on": ago(150), "status": "scrapped"}))
             .await; // scrapped devices are not inspected
@@ -1136,6 +1140,11 @@ on_both_stores!(
                 .filter(|o| o["data"]["device"] == soon["id"])
                 .count();
             assert_eq!(later, run - 1, "run {run}: the 89-day device");
+            let monthly_orders = orders
+                .iter()
+                .filter(|o| o["data"]["device"] == monthly["id"])
+                .count();
+            assert_eq!(monthly_orders, 1, "run {run}: the 30-day device, once");
             let made: Vec<&Value> = orders
                 .iter()
                 .filter(|o| o["data"]["device"] == due["id"])
@@ -1153,7 +1162,7 @@ on_both_stores!(
             .await;
             assert_eq!(
                 orders.len(),
-                1 + run,
+                2 + run,
                 "run {run}: {orders:?}\n{}",
                 last["history"]
             );

@@ -274,7 +274,17 @@ describe('webhook trigger', () => {
 });
 
 describe('relative dates in query filters (add_days)', () => {
-  const filter = crm('preventive_maintenance').nodes.find((n) => n.id === 'find')!.filter;
+  const filter = {
+    and: [
+      { '<=': [{ var: 'last_inspection_on' }, { add_days: [{ var: 'today' }, -91] }] },
+      { '!=': [{ var: 'status' }, 'scrapped'] },
+    ],
+  };
+
+  test('a computed offset (the CRM flow\'s shortest interval) stays JSON', () => {
+    const crmFilter = crm('preventive_maintenance').nodes.find((n) => n.id === 'find')!.filter;
+    expect(parseConds(crmFilter, { varValues: true })).toBeNull();
+  });
 
   test('today - 91 days round-trips through the builder', () => {
     expect(parseConds(filter)).toBeNull(); // not in plain conditions
