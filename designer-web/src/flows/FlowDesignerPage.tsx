@@ -29,9 +29,10 @@
 //   reject: flow-prop-message
 //   update_record: flow-prop-update-target, flow-prop-update-form, flow-prop-record-ref,
 //   flow-prop-record (JSON Logic)
-//   loop, http, subflow, notify channels: see EffectPanels.tsx; flow-handle-<id>-each / -done
-//   (loop), -ok / -failed (http), -completed / -failed (subflow; only -completed when it is
-//   not waited for); flow-prop-each (edge out of a loop: body or done)
+//   loop, http, notify channels: see EffectPanels.tsx, subflow: SubflowEditor.tsx;
+//   flow-handle-<id>-each / -done (loop), -ok / -failed (http), -completed / -failed
+//   (subflow; only -completed when it is not waited for); flow-prop-each (edge out of a
+//   loop: body or done)
 //   end: flow-prop-terminate; approval / task: flow-prop-mode (any / all / sequential),
 //   flow-prop-mode-help
 //   webhook trigger: flow-trigger-webhook-help, the hook panel (HookPanel.tsx)
@@ -63,7 +64,9 @@ import type { Label } from '../api/types.ts';
 import { useI18n } from '../i18n/index.tsx';
 import { edgeView, nodeTypes, type RFEdge, type RFNode } from './FlowGraph.tsx';
 import { EdgeInsertContext, edgeTypes, type EdgeInsert } from './InsertableEdge.tsx';
-import { EdgePanel, NodePanel, TriggerPanel } from './Panels.tsx';
+import { NodePanel } from './Panels.tsx';
+import { EdgePanel } from './EdgePanel.tsx';
+import { TriggerPanel } from './TriggerPanel.tsx';
 import { HookPanel } from './HookPanel.tsx';
 import { FlowVersionsPanel } from './FlowVersionsPanel.tsx';
 import { FlowList } from './FlowList.tsx';

@@ -1,15 +1,16 @@
-// The flow designer's side panels: the selected node's properties, the selected edge's
-// condition / outcome, the trigger. Their building blocks (assignee picker, condition
-// builder, field → value editor) are in inputs.tsx; the editors of the loop, http and
-// subflow nodes and the notify channels in EffectPanels.tsx, the report node's in
-// ReportNodeEditor.tsx.
-import { useEffect, useMemo, useState } from 'react';
+// The flow designer's node panel: the selected node's properties. Its building blocks
+// (assignee picker, condition builder, field → value editor) are in inputs.tsx; the editors
+// of the loop and http nodes and the notify channels in EffectPanels.tsx, the subflow
+// node's in SubflowEditor.tsx, the report node's in ReportNodeEditor.tsx. The edge panel is
+// in EdgePanel.tsx, the flow and trigger panel in TriggerPanel.tsx.
+import { useEffect, useState } from 'react';
 import { Alert, Button, Checkbox, Divider, Form, Input, InputNumber, Popconfirm, Radio, Select, Space, Switch, Tag, Typography } from 'antd';
 import { DeleteOutlined } from '@ant-design/icons';
 import type { JsonSchema, Label } from '../api/types.ts';
 import { useI18n } from '../i18n/index.tsx';
-import { describeLogic, nodeTypeText, varLabel } from './FlowGraph.tsx';
-import { CcEditor, HttpEditor, LoopEditor, NotifyEditor, SubflowEditor } from './EffectPanels.tsx';
+import { nodeTypeText } from './FlowGraph.tsx';
+import { CcEditor, HttpEditor, LoopEditor, NotifyEditor } from './EffectPanels.tsx';
+import { SubflowEditor } from './SubflowEditor.tsx';
 import { ReportNodeEditor } from './ReportNodeEditor.tsx';
 import {
   AssigneeInput,
@@ -20,56 +21,33 @@ import {
   WRITABLE,
   fieldOptions,
   type Lookups,
-  type VarOption,
 } from './inputs.tsx';
-import { cronLooksValid, type ErrorLike } from './checks.ts';
+import type { ErrorLike } from './checks.ts';
 import { valueVar } from './conditions.ts';
 import {
   DEADLINE_ACTIONS,
   DURATION_UNITS,
   GUARD_NODE_TYPES,
-  TRIGGER_TYPES,
   isGuardTrigger,
   isKnownNodeType,
   nodeAllowed,
-  switchTriggerType,
-  triggerHasForm,
-  edgeById,
   nodeById,
   type Deadline,
   type DeadlineAction,
   type DurationUnit,
   type FlowNode,
   type FlowState,
-  type Trigger,
 } from './model.ts';
 import { durationOf, joinModeKind, withDuration } from './nodeSettings.ts';
-import { setDefaultEdge, setEachEdge, updateEdge, updateNode } from './operations.ts';
-import {
-  HTTP_OUTCOMES,
-  SUBFLOW_OUTCOMES,
-  TASK_MODES,
-  hasOkFailedEdges,
-  httpOutcomeOf,
-  httpOutcomePatch,
-  subflowOutcomeOf,
-  subflowOutcomePatch,
-  subflowWaits,
-  taskModeOf,
-  terminatePatch,
-  type HttpOutcome,
-  type SubflowOutcome,
-} from './nodes.ts';
+import { updateNode } from './operations.ts';
+import { TASK_MODES, taskModeOf, terminatePatch } from './nodes.ts';
 
 export { AssigneeInput, ConditionBuilder, FieldValueInput, FieldValuesEditor, fieldOptions, memberOptions, type Lookups, type Option, type VarOption } from './inputs.tsx';
-
-const isDate = (s: JsonSchema) => s['x-type'] === 'date' || s['x-type'] === 'datetime';
-
 
 // ---------------------------------------------------------------------------------------
 // Node panel
 
-type Apply = (f: (s: FlowState) => FlowState) => void;
+export type Apply = (f: (s: FlowState) => FlowState) => void;
 
 export function NodePanel(p: {
   state: FlowState;
@@ -503,266 +481,4 @@ function DelayInput(p: { node: FlowNode; onChange: (n: Partial<FlowNode>) => voi
       />
     </Space.Compact>
   );
-}
-
-// ---------------------------------------------------------------------------------------
-// Edge panel
-
-export function EdgePanel(p: { state: FlowState; id: string; apply: Apply; remove: () => void; lookups: Lookups; errors?: ErrorLike[] }) {
-  const { t, label } = useI18n();
-  const e = edgeById(p.state, p.id);
-  if (!e) return null;
-  const src = nodeById(p.state, e.source);
-  const dst = nodeById(p.state, e.target);
-  const name = (id: string, n: typeof src) => label(n?.data.node.label as Label | undefined, id);
-  const d = e.data.edge;
-  const type = src?.data.node.type;
-  return (
-    <Form layout="vertical" size="small" data-testid="flow-edge-panel">
-      <Typography.Title level={5} style={{ marginTop: 0 }}>
-        {t('flows.edge.title', { from: name(e.source, src), to: name(e.target, dst) })}
-      </Typography.Title>
-      <Errors errors={p.errors} testId="flow-edge-errors" />
-      {type === 'approval' && (
-        <Form.Item label={t('flows.edge.outcome')}>
-          <Select
-            data-testid="flow-prop-outcome"
-            value={typeof d.outcome === 'string' ? d.outcome : undefined}
-            options={(['approved', 'rejected'] as const).map((o) => ({ value: o, label: t(`flows.edge.outcome.${o}`) }))}
-            onChange={(o: string) => p.apply((s) => updateEdge(s, p.id, { outcome: o }))}
-          />
-        </Form.Item>
-      )}
-      {hasOkFailedEdges(type) && (
-        <Form.Item
-          label={t(type === 'report' ? 'flows.edge.reportOutcome' : 'flows.edge.httpOutcome')}
-          help={t(type === 'report' ? 'flows.edge.reportHelp' : 'flows.edge.httpHelp')}
-        >
-          <Select
-            data-testid="flow-prop-outcome"
-            value={httpOutcomeOf(d)}
-            options={HTTP_OUTCOMES.map((o) => ({ value: o, label: t(`flows.edge.outcome.${o}`) }))}
-            onChange={(o: HttpOutcome) => p.apply((s) => updateEdge(s, p.id, httpOutcomePatch(d, o)))}
-          />
-        </Form.Item>
-      )}
-      {type === 'subflow' && (
-        <>
-          <Form.Item label={t('flows.edge.subflowOutcome')} help={t('flows.edge.subflowHelp')}>
-            <Select
-              data-testid="flow-prop-outcome"
-              value={subflowOutcomeOf(d)}
-              options={SUBFLOW_OUTCOMES.map((o) => ({
-                value: o,
-                label: t(`flows.edge.outcome.${o}`),
-                disabled: o === 'failed' && !!src && !subflowWaits(src.data.node) && subflowOutcomeOf(d) !== 'failed',
-              }))}
-              onChange={(o: SubflowOutcome) => p.apply((s) => updateEdge(s, p.id, subflowOutcomePatch(d, o)))}
-            />
-          </Form.Item>
-          {src && !subflowWaits(src.data.node) && (
-            <Alert
-              type={subflowOutcomeOf(d) === 'failed' ? 'warning' : 'info'}
-              showIcon
-              style={{ marginBottom: 8 }}
-              data-testid="flow-edge-subflow-nowait"
-              message={t(subflowOutcomeOf(d) === 'failed' ? 'flows.editor.lint.subflowNoWait' : 'flows.edge.subflowNoWait')}
-            />
-          )}
-        </>
-      )}
-      {type === 'loop' && (
-        <Form.Item label={t('flows.edge.loopKind')} help={t('flows.edge.loopHelp')}>
-          <Radio.Group
-            data-testid="flow-prop-each"
-            value={d.each === true ? 'each' : 'done'}
-            onChange={(ev) => p.apply((s) => (ev.target.value === 'each' ? setEachEdge(s, p.id) : updateEdge(s, p.id, { each: undefined })))}
-            options={[
-              { value: 'each', label: t('flows.edge.eachLong') },
-              { value: 'done', label: t('flows.edge.doneLong') },
-            ]}
-          />
-        </Form.Item>
-      )}
-      {type === 'branch' && (
-        <>
-          <Form.Item label={t('flows.edge.kind')}>
-            <Radio.Group
-              data-testid="flow-prop-edge-kind"
-              value={d.default === true ? 'default' : 'when'}
-              onChange={(ev) =>
-                p.apply((s) => (ev.target.value === 'default' ? setDefaultEdge(s, p.id) : updateEdge(s, p.id, { default: undefined })))
-              }
-              options={[
-                { value: 'when', label: t('flows.edge.kind.when') },
-                { value: 'default', label: t('flows.edge.kind.default') },
-              ]}
-            />
-          </Form.Item>
-          {d.default !== true && (
-            <Form.Item label={t('flows.edge.condition')}>
-              <ConditionBuilder
-                key={p.id}
-                value={d.when}
-                onChange={(logic) => p.apply((s) => updateEdge(s, p.id, { when: logic }))}
-                vars={p.lookups.vars}
-                fields={p.lookups.fields}
-                testId="flow-prop-when"
-              />
-            </Form.Item>
-          )}
-        </>
-      )}
-      {type !== 'approval' && type !== 'branch' && !hasOkFailedEdges(type) && type !== 'subflow' && type !== 'loop' && (
-        <>
-          <Typography.Paragraph type="secondary">{t('flows.edge.plain')}</Typography.Paragraph>
-          {d.when !== undefined && <Typography.Text code>{describeLogic(d.when, p.lookups.fields, t, label)}</Typography.Text>}
-        </>
-      )}
-      <Divider style={{ margin: '8px 0' }} />
-      <Button danger icon={<DeleteOutlined />} data-testid="flow-edge-delete" onClick={p.remove}>
-        {t('flows.edge.delete')}
-      </Button>
-    </Form>
-  );
-}
-
-// ---------------------------------------------------------------------------------------
-// Flow + trigger panel
-
-export function TriggerPanel(p: { state: FlowState; apply: Apply; lookups: Lookups; errors: ErrorLike[]; flowErrors: ErrorLike[] }) {
-  const { t, label } = useI18n();
-  const tr = p.state.trigger;
-  const setTrigger = (patch: Partial<Trigger>) =>
-    p.apply((s) => {
-      const next: Trigger = { ...s.trigger, ...patch };
-      for (const [k, v] of Object.entries(patch)) if (v === undefined) delete next[k];
-      return { ...s, trigger: next };
-    });
-  const setFlowLabel = (locale: string, text: string) => p.apply((s) => ({ ...s, label: { ...s.label, [locale]: text } }));
-  const fieldOpts = useMemo(() => fieldOptions(p.lookups.fields, label), [p.lookups.fields, label]);
-  return (
-    <Form layout="vertical" size="small" data-testid="flow-trigger-panel">
-      <Typography.Title level={5} style={{ marginTop: 0 }}>
-        {t('flows.editor.flowSettings')} <Typography.Text code>{p.state.key}</Typography.Text>
-      </Typography.Title>
-      <Errors errors={p.flowErrors} testId="flow-flow-errors" />
-      <Form.Item label={t('flows.label.zh')}>
-        <Input data-testid="flow-label-zh" value={p.state.label['zh-CN'] ?? ''} onChange={(e) => setFlowLabel('zh-CN', e.target.value)} />
-      </Form.Item>
-      <Form.Item label={t('flows.label.en')}>
-        <Input data-testid="flow-label-en" value={p.state.label.en ?? ''} onChange={(e) => setFlowLabel('en', e.target.value)} />
-      </Form.Item>
-      <Divider style={{ margin: '8px 0' }}>{t('flows.editor.trigger')}</Divider>
-      <Errors errors={p.errors} testId="flow-trigger-errors" />
-      <Form.Item label={t('flows.trigger.type')}>
-        <Select
-          data-testid="flow-trigger-type"
-          value={tr.type}
-          options={TRIGGER_TYPES.map((x) => ({ value: x, label: t(`flows.trigger.type.${x}`) }))}
-          onChange={(type: string) => p.apply((s) => ({ ...s, trigger: switchTriggerType(s.trigger, type) }))}
-        />
-      </Form.Item>
-      {tr.type === 'before_write' && (
-        <Alert
-          type="info"
-          showIcon
-          style={{ marginBottom: 8 }}
-          data-testid="flow-trigger-guard-help"
-          message={t('flows.trigger.guardHelp', { types: GUARD_NODE_TYPES.map((x) => t(`flows.node.${x}`)).join(', ') })}
-        />
-      )}
-      {tr.type === 'webhook' && (
-        <Alert type="info" showIcon style={{ marginBottom: 8 }} data-testid="flow-trigger-webhook-help" message={t('flows.trigger.webhookHelp')} />
-      )}
-      {tr.type === 'record_deleted' && (
-        <Alert type="info" showIcon style={{ marginBottom: 8 }} data-testid="flow-trigger-deleted-help" message={t('flows.trigger.deletedHelp')} />
-      )}
-      {tr.type === 'schedule' && (
-        <Form.Item
-          label={t('flows.trigger.cron')}
-          help={typeof tr.cron === 'string' && tr.cron.trim() && !cronLooksValid(tr.cron) ? t('flows.trigger.cronBad') : t('flows.trigger.cronHelp')}
-          validateStatus={typeof tr.cron === 'string' && tr.cron.trim() && !cronLooksValid(tr.cron) ? 'warning' : undefined}
-        >
-          <Input data-testid="flow-trigger-cron" value={typeof tr.cron === 'string' ? tr.cron : ''} placeholder="0 9 * * 1" onChange={(e) => setTrigger({ cron: e.target.value })} />
-        </Form.Item>
-      )}
-      {triggerHasForm(tr.type) !== 'none' && (
-      <Form.Item label={tr.type === 'schedule' ? t('flows.trigger.formOptional') : t('flows.trigger.form')}>
-        <Select
-          data-testid="flow-trigger-form"
-          showSearch
-          allowClear={tr.type === 'schedule'}
-          optionFilterProp="label"
-          value={tr.form || undefined}
-          options={p.lookups.forms}
-          onChange={(form: string | undefined) =>
-            setTrigger({
-              form: form ?? (tr.type === 'schedule' ? undefined : ''),
-              fields: undefined,
-              condition: undefined,
-              field: tr.type === 'date_field' ? '' : undefined,
-            })
-          }
-        />
-      </Form.Item>
-      )}
-      {tr.type === 'date_field' && (
-        <>
-          <Form.Item label={t('flows.trigger.dateField')}>
-            <Select
-              data-testid="flow-trigger-field"
-              showSearch
-              optionFilterProp="label"
-              value={tr.field || undefined}
-              options={fieldOptions(p.lookups.fields, label, isDate)}
-              onChange={(field: string) => setTrigger({ field })}
-            />
-          </Form.Item>
-          <Form.Item label={t('flows.trigger.offsetDays')} help={t('flows.trigger.offsetHelp')}>
-            <InputNumber
-              data-testid="flow-trigger-offset"
-              precision={0}
-              value={typeof tr.offset_days === 'number' ? tr.offset_days : null}
-              onChange={(v) => setTrigger({ offset_days: typeof v === 'number' ? Math.trunc(v) : undefined })}
-            />
-          </Form.Item>
-        </>
-      )}
-      {(tr.type === 'record_updated' || tr.type === 'before_write') && (
-        <Form.Item label={t('flows.trigger.fields')}>
-          <Select
-            data-testid="flow-trigger-fields"
-            mode="multiple"
-            allowClear
-            optionFilterProp="label"
-            value={Array.isArray(tr.fields) ? tr.fields : []}
-            options={fieldOpts}
-            onChange={(v: string[]) => setTrigger({ fields: v.length > 0 ? v : undefined })}
-          />
-        </Form.Item>
-      )}
-      {tr.type !== 'schedule' && tr.type !== 'webhook' && (
-      <Form.Item label={t('flows.trigger.condition')}>
-        <ConditionBuilder
-          key={tr.form}
-          value={tr.condition}
-          onChange={(logic) => setTrigger({ condition: logic })}
-          vars={p.lookups.vars}
-          fields={p.lookups.fields}
-          testId="flow-trigger-cond"
-        />
-      </Form.Item>
-      )}
-    </Form>
-  );
-}
-
-/** Variables for the condition builder, with labels and field schemas. */
-export function varOptions(names: string[], fields: Map<string, JsonSchema>, t: (k: string, v?: Record<string, string | number>) => string, label: (l: Label | undefined | null, f?: string) => string): VarOption[] {
-  return names.map((v) => {
-    const schema = v.startsWith('record.') ? fields.get(v.slice(7)) : undefined;
-    const text = varLabel(v, fields, t, label);
-    return { value: v, label: text === v ? v : `${text} (${v})`, schema };
-  });
 }

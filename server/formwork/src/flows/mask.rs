@@ -9,7 +9,9 @@
 //! not read it), and a value is dropped unless the recipient may read every field it was
 //! computed from. A `report` node's result was computed as its `as_role`
 //! (`{"as_role": role}`): it is shown only to recipients who hold that role (and to
-//! administrators), since the role's rows and fields may differ from the recipient's. The engine's own bookkeeping (`_loops`, which holds the lists being
+//! administrators), since the role's rows and fields may differ from the recipient's; a
+//! value computed from it (`set_var`, a `loop` item) carries the role along
+//! (`{"reads": […], "as_role": [roles]}`: every one of them is needed). The engine's own bookkeeping (`_loops`, which holds the lists being
 //! looped over, and `_sources`) is never rendered.
 
 use serde_json::{Map, Value, json};
@@ -56,6 +58,7 @@ pub(crate) fn source_of(expr: &Value, inst: &Instance) -> Option<Value> {
         return Some(sources[v].clone());
     }
     let mut reads: Vec<Value> = Vec::new();
+    let mut roles: Vec<Value> = Vec::new();
     for n in names {
         if let Some(path) = n.strip_prefix("record.") {
             if let Some(form) = &inst.form
@@ -76,6 +79,7 @@ pub(crate) fn source_of(expr: &Value, inst: &Instance) -> Option<Value> {
                 for r in s["reads"].as_array().into_iter().flatten() {
                     reads.push(r.clone());
                 }
+                roles.extend(roles_of(s).into_iter().map(Value::String));
             };
             if var.is_empty() {
                 for s in sources.as_object().into_iter().flatten().map(|(_, s)| s) {
@@ -87,7 +91,27 @@ pub(crate) fn source_of(expr: &Value, inst: &Instance) -> Option<Value> {
         }
     }
     reads.dedup();
-    (!reads.is_empty()).then(|| json!({"reads": reads}))
+    roles.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+    roles.dedup();
+    match (reads.is_empty(), roles.is_empty()) {
+        (true, true) => None,
+        (_, true) => Some(json!({"reads": reads})),
+        _ => Some(json!({"reads": reads, "as_role": roles})),
+    }
+}
+
+/// The roles a value was computed as: a report's `as_role` (text), or those a value
+/// computed from reports carries (a list).
+fn roles_of(source: &Value) -> Vec<String> {
+    match &source["as_role"] {
+        Value::String(r) => vec![r.clone()],
+        Value::Array(a) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// The rendering context of a message for `who` (None: nobody it could be rendered for,
@@ -136,18 +160,19 @@ pub(crate) async fn context_for(
     // Report results, by the role they were run as: may `who` see them?
     let mut holds: HashMap<String, bool> = HashMap::new();
     for (_, s) in sources.as_object().into_iter().flatten() {
-        if let Some(role) = s["as_role"].as_str()
-            && !holds.contains_key(role)
-        {
+        for role in roles_of(s) {
+            if holds.contains_key(&role) {
+                continue;
+            }
             let ok = match who {
                 Some(c) => inner
                     .auth
-                    .holds_role(c, &inst.app, role)
+                    .holds_role(c, &inst.app, &role)
                     .await
                     .unwrap_or(false),
                 None => false,
             };
-            holds.insert(role.to_owned(), ok);
+            holds.insert(role, ok);
         }
     }
     let mut ctx = ctx_of(inst, &seen);
@@ -155,8 +180,9 @@ pub(crate) async fn context_for(
         vars.remove("_loops");
         vars.remove("_sources");
         for (name, s) in sources.as_object().into_iter().flatten() {
-            let keep = if let Some(role) = s["as_role"].as_str() {
-                holds.get(role).copied().unwrap_or(false)
+            let roles = roles_of(s);
+            let keep = if !roles.iter().all(|r| holds.get(r).copied().unwrap_or(false)) {
+                false
             } else if let Some(f) = s["records"].as_str() {
                 match (decisions.get(f).cloned().flatten(), vars.get_mut(name)) {
                     (Some(d), Some(v)) => {

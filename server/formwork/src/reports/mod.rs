@@ -42,7 +42,6 @@ struct Inner {
     /// Cache columns of each form version (`app/form`), made once rather than per run.
     columns: Mutex<HashMap<String, Arc<Columns>>>,
     sync: tokio::sync::Mutex<SyncState>,
-    zones: crate::time::Zones,
 }
 
 #[derive(Default)]
@@ -67,7 +66,6 @@ impl ReportService {
             auth,
             inner: Arc::new(Inner {
                 engines: Mutex::new(HashMap::new()),
-                zones: Default::default(),
                 columns: Mutex::new(HashMap::new()),
                 sync: tokio::sync::Mutex::new(SyncState::default()),
             }),
@@ -78,15 +76,7 @@ impl ReportService {
     /// definition every few seconds (`time::ZONE_TTL_SECS`); when it changed, the engine is
     /// replaced and its caches (whose time buckets are in the old zone) are built again.
     async fn engine(&self, app: &str) -> DomainResult<Arc<Engine>> {
-        let now = self.db.clock.utc();
-        let tz = match self.inner.zones.fresh(app, now) {
-            Some(tz) => tz,
-            None => {
-                let tz = crate::time::zone_of(&self.forms.get_app(app).await?);
-                self.inner.zones.remember(app, tz, now);
-                tz
-            }
-        };
+        let tz = self.forms.zone(app).await?;
         let mut engines = self.inner.engines.lock().unwrap_or_else(|e| e.into_inner());
         match engines.get(app) {
             Some(e) if e.tz() == tz => Ok(e.clone()),

@@ -29,6 +29,7 @@ pub struct FormService {
     writer: Writer,
     versions: Arc<RwLock<VersionCache>>,
     current: Arc<RwLock<CurrentCache>>,
+    zones: Arc<crate::time::Zones>,
 }
 
 /// Definitions are stored as JSON text on both databases, so that their key order (the
@@ -53,7 +54,21 @@ impl FormService {
             writer,
             versions: Default::default(),
             current: Default::default(),
+            zones: Default::default(),
         }
+    }
+
+    /// The app's time zone, read again from its definition when the last read is older
+    /// than `time::ZONE_TTL_SECS` on the server's clock (so a changed zone reaches every
+    /// process soon, without a query on every write).
+    pub async fn zone(&self, app: &str) -> DomainResult<chrono_tz::Tz> {
+        let now = self.db.clock.utc();
+        if let Some(tz) = self.zones.fresh(app, now) {
+            return Ok(tz);
+        }
+        let tz = crate::time::zone_of(&self.get_app(app).await?);
+        self.zones.remember(app, tz, now);
+        Ok(tz)
     }
 
     /// The writer, for operations outside this service (maintenance).

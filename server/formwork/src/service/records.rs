@@ -28,7 +28,6 @@ pub struct RecordService {
     pub(super) writer: Writer,
     pub(super) forms: FormService,
     pub(super) auth: AuthService,
-    zones: Arc<crate::time::Zones>,
 }
 
 impl RecordService {
@@ -38,22 +37,13 @@ impl RecordService {
             writer,
             forms,
             auth,
-            zones: Default::default(),
         }
     }
 
     /// The app's date on the server's clock (serial-number periods, `today` in rules).
     pub async fn today(&self, app: &str) -> DomainResult<chrono::NaiveDate> {
-        let now = self.db.clock.utc();
-        let tz = match self.zones.fresh(app, now) {
-            Some(tz) => tz,
-            None => {
-                let tz = crate::time::zone_of(&self.forms.get_app(app).await?);
-                self.zones.remember(app, tz, now);
-                tz
-            }
-        };
-        Ok(now.with_timezone(&tz).date_naive())
+        let tz = self.forms.zone(app).await?;
+        Ok(self.db.clock.utc().with_timezone(&tz).date_naive())
     }
 
     pub async fn create(
