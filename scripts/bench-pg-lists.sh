@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # PostgreSQL list pages, the two ways the server builds them, on one server and one data
 # set (release build): as JSON text inside PostgreSQL (a plain list, since session 6) and
-# row by row in Rust (what a list with `fields` still takes). Prints wrk numbers.
+# parsed into Rust values first (what a list with `fields` or `expand` takes: it is shaped
+# after parsing; until session 12 it was read row by row). Prints wrk numbers.
 #   scripts/bench-pg-lists.sh [ROWS]      (default 100,000 orders)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,9 +29,9 @@ python3 bench/load.py $BASE "$ROWS"
 psql "${PG%/*}/formwork_bench_lists" -qc "VACUUM ANALYZE records"
 filter='%7B%22%3D%3D%22%3A%5B%7B%22var%22%3A%22status%22%7D%2C%22accepted%22%5D%7D'
 ALL_FIELDS=serial,kind,priority,status,customer,fault,reported_at,engineer,labour_hours,satisfaction,fee
-for how in "json-in-database" "row-by-row"; do
+for how in "json-in-database" "shaped"; do
   list="$BASE/api/v1/apps/bench/forms/order/records?limit=50&sort=-_id&filter=$filter"
-  [ $how = row-by-row ] && list="$list&fields=$ALL_FIELDS"
+  [ $how = shaped ] && list="$list&fields=$ALL_FIELDS"
   curl -sf -H "$AUTH" "$list" | python3 -c 'import json,sys; d=json.load(sys.stdin); print("   page:", len(d["items"]), "items,", len(json.dumps(d)), "bytes")'
   echo "-- list 50 ($how): unloaded (1 connection, 10 s)"
   wrk -t1 -c1 -d10s -H "$AUTH" --latency "$list" | grep -E "Requests/sec| 50%| 99%|Non-2xx" || true

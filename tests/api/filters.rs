@@ -282,6 +282,41 @@ on_both_stores!(
         let item = &page["items"][0];
         assert_eq!(item["data"], json!({"customer": c["id"], "amount": 5}));
         assert_eq!(item["expand"]["customer"]["data"]["name"], "协和");
+        // The system columns are the same however the page is built (a plain list goes
+        // out as JSON from the database, a shaped one is parsed first) and as a single read.
+        let plain = app.list("q", "order", &[]).await;
+        let one = expect(
+            app.get(&format!("/apps/q/forms/order/records/{}", item["id"]))
+                .await,
+            reqwest::StatusCode::OK,
+        )
+        .await;
+        for key in [
+            "id",
+            "form_version",
+            "row_version",
+            "created_at",
+            "created_by",
+            "updated_at",
+            "updated_by",
+            "owner",
+        ] {
+            assert_eq!(
+                item[key], plain["items"][0][key],
+                "{key}: shaped vs plain list"
+            );
+            assert_eq!(item[key], one[key], "{key}: list vs read");
+        }
+        let customer = expect(
+            app.get(&format!("/apps/q/forms/customer/records/{}", c["id"]))
+                .await,
+            reqwest::StatusCode::OK,
+        )
+        .await;
+        assert_eq!(
+            item["expand"]["customer"], customer,
+            "an expanded record is the record as read"
+        );
         let r = app
             .client
             .get(app.url("/apps/q/forms/order/records"))

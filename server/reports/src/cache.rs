@@ -32,6 +32,19 @@ pub struct FormCache {
     /// Changes with every change of the records (unique across caches of the process), so
     /// a result computed at one version is still right while the version stands.
     version: u64,
+    /// Changes when the base is replaced (built, compacted): aggregates over the whole
+    /// base stay right while it stands, whatever was written since.
+    generation: u64,
+}
+
+/// The records as the base (every row it holds, changed and deleted ones too), the base
+/// rows no longer alive, and the rows written since: live = base − dead + delta. Each part
+/// has the asked bucket columns.
+pub struct Parts {
+    pub generation: u64,
+    pub base: LazyFrame,
+    pub dead: Option<LazyFrame>,
+    pub delta: Option<LazyFrame>,
 }
 
 /// A fresh cache version, never given out before in this process.
@@ -67,6 +80,7 @@ impl FormCache {
             delta: BTreeMap::new(),
             buckets: HashMap::new(),
             version: next_version(),
+            generation: 0,
         };
         cache.reindex()?;
         Ok(cache)
@@ -87,6 +101,7 @@ impl FormCache {
         self.alive = vec![true; self.base.height()];
         self.dead = 0;
         self.buckets.clear();
+        self.generation = next_version();
         Ok(())
     }
 
@@ -173,6 +188,47 @@ impl FormCache {
     /// plan, not done here, so that they touch only the columns the report reads (a run
     /// after writes would otherwise copy every column of the form).
     pub fn frame(&mut self, buckets: &[(String, TimeBucket)]) -> Result<LazyFrame, ReportError> {
+        let mut base = self.base_with(buckets)?;
+        let mut lazy = if self.dead > 0 {
+            let mask = BooleanChunked::from_slice(ALIVE.into(), &self.alive);
+            base.with_column(mask.into_column()).map_err(internal)?;
+            base.lazy().filter(col(ALIVE)).drop(cols([ALIVE]))
+        } else {
+            base.lazy()
+        };
+        if let Some(delta) = self.delta_with(buckets)? {
+            lazy = concat([lazy, delta.lazy()], UnionArgs::default()).map_err(internal)?;
+        }
+        Ok(lazy)
+    }
+
+    /// The records in three parts (see [`Parts`]), for aggregates that are kept per base
+    /// and corrected by the few rows written since.
+    pub fn parts(&mut self, buckets: &[(String, TimeBucket)]) -> Result<Parts, ReportError> {
+        let base = self.base_with(buckets)?;
+        let dead = if self.dead > 0 {
+            let idx: Vec<IdxSize> = self
+                .alive
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| !**a)
+                .map(|(i, _)| i as IdxSize)
+                .collect();
+            let idx = IdxCa::from_vec("idx".into(), idx);
+            Some(base.take(&idx).map_err(internal)?.lazy())
+        } else {
+            None
+        };
+        Ok(Parts {
+            generation: self.generation,
+            base: base.lazy(),
+            dead,
+            delta: self.delta_with(buckets)?.map(DataFrame::lazy),
+        })
+    }
+
+    /// The whole base with the asked bucket columns (computed once per base).
+    fn base_with(&mut self, buckets: &[(String, TimeBucket)]) -> Result<DataFrame, ReportError> {
         let mut base = self.base.clone();
         for (col, b) in buckets {
             let name = bucket_column(col, *b);
@@ -197,15 +253,16 @@ impl FormCache {
             base.with_column(self.buckets[&key].clone())
                 .map_err(internal)?;
         }
-        let mut lazy = if self.dead > 0 {
-            let mask = BooleanChunked::from_slice(ALIVE.into(), &self.alive);
-            base.with_column(mask.into_column()).map_err(internal)?;
-            base.lazy().filter(col(ALIVE)).drop(cols([ALIVE]))
-        } else {
-            base.lazy()
-        };
+        Ok(base)
+    }
+
+    /// The rows written since the base, with the asked bucket columns; `None` when none.
+    fn delta_with(
+        &self,
+        buckets: &[(String, TimeBucket)],
+    ) -> Result<Option<DataFrame>, ReportError> {
         if self.delta.is_empty() {
-            return Ok(lazy);
+            return Ok(None);
         }
         let mut delta = frame(&self.columns, self.delta.values())?;
         for (col, b) in buckets {
@@ -224,8 +281,7 @@ impl FormCache {
                 .with_column(bucket_keys(&source, ty, *b, self.tz, &name))
                 .map_err(internal)?;
         }
-        lazy = concat([lazy, delta.lazy()], UnionArgs::default()).map_err(internal)?;
-        Ok(lazy)
+        Ok(Some(delta))
     }
 }
 

@@ -231,6 +231,9 @@ pub struct Engine {
     /// Recent results by what they were computed from (see [`Engine::run`]).
     results: Mutex<std::collections::VecDeque<(String, Output)>>,
     reuse: std::sync::atomic::AtomicBool,
+    /// Groups of whole bases kept for runs after writes (see `run::from_parts`).
+    partials: Mutex<std::collections::VecDeque<(String, polars::prelude::DataFrame)>>,
+    incremental: std::sync::atomic::AtomicBool,
 }
 
 /// Results kept for reuse.
@@ -243,7 +246,49 @@ impl Engine {
             caches: Mutex::new(HashMap::new()),
             results: Mutex::new(std::collections::VecDeque::new()),
             reuse: std::sync::atomic::AtomicBool::new(true),
+            partials: Mutex::new(std::collections::VecDeque::new()),
+            incremental: std::sync::atomic::AtomicBool::new(true),
         }
+    }
+
+    /// Keep the groups of each form's base and correct them by the rows written since
+    /// (the default), or group all live rows in every run (benchmarks, cross-checks).
+    pub fn set_incremental(&self, on: bool) {
+        self.incremental
+            .store(on, std::sync::atomic::Ordering::Relaxed);
+        if !on {
+            self.partials
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clear();
+        }
+    }
+
+    /// What the groups of a source's base depend on besides the base itself (whose
+    /// generation the caller adds): the query, the rows the caller may see, and the joined
+    /// forms' versions. `None` when runs are not incremental or a form has no cache.
+    pub(crate) fn partial_key(&self, source: &Source, query: &Query) -> Option<String> {
+        if !self.incremental.load(std::sync::atomic::Ordering::Relaxed) {
+            return None;
+        }
+        self.key(source, query, false)
+    }
+
+    pub(crate) fn kept_partial(&self, key: &str) -> Option<polars::prelude::DataFrame> {
+        self.partials
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, df)| df.clone())
+    }
+
+    pub(crate) fn keep_partial(&self, key: String, df: polars::prelude::DataFrame) {
+        let mut kept = self.partials.lock().unwrap_or_else(|e| e.into_inner());
+        if kept.len() >= RESULTS_KEPT {
+            kept.pop_front();
+        }
+        kept.push_back((key, df));
     }
 
     /// Reuse results (the default) or compute every run (benchmarks of the computation).
@@ -258,8 +303,9 @@ impl Engine {
     }
 
     /// What a result depends on: the query, the rows each form lets the caller see, and
-    /// the version of each form's records. `None` when a form has no cache.
-    fn result_key(&self, source: &Source, query: &Query) -> Option<String> {
+    /// the version of each form's records (the source's only `with_source_version`).
+    /// `None` when a form has no cache.
+    fn key(&self, source: &Source, query: &Query, with_source_version: bool) -> Option<String> {
         use std::hash::{Hash, Hasher};
         let ids = |a: &Option<Vec<i64>>| match a {
             None => "all".to_owned(),
@@ -273,12 +319,12 @@ impl Engine {
             self.get(form)
                 .map(|c| c.lock().unwrap_or_else(|e| e.into_inner()).version())
         };
-        let mut key = format!(
-            "{}@{} [{}]",
-            source.form,
-            version(&source.form)?,
-            ids(&source.allowed)
-        );
+        let v = version(&source.form)?;
+        let mut key = if with_source_version {
+            format!("{}@{v} [{}]", source.form, ids(&source.allowed))
+        } else {
+            format!("{} [{}]", source.form, ids(&source.allowed))
+        };
         for j in &source.joins {
             key.push_str(&format!(
                 " {}->{}@{} [{}] {:?}",
@@ -339,7 +385,7 @@ impl Engine {
     pub fn run(&self, source: &Source, query: &Query) -> Result<Output, ReportError> {
         let reuse = self.reuse.load(std::sync::atomic::Ordering::Relaxed);
         let key = if reuse {
-            self.result_key(source, query)
+            self.key(source, query, true)
         } else {
             None
         };

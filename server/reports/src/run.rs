@@ -56,12 +56,41 @@ fn ids_series(ids: &[i64]) -> Series {
     Series::new("ids".into(), ids)
 }
 
+/// Where the source's rows come from: one frame of the live rows, or the cache's parts
+/// (for aggregates kept per base, see [`partial_aggs`]).
+enum Rows {
+    Whole(LazyFrame),
+    Parts(Box<crate::cache::Parts>),
+}
+
+/// The source's rows, and what every part of them goes through before filtering: the
+/// caller's row scope and the joined forms.
+struct Assembled {
+    types: Types,
+    allowed: Option<Series>,
+    /// (reference column, joined frame, its key column)
+    joins: Vec<(String, LazyFrame, String)>,
+}
+
+impl Assembled {
+    fn decorate(&self, mut lf: LazyFrame) -> LazyFrame {
+        if let Some(ids) = &self.allowed {
+            lf = lf.filter(col(ID).is_in(lit(ids.clone()).implode(), false));
+        }
+        for (via, right, key) in &self.joins {
+            lf = lf.left_join(right.clone(), col(via.as_str()), col(key.as_str()));
+        }
+        lf
+    }
+}
+
 /// The frame of the source with its joins, and the type of every column in it.
 fn assemble(
     engine: &Engine,
     source: &Source,
     query: &Query,
-) -> Result<(LazyFrame, Types), ReportError> {
+    split: bool,
+) -> Result<(Rows, Assembled), ReportError> {
     // Bucket columns: time dimensions, and the local days of both ends of every duration
     // (a duration between a date and a date-time counts the date-time's local date).
     let mut time_dims: Vec<(String, TimeBucket)> = Vec::new();
@@ -87,22 +116,24 @@ fn assemble(
         .get(&source.form)
         .ok_or_else(|| ReportError::Internal(format!("no cache for {}", source.form)))?;
     let mut types = Types::new();
-    let (df, base_cols) = {
+    let (rows, base_cols) = {
         let mut c = cache.lock().unwrap_or_else(|e| e.into_inner());
         let mine: Vec<(String, TimeBucket)> = time_dims
             .iter()
             .filter(|(col, _)| c.column_type(col).is_some_and(ColType::is_temporal))
             .cloned()
             .collect();
-        (c.frame(&mine)?, c.columns().to_vec())
+        let rows = if split {
+            Rows::Parts(Box::new(c.parts(&mine)?))
+        } else {
+            Rows::Whole(c.frame(&mine)?)
+        };
+        (rows, c.columns().to_vec())
     };
     for (n, t) in base_cols {
         types.insert(n, t);
     }
-    let mut lf = df;
-    if let Some(ids) = &source.allowed {
-        lf = lf.filter(col(ID).is_in(lit(ids_series(ids)).implode(), false));
-    }
+    let mut joins = Vec::new();
     for j in &source.joins {
         let cache = engine
             .get(&j.form)
@@ -143,9 +174,16 @@ fn assemble(
         if via_ty != Some(ColType::Int) {
             return Err(invalid("/joins", format!("{} is not a reference", j.via)));
         }
-        lf = lf.left_join(right.select(select), col(j.via.as_str()), col(key.as_str()));
+        joins.push((j.via.clone(), right.select(select), key));
     }
-    Ok((lf, types))
+    Ok((
+        rows,
+        Assembled {
+            types,
+            allowed: source.allowed.as_deref().map(ids_series),
+            joins,
+        },
+    ))
 }
 
 fn unit_factor(ty: ColType, unit: DurationUnit) -> f64 {
@@ -219,7 +257,7 @@ struct Measures {
 }
 
 fn measure_exprs(query: &Query, types: &Types, tz: chrono_tz::Tz) -> Result<Measures, ReportError> {
-    // Values are computed before grouping (`v{i}`), so that each aggregation is a plain
+    // Values are computed before grouping (`#v{i}`), so that each aggregation is a plain
     // one over a column: polars runs those on its fast grouped paths, where a cast, a
     // filter or a when/then inside the aggregation is evaluated group by group.
     let mut pre = Vec::new();
@@ -230,7 +268,8 @@ fn measure_exprs(query: &Query, types: &Types, tz: chrono_tz::Tz) -> Result<Meas
     for (i, m) in query.measures.iter().enumerate() {
         let p = format!("/measures/{i}");
         let name = format!("m{i}");
-        let v = format!("v{i}");
+        // (`#` keeps it apart from the form's own columns: a field may be called `v0`.)
+        let v = format!("#v{i}");
         let cond = m
             .filter
             .as_ref()
@@ -511,14 +550,24 @@ fn dim_expr(d: &crate::Dim, types: &Types, pointer: &str) -> Result<(Expr, ColTy
 
 pub fn run(engine: &Engine, source: &Source, query: &Query) -> Result<Output, ReportError> {
     let tz = engine.tz();
-    let (mut lf, types) = assemble(engine, source, query)?;
-    if let Some(f) = &query.filter {
-        lf = lf.filter(predicate(f, &types, tz, "/filter")?);
-    }
+    // Read before the frames: a write landing in between makes a key never asked again,
+    // not a kept aggregate that misses the write.
+    let partial_key = if query.limit.is_none() && query.measures.iter().all(|m| adds_up(m.agg)) {
+        engine.partial_key(source, query)
+    } else {
+        None
+    };
+    let (rows, a) = assemble(engine, source, query, partial_key.is_some())?;
+    let types = &a.types;
+    let filter = query
+        .filter
+        .as_ref()
+        .map(|f| predicate(f, types, tz, "/filter"))
+        .transpose()?;
     let mut dims = Vec::new();
     let mut dim_types = Vec::new();
     for (i, d) in query.dimensions.iter().enumerate() {
-        let (e, ty) = dim_expr(d, &types, &format!("/dimensions/{i}"))?;
+        let (e, ty) = dim_expr(d, types, &format!("/dimensions/{i}"))?;
         dims.push(e.alias(format!("d{i}").as_str()));
         dim_types.push(ty);
     }
@@ -528,85 +577,30 @@ pub fn run(engine: &Engine, source: &Source, query: &Query) -> Result<Output, Re
         fix,
         after,
         kinds,
-    } = measure_exprs(query, &types, tz)?;
-    if !pre.is_empty() {
-        lf = lf.with_columns(pre);
-    }
-    let fixed = |g: LazyFrame| {
-        if fix.is_empty() {
-            g
+    } = measure_exprs(query, types, tz)?;
+    // Every part of the rows: scope, joins, the report's filter, the measures' values.
+    let prepare = |lf: LazyFrame| {
+        let mut lf = a.decorate(lf);
+        if let Some(f) = &filter {
+            lf = lf.filter(f.clone());
+        }
+        if pre.is_empty() {
+            lf
         } else {
-            g.with_columns(fix.clone())
+            lf.with_columns(pre.clone())
         }
     };
-    let mut all_aggs = aggs.clone();
-    all_aggs.push(len().cast(DataType::Int64).alias("_rows"));
-
-    // Top-N: rank the first dimension's values by the first sort key (or rows).
-    let mut top: Option<Series> = None;
-    let mut others_flag = false;
-    if let (Some(n), false) = (query.limit, dims.is_empty()) {
-        let rank_by = match query.sort.first() {
-            Some((SortBy::Measure(m), desc))
-                if !matches!(query.measures[*m].agg, Agg::Ratio | Agg::Formula) =>
-            {
-                (format!("m{m}"), *desc)
-            }
-            Some((SortBy::Dim(0), desc)) => ("d0".to_owned(), *desc),
-            _ => ("_rows".to_owned(), true),
-        };
-        let ranked = fixed(
-            lf.clone()
-                .with_column(dims[0].clone())
-                .group_by([col("d0")])
-                .agg(all_aggs.clone()),
-        )
-        .sort(
-            [rank_by.0.as_str(), "d0"],
-            SortMultipleOptions::default()
-                .with_order_descending_multi([rank_by.1, false])
-                .with_nulls_last(true),
-        )
-        .limit(n as IdxSize)
-        .select([col("d0")])
-        .collect()
-        .map_err(internal)?;
-        top = Some(
-            ranked
-                .column("d0")
-                .map_err(internal)?
-                .as_materialized_series()
-                .clone(),
-        );
-        others_flag = query.others;
-    }
-
-    let mut frame = lf.with_columns(dims.clone());
-    let mut keys: Vec<Expr> = (0..dims.len())
-        .map(|i| col(format!("d{i}").as_str()))
-        .collect();
-    if let Some(t) = &top {
-        let in_top = col("d0")
-            .is_in(lit(t.clone()).implode(), true)
-            .fill_null(lit(false));
-        if others_flag {
-            frame = frame.with_columns([
-                when(in_top.clone())
-                    .then(col("d0"))
-                    .otherwise(lit(NULL).cast(dim_dtype(dim_types[0])))
-                    .alias("d0"),
-                in_top.not().alias("_others"),
-            ]);
-            keys.push(col("_others"));
-        } else {
-            frame = frame.filter(in_top);
+    let (grouped, top, others_flag) = match rows {
+        Rows::Parts(parts) => {
+            let key = partial_key.unwrap_or_default();
+            (
+                from_parts(engine, parts, &key, &prepare, &dims, query)?,
+                None,
+                false,
+            )
         }
-    }
-    let grouped = fixed(if keys.is_empty() {
-        frame.select(all_aggs)
-    } else {
-        frame.group_by(keys).agg(all_aggs)
-    });
+        Rows::Whole(lf) => whole(prepare(lf), &dims, &dim_types, aggs, fix, query)?,
+    };
     // One at a time: a derived measure may read one computed before it.
     let grouped = after.into_iter().fold(grouped, |g, e| g.with_columns([e]));
 
@@ -670,6 +664,227 @@ pub fn run(engine: &Engine, source: &Source, query: &Query) -> Result<Output, Re
         })
         .collect();
     to_output(&df, query, &src_types, &kinds, tz, top)
+}
+
+/// Group the live rows in one go (top-N, and measures that do not add up over parts).
+fn whole(
+    lf: LazyFrame,
+    dims: &[Expr],
+    dim_types: &[ColType],
+    aggs: Vec<Expr>,
+    fix: Vec<Expr>,
+    query: &Query,
+) -> Result<(LazyFrame, Option<Series>, bool), ReportError> {
+    let fixed = |g: LazyFrame| {
+        if fix.is_empty() {
+            g
+        } else {
+            g.with_columns(fix.clone())
+        }
+    };
+    let mut all_aggs = aggs;
+    all_aggs.push(len().cast(DataType::Int64).alias("_rows"));
+
+    // Top-N: rank the first dimension's values by the first sort key (or rows).
+    let mut top: Option<Series> = None;
+    let mut others_flag = false;
+    if let (Some(n), false) = (query.limit, dims.is_empty()) {
+        let rank_by = match query.sort.first() {
+            Some((SortBy::Measure(m), desc))
+                if !matches!(query.measures[*m].agg, Agg::Ratio | Agg::Formula) =>
+            {
+                (format!("m{m}"), *desc)
+            }
+            Some((SortBy::Dim(0), desc)) => ("d0".to_owned(), *desc),
+            _ => ("_rows".to_owned(), true),
+        };
+        let ranked = fixed(
+            lf.clone()
+                .with_column(dims[0].clone())
+                .group_by([col("d0")])
+                .agg(all_aggs.clone()),
+        )
+        .sort(
+            [rank_by.0.as_str(), "d0"],
+            SortMultipleOptions::default()
+                .with_order_descending_multi([rank_by.1, false])
+                .with_nulls_last(true),
+        )
+        .limit(n as IdxSize)
+        .select([col("d0")])
+        .collect()
+        .map_err(internal)?;
+        top = Some(
+            ranked
+                .column("d0")
+                .map_err(internal)?
+                .as_materialized_series()
+                .clone(),
+        );
+        others_flag = query.others;
+    }
+
+    let mut frame = lf.with_columns(dims);
+    let mut keys: Vec<Expr> = (0..dims.len())
+        .map(|i| col(format!("d{i}").as_str()))
+        .collect();
+    if let Some(t) = &top {
+        let in_top = col("d0")
+            .is_in(lit(t.clone()).implode(), true)
+            .fill_null(lit(false));
+        if others_flag {
+            frame = frame.with_columns([
+                when(in_top.clone())
+                    .then(col("d0"))
+                    .otherwise(lit(NULL).cast(dim_dtype(dim_types[0])))
+                    .alias("d0"),
+                in_top.not().alias("_others"),
+            ]);
+            keys.push(col("_others"));
+        } else {
+            frame = frame.filter(in_top);
+        }
+    }
+    let grouped = fixed(if keys.is_empty() {
+        frame.select(all_aggs)
+    } else {
+        frame.group_by(keys).agg(all_aggs)
+    });
+    Ok((grouped, top, others_flag))
+}
+
+/// Whether a measure adds up over parts of the rows: the aggregate of the live rows is
+/// then the base's (kept while the base stands) minus its dead rows' plus the delta's.
+fn adds_up(agg: Agg) -> bool {
+    matches!(
+        agg,
+        Agg::Count
+            | Agg::CountValues
+            | Agg::Sum
+            | Agg::Avg
+            | Agg::Share
+            | Agg::Ratio
+            | Agg::Formula
+    )
+}
+
+/// The sums each measure keeps per group (`s{i}`, and `n{i}` the values behind a sum or
+/// an average), and the measure computed from them.
+struct PartialAggs {
+    aggs: Vec<Expr>,
+    /// The kept columns and their types.
+    names: Vec<(String, DataType)>,
+    finals: Vec<Expr>,
+}
+
+fn partial_aggs(query: &Query) -> PartialAggs {
+    let mut aggs = Vec::new();
+    let mut names = Vec::new();
+    let mut finals = Vec::new();
+    let mut keep = |name: String, e: Expr, ty: DataType| {
+        aggs.push(e.cast(ty.clone()).alias(name.as_str()));
+        names.push((name, ty));
+    };
+    for (i, m) in query.measures.iter().enumerate() {
+        let v = || col(format!("#v{i}").as_str());
+        let (s, n, out) = (format!("s{i}"), format!("n{i}"), format!("m{i}"));
+        let none = || lit(NULL).cast(DataType::Float64);
+        match m.agg {
+            Agg::Count if m.filter.is_none() => keep(s.clone(), len(), DataType::Int64),
+            Agg::Count => keep(s.clone(), v().sum(), DataType::Int64),
+            Agg::CountValues => keep(s.clone(), v().count(), DataType::Int64),
+            Agg::Sum | Agg::Avg | Agg::Share => {
+                keep(s.clone(), v().sum(), DataType::Float64);
+                keep(n.clone(), v().count(), DataType::Int64);
+            }
+            _ => continue,
+        }
+        finals.push(
+            match m.agg {
+                Agg::Sum => when(col(n.as_str()).eq(lit(0)))
+                    .then(none())
+                    .otherwise(col(s.as_str())),
+                Agg::Avg | Agg::Share => when(col(n.as_str()).eq(lit(0)))
+                    .then(none())
+                    .otherwise(col(s.as_str()) / col(n.as_str()).cast(DataType::Float64)),
+                _ => col(s.as_str()),
+            }
+            .alias(out.as_str()),
+        );
+    }
+    keep("_rows".into(), len(), DataType::Int64);
+    PartialAggs {
+        aggs,
+        names,
+        finals,
+    }
+}
+
+/// Group the parts of the rows: the base's groups (kept while the base stands, under
+/// `key`), minus its dead rows' groups, plus the delta's. A run after a write groups a
+/// few rows instead of all of them.
+fn from_parts(
+    engine: &Engine,
+    parts: Box<crate::cache::Parts>,
+    key: &str,
+    prepare: &dyn Fn(LazyFrame) -> LazyFrame,
+    dims: &[Expr],
+    query: &Query,
+) -> Result<LazyFrame, ReportError> {
+    let p = partial_aggs(query);
+    let keys: Vec<Expr> = (0..dims.len())
+        .map(|i| col(format!("d{i}").as_str()))
+        .collect();
+    let group = |lf: LazyFrame| {
+        let lf = prepare(lf);
+        if keys.is_empty() {
+            lf.select(p.aggs.clone())
+        } else {
+            lf.with_columns(dims)
+                .group_by(keys.clone())
+                .agg(p.aggs.clone())
+        }
+    };
+    let key = format!("{key} #{}", parts.generation);
+    let base = match engine.kept_partial(&key) {
+        Some(df) => df,
+        None => {
+            let df = group(parts.base).collect().map_err(internal)?;
+            engine.keep_partial(key, df.clone());
+            df
+        }
+    };
+    let mut pieces = vec![base.lazy()];
+    if let Some(dead) = parts.dead {
+        let negated: Vec<Expr> = p
+            .names
+            .iter()
+            .map(|(n, _)| (-col(n.as_str())).alias(n.as_str()))
+            .collect();
+        pieces.push(group(dead).with_columns(negated));
+    }
+    if let Some(delta) = parts.delta {
+        pieces.push(group(delta));
+    }
+    let merged = if pieces.len() == 1 {
+        pieces.remove(0)
+    } else {
+        // (Each cast back to its type, which also keeps polars on its in-memory group-by:
+        // a plain sum is "partitionable" and asks for the streaming engine, not built in.)
+        let sums: Vec<Expr> = p
+            .names
+            .iter()
+            .map(|(n, ty)| col(n.as_str()).sum().cast(ty.clone()).alias(n.as_str()))
+            .collect();
+        let all = concat(pieces, UnionArgs::default()).map_err(internal)?;
+        if keys.is_empty() {
+            all.select(sums)
+        } else {
+            // A group whose rows all went leaves a row of zeros.
+            all.group_by(keys).agg(sums).filter(col("_rows").gt(lit(0)))
+        }
+    };
+    Ok(merged.with_columns(p.finals))
 }
 
 fn dim_dtype(ty: ColType) -> DataType {

@@ -417,27 +417,11 @@ impl RecordService {
         params: Params,
         limit: usize,
     ) -> DomainResult<Vec<Value>> {
-        let backend = self.db.backend;
-        match backend {
-            crate::store::db::Backend::Sqlite => {
-                let text = self
-                    .page_text(keys, where_, params, limit, SQLITE_DATA)
-                    .await?;
-                serde_json::from_str(&text)
-                    .map_err(|e| DomainError::Internal(anyhow::anyhow!("page JSON: {e}")))
-            }
-            crate::store::db::Backend::Postgres => {
-                let sql = format!(
-                    "SELECT {COLUMNS} FROM records WHERE {where_} ORDER BY {} LIMIT {limit}",
-                    order_by(backend, keys)
-                );
-                let rows = self.db.query_all(&sql, params.0).await?;
-                Ok(rows
-                    .iter()
-                    .map(|r| RecordRow::from_row(backend, r).map(|r| r.to_api()))
-                    .collect::<Result<_, _>>()?)
-            }
-        }
+        let text = self
+            .page_text(keys, where_, params, limit, whole_data(self.db.backend))
+            .await?;
+        serde_json::from_str(&text)
+            .map_err(|e| DomainError::Internal(anyhow::anyhow!("page JSON: {e}")))
     }
 
     /// Attach the referenced records of each item under `expand.<field>` (one query per field).
@@ -500,6 +484,15 @@ impl RecordService {
 /// The stored data as JSON text (it is stored as text; a JSONB value is rendered).
 const SQLITE_DATA: &str = "iif(typeof(data) = 'text', data, json(data))";
 
+/// The whole stored data of a row as JSON text: SQLite stores text (a JSONB value is
+/// rendered); PostgreSQL's jsonb is rendered by `json_build_object`.
+fn whole_data(backend: crate::store::db::Backend) -> &'static str {
+    match backend {
+        crate::store::db::Backend::Sqlite => SQLITE_DATA,
+        crate::store::db::Backend::Postgres => "data",
+    }
+}
+
 /// A page's record data under the caller's mask: the SQL giving each row's data, and the
 /// top-level fields still to be removed from it (`service::strip`).
 struct MaskedData {
@@ -513,10 +506,7 @@ struct MaskedData {
 /// cut from it in Rust, which is cheaper than `json_remove` re-parsing every row. Denied
 /// keys are plain keys (checked), so they can stand in the SQL text.
 fn masked_data_sql(backend: crate::store::db::Backend, d: &Decision) -> Option<MaskedData> {
-    let whole = match backend {
-        crate::store::db::Backend::Sqlite => SQLITE_DATA,
-        crate::store::db::Backend::Postgres => "data",
-    };
+    let whole = whole_data(backend);
     if d.read.is_full() {
         return Some(MaskedData {
             sql: whole.into(),
