@@ -282,6 +282,14 @@ on_both_stores!(
         let item = &page["items"][0];
         assert_eq!(item["data"], json!({"customer": c["id"], "amount": 5}));
         assert_eq!(item["expand"]["customer"]["data"]["name"], "协和");
+        // `fields` alone (the page cut as text, not parsed): exactly the asked fields.
+        let shaped = app
+            .list("q", "order", &[("fields", "amount,note".into())])
+            .await;
+        assert_eq!(
+            shaped["items"][0]["data"],
+            json!({"amount": 5, "note": "x"})
+        );
         // The system columns are the same however the page is built (a plain list goes
         // out as JSON from the database, a shaped one is parsed first) and as a single read.
         let plain = app.list("q", "order", &[]).await;

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::records::{MAX_PAGE, RecordService};
+use super::strip::Cut;
 use crate::auth::{Caller, Decision};
 use crate::error::{DomainError, DomainResult};
 use crate::query::fields::Scope;
@@ -231,8 +232,9 @@ impl RecordService {
         })
     }
 
-    /// A list page as JSON text. Without `fields` or `expand`, the rows go from the
-    /// database's JSON straight into the response (no parse and re-serialise).
+    /// A list page as JSON text. Without `expand`, the rows go from the database's JSON
+    /// straight into the response (no parse and re-serialise); unreadable fields, and with
+    /// `fields` the fields not asked for, are cut from the text.
     pub async fn list_json(
         &self,
         app: &str,
@@ -240,7 +242,7 @@ impl RecordService {
         q: &ListQuery,
         caller: &Caller,
     ) -> DomainResult<String> {
-        if q.fields.is_some() || !q.expand.is_empty() {
+        if !q.expand.is_empty() {
             let page = self.list(app, form, q, caller).await?;
             return serde_json::to_string(&page).map_err(|e| DomainError::Internal(e.into()));
         }
@@ -274,16 +276,27 @@ impl RecordService {
             }
             _ => None,
         };
+        // With `fields`: the asked ones the caller may read.
+        let keep: Option<Vec<String>> = q.fields.as_ref().map(|f| {
+            f.iter()
+                .filter(|k| !masked.strip.contains(k))
+                .cloned()
+                .collect()
+        });
+        let cut = match &keep {
+            Some(k) => Cut::Keep(k),
+            None => Cut::Deny(&masked.strip),
+        };
         let mut out = String::with_capacity(text.len() + 64);
         out.push_str("{\"items\":[");
         for (i, r) in rows.iter().enumerate() {
             if i > 0 {
                 out.push(',');
             }
-            if masked.strip.is_empty() {
+            if cut.is_none() {
                 out.push_str(r.get());
             } else {
-                super::strip::strip_row_into(r.get(), &masked.strip, &mut out)
+                super::strip::strip_row_into(r.get(), &cut, &mut out)
                     .map_err(|e| DomainError::Internal(anyhow::anyhow!("page row JSON: {e}")))?;
             }
         }

@@ -13,6 +13,29 @@ use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::fmt;
 
+/// Which top-level members go.
+#[derive(Clone, Copy)]
+pub enum Cut<'a> {
+    /// These go (the caller's unreadable fields).
+    Deny(&'a [String]),
+    /// All but these go (a list's `fields`, less the unreadable ones).
+    Keep(&'a [String]),
+}
+
+impl Cut<'_> {
+    fn drops(&self, key: &str) -> bool {
+        match self {
+            Cut::Deny(d) => d.iter().any(|x| x == key),
+            Cut::Keep(k) => !k.iter().any(|x| x == key),
+        }
+    }
+
+    /// Nothing can go.
+    pub fn is_none(&self) -> bool {
+        matches!(self, Cut::Deny(d) if d.is_empty())
+    }
+}
+
 /// A member name: borrowed from the text unless it has escapes.
 struct Key<'a>(Cow<'a, str>);
 
@@ -119,19 +142,19 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// The scanner: writes `object` without the denied members to `out` and says whether it
-/// removed any (when it did not, `out` is as it was); None (with `out` as it was) when the
-/// text is not what it expects. Kept members are copied to `out` as they are found.
-fn scan_into(object: &str, deny: &[String], out: &mut String) -> Option<bool> {
+/// The scanner: writes `object` without the members `cut` drops to `out` and says whether
+/// it removed any (when it did not, `out` is as it was); None (with `out` as it was) when
+/// the text is not what it expects. Kept members are copied to `out` as they are found.
+fn scan_into(object: &str, cut: &Cut, out: &mut String) -> Option<bool> {
     let mark = out.len();
-    let done = scan_members(object, deny, out);
+    let done = scan_members(object, cut, out);
     if done != Some(true) {
         out.truncate(mark);
     }
     done
 }
 
-fn scan_members(object: &str, deny: &[String], out: &mut String) -> Option<bool> {
+fn scan_members(object: &str, cut: &Cut, out: &mut String) -> Option<bool> {
     let b = object.as_bytes();
     let mut i = skip_ws(b, 0);
     if b.get(i) != Some(&b'{') {
@@ -155,13 +178,13 @@ fn scan_members(object: &str, deny: &[String], out: &mut String) -> Option<bool>
             }
             i = skip_ws(b, i + 1);
             let end = skip_value(b, i)?;
-            if deny.iter().any(|d| d.len() == key.len() && d == key) {
+            // An escaped name might spell one the cut names: the general way decides.
+            if key.as_bytes().contains(&b'\\') {
+                return None;
+            }
+            if cut.drops(key) {
                 removed = true;
             } else {
-                // An escaped name might spell a denied one: the general way decides.
-                if key.as_bytes().contains(&b'\\') {
-                    return None;
-                }
                 if !first {
                     out.push(',');
                 }
@@ -189,31 +212,24 @@ fn scan_members(object: &str, deny: &[String], out: &mut String) -> Option<bool>
 #[cfg(test)]
 fn strip_members<'a>(object: &'a str, deny: &[String]) -> serde_json::Result<Cow<'a, str>> {
     let mut out = String::new();
-    match scan_into(object, deny, &mut out) {
+    let cut = Cut::Deny(deny);
+    match scan_into(object, &cut, &mut out) {
         Some(false) => return Ok(Cow::Borrowed(object)),
         Some(true) => return Ok(Cow::Owned(out)),
         None => {}
     }
-    strip_members_parsed(object, deny)
+    strip_members_parsed(object, &cut)
 }
 
 /// The general way: the members split by serde_json.
-fn strip_members_parsed<'a>(object: &'a str, deny: &[String]) -> serde_json::Result<Cow<'a, str>> {
+fn strip_members_parsed<'a>(object: &'a str, cut: &Cut) -> serde_json::Result<Cow<'a, str>> {
     let members: Members = serde_json::from_str(object)?;
-    if !members
-        .0
-        .iter()
-        .any(|(k, _)| deny.iter().any(|d| *d == k.0))
-    {
+    if !members.0.iter().any(|(k, _)| cut.drops(&k.0)) {
         return Ok(Cow::Borrowed(object));
     }
     let mut out = String::with_capacity(object.len());
     out.push('{');
-    for (k, v) in members
-        .0
-        .iter()
-        .filter(|(k, _)| !deny.iter().any(|d| *d == k.0))
-    {
+    for (k, v) in members.0.iter().filter(|(k, _)| !cut.drops(&k.0)) {
         if out.len() > 1 {
             out.push(',');
         }
@@ -230,23 +246,45 @@ fn strip_members_parsed<'a>(object: &'a str, deny: &[String]) -> serde_json::Res
 /// occurrence of this text is the member.
 const DATA: &str = ",\"data\":";
 
-/// A page row with the denied fields of its `data` removed, appended to `out`.
-pub fn strip_row_into(row: &str, deny: &[String], out: &mut String) -> serde_json::Result<()> {
+/// A page row with the members of its `data` that `cut` drops removed, appended to `out`.
+pub fn strip_row_into(row: &str, cut: &Cut, out: &mut String) -> serde_json::Result<()> {
     let found = memchr::memmem::find(row.as_bytes(), DATA.as_bytes());
     let Some((head, data)) = found.and_then(|at| {
         let (head, rest) = row.split_at(at + DATA.len());
         Some((head, rest.strip_suffix('}')?))
     }) else {
-        out.push_str(row);
+        // Not laid out as SQLite's page rows (PostgreSQL's `json_build_object` spaces its
+        // members): the row's members split by serde_json.
+        let members: Members = serde_json::from_str(row)?;
+        out.push('{');
+        for (i, (k, v)) in members.0.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&serde_json::to_string(&k.0)?);
+            out.push(':');
+            if k.0 == "data" {
+                cut_into(v.get(), cut, out)?;
+            } else {
+                out.push_str(v.get());
+            }
+        }
+        out.push('}');
         return Ok(());
     };
     out.push_str(head);
-    match scan_into(data, deny, out) {
-        Some(true) => {}
-        Some(false) => out.push_str(data),
-        None => out.push_str(&strip_members_parsed(data, deny)?),
-    }
+    cut_into(data, cut, out)?;
     out.push('}');
+    Ok(())
+}
+
+/// `object` with the members `cut` drops removed, appended to `out`.
+fn cut_into(object: &str, cut: &Cut, out: &mut String) -> serde_json::Result<()> {
+    match scan_into(object, cut, out) {
+        Some(true) => {}
+        Some(false) => out.push_str(object),
+        None => out.push_str(&strip_members_parsed(object, cut)?),
+    }
     Ok(())
 }
 
@@ -341,12 +379,14 @@ mod tests {
                 v
             };
             let mut out = String::new();
-            match scan_into(&text, &deny, &mut out) {
+            match scan_into(&text, &Cut::Deny(&deny), &mut out) {
                 Some(true) => scanned += 1,
                 Some(false) => out = text.clone(),
                 None => {
                     fell_back += 1;
-                    out = strip_members_parsed(&text, &deny).unwrap().into_owned();
+                    out = strip_members_parsed(&text, &Cut::Deny(&deny))
+                        .unwrap()
+                        .into_owned();
                 }
             }
             let got: Value =
@@ -364,7 +404,7 @@ mod tests {
 
     fn strip_row(row: &str, deny: &[String]) -> String {
         let mut out = String::new();
-        strip_row_into(row, deny, &mut out).unwrap();
+        strip_row_into(row, &Cut::Deny(deny), &mut out).unwrap();
         out
     }
 
@@ -383,5 +423,32 @@ mod tests {
             strip_row(odd, &deny(&["fee"])),
             r#"{"id":1,"data":{"a":1}}"#
         );
+    }
+
+    #[test]
+    fn a_keep_cut_leaves_only_the_named_members() {
+        let keep = deny(&["status", "c", "nope"]);
+        let row = r#"{"id":7,"data":{"fee":9,"status":"ok","b":{"status":1},"c":"x"}}"#;
+        let mut out = String::new();
+        strip_row_into(row, &Cut::Keep(&keep), &mut out).unwrap();
+        assert_eq!(out, r#"{"id":7,"data":{"status":"ok","c":"x"}}"#);
+        // An escaped name that spells a kept one is kept (the general way decides).
+        let odd = r#"{"id":1,"data":{"st\u0061tus":2,"a":1}}"#;
+        out.clear();
+        strip_row_into(odd, &Cut::Keep(&keep), &mut out).unwrap();
+        assert_eq!(out, r#"{"id":1,"data":{"status":2}}"#);
+        // A row as PostgreSQL writes it (spaced members), with denied and kept cuts.
+        let spaced = r#"{"id" : 3, "note" : "x, \"data\" : {}", "data" : {"c": "y", "fee": 2, "status": "ok"}}"#;
+        out.clear();
+        strip_row_into(spaced, &Cut::Keep(&keep), &mut out).unwrap();
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(
+            v,
+            json!({"id": 3, "note": "x, \"data\" : {}", "data": {"c": "y", "status": "ok"}})
+        );
+        out.clear();
+        strip_row_into(spaced, &Cut::Deny(&deny(&["fee"])), &mut out).unwrap();
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["data"], json!({"c": "y", "status": "ok"}));
     }
 }
