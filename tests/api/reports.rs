@@ -36,8 +36,19 @@ pub(crate) async fn lab(app: &TestApp) {
 }
 
 /// Random records; every field is sometimes missing.
-pub(crate) async fn seed_samples(app: &TestApp, rng: &mut ChaCha8Rng, n: usize) {
+/// Create `n` random samples; their ids.
+pub(crate) async fn seed_samples(app: &TestApp, rng: &mut ChaCha8Rng, n: usize) -> Vec<i64> {
+    let mut ids = Vec::new();
     for _ in 0..n {
+        let created = app.create_ok("lab", "sample", sample(rng)).await;
+        ids.push(created["id"].as_i64().unwrap());
+    }
+    ids
+}
+
+/// A random sample's data.
+fn sample(rng: &mut ChaCha8Rng) -> Value {
+    {
         let mut data = serde_json::Map::new();
         if rng.random_bool(0.9) {
             data.insert(
@@ -86,7 +97,7 @@ pub(crate) async fn seed_samples(app: &TestApp, rng: &mut ChaCha8Rng, n: usize) 
         if rng.random_bool(0.9) {
             data.insert("flag".into(), json!(rng.random_bool(0.4)));
         }
-        app.create_ok("lab", "sample", Value::Object(data)).await;
+        Value::Object(data)
     }
 }
 
@@ -320,7 +331,7 @@ async fn property(app: TestApp) {
     lab(&app).await;
     let seed = 20261123 + if app.store == Store::Postgres { 1 } else { 0 };
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    seed_samples(&app, &mut rng, 220).await;
+    let mut ids = seed_samples(&app, &mut rng, 220).await;
     let settings = settings_for(app.store, app.dir.path(), &app.db_url);
     let db = formwork::store::db::Db::connect(&settings.database)
         .await
@@ -352,6 +363,40 @@ async fn property(app: TestApp) {
     let all_dims = dims();
     let (mut top_n_cases, mut reader_cases) = (0, 0);
     for case in 0..40 {
+        // Between runs, now and then, a few writes: a run must see them (the report
+        // cache's new rows and dead rows, and any groups it keeps per base).
+        if case % 3 == 2 {
+            for _ in 0..rng.random_range(1..=4) {
+                match rng.random_range(0..3) {
+                    0 => {
+                        let id = ids[rng.random_range(0..ids.len())];
+                        let data = sample(&mut rng);
+                        expect(
+                            app.put(
+                                &format!("/apps/lab/forms/sample/records/{id}"),
+                                &json!({ "data": data }),
+                            )
+                            .await,
+                            StatusCode::OK,
+                        )
+                        .await;
+                    }
+                    1 => {
+                        let id = ids.swap_remove(rng.random_range(0..ids.len()));
+                        expect(
+                            app.delete(&format!("/apps/lab/forms/sample/records/{id}"))
+                                .await,
+                            StatusCode::OK,
+                        )
+                        .await;
+                    }
+                    _ => {
+                        let created = app.create_ok("lab", "sample", sample(&mut rng)).await;
+                        ids.push(created["id"].as_i64().unwrap());
+                    }
+                }
+            }
+        }
         let mut picked: Vec<usize> = (0..all_dims.len()).collect();
         // A random subset of 0–2 dimensions, in random order.
         for i in (1..picked.len()).rev() {
