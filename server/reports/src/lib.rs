@@ -7,11 +7,14 @@
 pub mod bucket;
 pub mod cache;
 pub mod logic;
+mod measures;
+mod output;
+mod parts;
 mod run;
 
 pub use bucket::TimeBucket;
 pub use cache::{CacheBuilder, FormCache};
-pub use run::{DimCell, OutRow, Output};
+pub use output::{DimCell, OutRow, Output};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -231,7 +234,7 @@ pub struct Engine {
     /// Recent results by what they were computed from (see [`Engine::run`]).
     results: Mutex<std::collections::VecDeque<(String, Output)>>,
     reuse: std::sync::atomic::AtomicBool,
-    /// Groups of whole bases kept for runs after writes (see `run::from_parts`).
+    /// Groups of whole bases kept for runs after writes (see `parts::from_parts`).
     partials: Mutex<std::collections::VecDeque<(String, polars::prelude::DataFrame)>>,
     incremental: std::sync::atomic::AtomicBool,
 }
