@@ -1,7 +1,8 @@
 //! Filters through reference fields (`ref`, docs/api.md): orders whose device's product
 //! has a given model. The referenced form is read under the caller's own rules: its
 //! unreadable fields cannot be filtered on, a form they may not read is refused, and a
-//! referenced record out of their row scope matches no `ref` (its negation holds).
+//! referenced record out of their row scope matches no `ref` (its negation holds). A role's
+//! row rule may use `ref` too.
 
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
@@ -222,14 +223,104 @@ async fn filters_through_references(app: TestApp) {
         assert_eq!(s, StatusCode::BAD_REQUEST, "{filter}: {body}");
         assert_eq!(body["details"][0]["pointer"], pointer, "{filter}: {body}");
     }
-    // A row rule reaches other forms with `through`, not `ref`.
-    let role = json!({"key": "bad", "label": {"en": "Bad"}, "permissions": {
-        "order": {"actions": ["read"], "rows": {"filter": model_is(json!("X1"))}, "read": ["*"]}}});
-    let r = app.put("/apps/shop/roles/bad", &role).await;
-    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// A row rule may select records by the records they refer to: a fitter reaches the
+/// orders of the product models named in their user attributes, through two references,
+/// without any right on devices or products (the rule is the administrator's; the fitter
+/// learns no field of them).
+async fn row_rules_through_references(app: TestApp) {
+    let orders = shop(&app).await;
+    let rule = json!({"ref": [{"var": "device"}, {"ref": [{"var": "product"},
+        {"in": [{"var": "model"}, {"var": "$user.attributes.models"}]}]}]});
+    let role = json!({"key": "fitters", "label": {"en": "Fitters"}, "permissions": {
+        "order": {"actions": ["read", "update"], "rows": {"filter": rule}, "read": ["*"], "write": ["title"]}}});
+    expect(
+        app.put("/apps/shop/roles/fitters", &role).await,
+        StatusCode::OK,
+    )
+    .await;
+    let fitter = user(&app, "fitter").await;
+    expect(
+        app.put("/admin/users/fitter/roles", &json!({"shop": ["fitters"]}))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let set_models = |models: Value| {
+        let app = &app;
+        async move {
+            expect(
+                app.patch(
+                    "/admin/users/fitter",
+                    &json!({"attributes": {"models": models}}),
+                )
+                .await,
+                StatusCode::OK,
+            )
+            .await;
+        }
+    };
+    set_models(json!(["X2", "Hidden"])).await;
+    let all = json!({"!=": [{"var": "title"}, null]});
+    assert_eq!(
+        titles(&fitter, &app, &all).await,
+        (vec!["o-hidden".to_owned(), "o-x2".to_owned()], 2)
+    );
+    // One order in reach, one out of it: read and write follow the rule.
+    let path = |t: &str| format!("/apps/shop/forms/order/records/{}", orders[t]);
+    let r = fitter.get(app.url(&path("o-x2"))).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = fitter.get(app.url(&path("o-x1-a"))).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = fitter
+        .patch(app.url(&path("o-x1-a")))
+        .json(&json!({"data": {"title": "mine now"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    // A write in reach goes through.
+    let r = fitter
+        .patch(app.url(&path("o-x2")))
+        .json(&json!({"data": {"title": "renamed"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    // Other attributes, other rows, on the next request.
+    set_models(json!(["X1"])).await;
+    assert_eq!(
+        titles(&fitter, &app, &all).await,
+        (vec!["o-x1-a".to_owned(), "o-x1-b".to_owned()], 2)
+    );
+    // Without the attribute: no rows (an empty list), not an error.
+    expect(
+        app.patch("/admin/users/fitter", &json!({"attributes": {}}))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(titles(&fitter, &app, &all).await, (vec![], 0));
+    // A rule's ref is checked against the form it refers to, with pointers into the role.
+    let bad = json!({"key": "bad", "label": {"en": "Bad"}, "permissions": {
+        "order": {"actions": ["read"], "rows": {"filter":
+            {"ref": [{"var": "device"}, {"ref": [{"var": "product"}, {"==": [{"var": "nope"}, 1]}]}]}},
+            "read": ["*"]}}});
+    let r = app.put("/apps/shop/roles/bad", &bad).await;
+    let body = expect(r, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(
+        body["details"][0]["pointer"], "/permissions/order/rows/filter/ref/1/ref/1/==/0",
+        "{body}"
+    );
 }
 
 on_both_stores!(
     list_filters_go_through_references_under_the_callers_rules,
     filters_through_references
+);
+
+on_both_stores!(
+    row_rules_select_records_by_the_records_they_refer_to,
+    row_rules_through_references
 );

@@ -1,6 +1,5 @@
 // The flow designer's flow settings panel: the flow's label and its trigger (type, form,
-// cron, date field, watched fields, condition), shown by FlowDesignerPage; and the context
-// variables offered to condition builders.
+// cron, date field, watched fields, condition), shown by FlowDesignerPage.
 //
 // data-testid: flow-trigger-panel, flow-flow-errors, flow-label-zh, flow-label-en,
 // flow-trigger-errors, flow-trigger-type, flow-trigger-guard-help, flow-trigger-webhook-help,
@@ -8,10 +7,9 @@
 // flow-trigger-offset, flow-trigger-fields, flow-trigger-cond
 import { useMemo } from 'react';
 import { Alert, Divider, Form, Input, InputNumber, Select, Typography } from 'antd';
-import type { JsonSchema, Label } from '../api/types.ts';
+import type { JsonSchema } from '../api/types.ts';
 import { useI18n } from '../i18n/index.tsx';
-import { varLabel } from './FlowGraph.tsx';
-import { ConditionBuilder, Errors, fieldOptions, type Lookups, type VarOption } from './inputs.tsx';
+import { ConditionBuilder, Errors, fieldOptions, type Lookups } from './inputs.tsx';
 import { cronLooksValid, type ErrorLike } from './checks.ts';
 import { GUARD_NODE_TYPES, TRIGGER_TYPES, switchTriggerType, triggerHasForm, type FlowState, type Trigger } from './model.ts';
 import type { Apply } from './Panels.tsx';
@@ -144,13 +142,4 @@ export function TriggerPanel(p: { state: FlowState; apply: Apply; lookups: Looku
       )}
     </Form>
   );
-}
-
-/** Variables for the condition builder, with labels and field schemas. */
-export function varOptions(names: string[], fields: Map<string, JsonSchema>, t: (k: string, v?: Record<string, string | number>) => string, label: (l: Label | undefined | null, f?: string) => string): VarOption[] {
-  return names.map((v) => {
-    const schema = v.startsWith('record.') ? fields.get(v.slice(7)) : undefined;
-    const text = varLabel(v, fields, t, label);
-    return { value: v, label: text === v ? v : `${text} (${v})`, schema };
-  });
 }

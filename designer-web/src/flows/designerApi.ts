@@ -1,12 +1,13 @@
 // The flow designer's calls to the server besides the draft itself: what its panels choose
 // from (users, roles, forms, the app's flows and reports, form schemas and the context
-// variables they give), a report's columns, and how a failed call reads.
+// variables they give, labelled for condition builders), a report's columns, and how a
+// failed call reads.
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { api, ApiError } from '../api/client.ts';
 import type { FormDetail, FormSummary, JsonSchema, Label, User } from '../api/types.ts';
 import { useI18n } from '../i18n/index.tsx';
-import type { Lookups, Option } from './Panels.tsx';
-import { varOptions } from './TriggerPanel.tsx';
+import { varLabel } from './FlowGraph.tsx';
+import type { Lookups, Option, VarOption } from './Panels.tsx';
 import { contextVars } from './conditions.ts';
 import { formsOfInterest, referenceTargets } from './flowForms.ts';
 import type { FlowState } from './model.ts';
@@ -35,6 +36,15 @@ function loadFormSchema(app: string, form: string): Promise<JsonSchema | null> {
     formSchemas.set(k, p);
   }
   return p;
+}
+
+/** Variables for the condition builder, with labels and field schemas. */
+export function varOptions(names: string[], fields: Map<string, JsonSchema>, t: (k: string, v?: Record<string, string | number>) => string, label: (l: Label | undefined | null, f?: string) => string): VarOption[] {
+  return names.map((v) => {
+    const schema = v.startsWith('record.') ? fields.get(v.slice(7)) : undefined;
+    const text = varLabel(v, fields, t, label);
+    return { value: v, label: text === v ? v : `${text} (${v})`, schema };
+  });
 }
 
 function propsOf(schema: JsonSchema | null | undefined): Map<string, JsonSchema> {

@@ -287,16 +287,14 @@ impl RoleDoc {
                         )),
                         Some(m) => {
                             let probe = substitute_user(&f, &UserVars::probe());
-                            match Filter::parse(&probe, &Scope::Root(m), &format!("{p}/rows/filter")) {
-                                Err(e) => details.extend(error_details(e)),
-                                // A row rule reaches another form with `through`, not `ref`.
-                                Ok(parsed) if parsed.has_ref() => details.push(Detail::new(
-                                    format!("{p}/rows/filter"),
-                                    "rows",
-                                    "a row filter cannot use ref; give the reference field as {\"through\": field}",
-                                )),
-                                Ok(_) => {}
-                            }
+                            check_row_filter(
+                                &probe,
+                                m,
+                                models,
+                                &format!("{p}/rows/filter"),
+                                0,
+                                &mut details,
+                            );
                         }
                     },
                     Ok(RowRule::Through(field)) => {
@@ -387,8 +385,78 @@ impl UserVars {
     }
 }
 
-/// Replace `{"var": "$user…"}` with the user's values.
+/// How deep `ref`s may nest in a row filter (as in list filters).
+pub const MAX_RULE_REF_DEPTH: usize = 3;
+
+/// Check a row filter (user variables already substituted) against its form, and each
+/// `ref` in it against the referenced form: a rule may select records by the records they
+/// refer to ("devices whose customer is in my provinces").
+fn check_row_filter(
+    logic: &Value,
+    model: &FormModel,
+    models: &HashMap<String, FormModel>,
+    pointer: &str,
+    depth: usize,
+    details: &mut Vec<Detail>,
+) {
+    let mut parsed = match Filter::parse(logic, &Scope::Root(model), pointer) {
+        Ok(f) => f,
+        Err(e) => return details.extend(error_details(e)),
+    };
+    for node in parsed.refs_mut() {
+        let Filter::Ref {
+            form,
+            inner,
+            pointer,
+            ..
+        } = node
+        else {
+            continue;
+        };
+        if depth + 1 >= MAX_RULE_REF_DEPTH {
+            details.push(Detail::new(
+                pointer.as_str(),
+                "filter",
+                format!("ref nests at most {MAX_RULE_REF_DEPTH} deep"),
+            ));
+            continue;
+        }
+        match models.get(form.as_str()) {
+            Some(target) => check_row_filter(inner, target, models, pointer, depth + 1, details),
+            None => details.push(Detail::new(
+                pointer.as_str(),
+                "unknown_form",
+                format!("the app has no published form {form:?}"),
+            )),
+        }
+    }
+}
+
+/// Replace `{"var": "$user…"}` with the user's values. A user value a record field is
+/// looked up `in` is a list: a missing attribute is the empty list, a single value a list
+/// of one (so a rule like "the models in my attributes" checks, and admits nothing for a
+/// user without them).
 pub fn substitute_user(logic: &Value, user: &UserVars) -> Value {
+    let is_user_var = |v: &Value| {
+        v.get("var")
+            .and_then(Value::as_str)
+            .is_some_and(|n| n.starts_with("$user."))
+    };
+    if let Some(Value::Array(args)) = logic.get("in")
+        && logic.as_object().is_some_and(|o| o.len() == 1)
+        && args.len() == 2
+        && args[0].get("var").is_some()
+        && !is_user_var(&args[0])
+        && is_user_var(&args[1])
+    {
+        let list = match substitute_user(&args[1], user) {
+            Value::Array(a) => Value::Array(a),
+            Value::String(s) if s.is_empty() => json!([]),
+            Value::Null => json!([]),
+            other => json!([other]),
+        };
+        return json!({"in": [args[0].clone(), list]});
+    }
     match logic {
         Value::Object(o) if o.len() == 1 => {
             if let Some(Value::String(name)) = o.get("var")
