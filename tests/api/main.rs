@@ -17,6 +17,7 @@ mod files;
 mod filters;
 mod flow_paths;
 mod flows;
+mod fuzz;
 mod identity;
 mod leaks;
 mod operations;

@@ -47,6 +47,17 @@ pub async fn export(
     Query(q): Query<AuditQuery>,
 ) -> ApiResult<Response> {
     require_auditor(&c)?;
+    // Bad parameters are refused here, with a 4xx: once the stream has begun, an error can
+    // only cut the response short.
+    query(
+        &s.db,
+        &AuditQuery {
+            limit: Some(1),
+            ..q.clone()
+        },
+        true,
+    )
+    .await?;
     s.records.log_audit_export(&c, &q).await?;
     let db = s.db.clone();
     let stream = futures::stream::unfold(Some(q.after), move |after| {

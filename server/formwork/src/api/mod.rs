@@ -90,6 +90,33 @@ async fn web_cache_headers(
     res
 }
 
+/// A NUL character (`%00`) in the path or the query is refused up front: no key, id or
+/// filter value has one, and PostgreSQL cannot even store it in text (bodies are checked
+/// by `service::prepare`, with a pointer to the value).
+async fn refuse_nul(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let uri = req.uri();
+    let has_nul = |s: &str| {
+        s.contains('\0')
+            || s.as_bytes()
+                .windows(3)
+                .any(|w| w[0] == b'%' && w[1] == b'0' && w[2] == b'0')
+    };
+    if has_nul(uri.path()) || uri.query().is_some_and(has_nul) {
+        let where_ = if has_nul(uri.path()) { "path" } else { "query" };
+        return axum::response::IntoResponse::into_response(ApiError::from(
+            crate::error::DomainError::bad_request(
+                "",
+                "nul",
+                format!("the request's {where_} may not contain NUL (%00) characters"),
+            ),
+        ));
+    }
+    next.run(req).await
+}
+
 pub fn router(state: AppState, body_limit: usize, web_dir: &Path) -> Router {
     let records = Router::new()
         .route("/", get(records::list).post(records::create))
@@ -252,6 +279,7 @@ pub fn router(state: AppState, body_limit: usize, web_dir: &Path) -> Router {
         });
     }
     app.layer(axum::extract::DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn(refuse_nul))
         .layer(CatchPanicLayer::custom(
             |_: Box<dyn std::any::Any + Send>| {
                 tracing::error!("a request handler panicked");
