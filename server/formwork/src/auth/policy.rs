@@ -413,7 +413,7 @@ fn check_row_filter(
         else {
             continue;
         };
-        if depth + 1 >= MAX_RULE_REF_DEPTH {
+        if depth >= MAX_RULE_REF_DEPTH {
             details.push(Detail::new(
                 pointer.as_str(),
                 "filter",
@@ -516,5 +516,43 @@ mod tests {
         ] {
             assert_eq!(RowRule::decode(&r.encode()), Some(r));
         }
+    }
+
+    #[test]
+    fn row_filter_refs_nest_three_deep_at_most() {
+        let node = FormModel::from_schema(&json!({"type": "object", "properties": {
+            "name": {"type": "string"},
+            "parent": {"type": "integer", "x-type": "reference", "x-ref": {"form": "node"}}}}));
+        let models = HashMap::from([("node".to_owned(), node)]);
+        let nest = |n: usize| {
+            (0..n).fold(
+                json!({"==": [{"var": "name"}, "root"]}),
+                |inner, _| json!({"ref": [{"var": "parent"}, inner]}),
+            )
+        };
+        for (n, ok) in [(1, true), (3, true), (4, false)] {
+            let mut details = Vec::new();
+            check_row_filter(
+                &nest(n),
+                &models["node"],
+                &models,
+                "/rows/filter",
+                0,
+                &mut details,
+            );
+            assert_eq!(details.is_empty(), ok, "{n} deep: {details:?}");
+        }
+        // In a user list: a missing attribute is none, one value a list of one.
+        let mut user = UserVars::probe();
+        let rule = json!({"in": [{"var": "name"}, {"var": "$user.attributes.names"}]});
+        assert_eq!(
+            substitute_user(&rule, &user),
+            json!({"in": [{"var": "name"}, []]})
+        );
+        user.attributes = json!({"names": "a"});
+        assert_eq!(
+            substitute_user(&rule, &user),
+            json!({"in": [{"var": "name"}, ["a"]]})
+        );
     }
 }

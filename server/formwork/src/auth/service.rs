@@ -545,7 +545,7 @@ impl AuthService {
                 else {
                     continue;
                 };
-                if depth + 1 >= super::policy::MAX_RULE_REF_DEPTH {
+                if depth >= super::policy::MAX_RULE_REF_DEPTH {
                     return Err(DomainError::bad_request(
                         pointer,
                         "filter",
