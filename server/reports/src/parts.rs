@@ -4,7 +4,10 @@
 use polars::prelude::*;
 
 use crate::cache::internal;
-use crate::{Agg, Engine, Query, ReportError};
+use crate::{Agg, ColType, Engine, Query, ReportError};
+
+/// A working column of the merge (see `from_parts`).
+const IN_MEMORY: &str = "#in_memory";
 
 /// Whether a measure adds up over parts of the rows: the aggregate of the live rows is
 /// then the base's (kept while the base stands) minus its dead rows' plus the delta's.
@@ -76,14 +79,18 @@ fn partial_aggs(query: &Query) -> PartialAggs {
 /// Group the parts of the rows: the base's groups (kept while the base stands, under
 /// `key`), minus its dead rows' groups, plus the delta's. A run after a write groups a
 /// few rows instead of all of them.
+///
+/// A top-N ranks the first dimension's values over the merged groups (summed by that value)
+/// and gathers or drops the rest, as a run over every row does.
 pub(crate) fn from_parts(
     engine: &Engine,
     parts: Box<crate::cache::Parts>,
     key: &str,
     prepare: &dyn Fn(LazyFrame) -> LazyFrame,
     dims: &[Expr],
+    d0: Option<ColType>,
     query: &Query,
-) -> Result<LazyFrame, ReportError> {
+) -> Result<(LazyFrame, Option<Series>, bool), ReportError> {
     let p = partial_aggs(query);
     let keys: Vec<Expr> = (0..dims.len())
         .map(|i| col(format!("d{i}").as_str()))
@@ -119,23 +126,39 @@ pub(crate) fn from_parts(
     if let Some(delta) = parts.delta {
         pieces.push(group(delta));
     }
+    // Each sum cast back to its type. Plain sums are "partitionable", and polars then asks
+    // for its streaming engine (not built in): one aggregation that really changes type
+    // (which the optimiser cannot drop as a no-op cast) keeps it on the in-memory group-by.
+    // That column stays in the result (nothing reads it), or projection pushdown would
+    // prune it again.
+    let mut sums: Vec<Expr> = p
+        .names
+        .iter()
+        .map(|(n, ty)| col(n.as_str()).sum().cast(ty.clone()).alias(n.as_str()))
+        .collect();
+    sums.push(col("_rows").sum().cast(DataType::Float64).alias(IN_MEMORY));
+    let group_sums = |lf: LazyFrame, keys: Vec<Expr>| lf.group_by(keys).agg(sums.clone());
     let merged = if pieces.len() == 1 {
         pieces.remove(0)
     } else {
-        // (Each cast back to its type, which also keeps polars on its in-memory group-by:
-        // a plain sum is "partitionable" and asks for the streaming engine, not built in.)
-        let sums: Vec<Expr> = p
-            .names
-            .iter()
-            .map(|(n, ty)| col(n.as_str()).sum().cast(ty.clone()).alias(n.as_str()))
-            .collect();
         let all = concat(pieces, UnionArgs::default()).map_err(internal)?;
         if keys.is_empty() {
-            all.select(sums)
+            all.select(sums.clone())
         } else {
             // A group whose rows all went leaves a row of zeros.
-            all.group_by(keys).agg(sums).filter(col("_rows").gt(lit(0)))
+            group_sums(all, keys.clone()).filter(col("_rows").gt(lit(0)))
         }
     };
-    Ok(merged.with_columns(p.finals))
+    let (Some(n), Some(d0)) = (query.limit, d0) else {
+        return Ok((merged.with_columns(p.finals), None, false));
+    };
+    let top = crate::run::top_values(
+        group_sums(merged.clone(), vec![col("d0")]).with_columns(p.finals.clone()),
+        n,
+        query,
+    )?;
+    let mut keys = keys;
+    let frame = crate::run::keep_top(merged, &top, query.others, d0, &mut keys);
+    let grouped = group_sums(frame, keys).with_columns(p.finals);
+    Ok((grouped, Some(top), query.others))
 }

@@ -160,7 +160,7 @@ pub fn run(engine: &Engine, source: &Source, query: &Query) -> Result<Output, Re
     let tz = engine.tz();
     // Read before the frames: a write landing in between makes a key never asked again,
     // not a kept aggregate that misses the write.
-    let partial_key = if query.limit.is_none() && query.measures.iter().all(|m| adds_up(m.agg)) {
+    let partial_key = if query.measures.iter().all(|m| adds_up(m.agg)) {
         engine.partial_key(source, query)
     } else {
         None
@@ -201,11 +201,15 @@ pub fn run(engine: &Engine, source: &Source, query: &Query) -> Result<Output, Re
     let (grouped, top, others_flag) = match rows {
         Rows::Parts(parts) => {
             let key = partial_key.unwrap_or_default();
-            (
-                from_parts(engine, parts, &key, &prepare, &dims, query)?,
-                None,
-                false,
-            )
+            from_parts(
+                engine,
+                parts,
+                &key,
+                &prepare,
+                &dims,
+                dim_types.first().copied(),
+                query,
+            )?
         }
         Rows::Whole(lf) => whole(prepare(lf), &dims, &dim_types, aggs, fix, query)?,
     };
@@ -294,64 +298,26 @@ fn whole(
     all_aggs.push(len().cast(DataType::Int64).alias("_rows"));
 
     // Top-N: rank the first dimension's values by the first sort key (or rows).
-    let mut top: Option<Series> = None;
-    let mut others_flag = false;
-    if let (Some(n), false) = (query.limit, dims.is_empty()) {
-        let rank_by = match query.sort.first() {
-            Some((SortBy::Measure(m), desc))
-                if !matches!(query.measures[*m].agg, Agg::Ratio | Agg::Formula) =>
-            {
-                (format!("m{m}"), *desc)
-            }
-            Some((SortBy::Dim(0), desc)) => ("d0".to_owned(), *desc),
-            _ => ("_rows".to_owned(), true),
-        };
-        let ranked = fixed(
-            lf.clone()
-                .with_column(dims[0].clone())
-                .group_by([col("d0")])
-                .agg(all_aggs.clone()),
-        )
-        .sort(
-            [rank_by.0.as_str(), "d0"],
-            SortMultipleOptions::default()
-                .with_order_descending_multi([rank_by.1, false])
-                .with_nulls_last(true),
-        )
-        .limit(n as IdxSize)
-        .select([col("d0")])
-        .collect()
-        .map_err(internal)?;
-        top = Some(
-            ranked
-                .column("d0")
-                .map_err(internal)?
-                .as_materialized_series()
-                .clone(),
-        );
-        others_flag = query.others;
-    }
-
-    let mut frame = lf.with_columns(dims);
+    let top = match (query.limit, dims.is_empty()) {
+        (Some(n), false) => Some(top_values(
+            fixed(
+                lf.clone()
+                    .with_column(dims[0].clone())
+                    .group_by([col("d0")])
+                    .agg(all_aggs.clone()),
+            ),
+            n,
+            query,
+        )?),
+        _ => None,
+    };
+    let others_flag = top.is_some() && query.others;
     let mut keys: Vec<Expr> = (0..dims.len())
         .map(|i| col(format!("d{i}").as_str()))
         .collect();
+    let mut frame = lf.with_columns(dims);
     if let Some(t) = &top {
-        let in_top = col("d0")
-            .is_in(lit(t.clone()).implode(), true)
-            .fill_null(lit(false));
-        if others_flag {
-            frame = frame.with_columns([
-                when(in_top.clone())
-                    .then(col("d0"))
-                    .otherwise(lit(NULL).cast(dim_dtype(dim_types[0])))
-                    .alias("d0"),
-                in_top.not().alias("_others"),
-            ]);
-            keys.push(col("_others"));
-        } else {
-            frame = frame.filter(in_top);
-        }
+        frame = keep_top(frame, t, others_flag, dim_types[0], &mut keys);
     }
     let grouped = fixed(if keys.is_empty() {
         frame.select(all_aggs)
@@ -359,6 +325,64 @@ fn whole(
         frame.group_by(keys).agg(all_aggs)
     });
     Ok((grouped, top, others_flag))
+}
+
+/// The first dimension's values a top-N keeps: `by_d0` has one row per value with the
+/// measures and `_rows`; ranked by the first sort key (a plain measure or the first
+/// dimension), else by rows, most first; ties by value, empty last.
+pub(crate) fn top_values(by_d0: LazyFrame, n: usize, query: &Query) -> Result<Series, ReportError> {
+    let (rank, desc) = match query.sort.first() {
+        Some((SortBy::Measure(m), desc))
+            if !matches!(query.measures[*m].agg, Agg::Ratio | Agg::Formula) =>
+        {
+            (format!("m{m}"), *desc)
+        }
+        Some((SortBy::Dim(0), desc)) => ("d0".to_owned(), *desc),
+        _ => ("_rows".to_owned(), true),
+    };
+    let ranked = by_d0
+        .sort(
+            [rank.as_str(), "d0"],
+            SortMultipleOptions::default()
+                .with_order_descending_multi([desc, false])
+                .with_nulls_last(true),
+        )
+        .limit(n as IdxSize)
+        // Collected whole, then the column taken: a `select` here would let the optimiser
+        // prune aggregations the group-by needs (see `parts::from_parts`).
+        .collect()
+        .map_err(internal)?;
+    Ok(ranked
+        .column("d0")
+        .map_err(internal)?
+        .as_materialized_series()
+        .clone())
+}
+
+/// Keep the rows of the top values of `d0`; with `others`, gather the rest under an empty
+/// `d0` marked `_others` (added to the group keys).
+pub(crate) fn keep_top(
+    frame: LazyFrame,
+    top: &Series,
+    others: bool,
+    d0: ColType,
+    keys: &mut Vec<Expr>,
+) -> LazyFrame {
+    let in_top = col("d0")
+        .is_in(lit(top.clone()).implode(), true)
+        .fill_null(lit(false));
+    if others {
+        keys.push(col("_others"));
+        frame.with_columns([
+            when(in_top.clone())
+                .then(col("d0"))
+                .otherwise(lit(NULL).cast(dim_dtype(d0)))
+                .alias("d0"),
+            in_top.not().alias("_others"),
+        ])
+    } else {
+        frame.filter(in_top)
+    }
 }
 
 fn dim_dtype(ty: ColType) -> DataType {

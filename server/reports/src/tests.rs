@@ -728,6 +728,16 @@ fn runs_after_writes_equal_grouping_every_row() {
         if next(3) == 0 {
             q.filter = Some(json!({"!=": [{"var": "v0"}, "c"]}));
         }
+        // Now and then a top-N, ranked by rows, the first dimension or the first measure.
+        if !q.dimensions.is_empty() && next(3) == 0 {
+            q.limit = Some(1 + next(3) as usize);
+            q.others = next(2) == 0;
+            q.sort = match next(3) {
+                0 => vec![],
+                1 => vec![(SortBy::Dim(0), next(2) == 0)],
+                _ => vec![(SortBy::Measure(0), next(2) == 0)],
+            };
+        }
         let src = Source {
             form: "t/o".into(),
             allowed: (next(3) == 0).then(|| (1..next_id).filter(|i| i % 3 != 0).collect()),
