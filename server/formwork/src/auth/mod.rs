@@ -7,6 +7,7 @@ pub mod decision;
 pub mod ops;
 pub mod password;
 pub mod policy;
+pub mod refs;
 pub mod roles;
 pub mod service;
 pub mod tokens;

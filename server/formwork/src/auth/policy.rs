@@ -385,7 +385,7 @@ impl UserVars {
     }
 }
 
-/// How deep `ref`s may nest in a row filter (as in list filters).
+/// How deep `ref`s may nest in a row filter (list filters allow one more level).
 pub const MAX_RULE_REF_DEPTH: usize = 3;
 
 /// Check a row filter (user variables already substituted) against its form, and each

@@ -13,6 +13,7 @@ use super::decision::{Decision, PolicyIndex};
 use super::policy::{
     MODEL, RowRule, UserVars, obj_match, role_subject, substitute_user, user_subject,
 };
+use super::refs::RefView;
 use crate::config::AuthSettings;
 use crate::error::{DomainError, DomainResult};
 use crate::query::fields::Scope;
@@ -476,7 +477,14 @@ impl AuthService {
                         let parsed =
                             match Filter::parse(&logic, &Scope::Root(&compiled.model), "/rows") {
                                 Ok(mut f) => self
-                                    .plan_rule_refs(app, &mut f, backend, params, 0)
+                                    .plan_refs(
+                                        app,
+                                        &mut f,
+                                        RefView::Rule,
+                                        backend,
+                                        params,
+                                        super::policy::MAX_RULE_REF_DEPTH,
+                                    )
                                     .await
                                     .map(|()| f),
                                 Err(e) => Err(e),
@@ -518,51 +526,6 @@ impl AuthService {
                 return Ok(Some("1 = 0".into()));
             }
             Ok(Some(format!("({})", parts.join(" OR "))))
-        })
-    }
-
-    /// Compile each `ref` of a row filter: the referenced form's live records that match
-    /// the inner filter. The rule is the administrator's, so the inner filter reads the
-    /// referenced records whatever the user may see of them (the user learns no field
-    /// value from it, only which rows they reach).
-    fn plan_rule_refs<'a>(
-        &'a self,
-        app: &'a str,
-        filter: &'a mut Filter,
-        backend: Backend,
-        params: &'a mut Params,
-        depth: usize,
-    ) -> futures::future::BoxFuture<'a, DomainResult<()>> {
-        Box::pin(async move {
-            for node in filter.refs_mut() {
-                let Filter::Ref {
-                    form,
-                    inner,
-                    pointer,
-                    sql,
-                    ..
-                } = node
-                else {
-                    continue;
-                };
-                if depth >= super::policy::MAX_RULE_REF_DEPTH {
-                    return Err(DomainError::bad_request(
-                        pointer,
-                        "filter",
-                        "ref nests too deep",
-                    ));
-                }
-                let target = self.forms.current(app, form).await?;
-                let mut parsed = Filter::parse(inner, &Scope::Root(&target.model), pointer)?;
-                self.plan_rule_refs(app, &mut parsed, backend, params, depth + 1)
-                    .await?;
-                *sql = Some(format!(
-                    "{} AND deleted_at IS NULL AND {}",
-                    form_scope(app, form),
-                    compile(backend, &parsed, params)
-                ));
-            }
-            Ok(())
         })
     }
 

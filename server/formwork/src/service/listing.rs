@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::records::{MAX_PAGE, RecordService};
 use super::strip::Cut;
+use crate::auth::refs::RefView;
 use crate::auth::{Caller, Decision};
 use crate::error::{DomainError, DomainResult};
 use crate::query::fields::Scope;
@@ -121,7 +122,16 @@ impl RecordService {
             "deleted_at IS NULL"
         };
         if let Some(f) = filter.as_mut() {
-            self.plan_refs(app, f, caller, &mut params, 0).await?;
+            self.auth
+                .plan_refs(
+                    app,
+                    f,
+                    RefView::Caller(caller),
+                    backend,
+                    &mut params,
+                    MAX_REF_DEPTH,
+                )
+                .await?;
         }
         let mut where_ = format!("{} AND {deleted}", form_scope(app, form));
         if let Some(rows) = self
@@ -166,69 +176,6 @@ impl RecordService {
             page_where,
             params,
             total,
-        })
-    }
-
-    /// Check and compile each `ref` of a filter (query/filter.rs): the caller must read the
-    /// referenced form and every field the inner filter names there; the inner filter
-    /// selects among the referenced form's live records in the caller's row scope, so a
-    /// record out of their sight matches no `ref` (and `!ref` holds for it), as in reports,
-    /// where such a record joins as empty values.
-    fn plan_refs<'a>(
-        &'a self,
-        app: &'a str,
-        filter: &'a mut Filter,
-        caller: &'a Caller,
-        params: &'a mut Params,
-        depth: usize,
-    ) -> futures::future::BoxFuture<'a, DomainResult<()>> {
-        Box::pin(async move {
-            for node in filter.refs_mut() {
-                let Filter::Ref {
-                    field,
-                    form,
-                    inner,
-                    pointer,
-                    sql,
-                } = node
-                else {
-                    continue;
-                };
-                if depth >= MAX_REF_DEPTH {
-                    return Err(DomainError::bad_request(
-                        pointer,
-                        "filter",
-                        format!("ref nests at most {MAX_REF_DEPTH} deep"),
-                    ));
-                }
-                let decision = self.auth.decide(caller, app, form).await?;
-                if !decision.allows("read") {
-                    return Err(DomainError::forbidden(
-                        pointer,
-                        "form_read",
-                        format!("you may not read {form}, which {} refers to", field.name),
-                    ));
-                }
-                let target = self.forms.current(app, form).await?;
-                let mut parsed = Filter::parse(inner, &Scope::Root(&target.model), pointer)?;
-                for name in parsed.fields() {
-                    decision.require_read(&name, pointer)?;
-                }
-                self.plan_refs(app, &mut parsed, caller, params, depth + 1)
-                    .await?;
-                let backend = self.db.backend;
-                let mut w = format!("{} AND deleted_at IS NULL", form_scope(app, form));
-                if let Some(rows) = self
-                    .auth
-                    .row_scope(caller, app, form, backend, params)
-                    .await?
-                {
-                    w = format!("{w} AND {rows}");
-                }
-                w = format!("{w} AND {}", compile(backend, &parsed, params));
-                *sql = Some(w);
-            }
-            Ok(())
         })
     }
 
