@@ -26,7 +26,8 @@ pub struct FormCache {
     base: DataFrame,
     index: HashMap<i64, usize>,
     alive: Vec<bool>,
-    dead: usize,
+    /// The base rows no longer alive, in the order they died.
+    dead: Vec<IdxSize>,
     delta: BTreeMap<i64, Vec<Cell>>,
     buckets: HashMap<(String, TimeBucket), Column>,
     /// Changes with every change of the records (unique across caches of the process), so
@@ -76,7 +77,7 @@ impl FormCache {
             base,
             index: HashMap::new(),
             alive: Vec::new(),
-            dead: 0,
+            dead: Vec::new(),
             delta: BTreeMap::new(),
             buckets: HashMap::new(),
             version: next_version(),
@@ -99,7 +100,7 @@ impl FormCache {
             .filter_map(|(i, id)| id.map(|id| (id, i)))
             .collect();
         self.alive = vec![true; self.base.height()];
-        self.dead = 0;
+        self.dead.clear();
         self.buckets.clear();
         self.generation = next_version();
         Ok(())
@@ -120,7 +121,7 @@ impl FormCache {
 
     /// How many live records the cache holds.
     pub fn len(&self) -> usize {
-        self.base.height() - self.dead + self.delta.len()
+        self.base.height() - self.dead.len() + self.delta.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -159,7 +160,7 @@ impl FormCache {
             && self.alive[i]
         {
             self.alive[i] = false;
-            self.dead += 1;
+            self.dead.push(i as IdxSize);
         }
     }
 
@@ -176,7 +177,7 @@ impl FormCache {
     }
 
     fn live_base(&self) -> Result<DataFrame, ReportError> {
-        if self.dead == 0 {
+        if self.dead.is_empty() {
             return Ok(self.base.clone());
         }
         let mask = BooleanChunked::from_slice("alive".into(), &self.alive);
@@ -189,7 +190,7 @@ impl FormCache {
     /// after writes would otherwise copy every column of the form).
     pub fn frame(&mut self, buckets: &[(String, TimeBucket)]) -> Result<LazyFrame, ReportError> {
         let mut base = self.base_with(buckets)?;
-        let mut lazy = if self.dead > 0 {
+        let mut lazy = if !self.dead.is_empty() {
             let mask = BooleanChunked::from_slice(ALIVE.into(), &self.alive);
             base.with_column(mask.into_column()).map_err(internal)?;
             base.lazy().filter(col(ALIVE)).drop(cols([ALIVE]))
@@ -206,18 +207,11 @@ impl FormCache {
     /// and corrected by the few rows written since.
     pub fn parts(&mut self, buckets: &[(String, TimeBucket)]) -> Result<Parts, ReportError> {
         let base = self.base_with(buckets)?;
-        let dead = if self.dead > 0 {
-            let idx: Vec<IdxSize> = self
-                .alive
-                .iter()
-                .enumerate()
-                .filter(|(_, a)| !**a)
-                .map(|(i, _)| i as IdxSize)
-                .collect();
-            let idx = IdxCa::from_vec("idx".into(), idx);
-            Some(base.take(&idx).map_err(internal)?.lazy())
-        } else {
+        let dead = if self.dead.is_empty() {
             None
+        } else {
+            let idx = IdxCa::from_vec("idx".into(), self.dead.clone());
+            Some(base.take(&idx).map_err(internal)?.lazy())
         };
         Ok(Parts {
             generation: self.generation,
