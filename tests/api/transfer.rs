@@ -293,6 +293,51 @@ on_both_stores!(
             .await;
         assert_eq!(page["total"], 5000);
         assert_eq!(page["items"][0]["data"]["no"], "T5000");
+        // Every record got its own number, in file order (the import draws them beside
+        // the writer from the counter it holds), and the counter moved past them all.
+        let csv = expect_text(
+            app.client
+                .get(app.url("/apps/crm/forms/ticket/records/export"))
+                .query(&[("format", "csv"), ("sort", "_id"), ("fields", "no,title")])
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        let numbered: Vec<(String, String)> = csv
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let cells: Vec<&str> = l.split(',').collect();
+                let no = cells.iter().find(|c| c.starts_with('T')).unwrap();
+                let title = cells.iter().find(|c| c.starts_with("ticket ")).unwrap();
+                (no.to_string(), title.to_string())
+            })
+            .collect();
+        assert_eq!(numbered.len(), 5000);
+        for (i, (no, title)) in numbered.iter().enumerate() {
+            assert_eq!(no, &format!("T{:04}", i + 1), "row {i}");
+            assert_eq!(title, &format!("ticket {i}"), "row {i}");
+        }
+        let next = app
+            .create_ok("crm", "ticket", json!({"title": "after the import"}))
+            .await;
+        assert_eq!(next["data"]["no"], "T5001");
+        let again = expect(
+            import(&app, b"title\nmore 1\nmore 2\n".to_vec(), "text/csv", false).await,
+            StatusCode::CREATED,
+        )
+        .await;
+        assert_eq!(again["imported"], 2);
+        let last = app
+            .list(
+                "crm",
+                "ticket",
+                &[("sort", "-no".into()), ("limit", "1".into())],
+            )
+            .await;
+        assert_eq!(last["items"][0]["data"]["no"], "T5003");
+        assert_eq!(last["items"][0]["data"]["title"], "more 2");
     }
 );
 

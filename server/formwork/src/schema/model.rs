@@ -148,6 +148,12 @@ impl FormModel {
         self.fields.get(key)
     }
 
+    /// Whether any field, at the root or inside a sub-table, holds uploaded files.
+    pub fn holds_files(&self) -> bool {
+        self.of_kind(FieldKind::Attachment).next().is_some()
+            || self.of_kind(FieldKind::Signature).next().is_some()
+    }
+
     /// Reference fields, at the root and inside sub-tables: (path to the array or None, field).
     pub fn references(&self) -> impl Iterator<Item = (Option<&str>, &FieldSpec)> {
         self.of_kind(FieldKind::Reference)

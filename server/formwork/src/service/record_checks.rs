@@ -34,12 +34,12 @@ pub(super) async fn check_references_all(
     datas: &[&Value],
     prefix_of: &(dyn Fn(usize) -> String + Sync),
 ) -> DomainResult<()> {
-    let mut wanted: BTreeMap<&str, Vec<(i64, String)>> = BTreeMap::new();
+    let mut wanted: BTreeMap<&str, Vec<(i64, Slot)>> = BTreeMap::new();
     for (n, data) in datas.iter().enumerate() {
-        for (f, v, ptr) in values_of_kind(form, data, FieldKind::Reference, &prefix_of(n)) {
+        for (f, v, at) in values_of_kind(form, data, FieldKind::Reference, n) {
             if let Some(id) = v.as_i64() {
                 let target = f.ref_form.as_deref().unwrap_or_default();
-                wanted.entry(target).or_default().push((id, ptr));
+                wanted.entry(target).or_default().push((id, at));
             }
         }
     }
@@ -54,10 +54,10 @@ pub(super) async fn check_references_all(
             found
                 .extend(records::existing_ids(txn, batch.backend, &form.app, target, chunk).await?);
         }
-        for (id, ptr) in refs {
+        for (id, at) in refs {
             if !found.contains(&id) {
                 details.push(Detail::new(
-                    ptr,
+                    at.pointer(prefix_of),
                     "reference",
                     format!("there is no {target} record with id {id}"),
                 ));
@@ -67,28 +67,56 @@ pub(super) async fn check_references_all(
     DomainError::unless_any(details)
 }
 
-/// The values of every field of one kind in a record (root fields and sub-table cells),
-/// each with its pointer in the request.
+/// Where a value sits: item `row`'s field, or a cell of one of its sub-table rows.
+#[derive(Clone, Copy)]
+struct Slot<'a> {
+    row: usize,
+    field: &'a str,
+    sub: Option<(&'a str, usize)>,
+}
+
+impl Slot<'_> {
+    /// Its pointer in the request, built only for a value that is refused.
+    fn pointer(&self, prefix_of: &(dyn Fn(usize) -> String + Sync)) -> String {
+        let prefix = prefix_of(self.row);
+        match self.sub {
+            None => format!("{prefix}/data/{}", escape(self.field)),
+            Some((t, i)) => format!("{prefix}/data/{}/{i}/{}", escape(t), escape(self.field)),
+        }
+    }
+}
+
+/// The values of every field of one kind in item `row` (root fields and sub-table cells),
+/// each with where it sits.
 fn values_of_kind<'a>(
     form: &'a CompiledForm,
     data: &'a Value,
     kind: FieldKind,
-    prefix: &str,
-) -> Vec<(&'a crate::schema::model::FieldSpec, &'a Value, String)> {
+    row: usize,
+) -> Vec<(&'a crate::schema::model::FieldSpec, &'a Value, Slot<'a>)> {
     let mut out = Vec::new();
     for (sub, f) in form.model.of_kind(kind) {
         match sub {
             None => {
                 if let Some(v) = data.get(&f.key) {
-                    out.push((f, v, format!("{prefix}/data/{}", escape(&f.key))));
+                    let at = Slot {
+                        row,
+                        field: &f.key,
+                        sub: None,
+                    };
+                    out.push((f, v, at));
                 }
             }
             Some(t) => {
                 let rows = data.get(t).and_then(Value::as_array).into_iter().flatten();
-                for (i, row) in rows.enumerate() {
-                    if let Some(v) = row.get(&f.key) {
-                        let ptr = format!("{prefix}/data/{}/{i}/{}", escape(t), escape(&f.key));
-                        out.push((f, v, ptr));
+                for (i, r) in rows.enumerate() {
+                    if let Some(v) = r.get(&f.key) {
+                        let at = Slot {
+                            row,
+                            field: &f.key,
+                            sub: Some((t, i)),
+                        };
+                        out.push((f, v, at));
                     }
                 }
             }
@@ -110,18 +138,18 @@ async fn check_people(
         (FieldKind::Member, "users", "username", "user"),
         (FieldKind::Department, "departments", "id", "department"),
     ] {
-        let mut wanted: Vec<(String, String)> = Vec::new();
+        let mut wanted: Vec<(&str, Slot)> = Vec::new();
         for (n, data) in datas.iter().enumerate() {
-            for (_, v, ptr) in values_of_kind(form, data, kind, &prefix_of(n)) {
+            for (_, v, at) in values_of_kind(form, data, kind, n) {
                 if let Some(v) = v.as_str() {
-                    wanted.push((v.to_owned(), ptr));
+                    wanted.push((v, at));
                 }
             }
         }
         if wanted.is_empty() {
             continue;
         }
-        let mut names: Vec<&str> = wanted.iter().map(|(v, _)| v.as_str()).collect();
+        let mut names: Vec<&str> = wanted.iter().map(|(v, _)| *v).collect();
         names.sort_unstable();
         names.dedup();
         let mut found = std::collections::HashSet::new();
@@ -147,8 +175,9 @@ async fn check_people(
                 found.insert(r.try_get::<String>("", "v")?);
             }
         }
-        for (v, ptr) in wanted {
-            if !found.contains(&v) {
+        for (v, at) in wanted {
+            if !found.contains(v) {
+                let ptr = at.pointer(prefix_of);
                 details.push(Detail::new(ptr, what, format!("there is no {what} {v:?}")));
             }
         }

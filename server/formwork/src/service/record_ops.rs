@@ -76,6 +76,25 @@ pub struct NewData {
     pub reason: Option<String>,
     /// The creator's row scope; the new record must fall inside it.
     pub scope: Option<Arc<RowScope>>,
+    /// The data already rendered for the insert and the log (an import renders it beside
+    /// the writer); dropped when a serial number changes the data.
+    pub rendered: Option<Rendered>,
+}
+
+/// A new record's data as text: [`records::stored_text`] and the log's canonical JSON.
+#[derive(Clone)]
+pub struct Rendered {
+    pub stored: String,
+    pub canonical: String,
+}
+
+impl Rendered {
+    pub fn of(backend: crate::store::db::Backend, data: &Value) -> Rendered {
+        Rendered {
+            stored: records::stored_text(backend, data),
+            canonical: crate::store::oplog::canonical(data),
+        }
+    }
 }
 
 /// A new version of an existing record, validated against the version read as `base`.
@@ -233,15 +252,22 @@ pub async fn create_all_by(
     let (mut items, actors): (Vec<NewData>, Vec<Actor>) = items.into_iter().unzip();
     let datas: Vec<&Value> = items.iter().map(|i| &i.data).collect();
     check_references_all(txn, batch, form, &datas, prefix).await?;
-    for (i, d) in datas.iter().enumerate() {
-        crate::service::files::check_files(txn, batch, form, d, &prefix(i)).await?;
+    if form.model.holds_files() {
+        for (i, d) in datas.iter().enumerate() {
+            crate::service::files::check_files(txn, batch, form, d, &prefix(i)).await?;
+        }
     }
     check_unique_all(txn, batch, form, &datas, prefix).await?;
     assign_serials(txn, batch, form, &mut items, today).await?;
-    let datas: Vec<(&Value, &str, Option<&str>)> = items
+    let rows: Vec<records::NewRow> = items
         .iter()
         .zip(&actors)
-        .map(|(i, a)| (&i.data, a.user.as_str(), a.department.as_deref()))
+        .map(|(i, a)| records::NewRow {
+            data: &i.data,
+            text: i.rendered.as_ref().map(|r| r.stored.as_str()),
+            actor: a.user.as_str(),
+            dept: a.department.as_deref(),
+        })
         .collect();
     let ids = records::insert_all(
         txn,
@@ -249,10 +275,11 @@ pub async fn create_all_by(
         &form.app,
         &form.key,
         form.version,
-        &datas,
+        &rows,
         &batch.now,
     )
     .await?;
+    drop(rows);
     for (i, (id, item)) in ids.iter().zip(&items).enumerate() {
         if let Some(scope) = &item.scope {
             ensure_in_scope(txn, batch, form, *id, scope, &prefix(i)).await?;
@@ -275,7 +302,10 @@ pub async fn create_all_by(
     crate::flows::fire(txn, batch, form, &events).await?;
     let mut rows = Vec::with_capacity(items.len());
     for ((id, item), actor) in ids.into_iter().zip(items).zip(&actors) {
-        let after = crate::store::oplog::canonical(&item.data);
+        let after = match item.rendered {
+            Some(r) => r.canonical,
+            None => crate::store::oplog::canonical(&item.data),
+        };
         batch.log_created(actor, &form.app, &form.key, id, after, item.reason);
         rows.push(RecordRow {
             id,
@@ -316,28 +346,50 @@ async fn assign_serials(
             .filter(|i| items[*i].serials.iter().any(|(k, _)| *k == key))
             .collect();
         let n = wanted.len() as i64;
-        let scope = format!(
-            "{}/{}/{}/{}",
-            form.app,
-            form.key,
-            key,
-            pattern.period(today)
-        );
-        let row = txn
-            .query_one_raw(batch.stmt(
-                "INSERT INTO serial_counters (scope, value) VALUES ($1, $2) \
-                 ON CONFLICT (scope) DO UPDATE SET value = serial_counters.value + $2 RETURNING value",
-                vec![scope.into(), n.into()],
-            ))
-            .await?
-            .ok_or_else(|| DomainError::Internal(anyhow::anyhow!("serial counter returned nothing")))?;
-        let last: i64 = row.try_get("", "value")?;
+        let last = bump_serial(txn, batch, &serial_scope(form, &key, &pattern, today), n).await?;
         for (offset, i) in wanted.into_iter().enumerate() {
             items[i].data[&key] =
                 Value::String(pattern.render(today, last - n + 1 + offset as i64));
+            items[i].rendered = None;
         }
     }
     Ok(())
+}
+
+/// The counter a serial field numbers from in `today`'s period.
+pub fn serial_scope(
+    form: &CompiledForm,
+    key: &str,
+    pattern: &SerialPattern,
+    today: chrono::NaiveDate,
+) -> String {
+    format!(
+        "{}/{}/{}/{}",
+        form.app,
+        form.key,
+        key,
+        pattern.period(today)
+    )
+}
+
+/// Add `n` to a serial counter and return its new value (the last number drawn). With
+/// `n = 0` it reads the counter and holds it to the end of the transaction (the row lock
+/// on PostgreSQL; the single writer on SQLite).
+pub async fn bump_serial(
+    txn: &DatabaseTransaction,
+    batch: &Batch,
+    scope: &str,
+    n: i64,
+) -> DomainResult<i64> {
+    let row = txn
+        .query_one_raw(batch.stmt(
+            "INSERT INTO serial_counters (scope, value) VALUES ($1, $2) \
+             ON CONFLICT (scope) DO UPDATE SET value = serial_counters.value + $2 RETURNING value",
+            vec![scope.into(), n.into()],
+        ))
+        .await?
+        .ok_or_else(|| DomainError::Internal(anyhow::anyhow!("serial counter returned nothing")))?;
+    Ok(row.try_get("", "value")?)
 }
 
 /// Only an operation-log entry (exports, and other reads that must leave a trace).
@@ -588,6 +640,7 @@ pub async fn create_in_txn(
             serials,
             reason,
             scope: None,
+            rendered: None,
         }],
         actor,
         today,

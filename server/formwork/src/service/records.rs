@@ -97,6 +97,7 @@ impl RecordService {
                     serials,
                     reason,
                     scope: scope.clone(),
+                    rendered: None,
                 })
             }) {
                 Ok(item) => items.push(item),

@@ -247,37 +247,56 @@ pub async fn update(
 /// Records per INSERT: the rows travel as one JSON array parameter.
 const INSERT_CHUNK: usize = 1000;
 
+/// A new record for [`insert_all`]: its data, the data as [`stored_text`] if already
+/// rendered (an import renders it beside the writer), and the user creating it.
+pub struct NewRow<'a> {
+    pub data: &'a Value,
+    pub text: Option<&'a str>,
+    pub actor: &'a str,
+    pub dept: Option<&'a str>,
+}
+
+/// A record's data as it goes into [`insert_all`]'s JSON array parameter: on SQLite a JSON
+/// string holding the data's text (SQLite stores the text; `->>` hands it over as is), on
+/// PostgreSQL the data itself (stored as jsonb).
+pub fn stored_text(backend: Backend, data: &Value) -> String {
+    let text = data.to_string();
+    match backend {
+        Backend::Sqlite => Value::String(text).to_string(),
+        Backend::Postgres => text,
+    }
+}
+
 /// Insert new records, ids allocated up front (a single writer per SQLite file; a
-/// sequence on PostgreSQL); each chunk of rows is one INSERT … SELECT over a JSON array.
-/// Each record comes with the user creating it. Returns the ids, in order.
-#[allow(clippy::too_many_arguments)]
+/// sequence on PostgreSQL); each chunk of rows is one INSERT … SELECT over a JSON array,
+/// written as text here (no `Value` tree per row). Returns the ids, in order.
 pub async fn insert_all(
     conn: &impl ConnectionTrait,
     backend: Backend,
     app: &str,
     form: &str,
     form_version: i64,
-    datas: &[(&Value, &str, Option<&str>)],
+    rows: &[NewRow<'_>],
     now: &str,
 ) -> Result<Vec<i64>, DbErr> {
-    super::maintenance::count_inserted(datas.len());
-    if let [(data, actor, dept)] = datas {
-        let row = insert(
+    super::maintenance::count_inserted(rows.len());
+    if let [row] = rows {
+        let inserted = insert(
             conn,
             backend,
             &NewRecord {
                 app,
                 form,
                 form_version,
-                data,
-                owner_user: Some(actor),
-                owner_dept: *dept,
-                actor,
+                data: row.data,
+                owner_user: Some(row.actor),
+                owner_dept: row.dept,
+                actor: row.actor,
                 now,
             },
         )
         .await?;
-        return Ok(vec![row.id]);
+        return Ok(vec![inserted.id]);
     }
     let ids: Vec<i64> = match backend {
         Backend::Sqlite => {
@@ -289,17 +308,17 @@ pub async fn insert_all(
                 ))
                 .await?;
             let max: i64 = row.map(|r| r.try_get("", "m")).transpose()?.unwrap_or(0);
-            (1..=datas.len() as i64).map(|i| max + i).collect()
+            (1..=rows.len() as i64).map(|i| max + i).collect()
         }
         Backend::Postgres => {
-            let rows = conn
+            let found = conn
                 .query_all_raw(stmt(
                     backend,
                     "SELECT nextval(pg_get_serial_sequence('records', 'id')) AS id FROM generate_series(1, $1)",
-                    vec![(datas.len() as i64).into()],
+                    vec![(rows.len() as i64).into()],
                 ))
                 .await?;
-            let mut ids = rows
+            let mut ids = found
                 .iter()
                 .map(|r| r.try_get::<i64>("", "id"))
                 .collect::<Result<Vec<_>, _>>()?;
@@ -314,39 +333,43 @@ pub async fn insert_all(
         }
         Backend::Postgres => {
             "INSERT INTO records (id, app, form, form_version, data, owner_user, owner_dept, created_by, created_at, updated_by, updated_at, row_version) \
-             SELECT (e->>0)::bigint, $2, $3, $4, e->1, e->>2, e->>3, e->>2, $5, e->>2, $5, 1 FROM jsonb_array_elements($1::jsonb) AS e"
+             SELECT (e->>0)::bigint, $2, $3, $4, e->1, e->>2, e->>3, e->>2, $5, e->>2, $5, 1 FROM jsonb_array_elements($1::text::jsonb) AS e"
         }
     };
-    for (chunk_no, chunk) in datas.chunks(INSERT_CHUNK).enumerate() {
-        // SQLite stores data as JSON text: send it pre-serialised so scalars stay JSON.
-        let rows: Vec<Value> = chunk
-            .iter()
-            .enumerate()
-            .map(|(r, (d, actor, dept))| {
-                let id = ids[chunk_no * INSERT_CHUNK + r];
-                match backend {
-                    Backend::Sqlite => Value::Array(vec![
-                        id.into(),
-                        Value::String(d.to_string()),
-                        Value::String((*actor).to_owned()),
-                        dept.map(|x| Value::String(x.to_owned()))
-                            .unwrap_or(Value::Null),
-                    ]),
-                    Backend::Postgres => Value::Array(vec![
-                        id.into(),
-                        (*d).clone(),
-                        Value::String((*actor).to_owned()),
-                        dept.map(|x| Value::String(x.to_owned()))
-                            .unwrap_or(Value::Null),
-                    ]),
-                }
-            })
-            .collect();
+    for (chunk_no, chunk) in rows.chunks(INSERT_CHUNK).enumerate() {
+        let mut param = String::with_capacity(
+            2 + chunk
+                .iter()
+                .map(|r| r.text.map_or(256, str::len) + 48)
+                .sum::<usize>(),
+        );
+        param.push('[');
+        for (r, row) in chunk.iter().enumerate() {
+            if r > 0 {
+                param.push(',');
+            }
+            param.push('[');
+            param.push_str(&ids[chunk_no * INSERT_CHUNK + r].to_string());
+            param.push(',');
+            match row.text {
+                Some(text) => param.push_str(text),
+                None => param.push_str(&stored_text(backend, row.data)),
+            }
+            param.push(',');
+            param.push_str(&Value::from(row.actor).to_string());
+            param.push(',');
+            match row.dept {
+                Some(d) => param.push_str(&Value::from(d).to_string()),
+                None => param.push_str("null"),
+            }
+            param.push(']');
+        }
+        param.push(']');
         conn.execute_raw(stmt(
             backend,
             sql,
             vec![
-                json_param(backend, &Value::Array(rows)),
+                param.into(),
                 app.into(),
                 form.into(),
                 form_version.into(),

@@ -298,21 +298,15 @@ impl Batch {
             Backend::Postgres => {
                 "INSERT INTO oplog (seq, at, actor, address, client, action, app, form, record_id, before, after, reason, prev_hash, hash) \
                  SELECT (e->>0)::bigint, e->>1, e->>2, e->>3, e->>4, e->>5, e->>6, e->>7, (e->>8)::bigint, e->>9, e->>10, e->>11, e->>12, e->>13 \
-                 FROM jsonb_array_elements($1::jsonb) AS e"
+                 FROM jsonb_array_elements($1::text::jsonb) AS e"
             }
         };
         for chunk in std::mem::take(&mut self.logs).chunks(LOG_CHUNK) {
-            let rows = Value::Array(
-                chunk
-                    .iter()
-                    .map(|l| Value::Array(l.values.clone()))
-                    .collect(),
-            );
-            txn.execute_raw(self.stmt(
-                sql,
-                vec![crate::store::records::json_param(self.backend, &rows)],
-            ))
-            .await?;
+            // Written as text straight from the entries (no copy of their values).
+            let rows: Vec<&Vec<Value>> = chunk.iter().map(|l| &l.values).collect();
+            let text = serde_json::to_string(&rows)
+                .map_err(|e| sea_orm::DbErr::Custom(format!("log rows: {e}")))?;
+            txn.execute_raw(self.stmt(sql, vec![text.into()])).await?;
         }
         Ok(())
     }
