@@ -1,7 +1,7 @@
 // The signed-in user: loaded from /auth/me on start, set by login, cleared on logout or
 // on any 401.
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
-import { api, setCsrfToken, setUnauthenticatedHandler } from './api/client.ts';
+import { api, pruneActingRoles, setCsrfToken, setUnauthenticatedHandler } from './api/client.ts';
 import type { Me } from './api/types.ts';
 import { resetDirectory } from './forms/directory.ts';
 
@@ -23,6 +23,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     try {
       const m = await api<Me>('/auth/me');
       setCsrfToken(m.csrf_token ?? null);
+      pruneActingRoles(m.roles ?? {});
       setMe(m);
     } catch {
       setMe(null);

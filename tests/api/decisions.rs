@@ -62,6 +62,7 @@ async fn the_crm_decision_table_matches_casbin_the_golden_file_and_the_domain_ru
                 },
                 epoch,
             }),
+            acting: None,
         };
         let sub = format!("u:{user}");
         let rules = services.auth.rules(epoch).await.unwrap();

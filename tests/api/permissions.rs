@@ -917,6 +917,13 @@ async fn task_edits_keep_the_assignees_column_rules(app: TestApp) {
     );
 }
 
+/// A request's status and JSON body.
+async fn read(r: reqwest::RequestBuilder) -> (StatusCode, Value) {
+    let r = r.send().await.unwrap();
+    let s = r.status();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
 on_both_stores!(
     flow_task_edits_keep_the_assignees_column_rules,
     task_edits_keep_the_assignees_column_rules
@@ -1015,6 +1022,65 @@ async fn roles_reaching_different_rows_do_not_lend_each_other_fields() {
         why["reason"].as_str().unwrap().contains("different rows"),
         "{why}"
     );
+
+    // Acting as one role (X-Formwork-Role), that role's rows with that role's fields.
+    let as_role = |role: &'static str, method: reqwest::Method, path: String| {
+        u1.request(method, app.url(&path))
+            .header("x-formwork-role", role)
+    };
+    let (s, own) = read(as_role("owner", Method::GET, mine_url.clone())).await;
+    assert_eq!(
+        (s, &own["data"]["fee"]),
+        (StatusCode::OK, &json!(222.5)),
+        "{own}"
+    );
+    let (s, _) = read(as_role("owner", Method::GET, theirs_url.clone())).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (_, list) = read(as_role(
+        "owner",
+        Method::GET,
+        "/apps/ops/forms/note/records?total=true".into(),
+    ))
+    .await;
+    assert_eq!(list["total"], 1, "{list}");
+    assert_eq!(list["items"][0]["data"]["fee"], 222.5, "{list}");
+    let (s, _) = read(as_role("owner", Method::GET, filter.into())).await;
+    assert_eq!(
+        s,
+        StatusCode::OK,
+        "the owner may filter its own notes by fee"
+    );
+    let (_, list) = read(as_role(
+        "clerk",
+        Method::GET,
+        "/apps/ops/forms/note/records?total=true".into(),
+    ))
+    .await;
+    assert_eq!(list["total"], 2, "{list}");
+    assert!(!list.to_string().contains("111.5"), "{list}");
+    assert!(!list.to_string().contains("222.5"), "{list}");
+    // Writes act with the role too: the clerk may not create notes.
+    let r = as_role("clerk", Method::POST, "/apps/ops/forms/note/records".into())
+        .json(&json!({"data": {"title": "as clerk"}}));
+    let (s, _) = read(r).await;
+    assert_eq!(
+        s,
+        StatusCode::CREATED,
+        "clerk creates (its actions include create)"
+    );
+    // A role the user does not hold gives nothing; a malformed one is a 400.
+    let (s, refused) = read(as_role("boss", Method::GET, theirs_url.clone())).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{refused}");
+    assert_eq!(refused["details"][0]["rule"], "acting_role", "{refused}");
+    let (s, bad) = read(as_role("no such", Method::GET, theirs_url.clone())).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}");
+    assert_eq!(bad["details"][0]["rule"], "acting_role", "{bad}");
+    // Administrators are not narrowed.
+    let r = app
+        .client
+        .get(app.url(&mine_url))
+        .header("x-formwork-role", "clerk");
+    assert_eq!(read(r).await.1["data"]["fee"], 222.5);
 
     // A role reaching all rows with every field gives them everything again.
     let u1 = set_roles(json!(["owner", "clerk", "boss"])).await;

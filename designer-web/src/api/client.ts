@@ -29,6 +29,44 @@ export function setCsrfToken(token: string | null): void {
   csrfToken = token;
 }
 
+// The one role the user acts with in an app (X-Formwork-Role), when they hold several
+// whose rows differ: remembered per app in localStorage, sent on every request of that app.
+const ROLE_KEY = 'formwork.actingRole.';
+
+function storage(): Storage | null {
+  return typeof localStorage === 'undefined' ? null : localStorage;
+}
+
+/** The role the user acts with in `app`, or null for all their roles. */
+export function actingRole(app: string): string | null {
+  return storage()?.getItem(ROLE_KEY + app) ?? null;
+}
+
+export function setActingRole(app: string, role: string | null): void {
+  if (role) storage()?.setItem(ROLE_KEY + app, role);
+  else storage()?.removeItem(ROLE_KEY + app);
+}
+
+/** Forget acting roles the user no longer holds (`roles`: app → their roles). */
+export function pruneActingRoles(roles: Record<string, string[]>): void {
+  const s = storage();
+  if (!s) return;
+  for (let i = s.length - 1; i >= 0; i--) {
+    const k = s.key(i);
+    if (!k?.startsWith(ROLE_KEY)) continue;
+    const app = k.slice(ROLE_KEY.length);
+    const role = s.getItem(k);
+    if (!role || !(roles[app] ?? []).includes(role)) s.removeItem(k);
+  }
+}
+
+/** The header for a request to `path` (an app's path carries the app's acting role). */
+export function roleHeader(path: string): Record<string, string> {
+  const m = /^\/apps\/([^/?#]+)/.exec(path);
+  const role = m ? actingRole(decodeURIComponent(m[1]!)) : null;
+  return role ? { 'X-Formwork-Role': role } : {};
+}
+
 /** Called when any request answers 401, so the app can go back to the login page. */
 let onUnauthenticated: (() => void) | null = null;
 export function setUnauthenticatedHandler(handler: (() => void) | null): void {
@@ -47,7 +85,7 @@ export interface RequestOptions {
 
 async function send(path: string, opts: RequestOptions = {}): Promise<Response> {
   const method = opts.method ?? (opts.body !== undefined || opts.raw !== undefined ? 'POST' : 'GET');
-  const headers: Record<string, string> = { Accept: 'application/json', ...opts.headers };
+  const headers: Record<string, string> = { Accept: 'application/json', ...roleHeader(path), ...opts.headers };
   let body: BodyInit | undefined;
   if (opts.raw !== undefined) {
     body = opts.raw;

@@ -33,6 +33,8 @@ export const messages: Messages = {
   'common.upload': { 'zh-CN': '上传', en: 'Upload' },
   'common.clear': { 'zh-CN': '清除', en: 'Clear' },
   'home.apps': { 'zh-CN': '我的应用', en: 'My apps' },
+  'home.actingAs': { 'zh-CN': '当前身份', en: 'Acting as' },
+  'home.allRoles': { 'zh-CN': '全部角色', en: 'All my roles' },
   'home.noApps': { 'zh-CN': '您还没有可用的应用', en: 'You have no apps yet' },
   'home.forms': { 'zh-CN': '表单', en: 'Forms' },
   'home.noForms': { 'zh-CN': '没有您可以使用的表单', en: 'No forms you may use' },

@@ -7,6 +7,7 @@ import type { AppDef, FormSummary } from '../api/types.ts';
 import { useSession } from '../auth.tsx';
 import { useI18n } from '../i18n/index.tsx';
 import { HomeDashboards } from '../reports/HomeDashboards.tsx';
+import { RoleSwitch } from './RoleSwitch.tsx';
 
 /** The apps the user has a role in (all of them for an administrator). */
 export function HomePage() {
@@ -60,6 +61,7 @@ export function AppHome({ app, def }: { app: string; def: AppDef | null }) {
           {label(def?.label, app)}
         </Typography.Title>
         <Space wrap>
+          <RoleSwitch app={app} />
           <Link to={`/apps/${app}/reports`}>
             <Button icon={<BarChartOutlined />} data-testid="nav-reports">
               {t('reports.nav')}

@@ -137,13 +137,40 @@ pub async fn authenticate(State(s): State<AppState>, mut req: Request, next: Nex
             "log in or send an API token (Authorization: Bearer …)".into(),
         )),
     };
-    match result {
+    match result.and_then(|caller| acting_role(req.headers(), caller)) {
         Ok(caller) => {
             req.extensions_mut().insert(caller);
             next.run(req).await
         }
         Err(e) => ApiError::from(e).into_response(),
     }
+}
+
+/// The header naming the one role a request acts with (see [`Caller::acting`]).
+pub const ROLE_HEADER: &str = "x-formwork-role";
+
+/// The caller narrowed to the role named by [`ROLE_HEADER`], if any. Administrators hold
+/// every permission and are not narrowed; a token bound to a role has that role only.
+fn acting_role(headers: &HeaderMap, mut caller: Caller) -> Result<Caller, DomainError> {
+    let Some(v) = headers.get(ROLE_HEADER) else {
+        return Ok(caller);
+    };
+    let role = v.to_str().unwrap_or_default().trim();
+    if !crate::keys::is_key(role) {
+        let message = format!("X-Formwork-Role {role:?} is not a role key");
+        return Err(DomainError::BadRequest {
+            details: vec![crate::error::Detail::new(
+                "",
+                "acting_role",
+                message.clone(),
+            )],
+            message,
+        });
+    }
+    if !caller.is_admin() {
+        caller.acting = Some(role.to_owned());
+    }
+    Ok(caller)
 }
 
 fn session_cookie(s: &AppState, value: &str, max_age: i64) -> HeaderValue {

@@ -156,6 +156,7 @@ impl AuthService {
         Ok(Caller {
             actor,
             principal: found.principal.clone(),
+            acting: None,
         })
     }
 

@@ -61,6 +61,11 @@ pub struct Principal {
 pub struct Caller {
     pub actor: Actor,
     pub principal: Arc<Principal>,
+    /// The one role this request acts with (the `X-Formwork-Role` header): of the caller's
+    /// roles in an app only this one counts. A user whose roles reach different rows thus
+    /// sees each role's fields on that role's rows, one role at a time, instead of the
+    /// fields every role allows (auth/decision.rs). Administrators are not narrowed.
+    pub acting: Option<String>,
 }
 
 impl Caller {
@@ -77,6 +82,7 @@ impl Caller {
                 via: Via::System,
                 epoch: 0,
             }),
+            acting: None,
         }
     }
 
@@ -240,6 +246,7 @@ impl AuthService {
                 via: Via::System,
                 epoch: self.current_epoch().await?,
             }),
+            acting: None,
         })
     }
 
@@ -266,6 +273,7 @@ impl AuthService {
                 },
                 epoch: self.current_epoch().await?,
             }),
+            acting: None,
         })
     }
 
@@ -351,7 +359,18 @@ impl AuthService {
     }
 
     /// The role subjects the caller acts with in `app`.
+    /// The caller's roles in `app` (as casbin subjects), narrowed to the acting role when
+    /// the request names one (none when they do not hold it).
     pub fn roles_in(&self, loaded: &Loaded, caller: &Caller, app: &str) -> Vec<String> {
+        let mut roles = self.held_roles(loaded, caller, app);
+        if let Some(acting) = &caller.acting {
+            let subject = role_subject(acting);
+            roles.retain(|r| *r == subject);
+        }
+        roles
+    }
+
+    fn held_roles(&self, loaded: &Loaded, caller: &Caller, app: &str) -> Vec<String> {
         match &caller.principal.via {
             Via::Token {
                 app: Some(a),
@@ -391,6 +410,17 @@ impl AuthService {
         }
         let loaded = self.rules(caller.principal.epoch).await?;
         let roles = self.roles_in(&loaded, caller, app);
+        if let Some(acting) = &caller.acting
+            && roles.is_empty()
+        {
+            return Err(DomainError::forbidden(
+                "",
+                "acting_role",
+                format!(
+                    "the request acts as {acting:?} (X-Formwork-Role), a role you do not hold in {app}"
+                ),
+            ));
+        }
         // The form's version is part of the key: computed-field masking follows formulas.
         let compiled = self.forms.current(app, form).await.ok();
         let version = compiled.as_ref().map(|c| c.version).unwrap_or(0);
@@ -631,7 +661,7 @@ impl AuthService {
         } else if allowed {
             "allowed by the rules listed".to_string()
         } else if narrowed {
-            "a role allows it on the rows it reaches, but the user's roles reach different rows and another of them does not allow it; a field is only shown (or taken) where it holds on every row the user reaches: allow it in every role, or in one that reaches all rows".to_string()
+            "a role allows it on the rows it reaches, but the user's roles reach different rows and another of them does not allow it; a field is only shown (or taken) where it holds on every row the user reaches: allow it in every role, or in one that reaches all rows, or let the user act as one role at a time (the X-Formwork-Role header; the role switch in the staff app)".to_string()
         } else if matched.iter().any(|m| m["effect"] == "deny") {
             "denied by a deny rule".to_string()
         } else {
