@@ -29,6 +29,7 @@ mod records;
 mod refs;
 mod report_joins;
 mod report_measures;
+mod report_rows;
 mod reports;
 mod serials;
 mod transfer;

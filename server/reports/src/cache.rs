@@ -16,6 +16,11 @@ use crate::{Cell, ColType, ReportError};
 
 /// The id column every cache has.
 pub const ID: &str = "_id";
+/// In a cache of sub-table rows, the record each row belongs to (its `_id` is the row's
+/// own key, see [`FormCache::replace_rows`]); the caller's row scope filters by it.
+pub const RECORD: &str = "_record";
+/// Rows of one record in a cache of sub-table rows have the ids `record << ROW_BITS` + i.
+pub const ROW_BITS: u32 = 20;
 
 /// Fold the delta into the base once it holds this many rows.
 const COMPACT_AT: usize = 20_000;
@@ -144,6 +149,29 @@ impl FormCache {
         self.delta.insert(id, row);
         if self.delta.len() >= COMPACT_AT {
             self.compact()?;
+        }
+        Ok(())
+    }
+
+    /// A record's sub-table rows were replaced (or removed, with none): its old rows, with
+    /// the ids `record << ROW_BITS` + 0, 1, … (consecutive, as written here), go; `rows`
+    /// come in with their own ids.
+    pub fn replace_rows(&mut self, record: i64, rows: Vec<Vec<Cell>>) -> Result<(), ReportError> {
+        self.version = next_version();
+        let first = record << ROW_BITS;
+        for id in first.. {
+            let in_base = self
+                .index
+                .get(&id)
+                .is_some_and(|&i| self.alive[i]);
+            if !in_base && !self.delta.contains_key(&id) {
+                break;
+            }
+            self.kill(id);
+            self.delta.remove(&id);
+        }
+        for row in rows {
+            self.upsert(row)?;
         }
         Ok(())
     }

@@ -13,7 +13,7 @@ mod parts;
 mod run;
 
 pub use bucket::TimeBucket;
-pub use cache::{CacheBuilder, FormCache};
+pub use cache::{CacheBuilder, FormCache, RECORD, ROW_BITS};
 pub use output::{DimCell, OutRow, Output};
 
 use serde::{Deserialize, Serialize};

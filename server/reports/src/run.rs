@@ -5,7 +5,7 @@
 use polars::prelude::*;
 
 use crate::bucket::TimeBucket;
-use crate::cache::{ID, bucket_column, internal};
+use crate::cache::{ID, RECORD, bucket_column, internal};
 use crate::logic::{Types, predicate};
 use crate::measures::{Measures, dim_expr, measure_exprs};
 use crate::output::{Output, to_output};
@@ -37,15 +37,17 @@ enum Rows {
 /// caller's row scope and the joined forms.
 struct Assembled {
     types: Types,
-    allowed: Option<Series>,
+    /// The ids of the records the caller may see, and the column holding them (`_id`, or
+    /// `_record` in a cache of sub-table rows).
+    allowed: Option<(Series, &'static str)>,
     /// (reference column, joined frame, its key column)
     joins: Vec<(String, LazyFrame, String)>,
 }
 
 impl Assembled {
     fn decorate(&self, mut lf: LazyFrame) -> LazyFrame {
-        if let Some(ids) = &self.allowed {
-            lf = lf.filter(col(ID).is_in(lit(ids.clone()).implode(), false));
+        if let Some((ids, by)) = &self.allowed {
+            lf = lf.filter(col(*by).is_in(lit(ids.clone()).implode(), false));
         }
         for (via, right, key) in &self.joins {
             lf = lf.left_join(right.clone(), col(via.as_str()), col(key.as_str()));
@@ -149,8 +151,11 @@ fn assemble(
     Ok((
         rows,
         Assembled {
+            allowed: source.allowed.as_deref().map(|ids| {
+                let by = if types.contains_key(RECORD) { RECORD } else { ID };
+                (ids_series(ids), by)
+            }),
             types,
-            allowed: source.allowed.as_deref().map(ids_series),
             joins,
         },
     ))

@@ -8,7 +8,7 @@
 //! sub-tables, attachments) and signatures are not columns. System columns keep the
 //! names the list API uses (`_id`, `_owner`, `_created_at`, …).
 
-use formwork_reports::{Cell, ColType};
+use formwork_reports::{Cell, ColType, RECORD, ROW_BITS};
 use serde_json::Value;
 use std::borrow::Cow;
 
@@ -25,6 +25,10 @@ pub enum Src {
     UpdatedBy,
     UpdatedAt,
     Data(Vec<String>),
+    /// In a cache of sub-table rows: the record the row belongs to.
+    Record,
+    /// In a cache of sub-table rows: a column of the row (by its key in the row).
+    Cell(String),
 }
 
 #[derive(Debug, Clone)]
@@ -32,6 +36,11 @@ pub struct Columns {
     /// The form version the columns were made from.
     pub version: i64,
     pub cols: Vec<(String, ColType, Src)>,
+    /// Set for a cache of one sub-table's rows: the sub-table's key. Each row then has the
+    /// record's columns too (so a report over the rows groups by the record's fields and
+    /// joins through its references as a report over the records does), `_record`, and
+    /// the row's own columns as `{table}.{column}`.
+    pub rows_of: Option<String>,
 }
 
 impl Columns {
@@ -64,7 +73,54 @@ impl Columns {
         Columns {
             version: form.version,
             cols,
+            rows_of: None,
         }
+    }
+
+    /// The columns of a cache of the rows of the sub-table `table` (see [`Columns::rows_of`]);
+    /// None when the form has no such sub-table.
+    pub fn of_rows(form: &CompiledForm, table: &str) -> Option<Columns> {
+        let spec = form.model.field(table)?;
+        if spec.kind != Some(FieldKind::SubTable) {
+            return None;
+        }
+        let mut out = Columns::of(form);
+        out.cols
+            .push((RECORD.to_owned(), ColType::Int, Src::Record));
+        for (child, c) in &spec.children {
+            if let Some(ty) = col_type(c) {
+                out.cols
+                    .push((format!("{table}.{child}"), ty, Src::Cell(child.clone())));
+            }
+        }
+        out.rows_of = Some(table.to_owned());
+        Some(out)
+    }
+
+    /// A record's rows in a cache of sub-table rows: the record's own cells (`record`,
+    /// made by [`Columns::row`] or [`Columns::row_raw`]) with each row's cells, under the
+    /// ids `id << ROW_BITS` + i (rows past 2^ROW_BITS are left out).
+    pub fn rows_of_table(&self, id: i64, record: Vec<Cell>, table: &Value) -> Vec<Vec<Cell>> {
+        let Some(items) = table.as_array() else {
+            return Vec::new();
+        };
+        items
+            .iter()
+            .take(1 << ROW_BITS)
+            .enumerate()
+            .map(|(i, item)| {
+                self.cols
+                    .iter()
+                    .zip(&record)
+                    .map(|((_, ty, src), own)| match src {
+                        Src::Id => Cell::Int((id << ROW_BITS) + i as i64),
+                        Src::Record => Cell::Int(id),
+                        Src::Cell(key) => cell(*ty, item.get(key).unwrap_or(&Value::Null)),
+                        _ => own.clone(),
+                    })
+                    .collect()
+            })
+            .collect()
     }
 
     pub fn get(&self, name: &str) -> Option<ColType> {
@@ -98,6 +154,7 @@ impl Columns {
             .map(|(_, ty, src)| match src {
                 Src::Id => Cell::Int(id),
                 Src::Data(path) => cell(*ty, &value(path)),
+                Src::Record | Src::Cell(_) => Cell::Null,
                 other => sys(other)
                     .map(|s| cell(*ty, &Value::String(s)))
                     .unwrap_or(Cell::Null),

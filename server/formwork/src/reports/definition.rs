@@ -183,6 +183,9 @@ fn parse_duration(
 pub struct ReportDef {
     pub label: Value,
     pub form: String,
+    /// A sub-table of `form` whose rows the report counts (each row with its record's
+    /// fields); None: the records themselves.
+    pub rows: Option<String>,
     pub filter: Option<Value>,
     pub dims: Vec<DimDef>,
     pub measures: Vec<MeasureDef>,
@@ -190,6 +193,17 @@ pub struct ReportDef {
     pub limit: Option<usize>,
     pub others: bool,
     pub chart: Value,
+}
+
+impl ReportDef {
+    /// The source in [`AppForms`] and in the engine: the form, or `form#table` for the
+    /// rows of one of its sub-tables.
+    pub fn source(&self) -> String {
+        match &self.rows {
+            Some(t) => format!("{}#{t}", self.form),
+            None => self.form.clone(),
+        }
+    }
 }
 
 fn detail(pointer: impl Into<String>, rule: &str, message: impl Into<String>) -> Detail {
@@ -248,6 +262,7 @@ pub fn parse_all(def: &Value) -> (ReportDef, Vec<Detail>) {
         "key",
         "label",
         "form",
+        "rows",
         "filter",
         "dimensions",
         "measures",
@@ -270,6 +285,18 @@ pub fn parse_all(def: &Value) -> (ReportDef, Vec<Detail>) {
         _ => {
             errs.push(detail("/form", "required", "form names the source form"));
             String::new()
+        }
+    };
+    let rows = match &def["rows"] {
+        Value::Null => None,
+        Value::String(t) if is_key(t) => Some(t.clone()),
+        _ => {
+            errs.push(detail(
+                "/rows",
+                "type",
+                "rows names a sub-table of the form, whose rows the report counts",
+            ));
+            None
         }
     };
     let filter = match &def["filter"] {
@@ -600,6 +627,7 @@ pub fn parse_all(def: &Value) -> (ReportDef, Vec<Detail>) {
         limit,
         others: def["others"].as_bool().unwrap_or(false),
         chart,
+        rows,
     };
     (parsed, errs)
 }
@@ -670,6 +698,29 @@ impl AppForms {
                 .model
                 .field(seg)
                 .ok_or_else(|| format!("{path}: {form} has no field {seg}"))?;
+            // In a report over a sub-table's rows (`form#table`), a reference column of
+            // the rows leads on like a reference field: `table.part.name`.
+            if spec.kind == Some(FieldKind::SubTable)
+                && form.strip_suffix(seg).is_some_and(|f| f.ends_with('#'))
+                && rest.len() >= 2
+                && let Some(child) = spec.children.get(rest[0])
+                && child.kind == Some(FieldKind::Reference)
+            {
+                let to = child
+                    .ref_form
+                    .clone()
+                    .ok_or_else(|| format!("{path}: {seg}.{} names no form", rest[0]))?;
+                let field = format!("{seg}.{}", rest[0]);
+                hops.push(Hop {
+                    from: form.clone(),
+                    via: format!("{prefix}{field}"),
+                    field,
+                    to: to.clone(),
+                });
+                form = to;
+                i += 2;
+                continue;
+            }
             if spec.kind == Some(FieldKind::Reference) {
                 let to = spec
                     .ref_form
@@ -697,6 +748,11 @@ impl AppForms {
                         hops,
                     });
                 }
+            }
+            if spec.kind == Some(FieldKind::SubTable) {
+                return Err(format!(
+                    "{path}: {seg} of {form} is a sub-table; a report over its rows names it in \"rows\""
+                ));
             }
             return Err(format!(
                 "{path}: {seg} of {form} is neither a reference nor a region"

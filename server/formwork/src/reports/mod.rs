@@ -103,6 +103,25 @@ impl ReportService {
                     })
                     .or_insert_with(|| Arc::new(Columns::of(&c)))
                     .clone();
+                // Each sub-table's rows as a source of its own, `form#table`.
+                for (t, spec) in &c.model.fields {
+                    if spec.kind != Some(crate::schema::field_types::FieldKind::SubTable) {
+                        continue;
+                    }
+                    let name = format!("{k}#{t}");
+                    let rows = known
+                        .entry(format!("{app}/{name}"))
+                        .and_modify(|cols| {
+                            if cols.version != c.version {
+                                *cols = Arc::new(Columns::of_rows(&c, t).unwrap_or_else(|| Columns::of(&c)));
+                            }
+                        })
+                        .or_insert_with(|| {
+                            Arc::new(Columns::of_rows(&c, t).unwrap_or_else(|| Columns::of(&c)))
+                        })
+                        .clone();
+                    forms.insert(name, (c.clone(), rows));
+                }
                 drop(known);
                 forms.insert(k, (c, cols));
             }
@@ -148,6 +167,12 @@ impl ReportService {
                     format!("no form {:?} in {app}", parsed.form),
                 ));
             }
+            return Ok(Err(errs));
+        }
+        if let Some(t) = &parsed.rows
+            && !forms.forms.contains_key(&parsed.source())
+        {
+            errs.push(no_sub_table(&parsed.form, t));
             return Ok(Err(errs));
         }
         let (p, plan_errs) = plan_all(&forms, &parsed, None);
@@ -260,6 +285,14 @@ impl ReportService {
                 format!("no form {:?} in {app}", def.form),
             ));
         }
+        // The rows a report counts: the form's records, or the rows of one of its
+        // sub-tables, which are the form's as far as anyone may read them.
+        let from = def.source();
+        if let Some(t) = &def.rows
+            && !forms.forms.contains_key(&from)
+        {
+            return Err(DomainError::invalid(vec![no_sub_table(&def.form, t)]));
+        }
         // Someone who may not read the form learns nothing of its fields either.
         let source = self.auth.decide(caller, app, &def.form).await?;
         source.require("read")?;
@@ -277,7 +310,7 @@ impl ReportService {
         let plan = plan(&forms, def, extra.as_ref()).map_err(DomainError::invalid)?;
         // Permissions: every form on the way must be readable, and every field read.
         let mut decisions: HashMap<String, Arc<Decision>> =
-            HashMap::from([(def.form.clone(), source)]);
+            HashMap::from([(def.form.clone(), source.clone()), (from.clone(), source)]);
         let mut involved = Vec::new();
         for r in &plan.resolved {
             for h in &r.hops {
@@ -292,7 +325,7 @@ impl ReportService {
         }
         let readable = |r: &Resolved| -> Result<(), String> {
             for h in &r.hops {
-                if !decisions[&h.from].can_read(&h.field) {
+                if !reads(&decisions[&h.from], &h.field) {
                     return Err(h.field.clone());
                 }
                 if !decisions[&h.to].allows("read") {
@@ -300,10 +333,10 @@ impl ReportService {
                 }
             }
             let d = &decisions[&r.form];
-            if r.top.starts_with('_') || d.can_read(&r.top) {
+            if r.top.starts_with('_') || (d.can_read(&r.top) && reads(d, &r.local)) {
                 Ok(())
             } else {
-                Err(r.top.clone())
+                Err(r.local.clone())
             }
         };
         let by_path: HashMap<&str, &Resolved> = plan
@@ -378,14 +411,14 @@ impl ReportService {
                 columns: cols.clone(),
             });
         }
-        let needed: Vec<String> = std::iter::once(def.form.clone())
+        let needed: Vec<String> = std::iter::once(from.clone())
             .chain(joins.iter().map(|j| j.1.clone()))
             .collect();
         self.ensure(app, &engine, &forms, &needed).await?;
 
         let query = build_query(def, &kept, extra.as_ref(), &plan);
         let source = Source {
-            form: def.form.clone(),
+            form: from.clone(),
             allowed: source_ids,
             joins: join_specs,
         };
@@ -423,7 +456,9 @@ impl ReportService {
                 })
             })
             .collect();
-        let paths = paths.filter(|_| list_ok(&def.filter) && list_ok(&extra));
+        // Rows of a sub-table drill nowhere yet: the list API lists records, and a count
+        // of rows would not match the records behind it.
+        let paths = paths.filter(|_| def.rows.is_none() && list_ok(&def.filter) && list_ok(&extra));
         // A measure over some of the rows (`where`) drills to those rows: its cell's filter
         // is the row's and the measure's, when the list API understands the latter.
         let wheres: Vec<Option<Value>> = kept
@@ -457,13 +492,18 @@ impl ReportService {
         use crate::schema::field_types::FieldKind;
         let rows = json["rows"].as_array().cloned().unwrap_or_default();
         for d in def.dims.iter().filter(|d| d.duration.is_none()) {
-            let Ok(r) = forms.resolve(&def.form, &d.field) else {
+            let Ok(r) = forms.resolve(&def.source(), &d.field) else {
                 continue;
             };
             let Some((compiled, _)) = forms.forms.get(&r.form) else {
                 continue;
             };
-            let Some(spec) = compiled.model.field(&r.local) else {
+            // (A sub-table's column: `table.column`.)
+            let spec = match r.local.split_once('.') {
+                Some((t, c)) => compiled.model.field(t).and_then(|t| t.children.get(c)),
+                None => compiled.model.field(&r.local),
+            };
+            let Some(spec) = spec else {
                 continue;
             };
             let values: Vec<&Value> = rows
@@ -654,14 +694,22 @@ impl ReportService {
             let form: Option<String> = r.try_get("", "form")?;
             let id: i64 = r.try_get("", "record_id")?;
             if let (Some(a), Some(f)) = (app, form) {
+                // The form's cache and the caches of its sub-tables' rows (`form#table`).
                 let key = format!("{a}/{f}");
-                if st.built.contains_key(&key) {
-                    changed.entry(key).or_default().insert(id);
+                for built in st.built.keys() {
+                    if *built == key
+                        || built
+                            .strip_prefix(key.as_str())
+                            .is_some_and(|rest| rest.starts_with('#'))
+                    {
+                        changed.entry(built.clone()).or_default().insert(id);
+                    }
                 }
             }
         }
         for (key, ids) in changed {
-            let (app, form) = key.split_once('/').unwrap_or_default();
+            let (app, name) = key.split_once('/').unwrap_or_default();
+            let form = name.split('#').next().unwrap_or_default();
             let cols = st.built[&key].clone();
             let Some(engine) = self
                 .inner
@@ -673,7 +721,7 @@ impl ReportService {
             else {
                 continue;
             };
-            let Some(cache) = engine.get(form) else {
+            let Some(cache) = engine.get(name) else {
                 continue;
             };
             let ids: Vec<i64> = ids.into_iter().collect();
@@ -697,19 +745,25 @@ impl ReportService {
                         if deleted.is_some() {
                             None
                         } else {
-                            Some(row_of(self.db.backend, &cols, r)?)
+                            Some(rows_of(self.db.backend, &cols, r)?)
                         },
                     ));
                 }
                 let mut c = cache.lock().unwrap_or_else(|e| e.into_inner());
-                for (id, row) in rows {
-                    match row {
-                        Some(row) => c.upsert(row).map_err(from_report_error)?,
-                        None => c.remove(id),
+                let gone = chunk.iter().filter(|id| !seen.contains(id));
+                let changes = rows.into_iter().chain(gone.map(|id| (*id, None)));
+                for (id, new) in changes {
+                    match (&cols.rows_of, new) {
+                        (Some(_), new) => c
+                            .replace_rows(id, new.unwrap_or_default())
+                            .map_err(from_report_error)?,
+                        (None, Some(new)) => {
+                            for row in new {
+                                c.upsert(row).map_err(from_report_error)?;
+                            }
+                        }
+                        (None, None) => c.remove(id),
                     }
-                }
-                for id in chunk.iter().filter(|id| !seen.contains(id)) {
-                    c.remove(*id);
                 }
             }
         }
@@ -745,9 +799,11 @@ impl ReportService {
         cols: &Arc<Columns>,
         tz: chrono_tz::Tz,
     ) -> DomainResult<FormCache> {
+        // (A cache of sub-table rows, `form#table`, reads the form's records.)
+        let records_of = form.split('#').next().unwrap_or(form);
         let sql = format!(
             "SELECT id, data, owner_user, created_by, created_at, updated_by, updated_at FROM records WHERE {} AND deleted_at IS NULL AND id > $1 ORDER BY id LIMIT {PAGE}",
-            form_scope(app, form)
+            form_scope(app, records_of)
         );
         let backend = self.db.backend;
         let task_failed = |e: tokio::task::JoinError| {
@@ -764,8 +820,9 @@ impl ReportService {
                 move || -> DomainResult<formwork_reports::CacheBuilder> {
                     let rows = page
                         .iter()
-                        .map(|r| row_of(backend, &cols, r))
-                        .collect::<DomainResult<Vec<_>>>()?;
+                        .map(|r| rows_of(backend, &cols, r))
+                        .collect::<DomainResult<Vec<_>>>()?
+                        .concat();
                     builder.push(&rows).map_err(from_report_error)?;
                     Ok(builder)
                 },
@@ -792,12 +849,12 @@ impl ReportService {
     }
 }
 
-/// A record's row of cache cells.
-fn row_of(
+/// A record's rows of cache cells: one, or in a cache of sub-table rows one per row.
+fn rows_of(
     backend: crate::store::db::Backend,
     cols: &Columns,
     r: &sea_orm::QueryResult,
-) -> DomainResult<Vec<formwork_reports::Cell>> {
+) -> DomainResult<Vec<Vec<formwork_reports::Cell>>> {
     let id: i64 = r.try_get("", "id")?;
     let sys = |s: &Src| -> Option<String> {
         let col = match s {
@@ -810,17 +867,52 @@ fn row_of(
         };
         r.try_get::<Option<String>>("", col).ok().flatten()
     };
+    let one = |row| match &cols.rows_of {
+        None => vec![row],
+        Some(_) => Vec::new(),
+    };
     if backend == crate::store::db::Backend::Sqlite {
         // The stored text, parsed only as far as the columns need (most of a record is
         // long text, sub-tables and file lists no report reads).
         // (Field keys with escapes cannot be borrowed: such a record is parsed whole.)
         let text: String = r.try_get("", "data")?;
         if let Ok(data) = serde_json::from_str::<columns::RawData<'_>>(&text) {
-            return Ok(cols.row_raw(id, &data, &sys));
+            let row = cols.row_raw(id, &data, &sys);
+            return Ok(match &cols.rows_of {
+                None => one(row),
+                Some(table) => {
+                    let items = data
+                        .get(table.as_str())
+                        .and_then(|raw| serde_json::from_str(raw.get()).ok())
+                        .unwrap_or(Value::Null);
+                    cols.rows_of_table(id, row, &items)
+                }
+            });
         }
     }
     let data = data_of(backend, r)?;
-    Ok(cols.row(id, &data, &sys))
+    let row = cols.row(id, &data, &sys);
+    Ok(match &cols.rows_of {
+        None => one(row),
+        Some(table) => cols.rows_of_table(id, row, &data[table.as_str()]),
+    })
+}
+
+/// Whether a decision lets its holder read a field, or a sub-table's (or region's)
+/// column `table.column`.
+fn reads(d: &Decision, field: &str) -> bool {
+    match field.split_once('.') {
+        Some((t, c)) => d.can_read(t) && !d.hidden_columns(t).any(|x| x == c),
+        None => d.can_read(field),
+    }
+}
+
+fn no_sub_table(form: &str, table: &str) -> Detail {
+    Detail::new(
+        "/rows",
+        "unknown",
+        format!("{form} has no sub-table {table:?}"),
+    )
 }
 
 fn check_measure_types(
@@ -927,7 +1019,7 @@ fn plan_all(forms: &AppForms, def: &ReportDef, extra: Option<&Value>) -> (Plan, 
         {
             continue;
         }
-        match forms.resolve(&def.form, &path) {
+        match forms.resolve(&def.source(), &path) {
             Ok(r) => {
                 paths.push((path, resolved.len()));
                 resolved.push(r);
