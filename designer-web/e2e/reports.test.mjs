@@ -182,6 +182,45 @@ test('an administrator builds a report by dragging fields and saves exactly that
   await page.context().close();
 });
 
+test('an administrator reports on the parts used in service orders, a sub-table’s rows', async () => {
+  const page = await loginPage(browser, server, 'admin', ADMIN_PASSWORD, { locale: 'en', viewport: { width: 1500, height: 1000 } });
+  await page.goto('/apps/crm/reports');
+  await page.getByTestId('report-new').click();
+  await page.getByTestId('new-key').fill('e2e_parts_used');
+  await page.getByTestId('new-create').click();
+  await page.getByTestId('report-designer').waitFor();
+  await pick(page, 'report-form', 'service_order', { search: true });
+  await page.getByTestId('palette-field-priority').waitFor();
+  assert.equal(await page.getByTestId('palette-field-parts_used.qty').count(), 0, 'no row columns over the records');
+  await pick(page, 'report-rows', 'parts_used');
+  await page.getByTestId('palette-field-parts_used.qty').waitFor();
+  await page.getByTestId('palette-expand-parts_used.part').click();
+  await drag(page, 'palette-field-parts_used.part.name', 'drop-dimensions');
+  await page.getByTestId('dimension-0').waitFor();
+  await drag(page, 'palette-field-parts_used.qty', 'drop-measures');
+  await page.getByTestId('measure-0').waitFor();
+  await page.locator('[data-testid="report-preview"] [data-testid="report-chart"]').waitFor();
+  await page.getByTestId('report-save').click();
+  await page.getByTestId('report-view').waitFor();
+
+  const saved = (await admin('/apps/crm/reports/e2e_parts_used')).body;
+  assert.deepEqual(saved.definition ?? saved, {
+    form: 'service_order',
+    rows: 'parts_used',
+    dimensions: [{ field: 'parts_used.part.name' }],
+    measures: [{ key: 'parts_used_qty_sum', agg: 'sum', field: 'parts_used.qty' }],
+    chart: { kind: 'bar' },
+  });
+  // The run adds up the quantities of every order's rows, by part.
+  const run = (await admin('/apps/crm/reports/e2e_parts_used/run', { method: 'POST', body: {} })).body;
+  const orders = (await admin('/apps/crm/forms/service_order/records?limit=1000&fields=parts_used')).body.items;
+  const used = orders.flatMap((o) => o.data.parts_used ?? []).reduce((n, r) => n + (r.qty ?? 0), 0);
+  const counted = run.rows.reduce((n, r) => n + (r.cells.parts_used_qty_sum ?? 0), 0);
+  assert.ok(used > 0, 'the demo orders use parts');
+  assert.equal(counted, used);
+  await page.context().close();
+});
+
 test('an administrator builds a dashboard: a widget mapped to the period filter, placed on the grid', async () => {
   const page = await loginPage(browser, server, 'admin', ADMIN_PASSWORD, { locale: 'en' });
   await page.goto('/apps/crm/dashboards/e2e_dash/design');

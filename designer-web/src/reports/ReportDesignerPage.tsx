@@ -10,7 +10,7 @@ import { Link, useParams, useSearchParams } from 'react-router';
 import { Alert, App as AntApp, Button, Card, Col, Empty, Row, Space, Spin, Typography } from 'antd';
 import { EyeOutlined, PlusOutlined, SaveOutlined } from '@ant-design/icons';
 import { api, ApiError } from '../api/client.ts';
-import type { FormSummary } from '../api/types.ts';
+import type { FormSummary, Label } from '../api/types.ts';
 import { useI18n } from '../i18n/index.tsx';
 import { definitionPaths, errorText, formSchema, getReport, previewReport, putReport } from './api.ts';
 import {
@@ -21,6 +21,8 @@ import {
   moveItem,
   paletteFields,
   removeFromZone,
+  rowPaletteFields,
+  subTables,
   setDimensionSource,
   toDefinition,
   updateDimension,
@@ -93,17 +95,25 @@ function Designer({ app, reportKey, initial, forms, title }: DesignerProps) {
     setGeneralError(null);
   }, []);
 
-  // Palette: the source form's fields; referenced forms on demand.
+  // Palette: the source form's fields (and a sub-table's columns when the report counts
+  // its rows); referenced forms on demand.
+  const rowsOf = draft.def.rows;
+  const [tables, setTables] = useState<{ key: string; label?: Label }[]>([]);
   useEffect(() => {
     setRootFields([]);
     setExpanded({});
+    setTables([]);
     if (!form) return;
     let live = true;
-    void formSchema(app, form).then((s) => live && setRootFields(paletteFields(s ?? undefined)));
+    void formSchema(app, form).then((s) => {
+      if (!live) return;
+      setTables(subTables(s ?? undefined));
+      setRootFields(rowsOf ? rowPaletteFields(s ?? undefined, rowsOf) : paletteFields(s ?? undefined));
+    });
     return () => {
       live = false;
     };
-  }, [app, form]);
+  }, [app, form, rowsOf]);
 
   const allFields = useMemo(() => {
     const m = new Map<string, PaletteField>();
@@ -234,7 +244,9 @@ function Designer({ app, reportKey, initial, forms, title }: DesignerProps) {
                 forms={forms}
                 issues={issues}
                 onChange={(patch) => setDraft((d) => ({ ...d, def: { ...d.def, ...patch } }))}
-                onForm={(f) => setDraft((d) => ({ ...d, def: { ...d.def, form: f, dimensions: [], measures: [], sort: undefined }, filters: [], rawFilter: undefined, loaded: undefined }))}
+                tables={tables}
+                onForm={(f) => setDraft((d) => ({ ...d, def: { ...d.def, form: f, rows: undefined, dimensions: [], measures: [], sort: undefined }, filters: [], rawFilter: undefined, loaded: undefined }))}
+                onRows={(rows) => setDraft((d) => ({ ...d, def: { ...d.def, rows, dimensions: [], measures: [], sort: undefined }, filters: [], rawFilter: undefined, loaded: undefined }))}
               />
             </Card>
             <DropZone zone="dimensions" title={t('reports.design.dimensions')} count={sizes.dimensions} issues={zoneIssues('dimensions')}>

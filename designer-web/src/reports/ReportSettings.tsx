@@ -1,6 +1,7 @@
-// The report designer's settings: source form, name, chart kind, sort and top-N.
+// The report designer's settings: source form (and the sub-table whose rows it counts),
+// name, chart kind, sort and top-N.
 //
-// data-testid: report-form, report-label-zh, report-label-en, chart-kind, chart-stacked,
+// data-testid: report-form, report-rows, report-label-zh, report-label-en, chart-kind, chart-stacked,
 // chart-horizontal, report-sort, report-sort-desc, report-limit, report-others,
 // issues-form, issues-chart, issues-sort, issues-limit
 import { Checkbox, Form, Input, InputNumber, Select, Space, Typography } from 'antd';
@@ -15,6 +16,9 @@ export interface ReportSettingsProps {
   forms: FormSummary[];
   onChange: (patch: Partial<ReportDefinition>) => void;
   onForm: (form: string) => void;
+  /** The form's sub-tables, whose rows a report may count instead of the records. */
+  tables: { key: string; label?: Label }[];
+  onRows: (rows: string | undefined) => void;
   issues: Map<string, string[]>;
 }
 
@@ -31,7 +35,7 @@ function Issues({ list, id }: { list: string[] | undefined; id: string }) {
   );
 }
 
-export function ReportSettings({ def, forms, onChange, onForm, issues }: ReportSettingsProps) {
+export function ReportSettings({ def, forms, onChange, onForm, tables, onRows, issues }: ReportSettingsProps) {
   const { t, label } = useI18n();
   const kind = def.chart?.kind ?? 'table';
   const setLabel = (lang: 'zh-CN' | 'en', v: string) => {
@@ -57,6 +61,20 @@ export function ReportSettings({ def, forms, onChange, onForm, issues }: ReportS
         />
         <Issues list={issues.get('form')} id="form" />
       </Form.Item>
+      {(tables.length > 0 || def.rows) && (
+        <Form.Item label={t('reports.design.rows')} style={{ marginBottom: 8 }}>
+          <Select
+            data-testid="report-rows"
+            value={def.rows ?? ''}
+            options={[
+              { value: '', label: t('reports.design.records') },
+              ...tables.map((s) => ({ value: s.key, label: `${label(s.label, s.key)} (${s.key})` })),
+            ]}
+            onChange={(v: string) => onRows(v || undefined)}
+          />
+          <Issues list={issues.get('rows')} id="rows" />
+        </Form.Item>
+      )}
       <Space wrap style={{ marginBottom: 8 }}>
         <Addon text={t('reports.design.labelZh')}>
           <Input data-testid="report-label-zh" value={def.label?.['zh-CN'] ?? ''} onChange={(e) => setLabel('zh-CN', e.target.value)} />

@@ -64,8 +64,9 @@ export function isTemporal(t: FieldType | undefined): boolean {
 
 /** The palette entries of a form schema; `prefix` for the fields of a referenced form. */
 export function paletteFields(schema: JsonSchema | undefined, prefix = ''): PaletteField[] {
+  // (Long texts are not cache columns: the server refuses to report on them.)
   return fieldsOf(schema)
-    .filter((f) => isScalar(f.type))
+    .filter((f) => isScalar(f.type) && f.type !== 'long_text')
     .map((f) => {
       const ref = f.type === 'reference' ? (f.schema['x-ref']?.form as string | undefined) : undefined;
       return {
@@ -77,6 +78,20 @@ export function paletteFields(schema: JsonSchema | undefined, prefix = ''): Pale
         ...(f.schema['x-options'] ? { options: f.schema['x-options'] as Record<string, Label> } : {}),
       };
     });
+}
+
+/** The sub-tables of a form schema: a report may count their rows instead of the records. */
+export function subTables(schema: JsonSchema | undefined): { key: string; label?: Label }[] {
+  return fieldsOf(schema)
+    .filter((f) => f.type === 'sub_table')
+    .map((f) => ({ key: f.key, ...(f.schema['x-label'] ? { label: f.schema['x-label'] as Label } : {}) }));
+}
+
+/** The palette of a report over the rows of `table`: the record's fields, and the rows'
+ * own columns as `table.column` (the server's paths). */
+export function rowPaletteFields(schema: JsonSchema | undefined, table: string): PaletteField[] {
+  const items = (schema?.properties as Record<string, JsonSchema> | undefined)?.[table]?.items as JsonSchema | undefined;
+  return [...paletteFields(schema), ...paletteFields(items, table)];
 }
 
 export function fromDefinition(def: ReportDefinition): ReportDraft {
@@ -101,12 +116,13 @@ export function toDefinition(d: ReportDraft, types?: FieldTypes): ReportDefiniti
   const parts: unknown[] = d.filters.map((r) => compileRow(r, types?.(r.field)?.numeric)).filter((p) => p !== null);
   if (d.rawFilter !== undefined) parts.push(d.rawFilter);
   const unchanged = d.loaded !== undefined && d.loaded.rows === JSON.stringify([d.filters, d.rawFilter ?? null]);
-  const { label, form, dimensions, measures, sort, limit, others, chart, ...rest } = d.def;
+  const { label, form, rows, dimensions, measures, sort, limit, others, chart, ...rest } = d.def;
   delete rest.filter;
   // In the documented order, so saved JSON reads like docs/reports.md.
   return {
     ...(label ? { label } : {}),
     form,
+    ...(rows ? { rows } : {}),
     ...(unchanged ? { filter: d.loaded!.filter } : parts.length === 1 ? { filter: parts[0] } : parts.length > 1 ? { filter: { and: parts } } : {}),
     dimensions,
     measures: measures.map(definitionMeasure),

@@ -96,6 +96,8 @@ export const messages: Messages = {
   'dashboards.builder.saved': { 'zh-CN': '看板已保存', en: 'Dashboard saved' },
   'reports.design.title': { 'zh-CN': '报表设计:{name}', en: 'Report: {name}' },
   'reports.design.form': { 'zh-CN': '数据来源表单', en: 'Source form' },
+  'reports.design.rows': { 'zh-CN': '统计的行', en: 'Rows counted' },
+  'reports.design.records': { 'zh-CN': '表单记录', en: 'The records' },
   'reports.design.labelZh': { 'zh-CN': '名称(中文)', en: 'Name (Chinese)' },
   'reports.design.labelEn': { 'zh-CN': '名称(英文)', en: 'Name (English)' },
   'reports.design.fields': { 'zh-CN': '字段', en: 'Fields' },

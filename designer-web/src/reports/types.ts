@@ -101,6 +101,8 @@ export interface ChartSpec {
 export interface ReportDefinition {
   label?: Label;
   form: string;
+  /** A sub-table of the form whose rows the report counts (each with its record's fields). */
+  rows?: string;
   filter?: unknown;
   dimensions: Dimension[];
   measures: Measure[];

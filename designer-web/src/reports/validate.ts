@@ -138,7 +138,7 @@ export function issueTarget(pointer: string): string {
   const top = /^\/([a-z_]+)/.exec(p)?.[1];
   if (top === 'others') return 'limit';
   if (top === 'dimensions' || top === 'measures') return top;
-  return top && ['filter', 'form', 'chart', 'limit', 'sort', 'label'].includes(top) ? top : '';
+  return top && ['filter', 'form', 'rows', 'chart', 'limit', 'sort', 'label'].includes(top) ? top : '';
 }
 
 /** Messages grouped by designer target. */
