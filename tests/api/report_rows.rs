@@ -50,17 +50,29 @@ async fn rows_of_sub_tables(app: TestApp) {
     let a = app.create_ok("shop", "part", json!({"name": "fan"})).await["id"].clone();
     let b = app.create_ok("shop", "part", json!({"name": "pump"})).await["id"].clone();
     let o1 = app
-        .create_ok("shop", "order", json!({"title": "o1", "on": "2026-01-10", "lines": [
-            {"part": a, "qty": 2, "cost": 1.5}, {"part": b, "qty": 1, "cost": 4.0}]}))
+        .create_ok(
+            "shop",
+            "order",
+            json!({"title": "o1", "on": "2026-01-10", "lines": [
+            {"part": a, "qty": 2, "cost": 1.5}, {"part": b, "qty": 1, "cost": 4.0}]}),
+        )
         .await["id"]
         .clone();
     let o2 = app
-        .create_ok("shop", "order", json!({"title": "o2", "on": "2026-02-03", "lines": [
-            {"part": a, "qty": 5, "cost": 1.0}]}))
+        .create_ok(
+            "shop",
+            "order",
+            json!({"title": "o2", "on": "2026-02-03", "lines": [
+            {"part": a, "qty": 5, "cost": 1.0}]}),
+        )
         .await["id"]
         .clone();
-    app.create_ok("shop", "order", json!({"title": "empty", "on": "2026-02-04", "lines": []}))
-        .await;
+    app.create_ok(
+        "shop",
+        "order",
+        json!({"title": "empty", "on": "2026-02-04", "lines": []}),
+    )
+    .await;
 
     let by_part = json!({"label": {"en": "Parts"}, "form": "order", "rows": "lines",
         "dimensions": [{"key": "part", "field": "lines.part.name"}],
@@ -84,8 +96,14 @@ async fn rows_of_sub_tables(app: TestApp) {
     assert_eq!(
         table(&preview(by_part.clone()).await, "part", &cols),
         vec![
-            (json!("fan"), vec![json!(7.0), json!(2), json!(2), json!(2.5)]),
-            (json!("pump"), vec![json!(1.0), json!(1), json!(1), json!(4.0)]),
+            (
+                json!("fan"),
+                vec![json!(7.0), json!(2), json!(2), json!(2.5)]
+            ),
+            (
+                json!("pump"),
+                vec![json!(1.0), json!(1), json!(1), json!(4.0)]
+            ),
         ]
     );
     // The record's fields group the rows: by month of the order.
@@ -112,7 +130,10 @@ async fn rows_of_sub_tables(app: TestApp) {
     .await;
     assert_eq!(
         table(&preview(by_part.clone()).await, "part", &cols),
-        vec![(json!("fan"), vec![json!(6.0), json!(2), json!(2), json!(4.0)])]
+        vec![(
+            json!("fan"),
+            vec![json!(6.0), json!(2), json!(2), json!(4.0)]
+        )]
     );
     expect(
         app.delete(&format!("/apps/shop/forms/order/records/{o2}"))
@@ -122,7 +143,10 @@ async fn rows_of_sub_tables(app: TestApp) {
     .await;
     assert_eq!(
         table(&preview(by_part.clone()).await, "part", &cols),
-        vec![(json!("fan"), vec![json!(1.0), json!(1), json!(1), json!(3.0)])]
+        vec![(
+            json!("fan"),
+            vec![json!(1.0), json!(1), json!(1), json!(3.0)]
+        )]
     );
 
     // Definitions that do not hold name the place.
@@ -146,22 +170,35 @@ async fn rows_of_sub_tables(app: TestApp) {
     assert!(r.to_string().contains("\\\"rows\\\""), "{r}");
 
     // A clerk reads the orders their row rule reaches, without the lines' cost.
-    for (key, role) in [
-        ("clerk", json!({"key": "clerk", "label": {"en": "clerk"}, "permissions": {
+    for (key, role) in [(
+        "clerk",
+        json!({"key": "clerk", "label": {"en": "clerk"}, "permissions": {
             "order": {"actions": ["read", "create", "update"], "rows": {"filter": {"==": [{"var": "title"}, "mine"]}}, "read": ["*"], "deny_read": ["lines.cost"]},
-            "part": {"actions": ["read"], "rows": "all", "read": ["*"]}}})),
-    ] {
-        expect(app.put(&format!("/apps/shop/roles/{key}"), &role).await, StatusCode::OK).await;
+            "part": {"actions": ["read"], "rows": "all", "read": ["*"]}}}),
+    )] {
+        expect(
+            app.put(&format!("/apps/shop/roles/{key}"), &role).await,
+            StatusCode::OK,
+        )
+        .await;
     }
     let body = json!({"username": "c1", "display_name": "c1", "password": "c1-password-long", "roles": {"shop": ["clerk"]}});
     expect(app.post("/admin/users", &body).await, StatusCode::CREATED).await;
     let c1 = crate::helpers::client_with(
         &crate::helpers::token_for(&app.base, "c1", "c1-password-long", None).await,
     );
-    app.create_ok("shop", "order", json!({"title": "mine", "on": "2026-03-01", "lines": [
-        {"part": b, "qty": 3, "cost": 9.25}]}))
-        .await;
-    expect(app.put("/apps/shop/reports/by_part", &by_part).await, StatusCode::OK).await;
+    app.create_ok(
+        "shop",
+        "order",
+        json!({"title": "mine", "on": "2026-03-01", "lines": [
+        {"part": b, "qty": 3, "cost": 9.25}]}),
+    )
+    .await;
+    expect(
+        app.put("/apps/shop/reports/by_part", &by_part).await,
+        StatusCode::OK,
+    )
+    .await;
     let run = |c: &reqwest::Client, key: &str| {
         c.post(app.url(&format!("/apps/shop/reports/{key}/run")))
             .json(&json!({}))
@@ -181,7 +218,11 @@ async fn rows_of_sub_tables(app: TestApp) {
     let by_cost = json!({"label": {"en": "Cost"}, "form": "order", "rows": "lines",
         "dimensions": [{"key": "cost", "field": "lines.cost"}],
         "measures": [{"key": "n", "agg": "count"}]});
-    expect(app.put("/apps/shop/reports/by_cost", &by_cost).await, StatusCode::OK).await;
+    expect(
+        app.put("/apps/shop/reports/by_cost", &by_cost).await,
+        StatusCode::OK,
+    )
+    .await;
     let refused = expect(run(&c1, "by_cost").await.unwrap(), StatusCode::FORBIDDEN).await;
     assert!(refused.to_string().contains("lines.cost"), "{refused}");
     // The administrator counts every order's rows.

@@ -160,10 +160,7 @@ impl FormCache {
         self.version = next_version();
         let first = record << ROW_BITS;
         for id in first.. {
-            let in_base = self
-                .index
-                .get(&id)
-                .is_some_and(|&i| self.alive[i]);
+            let in_base = self.index.get(&id).is_some_and(|&i| self.alive[i]);
             if !in_base && !self.delta.contains_key(&id) {
                 break;
             }

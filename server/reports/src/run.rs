@@ -152,7 +152,11 @@ fn assemble(
         rows,
         Assembled {
             allowed: source.allowed.as_deref().map(|ids| {
-                let by = if types.contains_key(RECORD) { RECORD } else { ID };
+                let by = if types.contains_key(RECORD) {
+                    RECORD
+                } else {
+                    ID
+                };
                 (ids_series(ids), by)
             }),
             types,

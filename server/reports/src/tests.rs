@@ -799,7 +799,10 @@ fn sub_table_rows_follow_their_records() {
     ];
     let q = query(
         vec![Dim::column("parts.part", None)],
-        vec![measure(Agg::Sum, Some("parts.qty")), measure(Agg::Count, None)],
+        vec![
+            measure(Agg::Sum, Some("parts.qty")),
+            measure(Agg::Count, None),
+        ],
     );
     let sums = |engine: &Engine, allowed: Option<Vec<i64>>| {
         let source = Source {
@@ -824,17 +827,24 @@ fn sub_table_rows_follow_their_records() {
         );
         assert_eq!(
             sums(&engine, None),
-            vec![(json!("belt"), json!(1.0), 1), (json!("fan"), json!(15.0), 3)]
+            vec![
+                (json!("belt"), json!(1.0), 1),
+                (json!("fan"), json!(15.0), 3)
+            ]
         );
         assert_eq!(
             sums(&engine, Some(vec![1])),
-            vec![(json!("belt"), json!(1.0), 1), (json!("fan"), json!(5.0), 2)],
+            vec![
+                (json!("belt"), json!(1.0), 1),
+                (json!("fan"), json!(5.0), 2)
+            ],
             "the scope keeps the rows of record 1"
         );
         // Record 1 now has one row; record 2 gets two; then record 1 has none.
         let mut c = cache.lock().unwrap();
         c.replace_rows(1, vec![row(1, 0, "belt", 4)]).unwrap();
-        c.replace_rows(2, vec![row(2, 0, "fan", 7), row(2, 1, "pump", 1)]).unwrap();
+        c.replace_rows(2, vec![row(2, 0, "fan", 7), row(2, 1, "pump", 1)])
+            .unwrap();
         drop(c);
         assert_eq!(
             sums(&engine, None),

@@ -113,7 +113,9 @@ impl ReportService {
                         .entry(format!("{app}/{name}"))
                         .and_modify(|cols| {
                             if cols.version != c.version {
-                                *cols = Arc::new(Columns::of_rows(&c, t).unwrap_or_else(|| Columns::of(&c)));
+                                *cols = Arc::new(
+                                    Columns::of_rows(&c, t).unwrap_or_else(|| Columns::of(&c)),
+                                );
                             }
                         })
                         .or_insert_with(|| {

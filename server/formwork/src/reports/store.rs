@@ -202,7 +202,12 @@ impl ReportService {
                     "a widget ends within the 12 columns",
                 ));
             }
-            let form = rdef["form"].as_str().unwrap_or_default();
+            // (A report over a sub-table's rows resolves from `form#table`.)
+            let form = match (rdef["form"].as_str(), rdef["rows"].as_str()) {
+                (Some(f), Some(t)) => format!("{f}#{t}"),
+                (f, _) => f.unwrap_or_default().to_owned(),
+            };
+            let form = form.as_str();
             for (fk, field) in w["filters"].as_object().into_iter().flatten() {
                 let Some((_, kind)) = filter_keys.iter().find(|(k, _)| k == fk) else {
                     errs.push(Detail::new(
