@@ -106,6 +106,7 @@ async fn main() -> anyhow::Result<()> {
             },
             epoch,
         }),
+        acting: None,
     };
     let t = Instant::now();
     for f in 0..forms {
