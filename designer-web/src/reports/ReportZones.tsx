@@ -56,14 +56,17 @@ export function ReportDnd(p: ReportDndProps) {
   const props = useRef(p);
   props.current = p;
 
-  // A palette field steps through the drop targets in reading order.
+  // A palette field steps through the drop targets in reading order. The zone it is at
+  // is kept here, not read back from `over`: `over` follows a render later, and keys
+  // pressed before that render would step from a stale zone.
+  const keyboardZone = useRef(-1);
   const coordinateGetter: KeyboardCoordinateGetter = (event, args) => {
     if (!String(args.active).startsWith(PALETTE_ID)) return sortableKeyboardCoordinates(event, args);
     const forward = event.code === 'ArrowDown' || event.code === 'ArrowRight';
     const back = event.code === 'ArrowUp' || event.code === 'ArrowLeft';
     if (!forward && !back) return undefined;
     event.preventDefault();
-    const { droppableRects, droppableContainers, collisionRect, over } = args.context;
+    const { droppableRects, droppableContainers, collisionRect } = args.context;
     if (!collisionRect) return undefined;
     const list = droppableContainers
       .getEnabled()
@@ -72,9 +75,10 @@ export function ReportDnd(p: ReportDndProps) {
       .filter((x): x is { id: string; rect: NonNullable<typeof x.rect> } => !!x.rect)
       .sort((a, b) => a.rect.top - b.rect.top || a.rect.left - b.rect.left);
     if (list.length === 0) return undefined;
-    const overZone = over ? (String(over.id).startsWith(ITEM_ID) ? ZONE_ID + parseItem(String(over.id))!.zone : String(over.id)) : null;
-    const cur = overZone ? list.findIndex((x) => x.id === overZone) : -1;
-    const next = list[cur < 0 ? 0 : Math.max(0, Math.min(list.length - 1, cur + (forward ? 1 : -1)))]!;
+    const cur = keyboardZone.current;
+    const at = cur < 0 ? 0 : Math.max(0, Math.min(list.length - 1, cur + (forward ? 1 : -1)));
+    keyboardZone.current = at;
+    const next = list[at]!;
     return {
       x: next.rect.left + 12,
       y: next.rect.top + Math.min(next.rect.height / 2, 16) - collisionRect.height / 2,
@@ -140,7 +144,10 @@ export function ReportDnd(p: ReportDndProps) {
     <DndContext
       sensors={sensors}
       collisionDetection={collision}
-      onDragStart={(e) => setActive(String(e.active.id))}
+      onDragStart={(e) => {
+        keyboardZone.current = -1;
+        setActive(String(e.active.id));
+      }}
       onDragEnd={onDragEnd}
       onDragCancel={() => setActive(null)}
       accessibility={{ screenReaderInstructions: { draggable: t('reports.design.paletteHint') } }}
