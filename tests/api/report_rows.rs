@@ -234,8 +234,56 @@ async fn rows_of_sub_tables(app: TestApp) {
             (json!("pump"), vec![json!(3.0), json!(1)]),
         ]
     );
-    // Rows drill nowhere (the list API lists records, not rows).
+    // A row of parts through their reference does not drill (the list API takes no `ref`
+    // inside `some`)…
     assert!(all["rows"][0].get("drill").is_none(), "{all}");
+    // …a row's own columns do: the drill lists the records with a row in the group, as
+    // many as `records` says (a record with two such rows counts once).
+    app.create_ok(
+        "shop",
+        "order",
+        json!({"title": "twice", "on": "2026-01-20", "lines": [
+        {"part": a, "qty": 2}, {"part": a, "qty": 3}, {"part": b, "qty": 1}]}),
+    )
+    .await;
+    let by_part_id = json!({"label": {"en": "Parts"}, "form": "order", "rows": "lines",
+        "filter": {"!=": [{"var": "title"}, "empty"]},
+        "dimensions": [{"key": "part", "field": "lines.part"}, {"key": "month", "field": "on", "bucket": "month"}],
+        "measures": [{"key": "n", "agg": "count"}]});
+    let out = preview(by_part_id).await;
+    let got: Vec<(Value, Value, i64, i64)> = out["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["cells"]["part"].clone(),
+                r["cells"]["month"].clone(),
+                r["rows"].as_i64().unwrap(),
+                r["records"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (a.clone(), json!("2026-01"), 3, 2),
+            (b.clone(), json!("2026-01"), 1, 1),
+            (b.clone(), json!("2026-03"), 1, 1),
+        ],
+        "{out}"
+    );
+    for r in out["rows"].as_array().unwrap() {
+        let drill = r.get("drill").unwrap_or_else(|| panic!("a drill: {r}"));
+        let listed = app
+            .list(
+                "shop",
+                "order",
+                &[("filter", drill.to_string()), ("total", "true".into())],
+            )
+            .await;
+        assert_eq!(listed["total"], r["records"], "{drill} lists {listed}");
+    }
 }
 
 on_both_stores!(reports_count_the_rows_of_sub_tables, rows_of_sub_tables);

@@ -418,7 +418,19 @@ impl ReportService {
             .collect();
         self.ensure(app, &engine, &forms, &needed).await?;
 
-        let query = build_query(def, &kept, extra.as_ref(), &plan);
+        let mut query = build_query(def, &kept, extra.as_ref(), &plan);
+        if def.rows.is_some() {
+            // Over a sub-table's rows: the records behind each output row too (a drill
+            // lists records), as a last measure the output takes apart.
+            query.measures.push(Measure {
+                agg: formwork_reports::Agg::CountDistinct,
+                value: Some(Value_::Column(formwork_reports::RECORD.to_owned())),
+                filter: None,
+                q: None,
+                ratio: None,
+                formula: None,
+            });
+        }
         let source = Source {
             form: from.clone(),
             allowed: source_ids,
@@ -451,21 +463,43 @@ impl ReportService {
                 if d.duration.is_some() {
                     return None;
                 }
-                by_path.get(d.field.as_str()).map(|r| output::DrillPath {
+                let r = by_path.get(d.field.as_str())?;
+                // Over a sub-table's rows, a row's own column drills inside `some`; a
+                // reference of the rows leads through `ref`, which the list API does not
+                // take inside `some`: no drills then.
+                let row_column = def
+                    .rows
+                    .as_deref()
+                    .and_then(|t| r.local.strip_prefix(t)?.strip_prefix('.'))
+                    .filter(|_| r.hops.is_empty());
+                if def.rows.is_some() && r.hops.iter().any(|h| h.field.contains('.')) {
+                    return None;
+                }
+                Some(output::DrillPath {
                     refs: r.hops.iter().map(|h| h.field.clone()).collect(),
-                    local: r.local.clone(),
+                    local: row_column.unwrap_or(&r.local).to_owned(),
                     bucketed: d.bucket.is_some(),
+                    in_row: row_column.is_some(),
                 })
             })
             .collect();
-        // Rows of a sub-table drill nowhere yet: the list API lists records, and a count
-        // of rows would not match the records behind it.
-        let paths = paths.filter(|_| def.rows.is_none() && list_ok(&def.filter) && list_ok(&extra));
+        // (Over a sub-table's rows: the table and a column of it, for `some` in drills.)
+        let rows_of: Option<(&str, &str)> = def.rows.as_deref().and_then(|t| {
+            let column = model.field(t)?.children.keys().next()?;
+            Some((t, column.as_str()))
+        });
+        let paths = paths.filter(|_| {
+            (def.rows.is_none() || rows_of.is_some()) && list_ok(&def.filter) && list_ok(&extra)
+        });
         // A measure over some of the rows (`where`) drills to those rows: its cell's filter
         // is the row's and the measure's, when the list API understands the latter.
         let wheres: Vec<Option<Value>> = kept
             .iter()
-            .map(|m| m.filter.clone().filter(|w| list_ok(&Some(w.clone()))))
+            .map(|m| {
+                m.filter
+                    .clone()
+                    .filter(|w| def.rows.is_none() && list_ok(&Some(w.clone())))
+            })
             .collect();
         let mut json = output::shape(
             def,
@@ -475,6 +509,7 @@ impl ReportService {
             withheld,
             extra.as_ref(),
             paths.as_deref().map(|p| (p, wheres.as_slice())),
+            rows_of,
         );
         self.label_references(app, def, &forms, caller, &mut json)
             .await?;

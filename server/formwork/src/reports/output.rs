@@ -15,6 +15,8 @@ pub fn shape(
     extra: Option<&Value>,
     // The dimensions' drill paths, and each kept measure's `where` the list API understands.
     drill_paths: Option<(&[DrillPath], &[Option<Value>])>,
+    // Over a sub-table's rows: the table and one of its columns.
+    rows_of: Option<(&str, &str)>,
 ) -> Value {
     let mut columns = Vec::new();
     for d in &def.dims {
@@ -55,8 +57,13 @@ pub fn shape(
                 cells.insert(m.key.clone(), v.clone());
             }
             let mut row = json!({"cells": cells, "rows": r.rows, "others": r.others});
+            // Over a sub-table's rows: the records they belong to (the run's last measure),
+            // which a drill lists.
+            if def.rows.is_some() {
+                row["records"] = r.measures.get(kept.len()).cloned().unwrap_or(json!(0));
+            }
             if let Some((paths, wheres)) = drill_paths
-                && let Some(d) = drill(paths, r, out.top.as_deref(), &base)
+                && let Some(d) = drill(paths, r, out.top.as_deref(), &base, rows_of)
             {
                 let mut drills = Map::new();
                 for (m, w) in kept.iter().zip(wheres) {
@@ -96,6 +103,9 @@ pub struct DrillPath {
     pub refs: Vec<String>,
     pub local: String,
     pub bucketed: bool,
+    /// A column of the sub-table whose rows the report counts (`local` names it in the
+    /// row): its condition goes inside one `some` over the table.
+    pub in_row: bool,
 }
 
 impl DrillPath {
@@ -121,16 +131,25 @@ impl DrillPath {
 }
 
 /// The list-API filter selecting the records behind a row, when it can be written.
+/// Over a sub-table's rows (`table`), the conditions on the rows' own columns hold for one
+/// and the same row: `{"some": [{"var": table}, {"and": […]}]}`, so the records listed are
+/// those with a row in the group.
 fn drill(
     paths: &[DrillPath],
     r: &formwork_reports::OutRow,
     top: Option<&[Value]>,
     base: &[Value],
+    table: Option<(&str, &str)>,
 ) -> Option<Value> {
-    let mut parts: Vec<Value> = base.to_vec();
+    let mut record: Vec<Value> = base.to_vec();
+    let mut row: Vec<Value> = Vec::new();
     for (i, (d, c)) in paths.iter().zip(&r.dims).enumerate() {
+        let parts = if d.in_row { &mut row } else { &mut record };
         let var = json!({"var": d.local});
         if i == 0 && r.others {
+            if table.is_some() {
+                return None;
+            }
             // The gathered rest: none of the kept values.
             if d.bucketed {
                 return None;
@@ -160,6 +179,17 @@ fn drill(
             (None, v) => parts.push(d.reach(json!({"==": [var, v]}))),
         }
     }
+    if let Some((t, column)) = table {
+        // Some row, and with row conditions some row meeting all of them.
+        let any = json!({"var": column});
+        let inner = match row.len() {
+            0 => json!({"or": [{"==": [any.clone(), null]}, {"!=": [any, null]}]}),
+            1 => row.remove(0),
+            _ => json!({"and": row}),
+        };
+        record.push(json!({"some": [{"var": t}, inner]}));
+    }
+    let mut parts = record;
     Some(match parts.len() {
         0 => json!({"!=": [{"var": "_id"}, null]}),
         1 => parts.remove(0),
