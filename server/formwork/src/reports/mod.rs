@@ -508,8 +508,11 @@ impl ReportService {
             meta,
             withheld,
             extra.as_ref(),
-            paths.as_deref().map(|p| (p, wheres.as_slice())),
-            rows_of,
+            paths.as_deref().map(|paths| output::Drills {
+                paths,
+                wheres: &wheres,
+                rows_of,
+            }),
         );
         self.label_references(app, def, &forms, caller, &mut json)
             .await?;

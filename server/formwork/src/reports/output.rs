@@ -13,10 +13,7 @@ pub fn shape(
     meta: Value,
     withheld: Vec<Value>,
     extra: Option<&Value>,
-    // The dimensions' drill paths, and each kept measure's `where` the list API understands.
-    drill_paths: Option<(&[DrillPath], &[Option<Value>])>,
-    // Over a sub-table's rows: the table and one of its columns.
-    rows_of: Option<(&str, &str)>,
+    drills: Option<Drills<'_>>,
 ) -> Value {
     let mut columns = Vec::new();
     for d in &def.dims {
@@ -62,7 +59,11 @@ pub fn shape(
             if def.rows.is_some() {
                 row["records"] = r.measures.get(kept.len()).cloned().unwrap_or(json!(0));
             }
-            if let Some((paths, wheres)) = drill_paths
+            if let Some(Drills {
+                paths,
+                wheres,
+                rows_of,
+            }) = drills
                 && let Some(d) = drill(paths, r, out.top.as_deref(), &base, rows_of)
             {
                 let mut drills = Map::new();
@@ -99,6 +100,17 @@ pub fn shape(
 /// Where a dimension's value is, for a drill: the reference fields leading to the form
 /// that holds it (none for the source form's own fields), the field there, and whether the
 /// dimension is bucketed.
+/// What the drills of a run are made of.
+#[derive(Clone, Copy)]
+pub struct Drills<'a> {
+    /// Each dimension's path.
+    pub paths: &'a [DrillPath],
+    /// Each kept measure's `where`, when the list API understands it.
+    pub wheres: &'a [Option<Value>],
+    /// Over a sub-table's rows: the table and one of its columns.
+    pub rows_of: Option<(&'a str, &'a str)>,
+}
+
 pub struct DrillPath {
     pub refs: Vec<String>,
     pub local: String,
