@@ -239,6 +239,25 @@ on_both_stores!(
             json!({"name": "B", "code": "91350100M000100Y43"}),
         )
         .await;
+        // Many at once (bulk, imports) are asked about together, and the taken one named.
+        let items: Vec<Value> = (0..600)
+            .map(|i| json!({"data": {"name": format!("n{i}")}}))
+            .chain([json!({"data": {"name": "C", "code": "91350100M000100Y43"}})])
+            .collect();
+        let taken = expect(
+            app.post(
+                "/apps/crm/forms/customer/records/bulk",
+                &json!({"items": items}),
+            )
+            .await,
+            StatusCode::CONFLICT,
+        )
+        .await;
+        assert_eq!(
+            taken["details"][0]["pointer"], "/items/600/data/code",
+            "{taken}"
+        );
+        assert_eq!(taken["details"][0]["rule"], "unique");
         expect(
             app.post(
                 &format!("/apps/crm/forms/customer/records/{cid}/restore"),

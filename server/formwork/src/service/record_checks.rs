@@ -198,6 +198,7 @@ pub(super) async fn check_unique_all(
     }
     for f in form.model.fields.values().filter(|f| f.unique) {
         let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        let mut given: Vec<(usize, &Value)> = Vec::new();
         for (i, d) in datas.iter().enumerate() {
             let Some(v) = d
                 .get(&f.key)
@@ -215,11 +216,43 @@ pub(super) async fn check_unique_all(
                     )],
                 ));
             }
-            check_unique(txn, batch, form, d, None, &prefix_of(i)).await?;
+            given.push((i, v));
+        }
+        // One query per chunk of values asks whether any is taken; only then is each item
+        // checked on its own, for the error that names it.
+        let field = FieldRef {
+            col: Col::Data(vec![f.key.clone()]),
+            ty: f.json_type,
+            name: f.key.clone(),
+        };
+        let expr = data_expr(batch.backend, std::slice::from_ref(&f.key), f.json_type);
+        for chunk in given.chunks(UNIQUE_CHUNK) {
+            let mut params = Params::default();
+            let list: Vec<String> = chunk
+                .iter()
+                .map(|(_, v)| bind(batch.backend, &field, v, &mut params))
+                .collect();
+            let sql = format!(
+                "SELECT id FROM records WHERE {} AND deleted_at IS NULL AND {expr} IN ({}) LIMIT 1",
+                form_scope(&form.app, &form.key),
+                list.join(", ")
+            );
+            if txn
+                .query_one_raw(batch.stmt(&sql, params.0))
+                .await?
+                .is_some()
+            {
+                for (i, _) in chunk {
+                    check_unique(txn, batch, form, datas[*i], None, &prefix_of(*i)).await?;
+                }
+            }
         }
     }
     Ok(())
 }
+
+/// Values of a unique field asked about in one query.
+const UNIQUE_CHUNK: usize = 500;
 
 /// `x-unique` fields hold a value no other live record of the form has.
 pub(super) async fn check_unique(
