@@ -1,5 +1,6 @@
-//! Flow nodes that route tokens and hold state (start, end, branch, join, delay, loop, sub-flow, set variable): one function per node kind, called by [`crate::flows::step`] with the step's
-//! state ([`crate::flows::At`]).
+//! Flow nodes that route tokens and hold state (start, end, branch, join, delay, loop,
+//! sub-flow, set variable): one function per node kind, called by `step` (engine.rs) with the
+//! step's state (`At`).
 
 use super::*;
 

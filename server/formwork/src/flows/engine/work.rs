@@ -1,5 +1,6 @@
-//! Flow nodes that do work (tasks and approvals, record writes, effects, messages, queries): one function per node kind, called by [`crate::flows::step`] with the step's
-//! state ([`crate::flows::At`]).
+//! Flow nodes that do work (tasks and approvals, record writes, effects, messages,
+//! queries): one function per node kind, called by `step` (engine.rs) with the
+//! step's state (`At`).
 
 use super::*;
 
