@@ -358,9 +358,8 @@ impl AuthService {
         })
     }
 
-    /// The role subjects the caller acts with in `app`.
-    /// The caller's roles in `app` (as casbin subjects), narrowed to the acting role when
-    /// the request names one (none when they do not hold it).
+    /// The role subjects the caller acts with in `app`: their roles there, narrowed to the
+    /// acting role when the request names one (none when they do not hold it).
     pub fn roles_in(&self, loaded: &Loaded, caller: &Caller, app: &str) -> Vec<String> {
         let mut roles = self.held_roles(loaded, caller, app);
         if let Some(acting) = &caller.acting {
@@ -370,6 +369,7 @@ impl AuthService {
         roles
     }
 
+    /// The caller's roles in `app` (a token bound to a role: that role only).
     fn held_roles(&self, loaded: &Loaded, caller: &Caller, app: &str) -> Vec<String> {
         match &caller.principal.via {
             Via::Token {

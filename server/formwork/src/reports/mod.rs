@@ -109,18 +109,16 @@ impl ReportService {
                         continue;
                     }
                     let name = format!("{k}#{t}");
+                    let make =
+                        || Arc::new(Columns::of_rows(&c, t).unwrap_or_else(|| Columns::of(&c)));
                     let rows = known
                         .entry(format!("{app}/{name}"))
                         .and_modify(|cols| {
                             if cols.version != c.version {
-                                *cols = Arc::new(
-                                    Columns::of_rows(&c, t).unwrap_or_else(|| Columns::of(&c)),
-                                );
+                                *cols = make();
                             }
                         })
-                        .or_insert_with(|| {
-                            Arc::new(Columns::of_rows(&c, t).unwrap_or_else(|| Columns::of(&c)))
-                        })
+                        .or_insert_with(make)
                         .clone();
                     forms.insert(name, (c.clone(), rows));
                 }
