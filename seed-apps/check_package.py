@@ -756,6 +756,17 @@ def resolve_path(props_of, form, path):
     `device.product.model` (through reference fields via x-ref). Returns (type, joined, error)."""
     if not isinstance(path, str) or not path:
         return None, False, f"field path {path!r} must be a non-empty string"
+    if "#" in form:
+        # A report over a sub-table's rows (`form#table`): the row's own columns are
+        # `table.column`, `_record` is the record's id, the rest the record's fields.
+        parent, table = form.split("#", 1)
+        if path == "_record":
+            return "integer", False, None
+        if path.startswith(table + "."):
+            items = ((props_of.get(parent, {}).get(table) or {}).get("items") or {})
+            props_of.setdefault(f"{parent}~{table}", items.get("properties", {}))
+            return resolve_path(props_of, f"{parent}~{table}", path[len(table) + 1:])
+        form = parent
     if path in SYSTEM_FIELDS:
         return SYSTEM_FIELDS[path], False, None
     segs = path.split(".")
@@ -1027,8 +1038,8 @@ def check_reports(pkg, forms, rep):
         reports[key] = {"form": r.get("form"), "used": set()}
         if "key" in r:
             rep.err(path, "no \"key\" member: the key is the file name")
-        extra = set(r) - {"key", "label", "form", "filter", "dimensions", "measures", "sort",
-                          "limit", "others", "chart"}
+        extra = set(r) - {"key", "label", "form", "rows", "filter", "dimensions", "measures",
+                          "sort", "limit", "others", "chart"}
         if extra:
             rep.err(path, f"unknown keys {sorted(extra)}")
         for req in ("label", "form", "dimensions", "measures"):
@@ -1041,6 +1052,12 @@ def check_reports(pkg, forms, rep):
         if form not in forms:
             rep.err(path, f"form {form!r} is not in the package")
             continue
+        if "rows" in r:
+            table = (props_of.get(form) or {}).get(r["rows"]) if isinstance(r["rows"], str) else None
+            if not isinstance(table, dict) or table.get("x-type") != "sub_table":
+                rep.err(path, f"rows {r['rows']!r} is not a sub-table of {form!r}")
+                continue
+            form = f"{form}#{r['rows']}"  # paths resolve from the rows (docs/reports.md)
         used = reports[key]["used"]  # read by dimensions and filter: a 403 for callers who may not
         if "filter" in r:
             check_logic(f"{path} filter", r["filter"], form, props_of, rep, used)
