@@ -195,6 +195,8 @@ test('an administrator reports on the parts used in service orders, a sub-tableâ
   await pick(page, 'report-rows', 'parts_used');
   await page.getByTestId('palette-field-parts_used.qty').waitFor();
   await page.getByTestId('palette-expand-parts_used.part').click();
+  // (The part's fields come with the spare-part form's schema: wait until they are listed.)
+  await page.getByTestId('palette-field-parts_used.part.name').waitFor();
   await drag(page, 'palette-field-parts_used.part.name', 'drop-dimensions');
   await page.getByTestId('dimension-0').waitFor();
   await drag(page, 'palette-field-parts_used.qty', 'drop-measures');
