@@ -103,7 +103,11 @@ impl DomainError {
     pub fn bad_request(pointer: &str, rule: &str, message: impl Into<String>) -> Self {
         let message = message.into();
         DomainError::BadRequest {
-            message: format!("{pointer}: {message}"),
+            message: if pointer.is_empty() {
+                message.clone()
+            } else {
+                format!("{pointer}: {message}")
+            },
             details: vec![Detail::new(pointer, rule, message)],
         }
     }

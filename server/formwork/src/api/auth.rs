@@ -157,15 +157,11 @@ fn acting_role(headers: &HeaderMap, mut caller: Caller) -> Result<Caller, Domain
     };
     let role = v.to_str().unwrap_or_default().trim();
     if !crate::keys::is_key(role) {
-        let message = format!("X-Formwork-Role {role:?} is not a role key");
-        return Err(DomainError::BadRequest {
-            details: vec![crate::error::Detail::new(
-                "",
-                "acting_role",
-                message.clone(),
-            )],
-            message,
-        });
+        return Err(DomainError::bad_request(
+            "",
+            "acting_role",
+            format!("X-Formwork-Role {role:?} is not a role key"),
+        ));
     }
     if !caller.is_admin() {
         caller.acting = Some(role.to_owned());

@@ -328,7 +328,8 @@ impl ReportService {
         }
         let readable = |r: &Resolved| -> Result<(), String> {
             for h in &r.hops {
-                if !reads(&decisions[&h.from], &h.field) {
+                // (A reference column of sub-table rows is `table.column`.)
+                if decisions[&h.from].require_read(&h.field, "").is_err() {
                     return Err(h.field.clone());
                 }
                 if !decisions[&h.to].allows("read") {
@@ -336,7 +337,7 @@ impl ReportService {
                 }
             }
             let d = &decisions[&r.form];
-            if r.top.starts_with('_') || (d.can_read(&r.top) && reads(d, &r.local)) {
+            if r.top.starts_with('_') || d.require_read(&r.local, "").is_ok() {
                 Ok(())
             } else {
                 Err(r.local.clone())
@@ -650,15 +651,6 @@ impl ReportService {
             .map(|r| r.try_get::<i64>("", "id"))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Some(ids))
-    }
-}
-
-/// Whether a decision lets its holder read a field, or a sub-table's (or region's)
-/// column `table.column`.
-fn reads(d: &Decision, field: &str) -> bool {
-    match field.split_once('.') {
-        Some((t, c)) => d.can_read(t) && !d.hidden_columns(t).any(|x| x == c),
-        None => d.can_read(field),
     }
 }
 

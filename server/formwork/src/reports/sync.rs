@@ -81,25 +81,26 @@ impl ReportService {
             self.forget_all(st);
             return Ok(());
         }
-        let mut changed: HashMap<String, HashSet<i64>> = HashMap::new();
+        // The records written, by `app/form`.
+        let mut written: HashMap<String, HashSet<i64>> = HashMap::new();
         for r in &rows {
             let app: Option<String> = r.try_get("", "app")?;
             let form: Option<String> = r.try_get("", "form")?;
             let id: i64 = r.try_get("", "record_id")?;
             if let (Some(a), Some(f)) = (app, form) {
-                // The form's cache and the caches of its sub-tables' rows (`form#table`).
-                let key = format!("{a}/{f}");
-                for built in st.built.keys() {
-                    if *built == key
-                        || built
-                            .strip_prefix(key.as_str())
-                            .is_some_and(|rest| rest.starts_with('#'))
-                    {
-                        changed.entry(built.clone()).or_default().insert(id);
-                    }
-                }
+                written.entry(format!("{a}/{f}")).or_default().insert(id);
             }
         }
+        // Each built cache takes its form's: the form's own cache and the caches of its
+        // sub-tables' rows (`app/form#table`).
+        let changed: Vec<(String, HashSet<i64>)> = st
+            .built
+            .keys()
+            .filter_map(|key| {
+                let ids = written.get(key.split('#').next().unwrap_or(key))?;
+                Some((key.clone(), ids.clone()))
+            })
+            .collect();
         for (key, ids) in changed {
             let (app, name) = key.split_once('/').unwrap_or_default();
             let form = name.split('#').next().unwrap_or_default();
@@ -260,10 +261,6 @@ pub(super) fn rows_of(
         };
         r.try_get::<Option<String>>("", col).ok().flatten()
     };
-    let one = |row| match &cols.rows_of {
-        None => vec![row],
-        Some(_) => Vec::new(),
-    };
     if backend == crate::store::db::Backend::Sqlite {
         // The stored text, parsed only as far as the columns need (most of a record is
         // long text, sub-tables and file lists no report reads).
@@ -272,7 +269,7 @@ pub(super) fn rows_of(
         if let Ok(data) = serde_json::from_str::<columns::RawData<'_>>(&text) {
             let row = cols.row_raw(id, &data, &sys);
             return Ok(match &cols.rows_of {
-                None => one(row),
+                None => vec![row],
                 Some(table) => {
                     let items = data
                         .get(table.as_str())
@@ -286,7 +283,7 @@ pub(super) fn rows_of(
     let data = data_of(backend, r)?;
     let row = cols.row(id, &data, &sys);
     Ok(match &cols.rows_of {
-        None => one(row),
+        None => vec![row],
         Some(table) => cols.rows_of_table(id, row, &data[table.as_str()]),
     })
 }

@@ -174,24 +174,24 @@ pub async fn check_files(
     let mut details = Vec::new();
     // (field, its value, its pointer): root fields and the fields of sub-table rows.
     let mut slots: Vec<(&crate::schema::model::FieldSpec, &Value, String)> = Vec::new();
-    let holds_files = |f: &crate::schema::model::FieldSpec| {
+    let is_file = |f: &crate::schema::model::FieldSpec| {
         matches!(f.kind, Some(FieldKind::Attachment | FieldKind::Signature))
     };
     for f in form.model.fields.values() {
         let Some(v) = data.get(&f.key) else { continue };
         if f.kind == Some(FieldKind::SubTable) {
-            if !f.children.values().any(holds_files) {
+            if !f.children.values().any(is_file) {
                 continue;
             }
             let ptr = format!("{prefix}/data/{}", escape(&f.key));
             for (i, row) in v.as_array().into_iter().flatten().enumerate() {
-                for c in f.children.values().filter(|c| holds_files(c)) {
+                for c in f.children.values().filter(|c| is_file(c)) {
                     if let Some(cv) = row.get(&c.key) {
                         slots.push((c, cv, format!("{ptr}/{i}/{}", escape(&c.key))));
                     }
                 }
             }
-        } else if holds_files(f) {
+        } else if is_file(f) {
             slots.push((f, v, format!("{prefix}/data/{}", escape(&f.key))));
         }
     }
