@@ -1130,28 +1130,46 @@ async fn s11(store: Store) {
             .contains(&json!("service_director")),
         "{service}"
     );
-    let dash = get("/apps/crm/dashboards/service".into()).await;
-    // Every widget runs for the director, over the last twelve months of the two years.
+    // Every widget of every dashboard of the director's runs, over the last twelve months
+    // of the two years; on the service dashboard nothing is withheld.
     let (from, to) = ("2025-11-22T00:00:00+08:00", "2026-11-22T00:00:00+08:00");
-    for w in dash["definition"]["widgets"].as_array().unwrap() {
-        let key = w["report"].as_str().unwrap();
-        let mut body = json!({});
-        if let Some(field) = w["filters"]["period"].as_str() {
-            body["filter"] =
-                json!({"and": [{">=": [{"var": field}, from]}, {"<": [{"var": field}, to]}]});
+    let mut over_rows = 0;
+    for d in list["items"].as_array().unwrap() {
+        let key = d["key"].as_str().unwrap();
+        let dash = get(format!("/apps/crm/dashboards/{key}")).await;
+        for w in dash["definition"]["widgets"].as_array().unwrap() {
+            let report = w["report"].as_str().unwrap();
+            let mut body = json!({});
+            if let Some(field) = w["filters"]["period"].as_str() {
+                body["filter"] =
+                    json!({"and": [{">=": [{"var": field}, from]}, {"<": [{"var": field}, to]}]});
+            }
+            let r = director
+                .post(app.url(&format!("/apps/crm/reports/{report}/run")))
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let out = expect(r, StatusCode::OK).await;
+            if key == "service" {
+                assert!(
+                    out["withheld"].as_array().unwrap().is_empty(),
+                    "the director reads everything on the service dashboard: {out}"
+                );
+            }
+            // A widget over a sub-table's rows says how many records are behind each row.
+            if let Some(row) = out["rows"].as_array().unwrap().first()
+                && row.get("records").is_some()
+            {
+                assert!(row["records"].as_i64().unwrap() >= 1, "{report}: {row}");
+                over_rows += 1;
+            }
         }
-        let r = director
-            .post(app.url(&format!("/apps/crm/reports/{key}/run")))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let out = expect(r, StatusCode::OK).await;
-        assert!(
-            out["withheld"].as_array().unwrap().is_empty(),
-            "the director reads everything on the service dashboard: {out}"
-        );
     }
+    assert!(
+        over_rows > 0,
+        "a dashboard of the director's counts sub-table rows"
+    );
     // Two years by month: about 25 months, every order counted once.
     let r = expect(
         director
@@ -1532,6 +1550,7 @@ async fn every_drill_lists_its_rows(app: TestApp) {
     ];
     let mut through_refs = 0;
     let mut measure_drills = 0;
+    let mut rows_drills = 0;
     for (who, c) in [("admin", app.client.clone()), ("sales1", sales)] {
         for key in report_keys() {
             let r = c
@@ -1566,7 +1585,10 @@ async fn every_drill_lists_its_rows(app: TestApp) {
                     StatusCode::OK,
                 )
                 .await;
-                assert_eq!(list["total"], row["rows"], "{who} {key}: drill of {row}");
+                // Over a sub-table's rows the drill lists the records they belong to.
+                let behind = row.get("records").unwrap_or(&row["rows"]);
+                assert_eq!(&list["total"], behind, "{who} {key}: drill of {row}");
+                rows_drills += usize::from(row.get("records").is_some());
                 // A count over some of the rows drills to exactly its value.
                 for (m, f) in row["drills"].as_object().into_iter().flatten() {
                     let list = expect(
@@ -1593,6 +1615,7 @@ async fn every_drill_lists_its_rows(app: TestApp) {
     }
     assert!(through_refs > 0);
     assert!(measure_drills > 0);
+    assert!(rows_drills > 0, "a report over sub-table rows drilled");
 }
 
 on_both_stores!(
