@@ -34,7 +34,9 @@ async fn shop(app: &TestApp) -> std::collections::HashMap<String, i64> {
     app.publish_ok(
         "shop",
         "order",
-        json!({"type": "object", "properties": {"title": text("Title"), "device": reference("device")}}),
+        json!({"type": "object", "properties": {"title": text("Title"), "device": reference("device"),
+            "lines": {"type": "array", "x-type": "sub_table", "items": {"type": "object", "properties": {
+                "product": reference("product"), "qty": {"type": "integer", "x-type": "integer"}}}}}}),
     )
     .await;
     let mut products = std::collections::HashMap::new();
@@ -74,6 +76,16 @@ async fn shop(app: &TestApp) -> std::collections::HashMap<String, i64> {
         ("o-no-device", None),
     ] {
         let mut data = json!({"title": title});
+        // Lines of products, for `ref` inside `some`.
+        match title {
+            "o-x2" => {
+                data["lines"] = json!([{"product": products["X2"], "qty": 1}, {"product": products["X1"], "qty": 2}])
+            }
+            "o-blank" => {
+                data["lines"] = json!([{"product": products["Hidden"], "qty": 1}, {"qty": 3}])
+            }
+            _ => {}
+        }
         if let Some(d) = device {
             data["device"] = devices[d].clone();
         }
@@ -138,6 +150,24 @@ async fn filters_through_references(app: TestApp) {
         titles(&admin, &app, &no_model).await.0,
         vec!["o-blank", "o-no-device", "o-no-product"]
     );
+    // Inside `some`, a row's reference: the orders with a line of an X1.
+    let line_of = |m: &str| json!({"some": [{"var": "lines"}, {"ref": [{"var": "product"}, {"==": [{"var": "model"}, m]}]}]});
+    assert_eq!(
+        titles(&admin, &app, &line_of("X1")).await,
+        (vec!["o-x2".to_owned()], 1)
+    );
+    assert_eq!(
+        titles(&admin, &app, &line_of("Hidden")).await.0,
+        vec!["o-blank"]
+    );
+    // …and its row's own columns with it, in the same row.
+    let one_x1 = json!({"some": [{"var": "lines"}, {"and": [
+        {"ref": [{"var": "product"}, {"==": [{"var": "model"}, "X1"]}]},
+        {"==": [{"var": "qty"}, 1]}]}]});
+    assert_eq!(titles(&admin, &app, &one_x1).await.1, 0);
+    // A line without a visible product: `!ref` inside `some`.
+    let loose = json!({"some": [{"var": "lines"}, {"!": {"ref": [{"var": "product"}, {"!=": [{"var": "_id"}, null]}]}}]});
+    assert_eq!(titles(&admin, &app, &loose).await.0, vec!["o-blank"]);
     // A cost range on the product.
     let cheap = json!({"ref": [{"var": "device"}, {"ref": [{"var": "product"}, {"<": [{"var": "cost"}, 25]}]}]});
     assert_eq!(
@@ -182,6 +212,16 @@ async fn filters_through_references(app: TestApp) {
         "{body}"
     );
     assert!(body["message"].as_str().unwrap().contains("cost"), "{body}");
+    // The same inside `some`; and a hidden product matches no line's ref for the clerk.
+    let cheap_line = json!({"some": [{"var": "lines"}, {"ref": [{"var": "product"}, {"<": [{"var": "cost"}, 25]}]}]});
+    let (s, body) = refused(&clerk, &app, &cheap_line).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(
+        body["details"][0]["pointer"], "/filter/some/1/ref/1",
+        "{body}"
+    );
+    assert_eq!(titles(&clerk, &app, &line_of("Hidden")).await, (vec![], 0));
+    assert_eq!(titles(&clerk, &app, &loose).await.0, vec!["o-blank"]);
 
     // Without read on devices at all: the ref is refused, naming the form.
     let role = json!({"key": "orders_only", "label": {"en": "Orders only"}, "permissions": {
@@ -218,6 +258,11 @@ async fn filters_through_references(app: TestApp) {
             "/filter/ref/1/==/0",
         ),
         (json!({"ref": [{"var": "device"}]}), "/filter/ref"),
+        // Inside `some`, names are the row's: the order's device is not one of them.
+        (
+            json!({"some": [{"var": "lines"}, {"ref": [{"var": "device"}, {"==": [{"var": "name"}, 1]}]}]}),
+            "/filter/some/1/ref/0",
+        ),
     ] {
         let (s, body) = refused(&admin, &app, &filter).await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{filter}: {body}");

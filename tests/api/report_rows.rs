@@ -234,11 +234,12 @@ async fn rows_of_sub_tables(app: TestApp) {
             (json!("pump"), vec![json!(3.0), json!(1)]),
         ]
     );
-    // A row of parts through their reference does not drill (the list API takes no `ref`
-    // inside `some`)…
-    assert!(all["rows"][0].get("drill").is_none(), "{all}");
-    // …a row's own columns do: the drill lists the records with a row in the group, as
-    // many as `records` says (a record with two such rows counts once).
+    // Rows grouped through their reference drill with `ref` inside `some`: the orders
+    // with a row whose part is the group's, for the administrator and for the clerk.
+    drills_list_the_records(&app, &app.client, &all).await;
+    drills_list_the_records(&app, &c1, &mine).await;
+    // A row's own columns drill too: the drill lists the records with a row in the group,
+    // as many as `records` says (a record with two such rows counts once).
     app.create_ok(
         "shop",
         "order",
@@ -273,15 +274,50 @@ async fn rows_of_sub_tables(app: TestApp) {
         ],
         "{out}"
     );
-    for r in out["rows"].as_array().unwrap() {
+    drills_list_the_records(&app, &app.client, &out).await;
+    // The top part by name, and the others gathered: the others drill lists the orders
+    // with a row of another part, or of none.
+    app.create_ok(
+        "shop",
+        "order",
+        json!({"title": "loose", "on": "2026-01-21", "lines": [{"qty": 4}]}),
+    )
+    .await;
+    let top = json!({"label": {"en": "Top part"}, "form": "order", "rows": "lines",
+        "dimensions": [{"key": "part", "field": "lines.part.name"}],
+        "measures": [{"key": "qty", "agg": "sum", "field": "lines.qty"}],
+        "sort": [{"by": "qty", "desc": true}], "limit": 1, "others": true});
+    let out = preview(top).await;
+    let others: Vec<&Value> = out["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["others"] == true)
+        .collect();
+    assert_eq!(others.len(), 1, "{out}");
+    // fan leads (o1: 1, twice: 2 + 3); the others are pump's rows (mine, twice) and the
+    // loose row of no part: three orders.
+    assert_eq!(others[0]["records"], 3, "{out}");
+    drills_list_the_records(&app, &app.client, &out).await;
+}
+
+/// Every row of a rows report drills, and its drill lists exactly the records its rows
+/// belong to, as `client` sees them.
+async fn drills_list_the_records(app: &TestApp, client: &reqwest::Client, out: &Value) {
+    let rows = out["rows"].as_array().unwrap();
+    assert!(!rows.is_empty(), "{out}");
+    for r in rows {
         let drill = r.get("drill").unwrap_or_else(|| panic!("a drill: {r}"));
-        let listed = app
-            .list(
-                "shop",
-                "order",
-                &[("filter", drill.to_string()), ("total", "true".into())],
-            )
-            .await;
+        let listed = expect(
+            client
+                .get(app.url("/apps/shop/forms/order/records"))
+                .query(&[("filter", drill.to_string()), ("total", "true".into())])
+                .send()
+                .await
+                .unwrap(),
+            StatusCode::OK,
+        )
+        .await;
         assert_eq!(listed["total"], r["records"], "{drill} lists {listed}");
     }
 }

@@ -271,14 +271,12 @@ impl Filter {
                 let name = var_name(list[0]).ok_or_else(|| {
                     DomainError::bad_request(&at0, "filter", "ref takes a reference field first")
                 })?;
-                let Scope::Root(model) = scope else {
-                    return Err(DomainError::bad_request(
-                        &at0,
-                        "filter",
-                        "ref works on the record's own reference fields, not inside some / none",
-                    ));
-                };
-                let spec = model.field(name).ok_or_else(|| {
+                // The record's own reference fields, or (inside some / none) the row's.
+                let spec = match scope {
+                    Scope::Root(model) => model.field(name),
+                    Scope::Item(table) => table.children.get(name),
+                }
+                .ok_or_else(|| {
                     DomainError::bad_request(&at0, "unknown_field", format!("no field {name:?}"))
                 })?;
                 let form = spec

@@ -92,7 +92,11 @@ fn expr_at(backend: Backend, base: Base, path: &[String], ty: JsonType) -> Strin
 /// (`ref IN (SELECT id …)`). PostgreSQL compares them as JSON: a cast of the field would fail
 /// on a malformed value.
 pub fn reference_and_id(backend: Backend, field: &str) -> (String, &'static str) {
-    let expr = data_expr(backend, &[field.to_owned()], JsonType::Number);
+    reference_and_id_at(backend, Base::Data, field)
+}
+
+fn reference_and_id_at(backend: Backend, base: Base, field: &str) -> (String, &'static str) {
+    let expr = expr_at(backend, base, &[field.to_owned()], JsonType::Number);
     let id = match backend {
         Backend::Sqlite => "id",
         Backend::Postgres => "to_jsonb(id)",
@@ -293,7 +297,8 @@ fn compile_at(backend: Backend, base: Base, filter: &Filter, params: &mut Params
         },
         Filter::Ref { field, sql, .. } => match sql {
             Some(w) => {
-                let (expr, id) = reference_and_id(backend, &field.name);
+                // The record's reference, or (inside `some`) the row's.
+                let (expr, id) = reference_and_id_at(backend, base, &field.name);
                 // No reference (NULL) is false, not NULL, so that `!` stays exact.
                 format!("({expr} IS NOT NULL AND {expr} IN (SELECT {id} FROM records WHERE {w}))")
             }

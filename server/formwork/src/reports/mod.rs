@@ -466,22 +466,26 @@ impl ReportService {
                     return None;
                 }
                 let r = by_path.get(d.field.as_str())?;
-                // Over a sub-table's rows, a row's own column drills inside `some`; a
-                // reference of the rows leads through `ref`, which the list API does not
-                // take inside `some`: no drills then.
-                let row_column = def
-                    .rows
-                    .as_deref()
-                    .and_then(|t| r.local.strip_prefix(t)?.strip_prefix('.'))
-                    .filter(|_| r.hops.is_empty());
-                if def.rows.is_some() && r.hops.iter().any(|h| h.field.contains('.')) {
-                    return None;
-                }
+                // Over a sub-table's rows, a row's own column, or a path through a
+                // reference of the rows, drills inside `some` (the row's `ref`s are the
+                // list API's `ref` inside `some`).
+                let in_row = |f: &str| {
+                    def.rows
+                        .as_deref()
+                        .and_then(|t| f.strip_prefix(t)?.strip_prefix('.'))
+                        .map(str::to_owned)
+                };
+                let mut refs: Vec<String> = r.hops.iter().map(|h| h.field.clone()).collect();
+                let mut local = r.local.clone();
+                let row = match refs.first_mut() {
+                    Some(first) => in_row(first).map(|column| *first = column),
+                    None => in_row(&r.local).map(|column| local = column),
+                };
                 Some(output::DrillPath {
-                    refs: r.hops.iter().map(|h| h.field.clone()).collect(),
-                    local: row_column.unwrap_or(&r.local).to_owned(),
+                    refs,
+                    local,
                     bucketed: d.bucket.is_some(),
-                    in_row: row_column.is_some(),
+                    in_row: row.is_some(),
                 })
             })
             .collect();

@@ -159,9 +159,6 @@ fn drill(
         let parts = if d.in_row { &mut row } else { &mut record };
         let var = json!({"var": d.local});
         if i == 0 && r.others {
-            if table.is_some() {
-                return None;
-            }
             // The gathered rest: none of the kept values.
             if d.bucketed {
                 return None;
