@@ -626,6 +626,32 @@ on_both_stores!(
         let again = publish(&app, &changed).await;
         assert_eq!(again["version"], 2, "{again}");
         assert!(again.get("warnings").is_none(), "{again}");
+        // An approval for a role that may not approve jobs could be decided by nobody:
+        // publishing says so, until the role may.
+        let mut approval = claim_flow("by_role_approval", "audit", json!({"role": "auditors"}));
+        approval["nodes"][2]["type"] = json!("approval");
+        approval["edges"][2]["outcome"] = json!("approved");
+        approval["edges"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"from": "triage", "to": "end", "outcome": "rejected"}));
+        let warned = publish(&app, &approval).await;
+        assert_eq!(
+            warned["warnings"],
+            json!([{"pointer": "/nodes/2/assignee/role", "rule": "approve",
+                    "message": "the role auditors may not approve job: until it may, nobody can decide this approval"}]),
+            "{warned}"
+        );
+        let mut role = role.clone();
+        role["permissions"]["job"]["actions"] = json!(["read", "approve"]);
+        expect(
+            app.put("/apps/ops/roles/auditors", &role).await,
+            StatusCode::OK,
+        )
+        .await;
+        approval["label"] = json!({"en": "approval, may approve"});
+        let again = publish(&app, &approval).await;
+        assert!(again.get("warnings").is_none(), "{again}");
     }
 );
 

@@ -245,6 +245,30 @@ on_both_stores!(
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        // Deciding an approval is the `approve` action on the record's form: the boss
+        // holds no role yet, and is refused until given one that may approve tickets.
+        let r = boss
+            .post(app.url(&format!("/tasks/{task_id}/complete")))
+            .json(&json!({"outcome": "approved"}))
+            .send()
+            .await
+            .unwrap();
+        let body = expect(r, StatusCode::FORBIDDEN).await;
+        assert_eq!(body["details"][0]["rule"], "action", "{body}");
+        assert_eq!(body["details"][0]["pointer"], "/outcome", "{body}");
+        let role = json!({"key": "approvers", "label": {"en": "Approvers"},
+                          "permissions": {"ticket": {"actions": ["approve"]}}});
+        expect(
+            app.put("/apps/ops/roles/approvers", &role).await,
+            StatusCode::OK,
+        )
+        .await;
+        expect(
+            app.put("/admin/users/boss/roles", &json!({"ops": ["approvers"]}))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
         let r = boss
             .post(app.url(&format!("/tasks/{task_id}/complete")))
             .json(&json!({"outcome": "approved", "data": {"status": "rejected"}}))
@@ -1210,7 +1234,7 @@ on_both_stores!(
     |app: TestApp| async move {
         ticket_form(&app).await;
         let role = json!({"key": "signers", "label": {"en": "Signers"},
-                          "permissions": {"ticket": {"actions": ["read"], "rows": "all", "read": ["*"]}}});
+                          "permissions": {"ticket": {"actions": ["read", "approve"], "rows": "all", "read": ["*"]}}});
         expect(
             app.put("/apps/ops/roles/signers", &role).await,
             StatusCode::OK,

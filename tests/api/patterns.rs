@@ -306,7 +306,7 @@ on_both_stores!(
         let u1 = user(&app, "u1").await;
         let u2 = user(&app, "u2").await;
         let u3 = user(&app, "u3").await;
-        let role = json!({"key": "team", "label": {"en": "Team"}, "permissions": {"case": {"actions": ["read"], "rows": "all", "read": ["*"]}}});
+        let role = json!({"key": "team", "label": {"en": "Team"}, "permissions": {"case": {"actions": ["read", "approve"], "rows": "all", "read": ["*"]}}});
         expect(app.put("/apps/wcp/roles/team", &role).await, StatusCode::OK).await;
         for u in ["u1", "u2"] {
             expect(
@@ -333,6 +333,20 @@ on_both_stores!(
             )
         };
 
+        // u3 is no team member yet, but may approve cases (deciding an approval is the
+        // `approve` action on the record's form).
+        let role = json!({"key": "reviewers", "label": {"en": "Reviewers"}, "permissions": {"case": {"actions": ["approve"]}}});
+        expect(
+            app.put("/apps/wcp/roles/reviewers", &role).await,
+            StatusCode::OK,
+        )
+        .await;
+        expect(
+            app.put("/admin/users/u3/roles", &json!({"wcp": ["reviewers"]}))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
         // WCP13 Multiple instances with design-time knowledge: three named reviewers, all
         // must approve before the flow goes on.
         let id = start(

@@ -97,7 +97,7 @@ on_both_stores!(
         )
         .await;
         let role = json!({"key": "staff", "label": {"en": "Staff"},
-                          "permissions": {"expense": {"actions": ["create", "read"], "rows": "all", "read": ["*"], "write": ["*"]}}});
+                          "permissions": {"expense": {"actions": ["create", "read", "approve"], "rows": "all", "read": ["*"], "write": ["*"]}}});
         expect(
             app.put("/apps/fin/roles/staff", &role).await,
             StatusCode::OK,

@@ -415,6 +415,34 @@ on_both_stores!(
         )
         .await;
         assert_eq!(l["total"], 2);
+        // Devices too: those of the manager's teams.
+        let a = expect(
+            app.get(&format!("/apps/crm/forms/device/records/{}", d.device_a))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        let mut data = a["data"].clone();
+        data["serial_number"] = json!("SN-WEST");
+        data["service_team"] = json!("svc_west");
+        let west = app.create_ok("crm", "device", data).await["id"].clone();
+        let devices = |c: &reqwest::Client| {
+            let c = c.clone();
+            let app = &app;
+            async move {
+                let (_, l) = get(&c, app, "/apps/crm/forms/device/records?total=true").await;
+                let mut ids: Vec<Value> = l["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|i| i["id"].clone())
+                    .collect();
+                ids.sort_by_key(|v| v.as_i64());
+                ids
+            }
+        };
+        assert_eq!(devices(&east).await, vec![json!(d.device_a)]);
+        assert_eq!(devices(&head).await, vec![json!(d.device_a), west.clone()]);
         // Dispatch: the manager assigns an engineer, but sees no contract amount.
         let (s, body) = send(
             &east,

@@ -1141,6 +1141,16 @@ async fn s11(store: Store) {
             let report = w["report"].as_str().unwrap();
             let mut body = json!({});
             if let Some(field) = w["filters"]["period"].as_str() {
+                // A date field takes dates, a date-time field instants.
+                let def = get(format!("/apps/crm/reports/{report}")).await;
+                let form = def["definition"]["form"].as_str().unwrap();
+                let f = get(format!("/apps/crm/forms/{form}")).await;
+                let (from, to) =
+                    if f["definition"]["schema"]["properties"][field]["x-type"] == "date" {
+                        (&from[..10], &to[..10])
+                    } else {
+                        (from, to)
+                    };
                 body["filter"] =
                     json!({"and": [{">=": [{"var": field}, from]}, {"<": [{"var": field}, to]}]});
             }

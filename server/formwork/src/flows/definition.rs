@@ -94,6 +94,8 @@ pub struct AppFacts {
     pub flows: HashSet<String>,
     /// Keys of the app's published reports (report nodes).
     pub reports: HashSet<String>,
+    /// `(role, form)` pairs where the role may `approve` (form `*`: every form).
+    pub approvers: HashSet<(String, String)>,
 }
 
 /// Flow definitions in an order that publishes every sub-flow before the flows that start
@@ -162,6 +164,23 @@ pub fn publish_warnings(def: &Value, facts: &AppFacts) -> Vec<Detail> {
     }
     let mut out = Vec::new();
     walk(&def["nodes"], "/nodes", facts, &mut out);
+    // An approval assigned to a role that may not approve the flow's form: its tasks can
+    // be decided by nobody (completing one is refused with 403 rule `action`).
+    if let Some(form) = def["trigger"]["form"].as_str() {
+        for (i, n) in def["nodes"].as_array().into_iter().flatten().enumerate() {
+            let Some(role) = n["assignee"]["role"].as_str() else {
+                continue;
+            };
+            let may = |f: &str| facts.approvers.contains(&(role.to_owned(), f.to_owned()));
+            if n["type"] == "approval" && facts.roles.contains(role) && !may(form) && !may("*") {
+                out.push(d(
+                    format!("/nodes/{i}/assignee/role"),
+                    "approve",
+                    format!("the role {role} may not approve {form}: until it may, nobody can decide this approval"),
+                ));
+            }
+        }
+    }
     out
 }
 

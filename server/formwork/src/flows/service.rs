@@ -232,6 +232,24 @@ impl FlowService {
             .iter()
             .filter_map(|r| r.try_get::<String>("", "key").ok())
             .collect();
+        // Who may approve what (`p` rules: role subject, app, form object, action, effect).
+        let approvers: HashSet<(String, String)> = self
+            .db()
+            .query_all(
+                "SELECT v0, v2 FROM auth_rules WHERE ptype = 'p' AND v1 = $1 AND v3 = 'approve' AND v4 = 'allow'",
+                vec![app.into()],
+            )
+            .await?
+            .iter()
+            .filter_map(|r| {
+                let role: String = r.try_get("", "v0").ok()?;
+                let form: String = r.try_get("", "v2").ok()?;
+                Some((
+                    role.strip_prefix("r:")?.to_owned(),
+                    form.strip_prefix("form/")?.to_owned(),
+                ))
+            })
+            .collect();
         Ok(AppFacts {
             forms,
             users,
@@ -239,6 +257,7 @@ impl FlowService {
             staffed_roles,
             flows,
             reports,
+            approvers,
         })
     }
 

@@ -68,6 +68,23 @@ impl WriteOp for Complete {
                 ));
             }
             let (mut inst, def, node_id, node) = running_instance(txn, batch, &task).await?;
+            // Deciding an approval over a record is the `approve` action on its form.
+            if kind == "approval"
+                && let Some(form) = inst.form.as_deref()
+                && !self
+                    .inner
+                    .inner
+                    .auth
+                    .decide(&self.caller, &inst.app, form)
+                    .await?
+                    .allows("approve")
+            {
+                return Err(DomainError::forbidden(
+                    "/outcome",
+                    "action",
+                    format!("your roles do not allow approve on {form}"),
+                ));
+            }
             if let Some(data) = &self.data
                 && data.as_object().is_some_and(|o| !o.is_empty())
             {
