@@ -25,6 +25,7 @@ mod packages;
 mod patterns;
 mod people;
 mod permissions;
+mod print;
 mod records;
 mod refs;
 mod report_joins;

@@ -135,6 +135,7 @@ pub fn router(state: AppState, body_limit: usize, web_dir: &Path) -> Router {
                 .delete(records::delete),
         )
         .route("/{id}/restore", post(records::restore))
+        .route("/{id}/print", get(records::print))
         .route("/{id}/history", get(audit::history));
     // Everything but these few routes needs a caller (session cookie or API token).
     let public = Router::new()

@@ -100,6 +100,18 @@ fn record_paths(
         format!("{prefix}/records/{{id}}/restore"),
         json!({"post": one("Restore a deleted record", None)}),
     );
+    paths.insert(
+        format!("{prefix}/records/{{id}}/history"),
+        json!({"get": {"tags": [tag], "summary": "The record's history from the operation log, with field-level differences (readable fields only)", "parameters": with(&extra_params, vec![id.clone()]), "responses": {"200": {"description": "{items}"}}}}),
+    );
+    paths.insert(
+        format!("{prefix}/records/{{id}}/print"),
+        json!({"get": {"tags": [tag], "summary": "The record as a printable HTML page (print action; the form's print template or the default layout)", "parameters": with(&extra_params, vec![id.clone(), json!({"name": "locale", "in": "query", "schema": {"type": "string", "enum": ["zh-CN", "en"]}})]), "responses": {"200": {"description": "text/html", "content": {"text/html": {"schema": {"type": "string"}}}}}}}),
+    );
+    paths.insert(
+        format!("{prefix}/records/query"),
+        json!({"post": {"tags": [tag], "summary": "List records with the list parameters in a JSON body (long filters)", "parameters": extra_params, "requestBody": ok(&json!({"type": "object"})), "responses": {"200": {"description": "a page", "content": {"application/json": {"schema": page}}}}}}),
+    );
     paths.insert(format!("{prefix}/records/bulk"), json!({
         "post": {"tags": [tag], "summary": "Create records, all or nothing", "parameters": extra_params, "requestBody": ok(&json!({"type": "object", "properties": {"items": {"type": "array", "items": write}}})), "responses": {"201": {"description": "created"}}},
         "put": {"tags": [tag], "summary": "Update records, all or nothing", "parameters": extra_params, "requestBody": ok(&json!({"type": "object"})), "responses": {"200": {"description": "updated"}}}
@@ -339,6 +351,50 @@ pub async fn platform() -> axum::Json<Value> {
             json!({"get": simple("administration", "Why a user may or may not do something")}),
         ),
         (
+            "/tasks/{id}/{action}",
+            json!({"post": simple("flows", "A task action: transfer, add-signer or return ({to, comment?})")}),
+        ),
+        (
+            "/apps/{app}/flows/{flow}/hook",
+            json!({"get": simple("flows", "The flow's inbound webhook address and secret (administrators)")}),
+        ),
+        (
+            "/apps/{app}/flows/{flow}/hook/rotate",
+            json!({"post": simple("flows", "A new webhook secret; the old one stops working at once (administrators)")}),
+        ),
+        (
+            "/hooks/{app}/{flow}",
+            json!({"post": simple("flows", "Inbound webhook: starts the flow (X-Formwork-Timestamp and X-Formwork-Signature, an HMAC with the flow's secret; docs/flows.md)")}),
+        ),
+        (
+            "/admin/clock",
+            json!({"get": simple("administration", "The server's clock (test servers with [testing] clock = true)"), "post": simple("administration", "Move a test clock forward (only when the server runs with one)")}),
+        ),
+        (
+            "/apps/{app}/reports",
+            json!({"get": simple("reports", "Reports the caller may run")}),
+        ),
+        (
+            "/apps/{app}/reports/{key}",
+            json!({"get": simple("reports", "A report definition"), "put": simple("reports", "Create or replace a report (administrators; checked like a publish)")}),
+        ),
+        (
+            "/apps/{app}/reports/{key}/run",
+            json!({"post": simple("reports", "Run a report: {filter?, params?} → columns, rows with drills"), "get": simple("reports", "Download a run as CSV or XLSX (?format=csv|xlsx)")}),
+        ),
+        (
+            "/apps/{app}/report-preview",
+            json!({"post": simple("reports", "Run an unsaved definition (administrators): {definition}")}),
+        ),
+        (
+            "/apps/{app}/dashboards",
+            json!({"get": simple("reports", "Dashboards of the caller's roles")}),
+        ),
+        (
+            "/apps/{app}/dashboards/{key}",
+            json!({"get": simple("reports", "A dashboard with the widgets the caller may run"), "put": simple("reports", "Create or replace a dashboard (administrators)")}),
+        ),
+        (
             "/audit",
             json!({"get": simple("audit", "Query the operation log (auditors)")}),
         ),
@@ -420,4 +476,88 @@ pub async fn for_app(
         "paths": paths,
         "components": {"schemas": schemas}
     })))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    /// `(path, method)` of every route the router in `api/mod.rs` declares (records
+    /// routes under their nest), read from its source.
+    fn routes() -> BTreeSet<(String, String)> {
+        let src = include_str!("mod.rs");
+        let start = src.find("pub fn router(").expect("the router");
+        let src = &src[start..];
+        let nest = "/apps/{app}/forms/{form}/records";
+        let records_end = src.find("let public").expect("the public routes");
+        // (The web UI's routes, after the API's, are not API routes.)
+        let src = &src[..src.find("let api = public").expect("the API router")];
+        let mut out = BTreeSet::new();
+        for (at, _) in src.match_indices(".route(") {
+            let rest = &src[at + ".route(".len()..];
+            let q1 = rest.find('"').unwrap();
+            let q2 = q1 + 1 + rest[q1 + 1..].find('"').unwrap();
+            let path = &rest[q1 + 1..q2];
+            // The handler chain runs to the `)` closing `.route(`.
+            let mut depth = 1;
+            let mut end = 0;
+            for (i, c) in rest.char_indices() {
+                match c {
+                    '(' => depth += 1,
+                    ')' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            end = i;
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let chain = &rest[q2 + 1..end];
+            let full = if at < records_end {
+                format!("{nest}{}", path.trim_end_matches('/'))
+            } else {
+                path.to_owned()
+            };
+            for m in ["get", "post", "put", "patch", "delete"] {
+                let called = chain.match_indices(&format!("{m}(")).any(|(i, _)| {
+                    i == 0
+                        || !chain.as_bytes()[i - 1].is_ascii_alphanumeric()
+                            && chain.as_bytes()[i - 1] != b'_'
+                });
+                if called {
+                    out.insert((full.clone(), m.to_owned()));
+                }
+            }
+        }
+        out
+    }
+
+    /// Every route of the API is in the platform OpenAPI document, with its method, and
+    /// the document names no route that does not exist.
+    #[tokio::test]
+    async fn every_route_is_documented() {
+        let declared = routes();
+        assert!(declared.len() > 60, "{declared:?}");
+        let doc = super::platform().await.0;
+        let mut documented = BTreeSet::new();
+        for (p, item) in doc["paths"].as_object().unwrap() {
+            for m in item.as_object().unwrap().keys() {
+                if ["get", "post", "put", "patch", "delete"].contains(&m.as_str()) {
+                    documented.insert((p.clone(), m.clone()));
+                }
+            }
+        }
+        let missing: Vec<_> = declared.difference(&documented).collect();
+        let extra: Vec<_> = documented.difference(&declared).collect();
+        assert!(
+            missing.is_empty(),
+            "routes missing from the OpenAPI document: {missing:?}"
+        );
+        assert!(
+            extra.is_empty(),
+            "documented routes that do not exist: {extra:?}"
+        );
+    }
 }

@@ -52,6 +52,38 @@ pub async fn get(
     Ok(with_etag(StatusCode::OK, rec))
 }
 
+#[derive(Deserialize)]
+pub struct PrintParams {
+    locale: Option<String>,
+}
+
+/// `GET …/records/{id}/print`: the record as a printable HTML page (`print` action).
+pub async fn print(
+    State(s): State<AppState>,
+    Path((app, form, id)): RecordPath,
+    Query(p): Query<PrintParams>,
+    Auth(caller): Auth,
+) -> ApiResult<Response> {
+    let html = s
+        .records
+        .print(&app, &form, id, p.locale.as_deref(), &caller)
+        .await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            // Values are escaped; the page also runs no script and loads only our images.
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'",
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        html,
+    )
+        .into_response())
+}
+
 pub async fn replace(
     State(s): State<AppState>,
     Path((app, form, id)): RecordPath,

@@ -91,7 +91,17 @@ pub fn compile(app: &str, version: i64, def: &Value) -> DomainResult<Arc<Compile
         ));
     };
     for k in obj.keys() {
-        if !["key", "label", "schema", "layout", "description", "indexes"].contains(&k.as_str()) {
+        if ![
+            "key",
+            "label",
+            "schema",
+            "layout",
+            "description",
+            "indexes",
+            "print",
+        ]
+        .contains(&k.as_str())
+        {
             details.push(Detail::new(
                 format!("/{k}"),
                 "unknown_property",
@@ -130,6 +140,9 @@ pub fn compile(app: &str, version: i64, def: &Value) -> DomainResult<Arc<Compile
     }
     if let Some(indexes) = obj.get("indexes") {
         check_indexes(indexes, schema, &mut details);
+    }
+    if let Some(print) = obj.get("print") {
+        crate::service::print::check_templates(print, &mut details);
     }
     if !details.is_empty() {
         return Err(DomainError::invalid(details));

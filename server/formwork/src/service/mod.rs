@@ -13,6 +13,7 @@ pub mod import_op;
 pub mod listing;
 pub mod package;
 pub mod prepare;
+pub mod print;
 pub mod record_checks;
 pub mod record_ops;
 pub mod records;
