@@ -481,9 +481,25 @@ def check_package(pkg, rep):
         where = f"{pkg}/forms/{k}.json"
         if not KEY_RE.match(k):
             rep.err(where, f"form key {k!r} does not match {KEY_RE.pattern}")
-        extra = set(f) - {"key", "label", "schema", "layout", "description", "indexes"}
+        extra = set(f) - {"key", "label", "schema", "layout", "description", "indexes", "print"}
         if extra:
             rep.err(where, f"unknown top-level keys {sorted(extra)}")
+        # Print templates: a locale each; every field they name is one of the form's
+        # (a sub-table's columns through `columns.<table>.<column>` and `this.<column>`).
+        sprops = (f.get("schema") or {}).get("properties", {})
+        for loc, t in (f.get("print") or {}).items():
+            if loc not in ("zh-CN", "en") or not isinstance(t, str):
+                rep.err(where, f"print.{loc}: a template string for zh-CN or en")
+                continue
+            if "{{{" in t or "{{&" in t:
+                rep.err(where, f"print.{loc}: values are always escaped ({{{{{{…}}}}}} is refused)")
+            for kind, name in re.findall(r"\{\{[#/]?(?:if |each )?(labels|display|data)\.([a-z_][a-z0-9_]*)", t):
+                if name not in sprops:
+                    rep.err(where, f"print.{loc}: {kind}.{name} names no field of this form")
+            for table, col in re.findall(r"columns\.([a-z_][a-z0-9_]*)\.([a-z_][a-z0-9_]*)", t):
+                cols = (((sprops.get(table) or {}).get("items") or {}).get("properties") or {})
+                if col not in cols:
+                    rep.err(where, f"print.{loc}: columns.{table}.{col} names no column")
         idx = f.get("indexes", [])
         if not isinstance(idx, list):
             rep.err(where, "indexes must be a list of field lists")

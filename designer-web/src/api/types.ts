@@ -54,6 +54,8 @@ export interface FormDefinition {
   schema: JsonSchema;
   layout?: LayoutNode;
   indexes?: string[][];
+  /** Print templates per locale (Handlebars; docs/api.md#printing). */
+  print?: Record<string, string>;
 }
 
 export interface FormDetail {

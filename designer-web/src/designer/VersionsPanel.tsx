@@ -190,7 +190,7 @@ export function DiffView({ diff }: { diff: DefinitionDiff }) {
 const KNOWN_ATTRS = [
   'x-label', 'x-help', 'required', 'default', 'enum', 'x-options', 'minLength', 'maxLength', 'minimum', 'maximum',
   'maxItems', 'x-ref', 'x-serial', 'x-formula', 'x-indexed', 'x-unique', 'x-confidential', 'x-type', 'type',
-  'label', 'requiredWhen', 'indexes', 'x-currency', 'x-accept', 'x-max-size',
+  'label', 'requiredWhen', 'indexes', 'print', 'x-currency', 'x-accept', 'x-max-size',
 ];
 
 /** A readable attribute name: `x-label` → "label", `qty.minimum` → "qty: minimum". */

@@ -108,6 +108,7 @@ export function diffDefinitions(a: FormDefinition, b: FormDefinition): Definitio
   if (!jsonEqual(a.label, b.label)) diff.form.push('label');
   if (!jsonEqual(a.description, b.description)) diff.form.push('description');
   if (!jsonEqual(a.indexes, b.indexes)) diff.form.push('indexes');
+  if (!jsonEqual(a.print, b.print)) diff.form.push('print');
   const sa = fromDefinition(a);
   const sb = fromDefinition(b);
   const rwKey = (r: RequiredWhen) => JSON.stringify([r.fields, r.when, r.value]);

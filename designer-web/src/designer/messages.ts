@@ -207,6 +207,7 @@ export const messages: Messages = {
   'designer.attr.label': m('表单名称', 'form label'),
   'designer.attr.requiredWhen': m('条件必填', 'required-when rules'),
   'designer.attr.indexes': m('组合索引', 'composite indexes'),
+  'designer.attr.print': m('打印模板', 'print templates'),
   'designer.attr.x-currency': m('币种', 'currency'),
   'designer.attr.x-accept': m('文件类型', 'file types'),
   'designer.attr.x-max-size': m('文件大小', 'file size'),

@@ -443,6 +443,10 @@ describe('errors and versions', () => {
     expect(d.layout).toContainEqual({ kind: 'ruleAdded', target: 'cause' });
     expect(d.form).toEqual([]);
     expect(diffDefinitions(a, a)).toEqual({ added: [], removed: [], changed: [], layout: [], form: [] });
+    // The print templates ride along through the designer, and a change to them is named.
+    expect(a.print?.['zh-CN']).toContain('服务报告单');
+    expect(toDefinition(s).print).toEqual(a.print);
+    expect(diffDefinitions(a, { ...a, print: { en: '<h1>{{form.label}}</h1>' } }).form).toEqual(['print']);
   });
 
   test('lint flags bad keys, empty labels and inverted limits', () => {

@@ -117,6 +117,7 @@ export const messages: Messages = {
   'record.deleted': { 'zh-CN': '已删除', en: 'Deleted' },
   'record.confirmDelete': { 'zh-CN': '确定删除这条记录吗?', en: 'Delete this record?' },
   'record.readOnly': { 'zh-CN': '只读', en: 'Read only' },
+  'record.print': { 'zh-CN': '打印', en: 'Print' },
   'history.field': { 'zh-CN': '字段', en: 'Field' },
   'history.before': { 'zh-CN': '修改前', en: 'Before' },
   'history.after': { 'zh-CN': '修改后', en: 'After' },

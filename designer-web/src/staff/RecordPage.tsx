@@ -18,7 +18,7 @@ import { createBody, mergePatch } from './recordDiff.ts';
 export function RecordPage() {
   const { app = '', form = '', id } = useParams();
   const isNew = id === undefined;
-  const { t, label } = useI18n();
+  const { t, label, locale } = useI18n();
   const { message } = App.useApp();
   const navigate = useNavigate();
   const { detail, error } = useFormDetail(app, form);
@@ -149,6 +149,17 @@ export function RecordPage() {
           {isNew ? t('record.new', { form: formLabel }) : t('record.title', { form: formLabel, id: record?.id ?? '' })}
         </Typography.Title>
         {!canWrite && <Tag>{t('record.readOnly')}</Tag>}
+        {!isNew && record && may(detail, 'print') && (
+          // The server renders the page from what the caller may read (docs/api.md#printing).
+          <a
+            href={`/api/v1/apps/${app}/forms/${form}/records/${record.id}/print?locale=${encodeURIComponent(locale)}`}
+            target="_blank"
+            rel="noopener"
+            data-testid="record-print"
+          >
+            {t('record.print')}
+          </a>
+        )}
       </Space>
       {isNew ? (
         details
