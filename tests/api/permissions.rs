@@ -47,10 +47,7 @@ async fn engineer_reads(app: &TestApp, eng: &reqwest::Client, d: &Data) -> Vec<(
         format!("/apps/crm/forms/contract/records/{}/history", d.contract_a),
         // The printed service report (the CRM's template prints the fee for those who
         // may read it).
-        format!(
-            "/apps/crm/forms/service_order/records/{}/print",
-            d.order_e1
-        ),
+        format!("/apps/crm/forms/service_order/records/{}/print", d.order_e1),
     ];
     let mut out = Vec::new();
     for p in paths {
@@ -607,7 +604,10 @@ on_both_stores!(
         let d = setup(&app).await;
         let eng = crm::user(&app, "engineer1", &["engineer"], Some("svc_east")).await;
         let one = format!("/apps/crm/forms/service_order/records/{}", d.order_e1);
-        let keys = [
+        let records = "/apps/crm/forms/service_order/records".to_string();
+        let bulk = "/apps/crm/forms/service_order/records/bulk".to_string();
+        // System fields beside `data`, and server-assigned fields inside it.
+        let system = [
             "id",
             "owner",
             "row_version",
@@ -618,54 +618,140 @@ on_both_stores!(
             "updated_by",
             "deleted_at",
         ];
-        for client in [&app.client, &eng] {
-            for k in keys {
-                for (method, path, body) in [
-                    (
-                        Method::POST,
-                        "/apps/crm/forms/service_order/records".to_string(),
-                        json!({"data": {"cause": "x"}, k: "x"}),
-                    ),
-                    (
-                        Method::PUT,
-                        one.clone(),
-                        json!({"data": {"cause": "x"}, k: "x"}),
-                    ),
-                    (
-                        Method::PATCH,
-                        one.clone(),
-                        json!({"data": {"cause": "x"}, k: "x"}),
-                    ),
-                    (
-                        Method::POST,
-                        "/apps/crm/forms/service_order/records/bulk".to_string(),
-                        json!({"items": [{"data": {"cause": "x"}, k: "x"}]}),
-                    ),
-                    // (a bulk update item names its id and may carry its expected row_version)
-                    (
-                        Method::PUT,
-                        "/apps/crm/forms/service_order/records/bulk".to_string(),
-                        json!({"items": [{"id": d.order_e1, "data": {"cause": "x"}, (if k == "id" || k == "row_version" { "owner" } else { k }): "x"}], "merge": true}),
-                    ),
-                ] {
-                    let (s, body) = send(client, &app, method.clone(), &path, &body).await;
-                    assert!(s.is_client_error(), "{method} {path} with {k}: {s} {body}");
+        let assigned = ["serial", "parts_cost"];
+        let new = json!({"kind": "repair", "priority": "normal", "customer": d.customer_a,
+                         "fault_description": "mass assignment probe", "service_team": "svc_east"});
+        for (who, client) in [("admin", &app.client), ("engineer1", &eng)] {
+            // What this caller reads of the order, minus what the server assigns: a
+            // replace body that is valid on its own.
+            let (_, rec) = get(client, &app, &one).await;
+            let mut current = rec["data"].clone();
+            for f in assigned {
+                current.as_object_mut().unwrap().remove(f);
+            }
+            current["cause"] = json!("probe");
+            // (route, body without a protected key, where `data` sits in it)
+            let mut routes: Vec<(Method, String, Value, &str)> = vec![
+                (Method::PUT, one.clone(), json!({"data": current}), ""),
+                (
+                    Method::PATCH,
+                    one.clone(),
+                    json!({"data": {"cause": "x"}}),
+                    "",
+                ),
+                (
+                    Method::PUT,
+                    bulk.clone(),
+                    json!({"items": [{"id": d.order_e1, "data": {"cause": "y"}}], "merge": true}),
+                    "/items/0",
+                ),
+            ];
+            // (engineers may not create at all)
+            if who == "admin" {
+                routes.push((Method::POST, records.clone(), json!({"data": new}), ""));
+                routes.push((
+                    Method::POST,
+                    bulk.clone(),
+                    json!({"items": [{"data": new}]}),
+                    "/items/0",
+                ));
+            }
+            for (method, path, control, at) in routes {
+                // The body alone is accepted: any refusal below is the protected key's.
+                let (s, body) = send(client, &app, method.clone(), &path, &control).await;
+                assert!(s.is_success(), "{who} {method} {path} control: {s} {body}");
+                let item = |body: &mut Value| -> Value {
+                    if at.is_empty() {
+                        body.clone()
+                    } else {
+                        body["items"][0].clone()
+                    }
+                };
+                let put_back = |body: &mut Value, it: Value| {
+                    if at.is_empty() {
+                        *body = it;
+                    } else {
+                        body["items"][0] = it;
+                    }
+                };
+                // A system field beside `data` (a bulk update item names its `id`, and may
+                // carry its expected `row_version`).
+                for k in system {
+                    if at == "/items/0"
+                        && method == Method::PUT
+                        && (k == "id" || k == "row_version")
+                    {
+                        continue;
+                    }
+                    let mut b = control.clone();
+                    let mut it = item(&mut b);
+                    it[k] = json!("x");
+                    put_back(&mut b, it);
+                    let (s, body) = send(client, &app, method.clone(), &path, &b).await;
+                    assert!(
+                        s.is_client_error(),
+                        "{who} {method} {path} with {k}: {s} {body}"
+                    );
+                    assert_eq!(
+                        body["details"][0]["pointer"],
+                        format!("{at}/{k}"),
+                        "{who} {method} {path} with {k}: {body}"
+                    );
+                }
+                // A server-assigned field inside `data`.
+                for f in assigned {
+                    let mut b = control.clone();
+                    let mut it = item(&mut b);
+                    it["data"][f] = json!("SO-19990101-0001");
+                    put_back(&mut b, it);
+                    let (s, body) = send(client, &app, method.clone(), &path, &b).await;
+                    assert!(
+                        s.is_client_error(),
+                        "{who} {method} {path} with data.{f}: {s} {body}"
+                    );
+                    assert_eq!(
+                        body["details"][0]["pointer"],
+                        format!("{at}/data/{f}"),
+                        "{who} {method} {path} with data.{f}: {body}"
+                    );
                 }
             }
-            // The serial number is the server's.
-            let (s, body) = send(
-                client,
-                &app,
-                Method::PATCH,
-                &one,
-                &json!({"data": {"serial": "SO-19990101-0001"}}),
-            )
-            .await;
-            assert!(s.is_client_error(), "serial: {s} {body}");
+        }
+        // Import: a column of a system or server-assigned field is refused by name.
+        let header = "kind,priority,customer,fault_description";
+        let row = format!("repair,normal,{},imported", d.customer_a);
+        let import = |csv: String| {
+            app.client
+                .post(app.url(&format!("{records}/import?dry_run=true")))
+                .header("content-type", "text/csv")
+                .body(csv)
+                .send()
+        };
+        let r = import(format!("{header}\n{row}\n")).await.unwrap();
+        assert!(
+            r.status().is_success(),
+            "control: {}",
+            r.text().await.unwrap()
+        );
+        for k in ["owner", "created_by", "row_version", "serial", "parts_cost"] {
+            let r = import(format!("{header},{k}\n{row},x\n")).await.unwrap();
+            let s = r.status();
+            let body: Value = r.json().await.unwrap();
+            // A system column refuses the file; a server-assigned one each row (a dry run
+            // reports row errors with 200).
+            let refused = s.is_client_error() || body["error_count"].as_i64() > Some(0);
+            assert!(refused, "import with {k}: {s} {body}");
+            assert!(body.to_string().contains(k), "import with {k}: {body}");
         }
         let (_, rec) = get(&app.client, &app, &one).await;
         assert_eq!(rec["created_by"], "admin");
         assert_eq!(rec["owner"], "admin");
+        assert!(
+            rec["data"]["serial"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("SO-") && s != "SO-19990101-0001"),
+            "{rec}"
+        );
     }
 );
 
