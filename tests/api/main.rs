@@ -18,6 +18,7 @@ mod filters;
 mod flow_paths;
 mod flows;
 mod fuzz;
+mod guards;
 mod identity;
 mod leaks;
 mod operations;

@@ -1,0 +1,218 @@
+//! The identity and log guards a regression could quietly drop: the session cookie's
+//! flags, the per-address login limit, token expiry, the database's refusal to change or
+//! remove log entries, and the log entries of restore, import, export and publish — on
+//! SQLite and PostgreSQL.
+
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{Store, TestApp, client_with, expect, token_for};
+use crate::on_both_stores;
+
+/// A direct connection to the server's database, as someone with the file or a database
+/// login would have.
+async fn direct(app: &TestApp) -> formwork::store::db::Db {
+    formwork::store::db::Db::connect(&formwork::config::DatabaseSettings {
+        url: formwork::config::SecretUrl::new(app.db_url.clone()),
+        pool_size: 1,
+        max_batch: 1,
+        busy_timeout: 10_000,
+    })
+    .await
+    .unwrap()
+}
+
+async fn login_status(app: &TestApp, user: &str, password: &str) -> (StatusCode, Option<String>) {
+    let r = Client::new()
+        .post(app.url("/auth/login"))
+        .json(&json!({"username": user, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = r
+        .headers()
+        .get("set-cookie")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (r.status(), cookie)
+}
+
+on_both_stores!(
+    cookies_limits_and_token_expiry_hold,
+    |app: TestApp| async move {
+        for name in ["carol", "dave"] {
+            let body = json!({"username": name, "display_name": name, "password": format!("{name}-password-1")});
+            expect(app.post("/admin/users", &body).await, StatusCode::CREATED).await;
+        }
+        // The session cookie cannot be read by scripts nor sent by other sites' forms.
+        let (s, cookie) = login_status(&app, "carol", "carol-password-1").await;
+        assert_eq!(s, StatusCode::OK);
+        let cookie = cookie.expect("a session cookie");
+        assert!(cookie.starts_with("fw_session="), "{cookie}");
+        for flag in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+            assert!(cookie.contains(flag), "{flag} in {cookie}");
+        }
+
+        // An API token that has expired is refused on the next request.
+        let token = token_for(&app.base, "carol", "carol-password-1", None).await;
+        let token_id = token.split('.').nth(1).unwrap().to_owned();
+        let carol = client_with(&token);
+        let me = |c: Client| {
+            let url = app.url("/auth/me");
+            async move { c.get(url).send().await.unwrap().status() }
+        };
+        assert_eq!(me(carol.clone()).await, StatusCode::OK);
+        let db = direct(&app).await;
+        use sea_orm::ConnectionTrait;
+        db.write
+            .execute_unprepared(&format!(
+                "UPDATE api_tokens SET expires_at = '2020-01-01T00:00:00.000Z' WHERE id = '{token_id}'"
+            ))
+            .await
+            .unwrap();
+        // (any identity change makes every process read credentials afresh; on
+        // PostgreSQL they are read on every request anyway)
+        let body =
+            json!({"username": "erin", "display_name": "erin", "password": "erin-password-1"});
+        expect(app.post("/admin/users", &body).await, StatusCode::CREATED).await;
+        assert_eq!(me(carol).await, StatusCode::UNAUTHORIZED);
+
+        // Failed logins from one address are limited across accounts (20 in the window,
+        // then even another account's right password waits).
+        for i in 0..20 {
+            let user = if i % 2 == 0 { "carol" } else { "dave" };
+            let who = format!("nobody{i}");
+            let name = if i < 8 { user } else { who.as_str() };
+            let (s, _) = login_status(&app, name, "wrong-password").await;
+            assert!(
+                s == StatusCode::UNAUTHORIZED || s == StatusCode::TOO_MANY_REQUESTS,
+                "{s}"
+            );
+        }
+        let (s, _) = login_status(&app, "erin", "erin-password-1").await;
+        assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "the address is limited");
+        drop(db);
+    }
+);
+
+on_both_stores!(
+    the_log_cannot_be_changed_or_emptied_through_the_database,
+    |app: TestApp| async move {
+        app.app("shop").await;
+        let db = direct(&app).await;
+        use sea_orm::ConnectionTrait;
+        let mut refused = vec![
+            "UPDATE oplog SET actor = 'mallory' WHERE seq = 1",
+            "DELETE FROM oplog WHERE seq = 1",
+            "DELETE FROM oplog",
+        ];
+        if app.store == Store::Postgres {
+            refused.push("TRUNCATE oplog");
+        }
+        for sql in refused {
+            let r = db.write.execute_unprepared(sql).await;
+            assert!(r.is_err(), "the database refuses {sql}");
+        }
+        drop(db);
+        let log = expect(app.get("/audit?limit=1000").await, StatusCode::OK).await;
+        assert!(
+            !log["items"].as_array().unwrap().is_empty(),
+            "the entries are all there"
+        );
+        assert!(!log.to_string().contains("mallory"), "and unchanged: {log}");
+    }
+);
+
+on_both_stores!(
+    restore_import_export_and_publish_are_logged,
+    |app: TestApp| async move {
+        app.app("shop").await;
+        app.publish_ok(
+            "shop",
+            "item",
+            json!({"type": "object", "properties": {"name": {"type": "string", "x-type": "text"}}}),
+        )
+        .await;
+        let id = app.create_ok("shop", "item", json!({"name": "a"})).await["id"].clone();
+        let one = format!("/apps/shop/forms/item/records/{id}");
+        expect(app.delete(&one).await, StatusCode::OK).await;
+        let r = app.post(&format!("{one}/restore"), &json!({})).await;
+        assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+        let r = app
+            .client
+            .post(app.url("/apps/shop/forms/item/records/import"))
+            .header("content-type", "text/csv")
+            .body("name\nb\nc\n")
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+        let r = app
+            .client
+            .get(app.url("/apps/shop/forms/item/records/export?format=csv"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let log = expect(app.get("/audit?app=shop&limit=1000").await, StatusCode::OK).await;
+        let entries = log["items"].as_array().unwrap();
+        let of = |action: &str| -> Vec<&Value> {
+            entries.iter().filter(|e| e["action"] == action).collect()
+        };
+        for action in [
+            "form.publish",
+            "record.create",
+            "record.delete",
+            "record.restore",
+            "record.import",
+            "record.export",
+        ] {
+            let found = of(action);
+            assert!(!found.is_empty(), "{action} in {log}");
+            for e in found {
+                assert_eq!(e["actor"], "admin", "{e}");
+                assert!(e["at"].is_string(), "{e}");
+            }
+        }
+        // The restore names its record; the import its rows.
+        assert_eq!(of("record.restore")[0]["record_id"], id, "{log}");
+        assert_eq!(
+            of("record.create").len(),
+            3,
+            "one per created and imported record: {log}"
+        );
+        // Queried by user and time range too.
+        let first_at = entries
+            .iter()
+            .filter_map(|e| e["at"].as_str())
+            .min()
+            .unwrap()
+            .to_owned();
+        let r = app
+            .client
+            .get(app.url("/audit"))
+            .query(&[
+                ("user", "admin"),
+                ("from", first_at.as_str()),
+                ("app", "shop"),
+                ("limit", "1000"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let by_user = expect(r, StatusCode::OK).await;
+        assert_eq!(
+            by_user["items"].as_array().unwrap().len(),
+            entries.len(),
+            "{by_user}"
+        );
+        let r = app
+            .client
+            .get(app.url("/audit"))
+            .query(&[("user", "nobody"), ("app", "shop")])
+            .send()
+            .await
+            .unwrap();
+        let none = expect(r, StatusCode::OK).await;
+        assert_eq!(none["items"].as_array().unwrap().len(), 0, "{none}");
+    }
+);
