@@ -89,6 +89,8 @@ impl WriteOp for ImportRecords {
                 first = first.or(rows.first().map(|r| r.id));
                 last = rows.last().map(|r| r.id).or(last);
                 count += rows.len();
+                // The crash test stops here: rows written, the transaction not committed.
+                crate::flows::failpoint("import_chunk_written");
             }
             let numbering = producer
                 .await
