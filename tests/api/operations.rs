@@ -135,3 +135,61 @@ async fn audit_verify_names_the_first_tampered_entry() {
     let msg = String::from_utf8_lossy(&out.stderr);
     assert!(msg.contains("entry 4"), "{msg}");
 }
+
+/// A config file sets the server up, environment variables override it, logs come out as
+/// JSON when asked, and the health and readiness endpoints answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_config_file_sets_the_server_and_the_environment_overrides_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("store.db").display());
+    let config = dir.path().join("formwork.toml");
+    std::fs::write(
+        &config,
+        "[log]\nformat = \"json\"\nlevel = \"warn\"\n\n[storage]\nmax_file_size = 2048\n",
+    )
+    .unwrap();
+    let log = dir.path().join("server.log");
+    // (the harness sets FORMWORK_LOG__LEVEL=debug when it keeps a log: it beats the file)
+    let server = ServerProcess::start_env(
+        &url,
+        dir.path(),
+        Some(&log),
+        &[("FORMWORK_CONFIG", config.display().to_string())],
+    )
+    .await;
+    let plain = Client::new();
+    for path in ["/health", "/ready"] {
+        let r = plain.get(server.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        let v: Value = r.json().await.unwrap();
+        assert!(v.is_object(), "{path}: {v}");
+    }
+    // The file's upload limit holds.
+    let client = server.admin().await;
+    let upload = |n: usize| {
+        client
+            .post(server.url("/files"))
+            .header("content-type", "text/plain")
+            .body(vec![b'x'; n])
+            .send()
+    };
+    let r = upload(1000).await.unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    let r = upload(4096).await.unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body: Value = r.json().await.unwrap();
+    assert!(body["code"].is_string(), "one error shape: {body}");
+    assert!(server.terminate().await.success());
+    // Every log line is a JSON object; debug lines are there (the environment's level).
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(!lines.is_empty());
+    assert!(
+        lines.iter().any(|l| l["level"] == "DEBUG"),
+        "the environment's debug level beats the file's warn"
+    );
+}
