@@ -178,7 +178,7 @@ fn reference(logic: &Value, record: &Value, row: Option<&Value>) -> bool {
         }
         "!=" => {
             let (field, v, _) = field_and_value();
-            !field.is_some_and(|f| order(f, v) == Some(Equal))
+            field.is_none_or(|f| order(f, v) != Some(Equal))
         }
         "<" | "<=" | ">" | ">=" if args.len() == 3 => {
             // between: lo < x < hi (or <=)
