@@ -185,10 +185,11 @@ fn reference(logic: &Value, record: &Value, row: Option<&Value>) -> bool {
             let Some(x) = lookup(args[1], record, row) else {
                 return false;
             };
-            let ok = |o: Option<std::cmp::Ordering>| match (op.as_str(), o) {
-                ("<", Some(Less)) => true,
-                ("<=", Some(Less | Equal)) => true,
-                _ => false,
+            let ok = |o: Option<std::cmp::Ordering>| {
+                matches!(
+                    (op.as_str(), o),
+                    ("<", Some(Less)) | ("<=", Some(Less | Equal))
+                )
             };
             ok(order(args[0], x)) && ok(order(x, args[2]))
         }
