@@ -17,7 +17,7 @@ for mode in throughput timers; do
   WORK=$(mktemp -d /tmp/formwork-flowbench.XXXXXX)
   FORMWORK_DATABASE__URL=sqlite://$WORK/fw.db FORMWORK_SERVER__PORT=$PORT FORMWORK_LOG__LEVEL=warn \
     FORMWORK_AUTH__INITIAL_ADMIN_PASSWORD=bench-admin-password \
-    FORMWORK_STORAGE__FILES_DIR=$WORK/files "$BIN" serve > "$WORK/server.log" 2>&1 &
+    FORMWORK_STORAGE__FILES_DIR=$WORK/files FORMWORK_AUDIT__SIGNING_KEY=$WORK/audit-signing.key "$BIN" serve > "$WORK/server.log" 2>&1 &
   pid=$!
   for _ in $(seq 100); do curl -sf $BASE/api/v1/ready >/dev/null && break; sleep 0.1; done
   export FORMWORK_BENCH_TOKEN FORMWORK_BENCH_PID=$pid

@@ -24,7 +24,7 @@ else
 fi
 FORMWORK_DATABASE__URL=$URL FORMWORK_SERVER__PORT=$PORT FORMWORK_LOG__LEVEL=info FORMWORK_LOG__FORMAT=json \
   FORMWORK_AUTH__INITIAL_ADMIN_PASSWORD=bench-admin-password \
-  FORMWORK_STORAGE__FILES_DIR=$WORK/files "$BIN" serve > "$WORK/server.log" 2>&1 &
+  FORMWORK_STORAGE__FILES_DIR=$WORK/files FORMWORK_AUDIT__SIGNING_KEY=$WORK/audit-signing.key "$BIN" serve > "$WORK/server.log" 2>&1 &
 PID=$!
 trap 'kill -TERM $PID 2>/dev/null || true' EXIT
 for _ in $(seq 100); do curl -sf $BASE/api/v1/ready >/dev/null && break; sleep 0.1; done

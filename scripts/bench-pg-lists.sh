@@ -19,7 +19,7 @@ psql "$PG" -qc "DROP DATABASE IF EXISTS formwork_bench_lists" && psql "$PG" -qc 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -r); PostgreSQL, $ROWS orders"
 FORMWORK_DATABASE__URL=${PG%/*}/formwork_bench_lists FORMWORK_SERVER__PORT=$PORT FORMWORK_LOG__LEVEL=warn \
   FORMWORK_AUTH__INITIAL_ADMIN_PASSWORD=bench-admin-password \
-  FORMWORK_STORAGE__FILES_DIR=$WORK/files "$BIN" serve > "$WORK/serve.log" 2>&1 &
+  FORMWORK_STORAGE__FILES_DIR=$WORK/files FORMWORK_AUDIT__SIGNING_KEY=$WORK/audit-signing.key "$BIN" serve > "$WORK/serve.log" 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
 for _ in $(seq 100); do curl -sf $BASE/api/v1/ready >/dev/null && break; sleep 0.1; done

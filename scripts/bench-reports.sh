@@ -20,7 +20,7 @@ echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname 
 serve() {
   FORMWORK_DATABASE__URL=sqlite://$1 FORMWORK_SERVER__PORT=$PORT FORMWORK_LOG__LEVEL=warn \
     FORMWORK_AUTH__INITIAL_ADMIN_PASSWORD=bench-admin-password \
-    FORMWORK_STORAGE__FILES_DIR=$WORK/files "$BIN" serve > "$WORK/serve.log" 2>&1 &
+    FORMWORK_STORAGE__FILES_DIR=$WORK/files FORMWORK_AUDIT__SIGNING_KEY=$WORK/audit-signing.key "$BIN" serve > "$WORK/serve.log" 2>&1 &
   PID=$!
   for _ in $(seq 200); do curl -sf $BASE/api/v1/ready >/dev/null && break; sleep 0.1; done
   TOKEN=$(python3 bench/auth.py $BASE admin bench-admin-password)
@@ -60,7 +60,7 @@ kill $PID; wait $PID 2>/dev/null || true
 echo "=== the service dashboard over two years of demo data (small scale) ==="
 DB=$WORK/demo.db
 FORMWORK_DATABASE__URL=sqlite://$DB FORMWORK_LOG__LEVEL=warn "$BIN" app import seed-apps/medical-device-crm >/dev/null
-FORMWORK_DATABASE__URL=sqlite://$DB FORMWORK_LOG__LEVEL=warn FORMWORK_STORAGE__FILES_DIR=$WORK/files \
+FORMWORK_DATABASE__URL=sqlite://$DB FORMWORK_LOG__LEVEL=warn FORMWORK_STORAGE__FILES_DIR=$WORK/files FORMWORK_AUDIT__SIGNING_KEY=$WORK/audit-signing.key \
   "$BIN" demo-data seed-apps/medical-device-crm --scale small >/dev/null
 serve $DB
 python3 bench/report_runs.py $BASE $TOKEN dashboard service 20

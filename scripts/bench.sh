@@ -20,7 +20,7 @@ run_store() {
   echo "=== $name ==="
   FORMWORK_DATABASE__URL=$url FORMWORK_SERVER__PORT=$PORT FORMWORK_LOG__LEVEL=warn \
     FORMWORK_AUTH__INITIAL_ADMIN_PASSWORD=bench-admin-password \
-    FORMWORK_STORAGE__FILES_DIR=$WORK/files "$BIN" serve > "$WORK/$name.log" 2>&1 &
+    FORMWORK_STORAGE__FILES_DIR=$WORK/files FORMWORK_AUDIT__SIGNING_KEY=$WORK/audit-signing.key "$BIN" serve > "$WORK/$name.log" 2>&1 &
   local pid=$!
   for _ in $(seq 100); do curl -sf $BASE/api/v1/ready >/dev/null && break; sleep 0.1; done
   export FORMWORK_BENCH_TOKEN; FORMWORK_BENCH_TOKEN=$(python3 bench/auth.py $BASE admin bench-admin-password)

@@ -23,6 +23,7 @@ export async function startServer() {
     ...process.env,
     FORMWORK_DATABASE__URL: `sqlite://${join(dir, 'formwork.db')}`,
     FORMWORK_STORAGE__FILES_DIR: join(dir, 'files'),
+    FORMWORK_AUDIT__SIGNING_KEY: join(dir, 'audit-signing.key'),
     FORMWORK_SERVER__PORT: '0',
     FORMWORK_SERVER__WEB_DIR: join(ROOT, 'designer-web', 'dist'),
     FORMWORK_AUTH__INITIAL_ADMIN_PASSWORD: ADMIN_PASSWORD,

@@ -68,6 +68,7 @@ pub fn settings_for(_store: Store, dir: &std::path::Path, db_url: &str) -> Setti
     // No web UI unless a test puts one into <dir>/web before starting the server.
     s.server.web_dir = dir.join("web");
     s.storage.files_dir = dir.join("files");
+    s.audit.signing_key = dir.join("audit-signing.key");
     s.database.url = SecretUrl::new(db_url);
     s.database.pool_size = 4;
     s.auth.initial_admin_password = formwork::config::Secret::new(ADMIN_PASSWORD);

@@ -193,3 +193,238 @@ async fn a_config_file_sets_the_server_and_the_environment_overrides_it() {
         "the environment's debug level beats the file's warn"
     );
 }
+
+/// `formwork …` against a store with this signing key file.
+fn formwork_keyed(args: &[&str], db_url: &str, key: &std::path::Path) -> std::process::Output {
+    std::process::Command::new(binary())
+        .args(args)
+        .env("FORMWORK_DATABASE__URL", db_url)
+        .env("FORMWORK_LOG__LEVEL", "warn")
+        .env("FORMWORK_AUDIT__SIGNING_KEY", key)
+        .output()
+        .unwrap()
+}
+
+/// Rewrite the chain from entry `from` on, as someone who dropped the triggers would after
+/// changing an entry: every hash and link recomputed, the head moved along.
+async fn recompute_chain(conn: &formwork::store::db::Db, from: i64) {
+    use formwork::store::oplog::{StoredEntry, chain_hash};
+    use sea_orm::ConnectionTrait;
+    let rows = conn
+        .query_all(
+            "SELECT seq, at, actor, address, client, action, app, form, record_id, before, after, reason, prev_hash FROM oplog ORDER BY seq",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let mut prev = String::new();
+    for r in rows {
+        let seq: i64 = r.try_get("", "seq").unwrap();
+        let get = |c: &str| r.try_get::<Option<String>>("", c).unwrap();
+        if seq < from {
+            prev = r.try_get("", "prev_hash").unwrap();
+            // (the hash of the entry before `from` is recomputed below from its content)
+        }
+        let (at, actor, action) = (
+            get("at").unwrap(),
+            get("actor").unwrap(),
+            get("action").unwrap(),
+        );
+        let hash = chain_hash(
+            &prev,
+            &StoredEntry {
+                seq,
+                at: &at,
+                actor: &actor,
+                address: get("address").as_deref(),
+                client: get("client").as_deref(),
+                action: &action,
+                app: get("app").as_deref(),
+                form: get("form").as_deref(),
+                record_id: r.try_get("", "record_id").unwrap(),
+                before: get("before").as_deref(),
+                after: get("after").as_deref(),
+                reason: get("reason").as_deref(),
+            },
+        );
+        if seq >= from {
+            conn.write
+                .execute_unprepared(&format!(
+                    "UPDATE oplog SET prev_hash = '{prev}', hash = '{hash}' WHERE seq = {seq}"
+                ))
+                .await
+                .unwrap();
+            conn.write
+                .execute_unprepared(&format!(
+                    "UPDATE oplog_head SET seq = {seq}, hash = '{hash}' WHERE id = 1"
+                ))
+                .await
+                .unwrap();
+        }
+        prev = hash;
+    }
+}
+
+/// Signed checkpoints catch what the chain alone cannot: an entry changed and every hash
+/// after it recomputed. An export closes with one; an inspector's copy of it (an anchor)
+/// catches even checkpoints redone with another key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn signed_checkpoints_catch_a_recomputed_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("store.db");
+    let url = format!("sqlite://{}", file.display());
+    let key = dir.path().join("audit-signing.key");
+    let server = ServerProcess::start(&url, dir.path()).await;
+    let client = server.admin().await;
+    seed(&server, &client, 5).await;
+    // The export closes with a signed checkpoint of the head.
+    let r = client
+        .get(server.url("/audit/export"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let export = r.text().await.unwrap();
+    let last: Value = serde_json::from_str(export.lines().last().unwrap()).unwrap();
+    let cp = &last["checkpoint"];
+    assert!(cp["signature"].is_string(), "{last}");
+    let published: Value = client
+        .get(server.url("/audit/key"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(published["public_key"], cp["public_key"]);
+    let public = published["public_key"].as_str().unwrap().to_owned();
+    server.terminate().await;
+    let saved = dir.path().join("export.jsonl");
+    std::fs::write(&saved, &export).unwrap();
+    let out = formwork_keyed(
+        &[
+            "audit",
+            "verify-export",
+            saved.to_str().unwrap(),
+            "--trusted-key",
+            &public,
+        ],
+        &url,
+        &key,
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("signed by key"), "{said}");
+    let other = "ab".repeat(32);
+    let out = formwork_keyed(
+        &[
+            "audit",
+            "verify-export",
+            saved.to_str().unwrap(),
+            "--trusted-key",
+            &other,
+        ],
+        &url,
+        &key,
+    );
+    assert!(!out.status.success(), "another key is not trusted");
+    let out = formwork_keyed(&["audit", "verify"], &url, &key);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("1 signed checkpoints"), "{said}");
+
+    // Entry 3 changed and the chain recomputed: the chain alone holds…
+    let conn = formwork::store::db::Db::connect(&formwork::config::DatabaseSettings {
+        url: formwork::config::SecretUrl::new(url.clone()),
+        pool_size: 1,
+        max_batch: 1,
+        busy_timeout: 10_000,
+    })
+    .await
+    .unwrap();
+    use sea_orm::ConnectionTrait;
+    conn.write
+        .execute_unprepared(
+            "DROP TRIGGER oplog_no_update; UPDATE oplog SET actor = 'mallory' WHERE seq = 3",
+        )
+        .await
+        .unwrap();
+    recompute_chain(&conn, 3).await;
+    // …the signed checkpoint does not.
+    let out = formwork_keyed(&["audit", "verify"], &url, &key);
+    let msg = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let signed = cp["seq"].as_i64().unwrap();
+    assert!(
+        msg.contains(&format!("entry {signed}")) && msg.contains("was changed"),
+        "{msg}"
+    );
+
+    // The checkpoint redone with the attacker's own key: not a trusted key.
+    let cp_seq: i64 = {
+        let r = conn
+            .query_one(
+                "SELECT seq FROM oplog WHERE action = 'audit.checkpoint' ORDER BY seq DESC LIMIT 1",
+                vec![],
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        r.try_get("", "seq").unwrap()
+    };
+    let head_before: String = {
+        let r = conn
+            .query_one(
+                "SELECT hash FROM oplog WHERE seq = $1",
+                vec![(cp_seq - 1).into()],
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        r.try_get("", "hash").unwrap()
+    };
+    let forger =
+        formwork::store::signing::Signer::load_or_create(&dir.path().join("forged.key")).unwrap();
+    let forged = forger.checkpoint(cp_seq - 1, &head_before);
+    conn.write
+        .execute_unprepared(&format!(
+            "UPDATE oplog SET after = '{}' WHERE seq = {cp_seq}",
+            serde_json::to_string(&forged).unwrap()
+        ))
+        .await
+        .unwrap();
+    recompute_chain(&conn, cp_seq).await;
+    let out = formwork_keyed(&["audit", "verify"], &url, &key);
+    let msg = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(msg.contains("not a trusted one"), "{msg}");
+    // Without the key file at hand, the inspector's anchor (the export they kept) still
+    // catches it.
+    let nowhere = dir.path().join("no-such.key");
+    let out = formwork_keyed(&["audit", "verify"], &url, &nowhere);
+    assert!(
+        out.status.success(),
+        "any key verifies without trust: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = formwork_keyed(
+        &["audit", "verify", "--anchor", saved.to_str().unwrap()],
+        &url,
+        &nowhere,
+    );
+    let msg = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(msg.contains("anchor"), "{msg}");
+}

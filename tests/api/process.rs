@@ -58,6 +58,7 @@ impl ServerProcess {
             .env("FORMWORK_SERVER__PORT", "0")
             .env("FORMWORK_SERVER__WEB_DIR", "/nonexistent")
             .env("FORMWORK_STORAGE__FILES_DIR", dir.join("files"))
+            .env("FORMWORK_AUDIT__SIGNING_KEY", dir.join("audit-signing.key"))
             .env(
                 "FORMWORK_LOG__LEVEL",
                 if log.is_some() { "debug" } else { "warn" },

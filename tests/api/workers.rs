@@ -303,7 +303,18 @@ async fn kill_9_between_a_task_completion_and_the_next_node() {
         .status()
         .is_success()
     );
-    let body = json!({"username": "boss", "display_name": "Boss", "password": "boss-password-1"});
+    // The boss may approve tickets (deciding an approval is the `approve` action).
+    let role = json!({"key": "approvers", "label": {"en": "Approvers"},
+                      "permissions": {"ticket": {"actions": ["read", "approve"], "rows": "all", "read": ["*"]}}});
+    assert!(
+        call(&admin, "PUT", server.url("/apps/ops/roles/approvers"), role)
+            .await
+            .unwrap()
+            .status()
+            .is_success()
+    );
+    let body = json!({"username": "boss", "display_name": "Boss", "password": "boss-password-1",
+                      "roles": {"ops": ["approvers"]}});
     assert_eq!(
         call(&admin, "POST", server.url("/admin/users"), body)
             .await

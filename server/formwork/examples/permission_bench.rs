@@ -28,6 +28,7 @@ async fn main() -> anyhow::Result<()> {
     settings.database.url =
         formwork::config::SecretUrl::new(format!("sqlite://{}", dir.path().join("p.db").display()));
     settings.storage.files_dir = dir.path().join("files");
+    settings.audit.signing_key = dir.path().join("audit-signing.key");
     let services = formwork::startup::Services::start(&settings).await?;
     let system = Caller::system();
     services

@@ -62,11 +62,33 @@ enum Command {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Re-walk the hash chain; names the first entry that does not match.
-    Verify,
-    /// Check an export from `GET /api/v1/audit/export` (JSON lines): every entry's hash
-    /// and every link between consecutive entries. Needs no database.
-    VerifyExport { file: PathBuf },
+    /// Re-walk the hash chain and check every signed checkpoint in it; names the first
+    /// entry that does not match. Checkpoints count when signed by the key in
+    /// `[audit] signing_key` (when that file is here) or a --trusted-key.
+    Verify {
+        /// A public key (hex, from `formwork audit key` or `GET /api/v1/audit/key`)
+        /// whose checkpoints count; may be given more than once.
+        #[arg(long = "trusted-key")]
+        trusted_keys: Vec<String>,
+        /// An export file (its closing checkpoint) or a checkpoint kept from earlier: the
+        /// log must still have that hash at that entry.
+        #[arg(long)]
+        anchor: Option<PathBuf>,
+    },
+    /// Check an export from `GET /api/v1/audit/export` (JSON lines): every entry's hash,
+    /// every link between consecutive entries, and the closing signed checkpoint. Needs
+    /// no database.
+    VerifyExport {
+        file: PathBuf,
+        /// A public key (hex) the closing checkpoint must be signed with.
+        #[arg(long = "trusted-key")]
+        trusted_keys: Vec<String>,
+    },
+    /// Append a signed checkpoint of the chain head now (the server also writes one at
+    /// every export and every `[audit] checkpoint_minutes`).
+    Checkpoint,
+    /// Print the public key that signs checkpoints (for inspectors: --trusted-key).
+    Key,
 }
 
 #[derive(Subcommand)]
@@ -156,32 +178,99 @@ pub async fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Audit {
-            command: AuditCommand::VerifyExport { file },
+            command: AuditCommand::VerifyExport { file, trusted_keys },
         } => {
             use std::io::BufRead;
             let f = std::fs::File::open(&file)?;
             let lines = std::io::BufReader::new(f).lines().map_while(Result::ok);
-            match crate::service::audit::verify_export(lines) {
-                Ok(n) => {
-                    println!("export intact: {n} entries verified");
+            match crate::service::audit::verify_export(lines, &trusted_keys) {
+                Ok(r) => {
+                    match r.checkpoint {
+                        Some((seq, key)) => println!(
+                            "export intact: {} entries verified; closing checkpoint of entry {seq} signed by key {key}",
+                            r.entries
+                        ),
+                        None => println!(
+                            "export intact: {} entries verified (no closing checkpoint)",
+                            r.entries
+                        ),
+                    }
                     Ok(())
                 }
                 Err(m) => anyhow::bail!("export broken: {m}"),
             }
         }
         Command::Audit {
-            command: AuditCommand::Verify,
+            command:
+                AuditCommand::Verify {
+                    mut trusted_keys,
+                    anchor,
+                },
         } => {
+            use crate::store::audit::{Trust, Verdict, verify_with};
+            if let Some(s) = crate::store::signing::Signer::load(&settings.audit.signing_key)? {
+                trusted_keys.push(s.public_hex().to_owned());
+            }
+            let anchor = match anchor {
+                Some(path) => Some(read_anchor(&path)?),
+                None => None,
+            };
             let db = crate::store::db::Db::connect(&settings.database).await?;
-            match crate::store::audit::verify(&db).await? {
-                crate::store::audit::Verdict::Intact { entries } => {
-                    println!("operation log intact: {entries} entries verified");
+            let trust = Trust {
+                keys: trusted_keys,
+                anchor,
+            };
+            match verify_with(&db, &trust).await? {
+                Verdict::Intact {
+                    entries,
+                    checkpoints,
+                    keys,
+                } => {
+                    let keys: Vec<String> = keys.into_iter().collect();
+                    println!(
+                        "operation log intact: {entries} entries verified, {checkpoints} signed checkpoints (keys: {}){}",
+                        if keys.is_empty() {
+                            "none".into()
+                        } else {
+                            keys.join(", ")
+                        },
+                        if trust.anchor.is_some() {
+                            "; the anchor matches"
+                        } else {
+                            ""
+                        }
+                    );
                     Ok(())
                 }
-                crate::store::audit::Verdict::Broken { seq, reason } => {
+                Verdict::Broken { seq, reason } => {
                     anyhow::bail!("operation log broken at entry {seq}: {reason}")
                 }
             }
+        }
+        Command::Audit {
+            command: AuditCommand::Checkpoint,
+        } => {
+            let signer = std::sync::Arc::new(crate::store::signing::Signer::load_or_create(
+                &settings.audit.signing_key,
+            )?);
+            let services = Services::start(&settings).await?;
+            let cp = services.records.checkpoint(&signer, true).await;
+            services.finish().await;
+            let cp = cp?;
+            println!("{}", serde_json::json!({"checkpoint": cp}));
+            Ok(())
+        }
+        Command::Audit {
+            command: AuditCommand::Key,
+        } => {
+            let signer =
+                crate::store::signing::Signer::load_or_create(&settings.audit.signing_key)?;
+            println!(
+                "{} (Ed25519, key {})",
+                signer.public_hex(),
+                crate::store::signing::key_id(signer.public_hex())
+            );
+            Ok(())
         }
         Command::User { command } => {
             let services = Services::start(&settings).await?;
@@ -313,4 +402,20 @@ fn cli_actor() -> Actor {
         address: None,
         client: Some(format!("formwork-cli/{}", env!("CARGO_PKG_VERSION"))),
     }
+}
+
+/// A checkpoint to hold the log to: the last `{"checkpoint": …}` line of an export, or a
+/// checkpoint object; its signature must hold.
+fn read_anchor(path: &std::path::Path) -> anyhow::Result<crate::store::signing::Checkpoint> {
+    let text = std::fs::read_to_string(path)?;
+    let found = text
+        .lines()
+        .rev()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find_map(|v| match v.get("checkpoint") {
+            Some(cp) => Some(cp.clone()),
+            None => v.get("signature").is_some().then_some(v),
+        })
+        .ok_or_else(|| anyhow::anyhow!("{} holds no checkpoint", path.display()))?;
+    crate::store::signing::check(&found).map_err(|m| anyhow::anyhow!("the anchor: {m}"))
 }

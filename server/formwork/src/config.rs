@@ -16,6 +16,7 @@ pub struct Settings {
     pub server: ServerSettings,
     pub database: DatabaseSettings,
     pub storage: StorageSettings,
+    pub audit: AuditSettings,
     pub log: LogSettings,
     pub auth: AuthSettings,
     pub flows: FlowSettings,
@@ -147,6 +148,18 @@ fn default_busy_timeout() -> u64 {
 pub struct StorageSettings {
     pub files_dir: PathBuf,
     pub max_file_size: u64,
+}
+
+/// The operation log's checkpoints (store::signing).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct AuditSettings {
+    /// The Ed25519 key that signs checkpoints (PKCS#8), created on the first `serve`.
+    /// Keep it apart from the database's backups; every server process on one database
+    /// uses the same file.
+    pub signing_key: PathBuf,
+    /// Minutes between checkpoints while new entries arrive (0: only at exports and with
+    /// `formwork audit checkpoint`).
+    pub checkpoint_minutes: u64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -120,11 +120,22 @@ pub struct Application {
     listener: TcpListener,
     services: Services,
     settings: Settings,
+    signer: std::sync::Arc<crate::store::signing::Signer>,
 }
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let mut services = Services::start(&settings).await?;
+        let signer = std::sync::Arc::new(
+            crate::store::signing::Signer::load_or_create(&settings.audit.signing_key).map_err(
+                |e| {
+                    anyhow::anyhow!(
+                        "the audit signing key ({}): {e}",
+                        settings.audit.signing_key.display()
+                    )
+                },
+            )?,
+        );
         services.maintenance = vec![
             crate::store::maintenance::start(services.forms.writer(), services.db.clone()),
             services.auth.start_cleanup(),
@@ -133,6 +144,11 @@ impl Application {
             // External effects (email, webhooks, HTTP) committed by flow steps.
             services.flows.engine.spawn_outbox(),
         ];
+        services.maintenance.extend(
+            services
+                .records
+                .start_checkpoints(signer.clone(), settings.audit.checkpoint_minutes),
+        );
         if let Some(password) = services.auth.bootstrap_admin().await? {
             // On the terminal only: never into the log or the database in clear.
             eprintln!(
@@ -146,6 +162,7 @@ impl Application {
             listener,
             services,
             settings,
+            signer,
         })
     }
 
@@ -164,6 +181,7 @@ impl Application {
             listener,
             services,
             settings,
+            signer,
         } = self;
         let state = AppState::new(crate::api::Shared {
             db: services.db.clone(),
@@ -177,6 +195,7 @@ impl Application {
             trusted_proxies: settings.server.trusted_proxies.clone(),
             import_limit: settings.server.import_limit,
             testing_clock: settings.testing.clock,
+            signer,
         });
         let app = router(state, settings.server.body_limit, &settings.server.web_dir);
         tracing::info!(address = %listener.local_addr()?, database = %settings.database.url.redacted(), "formwork is serving");

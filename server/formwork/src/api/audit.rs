@@ -40,7 +40,8 @@ pub async fn list(
 
 /// `GET /audit/export?…`: every matching entry as JSON lines, `before`/`after` as the exact
 /// stored text, so that `formwork audit verify-export FILE` recomputes each hash and link
-/// without access to the database. The export itself is logged.
+/// without access to the database, then `{"checkpoint": …}`, a signed checkpoint of the
+/// head (store::signing). The export itself is logged.
 pub async fn export(
     State(s): State<AppState>,
     Auth(c): Auth,
@@ -59,6 +60,10 @@ pub async fn export(
     )
     .await?;
     s.records.log_audit_export(&c, &q).await?;
+    // The export closes with a signed checkpoint of the head (taken now, so it covers
+    // every entry listed): an inspector keeps it to hold the log to it later.
+    let checkpoint = s.records.checkpoint(&s.signer, true).await?;
+    let trailer = format!("{}\n", json!({"checkpoint": checkpoint}));
     let db = s.db.clone();
     let stream = futures::stream::unfold(Some(q.after), move |after| {
         let db = db.clone();
@@ -83,6 +88,10 @@ pub async fn export(
             }
         }
     });
+    let stream = futures::StreamExt::chain(
+        stream,
+        futures::stream::once(async move { Ok::<_, std::io::Error>(trailer) }),
+    );
     let mut headers = HeaderMap::new();
     headers.insert(
         header::CONTENT_TYPE,
@@ -102,4 +111,15 @@ pub async fn history(
     Auth(c): Auth,
 ) -> ApiResult<axum::Json<Value>> {
     Ok(axum::Json(s.records.history(&app, &form, id, &c).await?))
+}
+
+/// `GET /audit/key`: the public key that signs the log's checkpoints (auditors).
+pub async fn key(State(s): State<AppState>, Auth(c): Auth) -> ApiResult<axum::Json<Value>> {
+    require_auditor(&c)?;
+    let public = s.signer.public_hex();
+    Ok(axum::Json(json!({
+        "algorithm": "Ed25519",
+        "public_key": public,
+        "key": crate::store::signing::key_id(public),
+    })))
 }

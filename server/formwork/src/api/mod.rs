@@ -65,6 +65,8 @@ pub struct Shared {
     pub import_limit: usize,
     /// `[testing] clock`: the clock endpoint exists.
     pub testing_clock: bool,
+    /// Signs the operation log's checkpoints (`[audit] signing_key`).
+    pub signer: std::sync::Arc<crate::store::signing::Signer>,
 }
 
 /// Built assets (`/assets/…`) carry a content hash in their names: cache them for a year.
@@ -217,6 +219,7 @@ pub fn router(state: AppState, body_limit: usize, web_dir: &Path) -> Router {
         .route("/inbox/{id}/read", post(flows::read_message))
         .route("/audit", get(audit::list))
         .route("/audit/export", get(audit::export))
+        .route("/audit/key", get(audit::key))
         .route("/apps/{app}/openapi.json", get(openapi::for_app))
         .route("/files", post(files::upload))
         .route("/files/{sha256}", get(files::download))

@@ -399,8 +399,12 @@ pub async fn platform() -> axum::Json<Value> {
             json!({"get": simple("audit", "Query the operation log (auditors)")}),
         ),
         (
+            "/audit/key",
+            json!({"get": simple("audit", "The public key that signs the log's checkpoints (auditors)")}),
+        ),
+        (
             "/audit/export",
-            json!({"get": simple("audit", "Export log entries with their hashes, for verification")}),
+            json!({"get": simple("audit", "Export log entries with their hashes, closed by a signed checkpoint, for verification")}),
         ),
     ] {
         paths.insert(p.into(), item);

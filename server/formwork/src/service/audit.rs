@@ -129,18 +129,48 @@ pub async fn query(db: &Db, q: &AuditQuery, raw: bool) -> DomainResult<(Vec<Valu
     Ok((items, next))
 }
 
+/// What an export's check found.
+#[derive(Debug)]
+pub struct ExportReport {
+    pub entries: usize,
+    /// The export's closing checkpoint: the entry it signs and the id of its key.
+    pub checkpoint: Option<(i64, String)>,
+}
+
 /// Check exported entries (JSON lines as `query(raw = true)` gives them): each entry's hash
-/// matches its content, and consecutive entries link. Returns the number checked or the
-/// first entry that fails.
-pub fn verify_export(lines: impl Iterator<Item = String>) -> Result<usize, String> {
+/// matches its content, and consecutive entries link; the closing line
+/// `{"checkpoint": …}` is signed by its key (one of `trusted` when any are given) and, when
+/// the export holds the entry it names, names that entry's hash. Returns what was checked
+/// or the first thing that fails.
+pub fn verify_export(
+    lines: impl Iterator<Item = String>,
+    trusted: &[String],
+) -> Result<ExportReport, String> {
     let mut prev: Option<(i64, String)> = None;
     let mut n = 0;
+    // (the last entries' hashes: the closing checkpoint signs the head at the export,
+    // which an unfiltered export ends with)
+    let mut hashes: std::collections::VecDeque<(i64, String)> = Default::default();
+    let mut closing: Option<crate::store::signing::Checkpoint> = None;
     for (i, line) in lines.enumerate() {
         if line.trim().is_empty() {
             continue;
         }
         let e: Value =
             serde_json::from_str(&line).map_err(|e| format!("line {}: not JSON: {e}", i + 1))?;
+        if let Some(cp) = e.get("checkpoint") {
+            let cp =
+                crate::store::signing::check(cp).map_err(|m| format!("line {}: {m}", i + 1))?;
+            if !trusted.is_empty() && !trusted.contains(&cp.public_key) {
+                return Err(format!(
+                    "line {}: the checkpoint is signed by key {}, not a trusted one",
+                    i + 1,
+                    crate::store::signing::key_id(&cp.public_key)
+                ));
+            }
+            closing = Some(cp);
+            continue;
+        }
         let s = |k: &str| e[k].as_str();
         let seq = e["seq"].as_i64().ok_or(format!("line {}: no seq", i + 1))?;
         let prev_hash = s("prev_hash").unwrap_or_default();
@@ -172,13 +202,122 @@ pub fn verify_export(lines: impl Iterator<Item = String>) -> Result<usize, Strin
                 "entry {seq}: its link to entry {pseq} does not match"
             ));
         }
+        if hashes.len() == 1024 {
+            hashes.pop_front();
+        }
+        hashes.push_back((seq, computed.clone()));
         prev = Some((seq, computed));
         n += 1;
     }
-    Ok(n)
+    if let Some(cp) = &closing
+        && let Some((_, h)) = hashes.iter().find(|(s, _)| *s == cp.seq)
+        && *h != cp.hash
+    {
+        return Err(format!(
+            "entry {}: its hash is not the one the checkpoint signed",
+            cp.seq
+        ));
+    }
+    Ok(ExportReport {
+        entries: n,
+        checkpoint: closing.map(|c| (c.seq, crate::store::signing::key_id(&c.public_key))),
+    })
+}
+
+/// Append a signed checkpoint of the chain head (store::signing), unless `force` is off
+/// and the last entry already is one. Answers the checkpoint (the new one, or the last).
+pub struct Checkpoint {
+    pub signer: std::sync::Arc<crate::store::signing::Signer>,
+    pub force: bool,
+}
+
+impl crate::store::writer::WriteOp for Checkpoint {
+    fn apply<'a>(
+        &'a self,
+        txn: &'a sea_orm::DatabaseTransaction,
+        batch: &'a mut crate::store::writer::Batch,
+    ) -> futures::future::BoxFuture<'a, DomainResult<Value>> {
+        Box::pin(async move {
+            use sea_orm::ConnectionTrait;
+            let (seq, hash) = batch.head();
+            let (seq, hash) = (seq, hash.to_owned());
+            if seq == 0 {
+                return Ok(Value::Null);
+            }
+            if !self.force {
+                let last = txn
+                    .query_one_raw(batch.stmt(
+                        "SELECT action, after FROM oplog WHERE seq = $1",
+                        vec![seq.into()],
+                    ))
+                    .await?;
+                if let Some(r) = last
+                    && r.try_get::<String>("", "action")? == "audit.checkpoint"
+                {
+                    let after: Option<String> = r.try_get("", "after")?;
+                    return Ok(parse(after));
+                }
+            }
+            let cp = self.signer.checkpoint(seq, &hash);
+            batch
+                .log(
+                    txn,
+                    crate::store::oplog::Entry {
+                        actor: crate::store::oplog::Actor::system(),
+                        action: "audit.checkpoint",
+                        app: None,
+                        form: None,
+                        record_id: None,
+                        before: None,
+                        after: Some(cp.clone()),
+                        reason: None,
+                    },
+                )
+                .await?;
+            Ok(cp)
+        })
+    }
 }
 
 impl RecordService {
+    /// A signed checkpoint of the log (see [`Checkpoint`]).
+    pub async fn checkpoint(
+        &self,
+        signer: &std::sync::Arc<crate::store::signing::Signer>,
+        force: bool,
+    ) -> DomainResult<Value> {
+        self.writer
+            .submit(Checkpoint {
+                signer: signer.clone(),
+                force,
+            })
+            .await
+    }
+
+    /// Every `minutes`, a checkpoint when entries came since the last one.
+    pub fn start_checkpoints(
+        &self,
+        signer: std::sync::Arc<crate::store::signing::Signer>,
+        minutes: u64,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        if minutes == 0 {
+            return None;
+        }
+        let this = self.clone();
+        Some(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(minutes * 60));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            // (the first tick is now: the first checkpoint comes one interval after start)
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                if let Err(e) = this.checkpoint(&signer, false).await {
+                    tracing::warn!(error = %e, "an operation-log checkpoint failed; retried at the next interval");
+                }
+            }
+        }))
+    }
+
     /// An audit export is itself an operation worth logging.
     pub async fn log_audit_export(&self, caller: &Caller, q: &AuditQuery) -> DomainResult<()> {
         self.writer

@@ -1,24 +1,57 @@
-//! Verifying the operation log's hash chain (`formwork audit verify`).
+//! Verifying the operation log's hash chain (`formwork audit verify`), and the signed
+//! checkpoints in it (store::signing).
 
 use sea_orm::DbErr;
+use std::collections::{BTreeSet, VecDeque};
 
 use super::db::Db;
 use super::oplog::{StoredEntry, chain_hash};
+use super::signing::{Checkpoint, key_id};
 
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+/// What a verification trusts besides the chain itself.
+#[derive(Debug, Default, Clone)]
+pub struct Trust {
+    /// Public keys (hex) whose checkpoints count; empty: any key that verifies (its id is
+    /// reported, for the operator to compare).
+    pub keys: Vec<String>,
+    /// A checkpoint kept from earlier (an export's last line): the chain must still have
+    /// that hash at that entry.
+    pub anchor: Option<Checkpoint>,
+}
+
 #[derive(Debug, PartialEq)]
 pub enum Verdict {
-    /// Every entry links to the one before and the head names the last.
-    Intact { entries: i64 },
+    /// Every entry links to the one before, the head names the last, and every checkpoint
+    /// (and the anchor) matches the chain.
+    Intact {
+        entries: i64,
+        checkpoints: usize,
+        /// Ids of the keys the checkpoints were signed with.
+        keys: BTreeSet<String>,
+    },
     /// The first entry whose stored hash or link does not match.
     Broken { seq: i64, reason: String },
 }
 
 /// Walk the whole chain in order, in pages, recomputing every hash.
 pub async fn verify(db: &Db) -> Result<Verdict, DbErr> {
+    verify_with(db, &Trust::default()).await
+}
+
+/// How many recent hashes a checkpoint may point back to (a checkpoint names the head of
+/// the transaction it was written in: the entry just before it, or a few before when
+/// several processes append at once).
+const RECENT: usize = 1024;
+
+/// [`verify`], with the checkpoints held to `trust`.
+pub async fn verify_with(db: &Db, trust: &Trust) -> Result<Verdict, DbErr> {
     let mut prev = GENESIS.to_owned();
     let mut expected_seq = 1i64;
+    let mut recent: VecDeque<(i64, String)> = VecDeque::with_capacity(RECENT);
+    let mut checkpoints = 0usize;
+    let mut keys = BTreeSet::new();
     loop {
         let rows = db
             .query_all(
@@ -79,6 +112,61 @@ pub async fn verify(db: &Db) -> Result<Verdict, DbErr> {
                     reason: "its content does not match its hash".into(),
                 });
             }
+            if action == "audit.checkpoint" {
+                let cp = after
+                    .as_deref()
+                    .and_then(|a| serde_json::from_str(a).ok())
+                    .ok_or_else(|| "no checkpoint in it".to_owned())
+                    .and_then(|v| super::signing::check(&v));
+                let cp = match cp {
+                    Ok(cp) => cp,
+                    Err(reason) => return Ok(Verdict::Broken { seq, reason }),
+                };
+                if !trust.keys.is_empty() && !trust.keys.contains(&cp.public_key) {
+                    return Ok(Verdict::Broken {
+                        seq,
+                        reason: format!(
+                            "its checkpoint is signed by key {}, not a trusted one",
+                            key_id(&cp.public_key)
+                        ),
+                    });
+                }
+                match recent.iter().find(|(s, _)| *s == cp.seq) {
+                    Some((_, h)) if *h == cp.hash => {}
+                    Some(_) => {
+                        return Ok(Verdict::Broken {
+                            seq: cp.seq,
+                            reason: format!(
+                                "the chain up to it was changed: its hash is not the one checkpoint {seq} signed"
+                            ),
+                        });
+                    }
+                    None => {
+                        return Ok(Verdict::Broken {
+                            seq,
+                            reason: format!(
+                                "its checkpoint names entry {}, which is not just before it",
+                                cp.seq
+                            ),
+                        });
+                    }
+                }
+                keys.insert(key_id(&cp.public_key));
+                checkpoints += 1;
+            }
+            if let Some(a) = &trust.anchor
+                && a.seq == seq
+                && a.hash != hash
+            {
+                return Ok(Verdict::Broken {
+                    seq,
+                    reason: "the chain up to it was changed: its hash is not the anchor's".into(),
+                });
+            }
+            if recent.len() == RECENT {
+                recent.pop_front();
+            }
+            recent.push_back((seq, hash.clone()));
             prev = hash;
             expected_seq += 1;
         }
@@ -95,7 +183,21 @@ pub async fn verify(db: &Db) -> Result<Verdict, DbErr> {
             });
         }
     }
+    if let Some(a) = &trust.anchor
+        && a.seq > expected_seq - 1
+    {
+        return Ok(Verdict::Broken {
+            seq: expected_seq,
+            reason: format!(
+                "the log ends at entry {}, before the anchor's entry {} (entries were removed)",
+                expected_seq - 1,
+                a.seq
+            ),
+        });
+    }
     Ok(Verdict::Intact {
         entries: expected_seq - 1,
+        checkpoints,
+        keys,
     })
 }

@@ -7,4 +7,5 @@ pub mod maintenance;
 pub mod migrate;
 pub mod oplog;
 pub mod records;
+pub mod signing;
 pub mod writer;

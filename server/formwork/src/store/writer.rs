@@ -100,6 +100,11 @@ impl Batch {
 
     /// Append an entry to the operation log, chained to the previous one. It is written
     /// with the batch, in the same transaction.
+    /// The chain head so far in this transaction: the last entry's seq and hash.
+    pub fn head(&self) -> (i64, &str) {
+        (self.head_seq, &self.head_hash)
+    }
+
     pub async fn log(&mut self, _txn: &DatabaseTransaction, e: Entry) -> DomainResult<()> {
         let before = e.before.as_ref().map(canonical);
         let after = e.after.as_ref().map(canonical);
