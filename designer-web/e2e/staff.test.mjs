@@ -124,13 +124,14 @@ test('an engineer cannot see contract amounts or service fees anywhere in the UI
   assert.equal(await page.locator('[data-field="service_fee"]').count(), 0);
   assert.equal(await page.locator('[data-field="amount"]').count(), 0);
 
-  // Its printed service report: the fee's label is there, its value is not.
+  // Its printed service report: no fee, neither its label nor its value.
   const fee = order.data.service_fee;
   const [report] = await Promise.all([page.context().waitForEvent('page'), page.getByTestId('record-print').click()]);
   await report.waitForLoadState();
   const printed = await report.locator('body').innerText();
   assert.match(printed, /服务报告单/);
   assert.match(printed, new RegExp(order.data.serial));
+  assert.doesNotMatch(printed, /服务费/);
   if (typeof fee === 'number') assert.ok(!printed.includes(fee.toFixed(2)), `fee ${fee} on the printed report`);
   await report.close();
 
