@@ -16,7 +16,10 @@ async fn setup(app: &TestApp) {
             "code": {"type": "string", "x-type": "uscc", "x-unique": true},
             "mobile": {"type": "string", "x-type": "cn_mobile"},
             "since": {"type": "string", "x-type": "date"},
-            "credit": {"type": "number", "x-type": "money"}
+            "credit": {"type": "number", "x-type": "money"},
+            "seen_at": {"type": "string", "x-type": "datetime"},
+            "email": {"type": "string", "x-type": "email"},
+            "region": {"type": "object", "x-type": "region"}
         }, "required": ["name"], "additionalProperties": false}),
     )
     .await;
@@ -178,6 +181,36 @@ on_both_stores!(
             "{body}"
         );
         app.create_ok("crm", "customer", json!({"name": "ok", "code": "91350100M000100Y43", "mobile": "13800138000", "since": "2024-02-29", "credit": 10.05})).await;
+        // Date-times with an offset, email syntax, a region's shape (even when the form's
+        // schema says no more than "object").
+        for (field, bad) in [
+            ("seen_at", json!("2026-11-22 09:30")),
+            ("seen_at", json!("2026-11-22T09:30:00")),
+            ("email", json!("someone@localhost")),
+            ("email", json!("a b@example.com")),
+            ("region", json!({"city": "北京市"})),
+            ("region", json!({"province": "北京市", "street": "x"})),
+            ("region", json!({"province": ""})),
+            ("region", json!({"province": 11})),
+        ] {
+            let body = expect(
+                app.create("crm", "customer", json!({"name": "n", field: bad}))
+                    .await,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+            assert_eq!(
+                body["details"][0]["pointer"],
+                format!("/data/{field}"),
+                "{field} {bad}: {body}"
+            );
+            assert_eq!(
+                body["details"][0]["rule"], "x-type",
+                "{field} {bad}: {body}"
+            );
+        }
+        app.create_ok("crm", "customer", json!({"name": "ok2", "seen_at": "2026-11-22T09:30:00+08:00",
+            "email": "li.lei@xiehe.example.cn", "region": {"province": "北京市", "city": "北京市", "district": "东城区"}})).await;
     }
 );
 

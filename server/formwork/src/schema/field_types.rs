@@ -158,6 +158,25 @@ impl FieldKind {
                 Some(id) if id > 0 => Ok(()),
                 _ => Err(format!("{n} is not a record id")),
             },
+            // Whatever the form's schema says of it, a region is a province, optionally a
+            // city and a district, each a non-empty text.
+            (FieldKind::Region, Value::Object(m)) => {
+                for (k, v) in m {
+                    if !["province", "city", "district"].contains(&k.as_str()) {
+                        return Err(format!(
+                            "a region has a province, city and district, not {k:?}"
+                        ));
+                    }
+                    if v.as_str().is_none_or(|s| s.trim().is_empty()) {
+                        return Err(format!("the region's {k} is a non-empty text"));
+                    }
+                }
+                if m.contains_key("province") {
+                    Ok(())
+                } else {
+                    Err("a region names its province".into())
+                }
+            }
             _ => Ok(()),
         }
     }
