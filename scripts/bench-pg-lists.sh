@@ -36,5 +36,5 @@ for how in "json-in-database" "shaped"; do
   echo "-- list 50 ($how): unloaded (1 connection, 10 s)"
   wrk -t1 -c1 -d10s -H "$AUTH" --latency "$list" | grep -E "Requests/sec| 50%| 99%|Non-2xx" || true
   echo "-- list 50 ($how): 16 connections, 15 s"
-  wrk -t2 -c16 -d15s -H "$AUTH" "$list" | grep -E "Requests/sec|Non-2xx|Socket errors" || true
+  wrk -t2 -c16 -d15s -H "$AUTH" --latency "$list" | grep -E "Requests/sec| 50%| 99%|Non-2xx|Socket errors" || true
 done

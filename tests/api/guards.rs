@@ -216,3 +216,153 @@ on_both_stores!(
         assert_eq!(none["items"].as_array().unwrap().len(), 0, "{none}");
     }
 );
+
+async fn person(app: &TestApp, name: &str, dept: Option<&str>, roles: Value) -> Client {
+    let pw = format!("{name}-password-1");
+    let mut body = json!({"username": name, "display_name": name, "password": pw, "roles": roles});
+    if let Some(d) = dept {
+        body["department"] = json!(d);
+    }
+    expect(app.post("/admin/users", &body).await, StatusCode::CREATED).await;
+    client_with(&token_for(&app.base, name, &pw, None).await)
+}
+
+async fn titles(c: &Client, app: &TestApp) -> Vec<String> {
+    let r = c
+        .get(app.url("/apps/lab/forms/note/records"))
+        .query(&[("total", "true"), ("limit", "100")])
+        .send()
+        .await
+        .unwrap();
+    let v = expect(r, StatusCode::OK).await;
+    let mut t: Vec<String> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["data"]["title"].as_str().unwrap().to_owned())
+        .collect();
+    t.sort();
+    assert_eq!(v["total"], t.len(), "the total is scoped too");
+    t
+}
+
+on_both_stores!(
+    department_scopes_reach_the_owners_department_and_below,
+    |app: TestApp| async move {
+        app.app("lab").await;
+        app.publish_ok(
+            "lab",
+            "note",
+            json!({"type": "object", "properties": {"title": {"type": "string", "x-type": "text"}}}),
+        )
+        .await;
+        // top ← a ← x; top ← b
+        for (id, parent) in [
+            ("top", None),
+            ("a", Some("top")),
+            ("x", Some("a")),
+            ("b", Some("top")),
+        ] {
+            expect(
+                app.put(
+                    &format!("/admin/departments/{id}"),
+                    &json!({"name": id, "parent": parent}),
+                )
+                .await,
+                StatusCode::OK,
+            )
+            .await;
+        }
+        for (key, rows) in [("dept", "department"), ("tree", "department_tree")] {
+            let role = json!({"key": key, "label": {"en": key}, "permissions": {
+                "note": {"actions": ["create", "read", "update", "delete"], "rows": rows, "read": ["*"], "write": ["*"]}}});
+            expect(
+                app.put(&format!("/apps/lab/roles/{key}"), &role).await,
+                StatusCode::OK,
+            )
+            .await;
+        }
+        let in_a = person(&app, "in_a", Some("a"), json!({"lab": ["dept"]})).await;
+        let in_x = person(&app, "in_x", Some("x"), json!({"lab": ["dept"]})).await;
+        let in_b = person(&app, "in_b", Some("b"), json!({"lab": ["dept"]})).await;
+        let head_a = person(&app, "head_a", Some("a"), json!({"lab": ["tree"]})).await;
+        let top = person(&app, "top_all", Some("top"), json!({"lab": ["tree"]})).await;
+        let nowhere = person(&app, "nowhere", None, json!({"lab": ["dept"]})).await;
+        for (c, title) in [(&in_a, "note a"), (&in_x, "note x"), (&in_b, "note b")] {
+            let r = c
+                .post(app.url("/apps/lab/forms/note/records"))
+                .json(&json!({"data": {"title": title}}))
+                .send()
+                .await
+                .unwrap();
+            expect(r, StatusCode::CREATED).await;
+        }
+        // department: the records of the user's own department only.
+        assert_eq!(titles(&in_a, &app).await, ["note a"]);
+        assert_eq!(titles(&in_x, &app).await, ["note x"]);
+        assert_eq!(titles(&in_b, &app).await, ["note b"]);
+        assert!(
+            titles(&nowhere, &app).await.is_empty(),
+            "no department: no rows"
+        );
+        // department_tree: that department and every one below it.
+        assert_eq!(titles(&head_a, &app).await, ["note a", "note x"]);
+        assert_eq!(titles(&top, &app).await, ["note a", "note b", "note x"]);
+        // Out of scope is not there: 404 on a record of another department.
+        let b_note = app
+            .list(
+                "lab",
+                "note",
+                &[(
+                    "filter",
+                    json!({"==": [{"var": "title"}, "note b"]}).to_string(),
+                )],
+            )
+            .await["items"][0]["id"]
+            .clone();
+        let r = head_a
+            .get(app.url(&format!("/apps/lab/forms/note/records/{b_note}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+        // Explain names the role and the rule; deleting a role takes its rights away at
+        // once and is logged.
+        let why = expect(
+            app.get("/apps/lab/explain?user=head_a&form=note&action=read")
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(why["allowed"], true, "{why}");
+        assert!(
+            why["matched_rules"].as_array().unwrap().contains(
+                &json!({"role": "tree", "object": "form/note", "action": "read", "effect": "allow"})
+            ),
+            "the role and its rule are named: {why}"
+        );
+        assert!(why["rows"].to_string().contains("department_tree"), "{why}");
+        let why = expect(
+            app.get("/apps/lab/explain?user=in_b&form=note&action=export")
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(why["allowed"], false, "{why}");
+        let r = app.delete("/apps/lab/roles/tree").await;
+        assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+        let r = head_a
+            .get(app.url("/apps/lab/forms/note/records"))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            r.status() == StatusCode::FORBIDDEN || r.status() == StatusCode::NOT_FOUND,
+            "no role, no notes: {}",
+            r.status()
+        );
+        let log = expect(app.get("/audit?action=role.delete").await, StatusCode::OK).await;
+        assert_eq!(log["items"].as_array().unwrap().len(), 1, "{log}");
+    }
+);

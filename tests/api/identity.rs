@@ -5,7 +5,7 @@
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_PASSWORD, TestApp, client_with, expect, login, token_for};
+use crate::helpers::{ADMIN_PASSWORD, Store, TestApp, client_with, expect, login, token_for};
 use crate::on_both_stores;
 use crate::process::ServerProcess;
 
@@ -351,9 +351,25 @@ on_both_stores!(
 /// Seed a known password and token, use them, then look for them everywhere they must not be.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn secrets_never_reach_the_database_the_log_or_exports_in_clear() {
+    secrets_scan(Store::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn secrets_never_reach_the_database_the_log_or_exports_in_clear_on_postgres() {
+    secrets_scan(Store::Postgres).await;
+}
+
+/// A known password, API token secret and session secret go through logins, a failed
+/// login, token use, an audit export and a user list; none of them is in the database
+/// (every file of the SQLite store; a `pg_dump` of the PostgreSQL one), the server's debug
+/// log, the exports or the answers.
+async fn secrets_scan(store: Store) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("s.db");
-    let url = format!("sqlite://{}", db.display());
+    let url = match store {
+        Store::Sqlite => format!("sqlite://{}", db.display()),
+        Store::Postgres => crate::helpers::fresh_pg_database().await,
+    };
     let log = dir.path().join("server.log");
     let server = ServerProcess::start_logging(&url, dir.path(), &log).await;
     let admin = server.admin().await;
@@ -367,14 +383,22 @@ async fn secrets_never_reach_the_database_the_log_or_exports_in_clear() {
     assert_eq!(r.status(), StatusCode::CREATED);
     let token = token_for(&server.base, "carol", secret_password, None).await;
     let token_secret = token.rsplit('.').next().unwrap().to_owned();
+    let (session, csrf) = login(&server.base, "carol", secret_password).await;
     let carol = client_with(&token);
-    // A failed login with a typo of the password, and an audit export.
+    // A failed login with a typo of the password, a session in use, and an audit export.
     let _ = Client::new()
         .post(server.url("/auth/login"))
         .json(&json!({"username": "carol", "password": format!("{secret_password}x")}))
         .send()
         .await
         .unwrap();
+    let me = Client::new()
+        .get(server.url("/auth/me"))
+        .header("cookie", format!("fw_session={session}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), StatusCode::OK);
     let export = carol
         .get(server.url("/audit/export"))
         .send()
@@ -397,19 +421,46 @@ async fn secrets_never_reach_the_database_the_log_or_exports_in_clear() {
         ("users".into(), users.into_bytes()),
         ("log".into(), std::fs::read(&log).unwrap()),
     ];
-    for f in std::fs::read_dir(dir.path()).unwrap() {
-        let p = f.unwrap().path();
-        if p.is_file() && p.file_name().unwrap().to_string_lossy().starts_with("s.db") {
-            files.push((p.display().to_string(), std::fs::read(&p).unwrap()));
+    match store {
+        Store::Sqlite => {
+            for f in std::fs::read_dir(dir.path()).unwrap() {
+                let p = f.unwrap().path();
+                if p.is_file() && p.file_name().unwrap().to_string_lossy().starts_with("s.db") {
+                    files.push((p.display().to_string(), std::fs::read(&p).unwrap()));
+                }
+            }
+        }
+        Store::Postgres => {
+            let dump = std::process::Command::new("pg_dump")
+                .arg("--data-only")
+                .arg(&url)
+                .output()
+                .expect("pg_dump runs");
+            assert!(
+                dump.status.success(),
+                "{}",
+                String::from_utf8_lossy(&dump.stderr)
+            );
+            assert!(
+                String::from_utf8_lossy(&dump.stdout).contains("carol"),
+                "the dump has the data"
+            );
+            files.push(("pg_dump".into(), dump.stdout));
         }
     }
     for (name, bytes) in &files {
         let text = String::from_utf8_lossy(bytes);
         assert!(!text.contains(secret_password), "the password is in {name}");
-        assert!(
-            !text.contains(&token_secret),
-            "the token secret is in {name}"
-        );
+        for (what, secret) in [
+            ("token", &token_secret),
+            ("session", &session),
+            ("csrf", &csrf),
+        ] {
+            assert!(
+                !text.contains(secret.as_str()),
+                "the {what} secret is in {name}"
+            );
+        }
     }
 }
 

@@ -263,6 +263,59 @@ on_both_stores!(
                 .all(|e| e["rule"] == "read_only"
                     && e["pointer"].as_str().unwrap().ends_with("/data/no"))
         );
+        // Without the server's columns, an XLSX imports for real: five new tickets with
+        // the same hours, each numbered by the server.
+        let xlsx = app
+            .client
+            .get(app.url("/apps/crm/forms/ticket/records/export"))
+            .query(&[
+                ("format", "xlsx"),
+                ("sort", "hours"),
+                ("fields", "title,hours"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(xlsx.status(), StatusCode::OK);
+        let bytes = xlsx.bytes().await.unwrap().to_vec();
+        let done = expect(
+            import(
+                &app,
+                bytes,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                false,
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        assert_eq!(done["imported"], 5, "{done}");
+        let all = app
+            .list(
+                "crm",
+                "ticket",
+                &[("sort", "_id".into()), ("limit", "100".into())],
+            )
+            .await;
+        let items = all["items"].as_array().unwrap();
+        assert_eq!(items.len(), 10, "{all}");
+        let hours = |part: &[serde_json::Value]| {
+            let mut h: Vec<f64> = part
+                .iter()
+                .map(|i| i["data"]["hours"].as_f64().unwrap())
+                .collect();
+            h.sort_by(f64::total_cmp);
+            h
+        };
+        assert_eq!(
+            hours(&items[5..]),
+            hours(&items[..5]),
+            "the same hours came back"
+        );
+        assert!(
+            items.iter().all(|i| i["data"]["no"].is_string()),
+            "numbered: {all}"
+        );
     }
 );
 
