@@ -149,6 +149,23 @@ async fn import_export_roundtrip(store: Store) {
                 .unwrap_or_else(|| panic!("external ref {r}"));
             assert!(doc.pointer(pointer).is_some(), "{path}: unresolved {r}");
         }
+        // A valid OpenAPI 3.1 document by an independent validator (openapi-spec-validator,
+        // from PyPI: scripts/test-deps.sh).
+        let file = app.dir.path().join("openapi-check.json");
+        std::fs::write(&file, doc.to_string()).unwrap();
+        let out = std::process::Command::new("python3")
+            .args([
+                "-c",
+                "import json,sys; from openapi_spec_validator import validate; validate(json.load(open(sys.argv[1])))",
+                file.to_str().unwrap(),
+            ])
+            .output()
+            .expect("python3 runs");
+        assert!(
+            out.status.success(),
+            "{path} is not a valid OpenAPI 3.1 document: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let doc = expect(app.get("/apps/crm/openapi.json").await, StatusCode::OK).await;
     for form in [

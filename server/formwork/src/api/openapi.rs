@@ -138,6 +138,45 @@ fn record_paths(
     paths
 }
 
+/// Declare every `{name}` of each path template as a path parameter of each of its
+/// operations (OpenAPI requires it); ids and versions are integers, the rest text.
+fn declare_path_params(paths: &mut Map<String, Value>) {
+    for (path, item) in paths.iter_mut() {
+        let names: Vec<&str> = path
+            .split('{')
+            .skip(1)
+            .filter_map(|s| s.split_once('}').map(|(n, _)| n))
+            .collect();
+        let Some(ops) = item.as_object_mut() else {
+            continue;
+        };
+        for (method, op) in ops.iter_mut() {
+            if !["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+                continue;
+            }
+            let params = op
+                .as_object_mut()
+                .map(|o| o.entry("parameters").or_insert_with(|| json!([])));
+            let Some(Value::Array(params)) = params else {
+                continue;
+            };
+            for n in &names {
+                let declared = params.iter().any(|p| p["name"] == *n && p["in"] == "path");
+                if !declared {
+                    let ty = if ["id", "version"].contains(n) {
+                        "integer"
+                    } else {
+                        "string"
+                    };
+                    params.push(
+                        json!({"name": n, "in": "path", "required": true, "schema": {"type": ty}}),
+                    );
+                }
+            }
+        }
+    }
+}
+
 fn merge(target: &mut Value, more: Value) {
     if let (Some(t), Value::Object(m)) = (target.as_object_mut(), more) {
         for (k, v) in m {
@@ -417,6 +456,7 @@ pub async fn platform() -> axum::Json<Value> {
         "/files/{sha256}".into(),
         json!({"get": simple("files", "Download a file")}),
     );
+    declare_path_params(&mut paths);
     axum::Json(json!({
         "openapi": "3.1.0",
         "info": {"title": "Formwork platform API", "version": env!("CARGO_PKG_VERSION")},
@@ -467,6 +507,7 @@ pub async fn for_app(
             paths.insert(p, item);
         }
     }
+    declare_path_params(&mut paths);
     let title = app_def["label"]
         .as_object()
         .and_then(|m| m.values().next())
