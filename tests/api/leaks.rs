@@ -24,6 +24,7 @@ async fn every_role_is_blind_to_every_field_it_may_not_read(app: TestApp) {
         .await;
     assert_eq!(r.status(), StatusCode::OK);
     let mut checked = 0;
+    let (mut expansions, mut printed) = (0, 0);
     for role in crate::crm::role_docs() {
         let key = role["key"].as_str().unwrap().to_owned();
         let user = match key.as_str() {
@@ -47,10 +48,34 @@ async fn every_role_is_blind_to_every_field_it_may_not_read(app: TestApp) {
             if hidden.is_empty() || !actions.contains(&"read") {
                 continue;
             }
+            // Forms the role reads that refer to this one: their lists expand into it.
+            let mut referring: Vec<(String, String)> = Vec::new();
+            for (other, other_rule) in perms {
+                let reads = other_rule["actions"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|x| x == "read"));
+                if !reads {
+                    continue;
+                }
+                let (s, def) = get(&client, &app, &format!("/apps/crm/forms/{other}")).await;
+                assert_eq!(s, StatusCode::OK, "{key} reads {other}");
+                let props = def["definition"]["schema"]["properties"]
+                    .as_object()
+                    .cloned();
+                for (field, spec) in props.into_iter().flatten() {
+                    if spec["x-ref"]["form"] == json!(form) {
+                        referring.push((other.clone(), field));
+                    }
+                }
+            }
+            expansions += referring.len();
+            printed += usize::from(actions.contains(&"print"));
             let observe = |client: reqwest::Client| {
                 let app = &app;
                 let form = form.clone();
                 let export = actions.contains(&"export");
+                let print = actions.contains(&"print");
+                let referring = referring.clone();
                 async move {
                     let mut seen = Vec::new();
                     let (s, list) = get(
@@ -83,6 +108,45 @@ async fn every_role_is_blind_to_every_field_it_may_not_read(app: TestApp) {
                             .1
                             .to_string(),
                         );
+                        if print {
+                            let r = client
+                                .get(app.url(&format!(
+                                    "/apps/crm/forms/{form}/records/{id}/print?locale=en"
+                                )))
+                                .send()
+                                .await
+                                .unwrap();
+                            assert_eq!(r.status(), StatusCode::OK);
+                            seen.push(r.text().await.unwrap());
+                        }
+                    }
+                    // The same list through POST …/query, and the records expanded into
+                    // the lists of forms that refer to them.
+                    let r = client
+                        .post(app.url(&format!("/apps/crm/forms/{form}/records/query")))
+                        .json(&json!({"sort": "_id", "total": true}))
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(r.status(), StatusCode::OK, "{form} query");
+                    seen.push(r.text().await.unwrap());
+                    for (other, field) in &referring {
+                        let (s, page) = get(
+                            &client,
+                            app,
+                            &format!(
+                                "/apps/crm/forms/{other}/records?expand={field}&sort=_id&limit=100"
+                            ),
+                        )
+                        .await;
+                        assert_eq!(s, StatusCode::OK, "{other}?expand={field}: {page}");
+                        let expanded: Vec<&Value> = page["items"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|i| &i["expand"][field.as_str()])
+                            .collect();
+                        seen.push(json!(expanded).to_string());
                     }
                     seen.push(
                         get(&client, app, &format!("/apps/crm/forms/{form}"))
@@ -168,6 +232,18 @@ async fn every_role_is_blind_to_every_field_it_may_not_read(app: TestApp) {
                     assert_eq!(s, StatusCode::FORBIDDEN, "{key} {form} {q}: {body}");
                     assert!(body["message"].as_str().unwrap().contains(f), "{body}");
                 }
+                // The same through POST …/query.
+                let r = client
+                    .post(app.url(&format!("/apps/crm/forms/{form}/records/query")))
+                    .json(&json!({"filter": {"==": [{"var": f}, 1]}}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    r.status(),
+                    StatusCode::FORBIDDEN,
+                    "{key} {form} query on {f}"
+                );
                 checked += 1;
             }
             // Change every hidden value of this form; the role observes exactly the same.
@@ -229,6 +305,10 @@ async fn every_role_is_blind_to_every_field_it_may_not_read(app: TestApp) {
         }
     }
     assert!(checked >= 5, "only {checked} hidden fields were checked");
+    assert!(
+        expansions > 0 && printed > 0,
+        "expansions {expansions}, printed forms {printed}"
+    );
 }
 
 on_both_stores!(
