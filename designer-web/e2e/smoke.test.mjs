@@ -40,3 +40,20 @@ test('an engineer sees the CRM home in zh-CN by default and can switch to Englis
   await page.getByText('Service order', { exact: true }).waitFor();
   await page.context().close();
 });
+
+test('the API reference opens offline at /api-docs/ with the platform and the app documents', async () => {
+  const page = await loginPage(browser, server, 'admin', ADMIN_PASSWORD, { locale: 'en' });
+  // Nothing may come from outside this server.
+  const outside = [];
+  page.on('request', (r) => {
+    if (!r.url().startsWith(server.url)) outside.push(r.url());
+  });
+  await page.goto('/api-docs/');
+  await page.getByText('Formwork platform API').first().waitFor({ timeout: 30000 });
+  await page.getByText('/apps/{app}/forms/{form}/records/{id}/print').first().waitFor();
+  // The app's own document is one of the choices, generated from its forms.
+  const choices = await page.locator('select').first().locator('option').allInnerTexts();
+  assert.ok(choices.some((c) => /App: crm/.test(c)), choices.join(', '));
+  assert.deepEqual(outside, [], 'no request leaves the server');
+  await page.context().close();
+});
