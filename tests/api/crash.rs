@@ -206,16 +206,7 @@ async fn kill_during_writes(store: Store) {
     assert_eq!(numbers, expected);
     let status = server.terminate().await;
     assert!(status.success());
-    let out = std::process::Command::new(crate::process::binary())
-        .args(["audit", "verify"])
-        .env("FORMWORK_DATABASE__URL", &url)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "audit verify: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::process::assert_audit_verifies(&url);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -434,16 +425,7 @@ async fn kill_during_import(store: Store) {
     assert_eq!(v["data"]["no"], format!("J{:06}", total + 1), "{v}");
     let status = server.terminate().await;
     assert!(status.success());
-    let out = std::process::Command::new(crate::process::binary())
-        .args(["audit", "verify"])
-        .env("FORMWORK_DATABASE__URL", &url)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "audit verify: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::process::assert_audit_verifies(&url);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

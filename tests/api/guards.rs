@@ -9,17 +9,9 @@ use serde_json::{Value, json};
 use crate::helpers::{Store, TestApp, client_with, expect, token_for};
 use crate::on_both_stores;
 
-/// A direct connection to the server's database, as someone with the file or a database
-/// login would have.
+/// A direct connection to the server's database.
 async fn direct(app: &TestApp) -> formwork::store::db::Db {
-    formwork::store::db::Db::connect(&formwork::config::DatabaseSettings {
-        url: formwork::config::SecretUrl::new(app.db_url.clone()),
-        pool_size: 1,
-        max_batch: 1,
-        busy_timeout: 10_000,
-    })
-    .await
-    .unwrap()
+    crate::helpers::direct_db(&app.db_url).await
 }
 
 async fn login_status(app: &TestApp, user: &str, password: &str) -> (StatusCode, Option<String>) {
@@ -263,15 +255,7 @@ on_both_stores!(
             ("x", Some("a")),
             ("b", Some("top")),
         ] {
-            expect(
-                app.put(
-                    &format!("/admin/departments/{id}"),
-                    &json!({"name": id, "parent": parent}),
-                )
-                .await,
-                StatusCode::OK,
-            )
-            .await;
+            crate::crm::department(&app, id, parent).await;
         }
         for (key, rows) in [("dept", "department"), ("tree", "department_tree")] {
             let role = json!({"key": key, "label": {"en": key}, "permissions": {

@@ -149,6 +149,19 @@ pub fn client_with(token: &str) -> Client {
         .expect("client")
 }
 
+/// A direct connection to a store, as someone with the database file or a database login
+/// has (tamper tests, counts the API does not give).
+pub async fn direct_db(url: &str) -> formwork::store::db::Db {
+    formwork::store::db::Db::connect(&formwork::config::DatabaseSettings {
+        url: formwork::config::SecretUrl::new(url.to_owned()),
+        pool_size: 2,
+        max_batch: 1,
+        busy_timeout: 10_000,
+    })
+    .await
+    .expect("a direct connection")
+}
+
 /// A client acting as the first administrator.
 pub async fn admin_client(base: &str) -> Client {
     client_with(&token_for(base, "admin", ADMIN_PASSWORD, None).await)

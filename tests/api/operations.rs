@@ -7,10 +7,20 @@ use serde_json::{Value, json};
 use crate::process::{ServerProcess, binary};
 
 fn formwork(args: &[&str], db_url: &str) -> std::process::Output {
+    formwork_with(args, db_url, &[])
+}
+
+/// `formwork ARGS` on the store at `db_url`, with more environment.
+fn formwork_with(
+    args: &[&str],
+    db_url: &str,
+    env: &[(&str, &std::ffi::OsStr)],
+) -> std::process::Output {
     std::process::Command::new(binary())
         .args(args)
         .env("FORMWORK_DATABASE__URL", db_url)
         .env("FORMWORK_LOG__LEVEL", "warn")
+        .envs(env.iter().copied())
         .output()
         .unwrap()
 }
@@ -109,14 +119,7 @@ async fn audit_verify_names_the_first_tampered_entry() {
 
     // The database refuses to change the log, so an attacker with the file drops the
     // trigger first; verify still finds the change.
-    let conn = formwork::store::db::Db::connect(&formwork::config::DatabaseSettings {
-        url: formwork::config::SecretUrl::new(url.clone()),
-        pool_size: 1,
-        max_batch: 1,
-        busy_timeout: 10_000,
-    })
-    .await
-    .unwrap();
+    let conn = crate::helpers::direct_db(&url).await;
     use sea_orm::ConnectionTrait;
     let err = conn
         .write
@@ -196,13 +199,11 @@ async fn a_config_file_sets_the_server_and_the_environment_overrides_it() {
 
 /// `formwork …` against a store with this signing key file.
 fn formwork_keyed(args: &[&str], db_url: &str, key: &std::path::Path) -> std::process::Output {
-    std::process::Command::new(binary())
-        .args(args)
-        .env("FORMWORK_DATABASE__URL", db_url)
-        .env("FORMWORK_LOG__LEVEL", "warn")
-        .env("FORMWORK_AUDIT__SIGNING_KEY", key)
-        .output()
-        .unwrap()
+    formwork_with(
+        args,
+        db_url,
+        &[("FORMWORK_AUDIT__SIGNING_KEY", key.as_os_str())],
+    )
 }
 
 /// Rewrite the chain from entry `from` on, as someone who dropped the triggers would after
@@ -342,14 +343,7 @@ async fn signed_checkpoints_catch_a_recomputed_chain() {
     assert!(said.contains("1 signed checkpoints"), "{said}");
 
     // Entry 3 changed and the chain recomputed: the chain alone holds…
-    let conn = formwork::store::db::Db::connect(&formwork::config::DatabaseSettings {
-        url: formwork::config::SecretUrl::new(url.clone()),
-        pool_size: 1,
-        max_batch: 1,
-        busy_timeout: 10_000,
-    })
-    .await
-    .unwrap();
+    let conn = crate::helpers::direct_db(&url).await;
     use sea_orm::ConnectionTrait;
     conn.write
         .execute_unprepared(
@@ -429,20 +423,21 @@ async fn signed_checkpoints_catch_a_recomputed_chain() {
     assert!(msg.contains("anchor"), "{msg}");
 }
 
-/// `formwork …` with a store of its own under `dir`.
+/// `formwork …` with a store of its own under `dir`; it must succeed.
 fn formwork_in(args: &[&str], db_url: &str, dir: &std::path::Path) -> std::process::Output {
-    let out = std::process::Command::new(binary())
-        .args(args)
-        .env("FORMWORK_DATABASE__URL", db_url)
-        .env("FORMWORK_LOG__LEVEL", "warn")
-        .env("FORMWORK_STORAGE__FILES_DIR", dir.join("files"))
-        .env("FORMWORK_AUDIT__SIGNING_KEY", dir.join("audit-signing.key"))
-        .env(
-            "FORMWORK_AUTH__INITIAL_ADMIN_PASSWORD",
-            crate::helpers::ADMIN_PASSWORD,
-        )
-        .output()
-        .unwrap();
+    let (files, key) = (dir.join("files"), dir.join("audit-signing.key"));
+    let out = formwork_with(
+        args,
+        db_url,
+        &[
+            ("FORMWORK_STORAGE__FILES_DIR", files.as_os_str()),
+            ("FORMWORK_AUDIT__SIGNING_KEY", key.as_os_str()),
+            (
+                "FORMWORK_AUTH__INITIAL_ADMIN_PASSWORD",
+                std::ffi::OsStr::new(crate::helpers::ADMIN_PASSWORD),
+            ),
+        ],
+    );
     assert!(
         out.status.success(),
         "formwork {args:?}: {}",
@@ -494,14 +489,7 @@ async fn the_cli_imports_and_exports_packages_and_demo_data_repeats_by_seed() {
     // The same seed gave the same records.
     let mut contents = Vec::new();
     for (_, url) in &stores {
-        let db = formwork::store::db::Db::connect(&formwork::config::DatabaseSettings {
-            url: formwork::config::SecretUrl::new(url.clone()),
-            pool_size: 1,
-            max_batch: 1,
-            busy_timeout: 10_000,
-        })
-        .await
-        .unwrap();
+        let db = crate::helpers::direct_db(url).await;
         let rows = db
             .query_all(
                 "SELECT id, form, data, owner_user FROM records ORDER BY id",

@@ -118,3 +118,17 @@ impl ServerProcess {
             .expect("exit status")
     }
 }
+
+/// `formwork audit verify` on the store at `url` passes.
+pub fn assert_audit_verifies(url: &str) {
+    let out = std::process::Command::new(binary())
+        .args(["audit", "verify"])
+        .env("FORMWORK_DATABASE__URL", url)
+        .output()
+        .expect("formwork runs");
+    assert!(
+        out.status.success(),
+        "audit verify: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

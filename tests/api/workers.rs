@@ -68,14 +68,7 @@ async fn two_processes_fire_ten_thousand_due_timers_exactly_once_on_postgres() {
             .unwrap();
         assert!(r.status().is_success(), "{}", r.text().await.unwrap());
     }
-    let db = formwork::store::db::Db::connect(&formwork::config::DatabaseSettings {
-        url: formwork::config::SecretUrl::new(&url),
-        pool_size: 2,
-        max_batch: 1,
-        busy_timeout: 10_000,
-    })
-    .await
-    .unwrap();
+    let db = crate::helpers::direct_db(&url).await;
     let waiting =
         "SELECT COUNT(*) AS n FROM flow_tokens WHERE node = 'wait' AND status = 'waiting'";
     for _ in 0..600 {
