@@ -77,8 +77,19 @@ pub async fn install(app: &TestApp) {
     }
 }
 
-/// Publish the package's flows (after `install`).
+/// Publish the package's reports and flows (after `install`).
 pub async fn install_flows(app: &TestApp) {
+    // Reports first: report nodes name them.
+    for entry in std::fs::read_dir(crm_dir().join("reports")).unwrap() {
+        let p = entry.unwrap().path();
+        let key = p.file_stem().unwrap().to_str().unwrap().to_owned();
+        let def: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+        expect(
+            app.put(&format!("/apps/crm/reports/{key}"), &def).await,
+            StatusCode::OK,
+        )
+        .await;
+    }
     // Sub-flows first, as the package import does.
     for f in formwork::flows::definition::publish_order(&docs("flows")) {
         let k = f["key"].as_str().unwrap();

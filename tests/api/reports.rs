@@ -1373,6 +1373,97 @@ on_both_stores!(
     report_node_delivers
 );
 
+/// The CRM's scheduled delivery: every Monday at 08:00 the service orders by status, run
+/// as the service director, land in the directors' inboxes — driven by the test clock.
+async fn weekly_digest(app: TestApp) {
+    crm::install(&app).await;
+    crm::install_flows(&app).await;
+    let director = crm::user(&app, "director", &["service_director"], None).await;
+    let customer = app
+        .create_ok(
+            "crm",
+            "customer",
+            json!({"name": "华山医院", "customer_type": "hospital"}),
+        )
+        .await["id"]
+        .clone();
+    for (priority, status) in [
+        ("urgent", "reported"),
+        ("normal", "reported"),
+        ("normal", "accepted"),
+    ] {
+        app.create_ok(
+            "crm",
+            "service_order",
+            json!({"kind": "repair", "priority": priority, "customer": customer,
+                   "fault_description": "digest probe", "status": status}),
+        )
+        .await;
+    }
+    let digests = || async {
+        let inbox: Value = director
+            .get(app.url("/inbox"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        inbox["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| {
+                m["title"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("Weekly service orders")
+            })
+            .cloned()
+            .collect::<Vec<Value>>()
+    };
+    assert!(digests().await.is_empty(), "nothing before Monday 08:00");
+    // What the director's own run of the report says, line by line.
+    let run = expect(
+        director
+            .post(app.url("/apps/crm/reports/orders_by_status/run"))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let expected: String = run["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{}: {} ({} urgent)\n",
+                r["cells"]["status"].as_str().unwrap(),
+                r["cells"]["orders"],
+                r["cells"]["urgent"]
+            )
+        })
+        .collect();
+    assert!(expected.contains("reported: 2 (1 urgent)"), "{expected}");
+    // A week passes: Monday 08:00 (Asia/Shanghai) comes once.
+    app.advance(7.0 * 86_400.0).await;
+    let mut got = Vec::new();
+    for _ in 0..150 {
+        got = digests().await;
+        if !got.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(got.len(), 1, "one digest: {got:?}");
+    assert_eq!(got[0]["body"], expected, "{got:?}");
+}
+
+on_both_stores!(the_crm_delivers_a_weekly_digest_on_schedule, weekly_digest);
+
 /// A crash (kill -9) after runs that built caches and took writes: the restarted server
 /// rebuilds the caches from the database to the same answers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
