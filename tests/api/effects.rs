@@ -23,6 +23,7 @@ struct Got {
     path: String,
     key: Option<String>,
     body: Value,
+    at: std::time::Instant,
 }
 
 #[derive(Clone, Default)]
@@ -54,7 +55,8 @@ impl Receiver {
 }
 
 /// `/fail-once` answers 500 the first time, `/to-metadata` redirects to the cloud metadata
-/// address, everything else answers 200 with a reference.
+/// address, `/reject` answers 422 and `/down` 503 every time, everything else answers 200
+/// with a reference.
 async fn handle(
     State(r): State<Receiver>,
     uri: axum::http::Uri,
@@ -70,6 +72,7 @@ async fn handle(
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
         body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+        at: std::time::Instant::now(),
     });
     match path.as_str() {
         "/fail-once" if seen == 0 => (AxStatus::INTERNAL_SERVER_ERROR, "try again").into_response(),
@@ -79,6 +82,7 @@ async fn handle(
         )
             .into_response(),
         "/reject" => (AxStatus::UNPROCESSABLE_ENTITY, "no").into_response(),
+        "/down" => (AxStatus::SERVICE_UNAVAILABLE, "down").into_response(),
         _ => axum::Json(json!({"accepted": true, "ref": format!("ERP-{}", seen + 1)}))
             .into_response(),
     }
@@ -992,4 +996,107 @@ async fn variables_in_messages_go_through_the_recipients_field_mask() {
             .all(|m| m.contains("vars._loops")),
         "{all}"
     );
+}
+
+/// An effect the receiver keeps refusing with 503 is retried with the same idempotency key
+/// after doubling waits, until `outbox_max_attempts`; then it fails and the flow takes its
+/// `failed` edge. A 4xx answer fails at once, without a retry. Both are logged.
+async fn retries_back_off_and_give_up(store: Store) {
+    let app = TestApp::spawn_configured(store, |s| {
+        s.flows.outbox_max_attempts = 3;
+        s.flows.outbox_backoff = 1;
+    })
+    .await;
+    let rx = Receiver::default();
+    let base = rx.start().await;
+    ticket_form(&app).await;
+    publish_flow(&app, json!({
+        "key": "push", "label": {"en": "Push"},
+        "trigger": {"type": "record_created", "form": "ticket"},
+        "nodes": [
+            {"id": "start", "type": "start"},
+            {"id": "call", "type": "http", "method": "POST", "url": format!("{base}/{{{{record.kind}}}}"),
+             "body": {"title": {"var": "record.title"}}, "name": "push"},
+            {"id": "fine", "type": "update_record", "set": {"status": "pushed"}},
+            {"id": "gave_up", "type": "update_record", "set": {"status": {"cat": ["gave up: ", {"var": "vars.push.error"}]}}},
+            {"id": "end", "type": "end"}
+        ],
+        "edges": [
+            {"from": "start", "to": "call"},
+            {"from": "call", "to": "fine", "outcome": "ok"},
+            {"from": "call", "to": "gave_up", "outcome": "failed"},
+            {"from": "fine", "to": "end"},
+            {"from": "gave_up", "to": "end"}
+        ]
+    })).await;
+    let down = app
+        .create_ok("ops", "ticket", json!({"title": "a", "kind": "down"}))
+        .await;
+    let reject = app
+        .create_ok("ops", "ticket", json!({"title": "b", "kind": "reject"}))
+        .await;
+    let mut settled = Vec::new();
+    for t in [&down, &reject] {
+        let done = wait_instance(&app, &t["id"], "completed").await;
+        let rec = expect(
+            app.get(&format!("/apps/ops/forms/ticket/records/{}", t["id"]))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        assert!(
+            rec["data"]["status"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("gave up")),
+            "{rec}"
+        );
+        let d = eventually("the effect settled", || async {
+            let d = expect(
+                app.get(&format!("/flow-instances/{}", done["instance"]["id"]))
+                    .await,
+                StatusCode::OK,
+            )
+            .await;
+            (d["effects"][0]["status"] == "failed").then_some(d)
+        })
+        .await;
+        settled.push(d["effects"][0].clone());
+    }
+    // 503: three attempts, one key, waits of about 1 s and then 2 s between them.
+    let calls = rx.at("/down");
+    assert_eq!(calls.len(), 3, "{calls:?}");
+    assert!(
+        calls
+            .iter()
+            .all(|c| c.key.is_some() && c.key == calls[0].key)
+    );
+    let gap = |i: usize| calls[i + 1].at.duration_since(calls[i].at).as_secs_f64();
+    assert!(gap(0) >= 0.9, "first wait {}", gap(0));
+    assert!(gap(1) >= 1.9, "the wait doubles: {}", gap(1));
+    assert_eq!(settled[0]["attempts"], 3, "{}", settled[0]);
+    // 422: no retry.
+    assert_eq!(rx.at("/reject").len(), 1);
+    assert_eq!(settled[1]["attempts"], 1, "{}", settled[1]);
+    let log = expect(
+        app.get("/audit?action=flow.effect&limit=100").await,
+        StatusCode::OK,
+    )
+    .await;
+    let failed = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["after"]["status"] == "failed")
+        .count();
+    assert_eq!(failed, 2, "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn outbox_retries_back_off_and_give_up_on_sqlite() {
+    retries_back_off_and_give_up(Store::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn outbox_retries_back_off_and_give_up_on_postgres() {
+    retries_back_off_and_give_up(Store::Postgres).await;
 }
