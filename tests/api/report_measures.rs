@@ -281,6 +281,59 @@ on_both_stores!(
     operational_reports
 );
 
+/// The CRM's quality and people reports over orders written here: the satisfaction trend
+/// by month reported, and each engineer's orders, first-time-fix share, satisfaction and
+/// hours.
+async fn quality_reports(app: TestApp) {
+    let d = crm_app(&app).await;
+    patch(&app, "service_order", d.order_e1, json!({"reported_at": "2026-03-10T09:00:00+08:00", "satisfaction": 90, "labour_hours": 2, "second_handling": false})).await;
+    patch(&app, "service_order", d.order_e2, json!({"reported_at": "2026-03-20T09:00:00+08:00", "satisfaction": 70, "labour_hours": 3, "second_handling": true})).await;
+    create(
+        &app,
+        "service_order",
+        json!({"kind": "repair", "priority": "normal", "customer": d.customer_a,
+        "fault_description": "third", "engineer": "engineer1", "service_team": "svc_east",
+        "reported_at": "2026-04-05T09:00:00+08:00", "satisfaction": 85, "labour_hours": 1.5}),
+    )
+    .await;
+    // An order rated in March's last hour in Shanghai is March's, not April's.
+    create(&app, "service_order", json!({"kind": "repair", "priority": "normal", "customer": d.customer_b,
+        "fault_description": "late", "reported_at": "2026-03-31T23:30:00+08:00", "satisfaction": 50})).await;
+
+    let r = run(&app, "satisfaction_trend").await;
+    let months = by(&r, "reported_at");
+    let m = |month: &str, k: &str| months[&format!("\"{month}\"")]["cells"][k].clone();
+    assert!(close(&m("2026-03", "avg_satisfaction"), 70.0), "{r}");
+    assert!(close(&m("2026-03", "median_satisfaction"), 70.0), "{r}");
+    assert_eq!(m("2026-03", "rated"), 3, "{r}");
+    assert_eq!(m("2026-03", "below_80"), 2, "{r}");
+    assert!(close(&m("2026-04", "avg_satisfaction"), 85.0), "{r}");
+    assert_eq!(m("2026-04", "rated"), 1, "{r}");
+    assert_eq!(m("2026-04", "below_80"), 0, "{r}");
+
+    let r = run(&app, "engineer_performance").await;
+    let engineers = by(&r, "engineer");
+    let e = |who: &str, k: &str| engineers[&format!("\"{who}\"")]["cells"][k].clone();
+    assert_eq!(e("engineer1", "orders"), 2, "{r}");
+    assert!(close(&e("engineer1", "first_time_fix"), 1.0), "{r}");
+    assert!(close(&e("engineer1", "avg_satisfaction"), 87.5), "{r}");
+    assert!(close(&e("engineer1", "labour_hours"), 3.5), "{r}");
+    assert_eq!(e("engineer2", "orders"), 1, "{r}");
+    assert!(close(&e("engineer2", "first_time_fix"), 0.0), "{r}");
+    assert!(close(&e("engineer2", "avg_satisfaction"), 70.0), "{r}");
+    // Orders without an engineer are not anyone's; the busiest engineer comes first.
+    assert_eq!(engineers.len(), 2, "{r}");
+    assert_eq!(
+        r["rows"][0]["cells"]["engineer"], "engineer1",
+        "sorted by orders: {r}"
+    );
+}
+
+on_both_stores!(
+    the_crm_quality_reports_show_what_was_written,
+    quality_reports
+);
+
 /// An app's time zone is read again from its definition every few seconds: after it
 /// changes, reports bucket instants in the new zone (the caches are built again) and serial
 /// numbers take the new zone's date — on the server that saved the change, without a
