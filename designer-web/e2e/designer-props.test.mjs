@@ -1,0 +1,131 @@
+// The designer's property editors for the field kinds with settings of their own, in
+// Chromium against a real server: a default, a reference target and its display field, a
+// serial-number pattern, a computed formula and number limits; the preview shows a limit
+// broken on its field; the published definition and a record written through the API
+// carry it all; a second version's difference names what changed.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ADMIN_PASSWORD, adminApi, launchBrowser, loginPage, pick, startServer } from './harness.mjs';
+
+let server;
+let browser;
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/** Add a field of `type` from the palette by keyboard (Enter) and select it. */
+async function add(page, type) {
+  await page.getByTestId(`palette-${type}`).focus();
+  await page.keyboard.press('Enter');
+  const field = page.getByTestId(`canvas-field-${type}_1`);
+  await field.waitFor();
+  await field.click();
+}
+
+test('defaults, references, serial numbers, formulas and limits set in the panel reach the server', async () => {
+  const page = await loginPage(browser, server, 'admin', ADMIN_PASSWORD, { locale: 'en' });
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await page.goto('/apps/crm/design');
+  await page.getByTestId('designer-new-form').click();
+  await page.getByTestId('new-form-key').fill('visit_log');
+  await page.getByTestId('new-form-label-zh').fill('拜访记录');
+  await page.getByTestId('new-form-label-en').fill('Visit log');
+  await page.getByTestId('new-form-create').click();
+  await page.waitForURL('**/apps/crm/design/visit_log');
+  await page.getByTestId('canvas-root').waitFor();
+
+  await add(page, 'text');
+  await page.getByTestId('prop-key').fill('title');
+  await page.getByTestId('prop-label-en').fill('Title');
+  await page.getByTestId('prop-default').fill('Routine visit');
+
+  await add(page, 'reference');
+  await page.getByTestId('prop-key').fill('customer');
+  await page.getByTestId('prop-label-en').fill('Customer');
+  await pick(page, 'prop-ref-form', '(customer)', { search: 'customer' });
+  await pick(page, 'prop-ref-display', '(name)', { search: 'name' });
+
+  await add(page, 'serial');
+  await page.getByTestId('prop-key').fill('no');
+  await page.getByTestId('prop-label-en').fill('No.');
+  await page.getByTestId('prop-serial').fill('V-{yyyyMMdd}-{000}');
+
+  await add(page, 'number');
+  await page.getByTestId('prop-key').fill('hours');
+  await page.getByTestId('prop-label-en').fill('Hours');
+  await page.getByTestId('prop-minimum').fill('0');
+  await page.getByTestId('prop-maximum').fill('24');
+
+  await add(page, 'computed');
+  await page.getByTestId('prop-key').fill('minutes');
+  await page.getByTestId('prop-label-en').fill('Minutes');
+  await page.getByTestId('prop-formula').fill('{"*": [{"var": "hours"}, 60]}');
+
+  // The preview checks the record the way the server will, on the field: the title is
+  // required; the number input keeps to its limits.
+  await page.getByTestId('canvas-field-title').click();
+  await page.getByTestId('prop-required').click();
+  await page.getByTestId('designer-tab-preview').click();
+  const preview = page.getByTestId('designer-preview');
+  // The default shows in the preview's new record.
+  const title = preview.locator('[data-field="title"]');
+  assert.equal(await title.locator('input').inputValue(), 'Routine visit');
+  await title.locator('input').fill('');
+  await title.locator('.ant-form-item-explain-error').waitFor();
+  await title.locator('input').fill('Annual check');
+  await title.locator('.ant-form-item-explain-error').waitFor({ state: 'detached' });
+  const hours = preview.locator('[data-field="hours"] input');
+  await hours.fill('30');
+  await hours.press('Tab');
+  assert.equal(await hours.getAttribute('aria-valuemax'), '24');
+  assert.equal(await hours.inputValue(), '24', 'the input keeps to the maximum');
+
+  await page.getByTestId('designer-tab-props').click();
+  await page.getByTestId('designer-save').click();
+  await page.getByTestId('designer-dirty').waitFor({ state: 'detached' });
+  await page.getByTestId('designer-publish').click();
+  const api = await adminApi(server);
+  let def;
+  for (let i = 0; i < 50 && !def; i++) {
+    def = (await api('/apps/crm/forms/visit_log')).body.definition;
+    if (!def) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(def, 'published');
+  const p = def.schema.properties;
+  assert.equal(p.title.default, 'Routine visit');
+  assert.deepEqual(p.customer['x-ref'], { form: 'customer', display: 'name' });
+  assert.equal(p.no['x-serial'], 'V-{yyyyMMdd}-{000}');
+  assert.deepEqual(p.minutes['x-formula'], { '*': [{ var: 'hours' }, 60] });
+  assert.equal(p.hours.maximum, 24);
+
+  // The server numbers the record and computes the formula; it refuses the limit.
+  const customer = (await api('/apps/crm/forms/customer/records?limit=1')).body.items[0];
+  const made = await api('/apps/crm/forms/visit_log/records', { method: 'POST', body: { data: { title: 'x', customer: customer.id, hours: 2 } } });
+  assert.equal(made.status, 201, JSON.stringify(made.body));
+  assert.match(made.body.data.no, /^V-\d{8}-001$/);
+  assert.equal(made.body.data.minutes, 120);
+  const refused = await api('/apps/crm/forms/visit_log/records', { method: 'POST', body: { data: { title: 'y', hours: 30 } } });
+  assert.equal(refused.status, 422);
+  assert.equal(refused.body.details[0].pointer, '/data/hours');
+
+  // A second version: the difference between the two names the field and what changed.
+  await page.getByTestId('canvas-field-hours').click();
+  await page.getByTestId('prop-label-en').fill('Hours on site');
+  await page.getByTestId('designer-save').click();
+  await page.getByTestId('designer-dirty').waitFor({ state: 'detached' });
+  await page.getByTestId('designer-publish').click();
+  await page.getByTestId('designer-tab-versions').click();
+  await page.getByTestId('version-row-2').waitFor();
+  await page.getByTestId('version-diff-prev-2').click();
+  const changed = page.getByTestId('designer-diff').getByTestId('diff-changed');
+  await changed.waitFor();
+  assert.match(await changed.innerText(), /hours: label/);
+  assert.deepEqual(pageErrors, []);
+  await page.context().close();
+});
