@@ -1,8 +1,9 @@
 // The designer's property editors for the field kinds with settings of their own, in
 // Chromium against a real server: a default, a reference target and its display field, a
-// serial-number pattern, a computed formula and number limits; the preview shows a limit
-// broken on its field; the published definition and a record written through the API
-// carry it all; a second version's difference names what changed.
+// serial-number pattern, a computed formula, number limits and a required-when rule built
+// visually; the preview shows errors on their fields; the published definition and
+// records written through the API carry it all; a second version's difference names what
+// changed.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ADMIN_PASSWORD, adminApi, launchBrowser, loginPage, pick, startServer } from './harness.mjs';
@@ -71,6 +72,12 @@ test('defaults, references, serial numbers, formulas and limits set in the panel
   // required; the number input keeps to its limits.
   await page.getByTestId('canvas-field-title').click();
   await page.getByTestId('prop-required').click();
+  // Required-when, built visually: the customer is required for an annual check.
+  await page.getByTestId('canvas-field-customer').click();
+  await pick(page, 'reqwhen-field', '(title)', { search: 'title' });
+  await page.getByTestId('reqwhen-value').fill('Annual check');
+  await page.getByTestId('reqwhen-add').click();
+  await page.getByTestId('reqwhen-editor').getByText('Annual check').waitFor();
   await page.getByTestId('designer-tab-preview').click();
   const preview = page.getByTestId('designer-preview');
   // The default shows in the preview's new record.
@@ -80,6 +87,10 @@ test('defaults, references, serial numbers, formulas and limits set in the panel
   await title.locator('.ant-form-item-explain-error').waitFor();
   await title.locator('input').fill('Annual check');
   await title.locator('.ant-form-item-explain-error').waitFor({ state: 'detached' });
+  // …and now the customer is required, on its field.
+  await preview.locator('[data-field="customer"] .ant-form-item-explain-error').waitFor();
+  await title.locator('input').fill('Quick call');
+  await preview.locator('[data-field="customer"] .ant-form-item-explain-error').waitFor({ state: 'detached' });
   const hours = preview.locator('[data-field="hours"] input');
   await hours.fill('30');
   await hours.press('Tab');
@@ -113,6 +124,12 @@ test('defaults, references, serial numbers, formulas and limits set in the panel
   const refused = await api('/apps/crm/forms/visit_log/records', { method: 'POST', body: { data: { title: 'y', hours: 30 } } });
   assert.equal(refused.status, 422);
   assert.equal(refused.body.details[0].pointer, '/data/hours');
+  // The required-when rule holds on the server too (JSON Schema if/then).
+  const annual = await api('/apps/crm/forms/visit_log/records', { method: 'POST', body: { data: { title: 'Annual check' } } });
+  assert.equal(annual.status, 422, JSON.stringify(annual.body));
+  assert.ok(annual.body.details.some((d) => d.pointer === '/data/customer' || /customer/.test(d.message)), JSON.stringify(annual.body));
+  const quick = await api('/apps/crm/forms/visit_log/records', { method: 'POST', body: { data: { title: 'Quick call' } } });
+  assert.equal(quick.status, 201, JSON.stringify(quick.body));
 
   // A second version: the difference between the two names the field and what changed.
   await page.getByTestId('canvas-field-hours').click();
