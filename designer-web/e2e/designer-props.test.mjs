@@ -146,3 +146,42 @@ test('defaults, references, serial numbers, formulas and limits set in the panel
   assert.deepEqual(pageErrors, []);
   await page.context().close();
 });
+
+test('every field type of the palette, added by keyboard, publishes as the server accepts it', async () => {
+  const page = await loginPage(browser, server, 'admin', ADMIN_PASSWORD, { locale: 'en' });
+  await page.goto('/apps/crm/design');
+  await page.getByTestId('designer-new-form').click();
+  await page.getByTestId('new-form-key').fill('all_types');
+  await page.getByTestId('new-form-label-zh').fill('全部类型');
+  await page.getByTestId('new-form-label-en').fill('All types');
+  await page.getByTestId('new-form-create').click();
+  await page.waitForURL('**/apps/crm/design/all_types');
+  await page.getByTestId('canvas-root').waitFor();
+  const types = (await page.locator('[data-testid^="palette-"]').evaluateAll((els) => els.map((e) => e.dataset.testid.slice('palette-'.length)))).filter(
+    (t) => !['group', 'row'].includes(t),
+  );
+  assert.ok(types.length >= 22, types.join(', '));
+  for (const type of types) {
+    await page.getByTestId('canvas-root').click({ position: { x: 5, y: 5 } });
+    await page.getByTestId(`palette-${type}`).focus();
+    await page.keyboard.press('Enter');
+    await page.getByTestId(`canvas-field-${type}_1`).waitFor();
+  }
+  // A reference needs its target.
+  await page.getByTestId('canvas-field-reference_1').click();
+  await pick(page, 'prop-ref-form', '(customer)', { search: 'customer' });
+  await pick(page, 'prop-ref-display', '(name)', { search: 'name' });
+  await page.getByTestId('designer-save').click();
+  await page.getByTestId('designer-dirty').waitFor({ state: 'detached' });
+  await page.getByTestId('designer-publish').click();
+  const api = await adminApi(server);
+  let def;
+  for (let i = 0; i < 50 && !def; i++) {
+    def = (await api('/apps/crm/forms/all_types')).body.definition;
+    if (!def) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(def, `published: ${await page.getByTestId('designer-errors').innerText().catch(() => '')}`);
+  const kinds = Object.values(def.schema.properties).map((p) => p['x-type']);
+  for (const type of types) assert.ok(kinds.includes(type), `${type} in ${kinds.join(', ')}`);
+  await page.context().close();
+});
