@@ -135,6 +135,20 @@ test('an engineer cannot see contract amounts or service fees anywhere in the UI
   if (typeof fee === 'number') assert.ok(!printed.includes(fee.toFixed(2)), `fee ${fee} on the printed report`);
   await report.close();
 
+  // Their home dashboard and the service-order list, each widget and row loaded.
+  await page.goto('/apps/crm');
+  await page.getByTestId('home-dashboards').waitFor();
+  await page.getByTestId('home-dashboard-link-engineer').click();
+  await page.getByTestId('dashboard-widget-0').waitFor();
+  await page.waitForLoadState('networkidle');
+  text = await visible();
+  assert.doesNotMatch(text, /服务费|合同金额/);
+  await page.goto('/apps/crm/forms/service_order');
+  await page.getByTestId('list-total').waitFor();
+  await page.locator('[data-testid^="record-link-"]').first().waitFor();
+  text = await visible();
+  assert.doesNotMatch(text, /服务费|合同金额/);
+
   // Nothing the browser received carried the values either.
   const all = bodies.join('\n');
   assert.ok(!all.includes('"amount"'), 'no amount key in any API response');

@@ -56,6 +56,12 @@ describe('client validation mirrors the server', () => {
     expect(checkType('date', '2028-02-29')).toBeNull();
     expect(checkType('datetime', '2026-11-22T09:30:00+08:00')).toBeNull();
     expect(checkType('datetime', '2026-11-22T09:30:00')).not.toBeNull();
+    // A region's shape, as the server checks it (schema/field_types.rs).
+    expect(checkType('region', { province: '北京市', city: '北京市', district: '东城区' })).toBeNull();
+    expect(checkType('region', { province: '上海市' })).toBeNull();
+    expect(checkType('region', { city: '北京市' })).not.toBeNull();
+    expect(checkType('region', { province: '北京市', street: 'x' })).not.toBeNull();
+    expect(checkType('region', { province: '' })).not.toBeNull();
     expect(checkType('money', 12.345)).not.toBeNull();
     expect(checkType('money', 12.34)).toBeNull();
     expect(checkType('cn_mobile', '13812345678')).toBeNull();

@@ -81,6 +81,17 @@ export function checkType(t: FieldType, v: unknown): { rule: string; message: st
       return typeof v === 'string' && !usccValid(v)
         ? { rule: 'x-type', message: 'not a unified social credit code (check character)' }
         : null;
+    case 'region': {
+      // As the server checks it: a non-empty province, optionally a city and a district.
+      if (typeof v !== 'object' || Array.isArray(v)) return null;
+      const entries = Object.entries(v as Record<string, unknown>);
+      const shaped = entries.every(
+        ([k, x]) => ['province', 'city', 'district'].includes(k) && typeof x === 'string' && x.trim() !== '',
+      );
+      return shaped && 'province' in (v as object)
+        ? null
+        : { rule: 'x-type', message: 'a region is a province, optionally a city and a district' };
+    }
     default:
       return null;
   }
