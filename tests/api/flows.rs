@@ -516,6 +516,111 @@ async fn a_deadline_missed_while_down_fires_once_after_restart() {
     app.stop().await;
 }
 
+/// Flow 1, the service order's life, through the tasks people do: the manager dispatches,
+/// the engineer handles it on site (the order turns resolved), customer service calls and
+/// records a satisfaction of 90 (the order closes).
+async fn order_lifecycle(app: TestApp) {
+    crate::crm::install(&app).await;
+    crate::crm::install_flows(&app).await;
+    crate::crm::department(&app, "east", None).await;
+    let manager = crate::crm::user(&app, "manager_east", &["service_manager"], Some("east")).await;
+    let engineer = crate::crm::user(&app, "engineer1", &["engineer"], Some("east")).await;
+    let cs = crate::crm::user(&app, "cs1", &["customer_service"], None).await;
+    let customer = app
+        .create_ok(
+            "crm",
+            "customer",
+            json!({"name": "瑞金医院", "customer_type": "hospital"}),
+        )
+        .await["id"]
+        .clone();
+    let oid = app
+        .create_ok(
+            "crm",
+            "service_order",
+            json!({"kind": "repair", "priority": "normal", "status": "reported",
+            "customer": customer, "service_team": "east", "fault_description": "no display"}),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let task_of = |c: Client, label: &'static str| {
+        let app = &app;
+        async move {
+            eventually(label, || async {
+                let v = get(&c, app, "/tasks").await;
+                v["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|t| t["record"] == oid && t["label"]["en"] == label)
+                    .cloned()
+            })
+            .await
+        }
+    };
+    let complete = |c: Client, task: Value, data: Value| {
+        let app = &app;
+        async move {
+            let r = c
+                .post(app.url(&format!("/tasks/{}/complete", task["id"])))
+                .json(&json!({"outcome": "done", "data": data}))
+                .send()
+                .await
+                .unwrap();
+            expect(r, StatusCode::OK).await;
+        }
+    };
+    let status = || async {
+        expect(
+            app.get(&format!("/apps/crm/forms/service_order/records/{oid}"))
+                .await,
+            StatusCode::OK,
+        )
+        .await["data"]["status"]
+            .clone()
+    };
+    let dispatch = task_of(manager.clone(), "Dispatch").await;
+    complete(
+        manager.clone(),
+        dispatch,
+        json!({"engineer": "engineer1", "status": "dispatched"}),
+    )
+    .await;
+    let on_site = task_of(engineer.clone(), "Handle on site").await;
+    complete(engineer.clone(), on_site, json!({"arrived_at": "2026-12-01T10:00:00+08:00", "cause": "loose cable",
+        "resolution": "cable replaced", "resolved_at": "2026-12-01T11:30:00+08:00", "labour_hours": 1.5})).await;
+    eventually("resolved", || async {
+        (status().await == "resolved").then_some(())
+    })
+    .await;
+    let call = task_of(cs.clone(), "Call after resolution").await;
+    complete(
+        cs.clone(),
+        call,
+        json!({"satisfaction": 90, "follow_up_note": "all well"}),
+    )
+    .await;
+    eventually("closed", || async {
+        (status().await == "closed").then_some(())
+    })
+    .await;
+    let rec = expect(
+        app.get(&format!("/apps/crm/forms/service_order/records/{oid}"))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(rec["data"]["resolution"], "cable replaced", "{rec}");
+    assert_eq!(rec["data"]["satisfaction"], 90, "{rec}");
+    assert_ne!(rec["data"]["second_handling"], true, "{rec}");
+}
+
+on_both_stores!(
+    flow_1_takes_an_order_from_report_to_closed_through_peoples_tasks,
+    order_lifecycle
+);
+
 on_both_stores!(the_crm_flows_run_s3_and_s7, |app: TestApp| async move {
     crate::crm::install(&app).await;
     crate::crm::install_flows(&app).await;
