@@ -19,6 +19,28 @@ after(async () => {
   await server?.stop();
 });
 
+/** Create a new form in the designer and wait for its canvas. */
+async function newForm(page, key, zh, en) {
+  await page.goto('/apps/crm/design');
+  await page.getByTestId('designer-new-form').click();
+  await page.getByTestId('new-form-key').fill(key);
+  await page.getByTestId('new-form-label-zh').fill(zh);
+  await page.getByTestId('new-form-label-en').fill(en);
+  await page.getByTestId('new-form-create').click();
+  await page.waitForURL(`**/apps/crm/design/${key}`);
+  await page.getByTestId('canvas-root').waitFor();
+}
+
+/** The published definition of `form`, once the publish has landed. */
+async function published(api, form) {
+  for (let i = 0; i < 50; i++) {
+    const def = (await api(`/apps/crm/forms/${form}`)).body.definition;
+    if (def) return def;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return null;
+}
+
 /** Add a field of `type` from the palette by keyboard (Enter) and select it. */
 async function add(page, type) {
   await page.getByTestId(`palette-${type}`).focus();
@@ -32,14 +54,7 @@ test('defaults, references, serial numbers, formulas and limits set in the panel
   const page = await loginPage(browser, server, 'admin', ADMIN_PASSWORD, { locale: 'en' });
   const pageErrors = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
-  await page.goto('/apps/crm/design');
-  await page.getByTestId('designer-new-form').click();
-  await page.getByTestId('new-form-key').fill('visit_log');
-  await page.getByTestId('new-form-label-zh').fill('拜访记录');
-  await page.getByTestId('new-form-label-en').fill('Visit log');
-  await page.getByTestId('new-form-create').click();
-  await page.waitForURL('**/apps/crm/design/visit_log');
-  await page.getByTestId('canvas-root').waitFor();
+  await newForm(page, 'visit_log', '拜访记录', 'Visit log');
 
   await add(page, 'text');
   await page.getByTestId('prop-key').fill('title');
@@ -102,11 +117,7 @@ test('defaults, references, serial numbers, formulas and limits set in the panel
   await page.getByTestId('designer-dirty').waitFor({ state: 'detached' });
   await page.getByTestId('designer-publish').click();
   const api = await adminApi(server);
-  let def;
-  for (let i = 0; i < 50 && !def; i++) {
-    def = (await api('/apps/crm/forms/visit_log')).body.definition;
-    if (!def) await new Promise((r) => setTimeout(r, 100));
-  }
+  const def = await published(api, 'visit_log');
   assert.ok(def, 'published');
   const p = def.schema.properties;
   assert.equal(p.title.default, 'Routine visit');
@@ -149,14 +160,7 @@ test('defaults, references, serial numbers, formulas and limits set in the panel
 
 test('every field type of the palette, added by keyboard, publishes as the server accepts it', async () => {
   const page = await loginPage(browser, server, 'admin', ADMIN_PASSWORD, { locale: 'en' });
-  await page.goto('/apps/crm/design');
-  await page.getByTestId('designer-new-form').click();
-  await page.getByTestId('new-form-key').fill('all_types');
-  await page.getByTestId('new-form-label-zh').fill('全部类型');
-  await page.getByTestId('new-form-label-en').fill('All types');
-  await page.getByTestId('new-form-create').click();
-  await page.waitForURL('**/apps/crm/design/all_types');
-  await page.getByTestId('canvas-root').waitFor();
+  await newForm(page, 'all_types', '全部类型', 'All types');
   const types = (await page.locator('[data-testid^="palette-"]').evaluateAll((els) => els.map((e) => e.dataset.testid.slice('palette-'.length)))).filter(
     (t) => !['group', 'row'].includes(t),
   );
@@ -175,11 +179,7 @@ test('every field type of the palette, added by keyboard, publishes as the serve
   await page.getByTestId('designer-dirty').waitFor({ state: 'detached' });
   await page.getByTestId('designer-publish').click();
   const api = await adminApi(server);
-  let def;
-  for (let i = 0; i < 50 && !def; i++) {
-    def = (await api('/apps/crm/forms/all_types')).body.definition;
-    if (!def) await new Promise((r) => setTimeout(r, 100));
-  }
+  const def = await published(api, 'all_types');
   assert.ok(def, `published: ${await page.getByTestId('designer-errors').innerText().catch(() => '')}`);
   const kinds = Object.values(def.schema.properties).map((p) => p['x-type']);
   for (const type of types) assert.ok(kinds.includes(type), `${type} in ${kinds.join(', ')}`);
