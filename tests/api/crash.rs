@@ -41,6 +41,24 @@ async fn setup(client: &Client, server: &ServerProcess) {
     assert!(r.status().is_success());
 }
 
+/// How many jobs of the batch `tag` the server lists.
+async fn batch_count(client: &Client, server: &ServerProcess, tag: &str) -> usize {
+    let v: Value = client
+        .get(server.url("/apps/ops/forms/job/records"))
+        .query(&[
+            ("filter", json!({"==": [{"var": "batch"}, tag]}).to_string()),
+            ("total", "true".into()),
+            ("limit", "1".into()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["total"].as_u64().unwrap() as usize
+}
+
 #[derive(Default)]
 struct Acked {
     records: HashMap<i64, Value>,
@@ -151,18 +169,7 @@ async fn kill_during_writes(store: Store) {
         assert_eq!(&v["data"], data);
     }
     for tag in &acked.attempted_batches {
-        let r = client
-            .get(server.url("/apps/ops/forms/job/records"))
-            .query(&[
-                ("filter", json!({"==": [{"var": "batch"}, tag]}).to_string()),
-                ("total", "true".into()),
-                ("limit", "1".into()),
-            ])
-            .send()
-            .await
-            .unwrap();
-        let v: Value = r.json().await.unwrap();
-        let n = v["total"].as_u64().unwrap() as usize;
+        let n = batch_count(&client, &server, tag).await;
         if acked.batches.contains(tag) {
             assert_eq!(n, BATCH, "acknowledged batch {tag} is incomplete");
         } else {
@@ -361,24 +368,8 @@ async fn kill_during_import(store: Store) {
 
     let server = ServerProcess::start(&url, dir.path()).await;
     let count = |tag: String| {
-        let client = client.clone();
-        let url = server.url("/apps/ops/forms/job/records");
-        async move {
-            let v: Value = client
-                .get(url)
-                .query(&[
-                    ("filter", json!({"==": [{"var": "batch"}, tag]}).to_string()),
-                    ("total", "true".into()),
-                    ("limit", "1".into()),
-                ])
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            v["total"].as_u64().unwrap() as usize
-        }
+        let (client, server) = (&client, &server);
+        async move { batch_count(client, server, &tag).await }
     };
     assert_eq!(
         count("done".into()).await,
