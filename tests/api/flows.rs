@@ -765,46 +765,6 @@ on_both_stores!(the_crm_flows_run_s3_and_s7, |app: TestApp| async move {
     assert_eq!(q["data"]["review_status"], "approved");
     assert_eq!(q["data"]["reviewer"], "compliance1");
     assert_eq!(q["data"]["review_comment"], "licence checked");
-
-    // S6: a warranty ending in 20 days gives the customer's sales rep one renewal task;
-    // one that ended last year gives none.
-    let product = app
-        .create_ok(
-            "crm",
-            "product",
-            json!({"name": "监护仪", "model": "FM-100", "device_class": "class_ii"}),
-        )
-        .await["id"]
-        .clone();
-    let today = chrono::Utc::now()
-        .with_timezone(&chrono_tz::Asia::Shanghai)
-        .date_naive();
-    let soon = (today + chrono::Duration::days(20)).to_string();
-    let device = app
-        .create_ok("crm", "device", json!({"product": product, "serial_number": "SN-W1", "customer": customer, "warranty_end": soon}))
-        .await;
-    app.create_ok("crm", "device", json!({"product": product, "serial_number": "SN-W2", "customer": customer, "warranty_end": "2025-01-01"}))
-        .await;
-    let renew = eventually("the renewal task", || async {
-        let v = get(&sales, &app, "/tasks").await;
-        v["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["record"] == device["id"])
-            .cloned()
-    })
-    .await;
-    assert_eq!(renew["label"]["en"], "Follow up the renewal");
-    tokio::time::sleep(Duration::from_millis(800)).await;
-    let all = get(&sales, &app, "/tasks").await;
-    let renewals = all["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|t| t["flow"]["key"] == "warranty_renewal")
-        .count();
-    assert_eq!(renewals, 1, "{all}");
 });
 
 fn timer_flow(trigger: Value) -> Value {
@@ -2672,6 +2632,123 @@ async fn qualification_expiry_runs_on_the_clock(app: TestApp) {
 on_both_stores!(
     an_expiring_qualification_reminds_and_the_customer_turns_expired,
     qualification_expiry_runs_on_the_clock
+);
+
+/// S6 (flow 8) on the test clock: 30 days before a device's warranty ends (local midnight
+/// in the app's time zone) its customer's sales rep gets one renewal task, reminded after
+/// the task's 7-day deadline; a warranty date moved before it is due is re-planned to the
+/// new date; a warranty that ended last year gives no task.
+async fn warranty_renewal_runs_on_the_clock(app: TestApp) {
+    crate::crm::install(&app).await;
+    crate::crm::install_flows(&app).await;
+    let sales = crate::crm::user(&app, "sales1", &["sales"], None).await;
+    let customer = app
+        .create_ok(
+            "crm",
+            "customer",
+            json!({"name": "协和医院", "customer_type": "hospital", "owner": "sales1"}),
+        )
+        .await["id"]
+        .clone();
+    let product = app
+        .create_ok(
+            "crm",
+            "product",
+            json!({"name": "监护仪", "model": "FM-100", "device_class": "class_ii"}),
+        )
+        .await["id"]
+        .clone();
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .date_naive();
+    let day = |n: i64| (today + chrono::Duration::days(n)).to_string();
+    let device = |serial: &'static str, warranty_end: String| {
+        let app = &app;
+        let (customer, product) = (customer.clone(), product.clone());
+        async move {
+            app.create_ok("crm", "device", json!({"product": product, "serial_number": serial, "customer": customer, "warranty_end": warranty_end}))
+                .await["id"]
+                .clone()
+        }
+    };
+    // Due on day 15; on day 90, moved to day 20 before it is due; long ended.
+    let soon = device("SN-W1", day(45)).await;
+    let moved = device("SN-W2", day(120)).await;
+    device("SN-W3", "2025-01-01".to_owned()).await;
+    expect(
+        app.patch(
+            &format!("/apps/crm/forms/device/records/{moved}"),
+            &json!({"data": {"warranty_end": day(50)}}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let renewals = || {
+        let (sales, app) = (sales.clone(), &app);
+        async move {
+            let v = get(&sales, app, "/tasks").await;
+            v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|t| t["flow"]["key"] == "warranty_renewal")
+                .map(|t| t["record"].clone())
+                .collect::<Vec<Value>>()
+        }
+    };
+    let reminders = || {
+        let (sales, app) = (sales.clone(), &app);
+        async move {
+            let v = get(&sales, app, "/inbox").await;
+            v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|m| m["title"] == "催办 / Reminder: 跟进续保")
+                .count()
+        }
+    };
+    // Day 14: nothing is due yet.
+    app.advance(14.0 * 86_400.0).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(renewals().await, Vec::<Value>::new());
+    // Day 15: the first device's task, and only it.
+    app.advance(86_400.0).await;
+    let first = eventually("the renewal task", || async {
+        let r = renewals().await;
+        (!r.is_empty()).then_some(r)
+    })
+    .await;
+    assert_eq!(first, vec![soon.clone()]);
+    // Day 20: the moved warranty's task (planned from its new date, not the old one).
+    app.advance(5.0 * 86_400.0).await;
+    let both = eventually("the moved warranty's task", || async {
+        let r = renewals().await;
+        (r.len() == 2).then_some(r)
+    })
+    .await;
+    assert!(both.contains(&moved), "{both:?}");
+    assert_eq!(reminders().await, 0);
+    // Day 22: the first task's 7-day deadline passed: one reminder, the task stays open.
+    app.advance(2.0 * 86_400.0 + 3_600.0).await;
+    eventually("the reminder", || async {
+        (reminders().await == 1).then_some(())
+    })
+    .await;
+    // Day 100 (past the moved device's old date): still one task per device, and nothing
+    // for the warranty that ended last year.
+    app.advance(78.0 * 86_400.0).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let all = renewals().await;
+    assert_eq!(all.len(), 2, "{all:?}");
+    assert_eq!(instance_count(&app, "warranty_renewal").await, 2);
+    assert_eq!(reminders().await, 2, "each open task reminded once");
+}
+
+on_both_stores!(
+    s6_a_warranty_ending_in_30_days_gives_one_renewal_task,
+    warranty_renewal_runs_on_the_clock
 );
 
 /// Flow 1's stock and flow 9: resolving a service order writes an outgoing stock movement

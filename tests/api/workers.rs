@@ -1,6 +1,7 @@
 //! Several `formwork serve` processes on one PostgreSQL database share the flow work:
-//! 10,000 timers that fell due while the servers were down each fire exactly once when two
-//! processes start together (docs/flows.md, "Several processes").
+//! 10,000 timers — half fell due while the servers were down, half fall due while both
+//! run — each fire exactly once, and both processes fire some (each timer step names its
+//! process) (docs/flows.md, "Several processes").
 
 use reqwest::StatusCode;
 use sea_orm::ConnectionTrait;
@@ -80,15 +81,21 @@ async fn two_processes_fire_ten_thousand_due_timers_exactly_once_on_postgres() {
     assert_eq!(count(&db, waiting).await, TIMERS as i64);
     a.terminate().await;
 
-    // While both servers are down, every timer falls due.
+    // While both servers are down, half of the timers fall due: they fire when the two
+    // processes start together. The other half fall due once both are running, so both
+    // poll for the same due tokens at once.
     db.write
-        .execute_unprepared("UPDATE flow_tokens SET due_at = '2000-01-01T00:00:00.000Z' WHERE node = 'wait' AND status = 'waiting'")
+        .execute_unprepared("UPDATE flow_tokens SET due_at = '2000-01-01T00:00:00.000Z' WHERE node = 'wait' AND status = 'waiting' AND id % 2 = 0")
         .await
         .unwrap();
     let (a, b) = tokio::join!(
         ServerProcess::start(&url, dir.path()),
         ServerProcess::start(&url, dir.path())
     );
+    db.write
+        .execute_unprepared("UPDATE flow_tokens SET due_at = '2000-01-01T00:00:00.000Z' WHERE node = 'wait' AND status = 'waiting'")
+        .await
+        .unwrap();
     let completed = "SELECT COUNT(*) AS n FROM flow_instances WHERE status = 'completed'";
     for _ in 0..1800 {
         if count(&db, completed).await == TIMERS as i64 {
@@ -120,6 +127,27 @@ async fn two_processes_fire_ten_thousand_due_timers_exactly_once_on_postgres() {
         count(&db, "SELECT COUNT(*) AS n FROM oplog WHERE action = 'flow.step' AND after LIKE '%\"action\":\"timer\"%'").await,
         TIMERS as i64
     );
+    // Both processes did some of the work: each timer's step names the process that fired
+    // it, and there are two of them.
+    let by_worker = db
+        .query_all(
+            "SELECT detail, COUNT(*) AS n FROM flow_steps WHERE action = 'timer' GROUP BY detail",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let split: Vec<(String, i64)> = by_worker
+        .iter()
+        .map(|r| {
+            (
+                r.try_get::<String>("", "detail").unwrap(),
+                r.try_get::<i64>("", "n").unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(split.len(), 2, "two processes fired timers: {split:?}");
+    assert!(split.iter().all(|(_, n)| *n > 0), "{split:?}");
+    eprintln!("timers fired per process: {split:?}");
     a.terminate().await;
     b.terminate().await;
 }

@@ -76,6 +76,15 @@ pub(crate) struct Inner {
     pub smtp: SmtpSettings,
     /// Report nodes run reports (set at start-up: the report service comes later).
     pub reports: std::sync::OnceLock<crate::reports::ReportService>,
+    /// This server process, as the history of a timer it fired names it (several
+    /// processes share the work on PostgreSQL).
+    pub worker: String,
+}
+
+/// A name for this server process: its process id and a random part (process ids repeat
+/// across hosts and restarts). Nothing about the host, since instance histories show it.
+fn worker_name() -> String {
+    format!("{}-{:08x}", std::process::id(), rand::random::<u32>())
 }
 
 #[derive(Clone)]
@@ -110,6 +119,7 @@ impl FlowEngine {
                 flow_settings,
                 smtp,
                 reports: std::sync::OnceLock::new(),
+                worker: worker_name(),
             }),
         }
     }

@@ -103,7 +103,7 @@ pub(crate) async fn announce_task(
 /// A deadline or delay fell due.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn fire_timer(
-    _inner: &Arc<Inner>,
+    inner: &Arc<Inner>,
     txn: &DatabaseTransaction,
     batch: &mut Batch,
     inst: &mut Instance,
@@ -124,7 +124,7 @@ pub(super) async fn fire_timer(
             Some(node_id),
             "timer",
             &actor.user,
-            json!({}),
+            json!({"worker": inner.worker}),
         )
         .await?;
         let next: Vec<String> = outs.iter().take(1).map(|e| target(e)).collect();
@@ -139,7 +139,7 @@ pub(super) async fn fire_timer(
         Some(node_id),
         "deadline",
         &actor.user,
-        json!({"action": action}),
+        json!({"action": action, "worker": inner.worker}),
     )
     .await?;
     batch
