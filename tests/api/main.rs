@@ -29,6 +29,7 @@ mod permissions;
 mod print;
 mod records;
 mod refs;
+mod report_drills;
 mod report_joins;
 mod report_measures;
 mod report_rows;

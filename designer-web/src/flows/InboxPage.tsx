@@ -9,7 +9,7 @@ import { Alert, Badge, Button, Card, Empty, List, Table, Tabs, Tag, Typography }
 import { api } from '../api/client.ts';
 import { useI18n } from '../i18n/index.tsx';
 import { InitiatedList } from './InitiatedList.tsx';
-import { labelOf, overdue } from './tasks.ts';
+import { labelOf, overdue, statusColor } from './tasks.ts';
 import type { FlowInstance, InboxList, Task, TaskList } from './types.ts';
 
 export default function InboxPage() {
@@ -181,7 +181,7 @@ function TaskTable({ list, testId, closed }: { list: TaskList | null; testId: st
           title: t('flows.inbox.status'),
           render: (_: unknown, r) => (
             <>
-              <Tag color={r.status === 'open' ? 'blue' : r.status === 'rejected' ? 'red' : r.status === 'cancelled' ? 'default' : 'green'}>{t(`flows.taskStatus.${r.status}`)}</Tag>
+              <Tag color={statusColor(r.status)}>{t(`flows.taskStatus.${r.status}`)}</Tag>
               {r.status === 'open' && overdue(r.due_at) && <Tag color="red">{t('flows.inbox.overdue')}</Tag>}
             </>
           ),

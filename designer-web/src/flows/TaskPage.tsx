@@ -14,7 +14,7 @@ import { RecordForm } from '../forms/RecordForm.tsx';
 import { useI18n } from '../i18n/index.tsx';
 import { useFormDetail } from '../staff/useForm.ts';
 import { TaskActions } from './TaskActions.tsx';
-import { changedEditable, labelOf, outcomesOf, recordOf } from './tasks.ts';
+import { changedEditable, labelOf, outcomesOf, recordOf, statusColor } from './tasks.ts';
 import type { TaskDetail } from './types.ts';
 
 export default function TaskPage() {
@@ -82,7 +82,6 @@ function TaskView({ detail, onDone }: { detail: TaskDetail; onDone: (d: TaskDeta
     }
   };
 
-  const statusColor = task.status === 'open' ? 'blue' : task.status === 'rejected' || task.status === 'returned' ? 'red' : task.status === 'cancelled' || task.status === 'transferred' ? 'default' : 'green';
   return (
     <>
       <Space wrap style={{ marginBottom: 12 }}>
@@ -91,7 +90,7 @@ function TaskView({ detail, onDone }: { detail: TaskDetail; onDone: (d: TaskDeta
           {title}
         </Typography.Title>
         <Tag>{t(`flows.kind.${task.kind}`)}</Tag>
-        <Tag color={statusColor} data-testid="task-status">
+        <Tag color={statusColor(task.status)} data-testid="task-status">
           {t(`flows.taskStatus.${task.status}`)}
         </Tag>
       </Space>

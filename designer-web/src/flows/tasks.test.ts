@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { appsOf, changedEditable, flowLabels, initiatedRows, labelOf, outcomesOf, overdue, recordOf, stopActions } from './tasks.ts';
+import { appsOf, changedEditable, flowLabels, initiatedRows, labelOf, outcomesOf, overdue, recordOf, statusColor, stopActions } from './tasks.ts';
 
 test('recordOf takes a record item or bare data', () => {
   expect(recordOf({ id: 7, row_version: 2, data: { a: 1 } })).toEqual({ id: 7, data: { a: 1 } });
@@ -81,4 +81,8 @@ test('initiated by me: newest first, with the flow labels of each app', () => {
   expect(rows[3]!.flowLabel).toBeUndefined();
   expect(appsOf(items)).toEqual(['crm', 'ops']);
   expect(items.map((i) => i.id)).toEqual([3, 5, 4, 6]); // not sorted in place
+});
+
+test('a task status has one colour in the inbox and on the task page', () => {
+  expect(['open', 'approved', 'done', 'rejected', 'returned', 'transferred', 'cancelled'].map(statusColor)).toEqual(['blue', 'green', 'green', 'red', 'red', 'default', 'default']);
 });

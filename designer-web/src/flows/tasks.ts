@@ -42,6 +42,14 @@ export function labelOf(l: unknown): Label | undefined {
   return undefined;
 }
 
+/** A task status's tag colour, the same in the inbox and on the task page. */
+export function statusColor(status: string): string {
+  if (status === 'open') return 'blue';
+  if (status === 'rejected' || status === 'returned') return 'red';
+  if (status === 'cancelled' || status === 'transferred') return 'default';
+  return 'green';
+}
+
 /** Is a due date past? */
 export function overdue(due: string | null | undefined, now = Date.now()): boolean {
   if (!due) return false;

@@ -97,6 +97,7 @@ fn main() {
         sort: vec![],
         limit: None,
         others: false,
+        ids: None,
     };
     let src = Source {
         form: "o".into(),

@@ -225,6 +225,9 @@ pub struct Query {
     /// with `others`, the rest are gathered into one row marked `others`.
     pub limit: Option<usize>,
     pub others: bool,
+    /// Also list the ids of the records behind each row (`OutRow::ids`) when there are at
+    /// most this many: a drill-down for rows no filter can describe.
+    pub ids: Option<usize>,
 }
 
 /// The caches of all forms of one server, by `app/form`.

@@ -27,6 +27,10 @@ pub struct OutRow {
     pub rows: i64,
     /// The gathered rest of a top-N.
     pub others: bool,
+    /// The ids of the records behind this row, when the query asked for them and there
+    /// are no more than it allows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ids: Option<Vec<i64>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -66,7 +70,7 @@ fn temporal(ty: ColType, v: i64) -> Value {
             .map(|(d, _)| json!(d.format("%Y-%m-%d").to_string()))
             .unwrap_or(Value::Null),
         _ => DateTime::<Utc>::from_timestamp_millis(v)
-            .map(|t| json!(t.to_rfc3339_opts(SecondsFormat::Secs, true)))
+            .map(|t| json!(t.to_rfc3339_opts(SecondsFormat::AutoSi, true)))
             .unwrap_or(Value::Null),
     }
 }
@@ -128,6 +132,7 @@ pub(crate) fn to_output(
         .collect::<Result<_, _>>()?;
     let rows_col = get("_rows")?;
     let others_col = df.column("_others").ok();
+    let ids_col = df.column("_ids").ok();
     let mut rows = Vec::with_capacity(df.height());
     let mut total = 0;
     for r in 0..df.height() {
@@ -153,11 +158,27 @@ pub(crate) fn to_output(
             .transpose()
             .map_err(internal)?
             .unwrap_or(false);
+        let ids = match (ids_col, query.ids) {
+            (Some(c), Some(cap)) => match c.get(r).map_err(internal)? {
+                AnyValue::List(s) if s.len() <= cap => Some(
+                    s.cast(&DataType::Int64)
+                        .map_err(internal)?
+                        .i64()
+                        .map_err(internal)?
+                        .into_iter()
+                        .flatten()
+                        .collect(),
+                ),
+                _ => None,
+            },
+            _ => None,
+        };
         rows.push(crate::OutRow {
             dims,
             measures,
             rows: n,
             others,
+            ids,
         });
     }
     let top = top.map(|s| {

@@ -169,7 +169,8 @@ pub fn run(engine: &Engine, source: &Source, query: &Query) -> Result<Output, Re
     let tz = engine.tz();
     // Read before the frames: a write landing in between makes a key never asked again,
     // not a kept aggregate that misses the write.
-    let partial_key = if query.measures.iter().all(|m| adds_up(m.agg)) {
+    // (Record ids do not add up over parts: a run that lists them groups the live rows.)
+    let partial_key = if query.ids.is_none() && query.measures.iter().all(|m| adds_up(m.agg)) {
         engine.partial_key(source, query)
     } else {
         None
@@ -220,7 +221,14 @@ pub fn run(engine: &Engine, source: &Source, query: &Query) -> Result<Output, Re
                 query,
             )?
         }
-        Rows::Whole(lf) => whole(prepare(lf), &dims, &dim_types, aggs, fix, query)?,
+        Rows::Whole(lf) => {
+            let id_col = if types.contains_key(RECORD) {
+                RECORD
+            } else {
+                ID
+            };
+            whole(prepare(lf), &dims, &dim_types, aggs, fix, query, id_col)?
+        }
     };
     // One at a time: a derived measure may read one computed before it.
     let grouped = after.into_iter().fold(grouped, |g, e| g.with_columns([e]));
@@ -295,6 +303,7 @@ fn whole(
     aggs: Vec<Expr>,
     fix: Vec<Expr>,
     query: &Query,
+    id_col: &str,
 ) -> Result<(LazyFrame, Option<Series>, bool), ReportError> {
     let fixed = |g: LazyFrame| {
         if fix.is_empty() {
@@ -327,6 +336,11 @@ fn whole(
     let mut frame = lf.with_columns(dims);
     if let Some(t) = &top {
         frame = keep_top(frame, t, others_flag, dim_types[0], &mut keys);
+    }
+    if query.ids.is_some() {
+        // The records behind each row (over a sub-table's rows, the records they belong
+        // to); the output drops lists longer than asked.
+        all_aggs.push(col(id_col).unique().sort(Default::default()).alias("_ids"));
     }
     let grouped = fixed(if keys.is_empty() {
         frame.select(all_aggs)

@@ -56,6 +56,7 @@ fn query(dims: Vec<Dim>, measures: Vec<Measure>) -> Query {
         sort: vec![],
         limit: None,
         others: false,
+        ids: None,
     }
 }
 

@@ -420,29 +420,6 @@ impl ReportService {
             .collect();
         self.ensure(app, &engine, &forms, &needed).await?;
 
-        let mut query = build_query(def, &kept, extra.as_ref(), &plan);
-        if def.rows.is_some() {
-            // Over a sub-table's rows: the records behind each output row too (a drill
-            // lists records), as a last measure the output takes apart.
-            query.measures.push(Measure {
-                agg: formwork_reports::Agg::CountDistinct,
-                value: Some(Value_::Column(formwork_reports::RECORD.to_owned())),
-                filter: None,
-                q: None,
-                ratio: None,
-                formula: None,
-            });
-        }
-        let source = Source {
-            form: from.clone(),
-            allowed: source_ids,
-            joins: join_specs,
-        };
-        let run_engine = engine.clone();
-        let out = tokio::task::spawn_blocking(move || run_engine.run(&source, &query))
-            .await
-            .map_err(|e| DomainError::Internal(anyhow::anyhow!("report task: {e}")))?
-            .map_err(from_report_error)?;
         // A drill is a list-API filter: only when the list API understands the filters.
         let model = &forms.forms[&def.form].0.model;
         let list_ok = |f: &Option<Value>| {
@@ -497,6 +474,48 @@ impl ReportService {
         let paths = paths.filter(|_| {
             (def.rows.is_none() || rows_of.is_some()) && list_ok(&def.filter) && list_ok(&extra)
         });
+        // Rows no list-API filter describes — every row when the filters or a duration
+        // dimension have none, a row grouped by a plain date-time, the gathered rest of
+        // bucketed top values — drill by the ids of their records instead, when they are
+        // few enough to list (`output::DRILL_IDS`).
+        let plain_instant = def.dims.iter().any(|d| {
+            d.duration.is_none()
+                && d.bucket.is_none()
+                && by_path
+                    .get(d.field.as_str())
+                    .is_some_and(|r| r.ty == formwork_reports::ColType::Datetime)
+        });
+        // (And the gathered rest of a top-N over buckets.)
+        let bucketed_rest = def.others
+            && def.limit.is_some()
+            && def.dims.first().is_some_and(|d| d.bucket.is_some());
+        let drill_ids = paths.is_none() || plain_instant || bucketed_rest;
+        let mut query = build_query(def, &kept, extra.as_ref(), &plan);
+        if drill_ids {
+            query.ids = Some(output::DRILL_IDS);
+        }
+        if def.rows.is_some() {
+            // Over a sub-table's rows: the records behind each output row too (a drill
+            // lists records), as a last measure the output takes apart.
+            query.measures.push(Measure {
+                agg: formwork_reports::Agg::CountDistinct,
+                value: Some(Value_::Column(formwork_reports::RECORD.to_owned())),
+                filter: None,
+                q: None,
+                ratio: None,
+                formula: None,
+            });
+        }
+        let source = Source {
+            form: from.clone(),
+            allowed: source_ids,
+            joins: join_specs,
+        };
+        let run_engine = engine.clone();
+        let out = tokio::task::spawn_blocking(move || run_engine.run(&source, &query))
+            .await
+            .map_err(|e| DomainError::Internal(anyhow::anyhow!("report task: {e}")))?
+            .map_err(from_report_error)?;
         // A measure over some of the rows (`where`) drills to those rows: its cell's filter
         // is the row's and the measure's, when the list API understands the latter.
         let wheres: Vec<Option<Value>> = kept
@@ -514,11 +533,11 @@ impl ReportService {
             meta,
             withheld,
             extra.as_ref(),
-            paths.as_deref().map(|paths| output::Drills {
-                paths,
+            output::Drills {
+                paths: paths.as_deref(),
                 wheres: &wheres,
                 rows_of,
-            }),
+            },
         );
         self.label_references(app, def, &forms, caller, &mut json)
             .await?;

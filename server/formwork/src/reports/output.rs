@@ -13,7 +13,7 @@ pub fn shape(
     meta: Value,
     withheld: Vec<Value>,
     extra: Option<&Value>,
-    drills: Option<Drills<'_>>,
+    drills: Drills<'_>,
 ) -> Value {
     let mut columns = Vec::new();
     for d in &def.dims {
@@ -59,13 +59,20 @@ pub fn shape(
             if def.rows.is_some() {
                 row["records"] = r.measures.get(kept.len()).cloned().unwrap_or(json!(0));
             }
-            if let Some(Drills {
+            let Drills {
                 paths,
                 wheres,
                 rows_of,
-            }) = drills
-                && let Some(d) = drill(paths, r, out.top.as_deref(), &base, rows_of)
-            {
+            } = drills;
+            // A filter describing the row, else the ids of its records (when listed).
+            let d = paths
+                .and_then(|paths| drill(paths, r, out.top.as_deref(), &base, rows_of))
+                .or_else(|| {
+                    r.ids
+                        .as_ref()
+                        .map(|ids| json!({"in": [{"var": "_id"}, ids]}))
+                });
+            if let Some(d) = d {
                 let mut drills = Map::new();
                 for (m, w) in kept.iter().zip(wheres) {
                     if let Some(w) = w {
@@ -100,11 +107,14 @@ pub fn shape(
 /// Where a dimension's value is, for a drill: the reference fields leading to the form
 /// that holds it (none for the source form's own fields), the field there, and whether the
 /// dimension is bucketed.
+/// The most record ids a row's drill lists (when no filter describes the row).
+pub const DRILL_IDS: usize = 1000;
+
 /// What the drills of a run are made of.
 #[derive(Clone, Copy)]
 pub struct Drills<'a> {
-    /// Each dimension's path.
-    pub paths: &'a [DrillPath],
+    /// Each dimension's path, when the list API can filter by them all.
+    pub paths: Option<&'a [DrillPath]>,
     /// Each kept measure's `where`, when the list API understands it.
     pub wheres: &'a [Option<Value>],
     /// Over a sub-table's rows: the table and one of its columns.

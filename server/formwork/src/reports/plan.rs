@@ -157,5 +157,6 @@ pub(super) fn build_query(
         sort,
         limit: def.limit,
         others: def.others,
+        ids: None,
     }
 }
