@@ -33,6 +33,7 @@ mod report_drills;
 mod report_joins;
 mod report_measures;
 mod report_rows;
+mod report_values;
 mod reports;
 mod serials;
 mod transfer;

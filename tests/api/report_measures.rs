@@ -15,7 +15,7 @@ use crate::helpers::{TestApp, expect};
 use crate::on_both_stores;
 use crate::reports::crm_app;
 
-async fn run(app: &TestApp, key: &str) -> Value {
+pub(crate) async fn run(app: &TestApp, key: &str) -> Value {
     expect(
         app.post(&format!("/apps/crm/reports/{key}/run"), &json!({}))
             .await,
@@ -50,7 +50,7 @@ async fn patch(app: &TestApp, form: &str, id: i64, data: Value) {
     .await;
 }
 
-async fn create(app: &TestApp, form: &str, data: Value) -> i64 {
+pub(crate) async fn create(app: &TestApp, form: &str, data: Value) -> i64 {
     app.create_ok("crm", form, data).await["id"]
         .as_i64()
         .unwrap()
