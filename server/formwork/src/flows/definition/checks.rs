@@ -1,5 +1,5 @@
-//! Publish checks of single parts of a flow: whether joins can complete (arrivals),
-//! effects, assignees, deadlines, conditions and report nodes.
+//! Publish checks of single parts of a flow: the trigger, whether joins can complete
+//! (arrivals), effects, assignees, deadlines, conditions and report nodes.
 
 use super::*;
 
@@ -413,5 +413,68 @@ pub(super) fn check_report_node(
             "key",
             "name (vars.<name> gets the result) is a lower-case key",
         ));
+    }
+}
+
+/// The trigger's form, fields, cron and condition.
+pub(super) fn check_trigger(def: &Value, facts: &AppFacts, out: &mut Vec<Detail>) {
+    let form = def["trigger"]["form"].as_str().unwrap_or("");
+    let props = facts.forms.get(form);
+    let ttype = def["trigger"]["type"].as_str().unwrap_or("");
+    if ttype == "schedule"
+        && let Some(c) = def["trigger"]["cron"].as_str()
+        && let Err(e) = crate::flows::cron::Cron::parse(c)
+    {
+        out.push(d("/trigger/cron", "cron", e));
+    }
+
+    if ttype == "date_field" {
+        let f = def["trigger"]["field"].as_str().unwrap_or("");
+        let t = props
+            .and_then(|p| p.get(f))
+            .and_then(|x| x.get("x-type"))
+            .and_then(Value::as_str);
+        if props.is_some() && !matches!(t, Some("date" | "datetime")) {
+            out.push(d(
+                "/trigger/field",
+                "date",
+                format!("{f} is not a date or datetime field of {form}"),
+            ));
+        }
+    }
+    if ttype == "webhook" && def["trigger"].get("form").is_some() {
+        out.push(d(
+            "/trigger/form",
+            "webhook",
+            "a webhook trigger starts without a record; its body is vars.payload",
+        ));
+    } else if props.is_none()
+        && !((ttype == "schedule" || ttype == "subflow") && form.is_empty())
+        && ttype != "webhook"
+    {
+        out.push(d(
+            "/trigger/form",
+            "exists",
+            format!("{form} is not a published form of this app"),
+        ));
+    }
+    let has_field = |f: &str| props.is_some_and(|p| p.contains_key(f));
+    for (k, f) in def["trigger"]["fields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let f = f.as_str().unwrap_or("");
+        if props.is_some() && !has_field(f) {
+            out.push(d(
+                format!("/trigger/fields/{k}"),
+                "exists",
+                format!("{form} has no field {f}"),
+            ));
+        }
+    }
+    if let Some(c) = def["trigger"].get("condition") {
+        check_logic(c, "/trigger/condition", out);
     }
 }
