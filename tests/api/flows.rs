@@ -1868,11 +1868,9 @@ on_both_stores!(
             (c["data"]["status"] == "reported").then_some(c)
         })
         .await;
-        assert!(
-            done["data"]["reported_to_authority_at"]
-                .as_str()
-                .unwrap()
-                .starts_with("2026-11-23T10:00:00"),
+        // (Kept in the app's time zone: 10:00 UTC is 18:00 in Shanghai.)
+        assert_eq!(
+            done["data"]["reported_to_authority_at"], "2026-11-23T18:00:00+08:00",
             "{done}"
         );
         // A plain complaint starts nothing.
@@ -2530,10 +2528,11 @@ on_both_stores!(
     }
 );
 
-/// Flow 6 and the first half of S8: an approved licence expiring in 100 days reminds the
+/// Flow 6 and S8 on the test clock: an approved licence expiring in 100 days reminds the
 /// customer's sales owner and compliance 90 days ahead and again 30 days ahead (when the
-/// customer turns `expiring`); the day after it expires the customer turns `expired` and
-/// both are told. A licence still pending review reminds nobody.
+/// customer turns `expiring`); the day after it expires the customer turns `expired`, both
+/// are told, and a sales order for the customer — taken on day 0 — is refused with a
+/// message that says why. A licence still pending review reminds nobody.
 async fn qualification_expiry_runs_on_the_clock(app: TestApp) {
     crate::crm::install(&app).await;
     crate::crm::install_flows(&app).await;
@@ -2582,6 +2581,20 @@ async fn qualification_expiry_runs_on_the_clock(app: TestApp) {
         let app = &app;
         async move { instance_count(app, flow).await }
     };
+    // S8's second half: while the licence is valid the customer's sales orders are taken;
+    // once it has expired (below) they are refused, saying why.
+    let order = |sales: Client| {
+        let url = app.url("/apps/crm/forms/sales_order/records");
+        let body = json!({"data": {"customer": customer, "ordered_on": expires}});
+        async move { sales.post(url).json(&body).send().await.unwrap() }
+    };
+    let r = order(sales.clone()).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::CREATED,
+        "{}",
+        r.text().await.unwrap()
+    );
     // Nothing is due yet.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(reminders(sales.clone()).await.is_empty());
@@ -2620,6 +2633,17 @@ async fn qualification_expiry_runs_on_the_clock(app: TestApp) {
     .await;
     assert_eq!(seen[0], "资质已到期 / Qualification has expired: Q-100");
     assert_eq!(reminders(sales.clone()).await.len(), 3);
+    let r = order(sales.clone()).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["details"][0]["rule"], "guard", "{body}");
+    assert!(
+        body["details"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("distribution licence"),
+        "{body}"
+    );
     for flow in [
         "qualification_expiry_90",
         "qualification_expiry_30",

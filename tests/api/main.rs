@@ -9,6 +9,7 @@ mod conformance;
 mod copies;
 mod crash;
 mod crm;
+mod datetimes;
 mod decisions;
 mod definitions;
 mod effects;

@@ -48,28 +48,8 @@ impl ServerProcess {
         log: Option<&Path>,
         env: &[(&str, String)],
     ) -> ServerProcess {
-        let stderr = match log {
-            Some(p) => Stdio::from(std::fs::File::create(p).expect("log file")),
-            None => Stdio::inherit(),
-        };
-        let mut child = Command::new(binary())
-            .arg("serve")
-            .env("FORMWORK_DATABASE__URL", db_url)
-            .env("FORMWORK_SERVER__PORT", "0")
-            .env("FORMWORK_SERVER__WEB_DIR", "/nonexistent")
-            .env("FORMWORK_STORAGE__FILES_DIR", dir.join("files"))
-            .env("FORMWORK_AUDIT__SIGNING_KEY", dir.join("audit-signing.key"))
-            .env(
-                "FORMWORK_LOG__LEVEL",
-                if log.is_some() { "debug" } else { "warn" },
-            )
-            .env(
-                "FORMWORK_AUTH__INITIAL_ADMIN_PASSWORD",
-                crate::helpers::ADMIN_PASSWORD,
-            )
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        let mut child = command(db_url, dir, log, env)
             .stdout(Stdio::piped())
-            .stderr(stderr)
             .kill_on_drop(true)
             .spawn()
             .expect("formwork starts");
@@ -87,6 +67,23 @@ impl ServerProcess {
         };
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         ServerProcess { child, base }
+    }
+
+    /// Run `formwork serve` until it exits by itself (a failpoint aborts it), at most 60 s.
+    pub async fn run_until_exit(
+        db_url: &str,
+        dir: &Path,
+        env: &[(&str, String)],
+    ) -> std::process::ExitStatus {
+        let mut child = command(db_url, dir, None, env)
+            .stdout(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("formwork starts");
+        tokio::time::timeout(std::time::Duration::from_secs(60), child.wait())
+            .await
+            .expect("the server exits in time")
+            .expect("exit status")
     }
 
     /// A client acting as the first administrator of this server.
@@ -117,6 +114,33 @@ impl ServerProcess {
             .expect("the server stops within its grace period")
             .expect("exit status")
     }
+}
+
+/// `formwork serve` on a free port over `db_url`, with files, keys and (with `log`) a
+/// debug log in `dir`; stdout left to the caller.
+fn command(db_url: &str, dir: &Path, log: Option<&Path>, env: &[(&str, String)]) -> Command {
+    let stderr = match log {
+        Some(p) => Stdio::from(std::fs::File::create(p).expect("log file")),
+        None => Stdio::inherit(),
+    };
+    let mut cmd = Command::new(binary());
+    cmd.arg("serve")
+        .env("FORMWORK_DATABASE__URL", db_url)
+        .env("FORMWORK_SERVER__PORT", "0")
+        .env("FORMWORK_SERVER__WEB_DIR", "/nonexistent")
+        .env("FORMWORK_STORAGE__FILES_DIR", dir.join("files"))
+        .env("FORMWORK_AUDIT__SIGNING_KEY", dir.join("audit-signing.key"))
+        .env(
+            "FORMWORK_LOG__LEVEL",
+            if log.is_some() { "debug" } else { "warn" },
+        )
+        .env(
+            "FORMWORK_AUTH__INITIAL_ADMIN_PASSWORD",
+            crate::helpers::ADMIN_PASSWORD,
+        )
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .stderr(stderr);
+    cmd
 }
 
 /// `formwork audit verify` on the store at `url` passes.

@@ -469,3 +469,114 @@ async fn kill_9_between_a_task_completion_and_the_next_node() {
     assert_eq!(r["data"]["status"], "approved");
     server.terminate().await;
 }
+
+/// The server dies (`FORMWORK_FAILPOINT=flow_pass_committed` aborts the process, as a
+/// kill -9 would stop it) while 1,200 timers are due, after its first pass fired some of
+/// them and before the rest: after the restart every timer has fired exactly once and
+/// every instance completed once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn killed_while_timers_are_due_each_fires_exactly_once_after_restart() {
+    const DUE: i64 = 1_200;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("formwork.db").display());
+    let server = ServerProcess::start(&url, dir.path()).await;
+    let admin = server.admin().await;
+    let send = |method: reqwest::Method, path: &str, body: Value| {
+        admin.request(method, server.url(path)).json(&body).send()
+    };
+    for (method, path, body) in [
+        (
+            reqwest::Method::PUT,
+            "/apps/ops",
+            json!({"key": "ops", "label": {"en": "ops"}}),
+        ),
+        (
+            reqwest::Method::POST,
+            "/apps/ops/forms/job/publish",
+            json!({"key": "job", "label": {"en": "Job"}, "schema": {"type": "object", "properties": {
+            "seq": {"type": "integer", "x-type": "integer", "x-label": {"en": "Seq"}}}}}),
+        ),
+        (
+            reqwest::Method::POST,
+            "/apps/ops/flows/later/publish",
+            json!({
+                "key": "later", "label": {"en": "Later"},
+                "trigger": {"type": "record_created", "form": "job"},
+                "nodes": [
+                    {"id": "start", "type": "start"},
+                    {"id": "wait", "type": "delay", "days": 1},
+                    {"id": "mark", "type": "set_var", "name": "fired", "value": true},
+                    {"id": "end", "type": "end"}
+                ],
+                "edges": [{"from": "start", "to": "wait"}, {"from": "wait", "to": "mark"}, {"from": "mark", "to": "end"}]
+            }),
+        ),
+    ] {
+        let r = send(method, path, body).await.unwrap();
+        assert!(
+            r.status().is_success(),
+            "{path}: {}",
+            r.text().await.unwrap()
+        );
+    }
+    for chunk in (0..DUE).collect::<Vec<i64>>().chunks(600) {
+        let items: Vec<Value> = chunk.iter().map(|i| json!({"data": {"seq": i}})).collect();
+        let r = send(
+            reqwest::Method::POST,
+            "/apps/ops/forms/job/records/bulk",
+            json!({"items": items}),
+        )
+        .await
+        .unwrap();
+        assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    }
+    let db = crate::helpers::direct_db(&url).await;
+    let waiting =
+        "SELECT COUNT(*) AS n FROM flow_tokens WHERE node = 'wait' AND status = 'waiting'";
+    for _ in 0..300 {
+        if count(&db, waiting).await == DUE {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(count(&db, waiting).await, DUE);
+    server.terminate().await;
+
+    // While the server is down every timer falls due; it starts with the failpoint and
+    // dies after its first pass.
+    db.write
+        .execute_unprepared("UPDATE flow_tokens SET due_at = '2000-01-01T00:00:00.000Z' WHERE node = 'wait' AND status = 'waiting'")
+        .await
+        .unwrap();
+    let fail = [("FORMWORK_FAILPOINT", "flow_pass_committed".to_owned())];
+    let status = ServerProcess::run_until_exit(&url, dir.path(), &fail).await;
+    assert!(!status.success(), "the server died at the failpoint");
+    let fired = "SELECT COUNT(*) AS n FROM flow_steps WHERE action = 'timer'";
+    let before = count(&db, fired).await;
+    assert!(
+        before > 0 && before < DUE,
+        "the crash came between timers: {before} of {DUE} fired"
+    );
+
+    let server = ServerProcess::start(&url, dir.path()).await;
+    let completed = "SELECT COUNT(*) AS n FROM flow_instances WHERE status = 'completed'";
+    for _ in 0..600 {
+        if count(&db, completed).await == DUE {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(count(&db, completed).await, DUE, "every instance completes");
+    assert_eq!(count(&db, fired).await, DUE, "each timer fired once");
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) AS n FROM (SELECT instance_id FROM flow_steps WHERE action IN ('timer', 'set') GROUP BY instance_id, action HAVING COUNT(*) > 1) d").await,
+        0,
+        "no step ran twice"
+    );
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) AS n FROM oplog WHERE action = 'flow.step' AND after LIKE '%\"action\":\"timer\"%'").await,
+        DUE
+    );
+    server.terminate().await;
+    crate::process::assert_audit_verifies(&url);
+}

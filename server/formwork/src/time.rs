@@ -10,6 +10,13 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use std::sync::atomic::{AtomicI64, Ordering};
 
+/// A record's date-time as stored: the instant in the app's time zone, with the zone's
+/// offset (`Z` for UTC), whole seconds unless it has a fraction (see `service::prepare`).
+pub fn in_zone(t: DateTime<chrono::FixedOffset>, tz: chrono_tz::Tz) -> String {
+    t.with_timezone(&tz)
+        .to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
 /// The real time, as stored.
 pub fn now() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)

@@ -85,6 +85,7 @@ impl AuthService {
                 };
                 let target = self.forms.current(app, form).await?;
                 let mut parsed = Filter::parse(inner, &Scope::Root(&target.model), pointer)?;
+                parsed.in_zone(self.forms.zone(app).await?);
                 if let Some(d) = &decision {
                     for name in parsed.fields() {
                         d.require_read(&name, pointer)?;

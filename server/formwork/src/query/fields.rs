@@ -78,6 +78,8 @@ pub struct FieldRef {
     pub ty: JsonType,
     /// The name as written, for messages.
     pub name: String,
+    /// The field's type (data fields).
+    pub kind: Option<crate::schema::field_types::FieldKind>,
 }
 
 impl FieldRef {
@@ -113,6 +115,7 @@ impl Scope<'_> {
                 col: Col::System(c),
                 ty: c.json_type(),
                 name: name.to_owned(),
+                kind: None,
             });
         }
         let mut segs = name.split('.');
@@ -135,6 +138,7 @@ impl Scope<'_> {
             col: Col::Data(path),
             ty: spec.json_type,
             name: name.to_owned(),
+            kind: spec.kind,
         })
     }
 

@@ -17,7 +17,7 @@
 use serde_json::Value;
 use std::cmp::Ordering;
 
-use super::fields::{Col, FieldRef, Scope};
+use super::fields::{Col, FieldRef, Scope, SysCol};
 use crate::error::{DomainError, DomainResult};
 use crate::schema::field_types::FieldKind;
 use crate::schema::model::{FieldSpec, JsonType};
@@ -302,6 +302,7 @@ impl Filter {
                         col: Col::Data(vec![name.to_owned()]),
                         ty: spec.json_type,
                         name: name.to_owned(),
+                        kind: spec.kind,
                     },
                     form,
                     inner: list[1].clone(),
@@ -363,6 +364,43 @@ impl Filter {
                 .is_some_and(|rows| rows.iter().any(|r| r.is_object() && pred.matches(r, true))),
             // Another record's fields are not in this one: refs are for the database.
             Filter::Ref { .. } => false,
+        }
+    }
+
+    /// Date-time literals as the values they are compared with are stored, so that the
+    /// text comparison compares instants: for a `datetime` field the instant in the app's
+    /// time zone (as writes store it, `service::prepare`), for `_created_at` /
+    /// `_updated_at` in UTC with milliseconds. Other literals (a date against a date-time
+    /// compares with its local date) stay as written. A `ref`'s inner filter is zoned when
+    /// it is planned.
+    pub fn in_zone(&mut self, tz: chrono_tz::Tz) {
+        fn zone(field: &FieldRef, v: &mut Value, tz: chrono_tz::Tz) {
+            let Some(t) = v
+                .as_str()
+                .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+            else {
+                return;
+            };
+            match (&field.col, field.kind) {
+                (Col::Data(_), Some(FieldKind::Datetime)) => {
+                    *v = Value::String(crate::time::in_zone(t, tz));
+                }
+                (Col::System(SysCol::CreatedAt | SysCol::UpdatedAt), _) => {
+                    *v = Value::String(
+                        t.with_timezone(&chrono::Utc)
+                            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                    );
+                }
+                _ => {}
+            }
+        }
+        match self {
+            Filter::And(p) | Filter::Or(p) => p.iter_mut().for_each(|f| f.in_zone(tz)),
+            Filter::Not(f) => f.in_zone(tz),
+            Filter::Some { pred, .. } => pred.in_zone(tz),
+            Filter::Cmp { field, value, .. } => zone(field, value, tz),
+            Filter::In { field, values } => values.iter_mut().for_each(|v| zone(field, v, tz)),
+            _ => {}
         }
     }
 

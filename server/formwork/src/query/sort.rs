@@ -55,6 +55,7 @@ pub fn parse_sort(spec: Option<&str>, scope: &Scope) -> DomainResult<Vec<SortKey
             col: Col::System(SysCol::Id),
             ty: JsonType::Number,
             name: "_id".into(),
+            kind: None,
         },
         desc,
     });

@@ -104,7 +104,7 @@ pub fn check(
     format: Format,
     file: &Path,
     spool_dir: &Path,
-    today: chrono::NaiveDate,
+    (today, tz): (chrono::NaiveDate, chrono_tz::Tz),
     decision: &crate::auth::Decision,
 ) -> DomainResult<Checked> {
     // Removed when dropped: after the import is written, or at once when the file is
@@ -135,6 +135,7 @@ pub fn check(
         error_count: 0,
         errors: Vec::new(),
         today,
+        tz,
     };
     let mut write = |record: &Value| -> DomainResult<()> {
         serde_json::to_writer(&mut out, record).map_err(|e| DomainError::Internal(e.into()))?;
@@ -267,6 +268,8 @@ struct State<'a> {
     error_count: usize,
     errors: Vec<Detail>,
     today: chrono::NaiveDate,
+    /// The app's time zone (date-times are written in it).
+    tz: chrono_tz::Tz,
 }
 
 /// Rows checked together on two threads.
@@ -391,6 +394,7 @@ impl State<'_> {
                 &mut data,
                 None,
                 self.today,
+                self.tz,
                 &format!("/rows/{row_no}"),
             ) {
                 Ok(serials) => {
@@ -471,7 +475,7 @@ mod tests {
             Format::Csv,
             &file,
             spool_dir.path(),
-            today,
+            (today, chrono_tz::UTC),
             &decision,
         )
         .unwrap();
@@ -511,7 +515,7 @@ mod tests {
             Format::Csv,
             &bad,
             spool_dir.path(),
-            today,
+            (today, chrono_tz::UTC),
             &decision,
         );
         assert!(err.is_err());
@@ -528,7 +532,7 @@ mod tests {
             Format::Csv,
             &good,
             spool_dir.path(),
-            today,
+            (today, chrono_tz::UTC),
             &decision,
         )
         .unwrap();

@@ -64,6 +64,9 @@ impl RecordService {
             .as_ref()
             .map(|f| Filter::parse(f, &scope, "/filter"))
             .transpose()?;
+        if let Some(f) = filter.as_mut() {
+            f.in_zone(self.forms.zone(app).await?);
+        }
         // Filtering or sorting by a field one may not read would reveal it: refused.
         if let Some(f) = &filter {
             for name in f.fields() {

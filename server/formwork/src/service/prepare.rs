@@ -90,10 +90,12 @@ pub fn prepare(
     data: &mut Value,
     existing: Option<&Value>,
     today: chrono::NaiveDate,
+    tz: chrono_tz::Tz,
     prefix: &str,
 ) -> DomainResult<Vec<(String, SerialPattern)>> {
     let mut details = Vec::new();
     let mut to_number = Vec::new();
+    in_app_zone(form, data, existing, tz);
     if let Value::Object(obj) = data {
         for f in form
             .model
@@ -151,6 +153,68 @@ pub fn prepare(
         Ok(to_number)
     } else {
         Err(DomainError::invalid(details))
+    }
+}
+
+/// Date-times are kept in the app's time zone: a value is rewritten as the same instant
+/// with the zone's offset (`Z` for UTC), whole seconds unless it has a fraction
+/// (milliseconds, micro- or nanoseconds as needed). So the values of one app, in one
+/// format and one offset, compare as text in time order — list filters, sorts, indexes and
+/// report drills compare them as text — and their date part is the app's date. A value
+/// the write leaves as it was stored is kept as it is; one that is not a date-time is
+/// left for validation to refuse. (In a zone with summer time, the hour repeated in
+/// autumn sorts by offset, not time.)
+fn in_app_zone(form: &CompiledForm, data: &mut Value, existing: Option<&Value>, tz: chrono_tz::Tz) {
+    fn fix(v: &mut Value, old: Option<&Value>, tz: chrono_tz::Tz) {
+        if old == Some(&*v) {
+            return;
+        }
+        if let Some(t) = v
+            .as_str()
+            .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+        {
+            *v = Value::String(crate::time::in_zone(t, tz));
+        }
+    }
+    let Value::Object(obj) = data else {
+        return;
+    };
+    for f in form.model.fields.values() {
+        let old = existing.and_then(|e| e.get(&f.key));
+        match f.kind {
+            Some(FieldKind::Datetime) => {
+                if let Some(v) = obj.get_mut(&f.key) {
+                    fix(v, old, tz);
+                }
+            }
+            Some(FieldKind::SubTable) => {
+                let columns: Vec<&str> = f
+                    .children
+                    .values()
+                    .filter(|c| c.kind == Some(FieldKind::Datetime))
+                    .map(|c| c.key.as_str())
+                    .collect();
+                if columns.is_empty() {
+                    continue;
+                }
+                let old_rows = old.and_then(Value::as_array);
+                for (i, row) in obj
+                    .get_mut(&f.key)
+                    .and_then(Value::as_array_mut)
+                    .into_iter()
+                    .flatten()
+                    .enumerate()
+                {
+                    let old_row = old_rows.and_then(|r| r.get(i));
+                    for c in &columns {
+                        if let Some(v) = row.get_mut(*c) {
+                            fix(v, old_row.and_then(|r| r.get(*c)), tz);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
     }
 }
 

@@ -224,6 +224,7 @@ pub(super) async fn check_unique_all(
             col: Col::Data(vec![f.key.clone()]),
             ty: f.json_type,
             name: f.key.clone(),
+            kind: f.kind,
         };
         let expr = data_expr(batch.backend, std::slice::from_ref(&f.key), f.json_type);
         for chunk in given.chunks(UNIQUE_CHUNK) {
@@ -275,6 +276,7 @@ pub(super) async fn check_unique(
             col: Col::Data(vec![f.key.clone()]),
             ty: f.json_type,
             name: f.key.clone(),
+            kind: f.kind,
         };
         let p = bind(batch.backend, &field, v, &mut params);
         let expr = data_expr(batch.backend, std::slice::from_ref(&f.key), f.json_type);

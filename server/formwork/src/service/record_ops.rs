@@ -580,7 +580,7 @@ pub async fn patch_in_txn(
     id: i64,
     patch: &Value,
     actor: &Actor,
-    today: chrono::NaiveDate,
+    (today, tz): (chrono::NaiveDate, chrono_tz::Tz),
     reason: Option<String>,
     guard: Option<&crate::auth::decision::Decision>,
 ) -> DomainResult<Value> {
@@ -599,7 +599,7 @@ pub async fn patch_in_txn(
             "",
         ))?;
     }
-    super::prepare::prepare(&form, &mut data, Some(&cur.data), today, "")?;
+    super::prepare::prepare(&form, &mut data, Some(&cur.data), today, tz, "")?;
     let op = UpdateRecords {
         form,
         items: vec![ChangedData {
@@ -627,10 +627,10 @@ pub async fn create_in_txn(
     form: &CompiledForm,
     mut data: Value,
     actor: &Actor,
-    today: chrono::NaiveDate,
+    (today, tz): (chrono::NaiveDate, chrono_tz::Tz),
     reason: Option<String>,
 ) -> DomainResult<i64> {
-    let serials = super::prepare::prepare(form, &mut data, None, today, "")?;
+    let serials = super::prepare::prepare(form, &mut data, None, today, tz, "")?;
     let rows = create_all(
         txn,
         batch,

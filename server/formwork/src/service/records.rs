@@ -42,8 +42,13 @@ impl RecordService {
 
     /// The app's date on the server's clock (serial-number periods, `today` in rules).
     pub async fn today(&self, app: &str) -> DomainResult<chrono::NaiveDate> {
+        Ok(self.today_in(app).await?.0)
+    }
+
+    /// The app's date on the server's clock, and its time zone (date-times are written in it).
+    pub async fn today_in(&self, app: &str) -> DomainResult<(chrono::NaiveDate, chrono_tz::Tz)> {
         let tz = self.forms.zone(app).await?;
-        Ok(self.db.clock.utc().with_timezone(&tz).date_naive())
+        Ok((self.db.clock.utc().with_timezone(&tz).date_naive(), tz))
     }
 
     pub async fn create(
@@ -72,7 +77,7 @@ impl RecordService {
         let decision = self.auth.decide(caller, app, form).await?;
         decision.require("create")?;
         let scope = self.write_scope(caller, app, form).await?;
-        let today = self.today(app).await?;
+        let (today, tz) = self.today_in(app).await?;
         let mut items = Vec::with_capacity(bodies.len());
         let mut details = Vec::new();
         let mut refused = Vec::new();
@@ -91,7 +96,7 @@ impl RecordService {
                     None,
                     &prefix,
                 ));
-                let serials = prepare(&compiled, &mut data, None, today, &prefix)?;
+                let serials = prepare(&compiled, &mut data, None, today, tz, &prefix)?;
                 Ok(NewData {
                     data,
                     serials,
@@ -224,8 +229,8 @@ impl RecordService {
                 Some(&cur.data),
                 "",
             ))?;
-            let today = self.today(app).await?;
-            let serials = prepare(&compiled, &mut new_data, Some(&cur.data), today, "")?;
+            let (today, tz) = self.today_in(app).await?;
+            let serials = prepare(&compiled, &mut new_data, Some(&cur.data), today, tz, "")?;
             debug_assert!(serials.is_empty() || cur.data.is_object());
             let op = UpdateRecords {
                 form: compiled,
@@ -266,7 +271,7 @@ impl RecordService {
         let decision = self.auth.decide(caller, app, form).await?;
         decision.require("update")?;
         let scope = self.write_scope(caller, app, form).await?;
-        let today = self.today(app).await?;
+        let (today, tz) = self.today_in(app).await?;
         let mut changes = Vec::with_capacity(items.len());
         let mut details = Vec::new();
         let mut refused = Vec::new();
@@ -315,7 +320,14 @@ impl RecordService {
                     Some(&cur.data),
                     &prefix,
                 );
-                prepare(&compiled, &mut new_data, Some(&cur.data), today, &prefix)?;
+                prepare(
+                    &compiled,
+                    &mut new_data,
+                    Some(&cur.data),
+                    today,
+                    tz,
+                    &prefix,
+                )?;
                 Ok::<_, DomainError>((
                     ChangedData {
                         id,

@@ -25,12 +25,19 @@ impl RecordService {
         let decision = self.auth.decide(caller, app, form).await?;
         decision.require("import")?;
         decision.require("create")?;
-        let today = self.today(app).await?;
+        let (today, tz) = self.today_in(app).await?;
         let spool_dir = std::env::temp_dir();
         let form_for_check = compiled.clone();
         let started = std::time::Instant::now();
         let checked = tokio::task::spawn_blocking(move || {
-            super::import::check(form_for_check, format, &file, &spool_dir, today, &decision)
+            super::import::check(
+                form_for_check,
+                format,
+                &file,
+                &spool_dir,
+                (today, tz),
+                &decision,
+            )
         })
         .await
         .map_err(|e| DomainError::Internal(e.into()))??;

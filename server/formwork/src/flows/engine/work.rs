@@ -115,7 +115,7 @@ pub(super) async fn update_record(at: At<'_>) -> DomainResult<()> {
         },
     };
     let compiled = inner.forms.current(&inst.app, &form).await?;
-    let today = inner.records.today(&inst.app).await?;
+    let today = inner.records.today_in(&inst.app).await?;
     patch_in_txn(
         txn,
         batch,
@@ -179,7 +179,7 @@ pub(super) async fn create_record(at: At<'_>) -> DomainResult<()> {
         }
     }
     let compiled = inner.forms.current(&inst.app, &target_form).await?;
-    let today = inner.records.today(&inst.app).await?;
+    let today = inner.records.today_in(&inst.app).await?;
     let id = create_in_txn(
         txn,
         batch,

@@ -122,7 +122,7 @@ impl WriteOp for Complete {
                     ));
                 };
                 let compiled = self.inner.inner.forms.current(&inst.app, &form).await?;
-                let today = self.inner.inner.records.today(&inst.app).await?;
+                let today = self.inner.inner.records.today_in(&inst.app).await?;
                 // The node grants reading and writing its editable fields; the
                 // assignee's own column rules still hold: a sub-table with a column
                 // hidden from them keeps its stored rows (or is refused when changed),
