@@ -29,6 +29,21 @@ pub(crate) async fn publish(app: &TestApp, def: &Value) -> Value {
     expect(app.post(&path, def).await, StatusCode::CREATED).await
 }
 
+/// Publish although an assignee resolves to nobody yet (`?allow_unstaffed=true`).
+async fn publish_unstaffed(app: &TestApp, def: &Value) -> Value {
+    let path = format!(
+        "/apps/ops/flows/{}/publish?allow_unstaffed=true",
+        def["key"].as_str().unwrap()
+    );
+    expect(app.post(&path, def).await, StatusCode::CREATED).await
+}
+
+/// A publish refused (422): its details.
+async fn refused(app: &TestApp, def: &Value) -> Value {
+    let path = format!("/apps/ops/flows/{}/publish", def["key"].as_str().unwrap());
+    expect(app.post(&path, def).await, StatusCode::UNPROCESSABLE_ENTITY).await["details"].clone()
+}
+
 /// The one instance started on `record`, as the administrator sees it.
 pub(crate) async fn instance_of(app: &TestApp, record: &Value) -> Value {
     let list = expect(
@@ -552,18 +567,24 @@ on_both_stores!(
         )
         .await;
         assert!(by_owner.get("warnings").is_none(), "{by_owner}");
-        // Publishing allows a role nobody holds yet, and says so.
-        let by_role = publish(
-            &app,
-            &claim_flow("by_role", "audit", json!({"role": "auditors"})),
+        // Publishing refuses a role nobody holds yet, at the node; asked to publish anyway
+        // (as a package is, before its users exist), it does and says so.
+        let nobody = json!([{"pointer": "/nodes/2/assignee/role", "rule": "nobody",
+                    "message": "no enabled user holds the role auditors yet: until someone does, this resolves to nobody"}]);
+        let by_role_flow = claim_flow("by_role", "audit", json!({"role": "auditors"}));
+        assert_eq!(refused(&app, &by_role_flow).await, nobody);
+        let versions = expect(
+            app.get("/apps/ops/flows/by_role/versions").await,
+            StatusCode::OK,
         )
         .await;
         assert_eq!(
-            by_role["warnings"],
-            json!([{"pointer": "/nodes/2/assignee/role", "rule": "nobody",
-                    "message": "no enabled user holds the role auditors yet: until someone does, this resolves to nobody"}]),
-            "{by_role}"
+            versions["items"],
+            json!([]),
+            "nothing published: {versions}"
         );
+        let by_role = publish_unstaffed(&app, &by_role_flow).await;
+        assert_eq!(by_role["warnings"], nobody, "{by_role}");
 
         for title in ["unowned", "audit"] {
             let rec = app.create_ok("ops", "job", json!({"title": title})).await["id"].clone();
@@ -627,7 +648,7 @@ on_both_stores!(
         assert_eq!(again["version"], 2, "{again}");
         assert!(again.get("warnings").is_none(), "{again}");
         // An approval for a role that may not approve jobs could be decided by nobody:
-        // publishing says so, until the role may.
+        // publishing refuses it (or, asked to, publishes and says so), until the role may.
         let mut approval = claim_flow("by_role_approval", "audit", json!({"role": "auditors"}));
         approval["nodes"][2]["type"] = json!("approval");
         approval["edges"][2]["outcome"] = json!("approved");
@@ -635,13 +656,11 @@ on_both_stores!(
             .as_array_mut()
             .unwrap()
             .push(json!({"from": "triage", "to": "end", "outcome": "rejected"}));
-        let warned = publish(&app, &approval).await;
-        assert_eq!(
-            warned["warnings"],
-            json!([{"pointer": "/nodes/2/assignee/role", "rule": "approve",
-                    "message": "the role auditors may not approve job: until it may, nobody can decide this approval"}]),
-            "{warned}"
-        );
+        let approve = json!([{"pointer": "/nodes/2/assignee/role", "rule": "approve",
+                    "message": "the role auditors may not approve job: until it may, nobody can decide this approval"}]);
+        assert_eq!(refused(&app, &approval).await, approve);
+        let warned = publish_unstaffed(&app, &approval).await;
+        assert_eq!(warned["warnings"], approve, "{warned}");
         let mut role = role.clone();
         role["permissions"]["job"]["actions"] = json!(["read", "approve"]);
         expect(

@@ -153,13 +153,15 @@ function Editor({ app, flow }: { app: string; flow: string }) {
     }
   };
 
-  const publish = async () => {
+  /** Publish; `anyway`: although an assignee resolves to nobody yet (the server then
+   * answers with warnings). */
+  const publish = async (anyway = false) => {
     if (!state) return;
     const sent = state;
     const def = toDefinition(sent);
     setBusy('publish');
     try {
-      const r = await api<{ version: number; warnings?: ErrorLike[] }>(`/apps/${app}/flows/${flow}/publish`, { body: def });
+      const r = await api<{ version: number; warnings?: ErrorLike[] }>(`/apps/${app}/flows/${flow}/publish${anyway ? '?allow_unstaffed=true' : ''}`, { body: def });
       setSavedJson(JSON.stringify(def));
       setPublishedVersion(r?.version ?? null);
       setWarnings(r?.warnings ?? []);
@@ -258,6 +260,7 @@ function Editor({ app, flow }: { app: string; flow: string }) {
         serverErrors={serverErrors}
         warnings={warnings}
         onCloseWarnings={() => setWarnings([])}
+        onPublishAnyway={() => void publish(true)}
         hints={hints}
         select={select}
       />

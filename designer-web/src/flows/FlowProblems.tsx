@@ -2,11 +2,15 @@
 // publish (each says where it is; a click selects the node or edge), the warnings the last
 // publish allowed, and the client-side hints (shown by FlowDesignerPage).
 //
-// data-testid: flow-errors, flow-error-<i>, flow-publish-warnings, flow-lint
-import { Alert, Typography } from 'antd';
+// A publish refused only because an assignee resolves to nobody yet (a role nobody holds,
+// an approval by a role that may not approve) offers to publish anyway.
+//
+// data-testid: flow-errors, flow-error-<i>, flow-publish-anyway, flow-publish-warnings,
+// flow-lint
+import { Alert, Button, Typography } from 'antd';
 import type { Label } from '../api/types.ts';
 import { useI18n } from '../i18n/index.tsx';
-import type { ErrorLike, LocatedErrors, Problem } from './checks.ts';
+import { onlyUnstaffed, type ErrorLike, type LocatedErrors, type Problem } from './checks.ts';
 import type { FlowState } from './model.ts';
 import type { Selection } from './useFlowCanvas.ts';
 
@@ -17,6 +21,7 @@ export function FlowProblems(p: {
   serverErrors: ErrorLike[];
   warnings: ErrorLike[];
   onCloseWarnings: () => void;
+  onPublishAnyway: () => void;
   hints: Problem[];
   select: (sel: Selection) => void;
 }) {
@@ -44,6 +49,13 @@ export function FlowProblems(p: {
           style={{ marginBottom: 8 }}
           data-testid="flow-errors"
           message={problem}
+          action={
+            onlyUnstaffed(serverErrors) && (
+              <Button size="small" data-testid="flow-publish-anyway" onClick={p.onPublishAnyway}>
+                {t('flows.editor.publishAnyway')}
+              </Button>
+            )
+          }
           description={
             serverErrors.length > 0 && (
               <ul style={{ margin: 0, paddingInlineStart: 16 }}>

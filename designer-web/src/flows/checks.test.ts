@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { disallowedNodes, lint, locateErrors, locatePointer } from './checks.ts';
+import { disallowedNodes, lint, locateErrors, locatePointer, onlyUnstaffed } from './checks.ts';
 import { contextVars } from './conditions.ts';
 import { fromDefinition, toDefinition } from './definition.ts';
 import { emptyDefinition, switchTriggerType } from './model.ts';
@@ -84,4 +84,10 @@ describe('the record_deleted trigger', () => {
     expect(lint({ ...s, trigger: { type: 'record_deleted', form: '' } }).map((p) => p.pointer)).toEqual(['/trigger/form']);
     expect(contextVars(['kind'], s)).toContain('record.kind');
   });
+});
+
+test('a publish refused only for assignees nobody can act as may be published anyway', () => {
+  expect(onlyUnstaffed([{ pointer: '/nodes/1/assignee/role', rule: 'nobody', message: 'x' }, { pointer: '/nodes/2/assignee/role', rule: 'approve', message: 'y' }])).toBe(true);
+  expect(onlyUnstaffed([{ pointer: '/nodes/1/assignee/role', rule: 'nobody', message: 'x' }, { pointer: '/edges/0/to', rule: 'exists', message: 'z' }])).toBe(false);
+  expect(onlyUnstaffed([])).toBe(false);
 });

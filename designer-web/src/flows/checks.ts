@@ -90,6 +90,12 @@ export interface ErrorLike {
   message: string;
 }
 
+/** A publish refused only for assignees nobody can act as yet (a role nobody holds, an
+ * approval by a role that may not approve): the admin may publish anyway. */
+export function onlyUnstaffed(errors: ErrorLike[]): boolean {
+  return errors.length > 0 && errors.every((e) => e.rule === 'nobody' || e.rule === 'approve');
+}
+
 export interface LocatedErrors {
   nodes: Map<string, ErrorLike[]>;
   edges: Map<string, ErrorLike[]>;

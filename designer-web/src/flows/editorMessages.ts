@@ -24,6 +24,7 @@ export const editorMessages: Messages = {
   'flows.editor.publish': { 'zh-CN': '发布', en: 'Publish' },
   'flows.editor.saved': { 'zh-CN': '草稿已保存', en: 'Draft saved' },
   'flows.editor.published': { 'zh-CN': '已发布版本 {n}', en: 'Published version {n}' },
+  'flows.editor.publishAnyway': { 'zh-CN': '仍然发布', en: 'Publish anyway' },
   'flows.editor.publishWarnings': { 'zh-CN': '已发布，但有 {n} 条提醒', en: 'Published, with {n} warning(s)' },
   'flows.editor.invalid': { 'zh-CN': '流程有 {n} 个问题', en: 'The flow has {n} problems' },
   'flows.editor.dirty': { 'zh-CN': '有未保存的修改', en: 'Unsaved changes' },

@@ -52,14 +52,25 @@ pub async fn put_draft(
     Ok(axum::Json(s.flows.save_draft(&app, &flow, def, &c).await?))
 }
 
+#[derive(serde::Deserialize)]
+pub struct PublishQuery {
+    /// Publish although an assignee resolves to nobody yet (answered as `warnings`).
+    #[serde(default)]
+    allow_unstaffed: bool,
+}
+
 pub async fn publish(
     State(s): State<AppState>,
     Path((app, flow)): Path<(String, String)>,
+    Query(q): Query<PublishQuery>,
     Auth(c): Auth,
     body: axum::body::Bytes,
 ) -> ApiResult<(StatusCode, axum::Json<Value>)> {
     let def = optional_json(&body)?;
-    let (created, out) = s.flows.publish(&app, &flow, def, &c).await?;
+    let (created, out) = s
+        .flows
+        .publish(&app, &flow, def, q.allow_unstaffed, &c)
+        .await?;
     Ok((
         if created {
             StatusCode::CREATED

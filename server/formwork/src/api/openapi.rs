@@ -315,7 +315,9 @@ pub async fn platform() -> axum::Json<Value> {
         ),
         (
             "/apps/{app}/flows/{flow}/publish",
-            json!({"post": simple("flows", "Publish a flow (checks the graph, forms, fields, users and roles)")}),
+            json!({"post": {"tags": ["flows"], "summary": "Publish a flow (checks the graph, forms, fields, users and roles; an assignee nobody can act as is refused unless allow_unstaffed)",
+                "parameters": [{"name": "allow_unstaffed", "in": "query", "description": "publish although a role assignee is held by nobody yet (answered as warnings)", "schema": {"type": "boolean"}}],
+                "responses": {"200": {"description": "ok"}}}}),
         ),
         (
             "/apps/{app}/flows/{flow}/versions",

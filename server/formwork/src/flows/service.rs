@@ -128,11 +128,17 @@ impl FlowService {
             .await
     }
 
+    /// Check and publish the draft (or `body`). Assignees nobody can act as — a role no
+    /// enabled user holds, an approval by a role that may not approve the form — refuse
+    /// the publish (422, rules `nobody` and `approve`), unless `unstaffed` allows them (an
+    /// app package is imported before its users exist): then they come back as
+    /// `warnings`.
     pub async fn publish(
         &self,
         app: &str,
         key: &str,
         body: Option<Value>,
+        unstaffed: bool,
         caller: &Caller,
     ) -> DomainResult<(bool, Value)> {
         caller.require_admin()?;
@@ -150,6 +156,9 @@ impl FlowService {
             return Err(DomainError::invalid(problems));
         }
         let warnings = super::definition::publish_warnings(&draft, &facts);
+        if !warnings.is_empty() && !unstaffed {
+            return Err(DomainError::invalid(warnings));
+        }
         let mut out = self
             .engine
             .inner

@@ -246,7 +246,8 @@ pub async fn import(
     for f in &crate::flows::definition::publish_order(&flow_defs) {
         let name = f["key"].as_str().unwrap_or_default();
         flows
-            .publish(&key, name, Some(f.clone()), caller)
+            // A package comes before its users: roles nobody holds yet are warnings.
+            .publish(&key, name, Some(f.clone()), true, caller)
             .await
             .map_err(|e| described(&format!("flows/{name}.json"), e))?;
     }
