@@ -373,14 +373,23 @@ on_both_stores!(
             }
         }
         let d = until(&app, id, "completed").await;
-        assert_eq!(
-            trace(&d)
-                .iter()
-                .filter(|(n, a)| n == "review" && a == "approved")
-                .count(),
-            3
-        );
-        assert!(trace(&d).contains(&("yes".into(), "set".into())));
+        let all_approve = pairs(&[
+            ("review", "assigned"),
+            ("review", "approved"),
+            ("review", "approved"),
+            ("review", "approved"),
+            ("yes", "set"),
+            ("end", "ended"),
+        ]);
+        assert_eq!(trace(&d), all_approve);
+        let approvers: Vec<&Value> = d["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|h| h["action"] == "approved")
+            .map(|h| &h["actor"])
+            .collect();
+        assert_eq!(approvers, [&json!("u1"), &json!("u2"), &json!("u3")]);
 
         // WCP14 Multiple instances with run-time knowledge: as many tasks as the role has
         // members when the node is reached (u3 joins the team in between).
@@ -411,7 +420,8 @@ on_both_stores!(
             let t = eventually("a review task", || open_task(c, &app, id)).await;
             complete(c, &app, &t, "approved").await;
         }
-        until(&app, id, "completed").await;
+        let d = until(&app, id, "completed").await;
+        assert_eq!(trace(&d), all_approve);
 
         // WCP16 Deferred choice: the reviewer's answer or the deadline, whichever comes first.
         let deferred = review(
@@ -424,9 +434,21 @@ on_both_stores!(
         let t = eventually("u1's task", || open_task(&u1, &app, id)).await;
         complete(&u1, &app, &t, "approved").await;
         let d = until(&app, id, "completed").await;
-        assert!(trace(&d).contains(&("yes".into(), "set".into())));
-        assert!(
-            !trace(&d).iter().any(|(n, _)| n == "no"),
+        // The answer came first: the deadline never fires (no `deadline` line).
+        assert_eq!(
+            trace(&d),
+            pairs(&[
+                ("review", "assigned"),
+                ("review", "approved"),
+                ("yes", "set"),
+                ("end", "ended")
+            ])
+        );
+        app.advance(3600.0 + 5.0).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(
+            trace(&detail(&app, id).await),
+            trace(&d),
             "the timer was withdrawn"
         );
         // … and the deadline first: the task is withdrawn.
@@ -435,10 +457,15 @@ on_both_stores!(
         // An hour passes (the server's clock moves): the deadline decides.
         app.advance(3600.0 + 5.0).await;
         let d = until(&app, id, "completed").await;
-        assert!(
-            trace(&d).contains(&("no".into(), "set".into())),
-            "{:?}",
-            trace(&d)
+        assert_eq!(
+            trace(&d),
+            pairs(&[
+                ("review", "assigned"),
+                ("review", "deadline"),
+                ("review", "rejected"),
+                ("no", "set"),
+                ("end", "ended")
+            ])
         );
         let r = u1
             .post(app.url(&format!("/tasks/{}/complete", t["id"])))
@@ -467,7 +494,16 @@ on_both_stores!(
         let t1 = eventually("u1's task", || open_task(&u1, &app, id)).await;
         let t2 = eventually("u2's task", || open_task(&u2, &app, id)).await;
         complete(&u1, &app, &t1, "rejected").await;
-        until(&app, id, "completed").await;
+        let d = until(&app, id, "completed").await;
+        assert_eq!(
+            trace(&d),
+            pairs(&[
+                ("review", "assigned"),
+                ("review", "rejected"),
+                ("no", "set"),
+                ("end", "ended")
+            ])
+        );
         let v: Value = u2
             .get(app.url(&format!("/tasks/{}", t2["id"])))
             .send()
@@ -487,6 +523,17 @@ on_both_stores!(
                    {"from": "t1", "to": "sync"}, {"from": "t2", "to": "sync"}, {"from": "sync", "to": "after"}, {"from": "after", "to": "end"}])), json!({})).await;
         let t1 = eventually("u1's task", || open_task(&u1, &app, id)).await;
         eventually("u2's task", || open_task(&u2, &app, id)).await;
+        // A misspelt reason is refused, not dropped; the instance still runs.
+        expect(
+            app.post(
+                &format!("/flow-instances/{id}/cancel"),
+                &json!({"reasn": "duplicate case"}),
+            )
+            .await,
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+        assert_eq!(detail(&app, id).await["instance"]["status"], "running");
         expect(
             app.post(
                 &format!("/flow-instances/{id}/cancel"),
@@ -497,6 +544,18 @@ on_both_stores!(
         )
         .await;
         let d = until(&app, id, "cancelled").await;
+        assert_eq!(trace(&d), pairs(&[("t1", "assigned"), ("t2", "assigned")]));
+        // The cancel is the instance's last line: by the administrator, with the reason.
+        let last = d["history"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(
+            (&last["action"], &last["actor"], &last["detail"]["error"]),
+            (
+                &json!("cancelled"),
+                &json!("admin"),
+                &json!("duplicate case")
+            ),
+            "{last}"
+        );
         assert!(
             open_task(&u1, &app, id).await.is_none() && open_task(&u2, &app, id).await.is_none()
         );
@@ -509,8 +568,8 @@ on_both_stores!(
         assert_eq!(r.status(), StatusCode::CONFLICT);
         tokio::time::sleep(Duration::from_millis(500)).await;
         assert_eq!(
-            trace(&detail(&app, id).await).len(),
-            trace(&d).len(),
+            detail(&app, id).await["history"],
+            d["history"],
             "nothing ran after the cancel"
         );
     }

@@ -153,13 +153,31 @@ pub struct StopQuery {
     reason: Option<String>,
 }
 
+/// The reason for stopping an instance: `?reason=` or a JSON body `{"reason": …}` (an
+/// unknown key, or a reason that is not text, is refused rather than dropped).
+fn stop_reason(q: StopQuery, body: &axum::body::Bytes) -> ApiResult<Option<String>> {
+    let Some(v) = optional_json(body)? else {
+        return Ok(q.reason);
+    };
+    let b: StopQuery = serde_json::from_value(v).map_err(|e| {
+        ApiError::from(crate::error::DomainError::bad_request(
+            "/reason",
+            "body",
+            format!("the body is {{\"reason\": text}}: {e}"),
+        ))
+    })?;
+    Ok(b.reason.or(q.reason))
+}
+
 pub async fn cancel(
     State(s): State<AppState>,
     Path(id): Path<i64>,
     Auth(c): Auth,
     Query(q): Query<StopQuery>,
+    body: axum::body::Bytes,
 ) -> ApiResult<axum::Json<Value>> {
-    Ok(axum::Json(s.flows.stop(id, false, &c, q.reason).await?))
+    let reason = stop_reason(q, &body)?;
+    Ok(axum::Json(s.flows.stop(id, false, &c, reason).await?))
 }
 
 pub async fn withdraw(
@@ -167,8 +185,10 @@ pub async fn withdraw(
     Path(id): Path<i64>,
     Auth(c): Auth,
     Query(q): Query<StopQuery>,
+    body: axum::body::Bytes,
 ) -> ApiResult<axum::Json<Value>> {
-    Ok(axum::Json(s.flows.stop(id, true, &c, q.reason).await?))
+    let reason = stop_reason(q, &body)?;
+    Ok(axum::Json(s.flows.stop(id, true, &c, reason).await?))
 }
 
 #[derive(Deserialize)]
