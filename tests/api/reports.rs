@@ -1465,13 +1465,25 @@ async fn weekly_digest(app: TestApp) {
 on_both_stores!(the_crm_delivers_a_weekly_digest_on_schedule, weekly_digest);
 
 /// A crash (kill -9) after runs that built caches and took writes: the restarted server
-/// rebuilds the caches from the database to the same answers.
+/// rebuilds the caches of its published reports from the database at start (before any
+/// run asks; its log says so) to the same answers. On both stores.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn after_kill_9_the_caches_are_rebuilt_to_the_same_answers() {
-    use crate::process::ServerProcess;
+async fn after_kill_9_the_caches_are_rebuilt_to_the_same_answers_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("formwork.db").display());
-    let server = ServerProcess::start(&url, dir.path()).await;
+    caches_rebuilt_after_kill_9(&url, dir.path()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn after_kill_9_the_caches_are_rebuilt_to_the_same_answers_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = crate::helpers::fresh_pg_database().await;
+    caches_rebuilt_after_kill_9(&url, dir.path()).await;
+}
+
+async fn caches_rebuilt_after_kill_9(url: &str, dir: &std::path::Path) {
+    use crate::process::ServerProcess;
+    let server = ServerProcess::start(url, dir).await;
     let admin = server.admin().await;
     let call = |method: reqwest::Method, base: String, path: &str, body: Value| {
         let req = admin
@@ -1534,7 +1546,32 @@ async fn after_kill_9_the_caches_are_rebuilt_to_the_same_answers() {
     .await;
     assert_eq!(before["total_rows"], 60);
     server.kill_9().await;
-    let server = ServerProcess::start(&url, dir.path()).await;
+    let log = dir.join("restart.log");
+    let server = ServerProcess::start_logging(url, dir, &log).await;
+    let mut built = String::new();
+    for _ in 0..100 {
+        // (The log is coloured: its escape sequences are left out.)
+        let mut text = String::new();
+        let mut escaped = false;
+        for c in std::fs::read_to_string(&log).unwrap_or_default().chars() {
+            match (escaped, c) {
+                (false, '\u{1b}') => escaped = true,
+                (true, 'm') => escaped = false,
+                (true, _) => {}
+                (false, c) => text.push(c),
+            }
+        }
+        built = text
+            .lines()
+            .find(|l| l.contains("report caches built"))
+            .unwrap_or_default()
+            .to_owned();
+        if !built.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(built.contains("caches=1"), "built at start: {built:?}");
     let admin = server.admin().await;
     let r = admin
         .post(server.url("/apps/lab/reports/monthly/run"))

@@ -143,6 +143,23 @@ impl Application {
             services.flows.engine.spawn(),
             // External effects (email, webhooks, HTTP) committed by flow steps.
             services.flows.engine.spawn_outbox(),
+            // The report caches, rebuilt from the database (docs/reports.md).
+            {
+                let reports = services.reports.clone();
+                tokio::spawn(async move {
+                    let started = std::time::Instant::now();
+                    match reports.warm().await {
+                        Ok(n) => tracing::info!(
+                            caches = n,
+                            ms = started.elapsed().as_millis() as u64,
+                            "report caches built"
+                        ),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "report caches not built at start; each is built by its first run")
+                        }
+                    }
+                })
+            },
         ];
         services.maintenance.extend(
             services

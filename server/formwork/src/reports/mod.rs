@@ -256,6 +256,46 @@ impl ReportService {
         })
     }
 
+    /// Build the caches every published report reads (its form, or the rows of a
+    /// sub-table, and the forms it joins), at start-up: the first report after a restart
+    /// does not wait for them. A cache a run needs before this got to it is built by that
+    /// run (`ensure`), once; a report that no longer fits its forms is skipped (its runs
+    /// say why).
+    pub async fn warm(&self) -> DomainResult<usize> {
+        let mut built = 0;
+        for app in self.forms.list_apps().await? {
+            let Some(app) = app["key"].as_str() else {
+                continue;
+            };
+            let forms = self.app_forms(app).await?;
+            let engine = self.engine(app).await?;
+            let mut needed: Vec<String> = Vec::new();
+            for (key, _, raw) in self.definitions(app, store::Kind::Report).await? {
+                let Ok(def) = definition::parse(&raw) else {
+                    continue;
+                };
+                let Ok(plan) = plan(&forms, &def, None) else {
+                    tracing::warn!(app, report = %key, "report does not fit its forms; its cache is left to its first run");
+                    continue;
+                };
+                let from = def.source();
+                if !forms.forms.contains_key(&from) {
+                    continue;
+                }
+                for form in std::iter::once(from)
+                    .chain(definition::joins(&plan.resolved).into_iter().map(|j| j.1))
+                {
+                    if !needed.contains(&form) {
+                        needed.push(form);
+                    }
+                }
+            }
+            self.ensure(app, &engine, &forms, &needed).await?;
+            built += needed.len();
+        }
+        Ok(built)
+    }
+
     /// Run a published report.
     pub async fn run_saved(
         &self,
