@@ -156,6 +156,24 @@ fn dims() -> Vec<SqlDim> {
             sqlite: "strftime('%Y', json_extract(data, '$.t'), '+8 hours')",
             postgres: "to_char((data->>'t')::timestamptz AT TIME ZONE 'Asia/Shanghai', 'YYYY')",
         },
+        // ISO weeks and quarters of an instant in Shanghai (an evening in UTC may be the
+        // next week's or quarter's there).
+        SqlDim {
+            def: json!({"field": "t", "bucket": "week", "key": "tw"}),
+            sqlite: "strftime('%G-W%V', json_extract(data, '$.t'), '+8 hours')",
+            postgres: "to_char((data->>'t')::timestamptz AT TIME ZONE 'Asia/Shanghai', 'IYYY-\"W\"IW')",
+        },
+        SqlDim {
+            def: json!({"field": "t", "bucket": "quarter", "key": "tq"}),
+            sqlite: "strftime('%Y', json_extract(data, '$.t'), '+8 hours') || '-Q' || ((CAST(strftime('%m', json_extract(data, '$.t'), '+8 hours') AS INTEGER) + 2) / 3)",
+            postgres: "to_char((data->>'t')::timestamptz AT TIME ZONE 'Asia/Shanghai', 'YYYY-\"Q\"Q')",
+        },
+        // A number in bands of 12.5 (values are ≥ 0: truncation is the floor).
+        SqlDim {
+            def: json!({"field": "n", "bucket": {"width": 12.5}, "key": "nb"}),
+            sqlite: "CAST(json_extract(data, '$.n') / 12.5 AS INTEGER) * 12.5",
+            postgres: "floor((data->>'n')::float8 / 12.5) * 12.5",
+        },
         // Days from a date to an instant's local date, in bands of 30 (floored: the
         // difference may be negative).
         SqlDim {
@@ -228,16 +246,23 @@ fn measure(i: usize) -> (Value, &'static str, &'static str) {
             "COALESCE(SUM(json_extract(data, '$.n')), 0) - COUNT(*) * 2",
             "COALESCE(SUM((data->>'n')::float8), 0) - COUNT(*) * 2",
         ),
+        // A ratio of two measures of its own (`a` / `b`, as the formula's).
+        14 => (
+            json!({"agg": "ratio", "of": ["a", "b"]}),
+            "SUM(json_extract(data, '$.n')) * 1.0 / COUNT(*)",
+            "SUM((data->>'n')::float8) / COUNT(*)",
+        ),
         12 => (
             json!({"agg": "median", "field": "n"}),
             "json_group_array(json_extract(data, '$.n'))",
             "percentile_cont(0.5) WITHIN GROUP (ORDER BY (data->>'n')::float8)",
         ),
-        _ => (
+        13 => (
             json!({"agg": "percentile", "q": 0.9, "field": "k"}),
             "json_group_array(json_extract(data, '$.k'))",
             "percentile_cont(0.9) WITHIN GROUP (ORDER BY (data->>'k')::int)",
         ),
+        _ => unreachable!("measure {i}"),
     }
 }
 
@@ -265,14 +290,15 @@ fn sqlite_quantile(i: usize, sql: Value) -> Value {
 fn expand(i: usize, j: usize) -> Vec<Value> {
     let mut m = measure(i).0;
     m["key"] = json!(format!("m{j}"));
-    if m["agg"] != "formula" {
+    if m["agg"] != "formula" && m["agg"] != "ratio" {
         return vec![m];
     }
-    let text = m["expr"]
+    let member = if m["agg"] == "formula" { "expr" } else { "of" };
+    let text = m[member]
         .to_string()
         .replace("\"a\"", &format!("\"h{j}a\""))
         .replace("\"b\"", &format!("\"h{j}b\""));
-    m["expr"] = serde_json::from_str(&text).unwrap();
+    m[member] = serde_json::from_str(&text).unwrap();
     vec![
         json!({"key": format!("h{j}a"), "agg": "sum", "field": "n"}),
         json!({"key": format!("h{j}b"), "agg": "count"}),
@@ -378,8 +404,8 @@ async fn property(app: TestApp) {
         "CAST(json_extract(data, '$.k') AS INTEGER) < 50"
     };
     let all_dims = dims();
-    let (mut top_n_cases, mut reader_cases) = (0, 0);
-    for case in 0..40 {
+    let (mut top_n_cases, mut reader_cases, mut sorted_cases) = (0, 0, 0);
+    for case in 0..80 {
         // Between runs, now and then, a few writes: a run must see them (the report
         // cache's new rows and dead rows, and any groups it keeps per base).
         if case % 3 == 2 {
@@ -425,7 +451,7 @@ async fn property(app: TestApp) {
         if top_n {
             picked = vec![0];
         }
-        let mut ms: Vec<usize> = (0..14).collect();
+        let mut ms: Vec<usize> = (0..15).collect();
         for i in (1..ms.len()).rev() {
             ms.swap(i, rng.random_range(0..=i));
         }
@@ -443,6 +469,12 @@ async fn property(app: TestApp) {
             def["limit"] = json!(3);
             def["others"] = json!(true);
             top_n_cases += 1;
+        }
+        // Now and then sorted by the first measure, either way (checked below).
+        let sort_desc = (!top_n && rng.random_bool(0.5)).then(|| rng.random_bool(0.5));
+        if let Some(desc) = sort_desc {
+            def["sort"] = json!([{"by": "m0", "desc": desc}]);
+            sorted_cases += 1;
         }
         let as_reader = rng.random_bool(0.3);
         let got = if as_reader {
@@ -569,6 +601,33 @@ async fn property(app: TestApp) {
             have.insert(k, (v, r["rows"].as_i64().unwrap()));
         }
         let context = format!("seed {seed} case {case} (reader: {as_reader}): {def}\nSQL: {sql}");
+        // Sorted by m0: the values run that way, empty ones last, the gathered rest last.
+        if let Some(desc) = sort_desc {
+            let rows = got["rows"].as_array().unwrap();
+            let others: Vec<bool> = rows.iter().map(|r| r["others"] == true).collect();
+            assert!(
+                others.iter().skip_while(|o| !**o).all(|o| *o),
+                "others last: {context}"
+            );
+            let values: Vec<Option<f64>> = rows
+                .iter()
+                .filter(|r| r["others"] != true)
+                .map(|r| r["cells"]["m0"].as_f64())
+                .collect();
+            let present = values.iter().take_while(|v| v.is_some()).count();
+            assert!(
+                values[present..].iter().all(Option::is_none),
+                "empty values last: {values:?} {context}"
+            );
+            for w in values[..present].windows(2) {
+                let (a, b) = (w[0].unwrap(), w[1].unwrap());
+                assert!(
+                    if desc { a >= b } else { a <= b },
+                    "sorted {}: {values:?} {context}",
+                    if desc { "descending" } else { "ascending" }
+                );
+            }
+        }
         // A report with no dimensions over no rows still has its one row; so has SQL.
         assert_eq!(
             have.keys().collect::<Vec<_>>(),
@@ -588,8 +647,8 @@ async fn property(app: TestApp) {
         }
     }
     assert!(
-        top_n_cases > 0 && reader_cases > 0,
-        "top-N cases {top_n_cases}, reader cases {reader_cases}"
+        top_n_cases > 0 && reader_cases > 0 && sorted_cases > 0,
+        "top-N cases {top_n_cases}, reader cases {reader_cases}, sorted {sorted_cases}"
     );
 }
 
