@@ -331,6 +331,10 @@ test('follow-up through the UI: a manager starts the flow, customer service reco
   await manager.getByTestId('tab-flows').click();
   await manager.getByTestId('start-flow-follow_up').click();
   await manager.getByTestId('record-flows').locator('[data-testid^="record-instance-"]').first().waitFor();
+  // The record's flows tab draws the running instance where it stands: at the call.
+  const graph = manager.getByTestId('record-flows').locator('[data-testid^="record-instance-graph-"]').first();
+  await graph.locator('[data-testid="flow-node-call"][data-current="true"]').waitFor();
+  assert.equal(await graph.locator('[data-current="true"]').count(), 1);
   await manager.context().close();
 
   const cs = await loginPage(browser, server, 'cs1', DEMO_PASSWORD, { locale: 'en' });

@@ -7,13 +7,12 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { Alert, App as AntApp, Button, Card, Descriptions, Empty, Popconfirm, Space, Tag, Timeline, Typography } from 'antd';
-import { ReactFlowProvider } from '@xyflow/react';
 import { ApiError, api } from '../api/client.ts';
 import type { FormDetail, JsonSchema } from '../api/types.ts';
 import { useSession } from '../auth.tsx';
 import { useI18n } from '../i18n/index.tsx';
-import { ReadOnlyGraph } from './FlowGraph.tsx';
-import { isObj, visitedNodes, type FlowDefinition } from './model.ts';
+import { InstanceGraph, useInstanceDefinition } from './InstanceGraph.tsx';
+import { isObj } from './model.ts';
 import { labelOf, stopActions } from './tasks.ts';
 import type { InstanceDetail } from './types.ts';
 
@@ -31,8 +30,6 @@ export default function InstancePage() {
   const { message } = AntApp.useApp();
   const { me } = useSession();
   const [detail, setDetail] = useState<InstanceDetail | null>(null);
-  const [definition, setDefinition] = useState<FlowDefinition | null>(null);
-  const [graphError, setGraphError] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -43,22 +40,8 @@ export default function InstancePage() {
   }, [id, t]);
   useEffect(load, [load]);
 
-  // The version's definition: sent with the instance, else from the versions API (admins).
   const inst = detail?.instance;
-  useEffect(() => {
-    if (!detail || !inst) return;
-    if (detail.definition && isObj(detail.definition)) {
-      setDefinition(detail.definition);
-      return;
-    }
-    api<{ definition?: FlowDefinition } & Partial<FlowDefinition>>(`/apps/${inst.app}/flows/${inst.flow}/versions/${inst.version}`)
-      .then((r) => {
-        const def = r.definition ?? (Array.isArray(r.nodes) ? (r as FlowDefinition) : null);
-        if (def) setDefinition(def);
-        else setGraphError(true);
-      })
-      .catch(() => setGraphError(true));
-  }, [detail, inst]);
+  const { definition } = useInstanceDefinition(detail);
 
   const [formDetail, setFormDetail] = useState<FormDetail | null>(null);
   useEffect(() => {
@@ -68,7 +51,6 @@ export default function InstancePage() {
       .catch(() => setFormDetail(null));
   }, [inst?.app, inst?.form]);
   const fields = useMemo(() => new Map(Object.entries((formDetail?.definition?.schema?.properties ?? {}) as Record<string, JsonSchema>)), [formDetail]);
-  const visited = useMemo(() => visitedNodes(detail?.history ?? []), [detail]);
   const nodeLabel = useCallback(
     (node: string | null) => {
       if (!node) return '';
@@ -170,15 +152,7 @@ export default function InstancePage() {
       {inst.error && <Alert type="error" style={{ marginBottom: 12 }} message={`${t('flows.instance.error')}: ${inst.error}`} />}
       <div style={{ display: 'flex', gap: 12, flexWrap: 'wrap', alignItems: 'flex-start' }}>
         <Card size="small" style={{ flex: '2 1 480px', minWidth: 300 }}>
-          {definition ? (
-            <ReactFlowProvider>
-              <ReadOnlyGraph definition={definition} positions={detail.positions ?? []} visited={visited} fields={fields} />
-            </ReactFlowProvider>
-          ) : graphError ? (
-            <Alert type="info" message={t('flows.instance.graphUnavailable')} />
-          ) : (
-            <Typography.Text>{t('common.loading')}</Typography.Text>
-          )}
+          <InstanceGraph detail={detail} fields={fields} />
         </Card>
         <Card size="small" title={t('flows.instance.history')} style={{ flex: '1 1 300px', minWidth: 280 }}>
           {detail.history.length === 0 ? (

@@ -1,15 +1,19 @@
 // A report run as the user sees it: the chart (or number cards, or a pivot), the withheld
-// note, and, under it, the table of rows with a drill-down link per row.
+// note, and, under it, the table of rows with a drill-down link per row. A click on a
+// measure's cell (table, pivot, chart item) lists that cell's records: those of its row,
+// narrowed by the measure's `where` when the server sent the cell's own drill.
 //
 // data-testid: report-chart (the chart, cards or pivot), report-withheld, report-rows,
-// report-row-<i> (a row; clicking it drills down), report-drill-<i> (the row's link),
-// report-number-<key>, report-pivot, pivot-cell-<r>-<c>
+// report-row-<i> (a row; clicking it drills down to the row's records), report-cell-<i>-<key>
+// (the cell of column <key> in row <i>; a measure's cell drills down to its own records),
+// report-drill-<i> (the row's link), report-number-<key>, report-pivot, pivot-cell-<r>-<c>
+// (drills down to the cell's records)
 import { useMemo } from 'react';
 import { Link } from 'react-router';
 import { Card, Empty, Statistic, Table, Tooltip, Typography } from 'antd';
 import { useI18n } from '../i18n/index.tsx';
 import { EChart } from './EChart.tsx';
-import { chartSpec, drillOf, toChartOption, toNumberCards, toPivot, toTable, type ChartOption, type TableRow } from './chart.ts';
+import { cellDrill, chartSpec, drillOf, toChartOption, toNumberCards, toPivot, toTable, type ChartOption, type TableRow } from './chart.ts';
 import { withheldText } from './api.ts';
 import type { FieldLookup } from './format.ts';
 import type { ReportDefinition, RunResult } from './types.ts';
@@ -61,7 +65,7 @@ export function ReportView(p: ReportViewProps) {
       />
     );
   else if (spec.kind === 'number') chart = <NumberCards {...p} />;
-  else if (spec.kind === 'pivot') chart = <PivotTable {...p} onCell={(i) => drill(result.rows[i]?.drill)} />;
+  else if (spec.kind === 'pivot') chart = <PivotTable {...p} onCell={(i, measure) => drill(cellDrill(result, i, measure))} />;
 
   return (
     <div>
@@ -95,6 +99,21 @@ export function ReportView(p: ReportViewProps) {
               key: c.key,
               title: c.label,
               align: c.kind === 'measure' ? ('right' as const) : undefined,
+              onCell: (r: TableRow) => {
+                // A measure's cell drills to its own records (the row's, or fewer); a
+                // dimension's cell leaves the click to the row.
+                const d = c.kind === 'measure' && p.onDrill ? cellDrill(result, r.index, c.key) : undefined;
+                return {
+                  'data-testid': `report-cell-${r.index}-${c.key}`,
+                  onClick:
+                    d !== undefined && d !== null
+                      ? (e: React.MouseEvent) => {
+                          e.stopPropagation();
+                          drill(d);
+                        }
+                      : undefined,
+                };
+              },
               render: (_: unknown, r: TableRow) => (c.kind === 'dimension' && r.others ? <Typography.Text italic>{r.cells[c.key]}</Typography.Text> : r.cells[c.key]),
             })),
             {
@@ -142,7 +161,7 @@ function NumberCards(p: ReportViewProps) {
   );
 }
 
-function PivotTable(p: ReportViewProps & { onCell: (row: number) => void }) {
+function PivotTable(p: ReportViewProps & { onCell: (row: number, measure: string) => void }) {
   const { locale } = useI18n();
   const pivot = toPivot(p.result, p.definition, locale, p.lookup);
   const cell: React.CSSProperties = { padding: '4px 8px', borderBottom: '1px solid #f0f0f0', whiteSpace: 'nowrap' };
@@ -183,13 +202,14 @@ function PivotTable(p: ReportViewProps & { onCell: (row: number) => void }) {
           <tr key={ri}>
             <th style={{ ...cell, textAlign: 'left', fontWeight: 500 }}>{r.label}</th>
             {r.cells.map((c, ci) => {
-              const drillable = c !== null && p.onDrill !== undefined && p.result.rows[c.row]?.drill !== undefined;
+              const measure = pivot.columns[ci]!.measure;
+              const drillable = c !== null && p.onDrill !== undefined && cellDrill(p.result, c.row, measure) !== undefined;
               return (
                 <td
                   key={ci}
                   data-testid={`pivot-cell-${ri}-${ci}`}
                   style={{ ...cell, textAlign: 'right', cursor: drillable ? 'pointer' : undefined, color: drillable ? '#1677ff' : undefined }}
-                  onClick={drillable ? () => p.onCell(c.row) : undefined}
+                  onClick={drillable ? () => p.onCell(c.row, measure) : undefined}
                 >
                   {c?.text ?? ''}
                 </td>

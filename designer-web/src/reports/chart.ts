@@ -334,7 +334,15 @@ export function drillOf(result: RunResult, data: unknown): unknown {
   const item = data as { row?: unknown; measure?: unknown } | null;
   const row = item?.row;
   if (typeof row !== 'number') return undefined;
+  return cellDrill(result, row, typeof item?.measure === 'string' ? item.measure : undefined);
+}
+
+/** The drill-down filter of the cell of `measure` in result row `row` (a table cell, a
+ * pivot cell, a chart item): the cell's own when the server sent one (`drills`, a measure
+ * over some of the rows, so "of which urgent" lists the urgent records), else the row's.
+ * Without a measure (a dimension cell, the row itself): the row's. */
+export function cellDrill(result: RunResult, row: number, measure?: string): unknown {
   const r = result.rows[row];
-  const cell = typeof item?.measure === 'string' ? r?.drills?.[item.measure] : undefined;
+  const cell = measure === undefined ? undefined : r?.drills?.[measure];
   return cell ?? r?.drill;
 }

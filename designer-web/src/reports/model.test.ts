@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import {
   addToZone,
   addWidget,
+  cellDrill,
   clampWidget,
   columnLabel,
   compileRow,
@@ -143,6 +144,25 @@ describe('charts', () => {
     expect(drillOf(withCell, { row: 0, measure: 'orders' })).toBe(drill0);
     expect(drillOf(withCell, { row: 0 })).toBe(drill0);
     expect(drillOf(withCell, { measure: 'first_time_fix' })).toBeUndefined();
+  });
+
+  it("a table or pivot cell drills to its cell's records when the server sent them, else to its row's", () => {
+    const urgent = { and: [drill0, { '==': [{ var: 'priority' }, 'urgent'] }] };
+    const withCell: RunResult = { ...result, rows: result.rows.map((r, i) => (i === 0 ? { ...r, drills: { first_time_fix: urgent } } : r)) };
+    expect(cellDrill(withCell, 0, 'first_time_fix')).toBe(urgent);
+    // Another measure of the row, a dimension, the row itself: the row's records.
+    expect(cellDrill(withCell, 0, 'orders')).toBe(drill0);
+    expect(cellDrill(withCell, 0, 'priority')).toBe(drill0);
+    expect(cellDrill(withCell, 0)).toBe(drill0);
+    expect(cellDrill(withCell, 1, 'first_time_fix')).toEqual({ x: 1 });
+    // A row without a drill (its cells have none either), a row that is not there.
+    expect(cellDrill(withCell, 2, 'first_time_fix')).toBeUndefined();
+    expect(cellDrill(withCell, 9, 'orders')).toBeUndefined();
+    // The pivot's columns name the measure of each cell.
+    const p = toPivot(withCell, def, 'en', lookup);
+    const ci = p.columns.findIndex((c) => c.group === 'High' && c.measure === 'first_time_fix');
+    const cell = p.rows[0]!.cells[ci]!;
+    expect(cellDrill(withCell, cell.row, p.columns[ci]!.measure)).toBe(urgent);
   });
 
   it('one dimension: a series per measure; horizontal swaps the axes', () => {

@@ -1,5 +1,10 @@
 // The flows of one record: manual flows the user may start on it, and the instances
-// they can see (started by them or with a task of theirs; all for administrators).
+// they can see (started by them or with a task of theirs; all for administrators). A row
+// opens to the instance's graph with where it stands; running instances open at once.
+//
+// data-testid: record-flows, start-flow-<flow>, record-instance-<id> (link to the instance
+// page), record-instance-graph-<id> (the graph; its nodes are flow-node-<node>, the live
+// ones data-current="true")
 import { useCallback, useEffect, useState } from 'react';
 import { Link } from 'react-router';
 import { Alert, App, Button, Space, Table, Tag } from 'antd';
@@ -7,6 +12,7 @@ import { PlayCircleOutlined } from '@ant-design/icons';
 import { ApiError, api, qs } from '../api/client.ts';
 import type { Label } from '../api/types.ts';
 import { useI18n } from '../i18n/index.tsx';
+import { InstanceGraph } from '../flows/InstanceGraph.tsx';
 
 interface FlowSummary {
   key: string;
@@ -31,6 +37,7 @@ export function RecordFlows({ app, form, id }: { app: string; form: string; id: 
   const [manual, setManual] = useState<FlowSummary[]>([]);
   const [labels, setLabels] = useState<Record<string, Label>>({});
   const [instances, setInstances] = useState<InstanceSummary[] | null>(null);
+  const [open, setOpen] = useState<number[]>([]);
   const [error, setError] = useState<string | null>(null);
 
   const load = useCallback(() => {
@@ -41,7 +48,10 @@ export function RecordFlows({ app, form, id }: { app: string; form: string; id: 
       })
       .catch(() => setManual([]));
     api<{ items: InstanceSummary[] }>(`/flow-instances${qs({ app, form, record: id })}`)
-      .then((r) => setInstances(r.items))
+      .then((r) => {
+        setInstances(r.items);
+        setOpen(r.items.filter((i) => i.status === 'running').map((i) => i.id));
+      })
       .catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)));
   }, [app, form, id]);
   useEffect(load, [load]);
@@ -75,6 +85,11 @@ export function RecordFlows({ app, form, id }: { app: string; form: string; id: 
         dataSource={instances ?? []}
         loading={instances === null && !error}
         locale={{ emptyText: t('record.noFlows') }}
+        expandable={{
+          expandedRowKeys: open,
+          onExpandedRowsChange: (keys) => setOpen(keys.map(Number)),
+          expandedRowRender: (r) => <InstanceGraph id={r.id} height={320} testId={`record-instance-graph-${r.id}`} />,
+        }}
         columns={[
           { key: 'id', title: '#', render: (_: unknown, r) => <Link to={`/flow-instances/${r.id}`} data-testid={`record-instance-${r.id}`}>{r.id}</Link> },
           { key: 'flow', title: t('record.flows'), render: (_: unknown, r) => label(labels[r.flow], r.flow) },
