@@ -943,20 +943,42 @@ async fn timers_missed_while_down_fire_once_after_restart() {
     app.stop().await;
 }
 
+/// The CRM with its flows, sales1, and a hospital sales1 owns: sales1's client and the
+/// hospital's id.
+async fn crm_sales_customer(app: &TestApp, name: &str) -> (Client, Value) {
+    crate::crm::install(app).await;
+    crate::crm::install_flows(app).await;
+    let sales = crate::crm::user(app, "sales1", &["sales"], None).await;
+    let customer = app
+        .create_ok(
+            "crm",
+            "customer",
+            json!({"name": name, "customer_type": "hospital", "owner": "sales1"}),
+        )
+        .await["id"]
+        .clone();
+    (sales, customer)
+}
+
+/// A sales order refused by flow 7's guard, saying the customer lacks a valid licence.
+async fn assert_refused_for_licence(r: reqwest::Response) {
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["details"][0]["rule"], "guard", "{body}");
+    assert_eq!(body["details"][0]["pointer"], "/data", "{body}");
+    assert!(
+        body["details"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("distribution licence"),
+        "{body}"
+    );
+}
+
 on_both_stores!(
     the_order_guard_refuses_sales_orders_without_a_valid_licence_s8,
     |app: TestApp| async move {
-        crate::crm::install(&app).await;
-        crate::crm::install_flows(&app).await;
-        let sales = crate::crm::user(&app, "sales1", &["sales"], None).await;
-        let customer = app
-            .create_ok(
-                "crm",
-                "customer",
-                json!({"name": "华山医院", "customer_type": "hospital", "owner": "sales1"}),
-            )
-            .await["id"]
-            .clone();
+        let (sales, customer) = crm_sales_customer(&app, "华山医院").await;
         let order = json!({"data": {"customer": customer, "ordered_on": "2026-11-22"}});
         let post = |body: Value| {
             let sales = sales.clone();
@@ -964,18 +986,7 @@ on_both_stores!(
             async move { sales.post(url).json(&body).send().await.unwrap() }
         };
         // No licence: refused with the message, on the data, and nothing is written.
-        let r = post(order.clone()).await;
-        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-        let body: Value = r.json().await.unwrap();
-        assert_eq!(body["details"][0]["rule"], "guard", "{body}");
-        assert_eq!(body["details"][0]["pointer"], "/data", "{body}");
-        assert!(
-            body["details"][0]["message"]
-                .as_str()
-                .unwrap()
-                .contains("distribution licence"),
-            "{body}"
-        );
+        assert_refused_for_licence(post(order.clone()).await).await;
         let total = expect(
             app.get("/apps/crm/forms/sales_order/records?total=true")
                 .await,
@@ -2633,17 +2644,7 @@ async fn qualification_expiry_runs_on_the_clock(app: TestApp) {
     .await;
     assert_eq!(seen[0], "资质已到期 / Qualification has expired: Q-100");
     assert_eq!(reminders(sales.clone()).await.len(), 3);
-    let r = order(sales.clone()).await;
-    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let body: Value = r.json().await.unwrap();
-    assert_eq!(body["details"][0]["rule"], "guard", "{body}");
-    assert!(
-        body["details"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("distribution licence"),
-        "{body}"
-    );
+    assert_refused_for_licence(order(sales.clone()).await).await;
     for flow in [
         "qualification_expiry_90",
         "qualification_expiry_30",
@@ -2663,17 +2664,7 @@ on_both_stores!(
 /// the task's 7-day deadline; a warranty date moved before it is due is re-planned to the
 /// new date; a warranty that ended last year gives no task.
 async fn warranty_renewal_runs_on_the_clock(app: TestApp) {
-    crate::crm::install(&app).await;
-    crate::crm::install_flows(&app).await;
-    let sales = crate::crm::user(&app, "sales1", &["sales"], None).await;
-    let customer = app
-        .create_ok(
-            "crm",
-            "customer",
-            json!({"name": "协和医院", "customer_type": "hospital", "owner": "sales1"}),
-        )
-        .await["id"]
-        .clone();
+    let (sales, customer) = crm_sales_customer(&app, "协和医院").await;
     let product = app
         .create_ok(
             "crm",

@@ -127,6 +127,28 @@ impl<'a> Graph<'a> {
         }
     }
 
+    /// Which nodes a token at `start` can reach (itself included), along edges between
+    /// existing nodes.
+    pub fn reachable_from(&self, start: usize) -> Vec<bool> {
+        let mut seen = vec![false; self.nodes.len()];
+        let mut q = VecDeque::from([start]);
+        seen[start] = true;
+        while let Some(a) = q.pop_front() {
+            for &j in &self.outgoing[a] {
+                if let Some(&b) = self.edges[j]
+                    .get("to")
+                    .and_then(Value::as_str)
+                    .and_then(|t| self.index.get(t))
+                    && !seen[b]
+                {
+                    seen[b] = true;
+                    q.push_back(b);
+                }
+            }
+        }
+        seen
+    }
+
     /// Reachability from start, ends, and joins that can complete.
     pub fn check_paths(&self, out: &mut Vec<Detail>) {
         let Graph {
@@ -138,22 +160,7 @@ impl<'a> Graph<'a> {
             starts,
         } = self;
         if let [s] = starts[..] {
-            let mut seen = vec![false; nodes.len()];
-            let mut q = VecDeque::from([s]);
-            seen[s] = true;
-            while let Some(a) = q.pop_front() {
-                for &j in &outgoing[a] {
-                    if let Some(&b) = edges[j]
-                        .get("to")
-                        .and_then(Value::as_str)
-                        .and_then(|t| index.get(t))
-                        && !seen[b]
-                    {
-                        seen[b] = true;
-                        q.push_back(b);
-                    }
-                }
-            }
+            let seen = self.reachable_from(s);
             for (i, n) in nodes.iter().enumerate() {
                 if !seen[i] {
                     out.push(d(

@@ -105,23 +105,7 @@ pub(super) fn check_node_edges(g: &Graph, i: usize, out: &mut Vec<Detail>) {
                 .and_then(|t| index.get(t))
             {
                 // The body must lead back to the loop for the next item.
-                let mut seen = vec![false; nodes.len()];
-                let mut q = VecDeque::from([start]);
-                seen[start] = true;
-                while let Some(a) = q.pop_front() {
-                    for &j in &outgoing[a] {
-                        if let Some(&b) = edges[j]
-                            .get("to")
-                            .and_then(Value::as_str)
-                            .and_then(|t| index.get(t))
-                            && !seen[b]
-                        {
-                            seen[b] = true;
-                            q.push_back(b);
-                        }
-                    }
-                }
-                if !seen[i] {
+                if !g.reachable_from(start)[i] {
                     out.push(d(
                         &p,
                         "loop",
