@@ -105,6 +105,16 @@ max_connections = 300
 CONF
 }
 
+# The API tests make a database per test (`fw_<pid>_<n>_<nanos>`) and leave it behind;
+# a machine that runs the suite again and again would fill its disk with them (56 GB
+# once). Each `start` drops those of earlier runs that nobody is connected to.
+drop_leftover_databases() {
+  local db
+  for db in $(psql "$URL" -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'fw\_%'" 2>/dev/null); do
+    psql "$URL" -qc "DROP DATABASE IF EXISTS \"$db\"" >/dev/null 2>&1 || true
+  done
+}
+
 cmd_start() {
   ensure_server_binaries
   # Serialise concurrent `start`s (e.g. parallel test runners).
@@ -113,6 +123,7 @@ cmd_start() {
   flock 9
   if is_running; then
     log "already running ($PG_DIR)"
+    drop_leftover_databases
     echo "$URL"
     return 0
   fi
@@ -125,6 +136,7 @@ cmd_start() {
     tail -n 30 "$PG_LOG" >&2 || true
     exit 1
   fi
+  drop_leftover_databases
   echo "$URL"
 }
 
