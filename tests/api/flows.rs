@@ -1781,7 +1781,7 @@ on_both_stores!(
 );
 
 on_both_stores!(
-    a_level_one_adverse_event_tells_qa_at_once_and_escalates_after_24_hours_s13,
+    a_level_one_adverse_event_tells_qa_at_once_and_escalates_after_24_hours_s13_level_two_after_48,
     |app: TestApp| async move {
         crate::crm::install(&app).await;
         crate::crm::install_flows(&app).await;
@@ -1884,6 +1884,48 @@ on_both_stores!(
             done["data"]["reported_to_authority_at"], "2026-11-23T18:00:00+08:00",
             "{done}"
         );
+        // Level II: the same, with 48 hours (on the server's clock, moved on above).
+        let level_2 = app
+            .create_ok("crm", "complaint", json!({"kind": "adverse_event", "customer": customer, "recall_level": "level_2",
+                                                 "severity": "general", "description": "Alarm too quiet"}))
+            .await;
+        let task_2 = eventually("the 48-hour report task", || async {
+            let v = get(&qa, &app, "/tasks").await;
+            v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|t| t["record"] == level_2["id"])
+                .cloned()
+        })
+        .await;
+        assert_eq!(
+            task_2["label"]["en"],
+            "Report to the authority within 48 hours"
+        );
+        let now = expect(app.get("/admin/clock").await, StatusCode::OK).await["now"].clone();
+        let hours = (chrono::DateTime::parse_from_rfc3339(task_2["due_at"].as_str().unwrap())
+            .unwrap()
+            - chrono::DateTime::parse_from_rfc3339(now.as_str().unwrap()).unwrap())
+        .num_minutes() as f64
+            / 60.0;
+        assert!((47.5..=48.0).contains(&hours), "due in {hours} h");
+        let escalations = || async {
+            get(&boss, &app, "/tasks").await["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|t| t["record"] == level_2["id"])
+                .count()
+        };
+        app.advance(47.0 * 3600.0).await;
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert_eq!(escalations().await, 0, "not before 48 h");
+        app.advance(3600.0 + 5.0).await;
+        eventually("the 48-hour escalation", || async {
+            (escalations().await == 1).then_some(())
+        })
+        .await;
         // A plain complaint starts nothing.
         let plain = app
             .create_ok(
