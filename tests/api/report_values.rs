@@ -4,12 +4,13 @@
 //! province, spare parts out by month (in Shanghai time) and by part (ranked, fewest out
 //! last), parts used by model (ranked by quantity), complaints by model (ranked), top fault
 //! codes with the share handled twice, revenue by month and qualifications expiring in the
-//! next six months.
+//! next six months — and, run by a sales rep, only what their own customer makes them.
 
 use chrono::{Duration, Utc};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
+use crate::crm;
 use crate::helpers::TestApp;
 use crate::on_both_stores;
 use crate::report_measures::{create, run};
@@ -276,6 +277,8 @@ async fn crm_reports_show_what_was_written(app: TestApp) {
         .with_timezone(&chrono_tz::Asia::Shanghai)
         .date_naive();
     let mut want: BTreeMap<(String, String), (i64, Vec<i64>)> = BTreeMap::new();
+    // What sales1, who owns customer A only, counts of them.
+    let mut want_a: BTreeMap<(String, String), i64> = BTreeMap::new();
     for (i, (days, kind, status, customer)) in [
         (10, "gsp_certificate", "approved", d.customer_a),
         (12, "gsp_certificate", "approved", d.customer_b),
@@ -299,6 +302,11 @@ async fn crm_reports_show_what_was_written(app: TestApp) {
             if !e.1.contains(&customer) {
                 e.1.push(customer);
             }
+            if customer == d.customer_a {
+                *want_a
+                    .entry((expires.format("%Y-%m").to_string(), kind.to_owned()))
+                    .or_default() += 1;
+            }
         }
     }
     let r = run(&app, "qualifications_expiring").await;
@@ -315,6 +323,51 @@ async fn crm_reports_show_what_was_written(app: TestApp) {
             &["qualifications", "customers"]
         ),
         want,
+        "{r}"
+    );
+
+    // The same reports as sales1, who owns customer A only (the seed's): their grades and
+    // their customer's qualifications, nobody else's.
+    let sales = crm::user(&app, "sales1", &["sales"], None).await;
+    let run_as = |key: &'static str| {
+        let (sales, app) = (sales.clone(), &app);
+        async move {
+            let (status, r) = crm::send(
+                &sales,
+                app,
+                reqwest::Method::POST,
+                &format!("/apps/crm/reports/{key}/run"),
+                &json!({}),
+            )
+            .await;
+            assert_eq!(status, reqwest::StatusCode::OK, "{key}: {r}");
+            r
+        }
+    };
+    let r = run_as("customers_by_grade").await;
+    assert_eq!(
+        table(&r, &["grade"], &["customers", "hospitals"]),
+        [json!(["C", 1, 1]).as_array().unwrap().clone()],
+        "{r}"
+    );
+    let r = run_as("customer_grades_by_region").await;
+    assert_eq!(
+        table(&r, &["region.province", "grade"], &["customers"]),
+        [json!([null, "C", 1]).as_array().unwrap().clone()],
+        "{r}"
+    );
+    let r = run_as("qualifications_expiring").await;
+    let want_a: Vec<Vec<Value>> = want_a
+        .into_iter()
+        .map(|((month, kind), n)| vec![json!(month), json!(kind), json!(n), json!(1)])
+        .collect();
+    assert_eq!(
+        table(
+            &r,
+            &["expires_on", "kind"],
+            &["qualifications", "customers"]
+        ),
+        want_a,
         "{r}"
     );
 }
