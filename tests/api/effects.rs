@@ -54,9 +54,9 @@ impl Receiver {
     }
 }
 
-/// `/fail-once` answers 500 the first time, `/to-metadata` redirects to the cloud metadata
-/// address, `/reject` answers 422 and `/down` 503 every time, everything else answers 200
-/// with a reference.
+/// `/fail-once` answers 500 the first time, `/slow-once` keeps the first request waiting
+/// two minutes, `/to-metadata` redirects to the cloud metadata address, `/reject` answers
+/// 422 and `/down` 503 every time, everything else answers 200 with a reference.
 async fn handle(
     State(r): State<Receiver>,
     uri: axum::http::Uri,
@@ -76,6 +76,10 @@ async fn handle(
     });
     match path.as_str() {
         "/fail-once" if seen == 0 => (AxStatus::INTERNAL_SERVER_ERROR, "try again").into_response(),
+        "/slow-once" if seen == 0 => {
+            tokio::time::sleep(Duration::from_secs(120)).await;
+            (AxStatus::GATEWAY_TIMEOUT, "too late").into_response()
+        }
         "/to-metadata" => (
             AxStatus::FOUND,
             [("location", "http://169.254.169.254/latest/meta-data/")],
@@ -704,6 +708,40 @@ async fn email_goes_through_a_real_smtp_server_rendered_per_recipient() {
     let _ = smtp.child.kill().await;
 }
 
+/// The app of the outbox crash tests: tickets, and a flow that sends each new ticket to
+/// `endpoint` (an `http` node, through the outbox) and keeps the answer's reference.
+async fn sync_app(server: &ServerProcess, admin: &reqwest::Client, endpoint: &str) {
+    let root = server.url("");
+    let call = |method: &str, path: &str, body: Value| {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        admin.request(m, format!("{root}{path}")).json(&body).send()
+    };
+    let r = call(
+        "PUT",
+        "/apps/ops",
+        json!({"key": "ops", "label": {"en": "ops"}, "time_zone": "UTC"}),
+    )
+    .await
+    .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    let r = call("POST", "/apps/ops/forms/ticket/publish", json!({"key": "ticket", "label": {"en": "Ticket"}, "schema": {"type": "object", "properties": {
+        "title": {"type": "string", "x-type": "text", "x-label": {"en": "Title"}},
+        "erp_ref": {"type": "string", "x-type": "text", "x-label": {"en": "ERP"}}}}})).await.unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    let r = call("POST", "/apps/ops/flows/sync/publish", json!({
+        "key": "sync", "label": {"en": "Sync"},
+        "trigger": {"type": "record_created", "form": "ticket"},
+        "nodes": [
+            {"id": "start", "type": "start"},
+            {"id": "call", "type": "http", "url": endpoint, "body": {"title": {"var": "record.title"}}, "name": "erp"},
+            {"id": "keep", "type": "update_record", "set": {"erp_ref": {"var": "vars.erp.body.ref"}}},
+            {"id": "end", "type": "end"}
+        ],
+        "edges": [{"from": "start", "to": "call"}, {"from": "call", "to": "keep"}, {"from": "keep", "to": "end"}]
+    })).await.unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+}
+
 /// kill -9 after an effect was sent but before it was marked: another server process on
 /// the same database (SQLite, PostgreSQL) takes the dead worker's claim over once its lease
 /// has run out and sends the effect again with the same idempotency key (at least once),
@@ -734,34 +772,7 @@ async fn a_dead_workers_claim_is_taken_over(store: Store) {
         let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         c.request(m, format!("{root}{path}")).json(&body).send()
     };
-    assert!(
-        call(
-            &admin,
-            "PUT",
-            "/apps/ops",
-            json!({"key": "ops", "label": {"en": "ops"}, "time_zone": "UTC"})
-        )
-        .await
-        .unwrap()
-        .status()
-        .is_success()
-    );
-    let r = call(&admin, "POST", "/apps/ops/forms/ticket/publish", json!({"key": "ticket", "label": {"en": "Ticket"}, "schema": {"type": "object", "properties": {
-        "title": {"type": "string", "x-type": "text", "x-label": {"en": "Title"}},
-        "erp_ref": {"type": "string", "x-type": "text", "x-label": {"en": "ERP"}}}}})).await.unwrap();
-    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
-    let r = call(&admin, "POST", "/apps/ops/flows/sync/publish", json!({
-        "key": "sync", "label": {"en": "Sync"},
-        "trigger": {"type": "record_created", "form": "ticket"},
-        "nodes": [
-            {"id": "start", "type": "start"},
-            {"id": "call", "type": "http", "url": format!("{base}/erp"), "body": {"title": {"var": "record.title"}}, "name": "erp"},
-            {"id": "keep", "type": "update_record", "set": {"erp_ref": {"var": "vars.erp.body.ref"}}},
-            {"id": "end", "type": "end"}
-        ],
-        "edges": [{"from": "start", "to": "call"}, {"from": "call", "to": "keep"}, {"from": "keep", "to": "end"}]
-    })).await.unwrap();
-    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    sync_app(&server, &admin, &format!("{base}/erp")).await;
     // The server aborts at the failpoint right after the receiver got the request.
     let r = call(
         &admin,
@@ -849,6 +860,87 @@ async fn kill_9_between_sending_and_marking_resends_with_the_same_key() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_second_postgres_process_takes_over_a_dead_workers_claim() {
     a_dead_workers_claim_is_taken_over(Store::Postgres).await;
+}
+
+/// A running peer takes a dead worker's claim over (PostgreSQL): process A claims an HTTP
+/// effect and is stuck sending it (the receiver keeps the first request waiting); process
+/// B starts beside it; A is killed (kill -9). Once A's lease (8 s) has run out, B — already
+/// running, not restarted — sends the effect again with the same idempotency key, and the
+/// instance completes once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_running_postgres_process_takes_over_the_claim_of_one_killed_beside_it() {
+    let rx = Receiver::default();
+    let base = rx.start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = crate::helpers::fresh_pg_database().await;
+    let env = [
+        ("FORMWORK_FLOWS__HTTP_ALLOW", "[\"127.0.0.1\"]".to_owned()),
+        ("FORMWORK_FLOWS__OUTBOX_LEASE", "8".to_owned()),
+    ];
+    let a = ServerProcess::start_env(&url, dir.path(), None, &env).await;
+    let admin = a.admin().await;
+    sync_app(&a, &admin, &format!("{base}/slow-once")).await;
+    let r = admin
+        .post(a.url("/apps/ops/forms/ticket/records"))
+        .json(&json!({"data": {"title": "CT"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    eventually("A's request", || async {
+        (rx.at("/slow-once").len() == 1).then_some(())
+    })
+    .await;
+    let b = ServerProcess::start_env(&url, dir.path(), None, &env).await;
+    a.kill_9().await;
+    let killed = std::time::Instant::now();
+    let admin = b.admin().await;
+    let detail = eventually("B to complete the instance", || async {
+        let v: Value = admin
+            .get(b.url(&format!("/flow-instances?app=ops&record={id}")))
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        let inst = v["items"].as_array()?.first()?.clone();
+        let d: Value = admin
+            .get(b.url(&format!("/flow-instances/{}", inst["id"])))
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        (d["instance"]["status"] == "completed").then_some(d)
+    })
+    .await;
+    let history = actions(&detail);
+    for once in ["responded", "completed"] {
+        assert_eq!(
+            history.iter().filter(|a| *a == once).count(),
+            1,
+            "{history:?}"
+        );
+    }
+    // Sent twice with one key: by A, and by B after A died.
+    let got = rx.at("/slow-once");
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[0].key, got[1].key, "{got:?}");
+    assert!(got[0].key.is_some());
+    assert!(got[1].at > killed, "B sent after A was killed");
+    let rec: Value = admin
+        .get(b.url(&format!("/apps/ops/forms/ticket/records/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rec["data"]["erp_ref"], "ERP-2", "{rec}");
+    b.terminate().await;
 }
 
 /// Messages show a recipient only what they may read — also through the instance's
