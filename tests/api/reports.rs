@@ -1971,6 +1971,66 @@ async fn files_read_as_the_report_shows(app: TestApp) {
         .await;
     let body = expect(r, StatusCode::BAD_REQUEST).await;
     assert_eq!(body["details"][0]["pointer"], "/lang");
+
+    // A pivot report's file is the pivot table: a row per kind, a column per priority and
+    // measure, the records behind each row last — the run's numbers, moved.
+    let def = json!({"form": "service_order", "label": {"en": "Kinds by priority"},
+        "dimensions": [{"field": "kind", "label": {"en": "Kind"}}, {"field": "priority", "label": {"en": "Priority"}}],
+        "measures": [{"key": "orders", "agg": "count", "label": {"en": "Orders"}}],
+        "chart": {"kind": "pivot"}});
+    expect(
+        app.put("/apps/crm/reports/kinds_by_priority", &def).await,
+        StatusCode::OK,
+    )
+    .await;
+    let run = expect(
+        app.post("/apps/crm/reports/kinds_by_priority/run", &json!({}))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let r = app
+        .get("/apps/crm/reports/kinds_by_priority/run?format=csv&lang=en")
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let text = r.text().await.unwrap();
+    let mut lines = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = lines.headers().unwrap().iter().map(str::to_owned).collect();
+    assert_eq!(header[0], "Kind");
+    assert_eq!(header.last().unwrap(), "Records");
+    let rows: Vec<Vec<String>> = lines
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect();
+    let mut kinds: Vec<String> = Vec::new();
+    for row in run["rows"].as_array().unwrap() {
+        let (kind, priority) = (&row["cells"]["kind"], &row["cells"]["priority"]);
+        let kind = kind.as_str().unwrap_or("—").to_owned();
+        if !kinds.contains(&kind) {
+            kinds.push(kind.clone());
+        }
+        let column = format!("{} · Orders", priority.as_str().unwrap_or("—"));
+        let at = header
+            .iter()
+            .position(|h| *h == column)
+            .unwrap_or_else(|| panic!("no column {column}: {header:?}"));
+        let line = rows.iter().find(|r| r[0] == kind).unwrap();
+        assert_eq!(
+            line[at],
+            row["cells"]["orders"].to_string(),
+            "{kind} {column}"
+        );
+    }
+    assert_eq!(
+        rows.iter().map(|r| r[0].clone()).collect::<Vec<_>>(),
+        kinds,
+        "a row per kind, in the run's order"
+    );
+    let total: i64 = rows
+        .iter()
+        .map(|r| r.last().unwrap().parse::<i64>().unwrap())
+        .sum();
+    assert_eq!(json!(total), run["total_rows"]);
 }
 
 on_both_stores!(

@@ -223,7 +223,11 @@ pub async fn download(
     if format == "json" {
         return Ok(axum::Json(result).into_response());
     }
-    let table = table(&result, &lang);
+    let table = if result["chart"]["kind"] == "pivot" {
+        pivot(table(&result, &lang), &result)
+    } else {
+        table(&result, &lang)
+    };
     let mut headers = HeaderMap::new();
     let name = format!("attachment; filename=\"{app}-{key}.{format}\"");
     headers.insert(
@@ -309,6 +313,72 @@ fn table(result: &Value, lang: &str) -> Vec<Vec<Value>> {
             })
             .collect();
         row.push(r["rows"].clone());
+        out.push(row);
+    }
+    out
+}
+
+/// A pivot report's file as the pivot table shows it: one row per value of the first
+/// dimension, one column per value (combination) of the other dimensions and measure —
+/// `<value> · <measure>`, in the order the run gives them — and the records behind each
+/// row last. With one dimension it is the plain table.
+fn pivot(flat: Vec<Vec<Value>>, result: &Value) -> Vec<Vec<Value>> {
+    let cols: Vec<&Value> = result["columns"].as_array().into_iter().flatten().collect();
+    let dims = cols.iter().filter(|c| c["kind"] == "dimension").count();
+    let measures = cols.len() - dims;
+    if dims < 2 || flat.is_empty() {
+        return flat;
+    }
+    let text = |v: &Value| match v {
+        Value::Null => "—".to_owned(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let header = &flat[0];
+    let mut across: Vec<String> = Vec::new();
+    let mut down: Vec<Value> = Vec::new();
+    let mut cells: std::collections::HashMap<(String, String), (Vec<Value>, i64)> =
+        Default::default();
+    for row in &flat[1..] {
+        let key = text(&row[0]);
+        let col = row[1..dims]
+            .iter()
+            .map(text)
+            .collect::<Vec<_>>()
+            .join(" / ");
+        if !down.iter().any(|d| text(d) == key) {
+            down.push(row[0].clone());
+        }
+        if !across.contains(&col) {
+            across.push(col.clone());
+        }
+        let records = row[dims + measures].as_i64().unwrap_or(0);
+        cells.insert((key, col), (row[dims..dims + measures].to_vec(), records));
+    }
+    let mut out = vec![
+        std::iter::once(header[0].clone())
+            .chain(across.iter().flat_map(|a| {
+                header[dims..dims + measures]
+                    .iter()
+                    .map(move |m| json!(format!("{a} · {}", text(m))))
+            }))
+            .chain([header[dims + measures].clone()])
+            .collect::<Vec<_>>(),
+    ];
+    for d in down {
+        let key = text(&d);
+        let mut row = vec![d];
+        let mut records = 0;
+        for a in &across {
+            match cells.get(&(key.clone(), a.clone())) {
+                Some((values, n)) => {
+                    row.extend(values.iter().cloned());
+                    records += n;
+                }
+                None => row.extend(std::iter::repeat_n(Value::Null, measures)),
+            }
+        }
+        row.push(json!(records));
         out.push(row);
     }
     out
