@@ -296,13 +296,20 @@ test('branch edges: server errors on an edge, default and condition from the edg
   await pick(page, 'flow-prop-when-value', 'High');
   await page.getByTestId('flow-prop-when-add').click();
   await page.getByTestId('flow-prop-when-current').getByText('Priority is one of Urgent, High').waitFor();
+  // A second condition, and "any of" instead of "all of": the edge holds when either does.
+  await pick(page, 'flow-prop-when-var', '(record.kind)', { search: 'record.kind' });
+  await pick(page, 'flow-prop-when-op', 'equals');
+  await pick(page, 'flow-prop-when-value', 'Repair');
+  await page.getByTestId('flow-prop-when-add').click();
+  await page.getByTestId('flow-prop-when-join').getByText('Any of').click();
+  await page.getByTestId('flow-prop-when-current').getByText('or', { exact: true }).waitFor();
   await page.getByTestId('flow-publish').click();
   await page.getByTestId('flow-version').getByText('Version 1').waitFor();
 
   const def = (await adminCall('/apps/crm/flows/triage')).body.definition;
   assert.deepEqual(def.edges, [
     { from: 'start', to: 'branch_1' },
-    { from: 'branch_1', to: 'task_1', when: { in: [{ var: 'record.priority' }, ['urgent', 'high']] } },
+    { from: 'branch_1', to: 'task_1', when: { or: [{ in: [{ var: 'record.priority' }, ['urgent', 'high']] }, { '==': [{ var: 'record.kind' }, 'repair'] }] } },
     { from: 'branch_1', to: 'end', default: true },
     { from: 'task_1', to: 'end' },
   ]);

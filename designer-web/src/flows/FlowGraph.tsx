@@ -8,7 +8,7 @@ import { Tag } from 'antd';
 import { useI18n } from '../i18n/index.tsx';
 import type { JsonSchema } from '../api/types.ts';
 import { hasOkFailedEdges, httpOutcomeOf, isTerminating, loopVar, notifyChannel, relDateOf, reportResultName, subflowOutcomeOf, subflowWaits } from './nodes.ts';
-import { parseConds, valueVar, type Cond } from './conditions.ts';
+import { parseGroup, valueVar, type Cond } from './conditions.ts';
 import { fromDefinition } from './definition.ts';
 import {
   TERMINAL_NODE_TYPES,
@@ -299,9 +299,10 @@ export function isContextVar(v: string): boolean {
 
 /** The text of a JSON Logic condition: the builder's sentence, or the JSON. */
 export function describeLogic(logic: unknown, fields: Map<string, JsonSchema>, t: Translate, label: PickLabel): string {
-  const conds = parseConds(logic);
-  if (conds === null) return JSON.stringify(logic);
-  return conds.map((c) => describeCond(c, fields, t, label)).join(` ${t('flows.cond.and')} `);
+  const group = parseGroup(logic);
+  if (group === null) return JSON.stringify(logic);
+  const word = t(group.join === 'or' ? 'flows.cond.or' : 'flows.cond.and');
+  return group.conds.map((c) => describeCond(c, fields, t, label)).join(` ${word} `);
 }
 
 /** A canvas edge as React Flow draws it: label and colour from its properties (and, with

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { condsLogic, contextVars, isLogicValue, logicVars, parseConds } from './conditions.ts';
+import { condsLogic, contextVars, isLogicValue, logicVars, parseConds, parseGroup, type Cond } from './conditions.ts';
 import { fromDefinition } from './definition.ts';
 import { EVERY, crm } from './testFlows.ts';
 
@@ -90,4 +90,19 @@ describe('guards, queries, reject', () => {
     expect(vars).toContain('today');
     expect(vars).toContain('record.customer');
   });
+});
+
+test('conditions joined with or round-trip through the builder; nested groups stay JSON', () => {
+  const conds: Cond[] = [
+    { var: 'record.priority', op: 'eq', value: 'urgent' },
+    { var: 'record.kind', op: 'in', value: ['repair', 'inspection'] },
+  ];
+  const logic = condsLogic(conds, 'or');
+  expect(logic).toEqual({ or: [{ '==': [{ var: 'record.priority' }, 'urgent'] }, { in: [{ var: 'record.kind' }, ['repair', 'inspection']] }] });
+  expect(parseGroup(logic)).toEqual({ conds, join: 'or' });
+  expect(parseGroup(condsLogic(conds))).toEqual({ conds, join: 'and' });
+  // one condition has no join; `parseConds` (and only) refuses an `or`
+  expect(condsLogic([conds[0]!], 'or')).toEqual({ '==': [{ var: 'record.priority' }, 'urgent'] });
+  expect(parseConds(logic)).toBeNull();
+  expect(parseGroup({ or: [{ and: [{ '==': [{ var: 'a' }, 1] }] }] })).toBeNull();
 });

@@ -43,11 +43,14 @@ export function condLogic(c: Cond): unknown {
   return { [CMP[c.op]!]: [v, c.value ?? null] };
 }
 
-/** One condition, or several joined with `and`; undefined for none. */
-export function condsLogic(cs: Cond[]): unknown {
+/** How the builder's conditions are joined: all must hold (`and`) or any (`or`). */
+export type Join = 'and' | 'or';
+
+/** One condition, or several joined with `and` (or `or`); undefined for none. */
+export function condsLogic(cs: Cond[], join: Join = 'and'): unknown {
   if (cs.length === 0) return undefined;
   if (cs.length === 1) return condLogic(cs[0]!);
-  return { and: cs.map(condLogic) };
+  return { [join]: cs.map(condLogic) };
 }
 
 function varOf(x: unknown): string | null {
@@ -81,13 +84,22 @@ function parseOne(logic: unknown, opts: ParseOptions = {}): Cond | null {
 /** The conditions of a JSON Logic expression of the builder's shapes (one comparison, or
  * `and` of several); [] for none; null when it is something else (shown as JSON). */
 export function parseConds(logic: unknown, opts: ParseOptions = {}): Cond[] | null {
-  if (logic === undefined || logic === null) return [];
-  if (isObj(logic) && Object.keys(logic).length === 1 && Array.isArray(logic.and)) {
-    const parts = (logic.and as unknown[]).map((x) => parseOne(x, opts));
-    return parts.every((p) => p !== null) ? (parts as Cond[]) : null;
+  const g = parseGroup(logic, opts);
+  return g && g.join === 'and' ? g.conds : null;
+}
+
+/** Like `parseConds`, also for `or` of several comparisons: the conditions and how they
+ * are joined; null for other shapes (nested groups are shown as JSON). */
+export function parseGroup(logic: unknown, opts: ParseOptions = {}): { conds: Cond[]; join: Join } | null {
+  if (logic === undefined || logic === null) return { conds: [], join: 'and' };
+  for (const join of ['and', 'or'] as const) {
+    if (isObj(logic) && Object.keys(logic).length === 1 && Array.isArray(logic[join])) {
+      const parts = (logic[join] as unknown[]).map((x) => parseOne(x, opts));
+      return parts.every((p) => p !== null) ? { conds: parts as Cond[], join } : null;
+    }
   }
   const one = parseOne(logic, opts);
-  return one ? [one] : null;
+  return one ? { conds: [one], join: 'and' } : null;
 }
 
 /** Is a `set` / `data` value a JSON Logic expression (rather than a literal)? A plain

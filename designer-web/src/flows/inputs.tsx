@@ -2,7 +2,7 @@
 // choices (Lookups), the assignee picker, a field's value, JSON in a text area, the visual
 // condition builder and the field → value editor, the list of server problems.
 import { useState } from 'react';
-import { Alert, Button, Checkbox, Input, InputNumber, Select, Space, Tag, Typography } from 'antd';
+import { Alert, Button, Checkbox, Input, InputNumber, Radio, Select, Space, Tag, Typography } from 'antd';
 import { PlusOutlined } from '@ant-design/icons';
 import type { JsonSchema, Label } from '../api/types.ts';
 import { useI18n } from '../i18n/index.tsx';
@@ -13,10 +13,11 @@ import {
   condsLogic,
   isLogicValue,
   needsValue,
-  parseConds,
+  parseGroup,
   valueVar,
   type Cond,
   type CondOp,
+  type Join,
 } from './conditions.ts';
 import { memberFieldPaths } from './flowForms.ts';
 import { ASSIGNEE_KINDS, type Assignee, type AssigneeKind } from './model.ts';
@@ -233,7 +234,8 @@ export function JsonInput(p: { value: unknown; onChange: (v: unknown) => void; t
   );
 }
 
-/** The visual JSON Logic builder: conditions joined with "and"; other shapes as JSON. */
+/** The visual JSON Logic builder: conditions joined with "and" or "or" (the all / any
+ * switch, `<testId>-join`, shown from two conditions on); nested groups as JSON. */
 /** With `queried` (a query node's filter): the variables on the left are fields of the
  * queried form (`vars` lists them), and `valueVars` (context values: record.*, vars.*,
  * today …) may stand on the value side, e.g. `customer == record.customer`. */
@@ -248,7 +250,9 @@ export function ConditionBuilder(p: {
 }) {
   const { t, label } = useI18n();
   const filterMode = p.valueVars !== undefined;
-  const conds = parseConds(p.value, { varValues: filterMode });
+  const group = parseGroup(p.value, { varValues: filterMode });
+  const conds = group?.conds ?? null;
+  const join = group?.join ?? 'and';
   const [asJson, setAsJson] = useState(conds === null);
   const [v, setV] = useState<string | undefined>();
   const [op, setOp] = useState<CondOp>('eq');
@@ -281,15 +285,29 @@ export function ConditionBuilder(p: {
     <div data-testid={p.testId}>
       <div data-testid={`${p.testId}-current`} style={{ marginBottom: 6 }}>
         {conds.length === 0 && <Typography.Text type="secondary">{t('flows.cond.none')}</Typography.Text>}
+        {conds.length > 1 && (
+          <Radio.Group
+            size="small"
+            optionType="button"
+            value={join}
+            data-testid={`${p.testId}-join`}
+            style={{ marginBottom: 4 }}
+            options={[
+              { value: 'and', label: t('flows.cond.all') },
+              { value: 'or', label: t('flows.cond.any') },
+            ]}
+            onChange={(e) => p.onChange(condsLogic(conds, e.target.value as Join))}
+          />
+        )}
         {conds.map((c, i) => (
           <div key={i} style={{ display: 'flex', alignItems: 'center', gap: 4, fontSize: 13 }}>
-            {i > 0 && <Tag>{t('flows.cond.and')}</Tag>}
+            {i > 0 && <Tag>{t(join === 'or' ? 'flows.cond.or' : 'flows.cond.and')}</Tag>}
             <span>{describeCond(c, p.fields, t, label, p.queried)}</span>
             <Button
               type="link"
               size="small"
               data-testid={`${p.testId}-remove-${i}`}
-              onClick={() => p.onChange(condsLogic(conds.filter((_, j) => j !== i)))}
+              onClick={() => p.onChange(condsLogic(conds.filter((_, j) => j !== i), join))}
             >
               {t('common.remove')}
             </Button>
@@ -370,7 +388,7 @@ export function ConditionBuilder(p: {
           onClick={() => {
             if (!v) return;
             const c: Cond = needsValue(op) ? { var: v, op, value } : { var: v, op };
-            p.onChange(condsLogic([...conds, c]));
+            p.onChange(condsLogic([...conds, c], join));
             setValue(undefined);
           }}
         >
