@@ -222,9 +222,14 @@ test('admin designs and publishes a flow; the director approves its task', async
   await page.locator('[data-testid="instance-status"][data-status="running"]').waitFor();
   await page.locator('[data-testid="flow-node-approval_1"][data-current="true"]').waitFor();
   await page.getByTestId('instance-cancel').click();
+  await page.getByTestId('instance-stop-reason').fill('filed twice');
   await page.locator('.ant-popconfirm .ant-btn-primary').click();
   await page.locator('[data-testid="instance-status"][data-status="cancelled"]').waitFor();
-  assert.equal((await adminCall(`/flow-instances/${running.id}`)).body.instance.status, 'cancelled');
+  const cancelled = (await adminCall(`/flow-instances/${running.id}`)).body;
+  assert.equal(cancelled.instance.status, 'cancelled');
+  // The reason asked in the confirmation is the history's last line.
+  assert.equal(cancelled.history.at(-1).action, 'cancelled');
+  assert.equal(cancelled.history.at(-1).detail.error, 'filed twice');
   // The second order was filed as reported, so the CRM's dispatch flow also runs: it waits
   // at the urgent dispatch task with a 2-hour deadline, and its instance page shows the
   // armed timer at that node with the due time the API gives.

@@ -2,11 +2,12 @@
 // positions highlighted), its history, and cancel (administrators) / withdraw (initiator).
 //
 // data-testid beyond the brief: instance-graph, instance-cancel, instance-withdraw,
+// instance-stop-reason (the reason asked with either, kept in the history),
 // instance-step-<i>, instance-error, instance-record-link, instance-timer-<node> (an armed
 // delay or deadline: the node and when it falls due)
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { Link, useParams } from 'react-router';
-import { Alert, App as AntApp, Button, Card, Descriptions, Empty, Popconfirm, Space, Tag, Timeline, Typography } from 'antd';
+import { Alert, App as AntApp, Button, Card, Descriptions, Empty, Input, Popconfirm, Space, Tag, Timeline, Typography } from 'antd';
 import { ApiError, api } from '../api/client.ts';
 import type { FormDetail, JsonSchema } from '../api/types.ts';
 import { useSession } from '../auth.tsx';
@@ -32,6 +33,8 @@ export default function InstancePage() {
   const [detail, setDetail] = useState<InstanceDetail | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  // The reason given when cancelling or withdrawing (kept in the history).
+  const [reason, setReason] = useState('');
 
   const load = useCallback(() => {
     api<InstanceDetail>(`/flow-instances/${id}`)
@@ -67,7 +70,8 @@ export default function InstancePage() {
   const stop = async (kind: 'cancel' | 'withdraw') => {
     setBusy(true);
     try {
-      const r = await api<InstanceDetail>(`/flow-instances/${inst.id}/${kind}`, { method: 'POST' });
+      const why = reason.trim();
+      const r = await api<InstanceDetail>(`/flow-instances/${inst.id}/${kind}`, why ? { body: { reason: why } } : { method: 'POST' });
       if (r && isObj(r) && 'instance' in r) setDetail(r);
       else load();
       message.success(t('common.saved'));
@@ -97,6 +101,10 @@ export default function InstancePage() {
     return typeof d === 'string' ? d : JSON.stringify(d);
   };
 
+  const reasonInput = (
+    <Input size="small" placeholder={t('flows.instance.reason')} value={reason} onChange={(e) => setReason(e.target.value)} data-testid="instance-stop-reason" style={{ width: 240 }} />
+  );
+
   return (
     <>
       <Space wrap style={{ marginBottom: 12 }}>
@@ -108,14 +116,14 @@ export default function InstancePage() {
           {t(`flows.instance.status.${inst.status}`)}
         </Tag>
         {actions.includes('cancel') && (
-          <Popconfirm title={t('flows.instance.confirmCancel')} onConfirm={() => void stop('cancel')}>
+          <Popconfirm title={t('flows.instance.confirmCancel')} description={reasonInput} onConfirm={() => void stop('cancel')}>
             <Button danger size="small" loading={busy} data-testid="instance-cancel">
               {t('flows.instance.cancel')}
             </Button>
           </Popconfirm>
         )}
         {actions.includes('withdraw') && (
-          <Popconfirm title={t('flows.instance.confirmWithdraw')} onConfirm={() => void stop('withdraw')}>
+          <Popconfirm title={t('flows.instance.confirmWithdraw')} description={reasonInput} onConfirm={() => void stop('withdraw')}>
             <Button size="small" loading={busy} data-testid="instance-withdraw">
               {t('flows.instance.withdraw')}
             </Button>

@@ -79,6 +79,7 @@ export const inboxMessages: Messages = {
   'flows.instance.noHistory': { 'zh-CN': '暂无记录', en: 'Nothing yet' },
   'flows.instance.cancel': { 'zh-CN': '取消流程', en: 'Cancel the flow' },
   'flows.instance.withdraw': { 'zh-CN': '撤回', en: 'Withdraw' },
+  'flows.instance.reason': { 'zh-CN': '原因(可选)', en: 'Reason (optional)' },
   'flows.instance.confirmCancel': { 'zh-CN': '确定取消这个流程?', en: 'Cancel this flow instance?' },
   'flows.instance.confirmWithdraw': { 'zh-CN': '确定撤回这个流程?', en: 'Withdraw this flow instance?' },
   'flows.instance.graphUnavailable': { 'zh-CN': '无法加载流程图', en: 'The flow graph could not be loaded' },
