@@ -742,6 +742,40 @@ async fn sync_app(server: &ServerProcess, admin: &reqwest::Client, endpoint: &st
     assert!(r.status().is_success(), "{}", r.text().await.unwrap());
 }
 
+/// Wait until the sync flow's instance on ticket `id` has completed (as `server` answers);
+/// its answer and its end are in the history once each.
+async fn completed_once(server: &ServerProcess, admin: &reqwest::Client, id: i64) {
+    let detail = eventually("the instance to complete", || async {
+        let v: Value = admin
+            .get(server.url(&format!("/flow-instances?app=ops&record={id}")))
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        let inst = v["items"].as_array()?.first()?.clone();
+        let d: Value = admin
+            .get(server.url(&format!("/flow-instances/{}", inst["id"])))
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        (d["instance"]["status"] == "completed").then_some(d)
+    })
+    .await;
+    let history = actions(&detail);
+    for once in ["responded", "completed"] {
+        assert_eq!(
+            history.iter().filter(|a| *a == once).count(),
+            1,
+            "{id}: {history:?}"
+        );
+    }
+}
+
 /// kill -9 after an effect was sent but before it was marked: another server process on
 /// the same database (SQLite, PostgreSQL) takes the dead worker's claim over once its lease
 /// has run out and sends the effect again with the same idempotency key (at least once),
@@ -793,35 +827,7 @@ async fn a_dead_workers_claim_is_taken_over(store: Store) {
     let server = ServerProcess::start_env(&url, dir.path(), None, &env(false)).await;
     let admin = server.admin().await;
     for id in &ids {
-        let detail = eventually("the instance to complete after the crash", || async {
-            let v: Value = admin
-                .get(server.url(&format!("/flow-instances?app=ops&record={id}")))
-                .send()
-                .await
-                .ok()?
-                .json()
-                .await
-                .ok()?;
-            let inst = v["items"].as_array()?.first()?.clone();
-            let d: Value = admin
-                .get(server.url(&format!("/flow-instances/{}", inst["id"])))
-                .send()
-                .await
-                .ok()?
-                .json()
-                .await
-                .ok()?;
-            (d["instance"]["status"] == "completed").then_some(d)
-        })
-        .await;
-        let history = actions(&detail);
-        for once in ["responded", "completed"] {
-            assert_eq!(
-                history.iter().filter(|a| *a == once).count(),
-                1,
-                "{id}: {history:?}"
-            );
-        }
+        completed_once(&server, &admin, *id).await;
         let rec: Value = admin
             .get(server.url(&format!("/apps/ops/forms/ticket/records/{id}")))
             .send()
@@ -896,35 +902,7 @@ async fn a_running_postgres_process_takes_over_the_claim_of_one_killed_beside_it
     a.kill_9().await;
     let killed = std::time::Instant::now();
     let admin = b.admin().await;
-    let detail = eventually("B to complete the instance", || async {
-        let v: Value = admin
-            .get(b.url(&format!("/flow-instances?app=ops&record={id}")))
-            .send()
-            .await
-            .ok()?
-            .json()
-            .await
-            .ok()?;
-        let inst = v["items"].as_array()?.first()?.clone();
-        let d: Value = admin
-            .get(b.url(&format!("/flow-instances/{}", inst["id"])))
-            .send()
-            .await
-            .ok()?
-            .json()
-            .await
-            .ok()?;
-        (d["instance"]["status"] == "completed").then_some(d)
-    })
-    .await;
-    let history = actions(&detail);
-    for once in ["responded", "completed"] {
-        assert_eq!(
-            history.iter().filter(|a| *a == once).count(),
-            1,
-            "{history:?}"
-        );
-    }
+    completed_once(&b, &admin, id).await;
     // Sent twice with one key: by A, and by B after A died.
     let got = rx.at("/slow-once");
     assert_eq!(got.len(), 2, "{got:?}");
