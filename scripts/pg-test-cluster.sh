@@ -105,12 +105,18 @@ max_connections = 300
 CONF
 }
 
-# The API tests make a database per test (`fw_<pid>_<n>_<nanos>`) and leave it behind;
-# a machine that runs the suite again and again would fill its disk with them (56 GB
-# once). Each `start` drops those of earlier runs that nobody is connected to.
+# The API tests make a database per test (`fw_<pid>_<n>_<nanos>`, the pid of the test
+# process) and leave it behind; a machine that runs the suite again and again would fill
+# its disk with them (56 GB once). Each `start` drops those of test processes that are no
+# longer running (a run in progress keeps its own, even between its connections).
 drop_leftover_databases() {
-  local db
+  local db pid
   for db in $(psql "$URL" -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'fw\_%'" 2>/dev/null); do
+    pid="${db#fw_}"
+    pid="${pid%%_*}"
+    if [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
+      continue
+    fi
     psql "$URL" -qc "DROP DATABASE IF EXISTS \"$db\"" >/dev/null 2>&1 || true
   done
 }

@@ -1,7 +1,8 @@
 //! Date-times are stored in the app's time zone (docs/api.md, "Date-times"): a value
 //! written with any offset is kept as the same instant with the zone's offset, so list
 //! filters, sorts and report drills — which compare the stored text — compare instants;
-//! filter literals are brought into the same form; `_created_at` compares in UTC.
+//! filter literals are brought into the same form (in row rules and flow queries too);
+//! `_created_at` compares in UTC.
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -194,7 +195,8 @@ async fn stored_in_the_apps_zone(app: TestApp) {
         .await;
     assert_eq!(drilled["total"], 5, "{}", march["drill"]);
 
-    // An app in UTC keeps `Z`.
+    // An app in UTC writes `+00:00`, never `Z` (`Z` would sort after `.500`): a value
+    // with a fraction sorts after the same second without one.
     expect(
         app.put(
             "/apps/utc",
@@ -208,7 +210,25 @@ async fn stored_in_the_apps_zone(app: TestApp) {
     let u = app
         .create_ok("utc", "visit", json!({"at": "2026-03-01T10:00:00+08:00"}))
         .await;
-    assert_eq!(u["data"]["at"], "2026-03-01T02:00:00Z", "{u}");
+    assert_eq!(u["data"]["at"], "2026-03-01T02:00:00+00:00", "{u}");
+    let later = app
+        .create_ok("utc", "visit", json!({"at": "2026-03-01T02:00:00.500Z"}))
+        .await;
+    assert_eq!(later["data"]["at"], "2026-03-01T02:00:00.500+00:00");
+    assert_eq!(
+        filtered(
+            &app,
+            "utc",
+            json!({">": [{"var": "at"}, "2026-03-01T02:00:00Z"]}),
+            "at"
+        )
+        .await,
+        vec![later["id"].as_i64().unwrap()]
+    );
+    assert_eq!(
+        filtered(&app, "utc", json!({"!=": [{"var": "at"}, null]}), "-at").await,
+        vec![later["id"].as_i64().unwrap(), u["id"].as_i64().unwrap()]
+    );
 }
 
 on_both_stores!(

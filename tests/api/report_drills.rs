@@ -118,6 +118,17 @@ async fn rows_no_filter_describes_drill_by_ids(app: TestApp) {
         .collect();
     assert_eq!(drilled, vec![vec![v1], vec![v3]], "{r}");
 
+    // No dimensions, the same join filter: one row, whose drill lists both east visits.
+    let r = preview(
+        &app,
+        json!({"form": "visit", "filter": {"==": [{"var": "site.region"}, "east"]},
+               "dimensions": [], "measures": [{"key": "visits", "agg": "count"}]}),
+    )
+    .await;
+    assert_eq!(r["rows"].as_array().unwrap().len(), 1, "{r}");
+    assert_eq!(r["rows"][0]["cells"]["visits"], 2, "{r}");
+    assert_eq!(ids_of(&r["rows"][0]["drill"]), vec![v1, v3], "{r}");
+
     // The gathered rest of the top day: the other day's visit.
     let r = preview(
         &app,

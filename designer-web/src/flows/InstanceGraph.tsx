@@ -43,19 +43,34 @@ export function InstanceGraph(p: { detail?: InstanceDetail | null; id?: number; 
   const [loaded, setLoaded] = useState<InstanceDetail | null>(null);
   const [loadFailed, setLoadFailed] = useState(false);
   // Loaded by id: read again every few seconds while the instance runs, so the drawing
-  // follows it.
+  // follows it; not after a failed read, not two reads at once, nothing after unmount.
   const running = loaded?.instance?.status === 'running';
   useEffect(() => {
-    if (p.detail !== undefined || p.id === undefined) return;
-    const load = () =>
+    if (p.detail !== undefined || p.id === undefined || loadFailed) return;
+    let live = true;
+    let reading = false;
+    const load = () => {
+      if (reading) return;
+      reading = true;
       api<InstanceDetail>(`/flow-instances/${p.id}`)
-        .then(setLoaded)
-        .catch(() => setLoadFailed(true));
-    if (loaded === null) void load();
-    if (loaded !== null && !running) return;
-    const timer = window.setInterval(() => void load(), 3000);
-    return () => window.clearInterval(timer);
-  }, [p.detail, p.id, loaded === null, running]);
+        .then((d) => live && setLoaded(d))
+        .catch(() => live && setLoadFailed(true))
+        .finally(() => {
+          reading = false;
+        });
+    };
+    if (loaded === null) load();
+    if (loaded !== null && !running) {
+      return () => {
+        live = false;
+      };
+    }
+    const timer = window.setInterval(load, 3000);
+    return () => {
+      live = false;
+      window.clearInterval(timer);
+    };
+  }, [p.detail, p.id, loaded === null, running, loadFailed]);
   const detail = p.detail ?? loaded;
   const { definition, failed } = useInstanceDefinition(detail);
   const visited = useMemo(() => visitedNodes(detail?.history ?? []), [detail]);

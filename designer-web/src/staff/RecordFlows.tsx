@@ -5,7 +5,7 @@
 // data-testid: record-flows, start-flow-<flow>, record-instance-<id> (link to the instance
 // page), record-instance-graph-<id> (the graph; its nodes are flow-node-<node>, the live
 // ones data-current="true")
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { Link } from 'react-router';
 import { Alert, App, Button, Space, Table, Tag } from 'antd';
 import { PlayCircleOutlined } from '@ant-design/icons';
@@ -38,6 +38,8 @@ export function RecordFlows({ app, form, id }: { app: string; form: string; id: 
   const [labels, setLabels] = useState<Record<string, Label>>({});
   const [instances, setInstances] = useState<InstanceSummary[] | null>(null);
   const [open, setOpen] = useState<number[]>([]);
+  // Instances listed before (opened once on their first listing only).
+  const seen = useRef(new Set<number>());
   const [error, setError] = useState<string | null>(null);
 
   const load = useCallback(() => {
@@ -50,7 +52,9 @@ export function RecordFlows({ app, form, id }: { app: string; form: string; id: 
     api<{ items: InstanceSummary[] }>(`/flow-instances${qs({ app, form, record: id })}`)
       .then((r) => {
         setInstances(r.items);
-        setOpen(r.items.filter((i) => i.status === 'running').map((i) => i.id));
+        // Running instances open; rows the user opened or closed stay as they were.
+        setOpen((was) => [...new Set([...was, ...r.items.filter((i) => i.status === 'running' && !seen.current.has(i.id)).map((i) => i.id)])]);
+        r.items.forEach((i) => seen.current.add(i.id));
       })
       .catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)));
   }, [app, form, id]);

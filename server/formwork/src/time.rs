@@ -11,10 +11,12 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use std::sync::atomic::{AtomicI64, Ordering};
 
 /// A record's date-time as stored: the instant in the app's time zone, with the zone's
-/// offset (`Z` for UTC), whole seconds unless it has a fraction (see `service::prepare`).
+/// offset (`+00:00` for UTC, never `Z`: `Z` sorts after `.` and the digits, so
+/// `10:00:00Z` would sort after `10:00:00.500Z`), whole seconds unless it has a fraction
+/// (see `service::prepare`).
 pub fn in_zone(t: DateTime<chrono::FixedOffset>, tz: chrono_tz::Tz) -> String {
     t.with_timezone(&tz)
-        .to_rfc3339_opts(SecondsFormat::AutoSi, true)
+        .to_rfc3339_opts(SecondsFormat::AutoSi, false)
 }
 
 /// The real time, as stored.

@@ -340,7 +340,10 @@ fn whole(
     if query.ids.is_some() {
         // The records behind each row (over a sub-table's rows, the records they belong
         // to); the output drops lists longer than asked.
-        all_aggs.push(col(id_col).unique().sort(Default::default()).alias("_ids"));
+        // (Without dimensions there is one row: the ids as one list, not a row each.)
+        let ids = col(id_col).unique().sort(Default::default());
+        let ids = if keys.is_empty() { ids.implode() } else { ids };
+        all_aggs.push(ids.alias("_ids"));
     }
     let grouped = fixed(if keys.is_empty() {
         frame.select(all_aggs)

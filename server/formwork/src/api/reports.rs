@@ -335,29 +335,43 @@ fn pivot(flat: Vec<Vec<Value>>, result: &Value) -> Vec<Vec<Value>> {
         other => other.to_string(),
     };
     let header = &flat[0];
-    let mut across: Vec<String> = Vec::new();
-    let mut down: Vec<Value> = Vec::new();
+    // Rows and columns are told apart by the run's values (two customers of one name stay
+    // two rows), and shown with the file's names.
+    let raw: Vec<&Value> = result["rows"].as_array().into_iter().flatten().collect();
+    let dim_keys: Vec<&str> = cols
+        .iter()
+        .filter(|c| c["kind"] == "dimension")
+        .filter_map(|c| c["key"].as_str())
+        .collect();
+    let id = |r: &Value, keys: &[&str]| {
+        let mut v: Vec<Value> = keys.iter().map(|k| r["cells"][*k].clone()).collect();
+        v.push(r["others"].clone());
+        Value::Array(v).to_string()
+    };
+    let mut across: Vec<(String, String)> = Vec::new();
+    let mut down: Vec<(String, Value)> = Vec::new();
     let mut cells: std::collections::HashMap<(String, String), (Vec<Value>, i64)> =
         Default::default();
-    for row in &flat[1..] {
-        let key = text(&row[0]);
-        let col = row[1..dims]
-            .iter()
-            .map(text)
-            .collect::<Vec<_>>()
-            .join(" / ");
-        if !down.iter().any(|d| text(d) == key) {
-            down.push(row[0].clone());
+    for (row, r) in flat[1..].iter().zip(raw) {
+        let key = id(r, &dim_keys[..1]);
+        let col = id(r, &dim_keys[1..]);
+        if !down.iter().any(|(k, _)| *k == key) {
+            down.push((key.clone(), row[0].clone()));
         }
-        if !across.contains(&col) {
-            across.push(col.clone());
+        if !across.iter().any(|(k, _)| *k == col) {
+            let shown = row[1..dims]
+                .iter()
+                .map(text)
+                .collect::<Vec<_>>()
+                .join(" / ");
+            across.push((col.clone(), shown));
         }
         let records = row[dims + measures].as_i64().unwrap_or(0);
         cells.insert((key, col), (row[dims..dims + measures].to_vec(), records));
     }
     let mut out = vec![
         std::iter::once(header[0].clone())
-            .chain(across.iter().flat_map(|a| {
+            .chain(across.iter().flat_map(|(_, a)| {
                 header[dims..dims + measures]
                     .iter()
                     .map(move |m| json!(format!("{a} · {}", text(m))))
@@ -365,11 +379,10 @@ fn pivot(flat: Vec<Vec<Value>>, result: &Value) -> Vec<Vec<Value>> {
             .chain([header[dims + measures].clone()])
             .collect::<Vec<_>>(),
     ];
-    for d in down {
-        let key = text(&d);
+    for (key, d) in down {
         let mut row = vec![d];
         let mut records = 0;
-        for a in &across {
+        for (a, _) in &across {
             match cells.get(&(key.clone(), a.clone())) {
                 Some((values, n)) => {
                     row.extend(values.iter().cloned());

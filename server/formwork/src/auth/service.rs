@@ -504,10 +504,12 @@ impl AuthService {
                         let vars = self.user_vars(caller).await?;
                         let compiled = self.forms.current(app, form).await?;
                         let logic = substitute_user(logic, &vars);
+                        let tz = self.forms.zone(app).await?;
                         let parsed =
                             match Filter::parse(&logic, &Scope::Root(&compiled.model), "/rows") {
-                                Ok(mut f) => self
-                                    .plan_refs(
+                                Ok(mut f) => {
+                                    f.in_zone(tz);
+                                    self.plan_refs(
                                         app,
                                         &mut f,
                                         RefView::Rule,
@@ -516,7 +518,8 @@ impl AuthService {
                                         super::policy::MAX_RULE_REF_DEPTH,
                                     )
                                     .await
-                                    .map(|()| f),
+                                    .map(|()| f)
+                                }
                                 Err(e) => Err(e),
                             };
                         match parsed {

@@ -74,7 +74,8 @@ pub fn is_context_var(name: &str) -> bool {
 }
 
 /// Records of `form` matching `filter` (context variables substituted), as data objects
-/// with their `id`, newest first, at most `limit`.
+/// with their `id`, newest first, at most `limit`; date-time literals in `tz`.
+#[allow(clippy::too_many_arguments)]
 pub async fn query(
     txn: &DatabaseTransaction,
     batch: &Batch,
@@ -83,6 +84,7 @@ pub async fn query(
     filter: &Value,
     limit: i64,
     ctx: &Value,
+    tz: chrono_tz::Tz,
 ) -> DomainResult<Vec<Value>> {
     let row = txn
         .query_one_raw(batch.stmt(
@@ -95,7 +97,9 @@ pub async fn query(
         .map_err(|e| DomainError::Internal(e.into()))?;
     let model = FormModel::from_schema(&def["schema"]);
     let logic = substitute(filter, ctx);
-    let parsed = Filter::parse(&logic, &Scope::Root(&model), "/filter")?;
+    let mut parsed = Filter::parse(&logic, &Scope::Root(&model), "/filter")?;
+    // Date-time literals (and `now`, substituted above) as the values are stored.
+    parsed.in_zone(tz);
     if parsed.has_ref() {
         // A query node runs under no caller's row scope: another form's records are read
         // with a query node of their own.
@@ -138,6 +142,7 @@ pub async fn run(
     today: &str,
     pointer: &str,
 ) -> DomainResult<()> {
+    let tz = super::timers::app_tz(txn, batch, app).await?;
     let mut vars = json!({});
     let mut node_id = def["nodes"]
         .as_array()
@@ -173,6 +178,7 @@ pub async fn run(
                     node.get("filter").unwrap_or(&json!({"and": []})),
                     node.get("limit").and_then(Value::as_i64).unwrap_or(100),
                     &ctx,
+                    tz,
                 )
                 .await?;
                 vars[node.get("name").and_then(Value::as_str).unwrap_or(&node_id)] =

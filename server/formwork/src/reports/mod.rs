@@ -259,16 +259,21 @@ impl ReportService {
     /// Build the caches every published report reads (its form, or the rows of a
     /// sub-table, and the forms it joins), at start-up: the first report after a restart
     /// does not wait for them. A cache a run needs before this got to it is built by that
-    /// run (`ensure`), once; a report that no longer fits its forms is skipped (its runs
-    /// say why).
+    /// run (`ensure`), once; a report that no longer fits its forms, or a cache that
+    /// cannot be built, is skipped (its runs say why).
     pub async fn warm(&self) -> DomainResult<usize> {
         let mut built = 0;
         for app in self.forms.list_apps().await? {
             let Some(app) = app["key"].as_str() else {
                 continue;
             };
-            let forms = self.app_forms(app).await?;
-            let engine = self.engine(app).await?;
+            let (forms, engine) = match (self.app_forms(app).await, self.engine(app).await) {
+                (Ok(f), Ok(e)) => (f, e),
+                (Err(e), _) | (_, Err(e)) => {
+                    tracing::warn!(app, error = %e, "report caches of this app left to their first runs");
+                    continue;
+                }
+            };
             let mut needed: Vec<String> = Vec::new();
             for (key, _, raw) in self.definitions(app, store::Kind::Report).await? {
                 let Ok(def) = definition::parse(&raw) else {
@@ -290,8 +295,18 @@ impl ReportService {
                     }
                 }
             }
-            self.ensure(app, &engine, &forms, &needed).await?;
-            built += needed.len();
+            // One form at a time: a run meanwhile waits for one cache, not for all.
+            for form in needed {
+                match self
+                    .ensure(app, &engine, &forms, std::slice::from_ref(&form))
+                    .await
+                {
+                    Ok(()) => built += 1,
+                    Err(e) => {
+                        tracing::warn!(app, form, error = %e, "report cache left to its first run")
+                    }
+                }
+            }
         }
         Ok(built)
     }

@@ -104,9 +104,6 @@ pub fn shape(
     answer
 }
 
-/// Where a dimension's value is, for a drill: the reference fields leading to the form
-/// that holds it (none for the source form's own fields), the field there, and whether the
-/// dimension is bucketed.
 /// The most record ids a row's drill lists (when no filter describes the row).
 pub const DRILL_IDS: usize = 1000;
 
@@ -121,6 +118,9 @@ pub struct Drills<'a> {
     pub rows_of: Option<(&'a str, &'a str)>,
 }
 
+/// Where a dimension's value is, for a drill: the reference fields leading to the form
+/// that holds it (none for the source form's own fields), the field there, and whether the
+/// dimension is bucketed.
 pub struct DrillPath {
     pub refs: Vec<String>,
     pub local: String,

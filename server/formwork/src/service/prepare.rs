@@ -157,7 +157,7 @@ pub fn prepare(
 }
 
 /// Date-times are kept in the app's time zone: a value is rewritten as the same instant
-/// with the zone's offset (`Z` for UTC), whole seconds unless it has a fraction
+/// with the zone's offset (`+00:00` for UTC), whole seconds unless it has a fraction
 /// (milliseconds, micro- or nanoseconds as needed). So the values of one app, in one
 /// format and one offset, compare as text in time order — list filters, sorts, indexes and
 /// report drills compare them as text — and their date part is the app's date. A value

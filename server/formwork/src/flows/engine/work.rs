@@ -318,6 +318,7 @@ pub(super) async fn query(at: At<'_>) -> DomainResult<()> {
         single,
         actor,
         kind,
+        tz,
         ..
     } = at;
     let found = if kind == "query" {
@@ -330,6 +331,7 @@ pub(super) async fn query(at: At<'_>) -> DomainResult<()> {
             node.get("filter").unwrap_or(&json!({"and": []})),
             node.get("limit").and_then(Value::as_i64).unwrap_or(100),
             &ctx,
+            tz,
         )
         .await?
     } else {
