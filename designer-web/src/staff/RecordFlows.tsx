@@ -52,9 +52,11 @@ export function RecordFlows({ app, form, id }: { app: string; form: string; id: 
     api<{ items: InstanceSummary[] }>(`/flow-instances${qs({ app, form, record: id })}`)
       .then((r) => {
         setInstances(r.items);
-        // Running instances open; rows the user opened or closed stay as they were.
-        setOpen((was) => [...new Set([...was, ...r.items.filter((i) => i.status === 'running' && !seen.current.has(i.id)).map((i) => i.id)])]);
+        // Running instances open when first listed; rows the user opened or closed stay
+        // as they were. (The new ones are worked out here: React runs the updater later.)
+        const fresh = r.items.filter((i) => i.status === 'running' && !seen.current.has(i.id)).map((i) => i.id);
         r.items.forEach((i) => seen.current.add(i.id));
+        setOpen((was) => [...new Set([...was, ...fresh])]);
       })
       .catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)));
   }, [app, form, id]);
