@@ -1889,14 +1889,8 @@ on_both_stores!(
             .create_ok("crm", "complaint", json!({"kind": "adverse_event", "customer": customer, "recall_level": "level_2",
                                                  "severity": "general", "description": "Alarm too quiet"}))
             .await;
-        let task_2 = eventually("the 48-hour report task", || async {
-            let v = get(&qa, &app, "/tasks").await;
-            v["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|t| t["record"] == level_2["id"])
-                .cloned()
+        let task_2 = eventually("the 48-hour report task", || {
+            open_task(&qa, &app, &level_2["id"])
         })
         .await;
         assert_eq!(

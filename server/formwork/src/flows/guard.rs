@@ -140,9 +140,9 @@ pub async fn run(
     data: &Value,
     user: &str,
     today: &str,
+    tz: chrono_tz::Tz,
     pointer: &str,
 ) -> DomainResult<()> {
-    let tz = super::timers::app_tz(txn, batch, app).await?;
     let mut vars = json!({});
     let mut node_id = def["nodes"]
         .as_array()

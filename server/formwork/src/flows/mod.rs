@@ -59,7 +59,7 @@ pub async fn fire(
         ))
         .await?;
     // The app's date for conditions and guards, read at most once per call.
-    let mut today: Option<String> = None;
+    let mut today: Option<(String, chrono_tz::Tz)> = None;
     for row in rows {
         let flow: String = row.try_get("", "flow")?;
         let version: i64 = row.try_get("", "version")?;
@@ -77,7 +77,7 @@ pub async fn fire(
         }
         if kind == "before_write" {
             let def = store::definition(txn, batch.backend, &form.app, &flow, version).await?;
-            let today = app_today(txn, batch, &form.app, &mut today).await?;
+            let (today, tz) = app_today(txn, batch, &form.app, &mut today).await?;
             for e in events {
                 let changed = match (e.before, trigger["fields"].as_array()) {
                     (Some(b), Some(fields)) if !fields.is_empty() => fields
@@ -107,6 +107,7 @@ pub async fn fire(
                     e.data,
                     &e.actor.user,
                     &today,
+                    tz,
                     &e.pointer,
                 )
                 .await?;
@@ -141,7 +142,7 @@ pub async fn fire(
             }
             if let Some(c) = trigger.get("condition") {
                 let mut ctx = context(e.id, e.data, &json!({}), &e.actor.user, &Value::Null);
-                ctx["today"] = json!(app_today(txn, batch, &form.app, &mut today).await?);
+                ctx["today"] = json!(app_today(txn, batch, &form.app, &mut today).await?.0);
                 ctx["now"] = json!(batch.now);
                 if !truthy(&compute(c, &ctx).unwrap_or(Value::Null)) {
                     continue;
@@ -169,13 +170,14 @@ pub async fn fire(
     Ok(())
 }
 
-/// The app's date at the batch's time (`today` of conditions), read once into `cache`.
+/// The app's date at the batch's time (`today` of conditions) and its time zone, read once into
+/// `cache`.
 async fn app_today(
     txn: &DatabaseTransaction,
     batch: &Batch,
     app: &str,
-    cache: &mut Option<String>,
-) -> DomainResult<String> {
+    cache: &mut Option<(String, chrono_tz::Tz)>,
+) -> DomainResult<(String, chrono_tz::Tz)> {
     if let Some(t) = cache {
         return Ok(t.clone());
     }
@@ -184,8 +186,8 @@ async fn app_today(
         .with_timezone(&tz)
         .date_naive()
         .to_string();
-    *cache = Some(t.clone());
-    Ok(t)
+    *cache = Some((t.clone(), tz));
+    Ok((t, tz))
 }
 
 /// The data conditions, values and templates see.

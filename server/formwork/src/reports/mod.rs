@@ -60,6 +60,14 @@ pub struct RunResult {
     pub json: Value,
 }
 
+/// The forms whose caches a report reads: its source (a form, or a sub-table's rows) and
+/// the forms it joins.
+fn forms_read(from: &str, joins: &[(String, String, Vec<String>)]) -> Vec<String> {
+    std::iter::once(from.to_owned())
+        .chain(joins.iter().map(|j| j.1.clone()))
+        .collect()
+}
+
 impl ReportService {
     pub fn new(db: Db, writer: Writer, forms: FormService, auth: AuthService) -> Self {
         ReportService {
@@ -287,9 +295,7 @@ impl ReportService {
                 if !forms.forms.contains_key(&from) {
                     continue;
                 }
-                for form in std::iter::once(from)
-                    .chain(definition::joins(&plan.resolved).into_iter().map(|j| j.1))
-                {
+                for form in forms_read(&from, &definition::joins(&plan.resolved)) {
                     if !needed.contains(&form) {
                         needed.push(form);
                     }
@@ -470,9 +476,7 @@ impl ReportService {
                 columns: cols.clone(),
             });
         }
-        let needed: Vec<String> = std::iter::once(from.clone())
-            .chain(joins.iter().map(|j| j.1.clone()))
-            .collect();
+        let needed = forms_read(&from, &joins);
         self.ensure(app, &engine, &forms, &needed).await?;
 
         // A drill is a list-API filter: only when the list API understands the filters.
